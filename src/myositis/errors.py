@@ -1,0 +1,91 @@
+"""One exception hierarchy for everything the package reports to its users.
+
+Messages are written for clinicians and analysts: they name the file, the data row (1-based),
+the column or resource, the offending value and what would have been allowed, and they say
+what to do. The command-line program prints them without a traceback and exits with status 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MyositisError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    exit_code: int = 2
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One rejected value: where it is, what it is and what was allowed."""
+
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+    source: str | None = None
+
+    def describe(self) -> str:
+        where = []
+        if self.source:
+            where.append(self.source)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        prefix = ", ".join(where)
+        value = "" if self.value is None else f"value {self.value!r}: "
+        return f"{prefix}: {value}{self.reason}" if prefix else f"{value}{self.reason}"
+
+
+class InvalidInputError(MyositisError):
+    """Input data that cannot be scored or stored as it is.
+
+    Carries every problem found (``problems``); the message shows the first few.
+    """
+
+    def __init__(self, problems: list[InputProblem], *, shown: int = 5) -> None:
+        self.problems = problems
+        lines = [p.describe() for p in problems[:shown]]
+        more = len(problems) - shown
+        if more > 0:
+            lines.append(f"... and {more} more problem(s); use --errors report to list them all")
+        super().__init__("\n".join(lines))
+
+
+class MissingColumnError(MyositisError):
+    """A required column is absent from an input file or registry table."""
+
+
+class SpecError(MyositisError):
+    """A study specification that is not valid."""
+
+
+class RegistryError(MyositisError):
+    """A registry database that lacks a table or column the software needs."""
+
+
+class EmptyStepError(MyositisError):
+    """A cohort step that no patient passes, so no result would be meaningful."""
+
+
+class EvidenceError(MyositisError):
+    """Study-level data that cannot be pooled (too few studies, impossible counts, ...)."""
+
+
+class SitePackageError(MyositisError):
+    """A multi-site aggregate package that is damaged or belongs to another study."""
+
+
+__all__ = [
+    "EmptyStepError",
+    "EvidenceError",
+    "InputProblem",
+    "InvalidInputError",
+    "MissingColumnError",
+    "MyositisError",
+    "RegistryError",
+    "SitePackageError",
+    "SpecError",
+]

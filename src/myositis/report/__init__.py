@@ -1,0 +1,1 @@
+"""myositis.report."""

@@ -1,0 +1,1 @@
+"""myositis.study: declarative study specifications and the runner that executes them."""
