@@ -1,0 +1,177 @@
+"""CDASI v2: Cutaneous Dermatomyositis Disease Area and Severity Index.
+
+Rules (instruments.md section 1; Yassaee et al., Br J Dermatol 2010;162:669-673, PMC2852630):
+
+- activity = sum over the 15 locations of erythema (0-3) + scale (0-2) + erosion (0-1)
+  + Gottron's on the hands erythema (0-3), counted twice when papules are present
+  + Gottron's ulceration (0-1) + periungual changes (0-2) + alopecia (0-1); range 0-100.
+- damage = sum over the 15 locations of poikiloderma (0-1) + calcinosis (0-1)
+  + Gottron's on the hands damage (0-2); range 0-32.
+- total = activity + damage; range 0-132.
+- Severity (Anyanwu et al., Br J Dermatol 2015;173:969-974): activity <= 14 is mild, above it
+  moderate-severe (Stanford cut-off; configurable).
+- Minimal clinically important improvement: 5 points by default (Stanford; UPenn found 4).
+
+A blank item makes the score it belongs to missing (never zero) and is named in
+``cdasi_missing``. The item ranges live in ``data/cdasi_items.csv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final
+
+import ibis
+import ibis.expr.types as ir
+
+from myositis.instruments.base import Instrument
+from myositis.instruments.engine import lit, missing_names, number
+from myositis.instruments.rules import Field, dec, load_table
+
+SEVERITY_CUTOFF_DEFAULT: Final = 14
+MCID_DEFAULT: Final = 5
+
+#: The 15 anatomical locations in form order (column prefixes).
+LOCATIONS: Final = (
+    "scalp",
+    "malar",
+    "periorbital",
+    "face_other",
+    "neck_v",
+    "neck_posterior",
+    "upper_back",
+    "back_buttocks",
+    "abdomen",
+    "thigh_lateral",
+    "legs_feet",
+    "arm",
+    "mechanics_hands",
+    "hands_dorsum",
+    "gottron_not_hands",
+)
+
+ITEMS: Final = tuple(
+    Field(
+        column=row["column"],
+        minimum=dec(row["minimum"]),
+        maximum=dec(row["maximum"]),
+        integer=True,
+        meaning=row["meaning"],
+    )
+    for row in load_table("cdasi_items")
+)
+_DOMAIN: Final = {row["column"]: row["domain"] for row in load_table("cdasi_items")}
+ACTIVITY_ITEMS: Final = tuple(f.column for f in ITEMS if _DOMAIN[f.column] == "activity")
+DAMAGE_ITEMS: Final = tuple(f.column for f in ITEMS if _DOMAIN[f.column] == "damage")
+PAPULES: Final = "gottron_hands_papules"
+GOTTRON_ERYTHEMA: Final = "gottron_hands_erythema"
+
+
+def _sum(values: Sequence[ir.NumericValue]) -> ir.NumericValue:
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    return total
+
+
+class CDASI(Instrument):
+    """CDASI v2 activity, damage, total and severity class for each visit (one row each)."""
+
+    name = "cdasi"
+    title = "CDASI v2"
+    outputs = (
+        "cdasi_activity",
+        "cdasi_damage",
+        "cdasi_total",
+        "cdasi_severity",
+        "cdasi_missing",
+    )
+
+    def __init__(self, severity_cutoff: int | Decimal = SEVERITY_CUTOFF_DEFAULT) -> None:
+        self.severity_cutoff = severity_cutoff
+
+    def fields(self, columns: Sequence[str]) -> list[Field]:
+        return [f for f in ITEMS if f.column in columns]
+
+    def missing_columns(self, columns: Sequence[str]) -> list[str]:
+        return [f.column for f in ITEMS if f.column not in columns]
+
+    def scores(self, table: ir.Table) -> ir.Table:
+        item = {f.column: number(table, f.column) for f in ITEMS}
+        papules = item[PAPULES]
+        # Gottron's erythema counts twice with papules (Yassaee 2010): add it once more.
+        papule_bonus = ibis.ifelse(papules == lit(1), item[GOTTRON_ERYTHEMA], lit(0))
+        activity = _sum([item[c] for c in ACTIVITY_ITEMS]) + papule_bonus
+        damage = _sum([item[c] for c in DAMAGE_ITEMS])
+        activity_int = activity.cast("int32")
+        damage_int = damage.cast("int32")
+        missing = missing_names(
+            (c, item[c].isnull()) for c in (*ACTIVITY_ITEMS, PAPULES, *DAMAGE_ITEMS)
+        )
+        return table.mutate(
+            cdasi_activity=activity_int,
+            cdasi_damage=damage_int,
+            cdasi_total=activity_int + damage_int,
+            cdasi_severity=severity(activity_int, self.severity_cutoff),
+            cdasi_missing=missing,
+        )
+
+
+def severity(
+    activity: ir.NumericValue, cutoff: int | Decimal = SEVERITY_CUTOFF_DEFAULT
+) -> ir.StringValue:
+    """'mild' when activity <= cutoff, else 'moderate-severe' (Anyanwu 2015, Stanford: 14)."""
+    return ibis.cases(
+        (activity.isnull(), ibis.null("string")),
+        (activity <= ibis.literal(int(cutoff)), "mild"),
+        else_="moderate-severe",
+    )
+
+
+def response(
+    baseline: ir.NumericValue, followup: ir.NumericValue, mcid: int | Decimal = MCID_DEFAULT
+) -> ir.BooleanValue:
+    """Clinically meaningful improvement: activity fell by at least ``mcid`` points
+    (Anyanwu 2015: 5 Stanford, 4 UPenn). Missing when either score is missing."""
+    return (baseline - followup) >= ibis.literal(int(mcid))
+
+
+def scores(table: ir.Table, severity_cutoff: int = SEVERITY_CUTOFF_DEFAULT) -> ir.Table:
+    """``table`` with the CDASI outputs appended; item columns numeric or numeric text."""
+    return CDASI(severity_cutoff).scores(table)
+
+
+@dataclass(frozen=True)
+class CDASIResult:
+    """One visit's CDASI: scores, severity class and the items that were blank."""
+
+    activity: int | None
+    damage: int | None
+    total: int | None
+    severity: str | None
+    missing: tuple[str, ...]
+
+
+def score_one(
+    items: Mapping[str, Any], severity_cutoff: int = SEVERITY_CUTOFF_DEFAULT
+) -> CDASIResult:
+    """Score one visit from a mapping of item column -> value (see ``data/cdasi_items.csv``)."""
+    out = CDASI(severity_cutoff).evaluate(items)
+    missing = tuple(out["cdasi_missing"].split("; ")) if out["cdasi_missing"] else ()
+    return CDASIResult(
+        activity=out["cdasi_activity"],
+        damage=out["cdasi_damage"],
+        total=out["cdasi_total"],
+        severity=out["cdasi_severity"],
+        missing=missing,
+    )
+
+
+def is_response(baseline: int, followup: int, mcid: int = MCID_DEFAULT) -> bool:
+    """In-process form of :func:`response` for two activity scores."""
+    table = ibis.memtable({"b": [baseline], "f": [followup]})
+    expr = table.select(r=response(table.b, table.f, mcid))
+    value = expr.to_pyarrow().column("r")[0].as_py()
+    return bool(value)

@@ -1,0 +1,54 @@
+"""Ibis building blocks shared by the instrument definitions.
+
+Every rule is written once, as an Ibis expression, and runs wherever Ibis runs: in-process on a
+one-row table (DuckDB in memory) for a single visit, or on millions of rows inside DuckDB,
+PostgreSQL or Spark. Values are compared in exact decimal arithmetic: 1.1 -> 0.6 cm on a 10 cm
+VAS is exactly 5 %, not 5.000000000000002 (instruments.md, section 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import ibis
+import ibis.expr.types as ir
+
+#: Inputs are read as DECIMAL(18, 6): six decimal places are kept exactly; more are rounded.
+DECIMAL = "decimal(18, 6)"
+
+#: Hidden column holding the 1-based data row of each input record.
+ROW = "_row"
+
+
+def number(table: ir.Table, column: str) -> ir.DecimalValue:
+    """The column as an exact decimal: blank text is missing, non-numeric text is missing
+    (validation reports it before scoring), numbers are cast."""
+    col = table[column]
+    if col.type().is_string():
+        text = col.strip()
+        return text.nullif("").try_cast(DECIMAL)
+    return col.cast(DECIMAL)
+
+
+def lit(value: Decimal | int | str) -> ir.DecimalScalar:
+    """An exact decimal literal."""
+    return ibis.literal(Decimal(str(value)), type=DECIMAL)
+
+
+def missing_names(checks: Iterable[tuple[str, ir.BooleanValue]]) -> ir.StringValue:
+    """A '; '-separated list of the names whose check is true (null when none is)."""
+    parts = [ibis.ifelse(flag, name + "; ", "") for name, flag in checks]
+    joined: ir.StringValue = parts[0]
+    for part in parts[1:]:
+        joined = joined + part
+    text = joined.rstrip()
+    return text.re_replace(";$", "").nullif("")
+
+
+def any_of(flags: Iterable[ir.BooleanValue]) -> ir.BooleanValue:
+    """Logical OR of boolean expressions (false for none)."""
+    result: ir.BooleanValue = ibis.literal(False)
+    for flag in flags:
+        result = result | flag
+    return result
