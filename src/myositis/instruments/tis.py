@@ -1,0 +1,171 @@
+"""2016 ACR/EULAR myositis response criteria: the Total Improvement Score (TIS).
+
+Rules (instruments.md section 2; Aggarwal et al., Arthritis Rheumatol 2017;69:898-910; Rider et
+al., Arthritis Rheumatol 2017;69:911-923, Table 3; Rider et al., Rheumatology 2017;56:1884-1893):
+
+- Each of six core set measures gets points from its absolute percent improvement, read from
+  one conversion table for adults and juveniles (``data/tis_points.csv``): a row
+  ``measure, improvement_above_percent, points`` awards its points when the improvement is
+  strictly above that percent (lower band edges exclusive, upper edges inclusive); worsening
+  or an improvement up to the first edge scores 0.
+- Absolute percent improvement: ``100 * (baseline - followup) / (scale max - scale min)``;
+  MMT-8 and CMAS (higher is better) ``100 * (followup - baseline) / maximum``; the most
+  abnormal enzyme (open reading) ``100 * (baseline - followup) / baseline``.
+- TIS = sum of points (0-100, a multiple of 2.5); categories from ``data/tis_categories.csv``:
+  adult minimal >= 20, moderate >= 40, major >= 60; juvenile 30, 45, 70.
+
+Band edges are compared in exact decimal arithmetic by cross-multiplication
+(``100 * change > edge * range``), so 1.1 -> 0.6 cm on a 10 cm VAS is exactly 5 % and scores 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import ibis
+import ibis.expr.types as ir
+
+from myositis.instruments.base import Instrument
+from myositis.instruments.core_set import (
+    MEASURE_KEYS,
+    CoreSetColumns,
+    MeasureValues,
+    Population,
+)
+from myositis.instruments.engine import lit, missing_names
+from myositis.instruments.rules import Field, dec, load_table
+from myositis.instruments.validation import RowRule
+
+#: measure -> ((edge percent, points), ...) in increasing order of edge
+POINTS: Final = {
+    key: tuple(
+        (dec(row["improvement_above_percent"]), dec(row["points"]))
+        for row in load_table("tis_points")
+        if row["measure"] == key
+    )
+    for key in MEASURE_KEYS
+}
+#: population -> ((category, minimum TIS), ...) in increasing order
+CATEGORIES: Final = {
+    population: tuple(
+        (row["category"], dec(row["minimum_tis"]))
+        for row in load_table("tis_categories")
+        if row["population"] == population
+    )
+    for population in ("adult", "juvenile")
+}
+
+
+def percent(values: MeasureValues) -> ir.FloatingValue:
+    """Percent improvement (positive = better) as a double, for display."""
+    return (values.improvement * lit(100)).cast("float64") / values.scale_range.cast("float64")
+
+
+def points(key: str, values: MeasureValues) -> ir.FloatingValue:
+    """Points of one measure, by exact comparison with the band edges."""
+    scaled = values.improvement * lit(100)
+    branches = [
+        (scaled > lit(edge) * values.scale_range, ibis.literal(float(pts)))
+        for edge, pts in reversed(POINTS[key])
+    ]
+    score = ibis.cases(*branches, else_=ibis.literal(0.0))
+    return ibis.ifelse(scaled.isnull() | values.scale_range.isnull(), ibis.null("float64"), score)
+
+
+def category(total: ir.FloatingValue, population: Population) -> ir.StringValue:
+    """'none', 'minimal', 'moderate' or 'major' for a TIS (thresholds inclusive)."""
+    branches = [
+        (total >= float(minimum), name) for name, minimum in reversed(CATEGORIES[population])
+    ]
+    return ibis.ifelse(total.isnull(), ibis.null("string"), ibis.cases(*branches, else_="none"))
+
+
+class TIS(Instrument):
+    """Total Improvement Score between a baseline and a follow-up visit (one row per pair)."""
+
+    name = "tis"
+    title = "2016 ACR/EULAR Total Improvement Score"
+    outputs = (
+        *(f"{key}_{part}" for key in MEASURE_KEYS for part in ("pct", "points")),
+        "enzyme_used",
+        "tis",
+        "tis_category",
+        "tis_missing",
+    )
+
+    def __init__(self, population: Population = "adult") -> None:
+        self.population = population
+
+    def _core(self, columns: Sequence[str]) -> CoreSetColumns:
+        if self.population not in CATEGORIES:
+            raise ValueError(f"population must be 'adult' or 'juvenile', not {self.population!r}")
+        return CoreSetColumns(columns, self.population)
+
+    def fields(self, columns: Sequence[str]) -> list[Field]:
+        return self._core(columns).fields()
+
+    def missing_columns(self, columns: Sequence[str]) -> list[str]:
+        return self._core(columns).absent
+
+    def row_rules(self, columns: Sequence[str]) -> list[RowRule]:
+        return self._core(columns).row_rules()
+
+    def scores(self, table: ir.Table) -> ir.Table:
+        core = self._core(table.columns)
+        values = core.values(table)
+        out: dict[str, ir.Value] = {}
+        for key in MEASURE_KEYS:
+            out[f"{key}_pct"] = percent(values[key])
+            out[f"{key}_points"] = points(key, values[key])
+        total = out["pga_points"]
+        for key in MEASURE_KEYS[1:]:
+            total = total + out[f"{key}_points"]
+        out["enzyme_used"] = core.enzyme_used(table)
+        out["tis"] = total
+        out["tis_category"] = category(total, self.population)  # type: ignore[arg-type]
+        out["tis_missing"] = missing_names(core.missing_inputs(table))
+        return table.mutate(**out)
+
+
+def scores(table: ir.Table, population: Population = "adult") -> ir.Table:
+    """``table`` with the TIS outputs appended (see :class:`TIS`)."""
+    return TIS(population).scores(table)
+
+
+@dataclass(frozen=True)
+class MeasureScore:
+    """One core set measure's contribution: percent improvement and points."""
+
+    percent: float | None
+    points: float | None
+
+
+@dataclass(frozen=True)
+class TISResult:
+    """A TIS with its explanation: each measure's percent and points, the enzyme used, the
+    category and the inputs that were blank (which make the TIS missing)."""
+
+    total: float | None
+    category: str | None
+    enzyme_used: str | None
+    measures: dict[str, MeasureScore]
+    missing: tuple[str, ...]
+
+
+def score_one(values: Mapping[str, Any], population: Population = "adult") -> TISResult:
+    """Score one baseline/follow-up pair given as column -> value (columns as the batch CLI).
+
+    >>> r = score_one({"pga_baseline": 1.1, "pga_followup": 0.6, ...})  # doctest: +SKIP
+    """
+    out = TIS(population).evaluate(values)
+    return TISResult(
+        total=out["tis"],
+        category=out["tis_category"],
+        enzyme_used=out["enzyme_used"],
+        measures={
+            key: MeasureScore(out[f"{key}_pct"], out[f"{key}_points"]) for key in MEASURE_KEYS
+        },
+        missing=tuple(out["tis_missing"].split("; ")) if out["tis_missing"] else (),
+    )
