@@ -11,7 +11,7 @@ order CK, aldolase, LDH, ALT, AST. Ratios are compared exactly, by cross-multipl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
@@ -160,7 +160,7 @@ class CoreSetColumns:
             rules.append(
                 RowRule(
                     maxcol,
-                    lambda t, c=maxcol: ~number(t, c).isin([lit(v) for v in MMT8_MAXIMA]),
+                    _not_an_mmt8_maximum(maxcol),
                     "MMT-8 maximum must be 80 (unilateral) or 150 (bilateral)",
                 )
             )
@@ -169,7 +169,7 @@ class CoreSetColumns:
                     rules.append(
                         RowRule(
                             column,
-                            lambda t, c=column, mx=maxcol: number(t, c) > number(t, mx),
+                            _above(column, maxcol),
                             f"is above the MMT-8 maximum given in {maxcol} for this row",
                         )
                     )
@@ -179,7 +179,7 @@ class CoreSetColumns:
                 rules.append(
                     RowRule(
                         column,
-                        lambda t, c=column, cs=cols: _blank(t, c) & ~_all_blank(t, cs),
+                        _partly_blank(column, cols),
                         f"is blank, but other {e} values are given: give {e} baseline, "
                         "follow-up and upper limit of normal together, or none of them",
                     )
@@ -237,6 +237,21 @@ class CoreSetColumns:
     def missing_inputs(self, table: ir.Table) -> list[tuple[str, ir.BooleanValue]]:
         """(column, is blank) for every measure input, for naming what was missing."""
         return [(c, number(table, c).isnull()) for m in self.measures for c in m.inputs()]
+
+
+Check = Callable[[ir.Table], ir.BooleanValue]
+
+
+def _not_an_mmt8_maximum(column: str) -> Check:
+    return lambda t: ~number(t, column).isin([lit(v) for v in MMT8_MAXIMA])
+
+
+def _above(column: str, maximum_column: str) -> Check:
+    return lambda t: number(t, column) > number(t, maximum_column)
+
+
+def _partly_blank(column: str, triple: Sequence[str]) -> Check:
+    return lambda t: _blank(t, column) & ~_all_blank(t, triple)
 
 
 def _enzyme_columns(enzyme: str) -> tuple[str, str, str]:

@@ -124,7 +124,7 @@ class TIS(Instrument):
             total = total + out[f"{key}_points"]
         out["enzyme_used"] = core.enzyme_used(table)
         out["tis"] = total
-        out["tis_category"] = category(total, self.population)  # type: ignore[arg-type]
+        out["tis_category"] = category(total, self.population)
         out["tis_missing"] = missing_names(core.missing_inputs(table))
         return table.mutate(**out)
 
