@@ -1,0 +1,84 @@
+"""Parameters of the synthetic registry model, with their defaults and where they come from.
+
+Nothing here is calibrated to real registry data. Values marked (seed) follow the figures of
+the seed article's series (Min et al., J Am Acad Dermatol 2022;86:423-425, as summarised in
+shared/reference/evidence.md); values marked (codes) follow shared/reference/codes.md; the rest
+are round, plausible assumptions chosen so that every cohort step has something to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Final
+
+from myositis.registry.schema import DM_SUBTYPES
+
+EPOCH: Final = dt.date(1970, 1, 1)
+
+
+def day(year: int, month: int, date: int) -> int:
+    """Days since 1970-01-01 (the Arrow date32 representation)."""
+    return (dt.date(year, month, date) - EPOCH).days
+
+
+#: First day of the registry's records.
+DATA_START: Final = day(2008, 1, 1)
+#: Last day of the registry's records (data cut-off).
+DATA_END: Final = day(2025, 6, 30)
+#: US switch from ICD-9-CM to ICD-10-CM (codes.md: 710.3 before October 2015).
+ICD10_START: Final = day(2015, 10, 1)
+#: ICD-10-CM FY2023: the ``x3`` "without myopathy" M33 codes (codes.md, marked check there).
+AMYOPATHIC_CODES_START: Final = day(2022, 10, 1)
+#: WHO moved the JAK inhibitors from ATC L04AA to L04AF in 2024 (codes.md).
+ATC_L04AF_START: Final = day(2024, 1, 1)
+#: Earliest JAK start in the model (tofacitinib was first approved in the US in late 2012).
+JAK_START_MIN: Final = day(2013, 1, 1)
+#: Topical ruxolitinib exposures start after its 2021 approval for atopic dermatitis.
+TOPICAL_RUXOLITINIB_START: Final = day(2021, 10, 1)
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    """Rates and shares of the synthetic model (see docs/synthetic.md)."""
+
+    #: DM cases per 1,000 persons (a tertiary-care registry; configurable).
+    dm_per_1000: float = 1.0
+    #: Polymyositis cases per 1,000 persons (a look-alike the DM cohort must not take).
+    pm_per_1000: float = 0.3
+    #: Share of persons with rheumatoid arthritis; of them, the share on tofacitinib.
+    ra_fraction: float = 0.01
+    ra_tofacitinib_fraction: float = 0.15
+    #: Share with atopic dermatitis; of them, the share using topical ruxolitinib.
+    ad_fraction: float = 0.03
+    ad_topical_ruxolitinib_fraction: float = 0.05
+    #: DM subtype shares, in DM_SUBTYPES order (amyopathic most common among JAK users (seed)).
+    subtype_shares: tuple[float, ...] = (0.32, 0.10, 0.28, 0.14, 0.10, 0.06)
+    #: Share of DM patients refractory to conventional therapy who start a JAK inhibitor.
+    jak_fraction: float = 0.30
+    #: JAK ingredient shares among DM starters (tofacitinib dominant (seed)).
+    jak_shares: dict[str, float] = field(
+        default_factory=lambda: {
+            "tofacitinib": 0.80,
+            "baricitinib": 0.08,
+            "upadacitinib": 0.06,
+            "ruxolitinib": 0.06,
+        }
+    )
+    #: Share of JAK-treated DM patients whose skin activity responds.
+    responder_fraction: float = 0.80
+    #: CDASI baseline visit: within 30 days before start / earlier (outside) / none.
+    baseline_within_window: float = 0.85
+    baseline_outside_window: float = 0.07
+    #: Share of JAK-treated DM patients with no follow-up assessment at all (attrition).
+    no_followup_fraction: float = 0.10
+    #: Share of ICD codes recorded without the dot (``M3310``).
+    undotted_fraction: float = 0.30
+    #: Share of DM patients also coded M36.0 (DM in neoplastic disease).
+    neoplastic_fraction: float = 0.03
+
+    def __post_init__(self) -> None:
+        if len(self.subtype_shares) != len(DM_SUBTYPES):
+            raise ValueError("subtype_shares needs one share per DM subtype")
+        if self.dm_per_1000 < 0 or self.dm_per_1000 > 1000:
+            raise ValueError("dm_per_1000 must be between 0 and 1000")
