@@ -338,7 +338,8 @@ def test_min_2022_time_to_improvement_as_cumulative_incidence() -> None:
     assert km.interval_at(1.2) == pytest.approx((0.103902477032, 0.715865178713), abs=1e-11)
     assert (km.median, km.median_ci) == (1.0, (1.0, None))
     assert kaplan_meier(t, [1] * 11, conf_type="log-log").median_ci == (1.0, 1.5)
-    assert km.n_risk_at(0) == 11 and km.n_risk_at(1) == 3 and km.n_risk_at(2) == 0
+    # R: summary(fit, times = c(0, 1, 1.2, 2, 2.5), extend = TRUE)$n.risk 11 11 3 1 0
+    assert [km.n_risk_at(x) for x in (0, 1, 1.2, 2, 2.5)] == [11, 11, 3, 1, 0]
 
 
 def test_survival_at_is_a_right_continuous_step_that_stays_flat_after_follow_up() -> None:

@@ -82,11 +82,12 @@ class KaplanMeier:
         return (1.0, 1.0) if i < 0 else (self.ci_low[i], self.ci_high[i])
 
     def n_risk_at(self, t: float) -> int:
-        """Patients still at risk (not yet had the event, not censored) just after time t."""
-        i = self._index(t)
-        if i < 0:
-            return self.n
-        return int(self.n_risk[i] - self.n_event[i] - self.n_censor[i])
+        """Number at risk at time t: patients whose follow-up lasts at least t (neither the
+        event nor censoring before t), as R ``summary(fit, times = t, extend = TRUE)$n.risk``.
+        """
+        self._index(t)  # validates t
+        j = bisect.bisect_left(self.times, float(t))
+        return 0 if j == len(self.times) else int(self.n_risk[j])
 
 
 def _fail(reason: str, value: object = None, row: int | None = None) -> NoReturn:

@@ -1,0 +1,265 @@
+"""Report figures: the drawn artists carry exactly the data given (synthetic data only)."""
+
+from __future__ import annotations
+
+import math
+import struct
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_hex
+from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+
+from myositis.analysis.survival import kaplan_meier
+from myositis.errors import InvalidInputError
+from myositis.report.figures import (
+    OKABE_ITO,
+    attrition_flow,
+    km_curve,
+    to_png,
+    to_svg,
+    trajectories,
+    waterfall,
+)
+
+# Synthetic CDASI-activity changes for 11 patients (consistent with Min 2022: all improved by
+# at least 11 points, mean improvement 17.8).
+CHANGES = {
+    f"S{i:02d}": v
+    for i, v in enumerate([-11, -15, -20, -18, -25, -12, -17, -22, -14, -19, -23], start=1)
+}
+
+
+def _data(line: Line2D) -> tuple[list[float], list[float]]:
+    return (
+        [float(v) for v in np.asarray(line.get_xdata())],
+        [float(v) for v in np.asarray(line.get_ydata())],
+    )
+
+
+def _legend_texts(ax: Axes) -> list[str]:
+    legend = ax.get_legend()
+    assert legend is not None
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def _bars(ax: Axes) -> list[Rectangle]:
+    containers = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert len(containers) == 1
+    return list(containers[0].patches)
+
+
+def _texts(fig: Figure) -> list[str]:
+    """Visible texts (the arrows of the attrition diagram are empty annotations)."""
+    return [t.get_text() for ax in fig.axes for t in ax.texts if t.get_text()]
+
+
+# --- waterfall ------------------------------------------------------------------------------
+
+
+def test_waterfall_has_one_bar_per_patient_sorted_with_heights_equal_to_changes() -> None:
+    fig = waterfall(CHANGES, mcid=5)
+    ax = fig.axes[0]
+    bars = _bars(ax)
+    heights = [p.get_height() for p in bars]
+    assert len(heights) == len(CHANGES)
+    assert heights == sorted(CHANGES.values(), reverse=True)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert [CHANGES[k] for k in labels] == heights
+    # every bar reaches the MCID, so all are in the "meaningful improvement" colour
+    assert {to_hex(p.get_facecolor()) for p in bars} == {OKABE_ITO["blue"].lower()}
+
+
+def test_waterfall_draws_a_labelled_dashed_line_at_minus_mcid() -> None:
+    fig = waterfall({"A": 3.0, "B": -2.0, "C": -8.0, "D": -4.5}, mcid=4.5)
+    ax = fig.axes[0]
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    assert _data(dashed[0])[1] == [-4.5, -4.5]
+    assert "MCID threshold (\u22124.5)" in _legend_texts(ax)
+    colours = {
+        lbl.get_text(): to_hex(p.get_facecolor())
+        for lbl, p in zip(ax.get_xticklabels(), _bars(ax), strict=True)
+    }
+    # at or below -MCID counts as meaningful improvement; above it does not
+    assert colours["C"] == colours["D"] == OKABE_ITO["blue"].lower()
+    assert colours["A"] == colours["B"] == OKABE_ITO["orange"].lower()
+    assert ax.get_ylim()[0] < -8.0 and ax.get_ylim()[1] > 3.0
+
+
+def test_waterfall_without_mcid_has_no_threshold_line_and_title_is_set() -> None:
+    fig = waterfall({"A": 3.0, "B": -2.0}, mcid=None, title="Synthetic")
+    ax = fig.axes[0]
+    assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert ax.get_title() == "Synthetic"
+    assert ax.get_ylabel() == "Change in CDASI activity"
+
+
+@pytest.mark.parametrize(
+    ("changes", "mcid", "match"),
+    [
+        ({}, 5.0, "at least one"),
+        ({"A": math.nan}, 5.0, "finite"),
+        ({"A": None}, 5.0, "finite"),
+        ({"A": -3.0}, 0.0, "positive"),
+        ({"A": -3.0}, -4.0, "positive"),
+    ],
+)
+def test_waterfall_rejects_bad_input(changes: dict[str, float], mcid: float, match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        waterfall(changes, mcid=mcid)
+
+
+# --- trajectories ---------------------------------------------------------------------------
+
+
+def test_trajectories_draw_one_line_per_patient_through_its_sorted_points() -> None:
+    series = {
+        "S01": [(3.0, 12.0), (0.0, 30.0), (1.0, 20.0)],
+        "S02": [(0.0, 25.0), (6.0, 8.0)],
+    }
+    fig = trajectories(series)
+    ax = fig.axes[0]
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert set(lines) == {"S01", "S02"}
+    assert _data(lines["S01"]) == ([0.0, 1.0, 3.0], [30.0, 20.0, 12.0])
+    assert _data(lines["S02"]) == ([0.0, 6.0], [25.0, 8.0])
+    assert lines["S01"].get_color() != lines["S02"].get_color()
+    assert ax.get_xlabel() == "Months since JAK-inhibitor start"
+    assert ax.get_ylabel() == "CDASI activity"
+    assert _legend_texts(ax) == ["S01", "S02"]
+
+
+def test_trajectories_keep_patients_distinct_beyond_the_palette() -> None:
+    series = {f"S{i:02d}": [(0.0, 20.0 + i), (1.0, 10.0)] for i in range(14)}
+    fig = trajectories(series)
+    ax = fig.axes[0]
+    styles = {(ln.get_color(), ln.get_marker()) for ln in ax.get_lines()}
+    assert len(styles) == 14
+    assert ax.get_legend() is None  # too many patients for a readable legend
+
+
+def test_trajectories_reject_empty_or_missing_values() -> None:
+    with pytest.raises(InvalidInputError, match="at least one"):
+        trajectories({})
+    with pytest.raises(InvalidInputError, match="no measurements"):
+        trajectories({"S01": []})
+    with pytest.raises(InvalidInputError, match="finite"):
+        trajectories({"S01": [(0.0, math.nan)]})
+
+
+# --- Kaplan-Meier curve ---------------------------------------------------------------------
+
+MIN_TIMES = [1.0] * 8 + [1.5, 1.5, 2.0]  # Min 2022: 8 within 1 month, 2 by 1.5, 1 by 2
+
+
+def _step_line(fig: Figure) -> tuple[list[float], list[float]]:
+    ax = fig.axes[0]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "Kaplan-Meier"]
+    return _data(line)
+
+
+def test_km_curve_cumulative_plots_percent_improved_with_band_and_numbers_at_risk() -> None:
+    km = kaplan_meier(MIN_TIMES, [1] * 11)
+    fig = km_curve(km)
+    x, y = _step_line(fig)
+    assert x == [0.0, 1.0, 1.5, 2.0]
+    assert y == pytest.approx([0.0, 800 / 11, 1000 / 11, 100.0])
+    ax, table = fig.axes
+    assert [c for c in ax.collections if isinstance(c, PolyCollection)]  # the CI band
+    assert ax.get_xlabel() == "Months since start"
+    ticks = [float(t) for t in ax.get_xticks()]
+    at_risk = [(t.get_position()[0], t.get_text()) for t in table.texts]
+    assert at_risk == [(t, str(km.n_risk_at(t))) for t in ticks]
+    # R: summary(fit, times = c(0, 1, 2), extend = TRUE)$n.risk is 11 11 1
+    assert dict(at_risk)[0.0] == "11" and dict(at_risk)[1.0] == "11" and dict(at_risk)[2.0] == "1"
+    assert table.get_title(loc="left") == "Number at risk"
+
+
+def test_km_curve_survival_scale_marks_censoring() -> None:
+    """aml maintained group (R survival): censored at 13, 28, 45 and 161 weeks."""
+    km = kaplan_meier(
+        [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161], [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
+    )
+    fig = km_curve(km, cumulative=False, xlabel="Weeks", ylabel="Remission (%)")
+    x, y = _step_line(fig)
+    assert y[0] == 100.0 and y[1:] == pytest.approx([100 * s for s in km.survival])
+    ax = fig.axes[0]
+    (marks,) = [ln for ln in ax.get_lines() if ln.get_label() == "Censored"]
+    mark_x, mark_y = _data(marks)
+    assert mark_x == [13.0, 28.0, 45.0, 161.0]
+    assert mark_y == pytest.approx([100 * km.survival_at(t) for t in (13, 28, 45, 161)])
+    assert ax.get_xlabel() == "Weeks" and ax.get_ylabel() == "Remission (%)"
+
+
+# --- attrition ------------------------------------------------------------------------------
+
+
+def test_attrition_flow_shows_each_count_and_the_number_excluded() -> None:
+    fig = attrition_flow(
+        [
+            ("Synthetic registry patients with dermatomyositis", 1234),
+            ("Prescribed a JAK inhibitor", 40),
+            ("CDASI at baseline and follow-up", 11),
+        ]
+    )
+    texts = _texts(fig)
+    steps = [t for t in texts if not t.startswith("Excluded")]
+    assert [t.splitlines()[-1] for t in steps] == ["n = 1,234", "n = 40", "n = 11"]
+    assert [t for t in texts if t.startswith("Excluded")] == [
+        "Excluded: n = 1,194",
+        "Excluded: n = 29",
+    ]
+    # boxes run top to bottom in the order given
+    ys = [
+        t.get_position()[1]
+        for t in fig.axes[0].texts
+        if t.get_text() and not t.get_text().startswith("Excluded")
+    ]
+    assert ys == sorted(ys, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("steps", "match"),
+    [
+        ([], "at least one"),
+        ([("A", 10), ("B", 12)], "more patients"),
+        ([("A", -1)], "whole number"),
+        ([("A", 2.5)], "whole number"),
+    ],
+)
+def test_attrition_flow_rejects_impossible_counts(steps: list[tuple[str, int]], match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        attrition_flow(steps)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def test_to_svg_is_inline_xml_with_text_kept_as_text_and_reproducible() -> None:
+    fig = attrition_flow([("Synthetic cohort", 40), ("Analysed", 11)])
+    svg = to_svg(fig)
+    assert svg.startswith("<svg")
+    root = ET.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert "Excluded: n = 29" in "".join(root.itertext())
+    assert to_svg(fig) == svg  # no timestamp or random ids
+
+
+def test_to_png_has_the_size_asked_for() -> None:
+    fig = waterfall(CHANGES, mcid=5)
+    width_in, height_in = fig.get_size_inches()
+    png = to_png(fig, dpi=100)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])  # IHDR
+    assert (width, height) == (round(width_in * 100), round(height_in * 100))
+    width2, _ = struct.unpack(">II", to_png(fig)[16:24])
+    assert width2 == round(width_in * 150)
+    with pytest.raises(InvalidInputError, match="dpi"):
+        to_png(fig, dpi=0)
