@@ -215,3 +215,21 @@ def test_glmm_against_metafor() -> None:
     assert res.pi_high == pytest.approx(0.951841095822147, rel=1e-5)
     assert res.q == pytest.approx(25.09790891, rel=1e-7)
     assert res.q_lrt == pytest.approx(42.23239803, rel=1e-8)
+
+
+def test_glmm_when_most_studies_are_all_responders() -> None:
+    """Three of five studies with x = n (the bundled JAK-inhibitor response rows). R:
+    ``rma.glmm(measure="PLO", xi=c(3,11,10,5,18), ni=c(3,11,10,10,20))``: b 2.907078451
+    (se 1.381967931), tau^2 3.409114298, I^2 76.933174248; back-transformed 0.9482
+    (0.5495 to 0.9964)."""
+    e = proportions(list("abcde"), [3, 11, 10, 5, 18], [3, 11, 10, 10, 20], "PLO")
+    res = pool(e, "GLMM")
+    assert res.model_estimate == pytest.approx(2.907078451, rel=1e-5)
+    assert res.se == pytest.approx(1.381967931, rel=1e-4)
+    assert res.tau2 == pytest.approx(3.409114298, rel=1e-4)
+    assert res.i2 == pytest.approx(76.933174248, rel=1e-5)
+    assert [round(v, 4) for v in (res.estimate, res.ci_low, res.ci_high)] == [
+        0.9482,
+        0.5495,
+        0.9964,
+    ]

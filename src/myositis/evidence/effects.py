@@ -7,9 +7,10 @@ Single-arm measures, as metafor defines them (Viechtbauer 2010, ``?escalc``):
 - ``PFT`` Freeman-Tukey double arcsine
   ``(asin(sqrt(x/(n+1))) + asin(sqrt((x+1)/(n+1))))/2``, variance ``1/(4n+2)``;
 - ``MN``  mean (or mean change), variance ``sd^2/n``;
-- ``GEN`` any effect already on its analysis scale, given with its variance.
+- ``GEN`` any effect already on its analysis scale, given with its variance;
+- ``IRLN`` log incidence rate ``log(x/t)``, variance ``1/x`` (used for pooled site rates).
 
-For ``PR`` and ``PLO`` metafor's default continuity correction applies (``add=1/2,
+For ``PR``, ``PLO`` and ``IRLN`` metafor's default continuity correction applies (``add=1/2,
 to="only0"``): 1/2 is added to ``x`` and ``n-x`` of a study only when ``x = 0`` or ``x = n``.
 ``PFT`` needs no correction and gets none.
 """
@@ -23,7 +24,7 @@ from typing import Literal, cast
 import numpy as np
 from numpy.typing import NDArray
 
-Measure = Literal["PR", "PLO", "PFT", "MN", "GEN"]
+Measure = Literal["PR", "PLO", "PFT", "MN", "GEN", "IRLN"]
 MEASURES: tuple[Measure, ...] = ("PR", "PLO", "PFT", "MN", "GEN")
 PROPORTION_MEASURES: tuple[Measure, ...] = ("PR", "PLO", "PFT")
 
@@ -127,6 +128,24 @@ def generic(
     return EffectSizes(measure="GEN", study=tuple(study), yi=_as_float(yi), vi=_as_float(vi))
 
 
+def rates(
+    study: Sequence[str],
+    events: Sequence[float] | FloatArray,
+    person_time: Sequence[float] | FloatArray,
+) -> EffectSizes:
+    """Log incidence rates (escalc ``IRLN``): ``log(x/t)``, variance ``1/x``; 1/2 is added to
+    the events of a study with none (metafor's ``to="only0"``)."""
+    x = _as_float(events)
+    x = np.where(x == 0, x + 0.5, x)
+    return EffectSizes(
+        measure="IRLN",
+        study=tuple(study),
+        yi=np.log(x / _as_float(person_time)),
+        vi=1.0 / x,
+        events=_as_float(events),
+    )
+
+
 def ilogit(values: FloatArray | float) -> FloatArray:
     """Inverse logit (metafor ``transf.ilogit``)."""
     return cast(FloatArray, 1.0 / (1.0 + np.exp(-np.asarray(values, dtype=np.float64))))
@@ -162,6 +181,8 @@ def to_natural(measure: Measure, values: FloatArray | float, n: FloatArray | Non
     arr = np.asarray(values, dtype=np.float64)
     if measure == "PLO":
         return ilogit(arr)
+    if measure == "IRLN":
+        return np.exp(arr)
     if measure == "PFT":
         if n is None:
             raise ValueError("the Freeman-Tukey back-transformation needs the sample sizes")

@@ -69,17 +69,36 @@ class GLMMFit:
         )
 
 
+def _log_integrand(
+    x: FloatArray, n: FloatArray, beta: float, tau: float, z: FloatArray
+) -> FloatArray:
+    eta = beta + tau * z
+    return np.asarray(x * eta - n * np.logaddexp(0.0, eta) - 0.5 * z**2, dtype=np.float64)
+
+
 def _conditional_modes(
     x: FloatArray, n: FloatArray, beta: float, tau: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Mode of ``log f(x|u) + log phi(z)`` in ``z = u / tau`` and the curvature-based scale."""
+    """Mode of ``log f(x|u) + log phi(z)`` in ``z = u / tau`` and the curvature-based scale.
+
+    The function is concave, but plain Newton steps can overshoot and oscillate when the
+    study's proportion is far from ``expit(b)``; steps are halved until the function rises.
+    """
     z = np.zeros_like(x)
-    for _ in range(100):
+    current = _log_integrand(x, n, beta, tau, z)
+    for _ in range(200):
         p = ilogit(beta + tau * z)
         grad = tau * (x - n * p) - z
         hess = -(tau**2) * n * p * (1.0 - p) - 1.0
-        step = grad / hess
-        z = z - step
+        step = -grad / hess
+        for _ in range(60):
+            trial = _log_integrand(x, n, beta, tau, z + step)
+            worse = trial < current - 1e-14
+            if not np.any(worse):
+                break
+            step = np.where(worse, step / 2.0, step)
+        z = z + step
+        current = _log_integrand(x, n, beta, tau, z)
         if np.max(np.abs(step)) < 1e-12:
             break
     p = ilogit(beta + tau * z)

@@ -1,0 +1,124 @@
+"""Self-contained HTML reports (jinja2) for evidence synthesis.
+
+``write_jak_dm_report`` pools the bundled JAK-inhibitor response proportions (overall and by
+drug) and writes ``report.html`` (forest plot inlined as SVG, every number with its source),
+``forest.svg``, ``forest.png`` and ``results.json``. The multi-site report is rendered by
+:func:`render_multisite_html` from the analysis :mod:`myositis.evidence.sites` builds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from myositis import __version__
+from myositis.errors import EvidenceError
+from myositis.evidence.plots import figure_svg, forest_figure, save_figure
+from myositis.evidence.pooling import PoolResult, pool, subgroups
+from myositis.evidence.table import load_jak_dm_table, response_effects
+
+_ENV = Environment(
+    loader=PackageLoader("myositis.evidence", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of the package's templates with ``context`` (plus the software version)."""
+    return _ENV.get_template(template).render(version=__version__, **context)
+
+
+def json_ready(value: Any) -> Any:
+    """Replace NaN/inf by None so that the JSON written is standard JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def _row(label: str, result: PoolResult) -> dict[str, Any]:
+    return {"label": label, "method": _method_label(result), **result.summary()}
+
+
+def _method_label(result: PoolResult) -> str:
+    if result.k == 1:
+        return "single study (exact study estimate)"
+    if result.method == "GLMM":
+        return "binomial-normal GLMM (ML, 7-point adaptive quadrature)"
+    test = {"z": "", "knha": ", HKSJ", "adhoc": ", modified HKSJ"}[result.test]
+    scale = {"PLO": "logit", "PFT": "double arcsine", "PR": "raw"}.get(result.measure, "")
+    return f"{scale} {result.method}{test}".strip()
+
+
+def _out_dir(out: str | Path) -> Path:
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise EvidenceError(f"{target}: exists and is not a directory")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def write_jak_dm_report(out: str | Path) -> dict[str, Any]:
+    """Pool the bundled JAK-inhibitor response rows and write the report into ``out``.
+
+    Overall: the binomial-normal GLMM (preferred when proportions reach 1, as here), with the
+    logit REML model (modified HKSJ) and the double-arcsine REML model as sensitivity analyses.
+    By drug: logit REML with modified HKSJ; a drug with one study shows that study.
+    Returns the results written to ``results.json``.
+    """
+    target = _out_dir(out)
+    records = load_jak_dm_table()
+    logit = response_effects(records, "PLO")
+    overall = [
+        ("Binomial-normal GLMM (primary)", pool(logit, "GLMM")),
+        ("Logit, REML, modified HKSJ", pool(logit, "REML", "adhoc")),
+        ("Double arcsine, REML", pool(response_effects(records, "PFT"), "REML")),
+    ]
+    by_drug = subgroups(logit, "drug", method="REML", test="adhoc")
+    fig = forest_figure(by_drug, title="JAK inhibitors in dermatomyositis: reported response")
+    save_figure(fig, target / "forest.svg")
+    save_figure(fig, target / "forest.png")
+    results: dict[str, Any] = {
+        "overall": {label: _row(label, r) for label, r in overall},
+        "by_drug": {label: _row(label, r) for label, r in by_drug.groups.items()},
+        "subgroup_differences": {
+            "q": by_drug.q_between,
+            "df": by_drug.q_between_df,
+            "p": by_drug.q_between_pvalue,
+        },
+        "studies": [asdict(r) for r in records],
+    }
+    html = render(
+        "jak_dm.html.j2",
+        title="JAK inhibitors in dermatomyositis: pooled response in published series",
+        n_studies=len({r.study_id for r in records}),
+        n_pooled=logit.k,
+        overall=[_row(label, r) for label, r in overall],
+        by_drug=[_row(label, r) for label, r in by_drug.groups.items()],
+        q_between=by_drug.q_between,
+        q_between_df=by_drug.q_between_df,
+        q_between_p=by_drug.q_between_pvalue,
+        forest_svg=figure_svg(fig),
+        records=records,
+    )
+    (target / "report.html").write_text(html, encoding="utf-8")
+    (target / "results.json").write_text(
+        json.dumps(json_ready(results), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    return results
+
+
+def render_multisite_html(context: dict[str, Any]) -> str:
+    """The multi-site report from the analysis built by ``sites.combine_packages``."""
+    return render("multisite.html.j2", **context)

@@ -1,0 +1,227 @@
+"""Multi-site packages: suppression, refusal of row-level content, checksums, spec hashes and
+pooling across sites (pooled values pinned to metafor on the same aggregates)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from myositis.cli import main
+from myositis.errors import SitePackageError
+from myositis.evidence.sites import (
+    canonical_bytes,
+    combine_packages,
+    read_site_package,
+    write_site_package,
+)
+
+SPEC = hashlib.sha256(b"synthetic study specification").hexdigest()
+OTHER = hashlib.sha256(b"another specification").hexdigest()
+
+SITES = {
+    "Boston": {
+        "counts": {"responders": {"count": 12, "denominator": 30}},
+        "means": {"cdasi_change": {"mean": -10.2, "sd": 7.1, "n": 28}},
+        "rates": {"zoster": {"events": 3, "person_time": 41.5}},
+    },
+    "Paris": {
+        "counts": {"responders": {"count": 20, "denominator": 41}},
+        "means": {"cdasi_change": {"mean": -12.0, "sd": 8.0, "n": 40}},
+        "rates": {"zoster": {"events": 6, "person_time": 60.0}},
+    },
+    "Tokyo": {
+        "counts": {"responders": {"count": 9, "denominator": 25}},
+        "means": {"cdasi_change": {"mean": -8.0, "sd": 6.0, "n": 22}},
+        "rates": {"zoster": {"events": 7, "person_time": 30.0}},
+    },
+}
+
+
+def packages(tmp_path: Path, spec: dict[str, str] | None = None) -> list[Path]:
+    return [
+        write_site_package(
+            agg, tmp_path / f"{site}.json", spec_hash=(spec or {}).get(site, SPEC), site=site
+        )
+        for site, agg in SITES.items()
+    ]
+
+
+def test_package_layout_and_checksum(tmp_path: Path) -> None:
+    path = packages(tmp_path)[1]
+    content = json.loads(path.read_text())
+    assert content["format"] == "myositis-site-package"
+    assert content["spec_hash"] == SPEC and content["site"] == "Paris"
+    assert content["small_cell_threshold"] == 5
+    assert content["software"]["name"] == "myositis-outcomes"
+    body = {k: v for k, v in content.items() if k != "checksum"}
+    expected = hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+    assert content["checksum"] == {"algorithm": "sha256", "value": expected}
+    assert canonical_bytes(body).startswith(b'{"aggregates":')
+    assert read_site_package(path).aggregates["counts"]["responders"] == {
+        "count": 20,
+        "denominator": 41,
+    }
+
+
+def test_small_cells_and_their_complements_are_suppressed(tmp_path: Path) -> None:
+    agg = {
+        "counts": {
+            "small": {"count": 3, "denominator": 30},
+            "complement_small": {"count": 27, "denominator": 30},
+            "zero": {"count": 0, "denominator": 30},
+            "tiny_denominator": {"count": 2, "denominator": 4},
+            "fine": {"count": 5, "denominator": 10},
+            "amyopathic": {"count": 3, "denominator": 30, "partition": "subtype"},
+            "classic": {"count": 10, "denominator": 30, "partition": "subtype"},
+            "juvenile": {"count": 17, "denominator": 30, "partition": "subtype"},
+        },
+        "means": {"small_mean": {"mean": 1.0, "sd": 0.5, "n": 4}},
+        "rates": {"few_events": {"events": 4, "person_time": 12.0}},
+    }
+    path = write_site_package(agg, tmp_path / "s.json", spec_hash=SPEC, site="A")
+    counts = json.loads(path.read_text())["aggregates"]["counts"]
+    assert counts["small"] == {"count": None, "denominator": 30, "suppressed": ["count"]}
+    assert counts["complement_small"]["count"] is None
+    assert counts["zero"] == {"count": 0, "denominator": 30}
+    assert counts["tiny_denominator"]["suppressed"] == ["count", "denominator"]
+    assert counts["fine"] == {"count": 5, "denominator": 10}
+    # 3 is hidden; 10 + 17 would reveal it (30 - 27), so the next smallest (10) is hidden too.
+    assert counts["amyopathic"]["count"] is None
+    assert counts["classic"]["count"] is None
+    assert counts["juvenile"]["count"] == 17
+    content = json.loads(path.read_text())["aggregates"]
+    assert content["means"]["small_mean"]["suppressed"] == ["mean", "n", "sd"]
+    assert content["rates"]["few_events"] == {
+        "events": None,
+        "person_time": 12.0,
+        "suppressed": ["events"],
+    }
+    threshold_11 = write_site_package(
+        agg, tmp_path / "t.json", spec_hash=SPEC, site="A", threshold=11
+    )
+    assert json.loads(threshold_11.read_text())["aggregates"]["counts"]["fine"]["count"] is None
+
+
+@pytest.mark.parametrize(
+    ("aggregates", "message"),
+    [
+        ([{"patient": 1, "cdasi": 20}], "row-level"),
+        ({"counts": {"responders": {"count": [1, 0, 1], "denominator": 3}}}, "row-level"),
+        ({"rows": {"x": {"count": 1, "denominator": 2}}}, "unknown aggregate section"),
+        ({"means": {"patient_017": {"mean": 20.0, "sd": 0.0, "n": 1}}}, "one person's record"),
+        (
+            {"counts": {"r": {"count": 1, "denominator": 9, "dob": "1970-01-01"}}},
+            "unexpected field",
+        ),
+        ({"counts": {"r": {"count": 10, "denominator": 9}}}, "larger than its denominator"),
+        ({"counts": {"r": {"count": 2.5, "denominator": 9}}}, "whole number"),
+        ({"means": {"m": {"mean": 1.0, "sd": -1.0, "n": 9}}}, "SD cannot be negative"),
+        ({"rates": {"r": {"events": 9, "person_time": 0}}}, "person-time must be above 0"),
+        ({}, "nothing to share"),
+    ],
+)
+def test_refuses_what_is_not_an_aggregate(tmp_path: Path, aggregates, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SitePackageError, match=message):
+        write_site_package(aggregates, tmp_path / "x.json", spec_hash=SPEC, site="A")
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_refuses_numpy_arrays_and_bad_hashes(tmp_path: Path) -> None:
+    with pytest.raises(SitePackageError, match="row-level"):
+        write_site_package(
+            {"means": {"m": {"mean": np.arange(3), "sd": 1.0, "n": 9}}},
+            tmp_path / "x.json",
+            spec_hash=SPEC,
+            site="A",
+        )
+    with pytest.raises(SitePackageError, match="SHA-256"):
+        write_site_package(SITES["Paris"], tmp_path / "x.json", spec_hash="v1", site="A")
+
+
+def test_tampered_package_fails_checksum(tmp_path: Path) -> None:
+    path = packages(tmp_path)[0]
+    content = json.loads(path.read_text())
+    content["aggregates"]["counts"]["responders"]["count"] = 13
+    path.write_text(json.dumps(content))
+    with pytest.raises(SitePackageError, match="checksum mismatch"):
+        read_site_package(path)
+
+
+def test_combine_pools_sites_like_metafor(tmp_path: Path) -> None:
+    """R, on the same aggregates:
+    ``rma(yi, vi, data=escalc("PLO", xi=c(12,20,9), ni=c(30,41,25)))`` and method="EE";
+    ``escalc("MN", mi=c(-10.2,-12,-8), sdi=c(7.1,8,6), ni=c(28,40,22))``; zoster (Boston's
+    3 events suppressed): ``escalc("IRLN", xi=c(6,7), ti=c(60,30))``, back-transformed."""
+    result = combine_packages(packages(tmp_path), tmp_path / "out")
+    responders = result["analyses"]["responders"]
+    assert responders["random"]["k"] == 3
+    assert responders["common"]["estimate"] == pytest.approx(REF["prop_ee"], rel=1e-7)
+    assert responders["random"]["estimate"] == pytest.approx(REF["prop_reml"], rel=1e-7)
+    means = result["analyses"]["cdasi_change"]
+    assert means["random"]["estimate"] == pytest.approx(REF["mn_reml"], rel=1e-7)
+    assert means["random"]["tau2"] == pytest.approx(REF["mn_tau2"], rel=1e-6, abs=1e-12)
+    zoster = result["analyses"]["zoster"]
+    assert zoster["excluded"] == ["Boston (suppressed)"]
+    assert zoster["common"]["estimate"] == pytest.approx(REF["rate_ee"], rel=1e-7)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Boston (suppressed)" in html and html.count("<svg") == 3
+    assert json.loads((tmp_path / "out" / "combined.json").read_text())["spec_hash"] == SPEC
+
+
+def test_combine_refuses_other_study_and_duplicates(tmp_path: Path) -> None:
+    paths = packages(tmp_path, {"Tokyo": OTHER})
+    with pytest.raises(SitePackageError, match="different study specifications"):
+        combine_packages(paths, tmp_path / "out")
+    same = packages(tmp_path)
+    with pytest.raises(SitePackageError, match="appears twice"):
+        combine_packages([same[0], same[0]], tmp_path / "out")
+    with pytest.raises(SitePackageError, match="at least 2"):
+        combine_packages([same[0]], tmp_path / "out")
+
+
+def test_combine_cli_reports_spec_hash_error(monkeypatch, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    paths = packages(tmp_path, {"Tokyo": OTHER})
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["myositis", "evidence", "combine", *map(str, paths), "--out", str(tmp_path / "o")],
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "different study specifications" in err and str(paths[2]) in err
+    assert "Traceback" not in err
+
+
+def test_combine_cli_success(monkeypatch, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    paths = packages(tmp_path)
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["myositis", "evidence", "combine", *map(str, paths), "--out", str(tmp_path / "o")],
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert "3 site packages verified" in out
+    assert (tmp_path / "o" / "report.html").exists()
+
+
+# R (metafor 3.8-1) output for the calls in test_combine_pools_sites_like_metafor: the
+# proportions have tau^2 = 0 under REML, so common and random estimates coincide.
+REF: dict[str, float] = {
+    "prop_ee": 0.427960438694,
+    "prop_reml": 0.427960438694,
+    "mn_reml": -10.07077750598,
+    "mn_tau2": 2.45112581799,
+    "rate_ee": 0.157812480425,
+}
