@@ -369,3 +369,18 @@ def test_poisson_rate_per_100_patient_years_and_zero_events() -> None:
 def test_poisson_rate_rejects_bad_input(events: int, pt: float, match: str) -> None:
     with pytest.raises(InvalidInputError, match=match):
         poisson_rate(events, pt)
+
+
+def test_exact_decimal_and_numpy_scores_are_accepted() -> None:
+    """Registry scores may arrive as Decimal (exact-decimal engine) or numpy scalars."""
+    from decimal import Decimal
+
+    import numpy as np
+
+    expected = describe([17, 22, 25, 27, 28, 30, 31, 33, 34, 38, 20])
+    decimals = [Decimal(v) for v in (17, 22, 25, 27, 28, 30, 31, 33, 34, 38, 20)]
+    as_decimal = describe(decimals)  # type: ignore[arg-type]
+    as_numpy = describe(np.array([17, 22, 25, 27, 28, 30, 31, 33, 34, 38, 20]))  # type: ignore[arg-type]
+    assert as_decimal == expected == as_numpy
+    assert poisson_rate(np.int64(137), Decimal("24.19893")) == poisson_rate(137, 24.19893)  # type: ignore[arg-type]
+    assert binomial_ci(np.int64(5), np.int64(10)) == binomial_ci(5, 10)  # type: ignore[arg-type]

@@ -10,9 +10,11 @@ V, R's choice between the exact and the normal-approximation p-value).
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal, NoReturn
 
 import numpy as np
@@ -113,7 +115,7 @@ def _as_values(values: Sequence[float], source: str, *, minimum: int = 1) -> np.
     problems: list[InputProblem] = []
     out: list[float] = []
     for i, v in enumerate(values, start=1):
-        if v is None or isinstance(v, bool) or not isinstance(v, int | float | np.number):
+        if v is None or isinstance(v, bool) or not isinstance(v, numbers.Real | Decimal):
             problems.append(
                 InputProblem(
                     i,
@@ -301,7 +303,7 @@ def binomial_ci(
     source = "binomial interval"
     _check_conf(conf, source)
     for name, value in (("successes", successes), ("n", n)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             _fail(f"{name} must be a whole number", value=value, source=source)
     if n <= 0:
         _fail("the number of patients must be positive", value=n, source=source)
@@ -328,20 +330,20 @@ def poisson_rate(events: int, person_time: float, conf: float = 0.95, per: float
     """
     source = "Poisson rate"
     _check_conf(conf, source)
-    if isinstance(events, bool) or not isinstance(events, int | np.integer):
+    if isinstance(events, bool) or not isinstance(events, numbers.Integral):
         _fail("the event count must be a whole number", value=events, source=source)
     if events < 0:
         _fail("the event count cannot be negative", value=events, source=source)
     if (
         isinstance(person_time, bool)
-        or not isinstance(person_time, int | float | np.number)
+        or not isinstance(person_time, numbers.Real | Decimal)
         or not math.isfinite(float(person_time))
         or person_time <= 0
     ):
         _fail("person-time must be a positive finite number", value=person_time, source=source)
     if (
         isinstance(per, bool)
-        or not isinstance(per, int | float | np.number)
+        or not isinstance(per, numbers.Real | Decimal)
         or not math.isfinite(float(per))
         or per <= 0
     ):

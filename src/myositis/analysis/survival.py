@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import bisect
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal, NoReturn
 
 import numpy as np
@@ -59,7 +61,7 @@ class KaplanMeier:
 
     def _index(self, t: float) -> int:
         """Index of the last time <= t, or -1 before the first time."""
-        if not isinstance(t, int | float | np.number) or math.isnan(float(t)):
+        if not isinstance(t, numbers.Real | Decimal) or math.isnan(float(t)):
             raise InvalidInputError(
                 [InputProblem(None, None, repr(t), "the time must be a number", "Kaplan-Meier")]
             )
@@ -112,7 +114,7 @@ def _check_inputs(
         if (
             d is None
             or isinstance(d, bool)
-            or not isinstance(d, int | float | np.number)
+            or not isinstance(d, numbers.Real | Decimal)
             or not math.isfinite(float(d))
             or float(d) < 0
         ):

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import io
 import math
+import numbers
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any, NoReturn
 
 import matplotlib
@@ -92,7 +94,7 @@ def _finite(value: object, what: str, column: str | None = None) -> float:
     if (
         value is None
         or isinstance(value, bool)
-        or not isinstance(value, int | float)
+        or not isinstance(value, numbers.Real | Decimal)
         or not math.isfinite(float(value))
     ):
         _fail(f"{what} must be a finite number", value, column)
@@ -303,7 +305,7 @@ def attrition_flow(steps: Sequence[tuple[str, int]]) -> Figure:
         _fail("an attrition diagram needs at least one step")
     counts: list[int] = []
     for label, count in steps:
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
             _fail("each step's count must be a whole number >= 0", count, str(label))
         if counts and count > counts[-1]:
             _fail(
