@@ -71,3 +71,12 @@ def test_meta_regression_refusals(tmp_path: Path) -> None:
         meta_regression(effects, "x")
     with pytest.raises(EvidenceError, match="not GLMM"):
         meta_regression(effects, "x", method="GLMM")
+
+
+def test_subgroup_errors_name_the_subgroup() -> None:
+    from myositis.evidence.pooling import subgroups
+    from myositis.evidence.table import load_jak_dm_table, response_effects
+
+    effects = response_effects(load_jak_dm_table())
+    with pytest.raises(EvidenceError, match="subgroup 'tofacitinib' \\(drug\\): .*no maximum"):
+        subgroups(effects, "drug", method="GLMM")

@@ -122,7 +122,8 @@ def forest_figure(
     rows = _rows(result, digits)
     overall = result.overall if isinstance(result, SubgroupResult) else result
     is_proportion = overall.measure in ("PR", "PLO", "PFT")
-    label = effect_label or (PROPORTION_LABEL if is_proportion else "Effect")
+    default = {"MN": "Mean", "IRLN": "Rate"}.get(overall.measure, "Effect")
+    label = effect_label or (PROPORTION_LABEL if is_proportion else default)
     n_rows = len(rows)
     height = 1.3 + 0.24 * n_rows
     fig = Figure(figsize=(9.0, height), dpi=150)

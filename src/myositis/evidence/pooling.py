@@ -288,11 +288,14 @@ def subgroups(
     groups: dict[str, PoolResult] = {}
     for label in order:
         part = effects.subset([lab == label for lab in labels])
-        groups[label] = (
-            _single_study(part, method, test, level)
-            if part.k == 1
-            else pool(part, method, test, level)
-        )
+        try:
+            groups[label] = (
+                _single_study(part, method, test, level)
+                if part.k == 1
+                else pool(part, method, test, level)
+            )
+        except EvidenceError as exc:
+            raise EvidenceError(f"subgroup {label!r} ({column}): {exc}") from exc
     est = np.array([g.model_estimate for g in groups.values()])
     se = np.array([g.se for g in groups.values()])
     between = fit_model(est, se**2, method="EE")
@@ -316,7 +319,10 @@ def leave_one_out(
     for i, name in enumerate(effects.study):
         keep = np.ones(effects.k, dtype=bool)
         keep[i] = False
-        out.append((name, pool(effects.subset(keep), method, test, level)))
+        try:
+            out.append((name, pool(effects.subset(keep), method, test, level)))
+        except EvidenceError as exc:
+            raise EvidenceError(f"leave-one-out without {name!r}: {exc}") from exc
     return out
 
 
