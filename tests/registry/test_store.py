@@ -248,3 +248,16 @@ def test_cli_reports_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "person.csv, row 1, column 'birth_date': value '1980-13-01'" in result.stderr
+
+
+def test_append_leaves_no_registered_arrow_views(tmp_path: Path) -> None:
+    """Every appended batch must be released: ibis 12's insert left one Arrow-backed view per
+    call under sqlglot 30, so memory grew with the registry (docs/benchmarks.md)."""
+    con = create_registry(tmp_path / "r.duckdb")
+    for _ in range(3):
+        append_arrow(con, "person", PEOPLE)
+    views = con.con.execute(  # type: ignore[attr-defined]
+        "select count(*) from information_schema.tables where table_type = 'VIEW'"
+    ).fetchall()
+    assert views == [(0,)]
+    assert con.table("person").count().execute() == 3 * PEOPLE.num_rows

@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from ibis import BaseBackend
+from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.backends.sql import SQLBackend
 from ibis.common.exceptions import TableNotFound
 
@@ -120,7 +121,24 @@ def append_arrow(con: BaseBackend, table_name: str, arrow_table: pa.Table) -> No
                 f"cannot append to '{table_name}': column '{field.name}' of type {column.type} "
                 f"does not convert to {field.type} ({exc})"
             ) from None
-    con.insert(table_name, pa.Table.from_arrays(columns, schema=target))
+    conformed = pa.Table.from_arrays(columns, schema=target)
+    if isinstance(con, DuckDBBackend):
+        _duckdb_append(con, table_name, conformed)
+    else:
+        con.insert(table_name, conformed)
+
+
+def _duckdb_append(con: DuckDBBackend, table_name: str, table: pa.Table) -> None:
+    # DuckDB-specific: ibis 12's insert registers each Arrow table as a view and, under
+    # sqlglot 30, fails to drop it, so every appended batch stayed in memory. Register,
+    # insert and unregister explicitly instead.
+    view = f"__append_{table_name}"
+    raw = con.con
+    raw.register(view, table)
+    try:
+        raw.execute(f'INSERT INTO "{table_name}" SELECT * FROM "{view}"')
+    finally:
+        raw.unregister(view)
 
 
 def open_registry(path: str | Path, *, read_only: bool = False) -> BaseBackend:
@@ -304,7 +322,10 @@ def _load_csv(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> li
     raw_name = f"__raw_{name}"
     # create-then-insert: create_table(obj=arrow) is broken with this ibis/sqlglot pairing
     raw = con.create_table(raw_name, schema=ibis.Schema.from_pyarrow(table.schema))
-    con.insert(raw_name, table)
+    if isinstance(con, DuckDBBackend):
+        _duckdb_append(con, raw_name, table)
+    else:
+        con.insert(raw_name, table)
     cleaned = raw.mutate(
         **{c: raw[c].strip().nullif("") for c in header}  # an empty cell is a missing value
     )
