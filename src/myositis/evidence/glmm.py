@@ -120,7 +120,7 @@ class BinomialNormalGLMM:
     def loglik(self, params: FloatArray, x: FloatArray, n: FloatArray) -> float:
         """Marginal log-likelihood at ``params = (b, tau)`` (binomial constants included)."""
         beta, tau = float(params[0]), abs(float(params[1]))
-        nodes, weights = np.polynomial.hermite.hermgauss(self.n_agq)
+        nodes, weights = special.roots_hermite(self.n_agq)
         const = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
         if tau == 0.0:
             p = ilogit(np.full_like(x, beta))

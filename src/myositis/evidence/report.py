@@ -53,7 +53,7 @@ def _row(label: str, result: PoolResult) -> dict[str, Any]:
 
 def _method_label(result: PoolResult) -> str:
     if result.k == 1:
-        return "single study (exact study estimate)"
+        return "single study (its own interval)"
     if result.method == "GLMM":
         return "binomial-normal GLMM (ML, 7-point adaptive quadrature)"
     test = {"z": "", "knha": ", HKSJ", "adhoc": ", modified HKSJ"}[result.test]
