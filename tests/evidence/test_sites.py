@@ -225,3 +225,25 @@ REF: dict[str, float] = {
     "mn_tau2": 2.45112581799,
     "rate_ee": 0.157812480425,
 }
+
+
+def test_read_refuses_inconsistent_suppression_even_with_a_valid_checksum(tmp_path: Path) -> None:
+    """A package rewritten by hand with a recomputed checksum is still checked."""
+    from myositis.evidence.sites import checksum
+
+    path = packages(tmp_path)[0]
+    content = json.loads(path.read_text())
+    content["aggregates"]["counts"]["responders"]["suppressed"] = ["count"]
+    content["checksum"]["value"] = checksum(content)
+    path.write_text(json.dumps(content))
+    with pytest.raises(SitePackageError, match="'suppressed' list"):
+        read_site_package(path)
+    content["aggregates"]["counts"]["responders"].pop("suppressed")
+    content["small_cell_threshold"] = "five"
+    content["checksum"]["value"] = checksum(content)
+    path.write_text(json.dumps(content))
+    with pytest.raises(SitePackageError, match="small_cell_threshold"):
+        read_site_package(path)
+    path.write_text("{not json")
+    with pytest.raises(SitePackageError, match="not a JSON site package"):
+        read_site_package(path)

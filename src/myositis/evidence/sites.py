@@ -350,15 +350,25 @@ def read_site_package(path: str | Path) -> SitePackage:
     for section, entries in structure.items():
         for name, entry in entries.items():
             marked = entry.get("suppressed", [])
+            if not isinstance(marked, list) or any(
+                f not in SECTIONS[section] or entry[f] is not None for f in marked
+            ):
+                raise SitePackageError(
+                    f"{source}: aggregates[{section!r}][{name!r}]: the 'suppressed' list must "
+                    "name fields whose values are null"
+                )
             if marked:
                 values[section][name]["suppressed"] = list(marked)
+    threshold = content["small_cell_threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+        raise SitePackageError(f"{source}: small_cell_threshold must be a whole number >= 1")
     software = content["software"]
     return SitePackage(
         path=source,
         site=str(content["site"]),
         spec_hash=str(content["spec_hash"]),
         software_version=str(software.get("version", "")) if isinstance(software, dict) else "",
-        threshold=int(content["small_cell_threshold"]),
+        threshold=threshold,
         checksum=actual,
         aggregates=values,
     )
