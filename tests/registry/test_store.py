@@ -261,3 +261,27 @@ def test_append_leaves_no_registered_arrow_views(tmp_path: Path) -> None:
     ).fetchall()
     assert views == [(0,)]
     assert con.table("person").count().execute() == 3 * PEOPLE.num_rows
+
+
+def test_ragged_csv_is_a_registry_error(tmp_path: Path) -> None:
+    folder = _csv_registry(tmp_path)
+    (folder / "person.csv").write_text(
+        "person_id,site,sex,birth_date,birth_year,race,ethnicity\n1,a,F,1980-01-01,1980\n"
+    )
+    with pytest.raises(RegistryError, match="person.csv is not a well-formed CSV file"):
+        open_registry(folder)
+
+
+def test_parquet_timestamps_and_narrow_integers_are_read_as_registry_types(tmp_path: Path) -> None:
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name in TABLES:
+        pq.write_table(arrow_schema(name).empty_table(), folder / f"{name}.parquet")
+    people = PEOPLE.set_column(
+        3, "birth_date", pa.array([dt.datetime(1980, 2, 29, 13, 5), None, None], pa.timestamp("s"))
+    ).set_column(0, "person_id", pa.array([1, 2, 3], pa.int32()))
+    pq.write_table(people, folder / "person.parquet")
+    con = open_registry(folder)
+    assert con.table("person").schema() == TABLES["person"]
+    first = con.table("person").order_by("person_id").to_pyarrow().to_pylist()[0]
+    assert first["birth_date"] == dt.date(1980, 2, 29) and first["person_id"] == 1

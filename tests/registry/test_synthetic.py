@@ -203,3 +203,43 @@ def test_bad_arguments_are_reported(tmp_path: Path) -> None:
         generate_registry(tmp_path / "x.duckdb", patients=0, sites=0, seed=-1, progress=False)
     assert {p.column for p in info.value.problems} == {"--patients", "--sites", "--seed"}
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_generated_cdasi_visits_score_with_the_instruments_module(con: ibis.BaseBackend) -> None:
+    """The generator writes items only; myositis.instruments scores them. Every visit must
+    score (no missing item), within the CDASI v2 ranges (activity 0-100, damage 0-32), and
+    JAK-treated responders must improve on average."""
+    from myositis.instruments.cdasi import CDASI
+
+    cdasi = con.table("assessment").filter(ibis._.instrument == "cdasi")
+    wide = cdasi.pivot_wider(
+        id_cols=["assessment_id", "person_id", "assessment_date"],
+        names_from="measure",
+        values_from="value",
+    )
+    scored = CDASI().scores(wide).to_pyarrow().to_pylist()
+    assert scored
+    for visit in scored:
+        assert visit["cdasi_missing"] in (None, ""), visit["cdasi_missing"]
+        assert 0 <= visit["cdasi_activity"] <= 100
+        assert 0 <= visit["cdasi_damage"] <= 32
+    exposure = con.table("drug_exposure")
+    jak = exposure.filter(exposure.ingredient.isin(JAK) & (exposure.formulation != "TOP"))
+    starts = {
+        r["person_id"]: r["t0"]
+        for r in jak.group_by("person_id")
+        .aggregate(t0=jak.start_date.min())
+        .to_pyarrow()
+        .to_pylist()
+    }
+    change = []
+    for person, t0 in starts.items():
+        visits = sorted(
+            (v["assessment_date"], v["cdasi_activity"]) for v in scored if v["person_id"] == person
+        )
+        before = [a for d, a in visits if d < t0]
+        after = [a for d, a in visits if d > t0]
+        if before and after:
+            change.append(before[-1] - after[-1])
+    assert len(change) >= 10
+    assert sum(change) / len(change) > 5  # most respond (responder_fraction 0.8)
