@@ -1,0 +1,65 @@
+"""Table 1: baseline characteristics of the cohort at the index date.
+
+Age is in completed years at the index date; disease duration is years from the first
+qualifying diagnosis code to the index; prior systemic therapies are the distinct
+ingredients of the specification's systemic-therapy list started before the index date
+(Min 2022 reports 4 to 9 per patient).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from myositis.analysis.serialise import counts_dict, summary_dict
+from myositis.analysis.treatment import DAYS_PER_YEAR
+from myositis.cohort.builder import Cohort
+from myositis.registry.schema import DM_SUBTYPES
+from myositis.study.spec import StudySpec
+
+
+def prior_therapies(cohort: Cohort) -> dict[int, list[str]]:
+    """Distinct systemic therapies started before each patient's index date."""
+    index = {p.person_id: p.index_date for p in cohort.patients}
+    out: dict[int, set[str]] = {pid: set() for pid in index}
+    for row in cohort.therapies:
+        pid = int(row["person_id"])
+        if pid in index and row["start_date"] < index[pid]:
+            out[pid].add(str(row["ingredient"]).strip().lower())
+    return {pid: sorted(names) for pid, names in out.items()}
+
+
+def subtype_group(subtype: str | None, spec: StudySpec) -> str:
+    """The specification's group label for a subtype ('unclassified' when none fits)."""
+    for group, members in spec.analysis.subtype_groups.items():
+        if subtype in members:
+            return group
+    return "unclassified"
+
+
+def baseline_characteristics(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+    """Counts and summaries of the cohort at the index date (Table 1)."""
+    patients = cohort.patients
+    conf = spec.analysis.conf_level
+    prior = prior_therapies(cohort)
+    ages = [p.age_at_index for p in patients if p.age_at_index is not None]
+    duration = [(p.index_date - p.first_diagnosis_date).days / DAYS_PER_YEAR for p in patients]
+    return {
+        "n": len(patients),
+        "sex": counts_dict([p.sex for p in patients], order=("F", "M", "U")),
+        "age_at_index": summary_dict(ages, conf) | {"missing": len(patients) - len(ages)},
+        "race": counts_dict([p.race for p in patients]),
+        "ethnicity": counts_dict([p.ethnicity for p in patients]),
+        "site": counts_dict([p.site for p in patients]),
+        "subtype": counts_dict([p.subtype for p in patients], order=DM_SUBTYPES),
+        "subtype_group": counts_dict(
+            [subtype_group(p.subtype, spec) for p in patients],
+            order=tuple(spec.analysis.subtype_groups),
+        ),
+        "jak_inhibitor": counts_dict([p.ingredient for p in patients]),
+        "prior_systemic_therapies": summary_dict([len(prior[p.person_id]) for p in patients], conf),
+        "disease_duration_years": summary_dict(duration, conf),
+        "baseline_cdasi_activity": summary_dict([p.baseline_activity for p in patients], conf),
+    }
+
+
+__all__ = ["baseline_characteristics", "prior_therapies", "subtype_group"]

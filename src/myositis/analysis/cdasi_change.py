@@ -1,0 +1,55 @@
+"""CDASI activity at baseline and follow-up, the change, paired tests and results by subtype.
+
+Improvement = baseline minus follow-up activity (positive = better), at the follow-up the
+specification selects (``cohort.followup.use``: the last, first or best assessment in the
+window). Paired t (R ``t.test(baseline, followup, paired = TRUE)``) and Wilcoxon signed-rank
+(R ``wilcox.test(..., paired = TRUE)``: exact without ties or zeros and n < 50, otherwise the
+normal approximation with continuity correction, as R) come from
+:mod:`myositis.analysis.statistics`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from myositis.analysis.baseline import subtype_group
+from myositis.analysis.serialise import paired_test_dict, summary_dict
+from myositis.analysis.statistics import paired_t, wilcoxon_signed_rank
+from myositis.cohort.builder import Cohort, Patient
+from myositis.study.spec import StudySpec
+
+
+def _block(patients: list[Patient], conf: float) -> dict[str, Any]:
+    before = [p.baseline_activity for p in patients]
+    after = [p.followup_activity for p in patients]
+    return {
+        "n": len(patients),
+        "baseline": summary_dict(before, conf),
+        "followup": summary_dict(after, conf),
+        "improvement": summary_dict([p.improvement for p in patients], conf),
+    }
+
+
+def cdasi_change(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+    """Baseline, follow-up and improvement summaries with paired tests, overall and by the
+    specification's subtype groups."""
+    conf = spec.analysis.conf_level
+    patients = cohort.patients
+    before = [p.baseline_activity for p in patients]
+    after = [p.followup_activity for p in patients]
+    months = spec.analysis.days_per_month
+    overall = _block(patients, conf) | {
+        "followup_months": summary_dict([p.followup_days / months for p in patients], conf),
+        "paired_t": paired_test_dict(lambda: paired_t(before, after, conf=conf)),
+        "wilcoxon": paired_test_dict(lambda: wilcoxon_signed_rank(before, after)),
+        "followup_used": spec.cohort.followup.use,
+    }
+    groups = []
+    for group in [*spec.analysis.subtype_groups, "unclassified"]:
+        members = [p for p in patients if subtype_group(p.subtype, spec) == group]
+        if members or group != "unclassified":
+            groups.append({"group": group, **_block(members, conf)})
+    return {"overall": overall, "by_subtype_group": groups}
+
+
+__all__ = ["cdasi_change"]

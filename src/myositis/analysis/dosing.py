@@ -1,0 +1,114 @@
+"""Doses of the qualifying drug, normalised to mg/day and compared with the label dose.
+
+Each regimen row during treatment (start on or after the index date) gives a daily dose
+(``dose`` x administrations per day; :mod:`myositis.analysis.treatment`). A patient is above
+the label dose when any regimen's daily dose exceeds the label daily dose of that ingredient
+and formulation (:func:`myositis.codes.label_dose`, indication and region from the
+specification; tofacitinib: IR 5 mg twice daily = 10 mg/day, ER 11 mg once daily = 11 mg/day).
+Without a single label dose (ruxolitinib) the comparison is "no label dose", never a guess.
+A patient who stayed on the starting regimen had one distinct (dose, frequency, formulation).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from myositis.analysis.serialise import proportion_dict, summary_dict
+from myositis.analysis.treatment import daily_dose
+from myositis.codes import label_dose
+from myositis.cohort.builder import Cohort
+from myositis.study.spec import StudySpec
+
+_FREQUENCY_WORDS = {"QD": "once daily", "BID": "twice daily", "TID": "three times daily"}
+
+
+def regimen_label(row: dict[str, Any]) -> str:
+    """'tofacitinib 10 mg IR twice daily' style label of one regimen row."""
+    dose = row.get("dose")
+    amount = "?" if dose is None else f"{float(dose):g}"
+    frequency = str(row.get("frequency") or "?")
+    words = _FREQUENCY_WORDS.get(frequency.upper(), frequency)
+    return (
+        f"{row['ingredient']} {amount} {row.get('dose_unit') or ''} "
+        f"{row.get('formulation') or ''} {words}"
+    ).replace("  ", " ")
+
+
+def dosing(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+    """Per-patient maximum daily dose against the label dose, and the regimens used."""
+    a = spec.analysis
+    index = {p.person_id: p.index_date for p in cohort.patients}
+    by_patient: dict[int, list[dict[str, Any]]] = {pid: [] for pid in index}
+    for row in cohort.jak_exposures:
+        pid = int(row["person_id"])
+        if pid in index and row["start_date"] >= index[pid]:
+            by_patient[pid].append(row)
+
+    patients: list[dict[str, Any]] = []
+    not_evaluable: list[str] = []
+    regimens: Counter[str] = Counter()
+    for pid, rows in by_patient.items():
+        assessed = []
+        for row in rows:
+            mg, reason = daily_dose(row)
+            label = label_dose(
+                str(row["ingredient"]),
+                str(row.get("formulation") or ""),
+                indication=a.label_dose.indication,
+                region=a.label_dose.region,
+            )
+            if mg is None:
+                not_evaluable.append(f"person {pid}, exposure {row['exposure_id']}: {reason}")
+            assessed.append((row, mg, label))
+        for name in dict.fromkeys(regimen_label(r) for r, _, _ in assessed):
+            regimens[name] += 1
+        doses = [(mg, label, row) for row, mg, label in assessed if mg is not None]
+        if not doses:
+            patients.append({"person_id": pid, "status": "not evaluable"})
+            continue
+        max_mg, label_at_max, row_at_max = max(doses, key=lambda d: d[0])
+        labelled = [(mg, label) for mg, label, _ in doses if label is not None]
+        if not labelled:
+            status = "no label dose"
+        elif any(mg > label for mg, label in labelled):
+            status = "above label"
+        else:
+            status = "at or below label"
+        distinct = {
+            (r.get("dose"), r.get("frequency"), r.get("formulation")) for r, _, _ in assessed
+        }
+        patients.append(
+            {
+                "person_id": pid,
+                "status": status,
+                "first_mg_per_day": doses[0][0],
+                "max_mg_per_day": max_mg,
+                "label_mg_per_day_at_max": label_at_max,
+                "regimen_at_max": regimen_label(row_at_max),
+                "escalated": max_mg > doses[0][0],
+                "stayed_on_starting_regimen": len(distinct) == 1,
+            }
+        )
+
+    n = len(patients)
+    count = Counter(p["status"] for p in patients)
+    maxima = [float(p["max_mg_per_day"]) for p in patients if "max_mg_per_day" in p]
+    return {
+        "label_reference": f"{a.label_dose.region} label, {a.label_dose.indication}",
+        "above_label": proportion_dict(count["above label"], n, a.conf_level),
+        "at_or_below_label": count["at or below label"],
+        "no_label_dose": count["no label dose"],
+        "not_evaluable": count["not evaluable"],
+        "escalated": sum(1 for p in patients if p.get("escalated")),
+        "stayed_on_starting_regimen": sum(
+            1 for p in patients if p.get("stayed_on_starting_regimen")
+        ),
+        "max_mg_per_day": summary_dict(maxima, a.conf_level),
+        "regimens": [{"regimen": name, "patients": k} for name, k in sorted(regimens.items())],
+        "patients": patients,
+        "problems": not_evaluable,
+    }
+
+
+__all__ = ["dosing", "regimen_label"]

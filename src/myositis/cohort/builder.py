@@ -1,0 +1,436 @@
+"""Build a study cohort from a registry, step by step, with an attrition table.
+
+The definition follows OHDSI cohort conventions (an entry event, inclusion rules each counted
+in an attrition table, temporal windows relative to the index date) and i2b2's "at least N
+codes" constraint:
+
+1. persons in the registry;
+2. a diagnosis in the concept set on at least ``min_occurrences`` distinct dates (and none of
+   the excluding codes, when some are given);
+3. a qualifying exposure (systemic JAK inhibitor; topical products excluded); index date =
+   the first start of a qualifying exposure;
+4. a baseline CDASI activity inside the baseline window (the one closest to the index; on a
+   tie the later one);
+5. at least one follow-up CDASI activity inside the follow-up window.
+
+Each step is an Ibis expression on the registry connection; only the final cohort (one row per
+patient) and the cohort's own records are brought into Python. A step that no person passes
+raises :class:`myositis.errors.EmptyStepError` naming the step and the counts so far.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from ibis import BaseBackend
+
+from myositis.cohort.cdasi_activity import cdasi_activity
+from myositis.cohort.concepts import (
+    diagnosis_events,
+    excluded_diagnosis_persons,
+    qualifying_exposures,
+)
+from myositis.errors import EmptyStepError
+from myositis.study.spec import StudySpec
+
+
+@dataclass(frozen=True)
+class AttritionStep:
+    """One inclusion step: persons remaining after it and persons it excluded."""
+
+    step: int
+    label: str
+    criterion: str
+    remaining: int
+    excluded: int
+
+
+@dataclass(frozen=True)
+class Patient:
+    """One cohort member: demographics, index and the chosen CDASI assessments.
+
+    ``improvement`` is baseline minus follow-up activity (positive = better); ``change`` is
+    follow-up minus baseline (negative = better), the sign used in the waterfall plot.
+    """
+
+    person_id: int
+    site: str | None
+    sex: str | None
+    race: str | None
+    ethnicity: str | None
+    age_at_index: int | None
+    subtype: str | None
+    index_date: dt.date
+    ingredient: str
+    first_diagnosis_date: dt.date
+    baseline_date: dt.date
+    baseline_days: int
+    baseline_activity: float
+    followup_date: dt.date
+    followup_days: int
+    followup_activity: float
+    followup_count: int
+    last_followup_days: int
+    response_days: int | None
+
+    @property
+    def improvement(self) -> float:
+        return self.baseline_activity - self.followup_activity
+
+    @property
+    def change(self) -> float:
+        return self.followup_activity - self.baseline_activity
+
+
+@dataclass
+class Cohort:
+    """The cohort and every record the analyses need, already restricted to its members."""
+
+    attrition: list[AttritionStep]
+    patients: list[Patient]
+    #: CDASI activity per patient: (days from index, activity), baseline window to follow-up end.
+    cdasi_series: dict[int, list[tuple[int, float]]]
+    #: Qualifying (systemic JAK) exposure rows of the patients.
+    jak_exposures: list[dict[str, Any]]
+    #: Rows of the specification's systemic therapies (prior and concomitant).
+    therapies: list[dict[str, Any]]
+    adverse_events: list[dict[str, Any]]
+    #: Other assessments and laboratory rows: instrument/measure or test, with days from index.
+    pruritus: list[dict[str, Any]]
+    labs: list[dict[str, Any]]
+    mmt8: list[dict[str, Any]]
+    #: Last date recorded anywhere in the registry: the end of open-ended exposures.
+    data_cutoff: dt.date
+    #: CDASI administrations of the exposed persons whose activity could not be scored.
+    unscorable_cdasi: int
+    notes: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[str], None]
+
+
+def _count(table: ir.Table) -> int:
+    return int(table.select("person_id").distinct().count().execute())
+
+
+def _materialise(table: ir.Table) -> ir.Table:
+    """Run ``table`` once and keep the (small, cohort-sized) result as an Ibis memtable, so
+    later steps neither recompute nor recompile the expressions that produced it."""
+    return ibis.memtable(table.to_pyarrow())
+
+
+def _rows(table: ir.Table) -> list[dict[str, Any]]:
+    return list(table.to_pyarrow().to_pylist())
+
+
+class _Steps:
+    """Collects attrition rows and stops at the first empty step."""
+
+    def __init__(self) -> None:
+        self.steps: list[AttritionStep] = []
+
+    def add(self, label: str, criterion: str, remaining: int, *, what_to_do: str) -> None:
+        before = self.steps[-1].remaining if self.steps else remaining
+        step = AttritionStep(len(self.steps) + 1, label, criterion, remaining, before - remaining)
+        self.steps.append(step)
+        if remaining == 0:
+            so_far = "; ".join(f"{s.step}. {s.label}: {s.remaining}" for s in self.steps)
+            raise EmptyStepError(
+                f"cohort step {step.step} '{label}' ({criterion}) excluded all {before} "
+                f"remaining persons, so there is no cohort to analyse. Attrition so far: "
+                f"{so_far}. {what_to_do}"
+            )
+
+
+def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = None) -> Cohort:
+    """Run the specification's cohort definition on a registry connection."""
+    say = progress or (lambda _message: None)
+    c = spec.cohort
+    a = spec.analysis
+    person = con.table("person")
+    diagnosis = con.table("diagnosis")
+    exposure = con.table("drug_exposure")
+    assessment = con.table("assessment")
+    steps = _Steps()
+
+    say("counting persons")
+    steps.add(
+        "Persons in the registry",
+        "every person in the person table",
+        _count(person),
+        what_to_do="The registry has no persons: load data first (myositis synth or an importer).",
+    )
+
+    say("finding diagnoses")
+    events = diagnosis_events(diagnosis, c.diagnosis).semi_join(person, "person_id")
+    dm = events.group_by("person_id").aggregate(
+        first_diagnosis_date=events.diagnosis_date.min(),
+        diagnosis_dates=events.diagnosis_date.nunique(),
+    )
+    dm = _materialise(dm.filter(dm.diagnosis_dates >= c.diagnosis.min_occurrences))
+    roles = ", ".join(c.diagnosis.codesets + [f"{r.system} {r.code}" for r in c.diagnosis.codes])
+    steps.add(
+        c.diagnosis.label,
+        f"code in {roles} on >= {c.diagnosis.min_occurrences} distinct date(s)",
+        _count(dm),
+        what_to_do="Check the diagnosis code sets and min_occurrences in the specification "
+        "against the codes in the registry's diagnosis table.",
+    )
+    excluded = excluded_diagnosis_persons(diagnosis, c.diagnosis)
+    if excluded is not None:
+        dm = _materialise(dm.anti_join(excluded, "person_id"))
+        codes = ", ".join(f"{r.system} {r.code}" for r in c.diagnosis.exclude_codes)
+        steps.add(
+            "No excluding diagnosis",
+            f"no code in {codes}",
+            _count(dm),
+            what_to_do="Every person has an excluding code: check cohort.diagnosis.exclude_codes.",
+        )
+
+    say("finding exposures")
+    jak = _materialise(qualifying_exposures(exposure, c.exposure).semi_join(dm, "person_id"))
+    ranked = jak.mutate(
+        _rank=ibis.row_number().over(
+            group_by="person_id", order_by=[jak.start_date, jak.ingredient, jak.exposure_id]
+        )
+    )
+    index = ranked.filter(ranked._rank == 0).select(
+        "person_id", index_date=ranked.start_date, ingredient=ranked.ingredient.lower()
+    )
+    exposed = _materialise(dm.inner_join(index, "person_id"))
+    wanted = c.exposure.codesets + c.exposure.ingredients
+    steps.add(
+        c.exposure.label,
+        f"exposure in {', '.join(wanted)} (excluding {', '.join(c.exposure.exclude_codesets)}, "
+        f"formulations {', '.join(c.exposure.exclude_formulations) or 'none'}); "
+        "index = first start",
+        _count(exposed),
+        what_to_do="Check cohort.exposure (code sets, ingredients, exclusions) against the "
+        "registry's drug_exposure table.",
+    )
+
+    say("scoring CDASI assessments")
+    scores = _materialise(cdasi_activity(assessment.semi_join(exposed, "person_id")))
+    unscorable = int(scores.filter(scores.activity.isnull()).count().execute())
+    scored = scores.filter(scores.activity.notnull()).inner_join(
+        exposed.select("person_id", "index_date"), "person_id"
+    )
+    scored = scored.mutate(days=scored.assessment_date.delta(scored.index_date, unit="day"))
+
+    bw = c.baseline.window_days
+    in_base = scored.filter((scored.days >= bw.start) & (scored.days <= bw.end))
+    in_base = in_base.mutate(
+        _rank=ibis.row_number().over(
+            group_by="person_id",
+            order_by=[in_base.days.abs(), ibis.desc(in_base.days), in_base.assessment_id],
+        )
+    )
+    baseline = in_base.filter(in_base._rank == 0).select(
+        "person_id",
+        baseline_date=in_base.assessment_date,
+        baseline_days=in_base.days,
+        baseline_activity=in_base.activity,
+    )
+    with_baseline = _materialise(exposed.inner_join(baseline, "person_id"))
+    steps.add(
+        f"Baseline CDASI {c.baseline.measure}",
+        f"CDASI {c.baseline.measure} from {bw.describe()} (closest to the index)",
+        _count(with_baseline),
+        what_to_do="No exposed person has a scorable CDASI in the baseline window: widen "
+        "cohort.baseline.window_days or check the assessment table (instrument 'cdasi').",
+    )
+
+    fw = c.followup.window_days
+    follow = scored.filter((scored.days >= fw.start) & (scored.days <= fw.end)).inner_join(
+        with_baseline.select("person_id", "baseline_activity"), "person_id"
+    )
+    follow = follow.mutate(responded=_responded(follow.baseline_activity, follow.activity, spec))
+    order = {
+        "last": [ibis.desc(follow.days), follow.assessment_id],
+        "first": [follow.days, follow.assessment_id],
+        "best": [follow.activity, follow.days, follow.assessment_id],
+    }[c.followup.use]
+    follow = follow.mutate(_rank=ibis.row_number().over(group_by="person_id", order_by=order))
+    chosen = follow.filter(follow._rank == 0).select(
+        "person_id",
+        followup_date=follow.assessment_date,
+        followup_days=follow.days,
+        followup_activity=follow.activity,
+    )
+    summary = follow.group_by("person_id").aggregate(
+        followup_count=follow.count(),
+        last_followup_days=follow.days.max(),
+        response_days=follow.days.min(where=follow.responded),
+    )
+    cohort = _materialise(
+        with_baseline.inner_join(chosen, "person_id").inner_join(summary, "person_id")
+    )
+    steps.add(
+        f"Follow-up CDASI {c.baseline.measure}",
+        f"at least one CDASI {c.baseline.measure} from {fw.describe()}",
+        _count(cohort),
+        what_to_do="No one has a follow-up CDASI in the window: widen "
+        "cohort.followup.window_days or check the follow-up assessments.",
+    )
+
+    say("collecting the cohort's records")
+    members = cohort.select("person_id", "index_date")
+    patients = _patients(con, cohort)
+    series = _series(scored.semi_join(members, "person_id"), bw.start, fw.end)
+    jak_rows = _rows(
+        jak.semi_join(members, "person_id").order_by(["person_id", "start_date", "exposure_id"])
+    )
+    therapy = exposure.filter(
+        exposure.ingredient.strip().lower().isin(a.systemic_therapies).fill_null(False)
+    )
+    therapies = _rows(
+        therapy.semi_join(members, "person_id").order_by(["person_id", "start_date", "exposure_id"])
+    )
+    ae = con.table("adverse_event")
+    adverse = _rows(ae.semi_join(members, "person_id").order_by(["person_id", "onset_date"]))
+    pruritus = _measures(assessment, members, a.pruritus_instrument, a.pruritus_measure)
+    mmt8 = _measures(assessment, members, "mmt8", "total")
+    lab = con.table("laboratory")
+    labs = lab.semi_join(members, "person_id").inner_join(members, "person_id")
+    labs = labs.mutate(days=labs.result_date.delta(labs.index_date, unit="day"))
+    lab_rows = _rows(labs.order_by(["person_id", "result_date"]))
+    notes = []
+    if unscorable:
+        notes.append(
+            f"{unscorable} CDASI administration(s) of exposed persons had incomplete items, so "
+            "no activity score; they were not used as baseline or follow-up assessments."
+        )
+    return Cohort(
+        attrition=steps.steps,
+        patients=patients,
+        cdasi_series=series,
+        jak_exposures=jak_rows,
+        therapies=therapies,
+        adverse_events=adverse,
+        pruritus=pruritus,
+        labs=lab_rows,
+        mmt8=mmt8,
+        data_cutoff=_data_cutoff(con),
+        unscorable_cdasi=unscorable,
+        notes=notes,
+    )
+
+
+def _responded(
+    baseline: ir.NumericValue, followup: ir.NumericValue, spec: StudySpec
+) -> ir.BooleanValue:
+    """The specification's response rule on one follow-up assessment."""
+    response = spec.analysis.response
+    if response.definition == "absolute":
+        return (baseline - followup) >= ibis.literal(float(spec.analysis.mcid))
+    share = float(response.percent or 0) / 100
+    return ((baseline > 0) & ((baseline - followup) >= baseline * share)).fill_null(False)
+
+
+def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:
+    person = con.table("person")
+    subtype = con.table("dm_subtype").inner_join(
+        cohort.select("person_id", "index_date"), "person_id"
+    )
+    distance = subtype.classified_date.delta(subtype.index_date, unit="day")
+    subtype = subtype.mutate(
+        _after=(distance > 0).cast("int8"),
+        _distance=distance.abs(),
+    )
+    # Subtype in force at the index: the latest classification on or before it, else the first.
+    subtype = subtype.mutate(
+        _rank=ibis.row_number().over(
+            group_by="person_id",
+            order_by=[subtype._after, subtype._distance, subtype.subtype],
+        )
+    )
+    current = subtype.filter(subtype._rank == 0).select("person_id", "subtype")
+    table = cohort.inner_join(person, "person_id").left_join(current, "person_id")
+    table = table.drop(*[col for col in table.columns if col.endswith("_right")])
+    rows = _rows(table.order_by("person_id"))
+    return [
+        Patient(
+            person_id=int(r["person_id"]),
+            site=r["site"],
+            sex=r["sex"],
+            race=r["race"],
+            ethnicity=r["ethnicity"],
+            age_at_index=_age(r["birth_date"], r["birth_year"], r["index_date"]),
+            subtype=r["subtype"],
+            index_date=r["index_date"],
+            ingredient=r["ingredient"],
+            first_diagnosis_date=r["first_diagnosis_date"],
+            baseline_date=r["baseline_date"],
+            baseline_days=int(r["baseline_days"]),
+            baseline_activity=float(r["baseline_activity"]),
+            followup_date=r["followup_date"],
+            followup_days=int(r["followup_days"]),
+            followup_activity=float(r["followup_activity"]),
+            followup_count=int(r["followup_count"]),
+            last_followup_days=int(r["last_followup_days"]),
+            response_days=None if r["response_days"] is None else int(r["response_days"]),
+        )
+        for r in rows
+    ]
+
+
+def _age(birth: dt.date | None, year: int | None, on: dt.date) -> int | None:
+    """Completed years on ``on``; with only a birth year, a 1 July birthday is assumed."""
+    if birth is None:
+        if year is None:
+            return None
+        birth = dt.date(int(year), 7, 1)
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _series(scored: ir.Table, start: int, end: int) -> dict[int, list[tuple[int, float]]]:
+    rows = scored.filter((scored.days >= start) & (scored.days <= end))
+    out: dict[int, list[tuple[int, float]]] = {}
+    for r in _rows(rows.select("person_id", "days", "activity").order_by(["person_id", "days"])):
+        out.setdefault(int(r["person_id"]), []).append((int(r["days"]), float(r["activity"])))
+    return out
+
+
+def _measures(
+    assessment: ir.Table, members: ir.Table, instrument: str, measure: str
+) -> list[dict[str, Any]]:
+    rows = assessment.filter(
+        (assessment.instrument.lower() == instrument) & (assessment.measure.lower() == measure)
+    ).inner_join(members, "person_id")
+    rows = rows.mutate(days=rows.assessment_date.delta(rows.index_date, unit="day"))
+    return _rows(
+        rows.select("person_id", "assessment_date", "days", "value").order_by(
+            ["person_id", "assessment_date"]
+        )
+    )
+
+
+def _data_cutoff(con: BaseBackend) -> dt.date:
+    """The last date recorded in the registry (exposures, assessments, laboratory, events)."""
+    candidates = [
+        con.table("drug_exposure").start_date.max(),
+        con.table("drug_exposure").end_date.max(),
+        con.table("assessment").assessment_date.max(),
+        con.table("laboratory").result_date.max(),
+        con.table("adverse_event").onset_date.max(),
+        con.table("diagnosis").diagnosis_date.max(),
+    ]
+    dates = [d for d in (expr.execute() for expr in candidates) if d is not None]
+    found = max(_as_date(d) for d in dates)
+    return found
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+__all__ = ["AttritionStep", "Cohort", "Patient", "build_cohort"]

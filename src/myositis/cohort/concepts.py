@@ -1,0 +1,102 @@
+"""Concept sets as Ibis filters: diagnosis codes and drug exposures of a study specification.
+
+A concept set is the union of the code-set roles named in the specification (loaded with
+:func:`myositis.codes.load_codeset`) and any extra codes, matched on (code system, code).
+ICD-10-CM and ICD-9-CM codes are compared in their undotted upper-case form, so ``M33.10``,
+``M3310`` and ``m33.10`` match (codes.md: codes arrive with and without the dot); other
+systems are compared after trimming spaces. Everything is an Ibis expression: no
+engine-specific SQL, so the same definition runs on DuckDB, PostgreSQL and Spark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import ibis
+import ibis.expr.types as ir
+
+from myositis.codes import load_codeset, normalise_icd
+from myositis.study.spec import CodeRef, Diagnosis, Exposure
+
+_ICD = ("ICD10CM", "ICD9CM")
+
+
+def _bare(system: str, code: str) -> str:
+    """The comparison form of one code: undotted upper case for ICD, trimmed otherwise."""
+    if system in _ICD:
+        return normalise_icd(code, system=system).replace(".", "")
+    return code.strip()
+
+
+def code_pairs(roles: Iterable[str], extra: Iterable[CodeRef] = ()) -> dict[str, set[str]]:
+    """``{system: {comparison codes}}`` for the code-set roles plus extra codes."""
+    pairs: dict[str, set[str]] = {}
+    for role in roles:
+        for code in load_codeset(role):
+            pairs.setdefault(code.system, set()).add(_bare(code.system, code.code))
+    for ref in extra:
+        pairs.setdefault(ref.system, set()).add(_bare(ref.system, ref.code))
+    return pairs
+
+
+def matches(
+    system: ir.StringValue, code: ir.StringValue, pairs: dict[str, set[str]]
+) -> ir.BooleanValue:
+    """True where (system, code) is in ``pairs``; false (never null) otherwise."""
+    normalised_system = system.strip().upper()
+    condition: ir.BooleanValue = ibis.literal(False)
+    for name, codes in sorted(pairs.items()):
+        compared = code.strip().upper().replace(".", "") if name in _ICD else code.strip()
+        condition = condition | ((normalised_system == name) & compared.isin(sorted(codes)))
+    return condition.fill_null(False)
+
+
+def diagnosis_events(diagnosis: ir.Table, spec: Diagnosis) -> ir.Table:
+    """Diagnosis rows in the concept set: ``person_id, diagnosis_date``."""
+    pairs = code_pairs(spec.codesets, spec.codes)
+    return diagnosis.filter(matches(diagnosis.code_system, diagnosis.code, pairs)).select(
+        "person_id", "diagnosis_date"
+    )
+
+
+def excluded_diagnosis_persons(diagnosis: ir.Table, spec: Diagnosis) -> ir.Table | None:
+    """Persons with any excluding diagnosis code (``person_id``), or None when none is set."""
+    if not spec.exclude_codes:
+        return None
+    pairs = code_pairs((), spec.exclude_codes)
+    return (
+        diagnosis.filter(matches(diagnosis.code_system, diagnosis.code, pairs))
+        .select("person_id")
+        .distinct()
+    )
+
+
+def _lower_in(value: ir.StringValue, allowed: Iterable[str]) -> ir.BooleanValue:
+    options = sorted({a.strip().lower() for a in allowed})
+    if not options:
+        return ibis.literal(False)
+    return value.strip().lower().isin(options).fill_null(False)
+
+
+def qualifying_exposures(drug_exposure: ir.Table, spec: Exposure) -> ir.Table:
+    """Drug exposure rows that qualify: in the code sets or named ingredients, and not
+    excluded by code set (e.g. topical ruxolitinib, ATC D11AH09), formulation or route.
+
+    Null formulation or route never excludes (and never silently drops) a row.
+    """
+    d = drug_exposure
+    included = matches(d.code_system, d.code, code_pairs(spec.codesets, spec.codes))
+    included = included | _lower_in(d.ingredient, spec.ingredients)
+    excluded = matches(d.code_system, d.code, code_pairs(spec.exclude_codesets))
+    excluded = excluded | _lower_in(d.formulation, spec.exclude_formulations)
+    excluded = excluded | _lower_in(d.route, spec.exclude_routes)
+    return d.filter(included & ~excluded)
+
+
+__all__ = [
+    "code_pairs",
+    "diagnosis_events",
+    "excluded_diagnosis_persons",
+    "matches",
+    "qualifying_exposures",
+]

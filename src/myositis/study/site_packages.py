@@ -1,0 +1,104 @@
+"""One aggregate package per site for multi-site network studies (shareable outputs).
+
+Each site's cohort members give counts with denominators, means with SDs and sizes, and
+adverse events with person-years, written by :func:`myositis.evidence.sites.write_site_package`
+(which applies the small-cell suppression of the specification's threshold and checksums the
+file). Nothing per patient is written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from myositis.analysis.baseline import subtype_group
+from myositis.analysis.response import is_responder
+from myositis.analysis.statistics import describe
+from myositis.analysis.treatment import treatment_periods
+from myositis.cohort.builder import Cohort
+from myositis.evidence.sites import write_site_package
+from myositis.study.spec import StudySpec
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+    return slug[:40] or "unnamed"
+
+
+def site_aggregates(
+    cohort: Cohort, spec: StudySpec, results: dict[str, Any], site: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Aggregates of one site's cohort members (before suppression)."""
+    members = [p for p in cohort.patients if (p.site or "unknown") == site]
+    ids = {p.person_id for p in members}
+    n = len(members)
+    periods = treatment_periods(cohort)
+    dose = {p["person_id"]: p for p in results["dosing"]["patients"]}
+    therapy = {p["person_id"]: p for p in results["concomitant_therapy"]["patients"]}
+    events = sum(
+        1
+        for e in cohort.adverse_events
+        if int(e["person_id"]) in ids
+        and e["onset_date"] is not None
+        and periods[int(e["person_id"])].covers(e["onset_date"])
+    )
+    counts: dict[str, dict[str, Any]] = {
+        "cdasi_responders": {
+            "count": sum(is_responder(p, spec) for p in members),
+            "denominator": n,
+        },
+        "dose_above_label": {
+            "count": sum(dose[i]["status"] == "above label" for i in ids),
+            "denominator": n,
+        },
+        "tapered_or_stopped": {
+            "count": sum(bool(therapy[i]["tapered_or_stopped"]) for i in ids),
+            "denominator": n,
+        },
+        "monotherapy": {
+            "count": sum(therapy[i]["additional_therapies"] == 0 for i in ids),
+            "denominator": n,
+        },
+    }
+    for group in spec.analysis.subtype_groups:
+        counts[f"subtype_{_slug(group)}"] = {
+            "count": sum(subtype_group(p.subtype, spec) == group for p in members),
+            "denominator": n,
+            "partition": "subtype_group",
+        }
+    means: dict[str, dict[str, Any]] = {}
+    if n >= 2:
+        for name, values in (
+            ("cdasi_baseline", [p.baseline_activity for p in members]),
+            ("cdasi_improvement", [p.improvement for p in members]),
+        ):
+            s = describe(values)
+            means[name] = {"mean": s.mean, "sd": s.sd or 0.0, "n": s.n}
+    years = sum(periods[i].years for i in ids)
+    rates = {"adverse_events": {"events": events, "person_time": years}} if years > 0 else {}
+    return {"counts": counts, "means": means, "rates": rates}
+
+
+def write_site_packages(
+    cohort: Cohort, spec: StudySpec, results: dict[str, Any], folder: Path
+) -> list[Path]:
+    """Write ``site-<site>.json`` for every site with cohort members."""
+    sites = sorted({p.site or "unknown" for p in cohort.patients})
+    written = []
+    for site in sites:
+        aggregates = site_aggregates(cohort, spec, results, site)
+        aggregates = {k: v for k, v in aggregates.items() if v}
+        written.append(
+            write_site_package(
+                aggregates,
+                folder / f"site-{_slug(site)}.json",
+                spec_hash=spec.sha256(),
+                site=site,
+                threshold=spec.analysis.small_cell_threshold,
+            )
+        )
+    return written
+
+
+__all__ = ["site_aggregates", "write_site_packages"]
