@@ -2,7 +2,7 @@
 
 Provenance: ``spec_sha256`` (the validated specification's canonical hash), ``data_fingerprint``
 (SHA-256 over the registry tables' content: each table's registry columns, cast to their
-registry types, rows sorted by every column, serialised as Arrow IPC, tables in the data
+registry types, rows sorted by every column, written as CSV text, tables in the data
 model's order), ``software_version``, ``generated_at`` (UTC) and ``synthetic`` (from
 ``registry_metadata``).
 
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from ibis import BaseBackend
 
 from myositis.registry.schema import TABLES
@@ -73,13 +74,14 @@ def data_fingerprint(con: BaseBackend) -> str:
     for name, schema in TABLES.items():
         table = con.table(name)
         typed = table.select(*[table[c].cast(t).name(c) for c, t in schema.items()])
-        arrow = typed.order_by(list(schema.names)).to_pyarrow()
-        arrow = arrow.cast(schema.to_pyarrow()).combine_chunks()
+        # Sorted by Arrow, not by the engine: engines collate text differently.
+        arrow = typed.to_pyarrow().cast(schema.to_pyarrow())
+        arrow = arrow.sort_by([(c, "ascending") for c in schema.names]).combine_chunks()
         digest.update(name.encode("utf-8") + b"\x00")
+        # CSV text of equal values is identical whatever the Arrow buffers' layout (IPC bytes
+        # differ with validity bitmaps and offsets even for equal tables).
         sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, arrow.schema) as writer:
-            for batch in arrow.to_batches(max_chunksize=65_536):
-                writer.write_batch(batch)
+        pacsv.write_csv(arrow, sink, pacsv.WriteOptions(batch_size=65_536))
         digest.update(sink.getvalue().to_pybytes())
     return digest.hexdigest()
 

@@ -132,8 +132,8 @@ def _progress(enabled: bool) -> Iterator[Any]:
         TextColumn("[bold]{task.description}"),
         TimeElapsedColumn(),
         console=console,
-        disable=not enabled,
-        transient=False,
+        disable=not (enabled and console.is_terminal),  # no spinner text in logs or pipes
+        transient=True,  # the progress line goes away; the summary or the error remains
     ) as bar:
         yield bar
 
