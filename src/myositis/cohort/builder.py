@@ -420,9 +420,9 @@ def _data_cutoff(con: BaseBackend) -> dt.date:
         con.table("adverse_event").onset_date.max(),
         con.table("diagnosis").diagnosis_date.max(),
     ]
-    dates = [d for d in (expr.execute() for expr in candidates) if d is not None]
-    found = max(_as_date(d) for d in dates)
-    return found
+    # to_pyarrow, not execute: an empty table's max is None there, not pandas' NaT.
+    dates = [d for d in (expr.to_pyarrow().as_py() for expr in candidates) if d is not None]
+    return max(_as_date(d) for d in dates)
 
 
 def _as_date(value: Any) -> dt.date:

@@ -1,0 +1,123 @@
+"""The HTML report, results.json, the CSV tables and the shareable (suppressed) outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from myositis.evidence.sites import read_site_package
+from myositis.registry import open_registry
+from myositis.report.html import fmt, percent, pvalue, render_report
+from myositis.report.results_json import shareable_results
+from myositis.study.runner import StudyRun, analyse, run_study
+from myositis.study.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "studies" / "jak-refractory-dm.yaml"
+DATA = ROOT / "examples" / "min2022"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> StudyRun:
+    return run_study(SPEC, DATA, tmp_path_factory.mktemp("report"), progress=False)
+
+
+def test_report_is_self_contained_with_four_figures(run: StudyRun) -> None:
+    html = run.report.read_text(encoding="utf-8")
+    assert html.count("<svg") == 4
+    # Nothing to fetch: no scripts, stylesheets or images from elsewhere (SVG namespaces only).
+    assert "<script" not in html and "<link" not in html
+    assert 'src="http' not in html and 'href="http' not in html
+    assert "For local use" in html
+    assert run.results["spec_sha256"] in html and run.results["data_fingerprint"] in html
+
+
+def test_synthetic_banner_follows_the_registry_flag(run: StudyRun, tmp_path: Path) -> None:
+    from myositis.analysis.response import fit_time_to_response
+    from myositis.cohort.builder import build_cohort
+
+    spec = load_spec(SPEC)
+    cohort = build_cohort(open_registry(DATA), spec)
+    km = fit_time_to_response(cohort, spec)
+    results = dict(run.results)
+    assert "SYNTHETIC DATA" in render_report(results, cohort, km, tmp_path / "a.html").read_text()
+    results["synthetic"] = False
+    assert "SYNTHETIC DATA" not in render_report(
+        results, cohort, km, tmp_path / "b.html"
+    ).read_text(encoding="utf-8")
+
+
+def test_results_json_and_tables_hold_the_report_numbers(run: StudyRun) -> None:
+    written = json.loads(run.results_json.read_text(encoding="utf-8"))
+    assert written["attrition"] == run.results["attrition"]
+    rows = list(csv.DictReader((run.out / "tables" / "attrition.csv").open(encoding="utf-8")))
+    assert [int(r["remaining"]) for r in rows] == [s["remaining"] for s in written["attrition"]]
+    patients = list(csv.DictReader((run.out / "tables" / "patients.csv").open(encoding="utf-8")))
+    assert len(patients) == 11
+    assert sum(float(p["improvement"]) for p in patients) == 196
+
+
+def test_analyse_is_deterministic(run: StudyRun) -> None:
+    from myositis.cohort.builder import build_cohort
+
+    spec = load_spec(SPEC)
+    again = analyse(build_cohort(open_registry(DATA), spec), spec)
+    assert json.dumps(again, default=str, sort_keys=True) == json.dumps(
+        {k: run.results[k] for k in again}, default=str, sort_keys=True
+    )
+
+
+def _walk(node: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(node, dict):
+        return [item for k, v in node.items() for item in _walk(v, f"{path}.{k}")]
+    if isinstance(node, list):
+        return [item for i, v in enumerate(node) for item in _walk(v, f"{path}[{i}]")]
+    return [(path, node)]
+
+
+def test_shareable_results_suppress_small_cells(run: StudyRun) -> None:
+    shared = json.loads((run.out / "shareable" / "results.json").read_text(encoding="utf-8"))
+    assert shared == json.loads(json.dumps(shareable_results(run.results, 5)))
+    flat = _walk(shared)
+    assert "patients" not in shared and "person_id" not in json.dumps(shared)
+    assert "patients" in run.results["dosing"] and "patients" not in shared["dosing"]
+    # Attrition: 18 -> 15 -> 13 -> 12 -> 11 excludes 3, 2, 1 and 1 persons: all hidden.
+    assert [s["excluded"] for s in shared["attrition"]] == [0, "<5", "<5", "<5", "<5"]
+    assert [s["remaining"] for s in shared["attrition"]] == [18, 15, 13, 12, 11]
+    groups = {g["group"]: g for g in shared["cdasi"]["by_subtype_group"]}
+    assert groups["Juvenile"]["n"] == "<5"
+    assert groups["Juvenile"]["improvement"] == {"n": "<5", "suppressed": True}
+    assert groups["Amyopathic or hypomyopathic"]["n"] == 5
+    assert shared["adverse_events"]["events"] == "<5"
+    assert shared["small_cell_suppression"]["cells_suppressed"] > 10
+    for path, value in flat:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and path.endswith((".count", ".n", ".events", ".excluded"))
+        ):
+            assert value == 0 or value >= 5, path
+
+
+def test_site_packages_verify_and_carry_the_spec_hash(run: StudyRun) -> None:
+    packages = sorted((run.out / "shareable").glob("site-*.json"))
+    assert [p.name for p in packages] == [
+        "site-synthetic_site_1.json",
+        "site-synthetic_site_2.json",
+    ]
+    one = read_site_package(packages[0])
+    assert one.spec_hash == run.results["spec_sha256"]
+    assert one.site == "synthetic-site-1"
+    # Site 1 holds patients 1-6: 6 responders of 6; the event count (1) is suppressed.
+    assert one.aggregates["counts"]["cdasi_responders"] == {"count": 6, "denominator": 6}
+    assert one.aggregates["rates"]["adverse_events"]["events"] is None
+
+
+def test_display_formatting() -> None:
+    assert (fmt(27.727), fmt(None), fmt(float("nan")), fmt(16.75, 2)) == ("27.7", "-", "-", "16.75")
+    assert (pvalue(4.95e-9), pvalue(0.0038), pvalue(None)) == ("< 0.001", "0.004", "-")
+    assert percent(10 / 11) == "90.9%"
