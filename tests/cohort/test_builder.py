@@ -294,3 +294,21 @@ def test_an_empty_registry_stops_at_the_first_step(tmp_path: Path) -> None:
     con = registry(tmp_path / "r.duckdb")
     with pytest.raises(EmptyStepError, match="cohort step 1 'Persons in the registry'"):
         build_cohort(con, spec())
+
+
+def test_exposure_rows_without_a_start_date_are_stated_not_used(tmp_path: Path) -> None:
+    diagnoses, exposures = _dm_exposed(1)
+    con = registry(
+        tmp_path / "r.duckdb",
+        person=[person(1)],
+        diagnosis=diagnoses,
+        drug_exposure=[*exposures, tofa(1, INDEX, start_date=None)],
+        assessment=[cdasi(1, INDEX, 25), cdasi(1, INDEX + dt.timedelta(days=30), 10)],
+    )
+    result = build_cohort(con, spec())
+    assert [p.index_date for p in result.patients] == [INDEX]
+    assert len(result.jak_exposures) == 1
+    assert result.notes == [
+        "1 qualifying exposure row(s) of persons with the diagnosis had no start date, so they "
+        "could not define an index date and were not used."
+    ]

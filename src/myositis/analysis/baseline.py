@@ -23,7 +23,7 @@ def prior_therapies(cohort: Cohort) -> dict[int, list[str]]:
     out: dict[int, set[str]] = {pid: set() for pid in index}
     for row in cohort.therapies:
         pid = int(row["person_id"])
-        if pid in index and row["start_date"] < index[pid]:
+        if pid in index and row["start_date"] is not None and row["start_date"] < index[pid]:
             out[pid].add(str(row["ingredient"]).strip().lower())
     return {pid: sorted(names) for pid, names in out.items()}
 

@@ -53,7 +53,7 @@ def concomitant_therapy(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
     patients: list[dict[str, Any]] = []
     per_therapy: dict[str, Counter[str]] = {}
     for p in cohort.patients:
-        rows = by_patient[p.person_id]
+        rows = [r for r in by_patient[p.person_id] if r["start_date"] is not None]
         period = periods[p.person_id]
         at_index = _active(rows, p.index_date)
         at_end = _active(rows, period.end)

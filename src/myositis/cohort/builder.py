@@ -194,6 +194,8 @@ def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = 
 
     say("finding exposures")
     jak = _materialise(qualifying_exposures(exposure, c.exposure).semi_join(dm, "person_id"))
+    undated = int(jak.filter(jak.start_date.isnull()).count().execute())
+    jak = jak.filter(jak.start_date.notnull())
     ranked = jak.mutate(
         _rank=ibis.row_number().over(
             group_by="person_id", order_by=[jak.start_date, jak.ingredient, jak.exposure_id]
@@ -300,6 +302,11 @@ def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = 
     labs = labs.mutate(days=labs.result_date.delta(labs.index_date, unit="day"))
     lab_rows = _rows(labs.order_by(["person_id", "result_date"]))
     notes = []
+    if undated:
+        notes.append(
+            f"{undated} qualifying exposure row(s) of persons with the diagnosis had no start "
+            "date, so they could not define an index date and were not used."
+        )
     if unscorable:
         notes.append(
             f"{unscorable} CDASI administration(s) of exposed persons had incomplete items, so "
