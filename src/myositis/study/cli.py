@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -81,9 +81,8 @@ def demo(
     _summary(result.results, result.report, time.perf_counter() - began)
 
 
-def _summary(results: dict[str, object], report: Path, seconds: float) -> None:
+def _summary(results: dict[str, Any], report: Path, seconds: float) -> None:
     attrition = results["attrition"]
-    assert isinstance(attrition, list)
     final = attrition[-1]["remaining"]
     label = "SYNTHETIC data; " if results.get("synthetic") else ""
     typer.echo(f"cohort: {final} patients ({label}{len(attrition)} inclusion steps)")
