@@ -148,3 +148,18 @@ def test_a_failed_run_leaves_a_previous_report_untouched(tmp_path: Path) -> None
         run_study(SPEC, DATA, out, progress=False, spec=spec)
     assert first.results_json.read_bytes() == before
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_study_check_validates_without_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["myositis", "study", "check", str(SPEC)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok: jak-refractory-dm version 1.0.0")
+    assert f"spec_sha256: {load_spec(SPEC).sha256()}" in out
+    bad = _spec(tmp_path, cohort__followup__window_days={"start": -5, "end": 10})
+    err = _cli(monkeypatch, capsys, "study", "check", str(bad))
+    assert "cohort.followup: impossible follow-up window: it starts on day -5" in err

@@ -63,6 +63,24 @@ def run(
     _summary(result.results, result.report, time.perf_counter() - began)
 
 
+@study_app.command("check")
+def check(
+    spec: Annotated[Path, typer.Argument(help="Study specification (YAML).", metavar="SPEC")],
+) -> None:
+    """Validate a study specification without running it; print its identity and SHA-256."""
+    from myositis.study.spec import load_spec
+
+    loaded = load_spec(spec)
+    c = loaded.cohort
+    typer.echo(f"ok: {loaded.study.id} version {loaded.study.version}: {loaded.study.title}")
+    typer.echo(f"spec_sha256: {loaded.sha256()}")
+    typer.echo(
+        f"cohort: {c.diagnosis.label} (>= {c.diagnosis.min_occurrences} date(s)) -> "
+        f"{c.exposure.label} -> baseline {c.baseline.window_days.describe()} -> "
+        f"follow-up {c.followup.window_days.describe()} ({c.followup.use})"
+    )
+
+
 def demo(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output directory.", metavar="DIR")
