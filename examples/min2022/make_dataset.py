@@ -25,15 +25,36 @@ COLUMNS = {
     "diagnosis": ["person_id", "code_system", "code", "diagnosis_date"],
     "dm_subtype": ["person_id", "subtype", "classified_date"],
     "drug_exposure": [
-        "exposure_id", "person_id", "ingredient", "code_system", "code", "start_date",
-        "end_date", "dose", "dose_unit", "frequency", "formulation", "route",
+        "exposure_id",
+        "person_id",
+        "ingredient",
+        "code_system",
+        "code",
+        "start_date",
+        "end_date",
+        "dose",
+        "dose_unit",
+        "frequency",
+        "formulation",
+        "route",
     ],  # fmt: skip
     "assessment": [
-        "assessment_id", "person_id", "assessment_date", "instrument", "measure", "value",
+        "assessment_id",
+        "person_id",
+        "assessment_date",
+        "instrument",
+        "measure",
+        "value",
     ],  # fmt: skip
     "laboratory": ["person_id", "test", "loinc", "result_date", "value", "unit", "uln"],
     "adverse_event": [
-        "person_id", "term", "onset_date", "grade", "serious", "outcome", "suspected_drug",
+        "person_id",
+        "term",
+        "onset_date",
+        "grade",
+        "serious",
+        "outcome",
+        "suspected_drug",
         "led_to_discontinuation",
     ],  # fmt: skip
     "registry_metadata": ["key", "value"],
@@ -116,7 +137,8 @@ PRIOR_ONLY = {
 }  # fmt: skip
 
 # Concomitant therapies at the index: (ingredient, starting dose, [(day, new dose or None=stop)])
-CONCOMITANT = {
+Change = tuple[int, float | None]
+CONCOMITANT: dict[int, list[tuple[str, float, list[Change]]]] = {
     1: [("prednisone", 10, [(60, 5), (150, None)])],
     2: [("methotrexate", 20, [(120, None)]), ("hydroxychloroquine", 200, [(180, None)])],
     3: [("mycophenolate mofetil", 1500, [(90, None)])],
