@@ -27,7 +27,7 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.engine import lit, missing_names, number
+from myositis.instruments.engine import lit, missing_names, number, with_numbers
 from myositis.instruments.rules import Field, dec, load_table
 
 SEVERITY_CUTOFF_DEFAULT: Final = 14
@@ -99,24 +99,23 @@ class CDASI(Instrument):
         return [f.column for f in ITEMS if f.column not in columns]
 
     def scores(self, table: ir.Table) -> ir.Table:
-        item = {f.column: number(table, f.column) for f in ITEMS}
-        papules = item[PAPULES]
+        staged = with_numbers(table, [f.column for f in ITEMS])
+        item = {f.column: number(staged, f.column) for f in ITEMS}
         # Gottron's erythema counts twice with papules (Yassaee 2010): add it once more.
-        papule_bonus = ibis.ifelse(papules == lit(1), item[GOTTRON_ERYTHEMA], lit(0))
+        papule_bonus = ibis.ifelse(item[PAPULES] == lit(1), item[GOTTRON_ERYTHEMA], lit(0))
         activity = _sum([item[c] for c in ACTIVITY_ITEMS]) + papule_bonus
         damage = _sum([item[c] for c in DAMAGE_ITEMS])
-        activity_int = activity.cast("int32")
-        damage_int = damage.cast("int32")
-        missing = missing_names(
-            (c, item[c].isnull()) for c in (*ACTIVITY_ITEMS, PAPULES, *DAMAGE_ITEMS)
+        blank = (*ACTIVITY_ITEMS, PAPULES, *DAMAGE_ITEMS)
+        summed = staged.mutate(
+            cdasi_activity=activity.cast("int32"),
+            cdasi_damage=damage.cast("int32"),
+            cdasi_missing=missing_names((c, item[c].isnull()) for c in blank),
         )
-        return table.mutate(
-            cdasi_activity=activity_int,
-            cdasi_damage=damage_int,
-            cdasi_total=activity_int + damage_int,
-            cdasi_severity=severity(activity_int, self.severity_cutoff),
-            cdasi_missing=missing,
+        out = summed.mutate(
+            cdasi_total=summed.cdasi_activity + summed.cdasi_damage,
+            cdasi_severity=severity(summed.cdasi_activity, self.severity_cutoff),
         )
+        return out.select(*table.columns, *self.outputs)
 
 
 def severity(

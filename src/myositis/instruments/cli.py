@@ -1,9 +1,151 @@
-"""Commands of myositis.instruments (filled in by the part that owns them)."""
+"""``myositis score``: batch scoring of instruments from CSV or Parquet files."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from myositis.instruments.base import Instrument
+from myositis.instruments.batch import ErrorMode, score_file
+from myositis.instruments.cdasi import CDASI, LOCATIONS, MCID_DEFAULT, SEVERITY_CUTOFF_DEFAULT
+from myositis.instruments.core_set import ENZYMES, Population
+from myositis.instruments.doi import DOI
+from myositis.instruments.tis import TIS
+
+score_app = typer.Typer(
+    help=(
+        "Score validated instruments for every row of a CSV or Parquet file.\n\n"
+        "Each row is checked first: an item outside its range, a non-numeric value or a "
+        "missing column stops the run with one message naming the row, column, value and "
+        "allowed range, and nothing is written (exit status 2). With --errors report the "
+        "valid rows are scored and the rejected rows are written with their reasons to "
+        "OUTPUT's name + '.errors.csv'. A blank item makes its score blank and is named in "
+        "the *_missing column (never counted as 0). Columns the instrument does not use pass "
+        "through unchanged."
+    ),
+    no_args_is_help=True,
+)
+
+Input = Annotated[
+    Path, typer.Argument(help="CSV or Parquet file, one record per row.", metavar="INPUT")
+]
+Output = Annotated[
+    Path,
+    typer.Option("--output", "-o", help="Where to write the scored file (.csv or .parquet)."),
+]
+Errors = Annotated[
+    str,
+    typer.Option(
+        "--errors",
+        help="'stop': any invalid value stops the run, nothing written. 'report': score the "
+        "valid rows, write rejected rows with reasons to OUTPUT.errors.csv.",
+    ),
+]
+PopulationOption = Annotated[
+    str,
+    typer.Option(
+        "--population",
+        help="adult (DM/PM: minimal >= 20, moderate >= 40, major >= 60) or juvenile "
+        "(JDM: 30, 45, 70; CMAS may replace MMT-8 and CHAQ may replace HAQ).",
+    ),
+]
+
+CORE_SET_COLUMNS = (
+    "pga_baseline, pga_followup, ptga_baseline, ptga_followup (0-10 VAS cm); "
+    "mmt8_baseline, mmt8_followup, mmt8_max (80 or 150); haq_baseline, haq_followup (0-3); "
+    "ema_baseline, ema_followup (0-10); and for at least one enzyme among "
+    f"{', '.join(ENZYMES)}: <e>_baseline, <e>_followup, <e>_uln (upper limit of normal). "
+    "Juvenile: cmas_baseline, cmas_followup (0-52) may replace mmt8_*, chaq_* may replace haq_*."
+)
+
+
+def _run(instrument: Instrument, source: Path, output: Path, errors: str) -> None:
+    if errors not in ("stop", "report"):
+        raise typer.BadParameter("must be 'stop' or 'report'", param_hint="--errors")
+    mode: ErrorMode = "stop" if errors == "stop" else "report"
+    summary = score_file(instrument, source, output, errors=mode)
+    typer.echo(
+        f"{instrument.title}: {summary.rows_read} row(s) read, {summary.rows_scored} scored "
+        f"-> {summary.output}"
+        + (
+            f"; {summary.rows_rejected} rejected -> {summary.error_file}"
+            if summary.error_file
+            else ""
+        )
+    )
+
+
+def _population(value: str) -> Population:
+    if value == "adult":
+        return "adult"
+    if value == "juvenile":
+        return "juvenile"
+    raise typer.BadParameter("must be 'adult' or 'juvenile'", param_hint="--population")
+
+
+@score_app.command(
+    "cdasi",
+    help=(
+        "CDASI v2 (Yassaee 2010): activity (0-100), damage (0-32), total (0-132) and "
+        f"severity (activity <= {SEVERITY_CUTOFF_DEFAULT} mild, Anyanwu 2015) per visit.\n\n"
+        "Columns: <location>_erythema (0-3), <location>_scale (0-2), <location>_erosion (0-1), "
+        "<location>_poikiloderma (0-1), <location>_calcinosis (0-1) for the 15 locations "
+        f"{', '.join(LOCATIONS)}; gottron_hands_erythema (0-3, counted twice when "
+        "gottron_hands_papules is 1), gottron_hands_papules (0-1), gottron_hands_ulceration "
+        "(0-1), gottron_hands_damage (0-2), periungual (0-2), alopecia (0-1).\n\n"
+        "Adds cdasi_activity, cdasi_damage, cdasi_total, cdasi_severity, cdasi_missing. "
+        f"A fall in activity of >= {MCID_DEFAULT} points is a clinically meaningful "
+        "improvement (Stanford; 4 at UPenn)."
+    ),
+)
+def score_cdasi(
+    source: Input,
+    output: Output,
+    errors: Errors = "stop",
+    severity_cutoff: Annotated[
+        int, typer.Option(help="Activity at or below this is 'mild' (Anyanwu 2015).")
+    ] = SEVERITY_CUTOFF_DEFAULT,
+) -> None:
+    _run(CDASI(severity_cutoff), source, output, errors)
+
+
+@score_app.command(
+    "tis",
+    help=(
+        "2016 ACR/EULAR Total Improvement Score between baseline and follow-up, one pair per "
+        "row (Aggarwal 2017; Rider 2017).\n\n"
+        f"Columns: {CORE_SET_COLUMNS}\n\n"
+        "Adds <measure>_pct and <measure>_points for pga, ptga, mmt8, haq, enzyme, ema; "
+        "enzyme_used; tis (0-100); tis_category (none, minimal, moderate, major); "
+        "tis_missing. Percent change is absolute (of the scale range; MMT-8 of its maximum). "
+        "Open reading: the most abnormal enzyme is the one with the highest baseline/ULN "
+        "ratio, and its change is relative to its baseline."
+    ),
+)
+def score_tis(
+    source: Input, output: Output, errors: Errors = "stop", population: PopulationOption = "adult"
+) -> None:
+    _run(TIS(_population(population)), source, output, errors)
+
+
+@score_app.command(
+    "doi",
+    help=(
+        "IMACS 2004 preliminary definition of improvement (Rider 2004): >= 3 of 6 core set "
+        "measures improved by >= 20 %, no more than 2 worse by >= 25 %, MMT not among them.\n\n"
+        f"Columns as for 'score tis': {CORE_SET_COLUMNS}\n\n"
+        "Adds doi_met, doi_improved, doi_worsened, doi_missing. Open reading: percent change "
+        "relative to baseline."
+    ),
+)
+def score_doi(
+    source: Input, output: Output, errors: Errors = "stop", population: PopulationOption = "adult"
+) -> None:
+    _run(DOI(_population(population)), source, output, errors)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this part's commands to the main app."""
+    """Add ``myositis score ...`` to the main app."""
+    app.add_typer(score_app, name="score", help="Score instruments for every row of a file.")

@@ -19,7 +19,7 @@ from typing import Final, Literal
 import ibis
 import ibis.expr.types as ir
 
-from myositis.instruments.engine import lit, number
+from myositis.instruments.engine import NUMBER_PREFIX, lit, number, with_numbers
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
 
@@ -198,21 +198,39 @@ class CoreSetColumns:
 
     # -- values ------------------------------------------------------------------------------
 
-    def values(self, table: ir.Table) -> dict[str, MeasureValues]:
-        """Exact expressions per measure key, the enzyme being the most abnormal one."""
+    def input_columns(self) -> list[str]:
+        """Every input column of the measures and enzymes present."""
+        columns = [c for m in self.measures for c in m.inputs()]
+        columns += [c for e in self.enzymes for c in _enzyme_columns(e)]
+        return [c for c in columns if c in self.columns]
+
+    def stage(self, table: ir.Table) -> ir.Table:
+        """Exact-decimal copies of the inputs, ``enzyme_used`` and the chosen enzyme's values,
+        as columns that the measure expressions then read (keeps compiled SQL small)."""
+        staged = with_numbers(table, self.input_columns())
+        staged = staged.mutate(enzyme_used=self.enzyme_used(staged))
+        return staged.mutate(
+            **{
+                NUMBER_PREFIX + "enzyme_baseline": _pick(staged, self.enzymes, 0),
+                NUMBER_PREFIX + "enzyme_followup": _pick(staged, self.enzymes, 1),
+            }
+        )
+
+    def values(self, staged: ir.Table) -> dict[str, MeasureValues]:
+        """Exact expressions per measure key over a :meth:`stage`-d table; the enzyme is the
+        most abnormal one."""
         out: dict[str, MeasureValues] = {}
         for m in self.measures:
-            base, follow = number(table, m.baseline), number(table, m.followup)
+            base, follow = number(staged, m.baseline), number(staged, m.followup)
             if m.maximum_column:
-                scale = number(table, m.maximum_column) - lit(m.minimum)
+                scale = number(staged, m.maximum_column) - lit(m.minimum)
             else:
                 assert m.maximum is not None
                 scale = lit(m.maximum - m.minimum)
             change = follow - base if m.higher_is_better else base - follow
             out[m.key] = MeasureValues(base, follow, change, scale, m.higher_is_better)
-        used = self.enzyme_used(table)
-        base = _pick(table, self.enzymes, used, 0)
-        follow = _pick(table, self.enzymes, used, 1)
+        base = number(staged, "enzyme_baseline")
+        follow = number(staged, "enzyme_followup")
         # Enzyme change is relative to its own baseline (instruments.md: open reading).
         out["enzyme"] = MeasureValues(base, follow, base - follow, base, False)
         return out
@@ -283,8 +301,6 @@ def _all_blank_all(table: ir.Table, enzymes: Sequence[str]) -> ir.BooleanValue:
     return result
 
 
-def _pick(
-    table: ir.Table, enzymes: Sequence[str], used: ir.StringValue, index: int
-) -> ir.DecimalValue:
-    branches = [(used == e, number(table, _enzyme_columns(e)[index])) for e in enzymes]
+def _pick(table: ir.Table, enzymes: Sequence[str], index: int) -> ir.DecimalValue:
+    branches = [(table.enzyme_used == e, number(table, _enzyme_columns(e)[index])) for e in enzymes]
     return ibis.cases(*branches, else_=ibis.null("decimal(18, 6)"))

@@ -21,14 +21,42 @@ DECIMAL = "decimal(18, 6)"
 ROW = "_row"
 
 
+#: Prefix of the hidden exact-decimal copies of input columns made by :func:`with_numbers`.
+NUMBER_PREFIX = "__n_"
+
+
+def _to_number(col: ir.Value) -> ir.DecimalValue:
+    if col.type().is_string():
+        return col.strip().nullif("").try_cast(DECIMAL)
+    return col.cast(DECIMAL)
+
+
 def number(table: ir.Table, column: str) -> ir.DecimalValue:
     """The column as an exact decimal: blank text is missing, non-numeric text is missing
-    (validation reports it before scoring), numbers are cast."""
-    col = table[column]
-    if col.type().is_string():
-        text = col.strip()
-        return text.nullif("").try_cast(DECIMAL)
-    return col.cast(DECIMAL)
+    (validation reports it before scoring), numbers are cast. Uses the staged copy made by
+    :func:`with_numbers` when there is one, which keeps the compiled SQL small."""
+    staged = NUMBER_PREFIX + column
+    if staged in table.columns:
+        return table[staged]
+    return _to_number(table[column])
+
+
+def with_numbers(table: ir.Table, columns: Iterable[str]) -> ir.Table:
+    """``table`` plus one exact-decimal copy of each named column present (a stage that every
+    later expression reads, instead of repeating the conversion inline)."""
+    return table.mutate(
+        **{
+            NUMBER_PREFIX + c: _to_number(table[c])
+            for c in dict.fromkeys(columns)
+            if c in table.columns
+        }
+    )
+
+
+def drop_numbers(table: ir.Table) -> ir.Table:
+    """``table`` without the staged copies."""
+    staged = [c for c in table.columns if c.startswith(NUMBER_PREFIX)]
+    return table.drop(*staged) if staged else table
 
 
 def lit(value: Decimal | int | str) -> ir.DecimalScalar:

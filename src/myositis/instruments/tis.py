@@ -34,7 +34,7 @@ from myositis.instruments.core_set import (
     MeasureValues,
     Population,
 )
-from myositis.instruments.engine import lit, missing_names
+from myositis.instruments.engine import drop_numbers, lit, missing_names
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
 
@@ -114,19 +114,19 @@ class TIS(Instrument):
 
     def scores(self, table: ir.Table) -> ir.Table:
         core = self._core(table.columns)
-        values = core.values(table)
-        out: dict[str, ir.Value] = {}
-        for key in MEASURE_KEYS:
-            out[f"{key}_pct"] = percent(values[key])
-            out[f"{key}_points"] = points(key, values[key])
-        total = out["pga_points"]
+        staged = core.stage(table)
+        values = core.values(staged)
+        measured = staged.mutate(
+            **{f"{key}_pct": percent(values[key]) for key in MEASURE_KEYS},
+            **{f"{key}_points": points(key, values[key]) for key in MEASURE_KEYS},
+            tis_missing=missing_names(core.missing_inputs(staged)),
+        )
+        total = measured.pga_points
         for key in MEASURE_KEYS[1:]:
-            total = total + out[f"{key}_points"]
-        out["enzyme_used"] = core.enzyme_used(table)
-        out["tis"] = total
-        out["tis_category"] = category(total, self.population)
-        out["tis_missing"] = missing_names(core.missing_inputs(table))
-        return table.mutate(**out)
+            total = total + measured[f"{key}_points"]
+        summed = measured.mutate(tis=total)
+        categorised = summed.mutate(tis_category=category(summed.tis, self.population))
+        return drop_numbers(categorised).select(*table.columns, *self.outputs)
 
 
 def scores(table: ir.Table, population: Population = "adult") -> ir.Table:

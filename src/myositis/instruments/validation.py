@@ -1,20 +1,25 @@
 """Value checks run inside the engine, from the same Field definitions the scores use.
 
-One pass marks the rows with any problem; only when there are some does a second query list
-each problem with its row, column, value and the allowed values (instruments.md, section 6).
+One projection gives every checked column a reason column (null when the value is valid);
+rows whose reasons are all null are valid. Only the invalid rows come back to Python, where
+each reason becomes an :class:`InputProblem` naming the row, column, value and the allowed
+values (instruments.md, section 6).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
 from myositis.errors import InputProblem
-from myositis.instruments.engine import ROW, any_of, lit, number
+from myositis.instruments.engine import ROW, lit, number, with_numbers
 from myositis.instruments.rules import Field
+
+REASON_PREFIX = "__why_"
 
 
 @dataclass(frozen=True)
@@ -29,14 +34,14 @@ class RowRule:
     reason: str
 
 
-def _field_checks(table: ir.Table, field: Field) -> tuple[ir.BooleanValue, ir.BooleanValue]:
+# Reason codes computed in the engine (short, so the compiled SQL stays small); the words
+# are added in Python from the same Field or RowRule.
+NOT_A_NUMBER, OUT_OF_RANGE, RULE_BROKEN = 1, 2, 3
+
+
+def _field_reason(table: ir.Table, field: Field) -> ir.IntegerValue:
     raw = table[field.column]
     value = number(table, field.column)
-    if raw.type().is_string():
-        text = raw.strip()
-        not_numeric = (text.notnull() & (text != "") & value.isnull()).fill_null(False)
-    else:
-        not_numeric = ibis.literal(False)
     bad = ibis.literal(False)
     if field.above is not None:
         bad = bad | (value <= lit(field.above))
@@ -46,19 +51,89 @@ def _field_checks(table: ir.Table, field: Field) -> tuple[ir.BooleanValue, ir.Bo
         bad = bad | (value > lit(field.maximum))
     if field.integer:
         bad = bad | (value != value.floor())
-    return not_numeric, bad.fill_null(False)
+    branches = [(bad.fill_null(False), ibis.literal(OUT_OF_RANGE, "int8"))]
+    if raw.type().is_string():
+        text = raw.strip()
+        not_numeric = (text.notnull() & (text != "") & value.isnull()).fill_null(False)
+        branches.insert(0, (not_numeric, ibis.literal(NOT_A_NUMBER, "int8")))
+    return ibis.cases(*branches, else_=ibis.null("int8"))
 
 
-def problem_flag(
+def _describe(code: int, check: Field | RowRule) -> str:
+    if isinstance(check, RowRule):
+        return check.reason
+    allowed = check.allowed()
+    if code == NOT_A_NUMBER:
+        return f"is not a number; allowed: {allowed}"
+    return f"is out of range; allowed: {allowed}"
+
+
+def with_reasons(
     table: ir.Table, fields: Sequence[Field], rules: Sequence[RowRule]
-) -> ir.BooleanValue:
-    """True for every row with at least one invalid value."""
-    flags: list[ir.BooleanValue] = []
-    for field in fields:
-        not_numeric, out_of_range = _field_checks(table, field)
-        flags += [not_numeric, out_of_range]
-    flags += [rule.problem(table).fill_null(False) for rule in rules]
-    return any_of(flags)
+) -> tuple[ir.Table, list[tuple[str, str]]]:
+    """``table`` with one reason column per check, and the (reason column, data column) pairs
+    in report order."""
+    staged = with_numbers(table, [f.column for f in fields])
+    reasons: dict[str, ir.Value] = {}
+    pairs: list[tuple[str, str]] = []
+    for i, field in enumerate(fields):
+        reasons[f"{REASON_PREFIX}{i}"] = _field_reason(staged, field)
+        pairs.append((f"{REASON_PREFIX}{i}", field.column))
+    for j, rule in enumerate(rules, start=len(fields)):
+        flag = rule.problem(staged).fill_null(False)
+        reasons[f"{REASON_PREFIX}{j}"] = ibis.ifelse(
+            flag, ibis.literal(RULE_BROKEN, "int8"), ibis.null("int8")
+        )
+        pairs.append((f"{REASON_PREFIX}{j}", rule.column))
+    return staged.mutate(**reasons), pairs
+
+
+def invalid_rows(checked: ir.Table, pairs: Sequence[tuple[str, str]]) -> ir.BooleanValue:
+    """True where any reason column of a :func:`with_reasons` table is set."""
+    if not pairs:
+        return ibis.literal(False)
+    return ibis.coalesce(*[checked[reason] for reason, _ in pairs]).notnull()
+
+
+def problems_query(table: ir.Table, fields: Sequence[Field], rules: Sequence[RowRule]) -> ir.Table:
+    """The invalid rows only: row number, the checked values as text and the reasons."""
+    checked, pairs = with_reasons(table, fields, rules)
+    columns = dict.fromkeys(column for _, column in pairs if column in table.columns)
+    return (
+        checked.filter(invalid_rows(checked, pairs))
+        .select(
+            checked[ROW],
+            *[checked[c].cast("string").name(c) for c in columns],
+            *[checked[reason] for reason, _ in pairs],
+        )
+        .order_by(ROW)
+    )
+
+
+def to_problems(
+    rows: list[dict[str, Any]],
+    fields: Sequence[Field],
+    rules: Sequence[RowRule],
+    *,
+    source: str | None,
+) -> list[InputProblem]:
+    """Problems from the rows of :func:`problems_query`, in row and then column order."""
+    checks: list[Field | RowRule] = [*fields, *rules]
+    problems = []
+    for row in rows:
+        for i, check in enumerate(checks):
+            code = row.get(f"{REASON_PREFIX}{i}")
+            if code is not None:
+                problems.append(
+                    InputProblem(
+                        row=int(row[ROW]),
+                        column=check.column,
+                        value=row.get(check.column),
+                        reason=_describe(code, check),
+                        source=source,
+                    )
+                )
+    return problems
 
 
 def list_problems(
@@ -68,47 +143,6 @@ def list_problems(
     *,
     source: str | None,
 ) -> list[InputProblem]:
-    """Every problem of every row, ordered by row and then by column order."""
-    flagged = table.filter(problem_flag(table, fields, rules))
-    if flagged.count().execute() == 0:
-        return []
-    parts: list[ir.Table] = []
-    for order, field in enumerate(fields):
-        not_numeric, out_of_range = _field_checks(flagged, field)
-        allowed = field.allowed()
-        parts.append(
-            flagged.filter(not_numeric | out_of_range).select(
-                row=flagged[ROW],
-                order=ibis.literal(order),
-                column=ibis.literal(field.column),
-                value=flagged[field.column].cast("string"),
-                reason=ibis.ifelse(
-                    not_numeric,
-                    f"is not a number; allowed: {allowed}",
-                    f"is out of range; allowed: {allowed}",
-                ),
-            )
-        )
-    for order, rule in enumerate(rules, start=len(fields)):
-        parts.append(
-            flagged.filter(rule.problem(flagged).fill_null(False)).select(
-                row=flagged[ROW],
-                order=ibis.literal(order),
-                column=ibis.literal(rule.column),
-                value=flagged[rule.column].cast("string")
-                if rule.column in flagged.columns
-                else ibis.null("string"),
-                reason=ibis.literal(rule.reason),
-            )
-        )
-    listing = ibis.union(*parts).order_by(["row", "order"]).to_pyarrow().to_pylist()
-    return [
-        InputProblem(
-            row=int(item["row"]),
-            column=item["column"],
-            value=item["value"],
-            reason=item["reason"],
-            source=source,
-        )
-        for item in listing
-    ]
+    """Every problem of every row of ``table``."""
+    rows = problems_query(table, fields, rules).to_pyarrow().to_pylist()
+    return to_problems(rows, fields, rules, source=source)
