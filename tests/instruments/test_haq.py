@@ -281,9 +281,19 @@ def test_extra_chaq_columns_pass_through_a_haq_di_run() -> None:
         ("eating_3", 4, "is out of range; allowed: a whole number from 0 to 3"),
         ("grip_1", -1, "is out of range; allowed: a whole number from 0 to 3"),
         ("walking_2", "1.5", "is out of range; allowed: a whole number from 0 to 3"),
-        ("reach_1", "x", "is not a number; allowed: a whole number from 0 to 3"),
+        (
+            "reach_1",
+            "x",
+            "is not a number (leave the cell empty if not assessed); allowed: "
+            "a whole number from 0 to 3",
+        ),
         ("hygiene_aid", 2, "is out of range; allowed: a whole number from 0 to 1"),
-        ("arising_help", "yes", "is not a number; allowed: a whole number from 0 to 1"),
+        (
+            "arising_help",
+            "yes",
+            "is not a number (leave the cell empty if not assessed); allowed: "
+            "a whole number from 0 to 1",
+        ),
     ],
 )
 def test_bad_values_name_row_column_value_and_range(column: str, value: Any, fragment: str) -> None:

@@ -150,7 +150,12 @@ def test_a_missing_group_column_is_reported_before_scoring() -> None:
         ("quadriceps_left", 11, "is out of range; allowed: a whole number from 0 to 10"),
         ("neck_flexors", -1, "is out of range; allowed: a whole number from 0 to 10"),
         ("deltoid_right", "7.5", "is out of range; allowed: a whole number from 0 to 10"),
-        ("biceps_right", "x", "is not a number; allowed: a whole number from 0 to 10"),
+        (
+            "biceps_right",
+            "x",
+            "is not a number (leave the cell empty if not assessed); allowed: "
+            "a whole number from 0 to 10",
+        ),
     ],
 )
 def test_bad_grades_name_row_column_value_and_range(column: str, value: Any, fragment: str) -> None:

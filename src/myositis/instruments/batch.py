@@ -43,7 +43,8 @@ class BatchSummary:
 
 
 def read_table(path: Path) -> pa.Table:
-    """Read a CSV (every cell as text) or Parquet file, adding the 1-based data row number."""
+    """Read a CSV (every cell as text; only an empty cell is missing) or Parquet file, adding
+    the 1-based data row number."""
     if not path.exists():
         raise MyositisError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -58,6 +59,9 @@ def read_table(path: Path) -> pa.Table:
                 path,
                 convert_options=pacsv.ConvertOptions(
                     column_types={name: pa.string() for name in header},
+                    # Only an empty cell is missing: "NA", "n/a" or "-" are reported as not a
+                    # number rather than silently read as blank (and pass through unchanged).
+                    null_values=[""],
                     strings_can_be_null=True,
                 ),
             )

@@ -27,7 +27,7 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.engine import lit, missing_names, number, with_numbers
+from myositis.instruments.engine import missing_names, number, with_numbers
 from myositis.instruments.rules import Field, dec, load_table
 
 SEVERITY_CUTOFF_DEFAULT: Final = 14
@@ -101,8 +101,9 @@ class CDASI(Instrument):
     def scores(self, table: ir.Table) -> ir.Table:
         staged = with_numbers(table, [f.column for f in ITEMS])
         item = {f.column: number(staged, f.column) for f in ITEMS}
-        # Gottron's erythema counts twice with papules (Yassaee 2010): add it once more.
-        papule_bonus = ibis.ifelse(item[PAPULES] == lit(1), item[GOTTRON_ERYTHEMA], lit(0))
+        # Gottron's erythema counts twice with papules (Yassaee 2010): papules is 0/1, so
+        # adding erythema * papules counts it once more, and a blank papules item is missing.
+        papule_bonus = item[GOTTRON_ERYTHEMA] * item[PAPULES]
         activity = _sum([item[c] for c in ACTIVITY_ITEMS]) + papule_bonus
         damage = _sum([item[c] for c in DAMAGE_ITEMS])
         blank = (*ACTIVITY_ITEMS, PAPULES, *DAMAGE_ITEMS)

@@ -12,6 +12,8 @@ from myositis.instruments.batch import ErrorMode, score_file
 from myositis.instruments.cdasi import CDASI, LOCATIONS, MCID_DEFAULT, SEVERITY_CUTOFF_DEFAULT
 from myositis.instruments.core_set import ENZYMES, Population
 from myositis.instruments.doi import DOI
+from myositis.instruments.haq import CATEGORIES, FORMS, HAQ, ITEMS, MIN_CATEGORIES_DEFAULT
+from myositis.instruments.mmt8 import AXIAL, BILATERAL, MMT8
 from myositis.instruments.tis import TIS
 
 score_app = typer.Typer(
@@ -20,10 +22,10 @@ score_app = typer.Typer(
         "Each row is checked first: an item outside its range, a non-numeric value or a "
         "missing column stops the run with one message naming the row, column, value and "
         "allowed range, and nothing is written (exit status 2). With --errors report the "
-        "valid rows are scored and the rejected rows are written with their reasons to "
-        "OUTPUT's name + '.errors.csv'. A blank item makes its score blank and is named in "
-        "the *_missing column (never counted as 0). Columns the instrument does not use pass "
-        "through unchanged."
+        "valid rows are scored and the rejected rows are written with their reasons next to "
+        "OUTPUT (scored.csv -> scored.errors.csv). A blank item makes its score blank and "
+        "is named in the *_missing column (never counted as 0). Columns the instrument does "
+        "not use pass through unchanged."
     ),
     no_args_is_help=True,
 )
@@ -40,7 +42,8 @@ Errors = Annotated[
     typer.Option(
         "--errors",
         help="'stop': any invalid value stops the run, nothing written. 'report': score the "
-        "valid rows, write rejected rows with reasons to OUTPUT.errors.csv.",
+        "valid rows; write rejected rows with reasons next to OUTPUT "
+        "(scored.csv -> scored.errors.csv).",
     ),
 ]
 PopulationOption = Annotated[
@@ -144,6 +147,61 @@ def score_doi(
     source: Input, output: Output, errors: Errors = "stop", population: PopulationOption = "adult"
 ) -> None:
     _run(DOI(_population(population)), source, output, errors)
+
+
+@score_app.command(
+    "mmt8",
+    help=(
+        "MMT-8 totals from Kendall 0-10 muscle grades (Rider 2010; IMACS Form 04).\n\n"
+        f"Columns: {', '.join(g.key for g in AXIAL)} (tested once) and <group>_right, "
+        f"<group>_left for {', '.join(g.key for g in BILATERAL)}; whole numbers 0-10.\n\n"
+        "Adds mmt8_unilateral (0-80: right side, the left where the right is blank), "
+        "mmt8_bilateral (0-150), mmt8_left_used and mmt8_missing (blank grades, never "
+        "counted as 0)."
+    ),
+)
+def score_mmt8(source: Input, output: Output, errors: Errors = "stop") -> None:
+    _run(MMT8(), source, output, errors)
+
+
+def _haq_columns() -> str:
+    counts = {form: [len(ITEMS[form][c]) for c in CATEGORIES] for form in FORMS}
+    return (
+        "<category>_<n> (0-3) for the categories "
+        f"{', '.join(CATEGORIES)}; items per category "
+        + "; ".join(f"{form}: {', '.join(map(str, n))}" for form, n in counts.items())
+        + ". Optional <category>_aid and <category>_help (0/1)."
+    )
+
+
+@score_app.command(
+    "haq",
+    help=(
+        "HAQ disability index (adults, Fries 1980; Stanford scoring) or CHAQ (children, "
+        "Singh 1994).\n\n"
+        f"Columns: {_haq_columns()}\n\n"
+        "A category scores its worst answered item, raised to at least 2 when an aid or help "
+        "is used; the index is the mean of the answered categories (0-3) when at least "
+        "--min-categories are answered (open reading, default "
+        f"{MIN_CATEGORIES_DEFAULT} of 8). Adds <category>_score, haq_categories_answered, "
+        "haq_index, haq_form, haq_missing."
+    ),
+)
+def score_haq(
+    source: Input,
+    output: Output,
+    errors: Errors = "stop",
+    form: Annotated[
+        str, typer.Option(help="haq-di (20 items, adults) or chaq (30 items, children).")
+    ] = "haq-di",
+    min_categories: Annotated[
+        int,
+        typer.Option(min=1, max=8, help="Answered categories needed for an index (open reading)."),
+    ] = MIN_CATEGORIES_DEFAULT,
+) -> None:
+    if form not in FORMS:
+        raise typer.BadParameter(f"must be one of {', '.join(FORMS)}", param_hint="--form")
+    _run(HAQ("chaq" if form == "chaq" else "haq-di", min_categories), source, output, errors)
 
 
 def register(app: typer.Typer) -> None:

@@ -64,7 +64,7 @@ def _describe(code: int, check: Field | RowRule) -> str:
         return check.reason
     allowed = check.allowed()
     if code == NOT_A_NUMBER:
-        return f"is not a number; allowed: {allowed}"
+        return f"is not a number (leave the cell empty if not assessed); allowed: {allowed}"
     return f"is out of range; allowed: {allowed}"
 
 
