@@ -27,7 +27,7 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.engine import missing_names, number, with_numbers
+from myositis.instruments.engine import any_of, missing_names, number, with_numbers
 from myositis.instruments.rules import Field, dec, load_table
 
 SEVERITY_CUTOFF_DEFAULT: Final = 14
@@ -106,11 +106,15 @@ class CDASI(Instrument):
         papule_bonus = item[GOTTRON_ERYTHEMA] * item[PAPULES]
         activity = _sum([item[c] for c in ACTIVITY_ITEMS]) + papule_bonus
         damage = _sum([item[c] for c in DAMAGE_ITEMS])
-        blank = (*ACTIVITY_ITEMS, PAPULES, *DAMAGE_ITEMS)
+        blanks = [(c, item[c].isnull()) for c in (*ACTIVITY_ITEMS, PAPULES, *DAMAGE_ITEMS)]
         summed = staged.mutate(
             cdasi_activity=activity.cast("int32"),
             cdasi_damage=damage.cast("int32"),
-            cdasi_missing=missing_names((c, item[c].isnull()) for c in blank),
+            # the names are built only where an item is blank: complete visits skip ~80 string
+            # CASEs (same result; about a third of the scoring time on a million visits)
+            cdasi_missing=ibis.ifelse(
+                any_of(flag for _, flag in blanks), missing_names(blanks), ibis.null("string")
+            ),
         )
         out = summed.mutate(
             cdasi_total=summed.cdasi_activity + summed.cdasi_damage,

@@ -28,6 +28,11 @@ Population = Literal["adult", "juvenile"]
 ENZYMES: Final = tuple(row["enzyme"] for row in load_table("enzymes"))
 MMT8_MAXIMA: Final = (80, 150)
 
+#: Type for a product of two input values. DuckDB multiplies two DECIMAL(18, 6) values as
+#: DECIMAL(18, 12), which overflows at 10^6 (a CK of 5,000 U/L times an LDH upper limit of
+#: 250); widening one factor first keeps the product exact with 26 integer digits.
+WIDE: Final = "decimal(38, 6)"
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -246,7 +251,8 @@ class CoreSetColumns:
             for j, other in enumerate(self.enzymes):
                 if other == e:
                     continue
-                mine, theirs = base[e] * uln[other], base[other] * uln[e]
+                mine = base[e].cast(WIDE) * uln[other]
+                theirs = base[other].cast(WIDE) * uln[e]
                 beats = mine > theirs if j < i else mine >= theirs
                 wins = wins & (~given[other] | beats)
             branches.append((wins, e))

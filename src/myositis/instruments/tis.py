@@ -30,11 +30,12 @@ import ibis.expr.types as ir
 from myositis.instruments.base import Instrument
 from myositis.instruments.core_set import (
     MEASURE_KEYS,
+    WIDE,
     CoreSetColumns,
     MeasureValues,
     Population,
 )
-from myositis.instruments.engine import drop_numbers, lit, missing_names
+from myositis.instruments.engine import any_of, drop_numbers, lit, missing_names
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
 
@@ -64,10 +65,12 @@ def percent(values: MeasureValues) -> ir.FloatingValue:
 
 
 def points(key: str, values: MeasureValues) -> ir.FloatingValue:
-    """Points of one measure, by exact comparison with the band edges."""
+    """Points of one measure, by exact comparison with the band edges (the scale range is
+    widened first: an edge of 40 times a CK baseline of 25,000 U/L overflows DECIMAL(18, 12))."""
     scaled = values.improvement * lit(100)
+    scale = values.scale_range.cast(WIDE)
     branches = [
-        (scaled > lit(edge) * values.scale_range, ibis.literal(float(pts)))
+        (scaled > lit(edge) * scale, ibis.literal(float(pts)))
         for edge, pts in reversed(POINTS[key])
     ]
     score = ibis.cases(*branches, else_=ibis.literal(0.0))
@@ -116,10 +119,15 @@ class TIS(Instrument):
         core = self._core(table.columns)
         staged = core.stage(table)
         values = core.values(staged)
+        blanks = core.missing_inputs(staged)
         measured = staged.mutate(
             **{f"{key}_pct": percent(values[key]) for key in MEASURE_KEYS},
             **{f"{key}_points": points(key, values[key]) for key in MEASURE_KEYS},
-            tis_missing=missing_names(core.missing_inputs(staged)),
+            # the names are built only where an input is blank: complete pairs skip the string
+            # work (same result; about a fifth of the scoring time on a million pairs)
+            tis_missing=ibis.ifelse(
+                any_of(flag for _, flag in blanks), missing_names(blanks), ibis.null("string")
+            ),
         )
         total = measured.pga_points
         for key in MEASURE_KEYS[1:]:
