@@ -81,3 +81,16 @@ def test_a_blank_measure_makes_the_definition_missing_and_is_named() -> None:
 def test_bad_values_are_rejected_as_for_the_tis() -> None:
     with pytest.raises(InvalidInputError, match=r"row 1, column 'haq_baseline': value '4'"):
         doi.score_one(tis_pair(haq_baseline=4))
+
+
+@pytest.mark.parametrize(
+    ("baseline", "followup", "improved", "worsened"),
+    [(40000, 32000, 1, 0), (40000, 32001, 0, 0), (40000, 50000, 0, 1), (10**11, 8 * 10**10, 1, 0)],
+)
+def test_very_high_ck_is_compared_exactly(
+    baseline: int, followup: int, improved: int, worsened: int
+) -> None:
+    """20 % of a CK of 40,000 U/L is 8,000; 25 % worse is 50,000 (inclusive bounds, Rider 2004).
+    20 x 40,000 once overflowed the engine's DECIMAL(18, 12) product."""
+    result = doi.score_one(tis_pair(ck_baseline=baseline, ck_followup=followup))
+    assert (result.improved, result.worsened) == (improved, worsened)

@@ -284,14 +284,16 @@ def test_extra_chaq_columns_pass_through_a_haq_di_run() -> None:
         (
             "reach_1",
             "x",
-            "is not a number (leave the cell empty if not assessed); allowed: "
+            "is not a number (leave the cell empty if not assessed; at most 12 digits "
+            "before the decimal point); allowed: "
             "a whole number from 0 to 3",
         ),
         ("hygiene_aid", 2, "is out of range; allowed: a whole number from 0 to 1"),
         (
             "arising_help",
             "yes",
-            "is not a number (leave the cell empty if not assessed); allowed: "
+            "is not a number (leave the cell empty if not assessed; at most 12 digits "
+            "before the decimal point); allowed: "
             "a whole number from 0 to 1",
         ),
     ],

@@ -153,7 +153,8 @@ def test_a_missing_group_column_is_reported_before_scoring() -> None:
         (
             "biceps_right",
             "x",
-            "is not a number (leave the cell empty if not assessed); allowed: "
+            "is not a number (leave the cell empty if not assessed; at most 12 digits "
+            "before the decimal point); allowed: "
             "a whole number from 0 to 10",
         ),
     ],

@@ -132,6 +132,26 @@ def test_enzyme_ratio_comparison_is_exact() -> None:
 
 
 @pytest.mark.parametrize(
+    ("extra", "percent"),
+    [
+        # CK 40,000 -> 20,000 U/L: 40 (the top band edge) x 40,000 overflowed DECIMAL(18, 12)
+        ({"ck_baseline": 40000, "ck_followup": 20000}, 50.0),
+        # CK 5,000 compared with LDH via 5,000 x ULN 250 = 10^6, the other overflow
+        ({"ck_baseline": 5000, "ck_followup": 2000, "ldh_baseline": 300, "ldh_followup": 300,
+          "ldh_uln": 250}, 60.0),  # fmt: skip
+        ({"ck_baseline": 999999999999, "ck_followup": 1, "ck_uln": "0.000001"}, 99.9999999999),
+    ],
+)
+def test_very_high_enzymes_score_exactly(extra: dict[str, Any], percent: float) -> None:
+    """Enzyme improvement is absolute percent of the baseline (instruments.md section 2): a
+    50-60 % fall is 7.5 points in the (40, 100] band, however large the values are."""
+    result = tis.score_one(tis_pair(**extra))
+    assert result.enzyme_used == "ck"
+    assert result.measures["enzyme"].percent == pytest.approx(percent)
+    assert result.measures["enzyme"].points == 7.5
+
+
+@pytest.mark.parametrize(
     ("population", "total", "category"),
     [
         ("adult", 17.5, "none"),
@@ -213,6 +233,8 @@ def test_a_blank_measure_makes_the_tis_missing_and_is_named() -> None:
         ({"ck_uln": 0}, "ck_uln", "greater than 0"),
         ({"ck_uln": -3}, "ck_uln", "greater than 0"),
         ({"ck_baseline": "high"}, "ck_baseline", "is not a number"),
+        # 10^13 does not fit the exact DECIMAL(18, 6) inputs: reported, not an engine overflow
+        ({"ck_baseline": 10**13}, "ck_baseline", "at most 12 digits before the decimal point"),
         ({"ck_followup": None}, "ck_followup", "give ck baseline, follow-up and upper limit"),
     ],
 )

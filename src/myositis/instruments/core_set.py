@@ -19,7 +19,7 @@ from typing import Final, Literal
 import ibis
 import ibis.expr.types as ir
 
-from myositis.instruments.engine import NUMBER_PREFIX, lit, number, with_numbers
+from myositis.instruments.engine import NUMBER_PREFIX, is_blank, lit, number, with_numbers
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
 
@@ -275,7 +275,8 @@ def _above(column: str, maximum_column: str) -> Check:
 
 
 def _partly_blank(column: str, triple: Sequence[str]) -> Check:
-    return lambda t: _blank(t, column) & ~_all_blank(t, triple)
+    # The cell itself must be empty: a non-numeric value is reported once, as not a number.
+    return lambda t: is_blank(t, column) & ~_all_blank(t, triple)
 
 
 def _enzyme_columns(enzyme: str) -> tuple[str, str, str]:

@@ -21,7 +21,13 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.core_set import MEASURE_KEYS, CoreSetColumns, MeasureValues, Population
+from myositis.instruments.core_set import (
+    MEASURE_KEYS,
+    WIDE,
+    CoreSetColumns,
+    MeasureValues,
+    Population,
+)
 from myositis.instruments.engine import lit, missing_names
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
@@ -30,10 +36,11 @@ RULES: Final = {row["rule"]: dec(row["value"]) for row in load_table("doi_rules"
 
 
 def improved(values: MeasureValues) -> ir.BooleanValue:
-    """Relative improvement of at least 20 % (exact comparison)."""
+    """Relative improvement of at least 20 % (exact comparison; the baseline is widened as in
+    :func:`myositis.instruments.tis.points`, so a CK of 40,000 U/L does not overflow)."""
     threshold = lit(RULES["improved_at_least_percent"])
     zero = values.baseline == lit(0)
-    relative = values.improvement * lit(100) >= threshold * values.baseline
+    relative = values.improvement * lit(100) >= threshold * values.baseline.cast(WIDE)
     from_zero = values.improvement > lit(0) if values.higher_is_better else ibis.literal(False)
     return ibis.ifelse(zero, from_zero, relative)
 
@@ -42,7 +49,7 @@ def worsened(values: MeasureValues) -> ir.BooleanValue:
     """Relative worsening of at least 25 % (exact comparison)."""
     threshold = lit(RULES["worsened_at_least_percent"])
     zero = values.baseline == lit(0)
-    relative = -values.improvement * lit(100) >= threshold * values.baseline
+    relative = -values.improvement * lit(100) >= threshold * values.baseline.cast(WIDE)
     from_zero = ibis.literal(False) if values.higher_is_better else values.improvement < lit(0)
     return ibis.ifelse(zero, from_zero, relative)
 

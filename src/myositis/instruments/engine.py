@@ -26,9 +26,21 @@ NUMBER_PREFIX = "__n_"
 
 
 def _to_number(col: ir.Value) -> ir.DecimalValue:
+    # try_cast, also for numeric columns: a value too large for DECIMAL(18, 6) becomes null
+    # here and validation reports it, instead of the engine raising an overflow error.
     if col.type().is_string():
         return col.strip().nullif("").try_cast(DECIMAL)
-    return col.cast(DECIMAL)
+    return col.try_cast(DECIMAL)
+
+
+def is_blank(table: ir.Table, column: str) -> ir.BooleanValue:
+    """True where the cell itself is empty (null, or only spaces in a text column), as opposed
+    to holding a value that is not a valid number."""
+    raw = table[column]
+    blank = raw.isnull()
+    if raw.type().is_string():
+        blank = blank | (raw.strip() == "")
+    return blank
 
 
 def number(table: ir.Table, column: str) -> ir.DecimalValue:

@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.errors import InputProblem
-from myositis.instruments.engine import ROW, lit, number, with_numbers
+from myositis.instruments.engine import ROW, is_blank, lit, number, with_numbers
 from myositis.instruments.rules import Field
 
 REASON_PREFIX = "__why_"
@@ -40,7 +40,6 @@ NOT_A_NUMBER, OUT_OF_RANGE, RULE_BROKEN = 1, 2, 3
 
 
 def _field_reason(table: ir.Table, field: Field) -> ir.IntegerValue:
-    raw = table[field.column]
     value = number(table, field.column)
     bad = ibis.literal(False)
     if field.above is not None:
@@ -51,12 +50,12 @@ def _field_reason(table: ir.Table, field: Field) -> ir.IntegerValue:
         bad = bad | (value > lit(field.maximum))
     if field.integer:
         bad = bad | (value != value.floor())
-    branches = [(bad.fill_null(False), ibis.literal(OUT_OF_RANGE, "int8"))]
-    if raw.type().is_string():
-        text = raw.strip()
-        not_numeric = (text.notnull() & (text != "") & value.isnull()).fill_null(False)
-        branches.insert(0, (not_numeric, ibis.literal(NOT_A_NUMBER, "int8")))
-    return ibis.cases(*branches, else_=ibis.null("int8"))
+    not_numeric = ~is_blank(table, field.column) & value.isnull()
+    return ibis.cases(
+        (not_numeric.fill_null(False), ibis.literal(NOT_A_NUMBER, "int8")),
+        (bad.fill_null(False), ibis.literal(OUT_OF_RANGE, "int8")),
+        else_=ibis.null("int8"),
+    )
 
 
 def _describe(code: int, check: Field | RowRule) -> str:
@@ -64,7 +63,10 @@ def _describe(code: int, check: Field | RowRule) -> str:
         return check.reason
     allowed = check.allowed()
     if code == NOT_A_NUMBER:
-        return f"is not a number (leave the cell empty if not assessed); allowed: {allowed}"
+        return (
+            "is not a number (leave the cell empty if not assessed; at most 12 digits "
+            f"before the decimal point); allowed: {allowed}"
+        )
     return f"is out of range; allowed: {allowed}"
 
 
