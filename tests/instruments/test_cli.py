@@ -198,6 +198,33 @@ def test_parquet_in_and_out(
     assert (out["pga_pct"], out["pga_points"]) == (5.0, 0.0)  # exactly 5 %: scores 0
 
 
+def test_parquet_streams_in_order_and_accounts_for_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Parquet is scanned by the engine (many row groups, no sort): output rows keep the
+    input order, rejected rows are named by their 1-based data row, and in = scored +
+    rejected. An int64 CK of 10^13 does not fit the exact decimals and is reported."""
+    n = 20_000
+    rows = [tis_pair(ck_followup=1000 - (i % 500), id=i) for i in range(n)]
+    rows[4_999]["pga_followup"] = 11  # data row 5,000: out of the 0-10 cm range
+    rows[12_344]["ck_baseline"] = 10**13  # data row 12,345
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "p.parquet", row_group_size=1000)
+    output = tmp_path / "o.parquet"
+    code, out, _ = _run(monkeypatch, capsys, "score", "tis", tmp_path / "p.parquet", "-o",
+                        output, "--errors", "report")  # fmt: skip
+    assert code == 0
+    assert "20000 row(s) read, 19998 scored" in out and "; 2 rejected" in out
+    errors = _read(tmp_path / "o.errors.csv")
+    assert [(e["row"], e["column"]) for e in errors] == [
+        ("5000", "pga_followup"),
+        ("12345", "ck_baseline"),
+    ]
+    scored = pq.read_table(output)
+    assert scored.column("id").to_pylist() == [i for i in range(n) if i not in (4_999, 12_344)]
+    # CK 1000 -> 1000 - (i % 500): percent change (i % 500) / 10, scored by the same bands
+    assert scored.column("enzyme_pct").to_pylist()[:3] == [0.0, 0.1, 0.2]
+
+
 @pytest.mark.parametrize(
     ("setup", "args", "fragment"),
     [

@@ -13,22 +13,28 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
 
 from myositis.errors import InvalidInputError, MyositisError
 from myositis.instruments.base import Instrument
 from myositis.instruments.engine import ROW
-from myositis.instruments.validation import invalid_rows, with_reasons
+from myositis.instruments.validation import valid_rows
 
 ErrorMode = Literal["stop", "report"]
 FORMATS = (".csv", ".parquet")
+#: The row-number column DuckDB's Parquet reader adds (``file_row_number = true``).
+_FILE_ROW: Final = "file_row_number"
 
 
 @dataclass(frozen=True)
@@ -42,14 +48,19 @@ class BatchSummary:
     error_file: Path | None
 
 
-def read_table(path: Path) -> pa.Table:
-    """Read a CSV (every cell as text; only an empty cell is missing) or Parquet file, adding
-    the 1-based data row number."""
+def _check_source(path: Path) -> str:
     if not path.exists():
         raise MyositisError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise MyositisError(f"{path}: unsupported file type '{suffix}'; use .csv or .parquet")
+    return suffix
+
+
+def read_table(path: Path) -> pa.Table:
+    """Read a CSV (every cell as text; only an empty cell is missing) or Parquet file into
+    memory, adding the 1-based data row number."""
+    suffix = _check_source(path)
     try:
         if suffix == ".csv":
             with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -70,9 +81,22 @@ def read_table(path: Path) -> pa.Table:
             _check_header(path, table.column_names)
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
         raise MyositisError(f"{path}: cannot be read as {suffix[1:].upper()}: {exc}") from None
-    if table.num_rows == 0:
-        raise MyositisError(f"{path}: the file has a header but no data rows")
+    _check_not_empty(path, table.num_rows)
     return table.append_column(ROW, pa.array(range(1, table.num_rows + 1), pa.int64()))
+
+
+def _scan_parquet(path: Path, con: BaseBackend) -> tuple[ir.Table, int]:
+    """A Parquet file as a lazy engine table with the 1-based row number, and its row count
+    (from the file's metadata): the data stream through the engine, never all in memory."""
+    try:
+        meta = pq.read_metadata(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise MyositisError(f"{path}: cannot be read as PARQUET: {exc}") from None
+    _check_header(path, meta.schema.to_arrow_schema().names)
+    _check_not_empty(path, meta.num_rows)
+    scan = con.read_parquet(path, file_row_number=True)
+    numbered = scan.mutate(**{ROW: scan[_FILE_ROW] + 1}).drop(_FILE_ROW)
+    return numbered, meta.num_rows
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -83,42 +107,83 @@ def _check_header(path: Path, header: list[str]) -> None:
         if name in seen:
             raise MyositisError(f"{path}: column '{name}' appears more than once in the header")
         seen.add(name)
-    if ROW in seen:
-        raise MyositisError(f"{path}: column name '{ROW}' is reserved; rename it")
+    for reserved in (ROW, _FILE_ROW):
+        if reserved in seen:
+            raise MyositisError(f"{path}: column name '{reserved}' is reserved; rename it")
 
 
-def write_table(table: pa.Table, path: Path) -> None:
-    """Write CSV or Parquet by the file's suffix, atomically (a temporary file, then rename)."""
+def _check_not_empty(path: Path, rows: int) -> None:
+    if rows == 0:
+        raise MyositisError(f"{path}: the file has a header but no data rows")
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[str]:
+    """A temporary file beside ``path`` that replaces it only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        if path.suffix.lower() == ".csv":
-            pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="needed"))
-        else:
-            pq.write_table(table, tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def write_table(table: pa.Table, path: Path) -> None:
+    """Write CSV or Parquet by the file's suffix, atomically (a temporary file, then rename)."""
+    with _atomic(path) as tmp:
+        if path.suffix.lower() == ".csv":
+            pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="needed"))
+        else:
+            pq.write_table(table, tmp)
+
+
+def _write_scores(con: BaseBackend, scored: ir.Table, tmp: str, suffix: str) -> int:
+    """Write the scored rows to ``tmp`` as CSV or Parquet (by ``suffix``); returns the rows
+    written. Parquet is written by the engine as the query streams (DuckDB ``COPY``)."""
+    if suffix == ".csv":
+        arrow = con.to_pyarrow(scored)
+        pacsv.write_csv(arrow, tmp, pacsv.WriteOptions(quoting_style="needed"))
+        return arrow.num_rows
+    con.to_parquet(scored, tmp)
+    return pq.read_metadata(tmp).num_rows
+
+
 def score_file(
-    instrument: Instrument, source: Path, output: Path, *, errors: ErrorMode = "stop"
+    instrument: Instrument,
+    source: Path,
+    output: Path,
+    *,
+    errors: ErrorMode = "stop",
+    con: BaseBackend | None = None,
 ) -> BatchSummary:
     """Check and score every row of ``source`` with ``instrument``; write ``output``.
+
+    Parquet input streams through the engine; CSV is read as text first (so that a value is
+    reported as it was written). Rows keep their input order: DuckDB preserves insertion
+    order for queries without ORDER BY (its ``preserve_insertion_order`` setting, on by
+    default), so no sort is needed. ``con`` is the Ibis backend to run on (by default Ibis's
+    default DuckDB backend).
 
     Raises :class:`InvalidInputError` (nothing written) when a value is invalid and
     ``errors`` is ``"stop"``.
     """
     if output.suffix.lower() not in FORMATS:
         raise MyositisError(f"{output}: output must end in .csv or .parquet")
+    suffix = _check_source(source)
     if output.resolve() == source.resolve():
         raise MyositisError(f"{output}: the output would overwrite the input; choose another name")
-    arrow = read_table(source)
-    columns = [c for c in arrow.column_names if c != ROW]
+    con = con or ibis.get_backend()
+    if suffix == ".parquet":
+        table, rows_read = _scan_parquet(source, con)
+    else:
+        arrow = read_table(source)
+        table, rows_read = ibis.memtable(arrow), arrow.num_rows
+    columns = [c for c in table.columns if c != ROW]
     instrument.require_columns(columns, source=str(source))
-    table = ibis.memtable(arrow)
+    fields, rules = instrument.fields(columns), instrument.row_rules(columns)
     problems = instrument.problems(table, source=source.name)
     error_file: Path | None = None
     if problems:
@@ -138,16 +203,14 @@ def score_file(
             ),
             error_file,
         )
-        checked, pairs = with_reasons(
-            table, instrument.fields(columns), instrument.row_rules(columns)
-        )
-        table = checked.filter(~invalid_rows(checked, pairs)).select(*table.columns)
-    scored = instrument.scores(table).order_by(ROW).drop(ROW).to_pyarrow()
+        table = valid_rows(table, fields, rules)
+    scored = instrument.scores(table).drop(ROW)
     rejected = len({p.row for p in problems})
-    if scored.num_rows + rejected != arrow.num_rows:  # every record accounted for
-        raise MyositisError(
-            f"{source}: internal accounting error: {arrow.num_rows} rows read, "
-            f"{scored.num_rows} scored, {rejected} rejected; nothing written"
-        )
-    write_table(scored, output)
-    return BatchSummary(arrow.num_rows, scored.num_rows, rejected, output, error_file)
+    with _atomic(output) as tmp:
+        rows_scored = _write_scores(con, scored, tmp, output.suffix.lower())
+        if rows_scored + rejected != rows_read:  # every record accounted for
+            raise MyositisError(
+                f"{source}: internal accounting error: {rows_read} rows read, "
+                f"{rows_scored} scored, {rejected} rejected; nothing written"
+            )
+    return BatchSummary(rows_read, rows_scored, rejected, output, error_file)

@@ -69,6 +69,10 @@ PAPULES: Final = "gottron_hands_papules"
 GOTTRON_ERYTHEMA: Final = "gottron_hands_erythema"
 
 
+def _whole(value: ir.NumericValue) -> ir.IntegerValue:
+    return value if value.type().is_integer() else value.cast("int32")
+
+
 def _sum(values: Sequence[ir.NumericValue]) -> ir.NumericValue:
     total = values[0]
     for value in values[1:]:
@@ -100,7 +104,9 @@ class CDASI(Instrument):
 
     def scores(self, table: ir.Table) -> ir.Table:
         staged = with_numbers(table, [f.column for f in ITEMS])
-        item = {f.column: number(staged, f.column) for f in ITEMS}
+        # Items are validated whole numbers, so integer sums are exact (and far cheaper than
+        # a chain of DECIMAL additions, which widens to 128 bits).
+        item = {f.column: _whole(number(staged, f.column)) for f in ITEMS}
         # Gottron's erythema counts twice with papules (Yassaee 2010): papules is 0/1, so
         # adding erythema * papules counts it once more, and a blank papules item is missing.
         papule_bonus = item[GOTTRON_ERYTHEMA] * item[PAPULES]
@@ -117,7 +123,7 @@ class CDASI(Instrument):
             ),
         )
         out = summed.mutate(
-            cdasi_total=summed.cdasi_activity + summed.cdasi_damage,
+            cdasi_total=(summed.cdasi_activity + summed.cdasi_damage).cast("int32"),
             cdasi_severity=severity(summed.cdasi_activity, self.severity_cutoff),
         )
         return out.select(*table.columns, *self.outputs)

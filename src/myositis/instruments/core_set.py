@@ -93,6 +93,8 @@ class MeasureValues:
     #: scale range for absolute percent change (scale max - min; MMT-8 maximum)
     scale_range: ir.DecimalValue
     higher_is_better: bool
+    #: the scale range when it is the same for every row (None when it comes from the row)
+    scale_constant: Decimal | None = None
 
 
 class CoreSetColumns:
@@ -212,7 +214,7 @@ class CoreSetColumns:
     def stage(self, table: ir.Table) -> ir.Table:
         """Exact-decimal copies of the inputs, ``enzyme_used`` and the chosen enzyme's values,
         as columns that the measure expressions then read (keeps compiled SQL small)."""
-        staged = with_numbers(table, self.input_columns())
+        staged = with_numbers(table, self.input_columns(), keep_integers=False)
         staged = staged.mutate(enzyme_used=self.enzyme_used(staged))
         return staged.mutate(
             **{
@@ -227,13 +229,14 @@ class CoreSetColumns:
         out: dict[str, MeasureValues] = {}
         for m in self.measures:
             base, follow = number(staged, m.baseline), number(staged, m.followup)
+            constant = None if m.maximum is None else m.maximum - m.minimum
             if m.maximum_column:
                 scale = number(staged, m.maximum_column) - lit(m.minimum)
             else:
-                assert m.maximum is not None
-                scale = lit(m.maximum - m.minimum)
+                assert constant is not None
+                scale = lit(constant)
             change = follow - base if m.higher_is_better else base - follow
-            out[m.key] = MeasureValues(base, follow, change, scale, m.higher_is_better)
+            out[m.key] = MeasureValues(base, follow, change, scale, m.higher_is_better, constant)
         base = number(staged, "enzyme_baseline")
         follow = number(staged, "enzyme_followup")
         # Enzyme change is relative to its own baseline (instruments.md: open reading).

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final
 
 import ibis
@@ -38,6 +39,8 @@ from myositis.instruments.core_set import (
 from myositis.instruments.engine import any_of, drop_numbers, lit, missing_names
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
+
+SIX_PLACES: Final = Decimal("0.000001")  # the scale of the exact inputs (DECIMAL(18, 6))
 
 #: measure -> ((edge percent, points), ...) in increasing order of edge
 POINTS: Final = {
@@ -65,16 +68,28 @@ def percent(values: MeasureValues) -> ir.FloatingValue:
 
 
 def points(key: str, values: MeasureValues) -> ir.FloatingValue:
-    """Points of one measure, by exact comparison with the band edges (the scale range is
-    widened first: an edge of 40 times a CK baseline of 25,000 U/L overflows DECIMAL(18, 12))."""
-    scaled = values.improvement * lit(100)
-    scale = values.scale_range.cast(WIDE)
+    """Points of one measure, by exact comparison of the change with each band edge's share
+    of the scale range: ``change * 100 > edge * range``."""
+    fixed = values.scale_constant
+    thresholds = None if fixed is None else [edge * fixed / 100 for edge, _ in POINTS[key]]
+    if thresholds and all(t == t.quantize(SIX_PLACES) for t in thresholds):
+        # A fixed scale (VAS 0-10 cm, HAQ 0-3): each edge is a constant change, computed once.
+        change = values.improvement
+        passed = [change > lit(t) for t in thresholds]
+        blank = change.isnull()
+    else:
+        # The scale comes from the row (MMT-8 maximum, enzyme baseline); it is widened first:
+        # an edge of 40 times a CK baseline of 25,000 U/L overflows DECIMAL(18, 12).
+        scaled = values.improvement * lit(100)
+        scale = values.scale_range.cast(WIDE)
+        passed = [scaled > lit(edge) * scale for edge, _ in POINTS[key]]
+        blank = scaled.isnull() | values.scale_range.isnull()
     branches = [
-        (scaled > lit(edge) * scale, ibis.literal(float(pts)))
-        for edge, pts in reversed(POINTS[key])
+        (flag, ibis.literal(float(pts)))
+        for flag, (_, pts) in reversed(list(zip(passed, POINTS[key], strict=True)))
     ]
     score = ibis.cases(*branches, else_=ibis.literal(0.0))
-    return ibis.ifelse(scaled.isnull() | values.scale_range.isnull(), ibis.null("float64"), score)
+    return ibis.ifelse(blank, ibis.null("float64"), score)
 
 
 def category(total: ir.FloatingValue, population: Population) -> ir.StringValue:
