@@ -307,3 +307,13 @@ def test_jak_dm_command(monkeypatch, capsys, tmp_path) -> None:  # type: ignore[
     assert "<svg" in html and "doi.org/10.1002/art.41602" in html
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["by_drug"]["tofacitinib"]["k"] == 3
+
+
+def test_pool_help_explains_hksj_and_modified_hksj(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The issue asks for the modified HKSJ for few studies: --hksj-modified is metafor's
+    test="adhoc" (pinned in test_pool_hksj_modified_flag), --hksj is test="knha"."""
+    code, out, _ = run(monkeypatch, capsys, "evidence", "pool", "--help")
+    assert code == 0
+    text = " ".join(out.replace("│", " ").split())
+    assert "--hksj-modified" in text and "Modified HKSJ for few studies" in text
+    assert "test='adhoc'" in text and "test='knha'" in text

@@ -247,3 +247,120 @@ def test_read_refuses_inconsistent_suppression_even_with_a_valid_checksum(tmp_pa
     path.write_text("{not json")
     with pytest.raises(SitePackageError, match="not a JSON site package"):
         read_site_package(path)
+
+
+def test_combine_totals_are_the_all_sites_values(tmp_path: Path) -> None:
+    """Totals: sums of counts and denominators; means combined into the mean and SD of all
+    sites' patients together; no total where a site's value is suppressed."""
+    result = combine_packages(packages(tmp_path), tmp_path / "out")
+    assert result["analyses"]["responders"]["total"] == {
+        "count": 41,
+        "denominator": 96,
+        "proportion": 41 / 96,
+    }
+    assert result["analyses"]["zoster"]["total"] is None  # Boston's 3 events are hidden
+    total = result["analyses"]["cdasi_change"]["total"]
+    assert total["n"] == 90
+    assert total["mean"] == pytest.approx((28 * -10.2 + 40 * -12.0 + 22 * -8.0) / 90, rel=1e-12)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "All sites (total)" in html and "41/96" in html
+
+
+def test_site_total_of_means_equals_the_pooled_rows() -> None:
+    """The combined mean and SD (divisor N - 1) are those of the union of the sites' rows."""
+    from myositis.evidence.sites import site_total
+
+    rows = [
+        np.array([12.0, 15.0, 9.0, 20.0, 11.0, 13.0]),
+        np.array([30.0, 8.0, 17.0, 22.0, 19.0]),
+        np.array([5.0, 14.0, 16.0, 10.0, 12.0, 18.0, 21.0]),
+    ]
+    cells = [{"mean": r.mean(), "sd": r.std(ddof=1), "n": r.size} for r in rows]
+    total = site_total("means", cells)
+    everything = np.concatenate(rows)
+    assert total["n"] == everything.size
+    assert total["mean"] == pytest.approx(everything.mean(), rel=1e-12)
+    assert total["sd"] == pytest.approx(everything.std(ddof=1), rel=1e-12)
+    rates = site_total(
+        "rates",
+        [
+            {"events": 6, "person_time": 60.0, "persons": 40},
+            {"events": 7, "person_time": 30.0, "persons": 22},
+        ],
+    )
+    assert rates == {"events": 13, "person_time": 90.0, "rate": 13 / 90, "persons": 62}
+    with pytest.raises(SitePackageError, match="suppressed"):
+        site_total("counts", [{"count": None, "denominator": 30}, {"count": 5, "denominator": 9}])
+
+
+def test_person_time_of_few_persons_is_suppressed(tmp_path: Path) -> None:
+    """Person-time of 1-4 persons is (nearly) their time on treatment: a rate with ``persons``
+    below the threshold hides events, person-time and persons, even with 0 events."""
+    agg = {
+        "rates": {
+            "one_person": {"events": 0, "person_time": 2.25, "persons": 1},
+            "many": {"events": 0, "person_time": 30.5, "persons": 12},
+        }
+    }
+    path = write_site_package(agg, tmp_path / "s.json", spec_hash=SPEC, site="A")
+    rates = json.loads(path.read_text())["aggregates"]["rates"]
+    assert rates["one_person"] == {
+        "events": None,
+        "person_time": None,
+        "persons": None,
+        "suppressed": ["events", "person_time", "persons"],
+    }
+    assert rates["many"] == {"events": 0, "person_time": 30.5, "persons": 12}
+    assert read_site_package(path).aggregates["rates"]["one_person"]["persons"] is None
+    with pytest.raises(SitePackageError, match=r"persons: must be above 0"):
+        write_site_package(
+            {"rates": {"r": {"events": 1, "person_time": 3.0, "persons": 0}}},
+            tmp_path / "x.json",
+            spec_hash=SPEC,
+            site="A",
+        )
+
+
+def _combine_cli(monkeypatch, capsys, tmp_path, *paths):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["myositis", "evidence", "combine", *map(str, paths), "--out", str(tmp_path / "o")],
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+@pytest.mark.parametrize("case", ["one", "duplicate", "tampered", "missing", "not_a_package"])
+def test_combine_cli_bad_input_exits_2_with_a_clear_message(  # type: ignore[no-untyped-def]
+    monkeypatch, capsys, tmp_path, case
+) -> None:
+    paths = packages(tmp_path)
+    expected = {
+        "one": "combining needs at least 2 site packages; got 1",
+        "duplicate": "site 'Boston' appears twice",
+        "tampered": "checksum mismatch",
+        "missing": "no such file",
+        "not_a_package": "not a myositis-site-package file",
+    }[case]
+    if case == "one":
+        args = paths[:1]
+    elif case == "duplicate":
+        args = [paths[0], paths[0]]
+    elif case == "tampered":
+        content = json.loads(paths[1].read_text())
+        content["aggregates"]["means"]["cdasi_change"]["n"] = 41
+        paths[1].write_text(json.dumps(content))
+        args = paths
+    elif case == "missing":
+        args = [paths[0], tmp_path / "absent.json"]
+    else:
+        (tmp_path / "other.json").write_text('{"k": 3}')
+        args = [paths[0], tmp_path / "other.json"]
+    code, out, err = _combine_cli(monkeypatch, capsys, tmp_path, *args)
+    assert code == 2
+    assert err.startswith("error: ") and expected in err
+    assert "Traceback" not in out + err
+    assert not (tmp_path / "o" / "report.html").exists()

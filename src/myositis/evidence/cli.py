@@ -202,8 +202,9 @@ def pool_command(
         MeasureChoice,
         typer.Option(
             "--measure",
-            help="PR/PLO/PFT: columns study,events,n; MN: study,mean_change,sd_change,n "
-            "(or mean,sd,n); GEN: study,yi,vi.",
+            help="PR (raw), PLO (logit), PFT (double arcsine) proportions: columns study, "
+            "events, n. MN (mean or mean change): study, mean_change, sd_change, n (or mean, "
+            "sd, n). GEN (generic effect): study, yi, vi.",
         ),
     ],
     method: Annotated[
@@ -211,14 +212,18 @@ def pool_command(
         typer.Option("--method", help="tau^2 estimator; GLMM (binomial-normal) for PLO."),
     ] = MethodChoice.REML,
     hksj: Annotated[
-        bool, typer.Option("--hksj", help="Hartung-Knapp-Sidik-Jonkman intervals.")
+        bool,
+        typer.Option(
+            "--hksj", help="Hartung-Knapp-Sidik-Jonkman t-based intervals (metafor test='knha')."
+        ),
     ] = False,
     hksj_modified: Annotated[
         bool,
         typer.Option(
             "--hksj-modified",
-            help="Modified HKSJ for few studies: variance factor not below 1 (metafor "
-            "test='adhoc').",
+            help="Modified HKSJ for few studies (metafor test='adhoc'): HKSJ with its variance "
+            "factor not below 1, so the interval is never narrower than the standard z-based "
+            "one (plain HKSJ can be, when the studies agree more than their variances imply).",
         ),
     ] = False,
     by: Annotated[
@@ -336,14 +341,27 @@ def combine_command(
     typer.echo(f"{len(combined['sites'])} site packages verified (spec {combined['spec_hash']})")
     for name, entry in combined["analyses"].items():
         random = entry["random"]
+        total = _total_text(entry["kind"], entry["total"])
         if random is None:
-            typer.echo(f"  {name}: not pooled (fewer than 2 sites report it)")
+            left_out = ", ".join(entry["excluded"])
+            typer.echo(f"  {name}: not pooled (fewer than 2 sites report it; {left_out}){total}")
         else:
             typer.echo(
                 f"  {name}: {random['estimate']:.4g} ({random['ci_low']:.4g} to "
-                f"{random['ci_high']:.4g}), k = {random['k']}"
+                f"{random['ci_high']:.4g}), k = {random['k']}{total}"
             )
     typer.echo(f"wrote {out / 'report.html'} and {out / 'combined.json'}")
+
+
+def _total_text(kind: str, total: dict[str, Any] | None) -> str:
+    """``; all sites: ...`` for a combine summary line (empty when a site is suppressed)."""
+    if total is None:
+        return ""
+    if kind == "counts":
+        return f"; all sites: {total['count']}/{total['denominator']}"
+    if kind == "means":
+        return f"; all sites: mean {total['mean']:.4g} (SD {total['sd']:.4g}, n = {total['n']})"
+    return f"; all sites: {total['events']} events / {total['person_time']:.4g}"
 
 
 def register(app: typer.Typer) -> None:

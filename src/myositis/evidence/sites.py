@@ -39,7 +39,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "means": ("mean", "sd", "n"),
     "rates": ("events", "person_time"),
 }
-OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {"counts": ("partition",), "means": (), "rates": ()}
+OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "counts": ("partition",),
+    "means": (),
+    "rates": ("persons",),
+}
+#: Optional fields that are values (and so can be suppressed), not labels.
+_OPTIONAL_VALUES: dict[str, tuple[str, ...]] = {"counts": (), "means": (), "rates": ("persons",)}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
 _PER_PERSON = re.compile(r"(patient|subject|person|participant|record|mrn|pid)[_\-.]?\d", re.I)
 _SPEC_HASH = re.compile(r"^(sha256:)?[0-9a-f]{64}$")
@@ -168,6 +174,13 @@ def _validate_values(section: str, name: str, entry: dict[str, Any]) -> dict[str
             if not isinstance(entry["partition"], str) or not _NAME.match(entry["partition"]):
                 raise SitePackageError(f"{where}.partition: expected a name")
             clean["partition"] = entry["partition"]
+    if section == "rates" and "persons" in entry:
+        if entry["persons"] is None:
+            if "persons" not in suppressed:
+                raise SitePackageError(f"{where}: persons is empty but not marked suppressed")
+            clean["persons"] = None
+        else:
+            clean["persons"] = _whole(entry["persons"], f"{where}.persons", positive=True)
     return clean
 
 
@@ -196,6 +209,10 @@ def suppress(
             elif section == "means":
                 if _small(cell["n"], threshold):
                     hidden |= {"mean", "sd", "n"}
+            elif _small(cell.get("persons"), threshold):
+                # Person-time of fewer persons than the threshold is (nearly) one person's
+                # time on treatment: hide it with the events and the number of persons.
+                hidden |= {"events", "person_time", "persons"}
             elif _small(cell["events"], threshold):
                 hidden.add("events")
             for field in hidden:
@@ -249,7 +266,8 @@ def write_site_package(
 
     Counts, denominators, ``n`` and events are whole numbers >= 0 (``n`` > 0); ``sd`` >= 0;
     ``person_time`` > 0 (in the unit the study specifies, e.g. years). ``partition`` (optional)
-    names a set of counts of disjoint categories sharing one denominator.
+    names a set of counts of disjoint categories sharing one denominator. A rate's optional
+    ``persons`` (whole number > 0) is the number of persons whose time ``person_time`` sums.
 
     Suppression with threshold ``t`` (cells of 1 to t-1 are hidden; 0 is shown):
 
@@ -257,7 +275,9 @@ def write_site_package(
       denominator below ``t`` hides both;
     - in a partition, if exactly one count is hidden, the next smallest is hidden too;
     - a mean with ``n`` below ``t`` hides mean, SD and n;
-    - a rate's events below ``t`` are hidden (person-time stays).
+    - a rate's events below ``t`` are hidden (person-time stays); a rate whose ``persons`` are
+      below ``t`` hides events, person-time and persons (the person-time of one or a few
+      persons is their time on treatment).
 
     Hidden values are written as ``null`` and listed in the entry's ``suppressed`` list.
     Anything that is not one of these aggregate forms (lists of values, data frames, nested
@@ -351,7 +371,9 @@ def read_site_package(path: str | Path) -> SitePackage:
         for name, entry in entries.items():
             marked = entry.get("suppressed", [])
             if not isinstance(marked, list) or any(
-                f not in SECTIONS[section] or entry[f] is not None for f in marked
+                f not in SECTIONS[section] + _OPTIONAL_VALUES[section]
+                or entry.get(f, 0) is not None
+                for f in marked
             ):
                 raise SitePackageError(
                     f"{source}: aggregates[{section!r}][{name!r}]: the 'suppressed' list must "
@@ -394,6 +416,50 @@ _VALUE = {
 }
 
 
+def site_total(section: str, cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The aggregate of all sites together, exactly as one analysis of the pooled rows gives it.
+
+    Counts and denominators, events, person-time and persons add up; means combine into the
+    mean and SD of the union of the sites' patients (``n`` weighted mean; SD from the within-
+    and between-site sums of squares, divisor ``N - 1``). ``cells`` must hold no suppressed
+    value.
+    """
+    if any(c.get(f) is None for c in cells for f in SECTIONS[section]):
+        raise SitePackageError("a total needs every site's value; one is suppressed")
+    if section == "counts":
+        count = sum(int(c["count"]) for c in cells)
+        denominator = sum(int(c["denominator"]) for c in cells)
+        return {
+            "count": count,
+            "denominator": denominator,
+            "proportion": count / denominator if denominator else None,
+        }
+    if section == "means":
+        n = [int(c["n"]) for c in cells]
+        m = [float(c["mean"]) for c in cells]
+        sd = [float(c["sd"]) for c in cells]
+        total = sum(n)
+        mean = math.fsum(k * x for k, x in zip(n, m, strict=True)) / total
+        squares = math.fsum(
+            (k - 1) * s**2 + k * (x - mean) ** 2 for k, x, s in zip(n, m, sd, strict=True)
+        )
+        return {
+            "mean": mean,
+            "sd": math.sqrt(squares / (total - 1)) if total > 1 else None,
+            "n": total,
+        }
+    events = sum(int(c["events"]) for c in cells)
+    person_time = math.fsum(float(c["person_time"]) for c in cells)
+    out: dict[str, Any] = {
+        "events": events,
+        "person_time": person_time,
+        "rate": events / person_time,
+    }
+    if all(c.get("persons") is not None for c in cells):
+        out["persons"] = sum(int(c["persons"]) for c in cells)
+    return out
+
+
 def _shown(cell: dict[str, Any]) -> str:
     return ", ".join(
         f"{k} = {'suppressed' if v is None else v}" for k, v in cell.items() if k != "suppressed"
@@ -408,7 +474,10 @@ def combine_packages(
     Every aggregate reported (not suppressed) by at least two sites is pooled with a common
     (equal) effect model and a random-effects model (``method``, REML by default): counts as
     logit proportions, means as means, rates as log incidence rates, each back-transformed.
-    Sites whose value is suppressed are listed as not pooled. Writes ``combined.json`` and
+    Sites whose value is suppressed are listed as not pooled. When every site reports an
+    aggregate unsuppressed, its ``total`` is the all-sites value (:func:`site_total`: the sums
+    of counts, denominators, events and person-time, the combined mean and SD), equal to what
+    one analysis of all sites' rows gives; otherwise ``total`` is null. Writes ``combined.json`` and
     ``report.html`` (forest plots inlined) into ``out`` and returns the combined results.
     """
     from myositis.evidence.report import json_ready, render_multisite_html
@@ -462,6 +531,11 @@ def combine_packages(
                 {"site": s, **{k: v for k, v in c.items() if k != "partition"}} for s, c in usable
             ],
             "excluded": excluded,
+            "total": (
+                site_total(section, [c for _, c in usable])
+                if len(usable) == len(packages)
+                else None
+            ),
             "common": None,
             "random": None,
         }
@@ -493,6 +567,7 @@ def combine_packages(
                 "value_label": f"{_KIND_LABEL[section]} [95% CI]",
                 "excluded": excluded,
                 "site_rows": site_rows,
+                "total": None if entry["total"] is None else _VALUE[section](entry["total"]),
                 "pooled": pooled_rows,
                 "forest_svg": forest,
             }
