@@ -305,6 +305,13 @@ def test_jak_dm_command(monkeypatch, capsys, tmp_path) -> None:  # type: ignore[
     assert "pooled response (GLMM, k = 5): 0.948 (95% CI 0.549 to 0.996)" in out
     html = (tmp_path / "r" / "report.html").read_text()
     assert "<svg" in html and "doi.org/10.1002/art.41602" in html
+    # the forest plot shows the primary model's diamond with the weighted REML one
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert "Binomial-normal GLMM (primary) (k = 5)" in svg and "0.95 [0.55, 1.00]" in svg
+    assert "Weights are within each subgroup" in svg
+    # every study of the table is cited by DOI or PMID in the report
+    assert html.count("doi.org/") + html.count("pubmed.ncbi.nlm.nih.gov/") >= 8
+    assert "not retrieved)" not in html
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["by_drug"]["tofacitinib"]["k"] == 3
 

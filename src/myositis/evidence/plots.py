@@ -13,6 +13,7 @@ or PNG by file suffix. Output is reproducible (no date stamp, fixed SVG ids).
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,9 @@ def _pi_row(r: PoolResult, digits: int) -> _Row | None:
     )
 
 
-def _rows(result: PoolResult | SubgroupResult, digits: int) -> list[_Row]:
+def _rows(
+    result: PoolResult | SubgroupResult, digits: int, also: Sequence[tuple[str, PoolResult]]
+) -> list[_Row]:
     rows: list[_Row] = []
     if isinstance(result, SubgroupResult):
         for label, group in result.groups.items():
@@ -108,6 +111,7 @@ def _rows(result: PoolResult | SubgroupResult, digits: int) -> list[_Row]:
     pi = _pi_row(overall, digits)
     if pi is not None:
         rows.append(pi)
+    rows.extend(_summary_row(label, other, "overall", digits) for label, other in also)
     return rows
 
 
@@ -117,9 +121,15 @@ def forest_figure(
     title: str | None = None,
     effect_label: str | None = None,
     digits: int = 2,
+    also: Sequence[tuple[str, PoolResult]] = (),
 ) -> Figure:
-    """A publication-quality forest plot of ``result`` (with subgroups if it has them)."""
-    rows = _rows(result, digits)
+    """A publication-quality forest plot of ``result`` (with subgroups if it has them).
+
+    ``also`` adds pooled estimates of other models of the same studies (label, result) as
+    further diamonds below the overall one, e.g. a report's primary model when the study
+    weights come from another (the binomial-normal GLMM has no inverse-variance weights).
+    """
+    rows = _rows(result, digits, also)
     overall = result.overall if isinstance(result, SubgroupResult) else result
     is_proportion = overall.measure in ("PR", "PLO", "PFT")
     default = {"MN": "Mean", "IRLN": "Rate"}.get(overall.measure, "Effect")
@@ -219,6 +229,7 @@ def forest_figure(
         f"\u03c4\u00b2 = {overall.tau2:.4g}"
     ]
     if isinstance(result, SubgroupResult):
+        notes.append("Weights are within each subgroup (each subgroup has its own \u03c4\u00b2)")
         notes.append(
             f"Test for subgroup differences: Q = {result.q_between:.2f} "
             f"(df = {result.q_between_df}), p = {_p(result.q_between_pvalue)}"

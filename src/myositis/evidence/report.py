@@ -86,7 +86,11 @@ def write_jak_dm_report(out: str | Path) -> dict[str, Any]:
         ("Double arcsine, REML", pool(response_effects(records, "PFT"), "REML")),
     ]
     by_drug = subgroups(logit, "drug", method="REML", test="adhoc")
-    fig = forest_figure(by_drug, title="JAK inhibitors in dermatomyositis: reported response")
+    fig = forest_figure(
+        by_drug,
+        title="JAK inhibitors in dermatomyositis: reported response",
+        also=[("Binomial-normal GLMM (primary)", overall[0][1])],
+    )
     save_figure(fig, target / "forest.svg")
     save_figure(fig, target / "forest.png")
     results: dict[str, Any] = {
