@@ -270,6 +270,12 @@ def test_pool_readable_summary_and_plots(monkeypatch, capsys, pritz_csv, tmp_pat
             ["--measure", "PLO", "--leave-one-out"],
             "leave-one-out needs at least 3 studies",
         ),
+        (
+            ["study", "events", "n"],
+            [["a", 0, 10], ["b", 0, 11]],
+            ["--measure", "PLO", "--method", "GLMM"],
+            "the GLMM cannot be estimated when every study has 0 events",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(  # type: ignore[no-untyped-def]
@@ -281,7 +287,7 @@ def test_bad_input_exits_2_with_a_clear_message(  # type: ignore[no-untyped-def]
     assert err.startswith("error: ")
     assert expected in err
     assert "Traceback" not in err + out
-    if "row" in expected:
+    if "use it with --measure PLO" not in expected:  # refused before the file is read
         assert str(path) in err
 
 

@@ -262,10 +262,13 @@ def pool_command(
         if errors is ErrorsChoice.report:
             raise InvalidInputError(exc.problems, shown=len(exc.problems)) from None
         raise
-    result = pool(effects, method_value, test)
-    groups = subgroups(effects, by, method_value, test) if by else None
-    loo_rows = leave_one_out(effects, method_value, test) if loo else None
-    reg = meta_regression(effects, moderator, method_value, test) if moderator else None
+    try:
+        result = pool(effects, method_value, test)
+        groups = subgroups(effects, by, method_value, test) if by else None
+        loo_rows = leave_one_out(effects, method_value, test) if loo else None
+        reg = meta_regression(effects, moderator, method_value, test) if moderator else None
+    except EvidenceError as exc:  # the data cannot be pooled so: say which file
+        raise EvidenceError(f"{file}: {exc}") from None
     if forest is not None:
         save_figure(forest_figure(groups if groups is not None else result), forest)
     if funnel is not None:

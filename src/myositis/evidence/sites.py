@@ -461,9 +461,12 @@ def site_total(section: str, cells: Sequence[Mapping[str, Any]]) -> dict[str, An
 
 
 def _shown(cell: dict[str, Any]) -> str:
-    return ", ".join(
-        f"{k} = {'suppressed' if v is None else v}" for k, v in cell.items() if k != "suppressed"
-    )
+    def text(value: Any) -> str:
+        if value is None:
+            return "suppressed"
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{k} = {text(v)}" for k, v in cell.items() if k != "suppressed")
 
 
 def combine_packages(
@@ -547,6 +550,8 @@ def combine_packages(
                 site_rows.append(
                     {"site": site_name, "value": _VALUE[section](cell), "estimate": est}
                 )
+            order = {p.site: i for i, p in enumerate(packages)}
+            site_rows.sort(key=lambda row: order[row["site"]])
         if len(usable) >= 2:
             common = pool(effects, "EE")
             random = pool(effects, method)  # type: ignore[arg-type]
