@@ -315,6 +315,12 @@ def test_jak_dm_command(monkeypatch, capsys, tmp_path) -> None:  # type: ignore[
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert "Binomial-normal GLMM (primary) (k = 5)" in svg and "0.95 [0.55, 1.00]" in svg
     assert "Weights are within each subgroup" in svg
+    assert html.count("<svg") == 2 and "Funnel plot (logit REML)" in html
+    assert all(
+        (tmp_path / "r" / f"{n}.{x}").stat().st_size
+        for n in ("forest", "funnel")
+        for x in ("svg", "png")
+    )
     # every study of the table is cited by DOI or PMID in the report
     assert html.count("doi.org/") + html.count("pubmed.ncbi.nlm.nih.gov/") >= 8
     assert "not retrieved)" not in html

@@ -311,7 +311,9 @@ def pool_command(
 def jak_dm_command(
     out: Annotated[
         Path,
-        typer.Option("--out", help="Directory for report.html, forest plots and results.json."),
+        typer.Option(
+            "--out", help="Directory for report.html, forest and funnel plots and results.json."
+        ),
     ],
 ) -> None:
     """Pool the bundled JAK-inhibitor dermatomyositis studies and write an HTML report."""
@@ -326,7 +328,9 @@ def jak_dm_command(
             f"  {drug} (k = {row['k']}): {row['estimate']:.3f} "
             f"({row['ci_low']:.3f} to {row['ci_high']:.3f})"
         )
-    typer.echo(f"wrote {out / 'report.html'}, forest.svg, forest.png, results.json")
+    typer.echo(
+        f"wrote {out / 'report.html'}, forest.svg, forest.png, funnel.svg, funnel.png, results.json"
+    )
 
 
 @evidence_app.command("combine")
