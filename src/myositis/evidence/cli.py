@@ -351,7 +351,7 @@ def combine_command(
         total = _total_text(entry["kind"], entry["total"])
         if random is None:
             left_out = ", ".join(entry["excluded"])
-            typer.echo(f"  {name}: not pooled (fewer than 2 sites report it; {left_out}){total}")
+            typer.echo(f"  {name}: not pooled (fewer than 2 poolable sites; {left_out}){total}")
         else:
             typer.echo(
                 f"  {name}: {random['estimate']:.4g} ({random['ci_low']:.4g} to "
