@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import PRITZ_N, PRITZ_X, write_csv
 from .test_cli import run
 
 KEYS = ("estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_pvalue")
@@ -1166,3 +1167,61 @@ def test_pool_json_glmm_equals_metafor(monkeypatch, capsys, pritz_csv) -> None: 
     assert got["k"] == 14
     for key, value in zip(KEYS, expected, strict=True):
         assert got[key] == pytest.approx(value, rel=2e-5), key
+
+
+def test_subgroups_loo_and_regression_of_proportions_with_modified_hksj(  # type: ignore[no-untyped-def]
+    monkeypatch, capsys, tmp_path
+) -> None:
+    """``pool --measure PLO --by grp --leave-one-out --moderator year --hksj-modified --json``
+    on dat.pritz1997 with a grouping and a covariate made up for the test. R::
+
+        dat <- dat.pritz1997
+        dat$grp <- c("A","A","B","B","A","B","A","A","B","A","A","B","B","B")
+        dat$year <- c(1990,1991,1985,1988,1992,1987,1993,1994,1986,1995,1996,1989,1990,1984)
+        d <- escalc(measure="PLO", xi=xi, ni=ni, data=dat)
+        rma(yi, vi, data=d, subset=grp=="B", test="adhoc")  # b 0.7723756771, se 0.2563962822,
+                                       # tau2 0.2765321763, ci.lb 0.5361857686 (ilogit)
+        rma(c(2.1417947603, 0.7723756771), sei=c(0.4039690270, 0.2563962822), method="EE")$QE
+                                       # 8.191623612
+        leave1out(rma(yi, vi, data=d, test="adhoc"), transf=transf.ilogit)
+                                       # without 9: 0.77777777 (0.67495637), tau2 0.26259870
+        rma(yi, vi, mods=~year, data=d, test="adhoc")
+                                       # -519.5240701 (se 113.9169506), 0.2617951675
+                                       # (se 0.05730042168), tau2 0, F 20.87409306
+                                       # (p 6.447977892e-04), QE 8.9113234
+    """
+    years = [1990, 1991, 1985, 1988, 1992, 1987, 1993, 1994, 1986, 1995, 1996, 1989, 1990, 1984]
+    groups = "AABBABAABAABBB"
+    rows: list[list[object]] = [
+        [f"s{i + 1}", x, n, groups[i], years[i]]
+        for i, (x, n) in enumerate(zip(PRITZ_X, PRITZ_N, strict=True))
+    ]
+    path = write_csv(tmp_path / "p.csv", ["study", "events", "n", "grp", "year"], rows)
+    args = ["evidence", "pool", str(path), "--measure", "PLO", "--by", "grp", "--leave-one-out"]
+    code, out, err = run(
+        monkeypatch, capsys, *args, "--moderator", "year", "--hksj-modified", "--json"
+    )
+    assert code == 0, err
+    got = json.loads(out)
+    b = got["subgroups"]["B"]
+    assert b["se"] == pytest.approx(0.2563962822, rel=1e-8)
+    assert b["tau2"] == pytest.approx(0.2765321763, rel=1e-8)
+    assert b["ci_low"] == pytest.approx(0.5361857686, rel=1e-8)
+    assert got["subgroup_test"]["q"] == pytest.approx(8.191623612, rel=1e-8)
+    without9 = next(r for r in got["leave_one_out"] if r["omitted"] == "s9")
+    assert without9["estimate"] == pytest.approx(0.77777777, rel=1e-7)
+    assert without9["ci_low"] == pytest.approx(0.67495637, rel=1e-7)
+    assert without9["tau2"] == pytest.approx(0.26259870, rel=1e-7)
+    reg = got["meta_regression"]
+    assert reg["coef"] == [
+        pytest.approx(-519.5240701, rel=1e-8),
+        pytest.approx(0.2617951675, rel=1e-8),
+    ]
+    assert reg["se"] == [
+        pytest.approx(113.9169506, rel=1e-8),
+        pytest.approx(0.05730042168, rel=1e-8),
+    ]
+    assert reg["tau2"] == 0.0
+    assert reg["qm"] == pytest.approx(20.87409306, rel=1e-8)
+    assert reg["qm_pvalue"] == pytest.approx(6.447977892e-04, rel=1e-7)
+    assert reg["q"] == pytest.approx(8.9113234, rel=1e-7)
