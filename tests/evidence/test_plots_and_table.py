@@ -34,7 +34,9 @@ def test_forest_svg_shows_studies_subgroups_and_intervals(bcg) -> None:  # type:
         "Subtotal alternate (k = 2",
         "Random effects, REML",
         "Prediction interval",
-        "Test for subgroup differences: Q = 1.86 (df = 2)",
+        "Test for subgroup differences: Q = 1.86 (df = 2), p = 0.3943",
+        "Heterogeneity: Q = 152.23 (df = 12), p &lt; 0.0001",
+        "Weights are within each subgroup",
         "-0.71 [-1.07, -0.36]",
     ):
         assert text in svg, text
