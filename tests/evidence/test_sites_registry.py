@@ -287,3 +287,14 @@ def test_site_package_option_on_a_multi_site_registry(
     assert not (root / "x.json").exists()
     cli(monkeypatch, *run, "--site", SITES[0], code=2)
     assert "--site names the site of --site-package FILE" in capsys.readouterr().err
+    (root / "a-file").write_text("", encoding="utf-8")
+    cli(
+        monkeypatch,
+        *run,
+        "--site-package",
+        str(root / "a-file" / "x.json"),
+        "--site",
+        SITES[0],
+        code=2,
+    )
+    assert "cannot write it" in capsys.readouterr().err

@@ -130,8 +130,13 @@ def export_site_package(written: Sequence[Path], target: Path, site: str | None)
             f"--site {site!r}: no cohort member is from that site; the cohort's sites are "
             f"{', '.join(sorted(packages)) or '(none)'}"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(packages[site], target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(packages[site], target)
+    except OSError as exc:
+        raise SitePackageError(
+            f"--site-package {target}: cannot write it ({exc.strerror})"
+        ) from exc
     return target
 
 
