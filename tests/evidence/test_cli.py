@@ -174,7 +174,7 @@ def test_pool_mean_changes(monkeypatch, capsys, mn_csv) -> None:  # type: ignore
 
 def test_pool_plain_means(monkeypatch, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Columns mean,sd,n give the same model as mean_change,sd_change,n. R:
-    ``rma(yi, vi, data=escalc("MN", mi=mean, sdi=sd, ni=n, data=mn))`` -> -10.1019415324186."""
+    ``rma(yi, vi, data=escalc("MN", mi=mean, sdi=sd, ni=n, data=mn))`` -> -10.1019415324193."""
     from .conftest import MN_ROWS
 
     path = write_csv(tmp_path / "m.csv", ["study", "mean", "sd", "n"], [list(r) for r in MN_ROWS])
