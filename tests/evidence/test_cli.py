@@ -173,7 +173,8 @@ def test_pool_mean_changes(monkeypatch, capsys, mn_csv) -> None:  # type: ignore
 
 
 def test_pool_plain_means(monkeypatch, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Columns mean,sd,n give the same model as mean_change,sd_change,n."""
+    """Columns mean,sd,n give the same model as mean_change,sd_change,n. R:
+    ``rma(yi, vi, data=escalc("MN", mi=mean, sdi=sd, ni=n, data=mn))`` -> -10.1019415324193."""
     from .conftest import MN_ROWS
 
     path = write_csv(tmp_path / "m.csv", ["study", "mean", "sd", "n"], [list(r) for r in MN_ROWS])
@@ -270,6 +271,12 @@ def test_pool_readable_summary_and_plots(monkeypatch, capsys, pritz_csv, tmp_pat
             ["--measure", "PLO", "--leave-one-out"],
             "leave-one-out needs at least 3 studies",
         ),
+        (
+            ["study", "events", "n"],
+            [["a", 0, 10], ["b", 0, 11]],
+            ["--measure", "PLO", "--method", "GLMM"],
+            "the GLMM cannot be estimated when every study has 0 events",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(  # type: ignore[no-untyped-def]
@@ -281,7 +288,7 @@ def test_bad_input_exits_2_with_a_clear_message(  # type: ignore[no-untyped-def]
     assert err.startswith("error: ")
     assert expected in err
     assert "Traceback" not in err + out
-    if "row" in expected:
+    if "use it with --measure PLO" not in expected:  # refused before the file is read
         assert str(path) in err
 
 
@@ -305,6 +312,19 @@ def test_jak_dm_command(monkeypatch, capsys, tmp_path) -> None:  # type: ignore[
     assert "pooled response (GLMM, k = 5): 0.948 (95% CI 0.549 to 0.996)" in out
     html = (tmp_path / "r" / "report.html").read_text()
     assert "<svg" in html and "doi.org/10.1002/art.41602" in html
+    # the forest plot shows the primary model's diamond with the weighted REML one
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert "Binomial-normal GLMM (primary) (k = 5)" in svg and "0.95 [0.55, 1.00]" in svg
+    assert "Weights are within each subgroup" in svg
+    assert html.count("<svg") == 2 and "Funnel plot (logit REML)" in html
+    assert all(
+        (tmp_path / "r" / f"{n}.{x}").stat().st_size
+        for n in ("forest", "funnel")
+        for x in ("svg", "png")
+    )
+    # every study of the table is cited by DOI or PMID in the report
+    assert html.count("doi.org/") + html.count("pubmed.ncbi.nlm.nih.gov/") >= 8
+    assert "not retrieved)" not in html
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["by_drug"]["tofacitinib"]["k"] == 3
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,12 @@ from myositis.evidence.plots import (
     save_figure,
 )
 from myositis.evidence.pooling import pool, subgroups
-from myositis.evidence.table import NOT_REPORTED, load_jak_dm_table, response_effects
+from myositis.evidence.table import (
+    NOT_REPORTED,
+    NOT_RETRIEVED,
+    load_jak_dm_table,
+    response_effects,
+)
 
 from .conftest import pritz
 
@@ -27,7 +34,9 @@ def test_forest_svg_shows_studies_subgroups_and_intervals(bcg) -> None:  # type:
         "Subtotal alternate (k = 2",
         "Random effects, REML",
         "Prediction interval",
-        "Test for subgroup differences: Q = 1.86 (df = 2)",
+        "Test for subgroup differences: Q = 1.86 (df = 2), p = 0.3943",
+        "Heterogeneity: Q = 152.23 (df = 12), p &lt; 0.0001",
+        "Weights are within each subgroup",
         "-0.71 [-1.07, -0.36]",
     ):
         assert text in svg, text
@@ -49,33 +58,51 @@ def test_funnel_and_file_formats(tmp_path: Path) -> None:
         save_figure(forest_figure(result), tmp_path / "f.pdf")
 
 
+#: How the sources write the numbers of the table in words.
+_WORDS = {1: "one", 3: "three", 5: "five"}
+
+
+def _shown(number: int, text: str) -> bool:
+    """``number`` appears in ``text`` as a whole number or spelled out."""
+    return bool(re.search(rf"(?<![\d.]){number}(?![\d.]|-point)", text)) or (
+        number in _WORDS and re.search(rf"\b{_WORDS[number]}\b", text, re.I) is not None
+    )
+
+
 def test_bundled_table_is_sourced_and_quoted() -> None:
+    """Every row has a DOI or PMID, and its quotation shows its n, events and denominator
+    (18/20 of Wang 2022 is the sum the verification note declares: 15 complete + 3 partial)."""
     records = load_jak_dm_table()
     assert {r.study_id for r in records} >= {"paik2021", "levoyer2021", "wang2022", "min2022"}
     for r in records:
         assert r.quote and r.verification
-        assert r.doi != "not retrieved" or r.pmid != "not retrieved" or r.citation
-        if r.events is not None:
-            # every count appears in its quotation (spelled out or as digits), except sums
-            # that the verification note declares
-            words = {
-                1: "One",
-                3: "three",
-                5: "Five",
-                10: "10",
-                11: "11",
-                15: "15/20",
-                18: "15 complete",
-            }
-            shown = str(r.events) in r.quote or words.get(r.events, "\u0000") in (
-                r.quote + r.verification
-            )
-            assert shown, r
+        assert r.doi != NOT_RETRIEVED or r.pmid != NOT_RETRIEVED, r
+        assert _shown(r.n, r.quote) and _shown(r.denominator, r.quote), r
+        if r.events is not None and r.events != r.n:
+            declared = r.events == 18 and "18 = 15 complete + 3 partial" in r.verification
+            assert _shown(r.events, r.quote) or declared, r
     paik = next(r for r in records if r.study_id == "paik2021" and r.pooled)
     assert (paik.events, paik.denominator, paik.pmid) == (10, 10, "33258553")
-    ladislau = next(r for r in records if r.study_id == "ladislau2018")
-    assert ladislau.events is None and not ladislau.pooled
     assert NOT_REPORTED == "not reported"
+
+
+def test_a_row_without_doi_or_pmid_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (
+        resources.files("myositis.evidence").joinpath("data/jak_dm_studies.csv").read_text("utf-8")
+    )
+    lines = text.splitlines()
+    lines[1] = lines[1].replace("10.1001/jamadermatol.2016.0866", NOT_RETRIEVED)
+
+    class Fake:
+        def joinpath(self, _: str) -> Fake:
+            return self
+
+        def read_text(self, encoding: str) -> str:
+            return "\n".join(lines)
+
+    monkeypatch.setattr("myositis.evidence.table.resources.files", lambda _: Fake())
+    with pytest.raises(EvidenceError, match="row 1: every row needs a DOI or a PMID"):
+        load_jak_dm_table()
 
 
 def test_response_rows_by_drug() -> None:

@@ -364,3 +364,31 @@ def test_combine_cli_bad_input_exits_2_with_a_clear_message(  # type: ignore[no-
     assert err.startswith("error: ") and expected in err
     assert "Traceback" not in out + err
     assert not (tmp_path / "o" / "report.html").exists()
+
+
+def test_a_site_with_sd_zero_is_shown_and_totalled_but_not_weighted(tmp_path: Path) -> None:
+    """A mean with SD 0 (every patient had the same value) has no inverse-variance weight:
+    combine leaves that site out of the pooled models, says why, and still gives the
+    all-sites total (n 17, mean (8*3 + 9*4)/17, SD from the within and between sums of
+    squares: sqrt((0 + 8*1 + 8*(3-m)^2 + 9*(4-m)^2) / 16))."""
+    spec = "a" * 64
+    write_site_package(
+        {"means": {"m": {"mean": 3.0, "sd": 0.0, "n": 8}}},
+        tmp_path / "1.json",
+        spec_hash=spec,
+        site="one",
+    )
+    write_site_package(
+        {"means": {"m": {"mean": 4.0, "sd": 1.0, "n": 9}}},
+        tmp_path / "2.json",
+        spec_hash=spec,
+        site="two",
+    )
+    combined = combine_packages([tmp_path / "1.json", tmp_path / "2.json"], tmp_path / "out")
+    entry = combined["analyses"]["m"]
+    assert entry["random"] is None and entry["common"] is None
+    assert entry["excluded"] == ["one (SD 0: no sampling variance to weight by)"]
+    m = 60 / 17
+    assert entry["total"]["n"] == 17 and entry["total"]["mean"] == pytest.approx(m, rel=1e-12)
+    sd = ((8 + 8 * (3 - m) ** 2 + 9 * (4 - m) ** 2) / 16) ** 0.5
+    assert entry["total"]["sd"] == pytest.approx(sd, rel=1e-12)

@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from myositis.cli import main
+from myositis.evidence.sites import read_site_package
 from myositis.registry.schema import TABLES
 from myositis.registry.synthetic import generate_registry
 from myositis.study.spec import bundled_spec_path
@@ -30,11 +31,11 @@ SITES = ("synthetic-site-1", "synthetic-site-2")
 THRESHOLD = 5
 
 
-def cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
+def cli(monkeypatch: pytest.MonkeyPatch, *args: str, code: int = 0) -> None:
     monkeypatch.setattr(sys, "argv", ["myositis", *args])
     with pytest.raises(SystemExit) as exit_info:
         main()
-    assert exit_info.value.code == 0
+    assert exit_info.value.code == code
 
 
 def split_by_site(registry: Path, site: str, target: Path) -> Path:
@@ -95,6 +96,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "--out",
                 str(root / f"site{i}"),
                 "-q",
+                "--site-package",
+                str(root / "packages" / f"site{i}.json"),
             )
     finally:
         mp.undo()
@@ -106,10 +109,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def own_package(root: Path, run: str, site: str) -> Path:
+    """The package ``study run --site-package`` wrote for a site's own registry: a verified,
+    byte-for-byte copy of the run's only ``shareable/site-*.json``."""
     packages = sorted((root / run / "shareable").glob("site-*.json"))
     assert len(packages) == 1, packages  # a site's own registry gives its package only
-    assert json.loads(packages[0].read_text(encoding="utf-8"))["site"] == site
-    return packages[0]
+    exported = root / "packages" / f"{run}.json"
+    assert exported.read_bytes() == packages[0].read_bytes()
+    assert read_site_package(exported).site == site
+    return exported
 
 
 def test_combined_site_packages_equal_the_whole_registry_analysis(
@@ -140,6 +147,7 @@ def test_combined_site_packages_equal_the_whole_registry_analysis(
     ae = whole["adverse_events"]
     assert totals["adverse_events"]["events"] == ae["events"] > 0
     assert totals["adverse_events"]["person_time"] == pytest.approx(ae["patient_years"], rel=1e-12)
+    assert totals["adverse_events"]["persons"] == n  # every cohort member's time is counted
     for name, key in (("cdasi_baseline", "baseline"), ("cdasi_improvement", "improvement")):
         expected = whole["cdasi"]["overall"][key]
         assert totals[name]["n"] == expected["n"] == n
@@ -251,5 +259,42 @@ def test_shared_packages_hold_no_row_level_value_and_no_small_cell(runs: dict[st
         for name, cell in aggregates.get("rates", {}).items():
             assert not _small(cell["events"]), (path.name, name, cell)
             assert not _small(cell.get("persons")), (path.name, name, cell)
+            assert "persons" in cell  # so that the writer can hide the time of few persons
+            if cell["persons"] is None:
+                assert cell["person_time"] is None, (path.name, name, cell)
     # The registry is small enough that suppression, also complementary, really happens.
     assert hidden > 0 and partition_hidden >= 2
+
+
+def test_site_package_option_on_a_multi_site_registry(
+    runs: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--site-package FILE --site NAME`` exports that site's package of a multi-site run;
+    without ``--site`` (or with a site the cohort lacks) the run says which sites exist and
+    exits 2; ``--site`` alone is refused before anything runs."""
+    root = runs["root"]
+    registry, spec = str(root / "registry.duckdb"), str(bundled_spec_path())
+    target = root / "exported" / "site-2.json"
+    run = ("study", "run", spec, "--data", registry, "--out", str(root / "again"), "-q")
+    cli(monkeypatch, *run, "--site-package", str(target), "--site", SITES[1])
+    assert target.read_bytes() == central_packages(root)[1].read_bytes()
+    assert f"site package: {target.resolve()}" in capsys.readouterr().out
+
+    cli(monkeypatch, *run, "--site-package", str(root / "x.json"), code=2)
+    assert f"the cohort has 2 sites ({', '.join(SITES)}); name the one" in capsys.readouterr().err
+    cli(monkeypatch, *run, "--site-package", str(root / "x.json"), "--site", "elsewhere", code=2)
+    assert "--site 'elsewhere': no cohort member is from that site" in capsys.readouterr().err
+    assert not (root / "x.json").exists()
+    cli(monkeypatch, *run, "--site", SITES[0], code=2)
+    assert "--site names the site of --site-package FILE" in capsys.readouterr().err
+    (root / "a-file").write_text("", encoding="utf-8")
+    cli(
+        monkeypatch,
+        *run,
+        "--site-package",
+        str(root / "a-file" / "x.json"),
+        "--site",
+        SITES[0],
+        code=2,
+    )
+    assert "cannot write it" in capsys.readouterr().err

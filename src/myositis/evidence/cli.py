@@ -262,10 +262,13 @@ def pool_command(
         if errors is ErrorsChoice.report:
             raise InvalidInputError(exc.problems, shown=len(exc.problems)) from None
         raise
-    result = pool(effects, method_value, test)
-    groups = subgroups(effects, by, method_value, test) if by else None
-    loo_rows = leave_one_out(effects, method_value, test) if loo else None
-    reg = meta_regression(effects, moderator, method_value, test) if moderator else None
+    try:
+        result = pool(effects, method_value, test)
+        groups = subgroups(effects, by, method_value, test) if by else None
+        loo_rows = leave_one_out(effects, method_value, test) if loo else None
+        reg = meta_regression(effects, moderator, method_value, test) if moderator else None
+    except EvidenceError as exc:  # the data cannot be pooled so: say which file
+        raise EvidenceError(f"{file}: {exc}") from None
     if forest is not None:
         save_figure(forest_figure(groups if groups is not None else result), forest)
     if funnel is not None:
@@ -308,7 +311,9 @@ def pool_command(
 def jak_dm_command(
     out: Annotated[
         Path,
-        typer.Option("--out", help="Directory for report.html, forest plots and results.json."),
+        typer.Option(
+            "--out", help="Directory for report.html, forest and funnel plots and results.json."
+        ),
     ],
 ) -> None:
     """Pool the bundled JAK-inhibitor dermatomyositis studies and write an HTML report."""
@@ -323,7 +328,9 @@ def jak_dm_command(
             f"  {drug} (k = {row['k']}): {row['estimate']:.3f} "
             f"({row['ci_low']:.3f} to {row['ci_high']:.3f})"
         )
-    typer.echo(f"wrote {out / 'report.html'}, forest.svg, forest.png, results.json")
+    typer.echo(
+        f"wrote {out / 'report.html'}, forest.svg, forest.png, funnel.svg, funnel.png, results.json"
+    )
 
 
 @evidence_app.command("combine")
@@ -344,7 +351,7 @@ def combine_command(
         total = _total_text(entry["kind"], entry["total"])
         if random is None:
             left_out = ", ".join(entry["excluded"])
-            typer.echo(f"  {name}: not pooled (fewer than 2 sites report it; {left_out}){total}")
+            typer.echo(f"  {name}: not pooled (fewer than 2 poolable sites; {left_out}){total}")
         else:
             typer.echo(
                 f"  {name}: {random['estimate']:.4g} ({random['ci_low']:.4g} to "

@@ -13,6 +13,7 @@ or PNG by file suffix. Output is reproducible (no date stamp, fixed SVG ids).
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,9 @@ def _pi_row(r: PoolResult, digits: int) -> _Row | None:
     )
 
 
-def _rows(result: PoolResult | SubgroupResult, digits: int) -> list[_Row]:
+def _rows(
+    result: PoolResult | SubgroupResult, digits: int, also: Sequence[tuple[str, PoolResult]]
+) -> list[_Row]:
     rows: list[_Row] = []
     if isinstance(result, SubgroupResult):
         for label, group in result.groups.items():
@@ -108,6 +111,7 @@ def _rows(result: PoolResult | SubgroupResult, digits: int) -> list[_Row]:
     pi = _pi_row(overall, digits)
     if pi is not None:
         rows.append(pi)
+    rows.extend(_summary_row(label, other, "overall", digits) for label, other in also)
     return rows
 
 
@@ -117,15 +121,23 @@ def forest_figure(
     title: str | None = None,
     effect_label: str | None = None,
     digits: int = 2,
+    also: Sequence[tuple[str, PoolResult]] = (),
 ) -> Figure:
-    """A publication-quality forest plot of ``result`` (with subgroups if it has them)."""
-    rows = _rows(result, digits)
+    """A publication-quality forest plot of ``result`` (with subgroups if it has them).
+
+    ``also`` adds pooled estimates of other models of the same studies (label, result) as
+    further diamonds below the overall one, e.g. a report's primary model when the study
+    weights come from another (the binomial-normal GLMM has no inverse-variance weights).
+    """
+    rows = _rows(result, digits, also)
     overall = result.overall if isinstance(result, SubgroupResult) else result
     is_proportion = overall.measure in ("PR", "PLO", "PFT")
     default = {"MN": "Mean", "IRLN": "Rate"}.get(overall.measure, "Effect")
     label = effect_label or (PROPORTION_LABEL if is_proportion else default)
     n_rows = len(rows)
-    height = 1.3 + 0.24 * n_rows
+    notes = _notes(result, overall)
+    top_margin, bottom_margin = (0.45 if title else 0.1), 0.55 + 0.14 * len(notes)
+    height = top_margin + bottom_margin + 0.24 * (n_rows + 1)
     fig = Figure(figsize=(9.0, height), dpi=150)
     FigureCanvasAgg(fig)
     grid = fig.add_gridspec(1, 3, width_ratios=[3.2, 3.6, 2.6], wspace=0.02)
@@ -213,32 +225,38 @@ def forest_figure(
     ax_mid.tick_params(axis="x", labelsize=_FONT)
     ax_mid.set_xlabel(label, fontsize=_FONT)
 
-    notes = [
-        f"Heterogeneity: Q = {overall.q:.2f} (df = {overall.q_df}), p = "
-        f"{_p(overall.q_pvalue)}; I\u00b2 = {overall.i2:.1f}%; "
-        f"\u03c4\u00b2 = {overall.tau2:.4g}"
-    ]
-    if isinstance(result, SubgroupResult):
-        notes.append(
-            f"Test for subgroup differences: Q = {result.q_between:.2f} "
-            f"(df = {result.q_between_df}), p = {_p(result.q_between_pvalue)}"
-        )
-    if overall.test != "z":
-        kind = "modified " if overall.test == "adhoc" else ""
-        notes.append(f"Confidence and prediction intervals: {kind}Hartung-Knapp-Sidik-Jonkman")
     fig.text(0.01, 0.01, "\n".join(notes), fontsize=_FONT - 1, va="bottom", ha="left")
     if title:
         fig.suptitle(title, fontsize=_FONT + 2, fontweight="bold", x=0.01, ha="left")
     fig.subplots_adjust(
-        left=0.01, right=0.99, top=1.0 - 0.45 / height, bottom=(0.55 + 0.14 * len(notes)) / height
+        left=0.01, right=0.99, top=1.0 - top_margin / height, bottom=bottom_margin / height
     )
     return fig
 
 
+def _notes(result: PoolResult | SubgroupResult, overall: PoolResult) -> list[str]:
+    """The footnote lines: heterogeneity, subgroup weights and test, the interval method."""
+    notes = [
+        f"Heterogeneity: Q = {overall.q:.2f} (df = {overall.q_df}), {_p(overall.q_pvalue)}; "
+        f"I\u00b2 = {overall.i2:.1f}%; \u03c4\u00b2 = {overall.tau2:.4g}"
+    ]
+    if isinstance(result, SubgroupResult):
+        notes.append("Weights are within each subgroup (each subgroup has its own \u03c4\u00b2)")
+        notes.append(
+            f"Test for subgroup differences: Q = {result.q_between:.2f} "
+            f"(df = {result.q_between_df}), {_p(result.q_between_pvalue)}"
+        )
+    if overall.test != "z":
+        kind = "modified " if overall.test == "adhoc" else ""
+        notes.append(f"Confidence and prediction intervals: {kind}Hartung-Knapp-Sidik-Jonkman")
+    return notes
+
+
 def _p(value: float) -> str:
+    """``p = 0.0123`` or ``p < 0.0001``."""
     if not np.isfinite(value):
-        return "NA"
-    return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
+        return "p = NA"
+    return "p < 0.0001" if value < 1e-4 else f"p = {value:.4f}"
 
 
 def funnel_figure(effects: EffectSizes, result: PoolResult, *, title: str | None = None) -> Figure:

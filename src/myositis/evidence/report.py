@@ -1,9 +1,10 @@
 """Self-contained HTML reports (jinja2) for evidence synthesis.
 
 ``write_jak_dm_report`` pools the bundled JAK-inhibitor response proportions (overall and by
-drug) and writes ``report.html`` (forest plot inlined as SVG, every number with its source),
-``forest.svg``, ``forest.png`` and ``results.json``. The multi-site report is rendered by
-:func:`render_multisite_html` from the analysis :mod:`myositis.evidence.sites` builds.
+drug) and writes ``report.html`` (forest and funnel plots inlined as SVG, every number with its
+source), ``forest.svg``/``.png``, ``funnel.svg``/``.png`` and ``results.json``. The multi-site
+report is rendered by :func:`render_multisite_html` from the analysis
+:mod:`myositis.evidence.sites` builds.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from myositis import __version__
 from myositis.errors import EvidenceError
-from myositis.evidence.plots import figure_svg, forest_figure, save_figure
+from myositis.evidence.plots import figure_svg, forest_figure, funnel_figure, save_figure
 from myositis.evidence.pooling import PoolResult, pool, subgroups
 from myositis.evidence.table import load_jak_dm_table, response_effects
 
@@ -86,9 +87,15 @@ def write_jak_dm_report(out: str | Path) -> dict[str, Any]:
         ("Double arcsine, REML", pool(response_effects(records, "PFT"), "REML")),
     ]
     by_drug = subgroups(logit, "drug", method="REML", test="adhoc")
-    fig = forest_figure(by_drug, title="JAK inhibitors in dermatomyositis: reported response")
-    save_figure(fig, target / "forest.svg")
-    save_figure(fig, target / "forest.png")
+    fig = forest_figure(
+        by_drug,
+        title="JAK inhibitors in dermatomyositis: reported response",
+        also=[("Binomial-normal GLMM (primary)", overall[0][1])],
+    )
+    funnel = funnel_figure(logit, overall[1][1], title="Funnel plot (logit REML)")
+    for figure, name in ((fig, "forest"), (funnel, "funnel")):
+        save_figure(figure, target / f"{name}.svg")
+        save_figure(figure, target / f"{name}.png")
     results: dict[str, Any] = {
         "overall": {label: _row(label, r) for label, r in overall},
         "by_drug": {label: _row(label, r) for label, r in by_drug.groups.items()},
@@ -110,6 +117,7 @@ def write_jak_dm_report(out: str | Path) -> dict[str, Any]:
         q_between_df=by_drug.q_between_df,
         q_between_p=by_drug.q_between_pvalue,
         forest_svg=figure_svg(fig),
+        funnel_svg=figure_svg(funnel),
         records=records,
     )
     (target / "report.html").write_text(html, encoding="utf-8")

@@ -461,9 +461,12 @@ def site_total(section: str, cells: Sequence[Mapping[str, Any]]) -> dict[str, An
 
 
 def _shown(cell: dict[str, Any]) -> str:
-    return ", ".join(
-        f"{k} = {'suppressed' if v is None else v}" for k, v in cell.items() if k != "suppressed"
-    )
+    def text(value: Any) -> str:
+        if value is None:
+            return "suppressed"
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{k} = {text(v)}" for k, v in cell.items() if k != "suppressed")
 
 
 def combine_packages(
@@ -513,6 +516,7 @@ def combine_packages(
     for name in sorted(kinds):
         section = kinds[name]
         usable: list[tuple[str, dict[str, Any]]] = []
+        complete: list[dict[str, Any]] = []  # every value shown: what a total needs
         excluded: list[str] = []
         site_rows = []
         for p in packages:
@@ -524,6 +528,12 @@ def combine_packages(
                 excluded.append(f"{p.site} (suppressed)")
                 site_rows.append({"site": p.site, "value": _shown(cell), "estimate": "-"})
                 continue
+            complete.append(cell)
+            if section == "means" and cell["sd"] == 0:
+                # An inverse-variance weight needs a sampling variance above 0.
+                excluded.append(f"{p.site} (SD 0: no sampling variance to weight by)")
+                site_rows.append({"site": p.site, "value": _VALUE[section](cell), "estimate": "-"})
+                continue
             usable.append((p.site, cell))
         entry: dict[str, Any] = {
             "kind": section,
@@ -531,11 +541,7 @@ def combine_packages(
                 {"site": s, **{k: v for k, v in c.items() if k != "partition"}} for s, c in usable
             ],
             "excluded": excluded,
-            "total": (
-                site_total(section, [c for _, c in usable])
-                if len(usable) == len(packages)
-                else None
-            ),
+            "total": site_total(section, complete) if len(complete) == len(packages) else None,
             "common": None,
             "random": None,
         }
@@ -547,6 +553,8 @@ def combine_packages(
                 site_rows.append(
                     {"site": site_name, "value": _VALUE[section](cell), "estimate": est}
                 )
+            order = {p.site: i for i, p in enumerate(packages)}
+            site_rows.sort(key=lambda row: order[row["site"]])
         if len(usable) >= 2:
             common = pool(effects, "EE")
             random = pool(effects, method)  # type: ignore[arg-type]

@@ -1,8 +1,8 @@
 """The bundled evidence table: published JAK-inhibitor studies in dermatomyositis.
 
 ``data/jak_dm_studies.csv`` holds one row per study and outcome. Every number carries its
-source (DOI and/or PMID, or the citation and retrieved page when neither was retrievable), a
-short quotation that shows it, where the quotation comes from and what was verified (see
+source (a DOI or a PMID: a study for which neither was retrieved is not in the table), a short
+quotation that shows it, where the quotation comes from and what was verified (see
 ``docs/evidence.md``). A number no retrievable source shows is ``not reported``, never guessed.
 
 Rows marked ``pooled = yes`` form the response analysis: one outcome per study, the study's
@@ -73,16 +73,6 @@ class EvidenceRecord:
     def label(self) -> str:
         return f"{self.author} {self.year}"
 
-    @property
-    def source(self) -> str:
-        """DOI and PMID as far as retrieved, else the citation."""
-        parts = []
-        if self.doi != NOT_RETRIEVED:
-            parts.append(f"doi:{self.doi}")
-        if self.pmid != NOT_RETRIEVED:
-            parts.append(f"PMID {self.pmid}")
-        return "; ".join(parts) if parts else self.citation
-
 
 def _count(text: str, column: str, row: int) -> int | None:
     if text == NOT_REPORTED:
@@ -111,6 +101,8 @@ def load_jak_dm_table() -> list[EvidenceRecord]:
             raise EvidenceError(f"bundled table row {number}: n and denominator are required")
         if events is not None and events > denominator:
             raise EvidenceError(f"bundled table row {number}: more events than the denominator")
+        if raw["doi"] == NOT_RETRIEVED and raw["pmid"] == NOT_RETRIEVED:
+            raise EvidenceError(f"bundled table row {number}: every row needs a DOI or a PMID")
         if not raw["quote"].strip() or not raw["verification"].strip():
             raise EvidenceError(f"bundled table row {number}: every number needs a quotation")
         if raw["pooled"] == "yes" and events is None:

@@ -54,13 +54,41 @@ def run(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.", metavar="DIR")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    site_package: Annotated[
+        Path | None,
+        typer.Option(
+            "--site-package",
+            help="Also write this site's aggregate package (JSON: counts, means, SDs, events, "
+            "person-time; small cells suppressed; checksum and spec hash) to FILE, for "
+            "'myositis evidence combine'.",
+            metavar="FILE",
+        ),
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(
+            "--site",
+            help="With --site-package: the site to export when the registry holds several.",
+            metavar="NAME",
+        ),
+    ] = None,
 ) -> None:
     """Run a study (help text: RUN_HELP)."""
+    from myositis.errors import SitePackageError
     from myositis.study.runner import run_study
+    from myositis.study.site_packages import export_site_package
 
+    if site is not None and site_package is None:
+        raise SitePackageError("--site names the site of --site-package FILE; give both")
+    if site_package is not None and site_package.is_dir():
+        raise SitePackageError(f"--site-package {site_package}: is a directory; give a file name")
     began = time.perf_counter()
     result = run_study(spec, data, out, progress=not quiet)
     _summary(result.results, result.report, time.perf_counter() - began)
+    if site_package is not None:
+        packages = [p for p in result.shareable if p.name.startswith("site-")]
+        written = export_site_package(packages, site_package, site)
+        typer.echo(f"site package: {written.resolve()}")
 
 
 @study_app.command("check")

@@ -1,14 +1,18 @@
 """One aggregate package per site for multi-site network studies (shareable outputs).
 
 Each site's cohort members give counts with denominators, means with SDs and sizes, and
-adverse events with person-years, written by :func:`myositis.evidence.sites.write_site_package`
-(which applies the small-cell suppression of the specification's threshold and checksums the
-file). Nothing per patient is written.
+adverse events with person-years (and the number of persons), written by
+:func:`myositis.evidence.sites.write_site_package` (which applies the small-cell suppression of
+the specification's threshold and checksums the file). Nothing per patient is written.
+:func:`export_site_package` copies one site's package where ``study run --site-package``
+asks.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,8 @@ from myositis.analysis.response import is_responder
 from myositis.analysis.statistics import describe
 from myositis.analysis.treatment import treatment_periods
 from myositis.cohort.builder import Cohort
-from myositis.evidence.sites import write_site_package
+from myositis.errors import SitePackageError
+from myositis.evidence.sites import read_site_package, write_site_package
 from myositis.study.spec import StudySpec
 
 
@@ -76,7 +81,12 @@ def site_aggregates(
             s = describe(values)
             means[name] = {"mean": s.mean, "sd": s.sd or 0.0, "n": s.n}
     years = sum(periods[i].years for i in ids)
-    rates = {"adverse_events": {"events": events, "person_time": years}} if years > 0 else {}
+    # ``persons`` lets the writer hide the person-time of fewer persons than the threshold.
+    rates = (
+        {"adverse_events": {"events": events, "person_time": years, "persons": n}}
+        if years > 0
+        else {}
+    )
     return {"counts": counts, "means": means, "rates": rates}
 
 
@@ -101,4 +111,33 @@ def write_site_packages(
     return written
 
 
-__all__ = ["site_aggregates", "write_site_packages"]
+def export_site_package(written: Sequence[Path], target: Path, site: str | None) -> Path:
+    """Copy the package of ``site`` (of those a run ``written``) to ``target``, verified.
+
+    ``site`` may be omitted when the cohort has one site (a hospital running the study on its
+    own registry). The copy is byte for byte, so its checksum still verifies.
+    """
+    packages = {read_site_package(path).site: path for path in written}
+    if site is None:
+        if len(packages) != 1:
+            raise SitePackageError(
+                f"the cohort has {len(packages)} sites ({', '.join(sorted(packages))}); "
+                "name the one to export with --site"
+            )
+        site = next(iter(packages))
+    if site not in packages:
+        raise SitePackageError(
+            f"--site {site!r}: no cohort member is from that site; the cohort's sites are "
+            f"{', '.join(sorted(packages)) or '(none)'}"
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(packages[site], target)
+    except OSError as exc:
+        raise SitePackageError(
+            f"--site-package {target}: cannot write it ({exc.strerror})"
+        ) from exc
+    return target
+
+
+__all__ = ["export_site_package", "site_aggregates", "write_site_packages"]
