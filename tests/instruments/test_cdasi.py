@@ -227,6 +227,14 @@ def test_clinically_meaningful_improvement(
     assert cdasi.is_response(baseline, followup, mcid) is expected
 
 
+@pytest.mark.parametrize(("baseline", "followup"), [(None, 10), (20, None)])
+def test_a_missing_activity_score_gives_no_response_answer_not_false(
+    baseline: int | None, followup: int | None
+) -> None:
+    """A blank score is missing, never a non-response (instruments.md section 1)."""
+    assert cdasi.is_response(baseline, followup) is None
+
+
 @pytest.mark.parametrize("blank", [None, "", "  "])
 def test_a_blank_activity_item_makes_activity_missing_not_zero(blank: Any) -> None:
     result = cdasi.score_one(cdasi_visit(scalp_erythema=blank, neck_v_poikiloderma=1))
