@@ -276,6 +276,21 @@ def test_parquet_streams_in_order_and_accounts_for_every_row(
     assert scored.column("enzyme_pct").to_pylist()[:3] == [0.0, 0.1, 0.2]
 
 
+def test_nan_and_infinity_in_parquet_doubles_are_not_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A NaN in the first row of a double column once passed the checks and scored TIS 0
+    (DuckDB's TRY_CAST of NaN to DECIMAL was not NULL over a column): now reported."""
+    rows = [tis_pair(pga_followup=float("nan")), tis_pair(ema_baseline=float("inf")), tis_pair()]
+    schema = pa.schema([(c, pa.float64()) for c in tis_pair()])
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "p.parquet")
+    output = tmp_path / "o.csv"
+    code, _, err = _run(monkeypatch, capsys, "score", "tis", tmp_path / "p.parquet", "-o", output)
+    assert code == 2 and not output.exists()
+    assert "row 1, column 'pga_followup': value 'nan': is not a number" in err
+    assert "row 2, column 'ema_baseline': value 'inf': is not a number" in err
+
+
 @pytest.mark.parametrize(
     ("setup", "args", "fragment"),
     [

@@ -71,6 +71,11 @@ def _field_checks(table: ir.Table, field: Field) -> tuple[ir.BooleanValue, ir.Bo
         bad = bad | (value != value.floor())
     if not integer:
         not_numeric = ~is_blank(table, field.column) & value.isnull()
+        raw = table[field.column]
+        if raw.type().is_floating():
+            # NaN and infinity are not numbers; tested directly, as DuckDB 2.0's TRY_CAST of a
+            # NaN double to DECIMAL is not reliably NULL over a column (IS NULL gave false).
+            not_numeric = not_numeric | raw.isnan() | raw.isinf()
     elif value.type().nbytes >= 8:  # 64-bit integers are not staged through DECIMAL
         not_numeric = value.abs() >= LARGEST
     else:
