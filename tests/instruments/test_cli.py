@@ -338,6 +338,17 @@ def test_output_may_not_overwrite_the_input(
     assert source.read_text() == before
 
 
+def test_the_error_report_may_not_overwrite_the_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _write(tmp_path / "s.errors.csv", [tis_pair(), tis_pair(ck_uln=0)])
+    before = source.read_text()
+    code, _, err = _run(monkeypatch, capsys, "score", "tis", source, "-o", tmp_path / "s.csv",
+                        "--errors", "report")  # fmt: skip
+    assert code == 2 and "error report would overwrite the input" in err
+    assert source.read_text() == before and not (tmp_path / "s.csv").exists()
+
+
 def test_haq_form_and_minimum_categories_options(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

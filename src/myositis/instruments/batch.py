@@ -219,11 +219,17 @@ def score_file(
     fields, rules = instrument.fields(columns), instrument.row_rules(columns)
     problems = instrument.problems(table, source=source.name)
     error_file: Path | None = None
+    report: pa.Table | None = None
     if problems:
         if errors == "stop":
             raise InvalidInputError(problems)
         error_file = output.with_name(output.stem + ".errors.csv")
-        write_table(_rejected_rows(con, problems, table), error_file)
+        if error_file.resolve() == source.resolve():
+            raise MyositisError(
+                f"{error_file}: the error report would overwrite the input; choose another "
+                "output name"
+            )
+        report = _rejected_rows(con, problems, table)
         table = valid_rows(table, fields, rules)
     scored = instrument.scores(table).drop(ROW)
     rejected = len({p.row for p in problems})
@@ -234,4 +240,7 @@ def score_file(
                 f"{source}: internal accounting error: {rows_read} rows read, "
                 f"{rows_scored} scored, {rejected} rejected; nothing written"
             )
+        if report is not None and error_file is not None:
+            # inside the block: if the scores cannot be written, no error report is either
+            write_table(report, error_file)
     return BatchSummary(rows_read, rows_scored, rejected, output, error_file)

@@ -185,10 +185,8 @@ def is_response(
 ) -> bool | None:
     """In-process form of :func:`response` for two activity scores; ``None`` (not ``False``)
     when either score is missing, as in the engine."""
-    table = ibis.memtable(
-        pa.table({"b": [baseline], "f": [followup]}, schema=pa.schema([("b", pa.int64()),
-                                                                        ("f", pa.int64())]))
-    )  # fmt: skip
+    schema = pa.schema([("b", pa.int64()), ("f", pa.int64())])  # typed even when both missing
+    table = ibis.memtable(pa.table({"b": [baseline], "f": [followup]}, schema=schema))
     expr = table.select(r=response(table.b, table.f, mcid))
     value = expr.to_pyarrow().column("r")[0].as_py()
     return None if value is None else bool(value)
