@@ -338,6 +338,19 @@ def test_output_may_not_overwrite_the_input(
     assert source.read_text() == before
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_output_that_cannot_be_written_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    source = _write(tmp_path / "in.csv", [tis_pair()])
+    taken = tmp_path / f"taken{suffix}"
+    taken.mkdir()  # a directory where the output file should go
+    code, _, err = _run(monkeypatch, capsys, "score", "tis", source, "-o", taken)
+    assert code == 2
+    assert err.startswith(f"error: {taken}: cannot be written (") and "nothing written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", taken.name]
+
+
 def test_the_error_report_may_not_overwrite_the_input(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

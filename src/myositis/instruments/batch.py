@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -233,14 +234,19 @@ def score_file(
         table = valid_rows(table, fields, rules)
     scored = instrument.scores(table).drop(ROW)
     rejected = len({p.row for p in problems})
-    with _atomic(output) as tmp:
-        rows_scored = _write_scores(con, scored, tmp, output.suffix.lower())
-        if rows_scored + rejected != rows_read:  # every record accounted for
-            raise MyositisError(
-                f"{source}: internal accounting error: {rows_read} rows read, "
-                f"{rows_scored} scored, {rejected} rejected; nothing written"
-            )
-        if report is not None and error_file is not None:
-            # inside the block: if the scores cannot be written, no error report is either
-            write_table(report, error_file)
+    try:
+        with _atomic(output) as tmp:
+            rows_scored = _write_scores(con, scored, tmp, output.suffix.lower())
+            if rows_scored + rejected != rows_read:  # every record accounted for
+                raise MyositisError(
+                    f"{source}: internal accounting error: {rows_read} rows read, "
+                    f"{rows_scored} scored, {rejected} rejected; nothing written"
+                )
+            if report is not None and error_file is not None:
+                # inside the block: if the scores cannot be written, no error report is either
+                write_table(report, error_file)
+    except (OSError, duckdb.IOException) as exc:
+        # a directory of that name, no permission, a full disk: the user's to fix, not a bug
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise MyositisError(f"{output}: cannot be written ({reason}); nothing written") from None
     return BatchSummary(rows_read, rows_scored, rejected, output, error_file)
