@@ -9,6 +9,9 @@ ranges below are transcribed from the reference independently of ``data/cdasi_it
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import ibis
@@ -19,6 +22,7 @@ from hypothesis import strategies as st
 
 from myositis.errors import InvalidInputError, MissingColumnError
 from myositis.instruments import cdasi
+from myositis.instruments.rules import Field
 
 from .conftest import cdasi_visit
 
@@ -84,6 +88,84 @@ def test_gottron_erythema_counts_once_without_papules_and_twice_with(
     assert cdasi.score_one(visit).activity == activity
 
 
+# Cases with their published result (instruments.md section 1, Yassaee 2010): (visit, activity,
+# damage), or None where the visit must be rejected. Every scorer below is run on all of them.
+REJECTED = None
+KNOWN_CASES: list[tuple[str, dict[str, Any], tuple[int, int] | None]] = [
+    ("all items 0", {}, (0, 0)),
+    ("Gottron's erythema 3 without papules", {"gottron_hands_erythema": 3}, (3, 0)),
+    ("Gottron's erythema 3 with papules",
+     {"gottron_hands_erythema": 3, "gottron_hands_papules": 1}, (6, 0)),
+    ("papules without erythema", {"gottron_hands_papules": 1}, (0, 0)),
+    ("every item at its published maximum", _maxima(), (100, 32)),
+    ("poikiloderma 2 is outside 0-1", {"malar_poikiloderma": 2}, REJECTED),
+    ("poikiloderma 1 everywhere",
+     {f"{loc}_poikiloderma": 1 for loc in cdasi.LOCATIONS}, (0, 15)),
+]  # fmt: skip
+
+Scorer = Callable[[dict[str, Any]], tuple[int | None, int | None] | None]
+
+
+def _correct(visit: dict[str, Any]) -> tuple[int | None, int | None] | None:
+    try:
+        result = cdasi.score_one(visit)
+    except InvalidInputError:
+        return REJECTED
+    return result.activity, result.damage
+
+
+def _erythema_only_with_papules(visit: dict[str, Any]) -> tuple[int | None, int | None] | None:
+    """Known wrong public implementation 1 (instruments.md section 1): Gottron's erythema on the
+    hands counted (twice) only when papules are present, never once without them."""
+    if not visit.get("gottron_hands_papules"):
+        visit = visit | {"gottron_hands_erythema": 0}
+    return _correct(visit)
+
+
+class _PoikilodermaZeroToTwo(cdasi.CDASI):
+    """Known wrong public implementation 2 (instruments.md section 1): poikiloderma scored 0-2."""
+
+    def fields(self, columns: Sequence[str]) -> list[Field]:
+        return [
+            replace(f, maximum=Decimal(2)) if f.column.endswith("_poikiloderma") else f
+            for f in super().fields(columns)
+        ]
+
+
+def _poikiloderma_zero_to_two(visit: dict[str, Any]) -> tuple[int | None, int | None] | None:
+    try:
+        out = _PoikilodermaZeroToTwo().evaluate(visit)
+    except InvalidInputError:
+        return REJECTED
+    return out["cdasi_activity"], out["cdasi_damage"]
+
+
+def _wrong_answers(scorer: Scorer) -> list[str]:
+    return [
+        name for name, items, expected in KNOWN_CASES if scorer(cdasi_visit(**items)) != expected
+    ]
+
+
+def test_the_package_gets_every_known_case_right() -> None:
+    assert _wrong_answers(_correct) == []
+
+
+@pytest.mark.parametrize(
+    ("wrong", "caught_by"),
+    [
+        (_erythema_only_with_papules, ["Gottron's erythema 3 without papules"]),
+        (_poikiloderma_zero_to_two, ["poikiloderma 2 is outside 0-1"]),
+    ],
+)
+def test_the_known_wrong_implementations_fail_these_cases(
+    wrong: Scorer, caught_by: list[str]
+) -> None:
+    """Both wrong public implementations named in instruments.md section 1, built here on top
+    of the package's own scorer, disagree with the published result on the same cases that the
+    package passes (so the cases can fail)."""
+    assert _wrong_answers(wrong) == caught_by
+
+
 def test_poikiloderma_is_zero_or_one_so_damage_never_exceeds_32() -> None:
     """Kills the known wrong implementation scoring poikiloderma 0-2 (damage could reach 47)."""
     with pytest.raises(InvalidInputError) as caught:
@@ -143,6 +225,14 @@ def test_clinically_meaningful_improvement(
 ) -> None:
     """Anyanwu 2015: a fall of >= 5 (Stanford) or >= 4 (UPenn) activity points."""
     assert cdasi.is_response(baseline, followup, mcid) is expected
+
+
+@pytest.mark.parametrize(("baseline", "followup"), [(None, 10), (20, None)])
+def test_a_missing_activity_score_gives_no_response_answer_not_false(
+    baseline: int | None, followup: int | None
+) -> None:
+    """A blank score is missing, never a non-response (instruments.md section 1)."""
+    assert cdasi.is_response(baseline, followup) is None
 
 
 @pytest.mark.parametrize("blank", [None, "", "  "])

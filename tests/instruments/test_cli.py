@@ -74,7 +74,7 @@ BAD_VALUES = [
     ("cdasi", "alopecia", "yes", "is not a number"),
     ("tis", "pga_followup", "10.5", "from 0 to 10"),
     ("tis", "haq_baseline", "-0.5", "from 0 to 3"),
-    ("tis", "mmt8_followup", "81", "above the MMT-8 maximum"),
+    ("tis", "mmt8_followup", "81", "MMT-8 maximum; allowed: a number from 0 to 80"),
     ("tis", "mmt8_max", "100", "80 (unilateral) or 150 (bilateral)"),
     ("tis", "ck_uln", "0", "greater than 0"),
     ("tis", "ck_uln", "-200", "greater than 0"),
@@ -155,7 +155,58 @@ def test_errors_report_scores_valid_rows_and_lists_rejected_ones(
         ("4", "haq_followup", "x"),
     ]
     assert all(e["reason"] for e in errors)
+    # each problem line carries the rejected row as it was read, to find and correct it
+    assert [(e["id"], e["pga_followup"], e["haq_followup"]) for e in errors] == [
+        ("b", "11", "1.5"),
+        ("b", "11", "1.5"),
+        ("d", "5", "x"),
+    ]
     assert len(scored) + len({e["row"] for e in errors}) == len(rows)  # in = stored + rejected
+
+
+def test_error_report_keeps_input_columns_named_like_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [cdasi_visit(row="r1", reason="baseline"), cdasi_visit(row="r2", alopecia=2)]
+    source = _write(tmp_path / "v.csv", rows)
+    output = tmp_path / "o.csv"
+    code, _, _ = _run(monkeypatch, capsys, "score", "cdasi", source, "-o", output, "--errors",
+                      "report")  # fmt: skip
+    assert code == 0
+    (error,) = _read(tmp_path / "o.errors.csv")
+    assert list(error)[:4] == ["row", "column", "value", "reason"]
+    assert (error["row"], error["column"], error["value"]) == ("2", "alopecia", "2")
+    assert (error["input_row"], error["input_reason"], error["alopecia"]) == ("r2", "", "2")
+    assert [r["row"] for r in _read(output)] == ["r1"]  # passes through unchanged
+
+
+def test_no_enzyme_in_a_row_stops_with_its_row_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """instruments.md section 2: at least one enzyme must be given (all three CK cells blank)."""
+    blank = {"ck_baseline": "", "ck_followup": "", "ck_uln": ""}
+    source = _write(tmp_path / "in.csv", [tis_pair(), tis_pair(**blank)])
+    output = tmp_path / "out.csv"
+    code, _, err = _run(monkeypatch, capsys, "score", "tis", source, "-o", output)
+    assert code == 2
+    assert err.startswith("error: in.csv, row 2, column 'ck_baseline': no muscle enzyme given")
+    assert len(err.strip().splitlines()) == 1  # one message, not one per blank cell
+    assert list(tmp_path.iterdir()) == [source]
+
+
+@pytest.mark.parametrize("instrument", ["tis", "doi"])
+def test_a_blank_core_set_value_is_missing_and_named_not_zero(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    instrument: str,
+) -> None:
+    source = _write(tmp_path / "in.csv", [tis_pair(pga_followup=2, haq_followup="")])
+    code, _, _ = _run(monkeypatch, capsys, "score", instrument, source, "-o", tmp_path / "o.csv")
+    assert code == 0
+    (out,) = _read(tmp_path / "o.csv")
+    result = out["tis"] if instrument == "tis" else out["doi_met"]
+    assert (result, out[f"{instrument}_missing"]) == ("", "haq_followup")
 
 
 def test_unknown_columns_and_their_text_pass_through_unchanged(
@@ -225,6 +276,21 @@ def test_parquet_streams_in_order_and_accounts_for_every_row(
     assert scored.column("enzyme_pct").to_pylist()[:3] == [0.0, 0.1, 0.2]
 
 
+def test_nan_and_infinity_in_parquet_doubles_are_not_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A NaN in the first row of a double column once passed the checks and scored TIS 0
+    (DuckDB's TRY_CAST of NaN to DECIMAL was not NULL over a column): now reported."""
+    rows = [tis_pair(pga_followup=float("nan")), tis_pair(ema_baseline=float("inf")), tis_pair()]
+    schema = pa.schema([(c, pa.float64()) for c in tis_pair()])
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "p.parquet")
+    output = tmp_path / "o.csv"
+    code, _, err = _run(monkeypatch, capsys, "score", "tis", tmp_path / "p.parquet", "-o", output)
+    assert code == 2 and not output.exists()
+    assert "row 1, column 'pga_followup': value 'nan': is not a number" in err
+    assert "row 2, column 'ema_baseline': value 'inf': is not a number" in err
+
+
 @pytest.mark.parametrize(
     ("setup", "args", "fragment"),
     [
@@ -270,6 +336,30 @@ def test_output_may_not_overwrite_the_input(
     code, _, err = _run(monkeypatch, capsys, "score", "tis", source, "-o", source)
     assert code == 2 and "would overwrite the input" in err
     assert source.read_text() == before
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_output_that_cannot_be_written_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    source = _write(tmp_path / "in.csv", [tis_pair()])
+    taken = tmp_path / f"taken{suffix}"
+    taken.mkdir()  # a directory where the output file should go
+    code, _, err = _run(monkeypatch, capsys, "score", "tis", source, "-o", taken)
+    assert code == 2
+    assert err.startswith(f"error: {taken}: cannot be written (") and "nothing written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", taken.name]
+
+
+def test_the_error_report_may_not_overwrite_the_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _write(tmp_path / "s.errors.csv", [tis_pair(), tis_pair(ck_uln=0)])
+    before = source.read_text()
+    code, _, err = _run(monkeypatch, capsys, "score", "tis", source, "-o", tmp_path / "s.csv",
+                        "--errors", "report")  # fmt: skip
+    assert code == 2 and "error report would overwrite the input" in err
+    assert source.read_text() == before and not (tmp_path / "s.csv").exists()
 
 
 def test_haq_form_and_minimum_categories_options(

@@ -51,6 +51,17 @@ def test_definition_of_improvement(
     assert (result.met, result.improved, result.worsened) == (met, improved, worsened)
 
 
+def test_the_result_names_the_improved_and_worsened_measures_and_the_enzyme() -> None:
+    """HAQ 1.5 -> 1.875 and CK 1000 -> 1250 are exactly 25 % worse (Rider 2004: >= 25 %)."""
+    changes = THREE_IMPROVED | {"haq_followup": "1.875", "ck_followup": 1250}
+    result = doi.score_one(tis_pair(**changes))
+    assert result.improved_measures == ("pga", "ptga", "ema")
+    assert result.worsened_measures == ("haq", "enzyme")
+    assert result.enzyme_used == "ck"
+    unchanged = doi.score_one(tis_pair())
+    assert (unchanged.improved_measures, unchanged.worsened_measures) == ((), ())
+
+
 def test_percent_is_relative_to_baseline_not_to_the_scale() -> None:
     """pga 2 -> 1.6 is 20 % of the baseline but only 4 % of the 10 cm scale."""
     result = doi.score_one(tis_pair(pga_baseline=2, pga_followup="1.6", ptga_followup=4,

@@ -4,8 +4,8 @@ The file is read with PyArrow (CSV cells as text, so that a non-numeric value ca
 as it was written), numbered by data row, checked and scored by the instrument's Ibis
 expressions in DuckDB, and written atomically. Every row is accounted for: rows read = rows
 scored + rows rejected. By default any invalid value stops the run and nothing is written;
-with ``errors="report"`` the valid rows are scored and the rejected ones are written, with
-every reason, to ``<output>.errors.csv``.
+with ``errors="report"`` the valid rows are scored and every problem is written, with the
+rejected row it belongs to, to ``<output>.errors.csv``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -26,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
-from myositis.errors import InvalidInputError, MyositisError
+from myositis.errors import InputProblem, InvalidInputError, MyositisError
 from myositis.instruments.base import Instrument
 from myositis.instruments.engine import ROW
 from myositis.instruments.validation import valid_rows
@@ -151,6 +152,39 @@ def _write_scores(con: BaseBackend, scored: ir.Table, tmp: str, suffix: str) -> 
     return pq.read_metadata(tmp).num_rows
 
 
+#: The columns of an error report that describe each problem, before the rejected row itself.
+ERROR_COLUMNS: Final = ("row", "column", "value", "reason")
+
+
+def _rejected_rows(con: BaseBackend, problems: list[InputProblem], table: ir.Table) -> pa.Table:
+    """One line per problem: the data row, column, value and reason, followed by that row's
+    input columns as they were read (so a rejected record can be found and corrected). An
+    input column named like a problem column is written as ``input_<name>``."""
+    described = ibis.memtable(
+        pa.Table.from_pylist(
+            [
+                {"_order": i, "row": p.row, "column": p.column, "value": p.value,
+                 "reason": p.reason}
+                for i, p in enumerate(problems)
+            ],
+            schema=pa.schema(
+                [("_order", pa.int64()), ("row", pa.int64()), ("column", pa.string())]
+                + [("value", pa.string()), ("reason", pa.string())]
+            ),
+        )
+    )  # fmt: skip
+    names: dict[str, str] = {}
+    for column in (c for c in table.columns if c != ROW):
+        name = column
+        while name in ERROR_COLUMNS or name in names.values():
+            name = f"input_{name}"
+        names[column] = name
+    inputs = table.rename({name: column for column, name in names.items() if name != column})
+    joined = described.join(inputs, described.row == inputs[ROW])
+    report = joined.order_by("_order").select(*ERROR_COLUMNS, *names.values())
+    return con.to_pyarrow(report)
+
+
 def score_file(
     instrument: Instrument,
     source: Path,
@@ -186,31 +220,33 @@ def score_file(
     fields, rules = instrument.fields(columns), instrument.row_rules(columns)
     problems = instrument.problems(table, source=source.name)
     error_file: Path | None = None
+    report: pa.Table | None = None
     if problems:
         if errors == "stop":
             raise InvalidInputError(problems)
         error_file = output.with_name(output.stem + ".errors.csv")
-        write_table(
-            pa.Table.from_pylist(
-                [
-                    {"row": p.row, "column": p.column, "value": p.value, "reason": p.reason}
-                    for p in problems
-                ],
-                schema=pa.schema(
-                    [("row", pa.int64()), ("column", pa.string()), ("value", pa.string())]
-                    + [("reason", pa.string())]
-                ),
-            ),
-            error_file,
-        )
+        if error_file.resolve() == source.resolve():
+            raise MyositisError(
+                f"{error_file}: the error report would overwrite the input; choose another "
+                "output name"
+            )
+        report = _rejected_rows(con, problems, table)
         table = valid_rows(table, fields, rules)
     scored = instrument.scores(table).drop(ROW)
     rejected = len({p.row for p in problems})
-    with _atomic(output) as tmp:
-        rows_scored = _write_scores(con, scored, tmp, output.suffix.lower())
-        if rows_scored + rejected != rows_read:  # every record accounted for
-            raise MyositisError(
-                f"{source}: internal accounting error: {rows_read} rows read, "
-                f"{rows_scored} scored, {rejected} rejected; nothing written"
-            )
+    try:
+        with _atomic(output) as tmp:
+            rows_scored = _write_scores(con, scored, tmp, output.suffix.lower())
+            if rows_scored + rejected != rows_read:  # every record accounted for
+                raise MyositisError(
+                    f"{source}: internal accounting error: {rows_read} rows read, "
+                    f"{rows_scored} scored, {rejected} rejected; nothing written"
+                )
+            if report is not None and error_file is not None:
+                # inside the block: if the scores cannot be written, no error report is either
+                write_table(report, error_file)
+    except (OSError, duckdb.IOException) as exc:
+        # a directory of that name, no permission, a full disk: the user's to fix, not a bug
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise MyositisError(f"{output}: cannot be written ({reason}); nothing written") from None
     return BatchSummary(rows_read, rows_scored, rejected, output, error_file)

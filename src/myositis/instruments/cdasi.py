@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from myositis.instruments.base import Instrument
 from myositis.instruments.engine import any_of, missing_names, number, with_numbers
@@ -179,9 +180,13 @@ def score_one(
     )
 
 
-def is_response(baseline: int, followup: int, mcid: int = MCID_DEFAULT) -> bool:
-    """In-process form of :func:`response` for two activity scores."""
-    table = ibis.memtable({"b": [baseline], "f": [followup]})
+def is_response(
+    baseline: int | None, followup: int | None, mcid: int = MCID_DEFAULT
+) -> bool | None:
+    """In-process form of :func:`response` for two activity scores; ``None`` (not ``False``)
+    when either score is missing, as in the engine."""
+    schema = pa.schema([("b", pa.int64()), ("f", pa.int64())])  # typed even when both missing
+    table = ibis.memtable(pa.table({"b": [baseline], "f": [followup]}, schema=schema))
     expr = table.select(r=response(table.b, table.f, mcid))
     value = expr.to_pyarrow().column("r")[0].as_py()
-    return bool(value)
+    return None if value is None else bool(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -10,11 +11,12 @@ import typer
 from myositis.instruments.base import Instrument
 from myositis.instruments.batch import ErrorMode, score_file
 from myositis.instruments.cdasi import CDASI, LOCATIONS, MCID_DEFAULT, SEVERITY_CUTOFF_DEFAULT
-from myositis.instruments.core_set import ENZYMES, Population
+from myositis.instruments.core_set import ENZYMES, MEASURE_KEYS, Population
 from myositis.instruments.doi import DOI
 from myositis.instruments.haq import CATEGORIES, FORMS, HAQ, ITEMS, MIN_CATEGORIES_DEFAULT
 from myositis.instruments.mmt8 import AXIAL, BILATERAL, MMT8
-from myositis.instruments.tis import TIS
+from myositis.instruments.tis import CATEGORIES as TIS_CATEGORIES
+from myositis.instruments.tis import POINTS, TIS
 
 score_app = typer.Typer(
     help=(
@@ -42,16 +44,44 @@ Errors = Annotated[
     typer.Option(
         "--errors",
         help="'stop': any invalid value stops the run, nothing written. 'report': score the "
-        "valid rows; write rejected rows with reasons next to OUTPUT "
-        "(scored.csv -> scored.errors.csv).",
+        "valid rows; write each problem (row, column, value, reason) with its rejected row "
+        "next to OUTPUT (scored.csv -> scored.errors.csv).",
     ),
 ]
+
+
+def _number(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _thresholds(population: str) -> str:
+    return ", ".join(
+        f"{name} >= {_number(minimum)}" for name, minimum in TIS_CATEGORIES[population]
+    )
+
+
+def _tis_rules() -> str:
+    """The conversion table and the category thresholds in words, from the rule tables."""
+    bands = "; ".join(
+        f"{key} {'/'.join(_number(p) for _, p in POINTS[key])} above "
+        f"{'/'.join(_number(e) for e, _ in POINTS[key])} %"
+        for key in MEASURE_KEYS
+    )
+    return (
+        f"Points per measure by percent improvement (Rider 2017, Table 3): {bands}; an "
+        "improvement at or below the first edge, or worsening, scores 0 (lower band edges "
+        "exclusive, upper inclusive, compared exactly: 1.1 -> 0.6 cm is exactly 5 % and "
+        "scores 0). tis is the sum; categories: adult "
+        f"{_thresholds('adult')}; juvenile {_thresholds('juvenile')}."
+    )
+
+
 PopulationOption = Annotated[
     str,
     typer.Option(
         "--population",
-        help="adult (DM/PM: minimal >= 20, moderate >= 40, major >= 60) or juvenile "
-        "(JDM: 30, 45, 70; CMAS may replace MMT-8 and CHAQ may replace HAQ).",
+        help=f"adult (DM/PM: {_thresholds('adult')}) or juvenile (JDM: "
+        f"{_thresholds('juvenile')}; CMAS may replace MMT-8 and CHAQ may replace HAQ).",
     ),
 ]
 
@@ -99,8 +129,10 @@ def _population(value: str) -> Population:
         "gottron_hands_papules is 1), gottron_hands_papules (0-1), gottron_hands_ulceration "
         "(0-1), gottron_hands_damage (0-2), periungual (0-2), alopecia (0-1).\n\n"
         "Adds cdasi_activity, cdasi_damage, cdasi_total, cdasi_severity, cdasi_missing. "
-        f"A fall in activity of >= {MCID_DEFAULT} points is a clinically meaningful "
-        "improvement (Stanford; 4 at UPenn)."
+        "A blank item makes its score blank (named in cdasi_missing), never 0. A fall in "
+        f"activity of >= {MCID_DEFAULT} points between two visits is a clinically meaningful "
+        "improvement (Anyanwu 2015: Stanford; 4 at UPenn): in Python cdasi.response(baseline, "
+        "followup, mcid) or cdasi.is_response, and the study specification."
     ),
 )
 def score_cdasi(
@@ -120,11 +152,14 @@ def score_cdasi(
         "2016 ACR/EULAR Total Improvement Score between baseline and follow-up, one pair per "
         "row (Aggarwal 2017; Rider 2017).\n\n"
         f"Columns: {CORE_SET_COLUMNS}\n\n"
+        "Percent improvement is absolute: 100 * (baseline - followup) / scale range "
+        "(MMT-8, CMAS: 100 * (followup - baseline) / maximum). Open readings: the most "
+        "abnormal enzyme is the one with the highest baseline/ULN ratio, and its change is "
+        "100 * (baseline - followup) / baseline.\n\n"
+        f"{_tis_rules()}\n\n"
         "Adds <measure>_pct and <measure>_points for pga, ptga, mmt8, haq, enzyme, ema; "
         "enzyme_used; tis (0-100); tis_category (none, minimal, moderate, major); "
-        "tis_missing. Percent change is absolute (of the scale range; MMT-8 of its maximum). "
-        "Open reading: the most abnormal enzyme is the one with the highest baseline/ULN "
-        "ratio, and its change is relative to its baseline."
+        "tis_missing (a blank input makes tis blank and is named here)."
     ),
 )
 def score_tis(
@@ -139,8 +174,13 @@ def score_tis(
         "IMACS 2004 preliminary definition of improvement (Rider 2004): >= 3 of 6 core set "
         "measures improved by >= 20 %, no more than 2 worse by >= 25 %, MMT not among them.\n\n"
         f"Columns as for 'score tis': {CORE_SET_COLUMNS}\n\n"
-        "Adds doi_met, doi_improved, doi_worsened, doi_missing. Open reading: percent change "
-        "relative to baseline."
+        "Both bounds inclusive; the enzyme is the most abnormal one, as for 'score tis'. Open "
+        "reading: percent change is relative to baseline, 100 * (baseline - followup) / "
+        "baseline (MMT-8, CMAS: followup - baseline); from a baseline of 0 a rise counts as "
+        "worse (as improved for MMT-8, CMAS).\n\n"
+        "Adds doi_met, doi_improved, doi_worsened, doi_improved_measures, "
+        "doi_worsened_measures, enzyme_used, doi_missing (a blank input "
+        "makes the results blank and is named here)."
     ),
 )
 def score_doi(

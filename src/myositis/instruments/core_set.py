@@ -177,7 +177,8 @@ class CoreSetColumns:
                         RowRule(
                             column,
                             _above(column, maxcol),
-                            f"is above the MMT-8 maximum given in {maxcol} for this row",
+                            f"is above this row's MMT-8 maximum; allowed: a number from 0 "
+                            f"to {{{maxcol}}} (the {maxcol} of this row)",
                         )
                     )
         for e in self.enzymes:

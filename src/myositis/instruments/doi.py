@@ -59,7 +59,15 @@ class DOI(Instrument):
 
     name = "doi"
     title = "IMACS 2004 definition of improvement"
-    outputs = ("doi_met", "doi_improved", "doi_worsened", "enzyme_used", "doi_missing")
+    outputs = (
+        "doi_met",
+        "doi_improved",
+        "doi_worsened",
+        "doi_improved_measures",
+        "doi_worsened_measures",
+        "enzyme_used",
+        "doi_missing",
+    )
 
     def __init__(self, population: Population = "adult") -> None:
         self.population = population
@@ -90,7 +98,17 @@ class DOI(Instrument):
         for key in MEASURE_KEYS:
             n_improved = n_improved + flags[f"_improved_{key}"].cast("int8")
             n_worsened = n_worsened + flags[f"_worsened_{key}"].cast("int8")
-        counted = flags.mutate(doi_improved=n_improved, doi_worsened=n_worsened)
+        counted = flags.mutate(
+            doi_improved=n_improved,
+            doi_worsened=n_worsened,
+            # which measures, so a result explains itself (null when none, or when blank)
+            **{
+                f"doi_{kind}_measures": missing_names(
+                    (key, flags[f"_{kind}_{key}"].fill_null(False)) for key in MEASURE_KEYS
+                )
+                for kind in ("improved", "worsened")
+            },
+        )
         met = (
             (counted.doi_improved >= int(RULES["minimum_improved"]))
             & (counted.doi_worsened <= int(RULES["maximum_worsened"]))
@@ -106,12 +124,17 @@ def scores(table: ir.Table, population: Population = "adult") -> ir.Table:
 
 @dataclass(frozen=True)
 class DOIResult:
-    """Whether the DOI is met, how many measures improved and worsened, what was blank."""
+    """Whether the DOI is met, how many and which measures improved and worsened (measure
+    keys as for the TIS: pga, ptga, mmt8, haq, enzyme, ema), the enzyme used and what was
+    blank."""
 
     met: bool | None
     improved: int | None
     worsened: int | None
     missing: tuple[str, ...]
+    improved_measures: tuple[str, ...] = ()
+    worsened_measures: tuple[str, ...] = ()
+    enzyme_used: str | None = None
 
 
 def score_one(values: Mapping[str, Any], population: Population = "adult") -> DOIResult:
@@ -121,5 +144,12 @@ def score_one(values: Mapping[str, Any], population: Population = "adult") -> DO
         met=out["doi_met"],
         improved=out["doi_improved"],
         worsened=out["doi_worsened"],
-        missing=tuple(out["doi_missing"].split("; ")) if out["doi_missing"] else (),
+        missing=_names(out["doi_missing"]),
+        improved_measures=_names(out["doi_improved_measures"]),
+        worsened_measures=_names(out["doi_worsened_measures"]),
+        enzyme_used=out["enzyme_used"],
     )
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split("; ")) if text else ()

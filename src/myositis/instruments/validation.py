@@ -36,6 +36,8 @@ class RowRule:
     """A check across columns of one row (e.g. MMT-8 above the row's stated maximum).
 
     ``problem`` returns true where the row breaks the rule; ``column`` is the column reported.
+    ``reason`` may name checked columns of the same row as ``{column}``: the row's value is
+    filled in (an MMT-8 grade is allowed up to that row's ``mmt8_max``).
     """
 
     column: str
@@ -69,6 +71,11 @@ def _field_checks(table: ir.Table, field: Field) -> tuple[ir.BooleanValue, ir.Bo
         bad = bad | (value != value.floor())
     if not integer:
         not_numeric = ~is_blank(table, field.column) & value.isnull()
+        raw = table[field.column]
+        if raw.type().is_floating():
+            # NaN and infinity are not numbers; tested directly, as DuckDB 2.0's TRY_CAST of a
+            # NaN double to DECIMAL is not reliably NULL over a column (IS NULL gave false).
+            not_numeric = not_numeric | raw.isnan() | raw.isinf()
     elif value.type().nbytes >= 8:  # 64-bit integers are not staged through DECIMAL
         not_numeric = value.abs() >= LARGEST
     else:
@@ -85,9 +92,9 @@ def _field_reason(table: ir.Table, field: Field) -> ir.IntegerValue:
     )
 
 
-def _describe(code: int, check: Field | RowRule) -> str:
+def _describe(code: int, check: Field | RowRule, row: dict[str, Any]) -> str:
     if isinstance(check, RowRule):
-        return check.reason
+        return check.reason.format_map(row)
     allowed = check.allowed()
     if code == NOT_A_NUMBER:
         return (
@@ -166,7 +173,7 @@ def to_problems(
                         row=int(row[ROW]),
                         column=check.column,
                         value=row.get(check.column),
-                        reason=_describe(code, check),
+                        reason=_describe(code, check, row),
                         source=source,
                     )
                 )
