@@ -63,8 +63,12 @@ CATEGORIES: Final = {
 
 
 def percent(values: MeasureValues) -> ir.FloatingValue:
-    """Percent improvement (positive = better) as a double, for display."""
-    return (values.improvement * lit(100)).cast("float64") / values.scale_range.cast("float64")
+    """Percent improvement (positive = better) as a double, for display (the points come from
+    exact comparisons, :func:`points`)."""
+    change = values.improvement.cast("float64") * 100.0
+    if values.scale_constant is not None:
+        return change / float(values.scale_constant)
+    return change / values.scale_range.cast("float64")
 
 
 def points(key: str, values: MeasureValues) -> ir.FloatingValue:
