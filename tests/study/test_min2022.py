@@ -72,6 +72,18 @@ def test_cdasi_baseline_and_improvement(results: dict[str, Any]) -> None:
     means = [g["improvement"]["mean"] for g in results["cdasi"]["by_subtype_group"] if g["n"]]
     assert min(means) == pytest.approx(16.75)
     assert max(means) == pytest.approx(19.0)
+    # Each subtype on its own as well; a mean of 16.75 is only possible for the 4 classic
+    # patients together (docs/study-spec.md), whose two subtypes average to it.
+    by_subtype = {s["subtype"]: s for s in results["cdasi"]["by_subtype"]}
+    assert {k: s["n"] for k, s in by_subtype.items()} == _counts(
+        results["baseline_characteristics"]["subtype"]
+    )
+    classic = [
+        by_subtype[k]["improvement"]["mean"]
+        for k in ("classic_active_myositis", "classic_postmyopathic")
+    ]
+    assert sum(classic) / 2 == pytest.approx(16.75)
+    assert by_subtype["amyopathic"]["improvement"]["mean"] == pytest.approx(18.2)
 
 
 def test_paired_tests_match_r(results: dict[str, Any]) -> None:
