@@ -36,6 +36,29 @@ def test_report_is_self_contained_with_four_figures(run: StudyRun) -> None:
     assert run.results["spec_sha256"] in html and run.results["data_fingerprint"] in html
 
 
+def test_the_exact_wilcoxon_row_appears_only_where_r_had_to_approximate(
+    run: StudyRun, tmp_path: Path
+) -> None:
+    """The min2022 CDASI and pruritus pairs tie, so R's wilcox.test is approximate and the
+    exact test conditional on ties is printed too; when R's test is exact it is not repeated."""
+    from myositis.analysis.response import fit_time_to_response
+    from myositis.analysis.statistics import R_EXACT_WILCOXON
+    from myositis.cohort.builder import build_cohort
+
+    exact_row = "<td>Wilcoxon signed rank exact test (conditional on ties)</td>"
+    assert run.report.read_text(encoding="utf-8").count(exact_row) == 2
+    spec = load_spec(SPEC)
+    cohort = build_cohort(open_registry(DATA), spec)
+    results = json.loads(json.dumps(run.results, default=str))
+    for section in (results["cdasi"]["overall"], results["pruritus"]):
+        section["wilcoxon"]["method"] = R_EXACT_WILCOXON
+    html = render_report(results, cohort, fit_time_to_response(cohort, spec), tmp_path / "r.html")
+    assert exact_row not in html.read_text(encoding="utf-8")
+    rows = list(csv.DictReader((run.out / "tables" / "cdasi_tests.csv").open(encoding="utf-8")))
+    assert [r["test"] for r in rows] == ["paired_t", "wilcoxon", "wilcoxon_exact"]
+    assert float(rows[2]["p_value"]) == pytest.approx(0.0009765625, rel=1e-10)
+
+
 def test_synthetic_banner_follows_the_registry_flag(run: StudyRun, tmp_path: Path) -> None:
     from myositis.analysis.response import fit_time_to_response
     from myositis.cohort.builder import build_cohort

@@ -90,7 +90,8 @@ def test_paired_tests_match_r(results: dict[str, Any]) -> None:
     """R: b <- c(17,26,28,30,38,24,25,29,31,27,30); f <- c(6,9,9,9,15,9,9,12,12,9,10)
     t.test(b, f, paired = TRUE): t = 18.357082, df = 10, p = 4.952729e-09,
     CI 15.65545337 to 19.98091026; wilcox.test(b, f, paired = TRUE) (ties: normal
-    approximation with continuity correction): V = 66, p = 0.003822353727."""
+    approximation with continuity correction): V = 66, p = 0.003822353727;
+    library(coin); wilcoxsign_test(b ~ f, distribution = "exact"): p = 0.0009765625."""
     c = results["cdasi"]["overall"]
     t = c["paired_t"]
     assert t["statistic"] == pytest.approx(18.357082, rel=1e-7)
@@ -100,6 +101,9 @@ def test_paired_tests_match_r(results: dict[str, Any]) -> None:
     w = c["wilcoxon"]
     assert w["statistic"] == 66
     assert w["p_value"] == pytest.approx(0.003822353727, rel=1e-8)
+    # Exact despite the ties: coin::wilcoxsign_test(b ~ f, distribution = "exact") p = 2 / 2^11.
+    exact = c["wilcoxon_exact"]
+    assert (exact["statistic"], exact["p_value"]) == (66, pytest.approx(0.0009765625, rel=1e-10))
 
 
 def test_every_patient_responds_and_the_timing_is_8_2_1(results: dict[str, Any]) -> None:

@@ -14,7 +14,11 @@ from typing import Any
 
 from myositis.analysis.baseline import subtype_group
 from myositis.analysis.serialise import paired_test_dict, summary_dict
-from myositis.analysis.statistics import paired_t, wilcoxon_signed_rank
+from myositis.analysis.statistics import (
+    paired_t,
+    wilcoxon_signed_rank,
+    wilcoxon_signed_rank_conditional,
+)
 from myositis.cohort.builder import Cohort, Patient
 from myositis.registry.schema import DM_SUBTYPES
 from myositis.study.spec import StudySpec
@@ -47,6 +51,7 @@ def cdasi_change(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
         "followup_months": summary_dict([p.followup_days / months for p in patients], conf),
         "paired_t": paired_test_dict(lambda: paired_t(before, after, conf=conf)),
         "wilcoxon": paired_test_dict(lambda: wilcoxon_signed_rank(before, after)),
+        "wilcoxon_exact": paired_test_dict(lambda: wilcoxon_signed_rank_conditional(before, after)),
         "followup_used": spec.cohort.followup.use,
     }
     groups = []

@@ -91,7 +91,7 @@ def tables(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         ],
         "cdasi_tests": [
             {"test": name, **{k: v for k, v in overall[name].items()}}
-            for name in ("paired_t", "wilcoxon")
+            for name in ("paired_t", "wilcoxon", "wilcoxon_exact")
         ],
         "cdasi_by_subtype": [_by_subtype_row("subtype", g) for g in cdasi["by_subtype"]],
         "cdasi_by_subtype_group": [_by_subtype_row("group", g) for g in cdasi["by_subtype_group"]],
