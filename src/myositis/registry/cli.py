@@ -31,7 +31,9 @@ SYNTH_HELP = (
 CHECK_HELP = (
     "Check a registry: every table and column of the data model present with a usable type; "
     "CSV values parsed, every bad value reported with file, row, column and value (exit "
-    "status 2). Prints the row count of each table."
+    "status 2). Prints the row count of each table, and a warning for each coded column "
+    "(sex, code systems, subtype, frequency, formulation, instrument) holding values outside "
+    "the data model, which no study can match."
     "\n\n"
     "REGISTRY is a .duckdb file or a directory of <table>.csv / <table>.parquet files."
 )
@@ -88,16 +90,23 @@ def registry_check(
 ) -> None:
     """Check a registry (help text: CHECK_HELP)."""
     from myositis.registry.store import open_registry, read_metadata
+    from myositis.registry.vocabulary import vocabulary_problems
 
     con = open_registry(path, read_only=True)
     for name in TABLES:
         typer.echo(f"{name:18} {con.table(name).count().execute():>12,} rows")
+    problems = vocabulary_problems(con)
+    for problem in problems:
+        typer.echo(f"warning: {problem}", err=True)
     meta = read_metadata(con)
     if meta.get("synthetic") == "true":
         typer.echo(
             f"synthetic registry (generator {meta.get('generator')}, seed {meta.get('seed')})"
         )
-    typer.echo("ok: every table and column of the data model is present and valid")
+    unmatched = (
+        f"; {len(problems)} coded column(s) hold values no study can match" if problems else ""
+    )
+    typer.echo(f"ok: every table and column of the data model is present and valid{unmatched}")
 
 
 def register(app: typer.Typer) -> None:

@@ -104,6 +104,8 @@ def _summary(results: dict[str, Any], report: Path, seconds: float) -> None:
     final = attrition[-1]["remaining"]
     label = "SYNTHETIC data; " if results.get("synthetic") else ""
     typer.echo(f"cohort: {final} patients ({label}{len(attrition)} inclusion steps)")
+    for note in results.get("notes", []):
+        typer.echo(f"note: {note}", err=True)
     typer.echo(f"report: {report.resolve()}")
     typer.echo(f"results: {report.parent.resolve() / 'results.json'}")
     typer.echo(f"done in {seconds:.1f} s")

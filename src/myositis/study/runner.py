@@ -40,6 +40,7 @@ from myositis.analysis.treatment import treatment_periods
 from myositis.cohort.builder import Cohort, build_cohort
 from myositis.errors import MyositisError
 from myositis.registry.store import open_registry, read_metadata
+from myositis.registry.vocabulary import vocabulary_problems
 from myositis.report.html import render_report
 from myositis.report.results_json import (
     data_fingerprint,
@@ -157,6 +158,8 @@ def run_study(
         metadata = read_metadata(con)
         bar.update(task, description="fingerprinting the registry data")
         fingerprint = data_fingerprint(con)
+        bar.update(task, description="checking coded values")
+        unmatched = vocabulary_problems(con)
 
         def say(message: str) -> None:
             bar.update(task, description=f"cohort: {message}")
@@ -164,6 +167,7 @@ def run_study(
         cohort = build_cohort(con, spec, say)
         bar.update(task, description="analyses")
         results = _header(spec, metadata, fingerprint) | analyse(cohort, spec)
+        results["notes"] = [*unmatched, *results["notes"]]
         km = fit_time_to_response(cohort, spec)
         bar.update(task, description="writing the report")
         staging = target.with_name(f".{target.name}.partial")
