@@ -40,6 +40,10 @@ def test_eleven_patients_and_a_meaningful_attrition_table(results: dict[str, Any
     steps = [(s["label"], s["remaining"], s["excluded"]) for s in results["attrition"]]
     assert [s[1] for s in steps] == [18, 15, 13, 12, 11]
     assert [s[2] for s in steps] == [0, 3, 2, 1, 1]
+    # The exposure step states every exclusion it applied (code set, formulation, route).
+    assert results["attrition"][2]["criterion"].endswith(
+        "(excluding jak_topical_exclude, formulations TOP, routes topical); index = first start"
+    )
     assert results["baseline_characteristics"]["n"] == 11
 
 
