@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from myositis.registry.schema import TABLES
+from myositis.registry.synthetic.params import POPULATION_DM_PER_1000
 
 SYNTH_HELP = (
     "Write a SYNTHETIC EHR-like registry (for demos, tests and benchmarks; no real patients)."
@@ -53,8 +54,12 @@ def synth(
     ] = 1,
     dm_per_1000: Annotated[
         float,
-        typer.Option("--dm-per-1000", help="Dermatomyositis cases per 1,000 persons."),
-    ] = 1.0,
+        typer.Option(
+            "--dm-per-1000",
+            help="Dermatomyositis cases per 1,000 persons (default: population prevalence, "
+            "about 20 per 100,000; raise it for a referral centre's registry).",
+        ),
+    ] = POPULATION_DM_PER_1000,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace FILE if it exists.")
     ] = False,
