@@ -17,7 +17,8 @@ RUN_HELP = (
     "per site, small and complementary cells suppressed: the only files meant to leave a "
     "site)."
     "\n\n"
-    "SPEC is a YAML file (see docs/study-spec.md; bundled: studies/jak-refractory-dm.yaml). "
+    "SPEC is a YAML file (see docs/study-spec.md) or the name of a bundled study "
+    "(jak-refractory-dm: the design of Min et al. 2022). "
     "--data is a registry .duckdb file or a directory of <table>.csv / <table>.parquet files."
     "\n\n"
     "Example:  myositis study run studies/jak-refractory-dm.yaml --data examples/min2022 "
@@ -43,7 +44,12 @@ study_app = typer.Typer(
 
 @study_app.command("run", help=RUN_HELP)
 def run(
-    spec: Annotated[Path, typer.Argument(help="Study specification (YAML).", metavar="SPEC")],
+    spec: Annotated[
+        Path,
+        typer.Argument(
+            help="Study specification (YAML) or a bundled study's name.", metavar="SPEC"
+        ),
+    ],
     data: Annotated[
         Path,
         typer.Option(
