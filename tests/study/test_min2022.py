@@ -147,6 +147,15 @@ def test_dose_above_label_in_10_of_11(results: dict[str, Any]) -> None:
     assert d["at_or_below_label"] == 1
     kept_on_5_bid = [p for p in d["patients"] if p["max_mg_per_day"] == 10]
     assert len(kept_on_5_bid) == 1
+    # "5 mg or 10 mg twice a day or 11 mg extended release twice a day"; everyone started on
+    # 5 mg twice daily but one needed more.
+    assert {r["regimen"] for r in d["regimens"]} == {
+        "tofacitinib 5 mg IR twice daily",
+        "tofacitinib 10 mg IR twice daily",
+        "tofacitinib 11 mg ER twice daily",
+    }
+    on_5_bid = [p for p in d["patients"] if p["first_mg_per_day"] == 10]
+    assert sum(not p["escalated"] for p in on_5_bid) == 1
 
 
 def test_monotherapy_in_3_and_tapering_in_10_of_11(results: dict[str, Any]) -> None:
@@ -228,3 +237,38 @@ def test_the_csv_files_are_what_the_generator_writes(
     assert written == sorted(p.name for p in DATA.glob("*.csv"))
     for name in written:
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
+def test_the_command_line_reproduces_it(tmp_path: Path) -> None:
+    """The acceptance step as a user types it: `myositis study run SPEC --data DIR --out OUT`."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "min2022-report"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "myositis.cli",
+            "study",
+            "run",
+            str(SPEC),
+            "--data",
+            str(DATA),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cohort: 11 patients (SYNTHETIC data; 5 inclusion steps)" in done.stdout
+    assert f"report: {(out / 'report.html').resolve()}" in done.stdout
+    written = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert round(written["cdasi"]["overall"]["improvement"]["mean"], 1) == 17.8
+    from myositis.report.tables import tables
+
+    assert sorted(p.name for p in (out / "tables").glob("*.csv")) == sorted(
+        f"{name}.csv" for name in tables(written)
+    )
