@@ -107,6 +107,53 @@ def test_specification_errors_from_the_command_line(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"cohort__diagnosis__codes": [{"system": "ICD11", "code": "4A41.0"}]},
+            "cohort.diagnosis.codes[0].system: 'ICD11' unknown code system 'ICD11'; known "
+            "systems: ICD10CM",
+        ),
+        (
+            {"cohort__baseline__window_days": {"start": 10, "end": -30}},
+            "cohort.baseline.window_days: impossible window: start (10) is after end (-30)",
+        ),
+    ],
+)
+def test_unknown_code_system_and_impossible_window_from_the_command_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    changes: dict[str, object],
+    expected: str,
+) -> None:
+    spec = _spec(tmp_path, **changes)
+    out = tmp_path / "out"
+    err = _cli(
+        monkeypatch, capsys, "study", "run", str(spec), "--data", str(DATA), "--out", str(out)
+    )
+    assert expected in err
+    assert "docs/study-spec.md documents every field" in err  # what to do
+    assert not out.exists()
+
+
+def test_duckdb_registry_missing_a_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "registry.duckdb"
+    con = create_registry(path)
+    con.raw_sql("ALTER TABLE laboratory DROP COLUMN uln")
+    con.disconnect()
+    out = tmp_path / "out"
+    err = _cli(
+        monkeypatch, capsys, "study", "run", str(SPEC), "--data", str(path), "--out", str(out)
+    )
+    assert "table 'laboratory' lacks column(s) uln" in err
+    assert "add them (they may be empty)" in err
+    assert not out.exists()
+
+
 def test_a_step_that_no_patient_passes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
