@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from myositis.cli import main
+from myositis.errors import EmptyStepError
 from myositis.registry import open_registry
 from myositis.registry.vocabulary import vocabulary_problems
 from myositis.study.runner import run_study
@@ -92,3 +93,21 @@ def test_a_study_and_registry_check_say_so(
     assert info.value.code in (0, None)
     assert err.count("warning: ") == 3
     assert "3 coded column(s) hold values no study can match" in out
+
+
+def test_an_empty_step_names_the_unmatched_codes(tmp_path: Path) -> None:
+    """Every DM code recorded as 'ICD-10-CM': the empty diagnosis step says why."""
+    folder = tmp_path / "registry"
+    shutil.copytree(DATA, folder, ignore=shutil.ignore_patterns("*.py", "*.md"))
+    people = csv.DictReader((DATA / "person.csv").open(encoding="utf-8"))
+    everyone = {row["person_id"]: "ICD-10-CM" for row in people}
+    _recode(folder, "diagnosis", "code_system", everyone)
+    with pytest.raises(EmptyStepError) as info:
+        run_study(SPEC, folder, tmp_path / "out", progress=False)
+    message = str(info.value)
+    assert message.startswith("cohort step 2 'Dermatomyositis diagnosis")
+    assert "The registry holds coded values no study can match:" in message
+    assert "diagnosis.code_system: 35 row(s) with a value outside the data model: 'ICD-10-CM'" in (
+        message
+    )
+    assert not (tmp_path / "out").exists()

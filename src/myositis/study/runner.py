@@ -38,7 +38,7 @@ from myositis.analysis.safety import adverse_events, treatment_duration
 from myositis.analysis.therapy import concomitant_therapy
 from myositis.analysis.treatment import treatment_periods
 from myositis.cohort.builder import Cohort, build_cohort
-from myositis.errors import MyositisError
+from myositis.errors import EmptyStepError, MyositisError
 from myositis.registry.store import open_registry, read_metadata
 from myositis.registry.vocabulary import vocabulary_problems
 from myositis.report.html import render_report
@@ -160,7 +160,16 @@ def run_study(
         def say(message: str) -> None:
             bar.update(task, description=f"cohort: {message}")
 
-        cohort = build_cohort(con, spec, say)
+        try:
+            cohort = build_cohort(con, spec, say)
+        except EmptyStepError as exc:
+            if not unmatched:
+                raise
+            # A misspelt code system or subtype is the likeliest reason no one passed: say so.
+            found = "\n".join(f"  - {u}" for u in unmatched)
+            raise EmptyStepError(
+                f"{exc}\nThe registry holds coded values no study can match:\n{found}"
+            ) from None
         bar.update(task, description="analyses")
         results = _header(spec, metadata, fingerprint) | analyse(cohort, spec)
         results["notes"] = [*unmatched, *results["notes"]]
