@@ -120,6 +120,11 @@ def test_every_patient_responds_and_the_timing_is_8_2_1(results: dict[str, Any])
     assert r["responders_at_followup"]["ci_low"] == pytest.approx(0.7150858, abs=1e-7)
     ttr = r["time_to_response"]
     assert [w["count"] for w in ttr["windows"]] == [8, 2, 1]
+    assert [w["label"] for w in ttr["windows"]] == [
+        "within 1 month",
+        "> 1 to 1.5 months",
+        "> 1.5 to 2 months",
+    ]
     assert (ttr["later"], ttr["no_response"]) == (0, 0)
     first = ttr["windows"][0]
     assert first["km_cumulative_incidence"] == pytest.approx(1 - 0.2727272727, abs=1e-9)

@@ -110,7 +110,8 @@ def _summary(results: dict[str, Any], report: Path, seconds: float) -> None:
     attrition = results["attrition"]
     final = attrition[-1]["remaining"]
     label = "SYNTHETIC data; " if results.get("synthetic") else ""
-    typer.echo(f"cohort: {final} patients ({label}{len(attrition)} inclusion steps)")
+    patients = "patient" if final == 1 else "patients"
+    typer.echo(f"cohort: {final} {patients} ({label}{len(attrition)} inclusion steps)")
     for note in results.get("notes", []):
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"report: {report.resolve()}")
