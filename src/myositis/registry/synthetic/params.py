@@ -41,7 +41,7 @@ TOPICAL_RUXOLITINIB_START: Final = day(2021, 10, 1)
 #: Default DM prevalence per 1,000 persons: the population-based estimates of Olmsted County,
 #: Minnesota, 21.42 per 100,000 (Bendewald et al., Arch Dermatol 2010;146:26-30) and 13 per
 #: 100,000 (EULAR/ACR-verified cases, Kronzer et al., Arthritis Care Res 2023;75:348-355),
-#: rounded up to 20 per 100,000. A referral centre's registry holds more; raise it there.
+#: taken as 20 per 100,000. A referral centre's registry holds more; raise it there.
 POPULATION_DM_PER_1000: Final = 0.2
 
 
