@@ -32,6 +32,22 @@ def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *a
     return err
 
 
+def _run_fails(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    spec: Path,
+    data: Path,
+) -> str:
+    """`myositis study run SPEC --data DATA --out OUT` fails cleanly and writes no OUT."""
+    out = tmp_path / "out"
+    err = _cli(
+        monkeypatch, capsys, "study", "run", str(spec), "--data", str(data), "--out", str(out)
+    )
+    assert not out.exists()
+    return err
+
+
 def _copy(tmp_path: Path) -> Path:
     folder = tmp_path / "registry"
     shutil.copytree(DATA, folder, ignore=shutil.ignore_patterns("*.py", "*.md"))
@@ -56,13 +72,9 @@ def test_registry_missing_a_table(
 ) -> None:
     folder = _copy(tmp_path)
     (folder / "adverse_event.csv").unlink()
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(SPEC), "--data", str(folder), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, SPEC, folder)
     assert "missing registry table 'adverse_event'" in err
     assert "header-only file" in err  # what to do
-    assert not out.exists()
 
 
 def test_registry_missing_a_column(
@@ -72,12 +84,8 @@ def test_registry_missing_a_column(
     lines = (folder / "assessment.csv").read_text(encoding="utf-8").splitlines()
     trimmed = [",".join(line.split(",")[:-1]) for line in lines]  # drop 'value'
     (folder / "assessment.csv").write_text("\n".join(trimmed) + "\n", encoding="utf-8")
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(SPEC), "--data", str(folder), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, SPEC, folder)
     assert "assessment.csv lacks column(s) value" in err
-    assert not out.exists()
 
 
 def test_duckdb_registry_missing_a_table(
@@ -87,24 +95,16 @@ def test_duckdb_registry_missing_a_table(
     con = create_registry(path)
     con.raw_sql("DROP TABLE dm_subtype")
     con.disconnect()
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(SPEC), "--data", str(path), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, SPEC, path)
     assert "missing registry table(s) dm_subtype" in err
-    assert not out.exists()
 
 
 def test_specification_errors_from_the_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = _spec(tmp_path, analysis__mcid_points=5)
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(spec), "--data", str(DATA), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, spec, DATA)
     assert "analysis.mcid_points: 5 unknown field" in err
-    assert not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -129,13 +129,9 @@ def test_unknown_code_system_and_impossible_window_from_the_command_line(
     expected: str,
 ) -> None:
     spec = _spec(tmp_path, **changes)
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(spec), "--data", str(DATA), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, spec, DATA)
     assert expected in err
     assert "docs/study-spec.md documents every field" in err  # what to do
-    assert not out.exists()
 
 
 def test_duckdb_registry_missing_a_column(
@@ -145,13 +141,9 @@ def test_duckdb_registry_missing_a_column(
     con = create_registry(path)
     con.raw_sql("ALTER TABLE laboratory DROP COLUMN uln")
     con.disconnect()
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(SPEC), "--data", str(path), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, SPEC, path)
     assert "table 'laboratory' lacks column(s) uln" in err
     assert "add them (they may be empty)" in err
-    assert not out.exists()
 
 
 def test_a_step_that_no_patient_passes(
@@ -160,15 +152,11 @@ def test_a_step_that_no_patient_passes(
     spec = _spec(
         tmp_path, cohort__exposure__codesets=[], cohort__exposure__ingredients=["filgotinib"]
     )
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(spec), "--data", str(DATA), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, spec, DATA)
     assert "cohort step 3 'Systemic JAK inhibitor'" in err
     assert "excluded all 15 remaining persons" in err
     assert "Attrition so far: 1. Persons in the registry: 18" in err
     assert "Check cohort.exposure" in err  # what to do
-    assert not out.exists()
 
 
 @pytest.mark.parametrize(
