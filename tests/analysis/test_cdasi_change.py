@@ -30,6 +30,10 @@ def test_groups_and_unclassified_patients() -> None:
     assert groups["Amyopathic"]["improvement"]["mean"] == 12
     assert groups["unclassified"]["improvement"]["mean"] == 5
     assert result["overall"]["improvement"]["mean"] == pytest.approx(29 / 3)
+    # Each recorded subtype on its own too (Table 1's order), and the unrecorded one.
+    by_subtype = {s["subtype"]: s["improvement"]["mean"] for s in result["by_subtype"]}
+    assert list(by_subtype) == ["amyopathic", "hypomyopathic", "not recorded"]
+    assert by_subtype == {"amyopathic": 10, "hypomyopathic": 14, "not recorded": 5}
 
 
 def test_a_single_patient_gives_no_test_and_says_why() -> None:

@@ -15,6 +15,7 @@ from myositis.analysis.statistics import (
     paired_t,
     poisson_rate,
     wilcoxon_signed_rank,
+    wilcoxon_signed_rank_conditional,
 )
 from myositis.errors import InvalidInputError
 
@@ -287,6 +288,46 @@ def test_wilcoxon_uses_normal_approximation_from_50_pairs() -> None:
 def test_wilcoxon_rejects_all_zero_differences() -> None:
     with pytest.raises(InvalidInputError, match="all paired differences are zero"):
         wilcoxon_signed_rank([1.0, 2.0], [1.0, 2.0])
+    with pytest.raises(InvalidInputError, match="all paired differences are zero"):
+        wilcoxon_signed_rank_conditional([1.0, 2.0], [1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "v", "n", "p"),
+    [
+        # a, b above: ties and one zero; wilcox.test can only approximate (0.01238...).
+        (TIED_A, TIED_B, 44, 9, 0.0078125),
+        # Min 2022 pairs of examples/min2022 (tests/study/test_min2022.py): all 11 improved.
+        (
+            [17, 26, 28, 30, 38, 24, 25, 29, 31, 27, 30],
+            [6, 9, 9, 9, 15, 9, 9, 12, 12, 9, 10],
+            66,
+            11,
+            0.0009765625,
+        ),
+        # x <- c(5, 3, 3, 0, -2, 4, 4, -1, 6, 0, 2, 2); y <- rep(0, 12): mixed signs, two zeros.
+        ([5, 3, 3, 0, -2, 4, 4, -1, 6, 0, 2, 2], [0] * 12, 51, 10, 0.015625),
+        # i <- 1:60; x <- (i * 7) %% 23 - 8; y <- rep(0, 60): 57 non-zero, many ties.
+        ([(i * 7) % 23 - 8 for i in range(1, 61)], [0] * 60, 1226, 57, 0.00119589579021),
+    ],
+)
+def test_exact_wilcoxon_with_ties_matches_r_coin(
+    before: list[float], after: list[float], v: float, n: int, p: float
+) -> None:
+    """R 4.2 coin 1.4-2: wilcoxsign_test(before ~ after, distribution = "exact",
+    zero.method = "Wilcoxon"); p from pvalue(), V from statistic(type = "linear")."""
+    r = wilcoxon_signed_rank_conditional(before, after)
+    assert (r.statistic, r.n) == (v, n)
+    assert r.p_value == pytest.approx(p, rel=1e-10)
+    assert r.method == "Wilcoxon signed rank exact test (conditional on ties)"
+
+
+def test_exact_wilcoxon_without_ties_is_r_wilcox_test_exact() -> None:
+    """Without ties or zeros the conditional distribution is the ordinary one: R
+    wilcox.test(x, y, paired = TRUE) p = 0.0390625 (coin gives the same)."""
+    r = wilcoxon_signed_rank_conditional(DEPR_X, DEPR_Y)
+    assert r.statistic == 40
+    assert r.p_value == pytest.approx(0.0390625, abs=1e-12)
 
 
 # --- binomial intervals ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +215,7 @@ def test_cdasi_activity_from_items_recorded_scores_and_incomplete_items(tmp_path
                    gottron_hands_papules=1)  # fmt: skip
     assert score_one(visit).activity == 9
 
-    def rows(aid: int, when: dt.date, items: dict[str, int | None]) -> list[dict[str, Any]]:
+    def rows(aid: int, when: dt.date, items: Mapping[str, int | None]) -> list[dict[str, Any]]:
         return [
             {
                 "assessment_id": aid,

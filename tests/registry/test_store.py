@@ -256,7 +256,7 @@ def test_append_leaves_no_registered_arrow_views(tmp_path: Path) -> None:
     con = create_registry(tmp_path / "r.duckdb")
     for _ in range(3):
         append_arrow(con, "person", PEOPLE)
-    views = con.con.execute(  # type: ignore[attr-defined]
+    views = con.con.execute(
         "select count(*) from information_schema.tables where table_type = 'VIEW'"
     ).fetchall()
     assert views == [(0,)]

@@ -74,6 +74,20 @@ def test_dm_prevalence_is_binomial(con: ibis.BaseBackend) -> None:
     assert binom.ppf(0.0005, n, p) <= count <= binom.ppf(0.9995, n, p)
 
 
+def test_default_prevalence_is_the_population_based_one(tmp_path: Path) -> None:
+    """Without --dm-per-1000, 0.2 per 1,000 (Bendewald 2010: 21.42 per 100,000; Kronzer 2023:
+    13 per 100,000): 50,000 persons give a DM count in the central 99.9% of
+    Binomial(50000, 0.0002) = [2, 22] (scipy.stats.binom.ppf)."""
+    path = generate_registry(
+        tmp_path / "default.duckdb", patients=50_000, sites=1, seed=5, progress=False
+    )
+    con = open_registry(path, read_only=True)
+    assert read_metadata(con)["dm_per_1000"] == "0.2"
+    count = con.table("dm_subtype").count().execute()
+    assert binom.ppf(0.0005, 50_000, 0.0002) <= count <= binom.ppf(0.9995, 50_000, 0.0002)
+    assert (binom.ppf(0.0005, 50_000, 0.0002), binom.ppf(0.9995, 50_000, 0.0002)) == (2, 22)
+
+
 def test_every_dm_patient_has_one_subtype_and_dm_codes(con: ibis.BaseBackend) -> None:
     subtype = con.table("dm_subtype")
     assert subtype.person_id.nunique().execute() == subtype.count().execute()

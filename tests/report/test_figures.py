@@ -20,6 +20,7 @@ from myositis.analysis.survival import kaplan_meier
 from myositis.errors import InvalidInputError
 from myositis.report.figures import (
     OKABE_ITO,
+    WATERFALL_MAX_WIDTH,
     attrition_flow,
     km_curve,
     to_png,
@@ -99,6 +100,17 @@ def test_waterfall_without_mcid_has_no_threshold_line_and_title_is_set() -> None
     assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert ax.get_title() == "Synthetic"
     assert ax.get_ylabel() == "Change in CDASI activity"
+
+
+def test_a_large_cohort_gets_thinner_bars_not_a_wider_figure() -> None:
+    """79 patients (the demo) once made a 24-inch figure whose text the report shrank to
+    about 3 px; the width is capped at the report's text width, every bar still drawn."""
+    small = waterfall(CHANGES, mcid=5)
+    assert small.get_size_inches()[0] == pytest.approx(0.28 * len(CHANGES) + 1.5)
+    many = {f"P{i:03d}": -float(i % 30) for i in range(200)}
+    fig = waterfall(many, mcid=5)
+    assert fig.get_size_inches()[0] == WATERFALL_MAX_WIDTH == 10.0
+    assert len(_bars(fig.axes[0])) == 200
 
 
 @pytest.mark.parametrize(

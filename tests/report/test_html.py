@@ -5,14 +5,12 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from myositis.evidence.sites import read_site_package
 from myositis.registry import open_registry
 from myositis.report.html import fmt, percent, pvalue, render_report
-from myositis.report.results_json import shareable_results
 from myositis.study.runner import StudyRun, analyse, run_study
 from myositis.study.spec import load_spec
 
@@ -34,6 +32,29 @@ def test_report_is_self_contained_with_four_figures(run: StudyRun) -> None:
     assert 'src="http' not in html and 'href="http' not in html
     assert "For local use" in html
     assert run.results["spec_sha256"] in html and run.results["data_fingerprint"] in html
+
+
+def test_the_exact_wilcoxon_row_appears_only_where_r_had_to_approximate(
+    run: StudyRun, tmp_path: Path
+) -> None:
+    """The min2022 CDASI and pruritus pairs tie, so R's wilcox.test is approximate and the
+    exact test conditional on ties is printed too; when R's test is exact it is not repeated."""
+    from myositis.analysis.response import fit_time_to_response
+    from myositis.analysis.statistics import R_EXACT_WILCOXON
+    from myositis.cohort.builder import build_cohort
+
+    exact_row = "<td>Wilcoxon signed rank exact test (conditional on ties)</td>"
+    assert run.report.read_text(encoding="utf-8").count(exact_row) == 2
+    spec = load_spec(SPEC)
+    cohort = build_cohort(open_registry(DATA), spec)
+    results = json.loads(json.dumps(run.results, default=str))
+    for section in (results["cdasi"]["overall"], results["pruritus"]):
+        section["wilcoxon"]["method"] = R_EXACT_WILCOXON
+    html = render_report(results, cohort, fit_time_to_response(cohort, spec), tmp_path / "r.html")
+    assert exact_row not in html.read_text(encoding="utf-8")
+    rows = list(csv.DictReader((run.out / "tables" / "cdasi_tests.csv").open(encoding="utf-8")))
+    assert [r["test"] for r in rows] == ["paired_t", "wilcoxon", "wilcoxon_exact"]
+    assert float(rows[2]["p_value"]) == pytest.approx(0.0009765625, rel=1e-10)
 
 
 def test_synthetic_banner_follows_the_registry_flag(run: StudyRun, tmp_path: Path) -> None:
@@ -71,36 +92,17 @@ def test_analyse_is_deterministic(run: StudyRun) -> None:
     )
 
 
-def _walk(node: Any, path: str = "") -> list[tuple[str, Any]]:
-    if isinstance(node, dict):
-        return [item for k, v in node.items() for item in _walk(v, f"{path}.{k}")]
-    if isinstance(node, list):
-        return [item for i, v in enumerate(node) for item in _walk(v, f"{path}[{i}]")]
-    return [(path, node)]
-
-
-def test_shareable_results_suppress_small_cells(run: StudyRun) -> None:
-    shared = json.loads((run.out / "shareable" / "results.json").read_text(encoding="utf-8"))
-    assert shared == json.loads(json.dumps(shareable_results(run.results, 5)))
-    flat = _walk(shared)
-    assert "patients" not in shared and "person_id" not in json.dumps(shared)
-    assert "patients" in run.results["dosing"] and "patients" not in shared["dosing"]
-    # Attrition: 18 -> 15 -> 13 -> 12 -> 11 excludes 3, 2, 1 and 1 persons: all hidden.
-    assert [s["excluded"] for s in shared["attrition"]] == [0, "<5", "<5", "<5", "<5"]
-    assert [s["remaining"] for s in shared["attrition"]] == [18, 15, 13, 12, 11]
-    groups = {g["group"]: g for g in shared["cdasi"]["by_subtype_group"]}
-    assert groups["Juvenile"]["n"] == "<5"
-    assert groups["Juvenile"]["improvement"] == {"n": "<5", "suppressed": True}
-    assert groups["Amyopathic or hypomyopathic"]["n"] == 5
-    assert shared["adverse_events"]["events"] == "<5"
-    assert shared["small_cell_suppression"]["cells_suppressed"] > 10
-    for path, value in flat:
-        if (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and path.endswith((".count", ".n", ".events", ".excluded"))
-        ):
-            assert value == 0 or value >= 5, path
+def test_only_the_site_packages_are_shareable(run: StudyRun) -> None:
+    """A suppressed copy of results.json gave the hidden counts back (the 1 man as 11 - 10
+    women or as 9.1% of 11; 3 on monotherapy as a proportion of 0.27; 1 event from its rate
+    per patient-years), so shareable/ holds the site packages and nothing else."""
+    shared = sorted(p.name for p in (run.out / "shareable").iterdir())
+    assert shared == ["site-synthetic_site_1.json", "site-synthetic_site_2.json"]
+    assert sorted(p.name for p in run.shareable) == shared
+    for path in run.shareable:
+        assert "person_id" not in path.read_text(encoding="utf-8")
+    assert "shareable/" in run.results["local_use"]
+    assert "Share only\nthe site packages" in run.report.read_text(encoding="utf-8")
 
 
 def test_site_packages_verify_and_carry_the_spec_hash(run: StudyRun) -> None:

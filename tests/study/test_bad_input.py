@@ -32,6 +32,22 @@ def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *a
     return err
 
 
+def _run_fails(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    spec: Path,
+    data: Path,
+) -> str:
+    """`myositis study run SPEC --data DATA --out OUT` fails cleanly and writes no OUT."""
+    out = tmp_path / "out"
+    err = _cli(
+        monkeypatch, capsys, "study", "run", str(spec), "--data", str(data), "--out", str(out)
+    )
+    assert not out.exists()
+    return err
+
+
 def _copy(tmp_path: Path) -> Path:
     folder = tmp_path / "registry"
     shutil.copytree(DATA, folder, ignore=shutil.ignore_patterns("*.py", "*.md"))
@@ -56,13 +72,9 @@ def test_registry_missing_a_table(
 ) -> None:
     folder = _copy(tmp_path)
     (folder / "adverse_event.csv").unlink()
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(SPEC), "--data", str(folder), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, SPEC, folder)
     assert "missing registry table 'adverse_event'" in err
     assert "header-only file" in err  # what to do
-    assert not out.exists()
 
 
 def test_registry_missing_a_column(
@@ -72,39 +84,75 @@ def test_registry_missing_a_column(
     lines = (folder / "assessment.csv").read_text(encoding="utf-8").splitlines()
     trimmed = [",".join(line.split(",")[:-1]) for line in lines]  # drop 'value'
     (folder / "assessment.csv").write_text("\n".join(trimmed) + "\n", encoding="utf-8")
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(SPEC), "--data", str(folder), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, SPEC, folder)
     assert "assessment.csv lacks column(s) value" in err
-    assert not out.exists()
 
 
-def test_duckdb_registry_missing_a_table(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("damage", "expected", "what_to_do"),
+    [
+        (
+            "DROP TABLE dm_subtype",
+            "missing registry table(s) dm_subtype",
+            "every table of the data model must exist, even if empty",
+        ),
+        (
+            "ALTER TABLE laboratory DROP COLUMN uln",
+            "table 'laboratory' lacks column(s) uln",
+            "add them (they may be empty)",
+        ),
+    ],
+)
+def test_duckdb_registry_missing_a_table_or_column(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    damage: str,
+    expected: str,
+    what_to_do: str,
 ) -> None:
     path = tmp_path / "registry.duckdb"
     con = create_registry(path)
-    con.raw_sql("DROP TABLE dm_subtype")
+    con.raw_sql(damage)
     con.disconnect()
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(SPEC), "--data", str(path), "--out", str(out)
-    )
-    assert "missing registry table(s) dm_subtype" in err
-    assert not out.exists()
+    err = _run_fails(monkeypatch, capsys, tmp_path, SPEC, path)
+    assert expected in err
+    assert what_to_do in err
 
 
 def test_specification_errors_from_the_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = _spec(tmp_path, analysis__mcid_points=5)
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(spec), "--data", str(DATA), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, spec, DATA)
     assert "analysis.mcid_points: 5 unknown field" in err
-    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"cohort__diagnosis__codes": [{"system": "ICD11", "code": "4A41.0"}]},
+            "cohort.diagnosis.codes[0].system: 'ICD11' unknown code system 'ICD11'; known "
+            "systems: ICD10CM",
+        ),
+        (
+            {"cohort__baseline__window_days": {"start": 10, "end": -30}},
+            "cohort.baseline.window_days: impossible window: start (10) is after end (-30)",
+        ),
+    ],
+)
+def test_unknown_code_system_and_impossible_window_from_the_command_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    changes: dict[str, object],
+    expected: str,
+) -> None:
+    spec = _spec(tmp_path, **changes)
+    err = _run_fails(monkeypatch, capsys, tmp_path, spec, DATA)
+    assert expected in err
+    assert "docs/study-spec.md documents every field" in err  # what to do
 
 
 def test_a_step_that_no_patient_passes(
@@ -113,15 +161,11 @@ def test_a_step_that_no_patient_passes(
     spec = _spec(
         tmp_path, cohort__exposure__codesets=[], cohort__exposure__ingredients=["filgotinib"]
     )
-    out = tmp_path / "out"
-    err = _cli(
-        monkeypatch, capsys, "study", "run", str(spec), "--data", str(DATA), "--out", str(out)
-    )
+    err = _run_fails(monkeypatch, capsys, tmp_path, spec, DATA)
     assert "cohort step 3 'Systemic JAK inhibitor'" in err
     assert "excluded all 15 remaining persons" in err
     assert "Attrition so far: 1. Persons in the registry: 18" in err
     assert "Check cohort.exposure" in err  # what to do
-    assert not out.exists()
 
 
 @pytest.mark.parametrize(

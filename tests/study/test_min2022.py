@@ -40,6 +40,10 @@ def test_eleven_patients_and_a_meaningful_attrition_table(results: dict[str, Any
     steps = [(s["label"], s["remaining"], s["excluded"]) for s in results["attrition"]]
     assert [s[1] for s in steps] == [18, 15, 13, 12, 11]
     assert [s[2] for s in steps] == [0, 3, 2, 1, 1]
+    # The exposure step states every exclusion it applied (code set, formulation, route).
+    assert results["attrition"][2]["criterion"].endswith(
+        "(excluding jak_topical_exclude, formulations TOP, routes topical); index = first start"
+    )
     assert results["baseline_characteristics"]["n"] == 11
 
 
@@ -72,13 +76,26 @@ def test_cdasi_baseline_and_improvement(results: dict[str, Any]) -> None:
     means = [g["improvement"]["mean"] for g in results["cdasi"]["by_subtype_group"] if g["n"]]
     assert min(means) == pytest.approx(16.75)
     assert max(means) == pytest.approx(19.0)
+    # Each subtype on its own as well; a mean of 16.75 is only possible for the 4 classic
+    # patients together (docs/study-spec.md), whose two subtypes average to it.
+    by_subtype = {s["subtype"]: s for s in results["cdasi"]["by_subtype"]}
+    assert {k: s["n"] for k, s in by_subtype.items()} == _counts(
+        results["baseline_characteristics"]["subtype"]
+    )
+    classic = [
+        by_subtype[k]["improvement"]["mean"]
+        for k in ("classic_active_myositis", "classic_postmyopathic")
+    ]
+    assert sum(classic) / 2 == pytest.approx(16.75)
+    assert by_subtype["amyopathic"]["improvement"]["mean"] == pytest.approx(18.2)
 
 
 def test_paired_tests_match_r(results: dict[str, Any]) -> None:
     """R: b <- c(17,26,28,30,38,24,25,29,31,27,30); f <- c(6,9,9,9,15,9,9,12,12,9,10)
     t.test(b, f, paired = TRUE): t = 18.357082, df = 10, p = 4.952729e-09,
     CI 15.65545337 to 19.98091026; wilcox.test(b, f, paired = TRUE) (ties: normal
-    approximation with continuity correction): V = 66, p = 0.003822353727."""
+    approximation with continuity correction): V = 66, p = 0.003822353727;
+    library(coin); wilcoxsign_test(b ~ f, distribution = "exact"): p = 0.0009765625."""
     c = results["cdasi"]["overall"]
     t = c["paired_t"]
     assert t["statistic"] == pytest.approx(18.357082, rel=1e-7)
@@ -88,6 +105,9 @@ def test_paired_tests_match_r(results: dict[str, Any]) -> None:
     w = c["wilcoxon"]
     assert w["statistic"] == 66
     assert w["p_value"] == pytest.approx(0.003822353727, rel=1e-8)
+    # Exact despite the ties: coin::wilcoxsign_test(b ~ f, distribution = "exact") p = 2 / 2^11.
+    exact = c["wilcoxon_exact"]
+    assert (exact["statistic"], exact["p_value"]) == (66, pytest.approx(0.0009765625, rel=1e-10))
 
 
 def test_every_patient_responds_and_the_timing_is_8_2_1(results: dict[str, Any]) -> None:
@@ -100,6 +120,11 @@ def test_every_patient_responds_and_the_timing_is_8_2_1(results: dict[str, Any])
     assert r["responders_at_followup"]["ci_low"] == pytest.approx(0.7150858, abs=1e-7)
     ttr = r["time_to_response"]
     assert [w["count"] for w in ttr["windows"]] == [8, 2, 1]
+    assert [w["label"] for w in ttr["windows"]] == [
+        "within 1 month",
+        "> 1 to 1.5 months",
+        "> 1.5 to 2 months",
+    ]
     assert (ttr["later"], ttr["no_response"]) == (0, 0)
     first = ttr["windows"][0]
     assert first["km_cumulative_incidence"] == pytest.approx(1 - 0.2727272727, abs=1e-9)
@@ -127,6 +152,15 @@ def test_dose_above_label_in_10_of_11(results: dict[str, Any]) -> None:
     assert d["at_or_below_label"] == 1
     kept_on_5_bid = [p for p in d["patients"] if p["max_mg_per_day"] == 10]
     assert len(kept_on_5_bid) == 1
+    # "5 mg or 10 mg twice a day or 11 mg extended release twice a day"; everyone started on
+    # 5 mg twice daily but one needed more.
+    assert {r["regimen"] for r in d["regimens"]} == {
+        "tofacitinib 5 mg IR twice daily",
+        "tofacitinib 10 mg IR twice daily",
+        "tofacitinib 11 mg ER twice daily",
+    }
+    on_5_bid = [p for p in d["patients"] if p["first_mg_per_day"] == 10]
+    assert sum(not p["escalated"] for p in on_5_bid) == 1
 
 
 def test_monotherapy_in_3_and_tapering_in_10_of_11(results: dict[str, Any]) -> None:
@@ -208,3 +242,38 @@ def test_the_csv_files_are_what_the_generator_writes(
     assert written == sorted(p.name for p in DATA.glob("*.csv"))
     for name in written:
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
+def test_the_command_line_reproduces_it(tmp_path: Path) -> None:
+    """The acceptance step as a user types it: `myositis study run SPEC --data DIR --out OUT`."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "min2022-report"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "myositis.cli",
+            "study",
+            "run",
+            str(SPEC),
+            "--data",
+            str(DATA),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cohort: 11 patients (SYNTHETIC data; 5 inclusion steps)" in done.stdout
+    assert f"report: {(out / 'report.html').resolve()}" in done.stdout
+    written = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert round(written["cdasi"]["overall"]["improvement"]["mean"], 1) == 17.8
+    from myositis.report.tables import tables
+
+    assert sorted(p.name for p in (out / "tables").glob("*.csv")) == sorted(
+        f"{name}.csv" for name in tables(written)
+    )

@@ -13,6 +13,7 @@ from myositis.errors import SpecError
 from myositis.study.spec import (
     DAYS_PER_MONTH_DEFAULT,
     StudySpec,
+    bundled_spec_names,
     bundled_spec_path,
     load_spec,
     spec_from_mapping,
@@ -116,6 +117,21 @@ def test_other_value_checks(data: dict[str, Any]) -> None:
     assert "subtype group 'B': unknown subtype 'dm'" in message
     data["analysis"] = {"subtype_groups": {"A": ["juvenile"], "B": ["juvenile"]}}
     assert "subtype 'juvenile' is in two groups ('A', 'B')" in _error(data)
+
+
+def test_a_bundled_study_can_be_named_instead_of_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `pip install`, studies/ is not in the working directory: the name finds it."""
+    monkeypatch.chdir(tmp_path)
+    assert bundled_spec_names() == ["jak-refractory-dm"]
+    assert load_spec("jak-refractory-dm").sha256() == load_spec(BUNDLED).sha256()
+    with pytest.raises(SpecError, match="the name of a bundled study: jak-refractory-dm"):
+        load_spec("jak-refractory")
+    # A file of that name in the working directory wins over the bundled study.
+    (tmp_path / "jak-refractory-dm").write_text("- not a mapping\n", encoding="utf-8")
+    with pytest.raises(SpecError, match="is a YAML mapping"):
+        load_spec("jak-refractory-dm")
 
 
 def test_file_level_errors(tmp_path: Path) -> None:

@@ -14,9 +14,17 @@ from typing import Any
 
 from myositis.analysis.baseline import subtype_group
 from myositis.analysis.serialise import paired_test_dict, summary_dict
-from myositis.analysis.statistics import paired_t, wilcoxon_signed_rank
+from myositis.analysis.statistics import (
+    paired_t,
+    wilcoxon_signed_rank,
+    wilcoxon_signed_rank_conditional,
+)
 from myositis.cohort.builder import Cohort, Patient
+from myositis.registry.schema import DM_SUBTYPES
 from myositis.study.spec import StudySpec
+
+#: Label of patients without a recorded subtype (as in Table 1).
+NOT_RECORDED = "not recorded"
 
 
 def _block(patients: list[Patient], conf: float) -> dict[str, Any]:
@@ -31,8 +39,9 @@ def _block(patients: list[Patient], conf: float) -> dict[str, Any]:
 
 
 def cdasi_change(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
-    """Baseline, follow-up and improvement summaries with paired tests, overall and by the
-    specification's subtype groups."""
+    """Baseline, follow-up and improvement summaries with paired tests, overall, by recorded
+    subtype (those of ``DM_SUBTYPES`` present, in Table 1's order, then any other recorded
+    value, then patients without one) and by the specification's subtype groups."""
     conf = spec.analysis.conf_level
     patients = cohort.patients
     before = [p.baseline_activity for p in patients]
@@ -42,6 +51,7 @@ def cdasi_change(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
         "followup_months": summary_dict([p.followup_days / months for p in patients], conf),
         "paired_t": paired_test_dict(lambda: paired_t(before, after, conf=conf)),
         "wilcoxon": paired_test_dict(lambda: wilcoxon_signed_rank(before, after)),
+        "wilcoxon_exact": paired_test_dict(lambda: wilcoxon_signed_rank_conditional(before, after)),
         "followup_used": spec.cohort.followup.use,
     }
     groups = []
@@ -49,7 +59,16 @@ def cdasi_change(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
         members = [p for p in patients if subtype_group(p.subtype, spec) == group]
         if members or group != "unclassified":
             groups.append({"group": group, **_block(members, conf)})
-    return {"overall": overall, "by_subtype_group": groups}
+    recorded = {p.subtype for p in patients if p.subtype}
+    order = [s for s in DM_SUBTYPES if s in recorded] + sorted(recorded - set(DM_SUBTYPES))
+    by_subtype = [
+        {"subtype": subtype, **_block([p for p in patients if p.subtype == subtype], conf)}
+        for subtype in order
+    ]
+    unrecorded = [p for p in patients if not p.subtype]
+    if unrecorded:
+        by_subtype.append({"subtype": NOT_RECORDED, **_block(unrecorded, conf)})
+    return {"overall": overall, "by_subtype": by_subtype, "by_subtype_group": groups}
 
 
 __all__ = ["cdasi_change"]

@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from myositis.analysis.serialise import paired_test_dict, proportion_dict, summary_dict
-from myositis.analysis.statistics import paired_t, wilcoxon_signed_rank
+from myositis.analysis.statistics import (
+    paired_t,
+    wilcoxon_signed_rank,
+    wilcoxon_signed_rank_conditional,
+)
 from myositis.cohort.builder import Cohort
 from myositis.study.spec import StudySpec, Window
 
@@ -63,6 +67,7 @@ def pruritus(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
         "improved": proportion_dict(sum(f < b for _, b, f in pairs), len(pairs), conf),
         "paired_t": paired_test_dict(lambda: paired_t(before, after, conf=conf)),
         "wilcoxon": paired_test_dict(lambda: wilcoxon_signed_rank(before, after)),
+        "wilcoxon_exact": paired_test_dict(lambda: wilcoxon_signed_rank_conditional(before, after)),
     }
 
 

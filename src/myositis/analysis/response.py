@@ -57,7 +57,9 @@ def _finite(value: float | None) -> float | None:
 
 
 def _window_label(low: float | None, high: float) -> str:
-    return f"within {high:g} month(s)" if low is None else f"> {low:g} to {high:g} months"
+    if low is None:
+        return f"within {high:g} month" + ("" if high == 1 else "s")
+    return f"> {low:g} to {high:g} months"
 
 
 def response(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, NoReturn
+from typing import Final, Literal, NoReturn
 
 import numpy as np
 from scipy import stats
@@ -25,6 +25,7 @@ from statsmodels.stats.rates import confint_poisson
 from myositis.errors import InputProblem, InvalidInputError
 
 __all__ = [
+    "R_EXACT_WILCOXON",
     "Rate",
     "Summary",
     "TestResult",
@@ -33,7 +34,12 @@ __all__ = [
     "paired_t",
     "poisson_rate",
     "wilcoxon_signed_rank",
+    "wilcoxon_signed_rank_conditional",
 ]
+
+
+#: R's name of its exact signed-rank test (``wilcox.test`` without ties or zeros, n < 50).
+R_EXACT_WILCOXON: Final = "Wilcoxon signed rank exact test"
 
 
 @dataclass(frozen=True)
@@ -267,7 +273,7 @@ def wilcoxon_signed_rank(
         use_exact = False
     if use_exact:
         p = float(stats.wilcoxon(nonzero, method="exact").pvalue)
-        method = "Wilcoxon signed rank exact test"
+        method = R_EXACT_WILCOXON
     else:
         p = float(
             stats.wilcoxon(
@@ -284,6 +290,49 @@ def wilcoxon_signed_rank(
         ci_low=None,
         ci_high=None,
         n=n,
+    )
+
+
+def wilcoxon_signed_rank_conditional(before: Sequence[float], after: Sequence[float]) -> TestResult:
+    """Two-sided exact Wilcoxon signed-rank test that stays exact with ties.
+
+    Matches R ``coin::wilcoxsign_test(before ~ after, distribution = "exact",
+    zero.method = "Wilcoxon")``: zero differences are dropped (as in ``wilcox.test``), the
+    absolute differences get average ranks, and the p-value comes from the permutation
+    distribution of V (the sum of the positive ranks) conditional on those ranks, every sign
+    equally likely. Integer CDASI scores almost always tie, where ``wilcox.test`` must fall
+    back to the normal approximation; this test does not. Without ties it equals R's exact
+    ``wilcox.test`` p-value.
+
+    The distribution is built by convolution over the doubled ranks, which are integers
+    (average ranks are multiples of 1/2), so it is exact for any number of pairs; scipy's
+    permutation method would enumerate 2^n sign patterns. It is symmetric about half the rank
+    sum, so the two-sided p-value is twice the smaller tail, at most 1.
+    """
+    source = "Wilcoxon signed-rank test (exact, conditional on ties)"
+    d = _paired(before, after, source)
+    nonzero = d[d != 0]
+    if nonzero.size == 0:
+        _fail("all paired differences are zero, so there is nothing to rank", source=source)
+    doubled = np.rint(2 * stats.rankdata(np.abs(nonzero))).astype(np.int64)
+    v_doubled = int(doubled[nonzero > 0].sum())
+    # P(2V = k) for k = 0 .. sum(doubled): each rank joins V with probability 1/2.
+    dist = np.zeros(int(doubled.sum()) + 1)
+    dist[0] = 1.0
+    for r in doubled:
+        shifted = np.zeros_like(dist)
+        shifted[r:] = dist[:-r]
+        dist = 0.5 * (dist + shifted)
+    p = 2 * min(float(dist[: v_doubled + 1].sum()), float(dist[v_doubled:].sum()))
+    return TestResult(
+        method="Wilcoxon signed rank exact test (conditional on ties)",
+        statistic=v_doubled / 2,
+        p_value=min(p, 1.0),
+        df=None,
+        estimate=None,
+        ci_low=None,
+        ci_high=None,
+        n=int(nonzero.size),
     )
 
 

@@ -208,9 +208,10 @@ def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = 
     wanted = c.exposure.codesets + c.exposure.ingredients
     steps.add(
         c.exposure.label,
-        f"exposure in {', '.join(wanted)} (excluding {', '.join(c.exposure.exclude_codesets)}, "
-        f"formulations {', '.join(c.exposure.exclude_formulations) or 'none'}); "
-        "index = first start",
+        f"exposure in {', '.join(wanted)} (excluding "
+        f"{', '.join(c.exposure.exclude_codesets) or 'no code set'}, formulations "
+        f"{', '.join(c.exposure.exclude_formulations) or 'none'}, routes "
+        f"{', '.join(c.exposure.exclude_routes) or 'none'}); index = first start",
         _count(exposed),
         what_to_do="Check cohort.exposure (code sets, ingredients, exclusions) against the "
         "registry's drug_exposure table.",

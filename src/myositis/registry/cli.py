@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from myositis.registry.schema import TABLES
+from myositis.registry.synthetic.params import POPULATION_DM_PER_1000
 
 SYNTH_HELP = (
     "Write a SYNTHETIC EHR-like registry (for demos, tests and benchmarks; no real patients)."
@@ -31,7 +32,9 @@ SYNTH_HELP = (
 CHECK_HELP = (
     "Check a registry: every table and column of the data model present with a usable type; "
     "CSV values parsed, every bad value reported with file, row, column and value (exit "
-    "status 2). Prints the row count of each table."
+    "status 2). Prints the row count of each table, and a warning for each coded column "
+    "(sex, code systems, subtype, frequency, formulation, instrument) holding values outside "
+    "the data model, which no study can match."
     "\n\n"
     "REGISTRY is a .duckdb file or a directory of <table>.csv / <table>.parquet files."
 )
@@ -51,8 +54,12 @@ def synth(
     ] = 1,
     dm_per_1000: Annotated[
         float,
-        typer.Option("--dm-per-1000", help="Dermatomyositis cases per 1,000 persons."),
-    ] = 1.0,
+        typer.Option(
+            "--dm-per-1000",
+            help="Dermatomyositis cases per 1,000 persons (default: population prevalence, "
+            "about 20 per 100,000; raise it for a referral centre's registry).",
+        ),
+    ] = POPULATION_DM_PER_1000,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace FILE if it exists.")
     ] = False,
@@ -88,16 +95,23 @@ def registry_check(
 ) -> None:
     """Check a registry (help text: CHECK_HELP)."""
     from myositis.registry.store import open_registry, read_metadata
+    from myositis.registry.vocabulary import vocabulary_problems
 
     con = open_registry(path, read_only=True)
     for name in TABLES:
         typer.echo(f"{name:18} {con.table(name).count().execute():>12,} rows")
+    problems = vocabulary_problems(con)
+    for problem in problems:
+        typer.echo(f"warning: {problem}", err=True)
     meta = read_metadata(con)
     if meta.get("synthetic") == "true":
         typer.echo(
             f"synthetic registry (generator {meta.get('generator')}, seed {meta.get('seed')})"
         )
-    typer.echo("ok: every table and column of the data model is present and valid")
+    unmatched = (
+        f"; {len(problems)} coded column(s) hold values no study can match" if problems else ""
+    )
+    typer.echo(f"ok: every table and column of the data model is present and valid{unmatched}")
 
 
 def register(app: typer.Typer) -> None:

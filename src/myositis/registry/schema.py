@@ -32,6 +32,17 @@ DM_SUBTYPES: Final = (
 #: Code systems the registry accepts in ``diagnosis.code_system`` and ``drug_exposure.code_system``.
 CODE_SYSTEMS: Final = ("ICD10CM", "ICD9CM", "SNOMED", "OMOP", "RXNORM", "ATC", "LOINC", "LOCAL")
 
+#: ``person.sex`` codes.
+SEXES: Final = ("F", "M", "U")
+
+#: ``drug_exposure.formulation`` codes (immediate release, extended release, injection,
+#: infusion, topical, other).
+FORMULATIONS: Final = ("IR", "ER", "INJ", "INF", "TOP", "OTHER")
+
+#: ``assessment.instrument`` names; the six IMACS core set measures are ``pga``, ``ptga``,
+#: ``mmt8``, ``haq`` (``chaq`` for children), ``ema`` and the muscle enzymes in ``laboratory``.
+INSTRUMENTS: Final = ("cdasi", "pga", "ptga", "ema", "mmt8", "haq", "chaq", "cmas", "pruritus_nrs")
+
 TABLES: Final[dict[str, sch.Schema]] = {
     # One row per person. birth_date may be null when only birth_year is known.
     "person": ibis.schema(
@@ -126,4 +137,12 @@ TABLES: Final[dict[str, sch.Schema]] = {
     "registry_metadata": ibis.schema({"key": "string", "value": "string"}),
 }
 
-__all__ = ["CODE_SYSTEMS", "DM_SUBTYPES", "SCHEMA_VERSION", "TABLES"]
+__all__ = [
+    "CODE_SYSTEMS",
+    "DM_SUBTYPES",
+    "FORMULATIONS",
+    "INSTRUMENTS",
+    "SCHEMA_VERSION",
+    "SEXES",
+    "TABLES",
+]

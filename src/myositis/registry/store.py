@@ -178,7 +178,7 @@ def validate_registry(con: BaseBackend, *, where: str = "registry") -> None:
     if missing_tables:
         raise RegistryError(
             f"{where}: missing registry table(s) {', '.join(missing_tables)} "
-            f"(found: {', '.join(sorted(present)) or 'none'} of them); every table of the data "
+            f"(found: {', '.join(sorted(present)) or 'none'}); every table of the data "
             "model must exist, even if empty (see docs/data-model.md)"
         )
     for name, expected in TABLES.items():

@@ -31,6 +31,7 @@ from myositis.errors import InputProblem, InvalidInputError
 
 __all__ = [
     "OKABE_ITO",
+    "WATERFALL_MAX_WIDTH",
     "attrition_flow",
     "km_curve",
     "to_png",
@@ -49,6 +50,8 @@ OKABE_ITO: dict[str, str] = {
     "vermillion": "#D55E00",
     "reddish_purple": "#CC79A7",
 }
+#: Widest waterfall (inches): about the report's text width (1100 px at 96 px per inch).
+WATERFALL_MAX_WIDTH = 10.0
 # Line colours in an order that keeps neighbours distinct (yellow is too light for thin lines).
 _LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
@@ -138,7 +141,9 @@ def waterfall(
         colours = [OKABE_ITO["blue"] if h <= -mcid else OKABE_ITO["orange"] for h in heights]
 
     with _style():
-        fig = _new_figure(max(4.0, 0.28 * len(labels) + 1.5), 3.4)
+        # Bars get thinner, not the figure wider: the report scales an SVG down to its page
+        # width, so a figure much wider than the page would shrink its text out of reach.
+        fig = _new_figure(min(WATERFALL_MAX_WIDTH, max(4.0, 0.28 * len(labels) + 1.5)), 3.4)
         ax = fig.add_subplot()
         ax.bar(
             range(len(heights)), heights, color=colours, width=0.8, edgecolor="none", label="_bars"

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from myositis import __version__
+from myositis.analysis.statistics import R_EXACT_WILCOXON
 from myositis.analysis.survival import KaplanMeier
 from myositis.cohort.builder import Cohort
 from myositis.report import figures
@@ -59,6 +60,7 @@ def percent(value: Any, digits: int = 1) -> str:
 _ENV.filters["fmt"] = fmt
 _ENV.filters["pvalue"] = pvalue
 _ENV.filters["percent"] = percent
+_ENV.globals["R_EXACT_WILCOXON"] = R_EXACT_WILCOXON
 
 
 def figure_svgs(results: dict[str, Any], cohort: Cohort, km: KaplanMeier) -> dict[str, Markup]:

@@ -19,6 +19,19 @@ def _summary_row(label: str, summary: dict[str, Any]) -> dict[str, Any]:
     return {"measure": label, **{k: summary.get(k) for k in _SUMMARY}}
 
 
+def _by_subtype_row(key: str, block: dict[str, Any]) -> dict[str, Any]:
+    """One row of CDASI change by subtype or by subtype group."""
+    return {
+        key: block[key],
+        "n": block["n"],
+        "baseline_mean": block["baseline"].get("mean"),
+        "improvement_mean": block["improvement"].get("mean"),
+        "improvement_sd": block["improvement"].get("sd"),
+        "improvement_min": block["improvement"].get("min"),
+        "improvement_max": block["improvement"].get("max"),
+    }
+
+
 def table1_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Table 1 in long form: characteristic, category, count, percent or summary values."""
     b = results["baseline_characteristics"]
@@ -78,20 +91,10 @@ def tables(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         ],
         "cdasi_tests": [
             {"test": name, **{k: v for k, v in overall[name].items()}}
-            for name in ("paired_t", "wilcoxon")
+            for name in ("paired_t", "wilcoxon", "wilcoxon_exact")
         ],
-        "cdasi_by_subtype_group": [
-            {
-                "group": g["group"],
-                "n": g["n"],
-                "baseline_mean": g["baseline"].get("mean"),
-                "improvement_mean": g["improvement"].get("mean"),
-                "improvement_sd": g["improvement"].get("sd"),
-                "improvement_min": g["improvement"].get("min"),
-                "improvement_max": g["improvement"].get("max"),
-            }
-            for g in cdasi["by_subtype_group"]
-        ],
+        "cdasi_by_subtype": [_by_subtype_row("subtype", g) for g in cdasi["by_subtype"]],
+        "cdasi_by_subtype_group": [_by_subtype_row("group", g) for g in cdasi["by_subtype_group"]],
         "time_to_response_windows": ttr["windows"],
         "kaplan_meier": ttr["table"],
         "dose_regimens": results["dosing"]["regimens"],

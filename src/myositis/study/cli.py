@@ -13,10 +13,12 @@ RUN_HELP = (
     "\n\n"
     "Writes DIR/report.html (self-contained: tables and figures), DIR/results.json (every "
     "number, with the specification's SHA-256, the data fingerprint and the software "
-    "version), DIR/tables/*.csv and DIR/shareable/ (small cells suppressed: the only files "
-    "meant to leave a site)."
+    "version), DIR/tables/*.csv and DIR/shareable/site-<site>.json (one aggregate package "
+    "per site, small and complementary cells suppressed: the only files meant to leave a "
+    "site)."
     "\n\n"
-    "SPEC is a YAML file (see docs/study-spec.md; bundled: studies/jak-refractory-dm.yaml). "
+    "SPEC is a YAML file (see docs/study-spec.md) or the name of a bundled study "
+    "(jak-refractory-dm: the design of Min et al. 2022). "
     "--data is a registry .duckdb file or a directory of <table>.csv / <table>.parquet files."
     "\n\n"
     "Example:  myositis study run studies/jak-refractory-dm.yaml --data examples/min2022 "
@@ -42,7 +44,12 @@ study_app = typer.Typer(
 
 @study_app.command("run", help=RUN_HELP)
 def run(
-    spec: Annotated[Path, typer.Argument(help="Study specification (YAML).", metavar="SPEC")],
+    spec: Annotated[
+        Path,
+        typer.Argument(
+            help="Study specification (YAML) or a bundled study's name.", metavar="SPEC"
+        ),
+    ],
     data: Annotated[
         Path,
         typer.Option(
@@ -131,7 +138,10 @@ def _summary(results: dict[str, Any], report: Path, seconds: float) -> None:
     attrition = results["attrition"]
     final = attrition[-1]["remaining"]
     label = "SYNTHETIC data; " if results.get("synthetic") else ""
-    typer.echo(f"cohort: {final} patients ({label}{len(attrition)} inclusion steps)")
+    patients = "patient" if final == 1 else "patients"
+    typer.echo(f"cohort: {final} {patients} ({label}{len(attrition)} inclusion steps)")
+    for note in results.get("notes", []):
+        typer.echo(f"note: {note}", err=True)
     typer.echo(f"report: {report.resolve()}")
     typer.echo(f"results: {report.parent.resolve() / 'results.json'}")
     typer.echo(f"done in {seconds:.1f} s")

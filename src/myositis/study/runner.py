@@ -6,8 +6,8 @@
 - ``results.json``: every number of the report with the specification's hash, the data's
   fingerprint, the software version, the time and the synthetic flag;
 - ``tables/*.csv``: the report's tables;
-- ``shareable/results.json`` and ``shareable/site-<site>.json``: small cells suppressed, no
-  per-patient data (the only outputs meant to leave a site).
+- ``shareable/site-<site>.json``: one aggregate package per site, small and complementary
+  cells suppressed, no per-patient data (the only outputs meant to leave a site).
 
 Bad input stops with :class:`myositis.errors.SpecError`, :class:`~myositis.errors.RegistryError`
 or :class:`~myositis.errors.EmptyStepError` before anything is written, so a failed run never
@@ -38,14 +38,11 @@ from myositis.analysis.safety import adverse_events, treatment_duration
 from myositis.analysis.therapy import concomitant_therapy
 from myositis.analysis.treatment import treatment_periods
 from myositis.cohort.builder import Cohort, build_cohort
-from myositis.errors import MyositisError
+from myositis.errors import EmptyStepError, MyositisError
 from myositis.registry.store import open_registry, read_metadata
+from myositis.registry.vocabulary import vocabulary_problems
 from myositis.report.html import render_report
-from myositis.report.results_json import (
-    data_fingerprint,
-    shareable_results,
-    write_json,
-)
+from myositis.report.results_json import data_fingerprint, write_json
 from myositis.report.tables import write_tables
 from myositis.study.site_packages import write_site_packages
 from myositis.study.spec import StudySpec, load_spec
@@ -157,13 +154,25 @@ def run_study(
         metadata = read_metadata(con)
         bar.update(task, description="fingerprinting the registry data")
         fingerprint = data_fingerprint(con)
+        bar.update(task, description="checking coded values")
+        unmatched = vocabulary_problems(con)
 
         def say(message: str) -> None:
             bar.update(task, description=f"cohort: {message}")
 
-        cohort = build_cohort(con, spec, say)
+        try:
+            cohort = build_cohort(con, spec, say)
+        except EmptyStepError as exc:
+            if not unmatched:
+                raise
+            # A misspelt code system or subtype is the likeliest reason no one passed: say so.
+            found = "\n".join(f"  - {u}" for u in unmatched)
+            raise EmptyStepError(
+                f"{exc}\nThe registry holds coded values no study can match:\n{found}"
+            ) from None
         bar.update(task, description="analyses")
         results = _header(spec, metadata, fingerprint) | analyse(cohort, spec)
+        results["notes"] = [*unmatched, *results["notes"]]
         km = fit_time_to_response(cohort, spec)
         bar.update(task, description="writing the report")
         staging = target.with_name(f".{target.name}.partial")
@@ -175,9 +184,7 @@ def run_study(
         report = render_report(results, cohort, km, staging / "report.html")
         shared_dir = staging / "shareable"
         shared_dir.mkdir()
-        threshold = spec.analysis.small_cell_threshold
-        shared = [write_json(shareable_results(results, threshold), shared_dir / "results.json")]
-        shared += write_site_packages(cohort, spec, results, shared_dir)
+        shared = write_site_packages(cohort, spec, results, shared_dir)
         con.disconnect()
         _publish(staging, target)
         bar.update(task, description="done")
@@ -226,7 +233,7 @@ def _header(spec: StudySpec, metadata: dict[str, str], fingerprint: str) -> dict
         "synthetic": synthetic,
         "registry_metadata": dict(sorted(metadata.items())),
         "local_use": "Exact counts and per-patient data: for use at the site only. Share only "
-        "the files in shareable/ (small cells suppressed).",
+        "the site packages in shareable/ (small and complementary cells suppressed).",
         "settings": {
             "mcid": spec.analysis.mcid,
             "days_per_month": spec.analysis.days_per_month,

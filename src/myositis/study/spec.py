@@ -13,6 +13,7 @@ overlaps the baseline) raises :class:`myositis.errors.SpecError` naming the fiel
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -394,12 +395,22 @@ def spec_from_mapping(data: Any, *, source: str = "specification") -> StudySpec:
 
 
 def load_spec(path: str | Path) -> StudySpec:
-    """Read and validate a YAML study specification file."""
+    """Read and validate a YAML study specification file.
+
+    A bare name without a suffix that is not a file (``jak-refractory-dm``) names a study
+    bundled with the package, so an installed copy runs it from any directory.
+    """
     source = Path(path)
+    if not source.exists() and not source.suffix and source.name == str(path):
+        with contextlib.suppress(SpecError):  # not bundled either: the error below says so
+            source = bundled_spec_path(source.name)
     try:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(f"{source}: no such study specification file") from None
+        raise SpecError(
+            f"{source}: no such study specification file; give the path of a YAML file, or "
+            f"the name of a bundled study: {', '.join(bundled_spec_names())}"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{source}: cannot be read as UTF-8 text ({exc})") from None
     try:
@@ -412,20 +423,33 @@ def load_spec(path: str | Path) -> StudySpec:
     return spec_from_mapping(data, source=str(source))
 
 
+def _bundled_folders() -> list[Path]:
+    """Where bundled specifications live: the package data (installed wheels), then the
+    source tree."""
+    from importlib.resources import files
+
+    return [
+        Path(str(files("myositis.study").joinpath("studies"))),
+        Path(__file__).resolve().parents[3] / "studies",
+    ]
+
+
+def bundled_spec_names() -> list[str]:
+    """Names of the bundled specifications (``studies/<name>.yaml``)."""
+    return sorted({p.stem for folder in _bundled_folders() for p in folder.glob("*.yaml")})
+
+
 def bundled_spec_path(name: str = "jak-refractory-dm") -> Path:
     """Path of a specification bundled with the project (``studies/<name>.yaml``).
 
     Looked up in the package data first (installed wheels), then in the source tree.
     """
-    from importlib.resources import files
-
-    packaged = Path(str(files("myositis.study").joinpath(f"studies/{name}.yaml")))
-    if packaged.exists():
-        return packaged
-    tree = Path(__file__).resolve().parents[3] / "studies" / f"{name}.yaml"
-    if tree.exists():
-        return tree
-    raise SpecError(f"no bundled study named {name!r} (looked in {packaged} and {tree})")
+    candidates = [folder / f"{name}.yaml" for folder in _bundled_folders()]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    looked = " and ".join(str(c) for c in candidates)
+    raise SpecError(f"no bundled study named {name!r} (looked in {looked})")
 
 
 __all__ = [
@@ -433,6 +457,7 @@ __all__ = [
     "DM_SYSTEMIC_THERAPIES",
     "SPEC_FORMAT_VERSION",
     "StudySpec",
+    "bundled_spec_names",
     "bundled_spec_path",
     "load_spec",
     "spec_from_mapping",

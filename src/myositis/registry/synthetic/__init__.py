@@ -30,7 +30,7 @@ from myositis.registry.synthetic.background import (
 )
 from myositis.registry.synthetic.context import DATA_TABLES, Batch, site_name
 from myositis.registry.synthetic.dermatomyositis import add_dm_patient
-from myositis.registry.synthetic.params import SynthParams
+from myositis.registry.synthetic.params import POPULATION_DM_PER_1000, SynthParams
 
 #: Persons generated and written per batch (bounds memory; part of the determinism contract).
 BATCH_SIZE: Final = 50_000
@@ -43,15 +43,16 @@ def generate_registry(
     patients: int,
     sites: int,
     seed: int,
-    dm_per_1000: float = 1.0,
+    dm_per_1000: float = POPULATION_DM_PER_1000,
     progress: bool = True,
     overwrite: bool = False,
     params: SynthParams | None = None,
 ) -> Path:
     """Write a synthetic registry of ``patients`` persons over ``sites`` sites to ``path``.
 
-    ``dm_per_1000`` sets the dermatomyositis prevalence (default 1 per 1,000, a tertiary-care
-    registry); ``params`` overrides the other model parameters. Returns the path written.
+    ``dm_per_1000`` sets the dermatomyositis prevalence (default 0.2 per 1,000, the
+    population-based prevalence, ``POPULATION_DM_PER_1000``); ``params`` overrides the other
+    model parameters. Returns the path written.
     """
     problems = []
     if patients < 1:
@@ -121,4 +122,4 @@ def _generate_batch(batch: Batch, first_id: int, n: int) -> None:
     write_persons(batch, people)
 
 
-__all__ = ["BATCH_SIZE", "GENERATOR", "SynthParams", "generate_registry"]
+__all__ = ["BATCH_SIZE", "GENERATOR", "POPULATION_DM_PER_1000", "SynthParams", "generate_registry"]

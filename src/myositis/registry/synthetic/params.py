@@ -38,12 +38,19 @@ JAK_START_MIN: Final = day(2013, 1, 1)
 TOPICAL_RUXOLITINIB_START: Final = day(2021, 10, 1)
 
 
+#: Default DM prevalence per 1,000 persons: the population-based estimates of Olmsted County,
+#: Minnesota, 21.42 per 100,000 (Bendewald et al., Arch Dermatol 2010;146:26-30) and 13 per
+#: 100,000 (EULAR/ACR-verified cases, Kronzer et al., Arthritis Care Res 2023;75:348-355),
+#: taken as 20 per 100,000. A referral centre's registry holds more; raise it there.
+POPULATION_DM_PER_1000: Final = 0.2
+
+
 @dataclass(frozen=True)
 class SynthParams:
     """Rates and shares of the synthetic model (see docs/synthetic.md)."""
 
-    #: DM cases per 1,000 persons (a tertiary-care registry; configurable).
-    dm_per_1000: float = 1.0
+    #: DM cases per 1,000 persons (population prevalence by default; configurable).
+    dm_per_1000: float = POPULATION_DM_PER_1000
     #: Polymyositis cases per 1,000 persons (a look-alike the DM cohort must not take).
     pm_per_1000: float = 0.3
     #: Share of persons with rheumatoid arthritis; of them, the share on tofacitinib.
