@@ -347,7 +347,8 @@ def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:
     )
     distance = subtype.classified_date.delta(subtype.index_date, unit="day")
     subtype = subtype.mutate(
-        _after=(distance > 0).cast("int8"),
+        # 0 on or before the index, 1 after (a CASE: PostgreSQL cannot cast boolean to int)
+        _after=ibis.ifelse(distance > 0, 1, 0),
         _distance=distance.abs(),
     )
     # Subtype in force at the index: the latest classification on or before it, else the first.

@@ -93,11 +93,12 @@ class DOI(Instrument):
             **{f"_worsened_{key}": worsened(values[key]) for key in MEASURE_KEYS},
             doi_missing=missing_names(core.missing_inputs(staged)),
         )
+        # int32: PostgreSQL casts a boolean to integer but not to smallint
         n_improved: ir.IntegerValue = ibis.literal(0)
         n_worsened: ir.IntegerValue = ibis.literal(0)
         for key in MEASURE_KEYS:
-            n_improved = n_improved + flags[f"_improved_{key}"].cast("int8")
-            n_worsened = n_worsened + flags[f"_worsened_{key}"].cast("int8")
+            n_improved = n_improved + flags[f"_improved_{key}"].cast("int32")
+            n_worsened = n_worsened + flags[f"_worsened_{key}"].cast("int32")
         counted = flags.mutate(
             doi_improved=n_improved,
             doi_worsened=n_worsened,
