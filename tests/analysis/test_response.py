@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from cohort.factories import cohort, patient
-from myositis.analysis.response import is_responder, response, time_to_response
+from myositis.analysis.response import response, time_to_response
 from myositis.study.spec import spec_from_mapping
 
 
@@ -62,16 +62,12 @@ def test_kaplan_meier_matches_r_survival() -> None:
     assert ttr["median_ci_high"] is None
 
 
-def test_responders_absolute_and_relative() -> None:
-    """Baseline 30: follow-up 25 is a response at MCID 5 (a fall of 5), 26 is not; at 20% of
-    baseline the threshold is 6 points. R: binom.test(1, 2)$conf.int = 0.0125791170934
-    0.9874208829066."""
-    at_mcid = patient(1, followup_activity=25.0)
-    below = patient(2, followup_activity=26.0)
-    assert is_responder(at_mcid, _spec()) and not is_responder(below, _spec())
-    relative = _spec(response={"definition": "relative", "percent": 20})
-    assert not is_responder(at_mcid, relative)
-    assert is_responder(patient(3, followup_activity=24.0), relative)
+def test_responders_counted_with_exact_interval() -> None:
+    """The responders are the patients the cohort marked (``Patient.responder``, the rule
+    applied in the engine; tests/cohort/test_builder.py). R: binom.test(1, 2)$conf.int =
+    0.0125791170934 0.9874208829066."""
+    at_mcid = patient(1, followup_activity=25.0, responder=True)
+    below = patient(2, followup_activity=26.0, responder=False)
     result = response(cohort([at_mcid, below]), _spec())["responders_at_followup"]
     assert (result["count"], result["n"]) == (1, 2)
     assert (result["ci_low"], result["ci_high"]) == pytest.approx(

@@ -12,7 +12,8 @@ CUTOFF = dt.date(2025, 6, 30)
 
 
 def patient(pid: int, **fields: Any) -> Patient:
-    """A cohort member with plausible defaults (baseline 30, follow-up 10 at day 180)."""
+    """A cohort member with plausible defaults (baseline 30, follow-up 10 at day 180: a
+    responder)."""
     values: dict[str, Any] = {
         "person_id": pid,
         "site": "site-a",
@@ -32,6 +33,7 @@ def patient(pid: int, **fields: Any) -> Patient:
         "followup_activity": 10.0,
         "followup_count": 2,
         "last_followup_days": 180,
+        "responder": True,
         "response_days": 30,
     }
     values.update(fields)

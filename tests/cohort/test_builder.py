@@ -199,8 +199,16 @@ def test_no_response_is_censored_and_relative_rule(tmp_path: Path) -> None:
     )
     p = build_cohort(con, spec()).patients[0]
     assert p.response_days is None and p.last_followup_days == 60
+    assert not p.responder  # the last follow-up (17) is a fall of 3 < MCID 5
     relative = spec(analysis={"response": {"definition": "relative", "percent": 20}})
-    assert build_cohort(con, relative).patients[0].response_days == 30  # 4 >= 20% of 20
+    p = build_cohort(con, relative).patients[0]
+    assert p.response_days == 30  # 4 >= 20% of 20
+    assert not p.responder  # at the follow-up used (the last, 17): 3 < 20% of 20
+    best = spec(
+        analysis={"response": {"definition": "relative", "percent": 20}},
+        cohort={"followup": {"use": "best"}},
+    )
+    assert build_cohort(con, best).patients[0].responder  # the best follow-up, 16
 
 
 def _items(**values: int) -> dict[str, int]:

@@ -227,6 +227,26 @@ def test_clinically_meaningful_improvement(
     assert cdasi.is_response(baseline, followup, mcid) is expected
 
 
+@pytest.mark.parametrize(
+    ("baseline", "followup", "mcid", "percent", "expected"),
+    [
+        (20, 16, 4.5, None, False),  # a threshold of 4.5 is not truncated to 4
+        (20, 15, 4.5, None, True),
+        (20, 16, 5, 20, True),  # relative: a fall of 4 is 20 % of 20, inclusive
+        (20, 17, 5, 20, False),  # 15 %
+        (30, 24, 5, 20, True),  # 6 = 20 % of 30 (the absolute MCID is not used)
+        (0, 0, 5, 20, False),  # a baseline of 0 cannot improve
+    ],
+)
+def test_response_threshold_is_exact_and_may_be_relative(
+    baseline: int, followup: int, mcid: float, percent: float | None, expected: bool
+) -> None:
+    """The study specification's response rule (absolute MCID, or percent of baseline) is the
+    instrument's one definition; the cohort builder applies the same expression in the engine
+    (tests/cohort/test_builder.py)."""
+    assert cdasi.is_response(baseline, followup, mcid, percent=percent) is expected
+
+
 @pytest.mark.parametrize(("baseline", "followup"), [(None, 10), (20, None)])
 def test_a_missing_activity_score_gives_no_response_answer_not_false(
     baseline: int | None, followup: int | None

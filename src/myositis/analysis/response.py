@@ -2,7 +2,9 @@
 
 - Responder: at the follow-up assessment the specification selects, the activity fell by at
   least the MCID (``definition: absolute``) or by at least ``percent`` % of the baseline
-  (``relative``); the proportion has the exact Clopper-Pearson interval (R ``binom.test``).
+  (``relative``), by the one rule ``myositis.instruments.cdasi.response``, applied in the
+  engine when the cohort is built (``Patient.responder``, ``Patient.response_days``); the
+  proportion has the exact Clopper-Pearson interval (R ``binom.test``).
 - Time to response: days from the index date to the first follow-up assessment that meets the
   response rule; patients who never meet it are censored at their last follow-up assessment.
   Months = days / ``days_per_month``. Kaplan-Meier (R ``survfit``) with the pointwise
@@ -19,17 +21,8 @@ from typing import Any
 
 from myositis.analysis.serialise import proportion_dict
 from myositis.analysis.survival import KaplanMeier, kaplan_meier
-from myositis.cohort.builder import Cohort, Patient
+from myositis.cohort.builder import Cohort
 from myositis.study.spec import StudySpec
-
-
-def is_responder(patient: Patient, spec: StudySpec) -> bool:
-    """The response rule applied to the baseline and the selected follow-up."""
-    rule = spec.analysis.response
-    if rule.definition == "absolute":
-        return patient.improvement >= spec.analysis.mcid
-    base = patient.baseline_activity
-    return base > 0 and patient.improvement >= base * float(rule.percent or 0) / 100
 
 
 def time_to_response(cohort: Cohort, spec: StudySpec) -> tuple[list[float], list[bool]]:
@@ -66,7 +59,7 @@ def response(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
     """Responders with exact CIs, the Kaplan-Meier estimate and the window counts."""
     a = spec.analysis
     n = len(cohort.patients)
-    responders = sum(is_responder(p, spec) for p in cohort.patients)
+    responders = sum(p.responder for p in cohort.patients)
     km = fit_time_to_response(cohort, spec)
     durations, events = time_to_response(cohort, spec)
     event_times = [d for d, e in zip(durations, events, strict=True) if e]
@@ -138,4 +131,4 @@ def response(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
     }
 
 
-__all__ = ["fit_time_to_response", "is_responder", "response", "time_to_response"]
+__all__ = ["fit_time_to_response", "response", "time_to_response"]

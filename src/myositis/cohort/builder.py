@@ -36,6 +36,7 @@ from myositis.cohort.concepts import (
     qualifying_exposures,
 )
 from myositis.errors import EmptyStepError
+from myositis.instruments.cdasi import response
 from myositis.study.spec import StudySpec
 
 
@@ -76,6 +77,8 @@ class Patient:
     followup_activity: float
     followup_count: int
     last_followup_days: int
+    #: the response rule (``instruments.cdasi.response``) at the follow-up used, in the engine
+    responder: bool
     response_days: int | None
 
     @property
@@ -252,7 +255,12 @@ def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = 
     follow = scored.filter((scored.days >= fw.start) & (scored.days <= fw.end)).inner_join(
         with_baseline.select("person_id", "baseline_activity"), "person_id"
     )
-    follow = follow.mutate(responded=_responded(follow.baseline_activity, follow.activity, spec))
+    rule = spec.analysis
+    follow = follow.mutate(
+        responded=response(
+            follow.baseline_activity, follow.activity, rule.mcid, percent=rule.response.percent
+        ).fill_null(False)
+    )
     order = {
         "last": [ibis.desc(follow.days), follow.assessment_id],
         "first": [follow.days, follow.assessment_id],
@@ -264,6 +272,7 @@ def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = 
         followup_date=follow.assessment_date,
         followup_days=follow.days,
         followup_activity=follow.activity,
+        responder=follow.responded,
     )
     summary = follow.group_by("person_id").aggregate(
         followup_count=follow.count(),
@@ -329,17 +338,6 @@ def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = 
     )
 
 
-def _responded(
-    baseline: ir.NumericValue, followup: ir.NumericValue, spec: StudySpec
-) -> ir.BooleanValue:
-    """The specification's response rule on one follow-up assessment."""
-    response = spec.analysis.response
-    if response.definition == "absolute":
-        return (baseline - followup) >= ibis.literal(float(spec.analysis.mcid))
-    share = float(response.percent or 0) / 100
-    return ((baseline > 0) & ((baseline - followup) >= baseline * share)).fill_null(False)
-
-
 def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:
     person = con.table("person")
     subtype = con.table("dm_subtype").inner_join(
@@ -382,6 +380,7 @@ def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:
             followup_activity=float(r["followup_activity"]),
             followup_count=int(r["followup_count"]),
             last_followup_days=int(r["last_followup_days"]),
+            responder=bool(r["responder"]),
             response_days=None if r["response_days"] is None else int(r["response_days"]),
         )
         for r in rows

@@ -28,7 +28,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.engine import any_of, missing_names, number, with_numbers
+from myositis.instruments.engine import any_of, lit, missing_names, number, with_numbers
 from myositis.instruments.rules import Field, dec, load_table
 
 SEVERITY_CUTOFF_DEFAULT: Final = 14
@@ -142,11 +142,26 @@ def severity(
 
 
 def response(
-    baseline: ir.NumericValue, followup: ir.NumericValue, mcid: int | Decimal = MCID_DEFAULT
+    baseline: ir.NumericValue,
+    followup: ir.NumericValue,
+    mcid: float | Decimal = MCID_DEFAULT,
+    *,
+    percent: float | Decimal | None = None,
 ) -> ir.BooleanValue:
-    """Clinically meaningful improvement: activity fell by at least ``mcid`` points
-    (Anyanwu 2015: 5 Stanford, 4 UPenn). Missing when either score is missing."""
-    return (baseline - followup) >= ibis.literal(int(mcid))
+    """Clinically meaningful improvement of CDASI activity between two assessments, the one
+    definition used in-process (:func:`is_response`) and by the study pipeline in the engine.
+
+    - Absolute (default): activity fell by at least ``mcid`` points (Anyanwu 2015: 5 Stanford,
+      4 UPenn; the seed quotes "4 to 5 points").
+    - Relative (``percent`` given): activity fell by at least ``percent`` % of a baseline above
+      0 (a baseline of 0 cannot improve); ``mcid`` is then not used.
+
+    Missing when either score is missing. Thresholds are exact decimals (4.5 stays 4.5).
+    """
+    fall = baseline - followup
+    if percent is None:
+        return fall >= lit(Decimal(str(mcid)))
+    return (baseline > 0) & (fall * 100 >= baseline * lit(Decimal(str(percent))))
 
 
 def scores(table: ir.Table, severity_cutoff: int = SEVERITY_CUTOFF_DEFAULT) -> ir.Table:
@@ -181,12 +196,16 @@ def score_one(
 
 
 def is_response(
-    baseline: int | None, followup: int | None, mcid: int = MCID_DEFAULT
+    baseline: int | None,
+    followup: int | None,
+    mcid: float | Decimal = MCID_DEFAULT,
+    *,
+    percent: float | Decimal | None = None,
 ) -> bool | None:
     """In-process form of :func:`response` for two activity scores; ``None`` (not ``False``)
     when either score is missing, as in the engine."""
     schema = pa.schema([("b", pa.int64()), ("f", pa.int64())])  # typed even when both missing
     table = ibis.memtable(pa.table({"b": [baseline], "f": [followup]}, schema=schema))
-    expr = table.select(r=response(table.b, table.f, mcid))
+    expr = table.select(r=response(table.b, table.f, mcid, percent=percent))
     value = expr.to_pyarrow().column("r")[0].as_py()
     return None if value is None else bool(value)

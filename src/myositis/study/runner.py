@@ -33,7 +33,7 @@ from myositis.analysis.cdasi_change import cdasi_change
 from myositis.analysis.dosing import dosing
 from myositis.analysis.myositis_resolution import myositis_resolution
 from myositis.analysis.pruritus import pruritus
-from myositis.analysis.response import fit_time_to_response, is_responder, response
+from myositis.analysis.response import fit_time_to_response, response
 from myositis.analysis.safety import adverse_events, treatment_duration
 from myositis.analysis.therapy import concomitant_therapy
 from myositis.analysis.treatment import treatment_periods
@@ -109,7 +109,7 @@ def _listing(cohort: Cohort, spec: StudySpec, results: dict[str, Any]) -> list[d
                 "followup_cdasi": p.followup_activity,
                 "followup_months": p.followup_days / months,
                 "improvement": p.improvement,
-                "responder": is_responder(p, spec),
+                "responder": p.responder,
                 "months_to_response": None if p.response_days is None else p.response_days / months,
                 "max_mg_per_day": dose[p.person_id].get("max_mg_per_day"),
                 "dose_vs_label": dose[p.person_id]["status"],

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from myositis.analysis.baseline import subtype_group
-from myositis.analysis.response import is_responder
 from myositis.analysis.statistics import describe
 from myositis.analysis.treatment import treatment_periods
 from myositis.cohort.builder import Cohort
@@ -50,7 +49,7 @@ def site_aggregates(
     )
     counts: dict[str, dict[str, Any]] = {
         "cdasi_responders": {
-            "count": sum(is_responder(p, spec) for p in members),
+            "count": sum(p.responder for p in members),
             "denominator": n,
         },
         "dose_above_label": {
