@@ -196,6 +196,8 @@ def test_bad_values_in_csv_are_all_reported(tmp_path: Path) -> None:
         f"{header}\n"
         "1,1,prednisone,LOCAL,prednisone,2020-01-01,2020-02-01,ten,mg,QD,IR,oral\n"
         "2,1,prednisone,LOCAL,prednisone,01/03/2020,,5,mg,QD,IR,oral\n"
+        "3,1,prednisone,LOCAL,prednisone,2020-01-01,,NaN,mg,QD,IR,oral\n"  # parses as a float
+        "4,1,prednisone,LOCAL,prednisone,2020-01-01,,inf,mg,QD,IR,oral\n"
     )
     with pytest.raises(InvalidInputError) as info:
         open_registry(folder)
@@ -206,6 +208,8 @@ def test_bad_values_in_csv_are_all_reported(tmp_path: Path) -> None:
         ("person.csv", 3, "birth_year", "2001.5"),
         ("drug_exposure.csv", 1, "dose", "ten"),
         ("drug_exposure.csv", 2, "start_date", "01/03/2020"),
+        ("drug_exposure.csv", 3, "dose", "NaN"),
+        ("drug_exposure.csv", 4, "dose", "inf"),
     }
     message = str(info.value)
     assert "person.csv, row 1, column 'birth_date': value '1980-02-30': expected a date" in message

@@ -361,6 +361,8 @@ def _invalid(value: ir.StringValue, dtype: dt.DataType) -> ir.BooleanValue:
     bad = value.notnull() & parsed.isnull()
     if dtype.is_integer():  # '3.5' would round to 4: a whole number is required
         bad = bad | (parsed.notnull() & (value.try_cast("float64") != parsed.cast("float64")))
+    if dtype.is_floating():  # 'nan', 'inf' and 'infinity' parse as floats, but are no values
+        bad = bad | (parsed.notnull() & (parsed.isnan() | parsed.isinf()))
     return bad
 
 
