@@ -1,10 +1,9 @@
 """``results.json``: every number of the report, machine-readable, with its provenance.
 
 Provenance: ``spec_sha256`` (the validated specification's canonical hash), ``data_fingerprint``
-(SHA-256 over the registry tables' content: each table's registry columns, cast to their
-registry types, rows sorted by every column, written as CSV text, tables in the data
-model's order), ``software_version``, ``generated_at`` (UTC) and ``synthetic`` (from
-``registry_metadata``).
+(SHA-256 over the registry tables' content: each table's name, row count and an
+order-independent digest of its rows, see :func:`data_fingerprint`), ``software_version``,
+``generated_at`` (UTC) and ``synthetic`` (from ``registry_metadata``).
 
 The results hold exact counts and a per-patient listing, and say they are for local use only.
 What may leave a site is the per-site aggregate packages (:mod:`myositis.study.site_packages`),
@@ -23,29 +22,57 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
+import duckdb
+import ibis
 from ibis import BaseBackend
+from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from myositis.registry.schema import TABLES
 
 
 def data_fingerprint(con: BaseBackend) -> str:
-    """SHA-256 of the registry's content, independent of storage and row order."""
+    """SHA-256 of the registry's content, independent of storage, engine and row order.
+
+    Each table's registry columns are cast to their registry types; each row becomes one text
+    (every value as DuckDB writes it, a null marked as such, the values separated by a control
+    character); the table contributes its name, its row count and the sums of the two 64-bit
+    halves of the MD5 of every row text, a digest of the multiset of rows that needs no sort.
+    DuckDB computes it: inside the registry when the registry is DuckDB (the rows never leave
+    the engine, so memory stays bounded), otherwise over the rows fetched as Arrow (PostgreSQL,
+    Spark), so every engine gives the same fingerprint for the same rows.
+    """
     digest = hashlib.sha256()
+    local = None if isinstance(con, DuckDBBackend) else duckdb.connect()
     for name, schema in TABLES.items():
         table = con.table(name)
         typed = table.select(*[table[c].cast(t).name(c) for c, t in schema.items()])
-        # Sorted by Arrow, not by the engine: engines collate text differently.
-        arrow = typed.to_pyarrow().cast(schema.to_pyarrow())
-        arrow = arrow.sort_by([(c, "ascending") for c in schema.names]).combine_chunks()
-        digest.update(name.encode("utf-8") + b"\x00")
-        # CSV text of equal values is identical whatever the Arrow buffers' layout (IPC bytes
-        # differ with validity bitmaps and offsets even for equal tables).
-        sink = pa.BufferOutputStream()
-        pacsv.write_csv(arrow, sink, pacsv.WriteOptions(batch_size=65_536))
-        digest.update(sink.getvalue().to_pybytes())
+        if local is None:
+            source = f"({ibis.to_sql(typed, dialect='duckdb')})"
+            row = con.raw_sql(_ROW_DIGEST.format(text=_row_text(schema.names), source=source))
+        else:
+            local.register("rows", typed.to_pyarrow().cast(schema.to_pyarrow()))
+            row = local.execute(_ROW_DIGEST.format(text=_row_text(schema.names), source="rows"))
+        ((count, upper, lower),) = row.fetchall()
+        digest.update(f"{name}\x00{count}\x00{upper or 0}\x00{lower or 0}\x00".encode())
+    if local is not None:
+        local.close()
     return digest.hexdigest()
+
+
+#: Row count and the sums of the halves of each row text's MD5 (DuckDB SQL).
+_ROW_DIGEST = (
+    "SELECT count(*), sum(md5_number_upper(t)), sum(md5_number_lower(t)) "
+    "FROM (SELECT {text} AS t FROM {source} AS r)"
+)
+
+
+def _row_text(columns: Iterable[str]) -> str:
+    # 'N' for a null, 'V' and the value's text otherwise: a null and the text 'NULL' differ.
+    values = [
+        f"CASE WHEN r.\"{c}\" IS NULL THEN 'N' ELSE 'V' || CAST(r.\"{c}\" AS VARCHAR) END"
+        for c in columns
+    ]
+    return " || chr(31) || ".join(values)
 
 
 def json_ready(value: Any) -> Any:
