@@ -17,6 +17,7 @@ from myositis.errors import (
     RegistryError,
     SitePackageError,
     SpecError,
+    TrialDesignError,
 )
 
 __version__ = "0.1.0"
@@ -31,5 +32,6 @@ __all__ = [
     "RegistryError",
     "SitePackageError",
     "SpecError",
+    "TrialDesignError",
     "__version__",
 ]

@@ -51,11 +51,13 @@ def _register_all() -> None:
     from myositis.instruments import cli as instruments_cli
     from myositis.registry import cli as registry_cli
     from myositis.study import cli as study_cli
+    from myositis.trial import cli as trial_cli
 
     instruments_cli.register(app)
     registry_cli.register(app)
     study_cli.register(app)
     evidence_cli.register(app)
+    trial_cli.register(app)
 
 
 _register_all()

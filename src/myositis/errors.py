@@ -78,6 +78,11 @@ class SitePackageError(MyositisError):
     """A multi-site aggregate package that is damaged or belongs to another study."""
 
 
+class TrialDesignError(MyositisError):
+    """Trial design inputs that cannot give an answer (a response rate outside (0, 1), block
+    sizes that cannot balance the arms, ...)."""
+
+
 __all__ = [
     "EmptyStepError",
     "EvidenceError",
@@ -88,4 +93,5 @@ __all__ = [
     "RegistryError",
     "SitePackageError",
     "SpecError",
+    "TrialDesignError",
 ]

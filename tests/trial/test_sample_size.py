@@ -1,0 +1,80 @@
+"""Sample size and power for two proportions, pinned to R (stats 4.x)."""
+
+from __future__ import annotations
+
+import pytest
+
+from myositis.errors import TrialDesignError
+from myositis.trial.sample_size import chisq_power, fisher_power, power_for, sample_size
+
+
+def test_size_and_power_match_r_power_prop_test() -> None:
+    """R: power.prop.test(p1 = .50, p2 = .75, power = .90)$n = 76.70693;
+    power.prop.test(n = 50, p1 = .50, p2 = .75)$power = 0.7401659;
+    power.prop.test(p1 = 0.3, p2 = 0.7, power = 0.8)$n = 23.3128845943;
+    power.prop.test(n = 31, p1 = 0.3, p2 = 0.7)$power = 0.902856803923.
+    (R's n comes from uniroot with tolerance 1.2e-4, hence the looser size tolerance.)"""
+    result = sample_size(0.5, 0.75, power=0.9)
+    assert result.n_per_arm == pytest.approx(76.70693, abs=1e-3)
+    assert result.n_total == 154  # 77 per arm
+    assert chisq_power(50, 0.5, 0.75) == pytest.approx(0.7401659, abs=1e-7)
+    assert sample_size(0.3, 0.7).n_per_arm == pytest.approx(23.3128845943, abs=1e-3)
+    assert power_for(31, 0.3, 0.7).power == pytest.approx(0.902856803923, abs=1e-12)
+
+
+#: R, exact power of fisher.test by enumeration:
+#:   fpow <- function(n, p1, p2, alpha = 0.05) { s <- 0; for (x1 in 0:n) for (x2 in 0:n)
+#:     if (fisher.test(matrix(c(x1, n - x1, x2, n - x2), 2))$p.value <= alpha)
+#:       s <- s + dbinom(x1, n, p1) * dbinom(x2, n, p2); s }
+#:   for (n in 24:35) cat(n, sprintf("%.12f", fpow(n, 0.3, 0.7)), "\n")
+R_FISHER_POWER_03_07 = {
+    24: 0.749643054682,
+    25: 0.782198747860,
+    26: 0.755932239048,
+    27: 0.762865662241,
+    28: 0.790169279105,
+    29: 0.814277979346,
+    30: 0.838342587926,
+    31: 0.859693410316,
+    32: 0.878522454106,
+    33: 0.895039691963,
+    34: 0.875929406042,
+    35: 0.882260764547,
+}
+
+
+def test_exact_fisher_power_matches_r_along_the_saw_tooth() -> None:
+    """The power falls from n = 25 to 26 and from 33 to 34 (a saw-tooth); R as above, and
+    fpow(20, 20, 0.2, 0.6) = 0.650224920935 (sprintf('%.12f'))."""
+    for n, expected in R_FISHER_POWER_03_07.items():
+        assert fisher_power(n, 0.3, 0.7) == pytest.approx(expected, abs=1e-12), n
+    assert fisher_power(20, 0.2, 0.6) == pytest.approx(0.650224920935, abs=1e-12)
+
+
+def test_fisher_size_keeps_the_power_for_larger_sizes() -> None:
+    """Power 0.8 is first reached at n = 29 (R: 0.8143 above, 0.7902 at 28) and holds from
+    there through 34 (0.8759), so 29 per arm; 25 (0.7822) never reached it."""
+    result = sample_size(0.3, 0.7, power=0.8, test="fisher")
+    assert result.n_per_arm == 29
+    assert result.power == pytest.approx(R_FISHER_POWER_03_07[29], abs=1e-12)
+    # at 0.78 the first size reaching it, 25, dips at 26: the steady size is 28
+    assert sample_size(0.3, 0.7, power=0.78, test="fisher").n_per_arm == 28
+
+
+@pytest.mark.parametrize(
+    ("p1", "p2", "power", "message"),
+    [
+        (0.0, 0.5, 0.8, "strictly between 0 and 1"),
+        (0.3, 1.2, 0.8, "p2 = 1.2"),
+        (0.4, 0.4, 0.8, "equal rates"),
+        (0.3, 0.7, 1.0, "power = 1.0"),
+    ],
+)
+def test_impossible_designs_are_named(p1: float, p2: float, power: float, message: str) -> None:
+    with pytest.raises(TrialDesignError, match=message):
+        sample_size(p1, p2, power=power)
+
+
+def test_fisher_search_limit_is_stated() -> None:
+    with pytest.raises(TrialDesignError, match="up to 40 patients per arm"):
+        sample_size(0.3, 0.4, power=0.9, test="fisher", max_per_arm=40)
