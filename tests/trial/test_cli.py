@@ -82,3 +82,33 @@ def test_an_unwritable_list_is_a_clear_error(
                         "-o", str(out))  # fmt: skip
     assert code == 2 and "cannot be written" in err and "nothing written" in err
     assert not out.parent.exists()
+
+
+def test_minimise_writes_each_patient_with_arm_and_totals(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The first patient meets an empty trial: every arm's total is 1 + 1 = 2 (two factors)."""
+    enrolled = tmp_path / "enrolled.csv"
+    enrolled.write_text("patient,site,prior_ivig\nP1,1,yes\nP2,1,no\nP3,2,yes\n")
+    out = tmp_path / "allocations.csv"
+    code, text, _ = _run(monkeypatch, capsys, "minimise", str(enrolled), "--factors",
+                         "site,prior_ivig", "--arms", "bari,placebo", "--seed", "7",
+                         "-o", str(out))  # fmt: skip
+    assert code in (None, 0) and "wrote 3 allocations" in text
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["patient"] for r in rows] == ["P1", "P2", "P3"]
+    assert (rows[0]["imbalance_bari"], rows[0]["imbalance_placebo"]) == ("2", "2")
+    assert {r["arm"] for r in rows} <= {"bari", "placebo"}
+
+
+def test_minimise_names_a_blank_level(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    enrolled = tmp_path / "enrolled.csv"
+    enrolled.write_text("patient,site\nP1,1\nP2,\n")
+    out = tmp_path / "allocations.csv"
+    code, _, err = _run(monkeypatch, capsys, "minimise", str(enrolled), "--factors", "site",
+                        "--seed", "1", "-o", str(out))  # fmt: skip
+    assert code == 2 and "row 2, column 'site': blank" in err
+    assert not out.exists()

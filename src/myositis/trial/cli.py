@@ -9,11 +9,12 @@ import os
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from myositis.errors import MyositisError, TrialDesignError
+from myositis.trial.minimisation import Minimiser
 from myositis.trial.randomisation import Allocation, permuted_blocks
 from myositis.trial.sample_size import power_for, sample_size
 
@@ -21,11 +22,18 @@ trial_app = typer.Typer(
     name="trial",
     help=(
         "Trial design for a binary endpoint such as prednisone-free moderate improvement "
-        "(TIS >= 40) at week 24: sample size and power, and stratified allocation lists."
+        "(TIS >= 40) at week 24: sample size and power, stratified allocation lists and "
+        "minimisation."
     ),
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+#: Options shared by the allocation commands.
+Seed = Annotated[int, typer.Option(help="Random seed; record it with the list.")]
+Arms = Annotated[str, typer.Option(help="Arm names, comma-separated.")]
+Ratio = Annotated[str | None, typer.Option(help="Allocation ratio, e.g. 2,1 (default equal).")]
 
 
 class TestChoice(StrEnum):
@@ -80,12 +88,10 @@ def randomise_command(
     per_stratum: Annotated[
         int, typer.Option(help="Allocations per stratum at least (whole blocks are written).")
     ],
-    seed: Annotated[int, typer.Option(help="Random seed; record it with the list.")],
+    seed: Seed,
     out: Annotated[Path, typer.Option("--out", "-o", help="Allocation list to write (CSV).")],
-    arms: Annotated[str, typer.Option(help="Arm names, comma-separated.")] = "A,B",
-    ratio: Annotated[
-        str | None, typer.Option(help="Allocation ratio, e.g. 2,1 (default equal).")
-    ] = None,
+    arms: Arms = "A,B",
+    ratio: Ratio = None,
     block_sizes: Annotated[
         str, typer.Option(help="Block sizes (the sizes themselves), comma-separated.")
     ] = "4,6",
@@ -111,6 +117,70 @@ def randomise_command(
     typer.echo(f"wrote {len(allocations)} allocations ({strata}) to {out}; seed {seed}")
 
 
+@trial_app.command("minimise")
+def minimise_command(
+    patients: Annotated[
+        Path, typer.Argument(help="CSV of patients in the order they enrol, one per row.")
+    ],
+    factors: Annotated[
+        str, typer.Option(help="Columns holding the prognostic factors, comma-separated.")
+    ],
+    seed: Seed,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Allocations to write (CSV).")],
+    arms: Arms = "A,B",
+    ratio: Ratio = None,
+    p: Annotated[
+        float, typer.Option("--p", help="Probability of the arm that minimises imbalance.")
+    ] = 0.8,
+) -> None:
+    """Allocate patients in turn by Pocock-Simon minimisation (range of the counts per factor).
+
+    The levels of each factor are those found in the file. The output repeats each patient's
+    row with the arm and every arm's imbalance total at that moment. Example:
+    myositis trial minimise enrolled.csv --factors site,prior_ivig --arms baricitinib,placebo
+    --seed 20220501 -o allocations.csv
+    """
+    columns = _names(factors, "--factors")
+    try:
+        with patients.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise MyositisError(f"{patients}: cannot be read ({exc.strerror})") from None
+    header = list(rows[0]) if rows else []
+    missing = [c for c in columns if c not in header]
+    if not rows or missing:
+        raise TrialDesignError(
+            f"{patients}: no patient rows"
+            if not rows
+            else f"{patients}: no column(s) {', '.join(missing)} (found: {', '.join(header)})"
+        )
+    for number, row in enumerate(rows, start=1):
+        blank = [c for c in columns if not (row[c] or "").strip()]
+        if blank:
+            raise TrialDesignError(
+                f"{patients}, row {number}, column '{blank[0]}': blank; every patient needs a "
+                "level of every factor"
+            )
+    minimiser = Minimiser(
+        arms=_names(arms, "--arms"),
+        factors={c: sorted({row[c].strip() for row in rows}) for c in columns},
+        seed=seed,
+        ratio=None if ratio is None else _integers(ratio, "--ratio"),
+        p=p,
+    )
+    names = list(minimiser.arms)
+    table = [["sequence", *header, "arm", *(f"imbalance_{arm}" for arm in names)]]
+    for row in rows:
+        done = minimiser.assign({c: row[c].strip() for c in columns})
+        totals = dict(done.totals)
+        table.append(
+            [done.sequence, *row.values(), done.arm, *(f"{float(totals[a]):g}" for a in names)]
+        )
+    _write_rows(table, out)
+    counts = ", ".join(f"{arm} {sum(a.arm == arm for a in minimiser.allocations)}" for arm in names)
+    typer.echo(f"wrote {len(rows)} allocations ({counts}) to {out}; seed {seed}")
+
+
 def _names(text: str, option: str) -> list[str]:
     names = [part.strip() for part in text.split(",")]
     if any(not name for name in names):
@@ -128,15 +198,17 @@ def _integers(text: str, option: str) -> list[int]:
 
 
 def _write(allocations: list[Allocation], out: Path) -> None:
-    """Write the list atomically: a half-written allocation list must never exist."""
     fields = [f.name for f in dataclasses.fields(Allocation)]
+    _write_rows([fields, *(dataclasses.astuple(a) for a in allocations)], out)
+
+
+def _write_rows(rows: list[Any], out: Path) -> None:
+    """Write CSV rows atomically: a half-written allocation list must never exist."""
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(fields)
-            writer.writerows(dataclasses.astuple(a) for a in allocations)
+            csv.writer(handle).writerows(rows)
         os.replace(tmp, out)
     except OSError as exc:
         if tmp is not None and os.path.exists(tmp):
