@@ -28,7 +28,14 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.engine import any_of, lit, missing_names, number, with_numbers
+from myositis.instruments.engine import (
+    any_of,
+    lit,
+    missing_names,
+    number,
+    split_names,
+    with_numbers,
+)
 from myositis.instruments.rules import Field, dec, load_table
 
 SEVERITY_CUTOFF_DEFAULT: Final = 14
@@ -185,7 +192,7 @@ def score_one(
 ) -> CDASIResult:
     """Score one visit from a mapping of item column -> value (see ``data/cdasi_items.csv``)."""
     out = CDASI(severity_cutoff).evaluate(items)
-    missing = tuple(out["cdasi_missing"].split("; ")) if out["cdasi_missing"] else ()
+    missing = split_names(out["cdasi_missing"])
     return CDASIResult(
         activity=out["cdasi_activity"],
         damage=out["cdasi_damage"],

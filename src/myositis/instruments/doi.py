@@ -28,7 +28,7 @@ from myositis.instruments.core_set import (
     MeasureValues,
     Population,
 )
-from myositis.instruments.engine import lit, missing_names
+from myositis.instruments.engine import lit, missing_names, split_names
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
 
@@ -145,12 +145,8 @@ def score_one(values: Mapping[str, Any], population: Population = "adult") -> DO
         met=out["doi_met"],
         improved=out["doi_improved"],
         worsened=out["doi_worsened"],
-        missing=_names(out["doi_missing"]),
-        improved_measures=_names(out["doi_improved_measures"]),
-        worsened_measures=_names(out["doi_worsened_measures"]),
+        missing=split_names(out["doi_missing"]),
+        improved_measures=split_names(out["doi_improved_measures"]),
+        worsened_measures=split_names(out["doi_worsened_measures"]),
         enzyme_used=out["enzyme_used"],
     )
-
-
-def _names(text: str | None) -> tuple[str, ...]:
-    return tuple(text.split("; ")) if text else ()

@@ -99,6 +99,11 @@ def missing_names(checks: Iterable[tuple[str, ir.BooleanValue]]) -> ir.StringVal
     return text.re_replace(";$", "").nullif("")
 
 
+def split_names(text: str | None) -> tuple[str, ...]:
+    """The names in one :func:`missing_names` value, in order (none for null)."""
+    return tuple(text.split("; ")) if text else ()
+
+
 def any_of(flags: Iterable[ir.BooleanValue]) -> ir.BooleanValue:
     """Logical OR of boolean expressions (false for none)."""
     result: ir.BooleanValue = ibis.literal(False)

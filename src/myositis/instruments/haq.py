@@ -33,7 +33,7 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.engine import lit, missing_names, number
+from myositis.instruments.engine import lit, missing_names, number, split_names
 from myositis.instruments.rules import Field, dec, load_table
 
 Form = Literal["haq-di", "chaq"]
@@ -250,5 +250,5 @@ def score_one(
         categories={c: out[score_column(c)] for c in CATEGORIES},
         categories_answered=out["haq_categories_answered"],
         form=out["haq_form"],
-        missing=tuple(out["haq_missing"].split("; ")) if out["haq_missing"] else (),
+        missing=split_names(out["haq_missing"]),
     )

@@ -26,7 +26,7 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.engine import DECIMAL, missing_names, number
+from myositis.instruments.engine import DECIMAL, missing_names, number, split_names
 from myositis.instruments.rules import Field, dec, load_table
 
 Side = Literal["right", "left"]
@@ -158,8 +158,8 @@ def score_one(grades: Mapping[str, Any]) -> MMT8Result:
     ankle_dorsiflexors.
     """
     out = MMT8().evaluate(grades)
-    missing = _names(out["mmt8_missing"])
-    left = set(_names(out["mmt8_left_used"]))
+    missing = split_names(out["mmt8_missing"])
+    left = set(split_names(out["mmt8_left_used"]))
     sides: dict[str, Side | None] = {}
     for g in BILATERAL:
         if g.key in left:
@@ -174,7 +174,3 @@ def score_one(grades: Mapping[str, Any]) -> MMT8Result:
         sides=sides,
         missing=missing,
     )
-
-
-def _names(text: str | None) -> tuple[str, ...]:
-    return tuple(text.split("; ")) if text else ()

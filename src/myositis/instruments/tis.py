@@ -36,7 +36,7 @@ from myositis.instruments.core_set import (
     MeasureValues,
     Population,
 )
-from myositis.instruments.engine import any_of, drop_numbers, lit, missing_names
+from myositis.instruments.engine import any_of, drop_numbers, lit, missing_names, split_names
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
 
@@ -194,5 +194,5 @@ def score_one(values: Mapping[str, Any], population: Population = "adult") -> TI
         measures={
             key: MeasureScore(out[f"{key}_pct"], out[f"{key}_points"]) for key in MEASURE_KEYS
         },
-        missing=tuple(out["tis_missing"].split("; ")) if out["tis_missing"] else (),
+        missing=split_names(out["tis_missing"]),
     )

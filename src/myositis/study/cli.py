@@ -93,8 +93,7 @@ def run(
     result = run_study(spec, data, out, progress=not quiet)
     _summary(result.results, result.report, time.perf_counter() - began)
     if site_package is not None:
-        packages = [p for p in result.shareable if p.name.startswith("site-")]
-        written = export_site_package(packages, site_package, site)
+        written = export_site_package(result.shareable, site_package, site)
         typer.echo(f"site package: {written.resolve()}")
 
 
