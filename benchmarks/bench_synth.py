@@ -25,8 +25,8 @@ SECTION = "## Synthetic registry"
 
 CHILD = """
 import sys
-from myositis.registry.synthetic import generate_registry
-generate_registry(sys.argv[1], patients=int(sys.argv[2]), sites=4, seed=2026, progress=False)
+from myositis.sources.synthetic import generate_registry
+generate_registry(sys.argv[1], patients=int(sys.argv[2]), sites=4, seed=2026)
 """
 
 
@@ -45,10 +45,10 @@ def _run(size: int, folder: Path) -> dict[str, float]:
 
 
 def _rows(path: Path) -> dict[str, float]:
+    from myositis.registry.connect import connect
     from myositis.registry.schema import TABLES
-    from myositis.registry.store import open_registry
 
-    con = open_registry(path, read_only=True)
+    con = connect(path, read_only=True)
     counts = {name: float(con.table(name).count().execute()) for name in TABLES}
     con.disconnect()
     return counts

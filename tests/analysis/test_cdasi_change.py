@@ -24,7 +24,7 @@ def test_groups_and_unclassified_patients() -> None:
         patient(2, subtype="hypomyopathic", baseline_activity=24.0, followup_activity=10.0),
         patient(3, subtype=None, baseline_activity=15.0, followup_activity=10.0),
     ]
-    result = cdasi_change(cohort(patients), SPEC)
+    result = cdasi_change(cohort(patients), SPEC.analysis)
     groups = {g["group"]: g for g in result["by_subtype_group"]}
     assert groups["Amyopathic"]["n"] == 2
     assert groups["Amyopathic"]["improvement"]["mean"] == 12
@@ -37,12 +37,11 @@ def test_groups_and_unclassified_patients() -> None:
 
 
 def test_a_single_patient_gives_no_test_and_says_why() -> None:
-    result = cdasi_change(cohort([patient(1)]), SPEC)["overall"]
+    result = cdasi_change(cohort([patient(1)]), SPEC.analysis)["overall"]
     assert result["paired_t"] == {
         "computed": False,
         "reason": "paired t-test: needs at least 2 pairs, got 1",
     }
     assert result["improvement"]["sd"] is None
-    assert [g["group"] for g in cdasi_change(cohort([patient(1)]), SPEC)["by_subtype_group"]] == [
-        "Amyopathic"
-    ]
+    groups = cdasi_change(cohort([patient(1)]), SPEC.analysis)["by_subtype_group"]
+    assert [g["group"] for g in groups] == ["Amyopathic"]

@@ -37,7 +37,7 @@ def _run(region: str = "US") -> dict[str, Any]:
     ]
     patients = [patient(i, ingredient=r) for i, r in enumerate(
         ["tofacitinib"] * 3 + ["ruxolitinib", "baricitinib", "tofacitinib"], start=1)]  # fmt: skip
-    return dosing(cohort(patients, jak_exposures=rows), _spec(region))
+    return dosing(cohort(patients, jak_exposures=rows), _spec(region).analysis)
 
 
 def test_label_comparison_per_formulation() -> None:

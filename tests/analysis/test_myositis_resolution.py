@@ -8,7 +8,8 @@ from typing import Any
 from cohort.factories import INDEX, cohort, patient
 from myositis.analysis.myositis_resolution import myositis_resolution
 from myositis.analysis.pruritus import pick_baseline, pick_followup
-from myositis.study.spec import Window, spec_from_mapping
+from myositis.cohort.definition import Window
+from myositis.study.spec import spec_from_mapping
 
 
 def _spec(**myositis: Any) -> Any:
@@ -50,7 +51,7 @@ def _cohort() -> Any:
 
 
 def test_resolution_uses_the_last_follow_up_ck() -> None:
-    result = myositis_resolution(_cohort(), _spec())
+    result = myositis_resolution(_cohort(), _spec().analysis)
     assert result["active_at_baseline"] == 3
     assert result["not_evaluable"] == 1
     assert (result["resolved"]["count"], result["resolved"]["n"]) == (1, 2)
@@ -59,7 +60,7 @@ def test_resolution_uses_the_last_follow_up_ck() -> None:
 
 
 def test_an_mmt8_threshold_is_also_required_when_set() -> None:
-    result = myositis_resolution(_cohort(), _spec(mmt8_min=75))
+    result = myositis_resolution(_cohort(), _spec(mmt8_min=75).analysis)
     assert (result["resolved"]["count"], result["resolved"]["n"]) == (0, 2)
     assert result["criterion"] == "last follow-up CK <= ULN and last follow-up MMT-8 >= 75"
 

@@ -35,7 +35,7 @@ def _cohort() -> Any:
 
 
 def test_disjoint_window_counts_at_the_edges() -> None:
-    ttr = response(_cohort(), _spec())["time_to_response"]
+    ttr = response(_cohort(), _spec().analysis)["time_to_response"]
     assert [w["count"] for w in ttr["windows"]] == [1, 2, 2]
     assert [w["cumulative_count"] for w in ttr["windows"]] == [1, 3, 5]
     assert (ttr["later"], ttr["no_response"], ttr["events"]) == (1, 2, 6)
@@ -46,10 +46,10 @@ def test_kaplan_meier_matches_r_survival() -> None:
     summary(survfit(Surv(d, e) ~ 1), times = c(1, 1.5, 2)): S = 0.857142857143,
     0.571428571429, 0.285714285714; at 2 months CI 0.0885608420584 to 0.92176916077;
     median 1.5112936345 (lower 1.01848049281, upper NA)."""
-    durations, events = time_to_response(_cohort(), _spec())
+    durations, events = time_to_response(_cohort(), _spec().analysis)
     assert events == [True] * 6 + [False] * 2
     assert durations[6] == pytest.approx(90 / 30.4375)
-    ttr = response(_cohort(), _spec())["time_to_response"]
+    ttr = response(_cohort(), _spec().analysis)["time_to_response"]
     assert [w["km_cumulative_incidence"] for w in ttr["windows"]] == pytest.approx(
         [1 - 0.857142857143, 1 - 0.571428571429, 1 - 0.285714285714], abs=1e-12
     )
@@ -68,7 +68,7 @@ def test_responders_counted_with_exact_interval() -> None:
     0.0125791170934 0.9874208829066."""
     at_mcid = patient(1, followup_activity=25.0, responder=True)
     below = patient(2, followup_activity=26.0, responder=False)
-    result = response(cohort([at_mcid, below]), _spec())["responders_at_followup"]
+    result = response(cohort([at_mcid, below]), _spec().analysis)["responders_at_followup"]
     assert (result["count"], result["n"]) == (1, 2)
     assert (result["ci_low"], result["ci_high"]) == pytest.approx(
         (0.0125791170934, 0.9874208829066), abs=1e-12

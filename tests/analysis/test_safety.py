@@ -9,7 +9,7 @@ import pytest
 from cohort.factories import INDEX, cohort, exposure, patient
 from myositis.analysis.safety import adverse_events, treatment_duration
 from myositis.analysis.treatment import daily_dose, treatment_periods
-from myositis.cohort.builder import Cohort
+from myositis.cohort.build import CohortResult as Cohort
 from myositis.study.spec import spec_from_mapping
 
 SPEC = spec_from_mapping({"spec_version": 1, "study": {"id": "t", "version": "1", "title": "t"}})
@@ -47,7 +47,7 @@ def test_treatment_periods_inclusive_days_and_open_ends() -> None:
     periods = treatment_periods(_two_patients())
     assert (periods[1].days, periods[1].ongoing) == (365, False)
     assert (periods[2].days, periods[2].ongoing) == (2008, True)
-    summary = treatment_duration(_two_patients(), SPEC)
+    summary = treatment_duration(_two_patients(), SPEC.analysis)
     assert summary["months"]["min"] == pytest.approx(365 / 30.4375)
     assert summary["ongoing_at_cutoff"] == 1
     assert summary["patient_years"] == pytest.approx(2373 / 365.25)
@@ -57,7 +57,7 @@ def test_adverse_event_incidence_matches_r_poisson_test() -> None:
     """Two events during treatment (one after patient 1's course is not counted).
     R: T <- 2373 / 365.25; poisson.test(2, T): rate 30.783817952 per 100 patient-years,
     exact interval 3.72806316849 to 111.20173496149."""
-    ae = adverse_events(_two_patients(), SPEC)
+    ae = adverse_events(_two_patients(), SPEC.analysis)
     assert (ae["events"], ae["outside_treatment"]) == (2, 1)
     assert ae["led_to_discontinuation"] == 1
     assert ae["patients_with_event"]["count"] == 2
@@ -72,7 +72,7 @@ def test_adverse_event_incidence_matches_r_poisson_test() -> None:
 def test_no_events_gives_zero_with_the_exact_upper_bound() -> None:
     """R: poisson.test(0, 365 / 365.25)$conf.int * 100 = 0 to 369.140608388."""
     one = cohort([patient(1)], jak_exposures=[exposure(1, "tofacitinib", 0, 364, 5, "BID")])
-    inc = adverse_events(one, SPEC)["incidence_per_100_patient_years"]
+    inc = adverse_events(one, SPEC.analysis)["incidence_per_100_patient_years"]
     assert (inc["rate"], inc["ci_low"]) == (0.0, 0.0)
     assert inc["ci_high"] == pytest.approx(369.140608388, rel=1e-10)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from cohort.factories import cohort, exposure, patient
 from myositis.analysis.therapy import concomitant_therapy
-from myositis.cohort.builder import Cohort
+from myositis.cohort.build import CohortResult as Cohort
 from myositis.study.spec import spec_from_mapping
 
 
@@ -40,7 +40,7 @@ def _cohort() -> Cohort:
 
 
 def test_outcomes_per_therapy_and_patient() -> None:
-    result = concomitant_therapy(_cohort(), _spec())
+    result = concomitant_therapy(_cohort(), _spec().analysis)
     outcomes = {p["person_id"]: p["outcomes"] for p in result["patients"]}
     assert outcomes == {
         1: {"prednisone": "tapered", "hydroxychloroquine": "stopped"},
@@ -59,10 +59,10 @@ def test_outcomes_per_therapy_and_patient() -> None:
 def test_monotherapy_at_the_end_of_treatment_or_at_the_index() -> None:
     """At the end: only patient 2 has no systemic therapy left; at the index: only patient 4
     had none."""
-    end = concomitant_therapy(_cohort(), _spec())
+    end = concomitant_therapy(_cohort(), _spec().analysis)
     assert end["monotherapy"]["count"] == 1
     assert [p["additional_therapies"] for p in end["patients"]] == [1, 0, 1, 1]
-    index = concomitant_therapy(_cohort(), _spec("index"))
+    index = concomitant_therapy(_cohort(), _spec("index").analysis)
     assert index["monotherapy"]["count"] == 1
     assert [p["additional_therapies"] for p in index["patients"]] == [2, 1, 1, 0]
     assert index["max_additional_therapies"] == 2

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from myositis.cohort.builder import AttritionStep, Cohort, Patient
+from myositis.cohort.build import AttritionStep, CohortResult, Patient
+from myositis.cohort.definition import CohortDefinition
 
 INDEX = dt.date(2020, 1, 1)
 CUTOFF = dt.date(2025, 6, 30)
@@ -70,9 +71,13 @@ def exposure(
     }
 
 
-def cohort(patients: list[Patient], **records: Any) -> Cohort:
-    """A Cohort of the given patients and records (empty by default)."""
+def cohort(
+    patients: list[Patient], definition: CohortDefinition | None = None, **records: Any
+) -> CohortResult:
+    """A built cohort of the given patients and records (empty by default), from the default
+    cohort definition unless one is given."""
     values: dict[str, Any] = {
+        "definition": definition or CohortDefinition(),
         "attrition": [AttritionStep(1, "all", "all", len(patients), 0)],
         "patients": patients,
         "cdasi_series": {},
@@ -86,4 +91,4 @@ def cohort(patients: list[Patient], **records: Any) -> Cohort:
         "unscorable_cdasi": 0,
     }
     values.update(records)
-    return Cohort(**values)
+    return CohortResult(**values)

@@ -11,11 +11,12 @@ import pyarrow as pa
 import pytest
 from ibis import BaseBackend
 
-from myositis.cohort.builder import Cohort, build_cohort
+from myositis.cohort.build import CohortResult as Cohort
 from myositis.cohort.cdasi_activity import ITEM_COLUMNS, cdasi_activity
 from myositis.errors import EmptyStepError
 from myositis.instruments.cdasi import score_one
 from myositis.registry import append_arrow, arrow_schema, create_registry
+from myositis.study.runner import study_cohort as build_cohort
 from myositis.study.spec import StudySpec, spec_from_mapping
 
 D = dt.date

@@ -13,12 +13,12 @@ import json
 from pathlib import Path
 
 from conformance.engines import Engine
-from myositis.cohort.builder import build_cohort
-from myositis.registry import open_registry
+from myositis.analysis.results import analyse
+from myositis.registry import connect
+from myositis.registry.fingerprint import data_fingerprint
 from myositis.registry.schema import TABLES
 from myositis.registry.vocabulary import vocabulary_problems
-from myositis.report.results_json import data_fingerprint
-from myositis.study.runner import analyse
+from myositis.study.runner import study_cohort
 from myositis.study.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +26,11 @@ SPEC = load_spec(ROOT / "studies" / "jak-refractory-dm.yaml")
 
 
 def test_the_study_runs_unchanged_on_every_engine(engine: Engine) -> None:
-    registry = open_registry(ROOT / "examples" / "min2022")
+    registry = connect(ROOT / "examples" / "min2022")
     for name, schema in TABLES.items():
         engine.load(name, registry.table(name).select(*schema.names).to_pyarrow(), schema)
-    on_engine = analyse(build_cohort(engine.con, SPEC), SPEC)
-    on_duckdb = analyse(build_cohort(registry, SPEC), SPEC)
+    on_engine = analyse(study_cohort(engine.con, SPEC), SPEC.analysis)
+    on_duckdb = analyse(study_cohort(registry, SPEC), SPEC.analysis)
     # min2022: 18 persons with a DM code -> 11 in the final cohort (Min et al. 2022: n = 11)
     assert [s["remaining"] for s in on_engine["attrition"]] == [18, 15, 13, 12, 11]
     assert json.dumps(on_engine, default=str, sort_keys=True) == json.dumps(

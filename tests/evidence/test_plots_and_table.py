@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from myositis.errors import EvidenceError
-from myositis.evidence.plots import (
-    forest_figure,
-    forest_svg,
-    funnel_svg,
-    save_figure,
-)
+from myositis.errors import EvidenceError, MyositisError
+from myositis.evidence.plots import forest_figure, forest_svg, funnel_svg
 from myositis.evidence.pooling import pool, subgroups
 from myositis.evidence.table import (
     NOT_REPORTED,
@@ -22,6 +17,7 @@ from myositis.evidence.table import (
     load_jak_dm_table,
     response_effects,
 )
+from myositis.report.svg import save_figure
 
 from .conftest import pritz
 
@@ -54,7 +50,7 @@ def test_funnel_and_file_formats(tmp_path: Path) -> None:
     assert "Standard error" in funnel_svg(effects, result)
     png = save_figure(forest_figure(result), tmp_path / "f.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
-    with pytest.raises(EvidenceError, match=".svg or .png"):
+    with pytest.raises(MyositisError, match=".svg or .png"):
         save_figure(forest_figure(result), tmp_path / "f.pdf")
 
 

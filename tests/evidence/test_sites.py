@@ -13,9 +13,9 @@ import pytest
 
 from myositis.cli import main
 from myositis.errors import SitePackageError
-from myositis.evidence.sites import (
+from myositis.network.combine import combine_packages
+from myositis.network.packages import (
     canonical_bytes,
-    combine_packages,
     read_site_package,
     write_site_package,
 )
@@ -229,7 +229,7 @@ REF: dict[str, float] = {
 
 def test_read_refuses_inconsistent_suppression_even_with_a_valid_checksum(tmp_path: Path) -> None:
     """A package rewritten by hand with a recomputed checksum is still checked."""
-    from myositis.evidence.sites import checksum
+    from myositis.network.packages import checksum
 
     path = packages(tmp_path)[0]
     content = json.loads(path.read_text())
@@ -268,7 +268,7 @@ def test_combine_totals_are_the_all_sites_values(tmp_path: Path) -> None:
 
 def test_site_total_of_means_equals_the_pooled_rows() -> None:
     """The combined mean and SD (divisor N - 1) are those of the union of the sites' rows."""
-    from myositis.evidence.sites import site_total
+    from myositis.network.combine import site_total
 
     rows = [
         np.array([12.0, 15.0, 9.0, 20.0, 11.0, 13.0]),

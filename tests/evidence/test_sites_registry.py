@@ -22,9 +22,9 @@ import duckdb
 import pytest
 
 from myositis.cli import main
-from myositis.evidence.sites import read_site_package
+from myositis.network.packages import read_site_package
 from myositis.registry.schema import TABLES
-from myositis.registry.synthetic import generate_registry
+from myositis.sources.synthetic import generate_registry
 from myositis.study.spec import bundled_spec_path
 
 SITES = ("synthetic-site-1", "synthetic-site-2")
@@ -60,7 +60,7 @@ def split_by_site(registry: Path, site: str, target: Path) -> Path:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("two-site")
     registry = generate_registry(
-        root / "registry.duckdb", patients=600, sites=2, seed=7, dm_per_1000=200.0, progress=False
+        root / "registry.duckdb", patients=600, sites=2, seed=7, dm_per_1000=200.0
     )
     bundled = bundled_spec_path()
     text = bundled.read_text(encoding="utf-8")

@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from myositis.errors import InvalidInputError, RegistryError
+from myositis.registry.connect import connect
 from myositis.registry.schema import SCHEMA_VERSION, TABLES
 from myositis.registry.store import (
     append_arrow,
     arrow_schema,
     create_registry,
-    open_registry,
     read_metadata,
     write_metadata,
 )
@@ -39,7 +39,7 @@ PEOPLE = pa.table(
 
 
 def _export(source: Path, folder: Path, fmt: str) -> None:
-    con = open_registry(source, read_only=True)
+    con = connect(source, read_only=True)
     folder.mkdir()
     for name in TABLES:
         table = con.table(name).to_pyarrow()
@@ -56,7 +56,7 @@ def test_create_append_reopen_round_trip(tmp_path: Path) -> None:
     append_arrow(con, "person", PEOPLE)
     write_metadata(con, {"note": "x"})
     con.disconnect()
-    again = open_registry(path)
+    again = connect(path)
     got = again.table("person").order_by("person_id").to_pyarrow()
     assert got.to_pylist() == PEOPLE.to_pylist()
     assert got.schema == arrow_schema("person")
@@ -96,8 +96,8 @@ def test_append_conforms_and_rejects(tmp_path: Path) -> None:
 def test_directory_round_trip(small_registry: Path, tmp_path: Path, fmt: str) -> None:
     folder = tmp_path / fmt
     _export(small_registry, folder, fmt)
-    original = open_registry(small_registry, read_only=True)
-    loaded = open_registry(folder)
+    original = connect(small_registry, read_only=True)
+    loaded = connect(folder)
     for name, schema in TABLES.items():
         assert loaded.table(name).schema() == schema, name
         assert loaded.table(name).count().execute() == original.table(name).count().execute()
@@ -127,7 +127,7 @@ def _csv_registry(tmp_path: Path) -> Path:
 
 
 def test_csv_folder_with_empty_tables_and_blanks(tmp_path: Path) -> None:
-    con = open_registry(_csv_registry(tmp_path))
+    con = connect(_csv_registry(tmp_path))
     rows = con.table("person").order_by("person_id").to_pyarrow().to_pylist()
     assert rows[0]["birth_date"] == dt.date(1980, 2, 29)
     assert rows[1]["birth_date"] is None and rows[1]["race"] is None
@@ -138,7 +138,7 @@ def test_missing_table_is_named(tmp_path: Path) -> None:
     folder = _csv_registry(tmp_path)
     (folder / "adverse_event.csv").unlink()
     with pytest.raises(RegistryError) as info:
-        open_registry(folder)
+        connect(folder)
     message = str(info.value)
     assert "missing registry table 'adverse_event'" in message
     assert "adverse_event.csv or adverse_event.parquet" in message
@@ -153,14 +153,14 @@ def test_missing_table_in_a_database_file(tmp_path: Path) -> None:
             con.create_table(name, schema=schema)
     con.disconnect()
     with pytest.raises(RegistryError, match=r"missing registry table\(s\) dm_subtype"):
-        open_registry(path)
+        connect(path)
 
 
 def test_missing_column_is_named(tmp_path: Path) -> None:
     folder = _csv_registry(tmp_path)
     (folder / "person.csv").write_text("person_id,site,sex,birth_date,race,ethnicity\n")
     with pytest.raises(RegistryError) as info:
-        open_registry(folder)
+        connect(folder)
     message = str(info.value)
     assert "person.csv lacks column(s) birth_year" in message
     assert "found: person_id, site, sex, birth_date, race, ethnicity" in message
@@ -175,7 +175,7 @@ def test_wrong_type_is_named(tmp_path: Path) -> None:
     people = PEOPLE.set_column(0, "person_id", pa.array(["1", "2", "3"]))
     pq.write_table(people, folder / "person.parquet")
     with pytest.raises(RegistryError) as info:
-        open_registry(folder)
+        connect(folder)
     message = str(info.value)
     assert "person.parquet" in message
     assert "column 'person_id': found type string, expected int64" in message
@@ -200,7 +200,7 @@ def test_bad_values_in_csv_are_all_reported(tmp_path: Path) -> None:
         "4,1,prednisone,LOCAL,prednisone,2020-01-01,,inf,mg,QD,IR,oral\n"
     )
     with pytest.raises(InvalidInputError) as info:
-        open_registry(folder)
+        connect(folder)
     found = {(p.source, p.row, p.column, p.value) for p in info.value.problems}
     assert found == {
         ("person.csv", 1, "birth_date", "1980-02-30"),
@@ -222,20 +222,20 @@ def test_schema_version_mismatch(tmp_path: Path) -> None:
     write_metadata(con, {"schema_version": "0"})
     con.disconnect()
     with pytest.raises(RegistryError, match="schema_version '0'"):
-        open_registry(path)
+        connect(path)
 
 
 def test_paths_that_are_not_registries(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match="does not exist"):
-        open_registry(tmp_path / "none.duckdb")
+        connect(tmp_path / "none.duckdb")
     other = tmp_path / "notes.txt"
     other.write_text("x")
-    with pytest.raises(RegistryError, match="neither a directory nor a DuckDB file"):
-        open_registry(other)
+    with pytest.raises(RegistryError, match="neither a folder nor a DuckDB file"):
+        connect(other)
     fake = tmp_path / "fake.duckdb"
     fake.write_text("not a database")
     with pytest.raises(RegistryError, match="could not be opened as a DuckDB database"):
-        open_registry(fake)
+        connect(fake)
 
 
 def test_cli_reports_without_traceback(tmp_path: Path) -> None:
@@ -273,7 +273,7 @@ def test_ragged_csv_is_a_registry_error(tmp_path: Path) -> None:
         "person_id,site,sex,birth_date,birth_year,race,ethnicity\n1,a,F,1980-01-01,1980\n"
     )
     with pytest.raises(RegistryError, match="person.csv is not a well-formed CSV file"):
-        open_registry(folder)
+        connect(folder)
 
 
 def test_parquet_timestamps_and_narrow_integers_are_read_as_registry_types(tmp_path: Path) -> None:
@@ -285,7 +285,7 @@ def test_parquet_timestamps_and_narrow_integers_are_read_as_registry_types(tmp_p
         3, "birth_date", pa.array([dt.datetime(1980, 2, 29, 13, 5), None, None], pa.timestamp("s"))
     ).set_column(0, "person_id", pa.array([1, 2, 3], pa.int32()))
     pq.write_table(people, folder / "person.parquet")
-    con = open_registry(folder)
+    con = connect(folder)
     assert con.table("person").schema() == TABLES["person"]
     first = con.table("person").order_by("person_id").to_pyarrow().to_pylist()[0]
     assert first["birth_date"] == dt.date(1980, 2, 29) and first["person_id"] == 1

@@ -13,10 +13,10 @@ from scipy.stats import binom
 
 from myositis.codes import FREQUENCIES, label_dose, load_codeset, normalise_icd
 from myositis.errors import InvalidInputError
+from myositis.registry import connect, read_metadata
 from myositis.registry.schema import DM_SUBTYPES, TABLES
-from myositis.registry.store import open_registry, read_metadata
-from myositis.registry.synthetic import generate_registry
-from myositis.registry.synthetic.cdasi_items import item_ranges
+from myositis.sources.synthetic import generate_registry
+from myositis.sources.synthetic.cdasi_items import item_ranges
 
 from .conftest import SMALL
 
@@ -25,7 +25,7 @@ DM_CODES = {c.code for c in load_codeset("dm_diagnosis") if c.system in ("ICD10C
 
 
 def _checksums(path: Path) -> dict[str, str]:
-    con = open_registry(path, read_only=True)
+    con = connect(path, read_only=True)
     sums = {}
     for name, schema in TABLES.items():
         table = con.table(name)
@@ -39,14 +39,13 @@ def _checksums(path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def con(small_registry: Path) -> ibis.BaseBackend:
-    return open_registry(small_registry, read_only=True)
+    return connect(small_registry, read_only=True)
 
 
 def test_same_seed_same_registry_other_seed_other(small_registry: Path, tmp_path: Path) -> None:
-    again = generate_registry(tmp_path / "again.duckdb", progress=False, **SMALL)  # type: ignore[arg-type]
+    again = generate_registry(tmp_path / "again.duckdb", **SMALL)  # type: ignore[arg-type]
     other = generate_registry(
         tmp_path / "other.duckdb",
-        progress=False,
         **{**SMALL, "seed": 12},  # type: ignore[arg-type]
     )
     first = _checksums(small_registry)
@@ -59,7 +58,7 @@ def test_labelled_synthetic(con: ibis.BaseBackend) -> None:
     meta = read_metadata(con)
     assert meta["synthetic"] == "true"
     assert meta["seed"] == str(SMALL["seed"])
-    assert meta["generator"].startswith("myositis.registry.synthetic")
+    assert meta["generator"].startswith("myositis.sources.synthetic")
     assert meta["patients"] == str(SMALL["patients"])
     sites = con.table("person").site.value_counts().to_pyarrow().to_pydict()
     assert sorted(sites["site"]) == ["synthetic-site-1", "synthetic-site-2", "synthetic-site-3"]
@@ -78,10 +77,8 @@ def test_default_prevalence_is_the_population_based_one(tmp_path: Path) -> None:
     """Without --dm-per-1000, 0.2 per 1,000 (Bendewald 2010: 21.42 per 100,000; Kronzer 2023:
     13 per 100,000): 50,000 persons give a DM count in the central 99.9% of
     Binomial(50000, 0.0002) = [2, 22] (scipy.stats.binom.ppf)."""
-    path = generate_registry(
-        tmp_path / "default.duckdb", patients=50_000, sites=1, seed=5, progress=False
-    )
-    con = open_registry(path, read_only=True)
+    path = generate_registry(tmp_path / "default.duckdb", patients=50_000, sites=1, seed=5)
+    con = connect(path, read_only=True)
     assert read_metadata(con)["dm_per_1000"] == "0.2"
     count = con.table("dm_subtype").count().execute()
     assert binom.ppf(0.0005, 50_000, 0.0002) <= count <= binom.ppf(0.9995, 50_000, 0.0002)
@@ -214,7 +211,7 @@ def test_adverse_events(con: ibis.BaseBackend) -> None:
 
 def test_bad_arguments_are_reported(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as info:
-        generate_registry(tmp_path / "x.duckdb", patients=0, sites=0, seed=-1, progress=False)
+        generate_registry(tmp_path / "x.duckdb", patients=0, sites=0, seed=-1)
     assert {p.column for p in info.value.problems} == {"--patients", "--sites", "--seed"}
     assert not (tmp_path / "x.duckdb").exists()
 

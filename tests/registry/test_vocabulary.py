@@ -11,7 +11,7 @@ import pytest
 
 from myositis.cli import main
 from myositis.errors import EmptyStepError
-from myositis.registry import open_registry
+from myositis.registry import connect
 from myositis.registry.vocabulary import vocabulary_problems
 from myositis.study.runner import run_study
 
@@ -48,12 +48,12 @@ def recoded(tmp_path: Path) -> Path:
 def test_the_bundled_and_generated_registries_use_only_known_codes(
     small_registry: Path,
 ) -> None:
-    assert vocabulary_problems(open_registry(DATA)) == []
-    assert vocabulary_problems(open_registry(small_registry, read_only=True)) == []
+    assert vocabulary_problems(connect(DATA)) == []
+    assert vocabulary_problems(connect(small_registry, read_only=True)) == []
 
 
 def test_each_unknown_value_is_counted_and_named(recoded: Path) -> None:
-    problems = vocabulary_problems(open_registry(recoded))
+    problems = vocabulary_problems(connect(recoded))
     assert len(problems) == 3
     diagnosis, subtype, frequency = problems
     assert diagnosis.startswith(
@@ -71,7 +71,7 @@ def test_case_and_spaces_are_compared_as_the_studies_compare_them(tmp_path: Path
     shutil.copytree(DATA, folder, ignore=shutil.ignore_patterns("*.py", "*.md"))
     _recode(folder, "diagnosis", "code_system", {"1": " icd10cm "})
     _recode(folder, "drug_exposure", "frequency", {"3": "bid"})
-    assert vocabulary_problems(open_registry(folder)) == []
+    assert vocabulary_problems(connect(folder)) == []
 
 
 def test_a_study_and_registry_check_say_so(
@@ -80,7 +80,7 @@ def test_a_study_and_registry_check_say_so(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    run = run_study(SPEC, recoded, tmp_path / "out", progress=False)
+    run = run_study(SPEC, recoded, tmp_path / "out")
     assert run.results["notes"][0].startswith("diagnosis.code_system: 2 row(s)")
     # Person 1 lost its DM codes: 10 patients, and the report says why.
     assert run.results["attrition"][-1]["remaining"] == 10
@@ -103,7 +103,7 @@ def test_an_empty_step_names_the_unmatched_codes(tmp_path: Path) -> None:
     everyone = {row["person_id"]: "ICD-10-CM" for row in people}
     _recode(folder, "diagnosis", "code_system", everyone)
     with pytest.raises(EmptyStepError) as info:
-        run_study(SPEC, folder, tmp_path / "out", progress=False)
+        run_study(SPEC, folder, tmp_path / "out")
     message = str(info.value)
     assert message.startswith("cohort step 2 'Dermatomyositis diagnosis")
     assert "The registry holds coded values no study can match:" in message

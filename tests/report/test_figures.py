@@ -16,18 +16,18 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from myositis.analysis.survival import kaplan_meier
+from myositis.analysis.response import km_table
+from myositis.analysis.survival import KaplanMeier, kaplan_meier
 from myositis.errors import InvalidInputError
 from myositis.report.figures import (
     OKABE_ITO,
     WATERFALL_MAX_WIDTH,
     attrition_flow,
     km_curve,
-    to_png,
-    to_svg,
     trajectories,
     waterfall,
 )
+from myositis.report.svg import to_png, to_svg
 
 # Synthetic CDASI-activity changes for 11 patients (consistent with Min 2022: all improved by
 # at least 11 points, mean improvement 17.8).
@@ -171,6 +171,11 @@ def test_trajectories_reject_empty_or_missing_values() -> None:
 MIN_TIMES = [1.0] * 8 + [1.5, 1.5, 2.0]  # Min 2022: 8 within 1 month, 2 by 1.5, 1 by 2
 
 
+def _curve(km: KaplanMeier) -> dict[str, object]:
+    """The results' time_to_response block the report draws from."""
+    return {"table": km_table(km), "conf": km.conf, "n": km.n}
+
+
 def _step_line(fig: Figure) -> tuple[list[float], list[float]]:
     ax = fig.axes[0]
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "Kaplan-Meier"]
@@ -179,7 +184,7 @@ def _step_line(fig: Figure) -> tuple[list[float], list[float]]:
 
 def test_km_curve_cumulative_plots_percent_improved_with_band_and_numbers_at_risk() -> None:
     km = kaplan_meier(MIN_TIMES, [1] * 11)
-    fig = km_curve(km)
+    fig = km_curve(_curve(km))
     x, y = _step_line(fig)
     assert x == [0.0, 1.0, 1.5, 2.0]
     assert y == pytest.approx([0.0, 800 / 11, 1000 / 11, 100.0])
@@ -199,7 +204,7 @@ def test_km_curve_survival_scale_marks_censoring() -> None:
     km = kaplan_meier(
         [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161], [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
     )
-    fig = km_curve(km, cumulative=False, xlabel="Weeks", ylabel="Remission (%)")
+    fig = km_curve(_curve(km), cumulative=False, xlabel="Weeks", ylabel="Remission (%)")
     x, y = _step_line(fig)
     assert y[0] == 100.0 and y[1:] == pytest.approx([100 * s for s in km.survival])
     ax = fig.axes[0]

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from myositis.registry import append_arrow, arrow_schema, create_registry
-from myositis.report.results_json import data_fingerprint
+from myositis.registry.fingerprint import data_fingerprint
 
 PEOPLE = [
     {"person_id": 1, "site": "a", "sex": "F", "birth_date": dt.date(1970, 6, 15)},

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from myositis.evidence.sites import read_site_package
-from myositis.registry import open_registry
-from myositis.report.html import fmt, percent, pvalue, render_report
-from myositis.study.runner import StudyRun, analyse, run_study
+from myositis.analysis.results import analyse
+from myositis.network.packages import read_site_package
+from myositis.registry import connect
+from myositis.report.kernel import fmt, percent, pvalue
+from myositis.report.study import render_study_html
+from myositis.study.runner import StudyRun, run_study, study_cohort
 from myositis.study.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +23,11 @@ DATA = ROOT / "examples" / "min2022"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> StudyRun:
-    return run_study(SPEC, DATA, tmp_path_factory.mktemp("report"), progress=False)
+    return run_study(
+        SPEC,
+        DATA,
+        tmp_path_factory.mktemp("report"),
+    )
 
 
 def test_report_is_self_contained_with_four_figures(run: StudyRun) -> None:
@@ -39,37 +45,24 @@ def test_the_exact_wilcoxon_row_appears_only_where_r_had_to_approximate(
 ) -> None:
     """The min2022 CDASI and pruritus pairs tie, so R's wilcox.test is approximate and the
     exact test conditional on ties is printed too; when R's test is exact it is not repeated."""
-    from myositis.analysis.response import fit_time_to_response
     from myositis.analysis.statistics import R_EXACT_WILCOXON
-    from myositis.cohort.builder import build_cohort
 
     exact_row = "<td>Wilcoxon signed rank exact test (conditional on ties)</td>"
     assert run.report.read_text(encoding="utf-8").count(exact_row) == 2
-    spec = load_spec(SPEC)
-    cohort = build_cohort(open_registry(DATA), spec)
     results = json.loads(json.dumps(run.results, default=str))
     for section in (results["cdasi"]["overall"], results["pruritus"]):
         section["wilcoxon"]["method"] = R_EXACT_WILCOXON
-    html = render_report(results, cohort, fit_time_to_response(cohort, spec), tmp_path / "r.html")
-    assert exact_row not in html.read_text(encoding="utf-8")
+    assert exact_row not in render_study_html(results)
     rows = list(csv.DictReader((run.out / "tables" / "cdasi_tests.csv").open(encoding="utf-8")))
     assert [r["test"] for r in rows] == ["paired_t", "wilcoxon", "wilcoxon_exact"]
     assert float(rows[2]["p_value"]) == pytest.approx(0.0009765625, rel=1e-10)
 
 
-def test_synthetic_banner_follows_the_registry_flag(run: StudyRun, tmp_path: Path) -> None:
-    from myositis.analysis.response import fit_time_to_response
-    from myositis.cohort.builder import build_cohort
-
-    spec = load_spec(SPEC)
-    cohort = build_cohort(open_registry(DATA), spec)
-    km = fit_time_to_response(cohort, spec)
+def test_synthetic_banner_follows_the_registry_flag(run: StudyRun) -> None:
     results = dict(run.results)
-    assert "SYNTHETIC DATA" in render_report(results, cohort, km, tmp_path / "a.html").read_text()
+    assert "SYNTHETIC DATA" in render_study_html(results)
     results["synthetic"] = False
-    assert "SYNTHETIC DATA" not in render_report(
-        results, cohort, km, tmp_path / "b.html"
-    ).read_text(encoding="utf-8")
+    assert "SYNTHETIC DATA" not in render_study_html(results)
 
 
 def test_results_json_and_tables_hold_the_report_numbers(run: StudyRun) -> None:
@@ -83,10 +76,8 @@ def test_results_json_and_tables_hold_the_report_numbers(run: StudyRun) -> None:
 
 
 def test_analyse_is_deterministic(run: StudyRun) -> None:
-    from myositis.cohort.builder import build_cohort
-
     spec = load_spec(SPEC)
-    again = analyse(build_cohort(open_registry(DATA), spec), spec)
+    again = analyse(study_cohort(connect(DATA), spec), spec.analysis)
     assert json.dumps(again, default=str, sort_keys=True) == json.dumps(
         {k: run.results[k] for k in again}, default=str, sort_keys=True
     )

@@ -179,17 +179,17 @@ def test_a_step_that_no_patient_passes(
 def test_each_empty_step_is_named(tmp_path: Path, changes: dict[str, object], step: str) -> None:
     data = yaml.safe_load(_spec(tmp_path, **changes).read_text(encoding="utf-8"))
     with pytest.raises(EmptyStepError, match=step):
-        run_study(SPEC, DATA, tmp_path / "out", progress=False, spec=spec_from_mapping(data))
+        run_study(SPEC, DATA, tmp_path / "out", spec=spec_from_mapping(data))
     assert not (tmp_path / "out").exists()
 
 
 def test_a_failed_run_leaves_a_previous_report_untouched(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = run_study(SPEC, DATA, out, progress=False)
+    first = run_study(SPEC, DATA, out)
     before = first.results_json.read_bytes()
     spec = load_spec(_spec(tmp_path, cohort__diagnosis__min_occurrences=9))
     with pytest.raises(EmptyStepError):
-        run_study(SPEC, DATA, out, progress=False, spec=spec)
+        run_study(SPEC, DATA, out, spec=spec)
     assert first.results_json.read_bytes() == before
     assert not list(tmp_path.glob(".*partial"))
 

@@ -22,7 +22,7 @@ DATA = ROOT / "examples" / "min2022"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> StudyRun:
-    return run_study(SPEC, DATA, tmp_path_factory.mktemp("min2022"), progress=False)
+    return run_study(SPEC, DATA, tmp_path_factory.mktemp("min2022"))
 
 
 @pytest.fixture(scope="module")
@@ -213,10 +213,10 @@ def test_the_data_fingerprint_is_the_same_from_csv_and_duckdb(
     results: dict[str, Any], tmp_path: Path
 ) -> None:
     """The fingerprint hashes content, not storage: the same tables in DuckDB give the same."""
-    from myositis.registry import append_arrow, create_registry, open_registry
-    from myositis.report.results_json import data_fingerprint
+    from myositis.registry import append_arrow, connect, create_registry
+    from myositis.registry.fingerprint import data_fingerprint
 
-    source = open_registry(DATA)
+    source = connect(DATA)
     target = create_registry(tmp_path / "copy.duckdb")
     target.raw_sql("DELETE FROM registry_metadata")
     from myositis.registry.schema import TABLES

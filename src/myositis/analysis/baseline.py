@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.serialise import counts_dict, summary_dict
 from myositis.analysis.treatment import DAYS_PER_YEAR
-from myositis.cohort.builder import Cohort
+from myositis.cohort.build import CohortResult
 from myositis.registry.schema import DM_SUBTYPES
-from myositis.study.spec import StudySpec
 
 
-def prior_therapies(cohort: Cohort) -> dict[int, list[str]]:
+def prior_therapies(cohort: CohortResult) -> dict[int, list[str]]:
     """Distinct systemic therapies started before each patient's index date."""
     index = {p.person_id: p.index_date for p in cohort.patients}
     out: dict[int, set[str]] = {pid: set() for pid in index}
@@ -28,18 +28,10 @@ def prior_therapies(cohort: Cohort) -> dict[int, list[str]]:
     return {pid: sorted(names) for pid, names in out.items()}
 
 
-def subtype_group(subtype: str | None, spec: StudySpec) -> str:
-    """The specification's group label for a subtype ('unclassified' when none fits)."""
-    for group, members in spec.analysis.subtype_groups.items():
-        if subtype in members:
-            return group
-    return "unclassified"
-
-
-def baseline_characteristics(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+def baseline_characteristics(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     """Counts and summaries of the cohort at the index date (Table 1)."""
     patients = cohort.patients
-    conf = spec.analysis.conf_level
+    conf = options.conf_level
     prior = prior_therapies(cohort)
     ages = [p.age_at_index for p in patients if p.age_at_index is not None]
     duration = [(p.index_date - p.first_diagnosis_date).days / DAYS_PER_YEAR for p in patients]
@@ -52,8 +44,8 @@ def baseline_characteristics(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
         "site": counts_dict([p.site for p in patients]),
         "subtype": counts_dict([p.subtype for p in patients], order=DM_SUBTYPES),
         "subtype_group": counts_dict(
-            [subtype_group(p.subtype, spec) for p in patients],
-            order=tuple(spec.analysis.subtype_groups),
+            [options.subtype_group(p.subtype) for p in patients],
+            order=tuple(options.subtype_groups),
         ),
         "jak_inhibitor": counts_dict([p.ingredient for p in patients]),
         "prior_systemic_therapies": summary_dict([len(prior[p.person_id]) for p in patients], conf),
@@ -62,4 +54,4 @@ def baseline_characteristics(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
     }
 
 
-__all__ = ["baseline_characteristics", "prior_therapies", "subtype_group"]
+__all__ = ["baseline_characteristics", "prior_therapies"]

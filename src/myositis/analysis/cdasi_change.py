@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from myositis.analysis.baseline import subtype_group
+from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.serialise import paired_test_dict, summary_dict
 from myositis.analysis.statistics import (
     paired_t,
     wilcoxon_signed_rank,
     wilcoxon_signed_rank_conditional,
 )
-from myositis.cohort.builder import Cohort, Patient
+from myositis.cohort.build import CohortResult, Patient
 from myositis.registry.schema import DM_SUBTYPES
-from myositis.study.spec import StudySpec
 
 #: Label of patients without a recorded subtype (as in Table 1).
 NOT_RECORDED = "not recorded"
@@ -38,25 +37,25 @@ def _block(patients: list[Patient], conf: float) -> dict[str, Any]:
     }
 
 
-def cdasi_change(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+def cdasi_change(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     """Baseline, follow-up and improvement summaries with paired tests, overall, by recorded
     subtype (those of ``DM_SUBTYPES`` present, in Table 1's order, then any other recorded
     value, then patients without one) and by the specification's subtype groups."""
-    conf = spec.analysis.conf_level
+    conf = options.conf_level
     patients = cohort.patients
     before = [p.baseline_activity for p in patients]
     after = [p.followup_activity for p in patients]
-    months = spec.analysis.days_per_month
+    months = options.days_per_month
     overall = _block(patients, conf) | {
         "followup_months": summary_dict([p.followup_days / months for p in patients], conf),
         "paired_t": paired_test_dict(lambda: paired_t(before, after, conf=conf)),
         "wilcoxon": paired_test_dict(lambda: wilcoxon_signed_rank(before, after)),
         "wilcoxon_exact": paired_test_dict(lambda: wilcoxon_signed_rank_conditional(before, after)),
-        "followup_used": spec.cohort.followup.use,
+        "followup_used": cohort.definition.followup.use,
     }
     groups = []
-    for group in [*spec.analysis.subtype_groups, "unclassified"]:
-        members = [p for p in patients if subtype_group(p.subtype, spec) == group]
+    for group in [*options.subtype_groups, "unclassified"]:
+        members = [p for p in patients if options.subtype_group(p.subtype) == group]
         if members or group != "unclassified":
             groups.append({"group": group, **_block(members, conf)})
     recorded = {p.subtype for p in patients if p.subtype}

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.serialise import proportion_dict, summary_dict
 from myositis.analysis.treatment import daily_dose
 from myositis.codes import label_dose
-from myositis.cohort.builder import Cohort
-from myositis.study.spec import StudySpec
+from myositis.cohort.build import CohortResult
 
 _FREQUENCY_WORDS = {"QD": "once daily", "BID": "twice daily", "TID": "three times daily"}
 
@@ -35,9 +35,9 @@ def regimen_label(row: dict[str, Any]) -> str:
     ).replace("  ", " ")
 
 
-def dosing(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+def dosing(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     """Per-patient maximum daily dose against the label dose, and the regimens used."""
-    a = spec.analysis
+    a = options
     index = {p.person_id: p.index_date for p in cohort.patients}
     by_patient: dict[int, list[dict[str, Any]]] = {pid: [] for pid in index}
     for row in cohort.jak_exposures:

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.pruritus import pick_baseline, pick_followup
 from myositis.analysis.serialise import proportion_dict
-from myositis.cohort.builder import Cohort
-from myositis.study.spec import StudySpec
+from myositis.cohort.build import CohortResult
 
 
-def myositis_resolution(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+def myositis_resolution(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     """Counts of active myositis at baseline and of its resolution during follow-up."""
-    m = spec.analysis.myositis
-    base_w, follow_w = spec.cohort.baseline.window_days, spec.cohort.followup.window_days
+    m = options.myositis
+    definition = cohort.definition
+    base_w, follow_w = definition.baseline.window_days, definition.followup.window_days
     ck: dict[int, list[dict[str, Any]]] = {}
     for row in cohort.labs:
         if str(row["test"]).strip().lower() == m.ck_test and row["value"] is not None:
@@ -69,7 +70,7 @@ def myositis_resolution(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
         "active_at_baseline": len(patients),
         "not_evaluable": len(patients) - len(assessed),
         "resolved": proportion_dict(
-            sum(bool(p["resolved"]) for p in assessed), len(assessed), spec.analysis.conf_level
+            sum(bool(p["resolved"]) for p in assessed), len(assessed), options.conf_level
         ),
         "patients": patients,
     }

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.serialise import paired_test_dict, proportion_dict, summary_dict
 from myositis.analysis.statistics import (
     paired_t,
     wilcoxon_signed_rank,
     wilcoxon_signed_rank_conditional,
 )
-from myositis.cohort.builder import Cohort
-from myositis.study.spec import StudySpec, Window
+from myositis.cohort.build import CohortResult
+from myositis.cohort.definition import Window
 
 
 def pick_baseline(rows: list[dict[str, Any]], window: Window) -> dict[str, Any] | None:
@@ -40,9 +41,10 @@ def pick_followup(
     return max(inside, key=lambda r: r["days"])
 
 
-def pruritus(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+def pruritus(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     """Baseline and follow-up pruritus with the change, among patients with both values."""
-    conf = spec.analysis.conf_level
+    conf = options.conf_level
+    definition = cohort.definition
     rows: dict[int, list[dict[str, Any]]] = {}
     for row in cohort.pruritus:
         if row["value"] is not None:
@@ -50,15 +52,15 @@ def pruritus(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
     pairs = []
     for p in cohort.patients:
         mine = rows.get(p.person_id, [])
-        base = pick_baseline(mine, spec.cohort.baseline.window_days)
-        follow = pick_followup(mine, spec.cohort.followup.window_days, spec.cohort.followup.use)
+        base = pick_baseline(mine, definition.baseline.window_days)
+        follow = pick_followup(mine, definition.followup.window_days, definition.followup.use)
         if base is not None and follow is not None:
             pairs.append((p.person_id, float(base["value"]), float(follow["value"])))
     before = [b for _, b, _ in pairs]
     after = [f for _, _, f in pairs]
     return {
-        "instrument": spec.analysis.pruritus_instrument,
-        "measure": spec.analysis.pruritus_measure,
+        "instrument": options.pruritus_instrument,
+        "measure": options.pruritus_measure,
         "n_with_both": len(pairs),
         "n_missing": len(cohort.patients) - len(pairs),
         "baseline": summary_dict(before, conf),

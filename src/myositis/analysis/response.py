@@ -19,15 +19,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.serialise import proportion_dict
 from myositis.analysis.survival import KaplanMeier, kaplan_meier
-from myositis.cohort.builder import Cohort
-from myositis.study.spec import StudySpec
+from myositis.cohort.build import CohortResult
 
 
-def time_to_response(cohort: Cohort, spec: StudySpec) -> tuple[list[float], list[bool]]:
+def time_to_response(
+    cohort: CohortResult, options: AnalysisOptions
+) -> tuple[list[float], list[bool]]:
     """(months, event) per patient, in the cohort's order."""
-    months = spec.analysis.days_per_month
+    months = options.days_per_month
     durations, events = [], []
     for p in cohort.patients:
         if p.response_days is not None:
@@ -39,10 +41,37 @@ def time_to_response(cohort: Cohort, spec: StudySpec) -> tuple[list[float], list
     return durations, events
 
 
-def fit_time_to_response(cohort: Cohort, spec: StudySpec) -> KaplanMeier:
+def fit_time_to_response(cohort: CohortResult, options: AnalysisOptions) -> KaplanMeier:
     """Kaplan-Meier estimate of the time to the first clinically meaningful improvement."""
-    durations, events = time_to_response(cohort, spec)
-    return kaplan_meier(durations, events, conf=spec.analysis.conf_level, conf_type="log")
+    durations, events = time_to_response(cohort, options)
+    return kaplan_meier(durations, events, conf=options.conf_level, conf_type="log")
+
+
+def km_table(km: KaplanMeier) -> list[dict[str, Any]]:
+    """The Kaplan-Meier curve as rows on the cumulative scale (1 - S(t)) with its interval:
+    ``time_months, n_risk, n_event, n_censor, cumulative_incidence, ci_low, ci_high`` (an
+    interval R leaves undefined is None)."""
+    return [
+        {
+            "time_months": t,
+            "n_risk": int(r),
+            "n_event": int(e),
+            "n_censor": int(c),
+            "cumulative_incidence": 1 - s,
+            "ci_low": _finite(1 - h),
+            "ci_high": _finite(1 - lo),
+        }
+        for t, r, e, c, s, lo, h in zip(
+            km.times,
+            km.n_risk,
+            km.n_event,
+            km.n_censor,
+            km.survival,
+            km.ci_low,
+            km.ci_high,
+            strict=True,
+        )
+    ]
 
 
 def _finite(value: float | None) -> float | None:
@@ -55,13 +84,13 @@ def _window_label(low: float | None, high: float) -> str:
     return f"> {low:g} to {high:g} months"
 
 
-def response(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+def response(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     """Responders with exact CIs, the Kaplan-Meier estimate and the window counts."""
-    a = spec.analysis
+    a = options
     n = len(cohort.patients)
     responders = sum(p.responder for p in cohort.patients)
-    km = fit_time_to_response(cohort, spec)
-    durations, events = time_to_response(cohort, spec)
+    km = fit_time_to_response(cohort, options)
+    durations, events = time_to_response(cohort, options)
     event_times = [d for d, e in zip(durations, events, strict=True) if e]
 
     windows = []
@@ -95,6 +124,7 @@ def response(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
         "ever_responded": proportion_dict(len(event_times), n, a.conf_level),
         "time_to_response": {
             "unit": "months",
+            "n": n,
             "days_per_month": a.days_per_month,
             "events": len(event_times),
             "censored": n - len(event_times),
@@ -106,29 +136,9 @@ def response(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
             "windows": windows,
             "later": sum(1 for t in event_times if t > last),
             "no_response": n - len(event_times),
-            "table": [
-                {
-                    "time_months": t,
-                    "n_risk": int(r),
-                    "n_event": int(e),
-                    "n_censor": int(c),
-                    "cumulative_incidence": 1 - s,
-                    "ci_low": _finite(1 - h),
-                    "ci_high": _finite(1 - lo),
-                }
-                for t, r, e, c, s, lo, h in zip(
-                    km.times,
-                    km.n_risk,
-                    km.n_event,
-                    km.n_censor,
-                    km.survival,
-                    km.ci_low,
-                    km.ci_high,
-                    strict=True,
-                )
-            ],
+            "table": km_table(km),
         },
     }
 
 
-__all__ = ["fit_time_to_response", "response", "time_to_response"]
+__all__ = ["fit_time_to_response", "km_table", "response", "time_to_response"]

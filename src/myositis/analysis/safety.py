@@ -10,30 +10,30 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.serialise import proportion_dict, summary_dict
 from myositis.analysis.statistics import poisson_rate
 from myositis.analysis.treatment import treatment_periods
-from myositis.cohort.builder import Cohort
-from myositis.study.spec import StudySpec
+from myositis.cohort.build import CohortResult
 
 
-def treatment_duration(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+def treatment_duration(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     """Duration of treatment in months and patient-years, with the number still treated."""
     periods = treatment_periods(cohort)
-    months = [p.days / spec.analysis.days_per_month for p in periods.values()]
+    months = [p.days / options.days_per_month for p in periods.values()]
     return {
-        "months": summary_dict(months, spec.analysis.conf_level),
-        "days_per_month": spec.analysis.days_per_month,
+        "months": summary_dict(months, options.conf_level),
+        "days_per_month": options.days_per_month,
         "patient_years": sum(p.years for p in periods.values()),
         "ongoing_at_cutoff": sum(p.ongoing for p in periods.values()),
         "data_cutoff": cohort.data_cutoff.isoformat(),
     }
 
 
-def adverse_events(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+def adverse_events(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     """Adverse events during treatment: counts, terms and the incidence per 100 patient-years."""
     periods = treatment_periods(cohort)
-    conf = spec.analysis.conf_level
+    conf = options.conf_level
     during = []
     outside = 0
     for event in cohort.adverse_events:

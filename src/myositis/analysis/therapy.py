@@ -22,10 +22,10 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.serialise import proportion_dict
 from myositis.analysis.treatment import active_on, daily_dose, treatment_periods
-from myositis.cohort.builder import Cohort
-from myositis.study.spec import StudySpec
+from myositis.cohort.build import CohortResult
 
 
 def _name(row: dict[str, Any]) -> str:
@@ -41,7 +41,7 @@ def _active(rows: list[dict[str, Any]], day: dt.date) -> dict[str, dict[str, Any
     return out
 
 
-def concomitant_therapy(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
+def concomitant_therapy(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     """Monotherapy, number of additional therapies and tapering/stopping per the rules."""
     periods = treatment_periods(cohort)
     by_patient: dict[int, list[dict[str, Any]]] = {p.person_id: [] for p in cohort.patients}
@@ -76,7 +76,7 @@ def concomitant_therapy(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
                 outcome = "continued"
             outcomes[name] = outcome
             per_therapy.setdefault(name, Counter())[outcome] += 1
-        time_point = at_end if spec.analysis.monotherapy_at == "end_of_treatment" else at_index
+        time_point = at_end if options.monotherapy_at == "end_of_treatment" else at_index
         patients.append(
             {
                 "person_id": p.person_id,
@@ -89,10 +89,10 @@ def concomitant_therapy(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
         )
 
     n = len(patients)
-    conf = spec.analysis.conf_level
+    conf = options.conf_level
     additional = Counter(min(p["additional_therapies"], 3) for p in patients)
     return {
-        "monotherapy_at": spec.analysis.monotherapy_at,
+        "monotherapy_at": options.monotherapy_at,
         "monotherapy": proportion_dict(additional[0], n, conf),
         "additional_therapies": [
             {"additional": label, "patients": additional[k]}

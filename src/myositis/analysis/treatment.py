@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from myositis.codes import frequency_per_day
-from myositis.cohort.builder import Cohort
+from myositis.cohort.build import CohortResult
 from myositis.errors import InvalidInputError
 
 DAYS_PER_YEAR = 365.25
@@ -49,7 +49,7 @@ class TreatmentPeriod:
         return self.start <= day <= self.end
 
 
-def treatment_periods(cohort: Cohort) -> dict[int, TreatmentPeriod]:
+def treatment_periods(cohort: CohortResult) -> dict[int, TreatmentPeriod]:
     """The treatment period of every cohort patient (see the module rules)."""
     rows: dict[int, list[Mapping[str, Any]]] = {}
     for row in cohort.jak_exposures:

@@ -1,13 +1,24 @@
-"""myositis.cohort: a study's cohort built from a registry with Ibis, with its attrition table.
+"""myositis.cohort: who is in a cohort (the definition) and who is, on a registry (the built
+result with its attrition table).
 
 Public API::
 
-    from myositis.cohort import build_cohort
-    cohort = build_cohort(open_registry(path), load_spec(spec_path))
-    cohort.attrition, cohort.patients
+    from myositis.cohort import CohortDefinition, build_cohort
+    result = build_cohort(connect("registry.duckdb"), CohortDefinition())
+    result.attrition, result.patients
 """
 
-from myositis.cohort.builder import AttritionStep, Cohort, Patient, build_cohort
+from myositis.cohort.build import AttritionStep, CohortResult, Patient, build_cohort
 from myositis.cohort.cdasi_activity import cdasi_activity
+from myositis.cohort.definition import CohortDefinition, ResponseRule, Window
 
-__all__ = ["AttritionStep", "Cohort", "Patient", "build_cohort", "cdasi_activity"]
+__all__ = [
+    "AttritionStep",
+    "CohortDefinition",
+    "CohortResult",
+    "Patient",
+    "ResponseRule",
+    "Window",
+    "build_cohort",
+    "cdasi_activity",
+]

@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.codes import load_codeset, normalise_icd
-from myositis.study.spec import CodeRef, Diagnosis, Exposure
+from myositis.cohort.definition import CodeRef, Diagnosis, Exposure
 
 _ICD = ("ICD10CM", "ICD9CM")
 

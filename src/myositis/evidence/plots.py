@@ -6,18 +6,15 @@ the overall diamond; the text columns give events/n (or the effect) and the esti
 interval on the natural scale. ``funnel_figure`` plots effects against standard errors on the
 model scale with the pseudo-95% region around the pooled estimate (Sterne & Egger 2001).
 
-``*_svg`` functions return SVG text for embedding in HTML reports; ``save_figure`` writes SVG
-or PNG by file suffix. Output is reproducible (no date stamp, fixed SVG ids).
+``*_svg`` functions return SVG text for embedding in HTML reports, through the one exporter
+:mod:`myositis.report.svg` (which also writes SVG or PNG files with ``save_figure``).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -25,6 +22,7 @@ from matplotlib.patches import Polygon
 
 from myositis.evidence.effects import EffectSizes
 from myositis.evidence.pooling import PoolResult, StudyEstimate, SubgroupResult
+from myositis.report.svg import to_svg
 
 PROPORTION_LABEL = "Proportion"
 _FONT = 8.5
@@ -287,36 +285,11 @@ def funnel_figure(effects: EffectSizes, result: PoolResult, *, title: str | None
     return fig
 
 
-def figure_svg(fig: Figure) -> str:
-    """SVG text of ``fig`` (text kept as text, no date stamp, fixed ids) for HTML embedding."""
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "myositis-outcomes"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
-    start = text.find("<svg")
-    return text[start:] if start >= 0 else text
-
-
 def forest_svg(result: PoolResult | SubgroupResult, **kwargs: object) -> str:
     """The forest plot as SVG text (see :func:`forest_figure` for the options)."""
-    return figure_svg(forest_figure(result, **kwargs))  # type: ignore[arg-type]
+    return to_svg(forest_figure(result, **kwargs), "forest")  # type: ignore[arg-type]
 
 
 def funnel_svg(effects: EffectSizes, result: PoolResult, *, title: str | None = None) -> str:
     """The funnel plot as SVG text."""
-    return figure_svg(funnel_figure(effects, result, title=title))
-
-
-def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as SVG or PNG (300 dpi) according to the suffix of ``path``."""
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix == ".svg":
-        target.write_text(figure_svg(fig), encoding="utf-8")
-    elif suffix == ".png":
-        fig.savefig(target, format="png", dpi=300, metadata={"Software": None})
-    else:
-        from myositis.errors import EvidenceError
-
-        raise EvidenceError(f"{target}: plots are written as .svg or .png")
-    return target
+    return to_svg(funnel_figure(effects, result, title=title), "funnel")

@@ -1,51 +1,23 @@
-"""Self-contained HTML reports (jinja2) for evidence synthesis.
+"""The evidence report: the bundled JAK-inhibitor response proportions pooled overall and by
+drug, as a self-contained HTML page on the report kernel.
 
-``write_jak_dm_report`` pools the bundled JAK-inhibitor response proportions (overall and by
-drug) and writes ``report.html`` (forest and funnel plots inlined as SVG, every number with its
-source), ``forest.svg``/``.png``, ``funnel.svg``/``.png`` and ``results.json``. The multi-site
-report is rendered by :func:`render_multisite_html` from the analysis
-:mod:`myositis.evidence.sites` builds.
+``write_jak_dm_report`` writes ``report.html`` (forest and funnel plots inlined as SVG, every
+number with its source), ``forest.svg``/``.png``, ``funnel.svg``/``.png`` and ``results.json``.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-from myositis import __version__
 from myositis.errors import EvidenceError
-from myositis.evidence.plots import figure_svg, forest_figure, funnel_figure, save_figure
+from myositis.evidence.plots import forest_figure, funnel_figure
 from myositis.evidence.pooling import PoolResult, pool, subgroups
 from myositis.evidence.table import load_jak_dm_table, response_effects
-
-_ENV = Environment(
-    loader=PackageLoader("myositis.evidence", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-def render(template: str, **context: Any) -> str:
-    """Render one of the package's templates with ``context`` (plus the software version)."""
-    return _ENV.get_template(template).render(version=__version__, **context)
-
-
-def json_ready(value: Any) -> Any:
-    """Replace NaN/inf by None so that the JSON written is standard JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    return value
+from myositis.report.kernel import render_html, write_text_atomic
+from myositis.report.results_json import write_json
+from myositis.report.svg import save_figure, to_svg
 
 
 def _row(label: str, result: PoolResult) -> dict[str, Any]:
@@ -106,8 +78,8 @@ def write_jak_dm_report(out: str | Path) -> dict[str, Any]:
         },
         "studies": [asdict(r) for r in records],
     }
-    html = render(
-        "jak_dm.html.j2",
+    html = render_html(
+        "evidence.html.j2",
         title="JAK inhibitors in dermatomyositis: pooled response in published series",
         n_studies=len({r.study_id for r in records}),
         n_pooled=logit.k,
@@ -116,17 +88,10 @@ def write_jak_dm_report(out: str | Path) -> dict[str, Any]:
         q_between=by_drug.q_between,
         q_between_df=by_drug.q_between_df,
         q_between_p=by_drug.q_between_pvalue,
-        forest_svg=figure_svg(fig),
-        funnel_svg=figure_svg(funnel),
+        forest_svg=to_svg(fig, "forest"),
+        funnel_svg=to_svg(funnel, "funnel"),
         records=records,
     )
-    (target / "report.html").write_text(html, encoding="utf-8")
-    (target / "results.json").write_text(
-        json.dumps(json_ready(results), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
+    write_text_atomic(target / "report.html", html)
+    write_json({"kind": "evidence-jak-dm", **results}, target / "results.json")
     return results
-
-
-def render_multisite_html(context: dict[str, Any]) -> str:
-    """The multi-site report from the analysis built by ``sites.combine_packages``."""
-    return render("multisite.html.j2", **context)

@@ -1,20 +1,19 @@
-"""The registry: one relational data model (``schema``), its storage (``store``) and a
-synthetic generator (``synthetic``; import it from there).
+"""The registry: one relational data model (``schema``), reached on any engine through
+``connect(url)``, checked for conformance and integrity, stored and fingerprinted.
 
 Public API::
 
-    from myositis.registry import create_registry, open_registry, append_arrow
-    from myositis.registry.synthetic import generate_registry
+    from myositis.registry import connect, create_registry, append_arrow
+    con = connect("registry.duckdb")            # or a folder, postgresql://..., spark://...
 """
 
+from myositis.registry.connect import connect, parse_location
 from myositis.registry.schema import CODE_SYSTEMS, DM_SUBTYPES, SCHEMA_VERSION, TABLES
 from myositis.registry.store import (
     append_arrow,
     arrow_schema,
     create_registry,
-    open_registry,
     read_metadata,
-    validate_registry,
     write_metadata,
 )
 
@@ -25,9 +24,9 @@ __all__ = [
     "TABLES",
     "append_arrow",
     "arrow_schema",
+    "connect",
     "create_registry",
-    "open_registry",
+    "parse_location",
     "read_metadata",
-    "validate_registry",
     "write_metadata",
 ]

@@ -10,7 +10,6 @@ carried by colour alone (line styles, markers, labels).
 
 from __future__ import annotations
 
-import io
 import math
 import numbers
 import textwrap
@@ -26,7 +25,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from myositis.analysis.survival import KaplanMeier
 from myositis.errors import InputProblem, InvalidInputError
 
 __all__ = [
@@ -34,8 +32,6 @@ __all__ = [
     "WATERFALL_MAX_WIDTH",
     "attrition_flow",
     "km_curve",
-    "to_png",
-    "to_svg",
     "trajectories",
     "waterfall",
 ]
@@ -226,7 +222,7 @@ def trajectories(
 
 
 def km_curve(
-    km: KaplanMeier,
+    curve: Mapping[str, Any],
     *,
     cumulative: bool = True,
     xlabel: str = "Months since start",
@@ -234,23 +230,31 @@ def km_curve(
 ) -> Figure:
     """Kaplan-Meier step curve with its pointwise interval band and numbers at risk below.
 
-    ``cumulative`` plots 1 - S(t) (share with the event, rising), otherwise S(t). The band is
-    the interval stored in ``km`` (R's ``conf.type``); where R leaves it undefined (S = 0, or
-    S = 1 for log-log) the band is not drawn. Censoring times are marked with "+". The table
-    under the plot gives the number at risk at each x tick (R ``summary(fit, times)$n.risk``).
+    ``curve`` is the ``time_to_response`` block of the results: ``table`` rows (``time_months,
+    n_risk, n_event, n_censor, cumulative_incidence, ci_low, ci_high``, the interval on the
+    cumulative scale, None where R leaves it undefined), ``conf`` and ``n``. ``cumulative``
+    plots 1 - S(t) (share with the event, rising), otherwise S(t). Censoring times are marked
+    with "+". The table under the plot gives the number at risk at each x tick (R
+    ``summary(fit, times, extend = TRUE)$n.risk``).
     """
-    times = [0.0, *km.times]
-    surv = [1.0, *km.survival]
-    low = [1.0, *km.ci_low]
-    high = [1.0, *km.ci_high]
+    rows = list(curve["table"])
+    times = [0.0, *(float(r["time_months"]) for r in rows)]
+    incidence = [0.0, *(float(r["cumulative_incidence"]) for r in rows)]
+    low = [0.0, *(math.nan if r["ci_low"] is None else float(r["ci_low"]) for r in rows)]
+    high = [0.0, *(math.nan if r["ci_high"] is None else float(r["ci_high"]) for r in rows)]
     if cumulative:
-        curve = [100 * (1 - s) for s in surv]
-        band_low = [100 * (1 - h) for h in high]
-        band_high = [100 * (1 - lo) for lo in low]
-    else:
-        curve = [100 * s for s in surv]
+        line = [100 * c for c in incidence]
         band_low = [100 * lo for lo in low]
         band_high = [100 * h for h in high]
+    else:
+        line = [100 * (1 - c) for c in incidence]
+        band_low = [100 * (1 - h) for h in high]
+        band_high = [100 * (1 - lo) for lo in low]
+
+    def at_risk(t: float) -> int:
+        # patients whose follow-up lasts at least t: the risk set of the first time >= t
+        later = [int(r["n_risk"]) for r in rows if float(r["time_months"]) >= t]
+        return later[0] if later else 0
 
     with _style():
         fig = _new_figure(5.5, 4.2)
@@ -266,14 +270,14 @@ def km_curve(
             color=colour,
             alpha=0.2,
             linewidth=0,
-            label=f"{km.conf:.0%} confidence interval",
+            label=f"{float(curve['conf']):.0%} confidence interval",
         )
-        ax.step(times, curve, where="post", color=colour, linewidth=1.6, label="Kaplan-Meier")
-        censored = [i for i, c in enumerate(km.n_censor) if c > 0]
+        ax.step(times, line, where="post", color=colour, linewidth=1.6, label="Kaplan-Meier")
+        censored = [i for i, r in enumerate(rows) if int(r["n_censor"]) > 0]
         if censored:
             ax.plot(
-                [km.times[i] for i in censored],
-                [curve[i + 1] for i in censored],
+                [times[i + 1] for i in censored],
+                [line[i + 1] for i in censored],
                 linestyle="none",
                 marker="+",
                 markersize=7,
@@ -296,7 +300,7 @@ def km_curve(
         table.set_axis_off()
         table.set_title("Number at risk", loc="left", fontsize=8)
         for t in ticks:
-            table.text(t, 0.5, f"{km.n_risk_at(t)}", ha="center", va="center", fontsize=8)
+            table.text(t, 0.5, f"{at_risk(t)}", ha="center", va="center", fontsize=8)
     return fig
 
 
@@ -380,22 +384,3 @@ def attrition_flow(steps: Sequence[tuple[str, int]]) -> Figure:
                     fontsize=8,
                 )
     return fig
-
-
-def to_svg(fig: Figure) -> str:
-    """The figure as an inline ``<svg>`` element (no XML prolog), for self-contained HTML."""
-    buf = io.StringIO()
-    with _style():
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    text = buf.getvalue()
-    return text[text.index("<svg") :]
-
-
-def to_png(fig: Figure, dpi: int = 150) -> bytes:
-    """The figure as PNG bytes at ``dpi`` dots per inch (white background)."""
-    if isinstance(dpi, bool) or not isinstance(dpi, int | float) or dpi <= 0:
-        _fail("dpi must be a positive number", dpi)
-    buf = io.BytesIO()
-    with _style():
-        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
-    return buf.getvalue()

@@ -1,82 +1,30 @@
-"""``results.json``: every number of the report, machine-readable, with its provenance.
+"""``results.json``: every number of a report, machine-readable, with its provenance.
 
 Provenance: ``spec_sha256`` (the validated specification's canonical hash), ``data_fingerprint``
-(SHA-256 over the registry tables' content: each table's name, row count and an
-order-independent digest of its rows, see :func:`data_fingerprint`), ``software_version``,
-``generated_at`` (UTC) and ``synthetic`` (from ``registry_metadata``).
+(:mod:`myositis.registry.fingerprint`), ``software_version``, ``generated_at`` (UTC) and
+``synthetic`` (from ``registry_metadata``). A report is rendered from this dictionary alone, so
+``myositis report results.json`` renders it again.
 
 The results hold exact counts and a per-patient listing, and say they are for local use only.
-What may leave a site is the per-site aggregate packages (:mod:`myositis.study.site_packages`),
-whose suppression also hides the complementary cells; a suppressed copy of these results is
-deliberately not made, because their percentages, proportions, intervals, rates, cumulative
-counts and risk tables would give back the counts it hid.
+What may leave a site is the per-site aggregate packages (:mod:`myositis.network`), whose
+suppression also hides the complementary cells.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import ibis
-from ibis import BaseBackend
-from ibis.backends.duckdb import Backend as DuckDBBackend
-
-from myositis.registry.schema import TABLES
-
-
-def data_fingerprint(con: BaseBackend) -> str:
-    """SHA-256 of the registry's content, independent of storage, engine and row order.
-
-    Each table's registry columns are cast to their registry types; each row becomes one text
-    (every value as DuckDB writes it, a null marked as such, the values separated by a control
-    character); the table contributes its name, its row count and the sums of the two 64-bit
-    halves of the MD5 of every row text, a digest of the multiset of rows that needs no sort.
-    DuckDB computes it: inside the registry when the registry is DuckDB (the rows never leave
-    the engine, so memory stays bounded), otherwise over the rows fetched as Arrow (PostgreSQL,
-    Spark), so every engine gives the same fingerprint for the same rows.
-    """
-    digest = hashlib.sha256()
-    local = None if isinstance(con, DuckDBBackend) else duckdb.connect()
-    for name, schema in TABLES.items():
-        table = con.table(name)
-        typed = table.select(*[table[c].cast(t).name(c) for c, t in schema.items()])
-        if local is None:
-            source = f"({ibis.to_sql(typed, dialect='duckdb')})"
-            row = con.raw_sql(_ROW_DIGEST.format(text=_row_text(schema.names), source=source))
-        else:
-            local.register("rows", typed.to_pyarrow().cast(schema.to_pyarrow()))
-            row = local.execute(_ROW_DIGEST.format(text=_row_text(schema.names), source="rows"))
-        ((count, upper, lower),) = row.fetchall()
-        digest.update(f"{name}\x00{count}\x00{upper or 0}\x00{lower or 0}\x00".encode())
-    if local is not None:
-        local.close()
-    return digest.hexdigest()
-
-
-#: Row count and the sums of the halves of each row text's MD5 (DuckDB SQL).
-_ROW_DIGEST = (
-    "SELECT count(*), sum(md5_number_upper(t)), sum(md5_number_lower(t)) "
-    "FROM (SELECT {text} AS t FROM {source} AS r)"
-)
-
-
-def _row_text(columns: Iterable[str]) -> str:
-    # 'N' for a null, 'V' and the value's text otherwise: a null and the text 'NULL' differ.
-    values = [
-        f"CASE WHEN r.\"{c}\" IS NULL THEN 'N' ELSE 'V' || CAST(r.\"{c}\" AS VARCHAR) END"
-        for c in columns
-    ]
-    return " || chr(31) || ".join(values)
+from myositis.errors import MyositisError
+from myositis.report.kernel import write_text_atomic
 
 
 def json_ready(value: Any) -> Any:
-    """Plain JSON: NaN/inf -> None, dates -> ISO text, tuples -> lists."""
+    """Plain JSON: NaN/inf -> None, dates -> ISO text, tuples -> lists, keys -> text."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dt.date):
@@ -88,13 +36,46 @@ def json_ready(value: Any) -> Any:
     return value
 
 
+def dumps(results: Any) -> str:
+    """Indented, standard JSON (no NaN) of a results tree."""
+    return json.dumps(json_ready(results), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def write_json(results: dict[str, Any], path: Path) -> Path:
-    """Write results as indented, standard JSON (no NaN)."""
-    path.write_text(
-        json.dumps(json_ready(results), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-        encoding="utf-8",
-    )
-    return path
+    """Write results as indented, standard JSON (no NaN), atomically."""
+    return write_text_atomic(path, dumps(results))
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """Read a ``results.json`` written by this software; clear errors for anything else."""
+    source = Path(path)
+    if source.is_dir():
+        candidate = source / "results.json"
+        if not candidate.exists():
+            raise MyositisError(
+                f"{source}: is a folder without results.json; give the results.json that a "
+                "run wrote (for example demo-report/results.json)"
+            )
+        source = candidate
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MyositisError(
+            f"{source}: no such file; give the results.json that a run wrote"
+        ) from None
+    except UnicodeDecodeError:
+        raise MyositisError(f"{source}: is not UTF-8 text, so not a results.json") from None
+    except json.JSONDecodeError as exc:
+        raise MyositisError(
+            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); give "
+            "the results.json that a run wrote, unchanged"
+        ) from None
+    if not isinstance(data, dict) or "kind" not in data:
+        raise MyositisError(
+            f"{source}: not a results file of myositis-outcomes (no 'kind' member); give the "
+            "results.json that 'myositis study run', 'demo' or 'evidence' wrote"
+        )
+    return data
 
 
 def iter_numbers(node: Any) -> Iterable[float]:
@@ -111,9 +92,4 @@ def iter_numbers(node: Any) -> Iterable[float]:
             yield from iter_numbers(value)
 
 
-__all__ = [
-    "data_fingerprint",
-    "iter_numbers",
-    "json_ready",
-    "write_json",
-]
+__all__ = ["dumps", "iter_numbers", "json_ready", "read_results", "write_json"]

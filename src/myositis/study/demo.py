@@ -1,6 +1,6 @@
 """``myositis demo``: a synthetic two-site registry and the bundled study, end to end.
 
-The registry comes from :func:`myositis.registry.synthetic.generate_registry` (labelled
+The registry comes from :func:`myositis.sources.synthetic.generate_registry` (labelled
 synthetic) with a raised dermatomyositis prevalence so that the cohort has enough patients to
 show every table and figure; the bundled ``studies/jak-refractory-dm.yaml`` runs on it.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from myositis.registry.synthetic import generate_registry
+from myositis.progress import Progress, silent
+from myositis.sources.synthetic import generate_registry
 from myositis.study.runner import StudyRun, run_study
 from myositis.study.spec import bundled_spec_path
 
@@ -20,7 +21,7 @@ DEMO_DM_PER_1000: Final = 5.0
 
 
 def run_demo(
-    out: str | Path, *, patients: int = 60_000, seed: int = 2022, progress: bool = True
+    out: str | Path, *, patients: int = 60_000, seed: int = 2022, progress: Progress = silent
 ) -> StudyRun:
     """Build ``out/registry.duckdb`` (synthetic, 2 sites) and run the bundled study into ``out``."""
     target = Path(out)

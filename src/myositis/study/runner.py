@@ -18,31 +18,23 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from ibis import BaseBackend
 
 from myositis import __version__
-from myositis.analysis.baseline import baseline_characteristics, subtype_group
-from myositis.analysis.cdasi_change import cdasi_change
-from myositis.analysis.dosing import dosing
-from myositis.analysis.myositis_resolution import myositis_resolution
-from myositis.analysis.pruritus import pruritus
-from myositis.analysis.response import fit_time_to_response, response
-from myositis.analysis.safety import adverse_events, treatment_duration
-from myositis.analysis.therapy import concomitant_therapy
-from myositis.analysis.treatment import treatment_periods
-from myositis.cohort.builder import Cohort, build_cohort
+from myositis.analysis.results import analyse
+from myositis.cohort.build import CohortResult, build_cohort
 from myositis.errors import EmptyStepError, MyositisError
-from myositis.registry.store import open_registry, read_metadata
+from myositis.progress import Progress, silent
+from myositis.registry.connect import connect, parse_location
+from myositis.registry.fingerprint import data_fingerprint
+from myositis.registry.store import read_metadata
 from myositis.registry.vocabulary import vocabulary_problems
-from myositis.report.html import render_report
-from myositis.report.results_json import data_fingerprint, write_json
+from myositis.report.results_json import write_json
+from myositis.report.study import write_study_report
 from myositis.report.tables import write_tables
 from myositis.study.site_packages import write_site_packages
 from myositis.study.spec import StudySpec, load_spec
@@ -60,108 +52,30 @@ class StudyRun:
     results: dict[str, Any]
 
 
-def analyse(cohort: Cohort, spec: StudySpec) -> dict[str, Any]:
-    """Every analysis of the report on a built cohort (plain JSON-ready dictionaries)."""
-    results: dict[str, Any] = {
-        "attrition": [
-            {
-                "step": s.step,
-                "label": s.label,
-                "criterion": s.criterion,
-                "remaining": s.remaining,
-                "excluded": s.excluded,
-            }
-            for s in cohort.attrition
-        ],
-        "baseline_characteristics": baseline_characteristics(cohort, spec),
-        "cdasi": cdasi_change(cohort, spec),
-        "response": response(cohort, spec),
-        "dosing": dosing(cohort, spec),
-        "treatment_duration": treatment_duration(cohort, spec),
-        "adverse_events": adverse_events(cohort, spec),
-        "concomitant_therapy": concomitant_therapy(cohort, spec),
-        "pruritus": pruritus(cohort, spec),
-        "myositis": myositis_resolution(cohort, spec),
-        "notes": list(cohort.notes),
-    }
-    results["patients"] = _listing(cohort, spec, results)
-    return results
-
-
-def _listing(cohort: Cohort, spec: StudySpec, results: dict[str, Any]) -> list[dict[str, Any]]:
-    months = spec.analysis.days_per_month
-    periods = treatment_periods(cohort)
-    dose = {p["person_id"]: p for p in results["dosing"]["patients"]}
-    therapy = {p["person_id"]: p for p in results["concomitant_therapy"]["patients"]}
-    rows = []
-    for p in cohort.patients:
-        rows.append(
-            {
-                "person_id": p.person_id,
-                "site": p.site,
-                "sex": p.sex,
-                "age_at_index": p.age_at_index,
-                "subtype": p.subtype,
-                "subtype_group": subtype_group(p.subtype, spec),
-                "drug": p.ingredient,
-                "index_date": p.index_date.isoformat(),
-                "baseline_cdasi": p.baseline_activity,
-                "followup_cdasi": p.followup_activity,
-                "followup_months": p.followup_days / months,
-                "improvement": p.improvement,
-                "responder": p.responder,
-                "months_to_response": None if p.response_days is None else p.response_days / months,
-                "max_mg_per_day": dose[p.person_id].get("max_mg_per_day"),
-                "dose_vs_label": dose[p.person_id]["status"],
-                "treatment_months": periods[p.person_id].days / months,
-                "tapered_or_stopped": therapy[p.person_id]["tapered_or_stopped"],
-                "additional_therapies": therapy[p.person_id]["additional_therapies"],
-            }
-        )
-    return rows
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Any]:
-    console = Console(stderr=True)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not (enabled and console.is_terminal),  # no spinner text in logs or pipes
-        transient=True,  # the progress line goes away; the summary or the error remains
-    ) as bar:
-        yield bar
-
-
 def run_study(
     spec_path: str | Path,
     data: str | Path,
     out: str | Path,
     *,
-    progress: bool = True,
+    progress: Progress = silent,
     spec: StudySpec | None = None,
 ) -> StudyRun:
-    """Run the specification on a registry and write the report files into ``out``."""
+    """Run the specification on the registry at ``data`` (a path or URL, see
+    :func:`myositis.registry.connect.connect`) and write the report files into ``out``."""
+    say = progress
     spec = spec or load_spec(spec_path)
     target = Path(out)
-    if target.exists() and not target.is_dir():
-        raise MyositisError(f"{target} exists and is not a directory; choose another --out")
-    with _progress(progress) as bar:
-        task = bar.add_task("opening the registry", total=None)
-        con = open_registry(data, read_only=Path(data).is_file())
+    _check_out(target, data)
+    say("opening the registry")
+    con = connect(data)
+    try:
         metadata = read_metadata(con)
-        bar.update(task, description="fingerprinting the registry data")
+        say("fingerprinting the registry data")
         fingerprint = data_fingerprint(con)
-        bar.update(task, description="checking coded values")
+        say("checking coded values")
         unmatched = vocabulary_problems(con)
-
-        def say(message: str) -> None:
-            bar.update(task, description=f"cohort: {message}")
-
         try:
-            cohort = build_cohort(con, spec, say)
+            cohort = study_cohort(con, spec, lambda message, *_: say(f"cohort: {message}"))
         except EmptyStepError as exc:
             if not unmatched:
                 raise
@@ -170,24 +84,27 @@ def run_study(
             raise EmptyStepError(
                 f"{exc}\nThe registry holds coded values no study can match:\n{found}"
             ) from None
-        bar.update(task, description="analyses")
-        results = _header(spec, metadata, fingerprint) | analyse(cohort, spec)
-        results["notes"] = [*unmatched, *results["notes"]]
-        km = fit_time_to_response(cohort, spec)
-        bar.update(task, description="writing the report")
-        staging = target.with_name(f".{target.name}.partial")
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir(parents=True)
+    finally:
+        con.disconnect()
+    say("analyses")
+    results = _header(spec, metadata, fingerprint, data) | analyse(cohort, spec.analysis)
+    results["notes"] = [*unmatched, *results["notes"]]
+    say("writing the report")
+    staging = target.with_name(f".{target.name}.partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    try:
         results_path = write_json(results, staging / "results.json")
         tables = write_tables(results, staging / "tables")
-        report = render_report(results, cohort, km, staging / "report.html")
+        report = write_study_report(results, staging / "report.html")
         shared_dir = staging / "shareable"
         shared_dir.mkdir()
-        shared = write_site_packages(cohort, spec, results, shared_dir)
-        con.disconnect()
+        shared = write_site_packages(cohort, spec.analysis, results, shared_dir, spec.sha256())
         _publish(staging, target)
-        bar.update(task, description="done")
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
     def moved(path: Path) -> Path:
         return target / path.relative_to(staging)
@@ -200,6 +117,33 @@ def run_study(
         shareable=[moved(p) for p in shared],
         results=results,
     )
+
+
+def study_cohort(con: BaseBackend, spec: StudySpec, progress: Progress = silent) -> CohortResult:
+    """Build the specification's cohort on a registry connection, with the records its
+    analyses need (the systemic therapies and pruritus measure of the analysis options)."""
+    options = spec.analysis
+    return build_cohort(
+        con,
+        spec.cohort,
+        response_rule=options.response_rule(),
+        systemic_therapies=options.systemic_therapies,
+        pruritus=(options.pruritus_instrument, options.pruritus_measure),
+        progress=progress,
+    )
+
+
+def _check_out(target: Path, data: str | Path) -> None:
+    """Refuse an output folder that is a file or the registry folder itself."""
+    if target.exists() and not target.is_dir():
+        raise MyositisError(f"--out {target}: exists and is not a folder; choose another --out")
+    location = parse_location(data)
+    same = location.path is not None and target.exists() and target.samefile(location.path)
+    if location.engine == "folder" and same:
+        raise MyositisError(
+            f"--out {target}: is the registry folder itself; the report would be written "
+            "among the registry's tables. Choose another folder, e.g. --out report"
+        )
 
 
 def _publish(staging: Path, target: Path) -> None:
@@ -216,9 +160,12 @@ def _publish(staging: Path, target: Path) -> None:
     staging.rmdir()
 
 
-def _header(spec: StudySpec, metadata: dict[str, str], fingerprint: str) -> dict[str, Any]:
+def _header(
+    spec: StudySpec, metadata: dict[str, str], fingerprint: str, data: str | Path
+) -> dict[str, Any]:
     synthetic = metadata.get("synthetic", "").strip().lower() == "true"
     return {
+        "kind": "study",
         "study": {
             "id": spec.study.id,
             "version": spec.study.version,
@@ -228,6 +175,7 @@ def _header(spec: StudySpec, metadata: dict[str, str], fingerprint: str) -> dict
         },
         "spec_sha256": spec.sha256(),
         "data_fingerprint": fingerprint,
+        "registry": parse_location(data).describe(),
         "software_version": __version__,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "synthetic": synthetic,
@@ -252,4 +200,4 @@ def _header(spec: StudySpec, metadata: dict[str, str], fingerprint: str) -> dict
     }
 
 
-__all__ = ["StudyRun", "analyse", "run_study"]
+__all__ = ["StudyRun", "run_study", "study_cohort"]

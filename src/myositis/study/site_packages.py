@@ -2,7 +2,7 @@
 
 Each site's cohort members give counts with denominators, means with SDs and sizes, and
 adverse events with person-years (and the number of persons), written by
-:func:`myositis.evidence.sites.write_site_package` (which applies the small-cell suppression of
+:func:`myositis.network.packages.write_site_package` (which applies the small-cell suppression of
 the specification's threshold and checksums the file). Nothing per patient is written.
 :func:`export_site_package` copies one site's package where ``study run --site-package``
 asks.
@@ -16,13 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from myositis.analysis.baseline import subtype_group
+from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.statistics import describe
 from myositis.analysis.treatment import treatment_periods
-from myositis.cohort.builder import Cohort
+from myositis.cohort.build import CohortResult
 from myositis.errors import SitePackageError
-from myositis.evidence.sites import read_site_package, write_site_package
-from myositis.study.spec import StudySpec
+from myositis.network.packages import read_site_package, write_site_package
 
 
 def _slug(text: str) -> str:
@@ -31,7 +30,7 @@ def _slug(text: str) -> str:
 
 
 def site_aggregates(
-    cohort: Cohort, spec: StudySpec, results: dict[str, Any], site: str
+    cohort: CohortResult, options: AnalysisOptions, results: dict[str, Any], site: str
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Aggregates of one site's cohort members (before suppression)."""
     members = [p for p in cohort.patients if (p.site or "unknown") == site]
@@ -65,9 +64,9 @@ def site_aggregates(
             "denominator": n,
         },
     }
-    for group in spec.analysis.subtype_groups:
+    for group in options.subtype_groups:
         counts[f"subtype_{_slug(group)}"] = {
-            "count": sum(subtype_group(p.subtype, spec) == group for p in members),
+            "count": sum(options.subtype_group(p.subtype) == group for p in members),
             "denominator": n,
             "partition": "subtype_group",
         }
@@ -90,21 +89,26 @@ def site_aggregates(
 
 
 def write_site_packages(
-    cohort: Cohort, spec: StudySpec, results: dict[str, Any], folder: Path
+    cohort: CohortResult,
+    options: AnalysisOptions,
+    results: dict[str, Any],
+    folder: Path,
+    spec_hash: str,
 ) -> list[Path]:
-    """Write ``site-<site>.json`` for every site with cohort members."""
+    """Write ``site-<site>.json`` for every site with cohort members (suppressed at the
+    options' small-cell threshold, carrying the specification's hash)."""
     sites = sorted({p.site or "unknown" for p in cohort.patients})
     written = []
     for site in sites:
-        aggregates = site_aggregates(cohort, spec, results, site)
+        aggregates = site_aggregates(cohort, options, results, site)
         aggregates = {k: v for k, v in aggregates.items() if v}
         written.append(
             write_site_package(
                 aggregates,
                 folder / f"site-{_slug(site)}.json",
-                spec_hash=spec.sha256(),
+                spec_hash=spec_hash,
                 site=site,
-                threshold=spec.analysis.small_cell_threshold,
+                threshold=options.small_cell_threshold,
             )
         )
     return written

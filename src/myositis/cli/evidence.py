@@ -1,35 +1,25 @@
-"""Commands of myositis.evidence: ``myositis evidence pool | jak-dm | combine``."""
+"""``myositis evidence``: pool published series (``pool``, ``jak-dm``) and site packages
+(``combine``)."""
 
 from __future__ import annotations
 
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from myositis.errors import EvidenceError, InvalidInputError
-from myositis.evidence.effects import Measure
-from myositis.evidence.models import Test
-from myositis.evidence.plots import forest_figure, funnel_figure, save_figure
-from myositis.evidence.pooling import (
-    PoolMethod,
-    PoolResult,
-    RegressionResult,
-    SubgroupResult,
-    leave_one_out,
-    meta_regression,
-    pool,
-    subgroups,
-)
-from myositis.evidence.report import json_ready, write_jak_dm_report
-from myositis.evidence.sites import combine_packages
-from myositis.evidence.studies import read_studies
 
-evidence_app = typer.Typer(
+if TYPE_CHECKING:
+    from myositis.evidence.effects import Measure
+    from myositis.evidence.models import Test
+    from myositis.evidence.pooling import PoolMethod, PoolResult, RegressionResult, SubgroupResult
+
+app = typer.Typer(
     name="evidence",
     help=(
         "Pool study-level evidence: proportions, means and generic effects (metafor methods), "
@@ -193,7 +183,7 @@ def _print_result(
         )
 
 
-@evidence_app.command("pool")
+@app.command("pool")
 def pool_command(
     file: Annotated[
         Path, typer.Argument(help="CSV file, one row per study (see docs/evidence.md).")
@@ -249,6 +239,12 @@ def pool_command(
     ] = ErrorsChoice.first,
 ) -> None:
     """Pool study-level effects with metafor's methods and print the result."""
+    from myositis.evidence.plots import forest_figure, funnel_figure
+    from myositis.evidence.pooling import leave_one_out, meta_regression, pool, subgroups
+    from myositis.evidence.studies import read_studies
+    from myositis.report.results_json import json_ready
+    from myositis.report.svg import save_figure
+
     if hksj and hksj_modified:
         raise EvidenceError("choose one of --hksj and --hksj-modified")
     test: Test = "adhoc" if hksj_modified else ("knha" if hksj else "z")
@@ -307,16 +303,20 @@ def pool_command(
     _print_result(Console(), result, groups, loo_rows, reg)
 
 
-@evidence_app.command("jak-dm")
+@app.command("jak-dm")
 def jak_dm_command(
     out: Annotated[
         Path,
         typer.Option(
-            "--out", help="Directory for report.html, forest and funnel plots and results.json."
+            "--out",
+            "-o",
+            help="Directory for report.html, forest and funnel plots and results.json.",
         ),
     ],
 ) -> None:
     """Pool the bundled JAK-inhibitor dermatomyositis studies and write an HTML report."""
+    from myositis.evidence.report import write_jak_dm_report
+
     results = write_jak_dm_report(out)
     primary = results["overall"]["Binomial-normal GLMM (primary)"]
     typer.echo(
@@ -333,17 +333,19 @@ def jak_dm_command(
     )
 
 
-@evidence_app.command("combine")
+@app.command("combine")
 def combine_command(
     packages: Annotated[list[Path], typer.Argument(help="Site package JSON files.")],
     out: Annotated[
-        Path, typer.Option("--out", help="Directory for report.html and combined.json.")
+        Path, typer.Option("--out", "-o", help="Directory for report.html and combined.json.")
     ],
     method: Annotated[
         RandomMethodChoice, typer.Option("--method", help="Random-effects tau^2 estimator.")
     ] = RandomMethodChoice.REML,
 ) -> None:
     """Verify site packages (checksums, one study) and pool them across sites."""
+    from myositis.network.combine import combine_packages
+
     combined = combine_packages(packages, out, method=method.value)
     typer.echo(f"{len(combined['sites'])} site packages verified (spec {combined['spec_hash']})")
     for name, entry in combined["analyses"].items():
@@ -369,8 +371,3 @@ def _total_text(kind: str, total: dict[str, Any] | None) -> str:
     if kind == "means":
         return f"; all sites: mean {total['mean']:.4g} (SD {total['sd']:.4g}, n = {total['n']})"
     return f"; all sites: {total['events']} events / {total['person_time']:.4g}"
-
-
-def register(app: typer.Typer) -> None:
-    """Add this part's commands to the main app."""
-    app.add_typer(evidence_app, name="evidence")

@@ -1,4 +1,4 @@
-"""Commands of myositis.registry: ``myositis synth`` and ``myositis registry-check``."""
+"""``myositis registry``: make a synthetic registry, check one, copy one into a server."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ from typing import Annotated
 
 import typer
 
-from myositis.registry.schema import TABLES
-from myositis.registry.synthetic.params import POPULATION_DM_PER_1000
+from myositis.cli.options import REGISTRY_HELP, Quiet
+from myositis.cli.progress import progress_display
+
+app = typer.Typer(
+    name="registry",
+    help="Registries: make a synthetic one, check one, copy one into PostgreSQL or Spark.\n\n"
+    "A registry holds the eight tables of the data model (docs/data-model.md) in an embedded "
+    "DuckDB file (the default), a folder of CSV/Parquet files, PostgreSQL or Spark.",
+    no_args_is_help=True,
+)
 
 SYNTH_HELP = (
     "Write a SYNTHETIC EHR-like registry (for demos, tests and benchmarks; no real patients)."
@@ -26,7 +34,7 @@ SYNTH_HELP = (
     "synthetic-site-1, ...), deterministic by seed, and written in batches of 50,000 persons "
     "in bounded memory. Model and parameters: docs/synthetic.md (not calibrated to real data)."
     "\n\n"
-    "Example:  myositis synth --patients 20000 --sites 2 --seed 7 --out registry.duckdb"
+    "Example:  myositis registry synth --patients 20000 --sites 2 --seed 7 -o registry.duckdb"
 )
 
 CHECK_HELP = (
@@ -36,10 +44,13 @@ CHECK_HELP = (
     "(sex, code systems, subtype, frequency, formulation, instrument) holding values outside "
     "the data model, which no study can match."
     "\n\n"
-    "REGISTRY is a .duckdb file or a directory of <table>.csv / <table>.parquet files."
+    f"REGISTRY: {REGISTRY_HELP}"
+    "\n\n"
+    "Example:  myositis registry check examples/min2022"
 )
 
 
+@app.command("synth", help=SYNTH_HELP)
 def synth(
     out: Annotated[
         Path,
@@ -53,51 +64,50 @@ def synth(
         int, typer.Option("--seed", help="Random seed: the same seed gives the same registry.")
     ] = 1,
     dm_per_1000: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--dm-per-1000",
-            help="Dermatomyositis cases per 1,000 persons (default: population prevalence, "
-            "about 20 per 100,000; raise it for a referral centre's registry).",
+            help="Dermatomyositis cases per 1,000 persons (default: the population prevalence, "
+            "0.2 per 1,000; raise it for a referral centre's registry).",
+            show_default=False,
         ),
-    ] = POPULATION_DM_PER_1000,
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace FILE if it exists.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Write a SYNTHETIC EHR-like registry (help text: SYNTH_HELP)."""
-    from myositis.registry.synthetic import generate_registry
+    from myositis.sources.synthetic import POPULATION_DM_PER_1000, generate_registry
 
     began = time.perf_counter()
-    path = generate_registry(
-        out,
-        patients=patients,
-        sites=sites,
-        seed=seed,
-        dm_per_1000=dm_per_1000,
-        progress=not quiet,
-        overwrite=overwrite,
-    )
+    with progress_display(not quiet) as progress:
+        path = generate_registry(
+            out,
+            patients=patients,
+            sites=sites,
+            seed=seed,
+            dm_per_1000=POPULATION_DM_PER_1000 if dm_per_1000 is None else dm_per_1000,
+            progress=progress,
+            overwrite=overwrite,
+        )
     typer.echo(
         f"wrote synthetic registry {path} ({patients:,} persons, {sites} sites, seed {seed}) "
         f"in {time.perf_counter() - began:.1f} s"
     )
 
 
-def registry_check(
-    path: Annotated[
-        Path,
-        typer.Argument(
-            help="A registry .duckdb file, or a directory of <table>.csv / <table>.parquet.",
-            metavar="REGISTRY",
-        ),
-    ],
+@app.command("check", help=CHECK_HELP)
+def check(
+    registry: Annotated[str, typer.Argument(help=REGISTRY_HELP, metavar="REGISTRY")],
 ) -> None:
     """Check a registry (help text: CHECK_HELP)."""
-    from myositis.registry.store import open_registry, read_metadata
+    from myositis.registry.connect import connect
+    from myositis.registry.schema import TABLES
+    from myositis.registry.store import read_metadata
     from myositis.registry.vocabulary import vocabulary_problems
 
-    con = open_registry(path, read_only=True)
+    con = connect(registry)
     for name in TABLES:
         typer.echo(f"{name:18} {con.table(name).count().execute():>12,} rows")
     problems = vocabulary_problems(con)
@@ -112,9 +122,3 @@ def registry_check(
         f"; {len(problems)} coded column(s) hold values no study can match" if problems else ""
     )
     typer.echo(f"ok: every table and column of the data model is present and valid{unmatched}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this part's commands to the main app."""
-    app.command("synth", help=SYNTH_HELP)(synth)
-    app.command("registry-check", help=CHECK_HELP)(registry_check)

@@ -23,7 +23,7 @@ import numpy as np
 
 from myositis.codes import load_codeset
 from myositis.registry.schema import DM_SUBTYPES
-from myositis.registry.synthetic.catalogue import (
+from myositis.sources.synthetic.catalogue import (
     ADVERSE_EVENTS,
     ALDOLASE_ULN,
     CK_ULN_BY_SITE,
@@ -31,9 +31,9 @@ from myositis.registry.synthetic.catalogue import (
     DM_THERAPY_WEIGHTS,
     JAK_REGIMENS,
 )
-from myositis.registry.synthetic.cdasi_items import cdasi_items
-from myositis.registry.synthetic.context import Batch
-from myositis.registry.synthetic.params import (
+from myositis.sources.synthetic.cdasi_items import cdasi_items
+from myositis.sources.synthetic.context import Batch
+from myositis.sources.synthetic.params import (
     AMYOPATHIC_CODES_START,
     DATA_END,
     DATA_START,

@@ -18,7 +18,7 @@ from myositis.instruments.mmt8 import AXIAL, BILATERAL, MMT8
 from myositis.instruments.tis import CATEGORIES as TIS_CATEGORIES
 from myositis.instruments.tis import POINTS, TIS
 
-score_app = typer.Typer(
+app = typer.Typer(
     help=(
         "Score validated instruments for every row of a CSV or Parquet file.\n\n"
         "Each row is checked first: an item outside its range, a non-numeric value or a "
@@ -118,7 +118,7 @@ def _population(value: str) -> Population:
     raise typer.BadParameter("must be 'adult' or 'juvenile'", param_hint="--population")
 
 
-@score_app.command(
+@app.command(
     "cdasi",
     help=(
         "CDASI v2 (Yassaee 2010): activity (0-100), damage (0-32), total (0-132) and "
@@ -146,7 +146,7 @@ def score_cdasi(
     _run(CDASI(severity_cutoff), source, output, errors)
 
 
-@score_app.command(
+@app.command(
     "tis",
     help=(
         "2016 ACR/EULAR Total Improvement Score between baseline and follow-up, one pair per "
@@ -168,7 +168,7 @@ def score_tis(
     _run(TIS(_population(population)), source, output, errors)
 
 
-@score_app.command(
+@app.command(
     "doi",
     help=(
         "IMACS 2004 preliminary definition of improvement (Rider 2004): >= 3 of 6 core set "
@@ -189,7 +189,7 @@ def score_doi(
     _run(DOI(_population(population)), source, output, errors)
 
 
-@score_app.command(
+@app.command(
     "mmt8",
     help=(
         "MMT-8 totals from Kendall 0-10 muscle grades (Rider 2010; IMACS Form 04).\n\n"
@@ -214,7 +214,7 @@ def _haq_columns() -> str:
     )
 
 
-@score_app.command(
+@app.command(
     "haq",
     help=(
         "HAQ disability index (adults, Fries 1980; Stanford scoring) or CHAQ (children, "
@@ -242,8 +242,3 @@ def score_haq(
     if form not in FORMS:
         raise typer.BadParameter(f"must be one of {', '.join(FORMS)}", param_hint="--form")
     _run(HAQ("chaq" if form == "chaq" else "haq-di", min_categories), source, output, errors)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``myositis score ...`` to the main app."""
-    app.add_typer(score_app, name="score", help="Score instruments for every row of a file.")

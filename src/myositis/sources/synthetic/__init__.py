@@ -16,25 +16,25 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from myositis import __version__
 from myositis.codes import CODESET_VERSION
 from myositis.errors import InputProblem, InvalidInputError
+from myositis.progress import Progress, silent
 from myositis.registry.store import append_arrow, create_registry, write_metadata
-from myositis.registry.synthetic.background import (
+from myositis.sources.synthetic.background import (
     common_records,
     lookalikes,
     persons,
     write_persons,
 )
-from myositis.registry.synthetic.context import DATA_TABLES, Batch, site_name
-from myositis.registry.synthetic.dermatomyositis import add_dm_patient
-from myositis.registry.synthetic.params import POPULATION_DM_PER_1000, SynthParams
+from myositis.sources.synthetic.context import DATA_TABLES, Batch, site_name
+from myositis.sources.synthetic.dermatomyositis import add_dm_patient
+from myositis.sources.synthetic.params import POPULATION_DM_PER_1000, SynthParams
 
 #: Persons generated and written per batch (bounds memory; part of the determinism contract).
 BATCH_SIZE: Final = 50_000
-GENERATOR: Final = "myositis.registry.synthetic"
+GENERATOR: Final = "myositis.sources.synthetic"
 
 
 def generate_registry(
@@ -44,7 +44,7 @@ def generate_registry(
     sites: int,
     seed: int,
     dm_per_1000: float = POPULATION_DM_PER_1000,
-    progress: bool = True,
+    progress: Progress = silent,
     overwrite: bool = False,
     params: SynthParams | None = None,
 ) -> Path:
@@ -86,25 +86,16 @@ def generate_registry(
         },
     )
     exposure_id = assessment_id = 0
-    with Progress(
-        TextColumn("[bold]synthetic registry"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("persons"),
-        TimeElapsedColumn(),
-        disable=not progress,
-        transient=False,
-    ) as bar:
-        task = bar.add_task("generate", total=patients)
-        for index, first in enumerate(range(0, patients, BATCH_SIZE)):
-            n = min(BATCH_SIZE, patients - first)
-            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
-            batch = Batch(rng, settings, sites, exposure_id, assessment_id)
-            _generate_batch(batch, first + 1, n)
-            for table in DATA_TABLES:
-                append_arrow(con, table, batch.rows[table].to_arrow())
-            exposure_id, assessment_id = batch.next_exposure_id, batch.next_assessment_id
-            bar.advance(task, n)
+    progress("synthetic registry: persons", 0, patients)
+    for index, first in enumerate(range(0, patients, BATCH_SIZE)):
+        n = min(BATCH_SIZE, patients - first)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+        batch = Batch(rng, settings, sites, exposure_id, assessment_id)
+        _generate_batch(batch, first + 1, n)
+        for table in DATA_TABLES:
+            append_arrow(con, table, batch.rows[table].to_arrow())
+        exposure_id, assessment_id = batch.next_exposure_id, batch.next_assessment_id
+        progress("synthetic registry: persons", first + n, patients)
     con.disconnect()
     return target
 

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from myositis.codes import load_codeset
-from myositis.registry.synthetic.catalogue import (
+from myositis.sources.synthetic.catalogue import (
     ATOPIC_DERMATITIS,
     CK_ULN_BY_SITE,
     COMMON_CONDITIONS,
@@ -20,8 +20,8 @@ from myositis.registry.synthetic.catalogue import (
     RHEUMATOID_ARTHRITIS,
     Condition,
 )
-from myositis.registry.synthetic.context import TOPICAL_RUXOLITINIB_ATC, Batch
-from myositis.registry.synthetic.params import (
+from myositis.sources.synthetic.context import TOPICAL_RUXOLITINIB_ATC, Batch
+from myositis.sources.synthetic.params import (
     DATA_END,
     DATA_START,
     ICD10_START,

@@ -1,4 +1,4 @@
-"""Commands of myositis.trial: ``myositis trial sample-size | randomise``."""
+"""``myositis trial``: sample size and power, allocation lists and minimisation."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import os
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from myositis.errors import MyositisError, TrialDesignError
-from myositis.trial.minimisation import Minimiser
-from myositis.trial.randomisation import Allocation, permuted_blocks
-from myositis.trial.sample_size import power_for, sample_size
 
-trial_app = typer.Typer(
+if TYPE_CHECKING:
+    from myositis.trial.randomisation import Allocation
+
+app = typer.Typer(
     name="trial",
     help=(
         "Trial design for a binary endpoint such as prednisone-free moderate improvement "
@@ -41,7 +41,7 @@ class TestChoice(StrEnum):
     fisher = "fisher"
 
 
-@trial_app.command("sample-size")
+@app.command("sample-size")
 def sample_size_command(
     p1: Annotated[float, typer.Option(help="Expected response rate in the control arm, 0-1.")],
     p2: Annotated[float, typer.Option(help="Expected response rate in the treated arm, 0-1.")],
@@ -65,6 +65,8 @@ def sample_size_command(
     The assumed rates are yours to state: for BIRD (baricitinib against placebo, 62 patients)
     they are not public. Example:  myositis trial sample-size --p1 0.3 --p2 0.7 --test fisher
     """
+    from myositis.trial.sample_size import power_for, sample_size
+
     if n is not None and n < 2:
         raise TrialDesignError(f"--n {n}: at least 2 patients per arm")
     result = (
@@ -83,7 +85,7 @@ def sample_size_command(
     )
 
 
-@trial_app.command("randomise")
+@app.command("randomise")
 def randomise_command(
     per_stratum: Annotated[
         int, typer.Option(help="Allocations per stratum at least (whole blocks are written).")
@@ -105,6 +107,8 @@ def randomise_command(
     myositis trial randomise --per-stratum 32 --arms baricitinib,placebo --strata
     MTX,AZA --seed 20220501 -o allocation.csv
     """
+    from myositis.trial.randomisation import permuted_blocks
+
     allocations = permuted_blocks(
         per_stratum,
         arms=_names(arms, "--arms"),
@@ -117,7 +121,7 @@ def randomise_command(
     typer.echo(f"wrote {len(allocations)} allocations ({strata}) to {out}; seed {seed}")
 
 
-@trial_app.command("minimise")
+@app.command("minimise")
 def minimise_command(
     patients: Annotated[
         Path, typer.Argument(help="CSV of patients in the order they enrol, one per row.")
@@ -140,6 +144,8 @@ def minimise_command(
     myositis trial minimise enrolled.csv --factors site,prior_ivig --arms baricitinib,placebo
     --seed 20220501 -o allocations.csv
     """
+    from myositis.trial.minimisation import Minimiser
+
     columns = _names(factors, "--factors")
     try:
         with patients.open(newline="", encoding="utf-8-sig") as handle:
@@ -198,12 +204,15 @@ def _integers(text: str, option: str) -> list[int]:
 
 
 def _write(allocations: list[Allocation], out: Path) -> None:
+    from myositis.trial.randomisation import Allocation
+
     fields = [f.name for f in dataclasses.fields(Allocation)]
     _write_rows([fields, *(dataclasses.astuple(a) for a in allocations)], out)
 
 
 def _write_rows(rows: list[Any], out: Path) -> None:
     """Write CSV rows atomically: a half-written allocation list must never exist."""
+
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -214,8 +223,3 @@ def _write_rows(rows: list[Any], out: Path) -> None:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise MyositisError(f"{out}: cannot be written ({exc.strerror}); nothing written") from None
-
-
-def register(app: typer.Typer) -> None:
-    """Add this part's commands to the main app."""
-    app.add_typer(trial_app, name="trial")

@@ -9,8 +9,8 @@ import numpy as np
 
 from myositis.codes import load_codeset
 from myositis.registry.schema import TABLES
-from myositis.registry.synthetic.buffer import Rows
-from myositis.registry.synthetic.params import ATC_L04AF_START, SynthParams
+from myositis.sources.synthetic.buffer import Rows
+from myositis.sources.synthetic.params import ATC_L04AF_START, SynthParams
 
 #: Tables the generator fills (registry_metadata is written once, not per batch).
 DATA_TABLES: Final = tuple(name for name in TABLES if name != "registry_metadata")

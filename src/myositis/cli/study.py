@@ -1,4 +1,4 @@
-"""Commands of myositis.study: ``myositis study run`` and ``myositis demo``."""
+"""``myositis study``: check a study specification; run it on a registry and write its report."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from myositis.cli.options import REGISTRY_HELP, Data, OutDir, Quiet
+from myositis.cli.progress import progress_display
 
 RUN_HELP = (
     "Run a declarative study specification on a registry and write the report."
@@ -19,30 +22,23 @@ RUN_HELP = (
     "\n\n"
     "SPEC is a YAML file (see docs/study-spec.md) or the name of a bundled study "
     "(jak-refractory-dm: the design of Min et al. 2022). "
-    "--data is a registry .duckdb file or a directory of <table>.csv / <table>.parquet files."
+    f"--data: {REGISTRY_HELP}"
     "\n\n"
-    "Example:  myositis study run studies/jak-refractory-dm.yaml --data examples/min2022 "
-    "--out min2022-report"
+    "Examples:\n\n"
+    "  myositis study run jak-refractory-dm --data examples/min2022 -o min2022-report\n\n"
+    "  myositis study run jak-refractory-dm "
+    "--data 'postgresql://postgres@127.0.0.1:5432/test?schema=min2022' -o pg-report"
 )
 
-DEMO_HELP = (
-    "Build a SYNTHETIC two-site registry (embedded DuckDB file), run the bundled "
-    "jak-refractory-dm study on it and print where the report is."
-    "\n\n"
-    "Writes DIR/registry.duckdb and the study outputs (DIR/report.html, DIR/results.json, "
-    "DIR/tables/, DIR/shareable/). The data are synthetic and the report says so."
-    "\n\n"
-    "Example:  myositis demo --out demo-report"
-)
-
-study_app = typer.Typer(
+app = typer.Typer(
     name="study",
-    help="Declarative registry studies: run a study specification and write its report.",
+    help="Declarative registry studies: check a study specification; run it on a registry and "
+    "write its report (docs/study-spec.md).",
     no_args_is_help=True,
 )
 
 
-@study_app.command("run", help=RUN_HELP)
+@app.command("run", help=RUN_HELP)
 def run(
     spec: Annotated[
         Path,
@@ -50,17 +46,9 @@ def run(
             help="Study specification (YAML) or a bundled study's name.", metavar="SPEC"
         ),
     ],
-    data: Annotated[
-        Path,
-        typer.Option(
-            "--data",
-            "-d",
-            help="Registry: .duckdb file or directory of table files.",
-            metavar="REGISTRY",
-        ),
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.", metavar="DIR")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    data: Data,
+    out: OutDir,
+    quiet: Quiet = False,
     site_package: Annotated[
         Path | None,
         typer.Option(
@@ -90,18 +78,27 @@ def run(
     if site_package is not None and site_package.is_dir():
         raise SitePackageError(f"--site-package {site_package}: is a directory; give a file name")
     began = time.perf_counter()
-    result = run_study(spec, data, out, progress=not quiet)
-    _summary(result.results, result.report, time.perf_counter() - began)
+    with progress_display(not quiet) as progress:
+        result = run_study(spec, data, out, progress=progress)
+    summary(result.results, result.report, time.perf_counter() - began)
     if site_package is not None:
         written = export_site_package(result.shareable, site_package, site)
         typer.echo(f"site package: {written.resolve()}")
 
 
-@study_app.command("check")
+@app.command("check")
 def check(
-    spec: Annotated[Path, typer.Argument(help="Study specification (YAML).", metavar="SPEC")],
+    spec: Annotated[
+        Path,
+        typer.Argument(
+            help="Study specification (YAML) or a bundled study's name.", metavar="SPEC"
+        ),
+    ],
 ) -> None:
-    """Validate a study specification without running it; print its identity and SHA-256."""
+    """Validate a study specification without running it; print its identity and SHA-256.
+
+    Example:  myositis study check studies/jak-refractory-dm.yaml
+    """
     from myositis.study.spec import load_spec
 
     loaded = load_spec(spec)
@@ -115,25 +112,7 @@ def check(
     )
 
 
-def demo(
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Output directory.", metavar="DIR")
-    ] = Path("demo-report"),
-    patients: Annotated[
-        int, typer.Option("--patients", "-n", help="Persons in the synthetic registry.")
-    ] = 60_000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the registry.")] = 2022,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
-) -> None:
-    """Synthetic registry + bundled study (help text: DEMO_HELP)."""
-    from myositis.study.demo import run_demo
-
-    began = time.perf_counter()
-    result = run_demo(out, patients=patients, seed=seed, progress=not quiet)
-    _summary(result.results, result.report, time.perf_counter() - began)
-
-
-def _summary(results: dict[str, Any], report: Path, seconds: float) -> None:
+def summary(results: dict[str, Any], report: Path, seconds: float) -> None:
     attrition = results["attrition"]
     final = attrition[-1]["remaining"]
     label = "SYNTHETIC data; " if results.get("synthetic") else ""
@@ -144,9 +123,3 @@ def _summary(results: dict[str, Any], report: Path, seconds: float) -> None:
     typer.echo(f"report: {report.resolve()}")
     typer.echo(f"results: {report.parent.resolve() / 'results.json'}")
     typer.echo(f"done in {seconds:.1f} s")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this part's commands to the main app."""
-    app.add_typer(study_app, name="study")
-    app.command("demo", help=DEMO_HELP)(demo)

@@ -21,7 +21,7 @@ raises :class:`myositis.errors.EmptyStepError` naming the step and the counts so
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,9 +35,10 @@ from myositis.cohort.concepts import (
     excluded_diagnosis_persons,
     qualifying_exposures,
 )
+from myositis.cohort.definition import CohortDefinition, ResponseRule
 from myositis.errors import EmptyStepError
 from myositis.instruments.cdasi import response
-from myositis.study.spec import StudySpec
+from myositis.progress import Progress, silent
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,11 @@ class Patient:
 
 
 @dataclass
-class Cohort:
-    """The cohort and every record the analyses need, already restricted to its members."""
+class CohortResult:
+    """A built cohort: its members, its attrition and every record the analyses need, already
+    restricted to the members, with the definition it was built from."""
 
+    definition: CohortDefinition
     attrition: list[AttritionStep]
     patients: list[Patient]
     #: CDASI activity per patient: (days from index, activity), baseline window to follow-up end.
@@ -112,9 +115,6 @@ class Cohort:
     #: CDASI administrations of the exposed persons whose activity could not be scored.
     unscorable_cdasi: int
     notes: list[str] = field(default_factory=list)
-
-
-Progress = Callable[[str], None]
 
 
 def _count(table: ir.Table) -> int:
@@ -150,11 +150,24 @@ class _Steps:
             )
 
 
-def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = None) -> Cohort:
-    """Run the specification's cohort definition on a registry connection."""
-    say = progress or (lambda _message: None)
-    c = spec.cohort
-    a = spec.analysis
+def build_cohort(
+    con: BaseBackend,
+    definition: CohortDefinition,
+    *,
+    response_rule: ResponseRule | None = None,
+    systemic_therapies: Sequence[str] = (),
+    pruritus: tuple[str, str] = ("pruritus_nrs", "score"),
+    progress: Progress = silent,
+) -> CohortResult:
+    """Run a cohort definition on a registry connection.
+
+    ``response_rule`` marks each follow-up assessment as a clinically meaningful improvement
+    or not, in the engine (default: a fall of 5 points); ``systemic_therapies`` (ingredients)
+    and ``pruritus`` (instrument, measure) name the members' other records to collect.
+    """
+    say = progress
+    c = definition
+    rule = response_rule or ResponseRule()
     person = con.table("person")
     diagnosis = con.table("diagnosis")
     exposure = con.table("drug_exposure")
@@ -255,10 +268,9 @@ def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = 
     follow = scored.filter((scored.days >= fw.start) & (scored.days <= fw.end)).inner_join(
         with_baseline.select("person_id", "baseline_activity"), "person_id"
     )
-    rule = spec.analysis
     follow = follow.mutate(
         responded=response(
-            follow.baseline_activity, follow.activity, rule.mcid, percent=rule.response.percent
+            follow.baseline_activity, follow.activity, rule.mcid, percent=rule.percent
         ).fill_null(False)
     )
     order = {
@@ -297,15 +309,18 @@ def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = 
     jak_rows = _rows(
         jak.semi_join(members, "person_id").order_by(["person_id", "start_date", "exposure_id"])
     )
+    wanted_therapies = sorted({t.strip().lower() for t in systemic_therapies})
     therapy = exposure.filter(
-        exposure.ingredient.strip().lower().isin(a.systemic_therapies).fill_null(False)
+        exposure.ingredient.strip().lower().isin(wanted_therapies).fill_null(False)
+        if wanted_therapies
+        else ibis.literal(False)
     )
     therapies = _rows(
         therapy.semi_join(members, "person_id").order_by(["person_id", "start_date", "exposure_id"])
     )
     ae = con.table("adverse_event")
     adverse = _rows(ae.semi_join(members, "person_id").order_by(["person_id", "onset_date"]))
-    pruritus = _measures(assessment, members, a.pruritus_instrument, a.pruritus_measure)
+    pruritus_rows = _measures(assessment, members, *pruritus)
     mmt8 = _measures(assessment, members, "mmt8", "total")
     lab = con.table("laboratory")
     labs = lab.semi_join(members, "person_id").inner_join(members, "person_id")
@@ -322,14 +337,15 @@ def build_cohort(con: BaseBackend, spec: StudySpec, progress: Progress | None = 
             f"{unscorable} CDASI administration(s) of exposed persons had incomplete items, so "
             "no activity score; they were not used as baseline or follow-up assessments."
         )
-    return Cohort(
+    return CohortResult(
+        definition=definition,
         attrition=steps.steps,
         patients=patients,
         cdasi_series=series,
         jak_exposures=jak_rows,
         therapies=therapies,
         adverse_events=adverse,
-        pruritus=pruritus,
+        pruritus=pruritus_rows,
         labs=lab_rows,
         mmt8=mmt8,
         data_cutoff=_data_cutoff(con),
@@ -441,4 +457,4 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-__all__ = ["AttritionStep", "Cohort", "Patient", "build_cohort"]
+__all__ = ["AttritionStep", "CohortResult", "Patient", "build_cohort"]

@@ -1,0 +1,139 @@
+"""The ``myositis`` command-line program: the only code that prints, and the only importer of
+typer and rich.
+
+Commands live one group per module (``cli/registry.py``, ``cli/study.py``, ...), each a Typer
+app. They are loaded only when used: ``myositis --help`` lists them from the table below
+without importing any of them, and each command imports the domain code it runs inside its
+own function, so the program starts at once. Errors the package raises on purpose
+(:class:`myositis.errors.MyositisError`) end in one message on standard error and exit status
+2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from myositis import __version__
+from myositis.errors import MyositisError
+
+#: name -> (module of myositis.cli, short help, command inside that module for an alias).
+COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "demo": ("demo", "Build a synthetic registry, run the bundled study, show the report.", None),
+    "registry": (
+        "registry",
+        "Registries: make a synthetic one, check one, copy one to PostgreSQL or Spark.",
+        None,
+    ),
+    "study": ("study", "Registry studies: check a study file; run it and write its report.", None),
+    "report": ("report", "Render a report again from its results.json.", None),
+    "score": ("score", "Score CDASI, TIS, IMACS DOI, MMT-8 or HAQ for every row of a file.", None),
+    "evidence": ("evidence", "Pool published series or site packages (R metafor methods).", None),
+    "trial": ("trial", "Trial design: sample size and power, allocation lists.", None),
+    # Aliases kept from earlier versions (hidden from the listing).
+    "synth": ("registry", "Same as 'myositis registry synth'.", "synth"),
+    "registry-check": ("registry", "Same as 'myositis registry check'.", "check"),
+}
+
+
+def _flag_type(self: Any, ctx: Any) -> str | None:
+    # typer 0.29 labels every on/off flag "<bool>" in help; a flag takes no value, so show none.
+    return None if getattr(self, "is_flag", False) else _option_type(self, ctx)
+
+
+_option_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+class LazyGroup(TyperGroup):
+    """The root group: commands are imported on first use; the help listing needs none."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [name for name, (_, _, alias) in COMMANDS.items() if alias is None]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, short, alias = entry
+        if self._listing:  # the root help lists names and short help only
+            return typer.core.TyperCommand(name=cmd_name, help=short, short_help=short)
+        module = importlib.import_module(f"myositis.cli.{module_name}")
+        command = typer.main.get_command(module.app)
+        if alias is not None:
+            command = command.get_command(ctx, alias)  # type: ignore[attr-defined]
+        command.name = cmd_name
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+app = typer.Typer(
+    name="myositis",
+    cls=LazyGroup,
+    help=(
+        "Outcomes research for dermatomyositis and the inflammatory myopathies.\n\n"
+        "Score validated instruments (CDASI v2, 2016 ACR/EULAR TIS, IMACS DOI, MMT-8, HAQ-DI), "
+        "put a registry on DuckDB, PostgreSQL or Spark, run a declarative study on it, pool "
+        "evidence and design trials.\n\n"
+        "Start with:  myositis demo --out demo-report\n\n"
+        "Each command has its own --help with examples. Documentation: docs/ in the project."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"myositis-outcomes {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Outcomes research for dermatomyositis and the inflammatory myopathies."""
+
+
+def main() -> None:
+    """Entry point: run the app; report our own errors in one line and exit with status 2."""
+    try:
+        app()
+    except MyositisError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.secho("interrupted: nothing was published", fg=typer.colors.RED, err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: say so plainly, traceback on request
+        if os.environ.get("MYOSITIS_DEBUG"):
+            raise
+        typer.secho(
+            f"internal error ({type(exc).__name__}: {exc}). This is a bug in myositis-outcomes; "
+            "please report it. Set MYOSITIS_DEBUG=1 to see the traceback.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m myositis.cli``: the same program as ``myositis``."""
+
+from myositis.cli import main
+
+main()

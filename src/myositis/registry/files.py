@@ -1,0 +1,203 @@
+"""A registry held as a folder of files: one ``<table>.csv`` or ``<table>.parquet`` per table,
+loaded into an in-memory DuckDB.
+
+CSV values are parsed and every bad value is reported with its file, data row, column and
+value (dates as ISO 8601 ``YYYY-MM-DD``, numbers, booleans ``true``/``false``/``1``/``0``; an
+empty cell is missing). Nothing is dropped silently: a table loads completely or not at all.
+Extra columns are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Final
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.schema as sch
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from ibis import BaseBackend
+from ibis.backends.duckdb import Backend as DuckDBBackend
+
+from myositis.errors import InputProblem, InvalidInputError, RegistryError
+from myositis.registry.conformance import check_conformance, check_schema
+from myositis.registry.schema import TABLES
+from myositis.registry.store import append_duckdb
+
+#: At most this many bad values are listed per column (the count is always exact).
+_MAX_LISTED_PER_COLUMN: Final = 1000
+_ROW: Final = "__row"
+
+
+def open_folder(folder: Path) -> BaseBackend:
+    """Load a folder registry into an in-memory DuckDB (see the module docstring)."""
+    con = ibis.duckdb.connect()
+    problems: list[InputProblem] = []
+    for name, schema in TABLES.items():
+        parquet, text = folder / f"{name}.parquet", folder / f"{name}.csv"
+        if parquet.exists() and text.exists():
+            raise RegistryError(
+                f"{folder}: both {parquet.name} and {text.name} exist; keep only one per table"
+            )
+        if parquet.exists():
+            _load_parquet(con, name, schema, parquet)
+        elif text.exists():
+            problems.extend(_load_csv(con, name, schema, text))
+        else:
+            raise RegistryError(
+                f"{folder}: missing registry table '{name}' (no {name}.csv or {name}.parquet); "
+                "every table of the data model must be present, even as a header-only file "
+                "(see docs/data-model.md)"
+            )
+    if problems:
+        raise InvalidInputError(problems)
+    check_conformance(con, where=str(folder))
+    return con
+
+
+def _load_parquet(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> None:
+    try:
+        raw = con.read_parquet(path, table_name=f"__src_{name}")
+    except Exception as exc:
+        raise RegistryError(f"{path} could not be read as Parquet: {exc}") from None
+    check_schema(raw.schema(), schema, str(path))
+    con.create_view(name, _conform(raw, schema))
+
+
+def _conform(raw: ir.Table, schema: sch.Schema) -> ir.Table:
+    """Registry columns cast to their registry types, then any extra columns unchanged."""
+    typed = [raw[c].cast(t).name(c) for c, t in schema.items()]
+    extra = [raw[c] for c in raw.columns if c not in schema.names and c != _ROW]
+    return raw.select(*typed, *extra)
+
+
+def _load_csv(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> list[InputProblem]:
+    """Load one CSV table with every value checked; return the bad values (nothing is loaded
+    when there are any)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), [])
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"{path} is not UTF-8 text ({exc}); save it as UTF-8 CSV") from None
+    if not header:
+        raise RegistryError(f"{path} is empty; it needs at least a header row")
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise RegistryError(f"{path}: duplicate column(s) {', '.join(dupes)} in the header")
+    missing = [c for c in schema.names if c not in header]
+    if missing:
+        raise RegistryError(
+            f"{path} lacks column(s) {', '.join(missing)} (found: {', '.join(header)}); "
+            "add them (they may be empty)"
+        )
+    try:
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise RegistryError(f"{path} is not a well-formed CSV file: {exc}") from None
+    rows = table.num_rows
+    table = table.append_column(_ROW, pa.array(range(1, rows + 1), pa.int64()))
+    raw_name = f"__raw_{name}"
+    # create-then-insert: create_table(obj=arrow) is broken with this ibis/sqlglot pairing
+    raw = con.create_table(raw_name, schema=ibis.Schema.from_pyarrow(table.schema))
+    if isinstance(con, DuckDBBackend):
+        append_duckdb(con, raw_name, table)
+    else:
+        con.insert(raw_name, table)
+    cleaned = raw.mutate(
+        **{c: raw[c].strip().nullif("") for c in header}  # an empty cell is a missing value
+    )
+    problems: list[InputProblem] = []
+    for column, dtype in schema.items():
+        problems.extend(_bad_values(con, cleaned, column, dtype, path))
+    if problems:
+        _drop(con, raw_name)
+        return problems
+    con.create_table(name, _conform(_parse(cleaned, schema), schema))
+    _drop(con, raw_name)
+    loaded = con.table(name).count().execute()
+    if loaded != rows:  # every record is accounted for, or we say so
+        raise RegistryError(f"{path}: read {rows} data rows but loaded {loaded}")
+    return []
+
+
+def _drop(con: BaseBackend, name: str) -> None:
+    # DuckDB DDL: ibis 12's drop_table emits "DROP TABLE" without a name under sqlglot 30.
+    con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _parsed(value: ir.StringValue, dtype: dt.DataType) -> ir.Value:
+    return value.try_cast(dtype)
+
+
+def _parse(cleaned: ir.Table, schema: sch.Schema) -> ir.Table:
+    return cleaned.mutate(**{c: _parsed(cleaned[c], t) for c, t in schema.items()})
+
+
+def _invalid(value: ir.StringValue, dtype: dt.DataType) -> ir.BooleanValue:
+    parsed = _parsed(value, dtype)
+    bad = value.notnull() & parsed.isnull()
+    if dtype.is_integer():  # '3.5' would round to 4: a whole number is required
+        bad = bad | (parsed.notnull() & (value.try_cast("float64") != parsed.cast("float64")))
+    if dtype.is_floating():  # 'nan', 'inf' and 'infinity' parse as floats, but are no values
+        bad = bad | (parsed.notnull() & (parsed.isnan() | parsed.isinf()))
+    return bad
+
+
+_EXPECTED: Final = {
+    "date": "a date as YYYY-MM-DD",
+    "int": "a whole number",
+    "float": "a number",
+    "boolean": "true or false (or 1/0)",
+}
+
+
+def _describe(dtype: dt.DataType) -> str:
+    if dtype.is_date():
+        return _EXPECTED["date"]
+    if dtype.is_integer():
+        return _EXPECTED["int"]
+    if dtype.is_floating():
+        return _EXPECTED["float"]
+    if dtype.is_boolean():
+        return _EXPECTED["boolean"]
+    return str(dtype)
+
+
+def _bad_values(
+    con: BaseBackend, cleaned: ir.Table, column: str, dtype: dt.DataType, path: Path
+) -> list[InputProblem]:
+    if dtype.is_string():
+        return []
+    bad = cleaned.filter(_invalid(cleaned[column], dtype))
+    count = int(bad.count().execute())
+    if not count:
+        return []
+    listed = bad.select(_ROW, column).order_by(_ROW).limit(_MAX_LISTED_PER_COLUMN)
+    reason = f"expected {_describe(dtype)}"
+    problems = [
+        InputProblem(row=r[_ROW], column=column, value=r[column], reason=reason, source=path.name)
+        for r in listed.to_pyarrow().to_pylist()
+    ]
+    if count > len(problems):
+        problems.append(
+            InputProblem(
+                row=None,
+                column=column,
+                value=None,
+                reason=f"{count - len(problems)} further bad values not listed",
+                source=path.name,
+            )
+        )
+    return problems
+
+
+__all__ = ["open_folder"]
