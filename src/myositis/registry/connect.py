@@ -26,12 +26,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from myositis.errors import RegistryError
+from myositis.registry.store import DATABASE_SUFFIXES
 
 if TYPE_CHECKING:
     from ibis import BaseBackend
-
-#: Suffixes accepted for a registry database file.
-DATABASE_SUFFIXES: Final = (".duckdb", ".db")
 
 Engine = Literal["duckdb", "folder", "postgres", "spark"]
 

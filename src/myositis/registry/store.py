@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import Final
 
 import ibis
 import pyarrow as pa
@@ -18,8 +19,10 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.backends.sql import SQLBackend
 
 from myositis.errors import RegistryError
-from myositis.registry.connect import DATABASE_SUFFIXES
 from myositis.registry.schema import SCHEMA_VERSION, TABLES
+
+#: Suffixes accepted for a registry database file (DuckDB).
+DATABASE_SUFFIXES: Final = (".duckdb", ".db")
 
 
 def create_registry(path: str | Path, *, overwrite: bool = False) -> BaseBackend:
@@ -132,6 +135,7 @@ def _known(table_name: str) -> None:
 
 
 __all__ = [
+    "DATABASE_SUFFIXES",
     "append_arrow",
     "append_duckdb",
     "arrow_schema",
