@@ -166,7 +166,7 @@ class Endpoint(_Strict):
     visit: Name
     primary: bool = False
     tis_at_least: Annotated[float, Field(ge=0, le=100)] | None = None
-    prednisone_free_days: Annotated[int, Field(ge=0)] | None = None
+    prednisone_free_days: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
     def _fields(self) -> Endpoint:
@@ -239,10 +239,10 @@ class TrialSpec(_Strict):
     population: Literal["adult", "juvenile"] = "adult"
     arms: list[Arm]
     allocation: Allocation = Allocation()
-    strata: Strata
+    strata: Strata | None = None
     visits: list[Visit]
     mmt8_max: Literal[80, 150] = 150
-    prednisone_taper: Taper
+    prednisone_taper: Taper | None = None
     endpoints: list[Endpoint]
     intercurrent_events: IntercurrentEvents
     analysis: Analysis = Analysis()
@@ -252,11 +252,15 @@ class TrialSpec(_Strict):
     def _consistent(self) -> TrialSpec:
         problems: list[str] = []
         names = [a.name for a in self.arms]
-        if len(names) != 2 or len(set(names)) != 2:
-            problems.append(f"arms {names}: give exactly two arms with different names")
-        elif sum(a.control for a in self.arms) != 1:
+        if len(names) not in (1, 2) or len(set(names)) != len(names):
+            problems.append(
+                f"arms {names}: give one arm (a single-arm study) or two arms with different names"
+            )
+        elif len(names) == 2 and sum(a.control for a in self.arms) != 1:
             problems.append("arms: mark exactly one arm as the control (control: true)")
-        if len(self.allocation.ratio) != len(self.arms):
+        elif len(names) == 1 and self.arms[0].control:
+            problems.append("arms: a single-arm study has no control arm (remove control: true)")
+        if len(self.arms) == 2 and len(self.allocation.ratio) != 2:
             problems.append(
                 f"allocation.ratio {self.allocation.ratio}: give one number per arm "
                 f"({len(self.arms)})"
@@ -302,8 +306,9 @@ class TrialSpec(_Strict):
                     f"simulation.response_rates: give one rate per arm ({', '.join(names)}), "
                     f"got {', '.join(sim.response_rates)}"
                 )
+            factors = self.strata.factors if self.strata else {}
             for factor, shares in sim.level_shares.items():
-                levels = self.strata.factors.get(factor)
+                levels = factors.get(factor)
                 if levels is None:
                     problems.append(
                         f"simulation.level_shares.{factor}: not a stratification factor"
@@ -324,12 +329,18 @@ class TrialSpec(_Strict):
         return [a.name for a in self.arms]
 
     @property
-    def control_arm(self) -> str:
-        return next(a.name for a in self.arms if a.control)
+    def control_arm(self) -> str | None:
+        """The control arm's name (None in a single-arm study)."""
+        return next((a.name for a in self.arms if a.control), None)
 
     @property
     def treated_arm(self) -> str:
         return next(a.name for a in self.arms if not a.control)
+
+    @property
+    def stratum_names(self) -> list[str]:
+        """The randomisation strata (one stratum, ``all``, when none are declared)."""
+        return self.strata.names() if self.strata else ["all"]
 
     @property
     def primary(self) -> Endpoint:
