@@ -219,11 +219,10 @@ class _Deriver:
             if after:
                 v = after[0]
                 near.append(f"{v.name}: day {v.day - v.window_before} to {v.day + v.window_after}")
-            table, _, rest = m.source.partition(" ")
-            row = int(rest.split()[-1]) if table == "laboratory" else None
+            table = m.source.partition(" ")[0]
             self.problems.append(
                 InputProblem(
-                    row,
+                    m.row,
                     "result_date" if table == "laboratory" else "assessment_date",
                     str(m.date),
                     f"person {e.person_id}: {m.measure} ({m.source}) on day {day} after "
@@ -442,7 +441,7 @@ class _Deriver:
                         sources = sources + (record,)  # fmt: skip
         events = list(self.events(e, cutoff, doses, rescue))
         if observed is None:
-            events.append(IntercurrentEvent("missing_visit", None, why, endpoint.visit,
+            events.append(IntercurrentEvent("missing_visit", None, why, f"enrolment row {e.row}",
                                             ice.missing_visit))  # fmt: skip
         deciding = [ev for ev in events if ev.strategy == "non_responder"]
         if deciding:

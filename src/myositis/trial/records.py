@@ -63,6 +63,7 @@ class Measurement:
     value: float
     uln: float | None  # enzymes only
     source: str  # "assessment 101" or "laboratory row 7"
+    row: int | None = None  # 1-based data row of its table
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def read_assessments(
         if r["value"] is None:
             continue  # a blank value is a missing measure, reported at its visit
         out[pid].append(Measurement(key, r["assessment_date"], float(r["value"]), None,
-                                    f"assessment {r['assessment_id']}"))  # fmt: skip
+                                    f"assessment {r['assessment_id']}", i))  # fmt: skip
     if problems:
         raise InvalidInputError(problems)
     return out
@@ -189,7 +190,7 @@ def read_enzymes(table: pa.Table, persons: set[int], enzymes: Sequence[str]
             problems.append(InputProblem(i, "result_date", None, "is blank", "laboratory"))
             continue
         out[r["person_id"]].append(Measurement(test, r["result_date"], float(r["value"]),
-                                               float(r["uln"]), f"laboratory row {i}"))  # fmt: skip
+                                               float(r["uln"]), f"laboratory row {i}", i))  # fmt: skip
     if problems:
         raise InvalidInputError(problems)
     return out
