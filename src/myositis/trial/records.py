@@ -189,8 +189,9 @@ def read_enzymes(table: pa.Table, persons: set[int], enzymes: Sequence[str]
         if r["result_date"] is None:
             problems.append(InputProblem(i, "result_date", None, "is blank", "laboratory"))
             continue
-        out[r["person_id"]].append(Measurement(test, r["result_date"], float(r["value"]),
-                                               float(r["uln"]), f"laboratory row {i}", i))  # fmt: skip
+        found = Measurement(test, r["result_date"], float(r["value"]), float(r["uln"]),
+                            f"laboratory row {i}", i)  # fmt: skip
+        out[r["person_id"]].append(found)
     if problems:
         raise InvalidInputError(problems)
     return out
