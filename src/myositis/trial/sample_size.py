@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import optimize, stats
 
 from myositis.errors import TrialDesignError
 
@@ -96,6 +95,8 @@ def _check(p1: float, p2: float, alpha: float, power: float | None, ratio: float
 
 def _uncorrected_power(n: float, p1: float, p2: float, alpha: float, ratio: float,
                        strict: bool) -> float:  # fmt: skip
+    from scipy import stats
+
     z = stats.norm.isf(alpha / 2)
     pbar = (p1 + ratio * p2) / (1 + ratio)
     null_sd = math.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio))
@@ -143,6 +144,8 @@ def fisher_power(
     more likely than it (R ``fisher.test``'s rule, relative tolerance 1e-7) is at most
     ``alpha``. The power sums the binomial probability of every rejected outcome.
     """
+    from scipy import stats
+
     _check(p1, p2, alpha, None)
     m = n if n2 is None else n2
     if n < 1 or m < 1:
@@ -175,6 +178,8 @@ def sample_size(
 ) -> PowerResult:
     """Patients in arm 1 for ``power`` at two-sided level ``alpha`` (arm 2: ``ratio`` times as
     many); see the module docstring."""
+    from scipy import optimize
+
     _check(p1, p2, alpha, power, ratio)
     if test == "chisq":
         n = optimize.brentq(

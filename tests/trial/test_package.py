@@ -1,0 +1,24 @@
+"""The trial package's public names exist, and importing it stays cheap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import myositis.trial
+
+
+def test_every_public_name_loads() -> None:
+    for name in myositis.trial.__all__:
+        assert getattr(myositis.trial, name) is not None, name
+
+
+def test_import_does_not_load_heavy_libraries() -> None:
+    code = (
+        "import sys, myositis.trial; "
+        "print(sorted(m for m in ('scipy', 'statsmodels', 'pyarrow', 'numpy', 'pydantic') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.strip() == "[]", out.stdout
