@@ -22,3 +22,13 @@ def test_import_does_not_load_heavy_libraries() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)  # fmt: skip
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_sample_size_stays_the_function_after_its_module_is_imported() -> None:
+    import importlib
+
+    module = importlib.import_module("myositis.trial.sample_size")
+    from myositis.trial import sample_size
+
+    assert callable(sample_size)
+    assert myositis.trial.sample_size is module.sample_size

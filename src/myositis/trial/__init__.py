@@ -21,14 +21,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Eager: the function ``sample_size`` shares its name with its module, so it is bound here
+# once (the module imports nothing heavy until a function runs).
+from myositis.trial.sample_size import PowerResult as PowerResult
+from myositis.trial.sample_size import power_for as power_for
+from myositis.trial.sample_size import sample_size as sample_size
+
 _WHERE = {
     "Allocation": "randomisation",
     "permuted_blocks": "randomisation",
     "MinimisedAllocation": "minimisation",
     "Minimiser": "minimisation",
-    "PowerResult": "sample_size",
-    "power_for": "sample_size",
-    "sample_size": "sample_size",
     "TrialSpec": "spec",
     "load_trial_spec": "spec",
     "spec_from_mapping": "spec",
@@ -46,7 +49,7 @@ _WHERE = {
     "unblind": "concealment",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = sorted([*_WHERE, "PowerResult", "power_for", "sample_size"])
 
 
 def __getattr__(name: str) -> Any:

@@ -36,8 +36,6 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
 from myositis.errors import TrialDesignError
 
 Test = Literal["chisq", "fisher"]
@@ -144,6 +142,7 @@ def fisher_power(
     more likely than it (R ``fisher.test``'s rule, relative tolerance 1e-7) is at most
     ``alpha``. The power sums the binomial probability of every rejected outcome.
     """
+    import numpy as np
     from scipy import stats
 
     _check(p1, p2, alpha, None)
