@@ -194,3 +194,27 @@ def test_no_blinded_file_log_or_receipt_carries_arm_information(
     _assert_blind(repr(receipts), spec)
     # the control: the unblinded store does name the arms
     assert "baricitinib" in (stores.unblinded / "allocation.json").read_text()
+
+
+def test_end_to_end_randomise_derive_blind_then_analyse(tmp_path: Path, spec: TrialSpec) -> None:
+    """Randomise 62 synthetic patients through the concealed list, derive the endpoints
+    blind, and only then read the allocation (logged) for the unblinded analysis."""
+    from myositis.trial.analysis import analyse_binary
+    from myositis.trial.endpoints import derive_endpoints
+    from myositis.trial.synthetic import generate_trial
+
+    trial = generate_trial(spec, seed=3)
+    stores = Stores.under(tmp_path / "bird")
+    create_allocation(stores, spec, per_stratum=31, seed=SEED, user="stat.unblinded")
+    for row in trial.enrolment.to_pylist():
+        randomise_next(stores, person_id=row["person_id"], stratum=row["stratum"], user="inv")
+    t = trial.tables
+    endpoints = derive_endpoints(spec, trial.enrolment, t["assessment"], t["laboratory"],
+                                 t["drug_exposure"])  # fmt: skip
+    _assert_blind(repr(endpoints.rows()), spec)
+    allocation = allocation_by_person(stores, user="stat.unblinded")
+    assert len(allocation) == 62
+    result = analyse_binary(spec, endpoints, allocation)
+    assert result.treated.patients + result.control.patients == 62
+    assert abs(result.treated.patients - result.control.patients) <= 4 * 3
+    assert read_blinded_log(stores)[-1]["event"] == "allocation_read"
