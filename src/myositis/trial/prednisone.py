@@ -125,14 +125,17 @@ def adherence(doses: DailyDoses, taper: Taper, until: dt.date) -> Adherence:
 
 
 def restarted(doses: DailyDoses, until: dt.date) -> tuple[dt.date, str | None] | None:
-    """The first day with prednisone after a day without it, up to ``until`` (or None)."""
-    stopped = False
+    """The first day with prednisone after it had been taken and then stopped, up to
+    ``until`` (or None). A first start after day 0 is not a restart."""
+    taken = stopped = False
     for k in range(max((until - doses.first).days + 1, 0)):
         day = doses.first + dt.timedelta(days=k)
-        if doses.on(day) == 0:
+        if doses.on(day) > 0:
+            if stopped:
+                return day, doses.source_on(day)
+            taken = True
+        elif taken:
             stopped = True
-        elif stopped:
-            return day, doses.source_on(day)
     return None
 
 
