@@ -78,3 +78,66 @@ def test_impossible_designs_are_named(p1: float, p2: float, power: float, messag
 def test_fisher_search_limit_is_stated() -> None:
     with pytest.raises(TrialDesignError, match="up to 40 patients per arm"):
         sample_size(0.3, 0.4, power=0.9, test="fisher", max_per_arm=40)
+
+
+def test_strict_power_counts_both_tails_as_r() -> None:
+    """R: sprintf('%.12f', power.prop.test(n = 31, p1 = 0.3, p2 = 0.7, strict = TRUE)$power)
+    = 0.902856816300; power.prop.test(n = 10, p1 = 0.4, p2 = 0.6, strict = TRUE)$power =
+    0.140194411800 (0.138405975775 without strict);
+    power.prop.test(p1 = 0.4, p2 = 0.6, power = 0.5, strict = TRUE, tol = 1e-12)$n =
+    48.0144349305."""
+    assert chisq_power(31, 0.3, 0.7, strict=True) == pytest.approx(0.902856816300, abs=1e-12)
+    assert chisq_power(10, 0.4, 0.6, strict=True) == pytest.approx(0.140194411800, abs=1e-12)
+    assert chisq_power(10, 0.4, 0.6) == pytest.approx(0.138405975775, abs=1e-12)
+    size = sample_size(0.4, 0.6, power=0.5, strict=True)
+    assert size.n_per_arm == pytest.approx(48.0144349305, abs=1e-8)
+    assert size.strict
+
+
+def test_unequal_allocation_matches_hmisc() -> None:
+    """Fleiss, Tytun and Ury (1980) without continuity correction, R Hmisc 4.8:
+    bsamsize(0.3, 0.7, fraction = 1/3, power = 0.8) -> n1 = 17.2613270491, n2 = 34.5226540983;
+    bpower(0.3, 0.7, n1 = 20, n2 = 40) = 0.857211461 (both tails, as strict = TRUE);
+    bpower(0.25, 0.6, n1 = 31, n2 = 31) = 0.811859998993 (equal arms: power.prop.test strict)."""
+    size = sample_size(0.3, 0.7, ratio=2)
+    assert size.n_per_arm == pytest.approx(17.2613270491, abs=1e-8)
+    assert size.n2 == pytest.approx(34.5226540983, abs=1e-8)
+    assert size.n_total == 18 + 35
+    assert chisq_power(20, 0.3, 0.7, ratio=2, strict=True) == pytest.approx(0.857211461, abs=1e-9)
+    assert chisq_power(31, 0.25, 0.6, strict=True) == pytest.approx(0.811859998993, abs=1e-12)
+
+
+def test_continuity_corrected_size_is_fleiss_and_inverts() -> None:
+    """Fleiss, Tytun and Ury (1980): n' = n/4 (1 + sqrt(1 + 2(k+1)/(k n d)))^2. R, the formula
+    on R's own uncorrected sizes:
+    n <- power.prop.test(p1 = 0.3, p2 = 0.7, power = 0.8, tol = 1e-12)$n  # 23.3128845969
+    n / 4 * (1 + sqrt(1 + 4 / (n * 0.4)))^2                                # 28.0903885647
+    n1 <- Hmisc::bsamsize(0.3, 0.7, fraction = 1/3, power = 0.8)[["n1"]]
+    n1 / 4 * (1 + sqrt(1 + 2 * 3 / (2 * n1 * 0.4)))^2                       # 20.8426525006
+    The corrected power of the corrected size is the target (the inverse is exact)."""
+    equal = sample_size(0.3, 0.7, correct=True)
+    assert equal.n_per_arm == pytest.approx(28.0903885647, abs=1e-8)
+    assert chisq_power(equal.n_per_arm, 0.3, 0.7, correct=True) == pytest.approx(0.8, abs=1e-10)
+    unequal = sample_size(0.3, 0.7, correct=True, ratio=2)
+    assert unequal.n_per_arm == pytest.approx(20.8426525006, abs=1e-8)
+    assert unequal.n_total == 21 + 42
+    assert power_for(21, 0.3, 0.7, ratio=2, correct=True).power > 0.8
+    # the correction always costs patients
+    assert chisq_power(31, 0.3, 0.7, correct=True) < chisq_power(31, 0.3, 0.7)
+
+
+def test_fisher_with_unequal_arms_is_the_exact_enumeration() -> None:
+    """R: fpow2 <- function(n1, n2, p1, p2) { s <- 0; for (a in 0:n1) for (b in 0:n2)
+    if (fisher.test(matrix(c(a, n1 - a, b, n2 - b), 2))$p.value <= 0.05)
+    s <- s + dbinom(a, n1, p1) * dbinom(b, n2, p2); s }; sprintf('%.12f', fpow2(20, 40, 0.3, 0.7))
+    (value pasted below)."""
+    assert fisher_power(20, 0.3, 0.7, n2=40) == pytest.approx(R_FISHER_20_40, abs=1e-12)
+    assert sample_size(0.3, 0.7, ratio=2, test="fisher").n_per_arm >= 18
+    with pytest.raises(TrialDesignError, match="whole ratio"):
+        sample_size(0.3, 0.7, ratio=1.5, test="fisher")
+    with pytest.raises(TrialDesignError, match="allocation ratio"):
+        sample_size(0.3, 0.7, ratio=0)
+
+
+#: R fpow2(20, 40, 0.3, 0.7) (test_fisher_with_unequal_arms_is_the_exact_enumeration)
+R_FISHER_20_40 = 0.800063453467

@@ -1,0 +1,224 @@
+"""Synthetic BIRD-like trials: registry-shaped Arrow tables plus the enrolment table.
+
+Everything here is made up (``registry_metadata.synthetic = true``); nothing describes a real
+patient. Given a trial specification, the generator enrols ``patients`` into strata drawn
+from ``level_shares``, allocates them with the specification's permuted blocks, and for each
+patient draws whether they respond (probability ``response_rates[arm]``). Responders improve
+by 45-80 % of the distance to normal across the core set measures by the last visit
+(non-responders by 0-10 %), so that responders reach TIS >= 40 and non-responders stay below
+it. The prednisone taper is recorded as one ``drug_exposure`` row per step; a share of
+non-responders stop tapering at 5 mg. Withdrawals (``dropout_rate``), rescue therapy and a
+prednisone restart happen with the given probabilities. Same specification, inputs and seed:
+the same tables.
+
+The enrolment table carries no arm (``arm`` is null: the trial is blinded); the allocation
+(person -> arm) is returned apart, for the unblinded store only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from myositis.errors import TrialDesignError
+from myositis.trial.randomisation import permuted_blocks
+from myositis.trial.spec import TrialSpec
+
+CK_ULN = 190.0
+
+ENROLMENT_SCHEMA = pa.schema(
+    [
+        ("person_id", pa.int64()),
+        ("stratum", pa.string()),
+        ("randomisation_date", pa.date32()),
+        ("arm", pa.string()),
+        ("withdrawal_date", pa.date32()),
+        ("withdrawal_reason", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class SyntheticTrial:
+    """The generated tables (registry shape), the blinded enrolment table, and apart from
+    them the allocation and each patient's generated truth (for tests and simulation)."""
+
+    tables: dict[str, pa.Table]
+    enrolment: pa.Table
+    allocation: dict[int, str] = field(repr=False)
+    truth: dict[int, bool] = field(repr=False)  # generated responder class
+
+    def write(self, folder: str | Path) -> Path:
+        """Write ``<table>.parquet`` and ``enrolment.parquet`` into ``folder`` (blinded: no
+        allocation); returns the folder."""
+        import pyarrow.parquet as pq
+
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, table in {**self.tables, "enrolment": self.enrolment}.items():
+            pq.write_table(table, out / f"{name}.parquet")
+        return out
+
+
+def _registry_schema(name: str) -> pa.Schema:
+    from myositis.registry.schema import TABLES
+
+    return TABLES[name].to_pyarrow()
+
+
+def generate_trial(
+    spec: TrialSpec,
+    *,
+    patients: int = 62,
+    response_rates: Mapping[str, float] | None = None,
+    dropout_rate: float = 0.1,
+    rescue_rate: float = 0.05,
+    restart_rate: float = 0.05,
+    non_tapering_rate: float = 0.3,
+    level_shares: Mapping[str, Mapping[str, float]] | None = None,
+    first_randomisation: dt.date = dt.date(2022, 9, 1),
+    seed: int,
+) -> SyntheticTrial:
+    """A synthetic trial of ``spec`` (see the module docstring)."""
+    rates = dict(response_rates or (spec.simulation.response_rates if spec.simulation else {}))
+    if set(rates) != set(spec.arm_names):
+        raise TrialDesignError(
+            f"response_rates {rates}: give one rate per arm ({', '.join(spec.arm_names)})"
+        )
+    for name, value in (("dropout_rate", dropout_rate), ("rescue_rate", rescue_rate),
+                        ("restart_rate", restart_rate), *rates.items()):  # fmt: skip
+        if not 0 <= value <= 1:
+            raise TrialDesignError(f"{name} = {value}: a probability lies between 0 and 1")
+    if patients < 1:
+        raise TrialDesignError(f"patients = {patients}: generate at least one patient")
+    rng = np.random.default_rng(seed)
+    strata = spec.stratum_names
+    shares = level_shares or (spec.simulation.level_shares if spec.simulation else {})
+    weights = np.ones(len(strata))
+    if spec.strata is not None:
+        for i, name in enumerate(strata):
+            for factor, level in zip(spec.strata.factors, name.split("/"), strict=True):
+                factor_shares = shares.get(factor)
+                if factor_shares:
+                    weights[i] *= factor_shares[level] / sum(factor_shares.values())
+    weights /= weights.sum()
+    if len(spec.arms) == 2:
+        lists = permuted_blocks(patients, arms=spec.arm_names, ratio=spec.allocation.ratio,
+                                block_sizes=spec.allocation.block_sizes, strata=strata,
+                                seed=int(rng.integers(2**31)))  # fmt: skip
+        queues = {s: [a.arm for a in lists if a.stratum == s] for s in strata}
+    else:
+        queues = {s: [spec.arm_names[0]] * patients for s in strata}
+    last = spec.visits[-1].day
+    rows: dict[str, list[dict[str, object]]] = {
+        k: [] for k in ("person", "assessment", "laboratory", "drug_exposure")
+    }
+    enrol: list[dict[str, object]] = []
+    allocation: dict[int, str] = {}
+    truth: dict[int, bool] = {}
+    ids = {"assessment": 0, "exposure": 0}
+
+    def assess(pid: int, when: dt.date, instrument: str, measure: str, value: float) -> None:
+        ids["assessment"] += 1
+        rows["assessment"].append(dict(assessment_id=ids["assessment"], person_id=pid,
+                                       assessment_date=when, instrument=instrument,
+                                       measure=measure, value=float(value)))  # fmt: skip
+
+    def expose(pid: int, ingredient: str, start: dt.date, end: dt.date | None, dose: float,
+               formulation: str = "IR", route: str = "oral") -> None:  # fmt: skip
+        ids["exposure"] += 1
+        rows["drug_exposure"].append(dict(
+            exposure_id=ids["exposure"], person_id=pid, ingredient=ingredient,
+            code_system="LOCAL", code=ingredient, start_date=start, end_date=end, dose=dose,
+            dose_unit="mg", frequency="QD" if route == "oral" else "ONCE",
+            formulation=formulation, route=route))  # fmt: skip
+
+    day = first_randomisation
+    for index in range(patients):
+        pid = 1001 + index
+        day += dt.timedelta(days=int(rng.integers(0, 8)))
+        stratum = strata[int(rng.choice(len(strata), p=weights))]
+        arm = queues[stratum].pop(0)
+        allocation[pid] = arm
+        responder = bool(rng.random() < rates[arm])
+        truth[pid] = responder
+        withdrawn: dt.date | None = None
+        if rng.random() < dropout_rate:
+            withdrawn = day + dt.timedelta(days=int(rng.integers(20, last)))
+        rows["person"].append(dict(person_id=pid, site=f"site{int(rng.integers(1, 7))}",
+                                   sex="F" if rng.random() < 0.7 else "M", birth_date=None,
+                                   birth_year=int(rng.integers(1960, 2004)), race=None,
+                                   ethnicity=None))  # fmt: skip
+        enrol.append(dict(person_id=pid, stratum=stratum, randomisation_date=day, arm=None,
+                          withdrawal_date=withdrawn,
+                          withdrawal_reason="withdrew consent" if withdrawn else None))  # fmt: skip
+        base = {"pga": rng.uniform(4, 8), "ptga": rng.uniform(4, 8), "ema": rng.uniform(3, 7),
+                "haq": rng.uniform(0.8, 2.0), "mmt8": float(rng.integers(110, 141)),
+                "ck": rng.uniform(2, 10) * CK_ULN}  # fmt: skip
+        final = rng.uniform(0.45, 0.8) if responder else rng.uniform(0.0, 0.1)
+        for visit in spec.visits:
+            when = day + dt.timedelta(
+                days=visit.day
+                + int(rng.integers(-min(visit.window_before, 3), min(visit.window_after, 3) + 1))
+            )
+            if withdrawn is not None and when >= withdrawn:
+                break
+            f = final * min(visit.day / last, 1.0) if last else final
+            assess(pid, when, "pga", "score", round(base["pga"] * (1 - f), 1))
+            assess(pid, when, "ptga", "score", round(base["ptga"] * (1 - f), 1))
+            assess(pid, when, "ema", "score", round(base["ema"] * (1 - f), 1))
+            assess(pid, when, "haq", "score", round(base["haq"] * (1 - f), 3))
+            assess(
+                pid,
+                when,
+                "mmt8",
+                "total",
+                float(round(base["mmt8"] + (spec.mmt8_max - base["mmt8"]) * f)),
+            )
+            rows["laboratory"].append(dict(person_id=pid, test="ck", loinc="2157-6",
+                                           result_date=when,
+                                           value=float(round(base["ck"] * (1 - f))),
+                                           unit="U/L", uln=CK_ULN))  # fmt: skip
+        taper = spec.prednisone_taper
+        if taper is not None:
+            stop_at_five = (not responder) and rng.random() < non_tapering_rate
+            steps = taper.steps
+            end_day = last + 30
+            for i, step in enumerate(steps):
+                if step.dose_mg == 0:
+                    break
+                start = step.from_day
+                stop = steps[i + 1].from_day - 1 if i + 1 < len(steps) else end_day
+                if stop_at_five and step.dose_mg <= 5:
+                    expose(pid, taper.ingredient, day + dt.timedelta(days=start),
+                           day + dt.timedelta(days=end_day), 5.0)  # fmt: skip
+                    break
+                expose(pid, taper.ingredient, day + dt.timedelta(days=start),
+                       day + dt.timedelta(days=stop), step.dose_mg)  # fmt: skip
+            else:
+                stop_at_five = False
+            if not stop_at_five and rng.random() < restart_rate:
+                restart = day + dt.timedelta(days=max(taper.zero_day + 7, last - 30))
+                expose(pid, taper.ingredient, restart, restart + dt.timedelta(days=13), 10.0)
+        if rng.random() < rescue_rate and spec.intercurrent_events.rescue_ingredients:
+            drug = spec.intercurrent_events.rescue_ingredients[0]
+            when = day + dt.timedelta(days=int(rng.integers(60, last)))
+            expose(pid, drug, when, when, 1000.0, "INF", "intravenous")
+    tables = {name: pa.Table.from_pylist(r, schema=_registry_schema(name))
+              for name, r in rows.items()}  # fmt: skip
+    tables["registry_metadata"] = pa.Table.from_pylist(
+        [{"key": "synthetic", "value": "true"},
+         {"key": "generator", "value": "myositis.trial.synthetic.generate_trial"},
+         {"key": "trial", "value": spec.trial.id},
+         {"key": "seed", "value": str(seed)}],
+        schema=_registry_schema("registry_metadata"))  # fmt: skip
+    enrolment = pa.Table.from_pylist(enrol, schema=ENROLMENT_SCHEMA)
+    return SyntheticTrial(tables, enrolment, allocation, truth)
+
+
+__all__ = ["ENROLMENT_SCHEMA", "SyntheticTrial", "generate_trial"]
