@@ -94,7 +94,7 @@ def _baseline(endpoints: TrialEndpoints, person_id: int) -> list[Any]:
     enrolled = {e.person_id: e for e in read_enrolment(trial.enrolment, spec.stratum_names)}
     ms = read_assessments(trial.tables["assessment"], {person_id}, CORE_SET_SOURCES)[person_id]
     ms += read_enzymes(trial.tables["laboratory"], {person_id}, ("ck",))[person_id]
-    _, chosen = _Deriver(spec, False).visit_values(enrolled[person_id], ms, spec.visits[0])
+    _, chosen = _Deriver(spec).visit_values(enrolled[person_id], ms, spec.visits[0])
     return list(chosen.values())
 
 

@@ -34,7 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "report": ("report", "Render a report again from its results.json.", None),
     "score": ("score", "Score CDASI, TIS, IMACS DOI, MMT-8 or HAQ for every row of a file.", None),
     "evidence": ("evidence", "Pool published series or site packages (R metafor methods).", None),
-    "trial": ("trial", "Trial design: sample size and power, allocation lists.", None),
+    "trial": (
+        "trial",
+        "Trials: design, concealed allocation, endpoints, blinded/unblinded reports.",
+        None,
+    ),
     # Aliases kept from earlier versions (hidden from the listing).
     "synth": ("registry", "Same as 'myositis registry synth'.", "synth"),
     "registry-check": ("registry", "Same as 'myositis registry check'.", "check"),

@@ -168,6 +168,7 @@ def create_allocation(
         os.chmod(staged_unblinded, 0o700)
         _write_json(staged_unblinded / LIST, {"trial": spec.trial.id, "spec_sha256":
                                               spec.sha256(), "seed": seed, "key": key.hex(),
+                                              "arms": spec.arm_names,
                                               "created": time, "created_by": user,
                                               "allocations": rows}, 0o600)  # fmt: skip
         staged_blinded.mkdir(mode=0o750, parents=True)
@@ -320,6 +321,49 @@ def allocation_by_person(stores: Stores, *, user: str, now: dt.datetime | None =
     return out
 
 
+def slot_arms(stores: Stores) -> dict[tuple[str, int], str]:
+    """The arm behind every slot (stratum, sequence), read from the unblinded store by the
+    account that owns it. Not logged: it reads the list as the file system lets its owner
+    (for audits and for synthetic trials, whose generator plays every role)."""
+    listing = _unblinded_list(stores)
+    return {(r["stratum"], r["sequence"]): r["arm"] for r in listing["allocations"]}
+
+
+@dataclass(frozen=True)
+class StratumBalance:
+    """How a stratum's list keeps the ratio (unblinded audit; no patient named)."""
+
+    stratum: str
+    slots: int
+    blocks: int
+    blocks_keep_ratio: bool
+    largest_running_imbalance: float  # in patients, scaled by the ratio
+
+
+def list_balance(stores: Stores, ratio: list[int]) -> list[StratumBalance]:
+    """Per stratum: slots, blocks, whether every block holds the arms in ``ratio`` (the arms
+    in the specification's order) and the largest running imbalance along the list."""
+    listing = _unblinded_list(stores)
+    arms = sorted({r["arm"] for r in listing["allocations"]})
+    order = listing.get("arms", arms)
+    share = dict(zip(order, ratio, strict=False))
+    out = []
+    strata = dict.fromkeys(r["stratum"] for r in listing["allocations"])
+    for stratum in strata:
+        rows = [r for r in listing["allocations"] if r["stratum"] == stratum]
+        blocks: dict[int, list[str]] = {}
+        counts = dict.fromkeys(order, 0)
+        worst = 0.0
+        for r in rows:
+            blocks.setdefault(r["block"], []).append(r["arm"])
+            counts[r["arm"]] += 1
+            scaled = [counts[a] / share.get(a, 1) for a in order]
+            worst = max(worst, max(scaled) - min(scaled))
+        keep = all(len({b.count(a) / share.get(a, 1) for a in order}) == 1 for b in blocks.values())
+        out.append(StratumBalance(stratum, len(rows), len(blocks), keep, worst))
+    return out
+
+
 def verify_commitments(stores: Stores) -> int:
     """Recompute every slot's commitment from the unblinded list; returns the slots checked.
     A mismatch means the list or the plan was changed after creation."""
@@ -350,12 +394,15 @@ def verify_commitments(stores: Stores) -> int:
 
 __all__ = [
     "Receipt",
+    "StratumBalance",
     "Stores",
     "Unblinding",
     "allocation_by_person",
     "create_allocation",
+    "list_balance",
     "randomise_next",
     "read_blinded_log",
+    "slot_arms",
     "unblind",
     "verify_commitments",
 ]

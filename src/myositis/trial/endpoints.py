@@ -10,12 +10,15 @@ Rules (docs/trial.md, "Endpoints"):
   its physician global assessment (else the latest date used).
 - **Outside every window.** A core set assessment on or after day 0 that falls in no window
   (and not after the last window) is reported as a problem (``problems``, table, row, date,
-  the nearest windows); with ``strict=True`` it stops the derivation (InvalidInputError).
+  the nearest windows); the specification's ``data_checks.outside_window: error`` (or
+  ``strict=True``) stops the derivation instead (InvalidInputError).
 - **Scores.** TIS and DOI are computed by :func:`myositis.instruments.tis.score_one` and
   :func:`myositis.instruments.doi.score_one` from the baseline and visit values (never
   re-implemented). Enzymes: every enzyme measured at baseline (``laboratory.test`` among
   ck, aldolase, ldh, alt, ast) must be measured at the visit; the baseline ULN is used. A
-  missing measure makes the TIS and DOI *not computable*, with the reason; never 0.
+  missing measure makes the TIS and DOI *not computable*, with the reason; never 0. A visit
+  with some but not all core set measures is flagged (``data_checks.missing_measure``); a
+  visit with no assessment at all is *missed* (not a data error: ``missing_visit``).
 - **Prednisone-free.** ``prednisone_free_days = k``: 0 mg on each of the ``k`` days up to and
   including the visit date (daily doses from :mod:`myositis.trial.prednisone`).
 - **Intercurrent events** up to the endpoint visit (the visit date, or the end of its window
@@ -103,6 +106,10 @@ class EndpointValue:
     responder: bool  # after the intercurrent-event strategy
     reason: str
     events: tuple[IntercurrentEvent, ...] = ()
+    #: what decided the value: ``responder``, ``not met`` (below the threshold, DOI not
+    #: met), ``not prednisone-free``, or the intercurrent event that made a non-responder
+    #: (``dropout``, ``rescue_therapy``, ``prednisone_restarted``, ``missing_visit``)
+    basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,10 +189,12 @@ def _fmt(value: float) -> str:
 
 
 class _Deriver:
-    def __init__(self, spec: TrialSpec, strict: bool) -> None:
+    def __init__(self, spec: TrialSpec) -> None:
         self.spec = spec
-        self.strict = strict
         self.problems: list[InputProblem] = []
+        #: the problems of each kind (``outside_window``, ``missing_measure``), for the
+        #: specification's data checks
+        self.kinds: list[str] = []
         #: complete baseline/visit pairs waiting to be scored in one batch
         self.pairs: list[tuple[int, str, dict[str, Any]]] = []
 
@@ -220,6 +229,7 @@ class _Deriver:
                 v = after[0]
                 near.append(f"{v.name}: day {v.day - v.window_before} to {v.day + v.window_after}")
             table = m.source.partition(" ")[0]
+            self.kinds.append("outside_window")
             self.problems.append(
                 InputProblem(
                     m.row,
@@ -240,6 +250,15 @@ class _Deriver:
             if "pga" in values
             else max((m.date for m in values.values()), default=None)
         )
+        if not values:
+            window = f"day {visit.day - visit.window_before} to {visit.day + visit.window_after}"
+            return VisitScore(
+                visit.name,
+                due,
+                None,
+                values,
+                not_computable=f"missed: no assessment in the window ({window})",
+            )
         missing = [k for k in CORE if k not in base or k not in values]
         base_enzymes = [k for k in ENZYMES if k in base]
         missing += [k for k in base_enzymes if k not in values]
@@ -251,6 +270,7 @@ class _Deriver:
             )
             reason = f"not computable: no {where} within the visit window"
             if visit.name != self.spec.visits[0].name:
+                self.kinds.append("missing_measure")
                 self.problems.append(
                     InputProblem(None, "assessment", None,
                                  f"person {e.person_id}, {visit.name} (due {due}): {reason} "
@@ -406,6 +426,7 @@ class _Deriver:
         cutoff = score.date or (score.due + dt.timedelta(days=visit.window_after))
         observed: bool | None
         sources = score.sources
+        steroid = False  # the definition was met but for prednisone
         if score.not_computable or (not score.values):
             observed = None
             why = score.not_computable or f"no assessment at {visit.name}"
@@ -424,6 +445,7 @@ class _Deriver:
                 used = tuple(sorted({s for d in days if (s := doses.source_on(d))}))
                 sources = sources + used
                 if taken:
+                    steroid = bool(observed)
                     observed = False
                     why += (f"; not prednisone-free: {_fmt(doses.on(taken[-1]))} mg on "
                             f"{taken[-1]} ({doses.source_on(taken[-1])}) within the {k} days "
@@ -446,10 +468,12 @@ class _Deriver:
         deciding = [ev for ev in events if ev.strategy == "non_responder"]
         if deciding:
             responder = False
+            basis = deciding[0].kind
             reason = (f"non-responder ({deciding[0].kind}: {deciding[0].detail}); "
                       f"observed: {why}")  # fmt: skip
         else:
             responder = bool(observed)
+            basis = "responder" if responder else "not prednisone-free" if steroid else "not met"
             reason = ("responder" if responder else "non-responder") + f": {why}"
             if events:
                 reason += "; " + "; ".join(f"{ev.kind} handled by treatment policy"
@@ -457,7 +481,7 @@ class _Deriver:
         listing.append(Trace(f"endpoint {endpoint.name}", reason,
                              sources + tuple(ev.source for ev in events)))  # fmt: skip
         return EndpointValue(endpoint.name, endpoint.visit, observed, responder, reason,
-                             tuple(events))  # fmt: skip
+                             tuple(events), basis)  # fmt: skip
 
     def events(self, e: Enrolment, cutoff: dt.date, doses: DailyDoses, rescue: Sequence[Any]
                ) -> list[IntercurrentEvent]:  # fmt: skip
@@ -491,14 +515,16 @@ def derive_endpoints(
     laboratory: pa.Table,
     drug_exposure: pa.Table,
     *,
-    strict: bool = False,
+    strict: bool | None = None,
 ) -> TrialEndpoints:
     """Derive every endpoint of ``spec`` for every enrolled patient (see the module rules).
 
     Raises :class:`InvalidInputError` for input that cannot be read (unknown stratum, blank
-    dates, overlapping dose records, a dose that is not in mg, invalid instrument values);
-    with ``strict=True`` also for the flagged problems (an assessment outside every visit
-    window, a missing core set measure), which are otherwise returned in ``problems``.
+    dates, overlapping dose records, a dose that is not in mg, invalid instrument values).
+    The flagged problems (an assessment outside every visit window, a visit missing some
+    core set measures) are returned in ``problems``, or raised as the specification's
+    ``data_checks`` say (``error``); ``strict=True`` raises both kinds, ``strict=False``
+    neither.
     """
     enrolled = read_enrolment(enrolment, spec.stratum_names)
     persons = {e.person_id for e in enrolled}
@@ -507,7 +533,7 @@ def derive_endpoints(
     taper_ingredient = spec.prednisone_taper.ingredient if spec.prednisone_taper else "prednisone"
     rescue_names = set(spec.intercurrent_events.rescue_ingredients)
     exposures = read_exposures(drug_exposure, persons, {taper_ingredient} | rescue_names)
-    deriver = _Deriver(spec, strict)
+    deriver = _Deriver(spec)
     pending = [
         deriver.collect(e, measures.get(e.person_id, []) + enzymes.get(e.person_id, []))
         for e in enrolled
@@ -526,8 +552,17 @@ def derive_endpoints(
             overlap_problems += exc.problems
     if overlap_problems:
         raise InvalidInputError(overlap_problems)
-    if strict and deriver.problems:
-        raise InvalidInputError(deriver.problems)
+    checks = spec.data_checks
+    stopping = {
+        kind
+        for kind, rule in (("outside_window", checks.outside_window),
+                           ("missing_measure", checks.missing_measure))
+        if (rule == "error" if strict is None else strict)
+    }  # fmt: skip
+    errors = [p for p, kind in zip(deriver.problems, deriver.kinds, strict=True)
+              if kind in stopping]  # fmt: skip
+    if errors:
+        raise InvalidInputError(errors)
     return TrialEndpoints(spec.sha256(), tuple(patients), tuple(deriver.problems))
 
 
@@ -545,7 +580,7 @@ def visit_measure(
     persons = {e.person_id for e in enrolled}
     recorded = read_assessments(assessment, persons, {"value": (instrument, measure)})
     out: dict[int, dict[str, Measurement]] = {}
-    deriver = _Deriver(spec, strict=False)
+    deriver = _Deriver(spec)
     for e in enrolled:
         out[e.person_id] = {}
         for visit in spec.visits:

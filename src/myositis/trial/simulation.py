@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from myositis.errors import TrialDesignError
+from myositis.progress import Progress, silent
 from myositis.trial.spec import TrialSpec
 
 
@@ -244,12 +245,41 @@ def _simulate(spec: TrialSpec, rates: Mapping[str, float], trials: int,
     return p, difference, n1
 
 
+def adjusted(
+    spec: TrialSpec,
+    *,
+    patients: int | None = None,
+    response_rates: Mapping[str, float] | None = None,
+    dropout_rate: float | None = None,
+    test: str | None = None,
+) -> TrialSpec:
+    """``spec`` with other simulation assumptions or another planned test (validated as a
+    specification, so a bad value is reported as the field it changes)."""
+    from myositis.trial.spec import spec_from_mapping
+
+    if spec.simulation is None:
+        raise TrialDesignError(
+            f"{spec.trial.id}: the specification has no 'simulation' section; add patients, "
+            "response_rates, and optionally level_shares and dropout_rate"
+        )
+    data = spec.canonical()
+    sim = data["simulation"]
+    for key, value in (("patients", patients), ("response_rates", response_rates),
+                       ("dropout_rate", dropout_rate)):  # fmt: skip
+        if value is not None:
+            sim[key] = dict(value) if isinstance(value, Mapping) else value
+    if test is not None:
+        data["analysis"]["primary_test"] = test
+    return spec_from_mapping(data, source=f"{spec.trial.id} (with the options given)")
+
+
 def simulate(
     spec: TrialSpec,
     *,
     trials: int | None = None,
     seed: int | None = None,
     response_rates: Mapping[str, float] | None = None,
+    progress: Progress = silent,
 ) -> OperatingCharacteristics:
     """Power and type I error of ``spec``'s planned analysis by simulation (see module)."""
     sim = spec.simulation
@@ -271,12 +301,15 @@ def simulate(
     chosen_seed = sim.seed if seed is None else seed
     rng = np.random.default_rng(chosen_seed)
     alpha = spec.analysis.alpha
+    progress("simulating the trial under the assumed rates (power)", 0, 2)
     p, difference, n1 = _simulate(spec, rates, count, rng)
     significant = p <= alpha
     power = float(significant.mean())
     favouring = float((significant & (difference > 0)).mean())
     control = rates[spec.control_arm]
+    progress("simulating the trial with no difference (type I error)", 1, 2)
     null_p, _, _ = _simulate(spec, {a: control for a in spec.arm_names}, count, rng)
+    progress("simulating the trial with no difference (type I error)", 2, 2)
     type_i = float((null_p <= alpha).mean())
     return OperatingCharacteristics(
         count, sim.patients, spec.analysis.primary_test, alpha,
@@ -285,4 +318,4 @@ def simulate(
     )  # fmt: skip
 
 
-__all__ = ["OperatingCharacteristics", "simulate"]
+__all__ = ["OperatingCharacteristics", "adjusted", "simulate"]

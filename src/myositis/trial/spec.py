@@ -231,6 +231,17 @@ class Simulation(_Strict):
     seed: int = 1
 
 
+class DataChecks(_Strict):
+    """What a data problem does to the endpoint derivation: ``error`` stops it (exit status 2,
+    nothing written), ``flag`` lists it among the problems and carries on (the visit counts as
+    missing). Checked: an assessment outside every visit window, and a visit that has some but
+    not all of the core set measures (a visit with no assessment at all is a missed visit,
+    handled by the ``missing_visit`` strategy, not an error)."""
+
+    outside_window: Literal["error", "flag"] = "flag"
+    missing_measure: Literal["error", "flag"] = "flag"
+
+
 class TrialSpec(_Strict):
     """A complete, validated trial specification."""
 
@@ -246,6 +257,7 @@ class TrialSpec(_Strict):
     endpoints: list[Endpoint]
     intercurrent_events: IntercurrentEvents
     analysis: Analysis = Analysis()
+    data_checks: DataChecks = DataChecks()
     simulation: Simulation | None = None
 
     @model_validator(mode="after")
@@ -454,7 +466,7 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
     """Read and validate a YAML trial specification (a bare name such as ``bird`` names a
     specification bundled in ``myositis/trial/data``)."""
     source = Path(path)
-    if not source.exists() and not source.suffix and source.name == str(path):
+    if not source.is_file() and not source.suffix and source.name == str(path):
         bundled = bundled_trial_path(source.name)
         if bundled.exists():
             source = bundled
@@ -492,6 +504,7 @@ def bundled_trial_names() -> list[str]:
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
+    "DataChecks",
     "TRIAL_SPEC_VERSION",
     "Endpoint",
     "Taper",

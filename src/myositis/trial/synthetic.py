@@ -18,7 +18,7 @@ The enrolment table carries no arm (``arm`` is null: the trial is blinded); the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,21 +26,33 @@ import numpy as np
 import pyarrow as pa
 
 from myositis.errors import TrialDesignError
+from myositis.trial.inputs import ENROLMENT_SCHEMA, SCREENING_SCHEMA
 from myositis.trial.randomisation import permuted_blocks
 from myositis.trial.spec import TrialSpec
 
 CK_ULN = 190.0
 
-ENROLMENT_SCHEMA = pa.schema(
-    [
-        ("person_id", pa.int64()),
-        ("stratum", pa.string()),
-        ("randomisation_date", pa.date32()),
-        ("arm", pa.string()),
-        ("withdrawal_date", pa.date32()),
-        ("withdrawal_reason", pa.string()),
-    ]
+#: Synthetic adverse events: (term, probability per patient, serious, grade).
+ADVERSE_EVENTS = (
+    ("upper respiratory tract infection", 0.25, False, 1),
+    ("headache", 0.15, False, 1),
+    ("nausea", 0.10, False, 1),
+    ("alanine aminotransferase increased", 0.08, False, 2),
+    ("herpes zoster", 0.05, False, 2),
+    ("pneumonia", 0.03, True, 3),
 )
+
+#: Synthetic screening failures (CONSORT groups) and their shares.
+EXCLUSIONS = (
+    ("not meeting inclusion criteria: MMT-8 of 145/150 or more", 0.35),
+    ("not meeting inclusion criteria: age outside 18 to 64 years", 0.15),
+    ("not meeting inclusion criteria: no active disease", 0.15),
+    ("declined to participate", 0.25),
+    ("other reasons: could not attend the visits", 0.10),
+)
+
+#: Assigns an arm: (person_id, stratum, randomisation date) -> arm name.
+Allocator = Callable[[int, str, dt.date], str]
 
 
 @dataclass(frozen=True)
@@ -52,17 +64,29 @@ class SyntheticTrial:
     enrolment: pa.Table
     allocation: dict[int, str] = field(repr=False)
     truth: dict[int, bool] = field(repr=False)  # generated responder class
+    screening: pa.Table | None = None
 
     def write(self, folder: str | Path) -> Path:
-        """Write ``<table>.parquet`` and ``enrolment.parquet`` into ``folder`` (blinded: no
-        allocation); returns the folder."""
+        """Write a folder registry (``<table>.parquet`` for every table of the data model) with
+        ``enrolment.parquet`` and ``screening.parquet`` beside it (blinded: no allocation);
+        returns the folder."""
         import pyarrow.parquet as pq
 
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        for name, table in {**self.tables, "enrolment": self.enrolment}.items():
+        extra = {"enrolment": self.enrolment.drop_columns(["arm"])}
+        if self.screening is not None:
+            extra["screening"] = self.screening
+        for name, table in {**self.registry_tables(), **extra}.items():
             pq.write_table(table, out / f"{name}.parquet")
         return out
+
+    def registry_tables(self) -> dict[str, pa.Table]:
+        """Every table of the registry data model (those not generated are empty)."""
+        from myositis.registry.schema import TABLES
+
+        return {name: self.tables.get(name, _registry_schema(name).empty_table())
+                for name in TABLES}  # fmt: skip
 
 
 def _registry_schema(name: str) -> pa.Schema:
@@ -83,8 +107,17 @@ def generate_trial(
     level_shares: Mapping[str, Mapping[str, float]] | None = None,
     first_randomisation: dt.date = dt.date(2022, 9, 1),
     seed: int,
+    allocate: Allocator | None = None,
 ) -> SyntheticTrial:
-    """A synthetic trial of ``spec`` (see the module docstring)."""
+    """A synthetic trial of ``spec`` (see the module docstring).
+
+    ``allocate`` assigns each patient's arm as they enrol (for example through the concealed
+    allocation store, :func:`write_synthetic_trial`); by default the arms come from the
+    specification's permuted blocks drawn from ``seed``. Adverse events (``ADVERSE_EVENTS``,
+    the same rates in every arm) and the screening log (``EXCLUSIONS``, about one screening
+    failure for every three randomised patients) are drawn from a second stream of the same
+    seed, so they leave the rest of the trial as it was.
+    """
     rates = dict(response_rates or (spec.simulation.response_rates if spec.simulation else {}))
     if set(rates) != set(spec.arm_names):
         raise TrialDesignError(
@@ -143,7 +176,10 @@ def generate_trial(
         pid = 1001 + index
         day += dt.timedelta(days=int(rng.integers(0, 8)))
         stratum = strata[int(rng.choice(len(strata), p=weights))]
-        arm = queues[stratum].pop(0)
+        queued = queues[stratum].pop(0)
+        arm = queued if allocate is None else allocate(pid, stratum, day)
+        if arm not in rates:
+            raise TrialDesignError(f"person {pid}: allocated to {arm!r}, not an arm of the plan")
         allocation[pid] = arm
         responder = bool(rng.random() < rates[arm])
         truth[pid] = responder
@@ -209,16 +245,57 @@ def generate_trial(
             drug = spec.intercurrent_events.rescue_ingredients[0]
             when = day + dt.timedelta(days=int(rng.integers(60, last)))
             expose(pid, drug, when, when, 1000.0, "INF", "intravenous")
+    extra = np.random.default_rng([seed, 1])
+    rows["adverse_event"] = _adverse_events(extra, enrol, last)
     tables = {name: pa.Table.from_pylist(r, schema=_registry_schema(name))
               for name, r in rows.items()}  # fmt: skip
+    # No seed here: with the data seed and the data, a blinded reader could tell the arm of
+    # some patients (whether a response draw fell between the two arms' rates).
     tables["registry_metadata"] = pa.Table.from_pylist(
         [{"key": "synthetic", "value": "true"},
          {"key": "generator", "value": "myositis.trial.synthetic.generate_trial"},
-         {"key": "trial", "value": spec.trial.id},
-         {"key": "seed", "value": str(seed)}],
+         {"key": "trial", "value": spec.trial.id}],
         schema=_registry_schema("registry_metadata"))  # fmt: skip
     enrolment = pa.Table.from_pylist(enrol, schema=ENROLMENT_SCHEMA)
-    return SyntheticTrial(tables, enrolment, allocation, truth)
+    screening = pa.Table.from_pylist(_screening(extra, enrol), schema=SCREENING_SCHEMA)
+    return SyntheticTrial(tables, enrolment, allocation, truth, screening)
 
 
-__all__ = ["ENROLMENT_SCHEMA", "SyntheticTrial", "generate_trial"]
+def _adverse_events(rng: np.random.Generator, enrol: list[dict[str, object]], last: int
+                    ) -> list[dict[str, object]]:  # fmt: skip
+    out: list[dict[str, object]] = []
+    for row in enrol:
+        day0 = row["randomisation_date"]
+        assert isinstance(day0, dt.date)
+        withdrawn = row["withdrawal_date"]
+        end = (withdrawn - day0).days if isinstance(withdrawn, dt.date) else last
+        for term, rate, serious, grade in ADVERSE_EVENTS:
+            if rng.random() < rate and end > 1:
+                onset = day0 + dt.timedelta(days=int(rng.integers(1, end)))
+                out.append(dict(person_id=row["person_id"], term=term, onset_date=onset,
+                                grade=grade, serious=serious, outcome="recovered",
+                                suspected_drug="study drug (masked)",
+                                led_to_discontinuation=False))  # fmt: skip
+    return out
+
+
+def _screening(rng: np.random.Generator, enrol: list[dict[str, object]]
+               ) -> list[dict[str, object]]:  # fmt: skip
+    """One screening row per randomised patient, a few days before randomisation, and about
+    one screening failure (``EXCLUSIONS``) for every three randomised patients."""
+    reasons = [r for r, _ in EXCLUSIONS]
+    shares = np.array([w for _, w in EXCLUSIONS])
+    rows: list[tuple[dt.date, object, str | None]] = []
+    for row in enrol:
+        day0 = row["randomisation_date"]
+        assert isinstance(day0, dt.date)
+        rows.append((day0 - dt.timedelta(days=int(rng.integers(3, 22))), row["person_id"], None))
+        if rng.random() < 1 / 3:
+            reason = reasons[int(rng.choice(len(reasons), p=shares / shares.sum()))]
+            rows.append((day0 - dt.timedelta(days=int(rng.integers(1, 30))), None, reason))
+    rows.sort(key=lambda r: r[0])
+    return [dict(screening_id=f"S-{i:04d}", screening_date=d, person_id=p, excluded_reason=r)
+            for i, (d, p, r) in enumerate(rows, start=1)]  # fmt: skip
+
+
+__all__ = ["ENROLMENT_SCHEMA", "Allocator", "SyntheticTrial", "generate_trial"]

@@ -5,9 +5,24 @@ import csv
 import datetime as dt
 from pathlib import Path
 
-from myositis.instruments import doi, tis
+from myositis.instruments import cdasi, doi, tis
 
 HERE = Path(__file__).resolve().parent
+
+
+def cdasi_items(activity: int) -> dict[str, int]:
+    """Every CDASI v2 item, with erythema then scale of the body areas filled in turn until
+    the activity score (as the instrument scores it) is ``activity``."""
+    items = {f.column: 0 for f in cdasi.ITEMS}
+    fill = [c for c in cdasi.ACTIVITY_ITEMS if c.endswith("_erythema") and "gottron_hands" not in c]
+    fill += [c for c in cdasi.ACTIVITY_ITEMS if c.endswith("_scale")]
+    left = activity
+    for column in fill:
+        top = int(next(f.maximum for f in cdasi.ITEMS if f.column == column))
+        items[column] = min(top, left)
+        left -= items[column]
+    assert left == 0 and cdasi.score_one(items).activity == activity, activity
+    return items
 # (pga0,pga1, ptga0,ptga1, mmt0,mmt1, haq0,haq1, ema0,ema1, ck0,ck1)   ULN 200, MMT-8 max 80
 minimal = [
     (5.0, 3.5, 6.0, 4.5, 70, 71, 1.0, 0.75, 4.0, 3.0, 300, 280),
@@ -74,17 +89,20 @@ for i, r in enumerate(rows):
                     value=v,
                 )
             )
+        # CDASI v2 recorded item by item (one administration = one assessment_id), scored by
+        # the instruments' own definition in the pipeline
         aid += 1
-        assess.append(
-            dict(
-                assessment_id=aid,
-                person_id=pid,
-                assessment_date=when,
-                instrument="cdasi",
-                measure="activity",
-                value=cd,
+        for column, value in cdasi_items(cd).items():
+            assess.append(
+                dict(
+                    assessment_id=aid,
+                    person_id=pid,
+                    assessment_date=when,
+                    instrument="cdasi",
+                    measure=column,
+                    value=value,
+                )
             )
-        )
     labs.append(
         dict(
             person_id=pid,
@@ -160,6 +178,26 @@ def w(name, rows):
         wr.writerows(rows)
 
 
+persons = [
+    dict(person_id=101 + i, site="constructed", sex="U", birth_date="", birth_year="", race="",
+         ethnicity="")
+    for i in range(len(rows))
+]
+w("person", persons)
+w("registry_metadata", [
+    dict(key="schema_version", value="1"),
+    dict(key="synthetic", value="true"),
+    dict(key="generator", value="tests/trial/data/stir/make_fixture.py (constructed to "
+                                "reproduce the abstract of Paik et al. 2021; not the study's "
+                                "patients)"),
+])
+for name, header in (
+    ("diagnosis", "person_id,code_system,code,diagnosis_date"),
+    ("dm_subtype", "person_id,subtype,classified_date"),
+    ("adverse_event", "person_id,term,onset_date,grade,serious,outcome,suspected_drug,"
+                      "led_to_discontinuation"),
+):
+    (HERE / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
 w("enrolment", enrol)
 w("assessment", assess)
 w("laboratory", labs)
