@@ -432,8 +432,9 @@ def simulate_command(
 
     Each simulated trial enrols patients into strata, allocates them as planned (stratified
     permuted blocks or minimisation), lets some drop out (non-responders) and runs the planned
-    test. For comparison it prints the exact Fisher power for equal arms at the same
-    effective rates (each arm's rate x (1 - dropout)), without strata.
+    test. For comparison it prints the exact power of Fisher's test at the same effective
+    rates (each arm's rate x (1 - dropout)), averaged over the simulated arm sizes: with
+    --test fisher the simulated power must agree with it within its Monte Carlo error.
 
     Examples:
 
@@ -459,10 +460,12 @@ def simulate_command(
     keep = 1 - oc.dropout_rate
     p_t, p_c = rate[treated] * keep, rate[control] * keep
     half = oc.patients // 2
-    reference: dict[str, Any] = {"per_arm": half, "treated_rate": p_t, "control_rate": p_c}
+    sizes = [n for n, _ in oc.treated_sizes]
+    reference: dict[str, Any] = {"treated_rate": p_t, "control_rate": p_c, "per_arm": half}
     if p_t != p_c and 0 < p_t < 1 and 0 < p_c < 1:
-        reference["fisher_power"] = fisher_power(half, p_c, p_t, oc.alpha)
-        reference["normal_power"] = chisq_power(half, p_c, p_t, oc.alpha)
+        reference["fisher_power"] = oc.fisher_reference(treated, control)
+        reference["fisher_power_equal_arms"] = fisher_power(half, p_c, p_t, oc.alpha)
+        reference["normal_power_equal_arms"] = chisq_power(half, p_c, p_t, oc.alpha)
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(oc) | {"reference": reference}))
         return
@@ -493,9 +496,11 @@ def simulate_command(
     typer.echo(f"patients on {treated}: {oc.mean_treated:.1f} on average")
     if "fisher_power" in reference:
         typer.echo(
-            f"for comparison, {half} per arm at {p_t:.3g} vs {p_c:.3g} (no strata): "
-            f"exact Fisher power {reference['fisher_power']:.3f}, normal approximation "
-            f"{reference['normal_power']:.3f}"
+            f"for comparison, the exact Fisher power at the same effective rates ({p_t:.3g} vs "
+            f"{p_c:.3g}), averaged over the simulated arm sizes ({min(sizes)} to {max(sizes)} on "
+            f"{treated}): {reference['fisher_power']:.3f}; with equal arms of {half}: "
+            f"{reference['fisher_power_equal_arms']:.3f} (normal approximation "
+            f"{reference['normal_power_equal_arms']:.3f})"
         )
 
 

@@ -478,8 +478,8 @@ class _Deriver:
             if events:
                 reason += "; " + "; ".join(f"{ev.kind} handled by treatment policy"
                                            for ev in events)  # fmt: skip
-        listing.append(Trace(f"endpoint {endpoint.name}", reason,
-                             sources + tuple(ev.source for ev in events)))  # fmt: skip
+        used = tuple(dict.fromkeys(sources + tuple(ev.source for ev in events)))  # once each
+        listing.append(Trace(f"endpoint {endpoint.name}", reason, used))
         return EndpointValue(endpoint.name, endpoint.visit, observed, responder, reason,
                              tuple(events), basis)  # fmt: skip
 

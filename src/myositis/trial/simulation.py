@@ -45,6 +45,25 @@ class OperatingCharacteristics:
     type_i_mcse: float
     mean_treated: float  # patients allocated to the treated arm, on average
     seed: int
+    #: (patients on the treated arm, simulated trials with that many) under the assumed rates
+    treated_sizes: tuple[tuple[int, int], ...] = ()
+
+    def fisher_reference(self, treated: str, control: str) -> float:
+        """The exact power of Fisher's test at the same effective rates (each arm's rate x
+        (1 - dropout): a dropout is a non-responder), averaged over the simulated arm sizes:
+        what the simulation must reproduce when its planned test is Fisher's (its power is a
+        saw-tooth in the arm sizes, so equal arms alone are not the reference)."""
+        from myositis.trial.sample_size import fisher_power
+
+        rates = dict(self.response_rates)
+        keep = 1 - self.dropout_rate
+        p_t, p_c = rates[treated] * keep, rates[control] * keep
+        total = 0.0
+        for n1, count in self.treated_sizes:
+            n2 = self.patients - n1
+            if n1 and n2 and p_t != p_c:
+                total += count * fisher_power(n1, p_t, p_c, self.alpha, n2=n2)
+        return total / self.trials
 
 
 def _mcse(p: float, n: int) -> float:
@@ -315,6 +334,7 @@ def simulate(
         count, sim.patients, spec.analysis.primary_test, alpha,
         tuple(sorted(rates.items())), sim.dropout_rate, power, _mcse(power, count), favouring,
         type_i, _mcse(type_i, count), float(n1.mean()), chosen_seed,
+        tuple((int(k), int(v)) for k, v in zip(*np.unique(n1, return_counts=True), strict=True)),
     )  # fmt: skip
 
 
