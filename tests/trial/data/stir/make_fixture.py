@@ -23,6 +23,8 @@ def cdasi_items(activity: int) -> dict[str, int]:
         left -= items[column]
     assert left == 0 and cdasi.score_one(items).activity == activity, activity
     return items
+
+
 # (pga0,pga1, ptga0,ptga1, mmt0,mmt1, haq0,haq1, ema0,ema1, ck0,ck1)   ULN 200, MMT-8 max 80
 minimal = [
     (5.0, 3.5, 6.0, 4.5, 70, 71, 1.0, 0.75, 4.0, 3.0, 300, 280),
@@ -179,23 +181,38 @@ def w(name, rows):
 
 
 persons = [
-    dict(person_id=101 + i, site="constructed", sex="U", birth_date="", birth_year="", race="",
-         ethnicity="")
+    dict(
+        person_id=101 + i,
+        site="constructed",
+        sex="U",
+        birth_date="",
+        birth_year="",
+        race="",
+        ethnicity="",
+    )
     for i in range(len(rows))
 ]
 w("person", persons)
-w("registry_metadata", [
-    dict(key="schema_version", value="1"),
-    dict(key="synthetic", value="true"),
-    dict(key="generator", value="tests/trial/data/stir/make_fixture.py (constructed to "
-                                "reproduce the abstract of Paik et al. 2021; not the study's "
-                                "patients)"),
-])
+w(
+    "registry_metadata",
+    [
+        dict(key="schema_version", value="1"),
+        dict(key="synthetic", value="true"),
+        dict(
+            key="generator",
+            value="tests/trial/data/stir/make_fixture.py (constructed to "
+            "reproduce the abstract of Paik et al. 2021; not the study's "
+            "patients)",
+        ),
+    ],
+)
 for name, header in (
     ("diagnosis", "person_id,code_system,code,diagnosis_date"),
     ("dm_subtype", "person_id,subtype,classified_date"),
-    ("adverse_event", "person_id,term,onset_date,grade,serious,outcome,suspected_drug,"
-                      "led_to_discontinuation"),
+    (
+        "adverse_event",
+        "person_id,term,onset_date,grade,serious,outcome,suspected_drug,led_to_discontinuation",
+    ),
 ):
     (HERE / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
 w("enrolment", enrol)
