@@ -78,8 +78,15 @@ def test_a_child_is_not_compared_with_the_adult_label_dose() -> None:
     """A 9-year-old on tofacitinib 5 mg twice daily and a 17-year-old on 10 mg twice daily
     (20 > 10 mg/day, above the adult label were they adults) are not compared; an 18-year-old
     on the same 20 mg/day is. The statuses partition the cohort."""
-    rows = [exposure(pid, "tofacitinib", 0, 300, dose, "BID") for pid, dose in ((1, 5), (2, 10), (3, 10))]
-    patients = [patient(1, age_at_index=9), patient(2, age_at_index=17), patient(3, age_at_index=18)]
+    rows = [
+        exposure(pid, "tofacitinib", 0, 300, dose, "BID")
+        for pid, dose in ((1, 5), (2, 10), (3, 10))
+    ]
+    patients = [
+        patient(1, age_at_index=9),
+        patient(2, age_at_index=17),
+        patient(3, age_at_index=18),
+    ]
     result = dosing(cohort(patients, jak_exposures=rows), _spec().analysis)
     status = {p["person_id"]: p["status"] for p in result["patients"]}
     assert status == {

@@ -61,7 +61,9 @@ def test_a_taper_that_ends_in_a_stop_counts_as_tapered_and_as_stopped() -> None:
     """Patient 2's methotrexate went 25 -> 15 mg weekly and then stopped: it is counted in
     both columns (and once in 'tapered and stopped'), not hidden as 'stopped' only (the demo
     showed 0 tapered prednisone courses although every concomitant prednisone was tapered)."""
-    by_therapy = {t["therapy"]: t for t in concomitant_therapy(_cohort(), _spec().analysis)["by_therapy"]}
+    by_therapy = {
+        t["therapy"]: t for t in concomitant_therapy(_cohort(), _spec().analysis)["by_therapy"]
+    }
     assert by_therapy["methotrexate"] == {
         "therapy": "methotrexate", "at_index": 1, "stopped": 1, "tapered": 1,
         "tapered_and_stopped": 1, "continued": 0,

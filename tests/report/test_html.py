@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import re
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -155,17 +155,22 @@ def test_codes_are_shown_in_plain_words(run: StudyRun) -> None:
     assert "Itch (pruritus) numeric rating scale, 0-10: 11 patients" in page
     assert "is judged\non the last day of JAK-inhibitor treatment." in page
     assert "code in dermatomyositis diagnosis codes on \u2265 2 distinct date(s)" in page
-    assert "(excluding topical JAK-inhibitor codes (ruxolitinib cream), formulations topical" in page
+    assert (
+        "(excluding topical JAK-inhibitor codes (ruxolitinib cream), formulations topical" in page
+    )
 
 
 def test_the_waterfall_and_the_tables_use_one_sign(run: StudyRun) -> None:
     """Improvement = baseline - follow-up everywhere: Min 2022's 11 patients all improved
     (sum 196), so every waterfall bar points up, as the table's improvements are positive."""
     html = run.report.read_text(encoding="utf-8")
-    rule = "improvement = baseline \u2212 follow-up: a positive value is better, a negative value worse"
+    rule = (
+        "improvement = baseline \u2212 follow-up: a positive value is better, a negative value "
+        "worse"
+    )
     assert html.count(rule) >= 3  # section 3, Figure 2's caption, the methods
     assert "<td>Improvement (baseline \u2212 follow-up)</td>" in html
-    waterfall = html[html.index('<svg', html.index('id="sec-cdasi"')) :]
+    waterfall = html[html.index("<svg", html.index('id="sec-cdasi"')) :]
     waterfall = waterfall[: waterfall.index("</svg>")]
     assert "baseline \u2212 follow-up; up = better" in waterfall
 
@@ -178,7 +183,9 @@ def test_the_appendix_lists_the_codes_of_each_code_list(run: StudyRun) -> None:
     html = run.report.read_text(encoding="utf-8")
     appendix = html[html.index('id="sec-codes"') :]
     assert "<h3>Dermatomyositis diagnosis codes: included in" in appendix
-    assert "<td>ICD-10-CM</td><td><code>M33.10</code></td><td>Other dermatomyositis, organ" in appendix
+    assert (
+        "<td>ICD-10-CM</td><td><code>M33.10</code></td><td>Other dermatomyositis, organ" in appendix
+    )
     assert "<td>RxNorm</td><td><code>1357536</code></td><td>tofacitinib</td>" in appendix
     assert "<h3>Topical JAK-inhibitor codes (ruxolitinib cream): excluded from" in appendix
     assert "<td>WHO ATC</td><td><code>D11AH09</code></td>" in appendix

@@ -11,7 +11,9 @@ def test_codes_in_words() -> None:
     assert [label(s, "sex") for s in SEXES] == ["Female", "Male", "Unknown"]
     assert label("classic_active_myositis", "subtype") == "Classic DM with active myositis"
     assert label("juvenile_postmyopathic", "subtype") == "Juvenile DM, postmyopathic"
-    assert label("end_of_treatment", "monotherapy_at") == "on the last day of JAK-inhibitor treatment"
+    assert (
+        label("end_of_treatment", "monotherapy_at") == "on the last day of JAK-inhibitor treatment"
+    )
     assert label("ICD10CM", "code_system") == "ICD-10-CM"
     assert label("no adult label dose comparison (child)", "dose_status") == "Child: not compared"
     assert measure("pruritus_nrs", "score") == "Itch (pruritus) numeric rating scale, 0-10"

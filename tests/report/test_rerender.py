@@ -163,14 +163,16 @@ def test_the_demo_counts_prednisone_tapers_and_keeps_children_from_the_adult_lab
     ]  # fmt: skip
     html = demo.report.read_text(encoding="utf-8")
     assert "patients under 18 at the\nindex are not compared with them" in html
-    assert "<td>Children: not compared with the adult label dose</td><td class=\"num\">14</td>" in html
+    assert (
+        '<td>Children: not compared with the adult label dose</td><td class="num">14</td>' in html
+    )
 
 
 def test_the_demo_trajectories_have_one_panel_per_subtype_group(demo: StudyRun) -> None:
     """79 patients: more than 12, so Figure 3 has one panel per subtype group of the bundled
     specification, each titled with its count (Table 1's subtype groups: 34, 31, 14)."""
     html = demo.report.read_text(encoding="utf-8")
-    figure = html[html.index('<svg', html.index("</svg>", html.index('id="sec-cdasi"')) + 6) :]
+    figure = html[html.index("<svg", html.index("</svg>", html.index('id="sec-cdasi"')) + 6) :]
     figure = figure[: figure.index("</svg>")]
     for title in ("Amyopathic or hypomyopathic (n = 34)", "Classic (n = 31)", "Juvenile (n = 14)"):
         assert title in figure

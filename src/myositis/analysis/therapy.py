@@ -30,7 +30,6 @@ from myositis.analysis.serialise import proportion_dict
 from myositis.analysis.treatment import active_on, daily_dose, treatment_periods
 from myositis.cohort.build import CohortResult
 
-
 TAPERED_AND_STOPPED = "tapered and stopped"
 #: (tapered, stopped) -> the outcome of one concomitant therapy.
 _OUTCOMES = {

@@ -159,7 +159,9 @@ def waterfall(
         )
         ax.axhline(0, color=OKABE_ITO["black"], linewidth=0.8)
         shown = {c for c, h in zip(colours, heights, strict=True) if h != 0}
-        handles: list[Artist] = [Patch(color=c, label=text) for c, text in keys.items() if c in shown]
+        handles: list[Artist] = [
+            Patch(color=c, label=text) for c, text in keys.items() if c in shown
+        ]
         if zero:
             (marker,) = ax.plot(
                 zero,
@@ -238,9 +240,7 @@ def course_summary(
         if len(values) < min_patients:
             continue
         q1, median, q3 = (float(q) for q in np.percentile(values, [25, 50, 75]))
-        rows.append(
-            {"month": month, "q1": q1, "median": median, "q3": q3, "patients": len(values)}
-        )
+        rows.append({"month": month, "q1": q1, "median": median, "q3": q3, "patients": len(values)})
     return rows
 
 

@@ -139,8 +139,9 @@ def criterion(text: str, roles: Iterable[str] = CODE_LIST) -> str:
     for role in sorted(roles, key=len, reverse=True):
         text = re.sub(rf"\b{re.escape(role)}\b", label(role, "code_list"), text)
     text = _FORMULATIONS.sub(
-        lambda m: "formulations "
-        + ", ".join(label(f, "formulation") for f in m.group(1).split(", ")),
+        lambda m: (
+            "formulations " + ", ".join(label(f, "formulation") for f in m.group(1).split(", "))
+        ),
         text,
     )
     for sign, symbol in _SIGNS.items():
