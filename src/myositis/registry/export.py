@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Final, Literal
 
@@ -52,6 +52,21 @@ def write_parquet(
 Transform = Callable[[str, pa.RecordBatch], pa.RecordBatch]
 
 
+def _batches(con: BaseBackend, name: str) -> Iterator[pa.RecordBatch]:
+    """The rows of one registry table in bounded batches, its columns in the data model's
+    order (the stored order of a migrated table may differ)."""
+    from ibis.backends.duckdb import Backend as DuckDBBackend
+
+    table = con.table(name)
+    expr = table.select(*TABLES[name].names)
+    if isinstance(con, DuckDBBackend):
+        # DuckDB 2 streams through its own reader (ibis 12's to_pyarrow_batches calls a
+        # method DuckDB 2 no longer has)
+        yield from con.con.sql(str(con.compile(expr))).to_arrow_reader(_BATCH_ROWS)
+    else:
+        yield from expr.to_pyarrow().to_batches(_BATCH_ROWS)
+
+
 def export_folder(
     con: BaseBackend,
     folder: Path,
@@ -59,13 +74,14 @@ def export_folder(
     *,
     tables: Iterable[str] = tuple(TABLES),
     transform: Transform | None = None,
-    extra_files: dict[str, str] | None = None,
+    extra_files: Callable[[], dict[str, str]] | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
     """Write the registry ``con`` to ``folder`` (one file per table, in ``fmt``); return the
     files written. ``transform`` rewrites each batch of rows on the way (de-identification)
-    and must keep the table's schema; ``extra_files`` are written beside the tables (name ->
-    text). The folder must not exist or be empty unless ``overwrite``."""
+    and must keep the table's schema; ``extra_files``, called once every table is written,
+    gives files to write beside them (name -> text). The folder must not exist or be empty
+    unless ``overwrite``."""
     if fmt not in FORMATS:
         raise MyositisError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not overwrite)):
@@ -79,15 +95,14 @@ def export_folder(
     try:
         for name in tables:
             schema = TABLES[name].to_pyarrow()
-            table = con.table(name)
             batches = (
                 b.cast(schema) if transform is None else transform(name, b.cast(schema))
-                for b in table.to_pyarrow_batches(chunk_size=_BATCH_ROWS)
+                for b in _batches(con, name)
             )
             path = staging / f"{name}.{fmt}"
             (write_csv if fmt == "csv" else write_parquet)(batches, path, schema)
             written.append(path.name)
-        for name, text in (extra_files or {}).items():
+        for name, text in (extra_files() if extra_files else {}).items():
             (staging / name).write_text(text, encoding="utf-8")
             written.append(name)
         if folder.exists():

@@ -53,6 +53,8 @@ BATCH_ROWS: Final = 50_000
 
 #: Columns a spreadsheet may carry besides the data model's: read, not stored as such.
 EXTRA_COLUMNS: Final = ("status",)
+#: Files of a template folder that are no table (skipped without a warning).
+AUXILIARY_FILES: Final = ("data-dictionary.csv",)
 
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRUE: Final = ("true", "1", "yes", "y")
@@ -165,7 +167,7 @@ class Reader(SourceReader):
         files: dict[str, Path] = {}
         ignored = []
         for path in sorted(location.iterdir()):
-            if path.name.startswith(".") or path.is_dir():
+            if path.name.startswith(".") or path.is_dir() or path.name in AUXILIARY_FILES:
                 continue
             stem, suffix = path.stem, path.suffix.lower()
             if suffix not in SUFFIXES or stem not in IMPORT_TABLES:

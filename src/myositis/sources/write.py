@@ -8,7 +8,7 @@ location and runs, in this order:
    registry's own DuckDB connection (nothing touches the registry's tables yet);
 2. **check**: the shared checks (:mod:`myositis.sources.checks`) and the reader's problems.
    With ``errors="stop"`` (the default) any error refuses the whole import: nothing is written
-   and every problem is reported. With ``errors="reject"`` each record with a problem is
+   and every problem is reported. With ``errors="report"`` each record with a problem is
    rejected (with its reason) and the others are stored. Records the source marks entered in
    error or cancelled are always rejected, never stored;
 3. **resolve**: persons by (site, ``source_id``) — a person already in the registry keeps their
@@ -65,8 +65,8 @@ from myositis.sources.contract import (
     staging_schema,
 )
 
-ErrorMode = Literal["stop", "reject"]
-ERROR_MODES: Final = ("stop", "reject")
+ErrorMode = Literal["stop", "report"]
+ERROR_MODES: Final = ("stop", "report")
 
 
 @dataclass
@@ -84,7 +84,7 @@ class TableCounts:
 class ImportResult:
     """The accounting of one import (rendered by ``report.imports`` and written as JSON)."""
 
-    kind: str
+    source_kind: str
     source: str
     location: str
     registry: str
@@ -137,7 +137,7 @@ def write_import(
     if errors not in ERROR_MODES:
         raise MyositisError(f"--errors must be one of {', '.join(ERROR_MODES)}, not {errors!r}")
     result = ImportResult(
-        kind=reader.name,
+        source_kind=reader.name,
         source=reader.source,
         location=reader.describe(),
         registry=str(into),
@@ -342,7 +342,7 @@ class _Import:
         self.result.problems = problems
         errors = [p for p in problems if p.severity == "error"]
         whole = any(p.location is None for p in errors)
-        if not errors or (self.errors == "reject" and not whole):
+        if not errors or (self.errors == "report" and not whole):
             if errors:  # rejected records leave the stage (with every row read with them)
                 self._drop_locations({p.location for p in errors if p.location})
             return False
