@@ -68,9 +68,10 @@ def read_salt(path: Path | None) -> tuple[bytes, str]:
     if path is None:
         return secrets.token_bytes(SALT_BYTES), "random, used for this export only"
     if not path.exists():
-        salt = secrets.token_bytes(SALT_BYTES)
+        salt = secrets.token_bytes(SALT_BYTES).hex().encode()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(salt.hex() + "\n", encoding="ascii")
+        path.write_bytes(salt + b"\n")
+        # the salt is the file's text, so this export and every later one agree
         return salt, f"new random salt written to {path.name} (keep it at the site)"
     text = path.read_bytes().strip()
     if len(text) < 16:
