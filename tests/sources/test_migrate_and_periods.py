@@ -26,7 +26,8 @@ def _v1(path: Path, lab_unit: str = "ukat/L") -> Path:
     raw = con.con
     raw.execute("INSERT INTO person VALUES (1, 's', 'F', DATE '1970-01-01', 1970, 'Asian', NULL)")
     raw.execute(
-        f"INSERT INTO laboratory VALUES (1, 'ck', '2157-6', DATE '2020-01-01', 2.5, '{lab_unit}', 3)"
+        "INSERT INTO laboratory VALUES (1, 'ck', '2157-6', DATE '2020-01-01', 2.5, ?, 3)",
+        [lab_unit],
     )
     raw.execute("INSERT INTO registry_metadata VALUES ('schema_version', '1')")
     con.disconnect()
@@ -76,16 +77,17 @@ def test_observation_periods_recorded_or_derived() -> None:
         con.raw_sql(f"INSERT INTO {table} SELECT * FROM rows")
         con.con.unregister("rows")
 
-    empty = {c: None for c in TABLES["diagnosis"].names}
+    empty = dict.fromkeys(TABLES["diagnosis"].names)
+    day = dt.date
     put("person", [{**{c: None for c in TABLES["person"].names}, "person_id": p,
                     "birth_date": dt.date(1950, 1, 1)} for p in (1, 2, 3)])  # fmt: skip
-    put("diagnosis", [{**empty, "person_id": 1, "diagnosis_date": dt.date(2019, 5, 1)},
-                      {**empty, "person_id": 2, "diagnosis_date": dt.date(2018, 1, 1)}])  # fmt: skip
+    put("diagnosis", [{**empty, "person_id": 1, "diagnosis_date": day(2019, 5, 1)},
+                      {**empty, "person_id": 2, "diagnosis_date": day(2018, 1, 1)}])  # fmt: skip
     drug = {c: None for c in TABLES["drug_exposure"].names}
     put("drug_exposure", [{**drug, "person_id": 1, "start_date": dt.date(2019, 1, 1),
                            "end_date": dt.date(2021, 3, 1)}])  # fmt: skip
-    put("observation_period", [{"person_id": 2, "start_date": dt.date(2010, 1, 1),
-                                "end_date": dt.date(2022, 1, 1), "period_type": "EHR"}])  # fmt: skip
+    put("observation_period", [{"person_id": 2, "start_date": day(2010, 1, 1),
+                                "end_date": day(2022, 1, 1), "period_type": "EHR"}])  # fmt: skip
     rows = observation_periods(con).order_by("person_id").to_pyarrow().to_pylist()
     assert rows == [
         # earliest to latest recorded date in any table (the birth date is no record)

@@ -181,7 +181,7 @@ def _migrate_connection(con: BaseBackend, where: str) -> dict[str, str]:
     """Rebuild every table of a version-1 DuckDB connection as version 2 (no commit here)."""
     from myositis.codes.units import lab_tests, ucum
 
-    raw = con.con  # type: ignore[attr-defined]
+    raw = con.con
     raw.register("__unit_rules", _unit_rules())
     raw.create_function("__ucum", lambda u: None if u is None else ucum(u), ["VARCHAR"], "VARCHAR")
     try:
@@ -250,7 +250,7 @@ def migrate(location: str | Path) -> str:
         return f"{where.path} is already at schema version {SCHEMA_VERSION}; nothing to do"
     if version not in MIGRATABLE:
         raise RegistryError(f"{where.path}: cannot migrate from schema version {version!r}")
-    raw = con.con  # type: ignore[attr-defined]
+    raw = con.con
     raw.execute("BEGIN TRANSACTION")
     try:
         _migrate_connection(con, str(where.path))

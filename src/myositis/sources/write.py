@@ -220,7 +220,7 @@ class _Import:
         today: _dt.date,
     ) -> None:
         self.con = con
-        self.db = con.con  # type: ignore[attr-defined]  # the registry's DuckDB connection
+        self.db = con.con  # the registry's DuckDB connection
         self.reader = reader
         self.result = result
         self.errors = errors
