@@ -20,8 +20,20 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DAYS_PER_MONTH = 30.4375
 
+# The registry columns of data model version 2 (docs/data-model.md), without the provenance
+# columns, which a folder may leave out (this data set was not imported from anywhere).
 COLUMNS = {
-    "person": ["person_id", "site", "sex", "birth_date", "birth_year", "race", "ethnicity"],
+    "person": [
+        "person_id",
+        "source_id",
+        "site",
+        "sex",
+        "birth_date",
+        "birth_year",
+        "race",
+        "ethnicity",
+    ],  # fmt: skip
+    "person_race": ["person_id", "race"],
     "diagnosis": ["person_id", "code_system", "code", "diagnosis_date"],
     "dm_subtype": ["person_id", "subtype", "classified_date"],
     "drug_exposure": [
@@ -40,13 +52,25 @@ COLUMNS = {
     ],  # fmt: skip
     "assessment": [
         "assessment_id",
+        "visit_id",
         "person_id",
         "assessment_date",
         "instrument",
         "measure",
         "value",
     ],  # fmt: skip
-    "laboratory": ["person_id", "test", "loinc", "result_date", "value", "unit", "uln"],
+    "laboratory": [
+        "person_id",
+        "test",
+        "loinc",
+        "result_date",
+        "value",
+        "unit",
+        "uln",
+        "uln_unit",
+        "source_value",
+        "source_unit",
+    ],  # fmt: skip
     "adverse_event": [
         "person_id",
         "term",
@@ -176,6 +200,19 @@ class Tables:
     def add(self, table: str, **values: Any) -> None:
         self.rows[table].append(values)
 
+    def person(self, pid: int, site: str, sex: str, birth: dt.date) -> None:
+        """A person with an invented hospital number (SYN-...) and one recorded race."""
+        self.add("person", person_id=pid, source_id=f"SYN-{pid:04d}", site=site, sex=sex,
+                 birth_date=birth, birth_year=None, race="White",
+                 ethnicity="Not Hispanic or Latino")  # fmt: skip
+        self.add("person_race", person_id=pid, race="White")
+
+    def ck(self, pid: int, when: dt.date, value: float) -> None:
+        """A CK result in U/L (the canonical unit, so source and stored values agree)."""
+        self.add("laboratory", person_id=pid, test="ck", loinc="2157-6", result_date=when,
+                 value=value, unit="U/L", uln=190.0, uln_unit="U/L", source_value=value,
+                 source_unit="U/L")  # fmt: skip
+
     def drug(self, pid: int, ingredient: str, start: dt.date, end: dt.date | None, dose: float,
              *, system: str = "LOCAL", code: str | None = None, frequency: str | None = None,
              formulation: str | None = None, route: str | None = None) -> None:  # fmt: skip
@@ -201,9 +238,7 @@ class Tables:
 def cohort_patient(t: Tables, p: dict[str, Any]) -> None:
     pid, index = p["pid"], day(p["index"])
     site = 1 if pid <= 6 else 2
-    t.add("person", person_id=pid, site=SITES[site - 1], sex=p["sex"],
-          birth_date=birth_for_age(index, p["age"]), birth_year=None, race="White",
-          ethnicity="Not Hispanic or Latino")  # fmt: skip
+    t.person(pid, SITES[site - 1], p["sex"], birth_for_age(index, p["age"]))
     juvenile = p["subtype"].startswith("juvenile")
     code = "M33.02" if juvenile else ("M33.12" if "classic" in p["subtype"] else "M33.10")
     undotted = code.replace(".", "")
@@ -263,8 +298,7 @@ def cohort_patient(t: Tables, p: dict[str, Any]) -> None:
     if p["subtype"] == "classic_active_myositis":
         for when, ck, mmt in ((baseline_day, 950.0, 62), (120, 240.0, 72), (last_day, 120.0, 79)):
             date = index + dt.timedelta(days=when)
-            t.add("laboratory", person_id=pid, test="ck", loinc="2157-6", result_date=date,
-                  value=ck, unit="U/L", uln=190.0)  # fmt: skip
+            t.ck(pid, date, ck)
             t.score(pid, date, "mmt8", "total", mmt)
 
     if pid == 6:  # the one adverse event of the series
@@ -278,8 +312,7 @@ def non_qualifying(t: Tables) -> None:
     """Seven invented persons, each failing one inclusion step."""
 
     def person(pid: int, sex: str, birth: str) -> None:
-        t.add("person", person_id=pid, site=SITES[pid % 2], sex=sex, birth_date=day(birth),
-              birth_year=None, race="White", ethnicity="Not Hispanic or Latino")  # fmt: skip
+        t.person(pid, SITES[pid % 2], sex, day(birth))
 
     def dm_codes(pid: int, first: str, n: int = 2, code: str = "M33.10") -> None:
         for k in range(n):
@@ -336,7 +369,7 @@ def main() -> None:
         cohort_patient(t, p)
     non_qualifying(t)
     metadata = {
-        "schema_version": "1",
+        "schema_version": "2",
         "synthetic": "true",
         "generator": "examples/min2022/make_dataset.py (hand-built; myositis-outcomes)",
         "description": "SYNTHETIC patients invented to match the published summary numbers of "

@@ -16,6 +16,7 @@ from myositis.errors import (
     MyositisError,
     RegistryError,
     SitePackageError,
+    SourceError,
     SpecError,
     TrialDesignError,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "MyositisError",
     "RegistryError",
     "SitePackageError",
+    "SourceError",
     "SpecError",
     "TrialDesignError",
     "__version__",

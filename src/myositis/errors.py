@@ -66,6 +66,17 @@ class RegistryError(MyositisError):
     """A registry database that lacks a table or column the software needs."""
 
 
+class SourceError(MyositisError):
+    """A source (a spreadsheet folder, a REDCap export, FHIR resources, an OMOP database) that
+    cannot be imported as it is. ``problems`` lists every problem found, each naming the file,
+    the line or resource, the field and the value (:class:`myositis.sources.contract.Problem`).
+    """
+
+    def __init__(self, message: str, problems: list[object] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message)
+
+
 class EmptyStepError(MyositisError):
     """A cohort step that no patient passes, so no result would be meaningful."""
 
@@ -92,6 +103,7 @@ __all__ = [
     "MyositisError",
     "RegistryError",
     "SitePackageError",
+    "SourceError",
     "SpecError",
     "TrialDesignError",
 ]

@@ -44,7 +44,7 @@ def test_outcomes_per_therapy_and_patient() -> None:
     outcomes = {p["person_id"]: p["outcomes"] for p in result["patients"]}
     assert outcomes == {
         1: {"prednisone": "tapered", "hydroxychloroquine": "stopped"},
-        2: {"methotrexate": "stopped"},
+        2: {"methotrexate": "tapered and stopped"},
         3: {"mycophenolate mofetil": "continued"},
         4: {},
     }
@@ -52,8 +52,23 @@ def test_outcomes_per_therapy_and_patient() -> None:
     assert result["with_concomitant_at_index"] == 3
     by_therapy = {t["therapy"]: t for t in result["by_therapy"]}
     assert by_therapy["prednisone"] == {
-        "therapy": "prednisone", "at_index": 1, "stopped": 0, "tapered": 1, "continued": 0,
+        "therapy": "prednisone", "at_index": 1, "stopped": 0, "tapered": 1,
+        "tapered_and_stopped": 0, "continued": 0,
     }  # fmt: skip
+
+
+def test_a_taper_that_ends_in_a_stop_counts_as_tapered_and_as_stopped() -> None:
+    """Patient 2's methotrexate went 25 -> 15 mg weekly and then stopped: it is counted in
+    both columns (and once in 'tapered and stopped'), not hidden as 'stopped' only (the demo
+    showed 0 tapered prednisone courses although every concomitant prednisone was tapered)."""
+    by_therapy = {
+        t["therapy"]: t for t in concomitant_therapy(_cohort(), _spec().analysis)["by_therapy"]
+    }
+    assert by_therapy["methotrexate"] == {
+        "therapy": "methotrexate", "at_index": 1, "stopped": 1, "tapered": 1,
+        "tapered_and_stopped": 1, "continued": 0,
+    }  # fmt: skip
+    assert by_therapy["mycophenolate mofetil"]["continued"] == 1
 
 
 def test_monotherapy_at_the_end_of_treatment_or_at_the_index() -> None:

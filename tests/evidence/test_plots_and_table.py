@@ -82,6 +82,20 @@ def test_bundled_table_is_sourced_and_quoted() -> None:
     assert NOT_REPORTED == "not reported"
 
 
+def test_sources_are_cited_by_doi_or_pmid_not_by_files_outside_the_repository() -> None:
+    """The evidence report shows quote_source and verification beside each quotation; they
+    once pointed readers to shared/seed and shared/reference/evidence.md, files no reader of
+    the report has. The two rows known only from a secondary report now name that report and
+    cite the study by its DOI."""
+    for r in load_jak_dm_table():
+        for text in (r.quote_source, r.verification, r.citation):
+            assert not re.search(r"shared/|\.md\b|\bseed\b", text), (r.study_id, text)
+    secondary = {r.study_id: r for r in load_jak_dm_table() if "secondary" in r.quote_source}
+    assert sorted(secondary) == ["kurtzman2016", "min2022"]
+    assert secondary["min2022"].doi == "10.1016/j.jaad.2021.07.003"
+    assert "which cites this study as its reference 2" in secondary["min2022"].quote_source
+
+
 def test_a_row_without_doi_or_pmid_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     text = (
         resources.files("myositis.evidence").joinpath("data/jak_dm_studies.csv").read_text("utf-8")

@@ -16,7 +16,7 @@ import pytest
 
 from myositis.errors import InvalidInputError, RegistryError
 from myositis.registry.connect import connect
-from myositis.registry.schema import SCHEMA_VERSION, TABLES
+from myositis.registry.schema import PROVENANCE_COLUMNS, SCHEMA_VERSION, TABLES
 from myositis.registry.store import (
     append_arrow,
     arrow_schema,
@@ -28,6 +28,7 @@ from myositis.registry.store import (
 PEOPLE = pa.table(
     {
         "person_id": [1, 2, 3],
+        "source_id": ["MRN-1", "12-3", None],
         "site": ["a", "a", "b"],
         "sex": ["F", "M", "U"],
         "birth_date": [dt.date(1980, 2, 29), None, dt.date(2001, 12, 31)],
@@ -58,7 +59,9 @@ def test_create_append_reopen_round_trip(tmp_path: Path) -> None:
     con.disconnect()
     again = connect(path)
     got = again.table("person").order_by("person_id").to_pyarrow()
-    assert got.to_pylist() == PEOPLE.to_pylist()
+    # the provenance columns a writer leaves out are null
+    assert got.select(PEOPLE.column_names).to_pylist() == PEOPLE.to_pylist()
+    assert got.column("import_id").null_count == 3
     assert got.schema == arrow_schema("person")
     meta = read_metadata(again)
     assert meta["schema_version"] == SCHEMA_VERSION
@@ -78,7 +81,7 @@ def test_create_refuses_to_overwrite_unless_asked(tmp_path: Path) -> None:
 
 def test_append_conforms_and_rejects(tmp_path: Path) -> None:
     con = create_registry(tmp_path / "r.duckdb")
-    narrow = PEOPLE.set_column(4, "birth_year", pa.array([1980, 1975, 2001], pa.int16()))
+    narrow = PEOPLE.set_column(5, "birth_year", pa.array([1980, 1975, 2001], pa.int16()))
     append_arrow(con, "person", narrow.select(list(reversed(PEOPLE.column_names))))
     assert con.table("person").birth_year.sum().execute() == 1980 + 1975 + 2001
     with pytest.raises(RegistryError, match=r"missing columns \['ethnicity'\]"):
@@ -119,9 +122,9 @@ def _csv_registry(tmp_path: Path) -> Path:
     for name, schema in TABLES.items():
         (folder / f"{name}.csv").write_text(",".join(schema.names) + "\n")
     (folder / "person.csv").write_text(
-        "person_id,site,sex,birth_date,birth_year,race,ethnicity\n"
-        "1,a,F,1980-02-29,1980,White,Unknown\n"
-        "2,a,M,,1975,,\n"
+        "person_id,source_id,site,sex,birth_date,birth_year,race,ethnicity\n"
+        "1,MRN-1,a,F,1980-02-29,1980,White,Unknown\n"
+        "2,,a,M,,1975,,\n"
     )
     return folder
 
@@ -158,12 +161,12 @@ def test_missing_table_in_a_database_file(tmp_path: Path) -> None:
 
 def test_missing_column_is_named(tmp_path: Path) -> None:
     folder = _csv_registry(tmp_path)
-    (folder / "person.csv").write_text("person_id,site,sex,birth_date,race,ethnicity\n")
+    (folder / "person.csv").write_text("person_id,source_id,site,sex,birth_date,race,ethnicity\n")
     with pytest.raises(RegistryError) as info:
         connect(folder)
     message = str(info.value)
     assert "person.csv lacks column(s) birth_year" in message
-    assert "found: person_id, site, sex, birth_date, race, ethnicity" in message
+    assert "found: person_id, source_id, site, sex, birth_date, race, ethnicity" in message
     assert "add them" in message
 
 
@@ -185,13 +188,13 @@ def test_wrong_type_is_named(tmp_path: Path) -> None:
 def test_bad_values_in_csv_are_all_reported(tmp_path: Path) -> None:
     folder = _csv_registry(tmp_path)
     (folder / "person.csv").write_text(
-        "person_id,site,sex,birth_date,birth_year,race,ethnicity\n"
-        "1,a,F,1980-02-30,1980,White,Unknown\n"  # 30 February
-        "2,a,M,,19x5,,\n"
-        "3,b,F,2001-12-31,2001.5,,\n"  # not a whole number
-        "4,b,F,2001-12-31,2001,,\n"
+        "person_id,source_id,site,sex,birth_date,birth_year,race,ethnicity\n"
+        "1,,a,F,1980-02-30,1980,White,Unknown\n"  # 30 February
+        "2,,a,M,,19x5,,\n"
+        "3,,b,F,2001-12-31,2001.5,,\n"  # not a whole number
+        "4,,b,F,2001-12-31,2001,,\n"
     )
-    header = ",".join(TABLES["drug_exposure"].names)
+    header = ",".join(c for c in TABLES["drug_exposure"].names if c not in PROVENANCE_COLUMNS)
     (folder / "drug_exposure.csv").write_text(
         f"{header}\n"
         "1,1,prednisone,LOCAL,prednisone,2020-01-01,2020-02-01,ten,mg,QD,IR,oral\n"
@@ -241,7 +244,8 @@ def test_paths_that_are_not_registries(tmp_path: Path) -> None:
 def test_cli_reports_without_traceback(tmp_path: Path) -> None:
     folder = _csv_registry(tmp_path)
     (folder / "person.csv").write_text(
-        "person_id,site,sex,birth_date,birth_year,race,ethnicity\n1,a,F,1980-13-01,1980,,\n"
+        "person_id,source_id,site,sex,birth_date,birth_year,race,ethnicity\n"
+        "1,,a,F,1980-13-01,1980,,\n"
     )
     result = subprocess.run(
         [sys.executable, "-m", "myositis.cli", "registry-check", str(folder)],
@@ -270,7 +274,8 @@ def test_append_leaves_no_registered_arrow_views(tmp_path: Path) -> None:
 def test_ragged_csv_is_a_registry_error(tmp_path: Path) -> None:
     folder = _csv_registry(tmp_path)
     (folder / "person.csv").write_text(
-        "person_id,site,sex,birth_date,birth_year,race,ethnicity\n1,a,F,1980-01-01,1980\n"
+        "person_id,source_id,site,sex,birth_date,birth_year,race,ethnicity\n"
+        "1,,a,F,1980-01-01,1980\n"
     )
     with pytest.raises(RegistryError, match="person.csv is not a well-formed CSV file"):
         connect(folder)
@@ -282,7 +287,7 @@ def test_parquet_timestamps_and_narrow_integers_are_read_as_registry_types(tmp_p
     for name in TABLES:
         pq.write_table(arrow_schema(name).empty_table(), folder / f"{name}.parquet")
     people = PEOPLE.set_column(
-        3, "birth_date", pa.array([dt.datetime(1980, 2, 29, 13, 5), None, None], pa.timestamp("s"))
+        4, "birth_date", pa.array([dt.datetime(1980, 2, 29, 13, 5), None, None], pa.timestamp("s"))
     ).set_column(0, "person_id", pa.array([1, 2, 3], pa.int32()))
     pq.write_table(people, folder / "person.parquet")
     con = connect(folder)

@@ -23,6 +23,8 @@ from myositis.report.figures import (
     OKABE_ITO,
     WATERFALL_MAX_WIDTH,
     attrition_flow,
+    course_step,
+    course_summary,
     km_curve,
     trajectories,
     waterfall,
@@ -63,35 +65,66 @@ def _texts(fig: Figure) -> list[str]:
 
 # --- waterfall ------------------------------------------------------------------------------
 
-
-def test_waterfall_has_one_bar_per_patient_sorted_with_heights_equal_to_changes() -> None:
-    fig = waterfall(CHANGES, mcid=5)
-    ax = fig.axes[0]
-    bars = _bars(ax)
-    heights = [p.get_height() for p in bars]
-    assert len(heights) == len(CHANGES)
-    assert heights == sorted(CHANGES.values(), reverse=True)
-    labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert [CHANGES[k] for k in labels] == heights
-    # every bar reaches the MCID, so all are in the "meaningful improvement" colour
-    assert {to_hex(p.get_facecolor()) for p in bars} == {OKABE_ITO["blue"].lower()}
+#: The same patients as improvements (baseline - follow-up, positive = better): the report's sign.
+IMPROVEMENT = {k: -v for k, v in CHANGES.items()}
 
 
-def test_waterfall_draws_a_labelled_dashed_line_at_minus_mcid() -> None:
-    fig = waterfall({"A": 3.0, "B": -2.0, "C": -8.0, "D": -4.5}, mcid=4.5)
-    ax = fig.axes[0]
-    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
-    assert len(dashed) == 1
-    assert _data(dashed[0])[1] == [-4.5, -4.5]
-    assert "MCID threshold (\u22124.5)" in _legend_texts(ax)
-    colours = {
+def _colours(ax: Axes) -> dict[str, str]:
+    return {
         lbl.get_text(): to_hex(p.get_facecolor())
         for lbl, p in zip(ax.get_xticklabels(), _bars(ax), strict=True)
     }
-    # at or below -MCID counts as meaningful improvement; above it does not
+
+
+def test_waterfall_has_one_bar_per_patient_sorted_with_heights_equal_to_improvements() -> None:
+    fig = waterfall(IMPROVEMENT, mcid=5)
+    ax = fig.axes[0]
+    bars = _bars(ax)
+    heights = [p.get_height() for p in bars]
+    assert len(heights) == len(IMPROVEMENT)
+    assert heights == sorted(IMPROVEMENT.values(), reverse=True)  # largest improvement first
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert [IMPROVEMENT[k] for k in labels] == heights
+    assert all(h > 0 for h in heights)  # improvement is drawn upwards, as the tables count it
+    # every bar reaches the MCID, so all are in the "meaningful improvement" colour
+    assert {to_hex(p.get_facecolor()) for p in bars} == {OKABE_ITO["blue"].lower()}
+    assert "baseline \u2212 follow-up" in ax.get_ylabel()
+
+
+def test_waterfall_marks_the_mcid_worsening_and_a_zero_change() -> None:
+    """C and D reach the MCID of 4.5 (blue), B improved less (orange), A got worse
+    (vermillion), and E did not change: a zero-height bar is invisible, so E gets a diamond
+    on the zero line."""
+    fig = waterfall({"A": -3.0, "B": 2.0, "C": 8.0, "D": 4.5, "E": 0.0}, mcid=4.5)
+    ax = fig.axes[0]
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    assert _data(dashed[0])[1] == [4.5, 4.5]
+    colours = _colours(ax)
     assert colours["C"] == colours["D"] == OKABE_ITO["blue"].lower()
-    assert colours["A"] == colours["B"] == OKABE_ITO["orange"].lower()
-    assert ax.get_ylim()[0] < -8.0 and ax.get_ylim()[1] > 3.0
+    assert colours["B"] == OKABE_ITO["orange"].lower()
+    assert colours["A"] == OKABE_ITO["vermillion"].lower()
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["C", "D", "B", "E", "A"]
+    (diamond,) = [ln for ln in ax.get_lines() if ln.get_marker() == "D"]
+    assert _data(diamond) == ([3.0], [0.0])  # E, the 4th bar
+    assert _legend_texts(ax) == [
+        "Clinically meaningful improvement",
+        "Improved, less than clinically meaningful",
+        "Worse",
+        "No change (0)",
+        "MCID (4.5 points)",
+    ]
+    assert ax.get_ylim()[0] < -3.0 and ax.get_ylim()[1] > 8.0
+
+
+def test_waterfall_colours_by_the_response_rule_when_given() -> None:
+    """With a relative rule (e.g. 40% of baseline) the responders are the study's, not those
+    above a points line: B (4 points of a baseline of 8) responded, A (10 of 40) did not."""
+    fig = waterfall({"A": 10.0, "B": 4.0}, mcid=None, responders={"A": False, "B": True})
+    ax = fig.axes[0]
+    assert _colours(ax) == {"A": OKABE_ITO["orange"].lower(), "B": OKABE_ITO["blue"].lower()}
+    assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
 
 
 def test_waterfall_without_mcid_has_no_threshold_line_and_title_is_set() -> None:
@@ -99,15 +132,16 @@ def test_waterfall_without_mcid_has_no_threshold_line_and_title_is_set() -> None
     ax = fig.axes[0]
     assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert ax.get_title() == "Synthetic"
-    assert ax.get_ylabel() == "Change in CDASI activity"
+    assert _colours(ax) == {"A": OKABE_ITO["blue"].lower(), "B": OKABE_ITO["vermillion"].lower()}
+    assert _legend_texts(ax) == ["Improved", "Worse"]
 
 
 def test_a_large_cohort_gets_thinner_bars_not_a_wider_figure() -> None:
     """79 patients (the demo) once made a 24-inch figure whose text the report shrank to
     about 3 px; the width is capped at the report's text width, every bar still drawn."""
-    small = waterfall(CHANGES, mcid=5)
-    assert small.get_size_inches()[0] == pytest.approx(0.28 * len(CHANGES) + 1.5)
-    many = {f"P{i:03d}": -float(i % 30) for i in range(200)}
+    small = waterfall(IMPROVEMENT, mcid=5)
+    assert small.get_size_inches()[0] == pytest.approx(0.28 * len(IMPROVEMENT) + 1.5)
+    many = {f"P{i:03d}": float(i % 30) for i in range(200)}
     fig = waterfall(many, mcid=5)
     assert fig.get_size_inches()[0] == WATERFALL_MAX_WIDTH == 10.0
     assert len(_bars(fig.axes[0])) == 200
@@ -130,31 +164,59 @@ def test_waterfall_rejects_bad_input(changes: dict[str, float], mcid: float, mat
 
 # --- trajectories ---------------------------------------------------------------------------
 
+COURSES = {
+    "S1": [(0.0, 30.0), (2.0, 10.0)],
+    "S2": [(0.0, 20.0), (4.0, 12.0)],
+    "S3": [(3.0, 10.0), (-0.5, 40.0), (1.0, 20.0)],
+}
 
-def test_trajectories_draw_one_line_per_patient_through_its_sorted_points() -> None:
-    series = {
-        "S01": [(3.0, 12.0), (0.0, 30.0), (1.0, 20.0)],
-        "S02": [(0.0, 25.0), (6.0, 8.0)],
-    }
-    fig = trajectories(series)
-    ax = fig.axes[0]
-    lines = {ln.get_label(): ln for ln in ax.get_lines()}
-    assert set(lines) == {"S01", "S02"}
-    assert _data(lines["S01"]) == ([0.0, 1.0, 3.0], [30.0, 20.0, 12.0])
-    assert _data(lines["S02"]) == ([0.0, 6.0], [25.0, 8.0])
-    assert lines["S01"].get_color() != lines["S02"].get_color()
+
+def test_course_summary_interpolates_each_course_and_takes_r_type_7_quartiles() -> None:
+    """Month 0: S1 30, S2 20, S3 40 + (0.5 / 1.5)(20 - 40) = 33.33 (between its baseline at
+    -0.5 and month 1). R: quantile(c(30, 20, 100/3), c(.25, .5, .75)) = 25, 30, 31.66667.
+    Month 1: 20, 18, 20 -> 19, 20, 20. Month 2: 10, 16, 15 -> 12.5, 15, 15.5 (quantile(c(10,
+    16, 15), ...)). From month 3 S1 has ended: 2 patients, fewer than 3, not summarised."""
+    rows = course_summary(COURSES, 1.0, min_patients=3)
+    assert [r["month"] for r in rows] == [0.0, 1.0, 2.0]
+    assert [r["patients"] for r in rows] == [3, 3, 3]
+    got = [r[k] for r in rows for k in ("q1", "median", "q3")]
+    assert got == pytest.approx([25, 30, 31.666666667, 19, 20, 20, 12.5, 15, 15.5])
+    assert course_summary(COURSES, 1.0, min_patients=4) == []
+
+
+def test_trajectories_draw_faint_courses_under_the_median_and_interquartile_band() -> None:
+    fig = trajectories(COURSES)
+    (ax,) = fig.axes
+    courses = [ln for ln in ax.get_lines() if ln.get_label() == "_patient"]
+    assert len(courses) == 3
+    assert _data(courses[2]) == ([-0.5, 1.0, 3.0], [40.0, 20.0, 10.0])  # S3, sorted by time
+    assert all(ln.get_alpha() is not None and ln.get_alpha() < 1 for ln in courses)
+    # 3 patients: fewer than the 5 the report summarises, so no median is drawn ...
+    assert not [ln for ln in ax.get_lines() if ln.get_label() == "Median"]
+    # ... and with 6 (every course twice) there is one, equal to course_summary's medians
+    doubled = {**COURSES, **{f"{k}b": v for k, v in COURSES.items()}}
+    (ax,) = trajectories(doubled).axes
+    (median,) = [ln for ln in ax.get_lines() if ln.get_label() == "Median"]
+    expected = course_summary(doubled, course_step(4.0))
+    assert _data(median) == ([r["month"] for r in expected], [r["median"] for r in expected])
+    (band,) = [c for c in ax.collections if c.get_label() == "Interquartile range"]
+    assert isinstance(band, PolyCollection)
     assert ax.get_xlabel() == "Months since JAK-inhibitor start"
     assert ax.get_ylabel() == "CDASI activity"
-    assert _legend_texts(ax) == ["S01", "S02"]
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "Each patient (3)", "Median", "Interquartile range",
+    ]  # fmt: skip
 
 
-def test_trajectories_keep_patients_distinct_beyond_the_palette() -> None:
+def test_trajectories_have_one_panel_per_group_above_12_patients() -> None:
     series = {f"S{i:02d}": [(0.0, 20.0 + i), (1.0, 10.0)] for i in range(14)}
-    fig = trajectories(series)
-    ax = fig.axes[0]
-    styles = {(ln.get_color(), ln.get_marker()) for ln in ax.get_lines()}
-    assert len(styles) == 14
-    assert ax.get_legend() is None  # too many patients for a readable legend
+    groups = {pid: "Classic" if i % 2 else "Juvenile" for i, pid in enumerate(series)}
+    fig = trajectories(series, groups=groups)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.axison]
+    assert titles == ["Juvenile (n = 7)", "Classic (n = 7)"]
+    twelve = dict(list(series.items())[:12])
+    assert len(trajectories(twelve, groups=groups).axes) == 1
 
 
 def test_trajectories_reject_empty_or_missing_values() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,81 @@ def test_display_formatting() -> None:
     assert (fmt(27.727), fmt(None), fmt(float("nan")), fmt(16.75, 2)) == ("27.7", "-", "-", "16.75")
     assert (pvalue(4.95e-9), pvalue(0.0038), pvalue(None)) == ("< 0.001", "0.004", "-")
     assert percent(10 / 11) == "90.9%"
+
+
+def _visible(html: str) -> str:
+    """The page's text a reader sees outside the figures (SVG markup dropped)."""
+    return re.sub(r"<svg.*?</svg>", "", html, flags=re.S)
+
+
+def test_every_element_id_is_unique_and_every_anchor_resolves(run: StudyRun) -> None:
+    """Four inline SVGs once shared matplotlib's ids (clip paths, markers); each figure's ids
+    now carry its name, and the contents links reach the sections."""
+    html = run.report.read_text(encoding="utf-8")
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) > 100 and len(ids) == len(set(ids))
+    references = set(re.findall(r'(?:url\(#|href="#)([^")]+)', html))
+    assert references and references <= set(ids)
+    contents = re.search(r'<nav class="toc".*?</nav>', html, flags=re.S)
+    assert contents is not None
+    links = re.findall(r'href="#([^"]+)"', contents.group(0))
+    assert links[:3] == ["sec-attrition", "sec-baseline", "sec-cdasi"]
+    assert links[-1] == "sec-codes" and len(links) == 12
+
+
+def test_the_study_page_is_a_template_on_the_base_with_one_set_of_styles(run: StudyRun) -> None:
+    html = run.report.read_text(encoding="utf-8")
+    assert html.count("<style>") == 1 and html.count("<footer") == 1
+    assert "metafor" not in html  # the base's footer names metafor only for the pooled reports
+    assert html.startswith("<!DOCTYPE html>") and "<title>Systemic JAK inhibitors" in html
+
+
+def test_codes_are_shown_in_plain_words(run: StudyRun) -> None:
+    page = _visible(run.report.read_text(encoding="utf-8"))
+    for code in ("end_of_treatment", "pruritus_nrs", "dm_diagnosis", "jak_inhibitor",
+                 "jak_topical_exclude", "classic_active_myositis", "_postmyopathic",
+                 "<td>F</td>", "above label</td>"):  # fmt: skip
+        assert code not in page, code
+    assert "<td>Female</td>" in page and "<td>&nbsp;&nbsp;Female</td>" in page
+    assert "<td>Classic DM with active myositis</td>" in page
+    assert "Itch (pruritus) numeric rating scale, 0-10: 11 patients" in page
+    assert "is judged\non the last day of JAK-inhibitor treatment." in page
+    assert "code in dermatomyositis diagnosis codes on \u2265 2 distinct date(s)" in page
+    assert (
+        "(excluding topical JAK-inhibitor codes (ruxolitinib cream), formulations topical" in page
+    )
+
+
+def test_the_waterfall_and_the_tables_use_one_sign(run: StudyRun) -> None:
+    """Improvement = baseline - follow-up everywhere: Min 2022's 11 patients all improved
+    (sum 196), so every waterfall bar points up, as the table's improvements are positive."""
+    html = run.report.read_text(encoding="utf-8")
+    rule = (
+        "improvement = baseline \u2212 follow-up: a positive value is better, a negative value "
+        "worse"
+    )
+    assert html.count(rule) >= 3  # section 3, Figure 2's caption, the methods
+    assert "<td>Improvement (baseline \u2212 follow-up)</td>" in html
+    waterfall = html[html.index("<svg", html.index('id="sec-cdasi"')) :]
+    waterfall = waterfall[: waterfall.index("</svg>")]
+    assert "baseline \u2212 follow-up; up = better" in waterfall
+
+
+def test_the_appendix_lists_the_codes_of_each_code_list(run: StudyRun) -> None:
+    code_lists = run.results["code_lists"]
+    assert [(s["role"], s["include"]) for s in code_lists["sets"]] == [
+        ("dm_diagnosis", True), ("jak_inhibitor", True), ("jak_topical_exclude", False),
+    ]  # fmt: skip
+    html = run.report.read_text(encoding="utf-8")
+    appendix = html[html.index('id="sec-codes"') :]
+    assert "<h3>Dermatomyositis diagnosis codes: included in" in appendix
+    assert (
+        "<td>ICD-10-CM</td><td><code>M33.10</code></td><td>Other dermatomyositis, organ" in appendix
+    )
+    assert "<td>RxNorm</td><td><code>1357536</code></td><td>tofacitinib</td>" in appendix
+    assert "<h3>Topical JAK-inhibitor codes (ruxolitinib cream): excluded from" in appendix
+    assert "<td>WHO ATC</td><td><code>D11AH09</code></td>" in appendix
+    # codes/data/codesets.csv: dm_diagnosis 15 ICD-10-CM + 1 ICD-9-CM + 5 SNOMED + 5 OMOP;
+    # jak_inhibitor 5 RxNorm + 11 ATC + 5 OMOP; jak_topical_exclude 1 ATC.
+    shipped = sum(len(s["codes"]) for s in code_lists["sets"])
+    assert appendix.count("<code>") == shipped == 26 + 21 + 1

@@ -119,6 +119,7 @@ def response(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
     )
     return {
         "definition": definition,
+        "rule": a.response.definition,
         "mcid": a.mcid,
         "responders_at_followup": proportion_dict(responders, n, a.conf_level),
         "ever_responded": proportion_dict(len(event_times), n, a.conf_level),

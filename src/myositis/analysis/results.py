@@ -19,7 +19,9 @@ from myositis.analysis.response import response
 from myositis.analysis.safety import adverse_events, treatment_duration
 from myositis.analysis.therapy import concomitant_therapy
 from myositis.analysis.treatment import treatment_periods
+from myositis.codes import CODESET_VERSION, load_codeset
 from myositis.cohort.build import CohortResult
+from myositis.cohort.definition import CohortDefinition
 
 
 def analyse(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
@@ -45,6 +47,7 @@ def analyse(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
         "pruritus": pruritus(cohort, options),
         "myositis": myositis_resolution(cohort, options),
         "notes": list(cohort.notes),
+        "code_lists": code_lists(cohort.definition, options),
     }
     results["patients"] = _listing(cohort, options, results)
     results["trajectories"] = _trajectories(cohort, options)
@@ -77,6 +80,7 @@ def _listing(
                 "responder": p.responder,
                 "months_to_response": None if p.response_days is None else p.response_days / months,
                 "max_mg_per_day": dose[p.person_id].get("max_mg_per_day"),
+                "max_mg_per_day_by_drug": dose[p.person_id].get("max_mg_per_day_by_drug", {}),
                 "dose_vs_label": dose[p.person_id]["status"],
                 "treatment_months": periods[p.person_id].days / months,
                 "tapered_or_stopped": therapy[p.person_id]["tapered_or_stopped"],
@@ -84,6 +88,56 @@ def _listing(
             }
         )
     return rows
+
+
+def code_lists(definition: CohortDefinition, options: AnalysisOptions) -> dict[str, Any]:
+    """What the cohort matched on, for the report's appendix: every code of the code sets the
+    definition names (with its system, display, source and whether it was confirmed against
+    the publisher), the extra codes, and the ingredient names matched by name.
+
+    Stored in the results so that a report rendered again later lists the codes the run
+    used, even after the shipped code sets change (``version`` = ``CODESET_VERSION``)."""
+    diagnosis, exposure = definition.diagnosis, definition.exposure
+    uses = [
+        *((role, diagnosis.label, True) for role in diagnosis.codesets),
+        *((role, exposure.label, True) for role in exposure.codesets),
+        *((role, exposure.label, False) for role in exposure.exclude_codesets),
+    ]
+    extra = [
+        *((c, diagnosis.label, True) for c in diagnosis.codes),
+        *((c, diagnosis.label, False) for c in diagnosis.exclude_codes),
+        *((c, exposure.label, True) for c in exposure.codes),
+    ]
+    return {
+        "version": CODESET_VERSION,
+        "sets": [
+            {
+                "role": role,
+                "step": step,
+                "include": include,
+                "codes": [
+                    {
+                        "system": c.system,
+                        "code": c.code,
+                        "display": c.display,
+                        "source": c.source,
+                        "status": c.status,
+                        "valid_from": c.valid_from,
+                    }
+                    for c in load_codeset(role)
+                ],
+            }
+            for role, step, include in uses
+        ],
+        "extra_codes": [
+            {"system": c.system, "code": c.code, "step": step, "include": include}
+            for c, step, include in extra
+        ],
+        "exposure_ingredients": list(exposure.ingredients),
+        "exclude_formulations": list(exposure.exclude_formulations),
+        "exclude_routes": list(exposure.exclude_routes),
+        "systemic_therapies": list(options.systemic_therapies),
+    }
 
 
 def _trajectories(cohort: CohortResult, options: AnalysisOptions) -> list[dict[str, Any]]:
@@ -101,4 +155,4 @@ def _trajectories(cohort: CohortResult, options: AnalysisOptions) -> list[dict[s
     ]
 
 
-__all__ = ["analyse"]
+__all__ = ["analyse", "code_lists"]

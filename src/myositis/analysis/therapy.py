@@ -9,8 +9,11 @@ docs/study-spec.md explains the choice):
 - Concomitant at the index: a systemic-therapy regimen row covering the index date.
 - Stopped: a therapy concomitant at the index with no row covering the last day of the
   treatment period. Tapered: a later row of that therapy, starting inside the treatment
-  period, has a lower daily dose than the row covering the index. A patient "tapered or
-  stopped" when at least one concomitant therapy was; the denominator is the whole cohort.
+  period, has a lower daily dose than the row covering the index. The two are independent:
+  a taper that ends in a stop (prednisone 20 -> 10 -> 5 mg, then none) counts as tapered and
+  as stopped (outcome ``tapered and stopped``), so the per-therapy counts of tapered and of
+  stopped may overlap; continued = neither. A patient "tapered or stopped" when at least one
+  concomitant therapy was; the denominator is the whole cohort.
 - Monotherapy (``monotherapy_at``): ``end_of_treatment`` (default) = no systemic therapy
   covering the last day of the treatment period, i.e. the patient was maintained on the
   qualifying drug alone; ``index`` = no concomitant therapy at the index.
@@ -26,6 +29,15 @@ from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.serialise import proportion_dict
 from myositis.analysis.treatment import active_on, daily_dose, treatment_periods
 from myositis.cohort.build import CohortResult
+
+TAPERED_AND_STOPPED = "tapered and stopped"
+#: (tapered, stopped) -> the outcome of one concomitant therapy.
+_OUTCOMES = {
+    (False, False): "continued",
+    (True, False): "tapered",
+    (False, True): "stopped",
+    (True, True): TAPERED_AND_STOPPED,
+}
 
 
 def _name(row: dict[str, Any]) -> str:
@@ -68,12 +80,7 @@ def concomitant_therapy(cohort: CohortResult, options: AnalysisOptions) -> dict[
                 for mg, _ in (daily_dose(r) for r in later)
                 if mg is not None and start_mg is not None and mg < start_mg
             ]
-            if name not in at_end:
-                outcome = "stopped"
-            elif lower:
-                outcome = "tapered"
-            else:
-                outcome = "continued"
+            outcome = _OUTCOMES[(bool(lower), name not in at_end)]
             outcomes[name] = outcome
             per_therapy.setdefault(name, Counter())[outcome] += 1
         time_point = at_end if options.monotherapy_at == "end_of_treatment" else at_index
@@ -83,7 +90,7 @@ def concomitant_therapy(cohort: CohortResult, options: AnalysisOptions) -> dict[
                 "concomitant_at_index": sorted(at_index),
                 "concomitant_at_end": sorted(at_end),
                 "outcomes": outcomes,
-                "tapered_or_stopped": any(o in ("stopped", "tapered") for o in outcomes.values()),
+                "tapered_or_stopped": any(o != "continued" for o in outcomes.values()),
                 "additional_therapies": len(time_point),
             }
         )
@@ -107,8 +114,9 @@ def concomitant_therapy(cohort: CohortResult, options: AnalysisOptions) -> dict[
             {
                 "therapy": name,
                 "at_index": sum(c.values()),
-                "stopped": c["stopped"],
-                "tapered": c["tapered"],
+                "stopped": c["stopped"] + c[TAPERED_AND_STOPPED],
+                "tapered": c["tapered"] + c[TAPERED_AND_STOPPED],
+                "tapered_and_stopped": c[TAPERED_AND_STOPPED],
                 "continued": c["continued"],
             }
             for name, c in sorted(per_therapy.items())
@@ -117,4 +125,4 @@ def concomitant_therapy(cohort: CohortResult, options: AnalysisOptions) -> dict[
     }
 
 
-__all__ = ["concomitant_therapy"]
+__all__ = ["TAPERED_AND_STOPPED", "concomitant_therapy"]

@@ -30,6 +30,13 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
         "Registries: make a synthetic one, check one, copy one to PostgreSQL or Spark.",
         None,
     ),
+    "import": (
+        "importing",
+        "Import spreadsheets, REDCap, FHIR or OMOP data into a registry (every record counted).",
+        None,
+    ),
+    "template": ("template", "Write empty spreadsheet templates and the data dictionary.", None),
+    "export": ("export", "Write a registry as CSV/Parquet files, optionally de-identified.", None),
     "study": ("study", "Registry studies: check a study file; run it and write its report.", None),
     "report": ("report", "Render a report again from its results.json.", None),
     "score": ("score", "Score CDASI, TIS, IMACS DOI, MMT-8 or HAQ for every row of a file.", None),

@@ -122,3 +122,25 @@ def check(
         f"; {len(problems)} coded column(s) hold values no study can match" if problems else ""
     )
     typer.echo(f"ok: every table and column of the data model is present and valid{unmatched}")
+
+
+MIGRATE_HELP = (
+    "Bring a registry written by an earlier version of the data model up to the current one, "
+    "in place and all or nothing (version 1 -> 2: source ids, provenance columns, visit ids, "
+    "observation periods, races, laboratory values converted to each test's canonical unit "
+    "with the source value kept). A laboratory unit without a conversion stops the migration "
+    "with the rows to correct. DuckDB files and CSV/Parquet folders; for PostgreSQL or Spark "
+    "migrate the file they were copied from and copy it again. docs/data-model.md"
+    "\n\n"
+    "Example:  myositis registry migrate registry.duckdb"
+)
+
+
+@app.command("migrate", help=MIGRATE_HELP)
+def migrate(
+    registry: Annotated[str, typer.Argument(help=REGISTRY_HELP, metavar="REGISTRY")],
+) -> None:
+    """Migrate a registry (help text: MIGRATE_HELP)."""
+    from myositis.registry.migrate import migrate as run_migration
+
+    typer.echo(run_migration(registry))

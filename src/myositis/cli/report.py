@@ -34,19 +34,7 @@ def report(
     out: OutDir,
 ) -> None:
     """Render a report from results.json (help text: REPORT_HELP)."""
-    from myositis.errors import MyositisError
-    from myositis.report.results_json import read_results
-    from myositis.report.study import write_study_report
-    from myositis.report.tables import write_tables
+    from myositis.report.study import render_again
 
-    data = read_results(results)
-    if data.get("kind") != "study":
-        raise MyositisError(
-            f"{results}: holds '{data.get('kind')}' results; 'myositis report' renders the "
-            "results.json of a study run ('myositis study run' or 'myositis demo')"
-        )
-    if out.exists() and not out.is_dir():
-        raise MyositisError(f"--out {out}: exists and is not a folder; choose another --out")
-    page = write_study_report(data, out / "report.html")
-    write_tables(data, out / "tables")
+    page = render_again(results, out)
     typer.echo(f"report: {page.resolve()}")

@@ -56,8 +56,8 @@ class AttritionStep:
 class Patient:
     """One cohort member: demographics, index and the chosen CDASI assessments.
 
-    ``improvement`` is baseline minus follow-up activity (positive = better); ``change`` is
-    follow-up minus baseline (negative = better), the sign used in the waterfall plot.
+    ``improvement`` is baseline minus follow-up activity (positive = better), the sign every
+    table and figure of the report uses; ``change`` is follow-up minus baseline.
     """
 
     person_id: int

@@ -21,6 +21,13 @@ def check_conformance(con: BaseBackend, *, where: str = "registry") -> None:
     """Check that every table and column of ``TABLES`` is present with a compatible type,
     and that a recorded ``schema_version`` matches this software's."""
     present = set(present_tables(con))
+    if "registry_metadata" in present:
+        version = read_metadata(con).get("schema_version")
+        if version is not None and version != SCHEMA_VERSION:
+            raise RegistryError(
+                f"{where}: registry schema_version {version!r}, this software reads "
+                f"{SCHEMA_VERSION!r}; {upgrade_advice(version, where)}"
+            )
     missing_tables = [name for name in TABLES if name not in present]
     if missing_tables:
         raise RegistryError(
@@ -30,12 +37,15 @@ def check_conformance(con: BaseBackend, *, where: str = "registry") -> None:
         )
     for name, expected in TABLES.items():
         check_schema(con.table(name).schema(), expected, f"{where}: table '{name}'")
-    version = read_metadata(con).get("schema_version")
-    if version is not None and version != SCHEMA_VERSION:
-        raise RegistryError(
-            f"{where}: registry schema_version {version!r}, this software reads "
-            f"{SCHEMA_VERSION!r}; re-create or migrate the registry"
-        )
+
+
+def upgrade_advice(version: str, where: str) -> str:
+    """What to do with a registry of another schema version."""
+    from myositis.registry.migrate import MIGRATABLE
+
+    if version in MIGRATABLE:
+        return f"migrate it once with: myositis registry migrate '{where}' (docs/data-model.md)"
+    return "re-create it with this version (myositis import, or myositis registry synth)"
 
 
 def present_tables(con: BaseBackend) -> list[str]:

@@ -4,12 +4,15 @@ loaded into an in-memory DuckDB.
 CSV values are parsed and every bad value is reported with its file, data row, column and
 value (dates as ISO 8601 ``YYYY-MM-DD``, numbers, booleans ``true``/``false``/``1``/``0``; an
 empty cell is missing). Nothing is dropped silently: a table loads completely or not at all.
-Extra columns are kept.
+Extra columns are kept. The tables and columns that data model version 2 added for imports
+(``OPTIONAL_FOLDER_TABLES``: observation periods, races, the import log; the provenance
+columns) may be left out: an absent table is empty and an absent column null.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -23,8 +26,13 @@ from ibis import BaseBackend
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from myositis.errors import InputProblem, InvalidInputError, RegistryError
-from myositis.registry.conformance import check_conformance, check_schema
-from myositis.registry.schema import TABLES
+from myositis.registry.conformance import check_conformance, check_schema, upgrade_advice
+from myositis.registry.schema import (
+    OPTIONAL_FOLDER_COLUMNS,
+    OPTIONAL_FOLDER_TABLES,
+    SCHEMA_VERSION,
+    TABLES,
+)
 from myositis.registry.store import append_duckdb
 
 #: At most this many bad values are listed per column (the count is always exact).
@@ -32,11 +40,18 @@ _MAX_LISTED_PER_COLUMN: Final = 1000
 _ROW: Final = "__row"
 
 
-def open_folder(folder: Path) -> BaseBackend:
-    """Load a folder registry into an in-memory DuckDB (see the module docstring)."""
+def open_folder(folder: Path, *, tables: Mapping[str, sch.Schema] | None = None) -> BaseBackend:
+    """Load a folder registry into an in-memory DuckDB (see the module docstring).
+
+    ``tables`` loads another version's tables (for ``registry migrate``) without the version
+    and conformance checks of the current data model.
+    """
+    current = tables is None
+    if current:
+        _check_version(folder)
     con = ibis.duckdb.connect()
     problems: list[InputProblem] = []
-    for name, schema in TABLES.items():
+    for name, schema in (TABLES if tables is None else tables).items():
         parquet, text = folder / f"{name}.parquet", folder / f"{name}.csv"
         if parquet.exists() and text.exists():
             raise RegistryError(
@@ -46,6 +61,8 @@ def open_folder(folder: Path) -> BaseBackend:
             _load_parquet(con, name, schema, parquet)
         elif text.exists():
             problems.extend(_load_csv(con, name, schema, text))
+        elif name in OPTIONAL_FOLDER_TABLES:
+            con.create_table(name, schema=schema)
         else:
             raise RegistryError(
                 f"{folder}: missing registry table '{name}' (no {name}.csv or {name}.parquet); "
@@ -54,8 +71,28 @@ def open_folder(folder: Path) -> BaseBackend:
             )
     if problems:
         raise InvalidInputError(problems)
-    check_conformance(con, where=str(folder))
+    if current:
+        check_conformance(con, where=str(folder))
     return con
+
+
+def _check_version(folder: Path) -> None:
+    """Refuse a folder of another schema version before its tables are read (an older folder
+    lacks columns, and the version says what to do better than a missing column)."""
+    path = folder / "registry_metadata.csv"
+    if not path.exists():
+        return  # Parquet metadata is checked with the rest by check_conformance
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = {r.get("key"): r.get("value") for r in csv.DictReader(handle)}
+    except (UnicodeDecodeError, csv.Error):
+        return  # reported with its file and row when the table is loaded
+    version = (rows.get("schema_version") or "").strip()
+    if version and version != SCHEMA_VERSION:
+        raise RegistryError(
+            f"{folder}: registry schema_version {version!r}, this software reads "
+            f"{SCHEMA_VERSION!r}; {upgrade_advice(version, str(folder))}"
+        )
 
 
 def _load_parquet(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> None:
@@ -63,6 +100,8 @@ def _load_parquet(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -
         raw = con.read_parquet(path, table_name=f"__src_{name}")
     except Exception as exc:
         raise RegistryError(f"{path} could not be read as Parquet: {exc}") from None
+    absent = {c: ibis.null(schema[c]) for c in OPTIONAL_FOLDER_COLUMNS if c in schema.names}
+    raw = raw.mutate(**{c: v for c, v in absent.items() if c not in raw.columns})
     check_schema(raw.schema(), schema, str(path))
     con.create_view(name, _conform(raw, schema))
 
@@ -87,7 +126,7 @@ def _load_csv(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> li
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise RegistryError(f"{path}: duplicate column(s) {', '.join(dupes)} in the header")
-    missing = [c for c in schema.names if c not in header]
+    missing = [c for c in schema.names if c not in header and c not in OPTIONAL_FOLDER_COLUMNS]
     if missing:
         raise RegistryError(
             f"{path} lacks column(s) {', '.join(missing)} (found: {', '.join(header)}); "
@@ -104,6 +143,10 @@ def _load_csv(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> li
     except pa.ArrowInvalid as exc:
         raise RegistryError(f"{path} is not a well-formed CSV file: {exc}") from None
     rows = table.num_rows
+    for column in schema.names:
+        if column not in header:  # an optional column left out: empty cells, read as missing
+            table = table.append_column(column, pa.array([""] * rows, pa.string()))
+            header.append(column)
     table = table.append_column(_ROW, pa.array(range(1, rows + 1), pa.int64()))
     raw_name = f"__raw_{name}"
     # create-then-insert: create_table(obj=arrow) is broken with this ibis/sqlglot pairing

@@ -5,8 +5,10 @@ Each data table's registry columns are cast to their registry types; each row be
 (every value as DuckDB writes it, a null marked as such, the values separated by a control
 character); the table contributes its name, its row count and the sums of the two 64-bit
 halves of the MD5 of every row text, a digest of the multiset of rows that needs no sort.
-``registry_metadata`` is not part of it: two registries with the same rows have the same
-fingerprint whenever and however they were written.
+``registry_metadata`` and ``import_log`` are not part of it, nor are the provenance columns
+(``PROVENANCE_COLUMNS``: import id, source record, source location): two registries with the
+same rows have the same fingerprint whenever, however and from whichever files they were
+written.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from collections.abc import Iterable
 
 from ibis import BaseBackend
 
-from myositis.registry.schema import TABLES
+from myositis.registry.schema import PROVENANCE_COLUMNS, REGISTRY_TABLES, TABLES
 
 #: The tables whose rows the fingerprint covers (the data, not the registry's own metadata).
-DATA_TABLES = tuple(name for name in TABLES if name != "registry_metadata")
+DATA_TABLES = tuple(name for name in TABLES if name not in REGISTRY_TABLES)
 
 #: Row count and the sums of the halves of each row text's MD5 (DuckDB SQL).
 _ROW_DIGEST = (
@@ -51,7 +53,8 @@ def data_fingerprint(con: BaseBackend) -> str:
     digest = hashlib.sha256()
     local = None if isinstance(con, DuckDBBackend) else duckdb.connect()
     for name in DATA_TABLES:
-        schema = TABLES[name]
+        # provenance says where a row came from, not what it holds: left out
+        schema = ibis.schema({c: t for c, t in TABLES[name].items() if c not in PROVENANCE_COLUMNS})
         table = con.table(name)
         typed = table.select(*[table[c].cast(t).name(c) for c, t in schema.items()])
         if local is None:

@@ -7,6 +7,13 @@ table and column for users.
 
 Conventions: ids are BIGINT; dates are DATE (day granularity); codes are strings with their
 code system named beside them; nothing is inferred from column order.
+
+Version 2 (``SCHEMA_VERSION`` "2") adds what real sources need: a source identifier per person
+(``person.source_id``), provenance on every data row (``PROVENANCE_COLUMNS``, with the
+``import_log`` table), an administration id that sources fill (``assessment.visit_id``),
+observation periods, laboratory values in one canonical unit per test with the source value
+and unit kept, and several races per person (``person_race``). A version-1 registry is
+migrated by ``myositis registry migrate`` (:mod:`myositis.registry.migrate`).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import ibis
 import ibis.expr.schema as sch
 
 #: Schema version written to ``registry_metadata``; bump on any change of the tables below.
-SCHEMA_VERSION: Final = "1"
+SCHEMA_VERSION: Final = "2"
 
 #: DM subtypes (Bohan and Peter / Sontheimer clinical classification as used by Min 2022).
 DM_SUBTYPES: Final = (
@@ -43,19 +50,81 @@ FORMULATIONS: Final = ("IR", "ER", "INJ", "INF", "TOP", "OTHER")
 #: ``mmt8``, ``haq`` (``chaq`` for children), ``ema`` and the muscle enzymes in ``laboratory``.
 INSTRUMENTS: Final = ("cdasi", "pga", "ptga", "ema", "mmt8", "haq", "chaq", "cmas", "pruritus_nrs")
 
+#: Provenance of a stored row (version 2), on every data table that a source fills row by row:
+#: ``import_id`` (the ``import_log`` row of the import that stored this version of the row),
+#: ``source_record`` (the record's identity in its source: FHIR ``Condition/123``, a REDCap
+#: record/event/instance, a CSV record key; the key of idempotent re-imports) and
+#: ``source_location`` (where it was read: ``laboratory.csv:12``, a bundle entry). They say
+#: where a row came from, not what it holds: the data fingerprint leaves them out, so the same
+#: rows imported at another time, from another file or in another order fingerprint the same.
+PROVENANCE_COLUMNS: Final = ("import_id", "source_record", "source_location")
+_PROVENANCE: Final = {
+    "import_id": "int64",
+    "source_record": "string",
+    "source_location": "string",
+}
+
+#: Tables about the registry itself rather than about persons (not in the data fingerprint).
+REGISTRY_TABLES: Final = ("import_log", "registry_metadata")
+
+#: Tables a CSV/Parquet folder registry may leave out (absent = an empty table), and the columns
+#: its files may leave out (absent = null): version-2 additions that older folders lack.
+OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log")
+OPTIONAL_FOLDER_COLUMNS: Final = PROVENANCE_COLUMNS
+
+#: Registry-wide integer ids that writers assign (a source's own id is kept when it is free).
+ID_COLUMNS: Final = {
+    "person": "person_id",
+    "drug_exposure": "exposure_id",
+    "assessment": "assessment_id",
+}
+
+#: Import identity: the columns that identify a record when its source gives no record id of
+#: its own (spreadsheets), besides the person. A re-import matches stored rows on these, so the
+#: same record twice is stored once and a changed non-key value updates the row.
+IMPORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "person": ("site", "source_id"),
+    "diagnosis": ("code_system", "code", "diagnosis_date"),
+    "dm_subtype": ("classified_date",),
+    "drug_exposure": ("ingredient", "start_date", "route"),
+    "assessment": ("instrument", "assessment_date", "visit_id", "measure"),
+    "laboratory": ("test", "result_date"),
+    "adverse_event": ("term", "onset_date"),
+    "observation_period": ("start_date", "period_type"),
+    "person_race": ("race",),
+}
+
+#: Person-level tables without provenance: an import that carries rows of one of them for a
+#: person replaces that person's rows of the table (a changed race or period replaces the old).
+PERSON_DETAIL_TABLES: Final = ("person_race", "observation_period")
+
+#: ``observation_period.period_type`` of a period derived by :mod:`myositis.registry.observation`.
+DERIVED_PERIOD: Final = "derived"
+
+#: ``person.race`` of a person with several recorded races (OMB reporting category); every
+#: value is in ``person_race``.
+SEVERAL_RACES: Final = "More than one race"
+
 TABLES: Final[dict[str, sch.Schema]] = {
-    # One row per person. birth_date may be null when only birth_year is known.
+    # One row per person. birth_date may be null when only birth_year is known. source_id is
+    # the person's identifier in the source (FHIR Patient.id, an MRN, a REDCap record_id such
+    # as '12-3'); (site, source_id) identifies a person across imports. race is one value (the
+    # OMB category, SEVERAL_RACES when several are recorded); person_race holds every value.
     "person": ibis.schema(
         {
             "person_id": "int64",
+            "source_id": "string",
             "site": "string",
             "sex": "string",  # 'F', 'M' or 'U'
             "birth_date": "date",
             "birth_year": "int32",
             "race": "string",
             "ethnicity": "string",
+            **_PROVENANCE,
         }
     ),
+    # Every race recorded for a person, one row each (a person may have several).
+    "person_race": ibis.schema({"person_id": "int64", "race": "string"}),
     # Every coded diagnosis, as recorded (dotted or undotted ICD codes are both accepted).
     "diagnosis": ibis.schema(
         {
@@ -63,6 +132,7 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "code_system": "string",
             "code": "string",
             "diagnosis_date": "date",
+            **_PROVENANCE,
         }
     ),
     # Clinical DM subtype as classified by the treating physician (one of DM_SUBTYPES).
@@ -71,6 +141,7 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "person_id": "int64",
             "subtype": "string",
             "classified_date": "date",
+            **_PROVENANCE,
         }
     ),
     # Every systemic drug exposure: JAK inhibitors and concomitant therapies alike. A dose
@@ -91,32 +162,43 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "frequency": "string",
             "formulation": "string",
             "route": "string",
+            **_PROVENANCE,
         }
     ),
     # Long format: one row per measured item or derived score of one assessment. instrument is
     # 'cdasi', 'pga', 'ptga', 'ema', 'mmt8', 'haq', 'chaq', 'cmas' or 'pruritus_nrs'; measure is
     # an item column name from docs/instruments (e.g. 'scalp_erythema') or a derived score
-    # ('activity', 'damage', 'total', 'score').
+    # ('activity', 'damage', 'total', 'score'). assessment_id is one administration of one
+    # instrument (registry-wide); visit_id is the source's id of that administration or visit
+    # (REDCap record+event+repeat instance, a FHIR Encounter or QuestionnaireResponse id).
     "assessment": ibis.schema(
         {
             "assessment_id": "int64",
+            "visit_id": "string",
             "person_id": "int64",
             "assessment_date": "date",
             "instrument": "string",
             "measure": "string",
             "value": "float64",
+            **_PROVENANCE,
         }
     ),
-    # Laboratory results with the reporting laboratory's upper limit of normal.
+    # Laboratory results in the test's canonical UCUM unit (myositis.codes.units), with the
+    # reporting laboratory's upper limit of normal in the unit uln_unit (always the canonical
+    # unit once stored) and the value and unit as the source gave them.
     "laboratory": ibis.schema(
         {
             "person_id": "int64",
-            "test": "string",  # 'ck', 'aldolase', 'ldh', 'alt', 'ast', ...
+            "test": "string",  # 'ck', 'aldolase', 'ldh', 'alt', 'ast'
             "loinc": "string",
             "result_date": "date",
             "value": "float64",
             "unit": "string",
             "uln": "float64",
+            "uln_unit": "string",
+            "source_value": "float64",
+            "source_unit": "string",
+            **_PROVENANCE,
         }
     ),
     # Adverse events; grade is CTCAE 1-5; suspected_drug names an ingredient.
@@ -130,6 +212,31 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "outcome": "string",
             "suspected_drug": "string",
             "led_to_discontinuation": "boolean",
+            **_PROVENANCE,
+        }
+    ),
+    # Periods in which the person's records are complete (OMOP observation_period); a source
+    # that records none gets a derived one (myositis.registry.observation).
+    "observation_period": ibis.schema(
+        {"person_id": "int64", "start_date": "date", "end_date": "date", "period_type": "string"}
+    ),
+    # One row per import that stored something: which source, where, when, and its accounting
+    # (records in = stored + rejected; rows added, updated, unchanged). Times are UTC ISO 8601.
+    "import_log": ibis.schema(
+        {
+            "import_id": "int64",
+            "source": "string",
+            "location": "string",
+            "mapping": "string",
+            "started_at": "string",
+            "finished_at": "string",
+            "records_in": "int64",
+            "stored": "int64",
+            "rejected": "int64",
+            "rows_added": "int64",
+            "rows_updated": "int64",
+            "rows_unchanged": "int64",
+            "software": "string",
         }
     ),
     # Key/value facts about the registry itself: schema_version, synthetic ('true' for
@@ -137,12 +244,40 @@ TABLES: Final[dict[str, sch.Schema]] = {
     "registry_metadata": ibis.schema({"key": "string", "value": "string"}),
 }
 
+#: Tables whose rows describe persons (everything but the registry's own tables).
+DATA_TABLES: Final = tuple(name for name in TABLES if name not in REGISTRY_TABLES)
+
+#: Columns that identify a person or a source record. The de-identified export removes them
+#: (``remove``) or replaces them by salted hashes that keep rows together (``hash``).
+IDENTIFIERS: Final[dict[str, dict[str, str]]] = {
+    "person": {"source_id": "remove"},
+    "assessment": {"visit_id": "hash"},
+}
+
+
+def has_provenance(table: str) -> bool:
+    """Whether a table carries the provenance columns (person-level detail tables do not)."""
+    return all(c in TABLES[table].names for c in PROVENANCE_COLUMNS)
+
+
 __all__ = [
     "CODE_SYSTEMS",
+    "DATA_TABLES",
+    "DERIVED_PERIOD",
     "DM_SUBTYPES",
     "FORMULATIONS",
+    "IDENTIFIERS",
+    "ID_COLUMNS",
+    "IMPORT_KEYS",
     "INSTRUMENTS",
+    "OPTIONAL_FOLDER_COLUMNS",
+    "OPTIONAL_FOLDER_TABLES",
+    "PERSON_DETAIL_TABLES",
+    "PROVENANCE_COLUMNS",
+    "REGISTRY_TABLES",
     "SCHEMA_VERSION",
+    "SEVERAL_RACES",
     "SEXES",
     "TABLES",
+    "has_provenance",
 ]

@@ -19,7 +19,7 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.backends.sql import SQLBackend
 
 from myositis.errors import RegistryError
-from myositis.registry.schema import SCHEMA_VERSION, TABLES
+from myositis.registry.schema import PROVENANCE_COLUMNS, SCHEMA_VERSION, TABLES
 
 #: Suffixes accepted for a registry database file (DuckDB).
 DATABASE_SUFFIXES: Final = (".duckdb", ".db")
@@ -83,14 +83,20 @@ def append_arrow(con: BaseBackend, table_name: str, arrow_table: pa.Table) -> No
     """Append an Arrow table to a registry table, conforming it to the registry schema.
 
     Columns are taken by name (extra columns are an error, so nothing is dropped silently),
-    missing columns are an error, and each column is cast safely to the registry type (a
-    lossy cast raises :class:`RegistryError` naming the column).
+    missing columns are an error (except the provenance columns, null when left out), and
+    each column is cast safely to the registry type (a lossy cast raises
+    :class:`RegistryError` naming the column).
     """
     _known(table_name)
     if not isinstance(con, SQLBackend):
         raise RegistryError(f"cannot append to a {type(con).__name__} backend")
     target = TABLES[table_name].to_pyarrow()
     names = set(arrow_table.column_names)
+    for name in PROVENANCE_COLUMNS:  # provenance is the importer's: others may leave it out
+        if name in target.names and name not in names:
+            field = target.field(name)
+            arrow_table = arrow_table.append_column(field, pa.nulls(len(arrow_table), field.type))
+            names.add(name)
     missing = [f.name for f in target if f.name not in names]
     extra = sorted(names - set(target.names))
     if missing or extra:
@@ -124,7 +130,8 @@ def append_duckdb(con: DuckDBBackend, table_name: str, table: pa.Table) -> None:
     raw = con.con
     raw.register(view, table)
     try:
-        raw.execute(f'INSERT INTO "{table_name}" SELECT * FROM "{view}"')
+        # by name: a migrated table may hold its columns in another order
+        raw.execute(f'INSERT INTO "{table_name}" BY NAME SELECT * FROM "{view}"')
     finally:
         raw.unregister(view)
 

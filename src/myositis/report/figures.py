@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 import matplotlib
+import matplotlib.lines
+import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -28,9 +30,12 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from myositis.errors import InputProblem, InvalidInputError
 
 __all__ = [
+    "FACET_ABOVE",
     "OKABE_ITO",
     "WATERFALL_MAX_WIDTH",
     "attrition_flow",
+    "course_step",
+    "course_summary",
     "km_curve",
     "trajectories",
     "waterfall",
@@ -48,9 +53,6 @@ OKABE_ITO: dict[str, str] = {
 }
 #: Widest waterfall (inches): about the report's text width (1100 px at 96 px per inch).
 WATERFALL_MAX_WIDTH = 10.0
-# Line colours in an order that keeps neighbours distinct (yellow is too light for thin lines).
-_LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 # Keys typed loosely: matplotlib types rc_context keys as a Literal of every rcParam name.
 _STYLE: dict[Any, Any] = {
@@ -100,64 +102,87 @@ def _finite(value: object, what: str, column: str | None = None) -> float:
     return float(value)
 
 
-def _waterfall_keys(mcid: float | None) -> list[tuple[str, str]]:
-    if mcid is None:
-        return [(OKABE_ITO["blue"], "Improved"), (OKABE_ITO["vermillion"], "Worse or unchanged")]
-    return [
-        (OKABE_ITO["blue"], "Clinically meaningful improvement"),
-        (OKABE_ITO["orange"], "Less than clinically meaningful"),
-    ]
-
-
 def waterfall(
-    changes: Mapping[str, float],
+    improvement: Mapping[str, float],
     *,
     mcid: float | None,
-    ylabel: str = "Change in CDASI activity",
+    responders: Mapping[str, bool] | None = None,
+    ylabel: str = "Improvement in CDASI activity\n(baseline \u2212 follow-up; up = better)",
     title: str | None = None,
 ) -> Figure:
-    """One bar per patient, sorted from the largest worsening to the largest improvement.
+    """One bar per patient: the improvement (baseline minus follow-up, positive = better, the
+    sign of the report's tables), sorted from the largest improvement to the largest
+    worsening.
 
-    Negative change is improvement. With ``mcid`` (the minimal clinically important difference,
-    a positive number of points) a dashed line marks -mcid and bars at or below it are drawn in
-    blue ("clinically meaningful improvement"), the others in orange; without it, improvement
-    is blue and worsening vermillion.
+    Colours: clinically meaningful improvement (``responders[patient]`` when given, else an
+    improvement of at least ``mcid``) blue; other improvement orange; worsening vermillion.
+    A patient with no change has no bar, so a black diamond on the zero line marks them. With
+    ``mcid`` (a positive number of points) a dashed line marks it.
     """
-    if not changes:
+    if not improvement:
         _fail("a waterfall plot needs at least one patient")
-    values = {str(k): _finite(v, "the change", str(k)) for k, v in changes.items()}
+    values = {str(k): _finite(v, "the change", str(k)) for k, v in improvement.items()}
     if mcid is not None and _finite(mcid, "the MCID") <= 0:
         _fail("the MCID must be a positive number of points", mcid)
     ordered = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
     labels = [k for k, _ in ordered]
     heights = [v for _, v in ordered]
-    if mcid is None:
-        colours = [OKABE_ITO["blue"] if h < 0 else OKABE_ITO["vermillion"] for h in heights]
-    else:
-        colours = [OKABE_ITO["blue"] if h <= -mcid else OKABE_ITO["orange"] for h in heights]
+
+    def meaningful(pid: str, value: float) -> bool:
+        if responders is not None:
+            return bool(responders.get(pid, False))
+        return mcid is not None and value >= mcid
+
+    graded = responders is not None or mcid is not None  # meaningful vs other improvement
+    keys = {
+        OKABE_ITO["blue"]: "Clinically meaningful improvement" if graded else "Improved",
+        OKABE_ITO["orange"]: "Improved, less than clinically meaningful",
+        OKABE_ITO["vermillion"]: "Worse",
+    }
+    colours = []
+    for pid, value in ordered:
+        if value > 0 and meaningful(pid, value):
+            colours.append(OKABE_ITO["blue"])
+        elif value > 0:
+            colours.append(OKABE_ITO["orange"] if graded else OKABE_ITO["blue"])
+        else:
+            colours.append(OKABE_ITO["vermillion"])  # zero bars are invisible; marked below
+    zero = [i for i, h in enumerate(heights) if h == 0]
 
     with _style():
         # Bars get thinner, not the figure wider: the report scales an SVG down to its page
         # width, so a figure much wider than the page would shrink its text out of reach.
-        fig = _new_figure(min(WATERFALL_MAX_WIDTH, max(4.0, 0.28 * len(labels) + 1.5)), 3.4)
+        fig = _new_figure(min(WATERFALL_MAX_WIDTH, max(4.0, 0.28 * len(labels) + 1.5)), 3.6)
         ax = fig.add_subplot()
         ax.bar(
             range(len(heights)), heights, color=colours, width=0.8, edgecolor="none", label="_bars"
         )
         ax.axhline(0, color=OKABE_ITO["black"], linewidth=0.8)
+        shown = {c for c, h in zip(colours, heights, strict=True) if h != 0}
         handles: list[Artist] = [
-            Patch(color=c, label=lbl) for c, lbl in _waterfall_keys(mcid) if c in colours
+            Patch(color=c, label=text) for c, text in keys.items() if c in shown
         ]
+        if zero:
+            (marker,) = ax.plot(
+                zero,
+                [0.0] * len(zero),
+                linestyle="none",
+                marker="D",
+                markersize=4.5,
+                color=OKABE_ITO["black"],
+                label="No change (0)",
+            )
+            handles.append(marker)
         if mcid is not None:
             threshold = ax.axhline(
-                -mcid,
+                mcid,
                 color=OKABE_ITO["black"],
                 linestyle="--",
                 linewidth=1.0,
-                label=f"MCID threshold (\u2212{mcid:g})",
+                label=f"MCID ({mcid:g} points)",
             )
             handles.append(threshold)
-        ax.legend(handles=handles, loc="best")
+        ax.legend(handles=handles, loc="upper right")
         ax.set_xticks(range(len(labels)))
         if len(labels) <= 40:
             ax.set_xticklabels(labels, rotation=90 if len(labels) > 8 else 0)
@@ -166,8 +191,8 @@ def waterfall(
         ax.set_xlabel("Patient")
         ax.set_ylabel(ylabel)
         ax.set_xlim(-0.6, len(heights) - 0.4)
-        low = min(min(heights), -mcid if mcid is not None else 0.0, 0.0)
-        high = max(max(heights), 0.0)
+        high = max(max(heights), mcid if mcid is not None else 0.0, 0.0)
+        low = min(min(heights), 0.0)
         pad = 0.08 * (high - low or 1.0)
         ax.set_ylim(low - pad, high + pad)
         if title:
@@ -175,17 +200,64 @@ def waterfall(
     return fig
 
 
+#: Fewest patients a time point needs for the median and quartiles to be drawn there.
+TRAJECTORY_MIN_PATIENTS = 5
+#: More patients than this: one panel per group (the lines would hide each other).
+FACET_ABOVE = 12
+
+
+def course_step(last_month: float) -> float:
+    """Spacing (months) of the time points the course summary is taken at: 0.25 up to 6
+    months of follow-up, 0.5 up to 24, else 1."""
+    return 0.25 if last_month <= 6 else 0.5 if last_month <= 24 else 1.0
+
+
+def course_summary(
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    step: float,
+    min_patients: int = TRAJECTORY_MIN_PATIENTS,
+) -> list[dict[str, float]]:
+    """Median and quartiles over patients of their courses, at months 0, step, 2 step, ...
+
+    Each patient's course is linear between their assessments (numpy ``interp``) and counts
+    at the time points from their first to their last assessment; a patient with one
+    assessment counts at the time point equal to it only. Quartiles as R ``quantile(type =
+    7)`` (numpy's default); time points with fewer than ``min_patients`` patients are left out.
+    Times are months since the index: baseline assessments (at or before 0) hold the course at 0.
+    """
+    courses = [sorted(points) for points in series.values() if points]
+    if not courses:
+        return []
+    last = max(p[-1][0] for p in courses)
+    rows = []
+    for i in range(int(math.floor(max(last, 0.0) / step + 1e-9)) + 1):
+        month = i * step
+        values = [
+            float(np.interp(month, [t for t, _ in p], [v for _, v in p]))
+            for p in courses
+            if p[0][0] <= month <= p[-1][0]
+        ]
+        if len(values) < min_patients:
+            continue
+        q1, median, q3 = (float(q) for q in np.percentile(values, [25, 50, 75]))
+        rows.append({"month": month, "q1": q1, "median": median, "q3": q3, "patients": len(values)})
+    return rows
+
+
 def trajectories(
     series: Mapping[str, Sequence[tuple[float, float]]],
     *,
+    groups: Mapping[str, str] | None = None,
     xlabel: str = "Months since JAK-inhibitor start",
     ylabel: str = "CDASI activity",
     title: str | None = None,
 ) -> Figure:
-    """One line per patient through its (time, value) points, sorted by time.
+    """Each patient's values over time as a faint line, with the median (line) and
+    interquartile range (band) of the courses drawn over them (:func:`course_summary`).
 
-    Colours and markers both vary so that patients stay distinguishable in greyscale; the
-    legend names the patients when there are at most 12 of them.
+    With more than FACET_ABOVE patients and ``groups`` (patient -> group, e.g. the subtype
+    group) naming two or more groups, one panel per group (in order of first appearance), on
+    shared axes.
     """
     if not series:
         _fail("a trajectory plot needs at least one patient")
@@ -197,27 +269,70 @@ def trajectories(
             (_finite(t, "the time", str(pid)), _finite(v, "the value", str(pid))) for t, v in points
         ]
         cleaned[str(pid)] = sorted(pts)
+    panels: dict[str, dict[str, list[tuple[float, float]]]] = {"": cleaned}
+    if groups is not None and len(cleaned) > FACET_ABOVE:
+        by_group: dict[str, dict[str, list[tuple[float, float]]]] = {}
+        for pid, pts in cleaned.items():
+            by_group.setdefault(str(groups.get(pid, "Not classified")), {})[pid] = pts
+        if len(by_group) > 1:
+            panels = by_group
+    step = course_step(max(t for pts in cleaned.values() for t, _ in pts))
+    top = max(v for pts in cleaned.values() for _, v in pts)
 
+    columns = min(3, len(panels))
+    rows = math.ceil(len(panels) / columns)
     with _style():
-        fig = _new_figure(6.0, 3.6)
-        ax = fig.add_subplot()
-        for i, (pid, pts) in enumerate(cleaned.items()):
-            ax.plot(
-                [p[0] for p in pts],
-                [p[1] for p in pts],
-                color=_LINE_COLOURS[i % len(_LINE_COLOURS)],
-                marker=_MARKERS[(i // len(_LINE_COLOURS)) % len(_MARKERS)],
-                markersize=4,
-                linewidth=1.2,
-                label=pid,
-            )
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-        if len(cleaned) <= 12:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Patient")
+        fig = _new_figure(6.4 if columns == 1 else 10.0, 3.2 * rows + 0.5)
+        axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
+        for ax, (name, members) in zip(axes.flat, panels.items(), strict=False):
+            for pts in members.values():
+                ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    color="#8C8C8C",
+                    alpha=0.45,
+                    linewidth=0.7,
+                    label="_patient",
+                )
+            summary = course_summary(members, step)
+            if summary:
+                months = [r["month"] for r in summary]
+                ax.fill_between(
+                    months,
+                    [r["q1"] for r in summary],
+                    [r["q3"] for r in summary],
+                    color=OKABE_ITO["blue"],
+                    alpha=0.25,
+                    linewidth=0,
+                    label="Interquartile range",
+                )
+                ax.plot(
+                    months,
+                    [r["median"] for r in summary],
+                    color=OKABE_ITO["blue"],
+                    linewidth=2.0,
+                    label="Median",
+                )
+            if name:
+                ax.set_title(f"{name} (n = {len(members)})")
+            ax.set_ylim(0, top * 1.05 + 1)
+        for ax in axes.flat[len(panels) :]:
+            ax.set_axis_off()
+        for ax in axes[-1]:
+            ax.set_xlabel(xlabel)
+        for ax in axes[:, 0]:
+            ax.set_ylabel(ylabel)
+        individual = matplotlib.lines.Line2D([], [], color="#8C8C8C", linewidth=0.7)
+        band = Patch(color=OKABE_ITO["blue"], alpha=0.25, linewidth=0)
+        median = matplotlib.lines.Line2D([], [], color=OKABE_ITO["blue"], linewidth=2.0)
+        fig.legend(
+            [individual, median, band],
+            [f"Each patient ({len(cleaned)})", "Median", "Interquartile range"],
+            loc="outside lower center",
+            ncols=3,
+        )
         if title:
-            ax.set_title(title)
+            fig.suptitle(title)
     return fig
 
 

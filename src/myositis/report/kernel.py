@@ -1,9 +1,13 @@
 """The one rendering kernel: a Jinja environment over ``report/templates`` with the display
-filters every report uses, and atomic writing of the rendered page.
+filters every report uses (numbers: ``fmt``, ``pvalue``, ``percent``; words for codes:
+``label``, ``criterion`` and ``measure`` from :mod:`myositis.report.labels`), and atomic
+writing of the rendered page.
 
 Reports are templates on this kernel (``study.html.j2``, ``evidence.html.j2``,
-``multisite.html.j2`` extend ``base.html.j2``); what they show comes from a results
-dictionary only, so any report can be rendered again from its ``results.json``.
+``multisite.html.j2`` extend ``base.html.j2``, which holds the one set of styles and the
+footer; a template fills ``title``, ``body`` and, when it has one, ``methods``); what they
+show comes from a results dictionary only (:func:`myositis.report.page.render_page`), so any
+report can be rendered again from its ``results.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from myositis import __version__
 from myositis.errors import MyositisError
+from myositis.report import labels
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -65,6 +70,9 @@ def environment() -> Environment:
     env.filters["fmt"] = fmt
     env.filters["pvalue"] = pvalue
     env.filters["percent"] = percent
+    env.filters["label"] = labels.label
+    env.filters["criterion"] = labels.criterion
+    env.globals["measure"] = labels.measure
     env.globals["version"] = __version__
     return env
 

@@ -65,11 +65,18 @@ def read_results(path: str | Path) -> dict[str, Any]:
         ) from None
     except UnicodeDecodeError:
         raise MyositisError(f"{source}: is not UTF-8 text, so not a results.json") from None
+    except OSError as exc:
+        raise MyositisError(f"{source}: cannot read it ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
         raise MyositisError(
             f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); give "
             "the results.json that a run wrote, unchanged"
         ) from None
+    if isinstance(data, dict) and data.get("format") == "myositis-multisite-results":
+        raise MyositisError(
+            f"{source}: is the combined.json of 'myositis evidence combine', whose report.html "
+            "that command writes; 'myositis report' renders the results.json of a study run"
+        )
     if not isinstance(data, dict) or "kind" not in data:
         raise MyositisError(
             f"{source}: not a results file of myositis-outcomes (no 'kind' member); give the "

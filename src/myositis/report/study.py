@@ -2,56 +2,171 @@
 from a study's results dictionary alone.
 
 Everything shown comes from the results that are also written to ``results.json``, so
-``myositis report results.json`` renders the same page again. Synthetic data are announced in
-a banner at the top, and the report states that its exact counts are for local use only.
+``myositis report results.json`` renders the same page again (:func:`render_again`). Synthetic
+data are announced in a banner at the top, and the report states that its exact counts are for
+local use only.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from markupsafe import Markup
-
+from myositis.errors import MyositisError
 from myositis.report import figures
-from myositis.report.kernel import render_html, write_text_atomic
-from myositis.report.svg import to_svg
+from myositis.report.kernel import write_text_atomic
+from myositis.report.page import plain, render_page
+from myositis.report.results_json import read_results
+from myositis.report.tables import tables, write_tables
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Members every study results.json has; rendering needs each of them.
+STUDY_MEMBERS: Final = (
+    "study",
+    "spec_sha256",
+    "data_fingerprint",
+    "software_version",
+    "generated_at",
+    "synthetic",
+    "settings",
+    "attrition",
+    "baseline_characteristics",
+    "cdasi",
+    "response",
+    "dosing",
+    "treatment_duration",
+    "adverse_events",
+    "concomitant_therapy",
+    "pruritus",
+    "myositis",
+    "notes",
+    "patients",
+    "trajectories",
+)
+
+#: What wrote a results file of each other kind, and so re-creates its report.
+_OTHER_KINDS: Final = {
+    "evidence-jak-dm": "'myositis evidence jak-dm' (run it again to re-create that report)",
+}
 
 
-def figure_svgs(results: dict[str, Any]) -> dict[str, Markup]:
-    """The figures as inline SVG: waterfall, trajectories, Kaplan-Meier, attrition."""
-    mcid = float(results["settings"]["mcid"])
-    # The waterfall shows follow-up minus baseline (negative = better), the sign of the table.
-    changes = {str(p["person_id"]): -float(p["improvement"]) for p in results["patients"]}
+def trajectory_layout(results: Mapping[str, Any]) -> dict[str, Any]:
+    """How Figure 3 summarises the trajectories (its caption says so): the spacing of the
+    summary's time points (months), the fewest patients summarised, and whether it has one
+    panel per subtype group."""
+    series = results["trajectories"]
+    last = max((float(m) for t in series for m, _ in t["points"]), default=0.0)
+    groups = {t.get("subtype_group") for t in series}
+    return {
+        "step": figures.course_step(last),
+        "faceted": len(series) > figures.FACET_ABOVE and len(groups) > 1,
+        "min_patients": figures.TRAJECTORY_MIN_PATIENTS,
+    }
+
+
+def study_figures(results: dict[str, Any]) -> dict[str, Figure]:
+    """The figures of the study report: attrition, waterfall, trajectories, Kaplan-Meier."""
+    patients = results["patients"]
+    response = results["response"]
+    absolute = response.get("rule", "absolute") == "absolute"
     series = {
         str(t["person_id"]): [(float(m), float(v)) for m, v in t["points"]]
         for t in results["trajectories"]
     }
-    steps = [(s["label"], int(s["remaining"])) for s in results["attrition"]]
-    drawn = {
+    return {
+        "attrition": figures.attrition_flow(
+            [(s["label"], int(s["remaining"])) for s in results["attrition"]]
+        ),
         "waterfall": figures.waterfall(
-            changes,
-            mcid=mcid,
-            ylabel="Change in CDASI activity (follow-up - baseline)",
+            {str(p["person_id"]): float(p["improvement"]) for p in patients},
+            mcid=float(results["settings"]["mcid"]) if absolute else None,
+            responders={str(p["person_id"]): bool(p["responder"]) for p in patients},
         ),
-        "trajectories": figures.trajectories(series),
+        "trajectories": figures.trajectories(
+            series,
+            groups={
+                str(t["person_id"]): str(t.get("subtype_group") or "Not classified")
+                for t in results["trajectories"]
+            },
+        ),
         "kaplan_meier": figures.km_curve(
-            results["response"]["time_to_response"], xlabel="Months since JAK-inhibitor start"
+            response["time_to_response"], xlabel="Months since JAK-inhibitor start"
         ),
-        "attrition": figures.attrition_flow(steps),
     }
-    # The SVG comes from matplotlib, not from user text: safe to inline as markup.
-    return {name: Markup(to_svg(fig, name)) for name, fig in drawn.items()}
 
 
-def render_study_html(results: dict[str, Any]) -> str:
-    """The study report page for a results dictionary."""
-    return render_html("study.html.j2", r=results, fig=figure_svgs(results))
+def render_study_html(results: Mapping[str, Any]) -> str:
+    """The study report page for a results dictionary (as results.json holds it)."""
+    data = plain(results)
+    return render_page("study.html.j2", data, study_figures, trajectory=trajectory_layout(data))
 
 
-def write_study_report(results: dict[str, Any], path: Path) -> Path:
+def write_study_report(results: Mapping[str, Any], path: Path) -> Path:
     """Render the study report to ``path`` (written atomically)."""
     return write_text_atomic(path, render_study_html(results))
 
 
-__all__ = ["figure_svgs", "render_study_html", "write_study_report"]
+def render_again(source: str | Path, out: Path) -> Path:
+    """Render the report of a study's ``results.json`` (or of the folder holding it) into
+    ``out/report.html``, with its tables in ``out/tables``; returns the page's path.
+
+    Refuses, naming the file and what to do, a results file of another kind, one missing
+    members a study report needs, and one whose members cannot be rendered (damaged or
+    edited); nothing is written then.
+    """
+    data = read_results(source)
+    where = Path(source)
+    kind = data.get("kind")
+    if kind != "study":
+        made_by = _OTHER_KINDS.get(str(kind), "another command")
+        raise MyositisError(
+            f"{where}: holds '{kind}' results, written by {made_by}; 'myositis report' renders "
+            "the results.json of a study run ('myositis study run' or 'myositis demo')"
+        )
+    missing = [m for m in STUDY_MEMBERS if m not in data]
+    if missing:
+        raise MyositisError(
+            f"{where}: a study results.json without {', '.join(map(repr, missing))}: the file is "
+            "incomplete or was edited; give the results.json the run wrote, unchanged"
+        )
+    if out.exists() and not out.is_dir():
+        raise MyositisError(f"--out {out}: exists and is not a folder; choose another --out")
+    from jinja2 import UndefinedError
+
+    from myositis.errors import InvalidInputError
+
+    try:
+        html = render_study_html(data)
+        tables(data)
+    except (KeyError, IndexError, TypeError, ValueError, UndefinedError, InvalidInputError) as exc:
+        raise MyositisError(
+            f"{where}: cannot render this results.json ({_problem(exc)}); it was damaged or "
+            f"edited, or written by another version (it says {data.get('software_version')!r}): "
+            "give the results.json the run wrote, unchanged, or run the study again"
+        ) from None
+    page = write_text_atomic(out / "report.html", html)
+    write_tables(data, out / "tables")
+    return page
+
+
+def _problem(exc: Exception) -> str:
+    """The first line of an error, in the words of JSON members where it names one."""
+    if isinstance(exc, KeyError):
+        return f"member {exc.args[0]!r} is missing"
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    undefined = re.search(r"has no attribute '([^']+)'", text)  # jinja2's words for a key
+    return f"member {undefined.group(1)!r} is missing" if undefined else text
+
+
+__all__ = [
+    "STUDY_MEMBERS",
+    "render_again",
+    "render_study_html",
+    "study_figures",
+    "trajectory_layout",
+    "write_study_report",
+]

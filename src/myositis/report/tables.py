@@ -97,6 +97,14 @@ def tables(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "cdasi_by_subtype_group": [_by_subtype_row("group", g) for g in cdasi["by_subtype_group"]],
         "time_to_response_windows": ttr["windows"],
         "kaplan_meier": ttr["table"],
+        "dose_by_drug": [
+            {
+                "drug": g["drug"],
+                "patients": g["patients"],
+                **_summary_row("max_mg_per_day", g["max_mg_per_day"]),
+            }
+            for g in results["dosing"].get("by_drug", [])
+        ],
         "dose_regimens": results["dosing"]["regimens"],
         "adverse_events": results["adverse_events"]["by_term"],
         "concomitant_therapies": results["concomitant_therapy"]["by_therapy"],

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from myositis.errors import MyositisError
-from myositis.report.kernel import render_html, write_text_atomic
+from myositis.report.kernel import write_text_atomic
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TEMPLATES = {
     "trial-blinded": "trial_blinded.html.j2",
@@ -69,13 +71,10 @@ def check_kind(results: dict[str, Any], source: str = "results") -> str:
     return kind
 
 
-def figure_svgs(results: dict[str, Any]) -> dict[str, Any]:
-    """The report's figures as inline SVG markup: the CONSORT diagram, and for a pilot the
-    CDASI activity of each patient at baseline and at the primary visit."""
-    from markupsafe import Markup
-
+def figures(results: dict[str, Any]) -> dict[str, Figure]:
+    """The report's figures, drawn from its plain results: the CONSORT diagram, and for a
+    pilot the CDASI activity of each patient at baseline and at the primary visit."""
     from myositis.report.consort import consort_figure
-    from myositis.report.svg import to_svg
 
     drawn = {"consort": consort_figure(results["consort"])}
     if results["kind"] == "trial-pilot":
@@ -96,21 +95,18 @@ def figure_svgs(results: dict[str, Any]) -> dict[str, Any]:
             drawn["cdasi"] = trajectories(
                 series, xlabel="Weeks since day 0", ylabel="CDASI activity"
             )
-    # The SVG comes from matplotlib, not from user text: safe to inline as markup.
-    return {name: Markup(to_svg(fig, name)) for name, fig in drawn.items()}
+    return drawn
 
 
 def render_trial_html(results: dict[str, Any]) -> str:
-    """The report page of a trial results dictionary (blinded, unblinded or pilot)."""
+    """The report page of a trial results dictionary (blinded, unblinded or pilot), rendered
+    from what its ``results.json`` holds (:func:`myositis.report.page.render_page`)."""
+    from myositis.report.page import render_page
+
     kind = check_kind(results)
     groups = {g["key"]: g for g in results["groups"]}
-    return render_html(
-        TEMPLATES[kind],
-        r=results,
-        fig=figure_svgs(results),
-        groups=groups,
-        title=results["trial"]["title"],
-    )
+    return render_page(TEMPLATES[kind], results, figures, groups=groups,
+                       title=results["trial"]["title"])  # fmt: skip
 
 
 def _csv(rows: Sequence[Sequence[Any]]) -> str:
@@ -197,19 +193,19 @@ def write_files(files: dict[str, str | bytes], out: Path) -> list[Path]:
 def write_trial_report(results: dict[str, Any], out: Path) -> list[Path]:
     """Write the report folder (see the module docstring); returns the files written."""
     from myositis.report.consort import consort_figure
+    from myositis.report.page import plain
     from myositis.report.results_json import dumps
     from myositis.report.svg import to_png, to_svg
 
     check_kind(results)
-    text = dumps(results)
-    plain = json.loads(text)  # render what results.json holds, so a re-render is identical
-    figure = consort_figure(plain["consort"])
+    data = plain(results)  # what results.json holds, so a re-render gives the same bytes
+    figure = consort_figure(data["consort"])
     files: dict[str, str | bytes] = {
-        "report.html": render_trial_html(plain),
-        "results.json": text,
+        "report.html": render_trial_html(data),
+        "results.json": dumps(data),
         "consort.svg": to_svg(figure, "consort"),
         "consort.png": to_png(figure, dpi=200),
-        **tables(plain),
+        **tables(data),
     }
     return write_files(files, out)
 
@@ -217,7 +213,7 @@ def write_trial_report(results: dict[str, Any], out: Path) -> list[Path]:
 __all__ = [
     "TEMPLATES",
     "check_kind",
-    "figure_svgs",
+    "figures",
     "render_trial_html",
     "tables",
     "write_files",

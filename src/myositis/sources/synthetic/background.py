@@ -71,17 +71,22 @@ def write_persons(batch: Batch, people: dict[str, np.ndarray]) -> None:
         pa.date32()
     )
     site_labels = [f"synthetic-site-{k + 1}" for k in range(batch.sites)]
+    race = _choice(batch.rng, RACES, n)
     batch.rows["person"].add_arrays(
         person_id=people["person_id"],
+        # a source identifier as a hospital would have one (an MRN), marked synthetic
+        source_id=pa.array([f"SYN-{pid:08d}" for pid in people["person_id"].tolist()]),
         site=pa.DictionaryArray.from_arrays(
             pa.array(people["site"], pa.int32()), site_labels
         ).dictionary_decode(),
         sex=pa.array(people["sex"]),
         birth_date=birth_dates,
         birth_year=years,
-        race=_choice(batch.rng, RACES, n),
+        race=race,
         ethnicity=_choice(batch.rng, ETHNICITIES, n),
     )
+    # one recorded race per synthetic person: person_race repeats person.race
+    batch.rows["person_race"].add_arrays(person_id=people["person_id"], race=race)
 
 
 def _visit_days(rng: np.random.Generator, birth: np.ndarray) -> np.ndarray:
@@ -156,14 +161,19 @@ def common_records(batch: Batch, people: dict[str, np.ndarray]) -> None:
     tested = np.flatnonzero(rng.random(n) < 0.02)
     if len(tested):
         uln = np.array(CK_ULN_BY_SITE)[people["site"][tested] % len(CK_ULN_BY_SITE)]
+        days = _visit_days(rng, birth[tested]).astype(np.int32)
+        values = np.round(uln * rng.uniform(0.2, 0.95, len(tested)))
         batch.rows["laboratory"].add_arrays(
             person_id=ids[tested],
             test="ck",
             loinc=_CK_LOINC,
-            result_date=_visit_days(rng, birth[tested]).astype(np.int32),
-            value=np.round(uln * rng.uniform(0.2, 0.95, len(tested))),
+            result_date=days,
+            value=values,
             unit="U/L",
             uln=uln,
+            uln_unit="U/L",
+            source_value=values,
+            source_unit="U/L",
         )
 
 
@@ -290,7 +300,10 @@ def _polymyositis(batch: Batch, pid: int, site: int) -> None:
         test="ck",
         loinc=_CK_LOINC,
         result_date=first,
-        value=float(round(uln * rng.uniform(3, 25))),
+        value=(value := float(round(uln * rng.uniform(3, 25)))),
         unit="U/L",
         uln=uln,
+        uln_unit="U/L",
+        source_value=value,
+        source_unit="U/L",
     )

@@ -23,16 +23,24 @@ class Rows:
         self._lists: dict[str, list[Any]] = {name: [] for name in self.schema.names}
 
     def add(self, **values: Any) -> None:
-        """Append one row given as keyword arguments (every column must be given)."""
+        """Append one row given as keyword arguments (a column not given is null: the
+        provenance columns, which generated data has none of)."""
+        self._known(values)
         for name, column in self._lists.items():
-            column.append(values[name])
+            column.append(values.get(name))
+
+    def _known(self, values: dict[str, Any]) -> None:
+        unknown = set(values) - set(self.schema.names)
+        if unknown:
+            raise KeyError(f"{self.table} has no column(s) {sorted(unknown)}")
 
     def add_arrays(self, **arrays: Any) -> None:
         """Append many rows given as equal-length arrays or scalars broadcast to them."""
-        n = max(len(v) for v in arrays.values() if isinstance(v, np.ndarray | list))
+        self._known(arrays)
+        n = max(len(v) for v in arrays.values() if isinstance(v, np.ndarray | list | pa.Array))
         columns = []
         for field in self.schema:
-            value = arrays[field.name]
+            value = arrays.get(field.name)
             if not isinstance(value, np.ndarray | list | pa.Array):
                 value = [value] * n
             columns.append(_to_arrow(value, field.type))

@@ -297,9 +297,10 @@ def _score(batch: Batch, pid: int, when: int, instrument: str, measure: str, val
 
 
 def _lab(batch: Batch, pid: int, when: int, test: str, ratio: float, uln: float) -> None:
+    value = float(round(ratio * uln, 1))
     batch.rows["laboratory"].add(
-        person_id=pid, test=test, loinc=_LAB_LOINC[test], result_date=when,
-        value=float(round(ratio * uln, 1)), unit="U/L", uln=uln,
+        person_id=pid, test=test, loinc=_LAB_LOINC[test], result_date=when, value=value,
+        unit="U/L", uln=uln, uln_unit="U/L", source_value=value, source_unit="U/L",
     )  # fmt: skip
 
 

@@ -1,0 +1,152 @@
+"""``myositis import {csv,redcap,fhir,omop} SOURCE --into REGISTRY``: load a source into a
+registry, atomically and idempotently, with a report that accounts for every record."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from myositis.cli.options import Quiet
+from myositis.cli.progress import progress_display
+
+app = typer.Typer(
+    name="import",
+    help="Import spreadsheets, REDCap, FHIR or OMOP data into a registry.\n\n"
+    "One contract for every source (docs/sources.md): the records are read and checked, then "
+    "stored in one transaction or not at all. Importing the same data again adds nothing; a "
+    "changed record updates its row. A report (terminal, HTML, JSON) accounts for every "
+    "record: records in = stored + rejected, each rejected record with its file, line or "
+    "resource and reason.",
+    no_args_is_help=True,
+)
+
+#: What each source kind reads (help text).
+KINDS = {
+    "csv": (
+        "Spreadsheets: a folder of <table>.csv or <table>.xlsx files in the template columns "
+        "(myositis template DIR), or one .xlsx workbook with a sheet per table.",
+        "myositis import csv my-spreadsheets/ --into registry.duckdb",
+    ),
+    "redcap": (
+        "A REDCap project: the data dictionary and the raw record export.",
+        "myositis import redcap export/ --into registry.duckdb",
+    ),
+    "fhir": (
+        "FHIR R4: Bundles (JSON) or bulk-data NDJSON files.",
+        "myositis import fhir bundles/ --into registry.duckdb --mapping fhir-mapping.yaml",
+    ),
+    "omop": (
+        "An OMOP CDM 5.3/5.4 database.",
+        "myositis import omop 'omop+duckdb:///cdm.duckdb' --into registry.duckdb",
+    ),
+}
+
+Into = Annotated[
+    str,
+    typer.Option(
+        "--into",
+        "-i",
+        help="The registry to import into: a .duckdb file (created if it does not exist).",
+        metavar="REGISTRY",
+        show_default=False,
+    ),
+]
+Mapping = Annotated[
+    Path | None,
+    typer.Option(
+        "--mapping", "-m", help="Mapping file for a source in its own names (docs/sources.md).",
+        metavar="FILE", show_default=False,
+    ),
+]  # fmt: skip
+Errors = Annotated[
+    str,
+    typer.Option(
+        "--errors",
+        help="stop: any bad record refuses the whole import and nothing is written (the "
+        "default). report: store the valid records and reject the others, each with its reason "
+        "in the report.",
+        metavar="stop|report",
+    ),
+]
+ReportDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        help="Folder for the report (import-N.html and .json); default: import-reports/ beside "
+        "the registry.",
+        metavar="DIR",
+        show_default=False,
+    ),
+]
+
+
+def _command(kind: str) -> None:
+    what, example = KINDS[kind]
+
+    def run(
+        source: Annotated[str, typer.Argument(help="What to import.", metavar="SOURCE")],
+        into: Into,
+        mapping: Mapping = None,
+        errors: Errors = "stop",
+        report: ReportDir = None,
+        quiet: Quiet = False,
+    ) -> None:
+        _import(kind, source, into, mapping, errors, report, quiet)
+
+    run.__doc__ = f"Import {kind}."
+    app.command(kind, help=f"{what}\n\nExample:  {example}")(run)
+
+
+def _import(
+    kind: str,
+    source: str,
+    into: str,
+    mapping: Path | None,
+    errors: str,
+    report: Path | None,
+    quiet: bool,
+) -> None:
+    from myositis.errors import MyositisError
+    from myositis.report.imports import write_import_report
+    from myositis.sources.contract import reader_for
+    from myositis.sources.write import ERROR_MODES, write_import
+
+    if errors not in ERROR_MODES:
+        raise typer.BadParameter("must be 'stop' or 'report'", param_hint="--errors")
+    began = time.perf_counter()
+    reader = reader_for(kind, source, mapping=mapping)
+    with progress_display(not quiet) as progress:
+        result = write_import(reader, into, errors=errors, progress=progress)  # type: ignore[arg-type]
+    folder = report or Path(into).expanduser().parent / "import-reports"
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    stem = f"import-{result.import_id}" if result.import_id else f"refused-{stamp}"
+    json_path, html_path = write_import_report(result.as_dict(), folder, stem)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(
+        f"records read {result.records_in:,}: stored {result.stored:,}, rejected "
+        f"{result.rejected:,} (in = stored + rejected: {'yes' if result.balanced else 'NO'})"
+    )
+    typer.echo(f"report: {html_path} (and {json_path.name})")
+    if result.status == "refused":
+        shown = [p.describe() for p in result.problems if p.severity == "error"][:5]
+        more = sum(p.severity == "error" for p in result.problems) - len(shown)
+        tail = f"\n... and {more} more problem(s), all in the report" if more > 0 else ""
+        raise MyositisError(
+            "the import was refused; nothing was written:\n" + "\n".join(shown) + tail
+        )
+    for problem in [p for p in result.problems][:5]:
+        typer.echo(f"rejected: {problem.describe()}", err=True)
+    typer.echo(
+        f"stored as import {result.import_id} in {into}: rows added {result.rows('added'):,}, "
+        f"updated {result.rows('updated'):,}, unchanged {result.rows('unchanged'):,} "
+        f"({time.perf_counter() - began:.1f} s)"
+    )
+
+
+for _kind in KINDS:
+    _command(_kind)

@@ -1,0 +1,58 @@
+"""Observation periods: the spans of time in which a person's records are taken to be
+complete, needed for criteria such as "365 days of prior observation".
+
+A source that records them (OMOP CDM ``observation_period``) fills ``observation_period``.
+For a person without a recorded period one is derived by the rule: **from the person's
+earliest to latest recorded date in any table** — every date column of the clinical tables
+(``RECORD_DATES``: diagnoses, subtype classification, drug starts and ends, assessments,
+laboratory results, adverse event onsets). The birth date is not a record of care and does not
+open observation. A person with no dated record has no period. Derived periods carry
+``period_type`` ``'derived'`` (``DERIVED_PERIOD``); recorded ones keep the source's type.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import ibis
+import ibis.expr.types as ir
+from ibis import BaseBackend
+
+from myositis.registry.schema import DERIVED_PERIOD, TABLES
+
+#: (table, date column) of every recorded date the derivation reads.
+RECORD_DATES: Final = tuple(
+    (table, column)
+    for table, schema in TABLES.items()
+    if table not in ("person", "observation_period") and "person_id" in schema.names
+    for column, dtype in schema.items()
+    if dtype.is_date()
+)
+
+
+def derived_periods(con: BaseBackend) -> ir.Table:
+    """One period per person with any dated record: earliest to latest recorded date."""
+    dates = [
+        con.table(table).select(person_id=ibis._.person_id, day=ibis._[column])
+        for table, column in RECORD_DATES
+    ]
+    every = ibis.union(*dates).filter(ibis._.day.notnull())
+    return every.group_by("person_id").aggregate(
+        start_date=every.day.min(),
+        end_date=every.day.max(),
+        period_type=ibis.literal(DERIVED_PERIOD, type="string"),
+    )
+
+
+def observation_periods(con: BaseBackend) -> ir.Table:
+    """Recorded periods, plus a derived one for each person without a recorded period (the rule
+    in the module docstring). Columns: person_id, start_date, end_date, period_type."""
+    recorded = con.table("observation_period").select(
+        "person_id", "start_date", "end_date", "period_type"
+    )
+    derived = derived_periods(con)
+    without = derived.anti_join(recorded, "person_id")
+    return recorded.union(without.select(*recorded.columns))
+
+
+__all__ = ["RECORD_DATES", "derived_periods", "observation_periods"]

@@ -1,0 +1,179 @@
+"""The checks every import passes, whatever its source, run over the staged rows (DuckDB SQL
+over the staging tables ``stage_<table>`` of :mod:`myositis.sources.write`).
+
+Each check yields the staged rows that fail it as ``(source_location, field, value, reason)``:
+
+- a required value missing (``REQUIRED``), a number that is not finite;
+- a date in the future where only the past can be recorded (``PAST_DATES``: a birth date, a
+  diagnosis, an assessment, ...; a planned drug end date may lie ahead), a birth year after
+  this year, a period or exposure that ends before it starts;
+- a laboratory test without a canonical unit, or a value or ULN in a unit that does not
+  convert to it (:mod:`myositis.codes.units`): rejected, never stored as if it were in the
+  canonical unit;
+- the same record twice (the same ``source_record`` and row key for one person, the same
+  person ``source_id``, one proposed ``person_id`` for two persons).
+
+A date that does not exist (30 February) never reaches these checks: readers parse dates and
+report it with the file and line. An unknown drug code is no problem: it is stored and simply
+matches no code set.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator
+from typing import Final
+
+from myositis.registry.schema import TABLES, has_provenance
+from myositis.sources.contract import IMPORT_TABLES, PERSON_TABLES, ROW_KEYS
+
+Found = tuple[str | None, str | None, str | None, str]
+
+#: Values a record cannot be stored without (besides its person).
+REQUIRED: Final[dict[str, tuple[str, ...]]] = {
+    "person": ("source_id",),
+    "person_race": ("race",),
+    "diagnosis": ("code_system", "code", "diagnosis_date"),
+    "dm_subtype": ("subtype",),
+    "drug_exposure": ("ingredient", "start_date"),
+    "assessment": ("assessment_date", "instrument", "measure"),
+    "laboratory": ("test", "result_date", "source_value", "source_unit"),
+    "adverse_event": ("term",),
+    "observation_period": ("start_date", "end_date"),
+}
+
+#: Dates that record something that has happened: none may lie after the day of the import.
+PAST_DATES: Final = (
+    ("person", "birth_date"),
+    ("diagnosis", "diagnosis_date"),
+    ("dm_subtype", "classified_date"),
+    ("drug_exposure", "start_date"),
+    ("assessment", "assessment_date"),
+    ("laboratory", "result_date"),
+    ("adverse_event", "onset_date"),
+    ("observation_period", "start_date"),
+)
+
+#: (table, start, end) pairs that must not end before they start.
+SPANS: Final = (
+    ("drug_exposure", "start_date", "end_date"),
+    ("observation_period", "start_date", "end_date"),
+)
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def row_checks(db: object, today: _dt.date) -> Iterator[tuple[str, Found]]:
+    """Every staged row that fails a row check, as (table, failing row)."""
+    for table in IMPORT_TABLES:
+        for sql in _row_sql(table, today):
+            for found in db.execute(sql).fetchall():  # type: ignore[attr-defined]
+                yield table, found
+
+
+def _row_sql(table: str, today: _dt.date) -> Iterator[str]:
+    stage = f"stage_{table}"
+    loc = "source_location"
+    for column in REQUIRED[table]:
+        yield (
+            f"SELECT {loc}, '{column}', NULL, 'a value is required' FROM {stage} "
+            f"WHERE {_q(column)} IS NULL"
+        )
+    if table in PERSON_TABLES:
+        yield (
+            f"SELECT {loc}, 'person_id', NULL, 'the record names no person (person_id or the "
+            f"person''s source id)' FROM {stage} "
+            "WHERE person_id IS NULL AND person_source_id IS NULL"
+        )
+    for column, dtype in TABLES[table].items():
+        if dtype.is_floating():
+            yield (
+                f"SELECT {loc}, '{column}', CAST({_q(column)} AS VARCHAR), 'not a finite "
+                f"number' FROM {stage} WHERE isnan({_q(column)}) OR isinf({_q(column)})"
+            )
+    for t, column in PAST_DATES:
+        if t == table:
+            yield (
+                f"SELECT {loc}, '{column}', CAST({_q(column)} AS VARCHAR), 'a date in the "
+                f"future (after {today.isoformat()}); correct the date' FROM {stage} "
+                f"WHERE {_q(column)} > DATE '{today.isoformat()}'"
+            )
+    if table == "person":
+        yield (
+            f"SELECT {loc}, 'birth_year', CAST(birth_year AS VARCHAR), 'a birth year in the "
+            f"future; correct it' FROM {stage} WHERE birth_year > {today.year}"
+        )
+    for t, start, end in SPANS:
+        if t == table:
+            yield (
+                f"SELECT {loc}, '{end}', CAST({_q(end)} AS VARCHAR), 'ends before it starts "
+                f"(' || CAST({_q(start)} AS VARCHAR) || ')' FROM {stage} "
+                f"WHERE {_q(end)} < {_q(start)}"
+            )
+    if table == "laboratory":
+        yield from _unit_sql(stage)
+
+
+def _unit_sql(stage: str) -> Iterator[str]:
+    """Laboratory tests and units against the conversion table ``lab_unit_rules``."""
+    yield (
+        "SELECT source_location, 'test', test, 'no canonical unit is defined for this test; "
+        "known tests: ' || (SELECT string_agg(DISTINCT test, ', ' ORDER BY test) FROM "
+        f"lab_unit_rules) FROM {stage} s WHERE test IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM lab_unit_rules u WHERE u.test = s.test)"
+    )
+    units = (("source_unit", "source_unit"), ("uln_unit", "coalesce(uln_unit, source_unit)"))
+    for column, unit in units:
+        only_uln = "AND uln IS NOT NULL " if column == "uln_unit" else ""
+        yield (
+            f"SELECT source_location, '{column}', {unit}, 'this unit does not convert to the "
+            "canonical unit of ' || test || ' (' || (SELECT any_value(canonical_unit) FROM "
+            "lab_unit_rules u WHERE u.test = s.test) || '); accepted units: ' || (SELECT "
+            "string_agg(unit, ', ' ORDER BY factor, unit) FROM lab_unit_rules u WHERE u.test = "
+            f"s.test) FROM {stage} s WHERE {unit} IS NOT NULL {only_uln}AND EXISTS (SELECT 1 "
+            "FROM lab_unit_rules u WHERE u.test = s.test) AND NOT EXISTS (SELECT 1 FROM "
+            f"lab_unit_rules u WHERE u.test = s.test AND u.unit = lab_ucum({unit}))"
+        )
+
+
+def duplicate_checks(db: object) -> Iterator[tuple[str, Found]]:
+    """The same record twice in one import: every occurrence after the first."""
+    for table in IMPORT_TABLES:
+        for sql in _duplicate_sql(table):
+            for found in db.execute(sql).fetchall():  # type: ignore[attr-defined]
+                yield table, found
+
+
+def _duplicate_sql(table: str) -> Iterator[str]:
+    stage = f"stage_{table}"
+    if table == "person":
+        yield _repeats(stage, ["source_id"], "source_id", "the same person source id")
+        yield (
+            "SELECT source_location, 'person_id', CAST(person_id AS VARCHAR), 'the same "
+            "person_id is given to two persons (source ids ' || first_id || ' and ' || "
+            "source_id || ')' FROM (SELECT *, first(source_id) OVER (PARTITION BY person_id "
+            f"ORDER BY _seq) AS first_id FROM {stage} WHERE person_id IS NOT NULL) "
+            "WHERE source_id IS DISTINCT FROM first_id"
+        )
+        return
+    if not has_provenance(table):
+        return
+    keys = ["coalesce(person_source_id, '#' || CAST(person_id AS VARCHAR))", "source_record"]
+    keys += [_q(c) for c in ROW_KEYS.get(table, ())]
+    yield _repeats(stage, keys, "source_record", "the same record")
+
+
+def _repeats(stage: str, keys: list[str], field: str, what: str) -> str:
+    partition = ", ".join(keys)
+    return (
+        f"SELECT source_location, '{field}', CAST({_q(field)} AS VARCHAR), '{what} appears "
+        "more than once (first at ' || first_at || '); each record must be given once' FROM "
+        f"(SELECT *, first(source_location) OVER (PARTITION BY {partition} ORDER BY _seq) AS "
+        f"first_at, row_number() OVER (PARTITION BY {partition} ORDER BY _seq) AS n FROM "
+        f"{stage} WHERE {_q(field)} IS NOT NULL) WHERE n > 1"
+    )
+
+
+__all__ = ["PAST_DATES", "REQUIRED", "SPANS", "duplicate_checks", "row_checks"]

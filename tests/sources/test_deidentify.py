@@ -1,0 +1,93 @@
+"""De-identified export: no identifier of the input in any output file; each person's dates
+shifted back by one offset of 0-364 days (intervals kept); ages 90+ grouped; the same salt gives
+the same export. Data: SYNTHETIC (examples/min2022 plus one invented person born in 1920)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from myositis.registry import connect
+from myositis.sources.contract import reader_for
+from myositis.sources.deidentify import Deidentifier
+from myositis.sources.export import export_registry
+from myositis.sources.write import write_import
+
+
+def _registry(sheets: Path, tmp_path: Path) -> Path:
+    with (sheets / "person.csv").open("a") as handle:  # 90 or older on any export day
+        handle.write("200,MRN-OLD-4711,synthetic-site-1,F,1920-06-15,,White,Unknown\n")
+    with (sheets / "assessment.csv").open("a") as handle:
+        handle.write("900,VISIT-REDCAP-12-3-baseline,200,2019-05-05,pga,score,3\n")
+    registry = tmp_path / "r.duckdb"
+    assert write_import(reader_for("csv", sheets), registry).status == "stored"
+    return registry
+
+
+def test_no_identifier_of_the_input_is_in_any_output_file(sheets: Path, tmp_path: Path) -> None:
+    registry = _registry(sheets, tmp_path)
+    con = connect(registry)
+    identifiers = set()
+    for table in ("person", "diagnosis", "drug_exposure", "assessment", "laboratory"):
+        rows = con.table(table).to_pyarrow().to_pylist()
+        for column in ("source_id", "source_record", "source_location", "visit_id"):
+            identifiers |= {str(r[column]) for r in rows if r.get(column)}
+    identifiers |= {r["location"] for r in con.table("import_log").to_pyarrow().to_pylist()}
+    con.disconnect()
+    assert {"SYN-0006", "MRN-OLD-4711", "VISIT-REDCAP-12-3-baseline", "person.csv:7"} <= identifiers
+    out = tmp_path / "share"
+    export_registry(registry, out, deidentify=True, salt_file=tmp_path / "site.salt")
+    for path in out.iterdir():
+        text = path.read_text(encoding="utf-8")
+        found = sorted(i for i in identifiers if i in text)
+        assert not found, (path.name, found)
+    record = json.loads((out / "deidentification.json").read_text())
+    assert record["ages_over_89"]["persons"] == 1
+    assert "person.source_id" in record["removed_columns"]
+    # what was done, never the offsets or the salt themselves
+    assert set(record) == {
+        "deidentified", "export_date", "removed_columns", "removed_tables",
+        "registry_metadata_kept", "dropped_on_request", "replaced_by_salted_hashes", "hash",
+        "dates_shifted", "date_shift", "ages_over_89", "salt", "rows",
+    }  # fmt: skip
+    assert (tmp_path / "site.salt").read_text().strip() not in json.dumps(record)
+
+
+def test_dates_shift_back_per_person_intervals_kept_and_ages_grouped(
+    sheets: Path, tmp_path: Path
+) -> None:
+    registry = _registry(sheets, tmp_path)
+    first, second = tmp_path / "a", tmp_path / "b"
+    salt = tmp_path / "site.salt"
+    export_registry(registry, first, deidentify=True, salt_file=salt)
+    export_registry(registry, second, deidentify=True, salt_file=salt)
+    for path in first.glob("*.csv"):  # the same salt: the same export
+        assert path.read_text() == (second / path.name).read_text(), path.name
+    original, shared = connect(registry), connect(first)
+    deid = Deidentifier(salt.read_bytes().strip())
+    offsets = set()
+    for pid in (1, 6, 11, 105):
+        hashed = deid.hashed_id("person", pid)
+        before = sorted(
+            r["assessment_date"]
+            for r in original.table("assessment").to_pyarrow().to_pylist()
+            if r["person_id"] == pid
+        )
+        after = sorted(
+            r["assessment_date"]
+            for r in shared.table("assessment").to_pyarrow().to_pylist()
+            if r["person_id"] == hashed
+        )
+        shifts = {(b - a).days for b, a in zip(before, after, strict=True)}
+        assert len(shifts) == 1 and 0 <= next(iter(shifts)) <= 364  # one offset, backwards
+        offsets |= shifts
+    assert len(offsets) > 1  # persons are shifted by different offsets
+    old = [
+        r
+        for r in shared.table("person").to_pyarrow().to_pylist()
+        if r["birth_year"] and r["birth_date"] is None
+    ]
+    assert [r["birth_year"] for r in old] == [dt.date.today().year - 90]
+    # the export is a registry: it reads back with every table
+    assert shared.table("person").count().execute() == 19
