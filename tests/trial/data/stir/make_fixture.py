@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from myositis.instruments import cdasi, doi, tis
+from myositis.registry.schema import OPTIONAL_FOLDER_COLUMNS, SCHEMA_VERSION, TABLES
 
 HERE = Path(__file__).resolve().parent
 
@@ -114,6 +115,7 @@ for i, r in enumerate(rows):
             value=c0,
             unit="U/L",
             uln=200.0,
+            uln_unit="U/L",
         )
     )
     labs.append(
@@ -125,6 +127,7 @@ for i, r in enumerate(rows):
             value=c1,
             unit="U/L",
             uln=200.0,
+            uln_unit="U/L",
         )
     )
     eid = i + 1
@@ -174,29 +177,27 @@ for i, r in enumerate(rows):
 
 
 def w(name, rows):
+    """One table: a registry table with its data-model columns (blank where not given, the
+    provenance columns left out as a folder registry allows), or the enrolment table."""
+    if name in TABLES:
+        fields = [c for c in TABLES[name].names if c not in OPTIONAL_FOLDER_COLUMNS]
+    else:
+        fields = list(rows[0])
     with open(HERE / f"{name}.csv", "w", newline="") as h:
-        wr = csv.DictWriter(h, fieldnames=list(rows[0]))
+        wr = csv.DictWriter(h, fieldnames=fields, restval="")
         wr.writeheader()
         wr.writerows(rows)
 
 
 persons = [
-    dict(
-        person_id=101 + i,
-        site="constructed",
-        sex="U",
-        birth_date="",
-        birth_year="",
-        race="",
-        ethnicity="",
-    )
+    dict(person_id=101 + i, source_id=f"STIR-{i + 1:02d}", site="constructed", sex="U")
     for i in range(len(rows))
 ]
 w("person", persons)
 w(
     "registry_metadata",
     [
-        dict(key="schema_version", value="1"),
+        dict(key="schema_version", value=SCHEMA_VERSION),
         dict(key="synthetic", value="true"),
         dict(
             key="generator",
@@ -206,15 +207,8 @@ w(
         ),
     ],
 )
-for name, header in (
-    ("diagnosis", "person_id,code_system,code,diagnosis_date"),
-    ("dm_subtype", "person_id,subtype,classified_date"),
-    (
-        "adverse_event",
-        "person_id,term,onset_date,grade,serious,outcome,suspected_drug,led_to_discontinuation",
-    ),
-):
-    (HERE / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
+for name in ("diagnosis", "dm_subtype", "adverse_event"):
+    w(name, [])
 w("enrolment", enrol)
 w("assessment", assess)
 w("laboratory", labs)
