@@ -218,3 +218,22 @@ def test_end_to_end_randomise_derive_blind_then_analyse(tmp_path: Path, spec: Tr
     assert result.treated.patients + result.control.patients == 62
     assert abs(result.treated.patients - result.control.patients) <= 4 * 3
     assert read_blinded_log(stores)[-1]["event"] == "allocation_read"
+
+
+def test_the_list_balance_audit_follows_the_ratio(tmp_path: Path, spec: TrialSpec) -> None:
+    """A 2:1 list in blocks of 3 and 6: every block holds two treated per control, and the
+    running imbalance (each arm's count over its share) never exceeds a block's worth."""
+    from myositis.trial.concealment import list_balance
+    from myositis.trial.spec import spec_from_mapping
+
+    data = spec.canonical()
+    data["allocation"] |= {"ratio": [2, 1], "block_sizes": [3, 6]}
+    stores = Stores.under(tmp_path / "two-to-one")
+    create_allocation(stores, spec_from_mapping(data), per_stratum=30, seed=SEED, user="stat")
+    audit = list_balance(stores)
+    assert [b.stratum for b in audit] == spec.stratum_names
+    assert all(b.blocks_keep_ratio and b.slots >= 30 for b in audit)
+    assert all(0 < b.largest_running_imbalance <= 3 for b in audit)
+    listing = json.loads((stores.unblinded / "allocation.json").read_text())
+    counts = Counter(r["arm"] for r in listing["allocations"])
+    assert counts["baricitinib"] == 2 * counts["placebo"]

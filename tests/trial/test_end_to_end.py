@@ -257,6 +257,13 @@ def test_a_report_renders_again_from_its_results_alone(demo: Demo, tmp_path: Pat
     wrong.write_text('{"kind": "study"}')
     run = cli("trial", "render", wrong, "-o", tmp_path / "x")
     assert run.code == 2 and "not a trial report's" in run.err and not (tmp_path / "x").exists()
+    edited = json.loads((demo.blinded / "results.json").read_text())
+    del edited["consort"]["groups"]
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(json.dumps(edited))
+    run = cli("trial", "render", damaged, "-o", tmp_path / "y")
+    assert run.code == 2 and "cannot render this results.json" in run.err
+    assert "Traceback" not in run.err and not (tmp_path / "y").exists()
 
 
 def test_simulated_power_agrees_with_the_exact_fisher_power(tmp_path: Path) -> None:

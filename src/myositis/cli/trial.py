@@ -680,43 +680,17 @@ def log_verify(
     )
     typer.echo(f"head: entry {count}, hash {last}")
     if unblinded_dir is not None:
-        from myositis.trial.spec import load_trial_spec  # noqa: F401  (kept lazy)
-
         checked = verify_commitments(stores)
         typer.echo(
             f"ok: the allocation list matches all {checked} commitments made when it was created"
         )
-        listing = json.loads((unblinded_dir / "allocation.json").read_text(encoding="utf-8"))
-        ratio = _list_ratio(listing)
-        for b in list_balance(stores, ratio):
+        for b in list_balance(stores):
+            keeps = "every block keeps the ratio" if b.blocks_keep_ratio else (
+                "SOME BLOCK DOES NOT KEEP THE RATIO")  # fmt: skip
             typer.echo(
-                f"  {b.stratum}: {b.slots} slots in {b.blocks} blocks, "
-                + (
-                    "every block keeps the ratio"
-                    if b.blocks_keep_ratio
-                    else "SOME BLOCK DOES NOT KEEP THE RATIO"
-                )
-                + f"; largest running imbalance {b.largest_running_imbalance:g}"
+                f"  {b.stratum}: {b.slots} slots in {b.blocks} blocks, {keeps}; largest "
+                f"running imbalance {b.largest_running_imbalance:g}"
             )
-
-
-def _list_ratio(listing: dict[str, Any]) -> list[int]:
-    """The ratio of the list's arms, from its first complete block of each size."""
-    from collections import Counter
-    from math import gcd
-
-    first = listing["allocations"][0]
-    block = [
-        r["arm"]
-        for r in listing["allocations"]
-        if (r["stratum"], r["block"]) == (first["stratum"], first["block"])
-    ]
-    counts = Counter(block)
-    arms = listing.get("arms", sorted(counts))
-    divisor = 0
-    for n in counts.values():
-        divisor = gcd(divisor, n)
-    return [counts[a] // max(divisor, 1) for a in arms]
 
 
 @log_app.command("show")
@@ -975,12 +949,22 @@ def render_command(
 
     Example:  myositis trial render blinded-report/results.json -o blinded-report-again
     """
+    from jinja2 import UndefinedError
+
     from myositis.report.results_json import read_results
     from myositis.trial.reports import check_kind, write_trial_report
 
     data = read_results(results)
     check_kind(data, str(results))
-    written = write_trial_report(data, out)
+    try:
+        written = write_trial_report(data, out)
+    except (KeyError, IndexError, TypeError, ValueError, UndefinedError) as exc:
+        raise MyositisError(
+            f"{results}: cannot render this results.json ({type(exc).__name__}: {exc}); it was "
+            "damaged or edited, or written by another version (it says "
+            f"{data.get('software_version')!r}); give the results.json the report wrote, "
+            "unchanged, or run 'myositis trial report' again. Nothing was written."
+        ) from None
     typer.echo(f"report: {written[0].resolve()}")
 
 

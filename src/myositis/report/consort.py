@@ -29,6 +29,7 @@ _LINE = 0.152  # inches per text line: 8 pt at line spacing 1.35
 _PAD = 0.12
 _GAP = 0.32
 _NBSP = "\u00a0"
+_STAGE_MIN = {"allocation": 0.85, "follow-up": 0.8, "analysis": 0.75}  # inches
 
 _STYLE: dict[Any, Any] = {
     "font.family": "DejaVu Sans",
@@ -132,7 +133,10 @@ def consort_figure(consort: Mapping[str, Any]) -> Figure:
     boxes = [group_boxes(g, consort) for g in groups]
     stages = ("allocation", "follow-up", "analysis")
     wrapped = {s: [_wrap(b[s], width_chars) for b in boxes] for s in stages}
-    heights = {s: max(len(t) for t in wrapped[s]) * _LINE + 2 * _PAD for s in stages}
+    # a row is at least as tall as its rotated stage label
+    heights = {
+        s: max(max(len(t) for t in wrapped[s]) * _LINE + 2 * _PAD, _STAGE_MIN[s]) for s in stages
+    }
     top_lines = _wrap(top_text, 40)
     top_h = len(top_lines) * _LINE + 2 * _PAD
     excl_h = len(excluded) * _LINE + 2 * _PAD if excluded else 0.0

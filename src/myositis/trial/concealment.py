@@ -169,6 +169,7 @@ def create_allocation(
         _write_json(staged_unblinded / LIST, {"trial": spec.trial.id, "spec_sha256":
                                               spec.sha256(), "seed": seed, "key": key.hex(),
                                               "arms": spec.arm_names,
+                                              "ratio": spec.allocation.ratio,
                                               "created": time, "created_by": user,
                                               "allocations": rows}, 0o600)  # fmt: skip
         staged_blinded.mkdir(mode=0o750, parents=True)
@@ -340,13 +341,13 @@ class StratumBalance:
     largest_running_imbalance: float  # in patients, scaled by the ratio
 
 
-def list_balance(stores: Stores, ratio: list[int]) -> list[StratumBalance]:
-    """Per stratum: slots, blocks, whether every block holds the arms in ``ratio`` (the arms
-    in the specification's order) and the largest running imbalance along the list."""
+def list_balance(stores: Stores) -> list[StratumBalance]:
+    """Per stratum: slots, blocks, whether every block holds the arms in the list's ratio
+    (recorded with the list; equal for lists made before it was) and the largest running
+    imbalance along the list, each arm's count divided by its share of the ratio."""
     listing = _unblinded_list(stores)
-    arms = sorted({r["arm"] for r in listing["allocations"]})
-    order = listing.get("arms", arms)
-    share = dict(zip(order, ratio, strict=False))
+    order = listing.get("arms") or sorted({r["arm"] for r in listing["allocations"]})
+    share = dict(zip(order, listing.get("ratio") or [1] * len(order), strict=True))
     out = []
     strata = dict.fromkeys(r["stratum"] for r in listing["allocations"])
     for stratum in strata:
@@ -357,7 +358,7 @@ def list_balance(stores: Stores, ratio: list[int]) -> list[StratumBalance]:
         for r in rows:
             blocks.setdefault(r["block"], []).append(r["arm"])
             counts[r["arm"]] += 1
-            scaled = [counts[a] / share.get(a, 1) for a in order]
+            scaled = [counts[a] / share[a] for a in order]
             worst = max(worst, max(scaled) - min(scaled))
         keep = all(len({b.count(a) / share.get(a, 1) for a in order}) == 1 for b in blocks.values())
         out.append(StratumBalance(stratum, len(rows), len(blocks), keep, worst))
