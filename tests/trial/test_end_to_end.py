@@ -248,11 +248,12 @@ def test_the_unblinded_analysis_of_the_synthetic_trial_matches_r(demo: Demo) -> 
 
 def test_a_report_renders_again_from_its_results_alone(demo: Demo, tmp_path: Path) -> None:
     for folder in (demo.blinded, demo.unblinded):
-        again = tmp_path / folder.name
-        run = cli("trial", "render", folder / "results.json", "-o", again)
-        assert run.code == 0, run.text
-        for name in ("report.html", "results.json", "consort.svg", "listing.csv"):
-            assert (again / name).read_bytes() == (folder / name).read_bytes(), name
+        for command in (("trial", "render"), ("report",)):  # the top-level command too
+            again = tmp_path / "-".join((*command, folder.name))
+            run = cli(*command, folder / "results.json", "-o", again)
+            assert run.code == 0, run.text
+            for name in ("report.html", "results.json", "consort.svg", "listing.csv"):
+                assert (again / name).read_bytes() == (folder / name).read_bytes(), name
     wrong = tmp_path / "study.json"
     wrong.write_text('{"kind": "study"}')
     run = cli("trial", "render", wrong, "-o", tmp_path / "x")

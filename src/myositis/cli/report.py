@@ -10,9 +10,12 @@ import typer
 from myositis.cli.options import OutDir
 
 REPORT_HELP = (
-    "Render a study report again from its results.json, with no registry: the report.html "
-    "written is the one the run wrote (same numbers, figures and text), and the tables/ CSV "
-    "files beside it."
+    "Render a report again from its results.json, with no registry: the report.html written "
+    "is the one the run wrote (same numbers, figures and text), with the files beside it "
+    "(tables/ CSV files of a study; the CONSORT diagram and listings of a trial report)."
+    "\n\n"
+    "RESULTS is the results.json of 'myositis study run' or 'demo', or of 'myositis trial "
+    "report' (blinded, unblinded or pilot)."
     "\n\n"
     "Use it to re-create a report from an archived results.json, or after upgrading the "
     "software's report templates."
@@ -28,13 +31,20 @@ def report(
     results: Annotated[
         Path,
         typer.Argument(
-            help="The results.json of a study run (or the run's folder).", metavar="RESULTS"
+            help="The results.json of a study run or a trial report (or its folder).",
+            metavar="RESULTS",
         ),
     ],
     out: OutDir,
 ) -> None:
     """Render a report from results.json (help text: REPORT_HELP)."""
+    from myositis.report.results_json import read_results
     from myositis.report.study import render_again
 
-    page = render_again(results, out)
+    if str(read_results(results).get("kind", "")).startswith("trial-"):
+        from myositis.cli.trial import render_results
+
+        page = render_results(results, out)
+    else:
+        page = render_again(results, out)
     typer.echo(f"report: {page.resolve()}")

@@ -949,6 +949,12 @@ def render_command(
 
     Example:  myositis trial render blinded-report/results.json -o blinded-report-again
     """
+    typer.echo(f"report: {render_results(results, out).resolve()}")
+
+
+def render_results(results: Path, out: Path) -> Path:
+    """Render the trial report of a results.json into ``out``; returns the page written
+    (``myositis report`` uses it too)."""
     from jinja2 import UndefinedError
 
     from myositis.report.results_json import read_results
@@ -957,7 +963,7 @@ def render_command(
     data = read_results(results)
     check_kind(data, str(results))
     try:
-        written = write_trial_report(data, out)
+        return write_trial_report(data, out)[0]
     except (KeyError, IndexError, TypeError, ValueError, UndefinedError) as exc:
         raise MyositisError(
             f"{results}: cannot render this results.json ({type(exc).__name__}: {exc}); it was "
@@ -965,7 +971,6 @@ def render_command(
             f"{data.get('software_version')!r}); give the results.json the report wrote, "
             "unchanged, or run 'myositis trial report' again. Nothing was written."
         ) from None
-    typer.echo(f"report: {written[0].resolve()}")
 
 
 @app.command("synth")
