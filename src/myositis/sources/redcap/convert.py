@@ -22,7 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from myositis.sources.redcap.mapping import Assessment, Column, Entry, Mapping, Source, convert, race_value
+from myositis.sources.redcap.mapping import (
+    Assessment,
+    Column,
+    Entry,
+    Mapping,
+    Source,
+    convert,
+    race_value,
+)
 from myositis.sources.redcap.measures import COMPUTED, ITEMS, measure_field, out_of_range
 from myositis.sources.redcap.records import Record, RecordReader, Row
 from myositis.sources.redcap.values import Value
@@ -101,8 +109,7 @@ class RecordMapper:
                 value, source = self.column(column, rows)
             except ValueError as exc:
                 name = next((s.field.name for s in column.sources if s.field), None)
-                self.records.problem(record, at, f"does not fit {column.name} ({exc})",
-                                     field=name)  # fmt: skip
+                self.records.problem(record, at, f"does not fit {column.name} ({exc})", field=name)
                 return None
             out[column.name] = value
             if source is not None:
@@ -158,8 +165,9 @@ class RecordMapper:
                 found = None
             if found is None:
                 name = next((s.field.name for s in self.mapping.source_id.sources if s.field), None)
-                self.records.problem(record, first, "the person's source id (person.source_id) "
-                                     "is empty", field=name)  # fmt: skip
+                self.records.problem(
+                    record, first, "the person's source id (person.source_id) is empty", field=name
+                )
                 return
             source_id = str(found)
         races = values.pop("race", None)
@@ -167,7 +175,9 @@ class RecordMapper:
         site = next((r.dag for r in record.rows if r.dag), None) or self.mapping.site
         person = {
             **values,
-            "person_id": int(record.id) if record.id.isdigit() and int(record.id) < _LARGEST_ID else None,
+            "person_id": int(record.id)
+            if record.id.isdigit() and int(record.id) < _LARGEST_ID
+            else None,
             "source_id": source_id,
             "site": site,
             "race": race_value([str(r) for r in race_list]),
@@ -249,8 +259,12 @@ class RecordMapper:
             try:
                 value = self.value(source, "float64", (row,))
             except ValueError as exc:
-                self.records.problem(record, row, f"does not fit {a.instrument} {measure} ({exc})",
-                                     field=source.field.name if source.field else None)  # fmt: skip
+                self.records.problem(
+                    record,
+                    row,
+                    f"does not fit {a.instrument} {measure} ({exc})",
+                    field=source.field.name if source.field else None,
+                )
                 continue
             if value is None:
                 continue
@@ -259,9 +273,13 @@ class RecordMapper:
             if reason:
                 name = source.field.name if source.field else None
                 self.records.problem(
-                    record, row, f"{a.instrument} {measure} {reason}; map the project's codes "
-                    "to the instrument's values with values:", field=name, value=value,
-                )  # fmt: skip
+                    record,
+                    row,
+                    f"{a.instrument} {measure} {reason}; map the project's codes "
+                    "to the instrument's values with values:",
+                    field=name,
+                    value=value,
+                )
                 continue
             values[measure] = value
         if not record.ok or not values:
@@ -271,10 +289,16 @@ class RecordMapper:
         if date_field is not None:
             date = self.value(Source(field=date_field), "date", context)
         if date is None:
-            what = f"field {date_field.name!r}" if date_field else "no visit date field (visits.date)"
-            self.records.problem(record, row, f"the {a.instrument} of this visit has no date: "
-                                 f"{what} is empty; enter the visit date",
-                                 field=date_field.name if date_field else None)  # fmt: skip
+            what = (
+                f"field {date_field.name!r}" if date_field else "no visit date field (visits.date)"
+            )
+            self.records.problem(
+                record,
+                row,
+                f"the {a.instrument} of this visit has no date: "
+                f"{what} is empty; enter the visit date",
+                field=date_field.name if date_field else None,
+            )
             return
         if a.computed:
             name, compute = COMPUTED[a.instrument]

@@ -174,27 +174,34 @@ def read_dictionary(sheet: Sheet) -> Dictionary:
             )
             continue
         if name in fields:
-            problems.append(f"{where}: field {name!r} is defined twice (first on line "
-                            f"{fields[name].line})")  # fmt: skip
+            problems.append(
+                f"{where}: field {name!r} is defined twice (first on line {fields[name].line})"
+            )
             continue
         if not _NAME.fullmatch(form):
-            problems.append(f"{where}, field {name!r}: form name {form!r} is not a REDCap "
-                            "instrument name")  # fmt: skip
+            problems.append(
+                f"{where}, field {name!r}: form name {form!r} is not a REDCap instrument name"
+            )
             continue
         if ftype not in FIELD_TYPES:
-            problems.append(f"{where}, field {name!r}: unknown field type {ftype!r} (REDCap's "
-                            f"types: {', '.join(FIELD_TYPES)})")  # fmt: skip
+            problems.append(
+                f"{where}, field {name!r}: unknown field type {ftype!r} (REDCap's "
+                f"types: {', '.join(FIELD_TYPES)})"
+            )
             continue
         parsed = parse_choices(choices) if ftype in CHOICE_TYPES else {}
         if ftype in CHOICE_TYPES and not parsed:
-            problems.append(f"{where}, field {name!r}: a {ftype} field needs choices "
-                            "('1, label | 2, label')")  # fmt: skip
+            problems.append(
+                f"{where}, field {name!r}: a {ftype} field needs choices ('1, label | 2, label')"
+            )
             continue
         if ftype == "checkbox":
             columns = [checkbox_column(name, c) for c in parsed]
             if len(set(columns)) != len(columns):
-                problems.append(f"{where}, field {name!r}: two choice codes give the same "
-                                "export column; make the codes differ in letters or digits")  # fmt: skip
+                problems.append(
+                    f"{where}, field {name!r}: two choice codes give the same "
+                    "export column; make the codes differ in letters or digits"
+                )
                 continue
         if form not in forms:
             forms.append(form)
@@ -244,10 +251,27 @@ def dictionary_rows(fields: Iterable[Field]) -> list[list[str]]:
     for f in fields:
         choices = " | ".join(f"{c}, {label}" for c, label in f.choices.items())
         rows.append(
-            [f.name, f.form, "", f.type, f.label, choices or f.calculation, "", f.validation,
-             f.minimum, f.maximum, "y" if f.identifier else "", "", "", "", "",
-             f.matrix_group, "", ""]
-        )  # fmt: skip
+            [
+                f.name,
+                f.form,
+                "",
+                f.type,
+                f.label,
+                choices or f.calculation,
+                "",
+                f.validation,
+                f.minimum,
+                f.maximum,
+                "y" if f.identifier else "",
+                "",
+                "",
+                "",
+                "",
+                f.matrix_group,
+                "",
+                "",
+            ]
+        )
     return rows
 
 

@@ -33,6 +33,20 @@ from myositis.errors import SourceError
 from myositis.sources.redcap.dictionary import Dictionary, read_dictionary
 from myositis.sources.tabular import Row, Sheet, open_sheet
 
+#: part -> what it is, for messages
+WHAT: Final = {
+    "dictionary": "data dictionary",
+    "records": "raw record export (CSV)",
+    "designations": "instrument-event mapping",
+    "events": "events file",
+}
+#: part -> REDCap's download name, for messages
+DOWNLOAD_NAMES: Final = {
+    "dictionary": "Project_DataDictionary_DATE.csv",
+    "records": "Project_DATA_DATE_TIME.csv",
+    "designations": "Project_InstrumentDesignations_DATE.csv",
+}
+
 #: part -> (fixed file name, pattern of REDCap's download name)
 PARTS: Final = {
     "dictionary": ("dictionary.csv", re.compile(r".*_datadictionary_.*\.csv")),
@@ -114,7 +128,7 @@ def _find(folder: Path, part: str) -> Path | None:
     ]
     if len(found) > 1:
         raise SourceError(
-            f"{folder}: several files could be the {part.replace('designations', 'instrument-event mapping')} "
+            f"{folder}: several files could be the {WHAT[part]} "
             f"({', '.join(p.name for p in found)}); keep one export in the folder"
         )
     return found[0] if found else None
@@ -131,11 +145,9 @@ def open_folder(folder: Path) -> Export:
     paths = {part: _find(folder, part) for part in PARTS}
     for part in ("dictionary", "records"):
         if paths[part] is None:
-            fixed, _ = PARTS[part]
-            what = "data dictionary" if part == "dictionary" else "raw record export (CSV)"
             raise SourceError(
-                f"{folder}: no {what} found: name it {fixed} (or keep REDCap's download name, "
-                f"{'Project_DataDictionary_DATE.csv' if part == 'dictionary' else 'Project_DATA_DATE.csv'})"
+                f"{folder}: no {WHAT[part]} found: name it {PARTS[part][0]} (or keep REDCap's "
+                f"download name, {DOWNLOAD_NAMES[part]})"
             )
     dictionary_path, records_path = paths["dictionary"], paths["records"]
     assert dictionary_path is not None and records_path is not None

@@ -66,7 +66,10 @@ UNIT_COLUMNS: Final = {
     ("laboratory", "uln"): "uln_unit",
     ("drug_exposure", "dose"): "dose_unit",
 }
-SYSTEM_COLUMNS: Final = {("diagnosis", "code"): "code_system", ("drug_exposure", "code"): "code_system"}
+SYSTEM_COLUMNS: Final = {
+    ("diagnosis", "code"): "code_system",
+    ("drug_exposure", "code"): "code_system",
+}
 PERSON_COLUMNS: Final = ("source_id", "sex", "birth_date", "birth_year", "race", "ethnicity")
 
 Constant = str | int | float | bool | _dt.date | None
@@ -233,8 +236,9 @@ class Mapping:
 def load_mapping(path: Path) -> MappingFile:
     """Read and validate a mapping file (its shape; the fields are checked by :func:`compile`)."""
     data = read_yaml(path, what="REDCap mapping", error=SourceError)
-    return validate(MappingFile, data, source=str(path), what="REDCap mapping", docs=DOCS,
-                    error=SourceError)  # fmt: skip
+    return validate(
+        MappingFile, data, source=str(path), what="REDCap mapping", docs=DOCS, error=SourceError
+    )
 
 
 class _Compiler:
@@ -251,21 +255,28 @@ class _Compiler:
     def field(self, name: str, where: str, *, identifier_ok: bool = False) -> Field | None:
         f = self.dictionary.fields.get(name)
         if f is None:
-            self.fail(where, f"field {name!r} is not in the data dictionary "
-                      f"({self.dictionary.source})")  # fmt: skip
+            self.fail(
+                where, f"field {name!r} is not in the data dictionary ({self.dictionary.source})"
+            )
             return None
         if f.type == "calc":
-            self.fail(where, f"field {name!r} is a calculated field: REDCap calculations are "
-                      "never imported (scores are computed by myositis.instruments from the "
-                      "items); map the items instead")  # fmt: skip
+            self.fail(
+                where,
+                f"field {name!r} is a calculated field: REDCap calculations are "
+                "never imported (scores are computed by myositis.instruments from the "
+                "items); map the items instead",
+            )
             return None
         if f.type in ("descriptive", "file"):
             self.fail(where, f"field {name!r} is a {f.type} field, which holds no value to import")
             return None
         if f.identifier and not identifier_ok:
-            self.fail(where, f"field {name!r} is an identifier (Identifier? = y in the "
-                      "dictionary): identifiers are never stored, except as the person's "
-                      "source id (person.source_id)")  # fmt: skip
+            self.fail(
+                where,
+                f"field {name!r} is an identifier (Identifier? = y in the "
+                "dictionary): identifiers are never stored, except as the person's "
+                "source id (person.source_id)",
+            )
             return None
         return f
 
@@ -277,8 +288,11 @@ class _Compiler:
                 base, _, code = text.rpartition("___")
                 f = self.dictionary.fields.get(base)
                 if f is not None and f.is_checkbox:
-                    self.fail(where, f"checkbox field {base!r} has no choice {code!r} "
-                              f"(its choices: {', '.join(f.choices)})")  # fmt: skip
+                    self.fail(
+                        where,
+                        f"checkbox field {base!r} has no choice {code!r} "
+                        f"(its choices: {', '.join(f.choices)})",
+                    )
                 else:
                     self.fail(where, f"{text!r} is not a checkbox column of the data dictionary")
                 return None
@@ -333,17 +347,29 @@ class _Compiler:
                 missing = [c for c in codes if c not in values]
                 unknown = [k for k in values if k not in codes]
                 if missing:
-                    self.fail(where, f"values: gives no value for code(s) {', '.join(missing)} "
-                              f"of field {f.name!r} (map each, to null to leave it out)")  # fmt: skip
+                    self.fail(
+                        where,
+                        f"values: gives no value for code(s) {', '.join(missing)} "
+                        f"of field {f.name!r} (map each, to null to leave it out)",
+                    )
                 if unknown:
-                    self.fail(where, f"values: code(s) {', '.join(unknown)} are not choices "
-                              f"of field {f.name!r} ({', '.join(codes)})")  # fmt: skip
+                    self.fail(
+                        where,
+                        f"values: code(s) {', '.join(unknown)} are not choices "
+                        f"of field {f.name!r} ({', '.join(codes)})",
+                    )
         elif not self.fits(source, dtype):
-            self.fail(where, f"field {f.name!r} ({_kind(f)}) cannot fill {table}.{column} "
-                      f"({_DTYPE_WORDS[dtype]}); add values: to map its codes")  # fmt: skip
+            self.fail(
+                where,
+                f"field {f.name!r} ({_kind(f)}) cannot fill {table}.{column} "
+                f"({_DTYPE_WORDS[dtype]}); add values: to map its codes",
+            )
         if source.whole_checkbox and not (table == "person" and column == "race"):
-            self.fail(where, f"{f.name!r} is a checkbox field: name one of its codes "
-                      f"({', '.join(f.name + '___' + c for c in list(f.choices)[:3])}, ...)")  # fmt: skip
+            self.fail(
+                where,
+                f"{f.name!r} is a checkbox field: name one of its codes "
+                f"({', '.join(f.name + '___' + c for c in list(f.choices)[:3])}, ...)",
+            )
         return Source(field=f, code=source.code, values=values, fills=tuple(fills))
 
     def convert(self, value: Constant, dtype: str, where: str) -> Constant:
@@ -380,12 +406,16 @@ class _Compiler:
         for name, spec in columns.items():
             here = f"{where}.{name}"
             if table == "laboratory" and name in ("value", "unit"):
-                self.fail(here, "map the laboratory's result to source_value and its unit to "
-                          "source_unit (the import converts them to value and unit)")  # fmt: skip
+                self.fail(
+                    here,
+                    "map the laboratory's result to source_value and its unit to "
+                    "source_unit (the import converts them to value and unit)",
+                )
                 continue
             if name not in allowed:
-                self.fail(here, f"{table} has no column {name!r} to map (columns: "
-                          f"{', '.join(allowed)})")  # fmt: skip
+                self.fail(
+                    here, f"{table} has no column {name!r} to map (columns: {', '.join(allowed)})"
+                )
                 continue
             out.append(Column(name, _dtype(table, name), self.sources(spec, here, table, name)))
         return tuple(out)
@@ -398,15 +428,19 @@ class _Compiler:
             if visit_date and not visit_date.validation.startswith(("date", "datetime")):
                 self.fail("visits.date", f"field {visit_date.name!r} is not a date field")
         given = {k: getattr(d.person, k) for k in PERSON_COLUMNS[1:]}
-        person = self.columns("person", {k: v for k, v in given.items() if v is not None},
-                              "person")  # fmt: skip
+        person = self.columns("person", {k: v for k, v in given.items() if v is not None}, "person")
         source_id = None
         if d.person.source_id is not None:
             source_id = Column(
                 "source_id",
                 "string",
-                self.sources(d.person.source_id, "person.source_id", "person", "source_id",
-                             identifier_ok=True),  # fmt: skip
+                self.sources(
+                    d.person.source_id,
+                    "person.source_id",
+                    "person",
+                    "source_id",
+                    identifier_ok=True,
+                ),
             )
         mapping = Mapping(
             path=self.path,
@@ -417,9 +451,8 @@ class _Compiler:
             person=person,
             source_id=source_id,
         )
-        for table, given in d.tables.items():
-            entries = given if isinstance(given, list) else [given]
-            self.entries(mapping, table, entries)
+        for table, listed in d.tables.items():
+            self.entries(mapping, table, listed if isinstance(listed, list) else [listed])
         for n, a in enumerate(d.assessments):
             assessment = self.assessment(a, f"assessments[{n}]")
             if assessment is not None:
@@ -436,32 +469,47 @@ class _Compiler:
         for n, e in enumerate(entries):
             where = f"tables.{table}" + (f"[{n}]" if len(entries) > 1 else "")
             if e.form not in self.dictionary.forms:
-                self.fail(f"{where}.form", f"no form {e.form!r} in the data dictionary (forms: "
-                          f"{', '.join(self.dictionary.forms)})")  # fmt: skip
+                self.fail(
+                    f"{where}.form",
+                    f"no form {e.form!r} in the data dictionary (forms: "
+                    f"{', '.join(self.dictionary.forms)})",
+                )
                 continue
             key = e.id or table
             if (e.form, key) in keys:
-                self.fail(where, f"a second {table} entry reads form {e.form!r}: give each "
-                          "entry of one form a different id:")  # fmt: skip
+                self.fail(
+                    where,
+                    f"a second {table} entry reads form {e.form!r}: give each "
+                    "entry of one form a different id:",
+                )
                 continue
             keys[(e.form, key)] = n
             columns = self.columns(table, e.columns, f"{where}.columns")
             if e.when is None:
-                when = tuple(s for c in columns for s in c.sources
-                             if s.field is not None and s.field.form == e.form)  # fmt: skip
+                when = tuple(
+                    s
+                    for c in columns
+                    for s in c.sources
+                    if s.field is not None and s.field.form == e.form
+                )
             else:
                 names = [e.when] if isinstance(e.when, str) else e.when
                 found = [self.reference(w, f"{where}.when") for w in names]
                 when = tuple(s for s in found if s is not None)
             if not when:
-                self.fail(where, f"no field of form {e.form!r} tells when a row exists: map one "
-                          "of its fields, or give when:")  # fmt: skip
+                self.fail(
+                    where,
+                    f"no field of form {e.form!r} tells when a row exists: map one "
+                    "of its fields, or give when:",
+                )
             mapping.entries.append(Entry(table, e.form, key, columns, when))
 
     def assessment(self, a: AssessmentEntry, where: str) -> Assessment | None:
         if a.instrument not in INSTRUMENTS:
-            self.fail(f"{where}.instrument", f"{a.instrument!r} is not a registry instrument "
-                      f"({', '.join(INSTRUMENTS)})")  # fmt: skip
+            self.fail(
+                f"{where}.instrument",
+                f"{a.instrument!r} is not a registry instrument ({', '.join(INSTRUMENTS)})",
+            )
             return None
         if a.form not in self.dictionary.forms:
             self.fail(f"{where}.form", f"no form {a.form!r} in the data dictionary")
@@ -471,8 +519,11 @@ class _Compiler:
         specs: dict[str, Spec] = {}
         if a.item_fields is not None:
             if "{item}" not in a.item_fields or not items:
-                self.fail(f"{where}.item_fields", "a pattern with {item} (the field of each "
-                          f"item), for an instrument with items ({', '.join(ITEMS)})")  # fmt: skip
+                self.fail(
+                    f"{where}.item_fields",
+                    "a pattern with {item} (the field of each "
+                    f"item), for an instrument with items ({', '.join(ITEMS)})",
+                )
             else:
                 absent = []
                 for item in items:
@@ -482,18 +533,24 @@ class _Compiler:
                     elif item not in OPTIONAL_ITEMS.get(a.instrument, ()):
                         absent.append(name)
                 if absent:
-                    self.fail(f"{where}.item_fields", f"{len(absent)} item field(s) of "
-                              f"{a.instrument} are not in the dictionary: "
-                              f"{', '.join(absent[:10])}{', ...' if len(absent) > 10 else ''}; "
-                              "map them under measures:")  # fmt: skip
+                    self.fail(
+                        f"{where}.item_fields",
+                        f"{len(absent)} item field(s) of "
+                        f"{a.instrument} are not in the dictionary: "
+                        f"{', '.join(absent[:10])}{', ...' if len(absent) > 10 else ''}; "
+                        "map them under measures:",
+                    )
         specs.update(a.measures)
         measures = []
         for measure, spec in specs.items():
             here = f"{where}.measures.{measure}"
             if measure not in items and measure not in scores:
                 known = [*items, *scores]
-                self.fail(here, f"{a.instrument} has no measure {measure!r} (items and scores: "
-                          f"{', '.join(known[:8])}{', ...' if len(known) > 8 else ''})")  # fmt: skip
+                self.fail(
+                    here,
+                    f"{a.instrument} has no measure {measure!r} (items and scores: "
+                    f"{', '.join(known[:8])}{', ...' if len(known) > 8 else ''})",
+                )
                 continue
             for s in self.sources(spec, here, "assessment", "value"):
                 measures.append((measure, s))
@@ -503,9 +560,12 @@ class _Compiler:
         if has_items:
             doubled = [m for m, _ in measures if m in scores]
             if doubled:
-                self.fail(where, f"{a.instrument} maps items and the score(s) "
-                          f"{', '.join(doubled)}: with items, scores are computed by "
-                          "myositis.instruments; leave the score out")  # fmt: skip
+                self.fail(
+                    where,
+                    f"{a.instrument} maps items and the score(s) "
+                    f"{', '.join(doubled)}: with items, scores are computed by "
+                    "myositis.instruments; leave the score out",
+                )
         if not measures:
             self.fail(where, f"no measure of {a.instrument} is mapped")
             return None

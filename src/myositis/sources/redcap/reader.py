@@ -76,8 +76,12 @@ class Reader(SourceReader):
     def _export(self, progress: Progress) -> Export:
         location = str(self.location)
         if is_api_url(location):
-            api = RedcapApi(location, read_token(self.token_file), transport=self.transport,
-                            **({"chunk_records": self.chunk_records} if self.chunk_records else {}))  # fmt: skip
+            api = RedcapApi(
+                location,
+                read_token(self.token_file),
+                transport=self.transport,
+                **({"chunk_records": self.chunk_records} if self.chunk_records else {}),
+            )
             return api.export(progress)
         return open_folder(Path(location))
 
@@ -113,20 +117,32 @@ class Reader(SourceReader):
         known = export.designations
         if known is None:
             if mapping.events:
-                intake.warn("the mapping names events (visits.events), but the project is not "
-                            "longitudinal: they were not used")  # fmt: skip
+                intake.warn(
+                    "the mapping names events (visits.events), but the project is not "
+                    "longitudinal: they were not used"
+                )
             return
         for event in mapping.events:
             if event not in known:
-                intake.problem(None, f"visits.events names event {event!r}, which the "
-                               f"instrument-event mapping does not have ({', '.join(known)})",
-                               file=str(mapping.path), field="visits.events", value=event)  # fmt: skip
+                intake.problem(
+                    None,
+                    f"visits.events names event {event!r}, which the "
+                    f"instrument-event mapping does not have ({', '.join(known)})",
+                    file=str(mapping.path),
+                    field="visits.events",
+                    value=event,
+                )
         if export.events is not None:
             for event in known:
                 if event not in export.events:
-                    intake.problem(None, f"event {event!r} of the instrument-event mapping is "
-                                   "not in the events file", file=export.files.get("events"),
-                                   field="unique_event_name", value=event)  # fmt: skip
+                    intake.problem(
+                        None,
+                        f"event {event!r} of the instrument-event mapping is "
+                        "not in the events file",
+                        file=export.files.get("events"),
+                        field="unique_event_name",
+                        value=event,
+                    )
 
     @staticmethod
     def _notes(export: Export, mapping: Mapping, records: RecordReader, intake: Intake) -> None:
@@ -147,10 +163,13 @@ class Reader(SourceReader):
                 f"stored ({', '.join(identifiers)}): identifiers are never stored"
             )
         left = sorted(
-            (n for n in records.filled
-             if n not in read and not d.fields[n].identifier and d.fields[n].type != "calc"),
+            (
+                n
+                for n in records.filled
+                if n not in read and not d.fields[n].identifier and d.fields[n].type != "calc"
+            ),
             key=lambda n: -records.filled[n],
-        )  # fmt: skip
+        )
         if left:
             shown = ", ".join(f"{n} ({records.filled[n]})" for n in left[:15])
             intake.warn(

@@ -97,17 +97,30 @@ class RecordReader:
         self.filled: dict[str, int] = {}  # field -> filled cells (for the report's notes)
         self.columns = self._header()
 
-    def problem(self, record: Record | None, row: Row | None, reason: str, *,
-                field: str | None = None, value: object = None) -> None:  # fmt: skip
+    def problem(
+        self,
+        record: Record | None,
+        row: Row | None,
+        reason: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+    ) -> None:
         """A problem with one record (``record`` None: with the whole export)."""
-        where = row.where(record.id) if record and row else (f"record {record.id}" if record else None)
+        where = (
+            row.where(record.id) if record and row else (f"record {record.id}" if record else None)
+        )
         f = self.dictionary.fields.get((field or "").partition("___")[0])
         if f is not None and f.identifier and value is not None:
             value = "(hidden: an identifier field)"
         self.intake.problem(
-            record.location if record else None, reason, file=self.file, record=where,
-            field=field, value=value,
-        )  # fmt: skip
+            record.location if record else None,
+            reason,
+            file=self.file,
+            record=where,
+            field=field,
+            value=value,
+        )
         if record is not None:
             record.ok = False
 
@@ -155,11 +168,12 @@ class RecordReader:
         if columns.record_id != 0:
             bad = True
             self.problem(
-                None, None,
+                None,
+                None,
                 f"the first column of a REDCap export is the record id field "
                 f"{d.record_id!r} (the dictionary's first field); found {header[0]!r}",
                 field=header[0],
-            )  # fmt: skip
+            )
         if EVENT in columns.system and self.export.designations is None:
             bad = True
         return None if bad else columns
@@ -184,9 +198,13 @@ class RecordReader:
                 current.ok = False
                 continue
             if rid in seen:
-                self.problem(current, None, f"the rows of record {rid} are not together (again "
-                             f"at line {line}); export the records again from REDCap, which "
-                             "keeps each record's rows together")  # fmt: skip
+                self.problem(
+                    current,
+                    None,
+                    f"the rows of record {rid} are not together (again "
+                    f"at line {line}); export the records again from REDCap, which "
+                    "keeps each record's rows together",
+                )
             else:
                 seen.add(rid)
                 self.intake.read()
@@ -200,9 +218,12 @@ class RecordReader:
             record.ok = False
             return
         header = self.export.records.header
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            self.problem(record, None, f"line {line} has {len(cells)} values where the header "
-                         f"has {len(header)} columns")  # fmt: skip
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            self.problem(
+                record,
+                None,
+                f"line {line} has {len(cells)} values where the header has {len(header)} columns",
+            )
             return
         cells = cells + [""] * (len(header) - len(cells))
 
@@ -210,13 +231,19 @@ class RecordReader:
             i = columns.system.get(name)
             return cells[i].strip() if i is not None else ""
 
-        row = Row(line, system(EVENT) or None, system(REPEAT_FORM) or None, None,
-                  system(DAG) or None)  # fmt: skip
+        row = Row(
+            line, system(EVENT) or None, system(REPEAT_FORM) or None, None, system(DAG) or None
+        )
         instance = system(REPEAT_INSTANCE)
         if instance:
             if not instance.isdigit() or int(instance) < 1:
-                self.problem(record, row, "a repeat instance is a whole number from 1",
-                             field=REPEAT_INSTANCE, value=instance)  # fmt: skip
+                self.problem(
+                    record,
+                    row,
+                    "a repeat instance is a whole number from 1",
+                    field=REPEAT_INSTANCE,
+                    value=instance,
+                )
             else:
                 row.instance = int(instance)
         self._check_place(record, row)
@@ -248,12 +275,21 @@ class RecordReader:
         for i, form in columns.completes:
             text = cells[i].strip()
             if text and text not in ("0", "1", "2"):
-                self.problem(record, row, "a form status is 0 (incomplete), 1 (unverified) or "
-                             "2 (complete)", field=f"{form}_complete", value=text)  # fmt: skip
+                self.problem(
+                    record,
+                    row,
+                    "a form status is 0 (incomplete), 1 (unverified) or 2 (complete)",
+                    field=f"{form}_complete",
+                    value=text,
+                )
         for previous in record.rows:
             if previous.key() == row.key():
-                self.problem(record, row, f"the same record, event and instance as line "
-                             f"{previous.line}; each is exported once")  # fmt: skip
+                self.problem(
+                    record,
+                    row,
+                    f"the same record, event and instance as line "
+                    f"{previous.line}; each is exported once",
+                )
                 return
         record.rows.append(row)
 
@@ -261,24 +297,40 @@ class RecordReader:
         d = self.dictionary
         designations = self.export.designations
         if row.form is not None and row.form not in d.forms:
-            self.problem(record, row, "not a form of the data dictionary", field=REPEAT_FORM,
-                         value=row.form)  # fmt: skip
+            self.problem(
+                record, row, "not a form of the data dictionary", field=REPEAT_FORM, value=row.form
+            )
         if row.form is not None and row.instance is None:
-            self.problem(record, row, "a row of a repeating instrument needs its instance",
-                         field=REPEAT_INSTANCE)  # fmt: skip
+            self.problem(
+                record,
+                row,
+                "a row of a repeating instrument needs its instance",
+                field=REPEAT_INSTANCE,
+            )
         if designations is None:
             return
         if row.event is None:
-            self.problem(record, row, "a longitudinal export names the event of every row",
-                         field=EVENT)  # fmt: skip
+            self.problem(
+                record, row, "a longitudinal export names the event of every row", field=EVENT
+            )
         elif row.event not in designations:
             known = ", ".join(designations)
-            self.problem(record, row, f"not an event of the instrument-event mapping ({known})",
-                         field=EVENT, value=row.event)  # fmt: skip
+            self.problem(
+                record,
+                row,
+                f"not an event of the instrument-event mapping ({known})",
+                field=EVENT,
+                value=row.event,
+            )
         elif row.form is not None and row.form not in designations[row.event]:
-            self.problem(record, row, f"form {row.form!r} is not designated for event "
-                         f"{row.event!r} in the instrument-event mapping", field=REPEAT_FORM,
-                         value=row.form)  # fmt: skip
+            self.problem(
+                record,
+                row,
+                f"form {row.form!r} is not designated for event "
+                f"{row.event!r} in the instrument-event mapping",
+                field=REPEAT_FORM,
+                value=row.form,
+            )
 
     def _held(self, record: Record, row: Row, f: Field) -> None:
         """A value of ``f`` in ``row``: does the row hold its form?"""
@@ -287,15 +339,24 @@ class RecordReader:
             return
         designations = self.export.designations
         if row.form is not None and f.form != row.form:
-            self.problem(record, row, f"a value of form {f.form!r} in a row of repeating "
-                         f"instrument {row.form!r}", field=f.name)  # fmt: skip
+            self.problem(
+                record,
+                row,
+                f"a value of form {f.form!r} in a row of repeating instrument {row.form!r}",
+                field=f.name,
+            )
         elif (
             designations is not None
             and row.event in designations
             and f.form not in designations[row.event]
         ):
-            self.problem(record, row, f"a value of form {f.form!r}, which event {row.event!r} "
-                         "does not hold (instrument-event mapping)", field=f.name)  # fmt: skip
+            self.problem(
+                record,
+                row,
+                f"a value of form {f.form!r}, which event {row.event!r} "
+                "does not hold (instrument-event mapping)",
+                field=f.name,
+            )
 
 
 __all__ = ["DAG", "EVENT", "REPEAT_FORM", "REPEAT_INSTANCE", "Record", "RecordReader", "Row"]

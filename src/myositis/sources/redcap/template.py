@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -66,11 +67,17 @@ EVENTS: Final = (
 _VISIT_FORMS: Final = ("visit", "cdasi", "core_set", "mmt8", "haq", "labs")
 #: event -> forms it holds
 DESIGNATIONS: Final = {
-    "baseline_arm_1": ("demographics", "diagnosis", "diagnosis_codes", *_VISIT_FORMS,
-                       "medications", "adverse_events"),
+    "baseline_arm_1": (
+        "demographics",
+        "diagnosis",
+        "diagnosis_codes",
+        *_VISIT_FORMS,
+        "medications",
+        "adverse_events",
+    ),
     **{e: _VISIT_FORMS for _, e, _ in EVENTS[1:-1]},
     "unscheduled_arm_1": ("visit", "cdasi", "core_set", "labs"),
-}  # fmt: skip
+}
 #: (event, repeating form: "" for a repeating event, its label)
 REPEATING: Final = (
     ("baseline_arm_1", "diagnosis_codes", "[dxc_date] [dxc_code]"),
@@ -82,34 +89,68 @@ REPEATING: Final = (
 #: Systemic drugs of the medication list: the JAK inhibitors, then the therapies the bundled
 #: study counts as concomitant (studies/jak-refractory-dm.yaml, analysis.systemic_therapies).
 INGREDIENTS: Final = (
-    "tofacitinib", "baricitinib", "upadacitinib", "ruxolitinib", "filgotinib", "abrocitinib",
-    "prednisone", "hydroxychloroquine", "methotrexate", "mycophenolate mofetil",
-    "immune globulin", "azathioprine", "rituximab", "cyclosporine", "tacrolimus",
-    "cyclophosphamide", "apremilast", "dapsone", "lenalidomide", "isotretinoin", "quinacrine",
-    "thalidomide", "leflunomide", "infliximab",
-)  # fmt: skip
+    "tofacitinib",
+    "baricitinib",
+    "upadacitinib",
+    "ruxolitinib",
+    "filgotinib",
+    "abrocitinib",
+    "prednisone",
+    "hydroxychloroquine",
+    "methotrexate",
+    "mycophenolate mofetil",
+    "immune globulin",
+    "azathioprine",
+    "rituximab",
+    "cyclosporine",
+    "tacrolimus",
+    "cyclophosphamide",
+    "apremilast",
+    "dapsone",
+    "lenalidomide",
+    "isotretinoin",
+    "quinacrine",
+    "thalidomide",
+    "leflunomide",
+    "infliximab",
+)
 OTHER: Final = "99"
 ROUTES: Final = ("oral", "intravenous", "subcutaneous", "intramuscular", "topical", "other")
 DOSE_UNITS: Final = ("mg", "g", "mcg", "application")
 OUTCOMES: Final = ("recovered", "recovering", "recovered with sequelae", "fatal", "unknown")
 #: OMB race categories and ethnicity (person.race / person_race, person.ethnicity).
 RACES: Final = (
-    "American Indian or Alaska Native", "Asian", "Black or African American",
-    "Native Hawaiian or Other Pacific Islander", "White",
-)  # fmt: skip
+    "American Indian or Alaska Native",
+    "Asian",
+    "Black or African American",
+    "Native Hawaiian or Other Pacific Islander",
+    "White",
+)
 ETHNICITIES: Final = ("Hispanic or Latino", "Not Hispanic or Latino", "Unknown")
 
 _LOCATIONS: Final = {
-    "scalp": "Scalp", "malar": "Malar area", "periorbital": "Periorbital",
-    "face_other": "Rest of the face", "neck_v": "V-area of the neck (frontal)",
-    "neck_posterior": "Posterior neck", "upper_back": "Upper back and shoulders",
-    "back_buttocks": "Rest of back and buttocks", "abdomen": "Abdomen",
-    "thigh_lateral": "Lateral upper thigh", "legs_feet": "Rest of leg and foot", "arm": "Arm",
-    "mechanics_hands": "Mechanic's hands", "hands_dorsum": "Dorsum of the hands",
+    "scalp": "Scalp",
+    "malar": "Malar area",
+    "periorbital": "Periorbital",
+    "face_other": "Rest of the face",
+    "neck_v": "V-area of the neck (frontal)",
+    "neck_posterior": "Posterior neck",
+    "upper_back": "Upper back and shoulders",
+    "back_buttocks": "Rest of back and buttocks",
+    "abdomen": "Abdomen",
+    "thigh_lateral": "Lateral upper thigh",
+    "legs_feet": "Rest of leg and foot",
+    "arm": "Arm",
+    "mechanics_hands": "Mechanic's hands",
+    "hands_dorsum": "Dorsum of the hands",
     "gottron_not_hands": "Gottron's sign (not on the hands)",
-}  # fmt: skip
-_HAQ_SCALE: Final = {"0": "Without any difficulty", "1": "With some difficulty",
-                     "2": "With much difficulty", "3": "Unable to do"}  # fmt: skip
+}
+_HAQ_SCALE: Final = {
+    "0": "Without any difficulty",
+    "1": "With some difficulty",
+    "2": "With much difficulty",
+    "3": "Unable to do",
+}
 
 
 def _numbered(values: tuple[str, ...]) -> dict[str, str]:
@@ -154,8 +195,11 @@ def _mmt8() -> list[Field]:
         for column in g.columns():
             side = "" if g.axial else f", {column.rpartition('_')[2]}"
             choices = _range(int(g.minimum), int(g.maximum))
-            fields.append(Field(column, "mmt8", "radio", f"{g.label}{side}", choices,
-                                matrix_group="mmt8_grades"))  # fmt: skip
+            fields.append(
+                Field(
+                    column, "mmt8", "radio", f"{g.label}{side}", choices, matrix_group="mmt8_grades"
+                )
+            )
     return fields
 
 
@@ -164,13 +208,33 @@ def _haq() -> list[Field]:
     for category, items in haq.ITEMS["haq-di"].items():
         for item in items:
             text = item.meaning.partition(":")[0]
-            fields.append(Field(item.column, "haq", "radio", f"Are you able to {text}?",
-                                dict(_HAQ_SCALE), matrix_group=f"haq_{category}"))  # fmt: skip
+            fields.append(
+                Field(
+                    item.column,
+                    "haq",
+                    "radio",
+                    f"Are you able to {text}?",
+                    dict(_HAQ_SCALE),
+                    matrix_group=f"haq_{category}",
+                )
+            )
         label = haq.LABELS[category].lower()
-        fields.append(Field(haq.aid_column(category), "haq", "yesno",
-                            f"Aids or devices used for {label} ({haq.AID_EXAMPLES[category]})"))  # fmt: skip
-        fields.append(Field(haq.help_column(category), "haq", "yesno",
-                            f"Help from another person needed for {label}"))  # fmt: skip
+        fields.append(
+            Field(
+                haq.aid_column(category),
+                "haq",
+                "yesno",
+                f"Aids or devices used for {label} ({haq.AID_EXAMPLES[category]})",
+            )
+        )
+        fields.append(
+            Field(
+                haq.help_column(category),
+                "haq",
+                "yesno",
+                f"Help from another person needed for {label}",
+            )
+        )
     return fields
 
 
@@ -180,8 +244,13 @@ def _labs() -> list[Field]:
         label = test.upper() if len(test) <= 3 else test.capitalize()
         fields += [
             _number(test, "labs", f"{label} result"),
-            Field(f"{test}_unit", "labs", "dropdown", f"{label} unit",
-                  _numbered(tuple(accepted_units(test)))),  # fmt: skip
+            Field(
+                f"{test}_unit",
+                "labs",
+                "dropdown",
+                f"{label} unit",
+                _numbered(tuple(accepted_units(test))),
+            ),
             _number(f"{test}_uln", "labs", f"{label} upper limit of normal (same unit)"),
         ]
     return fields
@@ -201,18 +270,33 @@ def dictionary_fields() -> list[Field]:
         Field("email", "demographics", "text", "E-mail", validation="email", identifier=True),
         _date("dob", "demographics", "Date of birth"),
         Field("sex", "demographics", "radio", "Sex", {"F": "Female", "M": "Male", "U": "Unknown"}),
-        Field("race", "demographics", "checkbox", "Race (tick every one that applies)",
-              _numbered(RACES)),  # fmt: skip
+        Field(
+            "race",
+            "demographics",
+            "checkbox",
+            "Race (tick every one that applies)",
+            _numbered(RACES),
+        ),
         Field("ethnicity", "demographics", "radio", "Ethnicity", _numbered(ETHNICITIES)),
         _date("dx_date", "diagnosis", "Date of diagnosis"),
         Field("dx_code", "diagnosis", "dropdown", "Diagnosis (ICD-10-CM)", dx_choices),
         Field("dx_code_other", "diagnosis", "text", "Other ICD-10-CM code"),
-        Field("dm_subtype", "diagnosis", "radio", "Clinical subtype of dermatomyositis",
-              {s: s.replace("_", " ").capitalize() for s in DM_SUBTYPES}),  # fmt: skip
+        Field(
+            "dm_subtype",
+            "diagnosis",
+            "radio",
+            "Clinical subtype of dermatomyositis",
+            {s: s.replace("_", " ").capitalize() for s in DM_SUBTYPES},
+        ),
         _date("dm_subtype_date", "diagnosis", "Date the subtype was classified"),
         _date("dxc_date", "diagnosis_codes", "Date of the coded encounter"),
-        Field("dxc_system", "diagnosis_codes", "dropdown", "Code system",
-              {"ICD10CM": "ICD-10-CM", "ICD9CM": "ICD-9-CM", "SNOMED": "SNOMED CT"}),  # fmt: skip
+        Field(
+            "dxc_system",
+            "diagnosis_codes",
+            "dropdown",
+            "Code system",
+            {"ICD10CM": "ICD-10-CM", "ICD9CM": "ICD-9-CM", "SNOMED": "SNOMED CT"},
+        ),
         Field("dxc_code", "diagnosis_codes", "text", "Code (as recorded)"),
         _date("visit_date", "visit", "Date of the visit"),
         Field("visit_notes", "visit", "notes", "Notes (not imported into the registry)"),
@@ -220,35 +304,75 @@ def dictionary_fields() -> list[Field]:
         _number("pga", "core_set", "Physician global disease activity (0-10)", "0", "10"),
         _number("ptga", "core_set", "Patient global disease activity (0-10)", "0", "10"),
         _number("ema", "core_set", "Extramuscular disease activity (0-10)", "0", "10"),
-        Field("pruritus_nrs", "core_set", "text", "Itch, worst in the last 24 hours (0-10)",
-              validation="integer", minimum="0", maximum="10"),  # fmt: skip
+        Field(
+            "pruritus_nrs",
+            "core_set",
+            "text",
+            "Itch, worst in the last 24 hours (0-10)",
+            validation="integer",
+            minimum="0",
+            maximum="10",
+        ),
         *_mmt8(),
         *_haq(),
         *_labs(),
         Field("med_ingredient", "medications", "dropdown", "Drug (active ingredient)", drugs),
         Field("med_other", "medications", "text", "Other drug (active ingredient, lower case)"),
         _number("med_dose", "medications", "Dose per administration"),
-        Field("med_dose_unit", "medications", "dropdown", "Dose unit",
-              {u: u for u in DOSE_UNITS}),  # fmt: skip
-        Field("med_frequency", "medications", "dropdown", "Frequency",
-              {code: code for code in FREQUENCIES}),  # fmt: skip
-        Field("med_formulation", "medications", "dropdown", "Formulation",
-              {code: code for code in FORMULATIONS}),  # fmt: skip
+        Field("med_dose_unit", "medications", "dropdown", "Dose unit", {u: u for u in DOSE_UNITS}),
+        Field(
+            "med_frequency",
+            "medications",
+            "dropdown",
+            "Frequency",
+            {code: code for code in FREQUENCIES},
+        ),
+        Field(
+            "med_formulation",
+            "medications",
+            "dropdown",
+            "Formulation",
+            {code: code for code in FORMULATIONS},
+        ),
         Field("med_route", "medications", "dropdown", "Route", {r: r for r in ROUTES}),
         _date("med_start", "medications", "Start date of this dose"),
-        Field("med_stop", "medications", "text", "Stop date (empty: still taken)",
-              validation="date_ymd"),  # fmt: skip
+        Field(
+            "med_stop",
+            "medications",
+            "text",
+            "Stop date (empty: still taken)",
+            validation="date_ymd",
+        ),
         Field("ae_term", "adverse_events", "text", "Adverse event (CTCAE term)"),
         _date("ae_onset", "adverse_events", "Onset"),
-        Field("ae_grade", "adverse_events", "radio", "CTCAE grade",
-              {"1": "1 Mild", "2": "2 Moderate", "3": "3 Severe", "4": "4 Life-threatening",
-               "5": "5 Death"}),  # fmt: skip
+        Field(
+            "ae_grade",
+            "adverse_events",
+            "radio",
+            "CTCAE grade",
+            {
+                "1": "1 Mild",
+                "2": "2 Moderate",
+                "3": "3 Severe",
+                "4": "4 Life-threatening",
+                "5": "5 Death",
+            },
+        ),
         Field("ae_serious", "adverse_events", "yesno", "Serious adverse event"),
         Field("ae_outcome", "adverse_events", "dropdown", "Outcome", _numbered(OUTCOMES)),
         Field("ae_drug", "adverse_events", "dropdown", "Suspected drug", drugs),
-        Field("ae_action", "adverse_events", "checkbox", "Action taken with the suspected drug",
-              {"1": "Drug stopped because of the event", "2": "Dose reduced",
-               "3": "Drug interrupted", "4": "No change"}),  # fmt: skip
+        Field(
+            "ae_action",
+            "adverse_events",
+            "checkbox",
+            "Action taken with the suspected drug",
+            {
+                "1": "Drug stopped because of the event",
+                "2": "Dose reduced",
+                "3": "Drug interrupted",
+                "4": "No change",
+            },
+        ),
     ]
 
 
@@ -262,17 +386,27 @@ def mapping_document() -> dict[str, Any]:
     loinc = {r.test: r.loinc for r in unit_rules()}
     for test in lab_tests():
         units = dict(_numbered(tuple(accepted_units(test))))
-        laboratory.append({
-            "form": "labs", "id": test, "when": test,
-            "columns": {
-                "test": {"value": test}, "loinc": {"value": loinc[test]},
-                "result_date": ["lab_date", "visit_date"], "source_value": test,
-                "source_unit": {"field": f"{test}_unit", "values": units}, "uln": f"{test}_uln",
-            },
-        })  # fmt: skip
+        laboratory.append(
+            {
+                "form": "labs",
+                "id": test,
+                "when": test,
+                "columns": {
+                    "test": {"value": test},
+                    "loinc": {"value": loinc[test]},
+                    "result_date": ["lab_date", "visit_date"],
+                    "source_value": test,
+                    "source_unit": {"field": f"{test}_unit", "values": units},
+                    "uln": f"{test}_uln",
+                },
+            }
+        )
     scores = {
-        "pga": "pga", "ptga": "ptga", "ema": "ema", "pruritus_nrs": "pruritus_nrs",
-    }  # fmt: skip
+        "pga": "pga",
+        "ptga": "ptga",
+        "ema": "ema",
+        "pruritus_nrs": "pruritus_nrs",
+    }
     return {
         "mapping_version": 1,
         "project": "myositis-registry",
@@ -285,42 +419,86 @@ def mapping_document() -> dict[str, Any]:
         },
         "tables": {
             "diagnosis": [
-                {"form": "diagnosis", "when": ["dx_code", "dx_code_other"], "columns": {
-                    "code_system": {"value": "ICD10CM"},
-                    "code": [{"field": "dx_code", "values": {
-                        c.code.replace(".", ""): c.code.replace(".", "")
-                        for c in load_codeset("dm_diagnosis") if c.system == "ICD10CM"
-                    } | {"OTHER": None}}, "dx_code_other"],
-                    "diagnosis_date": "dx_date"}},
-                {"form": "diagnosis_codes", "columns": {
-                    "code_system": "dxc_system", "code": "dxc_code", "diagnosis_date": "dxc_date"}},
+                {
+                    "form": "diagnosis",
+                    "when": ["dx_code", "dx_code_other"],
+                    "columns": {
+                        "code_system": {"value": "ICD10CM"},
+                        "code": [
+                            {
+                                "field": "dx_code",
+                                "values": {
+                                    c.code.replace(".", ""): c.code.replace(".", "")
+                                    for c in load_codeset("dm_diagnosis")
+                                    if c.system == "ICD10CM"
+                                }
+                                | {"OTHER": None},
+                            },
+                            "dx_code_other",
+                        ],
+                        "diagnosis_date": "dx_date",
+                    },
+                },
+                {
+                    "form": "diagnosis_codes",
+                    "columns": {
+                        "code_system": "dxc_system",
+                        "code": "dxc_code",
+                        "diagnosis_date": "dxc_date",
+                    },
+                },
             ],
-            "dm_subtype": {"form": "diagnosis", "when": "dm_subtype", "columns": {
-                "subtype": "dm_subtype", "classified_date": ["dm_subtype_date", "dx_date"]}},
-            "drug_exposure": {"form": "medications", "columns": {
-                "ingredient": [{"field": "med_ingredient", "values": _drug_values()}, "med_other"],
-                "start_date": "med_start", "end_date": "med_stop", "dose": "med_dose",
-                "dose_unit": "med_dose_unit", "frequency": "med_frequency",
-                "formulation": "med_formulation", "route": "med_route"}},
+            "dm_subtype": {
+                "form": "diagnosis",
+                "when": "dm_subtype",
+                "columns": {
+                    "subtype": "dm_subtype",
+                    "classified_date": ["dm_subtype_date", "dx_date"],
+                },
+            },
+            "drug_exposure": {
+                "form": "medications",
+                "columns": {
+                    "ingredient": [
+                        {"field": "med_ingredient", "values": _drug_values()},
+                        "med_other",
+                    ],
+                    "start_date": "med_start",
+                    "end_date": "med_stop",
+                    "dose": "med_dose",
+                    "dose_unit": "med_dose_unit",
+                    "frequency": "med_frequency",
+                    "formulation": "med_formulation",
+                    "route": "med_route",
+                },
+            },
             "laboratory": laboratory,
-            "adverse_event": {"form": "adverse_events", "columns": {
-                "term": "ae_term", "onset_date": "ae_onset", "grade": "ae_grade",
-                "serious": "ae_serious",
-                "outcome": {"field": "ae_outcome", "values": _numbered(OUTCOMES)},
-                "suspected_drug": {"field": "ae_drug", "values": _drug_values()},
-                "led_to_discontinuation": "ae_action___1"}},
+            "adverse_event": {
+                "form": "adverse_events",
+                "columns": {
+                    "term": "ae_term",
+                    "onset_date": "ae_onset",
+                    "grade": "ae_grade",
+                    "serious": "ae_serious",
+                    "outcome": {"field": "ae_outcome", "values": _numbered(OUTCOMES)},
+                    "suspected_drug": {"field": "ae_drug", "values": _drug_values()},
+                    "led_to_discontinuation": "ae_action___1",
+                },
+            },
         },
         "assessments": [
             {"form": "cdasi", "instrument": "cdasi", "item_fields": "{item}"},
-            *({"form": "core_set", "instrument": i, "measures": {"score": f}}
-              for i, f in scores.items()),
+            *(
+                {"form": "core_set", "instrument": i, "measures": {"score": f}}
+                for i, f in scores.items()
+            ),
             {"form": "mmt8", "instrument": "mmt8", "item_fields": "{item}"},
             {"form": "haq", "instrument": "haq", "item_fields": "{item}"},
         ],
-    }  # fmt: skip
+    }
 
 
-def _csv(rows: list[list[str]] | list[tuple[Any, ...]]) -> str:
+def _csv(rows: Sequence[Sequence[Any]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
@@ -341,16 +519,31 @@ def build() -> dict[str, str]:
     return {
         DICTIONARY_FILE: _csv([list(HEADER), *dictionary_rows(fields)]),
         "arms.csv": _csv([["arm_num", "name"], [1, "Arm 1"]]),
-        "events.csv": _csv([["event_name", "arm_num", "day_offset", "offset_min", "offset_max",
-                             "unique_event_name", "custom_event_label"],
-                            *[[n, 1, d, 0, 0, u, ""] for n, u, d in EVENTS]]),  # fmt: skip
-        "instrument_event_mapping.csv": _csv([["arm_num", "unique_event_name", "form"],
-                                              *[[1, e, f] for e, forms in DESIGNATIONS.items()
-                                                for f in forms]]),  # fmt: skip
-        "repeating_instruments.csv": _csv([["event_name", "form_name", "custom_form_label"],
-                                           *REPEATING]),  # fmt: skip
-        "mapping.yaml": header + yaml.safe_dump(mapping_document(), sort_keys=False,
-                                                allow_unicode=True, width=100),  # fmt: skip
+        "events.csv": _csv(
+            [
+                [
+                    "event_name",
+                    "arm_num",
+                    "day_offset",
+                    "offset_min",
+                    "offset_max",
+                    "unique_event_name",
+                    "custom_event_label",
+                ],
+                *[[n, 1, d, 0, 0, u, ""] for n, u, d in EVENTS],
+            ]
+        ),
+        "instrument_event_mapping.csv": _csv(
+            [
+                ["arm_num", "unique_event_name", "form"],
+                *[[1, e, f] for e, forms in DESIGNATIONS.items() for f in forms],
+            ]
+        ),
+        "repeating_instruments.csv": _csv(
+            [["event_name", "form_name", "custom_form_label"], *REPEATING]
+        ),
+        "mapping.yaml": header
+        + yaml.safe_dump(mapping_document(), sort_keys=False, allow_unicode=True, width=100),
     }
 
 
@@ -358,8 +551,10 @@ def write_template(folder: Path, *, overwrite: bool = False) -> list[Path]:
     """Copy the shipped template files into ``folder``; return them."""
     existing = [n for n in FILES if (folder / n).exists()]
     if existing and not overwrite:
-        raise MyositisError(f"{folder} already holds {', '.join(existing)}; choose another "
-                            "folder or pass --overwrite")  # fmt: skip
+        raise MyositisError(
+            f"{folder} already holds {', '.join(existing)}; choose another "
+            "folder or pass --overwrite"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in FILES:
