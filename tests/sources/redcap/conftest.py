@@ -45,7 +45,7 @@ def set_cell(path: Path, record: str, column: str, value: str, *, event: str = "
     header = rows[0]
     for number, row in enumerate(rows[1:], start=2):
         cells = dict(zip(header, row, strict=True))
-        if (cells["record_id"], cells.get("redcap_event_name", ""),
+        if (row[0], cells.get("redcap_event_name", ""),
                 cells["redcap_repeat_instrument"], cells["redcap_repeat_instance"]) == (
                 record, event, form, instance):  # fmt: skip
             row[header.index(column)] = value

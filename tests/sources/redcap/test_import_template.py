@@ -16,8 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -193,17 +191,3 @@ def test_reimport_adds_nothing_and_a_changed_value_updates_its_row(tmp_path: Pat
            and r["person_id"] == 1 and r["assessment_date"] == D(2021, 4, 2)]  # fmt: skip
     assert [(r["value"], r["import_id"]) for r in pga] == [(5.0, 3)]
     assert len(_rows(registry, "assessment")) == first.tables["assessment"].added
-
-
-def test_the_command_line_import_reports_every_record(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "myositis.cli", "import", "redcap", str(TEMPLATE_EXPORT),
-         "--into", str(tmp_path / "r.duckdb"), "--report", str(tmp_path / "rep"), "--quiet"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    assert "records read 8: stored 8, rejected 0 (in = stored + rejected: yes)" in out.stdout
-    report = json.loads((tmp_path / "rep" / "import-1.json").read_text())
-    assert (report["records_in"], report["stored"], report["rejected"], report["balanced"]) == (
-        8, 8, 0, True)  # fmt: skip
-    assert report["source"] == "redcap:myositis-registry"

@@ -278,7 +278,7 @@ class RecordMapper:
                     f"{a.instrument} {measure} {reason}; map the project's codes "
                     "to the instrument's values with values:",
                     field=name,
-                    value=value,
+                    value=f"{value:g}",
                 )
                 continue
             values[measure] = value
