@@ -38,16 +38,27 @@ def write_rows(path: Path, rows: list[list[str]]) -> None:
         csv.writer(handle, lineterminator="\n").writerows(rows)
 
 
-def set_cell(path: Path, record: str, column: str, value: str, *, event: str = "baseline_arm_1",
-             form: str = "", instance: str = "") -> int:  # fmt: skip
+def set_cell(
+    path: Path,
+    record: str,
+    column: str,
+    value: str,
+    *,
+    event: str = "baseline_arm_1",
+    form: str = "",
+    instance: str = "",
+) -> int:
     """Set one cell of a record export; return its line number (the header is line 1)."""
     rows = read_rows(path)
     header = rows[0]
     for number, row in enumerate(rows[1:], start=2):
         cells = dict(zip(header, row, strict=True))
-        if (row[0], cells.get("redcap_event_name", ""),
-                cells["redcap_repeat_instrument"], cells["redcap_repeat_instance"]) == (
-                record, event, form, instance):  # fmt: skip
+        if (
+            row[0],
+            cells.get("redcap_event_name", ""),
+            cells["redcap_repeat_instrument"],
+            cells["redcap_repeat_instance"],
+        ) == (record, event, form, instance):
             row[header.index(column)] = value
             write_rows(path, rows)
             return number

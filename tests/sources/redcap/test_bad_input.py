@@ -40,12 +40,17 @@ def _errors(folder: Path, **options: object) -> list[Problem]:
         ("cdasi_complete", "3", "a form status is 0 (incomplete), 1 (unverified) or 2 (complete)"),
     ],
 )
-def test_a_value_its_field_does_not_allow(export: Path, column: str, value: str,
-                                          reason: str) -> None:  # fmt: skip
+def test_a_value_its_field_does_not_allow(
+    export: Path, column: str, value: str, reason: str
+) -> None:
     line = set_cell(export / RECORDS, "3", column, value)
     (problem,) = _errors(export)
     assert (problem.file, problem.record, problem.field, problem.value) == (
-        RECORDS, f"line {line} (record 3, event baseline_arm_1)", column, value)  # fmt: skip
+        RECORDS,
+        f"line {line} (record 3, event baseline_arm_1)",
+        column,
+        value,
+    )
     assert problem.reason.startswith(reason), problem.reason
     assert problem.location == "records.csv record 3"
 
@@ -54,12 +59,16 @@ def test_an_identifiers_value_is_never_shown(export: Path) -> None:
     set_cell(export / RECORDS, "2", "email", "bo-at-example")
     (problem,) = _errors(export)
     assert (problem.field, problem.value, problem.reason) == (
-        "email", "(hidden: an identifier field)", "expected an e-mail address")  # fmt: skip
+        "email",
+        "(hidden: an identifier field)",
+        "expected an e-mail address",
+    )
 
 
 def test_a_value_in_a_repeating_instance_names_the_instance(export: Path) -> None:
-    line = set_cell(export / RECORDS, "1", "med_frequency", "DAILY", form="medications",
-                    instance="2")  # fmt: skip
+    line = set_cell(
+        export / RECORDS, "1", "med_frequency", "DAILY", form="medications", instance="2"
+    )
     (problem,) = _errors(export)
     assert problem.record == f"line {line} (record 1, event baseline_arm_1, medications instance 2)"
     assert problem.field == "med_frequency" and "not one of the field's choices" in problem.reason
@@ -71,9 +80,15 @@ def test_a_checkbox_code_not_in_the_dictionary(export: Path) -> None:
     write_rows(export / RECORDS, rows)
     (problem,) = _errors(export)
     assert (problem.file, problem.record, problem.field, problem.location) == (
-        RECORDS, None, "race___9", None)  # fmt: skip
-    assert problem.reason.startswith("checkbox code '9' is not a choice of field 'race' in the "
-                                     "data dictionary (its choices: 1, 2, 3, 4, 5)")  # fmt: skip
+        RECORDS,
+        None,
+        "race___9",
+        None,
+    )
+    assert problem.reason.startswith(
+        "checkbox code '9' is not a choice of field 'race' in the "
+        "data dictionary (its choices: 1, 2, 3, 4, 5)"
+    )
 
 
 def test_an_export_with_a_field_missing_from_its_dictionary(export: Path) -> None:
@@ -81,25 +96,62 @@ def test_an_export_with_a_field_missing_from_its_dictionary(export: Path) -> Non
     write_rows(export / "dictionary.csv", [r for r in rows if r[0] != "visit_notes"])
     (problem,) = _errors(export)
     assert (problem.file, problem.field, problem.location) == (RECORDS, "visit_notes", None)
-    assert problem.reason.startswith("column 'visit_notes' is not a field of the data "
-                                     "dictionary (dictionary.csv)")  # fmt: skip
+    assert problem.reason.startswith(
+        "column 'visit_notes' is not a field of the data dictionary (dictionary.csv)"
+    )
 
 
 @pytest.mark.parametrize(
     ("column", "value", "event", "form", "instance", "field", "reason"),
     [
-        ("dob", "1970-01-01", "week_12_arm_1", "", "", "dob",
-         "a value of form 'demographics', which event 'week_12_arm_1' does not hold"),
-        ("redcap_event_name", "week_8_arm_1", "week_12_arm_1", "", "", "redcap_event_name",
-         "not an event of the instrument-event mapping"),
-        ("redcap_repeat_instance", "x", "baseline_arm_1", "medications", "1",
-         "redcap_repeat_instance", "a repeat instance is a whole number from 1"),
-        ("ae_term", "rash", "baseline_arm_1", "medications", "1", "ae_term",
-         "a value of form 'adverse_events' in a row of repeating instrument 'medications'"),
+        (
+            "dob",
+            "1970-01-01",
+            "week_12_arm_1",
+            "",
+            "",
+            "dob",
+            "a value of form 'demographics', which event 'week_12_arm_1' does not hold",
+        ),
+        (
+            "redcap_event_name",
+            "week_8_arm_1",
+            "week_12_arm_1",
+            "",
+            "",
+            "redcap_event_name",
+            "not an event of the instrument-event mapping",
+        ),
+        (
+            "redcap_repeat_instance",
+            "x",
+            "baseline_arm_1",
+            "medications",
+            "1",
+            "redcap_repeat_instance",
+            "a repeat instance is a whole number from 1",
+        ),
+        (
+            "ae_term",
+            "rash",
+            "baseline_arm_1",
+            "medications",
+            "1",
+            "ae_term",
+            "a value of form 'adverse_events' in a row of repeating instrument 'medications'",
+        ),
     ],
 )
-def test_a_value_in_the_wrong_place(export: Path, column: str, value: str, event: str,
-                                    form: str, instance: str, field: str, reason: str) -> None:  # fmt: skip
+def test_a_value_in_the_wrong_place(
+    export: Path,
+    column: str,
+    value: str,
+    event: str,
+    form: str,
+    instance: str,
+    field: str,
+    reason: str,
+) -> None:
     set_cell(export / RECORDS, "1", column, value, event=event, form=form, instance=instance)
     problems = _errors(export)
     assert problems and all(p.location == "records.csv record 1" for p in problems)
@@ -110,9 +162,11 @@ def test_a_visit_without_a_date(export: Path) -> None:
     line = set_cell(export / RECORDS, "1", "visit_date", "", event="week_12_arm_1")
     problems = _errors(export)
     assert {(p.record, p.field) for p in problems} == {
-        (f"line {line} (record 1, event week_12_arm_1)", "visit_date")}  # fmt: skip
-    assert problems[0].reason.startswith("the cdasi of this visit has no date: field "
-                                         "'visit_date' is empty")  # fmt: skip
+        (f"line {line} (record 1, event week_12_arm_1)", "visit_date")
+    }
+    assert problems[0].reason.startswith(
+        "the cdasi of this visit has no date: field 'visit_date' is empty"
+    )
 
 
 def test_the_same_row_twice(export: Path) -> None:
@@ -120,8 +174,10 @@ def test_the_same_row_twice(export: Path) -> None:
     write_rows(export / RECORDS, [*rows[:3], rows[2], *rows[3:]])
     (problem,) = _errors(export)
     assert (problem.location, problem.record, problem.reason) == (
-        "records.csv record 1", "line 4 (record 1, event baseline_arm_1, diagnosis_codes "
-        "instance 1)", "the same record, event and instance as line 3; each is exported once")  # fmt: skip
+        "records.csv record 1",
+        "line 4 (record 1, event baseline_arm_1, diagnosis_codes instance 1)",
+        "the same record, event and instance as line 3; each is exported once",
+    )
 
 
 def test_the_rows_of_a_record_apart(export: Path) -> None:
@@ -129,12 +185,18 @@ def test_the_rows_of_a_record_apart(export: Path) -> None:
     write_rows(export / RECORDS, [rows[0], *rows[1:3], rows[-1], *rows[3:-1]])
     problems = _errors(export)
     assert [(p.location, p.reason) for p in problems] == [
-        ("records.csv record 1", "the rows of record 1 are not together (again at line 5); "
-         "export the records again from REDCap, which keeps each record's rows together"),
-        ("records.csv record 8", f"the rows of record 8 are not together (again at line "
-         f"{len(rows) - 2}); export the records again from REDCap, which keeps each "
-         "record's rows together"),  # its 3 other rows end the file
-    ]  # fmt: skip
+        (
+            "records.csv record 1",
+            "the rows of record 1 are not together (again at line 5); "
+            "export the records again from REDCap, which keeps each record's rows together",
+        ),
+        (
+            "records.csv record 8",
+            f"the rows of record 8 are not together (again at line "
+            f"{len(rows) - 2}); export the records again from REDCap, which keeps each "
+            "record's rows together",
+        ),  # its 3 other rows end the file
+    ]
 
 
 def test_an_item_outside_the_instruments_range_in_a_mapped_project(tmp_path: Path) -> None:
@@ -149,9 +211,14 @@ def test_an_item_outside_the_instruments_range_in_a_mapped_project(tmp_path: Pat
     line = set_cell(folder / DERM_RECORDS, "101", "cd_scalp_erythema", "4", event="day_0_arm_1")
     (problem,) = _errors(folder, mapping=DERM_MAPPING)
     assert (problem.record, problem.field, problem.value) == (
-        f"line {line} (record 101, event day_0_arm_1)", "cd_scalp_erythema", "4")  # fmt: skip
-    assert problem.reason == ("cdasi scalp_erythema outside the range 0 to 3; map the project's "
-                              "codes to the instrument's values with values:")  # fmt: skip
+        f"line {line} (record 101, event day_0_arm_1)",
+        "cd_scalp_erythema",
+        "4",
+    )
+    assert problem.reason == (
+        "cdasi scalp_erythema outside the range 0 to 3; map the project's "
+        "codes to the instrument's values with values:"
+    )
 
 
 def test_a_longitudinal_export_needs_its_instrument_event_mapping(export: Path) -> None:
@@ -166,7 +233,11 @@ def test_nothing_is_imported_and_the_report_names_everything(export: Path, tmp_p
     registry = tmp_path / "r.duckdb"
     result = write_import(Reader(export), registry)
     assert (result.status, result.records_in, result.stored, result.rejected) == (
-        "refused", 8, 0, 8)  # fmt: skip
+        "refused",
+        8,
+        0,
+        8,
+    )
     assert not registry.exists()
     described = [p.describe() for p in result.problems]
     assert described == [
@@ -180,6 +251,5 @@ def test_nothing_is_imported_and_the_report_names_everything(export: Path, tmp_p
 def test_errors_report_stores_the_other_records(export: Path, tmp_path: Path) -> None:
     set_cell(export / RECORDS, "3", "sex", "X")
     result = write_import(Reader(export), tmp_path / "r.duckdb", errors="report")
-    assert (result.status, result.records_in, result.stored, result.rejected) == (
-        "stored", 8, 7, 1)  # fmt: skip
+    assert (result.status, result.records_in, result.stored, result.rejected) == ("stored", 8, 7, 1)
     assert result.balanced and result.tables["person"].added == 7

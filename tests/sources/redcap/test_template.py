@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from myositis.sources.redcap.dictionary import HEADER, read_dictionary
 from myositis.sources.redcap.mapping import compile_mapping, load_mapping
 from myositis.sources.redcap.template import (
@@ -64,9 +66,17 @@ def test_every_cdasi_item_is_a_radio_field_with_the_instruments_range() -> None:
     assert on_form == [item["column"] for item in items]  # nothing else, in the form's order
     # the 15 locations' items are radio matrices, one per kind of item
     groups = {fields[i["column"]]["Matrix Group Name"] for i in items}
-    assert {"cdasi_erythema", "cdasi_scale", "cdasi_erosion", "cdasi_poikiloderma",
-            "cdasi_calcinosis"} <= groups  # fmt: skip
-    assert len([i for i in items if fields[i["column"]]["Matrix Group Name"] == "cdasi_erythema"]) == 15
+    assert {
+        "cdasi_erythema",
+        "cdasi_scale",
+        "cdasi_erosion",
+        "cdasi_poikiloderma",
+        "cdasi_calcinosis",
+    } <= groups
+    assert (
+        len([i for i in items if fields[i["column"]]["Matrix Group Name"] == "cdasi_erythema"])
+        == 15
+    )
 
 
 def test_mmt8_and_haq_items_are_fields_named_like_the_instruments_columns() -> None:
@@ -75,7 +85,9 @@ def test_mmt8_and_haq_items_are_fields_named_like_the_instruments_columns() -> N
         sides = [""] if group["sides"] == "axial" else ["_right", "_left"]
         for side in sides:
             row = fields[group["group"] + side]
-            assert row["Form Name"] == "mmt8" and _codes(_choices(row)) == [str(v) for v in range(11)]
+            assert row["Form Name"] == "mmt8" and _codes(_choices(row)) == [
+                str(v) for v in range(11)
+            ]
     for item in (r for r in _table("haq_items.csv") if r["form"] == "haq-di"):
         row = fields[f"{item['category']}_{item['item']}"]
         assert row["Form Name"] == "haq" and _codes(_choices(row)) == ["0", "1", "2", "3"]
@@ -92,7 +104,10 @@ def test_core_set_identifiers_and_no_calculations() -> None:
     for measure in ("pga", "ptga", "ema"):  # the 0-10 scales of tis_measures.csv
         row = fields[measure]
         assert (row["Form Name"], row["Text Validation Min"], row["Text Validation Max"]) == (
-            "core_set", "0", "10")  # fmt: skip
+            "core_set",
+            "0",
+            "10",
+        )
     for test in ("ck", "aldolase", "ldh", "alt", "ast"):
         assert {test, f"{test}_unit", f"{test}_uln"} <= set(fields)
 
@@ -105,14 +120,25 @@ def test_events_designations_and_repeating_instruments_fit_the_dictionary() -> N
             return list(csv.DictReader(handle))
 
     events = [r["unique_event_name"] for r in rows("events.csv")]
-    assert events == ["baseline_arm_1", "week_4_arm_1", "week_12_arm_1", "week_24_arm_1",
-                      "week_52_arm_1", "week_104_arm_1", "unscheduled_arm_1"]  # fmt: skip
+    assert events == [
+        "baseline_arm_1",
+        "week_4_arm_1",
+        "week_12_arm_1",
+        "week_24_arm_1",
+        "week_52_arm_1",
+        "week_104_arm_1",
+        "unscheduled_arm_1",
+    ]
     designations = rows("instrument_event_mapping.csv")
     assert {r["unique_event_name"] for r in designations} == set(events)
     assert {r["form"] for r in designations} == forms
     repeating = {(r["event_name"], r["form_name"]) for r in rows("repeating_instruments.csv")}
-    assert repeating == {("baseline_arm_1", "medications"), ("baseline_arm_1", "adverse_events"),
-                         ("baseline_arm_1", "diagnosis_codes"), ("unscheduled_arm_1", "")}  # fmt: skip
+    assert repeating == {
+        ("baseline_arm_1", "medications"),
+        ("baseline_arm_1", "adverse_events"),
+        ("baseline_arm_1", "diagnosis_codes"),
+        ("unscheduled_arm_1", ""),
+    }
 
 
 def test_the_templates_mapping_fits_its_dictionary() -> None:
@@ -120,16 +146,44 @@ def test_the_templates_mapping_fits_its_dictionary() -> None:
     mapping = compile_mapping(load_mapping(TEMPLATE_MAPPING), dictionary, "template")
     assert mapping.project == "myositis-registry"
     measures = {a.instrument: len(a.measures) for a in mapping.assessments}
-    assert measures == {"cdasi": 81, "pga": 1, "ptga": 1, "ema": 1, "pruritus_nrs": 1,
-                        "mmt8": 15, "haq": 36}  # 20 HAQ-DI items + 8 aids + 8 helps
+    assert measures == {
+        "cdasi": 81,
+        "pga": 1,
+        "ptga": 1,
+        "ema": 1,
+        "pruritus_nrs": 1,
+        "mmt8": 15,
+        "haq": 36,
+    }  # 20 HAQ-DI items + 8 aids + 8 helps
 
 
 def test_cli_writes_the_template(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "myositis.cli", "template", "--redcap", str(tmp_path / "t")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == sorted(FILES)
     for name in FILES:
         assert (tmp_path / "t" / name).read_bytes() == (TEMPLATE_DIR / name).read_bytes()
+
+
+def test_the_example_exports_are_what_their_generator_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/redcap/*/ are reproducible from make_exports.py (no hand edits drift)."""
+    import importlib.util
+
+    examples = Path(__file__).resolve().parents[3] / "examples" / "redcap"
+    loader = importlib.util.spec_from_file_location("make_exports", examples / "make_exports.py")
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    monkeypatch.setattr(module, "HERE", tmp_path)
+    module.main()
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.csv"))
+    assert written == sorted(p.relative_to(examples) for p in examples.rglob("*.csv"))
+    for name in written:
+        assert (tmp_path / name).read_bytes() == (examples / name).read_bytes(), name
