@@ -95,6 +95,7 @@ class RecordReader:
         self.today = today
         self.file = export.records.name
         self.filled: dict[str, int] = {}  # field -> filled cells (for the report's notes)
+        self.header_ok = True  # False: a column is not the dictionary's (nothing is stored)
         self.columns = self._header()
 
     def problem(
@@ -174,9 +175,8 @@ class RecordReader:
                 f"{d.record_id!r} (the dictionary's first field); found {header[0]!r}",
                 field=header[0],
             )
-        if EVENT in columns.system and self.export.designations is None:
-            bad = True
-        return None if bad else columns
+        self.header_ok = not bad
+        return columns if columns.record_id == 0 else None
 
     # -- records ---------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
@@ -214,9 +214,11 @@ class RecordReader:
 
     def _row(self, record: Record, line: int, cells: list[str]) -> None:
         columns = self.columns
-        if columns is None:  # the header is wrong: the rows are counted, not read
+        if columns is None:  # no record id column: the rows are counted, not read
             record.ok = False
             return
+        if not self.header_ok:  # the values are still checked, and every problem reported
+            record.ok = False
         header = self.export.records.header
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
             self.problem(
