@@ -227,6 +227,7 @@ class Mapping:
         for entry in self.entries:
             columns += entry.columns
         sources = [s for c in columns for s in c.sources]
+        sources += [s for entry in self.entries for s in entry.when]
         sources += [s for a in self.assessments for _, s in a.measures]
         names |= {s.field.name for s in sources if s.field}
         names |= {a.date.name for a in self.assessments if a.date}

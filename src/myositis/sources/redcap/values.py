@@ -12,8 +12,8 @@ Rules (REDCap's own, for the raw export):
   Validation Min or above Text Validation Max is a problem (``today`` and ``now`` as a limit
   are the day of the import); other validation types (phone, zipcode, ...) are not checked;
 - slider: a number from the validation min to max (default 0 to 100);
-- calc: a number when filled (calculations are never imported; they are checked so that an
-  export of another project is not taken for this one);
+- calc: not checked (calculations are never imported: a value REDCap computed wrongly must
+  not refuse an import of the fields that are read);
 - notes, file, sql, text without validation: any text.
 
 :func:`check` returns the parsed value or raises :class:`BadValue` with the reason in plain
@@ -170,8 +170,6 @@ def check(field: Field, text: str, today: _dt.date) -> Value:
         if not low <= number <= high:
             raise BadValue(f"a slider value from {low:g} to {high:g}")
         return number
-    if t == "calc":
-        return _number(text)
     if t == "text" and field.validation:
         value = parse_typed(field.validation, text)
         _bounds(field, value, today)
