@@ -66,8 +66,6 @@ FIELD_TYPES: Final = (
 )
 #: Field types whose values are codes of the field's choices.
 CHOICE_TYPES: Final = ("dropdown", "radio", "checkbox")
-#: Field types that hold no value of their own in an export.
-NO_VALUE_TYPES: Final = ("descriptive",)
 
 #: Older names of validation types (REDCap before 5.x) and the names they have now.
 LEGACY_VALIDATION: Final = {

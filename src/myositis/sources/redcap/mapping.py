@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -50,14 +50,10 @@ from myositis.sources.redcap.measures import (
 DOCS: Final = "docs/redcap.md"
 
 #: Tables a mapping fills from forms (persons and assessments have their own sections).
-FORM_TABLES: Final = (
-    "diagnosis",
-    "dm_subtype",
-    "drug_exposure",
-    "laboratory",
-    "adverse_event",
-    "observation_period",
-)
+FormTable = Literal[
+    "diagnosis", "dm_subtype", "drug_exposure", "laboratory", "adverse_event", "observation_period"
+]
+FORM_TABLES: Final = get_args(FormTable)
 #: Columns the import fills itself.
 _OWN_COLUMNS: Final = {"person_id", "import_id", "source_record", "source_location", "exposure_id"}
 #: column whose ``unit`` / ``system`` fills another column.
@@ -143,17 +139,7 @@ class MappingFile(_Strict):
     site: str | None = None
     visits: Visits = Visits()
     person: PersonMap = PersonMap()
-    tables: dict[
-        Literal[
-            "diagnosis",
-            "dm_subtype",
-            "drug_exposure",
-            "laboratory",
-            "adverse_event",
-            "observation_period",
-        ],
-        TableEntry | list[TableEntry],
-    ] = {}
+    tables: dict[FormTable, TableEntry | list[TableEntry]] = {}
     assessments: list[AssessmentEntry] = []
 
 
