@@ -279,5 +279,12 @@ def test_cli_import_refuses_with_exit_2_and_writes_the_report(tmp_path: Path) ->
 
 
 def test_sources_without_a_reader_yet_say_so() -> None:
-    with pytest.raises(Exception, match="the redcap importer is not available yet"):
-        reader_for("redcap", "export/")
+    import importlib.util
+
+    from myositis.sources.contract import READERS
+
+    missing = [k for k, module in READERS.items() if importlib.util.find_spec(module) is None]
+    if not missing:
+        pytest.skip("every source kind of READERS has its reader")
+    with pytest.raises(Exception, match=f"the {missing[0]} importer is not available yet"):
+        reader_for(missing[0], "export/")

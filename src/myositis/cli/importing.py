@@ -32,8 +32,13 @@ KINDS = {
         "myositis import csv my-spreadsheets/ --into registry.duckdb",
     ),
     "redcap": (
-        "A REDCap project: the data dictionary and the raw record export.",
-        "myositis import redcap export/ --into registry.duckdb",
+        "A REDCap project: a folder holding the data dictionary and the raw record export, or "
+        "the project's API URL with --token-file. A project made from the template (myositis "
+        "template --redcap DIR) needs no mapping; any other project is read through --mapping "
+        "(docs/redcap.md).",
+        "myositis import redcap export/ --into registry.duckdb\n\n"
+        "myositis import redcap https://redcap.example.org/api/ --token-file ~/.redcap-token "
+        "--into registry.duckdb --mapping project-mapping.yaml",
     ),
     "fhir": (
         "FHIR R4: Bundles (JSON) or bulk-data NDJSON files.",
@@ -84,6 +89,19 @@ ReportDir = Annotated[
 ]
 
 
+TokenFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--token-file",
+        help="REDCap API: a file holding the project's API token (readable only by you). "
+        "Without it the token is read from the environment variable MYOSITIS_REDCAP_TOKEN; "
+        "never give the token on the command line.",
+        metavar="FILE",
+        show_default=False,
+    ),
+]
+
+
 def _command(kind: str) -> None:
     what, example = KINDS[kind]
 
@@ -97,8 +115,28 @@ def _command(kind: str) -> None:
     ) -> None:
         _import(kind, source, into, mapping, errors, report, quiet)
 
-    run.__doc__ = f"Import {kind}."
-    app.command(kind, help=f"{what}\n\nExample:  {example}")(run)
+    def run_redcap(
+        source: Annotated[
+            str,
+            typer.Argument(
+                help="A folder holding the data dictionary and the raw record export (and the "
+                "instrument-event mapping of a longitudinal project), or the project's API URL "
+                "(https://.../api/).",
+                metavar="SOURCE",
+            ),
+        ],
+        into: Into,
+        mapping: Mapping = None,
+        token_file: TokenFile = None,
+        errors: Errors = "stop",
+        report: ReportDir = None,
+        quiet: Quiet = False,
+    ) -> None:
+        _import(kind, source, into, mapping, errors, report, quiet, token_file=token_file)
+
+    command = run_redcap if kind == "redcap" else run
+    command.__doc__ = f"Import {kind}."
+    app.command(kind, help=f"{what}\n\nExample:  {example}")(command)
 
 
 def _import(
@@ -109,16 +147,23 @@ def _import(
     errors: str,
     report: Path | None,
     quiet: bool,
+    **options: object,
 ) -> None:
     from myositis.errors import MyositisError
     from myositis.report.imports import write_import_report
-    from myositis.sources.contract import reader_for
+    from myositis.sources.contract import Reader, reader_for
     from myositis.sources.write import ERROR_MODES, write_import
 
     if errors not in ERROR_MODES:
         raise typer.BadParameter("must be 'stop' or 'report'", param_hint="--errors")
     began = time.perf_counter()
-    reader = reader_for(kind, source, mapping=mapping)
+    reader: Reader
+    if kind == "redcap":  # the REDCap reader takes the API token's file besides the mapping
+        from myositis.sources.redcap import Reader as RedcapReader
+
+        reader = RedcapReader(source, mapping=mapping, **options)  # type: ignore[arg-type]
+    else:
+        reader = reader_for(kind, source, mapping=mapping)
     with progress_display(not quiet) as progress:
         result = write_import(reader, into, errors=errors, progress=progress)  # type: ignore[arg-type]
     folder = report or Path(into).expanduser().parent / "import-reports"

@@ -14,6 +14,13 @@ TEMPLATE_HELP = (
     "and load them with: myositis import csv DIR --into registry.duckdb"
     "\n\n"
     "Example:  myositis template my-registry-templates"
+    "\n\n"
+    "With --redcap, write instead the REDCap project template of a myositis registry (data "
+    "dictionary, events, instrument-event mapping, repeating instruments, and the mapping the "
+    "import uses): upload it to a new REDCap project, and its exports import with "
+    "myositis import redcap EXPORT --into registry.duckdb (docs/redcap.md)."
+    "\n\n"
+    "Example:  myositis template --redcap redcap-template"
 )
 
 app = typer.Typer(name="template")
@@ -25,9 +32,18 @@ def template(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace templates already in DIR.")
     ] = False,
+    redcap: Annotated[
+        bool,
+        typer.Option("--redcap", help="Write the REDCap project template (docs/redcap.md)."),
+    ] = False,
 ) -> None:
     """Write the templates (help text: TEMPLATE_HELP)."""
-    from myositis.sources.templates import write_templates
+    if redcap:
+        from myositis.sources.redcap.template import write_template
 
-    written = write_templates(folder, overwrite=overwrite)
+        written = write_template(folder, overwrite=overwrite)
+    else:
+        from myositis.sources.templates import write_templates
+
+        written = write_templates(folder, overwrite=overwrite)
     typer.echo(f"wrote {len(written)} files to {folder}: {', '.join(p.name for p in written)}")
