@@ -21,20 +21,21 @@ improvement was 17.25 instead of 17.82; a CDASI item of 1.5 scored 2 on DuckDB a
    (``instruments/data/*.csv`` through its ``Field`` definitions), as ``myositis score`` checks
    it; a blank (missing) item is allowed.
 
-Rules 1-2 take one grouped query each; rules 3-6 share one scan of each table (joined once to
-the persons' birth dates). Every count is exact and computed inside the engine with portable
-Ibis expressions (DuckDB, PostgreSQL, Spark); rows come back to Python only for a broken rule,
-and then only the first few, to name them. Rules 3 and 5 follow from the columns, so a table
-added to ``schema.TABLES`` with a ``person_id`` is checked without a change here.
+Rules 1-2 take one grouped query each; rules 3-6 one query per table (a scan of the table and
+its join with the persons' births). Every count is exact and computed inside the engine with
+portable Ibis expressions (DuckDB, PostgreSQL, Spark); rows come back to Python only for a
+broken rule, and then only the first few, to name them. Rules 3 and 5 follow from the columns,
+so a table added to ``schema.TABLES`` with a ``person_id`` is checked without a change here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 import ibis
@@ -54,7 +55,7 @@ PERSON: Final = "person"
 PERSON_ID: Final = "person_id"
 
 
-def _item_rules() -> dict[str, tuple[Field, ...]]:
+def _instrument_items() -> dict[str, tuple[Field, ...]]:
     haq_items = {
         form: tuple(f for fields in haq.ITEMS[form].values() for f in fields) for form in haq.FORMS
     }
@@ -68,7 +69,7 @@ def _item_rules() -> dict[str, tuple[Field, ...]]:
 
 #: ``assessment.instrument`` (as the studies read it, in lower case) -> its item fields; an
 #: item is a row whose ``measure`` is the field's column name.
-ITEM_RULES: Final[dict[str, tuple[Field, ...]]] = _item_rules()
+ITEM_RULES: Final[dict[str, tuple[Field, ...]]] = _instrument_items()
 
 
 @dataclass(frozen=True)
@@ -204,8 +205,18 @@ class _Table:
                 row[c] = math.nan if row.pop(f"_nan_{c}") else row[c]
         return found
 
+    def first_groups(self, groups: ir.Table, key: Sequence[str]) -> list[dict[str, Any]]:
+        """The first ``SHOWN`` of ``groups`` (rows grouped by ``key``): by their first data
+        row for a CSV table, else by key."""
+        order = ["_first"] if self.numbered else list(key)
+        ordered = groups.order_by([ibis.asc(groups[k], nulls_first=False) for k in order])
+        return ordered.limit(SHOWN).to_pyarrow().to_pylist()
+
     def named(self, row: dict[str, Any], skip: str = "") -> tuple[tuple[str, str], ...]:
         return tuple((c, _text(row[c])) for c in self.identity() if c != skip)
+
+    def group_rows(self, group: dict[str, Any]) -> tuple[int, ...]:
+        return (int(group["_first"]), int(group["_last"])) if self.numbered else ()
 
     def rows_of(self, row: dict[str, Any]) -> tuple[int, ...]:
         return (int(row[DATA_ROW]),) if self.numbered else ()
@@ -244,7 +255,7 @@ def _key_problems(table: _Table, key: tuple[str, ...]) -> list[IntegrityProblem]
                 what_to_do=f"give every row its {label}.",
                 offenders=tuple(
                     Offender(
-                        tuple((c, v) for c, v in table.named(r) if v != "missing"),
+                        tuple((c, _text(r[c])) for c in table.identity() if r[c] is not None),
                         detail=f"no {label}",
                         data_rows=table.rows_of(r),
                     )
@@ -254,14 +265,6 @@ def _key_problems(table: _Table, key: tuple[str, ...]) -> list[IntegrityProblem]
             )
         )
     if summary["repeated"]:
-        listed = groups.filter(repeated)
-        order = ["_first"] if table.numbered else list(key)
-        found = (
-            listed.order_by([ibis.asc(listed[k], nulls_first=False) for k in order])
-            .limit(SHOWN)
-            .to_pyarrow()
-            .to_pylist()
-        )
         problems.append(
             IntegrityProblem(
                 rule="repeated_key",
@@ -276,9 +279,9 @@ def _key_problems(table: _Table, key: tuple[str, ...]) -> list[IntegrityProblem]
                     Offender(
                         tuple((c, _text(r[c])) for c in key),
                         detail=f"{int(r['_rows'])} rows",
-                        data_rows=(int(r["_first"]), int(r["_last"])) if table.numbered else (),
+                        data_rows=table.group_rows(r),
                     )
-                    for r in found
+                    for r in table.first_groups(groups.filter(repeated), key)
                 ),
                 source=table.source,
             )
@@ -301,13 +304,6 @@ def _shared_problems(table: _Table, ident: str, agree: tuple[str, ...]) -> list[
     count = int(listed.count().to_pyarrow().as_py())
     if not count:
         return []
-    order = ["_first"] if table.numbered else [ident]
-    found = (
-        listed.order_by([ibis.asc(listed[k], nulls_first=False) for k in order])
-        .limit(SHOWN)
-        .to_pyarrow()
-        .to_pylist()
-    )
 
     def differences(r: dict[str, Any]) -> str:
         return ", ".join(
@@ -330,9 +326,9 @@ def _shared_problems(table: _Table, ident: str, agree: tuple[str, ...]) -> list[
                 Offender(
                     ((ident, _text(r[ident])),),
                     detail=f"{int(r['_rows'])} rows with {differences(r)}",
-                    data_rows=(int(r["_first"]), int(r["_last"])) if table.numbered else (),
+                    data_rows=table.group_rows(r),
                 )
-                for r in found
+                for r in table.first_groups(listed, [ident])
             ),
             source=table.source,
         )
@@ -343,148 +339,162 @@ def _shared_problems(table: _Table, ident: str, agree: tuple[str, ...]) -> list[
 
 
 def _births(person: ir.Table, *, deduplicate: bool) -> ir.Table:
-    """Each person's birth date and year, and a flag that the person exists. A person recorded
-    twice (already a broken rule) counts once, with the earliest birth, so the other rules'
-    counts stay exact."""
+    """Each person's birth date and year. A person recorded twice (already a broken rule)
+    counts once, with the earliest birth, so the other rules' counts stay exact."""
     if deduplicate:
         person = person.group_by(PERSON_ID).aggregate(
             birth_date=person.birth_date.min(), birth_year=person.birth_year.min()
         )
     return person.select(
-        _pid=person[PERSON_ID],
-        _birth_date=person.birth_date,
-        _birth_year=person.birth_year,
-        _known=ibis.literal(True),
+        _pid=person[PERSON_ID], _birth_date=person.birth_date, _birth_year=person.birth_year
     )
 
 
 @dataclass(frozen=True)
 class _RowRule:
-    """A rule checked row by row on a table joined to the persons' births."""
+    """A rule checked row by row: ``broken`` (never null) on the relation ``rows``."""
 
     rule: str
     column: str
-    broken: ir.BooleanValue  # never null
+    rows: ir.Table
+    broken: ir.BooleanValue
     shown: tuple[str, ...]  # columns to fetch to name an offender
     reason: str
     what_to_do: str
-    offender: Any  # (row) -> Offender
+    detail: Callable[[dict[str, Any]], str]  # what else the message says about a fetched row
+
+    def offender(self, table: _Table, row: dict[str, Any]) -> Offender:
+        return Offender(
+            table.named(row, skip=self.column),
+            self.column,
+            _text(row[self.column]),
+            self.detail(row),
+            table.rows_of(row),
+        )
 
 
 def _row_problems(table: _Table, births: ir.Table) -> list[IntegrityProblem]:
+    """Rules 3-6 on one table, counted in one query: the table's own rules (periods, items) in
+    a scan of the table, the birth rules in its inner join with the persons (an inner join is
+    several times cheaper than an outer one in DuckDB), and the rows of unknown persons as the
+    difference of the two row counts (``births`` has one row per person)."""
     t = table.expr
-    joined = t.left_join(births, t[PERSON_ID] == births._pid)
-    rules = _row_rules(table, joined)
+    linked = t.inner_join(births, t[PERSON_ID] == births._pid)
+    unknown = _unknown_person(table, t.anti_join(births, t[PERSON_ID] == births._pid))
+    own = [*_period_rules(table, t), *_item_rules(table, t)]
+    born = _birth_rules(table, linked)
     counts = _one(
-        joined.aggregate(**{f"_n{i}": joined.count(where=r.broken) for i, r in enumerate(rules)})
+        t.aggregate(
+            _rows=t.count(), **{f"_o{i}": t.count(where=r.broken) for i, r in enumerate(own)}
+        ).cross_join(
+            linked.aggregate(
+                _linked=linked.count(),
+                **{f"_b{i}": linked.count(where=r.broken) for i, r in enumerate(born)},
+            )
+        )
     )
-    problems = []
-    for i, rule in enumerate(rules):
-        count = int(counts[f"_n{i}"] or 0)
-        if not count:
-            continue
-        identity = table.identity()
-        found = table.first(
-            joined.filter(rule.broken), [*identity, *rule.shown], [*identity, *rule.shown]
-        )
-        problems.append(
-            IntegrityProblem(
-                rule=rule.rule,
-                table=table.name,
-                column=rule.column,
-                count=count,
-                reason=rule.reason,
-                what_to_do=rule.what_to_do,
-                offenders=tuple(rule.offender(r) for r in found),
-                source=table.source,
-            )
-        )
-    return problems
-
-
-def _row_rules(table: _Table, j: ir.Table) -> list[_RowRule]:
-    name = table.name
-    rules = [
-        _RowRule(
-            rule="unknown_person",
-            column=PERSON_ID,
-            broken=j._known.isnull(),
-            shown=(PERSON_ID,),
-            reason="row(s) whose person_id is not in table person",
-            what_to_do="add the missing persons to table person, or remove these rows (were "
-            "they loaded from another registry or site?).",
-            offender=lambda r: Offender(
-                table.named(r, skip=PERSON_ID),
-                PERSON_ID,
-                _text(r[PERSON_ID]),
-                data_rows=table.rows_of(r),
-            ),
-        )
+    measured = [
+        (unknown, counts["_rows"] - counts["_linked"]),
+        *((r, counts[f"_o{i}"]) for i, r in enumerate(own) if r.rule == "period"),
+        *((r, counts[f"_b{i}"]) for i, r in enumerate(born)),
+        *((r, counts[f"_o{i}"]) for i, r in enumerate(own) if r.rule != "period"),
     ]
-    for start, end in PERIODS.get(name, ()):
-        rules.append(
-            _RowRule(
-                rule="period",
-                column=end,
-                broken=(j[end] < j[start]).fill_null(False),
-                shown=(start, end),
-                reason=f"row(s) whose {end} comes before its {start}",
-                what_to_do=f"correct the dates (an {end} may be left empty while the period "
-                "is ongoing).",
-                offender=lambda r, start=start, end=end: Offender(
-                    table.named(r, skip=end),
-                    end,
-                    _text(r[end]),
-                    f"{start} {_text(r[start])}",
-                    table.rows_of(r),
-                ),
-            )
+    identity = table.identity()
+    return [
+        IntegrityProblem(
+            rule=rule.rule,
+            table=table.name,
+            column=rule.column,
+            count=int(count),
+            reason=rule.reason,
+            what_to_do=rule.what_to_do,
+            offenders=tuple(
+                rule.offender(table, r)
+                for r in table.first(
+                    rule.rows.filter(rule.broken),
+                    [*identity, *rule.shown],
+                    [*identity, *rule.shown],
+                )
+            ),
+            source=table.source,
         )
-    for column, dtype in TABLES[name].items():
+        for rule, count in measured
+        if count
+    ]
+
+
+def _unknown_person(table: _Table, rows: ir.Table) -> _RowRule:
+    return _RowRule(
+        rule="unknown_person",
+        column=PERSON_ID,
+        rows=rows,
+        broken=ibis.literal(True),
+        shown=(PERSON_ID,),
+        reason="row(s) whose person_id is not in table person",
+        what_to_do="add the missing persons to table person, or remove these rows (were "
+        "they loaded from another registry or site?).",
+        detail=_nothing,
+    )
+
+
+def _period_rules(table: _Table, t: ir.Table) -> list[_RowRule]:
+    return [
+        _RowRule(
+            rule="period",
+            column=end,
+            rows=t,
+            broken=(t[end] < t[start]).fill_null(False),
+            shown=(start, end),
+            reason=f"row(s) whose {end} comes before its {start}",
+            what_to_do=f"correct the dates (an {end} may be left empty while the period is "
+            "ongoing).",
+            detail=partial(_value_of, start),
+        )
+        for start, end in PERIODS.get(table.name, ())
+    ]
+
+
+def _birth_rules(table: _Table, linked: ir.Table) -> list[_RowRule]:
+    rules = []
+    for column, dtype in TABLES[table.name].items():
         if not dtype.is_date():
             continue
-        when = j[column]
+        when = linked[column]
         before = ibis.cases(
-            (j._birth_date.notnull(), when < j._birth_date),
-            (j._birth_year.notnull(), when.year() < j._birth_year),
+            (linked._birth_date.notnull(), when < linked._birth_date),
+            (linked._birth_year.notnull(), when.year() < linked._birth_year),
             else_=ibis.literal(False),
         )
         rules.append(
             _RowRule(
                 rule="before_birth",
                 column=column,
+                rows=linked,
                 broken=before.fill_null(False),
                 shown=(column, "_birth_date", "_birth_year"),
                 reason=f"row(s) whose {column} comes before the person's birth",
                 what_to_do="correct the dates, or the person's birth_date or birth_year in "
                 "table person.",
-                offender=lambda r, column=column: Offender(
-                    table.named(r, skip=column),
-                    column,
-                    _text(r[column]),
-                    _born(r),
-                    table.rows_of(r),
-                ),
+                detail=_born,
             )
         )
-    if name == "assessment":
-        rules += _item_rules_of(table, j)
     return rules
 
 
-def _item_rules_of(table: _Table, j: ir.Table) -> list[_RowRule]:
+def _item_rules(table: _Table, t: ir.Table) -> list[_RowRule]:
     """Rule 6, one count per instrument: items grouped by their allowed values, so the engine
     evaluates a handful of range tests, whatever the number of items."""
-    instrument = j.instrument.lower()
+    if table.name != "assessment":
+        return []
+    instrument = t.instrument.lower()
     rules = []
     for name, fields in ITEM_RULES.items():
-        allowed = {f.column: f for f in fields}
         alike: dict[tuple[Any, ...], list[str]] = {}
         for f in fields:
             alike.setdefault((f.minimum, f.maximum, f.above, f.integer), []).append(f.column)
         broken = (instrument == name) & _any_of(
             [
-                j.measure.isin(columns) & _breaks(j.value, *limits)
+                t.measure.isin(columns) & _breaks(t.value, *limits)
                 for limits, columns in alike.items()
             ]
         )
@@ -492,18 +502,13 @@ def _item_rules_of(table: _Table, j: ir.Table) -> list[_RowRule]:
             _RowRule(
                 rule="item_value",
                 column="value",
+                rows=t,
                 broken=broken.fill_null(False),
                 shown=("instrument", "measure", "value"),
                 reason=f"{name} item value(s) outside what the instrument allows",
                 what_to_do="correct the values from the source forms (leave an item empty if "
                 "it was not assessed).",
-                offender=lambda r, allowed=allowed: Offender(
-                    table.named(r),
-                    "value",
-                    _text(r["value"]),
-                    f"allowed: {allowed[r['measure']].allowed()}",
-                    table.rows_of(r),
-                ),
+                detail=partial(_allowed, {f.column: f for f in fields}),
             )
         )
     return rules
@@ -570,9 +575,23 @@ def _text(value: Any) -> str:
         if math.isnan(value):
             return "NaN"
         return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, Decimal):  # a DECIMAL column (PostgreSQL NUMERIC, ...)
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
     if isinstance(value, str):
         return repr(value)
     return str(value)
+
+
+def _nothing(row: dict[str, Any]) -> str:
+    return ""
+
+
+def _value_of(column: str, row: dict[str, Any]) -> str:
+    return f"{column} {_text(row[column])}"
+
+
+def _allowed(fields: dict[str, Field], row: dict[str, Any]) -> str:
+    return f"allowed: {fields[row['measure']].allowed()}"
 
 
 def _born(row: dict[str, Any]) -> str:
