@@ -19,6 +19,7 @@ Usage:  python benchmarks/bench_integrity.py [--persons 1000000] [--repeat 5]
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import tempfile
@@ -63,7 +64,9 @@ def measure(registry: Path, repeat: int, work: Path) -> dict[str, list[float]]:
     return {"integrity": _times(integrity, repeat), "study": _times(study, repeat)}
 
 
-def _section(persons: int, repeat: int, times: dict[str, list[float]], command: str) -> str:
+def _section(
+    persons: int, repeat: int, times: dict[str, list[float]], command: str, load: str
+) -> str:
     integrity, study = (statistics.median(times[k]) for k in ("integrity", "study"))
     return "\n".join(
         [
@@ -76,7 +79,8 @@ def _section(persons: int, repeat: int, times: dict[str, list[float]], command: 
             "",
             f"Command: `{command}`",
             "",
-            f"Machine: {_machine()}",
+            f"Machine: {_machine()}; load average (1 min) {load} (the machine is shared: read "
+            "the ratio, measured in the same run, rather than the absolute times)",
             "",
             f"Versions: {_versions()}",
             "",
@@ -121,11 +125,13 @@ def main() -> None:
             registry = generate_registry(
                 work / "registry.duckdb", patients=args.persons, sites=2, seed=1
             )
+        before = os.getloadavg()[0]
         times = measure(registry, args.repeat, work)
+        load = f"{before:.1f} before, {os.getloadavg()[0]:.1f} after"
     command = (
         f"python -m benchmarks.bench_integrity --persons {args.persons} --repeat {args.repeat}"
     )
-    section = _section(args.persons, args.repeat, times, command)
+    section = _section(args.persons, args.repeat, times, command, load)
     print(section)
     if not args.no_write:
         _write(section)
