@@ -7,6 +7,7 @@ what to do. The command-line program prints them without a traceback and exits w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -77,6 +78,19 @@ class SourceError(MyositisError):
         super().__init__(message)
 
 
+class RegistryIntegrityError(RegistryError):
+    """A registry whose rows break the data model's rules (a repeated key, rows of a person
+    not in ``person``, an impossible date, an item value outside its instrument's rules).
+
+    ``problems`` holds every rule broken
+    (:class:`myositis.registry.integrity.IntegrityProblem`); the message names the first rows.
+    """
+
+    def __init__(self, message: str, problems: Sequence[object] = ()) -> None:
+        self.problems = list(problems)
+        super().__init__(message)
+
+
 class EmptyStepError(MyositisError):
     """A cohort step that no patient passes, so no result would be meaningful."""
 
@@ -102,6 +116,7 @@ __all__ = [
     "MissingColumnError",
     "MyositisError",
     "RegistryError",
+    "RegistryIntegrityError",
     "SitePackageError",
     "SourceError",
     "SpecError",

@@ -39,10 +39,14 @@ SYNTH_HELP = (
 
 CHECK_HELP = (
     "Check a registry: every table and column of the data model present with a usable type; "
-    "CSV values parsed, every bad value reported with file, row, column and value (exit "
-    "status 2). Prints the row count of each table, and a warning for each coded column "
-    "(sex, code systems, subtype, frequency, formulation, instrument) holding values outside "
-    "the data model, which no study can match."
+    "CSV values parsed, every bad value reported with file, row, column and value; and the "
+    "integrity rules every study relies on: no repeated key (person_id in person, exposure_id, "
+    "an item repeated within one assessment), no row of a person missing from person, no "
+    "end_date before its start_date, no date before the person's birth, no item value its "
+    "instrument does not allow (docs/data-model.md, Integrity). A broken rule is reported with "
+    "table, row, column and value, and exit status 2. Prints the row count of each table, and "
+    "a warning for each coded column (sex, code systems, subtype, frequency, formulation, "
+    "instrument) holding values outside the data model, which no study can match."
     "\n\n"
     f"REGISTRY: {REGISTRY_HELP}"
     "\n\n"
@@ -102,7 +106,8 @@ def check(
     registry: Annotated[str, typer.Argument(help=REGISTRY_HELP, metavar="REGISTRY")],
 ) -> None:
     """Check a registry (help text: CHECK_HELP)."""
-    from myositis.registry.connect import connect
+    from myositis.registry.connect import connect, parse_location
+    from myositis.registry.integrity import check_integrity
     from myositis.registry.schema import TABLES
     from myositis.registry.store import read_metadata
     from myositis.registry.vocabulary import vocabulary_problems
@@ -110,6 +115,7 @@ def check(
     con = connect(registry)
     for name in TABLES:
         typer.echo(f"{name:18} {con.table(name).count().execute():>12,} rows")
+    check_integrity(con, where=parse_location(registry).describe())
     problems = vocabulary_problems(con)
     for problem in problems:
         typer.echo(f"warning: {problem}", err=True)
@@ -121,7 +127,10 @@ def check(
     unmatched = (
         f"; {len(problems)} coded column(s) hold values no study can match" if problems else ""
     )
-    typer.echo(f"ok: every table and column of the data model is present and valid{unmatched}")
+    typer.echo(
+        "ok: every table and column of the data model is present and valid, and the rows keep "
+        f"its integrity rules{unmatched}"
+    )
 
 
 MIGRATE_HELP = (

@@ -6,7 +6,9 @@ value (dates as ISO 8601 ``YYYY-MM-DD``, numbers, booleans ``true``/``false``/``
 empty cell is missing). Nothing is dropped silently: a table loads completely or not at all.
 Extra columns are kept. The tables and columns that data model version 2 added for imports
 (``OPTIONAL_FOLDER_TABLES``: observation periods, races, the import log; the provenance
-columns) may be left out: an absent table is empty and an absent column null.
+columns) may be left out: an absent table is empty and an absent column null. Each CSV table
+keeps its rows' data row numbers out of sight, in the table behind its view (:func:`data_rows`),
+so that later checks can name the row of the file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from ibis import BaseBackend
 from ibis.backends.duckdb import Backend as DuckDBBackend
+from ibis.common.exceptions import TableNotFound
 
 from myositis.errors import InputProblem, InvalidInputError, RegistryError
 from myositis.registry.conformance import check_conformance, check_schema, upgrade_advice
@@ -37,7 +40,11 @@ from myositis.registry.store import append_duckdb
 
 #: At most this many bad values are listed per column (the count is always exact).
 _MAX_LISTED_PER_COLUMN: Final = 1000
-_ROW: Final = "__row"
+#: Column holding a CSV row's 1-based data row (the header is not counted).
+DATA_ROW: Final = "__row"
+_ROW: Final = DATA_ROW
+#: Prefix of the table behind a CSV table's view: the table with its data rows.
+_NUMBERED: Final = "__csv_"
 
 
 def open_folder(folder: Path, *, tables: Mapping[str, sch.Schema] | None = None) -> BaseBackend:
@@ -106,11 +113,12 @@ def _load_parquet(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -
     con.create_view(name, _conform(raw, schema))
 
 
-def _conform(raw: ir.Table, schema: sch.Schema) -> ir.Table:
-    """Registry columns cast to their registry types, then any extra columns unchanged."""
+def _conform(raw: ir.Table, schema: sch.Schema, *, numbered: bool = False) -> ir.Table:
+    """Registry columns cast to their registry types, then any extra columns unchanged (and
+    the data row last when ``numbered``)."""
     typed = [raw[c].cast(t).name(c) for c, t in schema.items()]
     extra = [raw[c] for c in raw.columns if c not in schema.names and c != _ROW]
-    return raw.select(*typed, *extra)
+    return raw.select(*typed, *extra, *([raw[_ROW]] if numbered else []))
 
 
 def _load_csv(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> list[InputProblem]:
@@ -164,12 +172,27 @@ def _load_csv(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> li
     if problems:
         _drop(con, raw_name)
         return problems
-    con.create_table(name, _conform(_parse(cleaned, schema), schema))
+    numbered = con.create_table(
+        f"{_NUMBERED}{name}", _conform(_parse(cleaned, schema), schema, numbered=True)
+    )
+    con.create_view(name, numbered.drop(_ROW))
     _drop(con, raw_name)
     loaded = con.table(name).count().execute()
     if loaded != rows:  # every record is accounted for, or we say so
         raise RegistryError(f"{path}: read {rows} data rows but loaded {loaded}")
     return []
+
+
+def data_rows(con: BaseBackend, name: str) -> ir.Table | None:
+    """Table ``name`` of a folder registry with each row's CSV data row in column
+    :data:`DATA_ROW`, or None when the table did not come from a CSV file (a Parquet file, or
+    a registry on another engine)."""
+    if not isinstance(con, DuckDBBackend):
+        return None
+    try:
+        return con.table(f"{_NUMBERED}{name}")
+    except TableNotFound:
+        return None
 
 
 def _drop(con: BaseBackend, name: str) -> None:
@@ -243,4 +266,4 @@ def _bad_values(
     return problems
 
 
-__all__ = ["open_folder"]
+__all__ = ["DATA_ROW", "data_rows", "open_folder"]

@@ -259,6 +259,30 @@ def has_provenance(table: str) -> bool:
     """Whether a table carries the provenance columns (person-level detail tables do not)."""
     return all(c in TABLES[table].names for c in PROVENANCE_COLUMNS)
 
+# -- What the data model implies about its rows (checked by myositis.registry.integrity) -----
+# Every table with a person_id column refers to ``person``, and none of its dates may fall
+# before that person's birth: those two rules follow from the columns above, so a table added
+# to TABLES is checked without a word here. The rules below name columns and are declared.
+
+#: Keys: the columns whose values name one row; no two rows share them and none is missing.
+KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "person": ("person_id",),
+    "drug_exposure": ("exposure_id",),
+    # an assessment_id is one administration: each item or score is recorded once in it
+    "assessment": ("assessment_id", "measure"),
+}
+
+#: Identifiers shared by several rows that must agree on the columns named: every row of one
+#: assessment administration belongs to one person, one date and one instrument.
+SHARED: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
+    "assessment": ("assessment_id", ("person_id", "assessment_date", "instrument")),
+}
+
+#: Periods: (start column, end column) pairs; an end may not come before its start.
+PERIODS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "drug_exposure": (("start_date", "end_date"),),
+    "observation_period": (("start_date", "end_date"),),
+}
 
 __all__ = [
     "CODE_SYSTEMS",
@@ -270,14 +294,17 @@ __all__ = [
     "ID_COLUMNS",
     "IMPORT_KEYS",
     "INSTRUMENTS",
+    "KEYS",
     "OPTIONAL_FOLDER_COLUMNS",
     "OPTIONAL_FOLDER_TABLES",
+    "PERIODS",
     "PERSON_DETAIL_TABLES",
     "PROVENANCE_COLUMNS",
     "REGISTRY_TABLES",
     "SCHEMA_VERSION",
     "SEVERAL_RACES",
     "SEXES",
+    "SHARED",
     "TABLES",
     "has_provenance",
 ]

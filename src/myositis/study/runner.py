@@ -10,8 +10,9 @@
   cells suppressed, no per-patient data (the only outputs meant to leave a site).
 
 Bad input stops with :class:`myositis.errors.SpecError`, :class:`~myositis.errors.RegistryError`
-or :class:`~myositis.errors.EmptyStepError` before anything is written, so a failed run never
-leaves a report that looks like a result.
+(:class:`~myositis.errors.RegistryIntegrityError` for a registry whose rows break the data
+model's rules, :mod:`myositis.registry.integrity`) or :class:`~myositis.errors.EmptyStepError`
+before anything is written, so a failed run never leaves a report that looks like a result.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from myositis.errors import EmptyStepError, MyositisError
 from myositis.progress import Progress, silent
 from myositis.registry.connect import connect, parse_location
 from myositis.registry.fingerprint import data_fingerprint
+from myositis.registry.integrity import check_integrity
 from myositis.registry.store import read_metadata
 from myositis.registry.vocabulary import vocabulary_problems
 from myositis.report.results_json import write_json
@@ -69,6 +71,8 @@ def run_study(
     say("opening the registry")
     con = connect(data)
     try:
+        say("checking the registry's integrity")
+        check_integrity(con, where=parse_location(data).describe())
         metadata = read_metadata(con)
         say("fingerprinting the registry data")
         fingerprint = data_fingerprint(con)

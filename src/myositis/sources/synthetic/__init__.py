@@ -103,13 +103,15 @@ def generate_registry(
 def _generate_batch(batch: Batch, first_id: int, n: int) -> None:
     people = persons(batch, first_id, n)
     is_dm = batch.rng.random(n) < batch.params.dm_per_1000 / 1000
-    common_records(batch, people)
-    lookalikes(batch, people, skip=is_dm)
+    # DM patients first: their birth replaces the drawn one before any other record is dated
+    # from it, so no record of theirs falls before their birth.
     for i in np.flatnonzero(is_dm):
         sex, birth = add_dm_patient(batch, int(people["person_id"][i]), int(people["site"][i]))
         people["sex"][i] = sex
         people["birth"][i] = birth
         people["birth_date_known"][i] = True
+    common_records(batch, people)
+    lookalikes(batch, people, skip=is_dm)
     write_persons(batch, people)
 
 

@@ -198,17 +198,19 @@ def lookalikes(batch: Batch, people: dict[str, np.ndarray], skip: np.ndarray) ->
     rng, p = batch.rng, batch.params
     n = len(people["person_id"])
     draw = rng.random((3, n))
-    for i in np.flatnonzero((draw[0] < p.ra_fraction) & ~skip):
-        _rheumatoid(batch, int(people["person_id"][i]), int(people["site"][i]))
-    for i in np.flatnonzero((draw[1] < p.ad_fraction) & ~skip):
-        _atopic(batch, int(people["person_id"][i]))
-    for i in np.flatnonzero((draw[2] < p.pm_per_1000 / 1000) & ~skip):
-        _polymyositis(batch, int(people["person_id"][i]), int(people["site"][i]))
+    # Records start no earlier than the person's birth (people born too late have none).
+    born = np.maximum(people["birth"], DATA_START)
+    for i in np.flatnonzero((draw[0] < p.ra_fraction) & ~skip & (born < DATA_END - 400)):
+        _rheumatoid(batch, int(people["person_id"][i]), int(people["site"][i]), int(born[i]))
+    for i in np.flatnonzero((draw[1] < p.ad_fraction) & ~skip & (born < DATA_END - 30)):
+        _atopic(batch, int(people["person_id"][i]), int(born[i]))
+    for i in np.flatnonzero((draw[2] < p.pm_per_1000 / 1000) & ~skip & (born < DATA_END - 200)):
+        _polymyositis(batch, int(people["person_id"][i]), int(people["site"][i]), int(born[i]))
 
 
-def _rheumatoid(batch: Batch, pid: int, site: int) -> None:
+def _rheumatoid(batch: Batch, pid: int, site: int, born: int) -> None:
     rng = batch.rng
-    first = int(rng.integers(DATA_START, DATA_END - 400))
+    first = int(rng.integers(born, DATA_END - 400))
     for day in np.sort(rng.integers(first, DATA_END, rng.integers(2, 6))):
         _diagnose(batch, pid, RHEUMATOID_ARTHRITIS, int(day))
     mtx_end = min(first + int(rng.integers(180, 1500)), DATA_END)
@@ -248,13 +250,13 @@ def _rheumatoid(batch: Batch, pid: int, site: int) -> None:
             )
 
 
-def _atopic(batch: Batch, pid: int) -> None:
+def _atopic(batch: Batch, pid: int, born: int) -> None:
     rng = batch.rng
-    days = np.sort(rng.integers(DATA_START, DATA_END, rng.integers(1, 4)))
+    days = np.sort(rng.integers(born, DATA_END, rng.integers(1, 4)))
     for day in days:
         _diagnose(batch, pid, ATOPIC_DERMATITIS, int(day))
     if rng.random() < batch.params.ad_topical_ruxolitinib_fraction:
-        start = int(rng.integers(TOPICAL_RUXOLITINIB_START, DATA_END - 30))
+        start = int(rng.integers(max(TOPICAL_RUXOLITINIB_START, born), DATA_END - 30))
         _expose(
             batch,
             pid,
@@ -275,9 +277,9 @@ _PM: Final = Condition("polymyositis", "M33.22", "710.4", 0.0)
 _PM_UNSPECIFIED: Final = Condition("polymyositis", "M33.20", "710.4", 0.0)
 
 
-def _polymyositis(batch: Batch, pid: int, site: int) -> None:
+def _polymyositis(batch: Batch, pid: int, site: int, born: int) -> None:
     rng = batch.rng
-    first = int(rng.integers(DATA_START, DATA_END - 200))
+    first = int(rng.integers(born, DATA_END - 200))
     for day in np.sort(rng.integers(first, DATA_END, rng.integers(2, 7))):
         _diagnose(batch, pid, _PM if rng.random() < 0.7 else _PM_UNSPECIFIED, int(day))
     _expose(
