@@ -14,13 +14,14 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
 from myositis import __version__
-from myositis.errors import MyositisError
+from myositis.errors import InputWarning, MyositisError
 
 #: name -> (module of myositis.cli, short help, command inside that module for an alias).
 COMMANDS: dict[str, tuple[str, str, str | None]] = {
@@ -72,12 +73,44 @@ class LazyGroup(TyperGroup):
         command.name = cmd_name
         return command
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            # typer checks option values with pydantic: say what is wrong in plain words
+            errors = getattr(exc.__cause__, "errors", None)
+            if callable(errors):
+                exc.message = _plain_value_error(errors())
+            raise
+
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def _plain_value_error(problems: list[dict[str, Any]]) -> str:
+    """An option value's first problem, as the value and plain words ('-3' must be 1 or
+    more), never pydantic's own wording."""
+    from myositis.documents import plain_message
+
+    problem = problems[0]
+    text = plain_message(problem)
+    value = problem.get("input")
+    return text if text.startswith(("'", '"')) or value is None else f"{str(value)!r} {text}"
+
+
+def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    """Input warnings (columns not used, ...) as one 'warning:' line on standard error."""
+    if issubclass(category, InputWarning):
+        typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+    else:
+        _python_show_warning(message, category, *args, **kwargs)
+
+
+_python_show_warning = warnings.showwarning
 
 
 app = typer.Typer(
@@ -115,6 +148,7 @@ def _root(
 
 def main() -> None:
     """Entry point: run the app; report our own errors in one line and exit with status 2."""
+    warnings.showwarning = _show_warning
     try:
         app()
     except MyositisError as exc:
