@@ -35,7 +35,11 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "report": ("report", "Render a report again from its results.json.", None),
     "score": ("score", "Score CDASI, TIS, IMACS DOI, MMT-8 or HAQ for every row of a file.", None),
     "evidence": ("evidence", "Pool published series or site packages (R metafor methods).", None),
-    "trial": ("trial", "Trial design: sample size and power, allocation lists.", None),
+    "trial": (
+        "trial",
+        "Trial design: sample size and power, allocation lists, minimisation.",
+        None,
+    ),
     # Aliases kept from earlier versions (hidden from the listing).
     "synth": ("registry", "Same as 'myositis registry synth'.", "synth"),
     "registry-check": ("registry", "Same as 'myositis registry check'.", "check"),
@@ -49,6 +53,16 @@ def _flag_type(self: Any, ctx: Any) -> str | None:
 
 _option_type = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+def _help_flag_is_false(command: Any, ctx: Any, option: Any = None) -> Any:
+    """Give a command's --help flag the default False: typer 0.29 checks a flag left at None
+    with pydantic, whose import takes a quarter of a second, so 'myositis score --help' would
+    pay it at the root and group levels it only passes through."""
+    option = option or command.get_help_option(ctx)
+    if option is not None and option.default is None:
+        option.default = False
+    return option
 
 
 class LazyGroup(TyperGroup):
@@ -71,7 +85,11 @@ class LazyGroup(TyperGroup):
         if alias is not None:
             command = command.get_command(ctx, alias)  # type: ignore[attr-defined]
         command.name = cmd_name
+        _help_flag_is_false(command, ctx)
         return command
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _help_flag_is_false(self, ctx, super().get_help_option(ctx))
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -121,7 +139,8 @@ app = typer.Typer(
         "Score validated instruments (CDASI v2, 2016 ACR/EULAR TIS, IMACS DOI, MMT-8, HAQ-DI), "
         "put a registry on DuckDB, PostgreSQL or Spark, run a declarative study on it, pool "
         "evidence and design trials.\n\n"
-        "Start with:  myositis demo --out demo-report\n\n"
+        "Start with the demo (a synthetic registry, the bundled study, its report):\n\n"
+        "  myositis demo --out demo-report\n\n"
         "Each command has its own --help with examples. Documentation: docs/ in the project."
     ),
     no_args_is_help=True,

@@ -3,6 +3,7 @@ the one way help texts show example commands."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -41,12 +42,16 @@ def examples(*commands: str) -> str:
 
 
 def _lines(command: str) -> str:
-    chunks: list[str] = []  # the command and its arguments, then each option with its value
-    for token in command.split(" "):
-        if token.startswith("-") or not chunks:
-            chunks.append(token)
+    words = command.split(" ")
+    n = 1  # 'myositis', then the command's names (lower-case words), kept on the first line
+    while n < len(words) and re.fullmatch(r"[a-z][a-z0-9-]*", words[n]):
+        n += 1
+    chunks = [" ".join(words[:n])]  # then each argument, or option with its value
+    for word in words[n:]:
+        if chunks[-1].startswith("-") and " " not in chunks[-1] and not word.startswith("-"):
+            chunks[-1] += f" {word}"
         else:
-            chunks[-1] += f" {token}"
+            chunks.append(word)
     lines = [f"  {chunks[0]}"]
     for chunk in chunks[1:]:
         if len(lines[-1]) + 1 + len(chunk) + 2 <= EXAMPLE_WIDTH:

@@ -52,6 +52,7 @@ app = typer.Typer(
         )
     ),
     no_args_is_help=True,
+    add_completion=False,
 )
 
 

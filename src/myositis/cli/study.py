@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from myositis.cli.options import REGISTRY_HELP, Data, OutDir, Quiet
+from myositis.cli.options import REGISTRY_HELP, Data, OutDir, Quiet, examples
 from myositis.cli.progress import progress_display
 
 RUN_HELP = (
@@ -24,10 +24,22 @@ RUN_HELP = (
     "(jak-refractory-dm: the design of Min et al. 2022). "
     f"--data: {REGISTRY_HELP}"
     "\n\n"
-    "Examples:\n\n"
-    "  myositis study run jak-refractory-dm --data examples/min2022 -o min2022-report\n\n"
-    "  myositis study run jak-refractory-dm "
-    "--data 'postgresql://postgres@127.0.0.1:5432/test?schema=min2022' -o pg-report"
+    + examples(
+        "myositis study run jak-refractory-dm --data examples/min2022 -o min2022-report",
+        "myositis study run jak-refractory-dm "
+        "--data 'postgresql://postgres@127.0.0.1:5432/test?schema=min2022' -o pg-report",
+        "myositis study run my-study.yaml --data registry.duckdb -o report "
+        "--site-package site-a.json",
+    )
+)
+
+CHECK_HELP = (
+    "Validate a study specification without running it: print its identity, its SHA-256 "
+    "(recorded in every results.json it produces) and the cohort it describes. Every "
+    "problem is named with its field path, value and what is allowed."
+    "\n\n"
+    "SPEC is a YAML file (see docs/study-spec.md) or the name of a bundled study."
+    "\n\n" + examples("myositis study check studies/jak-refractory-dm.yaml")
 )
 
 app = typer.Typer(
@@ -35,6 +47,7 @@ app = typer.Typer(
     help="Declarative registry studies: check a study specification; run it on a registry and "
     "write its report (docs/study-spec.md).",
     no_args_is_help=True,
+    add_completion=False,
 )
 
 
@@ -86,7 +99,7 @@ def run(
         typer.echo(f"site package: {written.resolve()}")
 
 
-@app.command("check")
+@app.command("check", help=CHECK_HELP)
 def check(
     spec: Annotated[
         Path,
@@ -95,10 +108,7 @@ def check(
         ),
     ],
 ) -> None:
-    """Validate a study specification without running it; print its identity and SHA-256.
-
-    Example:  myositis study check studies/jak-refractory-dm.yaml
-    """
+    """Validate a study specification (help text: CHECK_HELP)."""
     from myositis.study.spec import load_spec
 
     loaded = load_spec(spec)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from myositis.cli.options import examples
 from myositis.errors import MyositisError, TrialDesignError
 
 if TYPE_CHECKING:
@@ -41,7 +42,18 @@ class TestChoice(StrEnum):
     fisher = "fisher"
 
 
-@app.command("sample-size")
+@app.command(
+    "sample-size",
+    help="Patients per arm (1:1, two-sided) to detect p1 against p2, or the power of a given "
+    "n.\n\n"
+    "The assumed rates are yours to state: for BIRD (baricitinib against placebo, 62 "
+    "patients) they are not public. chisq is R's power.prop.test; fisher the exact power of "
+    "the Fisher test by enumeration.\n\n"
+    + examples(
+        "myositis trial sample-size --p1 0.3 --p2 0.7 --test fisher",
+        "myositis trial sample-size --p1 0.3 --p2 0.7 --n 31 --json",
+    ),
+)
 def sample_size_command(
     p1: Annotated[float, typer.Option(help="Expected response rate in the control arm, 0-1.")],
     p2: Annotated[float, typer.Option(help="Expected response rate in the treated arm, 0-1.")],
@@ -58,13 +70,17 @@ def sample_size_command(
             "power for the next 5 sizes too)."
         ),
     ] = TestChoice.chisq,
+    max_per_arm: Annotated[
+        int,
+        typer.Option(
+            min=2,
+            help="fisher: the largest size per arm searched (the exact power takes about a "
+            "second per size at 300 per arm, growing with the square of the size).",
+        ),
+    ] = 300,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Patients per arm (1:1, two-sided) to detect p1 against p2, or the power of a given n.
-
-    The assumed rates are yours to state: for BIRD (baricitinib against placebo, 62 patients)
-    they are not public. Example:  myositis trial sample-size --p1 0.3 --p2 0.7 --test fisher
-    """
+    """Sample size or power (help text in the decorator)."""
     from myositis.trial.sample_size import power_for, sample_size
 
     if n is not None and n < 2:
@@ -72,7 +88,7 @@ def sample_size_command(
     result = (
         power_for(n, p1, p2, alpha=alpha, test=test.value)
         if n is not None
-        else sample_size(p1, p2, power=power, alpha=alpha, test=test.value)
+        else sample_size(p1, p2, power=power, alpha=alpha, test=test.value, max_per_arm=max_per_arm)
     )
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(result) | {"n_total": result.n_total}))
@@ -85,7 +101,16 @@ def sample_size_command(
     )
 
 
-@app.command("randomise")
+@app.command(
+    "randomise",
+    help="Write a stratified permuted-block allocation list with random block sizes.\n\n"
+    "For the unblinded statistician only: the list reveals every allocation. Record the "
+    "seed: the same options and seed give the same list.\n\n"
+    + examples(
+        "myositis trial randomise --per-stratum 32 --arms baricitinib,placebo "
+        "--strata MTX,AZA --seed 20220501 -o allocation.csv"
+    ),
+)
 def randomise_command(
     per_stratum: Annotated[
         int, typer.Option(help="Allocations per stratum at least (whole blocks are written).")
@@ -101,12 +126,7 @@ def randomise_command(
         str, typer.Option(help="Strata, comma-separated (e.g. site x prior therapy).")
     ] = "all",
 ) -> None:
-    """Write a stratified permuted-block allocation list with random block sizes.
-
-    For the unblinded statistician only: the list reveals every allocation. Example:
-    myositis trial randomise --per-stratum 32 --arms baricitinib,placebo --strata
-    MTX,AZA --seed 20220501 -o allocation.csv
-    """
+    """Permuted-block allocation list (help text in the decorator)."""
     from myositis.trial.randomisation import permuted_blocks
 
     allocations = permuted_blocks(
@@ -121,10 +141,24 @@ def randomise_command(
     typer.echo(f"wrote {len(allocations)} allocations ({strata}) to {out}; seed {seed}")
 
 
-@app.command("minimise")
+@app.command(
+    "minimise",
+    help="Allocate patients in turn by Pocock-Simon minimisation (range of the counts per "
+    "factor).\n\n"
+    "PATIENTS is a CSV file (UTF-8, a header row) with one patient per row in the order they "
+    "enrol; the levels of each factor are those found in the file. The output repeats each "
+    "patient's row with the arm and every arm's imbalance total at that moment.\n\n"
+    + examples(
+        "myositis trial minimise enrolled.csv --factors site,prior_ivig "
+        "--arms baricitinib,placebo --seed 20220501 -o allocations.csv"
+    ),
+)
 def minimise_command(
     patients: Annotated[
-        Path, typer.Argument(help="CSV of patients in the order they enrol, one per row.")
+        Path,
+        typer.Argument(
+            help="CSV of patients in the order they enrol, one per row.", metavar="PATIENTS"
+        ),
     ],
     factors: Annotated[
         str, typer.Option(help="Columns holding the prognostic factors, comma-separated.")
@@ -137,30 +171,25 @@ def minimise_command(
         float, typer.Option("--p", help="Probability of the arm that minimises imbalance.")
     ] = 0.8,
 ) -> None:
-    """Allocate patients in turn by Pocock-Simon minimisation (range of the counts per factor).
-
-    The levels of each factor are those found in the file. The output repeats each patient's
-    row with the arm and every arm's imbalance total at that moment. Example:
-    myositis trial minimise enrolled.csv --factors site,prior_ivig --arms baricitinib,placebo
-    --seed 20220501 -o allocations.csv
-    """
+    """Pocock-Simon minimisation (help text in the decorator)."""
+    from myositis.tables import read_csv
     from myositis.trial.minimisation import Minimiser
 
     columns = _names(factors, "--factors")
-    try:
-        with patients.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise MyositisError(f"{patients}: cannot be read ({exc.strerror})") from None
-    header = list(rows[0]) if rows else []
+    table = read_csv(patients, row_column=_ROW, error=TrialDesignError)
+    header = [c for c in table.column_names if c != _ROW]
     missing = [c for c in columns if c not in header]
-    if not rows or missing:
+    if missing:
         raise TrialDesignError(
-            f"{patients}: no patient rows"
-            if not rows
-            else f"{patients}: no column(s) {', '.join(missing)} (found: {', '.join(header)})"
+            f"{patients}: no column(s) {', '.join(missing)} (found: {', '.join(header)})"
         )
-    for number, row in enumerate(rows, start=1):
+    if not table.num_rows:
+        raise TrialDesignError(f"{patients}: no patient rows")
+    rows = [
+        {c: ("" if v is None else v) for c, v in row.items() if c != _ROW}
+        for row in table.to_pylist()
+    ]
+    for number, row in zip(table[_ROW].to_pylist(), rows, strict=True):
         blank = [c for c in columns if not (row[c] or "").strip()]
         if blank:
             raise TrialDesignError(
@@ -185,6 +214,10 @@ def minimise_command(
     _write_rows(table, out)
     counts = ", ".join(f"{arm} {sum(a.arm == arm for a in minimiser.allocations)}" for arm in names)
     typer.echo(f"wrote {len(rows)} allocations ({counts}) to {out}; seed {seed}")
+
+
+#: The row-number column added to a patients table read (not a column of the file).
+_ROW = "__row"
 
 
 def _names(text: str, option: str) -> list[str]:
