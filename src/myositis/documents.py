@@ -122,6 +122,7 @@ _WORDS: dict[str, str] = {
     "bool_parsing": "must be true or false",
     "bool_type": "must be true or false",
     "string_type": "must be text",
+    "string_unicode": "must be text",
     "list_type": "must be a list (lines starting with '- ', or [a, b])",
     "dict_type": "must be a mapping of 'key: value' lines",
     "model_type": "must be a mapping of 'key: value' lines",
@@ -157,6 +158,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"^Extra inputs are not permitted$", "unknown field (check the spelling)"),
     (r"^(?:[A-Z][A-Za-z]*(?: input)?|Datetimes provided to dates) should( not)?", r"must\1"),
     (r" should ", " must "),
+    (r", unable to (?:parse|interpret) .*$", ""),
     (r"a valid ", "a "),
 )
 

@@ -56,7 +56,7 @@ ValueKind = Literal["date", "integer", "number", "boolean"]
 def guess_encoding(raw: bytes) -> str:
     """A plain-words guess of a non-UTF-8 file's encoding (from its first bytes), for the
     what-to-do message."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > 10:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:200]:  # NUL: not text
         return "UTF-16, as Excel's 'Unicode text' writes it"
     return "Latin-1 or Windows-1252, as older Excel versions write CSV"
 
@@ -68,7 +68,7 @@ def not_utf8(
     its beginning and the first undecodable byte), used to guess the encoding and find the
     line of the first character that is not UTF-8."""
     where = ""
-    if not raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # in UTF-16 every line is "not UTF-8"
+    if "UTF-16" not in guess_encoding(raw):  # in UTF-16 every line is "not UTF-8"
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -172,7 +172,7 @@ def read_csv(
 def _header(path: Path, error: type[MyositisError]) -> list[str]:
     with path.open("rb") as handle:
         start = handle.read(4096)
-    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if "UTF-16" in guess_encoding(start):  # NUL bytes are valid UTF-8, but no CSV has them
         raise not_utf8(path, start, error=error)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
