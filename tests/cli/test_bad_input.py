@@ -228,6 +228,20 @@ def test_out_may_not_be_the_registry_folder(
     assert _files(folder) == before
 
 
+def test_a_site_the_registry_lacks_is_refused_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report was written, then the export failed: now nothing is written."""
+    err = _fails(monkeypatch, capsys, "study", "run", SPEC, "--data", MIN2022, "-o",
+                 tmp_path / "report", "--site-package", tmp_path / "s.json", "--site",
+                 "synthetic-site-9")  # fmt: skip
+    assert (
+        "--site 'synthetic-site-9': the registry has no person from that site; its sites are "
+        "synthetic-site-1, synthetic-site-2" in err
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_evidence_combine_on_a_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

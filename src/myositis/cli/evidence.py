@@ -219,7 +219,10 @@ def pool_command(
     ],
     method: Annotated[
         MethodChoice,
-        typer.Option("--method", help="tau^2 estimator; GLMM (binomial-normal) for PLO."),
+        typer.Option(
+            "--method",
+            help="tau^2 estimator; GLMM (binomial-normal) for PLO.",
+        ),
     ] = MethodChoice.REML,
     hksj: Annotated[
         bool,
@@ -392,7 +395,8 @@ def combine_command(
         Path, typer.Option("--out", "-o", help="Directory for report.html and combined.json.")
     ],
     method: Annotated[
-        RandomMethodChoice, typer.Option("--method", help="Random-effects tau^2 estimator.")
+        RandomMethodChoice,
+        typer.Option("--method", help="Random-effects tau^2 estimator."),
     ] = RandomMethodChoice.REML,
 ) -> None:
     from myositis.network.combine import combine_packages

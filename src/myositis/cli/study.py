@@ -90,6 +90,8 @@ def run(
         raise SitePackageError("--site names the site of --site-package FILE; give both")
     if site_package is not None and site_package.is_dir():
         raise SitePackageError(f"--site-package {site_package}: is a directory; give a file name")
+    if site_package is not None:
+        _check_site(data, site)
     began = time.perf_counter()
     with progress_display(not quiet) as progress:
         result = run_study(spec, data, out, progress=progress)
@@ -120,6 +122,30 @@ def check(
         f"{c.exposure.label} -> baseline {c.baseline.window_days.describe()} -> "
         f"follow-up {c.followup.window_days.describe()} ({c.followup.use})"
     )
+
+
+def _check_site(data: str, site: str | None) -> None:
+    """Refuse a --site the registry does not hold (or a missing --site when it holds several)
+    before the run writes anything."""
+    from myositis.errors import SitePackageError
+    from myositis.registry.connect import connect
+
+    con = connect(data)
+    try:
+        found = con.table("person").select("site").distinct().to_pyarrow()
+        sites = sorted(str(s) for s in found.column("site").to_pylist() if s is not None)
+    finally:
+        con.disconnect()
+    if site is None and len(sites) > 1:
+        raise SitePackageError(
+            f"the registry holds {len(sites)} sites ({', '.join(sites)}); name the one to "
+            "export with --site"
+        )
+    if site is not None and site not in sites:
+        raise SitePackageError(
+            f"--site {site!r}: the registry has no person from that site; its sites are "
+            f"{', '.join(sites) or '(none)'}"
+        )
 
 
 def summary(results: dict[str, Any], report: Path, seconds: float) -> None:

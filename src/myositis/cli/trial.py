@@ -113,7 +113,8 @@ def sample_size_command(
 )
 def randomise_command(
     per_stratum: Annotated[
-        int, typer.Option(help="Allocations per stratum at least (whole blocks are written).")
+        int,
+        typer.Option(min=1, help="Allocations per stratum at least (whole blocks are written)."),
     ],
     seed: Seed,
     out: Annotated[Path, typer.Option("--out", "-o", help="Allocation list to write (CSV).")],
