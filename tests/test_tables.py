@@ -79,6 +79,8 @@ def test_row_numbers_count_rows_after_the_header(tmp_path: Path) -> None:
         (b"a, a\n1,2\n", "column 'a' appears more than once"),  # the same once trimmed
         (b"a,,b\n1,2,3\n", "column 2 has values but no name in the header"),
         (b"_row,b\n1,2\n", "column name '_row' is reserved"),
+        (b"a;b\n1;2\n", "the values are separated by semicolons (;), not commas"),
+        (b"a\tb\n1\t2\n", "the values are separated by tabs, not commas"),
     ],
 )
 def test_header_problems(tmp_path: Path, content: bytes, message: str) -> None:

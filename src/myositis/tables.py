@@ -12,6 +12,8 @@ a cell too many reads the same everywhere:
   (as Excel writes below a table); neither is a record.
 - **Rows** are numbered 1, 2, ... from the first row after the header (blank lines not
   counted): the number every message uses.
+- **Separator.** Values are separated by commas; a file separated by semicolons (as Excel
+  writes "CSV" in countries with a decimal comma) or tabs is refused with what to do.
 - **Header.** Column names are trimmed of spaces. A file with no header, a name that appears
   twice, or a column with values but no name is refused; an unnamed column with no values
   (a trailing comma) is dropped.
@@ -122,6 +124,13 @@ def read_csv(
 
     check_source(path, formats=(), error=error)
     raw_names = _header(path, error)
+    if len(raw_names) == 1:  # one column: perhaps another separator (Excel in some countries)
+        for separator, called in ((";", "semicolons (;)"), ("\t", "tabs")):
+            if separator in raw_names[0]:
+                raise error(
+                    f"{path}: the values are separated by {called}, not commas; save it as "
+                    "'CSV UTF-8 (Comma delimited)' and run again"
+                )
     names = [name.strip() for name in raw_names]
     if not any(names):
         raise error(f"{path}: the file is empty (no header row); the first row names the columns")
@@ -177,7 +186,7 @@ def _header(path: Path, error: type[MyositisError]) -> list[str]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             for row in csv.reader(handle):
-                if any(cell.strip() for cell in row):
+                if row:  # the first line that is not blank, as the CSV parser takes it
                     return row
     except UnicodeDecodeError:
         raise not_utf8(path, path.read_bytes(), error=error) from None
