@@ -136,7 +136,7 @@ def test_every_help_starts_without_the_heavy_libraries() -> None:
     of the engines, statistics or plotting libraries (their cost is measured in
     benchmarks/bench_startup.py, never timed here)."""
     heavy = ("ibis", "duckdb", "pyarrow", "scipy", "statsmodels", "matplotlib", "pyspark",
-             "lifelines", "numpy", "pydantic", "jinja2", "yaml")  # fmt: skip
+             "lifelines", "numpy", "pydantic", "jinja2", "yaml", "markdown_it")  # fmt: skip
     code = (
         "import contextlib, io, sys\n"
         "sys.path.insert(0, 'tests/cli')\n"
@@ -150,3 +150,19 @@ def test_every_help_starts_without_the_heavy_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.split()
     assert loaded == []
+
+
+def test_rich_markdown_stays_usable_after_the_program_loads() -> None:
+    """The program defers rich.markdown (typer imports it for help it never draws with it);
+    code that does use it still gets the real module."""
+    code = (
+        "import myositis.cli\n"
+        "from rich.markdown import Heading, Markdown\n"
+        "import rich.markdown, sys\n"
+        "print(type(Markdown('# x')).__module__, Heading.__module__,\n"
+        "      type(sys.modules['rich.markdown']).__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert out == ["rich.markdown", "rich.markdown", "module"]

@@ -14,14 +14,43 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import types
 import warnings
 from typing import Any
 
-import typer
-from typer.core import TyperGroup
 
-from myositis import __version__
-from myositis.errors import InputWarning, MyositisError
+class _DeferredMarkdown(types.ModuleType):
+    """A stand-in for ``rich.markdown`` until something really uses it.
+
+    typer's rich help imports ``rich.markdown`` (and markdown-it-py with it: a third of the
+    help's import time) when it loads, but uses it only in "markdown" markup mode, never in
+    the "rich" mode of this program. The stand-in's ``Markdown`` and every other name load
+    the real module on first use, so nothing is lost.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # the import system asks for __path__ and the like
+            raise AttributeError(name)
+        return getattr(_real_markdown(), name)
+
+    class Markdown:
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            return _real_markdown().Markdown(*args, **kwargs)
+
+
+def _real_markdown() -> types.ModuleType:
+    if isinstance(sys.modules.get("rich.markdown"), _DeferredMarkdown):
+        del sys.modules["rich.markdown"]
+    return importlib.import_module("rich.markdown")
+
+
+sys.modules.setdefault("rich.markdown", _DeferredMarkdown("rich.markdown"))
+
+import typer  # noqa: E402  (after the stand-in above)
+from typer.core import TyperGroup  # noqa: E402
+
+from myositis import __version__  # noqa: E402
+from myositis.errors import InputWarning, MyositisError  # noqa: E402
 
 #: name -> (module of myositis.cli, short help, command inside that module for an alias).
 COMMANDS: dict[str, tuple[str, str, str | None]] = {
