@@ -72,8 +72,6 @@ def read_studies(
     source = str(path)
     table = read_csv(Path(path), row_column=_ROW, error=EvidenceError)
     header = [name for name in table.column_names if name != _ROW]
-    if not header:
-        raise EvidenceError(f"{source}: the file is empty; expected a header row and studies")
     value_columns = required_columns(measure, header)
     wanted = ["study", *value_columns]
     if subgroup:
@@ -117,7 +115,7 @@ def read_studies(
         )
 
     for i, number in enumerate(table[_ROW].to_pylist()):
-        cells = {name: (values[i] or "").strip() for name, values in cells_of.items()}
+        cells = {name: (column[i] or "").strip() for name, column in cells_of.items()}
         study = cells["study"]
         if not study:
             problem(number, "study", study, "every study needs a name")
