@@ -1,8 +1,9 @@
 """The package's layers flow one way (../shared/design/architecture.md).
 
 Data flows ``sources -> registry -> cohort -> analysis -> report``; ``errors``, ``progress``,
-``codes``, ``instruments`` and ``documents`` are below everything; ``evidence``, ``network``,
-``study`` and ``trial`` are above; ``cli`` is on top. Every import of the package, at module
+``tables`` (the one CSV/Parquet reader), ``codes``, ``instruments`` and ``documents`` (YAML
+specifications) are below everything; ``evidence``, ``network``, ``study`` and ``trial`` are
+above; ``cli`` is on top. Every import of the package, at module
 level or inside a function, must go to a lower layer or stay inside its own package. There is
 no list of exceptions.
 """
@@ -21,8 +22,9 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "progress": 0,
     "myositis": 1,
-    "documents": 1,
+    "tables": 1,
     "codes": 1,
+    "documents": 2,
     "instruments": 2,
     "registry": 3,
     "sources": 4,

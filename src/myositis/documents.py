@@ -8,11 +8,14 @@ YAML syntax error or an out-of-range value reads the same everywhere.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from myositis.errors import MyositisError, SpecError
+from myositis.tables import not_utf8
 
 Model = TypeVar("Model")
 
@@ -32,10 +35,7 @@ def read_yaml(path: Path, *, what: str, error: type[MyositisError] = SpecError) 
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise error(
-            f"{path}: is not UTF-8 text (it looks like {guess_encoding(raw)}); save it as UTF-8 "
-            "and run again"
-        ) from None
+        raise not_utf8(path, raw, error=error) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -43,13 +43,6 @@ def read_yaml(path: Path, *, what: str, error: type[MyositisError] = SpecError) 
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise error(f"{path}: not valid YAML{where}: {problem}") from None
-
-
-def guess_encoding(raw: bytes) -> str:
-    """A plain-words guess of a non-UTF-8 file's encoding, for the what-to-do message."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > 10:
-        return "UTF-16, as Excel's 'Unicode text' writes it"
-    return "Latin-1 or Windows-1252, as older Excel versions write CSV"
 
 
 def validate(
@@ -67,7 +60,10 @@ def validate(
 
     assert issubclass(model, BaseModel)
     if data is None:
-        raise error(f"{source}: the file is empty; a {what} is a YAML mapping ({docs})")
+        raise error(
+            f"{source}: the file is empty (or holds only comments); a {what} is a YAML mapping "
+            f"of 'key: value' lines ({docs})"
+        )
     if not isinstance(data, dict):
         raise error(
             f"{source}: a {what} is a YAML mapping of 'key: value' lines, but the file holds "
@@ -126,6 +122,7 @@ _WORDS: dict[str, str] = {
     "bool_parsing": "must be true or false",
     "bool_type": "must be true or false",
     "string_type": "must be text",
+    "string_unicode": "must be text",
     "list_type": "must be a list (lines starting with '- ', or [a, b])",
     "dict_type": "must be a mapping of 'key: value' lines",
     "model_type": "must be a mapping of 'key: value' lines",
@@ -137,22 +134,50 @@ _WORDS: dict[str, str] = {
     "too_short": "must have at least {min_length} item(s)",
     "too_long": "must have at most {max_length} item(s)",
     "finite_number": "must be a finite number",
+    "int_parsing_size": "must be a whole number of at most 19 digits",
+    "multiple_of": "must be a multiple of {multiple_of}",
+    "string_too_long": "must have at most {max_length} character(s)",
+    "none_required": "must be left empty",
+    "date_type": "must be a date as YYYY-MM-DD",
+    "date_parsing": "must be a date as YYYY-MM-DD that exists",
+    "date_from_datetime_parsing": "must be a date as YYYY-MM-DD that exists",
+    "date_from_datetime_inexact": "must be a date without a time of day",
+    "datetime_type": "must be a date and time (YYYY-MM-DDTHH:MM)",
+    "datetime_parsing": "must be a date and time (YYYY-MM-DDTHH:MM) that exists",
+    "decimal_parsing": "must be a number",
+    "decimal_type": "must be a number",
+    "set_type": "must be a list of different values",
+    "tuple_type": "must be a list (lines starting with '- ', or [a, b])",
+    "union_tag_invalid": "'{tag}' is not one of {expected_tags}",
 }
+
+#: pydantic's phrasing of the error types not listed above, in the same plain words.
+_PHRASES: tuple[tuple[str, str], ...] = (
+    (r"^Value error, |^Assertion failed, ", ""),
+    (r"^Field required$", "required field is missing"),
+    (r"^Extra inputs are not permitted$", "unknown field (check the spelling)"),
+    (r"^(?:[A-Z][A-Za-z]*(?: input)?|Datetimes provided to dates) should( not)?", r"must\1"),
+    (r" should ", " must "),
+    (r", unable to (?:parse|interpret) .*$", ""),
+    (r"a valid ", "a "),
+)
 
 
 def plain_message(problem: Mapping[str, Any]) -> str:
-    """One validation problem in plain words (a model's own ValueError text is kept)."""
+    """One validation problem (an item of pydantic's ``ValidationError.errors()``) in plain
+    words: never pydantic's own phrasing ("Input should be ..."); a model's own ValueError
+    text is kept. Used for every pydantic model the package validates, and by the command
+    line for option values (typer checks them with pydantic)."""
     kind = str(problem["type"])
-    if kind == "value_error":
-        return str(problem["msg"]).removeprefix("Value error, ")
     words = _WORDS.get(kind)
-    if words is None:
-        return str(problem["msg"])
-    context = {k: _shown(v) for k, v in dict(problem.get("ctx") or {}).items()}
-    try:
-        return words.format(**context)
-    except (KeyError, IndexError):
-        return str(problem["msg"])
+    if words is not None:
+        context = {k: _shown(v) for k, v in dict(problem.get("ctx") or {}).items()}
+        with contextlib.suppress(KeyError, IndexError):
+            return words.format(**context)
+    text = str(problem["msg"])
+    for pattern, replacement in _PHRASES:
+        text = re.sub(pattern, replacement, text)
+    return text
 
 
 def _shown(value: Any) -> Any:
@@ -161,4 +186,4 @@ def _shown(value: Any) -> Any:
     return value
 
 
-__all__ = ["guess_encoding", "location", "plain_message", "read_yaml", "validate"]
+__all__ = ["location", "plain_message", "read_yaml", "validate"]

@@ -1,4 +1,5 @@
-"""One exception hierarchy for everything the package reports to its users.
+"""One exception hierarchy for everything the package reports to its users (and the one
+warning class for input it uses but has a word about).
 
 Messages are written for clinicians and analysts: they name the file, the data row (1-based),
 the column or resource, the offending value and what would have been allowed, and they say
@@ -43,16 +44,27 @@ class InputProblem:
 class InvalidInputError(MyositisError):
     """Input data that cannot be scored or stored as it is.
 
-    Carries every problem found (``problems``); the message shows the first few.
+    Carries every problem found (``problems``); the message shows the first ``shown`` and,
+    when there are more, ``hint`` (how to list them all, where a command can).
     """
 
-    def __init__(self, problems: list[InputProblem], *, shown: int = 5) -> None:
+    def __init__(self, problems: list[InputProblem], *, shown: int = 5, hint: str = "") -> None:
         self.problems = problems
         lines = [p.describe() for p in problems[:shown]]
         more = len(problems) - shown
         if more > 0:
-            lines.append(f"... and {more} more problem(s); use --errors report to list them all")
+            lines.append(f"... and {more} more problem(s)" + (f"; {hint}" if hint else ""))
         super().__init__("\n".join(lines))
+
+
+#: How ``myositis score`` and ``myositis evidence pool`` list every problem.
+ERRORS_REPORT_HINT = "use --errors report to list them all"
+
+
+class InputWarning(UserWarning):
+    """Input that is used, but deserves a word: columns a reader does not use (a misspelt
+    optional column would otherwise go unnoticed). Issued with :func:`warnings.warn`; the
+    command line prints it as ``warning: ...``."""
 
 
 class MissingColumnError(MyositisError):
@@ -109,9 +121,11 @@ class TrialDesignError(MyositisError):
 
 
 __all__ = [
+    "ERRORS_REPORT_HINT",
     "EmptyStepError",
     "EvidenceError",
     "InputProblem",
+    "InputWarning",
     "InvalidInputError",
     "MissingColumnError",
     "MyositisError",

@@ -272,8 +272,8 @@ def test_site_package_option_on_a_multi_site_registry(
     runs: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``--site-package FILE --site NAME`` exports that site's package of a multi-site run;
-    without ``--site`` (or with a site the cohort lacks) the run says which sites exist and
-    exits 2; ``--site`` alone is refused before anything runs."""
+    without ``--site`` (or with a site the registry lacks) the run says which sites exist and
+    exits 2 before writing anything; ``--site`` alone is refused before anything runs."""
     root = runs["root"]
     registry, spec = str(root / "registry.duckdb"), str(bundled_spec_path())
     target = root / "exported" / "site-2.json"
@@ -282,10 +282,13 @@ def test_site_package_option_on_a_multi_site_registry(
     assert target.read_bytes() == central_packages(root)[1].read_bytes()
     assert f"site package: {target.resolve()}" in capsys.readouterr().out
 
+    # refused before the run writes anything (the registry's sites are known up front)
     cli(monkeypatch, *run, "--site-package", str(root / "x.json"), code=2)
-    assert f"the cohort has 2 sites ({', '.join(SITES)}); name the one" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"the registry holds 2 sites ({', '.join(SITES)}); name the one" in err
     cli(monkeypatch, *run, "--site-package", str(root / "x.json"), "--site", "elsewhere", code=2)
-    assert "--site 'elsewhere': no cohort member is from that site" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--site 'elsewhere': the registry has no person from that site" in err
     assert not (root / "x.json").exists()
     cli(monkeypatch, *run, "--site", SITES[0], code=2)
     assert "--site names the site of --site-package FILE" in capsys.readouterr().err

@@ -281,7 +281,7 @@ def test_a_blank_damage_item_makes_damage_missing() -> None:
     [
         ("scalp_erythema", 4, "is out of range; allowed: a whole number from 0 to 3"),
         ("scalp_erythema", -1, "is out of range; allowed: a whole number from 0 to 3"),
-        ("arm_scale", 1.5, "is out of range; allowed: a whole number from 0 to 2"),
+        ("arm_scale", 1.5, "is not a whole number; allowed: a whole number from 0 to 2"),
         ("periungual", "x", "is not a number"),
         ("alopecia", "NA", "is not a number"),
         ("gottron_hands_damage", 3, "a whole number from 0 to 2"),

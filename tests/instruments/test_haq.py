@@ -280,7 +280,7 @@ def test_extra_chaq_columns_pass_through_a_haq_di_run() -> None:
     [
         ("eating_3", 4, "is out of range; allowed: a whole number from 0 to 3"),
         ("grip_1", -1, "is out of range; allowed: a whole number from 0 to 3"),
-        ("walking_2", "1.5", "is out of range; allowed: a whole number from 0 to 3"),
+        ("walking_2", "1.5", "is not a whole number; allowed: a whole number from 0 to 3"),
         (
             "reach_1",
             "x",

@@ -149,7 +149,7 @@ def test_a_missing_group_column_is_reported_before_scoring() -> None:
     [
         ("quadriceps_left", 11, "is out of range; allowed: a whole number from 0 to 10"),
         ("neck_flexors", -1, "is out of range; allowed: a whole number from 0 to 10"),
-        ("deltoid_right", "7.5", "is out of range; allowed: a whole number from 0 to 10"),
+        ("deltoid_right", "7.5", "is not a whole number; allowed: a whole number from 0 to 10"),
         (
             "biceps_right",
             "x",

@@ -214,8 +214,16 @@ def test_bad_values_in_csv_are_all_reported(tmp_path: Path) -> None:
         ("drug_exposure.csv", 3, "dose", "NaN"),
         ("drug_exposure.csv", 4, "dose", "inf"),
     }
+    reasons = {(p.source, p.row): p.reason for p in info.value.problems}
+    # a date that does not exist is not "the wrong format"; a fraction is not a whole number
+    assert reasons["person.csv", 1] == (
+        "not a date that exists: February 1980 has 29 days (dates are YYYY-MM-DD)"
+    )
+    assert reasons["person.csv", 3] == "not a whole number; expected a whole number"
+    assert reasons["drug_exposure.csv", 2] == "expected a date as YYYY-MM-DD (e.g. 2020-03-01)"
+    assert reasons["drug_exposure.csv", 3].startswith("not a finite number")
     message = str(info.value)
-    assert "person.csv, row 1, column 'birth_date': value '1980-02-30': expected a date" in message
+    assert "person.csv, row 1, column 'birth_date': value '1980-02-30': not a date that" in message
     assert "drug_exposure.csv, row 1, column 'dose': value 'ten': expected a number" in message
 
 
@@ -271,13 +279,15 @@ def test_append_leaves_no_registered_arrow_views(tmp_path: Path) -> None:
     assert con.table("person").count().execute() == 3 * PEOPLE.num_rows
 
 
-def test_ragged_csv_is_a_registry_error(tmp_path: Path) -> None:
+def test_ragged_csv_names_the_row(tmp_path: Path) -> None:
     folder = _csv_registry(tmp_path)
     (folder / "person.csv").write_text(
         "person_id,source_id,site,sex,birth_date,birth_year,race,ethnicity\n"
         "1,,a,F,1980-01-01,1980\n"
     )
-    with pytest.raises(RegistryError, match="person.csv is not a well-formed CSV file"):
+    with pytest.raises(
+        InvalidInputError, match="person.csv, row 1: 5 cells, but the header has 7 columns"
+    ):
         connect(folder)
 
 

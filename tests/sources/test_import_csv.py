@@ -228,7 +228,7 @@ def test_bom_and_windows_line_endings_import_and_latin1_is_refused(tmp_path: Pat
     assert (result.status, result.stored) == ("stored", 2)
     assert [r["sex"] for r in _rows(tmp_path / "r.duckdb", "person")] == ["F", "M"]
     (source / "person.csv").write_bytes("person_id,site\n1,Zürich\n".encode("latin-1"))
-    with pytest.raises(Exception, match="person.csv is not UTF-8 text .*save it as 'CSV UTF-8'"):
+    with pytest.raises(Exception, match="person.csv: is not UTF-8 text .*save it as UTF-8"):
         _import(source, tmp_path / "s.duckdb")
     assert not (tmp_path / "s.duckdb").exists()
 

@@ -74,6 +74,18 @@ def test_bad_input_exits_2_without_a_file(
     assert not out.exists()
 
 
+def test_fisher_search_limit_is_an_option(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The advice to raise max_per_arm names an option that exists: 29 per arm for 0.3 vs 0.7
+    (R enumeration of fisher.test, tests/trial/test_sample_size.py)."""
+    args = ["sample-size", "--p1", "0.3", "--p2", "0.7", "--test", "fisher"]
+    code, _, err = _run(monkeypatch, capsys, *args, "--max-per-arm", "25")
+    assert code == 2 and "raise max_per_arm (--max-per-arm)" in err
+    code, out, _ = _run(monkeypatch, capsys, *args, "--max-per-arm", "40", "--json")
+    assert code in (None, 0) and json.loads(out)["n_per_arm"] == 29
+
+
 def test_an_unwritable_list_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -76,7 +76,12 @@ def test_impossible_designs_are_named(p1: float, p2: float, power: float, messag
 
 
 def test_fisher_search_limit_is_stated() -> None:
-    with pytest.raises(TrialDesignError, match="up to 40 patients per arm"):
+    """0.3 vs 0.7: the normal approximation needs 23.3 per arm, the exact test 29 (above), so
+    a search up to 25 fails; 0.3 vs 0.4 at power 0.9 needs 476.007 by the normal
+    approximation (so 477), beyond the limit before the search starts."""
+    with pytest.raises(TrialDesignError, match=r"up to 25 patients per arm; raise max_per_arm"):
+        sample_size(0.3, 0.7, power=0.8, test="fisher", max_per_arm=25)
+    with pytest.raises(TrialDesignError, match=r"already needs 477 patients per arm, more than "):
         sample_size(0.3, 0.4, power=0.9, test="fisher", max_per_arm=40)
 
 

@@ -14,13 +14,43 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import types
+import warnings
 from typing import Any
 
-import typer
-from typer.core import TyperGroup
 
-from myositis import __version__
-from myositis.errors import MyositisError
+class _DeferredMarkdown(types.ModuleType):
+    """A stand-in for ``rich.markdown`` until something really uses it.
+
+    typer's rich help imports ``rich.markdown`` (and markdown-it-py with it: a third of the
+    help's import time) when it loads, but uses it only in "markdown" markup mode, never in
+    the "rich" mode of this program. The stand-in's ``Markdown`` and every other name load
+    the real module on first use, so nothing is lost.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # the import system asks for __path__ and the like
+            raise AttributeError(name)
+        return getattr(_real_markdown(), name)
+
+    class Markdown:
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            return _real_markdown().Markdown(*args, **kwargs)
+
+
+def _real_markdown() -> types.ModuleType:
+    if isinstance(sys.modules.get("rich.markdown"), _DeferredMarkdown):
+        del sys.modules["rich.markdown"]
+    return importlib.import_module("rich.markdown")
+
+
+sys.modules.setdefault("rich.markdown", _DeferredMarkdown("rich.markdown"))
+
+import typer  # noqa: E402  (after the stand-in above)
+from typer.core import TyperGroup  # noqa: E402
+
+from myositis import __version__  # noqa: E402
+from myositis.errors import InputWarning, MyositisError  # noqa: E402
 
 #: name -> (module of myositis.cli, short help, command inside that module for an alias).
 COMMANDS: dict[str, tuple[str, str, str | None]] = {
@@ -61,6 +91,16 @@ _option_type = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
+def _help_flag_is_false(command: Any, ctx: Any, option: Any = None) -> Any:
+    """Give a command's --help flag the default False: typer 0.29 checks a flag left at None
+    with pydantic, whose import takes a quarter of a second, so 'myositis score --help' would
+    pay it at the root and group levels it only passes through."""
+    option = option or command.get_help_option(ctx)
+    if option is not None and option.default is None:
+        option.default = False
+    return option
+
+
 class LazyGroup(TyperGroup):
     """The root group: commands are imported on first use; the help listing needs none."""
 
@@ -81,7 +121,21 @@ class LazyGroup(TyperGroup):
         if alias is not None:
             command = command.get_command(ctx, alias)  # type: ignore[attr-defined]
         command.name = cmd_name
+        _help_flag_is_false(command, ctx)
         return command
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _help_flag_is_false(self, ctx, super().get_help_option(ctx))
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            # typer checks option values with pydantic: say what is wrong in plain words
+            errors = getattr(exc.__cause__, "errors", None)
+            if callable(errors):
+                exc.message = _plain_value_error(errors())
+            raise
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
@@ -89,6 +143,28 @@ class LazyGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def _plain_value_error(problems: list[dict[str, Any]]) -> str:
+    """An option value's first problem, as the value and plain words ('-3' must be 1 or
+    more), never pydantic's own wording."""
+    from myositis.documents import plain_message
+
+    problem = problems[0]
+    text = plain_message(problem)
+    value = problem.get("input")
+    return text if text.startswith(("'", '"')) or value is None else f"{str(value)!r} {text}"
+
+
+def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    """Input warnings (columns not used, ...) as one 'warning:' line on standard error."""
+    if issubclass(category, InputWarning):
+        typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+    else:
+        _python_show_warning(message, category, *args, **kwargs)
+
+
+_python_show_warning = warnings.showwarning
 
 
 app = typer.Typer(
@@ -99,7 +175,8 @@ app = typer.Typer(
         "Score validated instruments (CDASI v2, 2016 ACR/EULAR TIS, IMACS DOI, MMT-8, HAQ-DI), "
         "put a registry on DuckDB, PostgreSQL or Spark, run a declarative study on it, pool "
         "evidence and design trials.\n\n"
-        "Start with:  myositis demo --out demo-report\n\n"
+        "Start with the demo (a synthetic registry, the bundled study, its report):\n\n"
+        "  myositis demo --out demo-report\n\n"
         "Each command has its own --help with examples. Documentation: docs/ in the project."
     ),
     no_args_is_help=True,
@@ -126,6 +203,7 @@ def _root(
 
 def main() -> None:
     """Entry point: run the app; report our own errors in one line and exit with status 2."""
+    warnings.showwarning = _show_warning
     try:
         app()
     except MyositisError as exc:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from myositis.cli.options import Quiet
+from myositis.cli.options import Quiet, examples
 from myositis.cli.progress import progress_display
 from myositis.cli.study import summary
 
@@ -19,10 +19,12 @@ DEMO_HELP = (
     "Writes DIR/registry.duckdb and the study outputs (DIR/report.html, DIR/results.json, "
     "DIR/tables/, DIR/shareable/). The data are synthetic and the report says so."
     "\n\n"
-    "Example:  myositis demo --out demo-report"
+    + examples(
+        "myositis demo --out demo-report", "myositis demo --patients 200000 --seed 7 -o big-demo"
+    )
 )
 
-app = typer.Typer(name="demo")
+app = typer.Typer(name="demo", add_completion=False)
 
 
 @app.command("demo", help=DEMO_HELP)
@@ -31,9 +33,9 @@ def demo(
         Path, typer.Option("--out", "-o", help="Output folder (created if needed).", metavar="DIR")
     ] = Path("demo-report"),
     patients: Annotated[
-        int, typer.Option("--patients", "-n", help="Persons in the synthetic registry.")
+        int, typer.Option("--patients", "-n", min=1, help="Persons in the synthetic registry.")
     ] = 60_000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the registry.")] = 2022,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of the registry.")] = 2022,
     quiet: Quiet = False,
 ) -> None:
     """Synthetic registry + bundled study (help text: DEMO_HELP)."""

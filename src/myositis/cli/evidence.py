@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from myositis.errors import EvidenceError, InvalidInputError
+from myositis.cli.options import examples
+from myositis.errors import EvidenceError, InvalidInputError, SitePackageError
 
 if TYPE_CHECKING:
     from myositis.evidence.effects import Measure
@@ -183,10 +184,29 @@ def _print_result(
         )
 
 
-@app.command("pool")
+POOL_HELP = (
+    "Pool study-level effects with metafor's methods and print the result (or --json)."
+    "\n\n"
+    "FILE is a CSV file (UTF-8, a header row), one row per study with a 'study' column of "
+    "unique names and the columns of --measure; columns named by --by (subgroups) and "
+    "--moderator (meta-regression) are used too, any others are named in a warning and "
+    "ignored. Every bad cell is reported with its row, column and value (exit status 2). "
+    "Methods, their metafor equivalents and worked examples: docs/evidence.md."
+    "\n\n"
+    + examples(
+        "myositis evidence pool pritz.csv --measure PLO --method GLMM",
+        "myositis evidence pool pritz.csv --measure PFT --method REML --hksj-modified --json",
+        "myositis evidence pool bcg.csv --measure GEN --by alloc --moderator ablat "
+        "--forest bcg-forest.svg",
+    )
+)
+
+
+@app.command("pool", help=POOL_HELP)
 def pool_command(
     file: Annotated[
-        Path, typer.Argument(help="CSV file, one row per study (see docs/evidence.md).")
+        Path,
+        typer.Argument(help="CSV file, one row per study (see docs/evidence.md).", metavar="FILE"),
     ],
     measure: Annotated[
         MeasureChoice,
@@ -199,7 +219,10 @@ def pool_command(
     ],
     method: Annotated[
         MethodChoice,
-        typer.Option("--method", help="tau^2 estimator; GLMM (binomial-normal) for PLO."),
+        typer.Option(
+            "--method",
+            help="tau^2 estimator; GLMM (binomial-normal) for PLO.",
+        ),
     ] = MethodChoice.REML,
     hksj: Annotated[
         bool,
@@ -238,7 +261,7 @@ def pool_command(
         typer.Option("--errors", help="'report' lists every input problem, not the first 5."),
     ] = ErrorsChoice.first,
 ) -> None:
-    """Pool study-level effects with metafor's methods and print the result."""
+    """Pool study-level effects (help text: POOL_HELP)."""
     from myositis.evidence.plots import forest_figure, funnel_figure
     from myositis.evidence.pooling import leave_one_out, meta_regression, pool, subgroups
     from myositis.evidence.studies import read_studies
@@ -247,6 +270,8 @@ def pool_command(
 
     if hksj and hksj_modified:
         raise EvidenceError("choose one of --hksj and --hksj-modified")
+    _check_figure(forest, "--forest")  # before any work: a bad name must not leave a figure
+    _check_figure(funnel, "--funnel")
     test: Test = "adhoc" if hksj_modified else ("knha" if hksj else "z")
     measure_value: Measure = measure.value
     method_value: PoolMethod = method.value
@@ -303,7 +328,27 @@ def pool_command(
     _print_result(Console(), result, groups, loo_rows, reg)
 
 
-@app.command("jak-dm")
+def _check_figure(path: Path | None, option: str) -> None:
+    if path is None:
+        return
+    if path.is_dir():
+        raise EvidenceError(
+            f"{option} {path}: is a folder; give a file name ending in .svg or .png"
+        )
+    if path.suffix.lower() not in (".svg", ".png"):
+        raise EvidenceError(
+            f"{option} {path}: figures are written as .svg or .png; end the name so"
+        )
+
+
+@app.command(
+    "jak-dm",
+    help="Pool the bundled JAK-inhibitor dermatomyositis studies and write a report.\n\n"
+    "The binomial-normal GLMM is the primary model, with REML and by-drug pools beside it. "
+    "Writes DIR/report.html, the forest and funnel plots (SVG and PNG) and DIR/results.json; "
+    "every study is cited by DOI or PMID in the report.\n\n"
+    + examples("myositis evidence jak-dm -o jak-dm-evidence"),
+)
 def jak_dm_command(
     out: Annotated[
         Path,
@@ -314,7 +359,6 @@ def jak_dm_command(
         ),
     ],
 ) -> None:
-    """Pool the bundled JAK-inhibitor dermatomyositis studies and write an HTML report."""
     from myositis.evidence.report import write_jak_dm_report
 
     results = write_jak_dm_report(out)
@@ -333,19 +377,36 @@ def jak_dm_command(
     )
 
 
-@app.command("combine")
+@app.command(
+    "combine",
+    help="Verify site packages and pool them across sites.\n\n"
+    "Checks each package's checksum and that all come from one study specification, then "
+    "pools each analysis with random effects and adds all-site totals, small cells kept "
+    "suppressed. Writes DIR/report.html and DIR/combined.json.\n\n"
+    "PACKAGES are the site-<site>.json files that 'myositis study run' writes in its "
+    "shareable/ folder (or with --site-package).\n\n"
+    + examples("myositis evidence combine site-a.json site-b.json site-c.json -o network"),
+)
 def combine_command(
-    packages: Annotated[list[Path], typer.Argument(help="Site package JSON files.")],
+    packages: Annotated[
+        list[Path], typer.Argument(help="Site package JSON files.", metavar="PACKAGES")
+    ],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Directory for report.html and combined.json.")
     ],
     method: Annotated[
-        RandomMethodChoice, typer.Option("--method", help="Random-effects tau^2 estimator.")
+        RandomMethodChoice,
+        typer.Option("--method", help="Random-effects tau^2 estimator."),
     ] = RandomMethodChoice.REML,
 ) -> None:
-    """Verify site packages (checksums, one study) and pool them across sites."""
     from myositis.network.combine import combine_packages
 
+    for package in packages:
+        if package.is_dir():
+            raise SitePackageError(
+                f"{package}: is a folder; give the site package files themselves, e.g. "
+                f"{package / '*.json'}"
+            )
     combined = combine_packages(packages, out, method=method.value)
     typer.echo(f"{len(combined['sites'])} site packages verified (spec {combined['spec_hash']})")
     for name, entry in combined["analyses"].items():

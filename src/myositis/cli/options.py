@@ -1,9 +1,11 @@
-"""Options shared by several commands, so that each is spelt and explained the same way."""
+"""Options shared by several commands, so that each is spelt and explained the same way, and
+the one way help texts show example commands."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 
@@ -26,3 +28,35 @@ Quiet = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress display (it is off anyway in logs and pipes)."),
 ]
+
+#: Widest line of an example command: typer indents help text by one column and keeps two for
+#: the example's own indent, so an 80-column terminal never wraps a command mid-line.
+EXAMPLE_WIDTH: Final = 76
+
+
+def examples(*commands: str) -> str:
+    """An "Examples:" paragraph for a help text: one command per paragraph, a long command
+    broken before one of its options with a shell continuation (``\\``), so that each line is
+    at most :data:`EXAMPLE_WIDTH` wide and can be copied into a shell as it stands."""
+    return "Examples:\n\n" + "\n\n".join(_lines(command) for command in commands)
+
+
+def _lines(command: str) -> str:
+    words = command.split(" ")
+    n = 1  # 'myositis', then the command's names (lower-case words), kept on the first line
+    while n < len(words) and re.fullmatch(r"[a-z][a-z0-9-]*", words[n]):
+        n += 1
+    chunks = [" ".join(words[:n])]  # then each argument, or option with its value
+    for word in words[n:]:
+        if chunks[-1].startswith("-") and " " not in chunks[-1] and not word.startswith("-"):
+            chunks[-1] += f" {word}"
+        else:
+            chunks.append(word)
+    lines = [f"  {chunks[0]}"]
+    for chunk in chunks[1:]:
+        if len(lines[-1]) + 1 + len(chunk) + 2 <= EXAMPLE_WIDTH:
+            lines[-1] += f" {chunk}"
+        else:
+            lines[-1] += " \\"
+            lines.append(f"      {chunk}")
+    return "\n".join(lines)

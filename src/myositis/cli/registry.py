@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from myositis.cli.options import REGISTRY_HELP, Quiet
+from myositis.cli.options import REGISTRY_HELP, Quiet, examples
 from myositis.cli.progress import progress_display
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
     "A registry holds the eight tables of the data model (docs/data-model.md) in an embedded "
     "DuckDB file (the default), a folder of CSV/Parquet files, PostgreSQL or Spark.",
     no_args_is_help=True,
+    add_completion=False,
 )
 
 SYNTH_HELP = (
@@ -34,7 +35,7 @@ SYNTH_HELP = (
     "synthetic-site-1, ...), deterministic by seed, and written in batches of 50,000 persons "
     "in bounded memory. Model and parameters: docs/synthetic.md (not calibrated to real data)."
     "\n\n"
-    "Example:  myositis registry synth --patients 20000 --sites 2 --seed 7 -o registry.duckdb"
+    + examples("myositis registry synth --patients 20000 --sites 2 --seed 7 -o registry.duckdb")
 )
 
 CHECK_HELP = (
@@ -50,7 +51,10 @@ CHECK_HELP = (
     "\n\n"
     f"REGISTRY: {REGISTRY_HELP}"
     "\n\n"
-    "Example:  myositis registry check examples/min2022"
+    + examples(
+        "myositis registry check examples/min2022",
+        "myositis registry check 'postgresql://postgres@127.0.0.1:5432/test?schema=min2022'",
+    )
 )
 
 
@@ -61,16 +65,19 @@ def synth(
         typer.Option("--out", "-o", help="DuckDB file to write (.duckdb).", metavar="FILE"),
     ],
     patients: Annotated[
-        int, typer.Option("--patients", "-n", help="Number of persons (all sites together).")
+        int, typer.Option("--patients", "-n", min=1, help="Number of persons (all sites together).")
     ] = 20_000,
-    sites: Annotated[int, typer.Option("--sites", help="Number of synthetic sites.")] = 2,
+    sites: Annotated[int, typer.Option("--sites", min=1, help="Number of synthetic sites.")] = 2,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed: the same seed gives the same registry.")
+        int,
+        typer.Option("--seed", min=0, help="Random seed: the same seed gives the same registry."),
     ] = 1,
     dm_per_1000: Annotated[
         float | None,
         typer.Option(
             "--dm-per-1000",
+            min=0,
+            max=1000,
             help="Dermatomyositis cases per 1,000 persons (default: the population prevalence, "
             "0.2 per 1,000; raise it for a referral centre's registry).",
             show_default=False,

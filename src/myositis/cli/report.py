@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from myositis.cli.options import OutDir
+from myositis.cli.options import OutDir, examples
 
 REPORT_HELP = (
     "Render a report again from its results.json, with no registry: the report.html written "
@@ -19,11 +19,10 @@ REPORT_HELP = (
     "\n\n"
     "Use it to re-create a report from an archived results.json, or after upgrading the "
     "software's report templates."
-    "\n\n"
-    "Example:  myositis report demo-report/results.json -o demo-report-again"
+    "\n\n" + examples("myositis report demo-report/results.json -o demo-report-again")
 )
 
-app = typer.Typer(name="report")
+app = typer.Typer(name="report", add_completion=False)
 
 
 @app.command("report", help=REPORT_HELP)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from myositis.cli.options import REGISTRY_HELP, Data, OutDir, Quiet
+from myositis.cli.options import REGISTRY_HELP, Data, OutDir, Quiet, examples
 from myositis.cli.progress import progress_display
 
 RUN_HELP = (
@@ -24,10 +24,22 @@ RUN_HELP = (
     "(jak-refractory-dm: the design of Min et al. 2022). "
     f"--data: {REGISTRY_HELP}"
     "\n\n"
-    "Examples:\n\n"
-    "  myositis study run jak-refractory-dm --data examples/min2022 -o min2022-report\n\n"
-    "  myositis study run jak-refractory-dm "
-    "--data 'postgresql://postgres@127.0.0.1:5432/test?schema=min2022' -o pg-report"
+    + examples(
+        "myositis study run jak-refractory-dm --data examples/min2022 -o min2022-report",
+        "myositis study run jak-refractory-dm "
+        "--data 'postgresql://postgres@127.0.0.1:5432/test?schema=min2022' -o pg-report",
+        "myositis study run my-study.yaml --data registry.duckdb -o report "
+        "--site-package site-a.json",
+    )
+)
+
+CHECK_HELP = (
+    "Validate a study specification without running it: print its identity, its SHA-256 "
+    "(recorded in every results.json it produces) and the cohort it describes. Every "
+    "problem is named with its field path, value and what is allowed."
+    "\n\n"
+    "SPEC is a YAML file (see docs/study-spec.md) or the name of a bundled study."
+    "\n\n" + examples("myositis study check studies/jak-refractory-dm.yaml")
 )
 
 app = typer.Typer(
@@ -35,6 +47,7 @@ app = typer.Typer(
     help="Declarative registry studies: check a study specification; run it on a registry and "
     "write its report (docs/study-spec.md).",
     no_args_is_help=True,
+    add_completion=False,
 )
 
 
@@ -77,6 +90,8 @@ def run(
         raise SitePackageError("--site names the site of --site-package FILE; give both")
     if site_package is not None and site_package.is_dir():
         raise SitePackageError(f"--site-package {site_package}: is a directory; give a file name")
+    if site_package is not None:
+        _check_site(data, site)
     began = time.perf_counter()
     with progress_display(not quiet) as progress:
         result = run_study(spec, data, out, progress=progress)
@@ -86,7 +101,7 @@ def run(
         typer.echo(f"site package: {written.resolve()}")
 
 
-@app.command("check")
+@app.command("check", help=CHECK_HELP)
 def check(
     spec: Annotated[
         Path,
@@ -95,10 +110,7 @@ def check(
         ),
     ],
 ) -> None:
-    """Validate a study specification without running it; print its identity and SHA-256.
-
-    Example:  myositis study check studies/jak-refractory-dm.yaml
-    """
+    """Validate a study specification (help text: CHECK_HELP)."""
     from myositis.study.spec import load_spec
 
     loaded = load_spec(spec)
@@ -110,6 +122,30 @@ def check(
         f"{c.exposure.label} -> baseline {c.baseline.window_days.describe()} -> "
         f"follow-up {c.followup.window_days.describe()} ({c.followup.use})"
     )
+
+
+def _check_site(data: str, site: str | None) -> None:
+    """Refuse a --site the registry does not hold (or a missing --site when it holds several)
+    before the run writes anything."""
+    from myositis.errors import SitePackageError
+    from myositis.registry.connect import connect
+
+    con = connect(data)
+    try:
+        found = con.table("person").select("site").distinct().to_pyarrow()
+        sites = sorted(str(s) for s in found.column("site").to_pylist() if s is not None)
+    finally:
+        con.disconnect()
+    if site is None and len(sites) > 1:
+        raise SitePackageError(
+            f"the registry holds {len(sites)} sites ({', '.join(sites)}); name the one to "
+            "export with --site"
+        )
+    if site is not None and site not in sites:
+        raise SitePackageError(
+            f"--site {site!r}: the registry has no person from that site; its sites are "
+            f"{', '.join(sites) or '(none)'}"
+        )
 
 
 def summary(results: dict[str, Any], report: Path, seconds: float) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from myositis.cli.options import REGISTRY_HELP, Data, OutDir, Quiet
+from myositis.cli.options import REGISTRY_HELP, Data, OutDir, Quiet, examples
 from myositis.cli.progress import progress_display
 from myositis.errors import MyositisError, TrialDesignError
 
@@ -137,7 +137,18 @@ class TestChoice(StrEnum):
     fisher = "fisher"
 
 
-@app.command("sample-size")
+@app.command(
+    "sample-size",
+    help="Patients per arm (1:1, two-sided) to detect p1 against p2, or the power of a given "
+    "n.\n\n"
+    "The assumed rates are yours to state: for BIRD (baricitinib against placebo, 62 "
+    "patients) they are not public. chisq is R's power.prop.test; fisher the exact power of "
+    "the Fisher test by enumeration.\n\n"
+    + examples(
+        "myositis trial sample-size --p1 0.3 --p2 0.7 --test fisher",
+        "myositis trial sample-size --p1 0.3 --p2 0.7 --n 31 --json",
+    ),
+)
 def sample_size_command(
     p1: Annotated[float, typer.Option(help="Expected response rate in the control arm, 0-1.")],
     p2: Annotated[float, typer.Option(help="Expected response rate in the treated arm, 0-1.")],
@@ -177,6 +188,14 @@ def sample_size_command(
             "1980), larger than the uncorrected one.",
         ),
     ] = False,
+    max_per_arm: Annotated[
+        int,
+        typer.Option(
+            min=2,
+            help="fisher: the largest size per arm searched (the exact power takes about a "
+            "second per size at 300 per arm, growing with the square of the size).",
+        ),
+    ] = 300,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Patients per arm (two-sided) to detect p1 against p2, or the power of a given n.
@@ -210,6 +229,7 @@ def sample_size_command(
             ratio=ratio,
             strict=strict,
             correct=correct,
+            max_per_arm=max_per_arm,
         )
     )
     if as_json:
@@ -239,10 +259,20 @@ def sample_size_command(
     )
 
 
-@app.command("randomise")
+@app.command(
+    "randomise",
+    help="Write a stratified permuted-block allocation list with random block sizes.\n\n"
+    "For the unblinded statistician only: the list reveals every allocation. Record the "
+    "seed: the same options and seed give the same list.\n\n"
+    + examples(
+        "myositis trial randomise --per-stratum 32 --arms baricitinib,placebo "
+        "--strata MTX,AZA --seed 20220501 -o allocation.csv"
+    ),
+)
 def randomise_command(
     per_stratum: Annotated[
-        int, typer.Option(help="Allocations per stratum at least (whole blocks are written).")
+        int,
+        typer.Option(min=1, help="Allocations per stratum at least (whole blocks are written)."),
     ],
     seed: Seed,
     out: Annotated[Path, typer.Option("--out", "-o", help="Allocation list to write (CSV).")],
@@ -255,12 +285,7 @@ def randomise_command(
         str, typer.Option(help="Strata, comma-separated (e.g. site x prior therapy).")
     ] = "all",
 ) -> None:
-    """Write a stratified permuted-block allocation list with random block sizes.
-
-    For the unblinded statistician only: the list reveals every allocation. Example:
-    myositis trial randomise --per-stratum 32 --arms baricitinib,placebo --strata
-    MTX,AZA --seed 20220501 -o allocation.csv
-    """
+    """Permuted-block allocation list (help text in the decorator)."""
     from myositis.trial.randomisation import permuted_blocks
 
     allocations = permuted_blocks(
@@ -275,10 +300,24 @@ def randomise_command(
     typer.echo(f"wrote {len(allocations)} allocations ({strata}) to {out}; seed {seed}")
 
 
-@app.command("minimise")
+@app.command(
+    "minimise",
+    help="Allocate patients in turn by Pocock-Simon minimisation (range of the counts per "
+    "factor).\n\n"
+    "PATIENTS is a CSV file (UTF-8, a header row) with one patient per row in the order they "
+    "enrol; the levels of each factor are those found in the file. The output repeats each "
+    "patient's row with the arm and every arm's imbalance total at that moment.\n\n"
+    + examples(
+        "myositis trial minimise enrolled.csv --factors site,prior_ivig "
+        "--arms baricitinib,placebo --seed 20220501 -o allocations.csv"
+    ),
+)
 def minimise_command(
     patients: Annotated[
-        Path, typer.Argument(help="CSV of patients in the order they enrol, one per row.")
+        Path,
+        typer.Argument(
+            help="CSV of patients in the order they enrol, one per row.", metavar="PATIENTS"
+        ),
     ],
     factors: Annotated[
         str, typer.Option(help="Columns holding the prognostic factors, comma-separated.")
@@ -291,30 +330,25 @@ def minimise_command(
         float, typer.Option("--p", help="Probability of the arm that minimises imbalance.")
     ] = 0.8,
 ) -> None:
-    """Allocate patients in turn by Pocock-Simon minimisation (range of the counts per factor).
-
-    The levels of each factor are those found in the file. The output repeats each patient's
-    row with the arm and every arm's imbalance total at that moment. Example:
-    myositis trial minimise enrolled.csv --factors site,prior_ivig --arms baricitinib,placebo
-    --seed 20220501 -o allocations.csv
-    """
+    """Pocock-Simon minimisation (help text in the decorator)."""
+    from myositis.tables import read_csv
     from myositis.trial.minimisation import Minimiser
 
     columns = _names(factors, "--factors")
-    try:
-        with patients.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise MyositisError(f"{patients}: cannot be read ({exc.strerror})") from None
-    header = list(rows[0]) if rows else []
+    table = read_csv(patients, row_column=_ROW, error=TrialDesignError)
+    header = [c for c in table.column_names if c != _ROW]
     missing = [c for c in columns if c not in header]
-    if not rows or missing:
+    if missing:
         raise TrialDesignError(
-            f"{patients}: no patient rows"
-            if not rows
-            else f"{patients}: no column(s) {', '.join(missing)} (found: {', '.join(header)})"
+            f"{patients}: no column(s) {', '.join(missing)} (found: {', '.join(header)})"
         )
-    for number, row in enumerate(rows, start=1):
+    if not table.num_rows:
+        raise TrialDesignError(f"{patients}: no patient rows")
+    rows = [
+        {c: ("" if v is None else v) for c, v in row.items() if c != _ROW}
+        for row in table.to_pylist()
+    ]
+    for number, row in zip(table[_ROW].to_pylist(), rows, strict=True):
         blank = [c for c in columns if not (row[c] or "").strip()]
         if blank:
             raise TrialDesignError(
@@ -1041,6 +1075,10 @@ def synth_command(
         "(unblinded, owner-only)"
     )
     typer.echo(f"next: see {files.out / 'README.txt'}")
+
+
+#: The row-number column added to a patients table read (not a column of the file).
+_ROW = "__row"
 
 
 def _names(text: str, option: str) -> list[str]:

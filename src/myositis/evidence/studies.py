@@ -6,7 +6,9 @@ Columns by measure (one row per study; a column ``study`` names it):
 - ``MN``: ``mean_change``, ``sd_change``, ``n`` (or, for a plain mean, ``mean``, ``sd``, ``n``);
 - ``GEN``: ``yi``, ``vi``.
 
-Optional columns are named on the command line (``--by subgroup``, ``--moderator ablat``).
+Optional columns are named on the command line (``--by subgroup``, ``--moderator ablat``);
+other columns are named in an :class:`myositis.errors.InputWarning` and ignored. The file is
+read by :mod:`myositis.tables` (UTF-8, header checks, rows numbered from 1 after the header).
 Every problem found is reported at once (file, data row counted from 1 after the header,
 column, value, reason) through :class:`myositis.errors.InvalidInputError`; too few studies is
 an :class:`myositis.errors.EvidenceError`.
@@ -14,14 +16,13 @@ an :class:`myositis.errors.EvidenceError`.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from myositis.errors import EvidenceError, InputProblem, InvalidInputError
+from myositis.errors import ERRORS_REPORT_HINT, EvidenceError, InputProblem, InvalidInputError
 from myositis.evidence.effects import (
     PROPORTION_MEASURES,
     EffectSizes,
@@ -30,6 +31,10 @@ from myositis.evidence.effects import (
     means,
     proportions,
 )
+from myositis.tables import read_csv, warn_unused
+
+#: The row-number column added to the table read (not a column of the file).
+_ROW = "__row"
 
 
 def required_columns(measure: Measure, header: Sequence[str]) -> tuple[str, ...]:
@@ -65,18 +70,8 @@ def read_studies(
     the column names.
     """
     source = str(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError as exc:
-        raise EvidenceError(f"{source}: no such file") from exc
-    except UnicodeDecodeError as exc:
-        raise EvidenceError(f"{source}: not a UTF-8 text (CSV) file") from exc
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if not rows:
-        raise EvidenceError(f"{source}: the file is empty; expected a header row and studies")
-    header = [cell.strip() for cell in rows[0]]
-    body = rows[1:]
+    table = read_csv(Path(path), row_column=_ROW, error=EvidenceError)
+    header = [name for name in table.column_names if name != _ROW]
     value_columns = required_columns(measure, header)
     wanted = ["study", *value_columns]
     if subgroup:
@@ -100,7 +95,13 @@ def read_studies(
                 for name in missing
             ]
         )
-    index = {name: header.index(name) for name in wanted}
+    warn_unused(
+        source,
+        header,
+        wanted,
+        f"not used by --measure {measure} (ignored; --by and --moderator name columns to use)",
+    )
+    cells_of = {name: table[name].to_pylist() for name in wanted}
     problems: list[InputProblem] = []
     studies: list[str] = []
     values: dict[str, list[float]] = {name: [] for name in value_columns}
@@ -113,8 +114,8 @@ def read_studies(
             InputProblem(row=row, column=column, value=value, reason=reason, source=source)
         )
 
-    for number, row in enumerate(body, start=1):
-        cells = {name: (row[i].strip() if i < len(row) else "") for name, i in index.items()}
+    for i, number in enumerate(table[_ROW].to_pylist()):
+        cells = {name: (column[i] or "").strip() for name, column in cells_of.items()}
         study = cells["study"]
         if not study:
             problem(number, "study", study, "every study needs a name")
@@ -144,7 +145,7 @@ def read_studies(
             moderators.append(float("nan") if value is None else value)
 
     if problems:
-        raise InvalidInputError(problems)
+        raise InvalidInputError(problems, hint=ERRORS_REPORT_HINT)
     if len(studies) < min_studies:
         raise EvidenceError(
             f"{source}: pooling needs at least {min_studies} studies; the file has {len(studies)}"

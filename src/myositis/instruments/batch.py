@@ -1,16 +1,17 @@
 """Batch scoring of CSV and Parquet files through the query engine.
 
-The file is read with PyArrow (CSV cells as text, so that a non-numeric value can be reported
-as it was written), numbered by data row, checked and scored by the instrument's Ibis
-expressions in DuckDB, and written atomically. Every row is accounted for: rows read = rows
-scored + rows rejected. By default any invalid value stops the run and nothing is written;
-with ``errors="report"`` the valid rows are scored and every problem is written, with the
-rejected row it belongs to, to ``<output>.errors.csv``.
+The file is read by :mod:`myositis.tables`, the one reader with one set of error rules (CSV
+cells as text, so that a non-numeric value can be reported as it was written; Parquet scanned
+by the engine), numbered by data row, checked and scored by the instrument's Ibis expressions
+in DuckDB, and written atomically. Columns the instrument does not use pass through unchanged
+and are named in an :class:`myositis.errors.InputWarning`. Every row is accounted for: rows
+read = rows scored + rows rejected. By default any invalid value stops the run and nothing is
+written; with ``errors="report"`` the valid rows are scored and every problem is written, with
+the rejected row it belongs to, to ``<output>.errors.csv``.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from collections.abc import Iterator
@@ -27,13 +28,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
-from myositis.errors import InputProblem, InvalidInputError, MyositisError
+from myositis.errors import ERRORS_REPORT_HINT, InputProblem, InvalidInputError, MyositisError
 from myositis.instruments.base import Instrument
 from myositis.instruments.engine import ROW
 from myositis.instruments.validation import valid_rows
+from myositis.tables import FORMATS, check_source, parquet_columns, read_csv, warn_unused
 
 ErrorMode = Literal["stop", "report"]
-FORMATS = (".csv", ".parquet")
 #: The row-number column DuckDB's Parquet reader adds (``file_row_number = true``).
 _FILE_ROW: Final = "file_row_number"
 
@@ -49,67 +50,20 @@ class BatchSummary:
     error_file: Path | None
 
 
-def _check_source(path: Path) -> str:
-    if not path.exists():
-        raise MyositisError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise MyositisError(f"{path}: unsupported file type '{suffix}'; use .csv or .parquet")
-    return suffix
-
-
-def read_table(path: Path) -> pa.Table:
-    """Read a CSV (every cell as text; only an empty cell is missing) or Parquet file into
-    memory, adding the 1-based data row number."""
-    suffix = _check_source(path)
-    try:
-        if suffix == ".csv":
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                header = next(csv.reader(handle), [])
-            _check_header(path, header)
-            table = pacsv.read_csv(
-                path,
-                convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in header},
-                    # Only an empty cell is missing: "NA", "n/a" or "-" are reported as not a
-                    # number rather than silently read as blank (and pass through unchanged).
-                    null_values=[""],
-                    strings_can_be_null=True,
-                ),
-            )
-        else:
-            table = pq.read_table(path)
-            _check_header(path, table.column_names)
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
-        raise MyositisError(f"{path}: cannot be read as {suffix[1:].upper()}: {exc}") from None
-    _check_not_empty(path, table.num_rows)
-    return table.append_column(ROW, pa.array(range(1, table.num_rows + 1), pa.int64()))
-
-
 def _scan_parquet(path: Path, con: BaseBackend) -> tuple[ir.Table, int]:
     """A Parquet file as a lazy engine table with the 1-based row number, and its row count
     (from the file's metadata): the data stream through the engine, never all in memory."""
-    try:
-        meta = pq.read_metadata(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise MyositisError(f"{path}: cannot be read as PARQUET: {exc}") from None
-    _check_header(path, meta.schema.to_arrow_schema().names)
-    _check_not_empty(path, meta.num_rows)
+    names, rows = parquet_columns(path)
+    _check_reserved(path, names)
+    _check_not_empty(path, rows)
     scan = con.read_parquet(path, file_row_number=True)
     numbered = scan.mutate(**{ROW: scan[_FILE_ROW] + 1}).drop(_FILE_ROW)
-    return numbered, meta.num_rows
+    return numbered, rows
 
 
-def _check_header(path: Path, header: list[str]) -> None:
-    if not header:
-        raise MyositisError(f"{path}: the file is empty (no header row)")
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise MyositisError(f"{path}: column '{name}' appears more than once in the header")
-        seen.add(name)
+def _check_reserved(path: Path, header: list[str]) -> None:
     for reserved in (ROW, _FILE_ROW):
-        if reserved in seen:
+        if reserved in header:
             raise MyositisError(f"{path}: column name '{reserved}' is reserved; rename it")
 
 
@@ -206,24 +160,32 @@ def score_file(
     """
     if output.suffix.lower() not in FORMATS:
         raise MyositisError(f"{output}: output must end in .csv or .parquet")
-    suffix = _check_source(source)
+    suffix = check_source(source)
     if output.resolve() == source.resolve():
         raise MyositisError(f"{output}: the output would overwrite the input; choose another name")
     con = con or ibis.get_backend()
     if suffix == ".parquet":
         table, rows_read = _scan_parquet(source, con)
     else:
-        arrow = read_table(source)
+        arrow = read_csv(source, row_column=ROW)
+        _check_reserved(source, arrow.column_names[:-1])
+        _check_not_empty(source, arrow.num_rows)
         table, rows_read = ibis.memtable(arrow), arrow.num_rows
     columns = [c for c in table.columns if c != ROW]
     instrument.require_columns(columns, source=str(source))
     fields, rules = instrument.fields(columns), instrument.row_rules(columns)
+    warn_unused(
+        source,
+        columns,
+        [f.column for f in fields] + [r.column for r in rules],
+        f"not used by {instrument.title}: passed through unchanged",
+    )
     problems = instrument.problems(table, source=source.name)
     error_file: Path | None = None
     report: pa.Table | None = None
     if problems:
         if errors == "stop":
-            raise InvalidInputError(problems)
+            raise InvalidInputError(problems, hint=ERRORS_REPORT_HINT)
         error_file = output.with_name(output.stem + ".errors.csv")
         if error_file.resolve() == source.resolve():
             raise MyositisError(

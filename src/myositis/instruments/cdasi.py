@@ -28,6 +28,11 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from myositis.instruments.base import Instrument
+from myositis.instruments.constants import (
+    CDASI_LOCATIONS,
+    CDASI_MCID_DEFAULT,
+    CDASI_SEVERITY_CUTOFF_DEFAULT,
+)
 from myositis.instruments.engine import (
     any_of,
     lit,
@@ -38,27 +43,10 @@ from myositis.instruments.engine import (
 )
 from myositis.instruments.rules import Field, dec, load_table
 
-SEVERITY_CUTOFF_DEFAULT: Final = 14
-MCID_DEFAULT: Final = 5
-
+SEVERITY_CUTOFF_DEFAULT: Final = CDASI_SEVERITY_CUTOFF_DEFAULT
+MCID_DEFAULT: Final = CDASI_MCID_DEFAULT
 #: The 15 anatomical locations in form order (column prefixes).
-LOCATIONS: Final = (
-    "scalp",
-    "malar",
-    "periorbital",
-    "face_other",
-    "neck_v",
-    "neck_posterior",
-    "upper_back",
-    "back_buttocks",
-    "abdomen",
-    "thigh_lateral",
-    "legs_feet",
-    "arm",
-    "mechanics_hands",
-    "hands_dorsum",
-    "gottron_not_hands",
-)
+LOCATIONS: Final = CDASI_LOCATIONS
 
 ITEMS: Final = tuple(
     Field(

@@ -14,18 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Literal
+from typing import Final
 
 import ibis
 import ibis.expr.types as ir
 
+from myositis.instruments.constants import ENZYMES, Population
 from myositis.instruments.engine import NUMBER_PREFIX, is_blank, lit, number, with_numbers
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
 
-Population = Literal["adult", "juvenile"]
-
-ENZYMES: Final = tuple(row["enzyme"] for row in load_table("enzymes"))
 MMT8_MAXIMA: Final = (80, 150)
 
 #: Type for a product of two input values. DuckDB multiplies two DECIMAL(18, 6) values as
@@ -79,7 +77,6 @@ MEASURES: Final = _measures()
 _JUVENILE_ONLY: Final = {
     row["column"] for row in load_table("tis_measures") if row["population"] == "juvenile"
 }
-MEASURE_KEYS: Final = ("pga", "ptga", "mmt8", "haq", "enzyme", "ema")
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,8 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.core_set import (
-    MEASURE_KEYS,
-    WIDE,
-    CoreSetColumns,
-    MeasureValues,
-    Population,
-)
+from myositis.instruments.constants import MEASURE_KEYS, Population
+from myositis.instruments.core_set import WIDE, CoreSetColumns, MeasureValues
 from myositis.instruments.engine import lit, missing_names, split_names
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule

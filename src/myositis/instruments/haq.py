@@ -27,21 +27,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
+from myositis.instruments.constants import (
+    HAQ_CATEGORIES,
+    HAQ_FORMS,
+    HAQ_MIN_CATEGORIES_DEFAULT,
+    HAQForm,
+)
 from myositis.instruments.engine import lit, missing_names, number, split_names
 from myositis.instruments.rules import Field, dec, load_table
 
-Form = Literal["haq-di", "chaq"]
-FORMS: Final = ("haq-di", "chaq")
-MIN_CATEGORIES_DEFAULT: Final = 6
+Form = HAQForm
+FORMS: Final = HAQ_FORMS
+MIN_CATEGORIES_DEFAULT: Final = HAQ_MIN_CATEGORIES_DEFAULT
 
 #: The eight categories in form order, with label and the aid/help floor.
-CATEGORIES: Final = tuple(row["category"] for row in load_table("haq_categories"))
+CATEGORIES: Final = HAQ_CATEGORIES
 LABELS: Final = {row["category"]: row["label"] for row in load_table("haq_categories")}
 AID_OR_HELP_FLOOR: Final = {
     row["category"]: dec(row["aid_or_help_floor"]) for row in load_table("haq_categories")

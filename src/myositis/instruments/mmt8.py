@@ -26,47 +26,13 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
+from myositis.instruments.constants import MMT8_GROUPS
 from myositis.instruments.engine import DECIMAL, missing_names, number, split_names
-from myositis.instruments.rules import Field, dec, load_table
+from myositis.instruments.rules import Field
 
 Side = Literal["right", "left"]
 
-
-@dataclass(frozen=True)
-class Group:
-    """One muscle group of the MMT-8 and the columns that carry its grades."""
-
-    key: str
-    label: str
-    axial: bool
-    field_meaning: str
-    minimum: str
-    maximum: str
-
-    @property
-    def right(self) -> str:
-        return f"{self.key}_right"
-
-    @property
-    def left(self) -> str:
-        return f"{self.key}_left"
-
-    def columns(self) -> tuple[str, ...]:
-        """Input columns in form order: the one axial column, or right then left."""
-        return (self.key,) if self.axial else (self.right, self.left)
-
-
-GROUPS: Final = tuple(
-    Group(
-        key=row["group"],
-        label=row["label"],
-        axial=row["sides"] == "axial",
-        field_meaning=row["meaning"],
-        minimum=row["minimum"],
-        maximum=row["maximum"],
-    )
-    for row in load_table("mmt8_groups")
-)
+GROUPS: Final = MMT8_GROUPS
 AXIAL: Final = tuple(g for g in GROUPS if g.axial)
 BILATERAL: Final = tuple(g for g in GROUPS if not g.axial)
 #: Every grade column, in form order.
@@ -75,8 +41,8 @@ COLUMNS: Final = tuple(c for g in GROUPS for c in g.columns())
 FIELDS: Final = tuple(
     Field(
         column=column,
-        minimum=dec(g.minimum),
-        maximum=dec(g.maximum),
+        minimum=g.minimum,
+        maximum=g.maximum,
         integer=True,
         meaning=f"{g.label}: {g.field_meaning}",
     )

@@ -29,37 +29,18 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.instruments.base import Instrument
-from myositis.instruments.core_set import (
-    MEASURE_KEYS,
-    WIDE,
-    CoreSetColumns,
-    MeasureValues,
-    Population,
-)
+from myositis.instruments.constants import MEASURE_KEYS, TIS_CATEGORIES, TIS_POINTS, Population
+from myositis.instruments.core_set import WIDE, CoreSetColumns, MeasureValues
 from myositis.instruments.engine import any_of, drop_numbers, lit, missing_names, split_names
-from myositis.instruments.rules import Field, dec, load_table
+from myositis.instruments.rules import Field
 from myositis.instruments.validation import RowRule
 
 SIX_PLACES: Final = Decimal("0.000001")  # the scale of the exact inputs (DECIMAL(18, 6))
 
 #: measure -> ((edge percent, points), ...) in increasing order of edge
-POINTS: Final = {
-    key: tuple(
-        (dec(row["improvement_above_percent"]), dec(row["points"]))
-        for row in load_table("tis_points")
-        if row["measure"] == key
-    )
-    for key in MEASURE_KEYS
-}
+POINTS: Final = TIS_POINTS
 #: population -> ((category, minimum TIS), ...) in increasing order
-CATEGORIES: Final = {
-    population: tuple(
-        (row["category"], dec(row["minimum_tis"]))
-        for row in load_table("tis_categories")
-        if row["population"] == population
-    )
-    for population in ("adult", "juvenile")
-}
+CATEGORIES: Final = TIS_CATEGORIES
 
 
 def percent(values: MeasureValues) -> ir.FloatingValue:

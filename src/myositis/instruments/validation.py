@@ -47,11 +47,14 @@ class RowRule:
 
 # Reason codes computed in the engine (short, so the compiled SQL stays small); the words
 # are added in Python from the same Field or RowRule.
-NOT_A_NUMBER, OUT_OF_RANGE, RULE_BROKEN = 1, 2, 3
+NOT_A_NUMBER, OUT_OF_RANGE, RULE_BROKEN, NOT_WHOLE = 1, 2, 3, 4
 
 
-def _field_checks(table: ir.Table, field: Field) -> tuple[ir.BooleanValue, ir.BooleanValue]:
-    """(not a number, out of range) for one field; neither is ever null."""
+def _field_checks(
+    table: ir.Table, field: Field
+) -> tuple[ir.BooleanValue, ir.BooleanValue, ir.BooleanValue]:
+    """(not a number, a fraction where a whole number is required, out of range) for one
+    field; none is ever null."""
     value = number(table, field.column)
     integer = value.type().is_integer()
 
@@ -67,8 +70,9 @@ def _field_checks(table: ir.Table, field: Field) -> tuple[ir.BooleanValue, ir.Bo
         bad = bad | (value < bound(field.minimum))
     if field.maximum is not None:
         bad = bad | (value > bound(field.maximum))
+    fraction = ibis.literal(False)
     if field.integer and not integer:
-        bad = bad | (value != value.floor())
+        fraction = value != value.floor()
     if not integer:
         not_numeric = ~is_blank(table, field.column) & value.isnull()
         raw = table[field.column]
@@ -80,13 +84,14 @@ def _field_checks(table: ir.Table, field: Field) -> tuple[ir.BooleanValue, ir.Bo
         not_numeric = value.abs() >= LARGEST
     else:
         not_numeric = ibis.literal(False)
-    return not_numeric.fill_null(False), bad.fill_null(False)
+    return not_numeric.fill_null(False), fraction.fill_null(False), bad.fill_null(False)
 
 
 def _field_reason(table: ir.Table, field: Field) -> ir.IntegerValue:
-    not_numeric, bad = _field_checks(table, field)
+    not_numeric, fraction, bad = _field_checks(table, field)
     return ibis.cases(
         (not_numeric, ibis.literal(NOT_A_NUMBER, "int8")),
+        (fraction, ibis.literal(NOT_WHOLE, "int8")),
         (bad, ibis.literal(OUT_OF_RANGE, "int8")),
         else_=ibis.null("int8"),
     )
@@ -101,6 +106,8 @@ def _describe(code: int, check: Field | RowRule, row: dict[str, Any]) -> str:
             "is not a number (leave the cell empty if not assessed; at most 12 digits "
             f"before the decimal point); allowed: {allowed}"
         )
+    if code == NOT_WHOLE:
+        return f"is not a whole number; allowed: {allowed}"
     return f"is out of range; allowed: {allowed}"
 
 

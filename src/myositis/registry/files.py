@@ -1,19 +1,25 @@
 """A registry held as a folder of files: one ``<table>.csv`` or ``<table>.parquet`` per table,
 loaded into an in-memory DuckDB.
 
-CSV values are parsed and every bad value is reported with its file, data row, column and
-value (dates as ISO 8601 ``YYYY-MM-DD``, numbers, booleans ``true``/``false``/``1``/``0``; an
-empty cell is missing). Nothing is dropped silently: a table loads completely or not at all.
-Extra columns are kept. The tables and columns that data model version 2 added for imports
-(``OPTIONAL_FOLDER_TABLES``: observation periods, races, the import log; the provenance
-columns) may be left out: an absent table is empty and an absent column null. Each CSV table
-keeps its rows' data row numbers out of sight, in the table behind its view (:func:`data_rows`),
-so that later checks can name the row of the file.
+Files are read by :mod:`myositis.tables` (the one reader: UTF-8, any line endings, header
+checks, rows numbered from 1 after the header). CSV values are parsed and every bad value is
+reported with its file, data row, column and value, and why (dates as ISO 8601 ``YYYY-MM-DD``
+that exist, whole numbers, numbers, booleans ``true``/``false``/``1``/``0``; an empty cell is
+missing). Nothing is dropped silently: a table loads completely or not at all. Columns and
+files outside the data model are kept or left alone, and named in an
+:class:`myositis.errors.InputWarning`.
+
+The tables and columns that data model version 2 added for imports (``OPTIONAL_FOLDER_TABLES``:
+observation periods, races, the import log; the provenance columns) may be left out: an absent
+table is empty and an absent column null. Each CSV table keeps its rows' data row numbers out of
+sight, in the table behind its view (:func:`data_rows`), so that later checks can name the row
+of the file.
 """
 
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -23,12 +29,11 @@ import ibis.expr.datatypes as dt
 import ibis.expr.schema as sch
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from ibis import BaseBackend
 from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.common.exceptions import TableNotFound
 
-from myositis.errors import InputProblem, InvalidInputError, RegistryError
+from myositis.errors import InputProblem, InputWarning, InvalidInputError, RegistryError
 from myositis.registry.conformance import check_conformance, check_schema, upgrade_advice
 from myositis.registry.schema import (
     OPTIONAL_FOLDER_COLUMNS,
@@ -37,6 +42,7 @@ from myositis.registry.schema import (
     TABLES,
 )
 from myositis.registry.store import append_duckdb
+from myositis.tables import ValueKind, parquet_columns, read_csv, value_problem, warn_unused
 
 #: At most this many bad values are listed per column (the count is always exact).
 _MAX_LISTED_PER_COLUMN: Final = 1000
@@ -45,6 +51,11 @@ DATA_ROW: Final = "__row"
 _ROW: Final = DATA_ROW
 #: Prefix of the table behind a CSV table's view: the table with its data rows.
 _NUMBERED: Final = "__csv_"
+#: What the warning says of columns outside the data model.
+_NOT_IN_MODEL: Final = (
+    "not in the data model: kept, but no study uses them (docs/data-model.md lists each "
+    "table's columns; check the spelling)"
+)
 
 
 def open_folder(folder: Path, *, tables: Mapping[str, sch.Schema] | None = None) -> BaseBackend:
@@ -76,6 +87,24 @@ def open_folder(folder: Path, *, tables: Mapping[str, sch.Schema] | None = None)
                 "every table of the data model must be present, even as a header-only file "
                 "(see docs/data-model.md)"
             )
+    others = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.suffix.lower() in (".csv", ".parquet") and p.stem not in TABLES
+    )
+    if others:
+        which = (
+            f"{others[0]} is not a registry table"
+            if len(others) == 1
+            else (f"{', '.join(others)} are not registry tables")
+        )
+        warnings.warn(
+            InputWarning(
+                f"{folder}: {which} (ignored); the tables are {', '.join(TABLES)} "
+                "(docs/data-model.md)"
+            ),
+            stacklevel=2,
+        )
     if problems:
         raise InvalidInputError(problems)
     if current:
@@ -103,6 +132,7 @@ def _check_version(folder: Path) -> None:
 
 
 def _load_parquet(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> None:
+    columns, _ = parquet_columns(path, error=RegistryError)
     try:
         raw = con.read_parquet(path, table_name=f"__src_{name}")
     except Exception as exc:
@@ -110,6 +140,7 @@ def _load_parquet(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -
     absent = {c: ibis.null(schema[c]) for c in OPTIONAL_FOLDER_COLUMNS if c in schema.names}
     raw = raw.mutate(**{c: v for c, v in absent.items() if c not in raw.columns})
     check_schema(raw.schema(), schema, str(path))
+    warn_unused(path, columns, schema.names, _NOT_IN_MODEL)
     con.create_view(name, _conform(raw, schema))
 
 
@@ -124,38 +155,20 @@ def _conform(raw: ir.Table, schema: sch.Schema, *, numbered: bool = False) -> ir
 def _load_csv(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> list[InputProblem]:
     """Load one CSV table with every value checked; return the bad values (nothing is loaded
     when there are any)."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), [])
-    except UnicodeDecodeError as exc:
-        raise RegistryError(f"{path} is not UTF-8 text ({exc}); save it as UTF-8 CSV") from None
-    if not header:
-        raise RegistryError(f"{path} is empty; it needs at least a header row")
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if dupes:
-        raise RegistryError(f"{path}: duplicate column(s) {', '.join(dupes)} in the header")
+    table = read_csv(path, row_column=_ROW, error=RegistryError)
+    header = table.column_names[:-1]
     missing = [c for c in schema.names if c not in header and c not in OPTIONAL_FOLDER_COLUMNS]
     if missing:
         raise RegistryError(
             f"{path} lacks column(s) {', '.join(missing)} (found: {', '.join(header)}); "
             "add them (they may be empty)"
         )
-    try:
-        table = pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise RegistryError(f"{path} is not a well-formed CSV file: {exc}") from None
+    warn_unused(path, header, schema.names, _NOT_IN_MODEL)
     rows = table.num_rows
     for column in schema.names:
         if column not in header:  # an optional column left out: empty cells, read as missing
             table = table.append_column(column, pa.array([""] * rows, pa.string()))
             header.append(column)
-    table = table.append_column(_ROW, pa.array(range(1, rows + 1), pa.int64()))
     raw_name = f"__raw_{name}"
     # create-then-insert: create_table(obj=arrow) is broken with this ibis/sqlglot pairing
     raw = con.create_table(raw_name, schema=ibis.Schema.from_pyarrow(table.schema))
@@ -218,24 +231,14 @@ def _invalid(value: ir.StringValue, dtype: dt.DataType) -> ir.BooleanValue:
     return bad
 
 
-_EXPECTED: Final = {
-    "date": "a date as YYYY-MM-DD",
-    "int": "a whole number",
-    "float": "a number",
-    "boolean": "true or false (or 1/0)",
-}
-
-
-def _describe(dtype: dt.DataType) -> str:
+def _kind(dtype: dt.DataType) -> ValueKind:
     if dtype.is_date():
-        return _EXPECTED["date"]
+        return "date"
     if dtype.is_integer():
-        return _EXPECTED["int"]
+        return "integer"
     if dtype.is_floating():
-        return _EXPECTED["float"]
-    if dtype.is_boolean():
-        return _EXPECTED["boolean"]
-    return str(dtype)
+        return "number"
+    return "boolean"
 
 
 def _bad_values(
@@ -248,9 +251,14 @@ def _bad_values(
     if not count:
         return []
     listed = bad.select(_ROW, column).order_by(_ROW).limit(_MAX_LISTED_PER_COLUMN)
-    reason = f"expected {_describe(dtype)}"
     problems = [
-        InputProblem(row=r[_ROW], column=column, value=r[column], reason=reason, source=path.name)
+        InputProblem(
+            row=r[_ROW],
+            column=column,
+            value=r[column],
+            reason=value_problem(r[column], _kind(dtype)),
+            source=path.name,
+        )
         for r in listed.to_pyarrow().to_pylist()
     ]
     if count > len(problems):

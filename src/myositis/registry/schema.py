@@ -259,6 +259,7 @@ def has_provenance(table: str) -> bool:
     """Whether a table carries the provenance columns (person-level detail tables do not)."""
     return all(c in TABLES[table].names for c in PROVENANCE_COLUMNS)
 
+
 # -- What the data model implies about its rows (checked by myositis.registry.integrity) -----
 # Every table with a person_id column refers to ``person``, and none of its dates may fall
 # before that person's birth: those two rules follow from the columns above, so a table added

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from myositis.documents import guess_encoding
 from myositis.errors import SourceError
+from myositis.tables import not_utf8
 
 #: File suffixes read as spreadsheets.
 SUFFIXES: Final = (".csv", ".xlsx")
@@ -84,20 +84,13 @@ def _utf8(path: Path, head: bytes) -> None:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not merely a character cut at the end of the sample
-            raise SourceError(
-                f"{path.name} is not UTF-8 text (it looks like {guess_encoding(head)}); open it "
-                "and save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8), then import "
-                "again"
-            ) from None
+            raise not_utf8(path, head, error=SourceError) from None
 
 
 def _bad_csv(path: Path, exc: Exception, head: bytes, line: int | None = None) -> SourceError:
+    if isinstance(exc, UnicodeDecodeError):  # the one message of myositis.tables
+        return SourceError(str(not_utf8(path, path.read_bytes())))
     where = f", line {line}" if line else ""
-    if isinstance(exc, UnicodeDecodeError):
-        return SourceError(
-            f"{path.name}{where} is not UTF-8 text (it looks like {guess_encoding(head)}); save "
-            "the file as 'CSV UTF-8' and import again"
-        )
     return SourceError(f"{path.name}{where}: not a well-formed CSV file ({exc})")
 
 

@@ -208,9 +208,17 @@ def sample_size(
         first = m - STEADY
         if first >= start and all(powers[j] >= power for j in range(first, m + 1)):
             return PowerResult(test, p1, p2, alpha, float(first), powers[first], ratio)
+    if start > max_per_arm:
+        raise TrialDesignError(
+            f"the normal approximation already needs {start} patients per arm, more than "
+            f"max_per_arm ({max_per_arm}); raise max_per_arm (--max-per-arm; the exact power "
+            "takes about a second per size at 300 per arm, growing with the square of the "
+            "size), use the chi-squared test (--test chisq) for a trial this large, or check "
+            "p1 and p2"
+        )
     raise TrialDesignError(
         f"the Fisher exact test does not keep power {power} with up to {max_per_arm} patients "
-        "per arm; raise max_per_arm or check p1 and p2"
+        "per arm; raise max_per_arm (--max-per-arm) or check p1 and p2"
     )
 
 
