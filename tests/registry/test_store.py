@@ -286,7 +286,7 @@ def test_ragged_csv_names_the_row(tmp_path: Path) -> None:
         "1,,a,F,1980-01-01,1980\n"
     )
     with pytest.raises(
-        InvalidInputError, match="person.csv, row 1: 5 cells, but the header has 7 columns"
+        InvalidInputError, match="person.csv, row 1: 6 cells, but the header has 8 columns"
     ):
         connect(folder)
 

@@ -142,17 +142,18 @@ def test_the_demo_counts_prednisone_tapers_and_keeps_children_from_the_adult_lab
 ) -> None:
     """The demo's registry tapers every prednisone course taken at the JAK start in steps
     (20 -> 15 -> ... -> 2.5 mg) and then stops it (sources/synthetic/dermatomyositis.py
-    ``_prednisone``): all 6 are tapered and stopped; before the fix every 'tapered' count of
-    the demo was 0. Its 14 patients under 18 are not compared with the adult label dose."""
+    ``_prednisone``): all 7 are tapered, and the 5 whose taper ended inside the treatment
+    period are tapered and stopped; before the fix every 'tapered' count of the demo was 0.
+    Its 12 patients under 18 are not compared with the adult label dose."""
     results = json.loads(demo.results_json.read_text(encoding="utf-8"))
     therapy = {t["therapy"]: t for t in results["concomitant_therapy"]["by_therapy"]}
     assert therapy["prednisone"] == {
-        "therapy": "prednisone", "at_index": 6, "stopped": 6, "tapered": 6,
-        "tapered_and_stopped": 6, "continued": 0,
+        "therapy": "prednisone", "at_index": 7, "stopped": 5, "tapered": 7,
+        "tapered_and_stopped": 5, "continued": 0,
     }  # fmt: skip
     dosing = results["dosing"]
     children = [p for p in results["patients"] if p["age_at_index"] < 18]
-    assert len(children) == dosing["children_not_compared"] == 14
+    assert len(children) == dosing["children_not_compared"] == 12
     assert {p["dose_vs_label"] for p in children} == {"no adult label dose comparison (child)"}
     partition = ("at_or_below_label", "no_label_dose", "children_not_compared", "not_evaluable")
     assert dosing["above_label"]["count"] + sum(dosing[k] for k in partition) == len(
@@ -164,16 +165,16 @@ def test_the_demo_counts_prednisone_tapers_and_keeps_children_from_the_adult_lab
     html = demo.report.read_text(encoding="utf-8")
     assert "patients under 18 at the\nindex are not compared with them" in html
     assert (
-        '<td>Children: not compared with the adult label dose</td><td class="num">14</td>' in html
+        '<td>Children: not compared with the adult label dose</td><td class="num">12</td>' in html
     )
 
 
 def test_the_demo_trajectories_have_one_panel_per_subtype_group(demo: StudyRun) -> None:
-    """79 patients: more than 12, so Figure 3 has one panel per subtype group of the bundled
-    specification, each titled with its count (Table 1's subtype groups: 34, 31, 14)."""
+    """75 patients: more than 12, so Figure 3 has one panel per subtype group of the bundled
+    specification, each titled with its count (Table 1's subtype groups: 38, 25, 12)."""
     html = demo.report.read_text(encoding="utf-8")
     figure = html[html.index("<svg", html.index("</svg>", html.index('id="sec-cdasi"')) + 6) :]
     figure = figure[: figure.index("</svg>")]
-    for title in ("Amyopathic or hypomyopathic (n = 34)", "Classic (n = 31)", "Juvenile (n = 14)"):
+    for title in ("Amyopathic or hypomyopathic (n = 38)", "Classic (n = 25)", "Juvenile (n = 12)"):
         assert title in figure
     assert "Figure 3. CDASI activity over time, one panel\nper subtype group." in html

@@ -91,14 +91,39 @@ _option_type = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
-def _help_flag_is_false(command: Any, ctx: Any, option: Any = None) -> Any:
-    """Give a command's --help flag the default False: typer 0.29 checks a flag left at None
-    with pydantic, whose import takes a quarter of a second, so 'myositis score --help' would
-    pay it at the root and group levels it only passes through."""
-    option = option or command.get_help_option(ctx)
-    if option is not None and option.default is None:
-        option.default = False
-    return option
+def _help_flag_is_false(cls: Any) -> None:
+    """Give every command's --help flag the default False: typer 0.29 checks a flag left at
+    None with pydantic, whose import takes a quarter of a second, so any '--help' would pay it
+    at every level of the command tree it passes through."""
+    original = cls.get_help_option
+
+    def get_help_option(self: Any, ctx: Any) -> Any:
+        option = original(self, ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
+    cls.get_help_option = get_help_option
+
+
+for _cls in (typer.core.TyperCommand, TyperGroup):
+    _help_flag_is_false(_cls)
+
+
+def _finish(command: Any) -> None:
+    """Tidy a command group and its subcommands once, when it is loaded: drop typer's
+    --install-completion/--show-completion (the program offers no shell completion, and typer
+    checks those flags' empty values with pydantic, whose import would slow every --help
+    below them), and put every example command of a help text on whole lines."""
+    from myositis.cli.options import reflow_examples
+
+    command.params = [
+        p for p in command.params if p.name not in ("install_completion", "show_completion")
+    ]
+    if command.help:
+        command.help = reflow_examples(command.help)
+    for sub in getattr(command, "commands", {}).values():
+        _finish(sub)
 
 
 class LazyGroup(TyperGroup):
@@ -121,11 +146,8 @@ class LazyGroup(TyperGroup):
         if alias is not None:
             command = command.get_command(ctx, alias)  # type: ignore[attr-defined]
         command.name = cmd_name
-        _help_flag_is_false(command, ctx)
+        _finish(command)
         return command
-
-    def get_help_option(self, ctx: Any) -> Any:
-        return _help_flag_is_false(self, ctx, super().get_help_option(ctx))
 
     def invoke(self, ctx: Any) -> Any:
         try:

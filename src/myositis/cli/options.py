@@ -3,6 +3,7 @@ the one way help texts show example commands."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Annotated, Final
@@ -60,3 +61,27 @@ def _lines(command: str) -> str:
             lines[-1] += " \\"
             lines.append(f"      {chunk}")
     return "\n".join(lines)
+
+
+def reflow_examples(text: str) -> str:
+    """A help text with every example command on whole lines, as :func:`examples` writes them:
+    a paragraph that is one ``myositis ...`` command (or ``Example:  myositis ...``) is
+    broken before its options; paragraphs already broken so are kept. Applied to every
+    command's help when the command tree is built, so a docstring's examples need no care."""
+    paragraphs = []
+    for paragraph in inspect.cleandoc(text).split("\n\n"):  # a docstring's indent first
+        flat = " ".join(paragraph.split())
+        label, _, rest = flat.partition(": ")
+        if " \\\n" in paragraph:  # already broken by examples()
+            paragraphs.append(paragraph)
+        elif flat.startswith("myositis "):
+            paragraphs.append(_lines(flat))
+        elif label in ("Example", "Examples") and rest.startswith("myositis "):
+            paragraphs.append(f"{label}:\n\n{_lines(rest)}")
+        else:
+            paragraphs.append(paragraph)
+    if len(paragraphs) > 1 and paragraphs[1].startswith("Example"):
+        # typer's rich help dedents the text after the first paragraph as a docstring, whose
+        # first line does not count: were it this label, the commands' indent would go too
+        paragraphs[1] = f"\n{paragraphs[1]}"
+    return "\n\n".join(paragraphs)
