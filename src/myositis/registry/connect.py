@@ -329,9 +329,10 @@ def _spark_session(location: Location) -> Any:
         try:  # a session of its own on the server (its own current database)
             return SparkSession.builder.remote(location.master).create()
         except ImportError as exc:
+            reason = " ".join(str(exc).split())[:200]
             raise RegistryError(
-                f"Spark Connect needs its client libraries (no module {exc.name!r}); install "
-                "them with: pip install 'pyspark[connect]'"
+                f"{location.describe()}: Spark Connect needs its client libraries ({reason}); "
+                "install them with: pip install 'pyspark[connect]'"
             ) from None
         except Exception as exc:
             raise RegistryError(_spark_failure(location, exc)) from None

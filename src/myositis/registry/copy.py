@@ -396,9 +396,9 @@ class _SparkWriter(_Writer):
     def _scalar(self, sql: str) -> Any:
         return self.con.raw_sql(sql).collect()[0][0]  # type: ignore[attr-defined]
 
-    def exists(self, name: str) -> bool:
-        database = self.con.current_database  # type: ignore[attr-defined]
-        return bool(self.con.session.catalog.tableExists(f"{database}.{name}"))  # type: ignore[attr-defined]
+    def tables(self) -> set[str]:
+        """The tables of the current database (one metastore call, not one per table)."""
+        return {row[1] for row in self.con.raw_sql("SHOW TABLES").collect()}  # type: ignore[attr-defined]
 
 
 def _spark_ddl(schema: sch.Schema) -> str:
@@ -570,20 +570,23 @@ class _SparkTarget(_Target):
         self.created_database = not exists
         out = _SparkWriter(con)
         self._writer = out
-        found = [name for name in TABLES if out.exists(name)]
+        present = out.tables()
+        found = [name for name in TABLES if name in present]
         if found and not replace_existing:
             self._refuse(found)
         for name in TABLES:  # left by an interrupted copy
-            out.drop(self.staged(name))
-            out.drop(f"{name}{_OLD}")
+            for left in (self.staged(name), f"{name}{_OLD}"):
+                if left in present:
+                    out.drop(left)
 
     def publish(self) -> None:
         out = self.writer
         assert isinstance(out, _SparkWriter)
         done: list[tuple[str, str]] = []
+        present = out.tables()
         try:
             for name in TABLES:
-                if out.exists(name):
+                if name in present:
                     self._rename(name, f"{name}{_OLD}")
                     done.append((name, f"{name}{_OLD}"))
                 self._rename(self.staged(name), name)
@@ -596,8 +599,9 @@ class _SparkTarget(_Target):
                 f"{self.location.describe()}: could not swap the copied tables in ({reason}); "
                 "the previous tables were put back"
             ) from None
-        for name in TABLES:
-            out.drop(f"{name}{_OLD}")
+        for _, new in done:
+            if new.endswith(_OLD):
+                out.drop(new)
 
     def _rename(self, old: str, new: str) -> None:
         self.writer._sql(f"ALTER TABLE `{old}` RENAME TO `{new}`")
@@ -605,8 +609,12 @@ class _SparkTarget(_Target):
     def discard(self) -> None:
         if self._writer is None:
             return
+        out = self.writer
+        assert isinstance(out, _SparkWriter)
+        present = out.tables()
         for name in TABLES:
-            self.writer.drop(self.staged(name))
+            if self.staged(name) in present:
+                out.drop(self.staged(name))
         if self.created_database:
             database = self.location.database
             self.writer._sql("USE `default`")

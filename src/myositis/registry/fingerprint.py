@@ -38,7 +38,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Final, Literal
 
 from ibis import BaseBackend
@@ -150,15 +149,35 @@ def _typed_sql(con: BaseBackend, name: str, stored: str) -> str:
     return str(con.compile(typed))
 
 
-def _fetch_row(con: BaseBackend, sql: str) -> tuple[Any, ...]:
+def _fetch_rows(con: BaseBackend, sql: str) -> list[tuple[Any, ...]]:
     result = con.raw_sql(sql)  # type: ignore[attr-defined]
     if con.name == "pyspark":
-        return tuple(result.collect()[0])
+        return [tuple(row) for row in result.collect()]
     try:
-        return tuple(result.fetchall()[0])  # fetch to the end: DuckDB 2 requires it
+        return [tuple(row) for row in result.fetchall()]  # to the end: DuckDB 2 requires it
     finally:
         if con.name == "postgres":
             result.close()
+
+
+def _per_table(
+    con: BaseBackend, queries: dict[str, tuple[list[str], str]]
+) -> dict[str, list[str | None]]:
+    """Aggregates per table (``name -> (aggregate expressions, FROM source)``), as text, all
+    in one query (a UNION ALL): one round trip, one Spark job, whatever the number of tables."""
+    d = _dialect(con)
+    width = max(len(aggregates) for aggregates, _ in queries.values())
+    selects = []
+    for index, (aggregates, source) in enumerate(queries.values()):
+        cells = [f"CAST({a} AS {d.text})" for a in aggregates]
+        cells += [f"CAST(NULL AS {d.text})"] * (width - len(aggregates))
+        columns = ", ".join(f"{cell} AS v{i}" for i, cell in enumerate(cells))
+        selects.append(f"SELECT {index} AS k, {columns} FROM {source}")
+    rows = {int(row[0]): list(row[1:]) for row in _fetch_rows(con, " UNION ALL ".join(selects))}
+    return {
+        name: rows[index][: len(aggregates)]
+        for index, (name, (aggregates, _)) in enumerate(queries.items())
+    }
 
 
 def _value_text(d: _Dialect, column: str, dtype: dt.DataType, q: str) -> str:
@@ -193,8 +212,8 @@ def _value_text(d: _Dialect, column: str, dtype: dt.DataType, q: str) -> str:
     )
 
 
-def _table_digest_sql(con: BaseBackend, name: str, stored: str) -> str:
-    """One aggregate query: row count and the two sums of the rows' MD5 halves."""
+def _table_digest(con: BaseBackend, name: str, stored: str) -> tuple[list[str], str]:
+    """Row count and the two sums of the rows' MD5 halves: the aggregates and their source."""
     d = _dialect(con)
     q = d.quote
     schema = TABLES[name]
@@ -228,33 +247,25 @@ def _table_digest_sql(con: BaseBackend, name: str, stored: str) -> str:
     row_text = f"concat({f', {d.separator}, '.join(values)})"
     hashed = f"(SELECT md5({row_text}) AS h FROM {source}) AS rows_md5"
     halves = [d.wide.format(x=d.hex60.format(x=f"substr(h, {s}, 15)")) for s in (1, 16)]
-    return f"SELECT count(*), sum({halves[0]}), sum({halves[1]}) FROM {hashed}"
-
-
-def _normal(value: Any) -> str | None:
-    """An aggregate as text, alike whichever engine's driver returned it."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, Decimal | int):
-        return str(int(value)) if value == int(value) else str(value)
-    return str(value)
+    return ["count(*)", f"sum({halves[0]})", f"sum({halves[1]})"], hashed
 
 
 def data_fingerprint(con: BaseBackend, names: Mapping[str, str] | None = None) -> str:
     """SHA-256 of the registry's data tables, computed inside the engine from every row (see
     the module docstring for the definition). ``names`` maps a registry table to the name it
     is stored under, where that differs (a copy's staging tables)."""
+    stored = names or {}
+    sums = _per_table(
+        con, {name: _table_digest(con, name, stored.get(name, name)) for name in DATA_TABLES}
+    )
     digest = hashlib.sha256()
-    for name in DATA_TABLES:
-        sql = _table_digest_sql(con, name, (names or {}).get(name, name))
-        count, first, second = (_normal(v) or "0" for v in _fetch_row(con, sql))
+    for name, values in sums.items():
+        count, first, second = (v or "0" for v in values)  # an empty table's sums are null
         digest.update(f"{name}\x00{count}\x00{first}\x00{second}\x00".encode())
     return digest.hexdigest()
 
 
-def _stamp_sql(con: BaseBackend, name: str, stored: str) -> str:
+def _stamp(con: BaseBackend, name: str, stored: str) -> tuple[list[str], str]:
     d = _dialect(con)
     q = d.quote
     parts = ["count(*)"]
@@ -275,7 +286,7 @@ def _stamp_sql(con: BaseBackend, name: str, stored: str) -> str:
             # (PostgreSQL raises an error on overflow: huge values, NaN and Inf are left out)
             small = f"abs({x}) < CAST(1000000000000000 AS {d.double})"
             parts.append(f"sum(CASE WHEN {small} THEN round({x} * 1000) END)")
-    return f"SELECT {', '.join(parts)} FROM ({_typed_sql(con, name, stored)}) AS r0"
+    return parts, f"({_typed_sql(con, name, stored)}) AS r0"
 
 
 def data_stamp(
@@ -284,10 +295,9 @@ def data_stamp(
     """Per data table: the row count and cheap per-column aggregates (one scan, no hashing;
     ``names`` as for :func:`data_fingerprint`)."""
     stored = names or {}
-    return {
-        name: [_normal(v) for v in _fetch_row(con, _stamp_sql(con, name, stored.get(name, name)))]
-        for name in DATA_TABLES
-    }
+    return _per_table(
+        con, {name: _stamp(con, name, stored.get(name, name)) for name in DATA_TABLES}
+    )
 
 
 def recorded_metadata(value: str, stamp: dict[str, list[str | None]]) -> dict[str, str]:
