@@ -1,6 +1,6 @@
 """``myositis registry copy`` on every engine, through the command line: out of the engine and
-back (the same rows and fingerprint as the CSV folder they came from), an existing registry
-refused unless --replace, and a copy interrupted half-way leaves the destination as it was:
+back in (the same rows and fingerprint as the CSV folder they came from), an existing registry
+refused unless --replace, and a copy interrupted half-way leaving the destination as it was:
 nothing where there was nothing, the previous registry where there was one."""
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ def _copied_from(url: str) -> tuple[str, str]:
         con.disconnect()  # DuckDB: a file replaced later must not be read through this one
 
 
-def test_out_of_the_engine_and_back_the_same_rows(
-    engine: Engine, reference: Engine, tmp_path: Path
+def test_copy_out_and_in_refuse_replace_and_survive_interruptions(
+    engine: Engine, reference: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fingerprint = data_fingerprint(reference.con)
+    # out of the engine (its rows read back in batches) into a DuckDB file
     back = tmp_path / "back.duckdb"
     printed = run_cli("registry", "copy", engine.url, str(back), "--quiet")
-    assert f"data fingerprint {data_fingerprint(reference.con)}" in printed
+    assert f"data fingerprint {fingerprint}" in printed
     con = connect(back)
     for name in TABLES:
         if name != "registry_metadata":
@@ -48,14 +50,11 @@ def test_out_of_the_engine_and_back_the_same_rows(
     assert metadata["synthetic"] == "true"  # the source's metadata travels with the copy
     con.disconnect()
 
-
-def test_existing_registry_refused_unless_replace_and_failures_leave_it(
-    engine: Engine, reference: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fingerprint = data_fingerprint(reference.con)
+    # back into the engine, where a registry is then refused unless --replace
     target = engine.location("replaced")
-    run_cli("registry", "copy", engine.url, target, "--quiet")
-    first = (parse_location(engine.url).describe(), fingerprint)
+    run_cli("registry", "copy", str(back), target, "--quiet")
+    first = (str(back), fingerprint)
+    assert _copied_from(target) == first
     refused = run_cli("registry", "copy", str(MIN2022), target, code=2)
     assert "already holds a registry" in refused and "--replace" in refused
     assert _copied_from(target) == first

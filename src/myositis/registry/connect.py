@@ -19,6 +19,7 @@ other module builds a connection.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import shutil
@@ -284,15 +285,20 @@ def _postgres_backend(location: Location, *, create: bool) -> BaseBackend:
 
 # -- Spark -------------------------------------------------------------------------------------
 
-#: Spark's log lines at start-up are noise for a command-line user: errors only.
+#: Spark's own log is noise on a command line (a metastore in use logs hundreds of lines of Java
+#: stack traces): fatal messages only. Errors reach the user as the exception Spark raises,
+#: which this module turns into a message saying what to do.
 _LOG4J: Final = """\
-rootLogger.level = error
+rootLogger.level = fatal
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = spark: %p %c{1}: %m%n
+# PySpark's gateway would otherwise announce its own default level on standard error
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = fatal
 """
 
 
@@ -347,10 +353,7 @@ def _spark_session(location: Location) -> Any:
             f"{location.describe()}: Spark needs Java 17 or later (no 'java' on PATH and no "
             "JAVA_HOME); install a JDK or point JAVA_HOME at one"
         )
-    log4j = Path(tempfile.gettempdir()) / "myositis-spark-log4j2.properties"
-    if not log4j.exists():
-        log4j.write_text(_LOG4J, encoding="utf-8")
-    java = f"-Dlog4j2.configurationFile=file:{log4j}"
+    java = _quiet_logging()
     builder = (
         SparkSession.builder.appName("myositis-outcomes")
         .master(location.master)
@@ -379,6 +382,18 @@ def _spark_session(location: Location) -> Any:
         raise RegistryError(_spark_failure(location, exc)) from None
 
 
+def _quiet_logging() -> str:
+    """The Java option that points Spark's logging at :data:`_LOG4J` (none if the file cannot
+    be written: then Spark is merely talkative)."""
+    log4j = Path(tempfile.gettempdir()) / f"myositis-{getpass.getuser()}-spark-log4j2.properties"
+    try:
+        if not log4j.exists() or log4j.read_text(encoding="utf-8") != _LOG4J:
+            log4j.write_text(_LOG4J, encoding="utf-8")
+    except OSError:
+        return ""
+    return f"-Dlog4j2.configurationFile=file:{log4j}"
+
+
 def _same_session(running: Any, location: Location) -> None:
     """A process holds one Spark session: refuse to read another master's or warehouse's
     registry through it (Spark would silently use the running one's)."""
@@ -397,7 +412,7 @@ def _same_session(running: Any, location: Location) -> None:
 
 def _spark_failure(location: Location, exc: Exception) -> str:
     text = " ".join(str(exc).split())
-    if "Another instance of Derby" in text or "XSDB6" in text or "metastore" in text.lower():
+    if "Another instance of Derby" in text or "XSDB6" in text or "metastore_db" in text:
         return (
             f"{location.describe()}: the Spark metastore in {location.warehouse} is in use by "
             "another process (its embedded Derby database admits one at a time); wait for it "
