@@ -267,7 +267,7 @@ def _postgres_backend(location: Location, *, create: bool) -> BaseBackend:
             f"{location.describe()}: cannot connect to PostgreSQL ({reason}); check the host, "
             "port, user, password and database, and that the server is running"
         ) from None
-    raw = con.con  # type: ignore[attr-defined]
+    raw = con.con
     with raw.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (location.schema,))
         exists = cursor.fetchone() is not None
@@ -438,7 +438,7 @@ def _spark_ibis_backend() -> Any:
 
         ibis.load_backend("pyspark")  # registers the backend's options (ibis.options.pyspark)
 
-        class SparkRegistry(Backend):  # type: ignore[misc]
+        class SparkRegistry(Backend):
             def disconnect(self) -> None:
                 """Nothing to release: the session is the process's (ends with it)."""
 

@@ -221,7 +221,7 @@ def _batches(con: BaseBackend, name: str, batch_rows: int) -> Iterator[pa.Table]
         yield from _spark_batches(con, str(con.compile(typed)), arrow, batch_rows)
     else:
         # DuckDB's own reader: ibis 12's to_pyarrow_batches calls a method DuckDB 2 renamed
-        reader = con.con.sql(str(con.compile(typed))).to_arrow_reader(batch_rows)  # type: ignore[attr-defined]
+        reader = con.con.sql(str(con.compile(typed))).to_arrow_reader(batch_rows)
         try:
             for batch in reader:
                 yield pa.Table.from_batches([batch]).cast(arrow)
@@ -245,7 +245,7 @@ def _postgres_batches(
 ) -> Iterator[pa.Table]:
     """Stream a query out of PostgreSQL with COPY (CSV), parsed by Arrow in batches: no row
     becomes Python objects."""
-    raw = con.con  # type: ignore[attr-defined]
+    raw = con.con
     with raw.cursor() as cursor:
         # ISO dates, and floats printed exactly (shortest text that reads back the same)
         cursor.execute("SET datestyle = 'ISO, YMD'; SET extra_float_digits = 3")
@@ -300,7 +300,7 @@ def _spark_batches(
 ) -> Iterator[pa.Table]:
     """Collect a Spark table to the driver one slice at a time: rows are split by a hash of
     all their columns into enough slices of about ``batch_rows`` rows (one scan each)."""
-    session = con.session  # type: ignore[attr-defined]
+    session = con.session
     frame = session.sql(sql)
     rows = frame.count()
     slices = max(1, math.ceil(rows / batch_rows))
@@ -339,10 +339,10 @@ class _Writer:
         return f'"{name}"'
 
     def _sql(self, sql: str) -> None:
-        self.con.raw_sql(sql)  # type: ignore[attr-defined]
+        self.con.raw_sql(sql)
 
     def _scalar(self, sql: str) -> Any:
-        return self.con.raw_sql(sql).fetchall()[0][0]  # type: ignore[attr-defined]
+        return self.con.raw_sql(sql).fetchall()[0][0]
 
 
 class _DuckDBWriter(_Writer):
@@ -353,7 +353,7 @@ class _DuckDBWriter(_Writer):
         self._sql(f'CREATE TABLE "{name}" ({columns})')
 
     def append(self, name: str, table: pa.Table) -> None:
-        append_duckdb(self.con, name, table)  # type: ignore[arg-type]
+        append_duckdb(self.con, name, table)
 
 
 class _PostgresWriter(_Writer):
@@ -368,16 +368,16 @@ class _PostgresWriter(_Writer):
         pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False))
         columns = ", ".join(f'"{c}"' for c in table.column_names)
         with (
-            self.con.con.cursor() as cursor,  # type: ignore[attr-defined]
+            self.con.con.cursor() as cursor,
             cursor.copy(f'COPY "{name}" ({columns}) FROM STDIN (FORMAT csv)') as copy,
         ):
             copy.write(sink.getbuffer())
 
     def _sql(self, sql: str) -> None:
-        self.con.raw_sql(sql).close()  # type: ignore[attr-defined]
+        self.con.raw_sql(sql).close()
 
     def _scalar(self, sql: str) -> Any:
-        with self.con.raw_sql(sql) as cursor:  # type: ignore[attr-defined]
+        with self.con.raw_sql(sql) as cursor:
             return cursor.fetchall()[0][0]
 
 
@@ -389,16 +389,16 @@ class _SparkWriter(_Writer):
         self._sql(f"CREATE TABLE `{name}` ({_spark_ddl(schema)}) USING parquet")
 
     def append(self, name: str, table: pa.Table) -> None:
-        session = self.con.session  # type: ignore[attr-defined]
+        session = self.con.session
         schema = _spark_ddl(ibis.Schema.from_pyarrow(table.schema))
         session.createDataFrame(table, schema=schema).write.insertInto(name)
 
     def _scalar(self, sql: str) -> Any:
-        return self.con.raw_sql(sql).collect()[0][0]  # type: ignore[attr-defined]
+        return self.con.raw_sql(sql).collect()[0][0]
 
     def tables(self) -> set[str]:
         """The tables of the current database (one metastore call, not one per table)."""
-        return {row[1] for row in self.con.raw_sql("SHOW TABLES").collect()}  # type: ignore[attr-defined]
+        return {row[1] for row in self.con.raw_sql("SHOW TABLES").collect()}
 
 
 def _spark_ddl(schema: sch.Schema) -> str:
@@ -519,7 +519,7 @@ class _PostgresTarget(_Target):
         self.writer._sql(f'CREATE SCHEMA "{self.staging}"')
 
     def _tables(self, schema: str) -> list[str]:
-        with self.writer.con.con.cursor() as cursor:  # type: ignore[attr-defined]
+        with self.writer.con.con.cursor() as cursor:
             cursor.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
                 "AND table_name = ANY(%s) ORDER BY table_name",
@@ -528,7 +528,7 @@ class _PostgresTarget(_Target):
             return [row[0] for row in cursor.fetchall()]
 
     def publish(self) -> None:
-        raw = self.writer.con.con  # type: ignore[attr-defined]
+        raw = self.writer.con.con
         try:
             with raw.transaction(), raw.cursor() as cursor:
                 cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -565,7 +565,7 @@ class _SparkTarget(_Target):
 
     def prepare(self, replace_existing: bool) -> None:
         probe = open_engine(replace(self.location, database="default"))
-        exists = probe.session.catalog.databaseExists(self.location.database)  # type: ignore[attr-defined]
+        exists = probe.session.catalog.databaseExists(self.location.database)
         con = open_engine(self.location, create=True)
         self.created_database = not exists
         out = _SparkWriter(con)

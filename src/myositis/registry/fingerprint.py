@@ -150,7 +150,7 @@ def _typed_sql(con: BaseBackend, name: str, stored: str) -> str:
 
 
 def _fetch_rows(con: BaseBackend, sql: str) -> list[tuple[Any, ...]]:
-    result = con.raw_sql(sql)  # type: ignore[attr-defined]
+    result = con.raw_sql(sql)
     if con.name == "pyspark":
         return [tuple(row) for row in result.collect()]
     try:
@@ -322,7 +322,7 @@ def record_fingerprint(con: BaseBackend) -> str:
     value = data_fingerprint(con)
     stamp = data_stamp(con)
     keys = ", ".join(f"'{k}'" for k in RECORDED_KEYS)
-    result = con.raw_sql(f"DELETE FROM registry_metadata WHERE key IN ({keys})")  # type: ignore[attr-defined]
+    result = con.raw_sql(f"DELETE FROM registry_metadata WHERE key IN ({keys})")
     if con.name == "postgres":
         result.close()
     write_metadata(con, recorded_metadata(value, stamp))
