@@ -32,6 +32,8 @@ def test_postgres_url_with_its_parts_and_public_as_the_default_schema() -> None:
     assert location.describe() == "postgresql://alice@db.example.org:6543/registry?schema=public"
     demo = parse_location("postgres://postgres@127.0.0.1/test?schema=demo")
     assert (demo.port, demo.schema, demo.password) == (5432, "demo", None)
+    # a schema name keeps its case (it is quoted in SQL and in search_path alike)
+    assert parse_location("postgresql://u@h/db?schema=Clinic_A").schema == "Clinic_A"
 
 
 def test_spark_local_cluster_and_connect_urls() -> None:

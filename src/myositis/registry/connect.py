@@ -259,7 +259,7 @@ def _postgres_backend(location: Location, *, create: bool) -> BaseBackend:
             password=location.password,
             database=location.database,
             connect_timeout=10,
-            options=f"-c search_path={location.schema}",
+            options=f'-c search_path="{location.schema}"',  # quoted: names keep their case
         )
     except psycopg.OperationalError as exc:
         reason = " ".join(str(exc).split())
