@@ -142,7 +142,11 @@ def _measure(engine: str, data: str, runs: int, work: Path) -> dict[str, Any]:
     return measured
 
 
-def _machine() -> str:
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _machine(load_before: str) -> str:
     mem = "unknown"
     meminfo = Path("/proc/meminfo")
     if meminfo.exists():
@@ -156,9 +160,8 @@ def _machine() -> str:
         model = f"'{found.group(1).strip()}' " if found else ""
     return (
         f"{os.cpu_count()} CPUs (nproc), CPU model {model}({platform.machine()}), {mem} RAM, "
-        f"{platform.system()} {platform.release()}; load average before the run "
-        + " ".join(f"{x:.2f}" for x in os.getloadavg())
-        + " (a machine shared with other work)"
+        f"{platform.system()} {platform.release()}; load average {load_before} before the "
+        f"run, {_load()} after (a machine shared with other work)"
     )
 
 
@@ -185,7 +188,7 @@ def _versions(postgres: str | None) -> str:
     )
 
 
-def _section(args: argparse.Namespace, setup: dict[str, float], engines: dict[str, Any]) -> str:
+def _section(args: argparse.Namespace, setup: dict[str, Any], engines: dict[str, Any]) -> str:
     lines = [
         SECTION,
         "",
@@ -204,7 +207,7 @@ def _section(args: argparse.Namespace, setup: dict[str, float], engines: dict[st
         "Command: `python benchmarks/bench_study_run.py --persons "
         f"{args.persons} --runs {args.runs}`",
         "",
-        f"Machine: {_machine()}",
+        f"Machine: {_machine(setup['load'])}",
         "",
         f"Versions: {_versions(args.postgres)}",
         "",
@@ -262,7 +265,7 @@ def main() -> None:
         work = args.workdir or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
         registry = work / f"registry-{args.persons}.duckdb"
-        setup = {"synth": 0.0, "copy": 0.0}
+        setup: dict[str, Any] = {"synth": 0.0, "copy": 0.0, "load": _load()}
         setup["synth"] = _cli(
             "registry", "synth", "-n", str(args.persons), "--sites", "4", "--seed", "2026",
             "-o", str(registry), "--overwrite", "--quiet",
