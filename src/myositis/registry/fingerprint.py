@@ -14,21 +14,24 @@ order joined by the character U+001F, each ``N`` when null, else ``V`` and its c
   Spark unlike DuckDB and PostgreSQL; the decomposition is exact arithmetic on all three);
   ``0``, ``NaN``, ``Inf``, ``-Inf`` as such.
 
-The table contributes its name, its row count and the sums of two 60-bit integers taken from
-each row text's MD5 (hexadecimal digits 1-15 and 16-30): a digest of the multiset of rows that
-needs no sort. The fingerprint is the SHA-256 of the contributions. It is computed inside the
-engine (DuckDB, PostgreSQL, Spark) by one aggregate query per table: no row leaves the engine.
+Each table contributes ``NAME NUL COUNT NUL SUM1 NUL SUM2 NUL`` (UTF-8): its row count and the
+exact sums of two 60-bit integers read from each row text's MD5 (hexadecimal digits 1-15 and
+16-30), a digest of the multiset of rows that needs no sort. The fingerprint is the SHA-256 of
+the contributions, in table order. It is computed inside the engine (DuckDB, PostgreSQL,
+Spark) by one query, an aggregate per table joined by UNION ALL: no row leaves the engine.
 
 **Recorded and verified.** Hashing every row costs seconds per million rows, more than a study
 run on a large registry. So when this software writes a registry (``registry synth``,
-``registry copy``; importers do the same) it records the fingerprint in ``registry_metadata``
+``registry copy``) it records the fingerprint in ``registry_metadata``
 with a *stamp*: per table, the row count and cheap per-column aggregates (non-null counts,
-sums of integers and of days, total text length, the sum of floats rounded to 1/1000). A
+sums of integers and of days, total text length, the sum of floats rounded to 1/1000);
+importers are to call :func:`record_fingerprint` when they have written every row. A
 study run recomputes the stamp (one scan per table, no hashing) and, if it equals the recorded
 one, reports the recorded fingerprint, saying so; otherwise it computes the fingerprint from
-every row. A stamp cannot see every change (two values swapped between rows, a text changed
-for one of the same length): ``myositis registry check`` recomputes the fingerprint from every
-row and compares it with the recorded one.
+every row. A stamp cannot see every change (two values swapped between rows, a date a day
+later in one row and a day earlier in another, a text changed for one of the same length):
+``myositis registry check`` recomputes the fingerprint from every row and compares it with the
+recorded one.
 """
 
 from __future__ import annotations
