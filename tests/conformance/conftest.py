@@ -1,13 +1,22 @@
-"""Fixtures of the conformance suite: every engine in turn, and DuckDB as the reference."""
+"""Fixtures of the conformance suite: every engine in turn, each holding a copy of the bundled
+registry made with ``myositis registry copy``, and the bundled registry itself (a folder of
+CSV files, read by the embedded DuckDB) as the reference."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from conformance.engines import Engine, duckdb_engine, postgres_engine, spark_engine
+from conformance.engines import (
+    MIN2022,
+    Engine,
+    drop_postgres_schemas,
+    duckdb_engine,
+    postgres_engine,
+    spark_engine,
+)
+from myositis.registry.connect import connect
 
 
 @pytest.fixture(
@@ -23,14 +32,20 @@ def engine(
 ) -> Iterator[Engine]:
     """Each engine in turn (session-scoped: Spark starts once)."""
     if request.param == "duckdb":
-        yield from duckdb_engine()
+        yield duckdb_engine(tmp_path_factory.mktemp("duckdb"))
     elif request.param == "postgres":
-        yield from postgres_engine(str(os.getpid()))
+        found = postgres_engine()
+        try:
+            yield found
+        finally:
+            drop_postgres_schemas(found)
     else:
-        yield from spark_engine(tmp_path_factory.mktemp("spark-warehouse"))
+        yield spark_engine(tmp_path_factory.mktemp("spark-warehouse"))
 
 
 @pytest.fixture(scope="session")
-def reference() -> Iterator[Engine]:
-    """DuckDB, the embedded default, that every engine's results are compared with."""
-    yield from duckdb_engine()
+def reference() -> Engine:
+    """The bundled registry as it is (CSV files in the embedded DuckDB), that every engine's
+    results are compared with."""
+    con = connect(MIN2022)
+    return Engine("folder", str(MIN2022), con, "", con)

@@ -1,40 +1,66 @@
-"""The bundled study, unchanged, gives the same results on DuckDB, PostgreSQL and Spark.
-
-examples/min2022 (SYNTHETIC, built to match every number Min et al. 2022 report) is loaded into
-each engine with the registry's types; the cohort is built there through the same Ibis
-expressions and analysed. Attrition, every analysis, the data fingerprint and the coded-value
-check must equal DuckDB's, the embedded default (and tests/study/test_min2022.py checks those
-against the published numbers).
+"""The bundled study, unchanged, gives the same results on DuckDB, PostgreSQL and Spark, run
+as a user runs it: ``myositis registry copy`` puts examples/min2022 (SYNTHETIC, built to match
+every number Min et al. 2022 report) on the engine, ``myositis study run --data URL`` runs it
+there, and its results.json must equal the run on the CSV folder itself (the embedded DuckDB,
+whose numbers tests/study/test_min2022.py checks against the publication) apart from the time
+and where the registry is. The data fingerprint, computed inside each engine from every row,
+is the same everywhere.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from conformance.engines import Engine
-from myositis.analysis.results import analyse
-from myositis.registry import connect
-from myositis.registry.fingerprint import data_fingerprint
-from myositis.registry.schema import TABLES
+import pytest
+
+from conformance.engines import MIN2022, Engine, run_cli
+from myositis.registry.fingerprint import data_fingerprint, verified_fingerprint
+from myositis.registry.store import read_metadata
 from myositis.registry.vocabulary import vocabulary_problems
-from myositis.study.runner import study_cohort
-from myositis.study.spec import load_spec
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = load_spec(ROOT / "studies" / "jak-refractory-dm.yaml")
+#: Fields that say when and from where a run read its registry, not what it found.
+PLACE_AND_TIME = ("generated_at", "registry", "data_fingerprint_method")
+#: registry_metadata rows that a copy adds.
+COPY_KEYS = ("copied_from", "copied_at")
 
 
-def test_the_study_runs_unchanged_on_every_engine(engine: Engine) -> None:
-    registry = connect(ROOT / "examples" / "min2022")
-    for name, schema in TABLES.items():
-        engine.load(name, registry.table(name).select(*schema.names).to_pyarrow(), schema)
-    on_engine = analyse(study_cohort(engine.con, SPEC), SPEC.analysis)
-    on_duckdb = analyse(study_cohort(registry, SPEC), SPEC.analysis)
+def _run(data: str, out: Path) -> dict[str, Any]:
+    run_cli("study", "run", "jak-refractory-dm", "--data", data, "--out", str(out), "--quiet")
+    return json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def _comparable(results: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in results.items() if k not in PLACE_AND_TIME}
+    kept["registry_metadata"] = {
+        k: v for k, v in results["registry_metadata"].items() if k not in COPY_KEYS
+    }
+    return kept
+
+
+@pytest.fixture(scope="session")
+def folder_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _run(str(MIN2022), tmp_path_factory.mktemp("folder-run"))
+
+
+def test_study_run_gives_the_same_results_on_every_engine(
+    engine: Engine, folder_results: dict[str, Any], tmp_path: Path
+) -> None:
+    results = _run(engine.url, tmp_path / "out")
     # min2022: 18 persons with a DM code -> 11 in the final cohort (Min et al. 2022: n = 11)
-    assert [s["remaining"] for s in on_engine["attrition"]] == [18, 15, 13, 12, 11]
-    assert json.dumps(on_engine, default=str, sort_keys=True) == json.dumps(
-        on_duckdb, default=str, sort_keys=True
-    )
-    assert data_fingerprint(engine.con) == data_fingerprint(registry)
+    assert [s["remaining"] for s in results["attrition"]] == [18, 15, 13, 12, 11]
+    assert _comparable(results) == _comparable(folder_results)
+    # the copy recorded the fingerprint; the run verified the record instead of hashing
+    assert results["data_fingerprint_method"]["method"] == "recorded"
+    assert folder_results["data_fingerprint_method"]["method"] == "computed"
+
+
+def test_fingerprint_computed_inside_every_engine_is_the_same(
+    engine: Engine, reference: Engine
+) -> None:
+    expected = data_fingerprint(reference.con)
+    assert data_fingerprint(engine.con) == expected
+    verified = verified_fingerprint(engine.con, read_metadata(engine.con))
+    assert (verified.value, verified.method) == (expected, "recorded")
     assert vocabulary_problems(engine.con) == []

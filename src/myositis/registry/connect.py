@@ -1,6 +1,6 @@
 """``connect(url)``: the one way to reach a registry, whichever engine holds it.
 
-Accepted locations (``docs/data-model.md`` has a worked example of each):
+Accepted locations (``docs/data-model.md``, "Engines", has a worked example of each):
 
 - ``registry.duckdb`` (or ``.db``): an embedded DuckDB file, the default; no server needed;
 - a folder of ``<table>.csv`` / ``<table>.parquet`` files, loaded into an in-memory DuckDB with
@@ -9,20 +9,24 @@ Accepted locations (``docs/data-model.md`` has a worked example of each):
   ``public``; a password may also come from ``PGPASSWORD`` or ``~/.pgpass``, as libpq reads);
 - Apache Spark: ``spark://local[N]`` for a local session with N cores, ``spark://HOST:PORT``
   for a cluster master, ``sc://HOST:PORT`` for Spark Connect; ``?database=NAME`` names the
-  metastore database (default ``default``) and, in local mode, ``?warehouse=DIR`` the folder
-  that holds its tables and metastore (default ``./spark-warehouse``, as Spark's own).
+  metastore database (default ``default``). A local session keeps its tables and their Hive
+  metastore (embedded Derby) in one folder, ``?warehouse=DIR`` (default ``./spark-warehouse``,
+  as Spark's own), so a registry copied there is found again by the next process.
 
 Everything above this module holds the returned Ibis backend and writes Ibis expressions; no
-other module names an engine's connection type or builds a connection.
+other module builds a connection.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+import re
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from myositis.errors import RegistryError
@@ -38,6 +42,9 @@ _FORMS: Final = (
     "postgresql://USER@HOST:PORT/DATABASE?schema=SCHEMA, spark://local[2], "
     "spark://HOST:PORT or sc://HOST:PORT (with ?database=NAME)"
 )
+#: A PostgreSQL schema or Spark database name: letters, digits and underscores (no quoting
+#: games: the same name must work in SQL, in search_path and in Hive's metastore).
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class Location:
     database: str | None = None
     schema: str | None = None
     master: str | None = None  # Spark: local[N], spark://HOST:PORT or sc://HOST:PORT
-    warehouse: Path | None = None
+    warehouse: Path | None = None  # Spark local mode: tables and metastore
 
     def describe(self) -> str:
         """The location without any password, for messages and results."""
@@ -62,12 +69,16 @@ class Location:
             who = f"{self.user}@" if self.user else ""
             return f"postgresql://{who}{self.host}:{self.port}/{self.database}?schema={self.schema}"
         if self.engine == "spark":
-            return f"spark {self.master}, database {self.database}"
+            where = f", warehouse {self.warehouse}" if self.warehouse else ""
+            return f"spark {self.master}, database {self.database}{where}"
         return str(self.path)
 
 
 def parse_location(url: str | Path) -> Location:
-    """Parse a registry location; raise :class:`RegistryError` saying which forms exist."""
+    """Parse a registry location; raise :class:`RegistryError` saying which forms exist.
+
+    A DuckDB file need not exist yet (``registry copy`` creates one); a folder must.
+    """
     text = str(url).strip()
     if not text:
         raise RegistryError(f"no registry given; give one of: {_FORMS}")
@@ -78,7 +89,9 @@ def parse_location(url: str | Path) -> Location:
         return _spark(text)
     if "://" in text:
         scheme = text.split("://", 1)[0]
-        raise RegistryError(f"{text}: unknown registry kind {scheme!r}; give one of: {_FORMS}")
+        raise RegistryError(
+            f"{_hide_password(text)}: unknown registry kind {scheme!r}; give one of: {_FORMS}"
+        )
     path = Path(text).expanduser()
     if path.is_dir():
         return Location(text, "folder", path=path)
@@ -108,10 +121,16 @@ def _query(text: str, allowed: tuple[str, ...]) -> dict[str, str]:
 
 
 def _hide_password(text: str) -> str:
-    parts = urlsplit(text) if "[" not in text else None
-    if parts is not None and parts.password:
-        return text.replace(f":{parts.password}@", ":***@")
-    return text
+    return re.sub(r"(://[^:/@?]*):[^@/]*@", r"\1:***@", text)
+
+
+def _name(value: str, what: str, text: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise RegistryError(
+            f"{_hide_password(text)}: {what} {value!r} is not a usable name; use letters, "
+            "digits and underscores, starting with a letter (at most 63 characters)"
+        )
+    return value
 
 
 def _postgres(text: str) -> Location:
@@ -135,7 +154,7 @@ def _postgres(text: str) -> Location:
         user=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         database=database,
-        schema=options.get("schema") or "public",
+        schema=_name(options.get("schema") or "public", "schema", text),
     )
 
 
@@ -143,23 +162,36 @@ def _spark(text: str) -> Location:
     scheme, rest = text.split("://", 1)
     target = rest.split("?", 1)[0].rstrip("/")
     options = _query(text, ("database", "warehouse"))
-    if scheme.lower() == "sc":
-        master = f"sc://{target}"
-    elif target.lower().startswith("local"):
-        master = target
-    else:
-        master = f"spark://{target}"
     if not target:
         raise RegistryError(
             f"{text}: give the Spark master: spark://local[2], spark://HOST:PORT or sc://HOST:PORT"
         )
+    local = scheme.lower() == "spark" and target.lower().startswith("local")
+    if scheme.lower() == "sc":
+        master = f"sc://{target}"
+    elif local:
+        if not re.fullmatch(r"local(\[(\d+|\*)\])?", target):
+            raise RegistryError(
+                f"{text}: a local Spark session is spark://local, spark://local[N] or "
+                "spark://local[*] (N cores)"
+            )
+        master = target
+    else:
+        master = f"spark://{target}"
     warehouse = options.get("warehouse")
+    if warehouse and not local:
+        raise RegistryError(
+            f"{text}: ?warehouse= is for a local session (spark://local[N]); a cluster or "
+            "Spark Connect server has its own warehouse and metastore"
+        )
+    database = _name(options.get("database") or "default", "database", text)
     return Location(
         text,
         "spark",
         master=master,
-        database=options.get("database") or "default",
-        warehouse=Path(warehouse).expanduser().resolve() if warehouse else None,
+        # Hive's metastore keeps names in lower case
+        database=database.lower(),
+        warehouse=Path(warehouse or "spark-warehouse").expanduser().resolve() if local else None,
     )
 
 
@@ -201,11 +233,13 @@ def _duckdb(location: Location, *, read_only: bool, create: bool) -> BaseBackend
     if not create and not location.path.exists():
         raise RegistryError(f"{location.path} does not exist; give an existing registry file")
     try:
-        return ibis.duckdb.connect(str(location.path), read_only=read_only and not create)
+        con = ibis.duckdb.connect(str(location.path), read_only=read_only and not create)
     except Exception as exc:  # duckdb raises several types for a damaged or locked file
         raise RegistryError(
             f"{location.path} could not be opened as a DuckDB database: {exc}"
         ) from None
+    con.raw_sql("SET enable_progress_bar = false")  # DuckDB would draw on the user's terminal
+    return con
 
 
 def _postgres_backend(location: Location, *, create: bool) -> BaseBackend:
@@ -214,95 +248,207 @@ def _postgres_backend(location: Location, *, create: bool) -> BaseBackend:
         import psycopg
     except ImportError as exc:
         raise RegistryError(
-            f"PostgreSQL support is not installed ({exc.name}); install it with "
+            f"PostgreSQL support is not installed (no module {exc.name!r}); install it with: "
             "pip install 'myositis-outcomes[postgres]'"
         ) from None
-    kwargs = {
-        "host": location.host,
-        "port": location.port,
-        "user": location.user,
-        "dbname": location.database,
-        "connect_timeout": 10,
-    }
-    if location.password:
-        kwargs["password"] = location.password
     try:
-        with psycopg.connect(autocommit=True, **kwargs) as admin:  # type: ignore[arg-type]
-            exists = admin.execute(
-                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (location.schema,)
-            ).fetchone()
-            if not exists and create:
-                admin.execute(f'CREATE SCHEMA "{location.schema}"')
-            elif not exists:
-                raise RegistryError(
-                    f"{location.describe()}: the database has no schema {location.schema!r}; "
-                    "put a registry there with: myositis registry copy SRC "
-                    f"'{location.describe()}'"
-                )
+        con = ibis.postgres.connect(
+            host=location.host,
+            port=location.port or 5432,
+            user=location.user,
+            password=location.password,
+            database=location.database,
+            connect_timeout=10,
+            options=f'-c search_path="{location.schema}"',  # quoted: names keep their case
+        )
     except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())
         raise RegistryError(
-            f"{location.describe()}: cannot connect to PostgreSQL ({str(exc).strip()}); check "
-            "the host, port, user, password and database"
+            f"{location.describe()}: cannot connect to PostgreSQL ({reason}); check the host, "
+            "port, user, password and database, and that the server is running"
         ) from None
-    return ibis.postgres.connect(
-        host=location.host,
-        port=location.port or 5432,
-        user=location.user,
-        password=location.password,
-        database=location.database,
-        options=f"-c search_path={location.schema}",
-    )
+    raw = con.con
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (location.schema,))
+        exists = cursor.fetchone() is not None
+        if not exists and create:
+            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{location.schema}"')
+    if not exists and not create:
+        con.disconnect()
+        raise RegistryError(
+            f"{location.describe()}: database {location.database!r} has no schema "
+            f"{location.schema!r}; check ?schema=, or put a registry there with: myositis "
+            f"registry copy SRC '{location.describe()}'"
+        )
+    return con
+
+
+# -- Spark -------------------------------------------------------------------------------------
+
+#: Spark's own log is noise on a command line (a metastore in use logs hundreds of lines of Java
+#: stack traces): fatal messages only. Errors reach the user as the exception Spark raises,
+#: which this module turns into a message saying what to do.
+_LOG4J: Final = """\
+rootLogger.level = fatal
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = spark: %p %c{1}: %m%n
+# PySpark's gateway would otherwise announce its own default level on standard error
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = fatal
+"""
 
 
 def _spark_backend(location: Location, *, create: bool) -> BaseBackend:
-    try:
-        import ibis
-        from pyspark.sql import SparkSession
-    except ImportError as exc:
-        raise RegistryError(
-            f"Spark support is not installed ({exc.name}); install it with "
-            "pip install 'myositis-outcomes[spark]'"
-        ) from None
-    assert location.master is not None
-    builder = SparkSession.builder.appName("myositis-outcomes")
-    if location.master.startswith("sc://"):
-        builder = builder.remote(location.master)
-    else:
-        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-            raise RegistryError(
-                f"{location.describe()}: Spark needs Java 17 (no 'java' on PATH and no "
-                "JAVA_HOME); install a JDK or point JAVA_HOME at one"
-            )
-        builder = builder.master(location.master).config("spark.ui.enabled", "false")
-        builder = builder.config("spark.sql.session.timeZone", "UTC")
-        if location.master.startswith("local"):
-            # A local session keeps its tables and their metastore in one folder, so the
-            # registry is there the next time (Spark's default folder is ./spark-warehouse).
-            warehouse = location.warehouse or Path("spark-warehouse").resolve()
-            builder = (
-                builder.config("spark.sql.warehouse.dir", str(warehouse))
-                .config(
-                    "javax.jdo.option.ConnectionURL",
-                    f"jdbc:derby:;databaseName={warehouse / 'metastore_db'};create=true",
-                )
-                .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
-                .config("spark.sql.shuffle.partitions", "4")
-            )
-        builder = builder.enableHiveSupport()
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR") if not location.master.startswith("sc://") else None
+    session = _spark_session(location)
     database = location.database or "default"
-    names = {row.namespace for row in session.sql("SHOW DATABASES").collect()}
+    try:
+        names = {row[0].lower() for row in session.sql("SHOW DATABASES").collect()}
+    except Exception as exc:
+        raise RegistryError(_spark_failure(location, exc)) from None
     if database not in names:
         if not create:
             raise RegistryError(
                 f"{location.describe()}: Spark has no database {database!r} (found: "
-                f"{', '.join(sorted(names))}); put a registry there with: myositis registry "
-                f"copy SRC '{location.url}'"
+                f"{', '.join(sorted(names))}); check ?database=, or put a registry there with: "
+                f"myositis registry copy SRC '{location.url}'"
             )
-        session.sql(f"CREATE DATABASE `{database}`")
+        session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     session.sql(f"USE `{database}`")
-    return ibis.pyspark.connect(session)
+    return _spark_ibis_backend().connect(session)
+
+
+def _spark_session(location: Location) -> Any:
+    """The process's Spark session for ``location`` (one JVM per process, as Spark has it)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise RegistryError(
+            f"Spark support is not installed (no module {exc.name!r}); install it with: "
+            "pip install 'myositis-outcomes[spark]'"
+        ) from None
+    assert location.master is not None
+    if location.master.startswith("sc://"):
+        try:  # a session of its own on the server (its own current database)
+            return SparkSession.builder.remote(location.master).create()
+        except ImportError as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise RegistryError(
+                f"{location.describe()}: Spark Connect needs its client libraries ({reason}); "
+                "install them with: pip install 'pyspark[connect]'"
+            ) from None
+        except Exception as exc:
+            raise RegistryError(_spark_failure(location, exc)) from None
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:
+        running = SparkSession.builder.getOrCreate()
+        _same_session(running, location)
+        return running.newSession()  # its own current database; the engine is shared
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise RegistryError(
+            f"{location.describe()}: Spark needs Java 17 or later (no 'java' on PATH and no "
+            "JAVA_HOME); install a JDK or point JAVA_HOME at one"
+        )
+    java = _quiet_logging()
+    builder = (
+        SparkSession.builder.appName("myositis-outcomes")
+        .master(location.master)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+    )
+    if location.warehouse is not None:
+        # Local mode: the tables and their Hive metastore (embedded Derby) in one folder, so a
+        # registry written there is found again by the next process.
+        warehouse = location.warehouse
+        warehouse.mkdir(parents=True, exist_ok=True)
+        java += f" -Dderby.system.home={warehouse}"
+        builder = (
+            builder.config("spark.sql.warehouse.dir", str(warehouse))
+            .config(
+                "spark.hadoop.javax.jdo.option.ConnectionURL",
+                f"jdbc:derby:;databaseName={warehouse / 'metastore_db'};create=true",
+            )
+            .config("spark.sql.shuffle.partitions", "4")
+        )
+    builder = builder.config("spark.driver.extraJavaOptions", java).enableHiveSupport()
+    try:
+        return builder.getOrCreate().newSession()
+    except Exception as exc:
+        raise RegistryError(_spark_failure(location, exc)) from None
+
+
+def _quiet_logging() -> str:
+    """The Java option that points Spark's logging at :data:`_LOG4J` (none if the file cannot
+    be written: then Spark is merely talkative)."""
+    log4j = Path(tempfile.gettempdir()) / f"myositis-{getpass.getuser()}-spark-log4j2.properties"
+    try:
+        if not log4j.exists() or log4j.read_text(encoding="utf-8") != _LOG4J:
+            log4j.write_text(_LOG4J, encoding="utf-8")
+    except OSError:
+        return ""
+    return f"-Dlog4j2.configurationFile=file:{log4j}"
+
+
+def _same_session(running: Any, location: Location) -> None:
+    """A process holds one Spark session: refuse to read another master's or warehouse's
+    registry through it (Spark would silently use the running one's)."""
+    conf = running.sparkContext.getConf()
+    master = conf.get("spark.master")
+    wanted = location.warehouse
+    found = conf.get("spark.sql.warehouse.dir", "")
+    found_path = Path(found.removeprefix("file:")).resolve() if found else None
+    if master != location.master or (wanted is not None and found_path != wanted):
+        raise RegistryError(
+            f"{location.describe()}: this process already runs Spark with master {master} "
+            f"and warehouse {found_path}; one process holds one Spark session, so open "
+            "registries of another master or warehouse in a separate process"
+        )
+
+
+def _spark_failure(location: Location, exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    if "Another instance of Derby" in text or "XSDB6" in text or "metastore_db" in text:
+        return (
+            f"{location.describe()}: the Spark metastore in {location.warehouse} is in use by "
+            "another process (its embedded Derby database admits one at a time); wait for it "
+            "to finish or use another ?warehouse="
+        )
+    if "JAVA_GATEWAY_EXITED" in text or "UnsupportedClassVersion" in text:
+        return (
+            f"{location.describe()}: Spark could not start its Java process; Spark 4 needs "
+            f"Java 17 or later (check 'java -version' and JAVA_HOME). Spark said: {text[:300]}"
+        )
+    return f"{location.describe()}: Spark failed: {text[:500]}"
+
+
+_SPARK_BACKEND: list[type] = []
+
+
+def _spark_ibis_backend() -> Any:
+    """Ibis's PySpark backend, except that disconnecting leaves the process's Spark session
+    running (ibis stops it, which would end every other registry open in the process)."""
+    if not _SPARK_BACKEND:
+        import ibis
+        from ibis.backends.pyspark import Backend
+
+        ibis.load_backend("pyspark")  # registers the backend's options (ibis.options.pyspark)
+
+        class SparkRegistry(Backend):
+            def disconnect(self) -> None:
+                """Nothing to release: the session is the process's (ends with it)."""
+
+            @property
+            def session(self) -> Any:
+                """The Spark session of this registry."""
+                return self._session
+
+        _SPARK_BACKEND.append(SparkRegistry)
+    return _SPARK_BACKEND[0]()
 
 
 __all__ = ["DATABASE_SUFFIXES", "Location", "connect", "open_engine", "parse_location"]

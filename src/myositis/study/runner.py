@@ -4,7 +4,9 @@
 
 - ``report.html``: the self-contained report (tables and inline SVG figures);
 - ``results.json``: every number of the report with the specification's hash, the data's
-  fingerprint, the software version, the time and the synthetic flag;
+  fingerprint (and how it was obtained: recorded when the registry was written and verified
+  by cheap aggregates, or computed now from every row), the software version, the time and
+  the synthetic flag;
 - ``tables/*.csv``: the report's tables;
 - ``shareable/site-<site>.json``: one aggregate package per site, small and complementary
   cells suppressed, no per-patient data (the only outputs meant to leave a site).
@@ -31,7 +33,7 @@ from myositis.cohort.build import CohortResult, build_cohort
 from myositis.errors import EmptyStepError, MyositisError
 from myositis.progress import Progress, silent
 from myositis.registry.connect import connect, parse_location
-from myositis.registry.fingerprint import data_fingerprint
+from myositis.registry.fingerprint import RECORDED_KEYS, Fingerprint, verified_fingerprint
 from myositis.registry.integrity import check_integrity
 from myositis.registry.store import read_metadata
 from myositis.registry.vocabulary import vocabulary_problems
@@ -75,7 +77,7 @@ def run_study(
         check_integrity(con, where=parse_location(data).describe())
         metadata = read_metadata(con)
         say("fingerprinting the registry data")
-        fingerprint = data_fingerprint(con)
+        fingerprint = verified_fingerprint(con, metadata)
         say("checking coded values")
         unmatched = vocabulary_problems(con)
         try:
@@ -165,7 +167,7 @@ def _publish(staging: Path, target: Path) -> None:
 
 
 def _header(
-    spec: StudySpec, metadata: dict[str, str], fingerprint: str, data: str | Path
+    spec: StudySpec, metadata: dict[str, str], fingerprint: Fingerprint, data: str | Path
 ) -> dict[str, Any]:
     synthetic = metadata.get("synthetic", "").strip().lower() == "true"
     return {
@@ -178,12 +180,14 @@ def _header(
             "design_source": spec.study.design_source.strip(),
         },
         "spec_sha256": spec.sha256(),
-        "data_fingerprint": fingerprint,
+        "data_fingerprint": fingerprint.value,
+        "data_fingerprint_method": fingerprint.as_dict(),
         "registry": parse_location(data).describe(),
         "software_version": __version__,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "synthetic": synthetic,
-        "registry_metadata": dict(sorted(metadata.items())),
+        # the recorded fingerprint is reported above, with how it was verified
+        "registry_metadata": {k: v for k, v in sorted(metadata.items()) if k not in RECORDED_KEYS},
         "local_use": "Exact counts and per-patient data: for use at the site only. Share only "
         "the site packages in shareable/ (small and complementary cells suppressed).",
         "settings": {

@@ -21,6 +21,7 @@ from myositis import __version__
 from myositis.codes import CODESET_VERSION
 from myositis.errors import InputProblem, InvalidInputError
 from myositis.progress import Progress, silent
+from myositis.registry.fingerprint import record_fingerprint
 from myositis.registry.store import append_arrow, create_registry, write_metadata
 from myositis.sources.synthetic.background import (
     common_records,
@@ -96,6 +97,9 @@ def generate_registry(
             append_arrow(con, table, batch.rows[table].to_arrow())
         exposure_id, assessment_id = batch.next_exposure_id, batch.next_assessment_id
         progress("synthetic registry: persons", first + n, patients)
+    # recorded now, so that a study run verifies it cheaply instead of hashing every row
+    progress("synthetic registry: data fingerprint")
+    record_fingerprint(con)
     con.disconnect()
     return target
 

@@ -1,0 +1,165 @@
+"""The data fingerprint: its definition implemented a second time here, in plain Python, must
+give what the engine computes (DuckDB here; tests/conformance shows PostgreSQL and Spark give
+DuckDB's); row order and the time of writing do not matter; a recorded fingerprint is used
+while the rows' counts and sums are unchanged, computed again when they change, and
+``registry check`` finds the changes those cheap aggregates cannot see."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from myositis.cli import main
+from myositis.registry.connect import connect
+from myositis.registry.fingerprint import (
+    DATA_TABLES,
+    check_fingerprint,
+    data_fingerprint,
+    record_fingerprint,
+    verified_fingerprint,
+)
+from myositis.registry.schema import TABLES
+from myositis.registry.store import append_arrow, arrow_schema, create_registry, read_metadata
+
+#: Values that engines print differently or that a careless text form would confuse.
+DOSES = [
+    0.1, 1 / 3, 0.30000000000000004, 123.456, 8.0, 0.5, -2.5, 1e20, 2.0**53 + 2,
+    1e-300, 5e-324, 2.0**-1022, 1.7976931348623157e308, -0.0, 0.0,
+    math.inf, -math.inf, math.nan, None,
+]  # fmt: skip
+SITES = ["a", "", None, "ä€😀", "NULL", "x\x1fy", 'c,"d', "line\nbreak"]
+
+
+def _write(path: Path, *, reverse: bool = False, record: bool = True) -> None:
+    con = create_registry(path)
+    people = [
+        {"person_id": i, "site": s, "sex": "F", "birth_date": dt.date(1900 + i, 2, 28),
+         "birth_year": 1900 + i, "race": None, "ethnicity": "N"}
+        for i, s in enumerate(SITES, start=1)
+    ]  # fmt: skip
+    exposures = [
+        {"exposure_id": i, "person_id": 1, "ingredient": "tofacitinib", "code_system": "RXNORM",
+         "code": "1357536", "start_date": dt.date(1969, 12, 31), "end_date": None, "dose": d,
+         "dose_unit": "mg", "frequency": "BID", "formulation": "IR", "route": "oral"}
+        for i, d in enumerate(DOSES)
+    ]  # fmt: skip
+    events = [
+        {"person_id": 1, "term": "herpes zoster", "onset_date": dt.date(2021, 3, 1),
+         "grade": g, "serious": s, "outcome": None, "suspected_drug": "tofacitinib",
+         "led_to_discontinuation": None if s is None else not s}
+        for g, s in [(2, True), (1, False), (None, None)]
+    ]  # fmt: skip
+    for name, rows in (("person", people), ("drug_exposure", exposures), ("adverse_event", events)):
+        rows = rows[::-1] if reverse else rows
+        append_arrow(con, name, pa.Table.from_pylist(rows, schema=arrow_schema(name)))
+    if record:
+        record_fingerprint(con)
+    con.disconnect()
+
+
+def _canonical(value: Any, dtype: Any) -> str:
+    """A value's text in the fingerprint's definition (registry/fingerprint.py docstring)."""
+    if dtype.is_floating():
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Inf" if value > 0 else "-Inf"
+        if value == 0:
+            return "0"
+        mantissa, exponent = math.frexp(abs(value))  # |x| = m * 2^e, 1/2 <= m < 1
+        sign = "-" if value < 0 else ""
+        return f"{sign}{int(mantissa * 2**53)}p{exponent - 1}"
+    if dtype.is_date():
+        return str((value - dt.date(1970, 1, 1)).days)
+    if dtype.is_boolean():
+        return "1" if value else "0"
+    return str(value)
+
+
+def _python_fingerprint(path: Path) -> str:
+    con = connect(path)
+    digest = hashlib.sha256()
+    for name in DATA_TABLES:
+        schema = TABLES[name]
+        rows = con.table(name).to_pyarrow().to_pylist()
+        first = second = 0
+        for row in rows:
+            text = "\x1f".join(
+                "N" if row[c] is None else "V" + _canonical(row[c], t) for c, t in schema.items()
+            )
+            md5 = hashlib.md5(text.encode("utf-8")).hexdigest()
+            first += int(md5[0:15], 16)
+            second += int(md5[15:30], 16)
+        digest.update(f"{name}\x00{len(rows)}\x00{first}\x00{second}\x00".encode())
+    con.disconnect()
+    return digest.hexdigest()
+
+
+def test_the_engine_computes_the_definition(tmp_path: Path) -> None:
+    path = tmp_path / "r.duckdb"
+    _write(path, record=False)
+    con = connect(path)
+    assert data_fingerprint(con) == _python_fingerprint(path)
+
+
+def test_row_order_and_time_of_writing_do_not_matter_every_value_does(tmp_path: Path) -> None:
+    _write(tmp_path / "a.duckdb")
+    _write(tmp_path / "b.duckdb", reverse=True)
+    a, b = connect(tmp_path / "a.duckdb"), connect(tmp_path / "b.duckdb")
+    assert read_metadata(a)["data_fingerprint"] == read_metadata(b)["data_fingerprint"]
+    assert data_fingerprint(a) == data_fingerprint(b) == read_metadata(a)["data_fingerprint"]
+    # registry_metadata (created_at, the record's own time) is not part of it
+    assert read_metadata(a)["created_at"] and "data_fingerprint_recorded_at" in read_metadata(b)
+
+
+def test_recorded_while_unchanged_computed_again_when_the_rows_change(tmp_path: Path) -> None:
+    path = tmp_path / "r.duckdb"
+    _write(path)
+    con = connect(path, read_only=False)
+    recorded = read_metadata(con)["data_fingerprint"]
+    found = verified_fingerprint(con, read_metadata(con))
+    assert (found.value, found.method) == (recorded, "recorded")
+    assert "verified now by its row counts and per-column aggregates" in found.detail
+    con.raw_sql("UPDATE drug_exposure SET dose = 10 WHERE exposure_id = 4")  # was 8
+    found = verified_fingerprint(con, read_metadata(con))
+    assert found.method == "computed" and "changed after it was written" in found.detail
+    assert found.value == data_fingerprint(con) != recorded
+    check = check_fingerprint(con, read_metadata(con))
+    assert check.ok and "out of date" in check.message
+
+
+def _cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["myositis", *args])
+    with pytest.raises(SystemExit) as info:
+        main()
+    return int(info.value.code or 0)
+
+
+def test_registry_check_finds_what_the_cheap_verification_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.duckdb"
+    _write(path)
+    assert _cli(monkeypatch, "registry", "check", str(path)) == 0
+    recorded = read_metadata(connect(path))["data_fingerprint"]
+    out = capsys.readouterr().out
+    assert f"data fingerprint {recorded} (computed from every row; equals the one recorded" in out
+    # one birth date a day later, another a day earlier: counts and sums stay the same
+    con = connect(path, read_only=False)
+    con.raw_sql("UPDATE person SET birth_date = birth_date + 1 WHERE person_id = 1")
+    con.raw_sql("UPDATE person SET birth_date = birth_date - 1 WHERE person_id = 2")
+    con.disconnect()
+    con = connect(path)
+    assert verified_fingerprint(con, read_metadata(con)).method == "recorded"  # not seen
+    con.disconnect()
+    assert _cli(monkeypatch, "registry", "check", str(path)) == 2
+    err = capsys.readouterr().err
+    assert "does not match the rows, although their counts and sums do" in err
+    assert "myositis registry copy SRC DEST --replace" in err
