@@ -25,7 +25,7 @@ from myositis.registry.fingerprint import (
     record_fingerprint,
     verified_fingerprint,
 )
-from myositis.registry.schema import TABLES
+from myositis.registry.schema import PROVENANCE_COLUMNS, TABLES
 from myositis.registry.store import append_arrow, arrow_schema, create_registry, read_metadata
 
 #: Values that engines print differently or that a careless text form would confuse.
@@ -87,7 +87,8 @@ def _python_fingerprint(path: Path) -> str:
     con = connect(path)
     digest = hashlib.sha256()
     for name in DATA_TABLES:
-        schema = TABLES[name]
+        # every column but the provenance ones (where a row came from, not what it holds)
+        schema = {c: t for c, t in TABLES[name].items() if c not in PROVENANCE_COLUMNS}
         rows = con.table(name).to_pyarrow().to_pylist()
         first = second = 0
         for row in rows:

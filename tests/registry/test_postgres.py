@@ -20,6 +20,7 @@ from myositis.errors import RegistryError
 from myositis.registry.connect import connect, open_engine, parse_location
 from myositis.registry.copy import STAGING, copy_registry
 from myositis.registry.fingerprint import data_fingerprint, verified_fingerprint
+from myositis.registry.schema import TABLES
 from myositis.registry.store import read_metadata
 from optional_services import unavailable
 
@@ -57,17 +58,18 @@ def test_hand_made_registry_gets_the_folder_fingerprint(admin: Any) -> None:
     _sql(admin, f'CREATE SCHEMA "{hand}"')
     # other integer widths, timestamps for dates, numeric for floats, varchar for text
     casts = {
-        "person": "person_id::integer, site::varchar(60), sex, birth_date::timestamp, "
-        "birth_year::bigint, race, ethnicity",
-        "diagnosis": "person_id::integer, code_system, code, diagnosis_date::timestamp",
-        "assessment": "assessment_id, person_id, assessment_date, instrument, measure, "
-        "value::numeric",
-        "laboratory": "person_id, test, loinc, result_date, value::numeric, unit, uln::numeric",
+        "person": {"person_id": "integer", "site": "varchar(60)", "birth_date": "timestamp"},
+        "diagnosis": {"person_id": "integer", "diagnosis_date": "timestamp"},
+        "assessment": {"value": "numeric"},
+        "laboratory": {"value": "numeric", "uln": "numeric"},
     }
     for (name,) in _sql(
         admin, f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{source}'"
     ):
-        columns = casts.get(name, "*")
+        cast = casts.get(name, {})
+        columns = ", ".join(
+            f'"{c}"::{cast[c]} AS "{c}"' if c in cast else f'"{c}"' for c in TABLES[name].names
+        )
         where = " WHERE key NOT LIKE 'data_fingerprint%'" if name == "registry_metadata" else ""
         _sql(
             admin,
