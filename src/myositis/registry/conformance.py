@@ -13,7 +13,7 @@ from ibis import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
 from myositis.errors import RegistryError
-from myositis.registry.schema import SCHEMA_VERSION, TABLES
+from myositis.registry.schema import MIGRATABLE, SCHEMA_VERSION, TABLES
 from myositis.registry.store import read_metadata
 
 
@@ -41,8 +41,6 @@ def check_conformance(con: BaseBackend, *, where: str = "registry") -> None:
 
 def upgrade_advice(version: str, where: str) -> str:
     """What to do with a registry of another schema version."""
-    from myositis.registry.migrate import MIGRATABLE
-
     if version in MIGRATABLE:
         return f"migrate it once with: myositis registry migrate '{where}' (docs/data-model.md)"
     return "re-create it with this version (myositis import, or myositis registry synth)"

@@ -34,10 +34,7 @@ import pyarrow as pa
 from ibis import BaseBackend
 
 from myositis.errors import RegistryError
-from myositis.registry.schema import SCHEMA_VERSION, SEVERAL_RACES, TABLES
-
-#: Schema versions this module migrates from.
-MIGRATABLE: Final = ("1",)
+from myositis.registry.schema import MIGRATABLE, SCHEMA_VERSION, SEVERAL_RACES, TABLES
 
 #: The version-1 data model (frozen: what a version-1 registry holds).
 V1_TABLES: Final[dict[str, sch.Schema]] = {
@@ -311,4 +308,4 @@ def _write(table: pa.Table, path: Path, suffix: str) -> None:
     (write_parquet if suffix == ".parquet" else write_csv)(table, path, table.schema)
 
 
-__all__ = ["MIGRATABLE", "V1_TABLES", "migrate"]
+__all__ = ["V1_TABLES", "migrate"]

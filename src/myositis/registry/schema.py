@@ -26,6 +26,9 @@ import ibis.expr.schema as sch
 #: Schema version written to ``registry_metadata``; bump on any change of the tables below.
 SCHEMA_VERSION: Final = "2"
 
+#: Older schema versions that ``myositis registry migrate`` brings to ``SCHEMA_VERSION``.
+MIGRATABLE: Final = ("1",)
+
 #: DM subtypes (Bohan and Peter / Sontheimer clinical classification as used by Min 2022).
 DM_SUBTYPES: Final = (
     "amyopathic",
@@ -296,6 +299,7 @@ __all__ = [
     "IMPORT_KEYS",
     "INSTRUMENTS",
     "KEYS",
+    "MIGRATABLE",
     "OPTIONAL_FOLDER_COLUMNS",
     "OPTIONAL_FOLDER_TABLES",
     "PERIODS",
