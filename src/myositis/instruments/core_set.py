@@ -19,7 +19,8 @@ from typing import Final
 import ibis
 import ibis.expr.types as ir
 
-from myositis.instruments.constants import ENZYMES, Population
+from myositis.instruments.base import Instrument
+from myositis.instruments.constants import ENZYMES, TIS_CATEGORIES, Population
 from myositis.instruments.engine import NUMBER_PREFIX, is_blank, lit, number, with_numbers
 from myositis.instruments.rules import Field, dec, load_table
 from myositis.instruments.validation import RowRule
@@ -312,3 +313,25 @@ def _all_blank_all(table: ir.Table, enzymes: Sequence[str]) -> ir.BooleanValue:
 def _pick(table: ir.Table, enzymes: Sequence[str], index: int) -> ir.DecimalValue:
     branches = [(table.enzyme_used == e, number(table, _enzyme_columns(e)[index])) for e in enzymes]
     return ibis.cases(*branches, else_=ibis.null("decimal(18, 6)"))
+
+
+class CoreSetInstrument(Instrument):
+    """An instrument scored from the six core set measures at baseline and follow-up (the TIS
+    and the DOI): the columns, their checks and the blanks are the core set's."""
+
+    def __init__(self, population: Population = "adult") -> None:
+        self.population = population
+
+    def _core(self, columns: Sequence[str]) -> CoreSetColumns:
+        if self.population not in TIS_CATEGORIES:
+            raise ValueError(f"population must be 'adult' or 'juvenile', not {self.population!r}")
+        return CoreSetColumns(columns, self.population)
+
+    def fields(self, columns: Sequence[str]) -> list[Field]:
+        return self._core(columns).fields()
+
+    def missing_columns(self, columns: Sequence[str]) -> list[str]:
+        return self._core(columns).absent
+
+    def row_rules(self, columns: Sequence[str]) -> list[RowRule]:
+        return self._core(columns).row_rules()

@@ -13,19 +13,17 @@ is the most abnormal one, chosen as for the TIS. Inputs are the TIS columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import ibis
 import ibis.expr.types as ir
 
-from myositis.instruments.base import Instrument
 from myositis.instruments.constants import MEASURE_KEYS, Population
-from myositis.instruments.core_set import WIDE, CoreSetColumns, MeasureValues
+from myositis.instruments.core_set import WIDE, CoreSetInstrument, MeasureValues
 from myositis.instruments.engine import lit, missing_names, split_names
-from myositis.instruments.rules import Field, dec, load_table
-from myositis.instruments.validation import RowRule
+from myositis.instruments.rules import dec, load_table
 
 RULES: Final = {row["rule"]: dec(row["value"]) for row in load_table("doi_rules")}
 
@@ -49,7 +47,7 @@ def worsened(values: MeasureValues) -> ir.BooleanValue:
     return ibis.ifelse(zero, from_zero, relative)
 
 
-class DOI(Instrument):
+class DOI(CoreSetInstrument):
     """IMACS definition of improvement between a baseline and a follow-up visit."""
 
     name = "doi"
@@ -63,21 +61,6 @@ class DOI(Instrument):
         "enzyme_used",
         "doi_missing",
     )
-
-    def __init__(self, population: Population = "adult") -> None:
-        self.population = population
-
-    def _core(self, columns: Sequence[str]) -> CoreSetColumns:
-        return CoreSetColumns(columns, self.population)
-
-    def fields(self, columns: Sequence[str]) -> list[Field]:
-        return self._core(columns).fields()
-
-    def missing_columns(self, columns: Sequence[str]) -> list[str]:
-        return self._core(columns).absent
-
-    def row_rules(self, columns: Sequence[str]) -> list[RowRule]:
-        return self._core(columns).row_rules()
 
     def scores(self, table: ir.Table) -> ir.Table:
         core = self._core(table.columns)

@@ -20,7 +20,7 @@ Band edges are compared in exact decimal arithmetic by cross-multiplication
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -28,12 +28,9 @@ from typing import Any, Final
 import ibis
 import ibis.expr.types as ir
 
-from myositis.instruments.base import Instrument
 from myositis.instruments.constants import MEASURE_KEYS, TIS_CATEGORIES, TIS_POINTS, Population
-from myositis.instruments.core_set import WIDE, CoreSetColumns, MeasureValues
+from myositis.instruments.core_set import WIDE, CoreSetInstrument, MeasureValues
 from myositis.instruments.engine import any_of, drop_numbers, lit, missing_names, split_names
-from myositis.instruments.rules import Field
-from myositis.instruments.validation import RowRule
 
 SIX_PLACES: Final = Decimal("0.000001")  # the scale of the exact inputs (DECIMAL(18, 6))
 
@@ -85,7 +82,7 @@ def category(total: ir.FloatingValue, population: Population) -> ir.StringValue:
     return ibis.ifelse(total.isnull(), ibis.null("string"), ibis.cases(*branches, else_="none"))
 
 
-class TIS(Instrument):
+class TIS(CoreSetInstrument):
     """Total Improvement Score between a baseline and a follow-up visit (one row per pair)."""
 
     name = "tis"
@@ -97,23 +94,6 @@ class TIS(Instrument):
         "tis_category",
         "tis_missing",
     )
-
-    def __init__(self, population: Population = "adult") -> None:
-        self.population = population
-
-    def _core(self, columns: Sequence[str]) -> CoreSetColumns:
-        if self.population not in CATEGORIES:
-            raise ValueError(f"population must be 'adult' or 'juvenile', not {self.population!r}")
-        return CoreSetColumns(columns, self.population)
-
-    def fields(self, columns: Sequence[str]) -> list[Field]:
-        return self._core(columns).fields()
-
-    def missing_columns(self, columns: Sequence[str]) -> list[str]:
-        return self._core(columns).absent
-
-    def row_rules(self, columns: Sequence[str]) -> list[RowRule]:
-        return self._core(columns).row_rules()
 
     def scores(self, table: ir.Table) -> ir.Table:
         core = self._core(table.columns)
