@@ -6,6 +6,9 @@ nothing.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 
@@ -21,4 +24,29 @@ def silent(message: str, done: int | None = None, total: int | None = None) -> N
     """A progress callable that reports nothing (the default everywhere)."""
 
 
-__all__ = ["Progress", "silent"]
+class StepTimes:
+    """Wall-clock seconds of each named step of a run, in the order the steps ran (the
+    provenance every run's results carry, issue 13 item 6).
+
+    ``with times.step("cohort"): ...`` records the step when the block ends, also when it
+    raises; a name used twice is recorded twice.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, float]] = []
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time the block as step ``name`` (``time.perf_counter``)."""
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps.append((name, time.perf_counter() - began))
+
+    def as_list(self) -> list[dict[str, str | float]]:
+        """``[{"step": name, "seconds": s}, ...]``, seconds rounded to the millisecond."""
+        return [{"step": name, "seconds": round(seconds, 3)} for name, seconds in self.steps]
+
+
+__all__ = ["Progress", "StepTimes", "silent"]

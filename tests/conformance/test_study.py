@@ -20,8 +20,11 @@ from myositis.registry.fingerprint import data_fingerprint, verified_fingerprint
 from myositis.registry.store import read_metadata
 from myositis.registry.vocabulary import vocabulary_problems
 
-#: Fields that say when and from where a run read its registry, not what it found.
-PLACE_AND_TIME = ("generated_at", "registry", "data_fingerprint_method")
+#: Fields that say when, from where and on which engine a run read its registry (and how long
+#: each step took), not what it found.
+PLACE_AND_TIME = ("generated_at", "registry", "data_fingerprint_method", "run")
+#: Ibis's name of each engine's backend, as results.json records it (run.engine).
+BACKEND = {"duckdb": "duckdb", "postgres": "postgres", "spark": "pyspark"}
 #: registry_metadata rows that a copy adds.
 COPY_KEYS = ("copied_from", "copied_at")
 
@@ -54,6 +57,10 @@ def test_study_run_gives_the_same_results_on_every_engine(
     # the copy recorded the fingerprint; the run verified the record instead of hashing
     assert results["data_fingerprint_method"]["method"] == "recorded"
     assert folder_results["data_fingerprint_method"]["method"] == "computed"
+    # the run says which engine (and version) computed it
+    assert results["run"]["engine"] == BACKEND[engine.name]
+    assert results["run"]["engine_version"] == engine.con.version
+    assert results["run"]["spec_sha256"] == folder_results["spec_sha256"]
 
 
 def test_fingerprint_computed_inside_every_engine_is_the_same(

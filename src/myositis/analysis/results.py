@@ -7,6 +7,7 @@ file alone. It holds exact counts and per-patient values, for use at the site on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from myositis.analysis.baseline import baseline_characteristics
@@ -22,10 +23,17 @@ from myositis.analysis.treatment import treatment_periods
 from myositis.codes import CODESET_VERSION, load_codeset
 from myositis.cohort.build import CohortResult
 from myositis.cohort.definition import CohortDefinition
+from myositis.progress import StepTimes
 
 
-def analyse(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
-    """Every analysis of the report on a built cohort (plain JSON-ready dictionaries)."""
+def analyse(
+    cohort: CohortResult, options: AnalysisOptions, times: StepTimes | None = None
+) -> dict[str, Any]:
+    """Every analysis of the report on a built cohort (plain JSON-ready dictionaries).
+
+    ``times``, when given, records the wall time of each analysis as step
+    ``analysis: <member>`` (the provenance of a run, issue 13 item 6)."""
+    clock = times or StepTimes()
     results: dict[str, Any] = {
         "attrition": [
             {
@@ -37,20 +45,27 @@ def analyse(cohort: CohortResult, options: AnalysisOptions) -> dict[str, Any]:
             }
             for s in cohort.attrition
         ],
-        "baseline_characteristics": baseline_characteristics(cohort, options),
-        "cdasi": cdasi_change(cohort, options),
-        "response": response(cohort, options),
-        "dosing": dosing(cohort, options),
-        "treatment_duration": treatment_duration(cohort, options),
-        "adverse_events": adverse_events(cohort, options),
-        "concomitant_therapy": concomitant_therapy(cohort, options),
-        "pruritus": pruritus(cohort, options),
-        "myositis": myositis_resolution(cohort, options),
-        "notes": list(cohort.notes),
-        "code_lists": code_lists(cohort.definition, options),
     }
-    results["patients"] = _listing(cohort, options, results)
-    results["trajectories"] = _trajectories(cohort, options)
+    analyses: tuple[tuple[str, Callable[[CohortResult, AnalysisOptions], Any]], ...] = (
+        ("baseline_characteristics", baseline_characteristics),
+        ("cdasi", cdasi_change),
+        ("response", response),
+        ("dosing", dosing),
+        ("treatment_duration", treatment_duration),
+        ("adverse_events", adverse_events),
+        ("concomitant_therapy", concomitant_therapy),
+        ("pruritus", pruritus),
+        ("myositis", myositis_resolution),
+    )
+    for member, analysis in analyses:
+        with clock.step(f"analysis: {member}"):
+            results[member] = analysis(cohort, options)
+    results["notes"] = list(cohort.notes)
+    results["code_lists"] = code_lists(cohort.definition, options)
+    with clock.step("analysis: patients"):
+        results["patients"] = _listing(cohort, options, results)
+    with clock.step("analysis: trajectories"):
+        results["trajectories"] = _trajectories(cohort, options)
     return results
 
 

@@ -35,7 +35,16 @@ SYNTH_HELP = (
     "synthetic-site-1, ...), deterministic by seed, and written in batches of 50,000 persons "
     "in bounded memory. Model and parameters: docs/synthetic.md (not calibrated to real data)."
     "\n\n"
-    + examples("myositis registry synth --patients 20000 --sites 2 --seed 7 -o registry.duckdb")
+    "\n\n"
+    "--preset referral-centre models a dermatology-rheumatology referral centre: 5 DM patients "
+    "per 1,000 persons (about 5,000 at 1,000,000 persons, a cohort of about a thousand) and "
+    "CDASI recorded at nearly every visit; --dm-per-1000 sets the prevalence of either preset."
+    "\n\n"
+    + examples(
+        "myositis registry synth --patients 20000 --sites 2 --seed 7 -o registry.duckdb",
+        "myositis registry synth -n 1000000 --preset referral-centre -o referral.duckdb",
+        "myositis registry synth -n 100000 --dm-per-1000 10 -o enriched.duckdb",
+    )
 )
 
 CHECK_HELP = (
@@ -81,18 +90,27 @@ def synth(
             "--dm-per-1000",
             min=0,
             max=1000,
-            help="Dermatomyositis cases per 1,000 persons (default: the population prevalence, "
-            "0.2 per 1,000; raise it for a referral centre's registry).",
+            help="Dermatomyositis cases per 1,000 persons (default: the preset's, 0.2 per 1,000 "
+            "for population, 5 for referral-centre).",
             show_default=False,
         ),
     ] = None,
+    preset: Annotated[
+        str,
+        typer.Option(
+            "--preset",
+            help="Model parameters: 'population' (population prevalence) or 'referral-centre' "
+            "(5 DM per 1,000, CDASI at nearly every visit; docs/synthetic.md).",
+            metavar="NAME",
+        ),
+    ] = "population",
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace FILE if it exists.")
     ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Write a SYNTHETIC EHR-like registry (help text: SYNTH_HELP)."""
-    from myositis.sources.synthetic import POPULATION_DM_PER_1000, generate_registry
+    from myositis.sources.synthetic import generate_registry
 
     began = time.perf_counter()
     with progress_display(not quiet) as progress:
@@ -101,12 +119,14 @@ def synth(
             patients=patients,
             sites=sites,
             seed=seed,
-            dm_per_1000=POPULATION_DM_PER_1000 if dm_per_1000 is None else dm_per_1000,
+            dm_per_1000=dm_per_1000,
             progress=progress,
             overwrite=overwrite,
+            preset=preset,
         )
     typer.echo(
-        f"wrote synthetic registry {path} ({patients:,} persons, {sites} sites, seed {seed}) "
+        f"wrote synthetic registry {path} ({patients:,} persons, {sites} sites, seed {seed}, "
+        f"preset {preset}) "
         f"in {time.perf_counter() - began:.1f} s"
     )
 

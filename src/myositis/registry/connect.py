@@ -451,4 +451,18 @@ def _spark_ibis_backend() -> Any:
     return _SPARK_BACKEND[0]()
 
 
-__all__ = ["DATABASE_SUFFIXES", "Location", "connect", "open_engine", "parse_location"]
+def engine_of(con: BaseBackend) -> dict[str, str]:
+    """The engine a connection runs on and its version, as every run's results record them:
+    ``{"engine": "duckdb" | "postgres" | "pyspark", "engine_version": ...}`` (Ibis's backend
+    ``name`` and ``version``: the DuckDB library, the PostgreSQL server, the Spark session)."""
+    return {"engine": str(con.name), "engine_version": str(con.version)}
+
+
+__all__ = [
+    "DATABASE_SUFFIXES",
+    "Location",
+    "connect",
+    "engine_of",
+    "open_engine",
+    "parse_location",
+]

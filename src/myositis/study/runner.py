@@ -6,7 +6,9 @@
 - ``results.json``: every number of the report with the specification's hash, the data's
   fingerprint (and how it was obtained: recorded when the registry was written and verified
   by cheap aggregates, or computed now from every row), the software version, the time and
-  the synthetic flag;
+  the synthetic flag; and ``run``: the engine (``duckdb``, ``postgres``, ``pyspark``) and its
+  version, the specification's hash and the wall time of each step (opening, integrity,
+  fingerprint, coded values, cohort, each analysis, report);
 - ``tables/*.csv``: the report's tables;
 - ``shareable/site-<site>.json``: one aggregate package per site, small and complementary
   cells suppressed, no per-patient data (the only outputs meant to leave a site).
@@ -31,8 +33,8 @@ from myositis import __version__
 from myositis.analysis.results import analyse
 from myositis.cohort.build import CohortResult, build_cohort
 from myositis.errors import EmptyStepError, MyositisError
-from myositis.progress import Progress, silent
-from myositis.registry.connect import connect, parse_location
+from myositis.progress import Progress, StepTimes, silent
+from myositis.registry.connect import connect, engine_of, parse_location
 from myositis.registry.fingerprint import RECORDED_KEYS, Fingerprint, verified_fingerprint
 from myositis.registry.integrity import check_integrity
 from myositis.registry.store import read_metadata
@@ -67,21 +69,28 @@ def run_study(
     """Run the specification on the registry at ``data`` (a path or URL, see
     :func:`myositis.registry.connect.connect`) and write the report files into ``out``."""
     say = progress
+    times = StepTimes()
     spec = spec or load_spec(spec_path)
     target = Path(out)
     _check_out(target, data)
     say("opening the registry")
-    con = connect(data)
+    with times.step("open the registry"):
+        con = connect(data)
     try:
+        engine = engine_of(con)
         say("checking the registry's integrity")
-        check_integrity(con, where=parse_location(data).describe())
-        metadata = read_metadata(con)
+        with times.step("integrity"):
+            check_integrity(con, where=parse_location(data).describe())
+            metadata = read_metadata(con)
         say("fingerprinting the registry data")
-        fingerprint = verified_fingerprint(con, metadata)
+        with times.step("fingerprint"):
+            fingerprint = verified_fingerprint(con, metadata)
         say("checking coded values")
-        unmatched = vocabulary_problems(con)
+        with times.step("coded values"):
+            unmatched = vocabulary_problems(con)
         try:
-            cohort = study_cohort(con, spec, lambda message, *_: say(f"cohort: {message}"))
+            with times.step("cohort"):
+                cohort = study_cohort(con, spec, lambda message, *_: say(f"cohort: {message}"))
         except EmptyStepError as exc:
             if not unmatched:
                 raise
@@ -93,20 +102,24 @@ def run_study(
     finally:
         con.disconnect()
     say("analyses")
-    results = _header(spec, metadata, fingerprint, data) | analyse(cohort, spec.analysis)
+    results = _header(spec, metadata, fingerprint, data) | analyse(cohort, spec.analysis, times)
     results["notes"] = [*unmatched, *results["notes"]]
+    # the report shows every step but its own; results.json, written last, has all of them
+    results["run"] = _run_record(engine, spec, times)
     say("writing the report")
     staging = target.with_name(f".{target.name}.partial")
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
+        with times.step("report"):
+            tables = write_tables(results, staging / "tables")
+            report = write_study_report(results, staging / "report.html")
+            shared_dir = staging / "shareable"
+            shared_dir.mkdir()
+            shared = write_site_packages(cohort, spec.analysis, results, shared_dir, spec.sha256())
+        results["run"] = _run_record(engine, spec, times)
         results_path = write_json(results, staging / "results.json")
-        tables = write_tables(results, staging / "tables")
-        report = write_study_report(results, staging / "report.html")
-        shared_dir = staging / "shareable"
-        shared_dir.mkdir()
-        shared = write_site_packages(cohort, spec.analysis, results, shared_dir, spec.sha256())
         _publish(staging, target)
     finally:
         if staging.exists():
@@ -164,6 +177,18 @@ def _publish(staging: Path, target: Path) -> None:
             destination.unlink()
         item.rename(destination)
     staging.rmdir()
+
+
+def _run_record(engine: dict[str, str], spec: StudySpec, times: StepTimes) -> dict[str, Any]:
+    """How this run was made: engine and version, the specification's hash and the wall time
+    of each step so far (seconds)."""
+    steps = times.as_list()
+    return {
+        **engine,
+        "spec_sha256": spec.sha256(),
+        "steps": steps,
+        "total_seconds": round(sum(float(s["seconds"]) for s in steps), 3),
+    }
 
 
 def _header(

@@ -31,7 +31,12 @@ from myositis.sources.synthetic.background import (
 )
 from myositis.sources.synthetic.context import DATA_TABLES, Batch, site_name
 from myositis.sources.synthetic.dermatomyositis import add_dm_patient
-from myositis.sources.synthetic.params import POPULATION_DM_PER_1000, SynthParams
+from myositis.sources.synthetic.params import (
+    POPULATION_DM_PER_1000,
+    PRESETS,
+    REFERRAL_CENTRE_DM_PER_1000,
+    SynthParams,
+)
 
 #: Persons generated and written per batch (bounds memory; part of the determinism contract).
 BATCH_SIZE: Final = 50_000
@@ -44,32 +49,40 @@ def generate_registry(
     patients: int,
     sites: int,
     seed: int,
-    dm_per_1000: float = POPULATION_DM_PER_1000,
+    dm_per_1000: float | None = None,
     progress: Progress = silent,
     overwrite: bool = False,
     params: SynthParams | None = None,
+    preset: str = "population",
 ) -> Path:
     """Write a synthetic registry of ``patients`` persons over ``sites`` sites to ``path``.
 
-    ``dm_per_1000`` sets the dermatomyositis prevalence (default 0.2 per 1,000, the
-    population-based prevalence, ``POPULATION_DM_PER_1000``); ``params`` overrides the other
-    model parameters. Returns the path written.
+    ``preset`` names a parameter set of ``PRESETS``: ``population`` (the defaults of
+    ``SynthParams``: 0.2 DM per 1,000, the population-based prevalence) or ``referral-centre``
+    (5 DM per 1,000 and CDASI recorded at nearly every visit, docs/synthetic.md); ``params``
+    replaces the preset's parameters; ``dm_per_1000``, when given, replaces their DM
+    prevalence. Returns the path written.
     """
     problems = []
+    if params is None and preset not in PRESETS:
+        problems.append(
+            InputProblem(None, "--preset", preset, f"must be one of {', '.join(PRESETS)}")
+        )
     if patients < 1:
         problems.append(InputProblem(None, "--patients", str(patients), "must be at least 1"))
     if sites < 1:
         problems.append(InputProblem(None, "--sites", str(sites), "must be at least 1"))
     if seed < 0:
         problems.append(InputProblem(None, "--seed", str(seed), "must be 0 or more"))
-    if not 0 <= dm_per_1000 <= 1000:
+    if dm_per_1000 is not None and not 0 <= dm_per_1000 <= 1000:
         problems.append(
             InputProblem(None, "--dm-per-1000", str(dm_per_1000), "must be from 0 to 1000")
         )
     if problems:
         raise InvalidInputError(problems)
-    settings = params or SynthParams()
-    settings = SynthParams(**{**asdict(settings), "dm_per_1000": dm_per_1000})
+    settings = params or PRESETS[preset]
+    if dm_per_1000 is not None:
+        settings = SynthParams(**{**asdict(settings), "dm_per_1000": dm_per_1000})
     target = Path(path)
     con = create_registry(target, overwrite=overwrite)
     write_metadata(
@@ -81,7 +94,8 @@ def generate_registry(
             "patients": str(patients),
             "sites": str(sites),
             "site_names": ",".join(site_name(k) for k in range(sites)),
-            "dm_per_1000": repr(dm_per_1000),
+            "preset": preset if params is None else "custom",
+            "dm_per_1000": repr(settings.dm_per_1000),
             "batch_size": str(BATCH_SIZE),
             "codeset_version": CODESET_VERSION,
         },
@@ -119,4 +133,12 @@ def _generate_batch(batch: Batch, first_id: int, n: int) -> None:
     write_persons(batch, people)
 
 
-__all__ = ["BATCH_SIZE", "GENERATOR", "POPULATION_DM_PER_1000", "SynthParams", "generate_registry"]
+__all__ = [
+    "BATCH_SIZE",
+    "GENERATOR",
+    "POPULATION_DM_PER_1000",
+    "PRESETS",
+    "REFERRAL_CENTRE_DM_PER_1000",
+    "SynthParams",
+    "generate_registry",
+]

@@ -89,3 +89,34 @@ class SynthParams:
             raise ValueError("subtype_shares needs one share per DM subtype")
         if self.dm_per_1000 < 0 or self.dm_per_1000 > 1000:
             raise ValueError("dm_per_1000 must be between 0 and 1000")
+
+
+#: DM cases per 1,000 persons of the referral-centre preset: 25 times the population
+#: prevalence (an assumption, not a measured figure: a tertiary centre's registry draws DM
+#: patients from far beyond the catchment that supplies its other persons). 1,000,000 persons
+#: then hold about 5,000 DM patients and a cohort of about a thousand.
+REFERRAL_CENTRE_DM_PER_1000: Final = 5.0
+
+#: Named parameter sets for ``--preset`` (docs/synthetic.md, "Presets").
+PRESETS: Final[dict[str, SynthParams]] = {
+    # the defaults above: population prevalence
+    "population": SynthParams(),
+    # a dermatology-rheumatology referral centre like the two academic centres of the seed
+    # series: many DM patients, CDASI recorded at nearly every visit of a JAK-treated patient
+    # (assumptions: baseline within 30 days 92%, earlier 4%, no follow-up at all 5%), the
+    # refractory share who start a JAK inhibitor as in the defaults (30%)
+    "referral-centre": SynthParams(
+        dm_per_1000=REFERRAL_CENTRE_DM_PER_1000,
+        baseline_within_window=0.92,
+        baseline_outside_window=0.04,
+        no_followup_fraction=0.05,
+    ),
+}
+
+
+def preset(name: str) -> SynthParams:
+    """The parameters of a named preset (``PRESETS``); ValueError naming the presets."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}") from None
