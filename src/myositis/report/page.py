@@ -32,11 +32,17 @@ def plain(results: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def render_page(
-    template: str, results: Mapping[str, Any], figures: Figures | None = None, **context: Any
+    template: str,
+    results: Mapping[str, Any],
+    figures: Figures | None = None,
+    *,
+    is_plain: bool = False,
+    **context: Any,
 ) -> str:
     """Render ``template`` with the plain results as ``r`` and each figure inlined as SVG as
-    ``fig.<name>`` (every SVG id prefixed with the figure's name, so ids stay unique)."""
-    data = plain(results)
+    ``fig.<name>`` (every SVG id prefixed with the figure's name, so ids stay unique).
+    ``is_plain``: ``results`` already is the output of :func:`plain` (not converted again)."""
+    data = dict(results) if is_plain else plain(results)
     drawn = figures(data) if figures is not None else {}
     # The SVG comes from matplotlib (text escaped by it), not from user markup: safe to inline.
     fig = {name: Markup(to_svg(figure, name)) for name, figure in drawn.items()}

@@ -102,7 +102,9 @@ def study_figures(results: dict[str, Any]) -> dict[str, Figure]:
 def render_study_html(results: Mapping[str, Any]) -> str:
     """The study report page for a results dictionary (as results.json holds it)."""
     data = plain(results)
-    return render_page("study.html.j2", data, study_figures, trajectory=trajectory_layout(data))
+    return render_page(
+        "study.html.j2", data, study_figures, is_plain=True, trajectory=trajectory_layout(data)
+    )
 
 
 def write_study_report(results: Mapping[str, Any], path: Path) -> Path:
