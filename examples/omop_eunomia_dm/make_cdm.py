@@ -133,7 +133,8 @@ def add_concepts(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             """INSERT INTO concept (concept_id, concept_name, domain_id, vocabulary_id,
                concept_class_id, standard_concept, concept_code, valid_start_date,
-               valid_end_date) VALUES (?, ?, ?, ?, ?, ?, ?, DATE '1970-01-01', DATE '2099-12-31')""",
+               valid_end_date)
+               VALUES (?, ?, ?, ?, ?, ?, ?, DATE '1970-01-01', DATE '2099-12-31')""",
             [cid, name, domain, vocabulary, klass, standard, code],
         )
         if standard == "S":
