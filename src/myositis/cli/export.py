@@ -24,7 +24,8 @@ EXPORT_HELP = (
     f"REGISTRY: {REGISTRY_HELP}"
     "\n\n"
     "Examples:  myositis export registry.duckdb --to registry-csv\n\n"
-    "myositis export registry.duckdb --to share --deidentify --salt-file site.salt"
+    "myositis export registry.duckdb --to share --deidentify --salt-file site.salt\n\n"
+    "myositis export registry.duckdb --to fhir-bundles --format fhir"
 )
 
 app = typer.Typer(name="export")
@@ -37,7 +38,14 @@ def export(
         Path, typer.Option("--to", "-o", help="Folder to write (new or empty).", metavar="DIR")
     ],
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="csv or parquet.", metavar="FORMAT")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, parquet, fhir (FHIR R4 collection Bundles, one per person) or "
+            "fhir-ndjson (FHIR bulk-data NDJSON, one file per resource type; docs/fhir.md).",
+            metavar="FORMAT",
+        ),
     ] = "csv",
     deidentify: Annotated[
         bool, typer.Option("--deidentify", help="Write a de-identified copy (see above).")

@@ -4,8 +4,9 @@ optionally de-identified (:mod:`myositis.sources.deidentify`).
 The folder is itself a registry (``connect`` reads it back): importing it again
 (``myositis import csv``) gives the same registry and the same data fingerprint. Other formats
 are added by a module named in ``EXPORTERS`` with a function
-``export(con, folder, *, overwrite) -> list[Path]`` (FHIR R4 bundles and OMOP CDM tables come
-with those importers).
+``export(con, folder, *, overwrite) -> list[Path]``: ``fhir`` (one collection Bundle per
+person) and ``fhir-ndjson`` (bulk-data NDJSON, one file per resource type) in
+:mod:`myositis.sources.fhir.export`; OMOP CDM tables come with that importer.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from myositis.errors import MyositisError
 from myositis.registry.schema import TABLES
 
 #: Export formats beyond the folder ones, and the module that writes each.
-EXPORTERS: Final = {"fhir": "myositis.sources.fhir.export", "omop": "myositis.sources.omop.export"}
+#: A module, or ``module:function`` (default function ``export``).
+EXPORTERS: Final = {
+    "fhir": "myositis.sources.fhir.export",
+    "fhir-ndjson": "myositis.sources.fhir.export:export_ndjson",
+    "omop": "myositis.sources.omop.export",
+}
 
 #: The record of a de-identified export, written beside its tables.
 RECORD_FILE: Final = "deidentification.json"
@@ -109,15 +115,16 @@ def _other_format(fmt: str, con: Any, folder: Path, overwrite: bool) -> ExportSu
     if fmt not in EXPORTERS:
         known = ", ".join(["csv", "parquet", *EXPORTERS])
         raise MyositisError(f"unknown export format {fmt!r}; choose one of {known}")
+    module_name, _, function = EXPORTERS[fmt].partition(":")
     try:
-        module = importlib.import_module(EXPORTERS[fmt])
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name is None or not EXPORTERS[fmt].startswith(exc.name):
+        if exc.name is None or not module_name.startswith(exc.name):
             raise
         raise MyositisError(
             f"export to {fmt} is not available yet in this version; export csv or parquet"
         ) from None
-    files = module.export(con, folder, overwrite=overwrite)
+    files = getattr(module, function or "export")(con, folder, overwrite=overwrite)
     return ExportSummary(folder, files, _counts(con))
 
 

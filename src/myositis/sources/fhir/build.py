@@ -1,0 +1,318 @@
+"""Registry rows -> FHIR R4 resources (JSON-ready dicts), the inverse of :mod:`.convert`:
+what :mod:`.export` writes and the reader reads back to the same registry.
+
+- ``person`` (+ ``person_race``) -> Patient (``source_id`` as id when it is a valid FHIR id,
+  the ``person_id`` as an identifier of the project's profile, US Core race and ethnicity);
+- ``diagnosis`` -> Condition; ``dm_subtype`` -> Condition coded with the subtype system;
+- ``drug_exposure`` -> MedicationRequest (dose, ``Timing.repeat``, route, bounds);
+- ``assessment`` -> one QuestionnaireResponse per administration of an instrument with items
+  (CDASI, MMT-8, HAQ, CHAQ), one Observation per score otherwise; visit ids as Encounters;
+- ``laboratory`` -> Observation (LOINC, the source value and unit, the ULN as
+  ``referenceRange.high``); ``adverse_event`` -> AdverseEvent.
+
+``observation_period`` has no FHIR counterpart here and is not exported.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+from myositis.codes.units import ucum
+from myositis.sources.fhir import systems as fs
+from myositis.sources.redcap.measures import COMPUTED, ITEMS
+
+Resource = dict[str, Any]
+
+_ID: Final = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+SERIOUSNESS: Final = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+AE_OUTCOME: Final = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+CONDITION_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/condition-category"
+OBSERVATION_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
+ENCOUNTER_CLASS: Final = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, _dt.date) else None
+
+
+def patient_id(row: dict[str, Any]) -> str:
+    """The Patient.id of a person: the source id when it is a valid FHIR id, else
+    ``person-<person_id>``."""
+    source = row.get("source_id")
+    if source and _ID.fullmatch(str(source)):
+        return str(source)
+    return f"person-{row['person_id']}"
+
+
+def _subject(pid: str) -> dict[str, str]:
+    return {"reference": f"Patient/{pid}"}
+
+
+def _category(url: str, words: list[str], codes: dict[str, str], system: str) -> Resource:
+    ext: list[Resource] = [
+        {"url": "ombCategory", "valueCoding": {"system": system, "code": codes[w], "display": w}}
+        for w in words
+        if w in codes
+    ]
+    ext.append({"url": "text", "valueString": ", ".join(words)})
+    return {"url": url, "extension": ext}
+
+
+def patient(row: dict[str, Any], races: list[str]) -> Resource:
+    """A person as a Patient."""
+    p: Resource = {
+        "resourceType": "Patient",
+        "id": patient_id(row),
+        "identifier": [{"system": fs.PERSON_ID, "value": str(row["person_id"])}],
+    }
+    extensions = []
+    if races:
+        race_sys = {
+            w: fs.NULL_FLAVOR if c == "UNK" else fs.CDC_RACE for w, c in fs.RACE_CODES.items()
+        }
+        ext = _category(fs.US_CORE_RACE, races, fs.RACE_CODES, fs.CDC_RACE)
+        for sub in ext["extension"]:
+            if sub["url"] == "ombCategory":
+                sub["valueCoding"]["system"] = race_sys[sub["valueCoding"]["display"]]
+        extensions.append(ext)
+    if row.get("ethnicity"):
+        ext = _category(fs.US_CORE_ETHNICITY, [row["ethnicity"]], fs.ETHNICITY_CODES, fs.CDC_RACE)
+        for sub in ext["extension"]:
+            if sub["url"] == "ombCategory" and sub["valueCoding"]["code"] == "UNK":
+                sub["valueCoding"]["system"] = fs.NULL_FLAVOR
+        extensions.append(ext)
+    if extensions:
+        p["extension"] = extensions
+    if row.get("sex"):
+        p["gender"] = fs.GENDERS.get(row["sex"], "unknown")
+    if row.get("birth_date") is not None:
+        p["birthDate"] = _iso(row["birth_date"])
+    elif row.get("birth_year") is not None:
+        p["birthDate"] = f"{int(row['birth_year']):04d}"
+    if row.get("site"):
+        p["managingOrganization"] = {"display": row["site"]}
+    return p
+
+
+def condition(row: dict[str, Any], pid: str, rid: str) -> Resource:
+    """A diagnosis as a Condition."""
+    return {
+        "resourceType": "Condition",
+        "id": rid,
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "confirmed",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": CONDITION_CATEGORY, "code": "encounter-diagnosis"}]}],
+        "code": {"coding": [{"system": fs.URIS[row["code_system"]], "code": row["code"]}]},
+        "subject": _subject(pid),
+        "onsetDateTime": _iso(row["diagnosis_date"]),
+    }
+
+
+def subtype(row: dict[str, Any], pid: str, rid: str) -> Resource:
+    """A DM subtype classification as a Condition of the subtype code system."""
+    c: Resource = {
+        "resourceType": "Condition",
+        "id": rid,
+        "code": {"coding": [{"system": fs.SUBTYPE_SYSTEM, "code": row["subtype"]}]},
+        "subject": _subject(pid),
+    }
+    if row.get("classified_date") is not None:
+        c["onsetDateTime"] = _iso(row["classified_date"])
+    return c
+
+
+def medication_request(row: dict[str, Any], pid: str) -> Resource:
+    """A drug exposure as a MedicationRequest."""
+    coding: Resource = {"system": fs.URIS[row["code_system"] or "LOCAL"], "code": row["code"]}
+    coding["display"] = row["ingredient"]
+    repeat: Resource = {"boundsPeriod": {"start": _iso(row["start_date"])}}
+    if row.get("end_date") is not None:
+        repeat["boundsPeriod"]["end"] = _iso(row["end_date"])
+    frequency = row.get("frequency")
+    if frequency in fs.TIMINGS:
+        f, period, unit = fs.TIMINGS[frequency]
+        repeat.update({"frequency": f, "period": period, "periodUnit": unit})
+    elif frequency == "ONCE":
+        repeat["count"] = 1
+    dosage: Resource = {"timing": {"repeat": repeat}}
+    if row.get("route"):
+        dosage["route"] = {"text": row["route"]}
+    if row.get("dose") is not None:
+        quantity: Resource = {"value": row["dose"]}
+        if row.get("dose_unit"):
+            quantity["unit"] = row["dose_unit"]
+        dosage["doseAndRate"] = [{"doseQuantity": quantity}]
+    m: Resource = {
+        "resourceType": "MedicationRequest",
+        "id": f"exposure-{row['exposure_id']}",
+        "identifier": [{"system": fs.EXPOSURE_ID, "value": str(row["exposure_id"])}],
+        "status": "completed" if row.get("end_date") is not None else "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [coding], "text": row["ingredient"]},
+        "subject": _subject(pid),
+        "authoredOn": _iso(row["start_date"]),
+        "dosageInstruction": [dosage],
+    }
+    if row.get("formulation"):
+        m["extension"] = [{"url": fs.FORMULATION, "valueCode": row["formulation"]}]
+    return m
+
+
+def _visit(visit: str | None) -> Resource | None:
+    if visit is None:
+        return None
+    if _ID.fullmatch(visit):
+        return {"reference": f"Encounter/{visit}"}
+    return {"identifier": {"system": fs.VISIT_ID, "value": visit}}
+
+
+def encounter(visit: str, pid: str, date: Any) -> Resource | None:
+    """The Encounter of a visit id (None when the id is no valid FHIR id: then the
+    assessments name it by identifier)."""
+    if not _ID.fullmatch(visit):
+        return None
+    return {
+        "resourceType": "Encounter",
+        "id": visit,
+        "status": "finished",
+        "class": {"system": ENCOUNTER_CLASS, "code": "AMB"},
+        "subject": _subject(pid),
+        "period": {"start": _iso(date)},
+    }
+
+
+def assessments(rows: list[dict[str, Any]], pid: str) -> Iterator[Resource]:
+    """The resources of one administration (rows sharing an ``assessment_id``)."""
+    first = rows[0]
+    aid, instrument = first["assessment_id"], first["instrument"]
+    items = ITEMS.get(instrument, {})
+    answered = [r for r in rows if r["measure"] in items]
+    computed = COMPUTED[instrument][0] if instrument in COMPUTED else None
+    base: Resource = {
+        "identifier": [{"system": fs.ASSESSMENT_ID, "value": str(aid)}],
+        "subject": _subject(pid),
+    }
+    visit = _visit(first.get("visit_id"))
+    if visit is not None:
+        base["encounter"] = visit
+    if answered:
+        yield {
+            "resourceType": "QuestionnaireResponse",
+            "id": f"assessment-{aid}",
+            "identifier": base["identifier"][0],
+            "questionnaire": fs.QUESTIONNAIRE + instrument,
+            "status": "completed",
+            "subject": base["subject"],
+            **({"encounter": visit} if visit is not None else {}),
+            "authored": _iso(first["assessment_date"]),
+            "item": [{"linkId": r["measure"], "answer": [_answer(r["value"])]} for r in answered],
+        }
+    for r in rows:
+        if r["measure"] in items or (answered and r["measure"] == computed):
+            continue
+        yield {
+            "resourceType": "Observation",
+            "id": f"assessment-{aid}-{r['measure'].replace('_', '-')}",
+            **base,
+            "status": "final",
+            "code": {"coding": [{"system": fs.MEASURE_SYSTEM + instrument, "code": r["measure"]}]},
+            "effectiveDateTime": _iso(r["assessment_date"]),
+            "valueQuantity": {"value": r["value"]},
+        }
+
+
+def _answer(value: float) -> Resource:
+    if float(value).is_integer():
+        return {"valueInteger": int(value)}
+    return {"valueDecimal": value}
+
+
+def _quantity(value: float, unit: str | None) -> Resource:
+    q: Resource = {"value": value}
+    if unit:
+        q["unit"] = unit
+        if ucum(unit) == unit:
+            q.update({"system": fs.UCUM, "code": unit})
+    return q
+
+
+def laboratory(row: dict[str, Any], pid: str, rid: str) -> Resource:
+    """A laboratory result as an Observation (the source's value and unit)."""
+    o: Resource = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory"}]}],
+        "code": {"coding": [{"system": fs.LOINC, "code": row["loinc"]}], "text": row["test"]},
+        "subject": _subject(pid),
+        "effectiveDateTime": _iso(row["result_date"]),
+        "valueQuantity": _quantity(row["source_value"], row["source_unit"]),
+    }
+    if row.get("uln") is not None:
+        o["referenceRange"] = [{"high": _quantity(row["uln"], row.get("uln_unit"))}]
+    return o
+
+
+def adverse_event(row: dict[str, Any], pid: str, rid: str) -> Resource:
+    """An adverse event as an AdverseEvent (CTCAE grade and discontinuation as extensions of
+    the project's profile)."""
+    a: Resource = {
+        "resourceType": "AdverseEvent",
+        "id": rid,
+        "actuality": "actual",
+        "subject": _subject(pid),
+        "event": {"text": row["term"]},
+    }
+    extensions = []
+    if row.get("grade") is not None:
+        extensions.append({"url": fs.CTCAE_GRADE, "valueInteger": int(row["grade"])})
+    if row.get("led_to_discontinuation") is not None:
+        extensions.append({"url": fs.DISCONTINUED, "valueBoolean": row["led_to_discontinuation"]})
+    if extensions:
+        a["extension"] = extensions
+    if row.get("onset_date") is not None:
+        a["date"] = _iso(row["onset_date"])
+    if row.get("serious") is not None:
+        code = "serious" if row["serious"] else "non-serious"
+        a["seriousness"] = {"coding": [{"system": SERIOUSNESS, "code": code}]}
+    if row.get("outcome"):
+        a["outcome"] = {"coding": [{"system": AE_OUTCOME, "code": row["outcome"]}]}
+    if row.get("suspected_drug"):
+        a["suspectEntity"] = [{"instance": {"display": row["suspected_drug"]}}]
+    return a
+
+
+def group_assessments(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive rows of one ``assessment_id`` (rows ordered by it)."""
+    group: list[dict[str, Any]] = []
+    for row in rows:
+        if group and row["assessment_id"] != group[0]["assessment_id"]:
+            yield group
+            group = []
+        group.append(row)
+    if group:
+        yield group
+
+
+__all__ = [
+    "Resource",
+    "adverse_event",
+    "assessments",
+    "condition",
+    "encounter",
+    "group_assessments",
+    "laboratory",
+    "medication_request",
+    "patient",
+    "patient_id",
+    "subtype",
+]

@@ -1,0 +1,519 @@
+"""One FHIR resource -> registry rows (``docs/fhir.md`` has the full table of rules).
+
+- Patient -> ``person`` (``Patient.id`` is the ``source_id``; ``gender``; ``birthDate``, a
+  partial one giving the birth year only; ``managingOrganization.display`` the site) and
+  ``person_race`` (every OMB category of the US Core race extension);
+- Condition -> ``diagnosis`` (the first coding of a known code system; date ``onsetDateTime``,
+  else ``recordedDate``), or ``dm_subtype`` when a coding is a subtype of the mapping;
+- MedicationRequest / MedicationStatement -> ``drug_exposure`` (the medication's coding, the
+  ingredient from its name, dose, ``Timing.repeat`` as a frequency code, route, dates);
+- Observation -> ``laboratory`` (a LOINC code of a laboratory test, ``valueQuantity`` with its
+  UCUM unit, ``referenceRange.high`` the ULN) or ``assessment`` (a code of the mapping);
+- QuestionnaireResponse -> ``assessment`` rows, one per answered item of a mapped
+  Questionnaire; MMT-8 and HAQ scores computed from the items;
+- AdverseEvent -> ``adverse_event``.
+
+Encounters give visit ids (an assessment's ``visit_id`` is its Encounter's id, else the
+QuestionnaireResponse's id); Medications are looked up from ``medicationReference``.
+Resources marked ``entered-in-error`` or ``cancelled`` are rejected with that reason.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, Final
+
+from myositis.codes.units import unit_rules
+from myositis.registry.schema import SEVERAL_RACES
+from myositis.sources.contract import rejected_status
+from myositis.sources.fhir import systems as fs
+from myositis.sources.fhir.mapping import Mapping
+from myositis.sources.redcap.measures import (
+    COMPUTED,
+    ITEMS,
+    SCORES,
+    measure_field,
+    out_of_range,
+)
+
+Row = tuple[str, dict[str, Any]]
+
+#: Scores the import never takes from a source: studies compute them from the items.
+SOURCE_SCORES_IGNORED: Final = frozenset(("cdasi",))
+
+_DIGIT: Final = re.compile(r"\d")
+
+
+class Bad(Exception):
+    """A resource that cannot be imported: the field, its value and why."""
+
+    def __init__(self, field: str | None, value: object, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.value = value
+        self.reason = reason
+
+
+class Rejected(Exception):
+    """A resource the source marks not to be used (entered in error, cancelled)."""
+
+    def __init__(self, field: str, value: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.value = value
+        self.reason = reason
+
+
+class Skipped(Exception):
+    """A resource that holds nothing the registry keeps (named in the warnings)."""
+
+
+def _loinc_tests() -> dict[str, str]:
+    return {r.loinc: r.test for r in unit_rules()}
+
+
+def ref_id(reference: Any, kind: str, field: str) -> str:
+    """The id of a reference to a ``kind`` resource: ``Patient/1``, ``urn:uuid:1``, a full
+    URL ending ``Patient/1`` or ``#1`` (contained) all give ``1``."""
+    text = getattr(reference, "reference", None) if reference is not None else None
+    if not text:
+        raise Bad(field, None, f"no reference to a {kind}")
+    if text.startswith("urn:uuid:") or text.startswith("urn:oid:"):
+        return text.rsplit(":", 1)[1]
+    if text.startswith("#"):
+        return text[1:]
+    parts = text.split("/_history/")[0].rstrip("/").split("/")
+    if "?" in text:
+        raise Bad(field, text, f"a conditional reference; give the {kind}'s id")
+    if len(parts) >= 2 and parts[-2] != kind:
+        raise Bad(field, text, f"refers to a {parts[-2]}, not a {kind}")
+    return parts[-1]
+
+
+def _day(value: Any, field: str, *, required: bool = True) -> _dt.date | None:
+    if value is None:
+        if required:
+            raise Bad(field, None, "a date is required")
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    raise Bad(field, value, "the date is not precise to the day (YYYY-MM-DD needed)")
+
+
+def _status(value: Any, field: str = "status") -> None:
+    code = getattr(value, "code", value)
+    if isinstance(code, str):
+        reason = rejected_status(code)
+        if reason:
+            raise Rejected(field, code, reason)
+
+
+def _codings(concept: Any) -> list[Any]:
+    return list(getattr(concept, "coding", None) or []) if concept is not None else []
+
+
+def _display(concept: Any) -> str | None:
+    if concept is None:
+        return None
+    for coding in _codings(concept):
+        if coding.display:
+            return str(coding.display)
+    return str(concept.text) if getattr(concept, "text", None) else None
+
+
+def ingredient_name(name: str) -> str:
+    """The ingredient of a medication name: the words before the first digit, lower case
+    (RxNorm clinical drug names such as ``tofacitinib 5 MG Oral Tablet`` put the ingredient
+    first; ``mycophenolate mofetil 500 MG`` gives ``mycophenolate mofetil``)."""
+    match = _DIGIT.search(name)
+    head = name[: match.start()] if match else name
+    return " ".join(head.split()).lower() or name.strip().lower()
+
+
+def _extension(resource: Any, urls: set[str] | str) -> Any:
+    wanted = {urls} if isinstance(urls, str) else urls
+    for ext in getattr(resource, "extension", None) or []:
+        if ext.url in wanted:
+            return ext
+    return None
+
+
+def _identifier(resource: Any, system: str) -> int | None:
+    found = getattr(resource, "identifier", None) or []
+    for ident in found if isinstance(found, list) else [found]:
+        if ident.system == system and ident.value:
+            try:
+                return int(ident.value)
+            except ValueError:
+                raise Bad("identifier", ident.value, f"{system} must be a whole number") from None
+    return None
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class Converter:
+    """Turns resources into rows; remembers Medications for later references."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        self.medications: dict[str, Any] = {}  # Medication id -> its code (CodeableConcept)
+        self.tests = _loinc_tests()
+
+    def rows(self, resource: Any) -> list[Row]:
+        """The rows of one resource (raises Bad, Rejected or Skipped)."""
+        kind = resource.get_resource_type()
+        method = getattr(self, f"_{kind.lower()}", None)
+        if method is None:
+            raise Skipped(f"{kind} resources (not held by the registry)")
+        rows: list[Row] = method(resource)
+        return rows
+
+    def _medication(self, resource: Any) -> list[Row]:
+        if resource.id:
+            self.medications[resource.id] = resource.code
+        raise Skipped("Medication resources (read for medicationReference)")
+
+    def _encounter(self, resource: Any) -> list[Row]:
+        raise Skipped("Encounter resources (their ids are the visit ids)")
+
+    # -- Patient -----------------------------------------------------------------------------
+    def _patient(self, p: Any) -> list[Row]:
+        if not p.id:
+            raise Bad("id", None, "a Patient needs an id (it is the person's source id)")
+        row: dict[str, Any] = {"source_id": p.id, "person_id": _identifier(p, fs.PERSON_ID)}
+        row["sex"] = fs.SEXES.get(p.gender) if p.gender else None
+        if isinstance(p.birthDate, _dt.date):
+            row["birth_date"] = p.birthDate
+            row["birth_year"] = p.birthDate.year
+        elif isinstance(p.birthDate, str) and p.birthDate[:4].isdigit():
+            row["birth_year"] = int(p.birthDate[:4])
+        org = p.managingOrganization
+        row["site"] = org.display if org is not None and org.display else None
+        races = self._categories(p, fs.US_CORE_RACE, fs.RACES)
+        row["race"] = SEVERAL_RACES if len(races) > 1 else (races[0] if races else None)
+        ethnicities = self._categories(p, fs.US_CORE_ETHNICITY, fs.ETHNICITIES)
+        row["ethnicity"] = ethnicities[0] if ethnicities else None
+        rows: list[Row] = [("person", row)]
+        rows += [("person_race", {"person_source_id": p.id, "race": r}) for r in races]
+        return rows
+
+    @staticmethod
+    def _categories(p: Any, url: str, words: dict[str, str]) -> list[str]:
+        ext = _extension(p, url)
+        if ext is None:
+            return []
+        found: list[str] = []
+        text = None
+        for sub in ext.extension or []:
+            if sub.url == "ombCategory" and sub.valueCoding is not None:
+                c = sub.valueCoding
+                word = words.get(c.code or "") or c.display or c.code
+                if word and word not in found:
+                    found.append(str(word))
+            elif sub.url == "text" and sub.valueString:
+                text = str(sub.valueString)
+        return found or ([text] if text else [])
+
+    # -- Condition ---------------------------------------------------------------------------
+    def _condition(self, c: Any) -> list[Row]:
+        for coding in _codings(c.verificationStatus):
+            _status(coding.code, "verificationStatus")
+        person = ref_id(c.subject, "Patient", "subject")
+        onset = c.onsetDateTime if c.onsetDateTime is not None else c.recordedDate
+        for coding in _codings(c.code):
+            subtype = self.mapping.subtype(coding.system, coding.code)
+            if subtype:
+                date = _day(onset, "onsetDateTime", required=False)
+                return [
+                    (
+                        "dm_subtype",
+                        {"person_source_id": person, "subtype": subtype, "classified_date": date},
+                    )
+                ]
+        for coding in _codings(c.code):
+            system = fs.SYSTEMS.get(coding.system or "")
+            if system and coding.code:
+                row = {
+                    "person_source_id": person,
+                    "code_system": system,
+                    "code": coding.code,
+                    "diagnosis_date": _day(onset, "onsetDateTime"),
+                }
+                return [("diagnosis", row)]
+        raise Skipped("Conditions without a coding of a known code system")
+
+    # -- medications -------------------------------------------------------------------------
+    def _medicationrequest(self, m: Any) -> list[Row]:
+        _status(m.status)
+        dosage = (m.dosageInstruction or [None])[0]
+        return self._exposure(m, dosage, m.authoredOn, None)
+
+    def _medicationstatement(self, m: Any) -> list[Row]:
+        _status(m.status)
+        dosage = (m.dosage or [None])[0]
+        start = m.effectiveDateTime
+        end = None
+        if m.effectivePeriod is not None:
+            start, end = m.effectivePeriod.start, m.effectivePeriod.end
+        return self._exposure(m, dosage, start, end)
+
+    def _drug(self, m: Any) -> Any:
+        if m.medicationCodeableConcept is not None:
+            return m.medicationCodeableConcept
+        mid = ref_id(m.medicationReference, "Medication", "medicationReference")
+        for contained in m.contained or []:
+            if contained.id == mid and contained.get_resource_type() == "Medication":
+                return contained.code
+        if mid not in self.medications:
+            raise Bad(
+                "medicationReference",
+                m.medicationReference.reference,
+                "this Medication is not in the data; include the Medication resources",
+            )
+        return self.medications[mid]
+
+    def _exposure(self, m: Any, dosage: Any, start: Any, end: Any) -> list[Row]:
+        person = ref_id(m.subject, "Patient", "subject")
+        concept = self._drug(m)
+        name = _display(concept)
+        code_system = code = None
+        for coding in _codings(concept):
+            if coding.system in fs.SYSTEMS and coding.code:
+                code_system, code = fs.SYSTEMS[coding.system], coding.code
+                break
+        if name is None:
+            raise Bad("medication", code, "the medication has no name (display or text)")
+        if code is None:
+            code_system, code = "LOCAL", name
+        row: dict[str, Any] = {
+            "person_source_id": person,
+            "exposure_id": _identifier(m, fs.EXPOSURE_ID),
+            "ingredient": ingredient_name(name),
+            "code_system": code_system,
+            "code": code,
+        }
+        ext = _extension(m, fs.FORMULATION)
+        row["formulation"] = ext.valueCode if ext is not None else None
+        if dosage is not None:
+            self._dosage(dosage, row)
+            repeat = dosage.timing.repeat if dosage.timing is not None else None
+            bounds = repeat.boundsPeriod if repeat is not None else None
+            if bounds is not None:
+                start = bounds.start if bounds.start is not None else start
+                end = bounds.end if bounds.end is not None else end
+        row["start_date"] = _day(start, "start")
+        row["end_date"] = _day(end, "end", required=False)
+        return [("drug_exposure", row)]
+
+    @staticmethod
+    def _dosage(dosage: Any, row: dict[str, Any]) -> None:
+        for rate in dosage.doseAndRate or []:
+            quantity = rate.doseQuantity
+            if quantity is not None and quantity.value is not None:
+                row["dose"] = float(quantity.value)
+                row["dose_unit"] = quantity.unit or quantity.code
+                break
+        repeat = dosage.timing.repeat if dosage.timing is not None else None
+        if repeat is not None:
+            row["frequency"] = fs.frequency_code(
+                repeat.frequency, _number(repeat.period), repeat.periodUnit, repeat.count
+            )
+        route = dosage.route
+        if route is not None:
+            text = route.text or _display(route)
+            row["route"] = text.lower() if text else None
+
+    # -- Observation -------------------------------------------------------------------------
+    def _observation(self, o: Any) -> list[Row]:
+        _status(o.status)
+        date = o.effectiveDateTime
+        if date is None and o.effectivePeriod is not None:
+            date = o.effectivePeriod.start
+        if date is None:
+            date = o.issued
+        for coding in _codings(o.code):
+            if coding.system == fs.LOINC and coding.code in self.tests:
+                return [self._laboratory(o, self.tests[coding.code], coding.code, date)]
+        for coding in _codings(o.code):
+            found = self.mapping.measure(coding.system, coding.code)
+            if found:
+                instrument, measure = found
+                if instrument in SOURCE_SCORES_IGNORED and measure in SCORES[instrument]:
+                    raise Skipped(
+                        "Observations of CDASI scores (computed from the items, never taken "
+                        "from the source)"
+                    )
+                return [self._score(o, instrument, measure, date)]
+        raise Skipped("Observations whose code is no laboratory test or mapped measure")
+
+    def _laboratory(self, o: Any, test: str, loinc: str, date: Any) -> Row:
+        q = o.valueQuantity
+        if q is None or q.value is None:
+            raise Bad("valueQuantity", None, "a laboratory result needs a valueQuantity")
+        unit = q.code if q.system == fs.UCUM and q.code else (q.unit or q.code)
+        if not unit:
+            raise Bad("valueQuantity.unit", None, "a laboratory result needs its unit")
+        row: dict[str, Any] = {
+            "person_source_id": ref_id(o.subject, "Patient", "subject"),
+            "test": test,
+            "loinc": loinc,
+            "result_date": _day(date, "effectiveDateTime"),
+            "source_value": float(q.value),
+            "source_unit": unit,
+        }
+        for reference in o.referenceRange or []:
+            high = reference.high
+            if high is not None and high.value is not None:
+                row["uln"] = float(high.value)
+                row["uln_unit"] = (
+                    high.code if high.system == fs.UCUM and high.code else high.unit
+                ) or unit
+                break
+        return ("laboratory", row)
+
+    def _score(self, o: Any, instrument: str, measure: str, date: Any) -> Row:
+        if o.valueQuantity is not None and o.valueQuantity.value is not None:
+            value: Any = o.valueQuantity.value
+        elif o.valueInteger is not None:
+            value = o.valueInteger
+        else:
+            raise Bad("value[x]", None, f"{instrument} {measure}: no valueQuantity or valueInteger")
+        self._in_range(instrument, measure, value, "value[x]")
+        row = {
+            "person_source_id": ref_id(o.subject, "Patient", "subject"),
+            "assessment_id": _identifier(o, fs.ASSESSMENT_ID),
+            "visit_id": _visit(o.encounter),
+            "assessment_date": _day(date, "effectiveDateTime"),
+            "instrument": instrument,
+            "measure": measure,
+            "value": float(value),
+        }
+        return ("assessment", row)
+
+    @staticmethod
+    def _in_range(instrument: str, measure: str, value: Any, field: str) -> None:
+        spec = measure_field(instrument, measure)
+        if spec is None:
+            raise Bad(field, measure, f"is no item or score of {instrument}")
+        why = out_of_range(spec, float(value))
+        if why:
+            raise Bad(field, value, f"{instrument} {measure} {why}")
+
+    # -- QuestionnaireResponse ---------------------------------------------------------------
+    def _questionnaireresponse(self, r: Any) -> list[Row]:
+        _status(r.status)
+        found = self.mapping.questionnaire(r.questionnaire)
+        if found is None:
+            raise Skipped("QuestionnaireResponses of Questionnaires the mapping does not name")
+        instrument, renames = found
+        person = ref_id(r.subject, "Patient", "subject")
+        date = _day(r.authored, "authored")
+        visit = _visit(r.encounter) or r.id
+        if visit is None:
+            raise Bad("id", None, "a QuestionnaireResponse needs an id or an encounter")
+        base = {
+            "person_source_id": person,
+            "assessment_id": _identifier(r, fs.ASSESSMENT_ID),
+            "visit_id": visit,
+            "assessment_date": date,
+            "instrument": instrument,
+        }
+        items: dict[str, Any] = {}
+        for link, value in _answers(r.item or []):
+            measure = renames.get(link, link)
+            if instrument in SOURCE_SCORES_IGNORED and measure in SCORES[instrument]:
+                continue  # a score in the source: computed from the items instead
+            self._in_range(instrument, measure, value, f"item {link}")
+            items[measure] = value
+        if not items:
+            raise Bad("item", None, f"no answered item of {instrument}")
+        rows: list[Row] = [
+            ("assessment", {**base, "measure": m, "value": float(v)}) for m, v in items.items()
+        ]
+        if instrument in COMPUTED:
+            measure, compute = COMPUTED[instrument]
+            if measure not in items:
+                values = {k: float(v) for k, v in items.items()}
+                score = compute({item: values.get(item) for item in ITEMS[instrument]})
+                if score is not None:
+                    rows.append(("assessment", {**base, "measure": measure, "value": score}))
+        return rows
+
+    # -- AdverseEvent ------------------------------------------------------------------------
+    def _adverseevent(self, a: Any) -> list[Row]:
+        if a.actuality == "potential":
+            raise Skipped("AdverseEvents with actuality 'potential' (not events that happened)")
+        term = _display(a.event)
+        if not term:
+            raise Bad("event", None, "an AdverseEvent needs its event (display or text)")
+        row: dict[str, Any] = {
+            "person_source_id": ref_id(a.subject, "Patient", "subject"),
+            "term": term,
+            "onset_date": _day(
+                a.date if a.date is not None else a.detected, "date", required=False
+            ),
+        }
+        grade = _extension(a, self.mapping.grade_extensions)
+        if grade is not None:
+            row["grade"] = grade.valueInteger
+        for coding in _codings(a.severity):
+            if coding.system in self.mapping.grade_systems and coding.code:
+                try:
+                    row["grade"] = int(coding.code)
+                except ValueError:
+                    raise Bad("severity", coding.code, "a CTCAE grade is 1 to 5") from None
+        if row.get("grade") is not None and not 1 <= row["grade"] <= 5:
+            raise Bad("grade", row["grade"], "a CTCAE grade is 1 to 5")
+        for coding in _codings(a.seriousness):
+            if coding.code in ("serious", "non-serious"):
+                row["serious"] = coding.code == "serious"
+        for coding in _codings(a.outcome):
+            row["outcome"] = coding.code
+        for entity in a.suspectEntity or []:
+            instance = entity.instance
+            if instance is not None and instance.display:
+                row["suspected_drug"] = ingredient_name(instance.display)
+                break
+        stop = _extension(a, fs.DISCONTINUED)
+        row["led_to_discontinuation"] = stop.valueBoolean if stop is not None else None
+        return [("adverse_event", row)]
+
+
+def _visit(reference: Any) -> str | None:
+    """The visit id of an Encounter reference: the Encounter's id, or the value of a logical
+    reference by identifier (an export names a visit id that is no FHIR id so)."""
+    if reference is None:
+        return None
+    if reference.reference:
+        return ref_id(reference, "Encounter", "encounter")
+    ident = reference.identifier
+    return str(ident.value) if ident is not None and ident.value else None
+
+
+def _answers(items: list[Any]) -> Iterator[tuple[str, Any]]:
+    """(linkId, numeric answer) of every answered item, nested groups included."""
+    for item in items:
+        for answer in item.answer or []:
+            value = answer.valueInteger
+            if value is None:
+                value = answer.valueDecimal
+            if value is None and answer.valueCoding is not None:
+                value = answer.valueCoding.code
+            if value is not None:
+                try:
+                    yield item.linkId, Decimal(str(value))
+                except ArithmeticError:
+                    raise Bad(f"item {item.linkId}", value, "not a number") from None
+                break
+            yield from _answers(answer.item or [])
+        yield from _answers(item.item or [])
+
+
+__all__ = ["Bad", "Converter", "Rejected", "Row", "Skipped", "ingredient_name", "ref_id"]

@@ -1,0 +1,136 @@
+"""FHIR code-system URIs and value sets, both ways: standard code systems (SNOMED CT, ICD-10-CM,
+ICD-9-CM, RxNorm, ATC, LOINC, UCUM) against the registry's ``CODE_SYSTEMS``, the US Core race
+and ethnicity codes, and the project's own profile (what FHIR has no standard code for).
+
+Sources: the URIs are those of the HL7 terminology registry (terminology.hl7.org, "External
+code systems": http://snomed.info/sct, http://hl7.org/fhir/sid/icd-10-cm,
+http://hl7.org/fhir/sid/icd-9-cm, http://www.nlm.nih.gov/research/umls/rxnorm,
+http://www.whocc.no/atc, http://loinc.org, http://unitsofmeasure.org); the race and ethnicity
+codes are the CDC Race and Ethnicity code set (urn:oid:2.16.840.1.113883.6.238) used by the US
+Core race and ethnicity extensions (hl7.org/fhir/us/core); OMOP concept ids use the OHDSI
+FHIR terminology URI. ``PROFILE`` URIs are this project's own (a URN: no web address is
+claimed); a mapping file may name others (``docs/fhir.md``).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Final
+
+#: Code-system URI -> the registry's code system (``registry.schema.CODE_SYSTEMS``).
+SYSTEMS: Final = {
+    "http://snomed.info/sct": "SNOMED",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD10CM",
+    "http://hl7.org/fhir/sid/icd-9-cm": "ICD9CM",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RXNORM",
+    "http://www.whocc.no/atc": "ATC",
+    "http://loinc.org": "LOINC",
+    "https://fhir-terminology.ohdsi.org": "OMOP",
+    "urn:myositis-outcomes:fhir:CodeSystem:local": "LOCAL",
+}
+#: The registry's code system -> the URI an export writes.
+URIS: Final = {v: k for k, v in SYSTEMS.items()}
+
+LOINC: Final = "http://loinc.org"
+UCUM: Final = "http://unitsofmeasure.org"
+
+#: The project's own profile: code systems, extensions and identifier systems.
+PROFILE: Final = "urn:myositis-outcomes:fhir"
+MEASURE_SYSTEM: Final = f"{PROFILE}:CodeSystem:"  # + instrument name (codes: measure names)
+QUESTIONNAIRE: Final = f"{PROFILE}:Questionnaire:"  # + instrument name (linkIds: measures)
+SUBTYPE_SYSTEM: Final = f"{PROFILE}:CodeSystem:dm-subtype"
+CTCAE_GRADE: Final = f"{PROFILE}:StructureDefinition:ctcae-grade"
+FORMULATION: Final = f"{PROFILE}:StructureDefinition:formulation"
+DISCONTINUED: Final = f"{PROFILE}:StructureDefinition:led-to-discontinuation"
+PERSON_ID: Final = f"{PROFILE}:sid:person-id"
+EXPOSURE_ID: Final = f"{PROFILE}:sid:exposure-id"
+ASSESSMENT_ID: Final = f"{PROFILE}:sid:assessment-id"
+VISIT_ID: Final = f"{PROFILE}:sid:visit-id"
+
+US_CORE_RACE: Final = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
+US_CORE_ETHNICITY: Final = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity"
+CDC_RACE: Final = "urn:oid:2.16.840.1.113883.6.238"
+NULL_FLAVOR: Final = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
+
+#: CDC race and ethnicity codes (OMB categories) -> the registry's words, and back.
+RACES: Final = {
+    "1002-5": "American Indian or Alaska Native",
+    "2028-9": "Asian",
+    "2054-5": "Black or African American",
+    "2076-8": "Native Hawaiian or Other Pacific Islander",
+    "2106-3": "White",
+    "2131-1": "Other",
+    "UNK": "Unknown",
+    "ASKU": "Unknown",
+}
+RACE_CODES: Final = {"Unknown": "UNK", **{v: k for k, v in RACES.items() if k != "ASKU"}}
+ETHNICITIES: Final = {
+    "2135-2": "Hispanic or Latino",
+    "2186-5": "Not Hispanic or Latino",
+    "UNK": "Unknown",
+    "ASKU": "Unknown",
+}
+ETHNICITY_CODES: Final = {"Unknown": "UNK", **{v: k for k, v in ETHNICITIES.items() if k != "ASKU"}}
+
+#: ``Patient.gender`` -> ``person.sex``.
+SEXES: Final = {"female": "F", "male": "M", "other": "U", "unknown": "U"}
+GENDERS: Final = {"F": "female", "M": "male", "U": "unknown"}
+
+#: ``Timing.repeat`` period units in days (FHIR units-of-time; a month is not converted).
+_DAYS: Final = {"d": Fraction(1), "wk": Fraction(7), "h": Fraction(1, 24)}
+
+#: ``drug_exposure.frequency`` -> (frequency, period, periodUnit) of ``Timing.repeat``.
+TIMINGS: Final = {
+    "QD": (1, 1, "d"),
+    "BID": (2, 1, "d"),
+    "TID": (3, 1, "d"),
+    "QID": (4, 1, "d"),
+    "QW": (1, 1, "wk"),
+    "Q2W": (1, 2, "wk"),
+    "Q4W": (1, 4, "wk"),
+}
+_PER_DAY: Final = {Fraction(f, 1) / (p * _DAYS[u]): code for code, (f, p, u) in TIMINGS.items()}
+
+
+def frequency_code(
+    frequency: int | None, period: float | None, unit: str | None, count: int | None
+) -> str | None:
+    """The registry frequency code of a ``Timing.repeat`` (administrations per day matched
+    exactly: 2 per 1 d is BID, 1 per 2 wk Q2W); ``count`` 1 is ONCE; None when none fits."""
+    if count == 1 and frequency in (None, 1) and period is None:
+        return "ONCE"
+    if frequency is None or period is None or unit not in _DAYS or not period:
+        return None
+    per_day = Fraction(frequency) / (Fraction(str(period)) * _DAYS[unit])
+    return _PER_DAY.get(per_day)
+
+
+__all__ = [
+    "ASSESSMENT_ID",
+    "CDC_RACE",
+    "CTCAE_GRADE",
+    "DISCONTINUED",
+    "ETHNICITIES",
+    "ETHNICITY_CODES",
+    "EXPOSURE_ID",
+    "FORMULATION",
+    "GENDERS",
+    "LOINC",
+    "MEASURE_SYSTEM",
+    "NULL_FLAVOR",
+    "PERSON_ID",
+    "PROFILE",
+    "QUESTIONNAIRE",
+    "RACES",
+    "RACE_CODES",
+    "SEXES",
+    "SUBTYPE_SYSTEM",
+    "SYSTEMS",
+    "TIMINGS",
+    "UCUM",
+    "VISIT_ID",
+    "URIS",
+    "US_CORE_ETHNICITY",
+    "US_CORE_RACE",
+    "frequency_code",
+]
