@@ -36,6 +36,12 @@ from myositis.codes import load_codeset
 from myositis.cohort.cdasi_activity import cdasi_activity
 from myositis.cohort.concepts import _ICD, _bare
 from myositis.cohort.language import ConceptItem, ConceptSet, Events, Range
+from myositis.cohort.omop_concepts import (
+    has_vocabulary,
+    resolvable,
+    table_or_none,
+    vocabulary_match,
+)
 from myositis.errors import SpecError
 
 #: End date of a drug exposure without one (still running): far after any observation, so the
@@ -71,16 +77,18 @@ def _item_match(
         bare = _bare(item.system, item.code)
         hit = compared.startswith(bare) if item.descendants else compared == bare
         return same_system & hit
+    if resolvable(item) and has_vocabulary(con):
+        return vocabulary_match(con, system, code, item)
     if not item.descendants:
         return same_system & (code.strip() == item.code)
-    if item.system != "OMOP" or "concept_ancestor" not in con.list_tables():
+    ancestor = table_or_none(con, "concept_ancestor") if item.system == "OMOP" else None
+    if ancestor is None:
         raise SpecError(
             f"concept item {item.system} {item.code}: descendants of {item.system} codes need "
-            "the OMOP vocabulary (a concept_ancestor table of OMOP concept ids) in the "
-            "registry; list the codes, or use an OMOP concept id with a registry holding "
-            "concept_ancestor"
+            "the OMOP vocabulary (concept and concept_ancestor tables) in the registry, as an "
+            "OMOP CDM read live has (omop+duckdb:///cdm.duckdb); list the codes, or run on "
+            "an OMOP CDM"
         )
-    ancestor = con.table("concept_ancestor")
     below = ancestor.filter(ancestor.ancestor_concept_id == int(item.code))
     return same_system & code.strip().isin(below.descendant_concept_id.cast("string"))
 
@@ -96,7 +104,7 @@ def _codes_match(
             for found in load_codeset(item.codeset):
                 exact.setdefault(found.system, set()).add(_bare(found.system, found.code))
         elif item.code is not None and item.system is not None:
-            if item.descendants:
+            if item.descendants or (item.system == "OMOP" and has_vocabulary(con)):
                 condition = condition | _item_match(con, system, code, item)
             else:
                 exact.setdefault(item.system, set()).add(_bare(item.system, item.code))
