@@ -73,6 +73,18 @@ def ucum(unit: str) -> str:
     return _SPELLINGS.get(compact.lower(), compact)
 
 
+def unit_spellings(test: str) -> dict[str, float]:
+    """Every accepted spelling of a unit of ``test`` (lower case, no spaces) -> its factor to
+    the canonical unit: the rule's UCUM codes and the known variants (``_SPELLINGS``), for
+    engines that compare the spellings themselves (the OMOP views)."""
+    factors = {r.unit: r.factor for r in unit_rules() if r.test == test}
+    spellings = {unit.lower(): factor for unit, factor in factors.items()}
+    for spelling, code in _SPELLINGS.items():
+        if code in factors:
+            spellings[spelling] = factors[code]
+    return spellings
+
+
 def unit_factor(test: str, unit: str) -> float | None:
     """The factor from ``unit`` to the canonical unit of ``test``; None when the unit is not
     accepted for the test (or the test is unknown)."""
@@ -88,4 +100,12 @@ def accepted_units(test: str) -> list[str]:
     return [r.unit for r in unit_rules() if r.test == test]
 
 
-__all__ = ["UnitRule", "accepted_units", "lab_tests", "ucum", "unit_factor", "unit_rules"]
+__all__ = [
+    "UnitRule",
+    "accepted_units",
+    "lab_tests",
+    "ucum",
+    "unit_factor",
+    "unit_rules",
+    "unit_spellings",
+]

@@ -11,7 +11,11 @@ Accepted locations (``docs/data-model.md``, "Engines", has a worked example of e
   for a cluster master, ``sc://HOST:PORT`` for Spark Connect; ``?database=NAME`` names the
   metastore database (default ``default``). A local session keeps its tables and their Hive
   metastore (embedded Derby) in one folder, ``?warehouse=DIR`` (default ``./spark-warehouse``,
-  as Spark's own), so a registry copied there is found again by the next process.
+  as Spark's own), so a registry copied there is found again by the next process;
+- an OMOP CDM 5.3 or 5.4 database, read live: ``omop+duckdb:///path/cdm.duckdb``,
+  ``omop+postgresql://USER@HOST:PORT/DATABASE?schema=cdm``, ``omop+spark://local[2]?database=cdm``
+  (``?mapping=FILE`` names a local concept mapping): the registry tables are views over the CDM
+  tables (:mod:`myositis.registry.omop`, ``docs/omop.md``); nothing is copied or written.
 
 Everything above this module holds the returned Ibis backend and writes Ibis expressions; no
 other module builds a connection.
@@ -40,7 +44,8 @@ Engine = Literal["duckdb", "folder", "postgres", "spark"]
 _FORMS: Final = (
     "a .duckdb file, a folder of <table>.csv / <table>.parquet files, "
     "postgresql://USER@HOST:PORT/DATABASE?schema=SCHEMA, spark://local[2], "
-    "spark://HOST:PORT or sc://HOST:PORT (with ?database=NAME)"
+    "spark://HOST:PORT or sc://HOST:PORT (with ?database=NAME), or an OMOP CDM read live: "
+    "omop+duckdb:///path/cdm.duckdb, omop+postgresql://...?schema=cdm, omop+spark://..."
 )
 #: A PostgreSQL schema or Spark database name: letters, digits and underscores (no quoting
 #: games: the same name must work in SQL, in search_path and in Hive's metastore).
@@ -62,9 +67,18 @@ class Location:
     schema: str | None = None
     master: str | None = None  # Spark: local[N], spark://HOST:PORT or sc://HOST:PORT
     warehouse: Path | None = None  # Spark local mode: tables and metastore
+    omop: bool = False  # an OMOP CDM read live through views (myositis.registry.omop)
+    mapping: Path | None = None  # OMOP: the local concept mapping file (None: the defaults)
 
     def describe(self) -> str:
         """The location without any password, for messages and results."""
+        if self.omop:
+            return f"omop+{self._describe()}"
+        return self._describe()
+
+    def _describe(self) -> str:
+        if self.engine == "duckdb":
+            return f"duckdb://{self.path}" if self.omop else str(self.path)
         if self.engine == "postgres":
             who = f"{self.user}@" if self.user else ""
             return f"postgresql://{who}{self.host}:{self.port}/{self.database}?schema={self.schema}"
@@ -83,6 +97,10 @@ def parse_location(url: str | Path) -> Location:
     if not text:
         raise RegistryError(f"no registry given; give one of: {_FORMS}")
     lower = text.lower()
+    if lower.startswith("omop+"):
+        from myositis.registry.omop.location import parse_omop
+
+        return parse_omop(text)
     if lower.startswith(("postgresql://", "postgres://")):
         return _postgres(text)
     if lower.startswith(("spark://", "sc://")):
@@ -213,7 +231,12 @@ def connect(url: str | Path, *, read_only: bool = True, check: bool = True) -> B
 
 def open_engine(location: Location, *, read_only: bool = True, create: bool = False) -> BaseBackend:
     """The Ibis backend of a location, without checking its tables. ``create`` makes an empty
-    DuckDB file, PostgreSQL schema or Spark database where there is none."""
+    DuckDB file, PostgreSQL schema or Spark database where there is none. An OMOP CDM
+    location gives the CDM's database with the registry tables as views over it."""
+    if location.omop:
+        from myositis.registry.omop.backend import open_omop
+
+        return open_omop(location, create=create)
     if location.engine == "folder":
         from myositis.registry.files import open_folder
 

