@@ -7,7 +7,7 @@ Circe's SQL builder (``CohortExpressionQueryBuilder.java`` and ``resources/cohor
 summarised in the Book of OHDSI, chapter 10. The translation, construct by construct:
 
 - ``ConceptSets``: each set is a concept set named from its ``name``; each item's concept is the
-  registry code of :func:`myositis.codes.vocabularies.registry_code` (``VOCABULARY_ID`` and
+  registry code of :func:`registry_code` (``VOCABULARY_ID`` and
   ``CONCEPT_CODE``, or ``OMOP`` and ``CONCEPT_ID``); ``includeDescendants`` -> ``descendants``
   (resolved through ``concept_ancestor`` when the data are OMOP), ``isExcluded`` -> ``exclude``.
   ICD-10-CM and ICD-9-CM concepts are not standard, so ``concept_ancestor`` gives them no
@@ -55,7 +55,6 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from myositis.codes.vocabularies import registry_code
 from myositis.cohort.language import (
     Cohort,
     ConceptItem,
@@ -73,6 +72,7 @@ from myositis.cohort.language import (
     RelativeWindow,
 )
 from myositis.errors import SpecError
+from myositis.registry.omop.views import VOCABULARIES
 
 #: Circe criteria domains the cohort language reads, and the language's domain of each.
 DOMAINS: Final = {"ConditionOccurrence": "diagnosis", "DrugExposure": "drug_exposure"}
@@ -158,6 +158,18 @@ class AtlasImport:
     notes: list[str] = field(default_factory=list)
     #: concept set id (``CodesetId``) -> the concept set's name in :attr:`cohort`
     concept_sets: dict[int, str] = field(default_factory=dict)
+
+
+def registry_code(
+    concept_id: int, vocabulary_id: str | None, concept_code: str | None
+) -> tuple[str, str]:
+    """The registry's (code system, code) of one OMOP concept, as an OMOP CDM read live codes
+    its rows (:mod:`myositis.registry.omop.views`): the vocabulary's code where the registry
+    knows the vocabulary, else ``OMOP`` and the concept id."""
+    system = VOCABULARIES.get(vocabulary_id or "")
+    if system is None or not concept_code:
+        return "OMOP", str(concept_id)
+    return system, concept_code
 
 
 def _empty(value: Any) -> bool:

@@ -395,7 +395,10 @@ def compile_cohort(con: BaseBackend, cohort: Cohort) -> CompiledCohort:
     for name in rules:
         prefix = prefix & events[name]
         level = level + ibis.ifelse(prefix, 1, 0)
-    event_level = events.group_by("person_id").aggregate(_inclusion=level.max())
+    if rules:
+        event_level = events.group_by("person_id").aggregate(_inclusion=level.max())
+    else:
+        event_level = events.select("person_id").distinct().mutate(_inclusion=ibis.literal(0))
 
     # per person: registry(0) .. person rules .. entry .. inclusion rules
     base = len(cohort.persons_with)

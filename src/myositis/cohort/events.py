@@ -31,17 +31,13 @@ from typing import Final
 import ibis
 import ibis.expr.types as ir
 from ibis import BaseBackend
+from ibis.common.exceptions import TableNotFound
 
 from myositis.codes import load_codeset
 from myositis.cohort.cdasi_activity import cdasi_activity
 from myositis.cohort.concepts import _ICD, _bare
 from myositis.cohort.language import ConceptItem, ConceptSet, Events, Range
-from myositis.cohort.omop_concepts import (
-    has_vocabulary,
-    resolvable,
-    table_or_none,
-    vocabulary_match,
-)
+from myositis.cohort.omop_concepts import resolvable, vocabulary_match
 from myositis.errors import SpecError
 
 #: End date of a drug exposure without one (still running): far after any observation, so the
@@ -66,6 +62,15 @@ def in_range(value: ir.NumericValue, bounds: Range | None) -> ir.BooleanValue:
     return condition.fill_null(False)
 
 
+def _table_or_none(con: BaseBackend, name: str) -> ir.Table | None:
+    """Table ``name`` of ``con``, or None (probed with ``con.table``: ``list_tables`` fails
+    with ibis 12 on duckdb 2)."""
+    try:
+        return con.table(name)
+    except TableNotFound:
+        return None
+
+
 def _item_match(
     con: BaseBackend, system: ir.StringValue, code: ir.StringValue, item: ConceptItem
 ) -> ir.BooleanValue:
@@ -77,11 +82,11 @@ def _item_match(
         bare = _bare(item.system, item.code)
         hit = compared.startswith(bare) if item.descendants else compared == bare
         return same_system & hit
-    if resolvable(item) and has_vocabulary(con):
+    if resolvable(con, item):
         return vocabulary_match(con, system, code, item)
     if not item.descendants:
         return same_system & (code.strip() == item.code)
-    ancestor = table_or_none(con, "concept_ancestor") if item.system == "OMOP" else None
+    ancestor = _table_or_none(con, "concept_ancestor") if item.system == "OMOP" else None
     if ancestor is None:
         raise SpecError(
             f"concept item {item.system} {item.code}: descendants of {item.system} codes need "
@@ -104,7 +109,7 @@ def _codes_match(
             for found in load_codeset(item.codeset):
                 exact.setdefault(found.system, set()).add(_bare(found.system, found.code))
         elif item.code is not None and item.system is not None:
-            if item.descendants or (item.system == "OMOP" and has_vocabulary(con)):
+            if item.descendants or resolvable(con, item):
                 condition = condition | _item_match(con, system, code, item)
             else:
                 exact.setdefault(item.system, set()).add(_bare(item.system, item.code))
