@@ -769,7 +769,9 @@ def read_atlas(path: Path, *, any_record: bool = False) -> AtlasImport:
             f"{path}: not an ATLAS cohort expression (no PrimaryCriteria); export the cohort "
             "definition's JSON from ATLAS (Export tab, JSON)"
         )
-    return translate_atlas(data, label=label, where=str(path.name), any_record=any_record)
+    return translate_atlas(
+        data, label=label or path.stem, where=str(path.name), any_record=any_record
+    )
 
 
 __all__ = ["DOMAINS", "AtlasImport", "is_atlas", "read_atlas", "translate_atlas"]
