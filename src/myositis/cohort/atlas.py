@@ -1,0 +1,777 @@
+"""ATLAS cohort definitions: a Circe cohort expression, as ATLAS exports it (JSON), translated
+into the cohort language (:class:`~myositis.cohort.language.Cohort`).
+
+The JSON model is OHDSI Circe's ``CohortExpression`` (github.com/OHDSI/circe-be,
+``src/main/java/org/ohdsi/circe/cohortdefinition``); the meaning of each construct is that of
+Circe's SQL builder (``CohortExpressionQueryBuilder.java`` and ``resources/cohortdefinition/sql``),
+summarised in the Book of OHDSI, chapter 10. The translation, construct by construct:
+
+- ``ConceptSets``: each set is a concept set named from its ``name``; each item's concept is the
+  registry code of :func:`registry_code` (``VOCABULARY_ID`` and
+  ``CONCEPT_CODE``, or ``OMOP`` and ``CONCEPT_ID``); ``includeDescendants`` -> ``descendants``
+  (resolved through ``concept_ancestor`` when the data are OMOP), ``isExcluded`` -> ``exclude``.
+  ICD-10-CM and ICD-9-CM concepts are not standard, so ``concept_ancestor`` gives them no
+  descendants: their ``includeDescendants`` is dropped (the language's ICD prefix rule would
+  add codes Circe does not). ``includeMapped`` adds the non-standard concepts that map to the
+  item; they match only source-concept criteria (refused below), so it changes nothing on the
+  standard concepts a conforming CDM records: it is accepted with a note.
+- ``PrimaryCriteria``: ``CriteriaList`` -> ``entry.events``; ``ObservationWindow`` -> the entry
+  must fall inside an observation period with ``PriorDays`` before and ``PostDays`` after
+  (always: Circe joins every entry event to ``observation_period``); ``PrimaryCriteriaLimit``
+  -> ``entry.limit``. ``any_record=True`` drops the observation requirement (the Book of
+  OHDSI's counts of "persons with a record").
+- ``AdditionalCriteria`` -> ``entry.additional``; ``QualifiedLimit`` -> ``entry.qualified_limit``.
+- ``InclusionRules`` -> ``inclusion`` (each ``name`` its attrition line); ``ExpressionLimit`` ->
+  ``expression_limit``.
+- groups: ``Type`` ALL/ANY/AT_LEAST/AT_MOST and ``Count``; ``CriteriaList`` -> criteria
+  (``StartWindow`` on the event's start, ``EndWindow`` on its end, ``UseEventEnd`` and
+  ``UseIndexEnd`` choosing the dates; ``Occurrence`` ``Type`` 0 exactly, 1 at most, 2 at least,
+  ``IsDistinct`` on ``START_DATE`` -> distinct dates; ``IgnoreObservationPeriod``);
+  ``DemographicCriteriaList`` -> demographics (``Age``, ``Gender`` 8507/8532); ``Groups``.
+- ``EndStrategy``: none -> end of observation; ``DateOffset`` -> ``fixed`` (``DateField``
+  StartDate/EndDate, ``Offset``); ``CustomEra`` -> ``drug_era`` (``DrugCodesetId``,
+  ``GapDays``, ``Offset``); ``CensoringCriteria`` -> ``exit.censor``; ``CollapseSettings``
+  ``EraPad`` -> ``exit.era_pad_days``.
+- domains: ``ConditionOccurrence`` -> ``diagnosis``, ``DrugExposure`` -> ``drug_exposure``
+  (``CodesetId``, ``First``).
+
+Everything else is refused, naming its JSON path and why (``docs/atlas.md`` lists every
+refusal), e.g. ``InclusionRules[2].expression.CriteriaList[0].Criteria.VisitOccurrence: not
+supported: ...``. Empty values (``null``, ``[]``, ``{}``, ``false``) that ATLAS writes for
+unused options are ignored.
+
+Differences that remain are returned as notes (:attr:`AtlasImport.notes`), never silent:
+Circe's age is ``YEAR(index) - year_of_birth``, the language's the completed years.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from myositis.cohort.language import (
+    Cohort,
+    ConceptItem,
+    ConceptSet,
+    Criterion,
+    Demographics,
+    Entry,
+    Events,
+    Exit,
+    Group,
+    InclusionRule,
+    ObservationWindow,
+    Occurrence,
+    Range,
+    RelativeWindow,
+)
+from myositis.errors import SpecError
+from myositis.registry.omop.views import VOCABULARIES
+
+#: Circe criteria domains the cohort language reads, and the language's domain of each.
+DOMAINS: Final = {"ConditionOccurrence": "diagnosis", "DrugExposure": "drug_exposure"}
+
+#: Circe's other criteria domains (refused by name).
+OTHER_DOMAINS: Final = (
+    "ConditionEra",
+    "Death",
+    "DeviceExposure",
+    "DoseEra",
+    "DrugEra",
+    "LocationRegion",
+    "Measurement",
+    "Observation",
+    "ObservationPeriod",
+    "PayerPlanPeriod",
+    "ProcedureOccurrence",
+    "Specimen",
+    "VisitDetail",
+    "VisitOccurrence",
+)
+
+#: Circe Occurrence.Type codes (``Occurrence.java``: EXACTLY 0, AT_MOST 1, AT_LEAST 2).
+OCCURRENCE_TYPES: Final = {0: "exactly", 1: "at_most", 2: "at_least"}
+
+#: OMOP Gender concepts (OMOP Gender vocabulary).
+GENDERS: Final = {8507: "M", 8532: "F"}
+
+#: Circe NumericRange operators the language's :class:`Range` expresses.
+_OPS: Final = {"lt": "lt", "lte": "lte", "eq": "eq", "gt": "gt", "gte": "gte"}
+
+#: Why a Circe option is refused, by key (the default reason names the construct).
+_REASONS: Final = {
+    "VisitType": "the registry holds no visit types",
+    "VisitTypeCS": "the registry holds no visit types",
+    "VisitTypeExclude": "the registry holds no visit types",
+    "ConditionType": "the registry holds no condition (record) types",
+    "ConditionTypeCS": "the registry holds no condition (record) types",
+    "ConditionTypeExclude": "the registry holds no condition (record) types",
+    "ConditionStatus": "the registry holds no condition status",
+    "ConditionStatusCS": "the registry holds no condition status",
+    "DrugType": "the registry holds no drug (record) types",
+    "DrugTypeCS": "the registry holds no drug (record) types",
+    "DrugTypeExclude": "the registry holds no drug (record) types",
+    "ProviderSpecialty": "the registry holds no providers",
+    "ProviderSpecialtyCS": "the registry holds no providers",
+    "ConditionSourceConcept": "criteria on source concepts are not in the cohort language",
+    "DrugSourceConcept": "criteria on source concepts are not in the cohort language",
+    "OccurrenceStartDate": "calendar date ranges are not in the cohort language",
+    "OccurrenceEndDate": "calendar date ranges are not in the cohort language",
+    "Age": "age at the event is not in the cohort language (use DemographicCriteriaList)",
+    "Gender": "sex on a criterion is not in the cohort language (use DemographicCriteriaList)",
+    "GenderCS": "sex concept sets are not in the cohort language (list 8507 or 8532 in Gender)",
+    "Race": "race criteria are not in the cohort language",
+    "RaceCS": "race criteria are not in the cohort language",
+    "Ethnicity": "ethnicity criteria are not in the cohort language",
+    "EthnicityCS": "ethnicity criteria are not in the cohort language",
+    "CorrelatedCriteria": "criteria nested inside a criterion are not in the cohort language "
+    "(put them in an inclusion rule)",
+    "DateAdjustment": "date adjustments are not in the cohort language",
+    "StopReason": "stop reasons are not in the registry",
+    "Refills": "refills are not in the registry",
+    "Quantity": "quantities are not in the registry",
+    "DaysSupply": "days of supply are not in the registry",
+    "RouteConcept": "route concepts are not in the cohort language",
+    "RouteConceptCS": "route concepts are not in the cohort language",
+    "EffectiveDrugDose": "dose criteria are not in the cohort language",
+    "DoseUnit": "dose units are not in the cohort language",
+    "DoseUnitCS": "dose units are not in the cohort language",
+    "LotNumber": "lot numbers are not in the registry",
+    "RestrictVisit": "the registry holds no visits",
+    "CensorWindow": "calendar censoring is not in the cohort language",
+    "DaysSupplyOverride": "a days-of-supply override is not in the cohort language",
+    "CountColumn": "distinct counts are of start dates only (CountColumn START_DATE)",
+}
+
+
+@dataclass(frozen=True)
+class AtlasImport:
+    """A translated ATLAS cohort: the cohort and notes on what differs from Circe."""
+
+    cohort: Cohort
+    notes: list[str] = field(default_factory=list)
+    #: concept set id (``CodesetId``) -> the concept set's name in :attr:`cohort`
+    concept_sets: dict[int, str] = field(default_factory=dict)
+
+
+def registry_code(
+    concept_id: int, vocabulary_id: str | None, concept_code: str | None
+) -> tuple[str, str]:
+    """The registry's (code system, code) of one OMOP concept, as an OMOP CDM read live codes
+    its rows (:mod:`myositis.registry.omop.views`): the vocabulary's code where the registry
+    knows the vocabulary, else ``OMOP`` and the concept id."""
+    system = VOCABULARIES.get(vocabulary_id or "")
+    if system is None or not concept_code:
+        return "OMOP", str(concept_id)
+    return system, concept_code
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value is False or value == [] or value == {} or value == ""
+
+
+def _slug(name: str) -> str:
+    text = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return text[:48].strip("_") or "concept_set"
+
+
+class _Translator:
+    def __init__(self, data: Mapping[str, Any], where: str, *, any_record: bool) -> None:
+        self.data = data
+        self.where = where
+        self.any_record = any_record
+        self.notes: list[str] = []
+        self.names: dict[int, str] = {}
+
+    # -- helpers --------------------------------------------------------------------------
+    def refuse(self, path: str, reason: str) -> SpecError:
+        return SpecError(f"{self.where}: {path}: not supported: {reason}")
+
+    def bad(self, path: str, reason: str) -> SpecError:
+        return SpecError(f"{self.where}: {path}: {reason}")
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def obj(self, value: Any, path: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.bad(path, f"expected a JSON object, got {json.dumps(value)[:60]}")
+        return value
+
+    def array(self, value: Any, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.bad(path, f"expected a JSON array, got {json.dumps(value)[:60]}")
+        return value
+
+    def check_keys(self, data: Mapping[str, Any], path: str, known: set[str]) -> None:
+        """Refuse any key outside ``known`` that carries a value."""
+        for key, value in data.items():
+            if key not in known and not _empty(value):
+                reason = _REASONS.get(key, f"{key} is not in the cohort language")
+                raise self.refuse(f"{path}.{key}", reason)
+
+    def integer(self, value: Any, path: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise self.bad(path, f"expected a whole number, got {json.dumps(value)}")
+        return int(value)
+
+    def model(self, kind: type[Any], path: str, **values: Any) -> Any:
+        try:
+            return kind(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise self.bad(path, f"{message}{f' ({loc})' if loc else ''}") from None
+
+    def limit(self, value: Any, path: str) -> str:
+        if _empty(value):
+            return "first"
+        data = self.obj(value, path)
+        self.check_keys(data, path, {"Type"})
+        kind = str(data.get("Type") or "First").lower()
+        if kind not in ("first", "all", "last"):
+            raise self.bad(f"{path}.Type", f"expected First, All or Last, got {kind!r}")
+        return kind
+
+    # -- concept sets ----------------------------------------------------------------------
+    def concept_sets(self) -> dict[str, ConceptSet]:
+        sets: dict[str, ConceptSet] = {}
+        pending: list[tuple[int, str, str, list[Any]]] = []
+        for i, raw in enumerate(self.array(self.data.get("ConceptSets"), "ConceptSets")):
+            path = f"ConceptSets[{i}]"
+            data = self.obj(raw, path)
+            self.check_keys(data, path, {"id", "name", "expression"})
+            cid = self.integer(data.get("id"), f"{path}.id")
+            name = str(data.get("name") or f"concept set {cid}")
+            expression = self.obj(data.get("expression") or {}, f"{path}.expression")
+            self.check_keys(expression, f"{path}.expression", {"items"})
+            items = self.array(expression.get("items"), f"{path}.expression.items")
+            pending.append((cid, name, path, items))
+        used = self.used_codesets()
+        taken: set[str] = set()
+        for cid, name, path, items in pending:
+            if not items:
+                if cid in used:
+                    raise self.bad(
+                        f"{path}.expression.items",
+                        f"concept set {cid} ({name}) has no concepts but a criterion uses it",
+                    )
+                continue
+            key = _slug(name)
+            if key in taken:
+                key = f"{key}_{cid}"
+            taken.add(key)
+            self.names[cid] = key
+            sets[key] = self.model(
+                ConceptSet,
+                path,
+                items=[
+                    self.item(item, f"{path}.expression.items[{j}]") for j, item in enumerate(items)
+                ],
+            )
+        return sets
+
+    def used_codesets(self) -> set[int]:
+        found: set[int] = set()
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Mapping):
+                for key, inner in value.items():
+                    if key in ("CodesetId", "DrugCodesetId") and isinstance(inner, int):
+                        found.add(inner)
+                    else:
+                        walk(inner)
+            elif isinstance(value, list):
+                for inner in value:
+                    walk(inner)
+
+        walk({k: v for k, v in self.data.items() if k != "ConceptSets"})
+        return found
+
+    def item(self, raw: Any, path: str) -> ConceptItem:
+        data = self.obj(raw, path)
+        self.check_keys(
+            data, path, {"concept", "isExcluded", "includeDescendants", "includeMapped"}
+        )
+        concept = self.obj(data.get("concept"), f"{path}.concept")
+        cid = self.integer(concept.get("CONCEPT_ID"), f"{path}.concept.CONCEPT_ID")
+        vocabulary = concept.get("VOCABULARY_ID")
+        code = concept.get("CONCEPT_CODE")
+        system, value = registry_code(
+            cid,
+            None if vocabulary is None else str(vocabulary),
+            None if code is None else str(code),
+        )
+        descendants = bool(data.get("includeDescendants"))
+        if descendants and system in ("ICD10CM", "ICD9CM"):
+            descendants = False
+            self.note(
+                f"{path}: includeDescendants dropped for {system} {value}: ICD concepts are not "
+                "standard, so concept_ancestor gives them no descendants in Circe"
+            )
+        if data.get("includeMapped"):
+            self.note(
+                "includeMapped adds the non-standard concepts that map to an item; they match "
+                "only source-concept criteria, so on the standard concepts a conforming CDM "
+                "records the result is the same (first at "
+                f"{path})"
+            )
+        return self.model(
+            ConceptItem,
+            path,
+            system=system,
+            code=value,
+            descendants=descendants,
+            exclude=bool(data.get("isExcluded")),
+        )
+
+    def codeset(self, value: Any, path: str) -> str:
+        if value is None:
+            raise self.refuse(
+                path.rsplit(".", 1)[0],
+                "a criterion without a concept set (any record of the domain) is not in the "
+                "cohort language; give it a CodesetId",
+            )
+        cid = self.integer(value, path)
+        if cid not in self.names:
+            known = ", ".join(str(k) for k in sorted(self.names)) or "none"
+            raise self.bad(path, f"concept set {cid} is not among ConceptSets (ids: {known})")
+        return self.names[cid]
+
+    # -- criteria ------------------------------------------------------------------------
+    def domain(self, raw: Any, path: str) -> tuple[str, dict[str, Any]]:
+        """A Circe ``Criteria`` object -> the language's events fields."""
+        data = self.obj(raw, path)
+        given = [k for k, v in data.items() if v is not None]
+        if len(given) != 1:
+            raise self.bad(path, f"expected one criteria domain, got {', '.join(given) or 'none'}")
+        name = given[0]
+        inner = self.obj(data[name], f"{path}.{name}")
+        if name not in DOMAINS:
+            kind = "a Circe domain" if name in OTHER_DOMAINS else "an unknown domain"
+            raise self.refuse(
+                f"{path}.{name}",
+                f"{name} is {kind} the cohort language does not read (supported: "
+                f"{', '.join(DOMAINS)})",
+            )
+        where = f"{path}.{name}"
+        correlated = inner.get("CorrelatedCriteria")
+        if isinstance(correlated, Mapping) and self.group_empty(correlated):
+            inner = {k: v for k, v in inner.items() if k != "CorrelatedCriteria"}
+        self.check_keys(inner, where, {"CodesetId", "First"})
+        values: dict[str, Any] = {
+            "domain": DOMAINS[name],
+            "concept_set": self.codeset(inner.get("CodesetId"), f"{where}.CodesetId"),
+        }
+        if inner.get("First"):
+            values["first"] = True
+        return where, values
+
+    def events(self, raw: Any, path: str) -> Events:
+        where, values = self.domain(raw, path)
+        return self.model(Events, where, **values)
+
+    def group_empty(self, data: Mapping[str, Any]) -> bool:
+        return all(
+            _empty(data.get(key)) for key in ("CriteriaList", "DemographicCriteriaList", "Groups")
+        )
+
+    def endpoint(self, raw: Any, path: str) -> tuple[int | None, int]:
+        data = self.obj(raw, path)
+        self.check_keys(data, path, {"Days", "Coeff"})
+        coeff = self.integer(data.get("Coeff", 1), f"{path}.Coeff")
+        if coeff not in (-1, 1):
+            raise self.bad(f"{path}.Coeff", f"expected -1 (before) or 1 (after), got {coeff}")
+        days = data.get("Days")
+        return (None if days is None else coeff * self.integer(days, f"{path}.Days")), coeff
+
+    def window(
+        self, raw: Any, path: str, *, event_end: bool, observed: bool
+    ) -> tuple[str, RelativeWindow]:
+        """One Circe window -> (event date it bounds, window). ``observed``: the criterion
+        only counts events inside the index's observation period (Circe then reads an open
+        end as the period's start or end)."""
+        data = self.obj(raw, path)
+        self.check_keys(data, path, {"Start", "End", "UseIndexEnd", "UseEventEnd"})
+        use_event_end = data.get("UseEventEnd")
+        on_end = event_end if use_event_end is None else bool(use_event_end)
+        start, start_coeff = self.endpoint(data.get("Start") or {}, f"{path}.Start")
+        end, end_coeff = self.endpoint(data.get("End") or {}, f"{path}.End")
+        if observed:
+            # Circe: an open endpoint is the observation period's start (Coeff -1) or end (+1).
+            # On the event's start, inside the period already, "start >= period start" and
+            # "start <= period end" add nothing; any other pairing is a bound the language lacks.
+            for days, coeff, endpoint in ((start, start_coeff, "Start"), (end, end_coeff, "End")):
+                redundant = (endpoint == "Start" and coeff == -1) or (
+                    endpoint == "End" and coeff == 1 and not on_end
+                )
+                if days is None and not redundant:
+                    raise self.refuse(
+                        f"{path}.{endpoint}",
+                        "an open window end that means the observation period's "
+                        f"{'start' if coeff == -1 else 'end'} on the event's "
+                        f"{'end' if on_end else 'start'} date is not in the cohort language "
+                        "(give Days)",
+                    )
+        index = "end" if data.get("UseIndexEnd") else "start"
+        window = self.model(RelativeWindow, path, start=start, end=end, index=index)
+        return ("end" if on_end else "start"), window
+
+    def criterion(self, raw: Any, path: str, *, observed_cohort: bool) -> Criterion:
+        data = self.obj(raw, path)
+        self.check_keys(
+            data,
+            path,
+            {"Criteria", "StartWindow", "EndWindow", "Occurrence", "IgnoreObservationPeriod"},
+        )
+        where, values = self.domain(data.get("Criteria"), f"{path}.Criteria")
+        ignore = bool(data.get("IgnoreObservationPeriod"))
+        observed = observed_cohort and not ignore
+        windows: dict[str, RelativeWindow] = {}
+        for key, event_end in (("StartWindow", False), ("EndWindow", True)):
+            if _empty(data.get(key)):
+                continue
+            on, window = self.window(
+                data[key], f"{path}.{key}", event_end=event_end, observed=observed
+            )
+            if on in windows:
+                raise self.refuse(
+                    f"{path}.{key}",
+                    f"both windows bound the event's {on} date; the cohort language has one "
+                    "window per date",
+                )
+            windows[on] = window
+        occurrence = self.occurrence(data.get("Occurrence"), f"{path}.Occurrence")
+        if "start" in windows:
+            values["start_window"] = windows["start"]
+        if "end" in windows:
+            values["end_window"] = windows["end"]
+        if ignore:
+            values["ignore_observation_period"] = True
+        return self.model(Criterion, where, occurrence=occurrence, **values)
+
+    def occurrence(self, raw: Any, path: str) -> Occurrence:
+        data = self.obj(raw if raw is not None else {"Type": 2, "Count": 1}, path)
+        self.check_keys(data, path, {"Type", "Count", "IsDistinct", "CountColumn"})
+        code = self.integer(data.get("Type", 2), f"{path}.Type")
+        if code not in OCCURRENCE_TYPES:
+            raise self.bad(
+                f"{path}.Type", f"expected 0 (exactly), 1 (at most) or 2 (at least), got {code}"
+            )
+        kind = OCCURRENCE_TYPES[code]
+        count = self.integer(data.get("Count", 1), f"{path}.Count")
+        distinct = False
+        if data.get("IsDistinct"):
+            column = data.get("CountColumn")
+            if column == "START_DATE":
+                distinct = True
+            elif count == 0 or (kind == "at_least" and count == 1):
+                # COUNT(DISTINCT x) and COUNT(x) agree on "none" and "at least one"
+                distinct = False
+            else:
+                raise self.refuse(
+                    f"{path}.IsDistinct",
+                    f"a distinct count of {column or 'DOMAIN_CONCEPT (the default)'} is not in "
+                    "the cohort language; only distinct start dates (CountColumn START_DATE)",
+                )
+        return self.model(Occurrence, path, type=kind, count=count, distinct_dates=distinct)
+
+    def numeric(self, raw: Any, path: str) -> Range:
+        data = self.obj(raw, path)
+        self.check_keys(data, path, {"Value", "Op", "Extent"})
+        op = str(data.get("Op") or "")
+        value = data.get("Value")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise self.bad(f"{path}.Value", f"expected a number, got {json.dumps(value)}")
+        if op == "bt":
+            extent = data.get("Extent")
+            if not isinstance(extent, int | float) or isinstance(extent, bool):
+                raise self.bad(f"{path}.Extent", f"between needs Extent, got {json.dumps(extent)}")
+            return self.model(Range, path, gte=int(value), lte=int(extent))
+        if op == "!bt":
+            raise self.refuse(f"{path}.Op", "'not between' (!bt) is not in the cohort language")
+        if op not in _OPS:
+            raise self.bad(f"{path}.Op", f"expected lt, lte, eq, gt, gte or bt, got {op!r}")
+        return self.model(Range, path, **{_OPS[op]: int(value)})
+
+    def demographics(self, raw: Any, path: str) -> Demographics:
+        data = self.obj(raw, path)
+        self.check_keys(data, path, {"Age", "Gender"})
+        values: dict[str, Any] = {}
+        if not _empty(data.get("Age")):
+            values["age"] = self.numeric(data["Age"], f"{path}.Age")
+            self.note(
+                "age: Circe's age is YEAR(index date) - year of birth; the cohort language's is "
+                "the completed years on the index date (persons whose birthday is later in the "
+                f"year than the index date are one year younger) (first at {path}.Age)"
+            )
+        if not _empty(data.get("Gender")):
+            sexes = []
+            for j, concept in enumerate(self.array(data["Gender"], f"{path}.Gender")):
+                cid = self.integer(
+                    self.obj(concept, f"{path}.Gender[{j}]").get("CONCEPT_ID"),
+                    f"{path}.Gender[{j}].CONCEPT_ID",
+                )
+                if cid not in GENDERS:
+                    raise self.refuse(
+                        f"{path}.Gender[{j}]",
+                        f"gender concept {cid}; the registry's sexes are 8507 (male) and 8532 "
+                        "(female)",
+                    )
+                sexes.append(GENDERS[cid])
+            values["sex"] = sorted(set(sexes))
+        if not values:
+            raise self.refuse(path, "a demographic criterion without Age or Gender")
+        return self.model(Demographics, path, **values)
+
+    def group(self, raw: Any, path: str, *, observed: bool) -> dict[str, Any]:
+        """A Circe ``CriteriaGroup`` -> the fields of a language :class:`Group`."""
+        data = self.obj(raw, path)
+        self.check_keys(
+            data, path, {"Type", "Count", "CriteriaList", "DemographicCriteriaList", "Groups"}
+        )
+        if self.group_empty(data):
+            raise self.refuse(
+                path,
+                "an empty group (Circe lets every event pass) is not in the cohort language; "
+                "remove it",
+            )
+        kind = str(data.get("Type") or "ALL").upper()
+        types = {"ALL": "all", "ANY": "any", "AT_LEAST": "at_least", "AT_MOST": "at_most"}
+        if kind not in types:
+            raise self.bad(f"{path}.Type", f"expected ALL, ANY, AT_LEAST or AT_MOST, got {kind!r}")
+        values: dict[str, Any] = {"type": types[kind]}
+        if kind.startswith("AT_"):
+            values["count"] = self.integer(data.get("Count"), f"{path}.Count")
+        values["criteria"] = [
+            self.criterion(c, f"{path}.CriteriaList[{j}]", observed_cohort=observed)
+            for j, c in enumerate(self.array(data.get("CriteriaList"), f"{path}.CriteriaList"))
+        ]
+        values["demographics"] = [
+            self.demographics(d, f"{path}.DemographicCriteriaList[{j}]")
+            for j, d in enumerate(
+                self.array(data.get("DemographicCriteriaList"), f"{path}.DemographicCriteriaList")
+            )
+        ]
+        values["groups"] = [
+            self.model(
+                Group,
+                f"{path}.Groups[{j}]",
+                **self.group(g, f"{path}.Groups[{j}]", observed=observed),
+            )
+            for j, g in enumerate(self.array(data.get("Groups"), f"{path}.Groups"))
+        ]
+        self.model(Group, path, **values)
+        return values
+
+    # -- the expression ------------------------------------------------------------------
+    def cohort(self, label: str) -> Cohort:
+        data = self.data
+        self.check_keys(
+            data,
+            "(top level)",
+            {
+                "cdmVersionRange",
+                "Title",
+                "PrimaryCriteria",
+                "AdditionalCriteria",
+                "ConceptSets",
+                "QualifiedLimit",
+                "ExpressionLimit",
+                "InclusionRules",
+                "EndStrategy",
+                "CensoringCriteria",
+                "CollapseSettings",
+                "CensorWindow",
+            },
+        )
+        window = data.get("CensorWindow")
+        if isinstance(window, Mapping) and any(not _empty(v) for v in window.values()):
+            raise self.refuse("CensorWindow", _REASONS["CensorWindow"])
+        concept_sets = self.concept_sets()
+        observed = not self.any_record
+        entry = self.entry(observed)
+        inclusion = []
+        for i, raw in enumerate(self.array(data.get("InclusionRules"), "InclusionRules")):
+            path = f"InclusionRules[{i}]"
+            rule = self.obj(raw, path)
+            self.check_keys(rule, path, {"name", "description", "expression"})
+            fields = self.group(rule.get("expression"), f"{path}.expression", observed=observed)
+            inclusion.append(
+                self.model(
+                    InclusionRule,
+                    path,
+                    label=str(rule.get("name") or f"Inclusion rule {i + 1}"),
+                    description=str(rule.get("description") or ""),
+                    **fields,
+                )
+            )
+        return self.model(
+            Cohort,
+            "(top level)",
+            label=label,
+            concept_sets=concept_sets,
+            entry=entry,
+            inclusion=inclusion,
+            expression_limit=self.limit(data.get("ExpressionLimit"), "ExpressionLimit"),
+            exit=self.exit(),
+        )
+
+    def entry(self, observed: bool) -> Entry:
+        path = "PrimaryCriteria"
+        data = self.obj(self.data.get(path), path)
+        self.check_keys(data, path, {"CriteriaList", "ObservationWindow", "PrimaryCriteriaLimit"})
+        criteria = self.array(data.get("CriteriaList"), f"{path}.CriteriaList")
+        if not criteria:
+            raise self.bad(f"{path}.CriteriaList", "no entry event: give at least one criterion")
+        events = [self.events(c, f"{path}.CriteriaList[{j}]") for j, c in enumerate(criteria)]
+        window = self.obj(data.get("ObservationWindow") or {}, f"{path}.ObservationWindow")
+        self.check_keys(window, f"{path}.ObservationWindow", {"PriorDays", "PostDays"})
+        prior = self.integer(window.get("PriorDays", 0), f"{path}.ObservationWindow.PriorDays")
+        post = self.integer(window.get("PostDays", 0), f"{path}.ObservationWindow.PostDays")
+        observation = None
+        if observed:
+            observation = self.model(
+                ObservationWindow, f"{path}.ObservationWindow", prior_days=prior, post_days=post
+            )
+        elif prior or post:
+            raise self.bad(
+                f"{path}.ObservationWindow",
+                f"any_record drops the observation period, but the definition asks for {prior} "
+                f"day(s) before and {post} after the entry; import without any_record",
+            )
+        values: dict[str, Any] = {
+            "events": events,
+            "observation": observation,
+            "limit": self.limit(data.get("PrimaryCriteriaLimit"), f"{path}.PrimaryCriteriaLimit"),
+        }
+        additional = self.data.get("AdditionalCriteria")
+        if not _empty(additional) and not self.group_empty(
+            self.obj(additional, "AdditionalCriteria")
+        ):
+            values["additional"] = self.model(
+                Group,
+                "AdditionalCriteria",
+                **self.group(additional, "AdditionalCriteria", observed=observed),
+            )
+            values["qualified_limit"] = self.limit(
+                self.data.get("QualifiedLimit"), "QualifiedLimit"
+            )
+        return self.model(Entry, path, **values)
+
+    def exit(self) -> Exit:
+        values: dict[str, Any] = {}
+        strategy = self.data.get("EndStrategy")
+        if not _empty(strategy):
+            data = self.obj(strategy, "EndStrategy")
+            self.check_keys(data, "EndStrategy", {"DateOffset", "CustomEra"})
+            if not _empty(data.get("DateOffset")):
+                path = "EndStrategy.DateOffset"
+                offset = self.obj(data["DateOffset"], path)
+                self.check_keys(offset, path, {"DateField", "Offset"})
+                date = str(offset.get("DateField") or "StartDate")
+                if date not in ("StartDate", "EndDate"):
+                    raise self.bad(
+                        f"{path}.DateField", f"expected StartDate or EndDate, got {date!r}"
+                    )
+                values.update(
+                    strategy="fixed",
+                    date="start" if date == "StartDate" else "end",
+                    offset_days=self.integer(offset.get("Offset", 0), f"{path}.Offset"),
+                )
+            elif not _empty(data.get("CustomEra")):
+                path = "EndStrategy.CustomEra"
+                era = self.obj(data["CustomEra"], path)
+                self.check_keys(era, path, {"DrugCodesetId", "GapDays", "Offset"})
+                values.update(
+                    strategy="drug_era",
+                    concept_set=self.codeset(era.get("DrugCodesetId"), f"{path}.DrugCodesetId"),
+                    gap_days=self.integer(era.get("GapDays", 0), f"{path}.GapDays"),
+                    offset_days=self.integer(era.get("Offset", 0), f"{path}.Offset"),
+                )
+        values["censor"] = [
+            self.events(c, f"CensoringCriteria[{j}]")
+            for j, c in enumerate(
+                self.array(self.data.get("CensoringCriteria"), "CensoringCriteria")
+            )
+        ]
+        collapse = self.data.get("CollapseSettings")
+        if not _empty(collapse):
+            data = self.obj(collapse, "CollapseSettings")
+            self.check_keys(data, "CollapseSettings", {"CollapseType", "EraPad"})
+            kind = str(data.get("CollapseType") or "ERA")
+            if kind != "ERA":
+                raise self.refuse("CollapseSettings.CollapseType", f"{kind!r} (only ERA)")
+            values["era_pad_days"] = self.integer(data.get("EraPad", 0), "CollapseSettings.EraPad")
+        return self.model(Exit, "EndStrategy", **values)
+
+
+def is_atlas(data: object) -> bool:
+    """Whether parsed JSON looks like a Circe cohort expression (it has ``PrimaryCriteria``)."""
+    return isinstance(data, Mapping) and "PrimaryCriteria" in data
+
+
+def translate_atlas(
+    expression: Mapping[str, Any],
+    *,
+    label: str | None = None,
+    where: str = "ATLAS cohort",
+    any_record: bool = False,
+) -> AtlasImport:
+    """Translate a Circe cohort expression (parsed JSON) into the cohort language.
+
+    ``label``: the cohort's label (default: the expression's ``Title``, else ``where``).
+    ``where``: how messages name the definition (its file). ``any_record``: no observation
+    period is required of the entry events or criteria (the Book of OHDSI's counts of persons
+    with a record) where ATLAS requires one. Raises :class:`SpecError` naming the JSON path of
+    the first construct the cohort language cannot express.
+    """
+    translator = _Translator(expression, where, any_record=any_record)
+    title = expression.get("Title")
+    cohort = translator.cohort(label or (str(title) if title else where))
+    return AtlasImport(cohort, translator.notes, dict(translator.names))
+
+
+def read_atlas(path: Path, *, any_record: bool = False) -> AtlasImport:
+    """Read an ATLAS cohort JSON file (as ATLAS's Export tab gives it) and translate it.
+
+    Accepts the bare cohort expression, or a cohort definition wrapping it under
+    ``expression`` (ATLAS's WebAPI form, with ``name``). Raises :class:`SpecError` naming the
+    file for a file that cannot be read or is not a cohort expression.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read the ATLAS cohort ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    label = None
+    if isinstance(data, Mapping) and "expression" in data and not is_atlas(data):
+        label = str(data.get("name") or "") or None
+        inner = data["expression"]
+        data = json.loads(inner) if isinstance(inner, str) else inner
+    if not is_atlas(data):
+        raise SpecError(
+            f"{path}: not an ATLAS cohort expression (no PrimaryCriteria); export the cohort "
+            "definition's JSON from ATLAS (Export tab, JSON)"
+        )
+    return translate_atlas(
+        data, label=label or path.stem, where=str(path.name), any_record=any_record
+    )
+
+
+__all__ = ["DOMAINS", "AtlasImport", "is_atlas", "read_atlas", "translate_atlas"]

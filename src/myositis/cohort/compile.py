@@ -1,0 +1,445 @@
+"""Compile a cohort of the cohort language (:class:`~myositis.cohort.language.Cohort`) to Ibis.
+
+One expression per result, no SQL strings, no per-engine code, nothing materialised between
+steps: :func:`compile_cohort` gives
+
+- ``events``: every qualified entry event with a flag per inclusion rule (``_rule_<k>``);
+- ``attrition``: ONE row whose columns are the persons remaining after each attrition line,
+  counted from each person's *level* (how many consecutive lines the person passes), so all
+  lines are counted in one query;
+- ``members``: ``person_id, index_date, exit_date``, one row per cohort period.
+
+Semantics (Circe's, Book of OHDSI chapter 10), in order:
+
+1. persons in the registry;
+2. each ``persons_with`` rule over the whole record (one line each);
+3. entry events (any of the events; inside an observation period with the prior and post
+   observation when ``entry.observation`` is given: ``period start <= start - prior`` and
+   ``start + post <= period end``), the first/all/last per person (``limit``), then
+   ``additional`` criteria and ``qualified_limit``;
+4. each inclusion rule, evaluated on each qualified event; a person remains after rule k
+   when one of their events passes rules 1..k;
+5. events passing every rule, the first/all/last per person (``expression_limit``);
+6. exit: the strategy's date, never after the end of the observation period holding the
+   index, cut short by the first censoring event on or after the index; periods closer than
+   ``era_pad_days`` are merged.
+
+A criterion counts the events whose start (``start_window``) and end (``end_window``) fall
+in their windows, measured in days from the index start (or end), both ends included; with
+an observation period required, only events starting inside the index's period count unless
+the criterion says ``ignore_observation_period``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from ibis import BaseBackend
+
+from myositis.cohort.events import OPEN_END, domain_events, in_range
+from myositis.cohort.language import (
+    Cohort,
+    Criterion,
+    Demographics,
+    Group,
+    Limit,
+    RelativeWindow,
+)
+from myositis.registry.observation import observation_periods
+
+#: Columns of an index event.
+_INDEX = ("person_id", "_event", "index_date", "index_end", "op_start", "op_end")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One attrition line: its label and what it requires."""
+
+    label: str
+    criterion: str
+
+
+@dataclass(frozen=True)
+class CompiledCohort:
+    """The Ibis expressions of one cohort on one connection (nothing has run yet)."""
+
+    cohort: Cohort
+    steps: list[Step]
+    #: one row: ``step_0 .. step_n``, persons remaining after each line
+    attrition: ir.Table
+    #: ``person_id, index_date, exit_date``
+    members: ir.Table
+    #: qualified entry events of persons passing every line, before the expression limit
+    events: ir.Table
+
+
+def _limit(table: ir.Table, limit: Limit) -> ir.Table:
+    """Keep each person's first, all or last event (by start, then end, then event number)."""
+    if limit == "all":
+        return table
+    order = [table.index_date, table.index_end, table._event]
+    if limit == "last":
+        order = [ibis.desc(c) for c in order]
+    ranked = table.mutate(_pick=ibis.row_number().over(group_by="person_id", order_by=order))
+    return ranked.filter(ranked._pick == 0).drop("_pick")
+
+
+def _days(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
+    """Whole days from ``earlier`` to ``later`` (negative when ``later`` is before)."""
+    return later.delta(earlier, unit="day")
+
+
+def _in_window(days: ir.IntegerValue, window: RelativeWindow) -> ir.BooleanValue:
+    condition: ir.BooleanValue = ibis.literal(True)
+    if window.start is not None:
+        condition = condition & (days >= window.start)
+    if window.end is not None:
+        condition = condition & (days <= window.end)
+    return condition
+
+
+def _occurs(count: ir.IntegerValue, criterion: Criterion) -> ir.BooleanValue:
+    n = criterion.occurrence.count
+    return {
+        "exactly": count == n,
+        "at_least": count >= n,
+        "at_most": count <= n,
+    }[criterion.occurrence.type]
+
+
+class _Compiler:
+    def __init__(self, con: BaseBackend, cohort: Cohort) -> None:
+        self.con = con
+        self.cohort = cohort
+        self._counter = 0
+
+    def events(self, spec: Any, persons: ir.Table | None = None) -> ir.Table:
+        return domain_events(self.con, spec, self.cohort.concept_sets, persons=persons)
+
+    # -- groups -------------------------------------------------------------------------
+    def _name(self) -> str:
+        self._counter += 1
+        return f"_c{self._counter}"
+
+    def group_flag(self, index: ir.Table, group: Group, *, person_level: bool) -> ir.Table:
+        """``index`` with one more column, ``_flag``: whether each row passes ``group``."""
+        keys = ["person_id"] if person_level else ["person_id", "_event"]
+        table, flag = self._group(index, group, keys, person_level=person_level)
+        return table.mutate(_flag=flag.fill_null(False)).select(*index.columns, "_flag")
+
+    def _group(
+        self, table: ir.Table, group: Group, keys: list[str], *, person_level: bool
+    ) -> tuple[ir.Table, ir.BooleanValue]:
+        flags: list[ir.BooleanValue] = []
+        for criterion in group.criteria:
+            table, flag = self._criterion(table, criterion, keys, person_level=person_level)
+            flags.append(flag)
+        for demographics in group.demographics:
+            table, flag = self._demographics(table, demographics)
+            flags.append(flag)
+        for nested in group.groups:
+            table, flag = self._group(table, nested, keys, person_level=person_level)
+            flags.append(flag)
+        if group.type == "all":
+            combined = flags[0]
+            for f in flags[1:]:
+                combined = combined & f
+        elif group.type == "any":
+            combined = flags[0]
+            for f in flags[1:]:
+                combined = combined | f
+        else:
+            passed = sum((ibis.ifelse(f, 1, 0) for f in flags[1:]), ibis.ifelse(flags[0], 1, 0))
+            assert group.count is not None
+            combined = passed >= group.count if group.type == "at_least" else passed <= group.count
+        return table, combined
+
+    def _criterion(
+        self, table: ir.Table, criterion: Criterion, keys: list[str], *, person_level: bool
+    ) -> tuple[ir.Table, ir.BooleanValue]:
+        name = self._name()
+        anchors = table.select(*keys, *([] if person_level else list(_INDEX[2:]))).distinct()
+        events = self.events(criterion, persons=anchors.select("person_id").distinct())
+        joined = anchors.inner_join(events, "person_id")
+        condition: ir.BooleanValue = ibis.literal(True)
+        if not person_level:
+            for window, date in (
+                (criterion.start_window, joined.start_date),
+                (criterion.end_window, joined.end_date),
+            ):
+                if window is not None:
+                    anchor = joined.index_date if window.index == "start" else joined.index_end
+                    condition = condition & _in_window(_days(date, anchor), window)
+            if self.cohort.uses_observation() and not criterion.ignore_observation_period:
+                condition = (
+                    condition
+                    & (joined.start_date >= joined.op_start)
+                    & (joined.start_date <= joined.op_end)
+                )
+        matched = joined.filter(condition)
+        count = (
+            matched.start_date.nunique() if criterion.occurrence.distinct_dates else matched.count()
+        )
+        counts = matched.group_by(keys).aggregate(**{name: count})
+        table = table.left_join(counts, keys).drop(*[f"{k}_right" for k in keys])
+        return table, _occurs(table[name].fill_null(0), criterion)
+
+    def _demographics(
+        self, table: ir.Table, demographics: Demographics
+    ) -> tuple[ir.Table, ir.BooleanValue]:
+        name = self._name()
+        person = self.con.table("person").select(
+            "person_id",
+            **{
+                f"{name}_sex": ibis._.sex,
+                f"{name}_year": ibis._.birth_date.year().fill_null(ibis._.birth_year),
+                f"{name}_md": (ibis._.birth_date.month() * 100 + ibis._.birth_date.day()).fill_null(
+                    701
+                ),
+            },
+        )
+        table = table.left_join(person, "person_id").drop("person_id_right")
+        condition: ir.BooleanValue = ibis.literal(True)
+        if demographics.sex is not None:
+            condition = condition & table[f"{name}_sex"].isin(demographics.sex).fill_null(False)
+        if demographics.age is not None:
+            on = table.index_date
+            before_birthday = (on.month() * 100 + on.day()) < table[f"{name}_md"]
+            age = on.year() - table[f"{name}_year"] - ibis.ifelse(before_birthday, 1, 0)
+            condition = condition & in_range(age, demographics.age)
+        return table, condition
+
+    # -- entry ---------------------------------------------------------------------------
+    def entry(self, persons: ir.Table) -> ir.Table:
+        """Qualified entry events of ``persons``: the columns of ``_INDEX``."""
+        entry = self.cohort.entry
+        parts = [
+            self.events(e, persons=persons).select("person_id", "start_date", "end_date")
+            for e in entry.events
+        ]
+        events = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        if entry.observation is not None:
+            periods = observation_periods(self.con).select(
+                "person_id", op_start="start_date", op_end="end_date"
+            )
+            joined = events.inner_join(periods, "person_id")
+            events = joined.filter(
+                (_days(joined.start_date, joined.op_start) >= entry.observation.prior_days)
+                & (_days(joined.op_end, joined.start_date) >= entry.observation.post_days)
+            )
+        else:
+            events = events.mutate(
+                op_start=ibis.null().cast("date"), op_end=ibis.null().cast("date")
+            )
+        events = events.select(
+            "person_id", "op_start", "op_end", index_date="start_date", index_end="end_date"
+        ).distinct()
+        events = events.mutate(
+            _event=ibis.row_number().over(
+                group_by="person_id", order_by=[events.index_date, events.index_end]
+            )
+        ).select(*_INDEX)
+        events = _limit(events, entry.limit)
+        if entry.additional is not None:
+            flagged = self.group_flag(events, entry.additional, person_level=False)
+            events = flagged.filter(flagged._flag).drop("_flag")
+            events = _limit(events, entry.qualified_limit)
+        return events
+
+    # -- exit ----------------------------------------------------------------------------
+    def exit(self, events: ir.Table) -> ir.Table:
+        """``person_id, index_date, exit_date`` of the chosen events."""
+        spec = self.cohort.exit
+        table = events
+        if not self.cohort.uses_observation():
+            # the period holding the index (derived periods when none is recorded)
+            periods = observation_periods(self.con).semi_join(events, "person_id")
+            joined = events.select("person_id", "_event", "index_date").inner_join(
+                periods, "person_id"
+            )
+            joined = joined.filter(
+                (joined.start_date <= joined.index_date) & (joined.end_date >= joined.index_date)
+            )
+            holding = joined.group_by(["person_id", "_event"]).aggregate(
+                _op_end=joined.end_date.max()
+            )
+            table = table.left_join(holding, ["person_id", "_event"]).drop(
+                "person_id_right", "_event_right"
+            )
+            table = table.mutate(op_end=table._op_end).drop("_op_end")
+        if spec.strategy == "end_of_observation":
+            exit_date = table.op_end.fill_null(table.index_date)
+        elif spec.strategy == "fixed":
+            anchor = table.index_date if spec.date == "start" else table.index_end
+            exit_date = anchor + ibis.interval(days=spec.offset_days)
+        else:
+            table = self._era_end(table)
+            exit_date = table._era_end + ibis.interval(days=spec.offset_days)
+        table = table.mutate(_exit=exit_date)
+        capped = ibis.ifelse(
+            table.op_end.notnull() & (table.op_end < table._exit), table.op_end, table._exit
+        )
+        table = table.mutate(_exit=capped)
+        if spec.censor:
+            table = self._censor(table)
+        members = table.select("person_id", "index_date", exit_date=table._exit)
+        if spec.era_pad_days or self.cohort.expression_limit == "all":
+            members = _collapse(members, spec.era_pad_days)
+        return members
+
+    def _era_end(self, table: ir.Table) -> ir.Table:
+        """Add ``_era_end``: the end of the drug era (exposures of the exit's concept set less
+        than ``gap_days`` apart) that holds the index date; the index's own end otherwise."""
+        from myositis.cohort.language import Events
+
+        spec = self.cohort.exit
+        drugs = self.events(
+            Events(domain="drug_exposure", concept_set=spec.concept_set),
+            persons=table.select("person_id").distinct(),
+        ).select("person_id", "start_date", "end_date")
+        eras = _islands(drugs, spec.gap_days)
+        joined = table.select("person_id", "_event", "index_date").inner_join(eras, "person_id")
+        joined = joined.filter(
+            (joined.start_date <= joined.index_date) & (joined.end_date >= joined.index_date)
+        )
+        ends = joined.group_by(["person_id", "_event"]).aggregate(_era=joined.end_date.max())
+        table = table.left_join(ends, ["person_id", "_event"]).drop(
+            "person_id_right", "_event_right"
+        )
+        return table.mutate(_era_end=table._era.fill_null(table.index_end)).drop("_era")
+
+    def _censor(self, table: ir.Table) -> ir.Table:
+        persons = table.select("person_id").distinct()
+        parts = [
+            self.events(e, persons=persons).select("person_id", "start_date")
+            for e in self.cohort.exit.censor
+        ]
+        censor = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        joined = table.select("person_id", "_event", "index_date").inner_join(censor, "person_id")
+        joined = joined.filter(joined.start_date >= joined.index_date)
+        first = joined.group_by(["person_id", "_event"]).aggregate(_censor=joined.start_date.min())
+        table = table.left_join(first, ["person_id", "_event"]).drop(
+            "person_id_right", "_event_right"
+        )
+        earlier = table._censor.notnull() & (table._censor < table._exit)
+        return table.mutate(_exit=ibis.ifelse(earlier, table._censor, table._exit)).drop("_censor")
+
+
+def _islands(periods: ir.Table, gap: int) -> ir.Table:
+    """Merge each person's periods (``start_date, end_date``) closer than ``gap`` days
+    (gaps and islands: a period starts a new island when it starts more than ``gap`` days
+    after the latest end so far)."""
+    window = ibis.window(
+        group_by="person_id", order_by=[periods.start_date, periods.end_date], rows=(None, -1)
+    )
+    marked = periods.mutate(_before=periods.end_date.max().over(window))
+    marked = marked.mutate(
+        _new=ibis.ifelse(
+            marked._before.isnull() | (_days(marked.start_date, marked._before) > gap), 1, 0
+        )
+    )
+    numbered = marked.mutate(
+        _island=marked._new.sum().over(
+            ibis.window(
+                group_by="person_id",
+                order_by=[marked.start_date, marked.end_date],
+                rows=(None, 0),
+            )
+        )
+    )
+    return numbered.group_by(["person_id", "_island"]).aggregate(
+        start_date=numbered.start_date.min(), end_date=numbered.end_date.max()
+    )
+
+
+def _collapse(members: ir.Table, pad: int) -> ir.Table:
+    """Merge a person's cohort periods less than ``pad`` days apart (Circe's era pad)."""
+    periods = members.select("person_id", start_date="index_date", end_date="exit_date")
+    islands = _islands(periods, pad)
+    return islands.select("person_id", index_date="start_date", exit_date="end_date")
+
+
+def compile_cohort(con: BaseBackend, cohort: Cohort) -> CompiledCohort:
+    """The cohort's Ibis expressions on ``con`` (see the module docstring for the rules)."""
+    compiler = _Compiler(con, cohort)
+    person = con.table("person").select("person_id").distinct()
+    steps = [Step("Persons in the registry", "every person in the person table")]
+
+    # person-level rules: the level reached by each person (consecutive rules passed)
+    level_table = person
+    passed: ir.BooleanValue = ibis.literal(True)
+    levels: list[ir.BooleanValue] = []
+    for rule in cohort.persons_with:
+        flagged = compiler.group_flag(level_table, rule, person_level=True)
+        level_table = flagged.rename(**{f"_p{len(levels)}": "_flag"})
+        passed = passed & level_table[f"_p{len(levels)}"]
+        levels.append(passed)
+        steps.append(Step(rule.label, rule.describe()))
+    eligible = level_table.filter(passed).select("person_id") if cohort.persons_with else person
+
+    events = compiler.entry(eligible)
+    steps.append(Step(cohort.entry.label, _entry_text(cohort)))
+    rules: list[str] = []
+    for k, inclusion in enumerate(cohort.inclusion):
+        flagged = compiler.group_flag(events, inclusion, person_level=False)
+        events = flagged.rename(**{f"_rule_{k}": "_flag"})
+        rules.append(f"_rule_{k}")
+        steps.append(Step(inclusion.label, inclusion.describe()))
+
+    # each event's level: consecutive inclusion rules passed from the first
+    level = ibis.literal(0)
+    prefix: ir.BooleanValue = ibis.literal(True)
+    for name in rules:
+        prefix = prefix & events[name]
+        level = level + ibis.ifelse(prefix, 1, 0)
+    if rules:
+        event_level = events.group_by("person_id").aggregate(_inclusion=level.max())
+    else:
+        event_level = events.select("person_id").distinct().mutate(_inclusion=ibis.literal(0))
+
+    # per person: registry(0) .. person rules .. entry .. inclusion rules
+    base = len(cohort.persons_with)
+    person_level: ir.IntegerValue = ibis.literal(0)
+    for flag in levels:
+        person_level = person_level + ibis.ifelse(flag, 1, 0)
+    table = level_table.left_join(event_level, "person_id").drop("person_id_right")
+    person_level = person_level + ibis.ifelse(
+        table._inclusion.notnull(), 1 + table._inclusion.fill_null(0), 0
+    )
+    table = table.mutate(_level=person_level)
+    attrition = table.aggregate(
+        **{
+            f"step_{k}": table.person_id.nunique(where=table._level >= k)
+            if k
+            else table.person_id.nunique()
+            for k in range(base + 2 + len(rules))
+        }
+    )
+
+    chosen = events
+    for name in rules:
+        chosen = chosen.filter(chosen[name])
+    chosen = chosen.select(*_INDEX)
+    limited = _limit(chosen, cohort.expression_limit)
+    members = compiler.exit(limited)
+    return CompiledCohort(cohort, steps, attrition, members, chosen)
+
+
+def _entry_text(cohort: Cohort) -> str:
+    entry = cohort.entry
+    text = " or ".join(e.describe() for e in entry.events)
+    if entry.observation is not None:
+        text += (
+            f", inside an observation period with {entry.observation.prior_days} day(s) before "
+            f"and {entry.observation.post_days} after"
+        )
+    text += f"; {entry.limit} event per person" if entry.limit != "all" else "; every event"
+    if entry.additional is not None:
+        text += f"; with {entry.additional.describe()} ({entry.qualified_limit})"
+    return text
+
+
+__all__ = ["OPEN_END", "CompiledCohort", "Step", "compile_cohort"]

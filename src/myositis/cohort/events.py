@@ -1,0 +1,253 @@
+"""Events of a domain as one Ibis table: ``person_id, start_date, end_date, value``.
+
+The one place where each domain of the cohort language (:class:`~myositis.cohort.language.Events`)
+is read from its registry table:
+
+- ``diagnosis``: rows whose (code system, code) is in the concept set; start = end = the
+  diagnosis date; no value.
+- ``drug_exposure``: rows in the concept set (codes or ingredients) and not excluded (by the
+  set's excluded items, formulation or route; a null formulation or route never excludes);
+  a missing end date is a regimen still running: its end is :data:`OPEN_END`, so it lasts
+  until the end of observation; the value is the daily dose.
+- ``assessment``: rows of the instrument and measure with a value (CDASI ``activity`` comes
+  from :func:`myositis.cohort.cdasi_activity.cdasi_activity`: recorded, or scored from the
+  items; an administration with incomplete items has no activity and is no event).
+- ``laboratory``: rows of the test with a value; ``times_uln`` is value / ULN.
+- ``adverse_event``: rows with one of the terms (case-insensitive), the grade and seriousness.
+
+Concept sets (:class:`~myositis.cohort.language.ConceptSet`) follow
+:mod:`myositis.cohort.concepts`: ICD codes compared undotted and upper-case, other systems
+trimmed; an ICD item with ``descendants`` matches every code that starts with it; an OMOP item
+with ``descendants`` matches the descendants in ``concept_ancestor`` (OMOP vocabulary), which
+the registry must then hold. Excluded items are removed after every inclusion (Circe).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Final
+
+import ibis
+import ibis.expr.types as ir
+from ibis import BaseBackend
+from ibis.common.exceptions import TableNotFound
+
+from myositis.codes import load_codeset
+from myositis.cohort.cdasi_activity import cdasi_activity
+from myositis.cohort.concepts import _ICD, _bare
+from myositis.cohort.language import ConceptItem, ConceptSet, Events, Range
+from myositis.cohort.omop_concepts import resolvable, vocabulary_match
+from myositis.errors import SpecError
+
+#: End date of a drug exposure without one (still running): far after any observation, so the
+#: exposure lasts until the end of observation, which caps every exit.
+OPEN_END: Final = dt.date(2999, 12, 31)
+
+
+def in_range(value: ir.NumericValue, bounds: Range | None) -> ir.BooleanValue:
+    """``value`` within every bound of ``bounds`` (a null value is never within)."""
+    condition: ir.BooleanValue = ibis.literal(True)
+    if bounds is None:
+        return condition
+    for bound, holds in (
+        (bounds.gt, lambda b: value > b),
+        (bounds.gte, lambda b: value >= b),
+        (bounds.lt, lambda b: value < b),
+        (bounds.lte, lambda b: value <= b),
+        (bounds.eq, lambda b: value == b),
+    ):
+        if bound is not None:
+            condition = condition & holds(bound)
+    return condition.fill_null(False)
+
+
+def _table_or_none(con: BaseBackend, name: str) -> ir.Table | None:
+    """Table ``name`` of ``con``, or None (probed with ``con.table``: ``list_tables`` fails
+    with ibis 12 on duckdb 2)."""
+    try:
+        return con.table(name)
+    except TableNotFound:
+        return None
+
+
+def _item_match(
+    con: BaseBackend, system: ir.StringValue, code: ir.StringValue, item: ConceptItem
+) -> ir.BooleanValue:
+    """One code item (``system`` + ``code``) as a condition on the code columns."""
+    assert item.system is not None and item.code is not None
+    same_system = system.strip().upper() == item.system
+    if item.system in _ICD:
+        compared = code.strip().upper().replace(".", "")
+        bare = _bare(item.system, item.code)
+        hit = compared.startswith(bare) if item.descendants else compared == bare
+        return same_system & hit
+    if resolvable(con, item):
+        return vocabulary_match(con, system, code, item)
+    if not item.descendants:
+        return same_system & (code.strip() == item.code)
+    ancestor = _table_or_none(con, "concept_ancestor") if item.system == "OMOP" else None
+    if ancestor is None:
+        raise SpecError(
+            f"concept item {item.system} {item.code}: descendants of {item.system} codes need "
+            "the OMOP vocabulary (concept and concept_ancestor tables) in the registry, as an "
+            "OMOP CDM read live has (omop+duckdb:///cdm.duckdb); list the codes, or run on "
+            "an OMOP CDM"
+        )
+    below = ancestor.filter(ancestor.ancestor_concept_id == int(item.code))
+    return same_system & code.strip().isin(below.descendant_concept_id.cast("string"))
+
+
+def _codes_match(
+    con: BaseBackend, system: ir.StringValue, code: ir.StringValue, items: list[ConceptItem]
+) -> ir.BooleanValue:
+    """Whether (system, code) matches any of the items (code items and code-set roles)."""
+    exact: dict[str, set[str]] = {}
+    condition: ir.BooleanValue = ibis.literal(False)
+    for item in items:
+        if item.codeset is not None:
+            for found in load_codeset(item.codeset):
+                exact.setdefault(found.system, set()).add(_bare(found.system, found.code))
+        elif item.code is not None and item.system is not None:
+            if item.descendants or resolvable(con, item):
+                condition = condition | _item_match(con, system, code, item)
+            else:
+                exact.setdefault(item.system, set()).add(_bare(item.system, item.code))
+    normalised = system.strip().upper()
+    for name, codes in sorted(exact.items()):
+        compared = code.strip().upper().replace(".", "") if name in _ICD else code.strip()
+        condition = condition | ((normalised == name) & compared.isin(sorted(codes)))
+    return condition.fill_null(False)
+
+
+def _ingredients(value: ir.StringValue, items: list[ConceptItem]) -> ir.BooleanValue:
+    names = sorted({i.ingredient.lower() for i in items if i.ingredient is not None})
+    if not names:
+        return ibis.literal(False)
+    return value.strip().lower().isin(names).fill_null(False)
+
+
+def concept_filter(
+    con: BaseBackend,
+    table: ir.Table,
+    concept_set: ConceptSet,
+    *,
+    ingredient: ir.StringValue | None = None,
+) -> ir.BooleanValue:
+    """Rows of ``table`` (with ``code_system`` and ``code``) in the concept set."""
+    included = [i for i in concept_set.items if not i.exclude]
+    excluded = [i for i in concept_set.items if i.exclude]
+    condition = _codes_match(con, table.code_system, table.code, included)
+    if ingredient is not None:
+        condition = condition | _ingredients(ingredient, included)
+    if excluded:
+        out = _codes_match(con, table.code_system, table.code, excluded)
+        if ingredient is not None:
+            out = out | _ingredients(ingredient, excluded)
+        condition = condition & ~out
+    return condition
+
+
+def _lower_in(value: ir.StringValue, allowed: list[str]) -> ir.BooleanValue:
+    options = sorted({a.strip().lower() for a in allowed})
+    if not options:
+        return ibis.literal(False)
+    return value.strip().lower().isin(options).fill_null(False)
+
+
+def domain_events(
+    con: BaseBackend,
+    spec: Events,
+    concept_sets: Mapping[str, ConceptSet],
+    *,
+    persons: ir.Table | None = None,
+) -> ir.Table:
+    """The events of ``spec``: ``person_id, start_date, end_date, value`` (float64, null when
+    the domain has none). ``persons`` (a table with ``person_id``) restricts the rows read
+    first, so a criterion reads only the records of persons with an entry event."""
+    table = con.table(spec.domain)
+    if persons is not None:
+        table = table.semi_join(persons, "person_id")
+    null_value = ibis.null().cast("float64")
+    if spec.domain == "diagnosis":
+        assert spec.concept_set is not None
+        rows = table.filter(concept_filter(con, table, concept_sets[spec.concept_set]))
+        events = rows.select(
+            "person_id", start_date=rows.diagnosis_date, end_date=rows.diagnosis_date
+        ).mutate(value=null_value)
+    elif spec.domain == "drug_exposure":
+        assert spec.concept_set is not None
+        wanted = concept_filter(
+            con, table, concept_sets[spec.concept_set], ingredient=table.ingredient
+        )
+        wanted = wanted & ~_lower_in(table.formulation, spec.exclude_formulations)
+        wanted = wanted & ~_lower_in(table.route, spec.exclude_routes)
+        rows = table.filter(wanted)
+        events = rows.select(
+            "person_id",
+            start_date=rows.start_date,
+            end_date=rows.end_date.fill_null(ibis.literal(OPEN_END)),
+            value=rows.dose.cast("float64"),
+        )
+    elif spec.domain == "assessment":
+        assert spec.instrument is not None and spec.measure is not None
+        if spec.instrument.lower() == "cdasi" and spec.measure.lower() == "activity":
+            scored = cdasi_activity(table)
+            events = scored.select(
+                "person_id",
+                start_date=scored.assessment_date,
+                end_date=scored.assessment_date,
+                value=scored.activity,
+            )
+        else:
+            rows = table.filter(
+                (table.instrument.lower() == spec.instrument.lower())
+                & (table.measure.lower() == spec.measure.lower())
+            )
+            events = rows.select(
+                "person_id",
+                start_date=rows.assessment_date,
+                end_date=rows.assessment_date,
+                value=rows.value.cast("float64"),
+            )
+        events = events.filter(events.value.notnull() & in_range(events.value, spec.value))
+    elif spec.domain == "laboratory":
+        assert spec.test is not None
+        rows = table.filter(
+            (table.test.lower() == spec.test.lower())
+            & table.value.notnull()
+            & in_range(table.value, spec.value)
+        )
+        if spec.times_uln is not None:
+            rows = rows.filter(in_range(rows.value / rows.uln, spec.times_uln))
+        events = rows.select(
+            "person_id",
+            start_date=rows.result_date,
+            end_date=rows.result_date,
+            value=rows.value.cast("float64"),
+        )
+    else:
+        wanted = _lower_in(table.term, spec.terms) if spec.terms else ibis.literal(True)
+        if spec.grade is not None:
+            wanted = wanted & in_range(table.grade, spec.grade)
+        if spec.serious is not None:
+            wanted = wanted & (table.serious == spec.serious).fill_null(False)
+        rows = table.filter(wanted)
+        events = rows.select(
+            "person_id",
+            start_date=rows.onset_date,
+            end_date=rows.onset_date,
+            value=rows.grade.cast("float64"),
+        )
+    events = events.filter(events.start_date.notnull())
+    if spec.first:
+        ranked = events.mutate(
+            _first=ibis.row_number().over(
+                group_by="person_id", order_by=[events.start_date, events.end_date]
+            )
+        )
+        events = ranked.filter(ranked._first == 0).drop("_first")
+    return events
+
+
+__all__ = ["OPEN_END", "concept_filter", "domain_events", "in_range"]

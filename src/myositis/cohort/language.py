@@ -1,0 +1,601 @@
+"""The cohort language: who enters a cohort, when, until when, and which outcomes are measured,
+as validated, immutable models (the ``cohort`` section of a format-2 study specification and of
+a cohort file run by ``myositis cohort run``).
+
+The constructs are those of OHDSI ATLAS/Circe cohort expressions (Book of OHDSI, chapter 10,
+"Defining Cohorts"; the Circe ``CohortExpression`` JSON), named for this registry:
+
+- **concept sets** (:class:`ConceptSet`): codes of a code system, code-set roles of the shipped
+  code sets (``myositis.codes``) or drug ingredients, each optionally with its descendants, and
+  exclusions;
+- **persons_with** (:class:`PersonRule`): person-level requirements over the whole record
+  (the Book of OHDSI's "persons with any record" rule), each its own attrition line, checked
+  before the entry events (the i2b2 style of format 1);
+- **entry** (:class:`Entry`): entry events from any domain (:class:`Events`), optionally inside
+  an observation period with prior and post observation, the first, all or last per person;
+- **inclusion** (:class:`InclusionRule`): nested groups (ALL, ANY, AT_LEAST n, AT_MOST n) of
+  criteria relative to the index (:class:`Criterion`: windows on the event's start or end,
+  occurrence counts, value constraints) and demographics (:class:`Demographics`: age, sex),
+  each rule its own attrition line;
+- **exit** (:class:`Exit`): end of observation, a fixed offset, or the end of continuous
+  exposure with a gap allowance (a drug era), cut short by censoring events;
+- **outcomes** (:class:`Outcome`): any instrument measure or laboratory test at baseline and at
+  follow-up (closest to a day such as week 24, or first, last or best in a window).
+
+Validation is strict: unknown fields are errors, a concept set named but not defined, a window
+whose start is after its end or a count that cannot be met is refused naming the field.
+``docs/cohort-language.md`` gives a worked example of every construct.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from myositis.cohort.definition import Strict, _check_roles
+from myositis.registry.schema import CODE_SYSTEMS, SEXES
+
+#: Domains an event can come from, and the registry table each one reads.
+DOMAINS: dict[str, str] = {
+    "diagnosis": "diagnosis",
+    "drug_exposure": "drug_exposure",
+    "assessment": "assessment",
+    "laboratory": "laboratory",
+    "adverse_event": "adverse_event",
+}
+
+Domain = Literal["diagnosis", "drug_exposure", "assessment", "laboratory", "adverse_event"]
+#: Which events of a person are kept: the earliest, every one, or the latest (Circe's limits).
+Limit = Literal["first", "all", "last"]
+
+
+class ConceptItem(Strict):
+    """One entry of a concept set: a code (``system`` + ``code``), a shipped code-set role
+    (``codeset``) or a drug ingredient (``ingredient``, drug exposures only).
+
+    ``descendants``: also the codes below it (ICD-10-CM/ICD-9-CM: every code that starts with
+    it, ``M33`` -> ``M33.10``; OMOP concept ids: through ``concept_ancestor`` when the registry
+    holds that vocabulary table). ``exclude``: remove these codes from the set (Circe's
+    ``isExcluded``), after every inclusion.
+    """
+
+    system: str | None = None
+    code: str | None = None
+    codeset: str | None = None
+    ingredient: str | None = None
+    descendants: bool = False
+    exclude: bool = False
+
+    @field_validator("system")
+    @classmethod
+    def _known_system(cls, value: str | None) -> str | None:
+        if value is not None and value not in CODE_SYSTEMS:
+            raise ValueError(
+                f"unknown code system {value!r}; known systems: {', '.join(CODE_SYSTEMS)}"
+            )
+        return value
+
+    @field_validator("codeset")
+    @classmethod
+    def _known_role(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_roles([value])
+        return value
+
+    @field_validator("code", "ingredient")
+    @classmethod
+    def _non_empty(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("cannot be empty")
+        return None if value is None else value.strip()
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        kinds = [self.code is not None, self.codeset is not None, self.ingredient is not None]
+        if sum(kinds) != 1:
+            raise ValueError(
+                "give exactly one of: system and code, codeset (a code-set role) or ingredient"
+            )
+        if (self.code is None) != (self.system is None):
+            raise ValueError("a code needs its system (and a system its code)")
+        return self
+
+
+class ConceptSet(Strict):
+    """A named set of codes: the union of the included items minus the excluded ones."""
+
+    items: Annotated[list[ConceptItem], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _includes_something(self) -> Self:
+        if all(item.exclude for item in self.items):
+            raise ValueError("every item is excluded: a concept set needs an included item")
+        return self
+
+
+class Range(Strict):
+    """A value constraint; every bound given must hold (``gt: 14`` is "above 14")."""
+
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    eq: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Self:
+        bounds = [self.gt, self.gte, self.lt, self.lte, self.eq]
+        if all(b is None for b in bounds):
+            raise ValueError("give at least one of gt, gte, lt, lte, eq")
+        low = max((b for b in (self.gt, self.gte) if b is not None), default=None)
+        high = min((b for b in (self.lt, self.lte) if b is not None), default=None)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"impossible range: the lower bound {low} is above the upper {high}")
+        return self
+
+    def describe(self) -> str:
+        parts = [
+            f"{sign} {value:g}"
+            for sign, value in (
+                (">", self.gt),
+                (">=", self.gte),
+                ("<", self.lt),
+                ("<=", self.lte),
+                ("=", self.eq),
+            )
+            if value is not None
+        ]
+        return " and ".join(parts)
+
+
+class Events(Strict):
+    """Events of one domain: which rows of the registry count.
+
+    - ``diagnosis``: ``concept_set`` (codes of ``diagnosis.code_system``/``code``);
+      start = end = the diagnosis date.
+    - ``drug_exposure``: ``concept_set`` (codes or ingredients), minus
+      ``exclude_formulations``/``exclude_routes``; start date to end date, a missing end date
+      being a regimen still running (it ends with the observation).
+    - ``assessment``: ``instrument`` and ``measure`` (CDASI ``activity`` is scored from the
+      items when it was not recorded), with an optional ``value`` constraint; one date.
+    - ``laboratory``: ``test`` (``ck``, ``aldolase``, ...), with ``value`` and ``times_uln``
+      (value / the result's upper limit of normal) constraints; one date.
+    - ``adverse_event``: ``terms`` (case-insensitive; none = any), ``grade`` and ``serious``.
+
+    ``first``: only the person's first such event in the whole record (Circe's "first
+    occurrence"), before any other restriction.
+    """
+
+    domain: Domain
+    concept_set: str | None = None
+    instrument: str | None = None
+    measure: str | None = None
+    test: str | None = None
+    terms: list[str] = Field(default_factory=list)
+    value: Range | None = None
+    times_uln: Range | None = None
+    grade: Range | None = None
+    serious: bool | None = None
+    exclude_formulations: list[str] = Field(default_factory=list)
+    exclude_routes: list[str] = Field(default_factory=list)
+    first: bool = False
+
+    @model_validator(mode="after")
+    def _fields_of_the_domain(self) -> Self:
+        allowed = {
+            "diagnosis": {"concept_set"},
+            "drug_exposure": {"concept_set", "exclude_formulations", "exclude_routes"},
+            "assessment": {"instrument", "measure", "value"},
+            "laboratory": {"test", "value", "times_uln"},
+            "adverse_event": {"terms", "grade", "serious"},
+        }[self.domain]
+        optional = {
+            "concept_set",
+            "instrument",
+            "measure",
+            "test",
+            "terms",
+            "value",
+            "times_uln",
+            "grade",
+            "serious",
+            "exclude_formulations",
+            "exclude_routes",
+        }
+        given = {name for name in optional if name in self.model_fields_set}
+        wrong = sorted(given - allowed)
+        if wrong:
+            raise ValueError(
+                f"{', '.join(wrong)} cannot be used with domain {self.domain!r}; "
+                f"its fields are: {', '.join(sorted(allowed))}"
+            )
+        required = {
+            "diagnosis": ("concept_set",),
+            "drug_exposure": ("concept_set",),
+            "assessment": ("instrument", "measure"),
+            "laboratory": ("test",),
+            "adverse_event": (),
+        }[self.domain]
+        missing = [name for name in required if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"domain {self.domain!r} needs {' and '.join(missing)}")
+        return self
+
+    def describe(self) -> str:
+        """A short human description: ``diagnosis in dm``, ``laboratory ck times_uln > 2``."""
+        if self.domain in ("diagnosis", "drug_exposure"):
+            text = f"{self.domain.replace('_', ' ')} in {self.concept_set}"
+        elif self.domain == "assessment":
+            text = f"{self.instrument} {self.measure}"
+        elif self.domain == "laboratory":
+            text = f"laboratory {self.test}"
+        else:
+            text = f"adverse event {' / '.join(self.terms) or '(any)'}"
+        for name in ("value", "times_uln", "grade"):
+            bound = getattr(self, name)
+            if bound is not None:
+                text += f" {name if name != 'value' else ''} {bound.describe()}".replace("  ", " ")
+        if self.serious is not None:
+            text += " serious" if self.serious else " not serious"
+        return ("first " if self.first else "") + text
+
+
+class RelativeWindow(Strict):
+    """Days from the index date (negative = before), both ends included; a missing end is
+    unbounded (``start: null`` = any time before ``end``). ``index: end`` measures from the
+    index event's end date instead of its start (Circe's useIndexEnd)."""
+
+    start: int | None = None
+    end: int | None = None
+    index: Literal["start", "end"] = "start"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(
+                f"impossible window: start ({self.start}) is after end ({self.end}); "
+                "start must be the earlier day"
+            )
+        return self
+
+    def describe(self, what: str) -> str:
+        start = "any time" if self.start is None else f"day {self.start:+d}"
+        end = "any time" if self.end is None else f"day {self.end:+d}"
+        of = "" if self.index == "start" else " of the index end"
+        return f"{what} from {start} to {end}{of}"
+
+
+class Occurrence(Strict):
+    """How many matching events a criterion needs: ``exactly``, ``at_least`` or ``at_most``
+    ``count``; ``distinct_dates`` counts distinct start dates rather than events."""
+
+    type: Literal["exactly", "at_least", "at_most"] = "at_least"
+    count: Annotated[int, Field(ge=0)] = 1
+    distinct_dates: bool = False
+
+    def describe(self) -> str:
+        what = "distinct date(s)" if self.distinct_dates else "event(s)"
+        return f"{self.type.replace('_', ' ')} {self.count} {what}"
+
+
+class Criterion(Events):
+    """Events relative to the index: inside ``start_window`` (on the event's start date) and
+    ``end_window`` (on its end date), counted by ``occurrence``. Windows left out do not
+    restrict. When the cohort's entry requires an observation period, only events inside the
+    index's period count unless ``ignore_observation_period`` (Circe's rule)."""
+
+    start_window: RelativeWindow | None = None
+    end_window: RelativeWindow | None = None
+    occurrence: Occurrence = Occurrence()
+    ignore_observation_period: bool = False
+
+    def describe(self) -> str:
+        parts = [super().describe()]
+        if self.start_window is not None:
+            parts.append(self.start_window.describe("starting"))
+        if self.end_window is not None:
+            parts.append(self.end_window.describe("ending"))
+        parts.append(self.occurrence.describe())
+        return ", ".join(parts)
+
+
+class Demographics(Strict):
+    """The person at the index: ``age`` in completed years on the index date (a birth year
+    alone counts as born on 1 July) and ``sex`` (codes of ``person.sex``)."""
+
+    age: Range | None = None
+    sex: list[str] | None = None
+
+    @field_validator("sex")
+    @classmethod
+    def _known_sex(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            unknown = [v for v in value if v not in SEXES]
+            if unknown or not value:
+                raise ValueError(f"sex codes are {', '.join(SEXES)}; got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.age is None and self.sex is None:
+            raise ValueError("give age, sex or both")
+        return self
+
+    def describe(self) -> str:
+        parts = []
+        if self.age is not None:
+            parts.append(f"age {self.age.describe()}")
+        if self.sex is not None:
+            parts.append(f"sex {'/'.join(self.sex)}")
+        return ", ".join(parts)
+
+
+class Group(Strict):
+    """Criteria, demographics and nested groups combined: ``all`` of them, ``any``, or
+    ``at_least``/``at_most`` ``count`` of them (Circe's ALL, ANY, AT_LEAST, AT_MOST)."""
+
+    type: Literal["all", "any", "at_least", "at_most"] = "all"
+    count: Annotated[int, Field(ge=0)] | None = None
+    criteria: list[Criterion] = Field(default_factory=list)
+    demographics: list[Demographics] = Field(default_factory=list)
+    groups: list[Group] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _count_fits(self) -> Self:
+        members = len(self.criteria) + len(self.demographics) + len(self.groups)
+        if members == 0:
+            raise ValueError("a group needs at least one criterion, demographics or group")
+        if self.type in ("at_least", "at_most"):
+            if self.count is None:
+                raise ValueError(f"type {self.type!r} needs count")
+            if self.type == "at_least" and self.count > members:
+                raise ValueError(
+                    f"at_least {self.count} cannot be met: the group has {members} member(s)"
+                )
+        elif self.count is not None:
+            raise ValueError(f"count is only for at_least and at_most, not {self.type!r}")
+        return self
+
+    def all_criteria(self) -> list[Criterion]:
+        """Every criterion of the group and its nested groups."""
+        found = list(self.criteria)
+        for group in self.groups:
+            found.extend(group.all_criteria())
+        return found
+
+    def describe(self) -> str:
+        members = (
+            [c.describe() for c in self.criteria]
+            + [d.describe() for d in self.demographics]
+            + [f"({g.describe()})" for g in self.groups]
+        )
+        if len(members) == 1:
+            return members[0]
+        head = {"all": "all of", "any": "any of"}.get(self.type, f"{self.type} {self.count} of")
+        return f"{head}: " + "; ".join(members)
+
+
+class InclusionRule(Group):
+    """A labelled group checked against each entry event; one attrition line."""
+
+    label: Annotated[str, Field(min_length=1)]
+    description: str = ""
+
+
+class PersonRule(Group):
+    """A labelled requirement on the person's whole record, before entry (no windows: there is
+    no index yet); one attrition line. Example: a diagnosis on at least 2 distinct dates."""
+
+    label: Annotated[str, Field(min_length=1)]
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _no_index(self) -> Self:
+        for criterion in self.all_criteria():
+            if criterion.start_window is not None or criterion.end_window is not None:
+                raise ValueError(
+                    "persons_with rules have no index date, so no start_window or end_window; "
+                    "put a rule with windows under inclusion"
+                )
+        if any(self._demographics()):
+            raise ValueError("demographics are relative to the index: put them under inclusion")
+        return self
+
+    def _demographics(self) -> list[Demographics]:
+        found = list(self.demographics)
+        stack = list(self.groups)
+        while stack:
+            group = stack.pop()
+            found.extend(group.demographics)
+            stack.extend(group.groups)
+        return found
+
+
+class ObservationWindow(Strict):
+    """The entry event must fall inside an observation period with at least ``prior_days``
+    of observation before it and ``post_days`` after it (Circe's ObservationWindow)."""
+
+    prior_days: Annotated[int, Field(ge=0)] = 0
+    post_days: Annotated[int, Field(ge=0)] = 0
+
+
+class Entry(Strict):
+    """The entry events (any of ``events``); the index date is the event's start.
+
+    ``observation``: when given, only events inside an observation period (with the prior and
+    post observation) enter (ATLAS's rule); when left out, any record enters (the Book of
+    OHDSI's counts of "persons with a record"). ``limit``: per person, the first, all or last
+    of these events (Circe's PrimaryCriteriaLimit); ``additional`` and ``qualified_limit``:
+    Circe's AdditionalCriteria and QualifiedLimit."""
+
+    label: str = "Entry event"
+    events: Annotated[list[Events], Field(min_length=1)]
+    observation: ObservationWindow | None = None
+    limit: Limit = "first"
+    additional: Group | None = None
+    qualified_limit: Limit = "first"
+
+
+class Exit(Strict):
+    """When a person's cohort period ends (Circe's EndStrategy), cut short by the first
+    ``censor`` event after the index (Circe's CensoringCriteria):
+
+    - ``end_of_observation``: the end of the observation period holding the index;
+    - ``fixed``: ``offset_days`` after the index event's ``date`` (start or end);
+    - ``drug_era``: the end of continuous exposure to ``concept_set``, exposures less than
+      ``gap_days`` apart being continuous, plus ``offset_days`` (Circe's CustomEra).
+
+    The exit is never after the end of the observation period. ``era_pad_days``: cohort
+    periods of a person closer than this are merged (Circe's CollapseSettings)."""
+
+    strategy: Literal["end_of_observation", "fixed", "drug_era"] = "end_of_observation"
+    offset_days: Annotated[int, Field(ge=0)] = 0
+    date: Literal["start", "end"] = "start"
+    concept_set: str | None = None
+    gap_days: Annotated[int, Field(ge=0)] = 0
+    censor: list[Events] = Field(default_factory=list)
+    era_pad_days: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _strategy_fields(self) -> Self:
+        if self.strategy == "drug_era" and self.concept_set is None:
+            raise ValueError("strategy 'drug_era' needs concept_set (the drugs of the era)")
+        if self.strategy != "drug_era" and self.concept_set is not None:
+            raise ValueError("concept_set is only for strategy 'drug_era'")
+        return self
+
+
+class OutcomeWindow(Strict):
+    """Days from the index, both ends included."""
+
+    start: int
+    end: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start > self.end:
+            raise ValueError(
+                f"impossible window: start ({self.start}) is after end ({self.end}); "
+                "start must be the earlier day"
+            )
+        return self
+
+
+class Outcome(Strict):
+    """An outcome measured at baseline and at follow-up: an assessment measure (``instrument``
+    and ``measure``: CDASI activity, MMT-8 total, HAQ score, ...) or a laboratory test
+    (``test``; ``value`` or ``times_uln``).
+
+    Baseline: the value closest to the index inside ``baseline`` (on a tie the later one).
+    Follow-up: inside ``followup``, the value closest to ``at_day`` when given (a tie goes to
+    the earlier), else the ``use`` one: ``last``, ``first`` or ``best`` (lowest when
+    ``better`` is ``lower``). ``change`` = follow-up minus baseline."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    instrument: str | None = None
+    measure: str | None = None
+    test: str | None = None
+    scale: Literal["value", "times_uln"] = "value"
+    baseline: OutcomeWindow = OutcomeWindow(start=-30, end=0)
+    followup: OutcomeWindow = OutcomeWindow(start=1, end=1461)
+    use: Literal["last", "first", "best"] = "last"
+    at_day: int | None = None
+    better: Literal["lower", "higher"] = "lower"
+
+    @model_validator(mode="after")
+    def _source(self) -> Self:
+        assessment = self.instrument is not None or self.measure is not None
+        if assessment == (self.test is not None):
+            raise ValueError("give instrument and measure (an assessment) or test (laboratory)")
+        if assessment and (self.instrument is None or self.measure is None):
+            raise ValueError("an assessment outcome needs both instrument and measure")
+        if self.scale == "times_uln" and self.test is None:
+            raise ValueError("scale 'times_uln' is for laboratory tests")
+        if self.baseline.end > 0:
+            raise ValueError(
+                f"impossible baseline window: it ends on day {self.baseline.end}, after the "
+                "index date; a baseline must be on or before the index (end <= 0)"
+            )
+        if self.followup.start <= self.baseline.end:
+            raise ValueError(
+                f"impossible windows: follow-up starts on day {self.followup.start}, not after "
+                f"the baseline window's end (day {self.baseline.end})"
+            )
+        if self.at_day is not None and not (
+            self.followup.start <= self.at_day <= self.followup.end
+        ):
+            raise ValueError(f"at_day {self.at_day} is outside the follow-up window")
+        return self
+
+
+class Cohort(Strict):
+    """A cohort: concept sets, person-level requirements, entry, inclusion rules, exit and
+    outcomes. Attrition lines: persons in the registry, each ``persons_with`` rule, the entry
+    events, each inclusion rule."""
+
+    label: str = "Cohort"
+    concept_sets: dict[str, ConceptSet] = Field(default_factory=dict)
+    persons_with: list[PersonRule] = Field(default_factory=list)
+    entry: Entry
+    inclusion: list[InclusionRule] = Field(default_factory=list)
+    expression_limit: Limit = "first"
+    exit: Exit = Exit()
+    outcomes: list[Outcome] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _concept_sets_defined(self) -> Self:
+        used: list[tuple[str, str]] = []
+        groups: list[tuple[str, Group]] = [
+            (f"persons_with.{i}", rule) for i, rule in enumerate(self.persons_with)
+        ]
+        groups += [(f"inclusion.{i}", rule) for i, rule in enumerate(self.inclusion)]
+        if self.entry.additional is not None:
+            groups.append(("entry.additional", self.entry.additional))
+        for where, group in groups:
+            used += [(where, c.concept_set or "") for c in group.all_criteria()]
+        events = [(f"entry.events.{i}", e) for i, e in enumerate(self.entry.events)]
+        events += [(f"exit.censor.{i}", e) for i, e in enumerate(self.exit.censor)]
+        used += [(where, e.concept_set or "") for where, e in events]
+        used.append(("exit.concept_set", self.exit.concept_set or ""))
+        for where, name in used:
+            if name and name not in self.concept_sets:
+                known = ", ".join(self.concept_sets) or "none defined"
+                raise ValueError(
+                    f"{where}: concept set {name!r} is not defined under concept_sets "
+                    f"(defined: {known})"
+                )
+        names = [o.name for o in self.outcomes]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"outcome name(s) used twice: {', '.join(twice)}")
+        return self
+
+    def uses_observation(self) -> bool:
+        """Whether the cohort needs observation periods (entry inside one, or an exit at the
+        end of observation)."""
+        return self.entry.observation is not None
+
+
+__all__ = [
+    "DOMAINS",
+    "Cohort",
+    "ConceptItem",
+    "ConceptSet",
+    "Criterion",
+    "Demographics",
+    "Domain",
+    "Entry",
+    "Events",
+    "Exit",
+    "Group",
+    "InclusionRule",
+    "Limit",
+    "ObservationWindow",
+    "Occurrence",
+    "Outcome",
+    "OutcomeWindow",
+    "PersonRule",
+    "Range",
+    "RelativeWindow",
+]

@@ -1,0 +1,83 @@
+"""Run a compiled cohort: its attrition (one query) and its members (one query).
+
+:func:`run_cohort` executes the two expressions of :func:`myositis.cohort.compile.compile_cohort`
+and returns the attrition lines (persons remaining after each, and how many each excluded)
+and the members (``person_id, index_date, exit_date``) as an Arrow table, sorted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+from ibis import BaseBackend
+
+from myositis.cohort.compile import CompiledCohort, compile_cohort
+from myositis.cohort.language import Cohort
+from myositis.progress import Progress, silent
+
+
+@dataclass(frozen=True)
+class AttritionStep:
+    """One inclusion step: persons remaining after it and persons it excluded."""
+
+    step: int
+    label: str
+    criterion: str
+    remaining: int
+    excluded: int
+
+
+@dataclass(frozen=True)
+class CohortRun:
+    """A cohort run on a registry: attrition lines and members."""
+
+    compiled: CompiledCohort
+    attrition: list[AttritionStep]
+    members: pa.Table
+
+    @property
+    def persons(self) -> int:
+        """Distinct persons among the members."""
+        return len(set(self.members.column("person_id").to_pylist()))
+
+    def as_dict(self) -> dict[str, object]:
+        """``{"persons": N, "attrition": [{"label", "criterion", "remaining", "excluded"}]}``."""
+        return {
+            "persons": self.persons,
+            "attrition": [
+                {
+                    "label": s.label,
+                    "criterion": s.criterion,
+                    "remaining": s.remaining,
+                    "excluded": s.excluded,
+                }
+                for s in self.attrition
+            ],
+        }
+
+
+def attrition_steps(compiled: CompiledCohort) -> list[AttritionStep]:
+    """Execute the attrition expression (one query) into attrition lines."""
+    row = compiled.attrition.to_pyarrow().to_pylist()[0]
+    steps: list[AttritionStep] = []
+    before = None
+    for k, step in enumerate(compiled.steps):
+        remaining = int(row[f"step_{k}"] or 0)
+        excluded = 0 if before is None else before - remaining
+        steps.append(AttritionStep(k + 1, step.label, step.criterion, remaining, excluded))
+        before = remaining
+    return steps
+
+
+def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent) -> CohortRun:
+    """Compile ``cohort`` on ``con`` and run it: attrition and members."""
+    compiled = compile_cohort(con, cohort)
+    progress("counting the attrition")
+    steps = attrition_steps(compiled)
+    progress("listing the members")
+    members = compiled.members.order_by(["person_id", "index_date"]).to_pyarrow()
+    return CohortRun(compiled, steps, members)
+
+
+__all__ = ["AttritionStep", "CohortRun", "attrition_steps", "run_cohort"]

