@@ -24,6 +24,8 @@ def cohort_yaml(cohort: Cohort, *, notes: list[str] | None = None, source: str =
     its source and any notes."""
     data = cohort.model_dump(mode="json", exclude_defaults=True)
     data.setdefault("label", cohort.label)
+    if cohort.entry.observation is not None:  # spelt out: "{}" would hide the rule
+        data["entry"]["observation"] = cohort.entry.observation.model_dump(mode="json")
     head = []
     if source:
         head.append(f"# Imported from {source} by myositis cohort import (docs/atlas.md).")
