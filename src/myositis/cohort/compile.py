@@ -32,8 +32,8 @@ the criterion says ``ignore_observation_period``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -44,6 +44,7 @@ from myositis.cohort.language import (
     Cohort,
     Criterion,
     Demographics,
+    Events,
     Group,
     Limit,
     RelativeWindow,
@@ -74,6 +75,15 @@ class CompiledCohort:
     members: ir.Table
     #: qualified entry events of persons passing every line, before the expression limit
     events: ir.Table
+    #: the one query: ``step_0 .. step_n`` on every row, then the members' columns (one row
+    #: with null members when there is none)
+    result: ir.Table
+
+
+def _without(table: ir.Table, *names: str) -> ir.Table:
+    """``table`` without the columns ``names``, as a projection (not ibis's ``drop``, whose
+    node the SQL compiler does not share between consumers as a CTE)."""
+    return table.select(*[c for c in table.columns if c not in names])
 
 
 def _limit(table: ir.Table, limit: Limit) -> ir.Table:
@@ -84,7 +94,7 @@ def _limit(table: ir.Table, limit: Limit) -> ir.Table:
     if limit == "last":
         order = [ibis.desc(c) for c in order]
     ranked = table.mutate(_pick=ibis.row_number().over(group_by="person_id", order_by=order))
-    return ranked.filter(ranked._pick == 0).drop("_pick")
+    return _without(ranked.filter(ranked._pick == 0), "_pick")
 
 
 def _days(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
@@ -115,9 +125,24 @@ class _Compiler:
         self.con = con
         self.cohort = cohort
         self._counter = 0
+        #: persons whose records inclusion criteria read (the qualified entry events)
+        self.scope: ir.Table | None = None
+        self._cache: dict[tuple[str, int], ir.Table] = {}
 
-    def events(self, spec: Any, persons: ir.Table | None = None) -> ir.Table:
-        return domain_events(self.con, spec, self.cohort.concept_sets, persons=persons)
+    def events(self, spec: Events, persons: ir.Table | None = None) -> ir.Table:
+        """The events of ``spec`` for ``persons``; the same events asked twice are the same
+        expression, so the engine query computes them once (a CTE) and Ibis compiles them
+        once (CDASI scoring from the items is a large expression)."""
+        fields = Events.model_fields
+        key = json.dumps(
+            {name: value for name, value in spec.model_dump(mode="json").items() if name in fields},
+            sort_keys=True,
+        )
+        cached = self._cache.get((key, id(persons)))
+        if cached is None:
+            cached = domain_events(self.con, spec, self.cohort.concept_sets, persons=persons)
+            self._cache[(key, id(persons))] = cached
+        return cached
 
     # -- groups -------------------------------------------------------------------------
     def _name(self) -> str:
@@ -127,21 +152,21 @@ class _Compiler:
     def group_flag(self, index: ir.Table, group: Group, *, person_level: bool) -> ir.Table:
         """``index`` with one more column, ``_flag``: whether each row passes ``group``."""
         keys = ["person_id"] if person_level else ["person_id", "_event"]
-        table, flag = self._group(index, group, keys, person_level=person_level)
+        table, flag = self._group(index, index, group, keys, person_level=person_level)
         return table.mutate(_flag=flag.fill_null(False)).select(*index.columns, "_flag")
 
     def _group(
-        self, table: ir.Table, group: Group, keys: list[str], *, person_level: bool
+        self, base: ir.Table, table: ir.Table, group: Group, keys: list[str], *, person_level: bool
     ) -> tuple[ir.Table, ir.BooleanValue]:
         flags: list[ir.BooleanValue] = []
         for criterion in group.criteria:
-            table, flag = self._criterion(table, criterion, keys, person_level=person_level)
+            table, flag = self._criterion(base, table, criterion, keys, person_level=person_level)
             flags.append(flag)
         for demographics in group.demographics:
             table, flag = self._demographics(table, demographics)
             flags.append(flag)
         for nested in group.groups:
-            table, flag = self._group(table, nested, keys, person_level=person_level)
+            table, flag = self._group(base, table, nested, keys, person_level=person_level)
             flags.append(flag)
         if group.type == "all":
             combined = flags[0]
@@ -158,14 +183,23 @@ class _Compiler:
         return table, combined
 
     def _criterion(
-        self, table: ir.Table, criterion: Criterion, keys: list[str], *, person_level: bool
+        self,
+        base: ir.Table,
+        table: ir.Table,
+        criterion: Criterion,
+        keys: list[str],
+        *,
+        person_level: bool,
     ) -> tuple[ir.Table, ir.BooleanValue]:
+        """Count the criterion's events per row of ``base`` (the group's rows, used as they
+        are so that the engine query shares them); join the count onto ``table``."""
         name = self._name()
-        anchors = table.select(*keys, *([] if person_level else list(_INDEX[2:]))).distinct()
-        events = self.events(criterion, persons=anchors.select("person_id").distinct())
-        joined = anchors.inner_join(events, "person_id")
-        condition: ir.BooleanValue = ibis.literal(True)
-        if not person_level:
+        events = self.events(criterion, persons=base if person_level else self.scope)
+        if person_level:
+            matched = events
+        else:
+            joined = base.inner_join(events, "person_id")
+            condition: ir.BooleanValue = ibis.literal(True)
             for window, date in (
                 (criterion.start_window, joined.start_date),
                 (criterion.end_window, joined.end_date),
@@ -179,12 +213,12 @@ class _Compiler:
                     & (joined.start_date >= joined.op_start)
                     & (joined.start_date <= joined.op_end)
                 )
-        matched = joined.filter(condition)
+            matched = joined.filter(condition)
         count = (
             matched.start_date.nunique() if criterion.occurrence.distinct_dates else matched.count()
         )
         counts = matched.group_by(keys).aggregate(**{name: count})
-        table = table.left_join(counts, keys).drop(*[f"{k}_right" for k in keys])
+        table = _without(table.left_join(counts, keys), *[f"{k}_right" for k in keys])
         return table, _occurs(table[name].fill_null(0), criterion)
 
     def _demographics(
@@ -201,7 +235,7 @@ class _Compiler:
                 ),
             },
         )
-        table = table.left_join(person, "person_id").drop("person_id_right")
+        table = _without(table.left_join(person, "person_id"), "person_id_right")
         condition: ir.BooleanValue = ibis.literal(True)
         if demographics.sex is not None:
             condition = condition & table[f"{name}_sex"].isin(demographics.sex).fill_null(False)
@@ -222,7 +256,7 @@ class _Compiler:
         ]
         events = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
         if entry.observation is not None:
-            periods = observation_periods(self.con).select(
+            periods = observation_periods(self.con, persons=persons).select(
                 "person_id", op_start="start_date", op_end="end_date"
             )
             joined = events.inner_join(periods, "person_id")
@@ -245,7 +279,7 @@ class _Compiler:
         events = _limit(events, entry.limit)
         if entry.additional is not None:
             flagged = self.group_flag(events, entry.additional, person_level=False)
-            events = flagged.filter(flagged._flag).drop("_flag")
+            events = _without(flagged.filter(flagged._flag), "_flag")
             events = _limit(events, entry.qualified_limit)
         return events
 
@@ -256,20 +290,18 @@ class _Compiler:
         table = events
         if not self.cohort.uses_observation():
             # the period holding the index (derived periods when none is recorded)
-            periods = observation_periods(self.con).semi_join(events, "person_id")
-            joined = events.select("person_id", "_event", "index_date").inner_join(
-                periods, "person_id"
-            )
+            periods = observation_periods(self.con, persons=events)
+            joined = events.inner_join(periods, "person_id")
             joined = joined.filter(
                 (joined.start_date <= joined.index_date) & (joined.end_date >= joined.index_date)
             )
             holding = joined.group_by(["person_id", "_event"]).aggregate(
                 _op_end=joined.end_date.max()
             )
-            table = table.left_join(holding, ["person_id", "_event"]).drop(
-                "person_id_right", "_event_right"
+            table = _without(
+                table.left_join(holding, ["person_id", "_event"]), "person_id_right", "_event_right"
             )
-            table = table.mutate(op_end=table._op_end).drop("_op_end")
+            table = _without(table.mutate(op_end=table._op_end), "_op_end")
         if spec.strategy == "end_of_observation":
             exit_date = table.op_end.fill_null(table.index_date)
         elif spec.strategy == "fixed":
@@ -293,23 +325,21 @@ class _Compiler:
     def _era_end(self, table: ir.Table) -> ir.Table:
         """Add ``_era_end``: the end of the drug era (exposures of the exit's concept set less
         than ``gap_days`` apart) that holds the index date; the index's own end otherwise."""
-        from myositis.cohort.language import Events
-
         spec = self.cohort.exit
         drugs = self.events(
             Events(domain="drug_exposure", concept_set=spec.concept_set),
             persons=table.select("person_id").distinct(),
         ).select("person_id", "start_date", "end_date")
         eras = _islands(drugs, spec.gap_days)
-        joined = table.select("person_id", "_event", "index_date").inner_join(eras, "person_id")
+        joined = table.inner_join(eras, "person_id")
         joined = joined.filter(
             (joined.start_date <= joined.index_date) & (joined.end_date >= joined.index_date)
         )
         ends = joined.group_by(["person_id", "_event"]).aggregate(_era=joined.end_date.max())
-        table = table.left_join(ends, ["person_id", "_event"]).drop(
-            "person_id_right", "_event_right"
+        table = _without(
+            table.left_join(ends, ["person_id", "_event"]), "person_id_right", "_event_right"
         )
-        return table.mutate(_era_end=table._era.fill_null(table.index_end)).drop("_era")
+        return _without(table.mutate(_era_end=table._era.fill_null(table.index_end)), "_era")
 
     def _censor(self, table: ir.Table) -> ir.Table:
         persons = table.select("person_id").distinct()
@@ -318,14 +348,16 @@ class _Compiler:
             for e in self.cohort.exit.censor
         ]
         censor = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        joined = table.select("person_id", "_event", "index_date").inner_join(censor, "person_id")
+        joined = table.inner_join(censor, "person_id")
         joined = joined.filter(joined.start_date >= joined.index_date)
         first = joined.group_by(["person_id", "_event"]).aggregate(_censor=joined.start_date.min())
-        table = table.left_join(first, ["person_id", "_event"]).drop(
-            "person_id_right", "_event_right"
+        table = _without(
+            table.left_join(first, ["person_id", "_event"]), "person_id_right", "_event_right"
         )
         earlier = table._censor.notnull() & (table._censor < table._exit)
-        return table.mutate(_exit=ibis.ifelse(earlier, table._censor, table._exit)).drop("_censor")
+        return _without(
+            table.mutate(_exit=ibis.ifelse(earlier, table._censor, table._exit)), "_censor"
+        )
 
 
 def _islands(periods: ir.Table, gap: int) -> ir.Table:
@@ -362,67 +394,45 @@ def _collapse(members: ir.Table, pad: int) -> ir.Table:
     return islands.select("person_id", index_date="start_date", exit_date="end_date")
 
 
+def _persons(table: ir.Table, step: int) -> ir.Table:
+    """One row: ``step_<step>``, the distinct persons of ``table``."""
+    return table.aggregate(**{f"step_{step}": table.person_id.nunique()})
+
+
 def compile_cohort(con: BaseBackend, cohort: Cohort) -> CompiledCohort:
-    """The cohort's Ibis expressions on ``con`` (see the module docstring for the rules)."""
+    """The cohort's Ibis expressions on ``con`` (see the module docstring for the rules).
+
+    Each line's rows are the previous line's rows that pass it (persons for person-level
+    rules, entry events for inclusion rules), so each rule reads only the records of the
+    persons still in; the attrition is one row of the lines' person counts, every line an
+    expression shared with the next one and with the members."""
     compiler = _Compiler(con, cohort)
-    person = con.table("person").select("person_id").distinct()
+    remaining = con.table("person").select("person_id")
     steps = [Step("Persons in the registry", "every person in the person table")]
-
-    # person-level rules: the level reached by each person (consecutive rules passed)
-    level_table = person
-    passed: ir.BooleanValue = ibis.literal(True)
-    levels: list[ir.BooleanValue] = []
+    counts = [_persons(remaining, 0)]
     for rule in cohort.persons_with:
-        flagged = compiler.group_flag(level_table, rule, person_level=True)
-        level_table = flagged.rename(**{f"_p{len(levels)}": "_flag"})
-        passed = passed & level_table[f"_p{len(levels)}"]
-        levels.append(passed)
+        flagged = compiler.group_flag(remaining, rule, person_level=True)
+        remaining = flagged.filter(flagged._flag).select("person_id")
         steps.append(Step(rule.label, rule.describe()))
-    eligible = level_table.filter(passed).select("person_id") if cohort.persons_with else person
+        counts.append(_persons(remaining, len(counts)))
 
-    events = compiler.entry(eligible)
+    events = compiler.entry(remaining)
+    compiler.scope = events
     steps.append(Step(cohort.entry.label, _entry_text(cohort)))
-    rules: list[str] = []
-    for k, inclusion in enumerate(cohort.inclusion):
+    counts.append(_persons(events, len(counts)))
+    for inclusion in cohort.inclusion:
         flagged = compiler.group_flag(events, inclusion, person_level=False)
-        events = flagged.rename(**{f"_rule_{k}": "_flag"})
-        rules.append(f"_rule_{k}")
+        events = _without(flagged.filter(flagged._flag), "_flag")
         steps.append(Step(inclusion.label, inclusion.describe()))
+        counts.append(_persons(events, len(counts)))
 
-    # each event's level: consecutive inclusion rules passed from the first
-    level = ibis.literal(0)
-    prefix: ir.BooleanValue = ibis.literal(True)
-    for name in rules:
-        prefix = prefix & events[name]
-        level = level + ibis.ifelse(prefix, 1, 0)
-    event_level = events.group_by("person_id").aggregate(_inclusion=level.max())
-
-    # per person: registry(0) .. person rules .. entry .. inclusion rules
-    base = len(cohort.persons_with)
-    person_level: ir.IntegerValue = ibis.literal(0)
-    for flag in levels:
-        person_level = person_level + ibis.ifelse(flag, 1, 0)
-    table = level_table.left_join(event_level, "person_id").drop("person_id_right")
-    person_level = person_level + ibis.ifelse(
-        table._inclusion.notnull(), 1 + table._inclusion.fill_null(0), 0
-    )
-    table = table.mutate(_level=person_level)
-    attrition = table.aggregate(
-        **{
-            f"step_{k}": table.person_id.nunique(where=table._level >= k)
-            if k
-            else table.person_id.nunique()
-            for k in range(base + 2 + len(rules))
-        }
-    )
-
-    chosen = events
-    for name in rules:
-        chosen = chosen.filter(chosen[name])
-    chosen = chosen.select(*_INDEX)
-    limited = _limit(chosen, cohort.expression_limit)
+    attrition = counts[0]
+    for count in counts[1:]:
+        attrition = attrition.cross_join(count)
+    limited = _limit(events, cohort.expression_limit)
     members = compiler.exit(limited)
-    return CompiledCohort(cohort, steps, attrition, members, chosen)
+    result = attrition.left_join(members, [ibis.literal(True)])
+    return CompiledCohort(cohort, steps, attrition, members, events, result)
 
 
 def _entry_text(cohort: Cohort) -> str:

@@ -2,7 +2,8 @@
 
 :func:`run_cohort` executes the two expressions of :func:`myositis.cohort.compile.compile_cohort`
 and returns the attrition lines (persons remaining after each, and how many each excluded)
-and the members (``person_id, index_date, exit_date``) as an Arrow table, sorted.
+and the members (``person_id, index_date, exit_date``) as an Arrow table, sorted; both come
+from the compiled cohort's one query (``CompiledCohort.result``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis import BaseBackend
 
 from myositis.cohort.compile import CompiledCohort, compile_cohort
@@ -59,11 +61,14 @@ class CohortRun:
 
 def attrition_steps(compiled: CompiledCohort) -> list[AttritionStep]:
     """Execute the attrition expression (one query) into attrition lines."""
-    row = compiled.attrition.to_pyarrow().to_pylist()[0]
+    return _steps(compiled, compiled.attrition.to_pyarrow().to_pylist()[0])
+
+
+def _steps(compiled: CompiledCohort, row: dict[str, object]) -> list[AttritionStep]:
     steps: list[AttritionStep] = []
     before = None
     for k, step in enumerate(compiled.steps):
-        remaining = int(row[f"step_{k}"] or 0)
+        remaining = int(row[f"step_{k}"] or 0)  # type: ignore[call-overload]
         excluded = 0 if before is None else before - remaining
         steps.append(AttritionStep(k + 1, step.label, step.criterion, remaining, excluded))
         before = remaining
@@ -73,10 +78,12 @@ def attrition_steps(compiled: CompiledCohort) -> list[AttritionStep]:
 def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent) -> CohortRun:
     """Compile ``cohort`` on ``con`` and run it: attrition and members."""
     compiled = compile_cohort(con, cohort)
-    progress("counting the attrition")
-    steps = attrition_steps(compiled)
-    progress("listing the members")
-    members = compiled.members.order_by(["person_id", "index_date"]).to_pyarrow()
+    progress("running the cohort (one query)")
+    result = compiled.result.to_pyarrow()
+    steps = _steps(compiled, result.slice(0, 1).to_pylist()[0])
+    members = result.select(["person_id", "index_date", "exit_date"])
+    members = members.filter(pc.is_valid(members.column("person_id")))
+    members = members.sort_by([("person_id", "ascending"), ("index_date", "ascending")])
     return CohortRun(compiled, steps, members)
 
 
