@@ -78,6 +78,11 @@ class CompiledCohort:
     #: the one query: ``step_0 .. step_n`` on every row, then the members' columns (one row
     #: with null members when there is none)
     result: ir.Table
+    #: the rows remaining after each line: persons (registry, persons_with rules), then
+    #: entry events (entry, inclusion rules)
+    lines: list[ir.Table]
+    #: the chosen entry events after the expression limit (``_INDEX`` columns), before exit
+    index: ir.Table
 
 
 def _without(table: ir.Table, *names: str) -> ir.Table:
@@ -410,21 +415,25 @@ def compile_cohort(con: BaseBackend, cohort: Cohort) -> CompiledCohort:
     remaining = con.table("person").select("person_id")
     steps = [Step("Persons in the registry", "every person in the person table")]
     counts = [_persons(remaining, 0)]
+    lines = [remaining]
     for rule in cohort.persons_with:
         flagged = compiler.group_flag(remaining, rule, person_level=True)
         remaining = flagged.filter(flagged._flag).select("person_id")
         steps.append(Step(rule.label, rule.describe()))
         counts.append(_persons(remaining, len(counts)))
+        lines.append(remaining)
 
     events = compiler.entry(remaining)
     compiler.scope = events
     steps.append(Step(cohort.entry.label, _entry_text(cohort)))
     counts.append(_persons(events, len(counts)))
+    lines.append(events)
     for inclusion in cohort.inclusion:
         flagged = compiler.group_flag(events, inclusion, person_level=False)
         events = _without(flagged.filter(flagged._flag), "_flag")
         steps.append(Step(inclusion.label, inclusion.describe()))
         counts.append(_persons(events, len(counts)))
+        lines.append(events)
 
     attrition = counts[0]
     for count in counts[1:]:
@@ -432,7 +441,7 @@ def compile_cohort(con: BaseBackend, cohort: Cohort) -> CompiledCohort:
     limited = _limit(events, cohort.expression_limit)
     members = compiler.exit(limited)
     result = attrition.left_join(members, [ibis.literal(True)])
-    return CompiledCohort(cohort, steps, attrition, members, events, result)
+    return CompiledCohort(cohort, steps, attrition, members, events, result, lines, limited)
 
 
 def _entry_text(cohort: Cohort) -> str:

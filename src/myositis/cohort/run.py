@@ -14,20 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis import BaseBackend
 
+from myositis.cohort.build import AttritionStep
 from myositis.cohort.compile import CompiledCohort, compile_cohort
 from myositis.cohort.language import Cohort
 from myositis.progress import Progress, silent
-
-
-@dataclass(frozen=True)
-class AttritionStep:
-    """One inclusion step: persons remaining after it and persons it excluded."""
-
-    step: int
-    label: str
-    criterion: str
-    remaining: int
-    excluded: int
 
 
 @dataclass(frozen=True)
