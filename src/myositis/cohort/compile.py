@@ -32,7 +32,10 @@ the criterion says ``ignore_observation_period``.
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
@@ -50,6 +53,9 @@ from myositis.cohort.language import (
     RelativeWindow,
 )
 from myositis.registry.observation import observation_periods
+
+#: A condition on the rows of a group's table once every member's columns are joined on.
+Flag = Callable[[ir.Table], ir.BooleanValue]
 
 #: Columns of an index event.
 _INDEX = ("person_id", "_event", "index_date", "index_end", "op_start", "op_end")
@@ -158,12 +164,12 @@ class _Compiler:
         """``index`` with one more column, ``_flag``: whether each row passes ``group``."""
         keys = ["person_id"] if person_level else ["person_id", "_event"]
         table, flag = self._group(index, index, group, keys, person_level=person_level)
-        return table.mutate(_flag=flag.fill_null(False)).select(*index.columns, "_flag")
+        return table.mutate(_flag=flag(table).fill_null(False)).select(*index.columns, "_flag")
 
     def _group(
         self, base: ir.Table, table: ir.Table, group: Group, keys: list[str], *, person_level: bool
-    ) -> tuple[ir.Table, ir.BooleanValue]:
-        flags: list[ir.BooleanValue] = []
+    ) -> tuple[ir.Table, Flag]:
+        flags: list[Flag] = []
         for criterion in group.criteria:
             table, flag = self._criterion(base, table, criterion, keys, person_level=person_level)
             flags.append(flag)
@@ -173,18 +179,17 @@ class _Compiler:
         for nested in group.groups:
             table, flag = self._group(base, table, nested, keys, person_level=person_level)
             flags.append(flag)
-        if group.type == "all":
-            combined = flags[0]
-            for f in flags[1:]:
-                combined = combined & f
-        elif group.type == "any":
-            combined = flags[0]
-            for f in flags[1:]:
-                combined = combined | f
-        else:
-            passed = sum((ibis.ifelse(f, 1, 0) for f in flags[1:]), ibis.ifelse(flags[0], 1, 0))
+
+        def combined(final: ir.Table) -> ir.BooleanValue:
+            values = [f(final) for f in flags]
+            if group.type == "all":
+                return functools.reduce(operator.and_, values)
+            if group.type == "any":
+                return functools.reduce(operator.or_, values)
+            passed = functools.reduce(operator.add, [ibis.ifelse(v, 1, 0) for v in values])
             assert group.count is not None
-            combined = passed >= group.count if group.type == "at_least" else passed <= group.count
+            return passed >= group.count if group.type == "at_least" else passed <= group.count
+
         return table, combined
 
     def _criterion(
@@ -195,7 +200,7 @@ class _Compiler:
         keys: list[str],
         *,
         person_level: bool,
-    ) -> tuple[ir.Table, ir.BooleanValue]:
+    ) -> tuple[ir.Table, Flag]:
         """Count the criterion's events per row of ``base`` (the group's rows, used as they
         are so that the engine query shares them); join the count onto ``table``."""
         name = self._name()
@@ -224,11 +229,9 @@ class _Compiler:
         )
         counts = matched.group_by(keys).aggregate(**{name: count})
         table = _without(table.left_join(counts, keys), *[f"{k}_right" for k in keys])
-        return table, _occurs(table[name].fill_null(0), criterion)
+        return table, lambda final: _occurs(final[name].fill_null(0), criterion)
 
-    def _demographics(
-        self, table: ir.Table, demographics: Demographics
-    ) -> tuple[ir.Table, ir.BooleanValue]:
+    def _demographics(self, table: ir.Table, demographics: Demographics) -> tuple[ir.Table, Flag]:
         name = self._name()
         person = self.con.table("person").select(
             "person_id",
@@ -241,15 +244,20 @@ class _Compiler:
             },
         )
         table = _without(table.left_join(person, "person_id"), "person_id_right")
-        condition: ir.BooleanValue = ibis.literal(True)
-        if demographics.sex is not None:
-            condition = condition & table[f"{name}_sex"].isin(demographics.sex).fill_null(False)
-        if demographics.age is not None:
-            on = table.index_date
-            before_birthday = (on.month() * 100 + on.day()) < table[f"{name}_md"]
-            age = on.year() - table[f"{name}_year"] - ibis.ifelse(before_birthday, 1, 0)
-            condition = condition & in_range(age, demographics.age)
-        return table, condition
+
+        def flag(final: ir.Table) -> ir.BooleanValue:
+            condition: ir.BooleanValue = ibis.literal(True)
+            if demographics.sex is not None:
+                sex = final[f"{name}_sex"]
+                condition = condition & sex.isin(demographics.sex).fill_null(False)
+            if demographics.age is not None:
+                on = final.index_date
+                before_birthday = (on.month() * 100 + on.day()) < final[f"{name}_md"]
+                age = on.year() - final[f"{name}_year"] - ibis.ifelse(before_birthday, 1, 0)
+                condition = condition & in_range(age, demographics.age)
+            return condition
+
+        return table, flag
 
     # -- entry ---------------------------------------------------------------------------
     def entry(self, persons: ir.Table) -> ir.Table:
@@ -306,7 +314,7 @@ class _Compiler:
             table = _without(
                 table.left_join(holding, ["person_id", "_event"]), "person_id_right", "_event_right"
             )
-            table = _without(table.mutate(op_end=table._op_end), "_op_end")
+            table = _without(table.mutate(op_end=ibis._._op_end), "_op_end")
         if spec.strategy == "end_of_observation":
             exit_date = table.op_end.fill_null(table.index_date)
         elif spec.strategy == "fixed":
@@ -344,7 +352,7 @@ class _Compiler:
         table = _without(
             table.left_join(ends, ["person_id", "_event"]), "person_id_right", "_event_right"
         )
-        return _without(table.mutate(_era_end=table._era.fill_null(table.index_end)), "_era")
+        return _without(table.mutate(_era_end=ibis._._era.fill_null(ibis._.index_end)), "_era")
 
     def _censor(self, table: ir.Table) -> ir.Table:
         persons = table.select("person_id").distinct()
@@ -359,9 +367,9 @@ class _Compiler:
         table = _without(
             table.left_join(first, ["person_id", "_event"]), "person_id_right", "_event_right"
         )
-        earlier = table._censor.notnull() & (table._censor < table._exit)
+        earlier = ibis._._censor.notnull() & (ibis._._censor < ibis._._exit)
         return _without(
-            table.mutate(_exit=ibis.ifelse(earlier, table._censor, table._exit)), "_censor"
+            table.mutate(_exit=ibis.ifelse(earlier, ibis._._censor, ibis._._exit)), "_censor"
         )
 
 

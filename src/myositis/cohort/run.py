@@ -9,6 +9,7 @@ from the compiled cohort's one query (``CompiledCohort.result``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +18,8 @@ from ibis import BaseBackend
 from myositis.cohort.build import AttritionStep
 from myositis.cohort.compile import CompiledCohort, compile_cohort
 from myositis.cohort.language import Cohort
+from myositis.documents import read_yaml, validate
+from myositis.errors import SpecError
 from myositis.progress import Progress, silent
 
 
@@ -34,19 +37,27 @@ class CohortRun:
         return len(set(self.members.column("person_id").to_pylist()))
 
     def as_dict(self) -> dict[str, object]:
-        """``{"persons": N, "attrition": [{"label", "criterion", "remaining", "excluded"}]}``."""
+        """``{"persons": N, "attrition": [{"label": ..., "remaining": N}, ...]}``."""
         return {
             "persons": self.persons,
-            "attrition": [
-                {
-                    "label": s.label,
-                    "criterion": s.criterion,
-                    "remaining": s.remaining,
-                    "excluded": s.excluded,
-                }
-                for s in self.attrition
-            ],
+            "attrition": [{"label": s.label, "remaining": s.remaining} for s in self.attrition],
         }
+
+
+def load_cohort(path: str | Path) -> Cohort:
+    """Read and validate a cohort file: a YAML mapping of the cohort language
+    (:class:`~myositis.cohort.language.Cohort`), or a format-2 study specification whose
+    ``cohort`` section is one. Problems raise :class:`~myositis.errors.SpecError` naming the
+    file, each field path and value (docs/cohort-language.md)."""
+    source = Path(path)
+    if not source.is_file():
+        raise SpecError(f"{source}: no such cohort file; give the path of a YAML cohort file")
+    data = read_yaml(source, what="cohort file")
+    if isinstance(data, dict) and "spec_version" in data and isinstance(data.get("cohort"), dict):
+        data = data["cohort"]
+    return validate(
+        Cohort, data, source=str(source), what="cohort definition", docs="docs/cohort-language.md"
+    )
 
 
 def attrition_steps(compiled: CompiledCohort) -> list[AttritionStep]:
@@ -77,4 +88,4 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
     return CohortRun(compiled, steps, members)
 
 
-__all__ = ["AttritionStep", "CohortRun", "attrition_steps", "run_cohort"]
+__all__ = ["CohortRun", "attrition_steps", "load_cohort", "run_cohort"]
