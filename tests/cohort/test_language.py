@@ -95,3 +95,39 @@ def test_the_models_refuse_naming_the_problem(change: dict[str, object], message
     }
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Cohort.model_validate(base | change)
+
+
+def test_outcomes_at_baseline_and_follow_up(con: BaseBackend) -> None:
+    """CDASI activity closest to week 24 (day 168) against the baseline closest to the index,
+    and CK as a multiple of its ULN: 1 has CDASI 20 on day -10 and 12 on day 184 (change -8);
+    3, 5 and 8 have a baseline only; 4 has neither. CK: 900/200 = 4.5 on day -5 for 1,
+    500/200 = 2.5 on day -7 for 3, 700/200 = 3.5 on day -12 for 8."""
+    mapping = dict(CASES["observation"][0])
+    mapping["outcomes"] = [
+        {
+            "name": "cdasi",
+            "instrument": "cdasi",
+            "measure": "activity",
+            "followup": {"start": 1, "end": 365},
+            "at_day": 168,
+        },
+        {
+            "name": "ck",
+            "test": "ck",
+            "scale": "times_uln",
+            "baseline": {"start": -60, "end": 0},
+        },
+    ]
+    run = run_cohort(con, Cohort.model_validate(mapping))
+    rows = {r["person_id"]: r for r in run.members.to_pylist()}
+    assert [(p, r["cdasi_baseline"], r["cdasi_baseline_day"]) for p, r in rows.items()] == [
+        (1, 20.0, -10),
+        (3, 18.0, -12),
+        (4, None, None),
+        (5, 25.0, -12),
+        (8, 12.0, -17),
+    ]
+    assert (rows[1]["cdasi_followup"], rows[1]["cdasi_followup_day"]) == (12.0, 184)
+    assert rows[1]["cdasi_change"] == -8.0
+    assert [rows[p]["cdasi_change"] for p in (3, 4, 5, 8)] == [None] * 4
+    assert [rows[p]["ck_baseline"] for p in (1, 3, 4, 5, 8)] == [4.5, 2.5, None, None, 3.5]

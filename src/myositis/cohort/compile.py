@@ -37,6 +37,7 @@ import json
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -50,6 +51,7 @@ from myositis.cohort.language import (
     Events,
     Group,
     Limit,
+    Outcome,
     RelativeWindow,
 )
 from myositis.registry.observation import observation_periods
@@ -354,6 +356,63 @@ class _Compiler:
         )
         return _without(table.mutate(_era_end=ibis._._era.fill_null(ibis._.index_end)), "_era")
 
+    def outcome(self, members: ir.Table, outcome: Outcome) -> ir.Table:
+        """``members`` with the outcome's columns: ``<name>_baseline``,
+        ``<name>_baseline_day``, ``<name>_followup``, ``<name>_followup_day`` and
+        ``<name>_change`` (follow-up minus baseline; null without both). The rules are in
+        :class:`~myositis.cohort.language.Outcome`."""
+        if outcome.test is not None:
+            lab = self.con.table("laboratory").semi_join(members, "person_id")
+            lab = lab.filter((lab.test.lower() == outcome.test.lower()) & lab.value.notnull())
+            value = lab.value / lab.uln if outcome.scale == "times_uln" else lab.value
+            values = lab.select(
+                "person_id", start_date=lab.result_date, value=value.cast("float64")
+            )
+        else:
+            spec = Events(
+                domain="assessment", instrument=outcome.instrument, measure=outcome.measure
+            )
+            values = self.events(spec, persons=members).select("person_id", "start_date", "value")
+        joined = members.select("person_id", "index_date").inner_join(values, "person_id")
+        joined = joined.mutate(day=_days(joined.start_date, joined.index_date))
+        joined = joined.filter(joined.value.notnull())
+        b, f = outcome.baseline, outcome.followup
+        base = joined.filter((joined.day >= b.start) & (joined.day <= b.end))
+        base = _ranked_first(base, [base.day.abs(), ibis.desc(base.day), base.value])
+        follow = joined.filter((joined.day >= f.start) & (joined.day <= f.end))
+        if outcome.at_day is not None:
+            order = [(follow.day - outcome.at_day).abs(), follow.day, follow.value]
+        elif outcome.use == "last":
+            order = [ibis.desc(follow.day), follow.value]
+        elif outcome.use == "first":
+            order = [follow.day, follow.value]
+        else:
+            best = follow.value if outcome.better == "lower" else ibis.desc(follow.value)
+            order = [best, follow.day]
+        follow = _ranked_first(follow, order)
+        name = outcome.name
+        table = members.left_join(
+            base.select(
+                "person_id",
+                "index_date",
+                **{f"{name}_baseline": base.value, f"{name}_baseline_day": base.day},
+            ),
+            ["person_id", "index_date"],
+        )
+        table = _without(table, "person_id_right", "index_date_right")
+        table = table.left_join(
+            follow.select(
+                "person_id",
+                "index_date",
+                **{f"{name}_followup": follow.value, f"{name}_followup_day": follow.day},
+            ),
+            ["person_id", "index_date"],
+        )
+        table = _without(table, "person_id_right", "index_date_right")
+        return table.mutate(
+            **{f"{name}_change": ibis._[f"{name}_followup"] - ibis._[f"{name}_baseline"]}
+        )
+
     def _censor(self, table: ir.Table) -> ir.Table:
         persons = table.select("person_id").distinct()
         parts = [
@@ -371,6 +430,14 @@ class _Compiler:
         return _without(
             table.mutate(_exit=ibis.ifelse(earlier, ibis._._censor, ibis._._exit)), "_censor"
         )
+
+
+def _ranked_first(table: ir.Table, order: list[Any]) -> ir.Table:
+    """Each cohort period's first row of ``table`` in ``order``."""
+    ranked = table.mutate(
+        _pick=ibis.row_number().over(group_by=["person_id", "index_date"], order_by=order)
+    )
+    return _without(ranked.filter(ranked._pick == 0), "_pick")
 
 
 def _islands(periods: ir.Table, gap: int) -> ir.Table:
@@ -448,6 +515,8 @@ def compile_cohort(con: BaseBackend, cohort: Cohort) -> CompiledCohort:
         attrition = attrition.cross_join(count)
     limited = _limit(events, cohort.expression_limit)
     members = compiler.exit(limited)
+    for outcome in cohort.outcomes:
+        members = compiler.outcome(members, outcome)
     result = attrition.left_join(members, [ibis.literal(True)])
     return CompiledCohort(cohort, steps, attrition, members, events, result, lines, limited)
 
