@@ -70,7 +70,7 @@ app = typer.Typer(
     name="cohort",
     help="Cohorts of the cohort language (ATLAS-level: concept sets, entry events, inclusion "
     "rules, exit, outcomes): check a cohort file; run it on a registry "
-    "(docs/cohort-language.md).",
+    "(docs/cohort-language.md); import an ATLAS cohort definition (docs/atlas.md).",
     no_args_is_help=True,
     add_completion=False,
 )
