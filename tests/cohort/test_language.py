@@ -3,13 +3,17 @@ attrition and members as counted by hand, and the models' refusals naming the fi
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 from ibis import BaseBackend
 
 from cohort.language_cases import CASES, ROWS
+from conformance.engines import run_cli
 from myositis.cohort.language import Cohort
-from myositis.cohort.run import run_cohort
+from myositis.cohort.run import load_cohort, run_cohort
 from myositis.registry import append_arrow, arrow_schema, create_registry
 
 
@@ -131,3 +135,49 @@ def test_outcomes_at_baseline_and_follow_up(con: BaseBackend) -> None:
     assert rows[1]["cdasi_change"] == -8.0
     assert [rows[p]["cdasi_change"] for p in (3, 4, 5, 8)] == [None] * 4
     assert [rows[p]["ck_baseline"] for p in (1, 3, 4, 5, 8)] == [4.5, 2.5, None, None, 3.5]
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cohorts"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_worked_examples_are_the_cases(case: str) -> None:
+    """docs/cohort-language.md runs examples/cohorts/<case>.yaml on examples/cohorts/registry
+    (written by examples/cohorts/make_examples.py from language_cases.py)."""
+    assert load_cohort(EXAMPLES / f"{case}.yaml") == Cohort.model_validate(CASES[case][0])
+
+
+def test_cohort_run_prints_the_attrition_as_json(tmp_path: Path) -> None:
+    members = tmp_path / "members.csv"
+    out = run_cli(
+        "cohort",
+        "run",
+        str(EXAMPLES / "fixed_and_censor.yaml"),
+        "--data",
+        str(EXAMPLES / "registry"),
+        "--json",
+        "-o",
+        str(members),
+    )
+    assert json.loads(out) == {
+        "persons": 7,
+        "attrition": [
+            {"label": "Persons in the registry", "remaining": 8},
+            {"label": "Entry event", "remaining": 7},
+        ],
+    }
+    lines = members.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == '"person_id","index_date","exit_date"'
+    assert lines[-1] == "8,2020-02-01,2020-03-15"
+
+
+def test_cohort_check_names_the_bad_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "entry:\n  events: [{domain: laboratory, test: ck, times_uln: {gt: 2, lt: 1}}]\n",
+        encoding="utf-8",
+    )
+    out = run_cli("cohort", "check", str(bad), code=2)
+    assert f"{bad}: the cohort definition is not valid" in out
+    assert "entry.events[0].times_uln" in out
+    assert "impossible range: the lower bound 2.0 is above the upper 1.0" in out

@@ -119,10 +119,6 @@ class CohortResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _count(table: ir.Table) -> int:
-    return int(table.select("person_id").distinct().count().execute())
-
-
 def _materialise(table: ir.Table) -> ir.Table:
     """Run ``table`` once and keep the (small, cohort-sized) result as an Ibis memtable, so
     later steps neither recompute nor recompile the expressions that produced it."""

@@ -372,7 +372,11 @@ class _Compiler:
             spec = Events(
                 domain="assessment", instrument=outcome.instrument, measure=outcome.measure
             )
-            values = self.events(spec, persons=members).select("person_id", "start_date", "value")
+            # read for the entry events' persons: the same expression as the inclusion
+            # criteria on the same measure, so it is compiled and computed once
+            values = self.events(spec, persons=self.scope).select(
+                "person_id", "start_date", "value"
+            )
         joined = members.select("person_id", "index_date").inner_join(values, "person_id")
         joined = joined.mutate(day=_days(joined.start_date, joined.index_date))
         joined = joined.filter(joined.value.notnull())
