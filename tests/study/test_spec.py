@@ -144,8 +144,8 @@ def test_file_level_errors(tmp_path: Path) -> None:
     bad.write_text("- a\n- list\n", encoding="utf-8")
     with pytest.raises(SpecError, match="is a YAML mapping"):
         load_spec(bad)
-    bad.write_text("spec_version: 2\nstudy: {id: x, version: '1', title: t}\n", encoding="utf-8")
-    with pytest.raises(SpecError, match="spec_version 2 is not supported"):
+    bad.write_text("spec_version: 3\nstudy: {id: x, version: '1', title: t}\n", encoding="utf-8")
+    with pytest.raises(SpecError, match="spec_version 3 is not supported"):
         load_spec(bad)
 
 

@@ -68,7 +68,11 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "template": ("template", "Write empty spreadsheet templates and the data dictionary.", None),
     "export": ("export", "Write a registry as CSV/Parquet files, optionally de-identified.", None),
     "study": ("study", "Registry studies: check a study file; run it and write its report.", None),
-    "cohort": ("cohort", "Cohorts: import ATLAS definitions, run a cohort file.", None),
+    "cohort": (
+        "cohort",
+        "Cohorts (ATLAS-level language): check or run a cohort file; import ATLAS JSON.",
+        None,
+    ),
     "report": ("report", "Render a report again from its results.json.", None),
     "score": ("score", "Score CDASI, TIS, IMACS DOI, MMT-8 or HAQ for every row of a file.", None),
     "evidence": ("evidence", "Pool published series or site packages (R metafor methods).", None),

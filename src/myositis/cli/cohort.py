@@ -1,20 +1,40 @@
-"""``myositis cohort``: import an ATLAS cohort definition; run a cohort file on a registry."""
+"""``myositis cohort``: check a cohort file of the cohort language; run it on a registry and
+print its attrition, optionally writing its members; import an ATLAS cohort definition."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from myositis.cli.options import REGISTRY_HELP, examples
+from myositis.cli.options import REGISTRY_HELP, Data, Quiet, examples
 
-app = typer.Typer(
-    name="cohort",
-    help="Cohorts of the cohort language: import ATLAS definitions, run a cohort file.",
-    no_args_is_help=True,
-    add_completion=False,
+RUN_HELP = (
+    "Run a cohort file on a registry: print each attrition line (persons remaining after it) "
+    "and the cohort's persons. The whole cohort is one query in the registry's engine "
+    "(DuckDB, PostgreSQL or Spark)."
+    "\n\n"
+    "COHORT is a YAML file of the cohort language (docs/cohort-language.md: concept sets, "
+    "entry events, inclusion rules, exit, outcomes), a format-2 study specification (its "
+    "cohort section), or an ATLAS cohort JSON read directly (docs/atlas.md). "
+    f"--data: {REGISTRY_HELP} An OMOP CDM is read live as omop+duckdb:///cdm.duckdb, "
+    "omop+postgresql://...?schema=cdm or omop+spark://... (docs/omop.md)."
+    "\n\n"
+    '--json prints {"persons": N, "attrition": [{"label": ..., "remaining": N}, ...]}; '
+    "-o FILE writes the members (person_id, index_date, exit_date; one row per cohort period) "
+    "as CSV, or Parquet when FILE ends in .parquet."
+    "\n\n"
+    + examples(
+        "myositis cohort run examples/cohorts/jak-new-users.yaml --data examples/min2022",
+        "myositis cohort run my-cohort.yaml --data registry.duckdb --json",
+        "myositis cohort run my-cohort.yaml --data registry.duckdb -o members.parquet",
+        "myositis cohort run gi_bleed.json --data omop+duckdb:///data/eunomia.duckdb",
+        "myositis cohort run celecoxib.json --any-record --json "
+        "--data omop+duckdb:///data/eunomia.duckdb",
+    )
 )
 
 ANY_RECORD_HELP = (
@@ -40,37 +60,124 @@ IMPORT_HELP = (
     )
 )
 
-RUN_HELP = (
-    "Run a cohort file on a registry and print its attrition: persons remaining after each "
-    "line (registry, entry event, each inclusion rule). The file is YAML of the cohort "
-    "language (docs/cohort-language.md) or ATLAS JSON read directly (docs/atlas.md)."
-    "\n\n"
-    f"--data: {REGISTRY_HELP} An OMOP CDM is read live as omop+duckdb:///cdm.duckdb, "
-    "omop+postgresql://...?schema=cdm or omop+spark://... (docs/omop.md)."
-    "\n\n"
-    + examples(
-        "myositis cohort run gi_bleed.json --data omop+duckdb:///data/eunomia.duckdb",
-        "myositis cohort run celecoxib.json --any-record --json --data "
-        "omop+duckdb:///data/eunomia.duckdb",
-        "myositis cohort run cohort.yaml --data registry.duckdb -o members.csv",
-    )
+CHECK_HELP = (
+    "Validate a cohort file without running it: print its attrition lines as they will be "
+    "counted. Every problem is named with its field path, value and what is allowed."
+    "\n\n" + examples("myositis cohort check examples/cohorts/jak-new-users.yaml")
 )
 
+app = typer.Typer(
+    name="cohort",
+    help="Cohorts of the cohort language (ATLAS-level: concept sets, entry events, inclusion "
+    "rules, exit, outcomes): check a cohort file; run it on a registry "
+    "(docs/cohort-language.md); import an ATLAS cohort definition (docs/atlas.md).",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
-@app.command("import", help=IMPORT_HELP, no_args_is_help=True)
-def import_(
-    atlas: Annotated[Path, typer.Argument(help="The ATLAS cohort JSON.", show_default=False)],
+CohortFile = Annotated[
+    Path,
+    typer.Argument(
+        help="Cohort file (YAML, docs/cohort-language.md) or ATLAS JSON (docs/atlas.md).",
+        metavar="COHORT",
+    ),
+]
+
+
+@app.command("run", help=RUN_HELP)
+def run(
+    cohort: CohortFile,
+    data: Data,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the persons and attrition as JSON.")
+    ] = False,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out",
             "-o",
-            help="The cohort file to write (default: print it).",
-            metavar="COHORT.yaml",
+            help="Write the members to FILE (.csv, or .parquet).",
+            metavar="FILE",
+        ),
+    ] = None,
+    any_record: Annotated[bool, typer.Option("--any-record", help=ANY_RECORD_HELP)] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run a cohort file (help text: RUN_HELP)."""
+    from myositis.cli.progress import progress_display
+    from myositis.cohort.files import read_cohort_file
+    from myositis.cohort.run import run_cohort
+    from myositis.errors import MyositisError
+    from myositis.registry.connect import connect
+
+    loaded = read_cohort_file(cohort, any_record=any_record)
+    definition = loaded.cohort
+    for note in loaded.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+        raise MyositisError(f"-o {out}: give a file ending in .csv or .parquet")
+    if out is not None and out.is_dir():
+        raise MyositisError(f"-o {out}: is a folder; give a file name ending in .csv or .parquet")
+    began = time.perf_counter()
+    con = connect(data)
+    try:
+        with progress_display(not quiet and not as_json) as progress:
+            result = run_cohort(con, definition, progress=progress)
+    finally:
+        con.disconnect()
+    seconds = time.perf_counter() - began
+    if out is not None:
+        _write_members(result.members, out)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    typer.echo(f"cohort: {definition.label}")
+    width = max(len(s.label) for s in result.attrition)
+    for step in result.attrition:
+        excluded = f"  (-{step.excluded:,})" if step.excluded else ""
+        typer.echo(f"  {step.step}. {step.label:<{width}}  {step.remaining:>10,}{excluded}")
+    periods = result.members.num_rows
+    typer.echo(f"persons: {result.persons:,} ({periods:,} cohort period(s)) in {seconds:.2f} s")
+    if out is not None:
+        typer.echo(f"members: {out.resolve()}")
+
+
+@app.command("check", help=CHECK_HELP)
+def check(cohort: CohortFile) -> None:
+    """Validate a cohort file (help text: CHECK_HELP)."""
+    from myositis.cohort.files import read_cohort_file
+
+    loaded = read_cohort_file(cohort)
+    definition = loaded.cohort
+    for note in loaded.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"ok: {definition.label}")
+    typer.echo("  1. Persons in the registry")
+    lines = [(r.label, r.describe()) for r in definition.persons_with]
+    lines.append(
+        (definition.entry.label, " or ".join(e.describe() for e in definition.entry.events))
+    )
+    lines += [(r.label, r.describe()) for r in definition.inclusion]
+    for number, (label, text) in enumerate(lines, start=2):
+        typer.echo(f"  {number}. {label}: {text}")
+    typer.echo(f"exit: {definition.exit.strategy}")
+    for outcome in definition.outcomes:
+        source = outcome.test or f"{outcome.instrument} {outcome.measure}"
+        typer.echo(f"outcome {outcome.name}: {source}")
+
+
+@app.command("import", help=IMPORT_HELP, no_args_is_help=True)
+def import_(
+    atlas: Annotated[Path, typer.Argument(help="The ATLAS cohort JSON.", metavar="ATLAS.json")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="The cohort file to write (default: print it).", metavar="FILE"
         ),
     ] = None,
     any_record: Annotated[bool, typer.Option("--any-record", help=ANY_RECORD_HELP)] = False,
 ) -> None:
+    """Import an ATLAS cohort definition (help text: IMPORT_HELP)."""
     from myositis.cohort.atlas import read_atlas
     from myositis.cohort.files import cohort_yaml
 
@@ -81,7 +188,8 @@ def import_(
     if out is None:
         typer.echo(text, nl=False)
         return
-    partial = out.with_name(out.name + ".partial")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(out)
     cohort = imported.cohort
@@ -91,48 +199,16 @@ def import_(
     )
 
 
-@app.command("run", help=RUN_HELP, no_args_is_help=True)
-def run(
-    cohort_file: Annotated[
-        Path, typer.Argument(help="Cohort YAML or ATLAS JSON.", show_default=False)
-    ],
-    data: Annotated[str, typer.Option("--data", "-d", help=REGISTRY_HELP, metavar="REGISTRY")],
-    as_json: Annotated[
-        bool, typer.Option("--json", help='Print {"persons": N, "attrition": [...]}.')
-    ] = False,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Write the members (person_id, index_date, exit_date) as CSV.",
-            metavar="MEMBERS.csv",
-        ),
-    ] = None,
-    any_record: Annotated[bool, typer.Option("--any-record", help=ANY_RECORD_HELP)] = False,
-) -> None:
-    from myositis.cohort.files import read_cohort_file
-    from myositis.cohort.run import run_cohort
-    from myositis.registry.connect import connect
+def _write_members(members: object, out: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
-    loaded = read_cohort_file(cohort_file, any_record=any_record)
-    con = connect(data)
-    result = run_cohort(con, loaded.cohort)
-    if out is not None:
-        import pyarrow.csv as pacsv
-
-        partial = out.with_name(out.name + ".partial")
-        pacsv.write_csv(result.members, partial)
-        partial.replace(out)
-    if as_json:
-        payload = {
-            "persons": result.persons,
-            "attrition": [{"label": s.label, "remaining": s.remaining} for s in result.attrition],
-        }
-        typer.echo(json.dumps(payload))
-        return
-    for note in loaded.notes:
-        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
-    typer.echo(f"{loaded.cohort.label}: {result.persons} person(s)")
-    for step in result.attrition:
-        typer.echo(f"  {step.step}. {step.label}: {step.remaining} (-{step.excluded})")
+    assert isinstance(members, pa.Table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    if out.suffix.lower() == ".parquet":
+        pq.write_table(members, partial)
+    else:
+        pacsv.write_csv(members, partial)
+    partial.replace(out)

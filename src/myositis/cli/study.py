@@ -111,12 +111,20 @@ def check(
     ],
 ) -> None:
     """Validate a study specification (help text: CHECK_HELP)."""
+    from myositis.cohort.definition import CohortDefinition
     from myositis.study.spec import load_spec
 
     loaded = load_spec(spec)
     c = loaded.cohort
     typer.echo(f"ok: {loaded.study.id} version {loaded.study.version}: {loaded.study.title}")
     typer.echo(f"spec_sha256: {loaded.sha256()}")
+    if not isinstance(c, CohortDefinition):
+        rules = [r.label for r in c.persons_with] + [c.entry.label]
+        rules += [r.label for r in c.inclusion]
+        typer.echo(f"cohort (spec_version 2): {' -> '.join(rules)}")
+        for outcome in c.outcomes:
+            typer.echo(f"outcome {outcome.name}: {outcome.test or outcome.instrument}")
+        return
     typer.echo(
         f"cohort: {c.diagnosis.label} (>= {c.diagnosis.min_occurrences} date(s)) -> "
         f"{c.exposure.label} -> baseline {c.baseline.window_days.describe()} -> "

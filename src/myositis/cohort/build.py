@@ -27,15 +27,17 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow.compute as pc
 from ibis import BaseBackend
 
 from myositis.cohort.cdasi_activity import cdasi_activity
+from myositis.cohort.compile import compile_cohort
 from myositis.cohort.concepts import (
     diagnosis_events,
-    excluded_diagnosis_persons,
     qualifying_exposures,
 )
 from myositis.cohort.definition import CohortDefinition, ResponseRule
+from myositis.cohort.translate import from_definition
 from myositis.errors import EmptyStepError
 from myositis.instruments.cdasi import response
 from myositis.progress import Progress, silent
@@ -117,10 +119,6 @@ class CohortResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _count(table: ir.Table) -> int:
-    return int(table.select("person_id").distinct().count().execute())
-
-
 def _materialise(table: ir.Table) -> ir.Table:
     """Run ``table`` once and keep the (small, cohort-sized) result as an Ibis memtable, so
     later steps neither recompute nor recompile the expressions that produced it."""
@@ -168,76 +166,54 @@ def build_cohort(
     say = progress
     c = definition
     rule = response_rule or ResponseRule()
-    person = con.table("person")
     diagnosis = con.table("diagnosis")
     exposure = con.table("drug_exposure")
     assessment = con.table("assessment")
+
+    say("running the cohort definition (one query)")
+    compiled = compile_cohort(con, from_definition(c))
+    index_events = compiled.index.select("person_id", "index_date")
+    found = compiled.attrition.left_join(index_events, [ibis.literal(True)]).to_pyarrow()
     steps = _Steps()
-
-    say("counting persons")
-    steps.add(
-        "Persons in the registry",
-        "every person in the person table",
-        _count(person),
-        what_to_do="The registry has no persons: load data first (myositis synth or an importer).",
-    )
-
-    say("finding diagnoses")
-    events = diagnosis_events(diagnosis, c.diagnosis).semi_join(person, "person_id")
-    dm = events.group_by("person_id").aggregate(
-        first_diagnosis_date=events.diagnosis_date.min(),
-        diagnosis_dates=events.diagnosis_date.nunique(),
-    )
-    dm = _materialise(dm.filter(dm.diagnosis_dates >= c.diagnosis.min_occurrences))
-    roles = ", ".join(c.diagnosis.codesets + [f"{r.system} {r.code}" for r in c.diagnosis.codes])
-    steps.add(
-        c.diagnosis.label,
-        f"code in {roles} on >= {c.diagnosis.min_occurrences} distinct date(s)",
-        _count(dm),
-        what_to_do="Check the diagnosis code sets and min_occurrences in the specification "
-        "against the codes in the registry's diagnosis table.",
-    )
-    excluded = excluded_diagnosis_persons(diagnosis, c.diagnosis)
-    if excluded is not None:
-        dm = _materialise(dm.anti_join(excluded, "person_id"))
-        codes = ", ".join(f"{r.system} {r.code}" for r in c.diagnosis.exclude_codes)
+    row = found.slice(0, 1).to_pylist()[0]
+    for k, step in enumerate(compiled.steps):
         steps.add(
-            "No excluding diagnosis",
-            f"no code in {codes}",
-            _count(dm),
-            what_to_do="Every person has an excluding code: check cohort.diagnosis.exclude_codes.",
+            step.label,
+            _criterion(c, k, step.criterion),
+            int(row[f"step_{k}"] or 0),
+            what_to_do=_what_to_do(c, k),
         )
+    found = found.filter(pc.is_valid(found.column("person_id")))
+    members = ibis.memtable(found.select(["person_id", "index_date"]))
 
-    say("finding exposures")
-    jak = _materialise(qualifying_exposures(exposure, c.exposure).semi_join(dm, "person_id"))
-    undated = int(jak.filter(jak.start_date.isnull()).count().execute())
-    jak = jak.filter(jak.start_date.notnull())
+    say("collecting the index exposures")
+    rules = len(compiled.cohort.persons_with)
+    dm = compiled.lines[rules]  # persons passing the diagnosis rules
+    qualifying = qualifying_exposures(exposure, c.exposure)
+    undated = int(
+        qualifying.semi_join(dm, "person_id").filter(ibis._.start_date.isnull()).count().execute()
+    )
+    jak = _materialise(
+        qualifying.filter(qualifying.start_date.notnull()).semi_join(members, "person_id")
+    )
     ranked = jak.mutate(
         _rank=ibis.row_number().over(
             group_by="person_id", order_by=[jak.start_date, jak.ingredient, jak.exposure_id]
         )
     )
     index = ranked.filter(ranked._rank == 0).select(
-        "person_id", index_date=ranked.start_date, ingredient=ranked.ingredient.lower()
+        "person_id", ingredient=ranked.ingredient.lower()
     )
-    exposed = _materialise(dm.inner_join(index, "person_id"))
-    wanted = c.exposure.codesets + c.exposure.ingredients
-    steps.add(
-        c.exposure.label,
-        f"exposure in {', '.join(wanted)} (excluding "
-        f"{', '.join(c.exposure.exclude_codesets) or 'no code set'}, formulations "
-        f"{', '.join(c.exposure.exclude_formulations) or 'none'}, routes "
-        f"{', '.join(c.exposure.exclude_routes) or 'none'}); index = first start",
-        _count(exposed),
-        what_to_do="Check cohort.exposure (code sets, ingredients, exclusions) against the "
-        "registry's drug_exposure table.",
-    )
+    events = diagnosis_events(diagnosis, c.diagnosis).semi_join(members, "person_id")
+    first = events.group_by("person_id").aggregate(first_diagnosis_date=events.diagnosis_date.min())
+    exposed_persons = compiled.lines[rules + 1].select("person_id")  # entry events
+    final = _materialise(members.inner_join(index, "person_id").inner_join(first, "person_id"))
 
     say("scoring CDASI assessments")
-    scores = _materialise(cdasi_activity(assessment.semi_join(exposed, "person_id")))
+    scores = _materialise(cdasi_activity(assessment.semi_join(exposed_persons, "person_id")))
     unscorable = int(scores.filter(scores.activity.isnull()).count().execute())
     scored = scores.filter(scores.activity.notnull()).inner_join(
-        exposed.select("person_id", "index_date"), "person_id"
+        final.select("person_id", "index_date"), "person_id"
     )
     scored = scored.mutate(days=scored.assessment_date.delta(scored.index_date, unit="day"))
 
@@ -255,14 +231,7 @@ def build_cohort(
         baseline_days=in_base.days,
         baseline_activity=in_base.activity,
     )
-    with_baseline = _materialise(exposed.inner_join(baseline, "person_id"))
-    steps.add(
-        f"Baseline CDASI {c.baseline.measure}",
-        f"CDASI {c.baseline.measure} from {bw.describe()} (closest to the index)",
-        _count(with_baseline),
-        what_to_do="No exposed person has a scorable CDASI in the baseline window: widen "
-        "cohort.baseline.window_days or check the assessment table (instrument 'cdasi').",
-    )
+    with_baseline = _materialise(final.inner_join(baseline, "person_id"))
 
     fw = c.followup.window_days
     follow = scored.filter((scored.days >= fw.start) & (scored.days <= fw.end)).inner_join(
@@ -293,13 +262,6 @@ def build_cohort(
     )
     cohort = _materialise(
         with_baseline.inner_join(chosen, "person_id").inner_join(summary, "person_id")
-    )
-    steps.add(
-        f"Follow-up CDASI {c.baseline.measure}",
-        f"at least one CDASI {c.baseline.measure} from {fw.describe()}",
-        _count(cohort),
-        what_to_do="No one has a follow-up CDASI in the window: widen "
-        "cohort.followup.window_days or check the follow-up assessments.",
     )
 
     say("collecting the cohort's records")
@@ -352,6 +314,50 @@ def build_cohort(
         unscorable_cdasi=unscorable,
         notes=notes,
     )
+
+
+def _criterion(c: CohortDefinition, k: int, compiled: str) -> str:
+    """Format 1's wording of attrition line ``k`` (the compiled cohort's otherwise)."""
+    excluding = bool(c.diagnosis.exclude_codes)
+    roles = ", ".join(c.diagnosis.codesets + [f"{r.system} {r.code}" for r in c.diagnosis.codes])
+    wanted = c.exposure.codesets + c.exposure.ingredients
+    texts = [
+        "every person in the person table",
+        f"code in {roles} on >= {c.diagnosis.min_occurrences} distinct date(s)",
+        *(
+            [f"no code in {', '.join(f'{r.system} {r.code}' for r in c.diagnosis.exclude_codes)}"]
+            if excluding
+            else []
+        ),
+        f"exposure in {', '.join(wanted)} (excluding "
+        f"{', '.join(c.exposure.exclude_codesets) or 'no code set'}, formulations "
+        f"{', '.join(c.exposure.exclude_formulations) or 'none'}, routes "
+        f"{', '.join(c.exposure.exclude_routes) or 'none'}); index = first start",
+        f"CDASI {c.baseline.measure} from {c.baseline.window_days.describe()} (closest to the "
+        "index)",
+        f"at least one CDASI {c.baseline.measure} from {c.followup.window_days.describe()}",
+    ]
+    return texts[k] if k < len(texts) else compiled
+
+
+def _what_to_do(c: CohortDefinition, k: int) -> str:
+    advice = [
+        "The registry has no persons: load data first (myositis synth or an importer).",
+        "Check the diagnosis code sets and min_occurrences in the specification against the "
+        "codes in the registry's diagnosis table.",
+        *(
+            ["Every person has an excluding code: check cohort.diagnosis.exclude_codes."]
+            if c.diagnosis.exclude_codes
+            else []
+        ),
+        "Check cohort.exposure (code sets, ingredients, exclusions) against the registry's "
+        "drug_exposure table.",
+        "No exposed person has a scorable CDASI in the baseline window: widen "
+        "cohort.baseline.window_days or check the assessment table (instrument 'cdasi').",
+        "No one has a follow-up CDASI in the window: widen cohort.followup.window_days or "
+        "check the follow-up assessments.",
+    ]
+    return advice[k] if k < len(advice) else "Check this rule of the cohort definition."
 
 
 def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:

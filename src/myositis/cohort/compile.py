@@ -32,6 +32,10 @@ the criterion says ``ignore_observation_period``.
 
 from __future__ import annotations
 
+import functools
+import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,11 +48,16 @@ from myositis.cohort.language import (
     Cohort,
     Criterion,
     Demographics,
+    Events,
     Group,
     Limit,
+    Outcome,
     RelativeWindow,
 )
 from myositis.registry.observation import observation_periods
+
+#: A condition on the rows of a group's table once every member's columns are joined on.
+Flag = Callable[[ir.Table], ir.BooleanValue]
 
 #: Columns of an index event.
 _INDEX = ("person_id", "_event", "index_date", "index_end", "op_start", "op_end")
@@ -74,6 +83,20 @@ class CompiledCohort:
     members: ir.Table
     #: qualified entry events of persons passing every line, before the expression limit
     events: ir.Table
+    #: the one query: ``step_0 .. step_n`` on every row, then the members' columns (one row
+    #: with null members when there is none)
+    result: ir.Table
+    #: the rows remaining after each line: persons (registry, persons_with rules), then
+    #: entry events (entry, inclusion rules)
+    lines: list[ir.Table]
+    #: the chosen entry events after the expression limit (``_INDEX`` columns), before exit
+    index: ir.Table
+
+
+def _without(table: ir.Table, *names: str) -> ir.Table:
+    """``table`` without the columns ``names``, as a projection (not ibis's ``drop``, whose
+    node the SQL compiler does not share between consumers as a CTE)."""
+    return table.select(*[c for c in table.columns if c not in names])
 
 
 def _limit(table: ir.Table, limit: Limit) -> ir.Table:
@@ -84,7 +107,7 @@ def _limit(table: ir.Table, limit: Limit) -> ir.Table:
     if limit == "last":
         order = [ibis.desc(c) for c in order]
     ranked = table.mutate(_pick=ibis.row_number().over(group_by="person_id", order_by=order))
-    return ranked.filter(ranked._pick == 0).drop("_pick")
+    return _without(ranked.filter(ranked._pick == 0), "_pick")
 
 
 def _days(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
@@ -115,9 +138,24 @@ class _Compiler:
         self.con = con
         self.cohort = cohort
         self._counter = 0
+        #: persons whose records inclusion criteria read (the qualified entry events)
+        self.scope: ir.Table | None = None
+        self._cache: dict[tuple[str, int], ir.Table] = {}
 
-    def events(self, spec: Any, persons: ir.Table | None = None) -> ir.Table:
-        return domain_events(self.con, spec, self.cohort.concept_sets, persons=persons)
+    def events(self, spec: Events, persons: ir.Table | None = None) -> ir.Table:
+        """The events of ``spec`` for ``persons``; the same events asked twice are the same
+        expression, so the engine query computes them once (a CTE) and Ibis compiles them
+        once (CDASI scoring from the items is a large expression)."""
+        fields = Events.model_fields
+        key = json.dumps(
+            {name: value for name, value in spec.model_dump(mode="json").items() if name in fields},
+            sort_keys=True,
+        )
+        cached = self._cache.get((key, id(persons)))
+        if cached is None:
+            cached = domain_events(self.con, spec, self.cohort.concept_sets, persons=persons)
+            self._cache[(key, id(persons))] = cached
+        return cached
 
     # -- groups -------------------------------------------------------------------------
     def _name(self) -> str:
@@ -127,45 +165,53 @@ class _Compiler:
     def group_flag(self, index: ir.Table, group: Group, *, person_level: bool) -> ir.Table:
         """``index`` with one more column, ``_flag``: whether each row passes ``group``."""
         keys = ["person_id"] if person_level else ["person_id", "_event"]
-        table, flag = self._group(index, group, keys, person_level=person_level)
-        return table.mutate(_flag=flag.fill_null(False)).select(*index.columns, "_flag")
+        table, flag = self._group(index, index, group, keys, person_level=person_level)
+        return table.mutate(_flag=flag(table).fill_null(False)).select(*index.columns, "_flag")
 
     def _group(
-        self, table: ir.Table, group: Group, keys: list[str], *, person_level: bool
-    ) -> tuple[ir.Table, ir.BooleanValue]:
-        flags: list[ir.BooleanValue] = []
+        self, base: ir.Table, table: ir.Table, group: Group, keys: list[str], *, person_level: bool
+    ) -> tuple[ir.Table, Flag]:
+        flags: list[Flag] = []
         for criterion in group.criteria:
-            table, flag = self._criterion(table, criterion, keys, person_level=person_level)
+            table, flag = self._criterion(base, table, criterion, keys, person_level=person_level)
             flags.append(flag)
         for demographics in group.demographics:
             table, flag = self._demographics(table, demographics)
             flags.append(flag)
         for nested in group.groups:
-            table, flag = self._group(table, nested, keys, person_level=person_level)
+            table, flag = self._group(base, table, nested, keys, person_level=person_level)
             flags.append(flag)
-        if group.type == "all":
-            combined = flags[0]
-            for f in flags[1:]:
-                combined = combined & f
-        elif group.type == "any":
-            combined = flags[0]
-            for f in flags[1:]:
-                combined = combined | f
-        else:
-            passed = sum((ibis.ifelse(f, 1, 0) for f in flags[1:]), ibis.ifelse(flags[0], 1, 0))
+
+        def combined(final: ir.Table) -> ir.BooleanValue:
+            values = [f(final) for f in flags]
+            if group.type == "all":
+                return functools.reduce(operator.and_, values)
+            if group.type == "any":
+                return functools.reduce(operator.or_, values)
+            passed = functools.reduce(operator.add, [ibis.ifelse(v, 1, 0) for v in values])
             assert group.count is not None
-            combined = passed >= group.count if group.type == "at_least" else passed <= group.count
+            return passed >= group.count if group.type == "at_least" else passed <= group.count
+
         return table, combined
 
     def _criterion(
-        self, table: ir.Table, criterion: Criterion, keys: list[str], *, person_level: bool
-    ) -> tuple[ir.Table, ir.BooleanValue]:
+        self,
+        base: ir.Table,
+        table: ir.Table,
+        criterion: Criterion,
+        keys: list[str],
+        *,
+        person_level: bool,
+    ) -> tuple[ir.Table, Flag]:
+        """Count the criterion's events per row of ``base`` (the group's rows, used as they
+        are so that the engine query shares them); join the count onto ``table``."""
         name = self._name()
-        anchors = table.select(*keys, *([] if person_level else list(_INDEX[2:]))).distinct()
-        events = self.events(criterion, persons=anchors.select("person_id").distinct())
-        joined = anchors.inner_join(events, "person_id")
-        condition: ir.BooleanValue = ibis.literal(True)
-        if not person_level:
+        events = self.events(criterion, persons=base if person_level else self.scope)
+        if person_level:
+            matched = events
+        else:
+            joined = base.inner_join(events, "person_id")
+            condition: ir.BooleanValue = ibis.literal(True)
             for window, date in (
                 (criterion.start_window, joined.start_date),
                 (criterion.end_window, joined.end_date),
@@ -179,17 +225,15 @@ class _Compiler:
                     & (joined.start_date >= joined.op_start)
                     & (joined.start_date <= joined.op_end)
                 )
-        matched = joined.filter(condition)
+            matched = joined.filter(condition)
         count = (
             matched.start_date.nunique() if criterion.occurrence.distinct_dates else matched.count()
         )
         counts = matched.group_by(keys).aggregate(**{name: count})
-        table = table.left_join(counts, keys).drop(*[f"{k}_right" for k in keys])
-        return table, _occurs(table[name].fill_null(0), criterion)
+        table = _without(table.left_join(counts, keys), *[f"{k}_right" for k in keys])
+        return table, lambda final: _occurs(final[name].fill_null(0), criterion)
 
-    def _demographics(
-        self, table: ir.Table, demographics: Demographics
-    ) -> tuple[ir.Table, ir.BooleanValue]:
+    def _demographics(self, table: ir.Table, demographics: Demographics) -> tuple[ir.Table, Flag]:
         name = self._name()
         person = self.con.table("person").select(
             "person_id",
@@ -201,16 +245,21 @@ class _Compiler:
                 ),
             },
         )
-        table = table.left_join(person, "person_id").drop("person_id_right")
-        condition: ir.BooleanValue = ibis.literal(True)
-        if demographics.sex is not None:
-            condition = condition & table[f"{name}_sex"].isin(demographics.sex).fill_null(False)
-        if demographics.age is not None:
-            on = table.index_date
-            before_birthday = (on.month() * 100 + on.day()) < table[f"{name}_md"]
-            age = on.year() - table[f"{name}_year"] - ibis.ifelse(before_birthday, 1, 0)
-            condition = condition & in_range(age, demographics.age)
-        return table, condition
+        table = _without(table.left_join(person, "person_id"), "person_id_right")
+
+        def flag(final: ir.Table) -> ir.BooleanValue:
+            condition: ir.BooleanValue = ibis.literal(True)
+            if demographics.sex is not None:
+                sex = final[f"{name}_sex"]
+                condition = condition & sex.isin(demographics.sex).fill_null(False)
+            if demographics.age is not None:
+                on = final.index_date
+                before_birthday = (on.month() * 100 + on.day()) < final[f"{name}_md"]
+                age = on.year() - final[f"{name}_year"] - ibis.ifelse(before_birthday, 1, 0)
+                condition = condition & in_range(age, demographics.age)
+            return condition
+
+        return table, flag
 
     # -- entry ---------------------------------------------------------------------------
     def entry(self, persons: ir.Table) -> ir.Table:
@@ -222,7 +271,7 @@ class _Compiler:
         ]
         events = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
         if entry.observation is not None:
-            periods = observation_periods(self.con).select(
+            periods = observation_periods(self.con, persons=persons).select(
                 "person_id", op_start="start_date", op_end="end_date"
             )
             joined = events.inner_join(periods, "person_id")
@@ -245,7 +294,7 @@ class _Compiler:
         events = _limit(events, entry.limit)
         if entry.additional is not None:
             flagged = self.group_flag(events, entry.additional, person_level=False)
-            events = flagged.filter(flagged._flag).drop("_flag")
+            events = _without(flagged.filter(flagged._flag), "_flag")
             events = _limit(events, entry.qualified_limit)
         return events
 
@@ -256,20 +305,18 @@ class _Compiler:
         table = events
         if not self.cohort.uses_observation():
             # the period holding the index (derived periods when none is recorded)
-            periods = observation_periods(self.con).semi_join(events, "person_id")
-            joined = events.select("person_id", "_event", "index_date").inner_join(
-                periods, "person_id"
-            )
+            periods = observation_periods(self.con, persons=events)
+            joined = events.inner_join(periods, "person_id")
             joined = joined.filter(
                 (joined.start_date <= joined.index_date) & (joined.end_date >= joined.index_date)
             )
             holding = joined.group_by(["person_id", "_event"]).aggregate(
                 _op_end=joined.end_date.max()
             )
-            table = table.left_join(holding, ["person_id", "_event"]).drop(
-                "person_id_right", "_event_right"
+            table = _without(
+                table.left_join(holding, ["person_id", "_event"]), "person_id_right", "_event_right"
             )
-            table = table.mutate(op_end=table._op_end).drop("_op_end")
+            table = _without(table.mutate(op_end=ibis._._op_end), "_op_end")
         if spec.strategy == "end_of_observation":
             exit_date = table.op_end.fill_null(table.index_date)
         elif spec.strategy == "fixed":
@@ -293,23 +340,82 @@ class _Compiler:
     def _era_end(self, table: ir.Table) -> ir.Table:
         """Add ``_era_end``: the end of the drug era (exposures of the exit's concept set less
         than ``gap_days`` apart) that holds the index date; the index's own end otherwise."""
-        from myositis.cohort.language import Events
-
         spec = self.cohort.exit
         drugs = self.events(
             Events(domain="drug_exposure", concept_set=spec.concept_set),
             persons=table.select("person_id").distinct(),
         ).select("person_id", "start_date", "end_date")
         eras = _islands(drugs, spec.gap_days)
-        joined = table.select("person_id", "_event", "index_date").inner_join(eras, "person_id")
+        joined = table.inner_join(eras, "person_id")
         joined = joined.filter(
             (joined.start_date <= joined.index_date) & (joined.end_date >= joined.index_date)
         )
         ends = joined.group_by(["person_id", "_event"]).aggregate(_era=joined.end_date.max())
-        table = table.left_join(ends, ["person_id", "_event"]).drop(
-            "person_id_right", "_event_right"
+        table = _without(
+            table.left_join(ends, ["person_id", "_event"]), "person_id_right", "_event_right"
         )
-        return table.mutate(_era_end=table._era.fill_null(table.index_end)).drop("_era")
+        return _without(table.mutate(_era_end=ibis._._era.fill_null(ibis._.index_end)), "_era")
+
+    def outcome(self, members: ir.Table, outcome: Outcome) -> ir.Table:
+        """``members`` with the outcome's columns: ``<name>_baseline``,
+        ``<name>_baseline_day``, ``<name>_followup``, ``<name>_followup_day`` and
+        ``<name>_change`` (follow-up minus baseline; null without both). The rules are in
+        :class:`~myositis.cohort.language.Outcome`."""
+        if outcome.test is not None:
+            lab = self.con.table("laboratory").semi_join(members, "person_id")
+            lab = lab.filter((lab.test.lower() == outcome.test.lower()) & lab.value.notnull())
+            value = lab.value / lab.uln if outcome.scale == "times_uln" else lab.value
+            values = lab.select(
+                "person_id", start_date=lab.result_date, value=value.cast("float64")
+            )
+        else:
+            spec = Events(
+                domain="assessment", instrument=outcome.instrument, measure=outcome.measure
+            )
+            # read for the entry events' persons: the same expression as the inclusion
+            # criteria on the same measure, so it is compiled and computed once
+            values = self.events(spec, persons=self.scope).select(
+                "person_id", "start_date", "value"
+            )
+        joined = members.select("person_id", "index_date").inner_join(values, "person_id")
+        joined = joined.mutate(day=_days(joined.start_date, joined.index_date))
+        joined = joined.filter(joined.value.notnull())
+        b, f = outcome.baseline, outcome.followup
+        base = joined.filter((joined.day >= b.start) & (joined.day <= b.end))
+        base = _ranked_first(base, [base.day.abs(), ibis.desc(base.day), base.value])
+        follow = joined.filter((joined.day >= f.start) & (joined.day <= f.end))
+        if outcome.at_day is not None:
+            order = [(follow.day - outcome.at_day).abs(), follow.day, follow.value]
+        elif outcome.use == "last":
+            order = [ibis.desc(follow.day), follow.value]
+        elif outcome.use == "first":
+            order = [follow.day, follow.value]
+        else:
+            best = follow.value if outcome.better == "lower" else ibis.desc(follow.value)
+            order = [best, follow.day]
+        follow = _ranked_first(follow, order)
+        name = outcome.name
+        table = members.left_join(
+            base.select(
+                "person_id",
+                "index_date",
+                **{f"{name}_baseline": base.value, f"{name}_baseline_day": base.day},
+            ),
+            ["person_id", "index_date"],
+        )
+        table = _without(table, "person_id_right", "index_date_right")
+        table = table.left_join(
+            follow.select(
+                "person_id",
+                "index_date",
+                **{f"{name}_followup": follow.value, f"{name}_followup_day": follow.day},
+            ),
+            ["person_id", "index_date"],
+        )
+        table = _without(table, "person_id_right", "index_date_right")
+        return table.mutate(
+            **{f"{name}_change": ibis._[f"{name}_followup"] - ibis._[f"{name}_baseline"]}
+        )
 
     def _censor(self, table: ir.Table) -> ir.Table:
         persons = table.select("person_id").distinct()
@@ -318,14 +424,24 @@ class _Compiler:
             for e in self.cohort.exit.censor
         ]
         censor = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        joined = table.select("person_id", "_event", "index_date").inner_join(censor, "person_id")
+        joined = table.inner_join(censor, "person_id")
         joined = joined.filter(joined.start_date >= joined.index_date)
         first = joined.group_by(["person_id", "_event"]).aggregate(_censor=joined.start_date.min())
-        table = table.left_join(first, ["person_id", "_event"]).drop(
-            "person_id_right", "_event_right"
+        table = _without(
+            table.left_join(first, ["person_id", "_event"]), "person_id_right", "_event_right"
         )
-        earlier = table._censor.notnull() & (table._censor < table._exit)
-        return table.mutate(_exit=ibis.ifelse(earlier, table._censor, table._exit)).drop("_censor")
+        earlier = ibis._._censor.notnull() & (ibis._._censor < ibis._._exit)
+        return _without(
+            table.mutate(_exit=ibis.ifelse(earlier, ibis._._censor, ibis._._exit)), "_censor"
+        )
+
+
+def _ranked_first(table: ir.Table, order: list[Any]) -> ir.Table:
+    """Each cohort period's first row of ``table`` in ``order``."""
+    ranked = table.mutate(
+        _pick=ibis.row_number().over(group_by=["person_id", "index_date"], order_by=order)
+    )
+    return _without(ranked.filter(ranked._pick == 0), "_pick")
 
 
 def _islands(periods: ir.Table, gap: int) -> ir.Table:
@@ -362,70 +478,51 @@ def _collapse(members: ir.Table, pad: int) -> ir.Table:
     return islands.select("person_id", index_date="start_date", exit_date="end_date")
 
 
+def _persons(table: ir.Table, step: int) -> ir.Table:
+    """One row: ``step_<step>``, the distinct persons of ``table``."""
+    return table.aggregate(**{f"step_{step}": table.person_id.nunique()})
+
+
 def compile_cohort(con: BaseBackend, cohort: Cohort) -> CompiledCohort:
-    """The cohort's Ibis expressions on ``con`` (see the module docstring for the rules)."""
+    """The cohort's Ibis expressions on ``con`` (see the module docstring for the rules).
+
+    Each line's rows are the previous line's rows that pass it (persons for person-level
+    rules, entry events for inclusion rules), so each rule reads only the records of the
+    persons still in; the attrition is one row of the lines' person counts, every line an
+    expression shared with the next one and with the members."""
     compiler = _Compiler(con, cohort)
-    person = con.table("person").select("person_id").distinct()
+    remaining = con.table("person").select("person_id")
     steps = [Step("Persons in the registry", "every person in the person table")]
-
-    # person-level rules: the level reached by each person (consecutive rules passed)
-    level_table = person
-    passed: ir.BooleanValue = ibis.literal(True)
-    levels: list[ir.BooleanValue] = []
+    counts = [_persons(remaining, 0)]
+    lines = [remaining]
     for rule in cohort.persons_with:
-        flagged = compiler.group_flag(level_table, rule, person_level=True)
-        level_table = flagged.rename(**{f"_p{len(levels)}": "_flag"})
-        passed = passed & level_table[f"_p{len(levels)}"]
-        levels.append(passed)
+        flagged = compiler.group_flag(remaining, rule, person_level=True)
+        remaining = flagged.filter(flagged._flag).select("person_id")
         steps.append(Step(rule.label, rule.describe()))
-    eligible = level_table.filter(passed).select("person_id") if cohort.persons_with else person
+        counts.append(_persons(remaining, len(counts)))
+        lines.append(remaining)
 
-    events = compiler.entry(eligible)
+    events = compiler.entry(remaining)
+    compiler.scope = events
     steps.append(Step(cohort.entry.label, _entry_text(cohort)))
-    rules: list[str] = []
-    for k, inclusion in enumerate(cohort.inclusion):
+    counts.append(_persons(events, len(counts)))
+    lines.append(events)
+    for inclusion in cohort.inclusion:
         flagged = compiler.group_flag(events, inclusion, person_level=False)
-        events = flagged.rename(**{f"_rule_{k}": "_flag"})
-        rules.append(f"_rule_{k}")
+        events = _without(flagged.filter(flagged._flag), "_flag")
         steps.append(Step(inclusion.label, inclusion.describe()))
+        counts.append(_persons(events, len(counts)))
+        lines.append(events)
 
-    # each event's level: consecutive inclusion rules passed from the first
-    level = ibis.literal(0)
-    prefix: ir.BooleanValue = ibis.literal(True)
-    for name in rules:
-        prefix = prefix & events[name]
-        level = level + ibis.ifelse(prefix, 1, 0)
-    if rules:
-        event_level = events.group_by("person_id").aggregate(_inclusion=level.max())
-    else:
-        event_level = events.select("person_id").distinct().mutate(_inclusion=ibis.literal(0))
-
-    # per person: registry(0) .. person rules .. entry .. inclusion rules
-    base = len(cohort.persons_with)
-    person_level: ir.IntegerValue = ibis.literal(0)
-    for flag in levels:
-        person_level = person_level + ibis.ifelse(flag, 1, 0)
-    table = level_table.left_join(event_level, "person_id").drop("person_id_right")
-    person_level = person_level + ibis.ifelse(
-        table._inclusion.notnull(), 1 + table._inclusion.fill_null(0), 0
-    )
-    table = table.mutate(_level=person_level)
-    attrition = table.aggregate(
-        **{
-            f"step_{k}": table.person_id.nunique(where=table._level >= k)
-            if k
-            else table.person_id.nunique()
-            for k in range(base + 2 + len(rules))
-        }
-    )
-
-    chosen = events
-    for name in rules:
-        chosen = chosen.filter(chosen[name])
-    chosen = chosen.select(*_INDEX)
-    limited = _limit(chosen, cohort.expression_limit)
+    attrition = counts[0]
+    for count in counts[1:]:
+        attrition = attrition.cross_join(count)
+    limited = _limit(events, cohort.expression_limit)
     members = compiler.exit(limited)
-    return CompiledCohort(cohort, steps, attrition, members, chosen)
+    for outcome in cohort.outcomes:
+        members = compiler.outcome(members, outcome)
+    result = attrition.left_join(members, [ibis.literal(True)])
+    return CompiledCohort(cohort, steps, attrition, members, events, result, lines, limited)
 
 
 def _entry_text(cohort: Cohort) -> str:

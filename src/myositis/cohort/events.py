@@ -246,7 +246,7 @@ def domain_events(
                 group_by="person_id", order_by=[events.start_date, events.end_date]
             )
         )
-        events = ranked.filter(ranked._first == 0).drop("_first")
+        events = ranked.filter(ranked._first == 0).select(*events.columns)
     return events
 
 

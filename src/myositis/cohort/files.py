@@ -1,8 +1,6 @@
-"""Cohort files: a cohort of the cohort language as YAML, or an ATLAS cohort JSON read directly.
-
-A YAML cohort file holds the fields of :class:`~myositis.cohort.language.Cohort` at its top
-level (``label``, ``concept_sets``, ``entry``, ``inclusion``, ``exit``, ...) or under a
-``cohort:`` key. A ``.json`` file with ``PrimaryCriteria`` is an ATLAS cohort expression,
+"""Cohort files: a cohort of the cohort language as YAML (read by
+:func:`myositis.cohort.run.load_cohort`), or an ATLAS cohort JSON read directly: a ``.json``
+file with ``PrimaryCriteria`` (or a WebAPI definition wrapping one under ``expression``) is
 translated by :mod:`myositis.cohort.atlas` (``docs/atlas.md``).
 """
 
@@ -12,10 +10,10 @@ import json
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
 
 from myositis.cohort.atlas import AtlasImport, is_atlas, read_atlas
 from myositis.cohort.language import Cohort
+from myositis.cohort.run import load_cohort
 from myositis.errors import SpecError
 
 
@@ -24,6 +22,8 @@ def cohort_yaml(cohort: Cohort, *, notes: list[str] | None = None, source: str =
     its source and any notes."""
     data = cohort.model_dump(mode="json", exclude_defaults=True)
     data.setdefault("label", cohort.label)
+    if cohort.entry.observation is not None:  # spelt out: "{}" would hide the rule
+        data["entry"]["observation"] = cohort.entry.observation.model_dump(mode="json")
     head = []
     if source:
         head.append(f"# Imported from {source} by myositis cohort import (docs/atlas.md).")
@@ -38,37 +38,21 @@ def read_cohort_file(path: Path, *, any_record: bool = False) -> AtlasImport:
     ``any_record`` applies to ATLAS JSON only (see :func:`myositis.cohort.atlas.translate_atlas`).
     Raises :class:`SpecError` naming the file and the field at fault.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read the cohort file ({exc})") from None
-    if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+    if path.is_file() and path.suffix.lower() == ".json":
+        return read_atlas(path, any_record=any_record)
+    if path.is_file():
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             data = None
-        if is_atlas(data) or (isinstance(data, dict) and "expression" in data):
+        if is_atlas(data):
             return read_atlas(path, any_record=any_record)
     if any_record:
         raise SpecError(
             f"{path}: --any-record is for ATLAS JSON; in a cohort file leave out "
             "entry.observation instead"
         )
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
-    if isinstance(data, dict) and set(data) == {"cohort"}:
-        data = data["cohort"]
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}: expected a cohort (label, concept_sets, entry, ...)")
-    try:
-        return AtlasImport(Cohort.model_validate(data))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise SpecError(f"{path}: {where}: {message}") from None
+    return AtlasImport(load_cohort(path))
 
 
 __all__ = ["cohort_yaml", "read_cohort_file"]

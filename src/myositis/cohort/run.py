@@ -2,30 +2,25 @@
 
 :func:`run_cohort` executes the two expressions of :func:`myositis.cohort.compile.compile_cohort`
 and returns the attrition lines (persons remaining after each, and how many each excluded)
-and the members (``person_id, index_date, exit_date``) as an Arrow table, sorted.
+and the members (``person_id, index_date, exit_date``) as an Arrow table, sorted; both come
+from the compiled cohort's one query (``CompiledCohort.result``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis import BaseBackend
 
+from myositis.cohort.build import AttritionStep
 from myositis.cohort.compile import CompiledCohort, compile_cohort
 from myositis.cohort.language import Cohort
+from myositis.documents import read_yaml, validate
+from myositis.errors import SpecError
 from myositis.progress import Progress, silent
-
-
-@dataclass(frozen=True)
-class AttritionStep:
-    """One inclusion step: persons remaining after it and persons it excluded."""
-
-    step: int
-    label: str
-    criterion: str
-    remaining: int
-    excluded: int
 
 
 @dataclass(frozen=True)
@@ -42,28 +37,39 @@ class CohortRun:
         return len(set(self.members.column("person_id").to_pylist()))
 
     def as_dict(self) -> dict[str, object]:
-        """``{"persons": N, "attrition": [{"label", "criterion", "remaining", "excluded"}]}``."""
+        """``{"persons": N, "attrition": [{"label": ..., "remaining": N}, ...]}``."""
         return {
             "persons": self.persons,
-            "attrition": [
-                {
-                    "label": s.label,
-                    "criterion": s.criterion,
-                    "remaining": s.remaining,
-                    "excluded": s.excluded,
-                }
-                for s in self.attrition
-            ],
+            "attrition": [{"label": s.label, "remaining": s.remaining} for s in self.attrition],
         }
+
+
+def load_cohort(path: str | Path) -> Cohort:
+    """Read and validate a cohort file: a YAML mapping of the cohort language
+    (:class:`~myositis.cohort.language.Cohort`), or a format-2 study specification whose
+    ``cohort`` section is one. Problems raise :class:`~myositis.errors.SpecError` naming the
+    file, each field path and value (docs/cohort-language.md)."""
+    source = Path(path)
+    if not source.is_file():
+        raise SpecError(f"{source}: no such cohort file; give the path of a YAML cohort file")
+    data = read_yaml(source, what="cohort file")
+    if isinstance(data, dict) and "spec_version" in data and isinstance(data.get("cohort"), dict):
+        data = data["cohort"]
+    return validate(
+        Cohort, data, source=str(source), what="cohort definition", docs="docs/cohort-language.md"
+    )
 
 
 def attrition_steps(compiled: CompiledCohort) -> list[AttritionStep]:
     """Execute the attrition expression (one query) into attrition lines."""
-    row = compiled.attrition.to_pyarrow().to_pylist()[0]
+    return _steps(compiled, compiled.attrition.to_pyarrow().to_pylist()[0])
+
+
+def _steps(compiled: CompiledCohort, row: dict[str, object]) -> list[AttritionStep]:
     steps: list[AttritionStep] = []
     before = None
     for k, step in enumerate(compiled.steps):
-        remaining = int(row[f"step_{k}"] or 0)
+        remaining = int(row[f"step_{k}"] or 0)  # type: ignore[call-overload]
         excluded = 0 if before is None else before - remaining
         steps.append(AttritionStep(k + 1, step.label, step.criterion, remaining, excluded))
         before = remaining
@@ -73,11 +79,13 @@ def attrition_steps(compiled: CompiledCohort) -> list[AttritionStep]:
 def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent) -> CohortRun:
     """Compile ``cohort`` on ``con`` and run it: attrition and members."""
     compiled = compile_cohort(con, cohort)
-    progress("counting the attrition")
-    steps = attrition_steps(compiled)
-    progress("listing the members")
-    members = compiled.members.order_by(["person_id", "index_date"]).to_pyarrow()
+    progress("running the cohort (one query)")
+    result = compiled.result.to_pyarrow()
+    steps = _steps(compiled, result.slice(0, 1).to_pylist()[0])
+    members = result.select([c for c in result.column_names if not c.startswith("step_")])
+    members = members.filter(pc.is_valid(members.column("person_id")))
+    members = members.sort_by([("person_id", "ascending"), ("index_date", "ascending")])
     return CohortRun(compiled, steps, members)
 
 
-__all__ = ["AttritionStep", "CohortRun", "attrition_steps", "run_cohort"]
+__all__ = ["CohortRun", "attrition_steps", "load_cohort", "run_cohort"]

@@ -30,10 +30,16 @@ RECORD_DATES: Final = tuple(
 )
 
 
-def derived_periods(con: BaseBackend) -> ir.Table:
-    """One period per person with any dated record: earliest to latest recorded date."""
+def _rows(con: BaseBackend, table: str, persons: ir.Table | None) -> ir.Table:
+    rows = con.table(table)
+    return rows if persons is None else rows.semi_join(persons, "person_id")
+
+
+def derived_periods(con: BaseBackend, persons: ir.Table | None = None) -> ir.Table:
+    """One period per person with any dated record: earliest to latest recorded date.
+    ``persons`` (a table with ``person_id``) restricts the persons, read first."""
     dates = [
-        con.table(table).select(person_id=ibis._.person_id, day=ibis._[column])
+        _rows(con, table, persons).select(person_id=ibis._.person_id, day=ibis._[column])
         for table, column in RECORD_DATES
     ]
     every = ibis.union(*dates).filter(ibis._.day.notnull())
@@ -44,13 +50,14 @@ def derived_periods(con: BaseBackend) -> ir.Table:
     )
 
 
-def observation_periods(con: BaseBackend) -> ir.Table:
+def observation_periods(con: BaseBackend, persons: ir.Table | None = None) -> ir.Table:
     """Recorded periods, plus a derived one for each person without a recorded period (the rule
-    in the module docstring). Columns: person_id, start_date, end_date, period_type."""
-    recorded = con.table("observation_period").select(
+    in the module docstring). Columns: person_id, start_date, end_date, period_type.
+    ``persons`` (a table with ``person_id``) restricts the persons, read first."""
+    recorded = _rows(con, "observation_period", persons).select(
         "person_id", "start_date", "end_date", "period_type"
     )
-    derived = derived_periods(con)
+    derived = derived_periods(con, persons)
     without = derived.anti_join(recorded, "person_id")
     return recorded.union(without.select(*recorded.columns))
 

@@ -32,7 +32,8 @@ from ibis import BaseBackend
 from myositis import __version__
 from myositis.analysis.results import analyse
 from myositis.cohort.build import CohortResult, build_cohort
-from myositis.errors import EmptyStepError, MyositisError
+from myositis.cohort.definition import CohortDefinition
+from myositis.errors import EmptyStepError, MyositisError, SpecError
 from myositis.progress import Progress, StepTimes, silent
 from myositis.registry.connect import connect, engine_of, parse_location
 from myositis.registry.fingerprint import RECORDED_KEYS, Fingerprint, verified_fingerprint
@@ -71,6 +72,7 @@ def run_study(
     say = progress
     times = StepTimes()
     spec = spec or load_spec(spec_path)
+    _format_1(spec)  # refuses a format-2 cohort before anything runs
     target = Path(out)
     _check_out(target, data)
     say("opening the registry")
@@ -144,12 +146,24 @@ def study_cohort(con: BaseBackend, spec: StudySpec, progress: Progress = silent)
     options = spec.analysis
     return build_cohort(
         con,
-        spec.cohort,
+        _format_1(spec),
         response_rule=options.response_rule(),
         systemic_therapies=options.systemic_therapies,
         pruritus=(options.pruritus_instrument, options.pruritus_measure),
         progress=progress,
     )
+
+
+def _format_1(spec: StudySpec) -> CohortDefinition:
+    """The format-1 cohort section the report's analyses read; a format-2 cohort is refused."""
+    if not isinstance(spec.cohort, CohortDefinition):
+        raise SpecError(
+            f"study {spec.study.id}: spec_version 2 (a cohort of the cohort language) is read, "
+            "checked and hashed, but the study report's analyses still need a format-1 cohort "
+            "section (diagnosis, exposure, baseline, follow-up); run the cohort, its attrition, "
+            "members and outcomes with: myositis cohort run SPEC --data REGISTRY"
+        )
+    return spec.cohort
 
 
 def _check_out(target: Path, data: str | Path) -> None:
@@ -194,6 +208,7 @@ def _run_record(engine: dict[str, str], spec: StudySpec, times: StepTimes) -> di
 def _header(
     spec: StudySpec, metadata: dict[str, str], fingerprint: Fingerprint, data: str | Path
 ) -> dict[str, Any]:
+    cohort = _format_1(spec)
     synthetic = metadata.get("synthetic", "").strip().lower() == "true"
     return {
         "kind": "study",
@@ -221,14 +236,14 @@ def _header(
             "conf_level": spec.analysis.conf_level,
             "small_cell_threshold": spec.analysis.small_cell_threshold,
             "baseline_window_days": [
-                spec.cohort.baseline.window_days.start,
-                spec.cohort.baseline.window_days.end,
+                cohort.baseline.window_days.start,
+                cohort.baseline.window_days.end,
             ],
             "followup_window_days": [
-                spec.cohort.followup.window_days.start,
-                spec.cohort.followup.window_days.end,
+                cohort.followup.window_days.start,
+                cohort.followup.window_days.end,
             ],
-            "followup_used": spec.cohort.followup.use,
+            "followup_used": cohort.followup.use,
         },
     }
 

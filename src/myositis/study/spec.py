@@ -24,11 +24,16 @@ from pydantic import Field
 
 from myositis.analysis.options import AnalysisOptions
 from myositis.cohort.definition import CohortDefinition, Strict
+from myositis.cohort.language import Cohort
+from myositis.cohort.translate import from_definition
 from myositis.documents import read_yaml, validate
 from myositis.errors import SpecError
 
-#: Version of the specification format this software reads.
-SPEC_FORMAT_VERSION: Final = 1
+#: Newest version of the specification format; every version in SPEC_FORMAT_VERSIONS is read.
+SPEC_FORMAT_VERSION: Final = 2
+#: Format 1: the cohort section is a :class:`CohortDefinition` (diagnosis, exposure, windows);
+#: format 2: it is a cohort of the cohort language (:class:`myositis.cohort.language.Cohort`).
+SPEC_FORMAT_VERSIONS: Final = (1, 2)
 
 
 class StudyInfo(Strict):
@@ -42,12 +47,21 @@ class StudyInfo(Strict):
 
 
 class StudySpec(Strict):
-    """A complete, validated study specification."""
+    """A complete, validated study specification (format 1: :class:`StudySpecV1`; format 2:
+    :class:`StudySpecV2`)."""
 
-    spec_version: Literal[1]
+    spec_version: Literal[1, 2]
     study: StudyInfo
-    cohort: CohortDefinition = CohortDefinition()
+    cohort: CohortDefinition | Cohort = CohortDefinition()
     analysis: AnalysisOptions = AnalysisOptions()
+
+    def cohort_language(self) -> Cohort:
+        """The cohort in the cohort language: format 2's as written, format 1's translated
+        (:func:`myositis.cohort.translate.from_definition`: same persons, index dates and
+        attrition)."""
+        if isinstance(self.cohort, Cohort):
+            return self.cohort
+        return from_definition(self.cohort)
 
     def canonical(self) -> dict[str, Any]:
         """Every field with its value (defaults filled in), as plain JSON types."""
@@ -63,17 +77,36 @@ class StudySpec(Strict):
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class StudySpecV1(StudySpec):
+    """Format 1: the cohort section is a :class:`CohortDefinition`. Its canonical JSON, and so
+    its hash, is the one format 1 always had."""
+
+    spec_version: Literal[1]
+    cohort: CohortDefinition = CohortDefinition()
+
+
+class StudySpecV2(StudySpec):
+    """Format 2: the cohort section is a cohort of the cohort language
+    (docs/cohort-language.md)."""
+
+    spec_version: Literal[2]
+    cohort: Cohort
+
+
 def spec_from_mapping(data: Any, *, source: str = "specification") -> StudySpec:
     """Validate a parsed specification; raise :class:`SpecError` listing every problem."""
+    model: type[StudySpec] = StudySpecV1
     if isinstance(data, dict):
         version = data.get("spec_version")
-        if version is not None and version != SPEC_FORMAT_VERSION:
+        if version is not None and version not in SPEC_FORMAT_VERSIONS:
             raise SpecError(
                 f"{source}: spec_version {version!r} is not supported; this software reads "
-                f"spec_version {SPEC_FORMAT_VERSION}"
+                f"spec_version {' and '.join(map(str, SPEC_FORMAT_VERSIONS))}"
             )
+        if version == 2:
+            model = StudySpecV2
     return validate(
-        StudySpec, data, source=source, what="study specification", docs="docs/study-spec.md"
+        model, data, source=source, what="study specification", docs="docs/study-spec.md"
     )
 
 
@@ -127,7 +160,10 @@ def bundled_spec_path(name: str = "jak-refractory-dm") -> Path:
 
 __all__ = [
     "SPEC_FORMAT_VERSION",
+    "SPEC_FORMAT_VERSIONS",
     "StudySpec",
+    "StudySpecV1",
+    "StudySpecV2",
     "bundled_spec_names",
     "bundled_spec_path",
     "load_spec",

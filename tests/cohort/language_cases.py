@@ -1,0 +1,353 @@
+"""A small registry made to exercise every construct of the cohort language, and cohorts on it
+with their expected attrition and members, counted by hand (the reasoning beside each value).
+Used by tests/cohort/test_language.py (DuckDB) and tests/conformance/test_cohort_language.py
+(DuckDB, PostgreSQL, Spark). SYNTHETIC: no real person.
+
+Persons (F unless said; born 1970-06-15 unless said):
+
+- 1: M33.10 2019-01-01, M3310 2019-06-01; tofacitinib 2020-03-01..2020-12-31 and
+  2021-01-20..2021-06-30 (20 days apart); CDASI activity 20 on 2020-02-20, 12 on 2020-09-01;
+  CK 900 (ULN 200) on 2020-02-25; recorded observation 2018-01-01..2022-12-31.
+- 2 (M, born 1990-01-01): M33.12 once, 2019-05-01; tofacitinib 2020-05-01..2020-08-01;
+  CDASI 10 on 2020-04-25; CK 300/200; observation 2020-01-01..2022-12-31 (121 days before).
+- 3 (born 1985-01-01): M33.02 2019-01-01 and 2019-02-01; tofacitinib from 2020-06-01, still
+  running (no end); CDASI 18 on 2020-05-20; CK 500/200 on 2020-05-25; breast cancer C50.9
+  on 2020-01-01; observation 2015-01-01..2023-12-31.
+- 4 (born 1960-01-01): M33.22 and M33.20 (polymyositis, excluded from the DM set);
+  tofacitinib 2020-01-01..2020-12-31; no recorded observation (derived: 2019-01-01..2020-12-31).
+- 5 (born 1980-01-01): M33.10 twice on 2018-01-01 (one date); tofacitinib 2020-01-01..
+  2020-03-31; CDASI 25 on 2019-12-20; no recorded observation (derived 2018-01-01..2020-03-31).
+- 6: rheumatoid arthritis M06.9 2019-06-01; tofacitinib 2020-01-01..2020-12-31; derived
+  observation 2019-06-01..2020-12-31.
+- 7: M33.10 2019-01-01 and 2019-02-01; tofacitinib cream (route topical) 2020-02-01.
+- 8 (M, born 1950-01-01): M33.9 2019-01-01 and 2019-04-01; tofacitinib 2020-02-01..2020-04-01
+  and 2020-06-01..2020-09-01 (61 days apart); CDASI 12 on 2020-01-15; CK 700/200 on
+  2020-01-20; prednisone 2019-01-01..2019-06-01; herpes zoster grade 3, serious, 2020-03-15;
+  observation 2010-01-01..2022-06-30.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+D = dt.date
+
+_ids = iter(range(1, 100_000))
+
+
+BORN = D(1970, 6, 15)
+
+
+def _person(pid: int, sex: str = "F", born: dt.date = BORN) -> dict[str, Any]:
+    return {"person_id": pid, "site": "s1", "sex": sex, "birth_date": born}
+
+
+def _dx(pid: int, code: str, when: dt.date) -> dict[str, Any]:
+    return {"person_id": pid, "code_system": "ICD10CM", "code": code, "diagnosis_date": when}
+
+
+def _drug(
+    pid: int,
+    start: dt.date,
+    end: dt.date | None,
+    ingredient: str = "tofacitinib",
+    route: str = "oral",
+) -> dict[str, Any]:
+    coded = ingredient == "tofacitinib"
+    return {
+        "exposure_id": next(_ids),
+        "person_id": pid,
+        "ingredient": ingredient,
+        "code_system": "RXNORM" if coded else "LOCAL",
+        "code": "1357536" if coded else ingredient,
+        "start_date": start,
+        "end_date": end,
+        "dose": 5.0,
+        "dose_unit": "mg",
+        "frequency": "BID",
+        "formulation": "TOP" if route == "topical" else "IR",
+        "route": route,
+    }
+
+
+def _cdasi(pid: int, when: dt.date, activity: float) -> dict[str, Any]:
+    return {
+        "assessment_id": next(_ids),
+        "person_id": pid,
+        "assessment_date": when,
+        "instrument": "cdasi",
+        "measure": "activity",
+        "value": activity,
+    }
+
+
+def _ck(pid: int, when: dt.date, value: float) -> dict[str, Any]:
+    return {
+        "person_id": pid,
+        "test": "ck",
+        "result_date": when,
+        "value": value,
+        "unit": "U/L",
+        "uln": 200.0,
+        "uln_unit": "U/L",
+    }
+
+
+def _period(pid: int, start: dt.date, end: dt.date) -> dict[str, Any]:
+    return {"person_id": pid, "start_date": start, "end_date": end, "period_type": "recorded"}
+
+
+ROWS: dict[str, list[dict[str, Any]]] = {
+    "person": [
+        _person(1),
+        _person(2, "M", D(1990, 1, 1)),
+        _person(3, born=D(1985, 1, 1)),
+        _person(4, born=D(1960, 1, 1)),
+        _person(5, born=D(1980, 1, 1)),
+        _person(6),
+        _person(7),
+        _person(8, "M", D(1950, 1, 1)),
+    ],
+    "diagnosis": [
+        _dx(1, "M33.10", D(2019, 1, 1)),
+        _dx(1, "M3310", D(2019, 6, 1)),
+        _dx(2, "M33.12", D(2019, 5, 1)),
+        _dx(3, "M33.02", D(2019, 1, 1)),
+        _dx(3, "M33.02", D(2019, 2, 1)),
+        _dx(3, "C50.9", D(2020, 1, 1)),
+        _dx(4, "M33.22", D(2019, 1, 1)),
+        _dx(4, "M33.20", D(2019, 3, 1)),
+        _dx(5, "M33.10", D(2018, 1, 1)),
+        _dx(5, "M33.10", D(2018, 1, 1)),
+        _dx(6, "M06.9", D(2019, 6, 1)),
+        _dx(7, "M33.10", D(2019, 1, 1)),
+        _dx(7, "M33.10", D(2019, 2, 1)),
+        _dx(8, "M33.9", D(2019, 1, 1)),
+        _dx(8, "M33.9", D(2019, 4, 1)),
+    ],
+    "drug_exposure": [
+        _drug(1, D(2020, 3, 1), D(2020, 12, 31)),
+        _drug(1, D(2021, 1, 20), D(2021, 6, 30)),
+        _drug(2, D(2020, 5, 1), D(2020, 8, 1)),
+        _drug(3, D(2020, 6, 1), None),
+        _drug(4, D(2020, 1, 1), D(2020, 12, 31)),
+        _drug(5, D(2020, 1, 1), D(2020, 3, 31)),
+        _drug(6, D(2020, 1, 1), D(2020, 12, 31)),
+        _drug(7, D(2020, 2, 1), D(2020, 3, 1), route="topical"),
+        _drug(8, D(2020, 2, 1), D(2020, 4, 1)),
+        _drug(8, D(2020, 6, 1), D(2020, 9, 1)),
+        _drug(8, D(2019, 1, 1), D(2019, 6, 1), ingredient="prednisone"),
+    ],
+    "assessment": [
+        _cdasi(1, D(2020, 2, 20), 20),
+        _cdasi(1, D(2020, 9, 1), 12),
+        _cdasi(2, D(2020, 4, 25), 10),
+        _cdasi(3, D(2020, 5, 20), 18),
+        _cdasi(5, D(2019, 12, 20), 25),
+        _cdasi(8, D(2020, 1, 15), 12),
+    ],
+    "laboratory": [
+        _ck(1, D(2020, 2, 25), 900),
+        _ck(2, D(2020, 4, 28), 300),
+        _ck(3, D(2020, 5, 25), 500),
+        _ck(8, D(2020, 1, 20), 700),
+    ],
+    "adverse_event": [
+        {
+            "person_id": 8,
+            "term": "Herpes zoster",
+            "onset_date": D(2020, 3, 15),
+            "grade": 3,
+            "serious": True,
+        }
+    ],
+    "observation_period": [
+        _period(1, D(2018, 1, 1), D(2022, 12, 31)),
+        _period(2, D(2020, 1, 1), D(2022, 12, 31)),
+        _period(3, D(2015, 1, 1), D(2023, 12, 31)),
+        _period(8, D(2010, 1, 1), D(2022, 6, 30)),
+    ],
+}
+
+CONCEPT_SETS: dict[str, Any] = {
+    # M33 and below, without polymyositis (M33.2 and below)
+    "dm": {
+        "items": [
+            {"system": "ICD10CM", "code": "M33", "descendants": True},
+            {"system": "ICD10CM", "code": "M33.2", "descendants": True, "exclude": True},
+        ]
+    },
+    "jak": {"items": [{"system": "RXNORM", "code": "1357536"}, {"ingredient": "baricitinib"}]},
+    "cancer": {"items": [{"system": "ICD10CM", "code": "C50", "descendants": True}]},
+    "prednisone": {"items": [{"ingredient": "prednisone"}]},
+}
+
+JAK = {"domain": "drug_exposure", "concept_set": "jak", "exclude_routes": ["topical"]}
+DM_TWICE = {
+    "label": "DM on 2 distinct dates",
+    "criteria": [
+        {
+            "domain": "diagnosis",
+            "concept_set": "dm",
+            "occurrence": {"type": "at_least", "count": 2, "distinct_dates": True},
+        }
+    ],
+}
+BEFORE = {"start": -30, "end": 0}
+
+
+#: name -> (cohort mapping, attrition remaining, members (person, index, exit))
+CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.date]]]] = {
+    # Entry inside an observation period with 365 days before: 2 has 121 days (period from
+    # 2020-01-01), 6 has 214 (derived from 2019-06-01), 7's only exposure is topical; 4's
+    # derived period starts 2019-01-01, exactly 365 days before 2020-01-01. Exit: end of the
+    # period (recorded, or the derived one's last record).
+    "observation": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK], "observation": {"prior_days": 365}},
+        },
+        [8, 5],
+        [
+            (1, D(2020, 3, 1), D(2022, 12, 31)),
+            (3, D(2020, 6, 1), D(2023, 12, 31)),
+            (4, D(2020, 1, 1), D(2020, 12, 31)),
+            (5, D(2020, 1, 1), D(2020, 3, 31)),
+            (8, D(2020, 2, 1), D(2022, 6, 30)),
+        ],
+    ),
+    # DM on 2 distinct dates: 1, 3, 7, 8 (2 has one code, 4 polymyositis, 5 one date, 6 RA);
+    # a systemic JAK: 1, 3, 8 (7 topical); active skin (CDASI > 14) or CK > 2 x ULN in the 30
+    # days before: 1 (CDASI 20, CK 4.5x), 3 (CDASI 18, CK 2.5x), 8 (CDASI 12, CK 3.5x); no
+    # cancer in the year before: 3 has C50.9 152 days before -> 1, 8; women aged 18 to 65:
+    # 8 is a man of 70 -> 1.
+    "rules": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "persons_with": [DM_TWICE],
+            "entry": {"label": "Systemic JAK inhibitor", "events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "Active skin or CK above 2 x ULN",
+                    "type": "any",
+                    "criteria": [
+                        {
+                            "domain": "assessment",
+                            "instrument": "cdasi",
+                            "measure": "activity",
+                            "value": {"gt": 14},
+                            "start_window": BEFORE,
+                        },
+                        {
+                            "domain": "laboratory",
+                            "test": "ck",
+                            "times_uln": {"gt": 2},
+                            "start_window": BEFORE,
+                        },
+                    ],
+                },
+                {
+                    "label": "No cancer in the year before",
+                    "criteria": [
+                        {
+                            "domain": "diagnosis",
+                            "concept_set": "cancer",
+                            "start_window": {"start": -365, "end": -1},
+                            "occurrence": {"type": "exactly", "count": 0},
+                        }
+                    ],
+                },
+                {
+                    "label": "Women aged 18 to 65",
+                    "demographics": [{"age": {"gte": 18, "lte": 65}, "sex": ["F"]}],
+                },
+            ],
+        },
+        [8, 4, 3, 3, 2, 1],
+        [(1, D(2020, 3, 1), D(2022, 12, 31))],
+    ),
+    # At least 2 of: CDASI > 14, CK > 2 x ULN (30 days before), prednisone ending within 90
+    # days of the index: 1 (CDASI, CK), 3 (CDASI, CK); 8 only CK (prednisone ended 245 days
+    # before). Exit: end of the JAK era with 30 days' gap allowed: 1's two exposures 20 days
+    # apart -> 2021-06-30; 3's is still running -> the end of observation, 2023-12-31.
+    "at_least_and_era": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "persons_with": [DM_TWICE],
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "Two of three signs",
+                    "type": "at_least",
+                    "count": 2,
+                    "criteria": [
+                        {
+                            "domain": "assessment",
+                            "instrument": "cdasi",
+                            "measure": "activity",
+                            "value": {"gt": 14},
+                            "start_window": BEFORE,
+                        },
+                        {
+                            "domain": "laboratory",
+                            "test": "ck",
+                            "times_uln": {"gt": 2},
+                            "start_window": BEFORE,
+                        },
+                        {
+                            "domain": "drug_exposure",
+                            "concept_set": "prednisone",
+                            "end_window": {"start": -90, "end": 90},
+                        },
+                    ],
+                }
+            ],
+            "exit": {"strategy": "drug_era", "concept_set": "jak", "gap_days": 30},
+        },
+        [8, 4, 3, 2],
+        [(1, D(2020, 3, 1), D(2021, 6, 30)), (3, D(2020, 6, 1), D(2023, 12, 31))],
+    ),
+    # Fixed exit 180 days after the index, cut by a serious grade >= 3 adverse event and by the
+    # end of observation: every systemic JAK user (7 is topical); 5's derived period ends
+    # 2020-03-31; 8's herpes zoster on 2020-03-15.
+    "fixed_and_censor": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK]},
+            "exit": {
+                "strategy": "fixed",
+                "offset_days": 180,
+                "censor": [{"domain": "adverse_event", "grade": {"gte": 3}, "serious": True}],
+            },
+        },
+        [8, 7],
+        [
+            (1, D(2020, 3, 1), D(2020, 8, 28)),
+            (2, D(2020, 5, 1), D(2020, 10, 28)),
+            (3, D(2020, 6, 1), D(2020, 11, 28)),
+            (4, D(2020, 1, 1), D(2020, 6, 29)),
+            (5, D(2020, 1, 1), D(2020, 3, 31)),
+            (6, D(2020, 1, 1), D(2020, 6, 29)),
+            (8, D(2020, 2, 1), D(2020, 3, 15)),
+        ],
+    ),
+    # Every exposure enters; each ends with its own era (no gap allowed) and periods 30 days
+    # or less apart are merged: 1's (20 days apart) become one, 8's (61 days) stay two.
+    "all_events_collapsed": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "persons_with": [DM_TWICE],
+            "entry": {"events": [JAK], "limit": "all"},
+            "expression_limit": "all",
+            "exit": {"strategy": "drug_era", "concept_set": "jak", "era_pad_days": 30},
+        },
+        [8, 4, 3],
+        [
+            (1, D(2020, 3, 1), D(2021, 6, 30)),
+            (3, D(2020, 6, 1), D(2023, 12, 31)),
+            (8, D(2020, 2, 1), D(2020, 4, 1)),
+            (8, D(2020, 6, 1), D(2020, 9, 1)),
+        ],
+    ),
+}

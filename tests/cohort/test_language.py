@@ -1,0 +1,183 @@
+"""The cohort language on a hand-made registry (tests/cohort/language_cases.py): each case's
+attrition and members as counted by hand, and the models' refusals naming the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from ibis import BaseBackend
+
+from cohort.language_cases import CASES, ROWS
+from conformance.engines import run_cli
+from myositis.cohort.language import Cohort
+from myositis.cohort.run import load_cohort, run_cohort
+from myositis.registry import append_arrow, arrow_schema, create_registry
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> BaseBackend:
+    con = create_registry(tmp_path_factory.mktemp("language") / "r.duckdb")
+    for name, rows in ROWS.items():
+        schema = arrow_schema(name)
+        full = [{f.name: row.get(f.name) for f in schema} for row in rows]
+        append_arrow(con, name, pa.Table.from_pylist(full, schema=schema))
+    return con
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_case_gives_the_hand_counted_attrition_and_members(con: BaseBackend, case: str) -> None:
+    mapping, remaining, members = CASES[case]
+    run = run_cohort(con, Cohort.model_validate(mapping))
+    assert [s.remaining for s in run.attrition] == remaining
+    found = [(r["person_id"], r["index_date"], r["exit_date"]) for r in run.members.to_pylist()]
+    assert found == members
+    assert run.persons == len({m[0] for m in members})
+
+
+def test_the_json_form_of_a_run(con: BaseBackend) -> None:
+    mapping, _, _ = CASES["rules"]
+    run = run_cohort(con, Cohort.model_validate(mapping))
+    assert run.as_dict() == {
+        "persons": 1,
+        "attrition": [
+            {"label": "Persons in the registry", "remaining": 8},
+            {"label": "DM on 2 distinct dates", "remaining": 4},
+            {"label": "Systemic JAK inhibitor", "remaining": 3},
+            {"label": "Active skin or CK above 2 x ULN", "remaining": 3},
+            {"label": "No cancer in the year before", "remaining": 2},
+            {"label": "Women aged 18 to 65", "remaining": 1},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"entry": {"events": [{"domain": "diagnosis", "concept_set": "nope"}]}},
+            "entry.events.0: concept set 'nope' is not defined",
+        ),
+        (
+            {"entry": {"events": [{"domain": "diagnosis", "concept_set": "dm", "test": "ck"}]}},
+            "test cannot be used with domain 'diagnosis'",
+        ),
+        (
+            {"inclusion": [{"label": "x", "type": "at_least", "criteria": []}]},
+            "a group needs at least one criterion",
+        ),
+        (
+            {
+                "inclusion": [
+                    {
+                        "label": "x",
+                        "criteria": [
+                            {
+                                "domain": "laboratory",
+                                "test": "ck",
+                                "start_window": {"start": 5, "end": -5},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "impossible window: start (5) is after end (-5)",
+        ),
+        ({"exit": {"strategy": "drug_era"}}, "strategy 'drug_era' needs concept_set"),
+        (
+            {"concept_sets": {"dm": {"items": [{"system": "ICD11", "code": "x"}]}}},
+            "unknown code system 'ICD11'",
+        ),
+    ],
+)
+def test_the_models_refuse_naming_the_problem(change: dict[str, object], message: str) -> None:
+    base: dict[str, object] = {
+        "concept_sets": {"dm": {"items": [{"system": "ICD10CM", "code": "M33"}]}},
+        "entry": {"events": [{"domain": "diagnosis", "concept_set": "dm"}]},
+    }
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Cohort.model_validate(base | change)
+
+
+def test_outcomes_at_baseline_and_follow_up(con: BaseBackend) -> None:
+    """CDASI activity closest to week 24 (day 168) against the baseline closest to the index,
+    and CK as a multiple of its ULN: 1 has CDASI 20 on day -10 and 12 on day 184 (change -8);
+    3, 5 and 8 have a baseline only; 4 has neither. CK: 900/200 = 4.5 on day -5 for 1,
+    500/200 = 2.5 on day -7 for 3, 700/200 = 3.5 on day -12 for 8."""
+    mapping = dict(CASES["observation"][0])
+    mapping["outcomes"] = [
+        {
+            "name": "cdasi",
+            "instrument": "cdasi",
+            "measure": "activity",
+            "followup": {"start": 1, "end": 365},
+            "at_day": 168,
+        },
+        {
+            "name": "ck",
+            "test": "ck",
+            "scale": "times_uln",
+            "baseline": {"start": -60, "end": 0},
+        },
+    ]
+    run = run_cohort(con, Cohort.model_validate(mapping))
+    rows = {r["person_id"]: r for r in run.members.to_pylist()}
+    assert [(p, r["cdasi_baseline"], r["cdasi_baseline_day"]) for p, r in rows.items()] == [
+        (1, 20.0, -10),
+        (3, 18.0, -12),
+        (4, None, None),
+        (5, 25.0, -12),
+        (8, 12.0, -17),
+    ]
+    assert (rows[1]["cdasi_followup"], rows[1]["cdasi_followup_day"]) == (12.0, 184)
+    assert rows[1]["cdasi_change"] == -8.0
+    assert [rows[p]["cdasi_change"] for p in (3, 4, 5, 8)] == [None] * 4
+    assert [rows[p]["ck_baseline"] for p in (1, 3, 4, 5, 8)] == [4.5, 2.5, None, None, 3.5]
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cohorts"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_worked_examples_are_the_cases(case: str) -> None:
+    """docs/cohort-language.md runs examples/cohorts/<case>.yaml on examples/cohorts/registry
+    (written by examples/cohorts/make_examples.py from language_cases.py)."""
+    assert load_cohort(EXAMPLES / f"{case}.yaml") == Cohort.model_validate(CASES[case][0])
+
+
+def test_cohort_run_prints_the_attrition_as_json(tmp_path: Path) -> None:
+    members = tmp_path / "members.csv"
+    out = run_cli(
+        "cohort",
+        "run",
+        str(EXAMPLES / "fixed_and_censor.yaml"),
+        "--data",
+        str(EXAMPLES / "registry"),
+        "--json",
+        "-o",
+        str(members),
+    )
+    assert json.loads(out) == {
+        "persons": 7,
+        "attrition": [
+            {"label": "Persons in the registry", "remaining": 8},
+            {"label": "Entry event", "remaining": 7},
+        ],
+    }
+    lines = members.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == '"person_id","index_date","exit_date"'
+    assert lines[-1] == "8,2020-02-01,2020-03-15"
+
+
+def test_cohort_check_names_the_bad_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "entry:\n  events: [{domain: laboratory, test: ck, times_uln: {gt: 2, lt: 1}}]\n",
+        encoding="utf-8",
+    )
+    out = run_cli("cohort", "check", str(bad), code=2)
+    assert f"{bad}: the cohort definition is not valid" in out
+    assert "entry.events[0].times_uln" in out
+    assert "impossible range: the lower bound 2.0 is above the upper 1.0" in out

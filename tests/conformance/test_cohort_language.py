@@ -1,0 +1,45 @@
+"""Every construct of the cohort language gives the same members and attrition on DuckDB,
+PostgreSQL and Spark: the hand-made registry of tests/cohort/language_cases.py (SYNTHETIC) is
+loaded into each engine with the registry's types, each case runs there through the one
+compiled query, and must give the hand-counted attrition and members.
+
+A construct an engine cannot run would be declared here per engine with the exact error
+expected (``GAPS``), as ibis's backend suite declares them; none is known today.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cohort.language_cases import CASES, ROWS
+from conformance.engines import Engine
+from myositis.cohort.language import Cohort
+from myositis.cohort.run import run_cohort
+from registry.broken import tables
+
+#: (engine, case) -> (exception type, message) an engine is known to raise; none today.
+GAPS: dict[tuple[str, str], tuple[type[Exception], str]] = {}
+
+
+@pytest.fixture
+def loaded(engine: Engine) -> Engine:
+    for name, table in tables(**ROWS).items():
+        if name != "registry_metadata":
+            engine.load(name, table)
+    return engine
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_construct_gives_the_same_cohort_on_every_engine(loaded: Engine, case: str) -> None:
+    mapping, remaining, members = CASES[case]
+    cohort = Cohort.model_validate(mapping)
+    gap = GAPS.get((loaded.name, case))
+    if gap is not None:
+        kind, message = gap
+        with pytest.raises(kind, match=message):
+            run_cohort(loaded.scratch, cohort)
+        return
+    run = run_cohort(loaded.scratch, cohort)
+    assert [s.remaining for s in run.attrition] == remaining
+    found = [(r["person_id"], r["index_date"], r["exit_date"]) for r in run.members.to_pylist()]
+    assert found == members
