@@ -477,13 +477,15 @@ def _child(kind: str, engine: str, location: str, runs: int, rows_file: str) -> 
         from myositis.study.runner import run_study
 
         with tempfile.TemporaryDirectory() as out:
-            for index in range(runs + 1):
+            for _ in range(runs + 1):
                 began = time.perf_counter()
                 result = run_study(SPEC, location, Path(out) / "report")
-                if index:
-                    timings.append(
-                        {"seconds": time.perf_counter() - began, "run": result.results["run"]}
-                    )
+                # the first run of the process (imports, first compilations) is kept apart
+                timings.append(
+                    {"seconds": time.perf_counter() - began, "run": result.results["run"]}
+                )
+            cold = timings.pop(0)
+            timings[0]["cold"] = cold
             rows = [[len(result.results["patients"])]]
     else:
         statements = [hand_sql()] if kind == "hand" else circe_sql()
@@ -701,11 +703,14 @@ def section(
                 f"{rss:.0f} MiB | {'yes' if rss < 2048 else '**no**'} |"
             )
     if study is not None:
-        seconds = study["median"]
-        lines.append(
-            f"| whole `study run` (report included) under 5 s on DuckDB | "
-            f"{args.study_size:,} | {seconds:.1f} s | {'yes' if seconds < 5 else '**no**'} |"
-        )
+        for what, seconds in (
+            ("first run in a fresh process", study["timings"][0]["cold"]["seconds"]),
+            ("median of later runs", study["median"]),
+        ):
+            lines.append(
+                f"| whole `study run` (report included) under 5 s on DuckDB, {what} | "
+                f"{args.study_size:,} | {seconds:.1f} s | {'yes' if seconds < 5 else '**no**'} |"
+            )
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         growth = f"Growth from {small:,} to {large:,} persons (x{large / small:.0f} rows):"
@@ -736,10 +741,12 @@ def section(
         lines += [
             "",
             f"Whole `myositis study run` (`run_study`, report included) on the DuckDB registry of "
-            f"{args.study_size:,} persons: median {study['median']:.2f} s (runs "
+            f"{args.study_size:,} persons: first run in a fresh process (imports and first "
+            f"compilations included) {study['timings'][0]['cold']['seconds']:.2f} s; later runs "
+            f"of that process median {study['median']:.2f} s (runs "
             + ", ".join(f"{s:.2f}" for s in study["runs"])
-            + f"), peak RSS {study['rss']:.0f} MiB; median seconds of each step (results.json "
-            "`run.steps`):",
+            + f"); peak RSS {study['rss']:.0f} MiB. Median seconds of each step of the later "
+            "runs (results.json `run.steps`):",
             "",
             "| step | seconds | share |",
             "|---|---:|---:|",
