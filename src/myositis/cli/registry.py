@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -96,12 +96,11 @@ def synth(
         ),
     ] = None,
     preset: Annotated[
-        str,
+        Literal["population", "referral-centre"],
         typer.Option(
             "--preset",
             help="Model parameters: 'population' (population prevalence) or 'referral-centre' "
             "(5 DM per 1,000, CDASI at nearly every visit; docs/synthetic.md).",
-            metavar="NAME",
         ),
     ] = "population",
     overwrite: Annotated[
