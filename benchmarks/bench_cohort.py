@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -632,6 +633,7 @@ def section(
         + " --engines "
         + " ".join(args.engines)
         + f" --runs {args.runs} --study-size {args.study_size}"
+        + (f" --postgres-max {args.postgres_max}" if args.postgres_max else "")
     )
     lines = [
         SECTION,
@@ -800,6 +802,14 @@ def main() -> None:
     parser.add_argument("--study-size", type=int, default=1_000_000, help="0: skip")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--workdir", type=Path, help="keep the registries here between runs")
+    parser.add_argument(
+        "--postgres-max", type=int, default=0, help="PostgreSQL only up to this size (0: all)"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the measurements a previous run saved in --workdir (measure-*.json)",
+    )
     parser.add_argument("--drop", action="store_true", help="drop the PostgreSQL copies after")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
@@ -818,6 +828,8 @@ def main() -> None:
             registry = _registry(size, work)
             results[size] = {}
             for engine in args.engines:
+                if engine == "postgres" and args.postgres_max and size > args.postgres_max:
+                    continue
                 if engine == "duckdb":
                     url = raw = str(registry)
                 else:
@@ -826,8 +838,18 @@ def main() -> None:
                     url, raw = f"{args.postgres}?schema={schema}", f"{args.postgres}#{schema}"
                 measured = {}
                 for kind in ("builder", "hand", "circe"):
-                    measured[kind] = _measure(kind, engine, url if kind == "builder" else raw,
-                                              args.runs, work)  # fmt: skip
+                    measured[kind] = _cached(
+                        work / f"measure-{size}-{engine}-{kind}.json",
+                        args.reuse,
+                        partial(
+                            _measure,
+                            kind,
+                            engine,
+                            url if kind == "builder" else raw,
+                            args.runs,
+                            work,
+                        ),
+                    )
                     print(size, engine, kind, measured[kind]["runs"], flush=True)
                 _same(measured, size, engine)
                 results[size][engine] = measured
@@ -835,7 +857,11 @@ def main() -> None:
             dm[size] = {"dm": _dm_patients(registry), "cohort": len(first["builder"]["rows"])}
         if args.study_size:
             registry = _registry(args.study_size, work)
-            study = _measure("study", "duckdb", str(registry), args.runs, work)
+            study = _cached(
+                work / f"measure-study-{args.study_size}.json",
+                args.reuse,
+                lambda: _measure("study", "duckdb", str(registry), args.runs, work),
+            )
             print("study run", study["runs"], flush=True)
     if args.drop and schemas:
         _drop(args.postgres, schemas)
@@ -850,6 +876,17 @@ def main() -> None:
     print(text)
     if not args.no_write:
         _write(text)
+
+
+def _cached(path: Path, reuse: bool, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A measurement saved in ``path`` by an earlier run (with ``reuse``), else a new one,
+    saved there."""
+    if reuse and path.exists():
+        found: dict[str, Any] = json.loads(path.read_text())
+        return found
+    result = measure()
+    path.write_text(json.dumps(result))
+    return result
 
 
 def _dm_patients(registry: Path) -> int:
