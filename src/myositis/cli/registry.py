@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -96,11 +96,12 @@ def synth(
         ),
     ] = None,
     preset: Annotated[
-        Literal["population", "referral-centre"],
+        str,
         typer.Option(
             "--preset",
             help="Model parameters: 'population' (population prevalence) or 'referral-centre' "
             "(5 DM per 1,000, CDASI at nearly every visit; docs/synthetic.md).",
+            metavar="NAME",
         ),
     ] = "population",
     overwrite: Annotated[
