@@ -196,6 +196,8 @@ def test_an_empty_specification(
         (["score", "haq", "h.csv", "-o", "o.csv", "--min-categories", "9"],
          "'9' must be 8 or less"),
         (["registry", "synth", "-o", "r.duckdb", "--patients", "0"], "'0' must be 1 or more"),
+        (["registry", "synth", "-o", "r.duckdb", "--preset", "clinic"],
+         "'--preset': value 'clinic': must be one of population, referral-centre"),
         (["demo", "--seed", "-1"], "'-1' must be 0 or more"),
         (["score", "tis", "t.csv", "-o", "o.csv", "--population", "child"],
          "'child' is not one of 'adult', 'juvenile'"),

@@ -5,12 +5,14 @@ the same registry, and the registry keeps the data model's integrity rules."""
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import ibis
 import pytest
 from scipy.stats import binom
 
+from myositis.cli import main
 from myositis.errors import InvalidInputError
 from myositis.registry import connect, read_metadata
 from myositis.registry.integrity import integrity_problems
@@ -136,3 +138,18 @@ def test_unknown_preset_is_refused(tmp_path: Path) -> None:
     assert [(p.column, p.value) for p in info.value.problems] == [("--preset", "clinic")]
     assert "population, referral-centre" in str(info.value)
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_command_line_preset_and_prevalence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cli.duckdb"
+    argv = ["myositis", "registry", "synth", "-n", "2000", "--seed", "9", "--preset",
+            "referral-centre", "--dm-per-1000", "3", "-o", str(out), "--quiet"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code in (0, None)
+    assert "preset referral-centre" in capsys.readouterr().out
+    meta = read_metadata(connect(out, read_only=True))
+    assert (meta["preset"], meta["dm_per_1000"], meta["seed"]) == ("referral-centre", "3.0", "9")
