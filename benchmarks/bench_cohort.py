@@ -39,7 +39,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -50,8 +49,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from benchmarks.record import load, machine, postgres_version, versions, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Cohort at hospital scale"
 SPEC = ROOT / "studies" / "jak-refractory-dm.yaml"
 PRESET, SITES, SEED = "referral-centre", 4, 2026
@@ -593,22 +593,6 @@ def _drop(server: str, schemas: Iterable[str]) -> None:
 # --- the report ------------------------------------------------------------------------------
 
 
-def _versions(server: str | None) -> str:
-    import duckdb
-    import ibis
-    import psycopg
-
-    from benchmarks.bench_synth import _versions as base
-
-    found = ""
-    if server:
-        with psycopg.connect(server) as pg:
-            row = pg.execute("SHOW server_version").fetchone()
-            found = f", PostgreSQL server {row[0] if row else '?'}"
-    del duckdb, ibis
-    return f"{base()}, psycopg {psycopg.__version__}{found}"
-
-
 def _fmt(seconds: float) -> str:
     return f"{seconds:.3f}" if seconds < 10 else f"{seconds:.1f}"
 
@@ -764,16 +748,6 @@ def section(
     return "\n".join(lines)
 
 
-def _write(text: str) -> None:
-    current = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        current = pattern.sub(lambda _: text + "\n", current)
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(current)
-
-
 def _same(results: dict[str, Any], size: int, engine: str) -> None:
     reference = results["builder"]["rows"]
     for kind in ("hand", "circe"):
@@ -814,9 +788,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from benchmarks.bench_study_run import _load, _machine
 
-    load = _load()
+    before = load()
     results: dict[int, dict[str, dict[str, Any]]] = {}
     dm: dict[int, dict[str, int]] = {}
     schemas = []
@@ -869,13 +842,14 @@ def main() -> None:
         results,
         study,
         args,
-        _machine(load),
-        _versions(args.postgres if "postgres" in args.engines else None),
+        f"{machine()}; load average {before} before the run, {load()} after (a shared machine)",
+        versions("numpy", "pyarrow", "duckdb", "ibis-framework", "psycopg")
+        + (f", {postgres_version(args.postgres)}" if "postgres" in args.engines else ""),
         dm,
     )
     print(text)
     if not args.no_write:
-        _write(text)
+        write_section(text)
 
 
 def _cached(path: Path, reuse: bool, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.bench_synth import DOC, _machine, _versions
+from benchmarks.record import machine, versions, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "studies" / "jak-refractory-dm.yaml"
@@ -79,10 +78,10 @@ def _section(
             "",
             f"Command: `{command}`",
             "",
-            f"Machine: {_machine()}; load average (1 min) {load} (the machine is shared: read "
+            f"Machine: {machine()}; load average (1 min) {load} (the machine is shared: read "
             "the ratio, measured in the same run, rather than the absolute times)",
             "",
-            f"Versions: {_versions()}",
+            f"Versions: {versions('numpy', 'pyarrow', 'duckdb', 'ibis-framework')}",
             "",
             f"Measured: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
             "",
@@ -97,16 +96,6 @@ def _section(
             "",
         ]
     )
-
-
-def _write(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text)
 
 
 def main() -> None:
@@ -134,7 +123,7 @@ def main() -> None:
     section = _section(args.persons, args.repeat, times, command, load)
     print(section)
     if not args.no_write:
-        _write(section)
+        write_section(section)
 
 
 if __name__ == "__main__":

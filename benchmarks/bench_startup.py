@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.record import machine, versions, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Command-line start-up"
 #: The issue's targets in seconds: the program itself, and any command's help.
 TARGET_ROOT, TARGET_COMMAND = 0.5, 1.0
@@ -77,28 +76,6 @@ def _time(argv: list[str]) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def _machine() -> str:
-    mem = "unknown"
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        match = re.search(r"MemTotal:\s+(\d+) kB", meminfo.read_text())
-        if match:
-            mem = f"{int(match.group(1)) / 2**20:.1f} GiB"
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{os.cpu_count()} CPUs (nproc), {mem} RAM, {cpu}, {platform.system()} {platform.release()}"
-    )
-
-
-def _versions() -> str:
-    from importlib.metadata import version
-
-    return (
-        f"Python {platform.python_version()}, myositis-outcomes {version('myositis-outcomes')}, "
-        f"typer {version('typer')}, rich {version('rich')}"
-    )
-
-
 def _section(
     times: dict[str, list[float]], cpu: dict[str, list[float]], rounds: int, load: str
 ) -> str:
@@ -118,9 +95,9 @@ def _section(
         "",
         f"Command: `python benchmarks/bench_startup.py --rounds {rounds}`",
         "",
-        f"Machine: {_machine()}; load average before the run {load} (a shared machine)",
+        f"Machine: {machine()}; load average before the run {load} (a shared machine)",
         "",
-        f"Versions: {_versions()}",
+        f"Versions: {versions('typer', 'rich')}",
         "",
         f"Measured: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
@@ -163,16 +140,6 @@ def _section(
     return "\n".join(lines)
 
 
-def _write(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -193,7 +160,7 @@ def main() -> None:
     section = _section(times, cpu, args.rounds, load)
     print(section)
     if not args.no_write:
-        _write(section)
+        write_section(section)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -36,8 +34,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.record import load, machine, postgres_version, versions, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Study run and data fingerprint"
 SPEC = "jak-refractory-dm"
 
@@ -142,52 +141,6 @@ def _measure(engine: str, data: str, runs: int, work: Path) -> dict[str, Any]:
     return measured
 
 
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _machine(load_before: str) -> str:
-    mem = "unknown"
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        match = re.search(r"MemTotal:\s+(\d+) kB", meminfo.read_text())
-        if match:
-            mem = f"{int(match.group(1)) / 2**20:.1f} GiB"
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        model = f"'{found.group(1).strip()}' " if found else ""
-    return (
-        f"{os.cpu_count()} CPUs (nproc), CPU model {model}({platform.machine()}), {mem} RAM, "
-        f"{platform.system()} {platform.release()}; load average {load_before} before the "
-        f"run, {_load()} after (a machine shared with other work)"
-    )
-
-
-def _versions(postgres: str | None) -> str:
-    import duckdb
-    import ibis
-    import psycopg
-    import pyarrow
-
-    from myositis import __version__
-
-    server = ""
-    if postgres:
-        from myositis.registry.connect import open_engine, parse_location
-
-        con = open_engine(parse_location(f"{postgres}?schema=public"))
-        with con.raw_sql("SHOW server_version") as cursor:  # type: ignore[attr-defined]
-            server = f", PostgreSQL server {cursor.fetchone()[0]}"
-        con.disconnect()
-    return (
-        f"Python {platform.python_version()}, myositis-outcomes {__version__}, duckdb "
-        f"{duckdb.__version__}, ibis {ibis.__version__}, pyarrow {pyarrow.__version__}, "
-        f"psycopg {psycopg.__version__}{server}"
-    )
-
-
 def _section(args: argparse.Namespace, setup: dict[str, Any], engines: dict[str, Any]) -> str:
     lines = [
         SECTION,
@@ -207,9 +160,12 @@ def _section(args: argparse.Namespace, setup: dict[str, Any], engines: dict[str,
         "Command: `python benchmarks/bench_study_run.py --persons "
         f"{args.persons} --runs {args.runs}`",
         "",
-        f"Machine: {_machine(setup['load'])}",
+        f"Machine: {machine()}; load average {setup['load']} before the run, {load()} after "
+        "(a machine shared with other work)",
         "",
-        f"Versions: {_versions(args.postgres)}",
+        f"Versions: {versions('duckdb', 'ibis-framework', 'pyarrow', 'psycopg')}"
+        + (f", {postgres_version(args.postgres)}" if args.postgres else "")
+        + "",
         "",
         f"Measured: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
@@ -239,16 +195,6 @@ def _section(args: argparse.Namespace, setup: dict[str, Any], engines: dict[str,
     return "\n".join(lines)
 
 
-def _write(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=1_000_000)
@@ -265,7 +211,7 @@ def main() -> None:
         work = args.workdir or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
         registry = work / f"registry-{args.persons}.duckdb"
-        setup: dict[str, Any] = {"synth": 0.0, "copy": 0.0, "load": _load()}
+        setup: dict[str, Any] = {"synth": 0.0, "copy": 0.0, "load": load()}
         setup["synth"] = _cli(
             "registry", "synth", "-n", str(args.persons), "--sites", "4", "--seed", "2026",
             "-o", str(registry), "--overwrite", "--quiet",
@@ -278,7 +224,7 @@ def main() -> None:
     section = _section(args, setup, engines)
     print(section)
     if not args.no_write:
-        _write(section)
+        write_section(section)
 
 
 if __name__ == "__main__":

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.record import machine, versions, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Synthetic registry"
 
 CHILD = """
@@ -54,34 +53,6 @@ def _rows(path: Path) -> dict[str, float]:
     return counts
 
 
-def _machine() -> str:
-    mem = "unknown"
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        match = re.search(r"MemTotal:\s+(\d+) kB", meminfo.read_text())
-        if match:
-            mem = f"{int(match.group(1)) / 2**20:.1f} GiB"
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{os.cpu_count()} CPUs (nproc), {mem} RAM, {cpu}, {platform.system()} {platform.release()}"
-    )
-
-
-def _versions() -> str:
-    import duckdb
-    import ibis
-    import numpy
-    import pyarrow
-
-    from myositis import __version__
-
-    return (
-        f"Python {platform.python_version()}, myositis-outcomes {__version__}, numpy "
-        f"{numpy.__version__}, pyarrow {pyarrow.__version__}, duckdb {duckdb.__version__}, "
-        f"ibis {ibis.__version__}"
-    )
-
-
 def _section(results: dict[int, dict[str, float]]) -> str:
     lines = [
         SECTION,
@@ -93,9 +64,9 @@ def _section(results: dict[int, dict[str, float]]) -> str:
         + " ".join(str(s) for s in results)
         + "`",
         "",
-        f"Machine: {_machine()}",
+        f"Machine: {machine()}",
         "",
-        f"Versions: {_versions()}",
+        f"Versions: {versions('numpy', 'pyarrow', 'duckdb', 'ibis-framework')}",
         "",
         f"Measured: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
@@ -124,17 +95,6 @@ def _section(results: dict[int, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def _write(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[200_000, 1_000_000])
@@ -148,7 +108,7 @@ def main() -> None:
     section = _section(results)
     print(section)
     if not args.no_write:
-        _write(section)
+        write_section(section)
 
 
 if __name__ == "__main__":
