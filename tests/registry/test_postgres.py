@@ -97,3 +97,16 @@ def test_a_replacement_postgres_refuses_changes_nothing(admin: Any) -> None:
     assert read_metadata(connect(url)) == before
     staged = f"{schema}{STAGING}"
     assert _sql(admin, f"SELECT 1 FROM pg_namespace WHERE nspname = '{staged}'") == []
+
+
+def test_a_copy_leaves_planner_statistics(admin: Any) -> None:
+    # PostgreSQL's planner reads pg_class.reltuples (-1: never analysed, since PostgreSQL 14)
+    schema = f"{PREFIX}_analysed"
+    copy_registry(MIN2022, f"{SERVER}?schema={schema}")
+    rows = _sql(
+        admin,
+        "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = "
+        f"c.relnamespace WHERE n.nspname = '{schema}' AND c.relname = 'person'",
+    )
+    persons = len((MIN2022 / "person.csv").read_text().strip().splitlines()) - 1
+    assert rows == [("person", float(persons))]
