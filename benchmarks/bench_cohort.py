@@ -49,7 +49,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks.record import load, machine, postgres_version, versions, write_section
+from record import load, machine, postgres_version, versions, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Cohort at hospital scale"

@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from benchmarks.record import machine, versions, write_section
+from record import machine, versions, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Instrument scoring"

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.record import machine, versions, write_section
+from record import machine, versions, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "studies" / "jak-refractory-dm.yaml"
@@ -118,7 +118,7 @@ def main() -> None:
         times = measure(registry, args.repeat, work)
         load = f"{before:.1f} before, {os.getloadavg()[0]:.1f} after"
     command = (
-        f"python -m benchmarks.bench_integrity --persons {args.persons} --repeat {args.repeat}"
+        f"python benchmarks/bench_integrity.py --persons {args.persons} --repeat {args.repeat}"
     )
     section = _section(args.persons, args.repeat, times, command, load)
     print(section)

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.record import machine, versions, write_section
+from record import machine, versions, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Command-line start-up"

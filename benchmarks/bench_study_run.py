@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.record import load, machine, postgres_version, versions, write_section
+from record import load, machine, postgres_version, versions, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Study run and data fingerprint"

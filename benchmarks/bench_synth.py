@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.record import machine, versions, write_section
+from record import machine, versions, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Synthetic registry"
