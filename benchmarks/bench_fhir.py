@@ -1,0 +1,264 @@
+"""Benchmark: the FHIR R4 importer on bulk-data NDJSON — reader throughput and peak memory,
+and the whole import (reader + checks + one atomic write).
+
+Generates ``--resources`` SYNTHETIC resources (default 1,000,000) as bulk-data NDJSON, one file
+per type, 10 per person: a Patient (US Core race), 2 Conditions (ICD-10-CM), 2
+MedicationRequests (RxNorm, dose, timing), 4 laboratory Observations (LOINC CK, U/L, a ULN) and
+1 CDASI QuestionnaireResponse (the project profile's Questionnaire, 12 answered items). Then,
+each in a fresh process whose peak resident memory (``resource.getrusage(RUSAGE_SELF)
+.ru_maxrss``) is reported:
+
+- ``baseline``: the interpreter with the reader's modules imported, reading nothing;
+- ``json``: every line read and parsed with ``json.loads`` only (the comparison measured in
+  the same run: the least any reader of this data must do);
+- ``reader``: ``myositis.sources.fhir.Reader(...).batches()`` consumed and dropped (parse with
+  fhir.resources, convert, Arrow batches), ``--repeat`` times;
+- ``import``: ``write_import(Reader(folder), new.duckdb)``, once.
+
+The results replace the "FHIR import" section of docs/benchmarks.md (other sections are left as
+they are).
+
+Usage:  python -m benchmarks.bench_fhir [--resources 1000000] [--repeat 3] [--no-import]
+        [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_synth import DOC, _machine, _versions
+
+SECTION = "## FHIR import"
+PER_PERSON = 10
+CDASI_ITEMS = (
+    "scalp_erythema", "scalp_scale", "scalp_erosion", "malar_erythema", "malar_scale",
+    "malar_erosion", "periorbital_erythema", "neck_v_erythema", "arm_erythema",
+    "hands_dorsum_erythema", "periungual", "alopecia",
+)  # fmt: skip
+
+
+def generate(folder: Path, resources: int) -> int:
+    """Write ``resources`` (rounded down to whole persons) SYNTHETIC resources; return the
+    number written."""
+    persons = resources // PER_PERSON
+    base = "urn:myositis-outcomes:fhir"
+    files = {
+        k: (folder / f"{k}.ndjson").open("w", encoding="utf-8")
+        for k in ("Patient", "Condition", "MedicationRequest", "Observation",
+                  "QuestionnaireResponse")
+    }  # fmt: skip
+    dump = json.JSONEncoder(separators=(",", ":")).encode
+    try:
+        for n in range(1, persons + 1):
+            pid = f"p{n}"
+            subject = {"reference": f"Patient/{pid}"}
+            year = 1940 + n % 60
+            files["Patient"].write(dump({
+                "resourceType": "Patient", "id": pid, "gender": "female" if n % 3 else "male",
+                "birthDate": f"{year}-0{1 + n % 9}-1{n % 10}",
+                "extension": [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+                               "extension": [{"url": "ombCategory", "valueCoding": {
+                                   "system": "urn:oid:2.16.840.1.113883.6.238", "code": "2106-3",
+                                   "display": "White"}}, {"url": "text", "valueString": "White"}]}],
+            }) + "\n")  # fmt: skip
+            for k, code in enumerate(("M33.10", "I10")):
+                files["Condition"].write(dump({
+                    "resourceType": "Condition", "id": f"c{n}-{k}", "subject": subject,
+                    "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm",
+                                         "code": code}]},
+                    "onsetDateTime": f"2015-0{1 + k}-0{1 + n % 9}",
+                }) + "\n")  # fmt: skip
+            for k, (code, name) in enumerate(
+                (("1357536", "tofacitinib"), ("5521", "hydroxychloroquine"))
+            ):
+                files["MedicationRequest"].write(dump({
+                    "resourceType": "MedicationRequest", "id": f"m{n}-{k}", "status": "active",
+                    "intent": "order", "subject": subject, "authoredOn": "2019-03-01",
+                    "medicationCodeableConcept": {"coding": [{
+                        "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code,
+                        "display": name}]},
+                    "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1,
+                                                                 "periodUnit": "d"}},
+                                           "route": {"text": "oral"},
+                                           "doseAndRate": [{"doseQuantity": {"value": 5,
+                                                                             "unit": "mg"}}]}],
+                }) + "\n")  # fmt: skip
+            for k in range(4):
+                files["Observation"].write(dump({
+                    "resourceType": "Observation", "id": f"o{n}-{k}", "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "2157-6"}]},
+                    "subject": subject, "effectiveDateTime": f"2019-0{1 + k}-15",
+                    "valueQuantity": {"value": 100 + n % 50, "unit": "U/L",
+                                      "system": "http://unitsofmeasure.org", "code": "U/L"},
+                    "referenceRange": [{"high": {"value": 190, "unit": "U/L"}}],
+                }) + "\n")  # fmt: skip
+            files["QuestionnaireResponse"].write(dump({
+                "resourceType": "QuestionnaireResponse", "id": f"q{n}", "status": "completed",
+                "questionnaire": f"{base}:Questionnaire:cdasi", "subject": subject,
+                "authored": "2019-03-01",
+                "item": [{"linkId": i, "answer": [{"valueInteger": n % 2}]} for i in CDASI_ITEMS],
+            }) + "\n")  # fmt: skip
+    finally:
+        for handle in files.values():
+            handle.close()
+    return persons * PER_PERSON
+
+
+def _child(mode: str, folder: Path, into: Path | None) -> dict[str, Any]:
+    import resource
+
+    from myositis.sources.contract import Intake
+    from myositis.sources.fhir import Reader
+
+    began = time.perf_counter()
+    count = 0
+    if mode == "json":
+        for path in sorted(folder.glob("*.ndjson")):
+            with path.open("rb") as handle:
+                for line in handle:
+                    json.loads(line)
+                    count += 1
+    elif mode == "reader":
+        import fhir.resources.R4B.patient  # noqa: F401  (the models' import is not timed)
+
+        began = time.perf_counter()
+        intake = Intake()
+        for batch in Reader(folder).batches(intake):
+            count += batch.rows.num_rows
+        count = intake.records_in
+    elif mode == "import":
+        from myositis.sources.write import write_import
+
+        result = write_import(Reader(folder), into or folder / "r.duckdb")
+        if result.status != "stored":
+            raise SystemExit(f"import refused: {[p.describe() for p in result.problems[:3]]}")
+        count = result.records_in
+    seconds = time.perf_counter() - began
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    return {"mode": mode, "seconds": seconds, "records": count, "peak_bytes": peak}
+
+
+def _run(mode: str, folder: Path, into: Path | None = None) -> dict[str, Any]:
+    command = [sys.executable, "-m", "benchmarks.bench_fhir", "--child", mode, str(folder)]
+    if into is not None:
+        command.append(str(into))
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(done.stderr[-2000:])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _mib(value: float) -> str:
+    return f"{value / 2**20:,.0f}"
+
+
+def _section(total: int, runs: dict[str, list[dict[str, Any]]], command: str, load: str) -> str:
+    rows = []
+    for mode, label in (
+        ("baseline", "interpreter + reader modules, nothing read"),
+        ("json", "`json.loads` of every line only (comparison)"),
+        ("reader", "FHIR reader: parse (fhir.resources R4B), convert, Arrow batches"),
+        ("import", "whole import into a new DuckDB registry"),
+    ):
+        if mode not in runs:
+            continue
+        seconds = statistics.median(r["seconds"] for r in runs[mode])
+        peak = max(r["peak_bytes"] for r in runs[mode])
+        rate = f"{total / seconds:,.0f}" if mode != "baseline" else ""
+        times = ", ".join(f"{r['seconds']:.1f}" for r in runs[mode])
+        rows.append(f"| {label} | {seconds:,.1f} | {times} | {rate} | {_mib(peak)} |")
+    reader = statistics.median(r["seconds"] for r in runs["reader"])
+    parse = statistics.median(r["seconds"] for r in runs["json"])
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"{total:,} SYNTHETIC FHIR R4 resources as bulk-data NDJSON ({total // PER_PERSON:,}",
+            "persons: per person a Patient, 2 Conditions, 2 MedicationRequests, 4 laboratory",
+            "Observations and 1 CDASI QuestionnaireResponse of 12 items), generated by the",
+            "benchmark. Each step in a fresh process; peak = the process's peak resident memory",
+            "(`ru_maxrss`).",
+            "",
+            f"Command: `{command}`",
+            "",
+            f"Machine: {_machine()}; load average (1 min) {load} (the machine is shared)",
+            "",
+            f"Versions: {_versions()}, fhir.resources {_fhir_version()}",
+            "",
+            f"Measured: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+            "",
+            "| step | median (s) | runs (s) | resources/s | peak memory (MiB) |",
+            "|---|---:|---|---:|---:|",
+            *rows,
+            "",
+            f"The reader takes {reader / parse:.0f} times as long as parsing the JSON alone.",
+            "",
+        ]
+    )
+
+
+def _fhir_version() -> str:
+    import fhir.resources
+
+    return str(fhir.resources.__version__)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resources", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-import", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, folder, *into = args.child
+        if mode == "baseline":
+            import resource
+
+            import myositis.sources.fhir  # noqa: F401
+
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            print(json.dumps({"mode": mode, "seconds": 0.0, "records": 0, "peak_bytes": peak}))
+            return
+        print(json.dumps(_child(mode, Path(folder), Path(into[0]) if into else None)))
+        return
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "ndjson"
+        folder.mkdir()
+        total = generate(folder, args.resources)
+        runs: dict[str, list[dict[str, Any]]] = {"baseline": [_run("baseline", folder)]}
+        runs["json"] = [_run("json", folder) for _ in range(args.repeat)]
+        runs["reader"] = [_run("reader", folder) for _ in range(args.repeat)]
+        for r in runs["reader"]:
+            if r["records"] != total:
+                raise SystemExit(f"the reader counted {r['records']} records of {total}")
+        if not args.no_import:
+            runs["import"] = [_run("import", folder, Path(tmp) / "registry.duckdb")]
+    load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    argv = " ".join(a for a in sys.argv[1:] if a != "--no-write")
+    section = _section(total, runs, f"python -m benchmarks.bench_fhir {argv}".strip(), load)
+    print(section)
+    if not args.no_write:
+        text = DOC.read_text(encoding="utf-8")
+        if SECTION in text:
+            text = re.sub(rf"{re.escape(SECTION)}\n.*?(?=\n## |\Z)", section, text, flags=re.S)
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+        DOC.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
