@@ -32,7 +32,10 @@ def _bundle() -> dict[str, Any]:
     ]
     right = ["deltoid", "biceps", "gluteus_maximus", "gluteus_medius", "quadriceps",
              "wrist_extensors", "ankle_dorsiflexors"]  # fmt: skip
-    mmt8 = [{"linkId": "neck_flexors", "answer": [{"valueInteger": 10}]}]
+    mmt8 = [
+        {"linkId": "neck_flexors", "answer": [{"valueInteger": 10}]},
+        {"linkId": "total", "answer": [{"valueInteger": 80}]},  # the source's: not used
+    ]
     for group in right:
         mmt8 += [
             {"linkId": f"{group}_right", "answer": [{"valueInteger": 9}]},

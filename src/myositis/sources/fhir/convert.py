@@ -428,7 +428,9 @@ class Converter:
         items: dict[str, Any] = {}
         for link, value in _answers(r.item or []):
             measure = renames.get(link, link)
-            if instrument in SOURCE_SCORES_IGNORED and measure in SCORES[instrument]:
+            if (instrument in SOURCE_SCORES_IGNORED and measure in SCORES[instrument]) or (
+                instrument in COMPUTED and measure == COMPUTED[instrument][0]
+            ):
                 continue  # a score in the source: computed from the items instead
             self._in_range(instrument, measure, value, f"item {link}")
             items[measure] = value
@@ -439,11 +441,10 @@ class Converter:
         ]
         if instrument in COMPUTED:
             measure, compute = COMPUTED[instrument]
-            if measure not in items:
-                values = {k: float(v) for k, v in items.items()}
-                score = compute({item: values.get(item) for item in ITEMS[instrument]})
-                if score is not None:
-                    rows.append(("assessment", {**base, "measure": measure, "value": score}))
+            values = {k: float(v) for k, v in items.items()}
+            score = compute({item: values.get(item) for item in ITEMS[instrument]})
+            if score is not None:
+                rows.append(("assessment", {**base, "measure": measure, "value": score}))
         return rows
 
     # -- AdverseEvent ------------------------------------------------------------------------
