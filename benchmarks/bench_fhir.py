@@ -18,8 +18,13 @@ each in a fresh process whose peak resident memory (``resource.getrusage(RUSAGE_
 The results replace the "FHIR import" section of docs/benchmarks.md (other sections are left as
 they are).
 
+A separate child measures the writer alone (``--child writer LIMIT PERSONS DB``: persons and
+12-item CDASI administrations handed over as Arrow batches, no parsing), with and without the
+writer's DuckDB memory limit, to tell the writer's staging memory from the reader's.
+
 Usage:  python -m benchmarks.bench_fhir [--resources 1000000] [--repeat 3] [--no-import]
         [--concurrent] [--no-write]
+        python -m benchmarks.bench_fhir --child writer 256MB 300000 /tmp/w.duckdb
 """
 
 from __future__ import annotations
@@ -154,6 +159,60 @@ def _child(mode: str, folder: Path, into: Path | None) -> dict[str, Any]:
     return {"mode": mode, "seconds": seconds, "cpu": cpu, "records": count, "peak_bytes": peak}
 
 
+def _writer_child(limit: str, persons: int, into: Path) -> dict[str, Any]:
+    """The writer alone, with DuckDB's memory limit ``limit`` while it stages: a reader that
+    yields, with no parsing, ``persons`` persons and one 12-item CDASI administration each
+    (the rows a FHIR import of ``10 x persons`` resources stages for its Patients and
+    QuestionnaireResponses), so that the writer's memory is measured apart from the reader's."""
+    import resource
+
+    import numpy as np
+    import pyarrow as pa
+
+    from myositis.sources import write
+    from myositis.sources.contract import Batch, Intake, Reader
+
+    write.STAGING_MEMORY_LIMIT = limit  # type: ignore[misc]
+    items = 12
+
+    class Rows(Reader):
+        name = "fhir"
+
+        def batches(self, intake: Intake, progress: Any = None) -> Any:
+            ids = [f"p{i}" for i in range(persons)]
+            for s in range(0, persons, 20_000):
+                part = ids[s : s + 20_000]
+                intake.read(len(part))
+                yield Batch("person", pa.table({
+                    "source_id": part, "source_location": [f"P:{x}" for x in part],
+                    "source_record": [f"Patient/{x}" for x in part]}))  # fmt: skip
+            for s in range(0, persons, 2_000):
+                part = ids[s : s + 2_000]
+                intake.read(len(part))
+                rows = len(part) * items
+                who = np.repeat(part, items)
+                yield Batch("assessment", pa.table({
+                    "person_source_id": who, "visit_id": [f"q{x}" for x in who],
+                    "assessment_date": pa.array(np.full(rows, 18_000, "int32")).cast(pa.date32()),
+                    "instrument": ["cdasi"] * rows,
+                    "measure": [f"m{k}" for k in range(items)] * len(part),
+                    "value": np.ones(rows), "source_location": [f"Q:{x}" for x in who],
+                    "source_record": [f"QuestionnaireResponse/{x}" for x in who]}))  # fmt: skip
+
+    began = time.perf_counter()
+    result = write.write_import(Rows("rows"), into)
+    seconds = time.perf_counter() - began
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "mode": f"writer {limit}",
+        "seconds": seconds,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "records": result.records_in,
+        "rows": persons * (items + 1),
+        "peak_bytes": usage.ru_maxrss * 1024,
+    }
+
+
 def _start(mode: str, folder: Path, into: Path | None = None) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "benchmarks.bench_fhir", "--child", mode, str(folder)]
     if into is not None:
@@ -259,6 +318,9 @@ def main() -> None:
 
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             print(json.dumps({"mode": mode, "seconds": 0.0, "records": 0, "peak_bytes": peak}))
+            return
+        if mode == "writer":  # --child writer LIMIT PERSONS DB
+            print(json.dumps(_writer_child(folder, int(into[0]), Path(into[1]))))
             return
         print(json.dumps(_child(mode, Path(folder), Path(into[0]) if into else None)))
         return
