@@ -77,6 +77,9 @@ def _bundle() -> dict[str, Any]:
          "seriousness": {"coding": [{"code": "non-serious"}]},
          "outcome": {"coding": [{"code": "resolved"}]},
          "suspectEntity": [{"instance": {"display": "tofacitinib 5 MG Oral Tablet"}}]},
+        {"resourceType": "MedicationStatement", "id": "m3", "status": "not-taken",
+         "subject": P, "effectiveDateTime": "2021-04-01",
+         "medicationCodeableConcept": {"text": "methotrexate"}},
         {"resourceType": "MedicationRequest", "id": "m2", "status": "cancelled",
          "intent": "order", "subject": P, "authoredOn": "2021-04-01",
          "medicationCodeableConcept": {"text": "prednisone"}},
@@ -101,9 +104,13 @@ def registry(tmp_path: Path) -> Path:
     result = write_import(Reader(source, mapping=SITE_MAPPING), into)
     assert result.status == "stored", [p.describe() for p in result.problems]
     # Patient, Condition, 2 QuestionnaireResponses, Observation, MedicationStatement,
-    # AdverseEvent stored; the cancelled MedicationRequest rejected; the Encounter no record
-    assert (result.records_in, result.stored, result.rejected) == (8, 7, 1)
-    assert result.problems[0].reason == "marked cancelled in the source"
+    # AdverseEvent stored; the cancelled MedicationRequest and the MedicationStatement not
+    # taken rejected; the Encounter no record
+    assert (result.records_in, result.stored, result.rejected) == (9, 7, 2)
+    assert [p.reason for p in result.problems] == [
+        "marked not taken in the source: no exposure",
+        "marked cancelled in the source",
+    ]
     return into
 
 

@@ -257,6 +257,8 @@ class Converter:
 
     def _medicationstatement(self, m: Any) -> list[Row]:
         _status(m.status)
+        if m.status == "not-taken":
+            raise Rejected("status", "not-taken", "marked not taken in the source: no exposure")
         dosage = (m.dosage or [None])[0]
         start = m.effectiveDateTime
         end = None
