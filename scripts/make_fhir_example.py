@@ -10,7 +10,9 @@ references, transaction entries with a request) and adds what real exports hold:
 - a body-weight Observation (LOINC 29463-7) per patient: no registry table holds it;
 - one Condition entered in error (rejected by the import with that reason);
 - one CK result in ukat/L (converted to U/L by the import: 1 ukat/L = 60 U/L);
-- the first JAK inhibitor order as a medicationReference to a Medication resource.
+- the first JAK inhibitor order as a medicationReference to a Medication resource;
+- an Encounter for each CDASI assessment, which the QuestionnaireResponse names (its id
+  becomes the assessment's visit id).
 
 Run: ``python scripts/make_fhir_example.py`` (deterministic: seed 11).
 """
@@ -69,6 +71,21 @@ def _extras(resources: list[dict[str, Any]], state: dict[str, bool]) -> list[dic
                               "code": "kg"},
         }
     )  # fmt: skip
+    for r in resources:
+        if r["resourceType"] == "QuestionnaireResponse" and "encounter" not in r:
+            eid = f"visit-{r['id']}"
+            out.append(
+                {
+                    "resourceType": "Encounter",
+                    "id": eid,
+                    "status": "finished",
+                    "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                              "code": "AMB"},
+                    "subject": {"reference": f"Patient/{pid}"},
+                    "period": {"start": r["authored"], "end": r["authored"]},
+                }
+            )  # fmt: skip
+            r["encounter"] = {"reference": f"Encounter/{eid}"}
     conditions = [r for r in resources if r["resourceType"] == "Condition"]
     if not state["error"] and any(
         c["code"]["coding"][0]["code"].startswith("M33") for c in conditions

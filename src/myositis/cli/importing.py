@@ -41,8 +41,13 @@ KINDS = {
         "--into registry.duckdb --mapping project-mapping.yaml",
     ),
     "fhir": (
-        "FHIR R4: Bundles (JSON) or bulk-data NDJSON files.",
-        "myositis import fhir bundles/ --into registry.duckdb --mapping fhir-mapping.yaml",
+        "FHIR R4: a Bundle (.json; Synthea-style transaction or collection Bundles), a "
+        "bulk-data NDJSON file (.ndjson) or a folder of them: Patient, Condition, "
+        "MedicationRequest/Statement, Medication, Observation, QuestionnaireResponse, "
+        "AdverseEvent. What FHIR has no standard code for (CDASI items, DM subtype, CTCAE "
+        "grade) is read with the project's profile, or through --mapping (docs/fhir.md).",
+        "myositis import fhir examples/fhir/bundles --into registry.duckdb\n\n"
+        "myositis import fhir bulk-export/ --into registry.duckdb --mapping site-mapping.yaml",
     ),
     "omop": (
         "An OMOP CDM 5.3/5.4 database.",

@@ -66,6 +66,11 @@ from myositis.sources.contract import (
 )
 
 ErrorMode = Literal["stop", "report"]
+
+#: DuckDB's memory limit while an import runs: beyond it the staged rows spill to disk (the
+#: registry's ``.tmp`` directory), so a large import runs in bounded memory
+#: (docs/benchmarks.md, "FHIR import").
+STAGING_MEMORY_LIMIT: Final = "256MB"
 ERROR_MODES: Final = ("stop", "report")
 
 
@@ -245,6 +250,9 @@ class _Import:
     def run(self) -> None:
         intake = Intake()
         try:
+            # the stage may hold millions of rows: let DuckDB spill them to its temporary
+            # directory (beside the registry file) rather than hold them all in memory
+            self.sql(f"SET memory_limit = '{STAGING_MEMORY_LIMIT}'")
             self._create_stage()
             self._stage(self.reader.batches(intake, self.progress))
             self.result.records_in = intake.records_in

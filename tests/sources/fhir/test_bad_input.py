@@ -153,3 +153,14 @@ def test_a_bom_is_fine_and_an_unknown_drug_code_is_stored(tmp_path: Path) -> Non
     row = con.execute("SELECT ingredient, code_system, code FROM drug_exposure").fetchall()
     con.close()
     assert row == [("zz-new-drug", "RXNORM", "99999999")]
+
+
+def test_an_ndjson_file_with_a_bom_and_windows_line_endings_imports(tmp_path: Path) -> None:
+    folder = tmp_path / "bulk"
+    folder.mkdir()
+    (folder / "Patient.ndjson").write_bytes(
+        b"\xef\xbb\xbf" + json.dumps(PATIENT).encode() + b"\r\n"
+    )
+    (folder / "Condition.ndjson").write_bytes(json.dumps(_condition("c1")).encode() + b"\r\n\r\n")
+    result = write_import(Reader(folder), tmp_path / "r.duckdb")
+    assert (result.status, result.records_in, result.stored) == ("stored", 2, 2)

@@ -55,8 +55,10 @@ def test_bundles_and_ndjson_give_the_same_registry_with_every_record_accounted(
     imported: tuple[Path, ImportResult], tmp_path: Path
 ) -> None:
     registry, result = imported
-    # 16 Patients + 64 Conditions + 55 MedicationRequests + 22 CK/enzyme Observations +
-    # 52 CDASI QuestionnaireResponses; one Condition is entered in error
+    # 16 Patients + 71 Conditions (63 diagnoses, 7 subtypes, 1 entered in error) + 55
+    # MedicationRequests + 41 Observations (22 laboratory, 19 MMT-8 and pruritus scores) + 26
+    # CDASI QuestionnaireResponses = 209; the 16 body weights, 26 Encounters and 1 Medication
+    # are no records of the registry
     assert (result.records_in, result.stored, result.rejected) == (209, 208, 1)
     [rejected] = result.problems
     assert (rejected.field, rejected.value, rejected.severity) == (

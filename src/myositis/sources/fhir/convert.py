@@ -257,6 +257,8 @@ class Converter:
 
     def _medicationstatement(self, m: Any) -> list[Row]:
         _status(m.status)
+        if m.status == "not-taken":
+            raise Rejected("status", "not-taken", "marked not taken in the source: no exposure")
         dosage = (m.dosage or [None])[0]
         start = m.effectiveDateTime
         end = None
@@ -428,7 +430,9 @@ class Converter:
         items: dict[str, Any] = {}
         for link, value in _answers(r.item or []):
             measure = renames.get(link, link)
-            if instrument in SOURCE_SCORES_IGNORED and measure in SCORES[instrument]:
+            if (instrument in SOURCE_SCORES_IGNORED and measure in SCORES[instrument]) or (
+                instrument in COMPUTED and measure == COMPUTED[instrument][0]
+            ):
                 continue  # a score in the source: computed from the items instead
             self._in_range(instrument, measure, value, f"item {link}")
             items[measure] = value
@@ -439,11 +443,10 @@ class Converter:
         ]
         if instrument in COMPUTED:
             measure, compute = COMPUTED[instrument]
-            if measure not in items:
-                values = {k: float(v) for k, v in items.items()}
-                score = compute({item: values.get(item) for item in ITEMS[instrument]})
-                if score is not None:
-                    rows.append(("assessment", {**base, "measure": measure, "value": score}))
+            values = {k: float(v) for k, v in items.items()}
+            score = compute({item: values.get(item) for item in ITEMS[instrument]})
+            if score is not None:
+                rows.append(("assessment", {**base, "measure": measure, "value": score}))
         return rows
 
     # -- AdverseEvent ------------------------------------------------------------------------
