@@ -13,9 +13,13 @@ codes" constraint:
    tie the later one);
 5. at least one follow-up CDASI activity inside the follow-up window.
 
-Each step is an Ibis expression on the registry connection; only the final cohort (one row per
-patient) and the cohort's own records are brought into Python. A step that no person passes
-raises :class:`myositis.errors.EmptyStepError` naming the step and the counts so far.
+The steps are the format-1 definition translated to the cohort language
+(:func:`myositis.cohort.translate.from_definition`) and compiled
+(:func:`myositis.cohort.compile.compile_cohort`): the attrition and the index dates come from
+one query. The entry events' CDASI assessments are scored once (one query, kept as a small
+table) and serve both the cohort's baseline and follow-up rules and the report; then the
+members' records are collected. A step that no person passes raises
+:class:`myositis.errors.EmptyStepError` naming the step and the counts so far.
 """
 
 from __future__ import annotations
