@@ -13,9 +13,13 @@ codes" constraint:
    tie the later one);
 5. at least one follow-up CDASI activity inside the follow-up window.
 
-Each step is an Ibis expression on the registry connection; only the final cohort (one row per
-patient) and the cohort's own records are brought into Python. A step that no person passes
-raises :class:`myositis.errors.EmptyStepError` naming the step and the counts so far.
+The steps are the format-1 definition translated to the cohort language
+(:func:`myositis.cohort.translate.from_definition`) and compiled
+(:func:`myositis.cohort.compile.compile_cohort`): the attrition and the index dates come from
+one query. The entry events' CDASI assessments are scored once (one query, kept as a small
+table) and serve both the cohort's baseline and follow-up rules and the report; then the
+members' records are collected. A step that no person passes raises
+:class:`myositis.errors.EmptyStepError` naming the step and the counts so far.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import pyarrow.compute as pc
 from ibis import BaseBackend
 
 from myositis.cohort.cdasi_activity import cdasi_activity
-from myositis.cohort.compile import compile_cohort
+from myositis.cohort.compile import compile_cohort, events_key
 from myositis.cohort.concepts import (
     diagnosis_events,
     qualifying_exposures,
@@ -170,8 +174,26 @@ def build_cohort(
     exposure = con.table("drug_exposure")
     assessment = con.table("assessment")
 
+    language = from_definition(c)
+    say("finding the entry events")
+    entered = compile_cohort(con, language)
+    rules = len(language.persons_with)
+    exposed_persons = _materialise(entered.lines[rules + 1].select("person_id").distinct())
+    say("scoring CDASI assessments")
+    scores = _materialise(cdasi_activity(assessment.semi_join(exposed_persons, "person_id")))
+    # the inclusion rules' CDASI events: the scores just computed (scored once, compiled once)
+    criterion = language.inclusion[0].criteria[0]
+    measured = scores.filter(scores.activity.notnull())
+    provided = {
+        events_key(criterion): measured.select(
+            "person_id",
+            start_date=measured.assessment_date,
+            end_date=measured.assessment_date,
+            value=measured.activity,
+        )
+    }
     say("running the cohort definition (one query)")
-    compiled = compile_cohort(con, from_definition(c))
+    compiled = compile_cohort(con, language, provided=provided)
     index_events = compiled.index.select("person_id", "index_date")
     found = compiled.attrition.left_join(index_events, [ibis.literal(True)]).to_pyarrow()
     steps = _Steps()
@@ -187,7 +209,6 @@ def build_cohort(
     members = ibis.memtable(found.select(["person_id", "index_date"]))
 
     say("collecting the index exposures")
-    rules = len(compiled.cohort.persons_with)
     dm = compiled.lines[rules]  # persons passing the diagnosis rules
     qualifying = qualifying_exposures(exposure, c.exposure)
     undated = int(
@@ -206,11 +227,8 @@ def build_cohort(
     )
     events = diagnosis_events(diagnosis, c.diagnosis).semi_join(members, "person_id")
     first = events.group_by("person_id").aggregate(first_diagnosis_date=events.diagnosis_date.min())
-    exposed_persons = compiled.lines[rules + 1].select("person_id")  # entry events
     final = _materialise(members.inner_join(index, "person_id").inner_join(first, "person_id"))
 
-    say("scoring CDASI assessments")
-    scores = _materialise(cdasi_activity(assessment.semi_join(exposed_persons, "person_id")))
     unscorable = int(scores.filter(scores.activity.isnull()).count().execute())
     scored = scores.filter(scores.activity.notnull()).inner_join(
         final.select("person_id", "index_date"), "person_id"

@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import json
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,10 +133,21 @@ def _occurs(count: ir.IntegerValue, criterion: Criterion) -> ir.BooleanValue:
     }[criterion.occurrence.type]
 
 
+def events_key(spec: Events) -> str:
+    """The identity of the events ``spec`` selects (its :class:`Events` fields; windows and
+    counts left out): criteria on the same events share one expression."""
+    fields = Events.model_fields
+    dumped = spec.model_dump(mode="json")
+    return json.dumps({k: v for k, v in dumped.items() if k in fields}, sort_keys=True)
+
+
 class _Compiler:
-    def __init__(self, con: BaseBackend, cohort: Cohort) -> None:
+    def __init__(
+        self, con: BaseBackend, cohort: Cohort, provided: Mapping[str, ir.Table] | None = None
+    ) -> None:
         self.con = con
         self.cohort = cohort
+        self.provided = dict(provided or {})
         self._counter = 0
         #: persons whose records inclusion criteria read (the qualified entry events)
         self.scope: ir.Table | None = None
@@ -146,11 +157,9 @@ class _Compiler:
         """The events of ``spec`` for ``persons``; the same events asked twice are the same
         expression, so the engine query computes them once (a CTE) and Ibis compiles them
         once (CDASI scoring from the items is a large expression)."""
-        fields = Events.model_fields
-        key = json.dumps(
-            {name: value for name, value in spec.model_dump(mode="json").items() if name in fields},
-            sort_keys=True,
-        )
+        key = events_key(spec)
+        if key in self.provided and persons is self.scope:
+            return self.provided[key]
         cached = self._cache.get((key, id(persons)))
         if cached is None:
             cached = domain_events(self.con, spec, self.cohort.concept_sets, persons=persons)
@@ -483,14 +492,20 @@ def _persons(table: ir.Table, step: int) -> ir.Table:
     return table.aggregate(**{f"step_{step}": table.person_id.nunique()})
 
 
-def compile_cohort(con: BaseBackend, cohort: Cohort) -> CompiledCohort:
+def compile_cohort(
+    con: BaseBackend, cohort: Cohort, *, provided: Mapping[str, ir.Table] | None = None
+) -> CompiledCohort:
     """The cohort's Ibis expressions on ``con`` (see the module docstring for the rules).
+
+    ``provided``: events already at hand for the entry events' persons, by
+    :func:`events_key` (``person_id, start_date, end_date, value``), used instead of reading
+    them again (the study runner scores CDASI once for the report and for the cohort).
 
     Each line's rows are the previous line's rows that pass it (persons for person-level
     rules, entry events for inclusion rules), so each rule reads only the records of the
     persons still in; the attrition is one row of the lines' person counts, every line an
     expression shared with the next one and with the members."""
-    compiler = _Compiler(con, cohort)
+    compiler = _Compiler(con, cohort, provided)
     remaining = con.table("person").select("person_id")
     steps = [Step("Persons in the registry", "every person in the person table")]
     counts = [_persons(remaining, 0)]
@@ -539,4 +554,4 @@ def _entry_text(cohort: Cohort) -> str:
     return text
 
 
-__all__ = ["OPEN_END", "CompiledCohort", "Step", "compile_cohort"]
+__all__ = ["OPEN_END", "CompiledCohort", "Step", "compile_cohort", "events_key"]
