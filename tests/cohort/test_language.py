@@ -3,6 +3,7 @@ attrition and members as counted by hand, and the models' refusals naming the fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -39,8 +40,18 @@ def test_case_gives_the_hand_counted_attrition_and_members(con: BaseBackend, cas
 
 def test_the_json_form_of_a_run(con: BaseBackend) -> None:
     mapping, _, _ = CASES["rules"]
-    run = run_cohort(con, Cohort.model_validate(mapping))
-    assert run.as_dict() == {
+    cohort = Cohort.model_validate(mapping)
+    run = run_cohort(con, cohort)
+    found = run.as_dict()
+    record = found.pop("run")
+    # the run's provenance (issue 13 item 6): engine and version as Ibis reports them, the
+    # cohort's hash by the spec_sha256 rule (canonical JSON, sorted keys), each step's time
+    assert record["engine"] == "duckdb" and record["engine_version"] == con.version
+    canonical = json.dumps(cohort.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    assert record["cohort_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
+    assert [s["step"] for s in record["steps"]] == ["compile", "run"]
+    assert all(s["seconds"] >= 0 for s in record["steps"])
+    assert found == {
         "persons": 1,
         "attrition": [
             {"label": "Persons in the registry", "remaining": 8},
@@ -159,7 +170,9 @@ def test_cohort_run_prints_the_attrition_as_json(tmp_path: Path) -> None:
         "-o",
         str(members),
     )
-    assert json.loads(out) == {
+    found = json.loads(out)
+    assert found.pop("run")["engine"] == "duckdb"
+    assert found == {
         "persons": 7,
         "attrition": [
             {"label": "Persons in the registry", "remaining": 8},

@@ -23,7 +23,8 @@ RUN_HELP = (
     f"--data: {REGISTRY_HELP} An OMOP CDM is read live as omop+duckdb:///cdm.duckdb, "
     "omop+postgresql://...?schema=cdm or omop+spark://... (docs/omop.md)."
     "\n\n"
-    '--json prints {"persons": N, "attrition": [{"label": ..., "remaining": N}, ...]}; '
+    '--json prints {"persons": N, "attrition": [{"label": ..., "remaining": N}, ...], '
+    '"run": {engine, version, cohort hash, seconds per step}}; '
     "-o FILE writes the members (person_id, index_date, exit_date; one row per cohort period) "
     "as CSV, or Parquet when FILE ends in .parquet."
     "\n\n"

@@ -8,7 +8,9 @@ from the compiled cohort's one query (``CompiledCohort.result``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +22,8 @@ from myositis.cohort.compile import CompiledCohort, compile_cohort
 from myositis.cohort.language import Cohort
 from myositis.documents import read_yaml, validate
 from myositis.errors import SpecError
-from myositis.progress import Progress, silent
+from myositis.progress import Progress, StepTimes, silent
+from myositis.registry.connect import engine_of
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class CohortRun:
     compiled: CompiledCohort
     attrition: list[AttritionStep]
     members: pa.Table
+    #: engine, its version, the cohort's hash and the seconds of each step (issue 13 item 6)
+    run: dict[str, object] = field(default_factory=dict)
 
     @property
     def persons(self) -> int:
@@ -37,11 +42,20 @@ class CohortRun:
         return len(set(self.members.column("person_id").to_pylist()))
 
     def as_dict(self) -> dict[str, object]:
-        """``{"persons": N, "attrition": [{"label": ..., "remaining": N}, ...]}``."""
+        """``{"persons": N, "attrition": [{"label": ..., "remaining": N}, ...], "run": {...}}``."""
         return {
             "persons": self.persons,
             "attrition": [{"label": s.label, "remaining": s.remaining} for s in self.attrition],
+            "run": self.run,
         }
+
+
+def cohort_sha256(cohort: Cohort) -> str:
+    """SHA-256 of the cohort's canonical JSON (every field with its value, sorted keys): the
+    rule of a study specification's ``spec_sha256``, so formatting and comments of the file do
+    not change it and any value does."""
+    text = json.dumps(cohort.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_cohort(path: str | Path) -> Cohort:
@@ -78,14 +92,18 @@ def _steps(compiled: CompiledCohort, row: dict[str, object]) -> list[AttritionSt
 
 def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent) -> CohortRun:
     """Compile ``cohort`` on ``con`` and run it: attrition and members."""
-    compiled = compile_cohort(con, cohort)
+    times = StepTimes()
+    with times.step("compile"):
+        compiled = compile_cohort(con, cohort)
     progress("running the cohort (one query)")
-    result = compiled.result.to_pyarrow()
+    with times.step("run"):
+        result = compiled.result.to_pyarrow()
     steps = _steps(compiled, result.slice(0, 1).to_pylist()[0])
     members = result.select([c for c in result.column_names if not c.startswith("step_")])
     members = members.filter(pc.is_valid(members.column("person_id")))
     members = members.sort_by([("person_id", "ascending"), ("index_date", "ascending")])
-    return CohortRun(compiled, steps, members)
+    run = {**engine_of(con), "cohort_sha256": cohort_sha256(cohort), "steps": times.as_list()}
+    return CohortRun(compiled, steps, members, run)
 
 
-__all__ = ["CohortRun", "attrition_steps", "load_cohort", "run_cohort"]
+__all__ = ["CohortRun", "attrition_steps", "cohort_sha256", "load_cohort", "run_cohort"]
