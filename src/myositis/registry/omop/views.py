@@ -261,6 +261,23 @@ class RegistryViews:
             _ingredient=pairs._cname.lower().min()
         )
 
+    def _literal_rows(self, schema: dict[str, str], rows: list[tuple[Any, ...]]) -> ir.Table:
+        """A small table of literal rows, as portable SQL over the CDM (each row a one-row
+        aggregate of ``person``): unlike an Ibis memtable it compiles into the view's own SQL,
+        which the data fingerprint runs as raw SQL."""
+        p = self.cdm.table("person")
+        one = p.aggregate(_n=p.count())
+        selects = [
+            one.select(
+                *[
+                    ibis.literal(v, type=t).name(c)
+                    for (c, t), v in zip(schema.items(), row, strict=True)
+                ]
+            )
+            for row in rows
+        ]
+        return ibis.union(*selects)
+
     # -- tables ----------------------------------------------------------------------------------
 
     def empty(self, name: str) -> ir.Table:
@@ -437,15 +454,20 @@ class RegistryViews:
                 unit,
                 m._ucum.coalesce(unit),
             )
-        spelled = unit.replace(" ", "").lower()
-        factor = ibis.cases(
-            *(
-                ((m._test == test) & (spelled == spelling), ibis.literal(f, type="float64"))
+        # the unit factors as a small derived table joined once (a CASE of every test and
+        # spelling, referenced by four columns, made PostgreSQL plan gigabytes)
+        m = m.mutate(_spelled=unit.replace(" ", "").lower(), _source_unit=unit)
+        factors = self._literal_rows(
+            {"_ftest": "string", "_fspelling": "string", "_factor": "float64"},
+            [
+                (test, spelling, f)
                 for test in lab_tests()
                 for spelling, f in unit_spellings(test).items()
-            ),
-            else_=None,
+            ],
         )
+        m = m.left_join(factors, (m._test == factors._ftest) & (m._spelled == factors._fspelling))
+        factor = m._factor
+        unit = m._source_unit
         canonical = _cases(m._test, lab_tests())
         value = _column(m, "value_as_number", "float64")
         high = _column(m, "range_high", "float64")
