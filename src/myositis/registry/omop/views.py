@@ -18,7 +18,7 @@ full table):
 - ``drug_exposure``: ``drug_exposure``, one row each; ``exposure_id`` = ``drug_exposure_id``;
   coded as diagnoses; ``ingredient`` the RxNorm Ingredient ancestor of the drug concept through
   ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
-  order), or the concept's own name when it is an ingredient; ``route`` the name of
+  order), else the concept's own name (a vaccine), else ``drug_source_value``; ``route`` the name of
   ``route_concept_id`` in lower case (else ``route_source_value``); ``end_date`` the
   ``drug_exposure_end_date`` (required by the CDM), else the start. Dose, frequency and
   formulation are not derived (null).
@@ -335,7 +335,9 @@ class RegistryViews:
             self.cdm.table("drug_exposure"), "drug_concept_id", "drug_source_concept_id"
         )
         ingredients = self._ingredients()
-        own = ibis.ifelse(de._cclass == INGREDIENT_CLASS, de._cname.lower(), _null("string"))
+        # without an ingredient ancestor (a vaccine of CVX, a drug outside RxNorm): the
+        # concept's own name, else the source value (the registry requires an ingredient)
+        own = de._cname.lower().coalesce(_column(de, "drug_source_value", "string").lower())
         if ingredients is not None:
             de = de.left_join(ingredients, de._concept == ingredients._drug)
             ingredient = de._ingredient.coalesce(own)

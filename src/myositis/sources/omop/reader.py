@@ -21,6 +21,7 @@ from typing import ClassVar, Final
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+from ibis import BaseBackend
 
 from myositis.errors import SourceError
 from myositis.progress import Progress, silent
@@ -57,8 +58,7 @@ class Reader(SourceReader):
             persons = people.select(_pid=people.person_id, _psid=people.source_id)
             for table in IMPORT_TABLES:
                 expr = self._staged(con.table(table), table, persons)
-                for batch in expr.to_pyarrow_batches(chunk_size=BATCH_ROWS):
-                    rows = pa.Table.from_batches([batch])
+                for rows in _arrow_batches(con, expr):
                     if rows.num_rows:
                         intake.read(rows.num_rows)
                         yield Batch(table, rows)
@@ -89,6 +89,22 @@ class Reader(SourceReader):
             )
         columns = [c for c in wanted.names if c in view.columns]
         return view.select(*[view[c].cast(wanted.field(c).type).name(c) for c in columns])
+
+
+def _arrow_batches(con: BaseBackend, expr: ir.Table) -> Iterator[pa.Table]:
+    """The rows of ``expr`` in Arrow batches of at most ``BATCH_ROWS`` rows."""
+    if con.name == "duckdb":
+        # DuckDB's own reader: ibis 12's to_pyarrow_batches calls a method DuckDB 2 renamed
+        reader = con.con.sql(str(con.compile(expr))).to_arrow_reader(BATCH_ROWS)
+        schema = expr.schema().to_pyarrow()
+        try:
+            for batch in reader:
+                yield pa.Table.from_batches([batch]).cast(schema)
+        finally:
+            reader.close()
+        return
+    for batch in expr.to_pyarrow_batches(chunk_size=BATCH_ROWS):
+        yield pa.Table.from_batches([batch])
 
 
 __all__ = ["BATCH_ROWS", "Reader"]
