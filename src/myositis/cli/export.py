@@ -24,7 +24,8 @@ EXPORT_HELP = (
     f"REGISTRY: {REGISTRY_HELP}"
     "\n\n"
     "Examples:  myositis export registry.duckdb --to registry-csv\n\n"
-    "myositis export registry.duckdb --to share --deidentify --salt-file site.salt"
+    "myositis export registry.duckdb --to share --deidentify --salt-file site.salt\n\n"
+    "myositis export registry.duckdb --format omop --to cdm-tables"
 )
 
 app = typer.Typer(name="export")
@@ -37,7 +38,14 @@ def export(
         Path, typer.Option("--to", "-o", help="Folder to write (new or empty).", metavar="DIR")
     ],
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="csv or parquet.", metavar="FORMAT")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, parquet, or omop (OMOP CDM 5.4 tables as CSV, with the concepts and the "
+            "local concept mapping they use; docs/omop.md).",
+            metavar="FORMAT",
+        ),
     ] = "csv",
     deidentify: Annotated[
         bool, typer.Option("--deidentify", help="Write a de-identified copy (see above).")

@@ -12,7 +12,7 @@ full table):
 - ``diagnosis``: ``condition_occurrence``, one row each, coded by its concept (the standard
   ``condition_concept_id``, else the ``condition_source_concept_id``) as the ``concept`` table
   gives it: ``vocabulary_id`` as the registry's code system (SNOMED, ICD10CM, ICD9CM, RxNorm ->
-  RXNORM, ATC, LOINC) and ``concept_code`` as the code, so the study's code sets (``codes/``)
+  RXNORM, ATC, LOINC, LOCAL) and ``concept_code`` as the code, so the study's code sets (``codes/``)
   match; a concept of another vocabulary, or absent from ``concept``, is code system ``OMOP``
   with the concept id as its code (the code sets also list OMOP concept ids).
 - ``drug_exposure``: ``drug_exposure``, one row each; ``exposure_id`` = ``drug_exposure_id``;
@@ -20,8 +20,8 @@ full table):
   ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
   order), else the concept's own name (a vaccine), else ``drug_source_value``; ``route`` the name of
   ``route_concept_id`` in lower case (else ``route_source_value``); ``end_date`` the
-  ``drug_exposure_end_date`` (required by the CDM), else the start. Dose, frequency and
-  formulation are not derived (null).
+  ``drug_exposure_end_date`` (null, an ongoing exposure, where a CDM leaves it empty). Dose,
+  frequency and formulation are not derived (null).
 - ``assessment``: ``measurement`` and ``observation`` rows whose concept is a local assessment
   concept of the mapping (:mod:`myositis.registry.omop.mapping`), with ``value_as_number``. One
   administration = one person, date, instrument and ``visit_occurrence_id``; its
@@ -84,6 +84,7 @@ VOCABULARIES: Final = {
     "RxNorm": "RXNORM",
     "ATC": "ATC",
     "LOINC": "LOINC",
+    "LOCAL": "LOCAL",  # a site's own vocabulary named LOCAL (as the registry's LOCAL codes)
 }
 
 #: OMOP Gender concepts (OMOP Gender vocabulary).
@@ -358,7 +359,7 @@ class RegistryViews:
             code_system=de.code_system,
             code=de.code,
             start_date=start,
-            end_date=_column(de, "drug_exposure_end_date", "date").coalesce(start),
+            end_date=_column(de, "drug_exposure_end_date", "date"),
             dose=_null("float64"),
             dose_unit=_null("string"),
             frequency=_null("string"),
