@@ -25,7 +25,8 @@ EXPORT_HELP = (
     "\n\n"
     "Examples:  myositis export registry.duckdb --to registry-csv\n\n"
     "myositis export registry.duckdb --to share --deidentify --salt-file site.salt\n\n"
-    "myositis export registry.duckdb --to fhir-bundles --format fhir"
+    "myositis export registry.duckdb --to fhir-bundles --format fhir\n\n"
+    "myositis export registry.duckdb --format omop --to cdm-tables"
 )
 
 app = typer.Typer(name="export")
@@ -42,8 +43,10 @@ def export(
         typer.Option(
             "--format",
             "-f",
-            help="csv, parquet, fhir (FHIR R4 collection Bundles, one per person) or "
-            "fhir-ndjson (FHIR bulk-data NDJSON, one file per resource type; docs/fhir.md).",
+            help="csv, parquet, fhir (FHIR R4 collection Bundles, one per person), "
+            "fhir-ndjson (FHIR bulk-data NDJSON, one file per resource type; docs/fhir.md) or "
+            "omop (OMOP CDM 5.4 tables as CSV, with the concepts and the local concept mapping "
+            "they use; docs/omop.md).",
             metavar="FORMAT",
         ),
     ] = "csv",

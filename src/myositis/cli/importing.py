@@ -50,8 +50,14 @@ KINDS = {
         "myositis import fhir bulk-export/ --into registry.duckdb --mapping site-mapping.yaml",
     ),
     "omop": (
-        "An OMOP CDM 5.3/5.4 database.",
-        "myositis import omop 'omop+duckdb:///cdm.duckdb' --into registry.duckdb",
+        "An OMOP CDM 5.3/5.4 database, read through its live registry views: "
+        "omop+duckdb:///path/cdm.duckdb, omop+postgresql://USER@HOST:PORT/DB?schema=cdm or "
+        "omop+spark://local[2]?database=cdm. --mapping names the local concepts (CDASI "
+        "scores, DM subtypes; default: the shipped ones). One CDM row is one record. A CDM "
+        "need not be imported: --data omop+URL reads it live (docs/omop.md).",
+        "myositis import omop 'omop+duckdb:///data/cdm.duckdb' --into registry.duckdb\n\n"
+        "myositis import omop 'omop+postgresql://me@db:5432/ehr?schema=cdm' --into "
+        "registry.duckdb --mapping site-concepts.yaml --errors report",
     ),
 }
 

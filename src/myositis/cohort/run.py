@@ -102,7 +102,11 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
     members = result.select([c for c in result.column_names if not c.startswith("step_")])
     members = members.filter(pc.is_valid(members.column("person_id")))
     members = members.sort_by([("person_id", "ascending"), ("index_date", "ascending")])
-    run = {**engine_of(con), "cohort_sha256": cohort_sha256(cohort), "steps": times.as_list()}
+    run: dict[str, object] = {
+        **engine_of(con),
+        "cohort_sha256": cohort_sha256(cohort),
+        "steps": times.as_list(),
+    }
     return CohortRun(compiled, steps, members, run)
 
 

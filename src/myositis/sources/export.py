@@ -6,7 +6,8 @@ The folder is itself a registry (``connect`` reads it back): importing it again
 are added by a module named in ``EXPORTERS`` with a function
 ``export(con, folder, *, overwrite) -> list[Path]``: ``fhir`` (one collection Bundle per
 person) and ``fhir-ndjson`` (bulk-data NDJSON, one file per resource type) in
-:mod:`myositis.sources.fhir.export`; OMOP CDM tables come with that importer.
+:mod:`myositis.sources.fhir.export`; ``omop`` (OMOP CDM 5.4 tables) in
+:mod:`myositis.sources.omop.export`.
 """
 
 from __future__ import annotations

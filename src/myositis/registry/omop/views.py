@@ -12,16 +12,16 @@ full table):
 - ``diagnosis``: ``condition_occurrence``, one row each, coded by its concept (the standard
   ``condition_concept_id``, else the ``condition_source_concept_id``) as the ``concept`` table
   gives it: ``vocabulary_id`` as the registry's code system (SNOMED, ICD10CM, ICD9CM, RxNorm ->
-  RXNORM, ATC, LOINC) and ``concept_code`` as the code, so the study's code sets (``codes/``)
+  RXNORM, ATC, LOINC, LOCAL) and ``concept_code`` as the code, so the study's code sets (``codes/``)
   match; a concept of another vocabulary, or absent from ``concept``, is code system ``OMOP``
   with the concept id as its code (the code sets also list OMOP concept ids).
 - ``drug_exposure``: ``drug_exposure``, one row each; ``exposure_id`` = ``drug_exposure_id``;
   coded as diagnoses; ``ingredient`` the RxNorm Ingredient ancestor of the drug concept through
   ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
-  order), or the concept's own name when it is an ingredient; ``route`` the name of
+  order), else the concept's own name (a vaccine), else ``drug_source_value``; ``route`` the name of
   ``route_concept_id`` in lower case (else ``route_source_value``); ``end_date`` the
-  ``drug_exposure_end_date`` (required by the CDM), else the start. Dose, frequency and
-  formulation are not derived (null).
+  ``drug_exposure_end_date`` (null, an ongoing exposure, where a CDM leaves it empty). Dose,
+  frequency and formulation are not derived (null).
 - ``assessment``: ``measurement`` and ``observation`` rows whose concept is a local assessment
   concept of the mapping (:mod:`myositis.registry.omop.mapping`), with ``value_as_number``. One
   administration = one person, date, instrument and ``visit_occurrence_id``; its
@@ -84,6 +84,7 @@ VOCABULARIES: Final = {
     "RxNorm": "RXNORM",
     "ATC": "ATC",
     "LOINC": "LOINC",
+    "LOCAL": "LOCAL",  # a site's own vocabulary named LOCAL (as the registry's LOCAL codes)
 }
 
 #: OMOP Gender concepts (OMOP Gender vocabulary).
@@ -261,6 +262,23 @@ class RegistryViews:
             _ingredient=pairs._cname.lower().min()
         )
 
+    def _literal_rows(self, schema: dict[str, str], rows: list[tuple[Any, ...]]) -> ir.Table:
+        """A small table of literal rows, as portable SQL over the CDM (each row a one-row
+        aggregate of ``person``): unlike an Ibis memtable it compiles into the view's own SQL,
+        which the data fingerprint runs as raw SQL."""
+        p = self.cdm.table("person")
+        one = p.aggregate(_n=p.count())
+        selects = [
+            one.select(
+                *[
+                    ibis.literal(v, type=t).name(c)
+                    for (c, t), v in zip(schema.items(), row, strict=True)
+                ]
+            )
+            for row in rows
+        ]
+        return ibis.union(*selects)
+
     # -- tables ----------------------------------------------------------------------------------
 
     def empty(self, name: str) -> ir.Table:
@@ -318,7 +336,9 @@ class RegistryViews:
             self.cdm.table("drug_exposure"), "drug_concept_id", "drug_source_concept_id"
         )
         ingredients = self._ingredients()
-        own = ibis.ifelse(de._cclass == INGREDIENT_CLASS, de._cname.lower(), _null("string"))
+        # without an ingredient ancestor (a vaccine of CVX, a drug outside RxNorm): the
+        # concept's own name, else the source value (the registry requires an ingredient)
+        own = de._cname.lower().coalesce(_column(de, "drug_source_value", "string").lower())
         if ingredients is not None:
             de = de.left_join(ingredients, de._concept == ingredients._drug)
             ingredient = de._ingredient.coalesce(own)
@@ -339,7 +359,7 @@ class RegistryViews:
             code_system=de.code_system,
             code=de.code,
             start_date=start,
-            end_date=_column(de, "drug_exposure_end_date", "date").coalesce(start),
+            end_date=_column(de, "drug_exposure_end_date", "date"),
             dose=_null("float64"),
             dose_unit=_null("string"),
             frequency=_null("string"),
@@ -437,15 +457,20 @@ class RegistryViews:
                 unit,
                 m._ucum.coalesce(unit),
             )
-        spelled = unit.replace(" ", "").lower()
-        factor = ibis.cases(
-            *(
-                ((m._test == test) & (spelled == spelling), ibis.literal(f, type="float64"))
+        # the unit factors as a small derived table joined once (a CASE of every test and
+        # spelling, referenced by four columns, made PostgreSQL plan gigabytes)
+        m = m.mutate(_spelled=unit.replace(" ", "").lower(), _source_unit=unit)
+        factors = self._literal_rows(
+            {"_ftest": "string", "_fspelling": "string", "_factor": "float64"},
+            [
+                (test, spelling, f)
                 for test in lab_tests()
                 for spelling, f in unit_spellings(test).items()
-            ),
-            else_=None,
+            ],
         )
+        m = m.left_join(factors, (m._test == factors._ftest) & (m._spelled == factors._fspelling))
+        factor = m._factor
+        unit = m._source_unit
         canonical = _cases(m._test, lab_tests())
         value = _column(m, "value_as_number", "float64")
         high = _column(m, "range_high", "float64")

@@ -1,0 +1,374 @@
+"""``myositis export REGISTRY --format omop --to DIR``: a registry as OMOP CDM 5.4 tables, one
+CSV file per table, that ``omop+URL`` reads back (:mod:`myositis.registry.omop.views`) once
+loaded into a database.
+
+Rules (the inverse of the views; ``docs/omop.md``, "Export"):
+
+- ``person`` (gender 8507/8532/0; birth year, month, day and ``birth_datetime``; OMB race and
+  ethnicity concepts, else 0 with the text in ``race_source_value``; ``person_source_value``
+  the ``source_id``; ``care_site_id`` the ``site``), ``observation_period``,
+  ``condition_occurrence`` (diagnoses), ``drug_exposure`` (``drug_exposure_id`` the
+  ``exposure_id``; route in ``route_source_value``), ``measurement`` (laboratory results with
+  the source value and unit and the ULN in that unit; assessments with ``value_as_number``),
+  ``observation`` (DM subtypes), ``cdm_source``;
+- codes: every (code system, code) used gets a ``concept`` row (vocabulary and code as the
+  registry has them; an ``OMOP`` code is the concept id itself); ids of concepts made here start
+  at 2,100,000,000 (OMOP's local range), in sorted order, so an export is the same every time.
+  Each drug's ingredient is a concept of class ``Ingredient`` linked in ``concept_ancestor``;
+- assessments and subtypes use the local concepts of the default mapping; an instrument
+  measure it lacks (a CDASI item, ...) gets a new local concept, and the mapping the export
+  used is written as ``local_concepts.yaml`` (open the CDM with ``?mapping=`` that file);
+- not exported, as OMOP has no place for them: adverse events, several races of one person
+  (``person_race`` beyond ``person.race``), dose, frequency and formulation, visit ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import yaml
+from ibis import BaseBackend
+
+from myositis.errors import MyositisError
+from myositis.registry.omop.mapping import load_mapping
+from myositis.registry.omop.views import ETHNICITY_CONCEPTS, RACE_CONCEPTS, VOCABULARIES
+
+#: First id of the concepts an export makes (OMOP: 2 000 000 000 and above are local).
+FIRST_CONCEPT: Final = 2_100_000_000
+#: First id of local assessment concepts added beyond the mapping's.
+FIRST_LOCAL_ASSESSMENT: Final = 2_000_009_000
+#: The mapping file written beside the tables.
+MAPPING_FILE: Final = "local_concepts.yaml"
+EHR: Final = 32817  # type concept "EHR"
+
+_SYSTEM_VOCABULARY: Final = {v: k for k, v in VOCABULARIES.items()}
+_SEX: Final = {"M": 8507, "F": 8532}
+_RACE: Final = {v: k for k, v in RACE_CONCEPTS.items()}
+_ETHNICITY: Final = {v: k for k, v in ETHNICITY_CONCEPTS.items()}
+
+
+def _rows(con: BaseBackend, table: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = con.table(table).to_pyarrow().to_pylist()
+    return rows
+
+
+class _Concepts:
+    """The concepts an export uses: (vocabulary, code) -> id, with their rows."""
+
+    def __init__(self) -> None:
+        self.wanted: dict[tuple[str, str, str], tuple[str, str]] = {}  # key -> (name, class)
+        self.ids: dict[tuple[str, str, str], int] = {}
+
+    def want(self, system: str, code: str, name: str = "", klass: str = "") -> None:
+        if system.upper() == "OMOP":
+            return
+        key = (_SYSTEM_VOCABULARY.get(system.upper(), system), code, klass)
+        self.wanted.setdefault(key, (name or code, klass))
+
+    def number(self) -> None:
+        for i, key in enumerate(sorted(self.wanted)):
+            self.ids[key] = FIRST_CONCEPT + i
+
+    def id(self, system: str, code: str, klass: str = "") -> int:
+        if system.upper() == "OMOP":
+            return int(code)
+        return self.ids[(_SYSTEM_VOCABULARY.get(system.upper(), system), code, klass)]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "concept_id": self.ids[key],
+                "concept_name": name,
+                "domain_id": "",
+                "vocabulary_id": key[0],
+                "concept_class_id": klass or "",
+                "standard_concept": "S",
+                "concept_code": key[1],
+                "valid_start_date": "1970-01-01",
+                "valid_end_date": "2099-12-31",
+                "invalid_reason": None,
+            }
+            for key, (name, klass) in sorted(self.wanted.items())
+        ]
+
+
+def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[Path]:
+    """Write the registry on ``con`` as OMOP CDM tables (CSV) into ``folder``."""
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()) and not overwrite:
+        raise MyositisError(f"{folder} holds files; give an empty folder or --overwrite")
+    folder.mkdir(parents=True, exist_ok=True)
+    mapping = load_mapping()
+    assessment_concepts = {v: k for k, v in mapping.assessments.items()}
+    subtype_concepts = {v: k for k, v in mapping.subtypes.items()}
+    concepts = _Concepts()
+
+    persons = _rows(con, "person")
+    diagnoses = _rows(con, "diagnosis")
+    drugs = _rows(con, "drug_exposure")
+    labs = _rows(con, "laboratory")
+    assessments = _rows(con, "assessment")
+    for d in diagnoses:
+        concepts.want(d["code_system"], d["code"])
+    for e in drugs:
+        concepts.want(e["code_system"], e["code"])
+        if e["ingredient"]:
+            concepts.want("MyositisLocal", e["ingredient"].lower(), e["ingredient"].lower(),
+                          "Ingredient")  # fmt: skip
+    for lab in labs:
+        if lab["loinc"]:
+            concepts.want("LOINC", lab["loinc"], lab["test"])
+    extra = sorted(
+        {(a["instrument"], a["measure"]) for a in assessments} - set(assessment_concepts)
+    )
+    for i, key in enumerate(extra):
+        assessment_concepts[key] = FIRST_LOCAL_ASSESSMENT + i
+    concepts.number()
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    tables["person"] = [_person(p) for p in persons]
+    tables["observation_period"] = [
+        {
+            "observation_period_id": i + 1,
+            "person_id": o["person_id"],
+            "observation_period_start_date": o["start_date"],
+            "observation_period_end_date": o["end_date"],
+            "period_type_concept_id": EHR,
+        }
+        for i, o in enumerate(_rows(con, "observation_period"))
+    ]
+    tables["condition_occurrence"] = [
+        {
+            "condition_occurrence_id": i + 1,
+            "person_id": d["person_id"],
+            "condition_concept_id": concepts.id(d["code_system"], d["code"]),
+            "condition_start_date": d["diagnosis_date"],
+            "condition_type_concept_id": EHR,
+            "condition_source_value": d["code"],
+            "condition_source_concept_id": 0,
+        }
+        for i, d in enumerate(diagnoses)
+    ]
+    tables["drug_exposure"] = [
+        {
+            "drug_exposure_id": e["exposure_id"],
+            "person_id": e["person_id"],
+            "drug_concept_id": concepts.id(e["code_system"], e["code"]),
+            "drug_exposure_start_date": e["start_date"],
+            "drug_exposure_end_date": e["end_date"],  # empty: ongoing (as the views read it)
+            "drug_type_concept_id": EHR,
+            "route_concept_id": 0,
+            "route_source_value": e["route"],
+            "drug_source_value": e["ingredient"],
+            "drug_source_concept_id": 0,
+        }
+        for e in drugs
+    ]
+    measurement = [
+        {
+            "measurement_id": i + 1,
+            "person_id": lab["person_id"],
+            "measurement_concept_id": concepts.id("LOINC", lab["loinc"]) if lab["loinc"] else 0,
+            "measurement_date": lab["result_date"],
+            "measurement_type_concept_id": EHR,
+            "value_as_number": lab["source_value"],
+            "unit_concept_id": 0,
+            "unit_source_value": lab["source_unit"],
+            "range_high": _in_source_unit(lab),
+            "measurement_source_concept_id": 0,
+        }
+        for i, lab in enumerate(labs)
+    ]
+    start = len(measurement) + 1
+    measurement += [
+        {
+            "measurement_id": start + i,
+            "person_id": a["person_id"],
+            "measurement_concept_id": assessment_concepts[(a["instrument"], a["measure"])],
+            "measurement_date": a["assessment_date"],
+            "measurement_type_concept_id": EHR,
+            "value_as_number": a["value"],
+            "unit_concept_id": 0,
+            "unit_source_value": None,
+            "range_high": None,
+            "measurement_source_concept_id": 0,
+        }
+        for i, a in enumerate(assessments)
+    ]
+    tables["measurement"] = measurement
+    tables["observation"] = [
+        {
+            "observation_id": i + 1,
+            "person_id": s["person_id"],
+            "observation_concept_id": subtype_concepts[s["subtype"]],
+            "observation_date": s["classified_date"],
+            "observation_type_concept_id": EHR,
+        }
+        for i, s in enumerate(_rows(con, "dm_subtype"))
+        if s["subtype"] in subtype_concepts
+    ]
+    tables["concept"] = concepts.rows()
+    tables["concept_ancestor"] = _ancestors(concepts, drugs)
+    tables["cdm_source"] = [
+        {"cdm_source_name": "myositis-outcomes export", "cdm_version": "v5.4"},
+    ]
+    files = [_write(folder / f"{name}.csv", rows, _COLUMNS[name]) for name, rows in tables.items()]
+    local = {
+        "version": 1,
+        "assessments": {
+            k: {"instrument": i, "measure": m} for (i, m), k in assessment_concepts.items()
+        },
+        "subtypes": dict(mapping.subtypes),
+        "laboratory": dict(mapping.laboratory),
+    }
+    mapping_path = folder / MAPPING_FILE
+    mapping_path.write_text(yaml.safe_dump(local, sort_keys=True), encoding="utf-8")
+    return [*files, mapping_path]
+
+
+def _person(p: dict[str, Any]) -> dict[str, Any]:
+    birth = p["birth_date"]
+    return {
+        "person_id": p["person_id"],
+        "gender_concept_id": _SEX.get(str(p["sex"] or "").upper(), 0),
+        "year_of_birth": birth.year if birth else p["birth_year"],
+        "month_of_birth": birth.month if birth else None,
+        "day_of_birth": birth.day if birth else None,
+        "birth_datetime": birth,
+        "race_concept_id": _RACE.get(p["race"], 0),
+        "ethnicity_concept_id": _ETHNICITY.get(p["ethnicity"], 0),
+        "care_site_id": p["site"],
+        "person_source_value": p["source_id"],
+        "gender_source_value": p["sex"],
+        "race_source_value": p["race"],
+        "ethnicity_source_value": p["ethnicity"],
+    }
+
+
+def _in_source_unit(lab: dict[str, Any]) -> float | None:
+    """The ULN in the unit of the source value (the views convert it back)."""
+    if lab["uln"] is None or not lab["value"] or lab["source_value"] is None:
+        return lab["uln"]
+    factor = lab["value"] / lab["source_value"] if lab["source_value"] else 1.0
+    return float(lab["uln"] / factor)
+
+
+def _ancestors(concepts: _Concepts, drugs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    pairs: set[tuple[int, int]] = set()
+    for key in concepts.ids:
+        pairs.add((concepts.ids[key], concepts.ids[key]))
+    for e in drugs:
+        if e["ingredient"]:
+            ingredient = concepts.id("MyositisLocal", e["ingredient"].lower(), "Ingredient")
+            pairs.add((ingredient, concepts.id(e["code_system"], e["code"])))
+    return [
+        {
+            "ancestor_concept_id": a,
+            "descendant_concept_id": d,
+            "min_levels_of_separation": 0 if a == d else 1,
+            "max_levels_of_separation": 0 if a == d else 1,
+        }
+        for a, d in sorted(pairs)
+    ]
+
+
+_COLUMNS: Final[dict[str, dict[str, pa.DataType]]] = {
+    "person": {
+        "person_id": pa.int64(),
+        "gender_concept_id": pa.int64(),
+        "year_of_birth": pa.int32(),
+        "month_of_birth": pa.int32(),
+        "day_of_birth": pa.int32(),
+        "birth_datetime": pa.date32(),
+        "race_concept_id": pa.int64(),
+        "ethnicity_concept_id": pa.int64(),
+        "care_site_id": pa.string(),
+        "person_source_value": pa.string(),
+        "gender_source_value": pa.string(),
+        "race_source_value": pa.string(),
+        "ethnicity_source_value": pa.string(),
+    },
+    "observation_period": {
+        "observation_period_id": pa.int64(),
+        "person_id": pa.int64(),
+        "observation_period_start_date": pa.date32(),
+        "observation_period_end_date": pa.date32(),
+        "period_type_concept_id": pa.int64(),
+    },
+    "condition_occurrence": {
+        "condition_occurrence_id": pa.int64(),
+        "person_id": pa.int64(),
+        "condition_concept_id": pa.int64(),
+        "condition_start_date": pa.date32(),
+        "condition_type_concept_id": pa.int64(),
+        "condition_source_value": pa.string(),
+        "condition_source_concept_id": pa.int64(),
+    },
+    "drug_exposure": {
+        "drug_exposure_id": pa.int64(),
+        "person_id": pa.int64(),
+        "drug_concept_id": pa.int64(),
+        "drug_exposure_start_date": pa.date32(),
+        "drug_exposure_end_date": pa.date32(),
+        "drug_type_concept_id": pa.int64(),
+        "route_concept_id": pa.int64(),
+        "route_source_value": pa.string(),
+        "drug_source_value": pa.string(),
+        "drug_source_concept_id": pa.int64(),
+    },
+    "measurement": {
+        "measurement_id": pa.int64(),
+        "person_id": pa.int64(),
+        "measurement_concept_id": pa.int64(),
+        "measurement_date": pa.date32(),
+        "measurement_type_concept_id": pa.int64(),
+        "value_as_number": pa.float64(),
+        "unit_concept_id": pa.int64(),
+        "unit_source_value": pa.string(),
+        "range_high": pa.float64(),
+        "measurement_source_concept_id": pa.int64(),
+    },
+    "observation": {
+        "observation_id": pa.int64(),
+        "person_id": pa.int64(),
+        "observation_concept_id": pa.int64(),
+        "observation_date": pa.date32(),
+        "observation_type_concept_id": pa.int64(),
+    },
+    "concept": {
+        "concept_id": pa.int64(),
+        "concept_name": pa.string(),
+        "domain_id": pa.string(),
+        "vocabulary_id": pa.string(),
+        "concept_class_id": pa.string(),
+        "standard_concept": pa.string(),
+        "concept_code": pa.string(),
+        "valid_start_date": pa.string(),
+        "valid_end_date": pa.string(),
+        "invalid_reason": pa.string(),
+    },
+    "concept_ancestor": {
+        "ancestor_concept_id": pa.int64(),
+        "descendant_concept_id": pa.int64(),
+        "min_levels_of_separation": pa.int32(),
+        "max_levels_of_separation": pa.int32(),
+    },
+    "cdm_source": {"cdm_source_name": pa.string(), "cdm_version": pa.string()},
+}
+
+#: The OMOP tables an export writes.
+OMOP_TABLES: Final = tuple(_COLUMNS)
+
+
+def _write(path: Path, rows: list[dict[str, Any]], columns: dict[str, pa.DataType]) -> Path:
+    schema = pa.schema(list(columns.items()))
+    table = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows], schema=schema)
+    pacsv.write_csv(table, path)
+    return path
+
+
+__all__ = ["FIRST_CONCEPT", "MAPPING_FILE", "OMOP_TABLES", "export"]

