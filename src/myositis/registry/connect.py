@@ -28,7 +28,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -98,9 +98,15 @@ def parse_location(url: str | Path) -> Location:
         raise RegistryError(f"no registry given; give one of: {_FORMS}")
     lower = text.lower()
     if lower.startswith("omop+"):
-        from myositis.registry.omop.location import parse_omop
+        from myositis.registry.omop.location import split_omop
 
-        return parse_omop(text)
+        omop = split_omop(text)
+        if omop.duckdb_file is not None:
+            inner = Location(text, "duckdb", path=omop.duckdb_file)
+        else:
+            assert omop.engine_url is not None
+            inner = parse_location(omop.engine_url)
+        return replace(inner, url=text, omop=True, mapping=omop.mapping)
     if lower.startswith(("postgresql://", "postgres://")):
         return _postgres(text)
     if lower.startswith(("spark://", "sc://")):
@@ -234,9 +240,15 @@ def open_engine(location: Location, *, read_only: bool = True, create: bool = Fa
     DuckDB file, PostgreSQL schema or Spark database where there is none. An OMOP CDM
     location gives the CDM's database with the registry tables as views over it."""
     if location.omop:
-        from myositis.registry.omop.backend import open_omop
+        from myositis.registry.omop.backend import as_registry
 
-        return open_omop(location, create=create)
+        if create:
+            raise RegistryError(
+                f"{location.describe()}: an OMOP CDM is read live, never written; to put a "
+                "registry's rows into a CDM use: myositis export REGISTRY --format omop --to DIR"
+            )
+        cdm = open_engine(replace(location, omop=False, mapping=None), read_only=True)
+        return as_registry(cdm, location.mapping, location.describe())
     if location.engine == "folder":
         from myositis.registry.files import open_folder
 

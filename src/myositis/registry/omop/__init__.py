@@ -10,7 +10,7 @@ copy (``docs/omop.md``).
 - :mod:`~myositis.registry.omop.backend`: the backend whose tables are the views.
 """
 
-from myositis.registry.omop.backend import cdm_table, is_omop, open_omop
+from myositis.registry.omop.backend import as_registry, cdm_table, is_omop
 from myositis.registry.omop.mapping import LocalConcepts, load_mapping
 
-__all__ = ["LocalConcepts", "cdm_table", "is_omop", "load_mapping", "open_omop"]
+__all__ = ["LocalConcepts", "as_registry", "cdm_table", "is_omop", "load_mapping"]

@@ -10,7 +10,7 @@ over the CDM tables. The CDM is only read: a write (``create``) is refused.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from myositis.errors import RegistryError
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis import BaseBackend
 
-    from myositis.registry.connect import Location
 
 _CLASSES: dict[type, type] = {}
 
@@ -44,20 +43,13 @@ def _omop_class(base: type) -> type:
     return _CLASSES[base]
 
 
-def open_omop(location: Location, *, create: bool = False) -> BaseBackend:
-    """Open the CDM database of an ``omop+`` location with the registry tables as views."""
-    from myositis.registry.connect import open_engine
-
-    if create:
-        raise RegistryError(
-            f"{location.describe()}: an OMOP CDM is read live, never written; to put a "
-            "registry's rows into a CDM use: myositis export REGISTRY --format omop --to DIR"
-        )
-    mapping = load_mapping(location.mapping)
-    con = open_engine(replace(location, omop=False, mapping=None), read_only=True)
+def as_registry(con: BaseBackend, mapping_file: Path | None, where: str) -> BaseBackend:
+    """Turn ``con``, the open CDM database, into a registry whose tables are views over the
+    CDM (the local concept mapping from ``mapping_file``, else the shipped defaults)."""
+    mapping = load_mapping(mapping_file)
     base = type(con)
     lookup = base.table.__get__(con, base)
-    views, version = registry_views(con, lookup, mapping, location.describe())
+    views, version = registry_views(con, lookup, mapping, where)
     con.__class__ = _omop_class(base)
     con._omop_views = views
     con.omop_cdm_version = version
@@ -80,4 +72,4 @@ def cdm_table(con: BaseBackend, name: str) -> ir.Table:
     return Cdm(con, base.table.__get__(con, base)).table(name)
 
 
-__all__ = ["cdm_table", "is_omop", "open_omop"]
+__all__ = ["as_registry", "cdm_table", "is_omop"]

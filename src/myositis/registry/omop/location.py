@@ -13,15 +13,12 @@ Every form takes ``?mapping=FILE``: the local concept mapping (CDASI scores, DM 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
 from myositis.errors import RegistryError
-
-if TYPE_CHECKING:
-    from myositis.registry.connect import Location
 
 #: The forms of an OMOP location, for messages.
 OMOP_FORMS: Final = (
@@ -30,13 +27,20 @@ OMOP_FORMS: Final = (
 )
 
 
-def parse_omop(url: str) -> Location:
-    """Parse ``omop+<engine URL>``; raise :class:`RegistryError` naming the accepted forms.
+@dataclass(frozen=True)
+class OmopUrl:
+    """An ``omop+`` URL taken apart: the CDM database's own URL (``duckdb_file`` for DuckDB,
+    else ``engine_url`` for :func:`myositis.registry.connect.parse_location`) and the mapping."""
 
-    The CDM database must exist: an OMOP location is only read, never created.
-    """
-    from myositis.registry.connect import Location, parse_location  # noqa: F811
+    text: str
+    engine_url: str | None
+    duckdb_file: Path | None
+    mapping: Path | None
 
+
+def split_omop(url: str) -> OmopUrl:
+    """Take apart ``omop+<engine URL>``; raise :class:`RegistryError` naming the accepted
+    forms. The CDM database must exist: an OMOP location is only read, never created."""
     text = url.strip()
     inner = text[len("omop+") :]
     base, _, query = inner.partition("?")
@@ -45,7 +49,6 @@ def parse_omop(url: str) -> Location:
     mapping = Path(mapping_text).expanduser() if mapping_text else None
     if mapping is not None and not mapping.is_file():
         raise RegistryError(f"{text}: mapping file {mapping} does not exist")
-    rest = f"{base}?{urlencode(options)}" if options else base
     scheme = base.split("://", 1)[0].lower() if "://" in base else ""
     if scheme == "duckdb":
         path = Path(base.split("://", 1)[1]).expanduser()
@@ -55,12 +58,11 @@ def parse_omop(url: str) -> Location:
             raise RegistryError(
                 f"{text}: {path} does not exist; give an OMOP CDM DuckDB file ({OMOP_FORMS})"
             )
-        location = Location(text, "duckdb", path=path)
-    elif scheme in ("postgresql", "postgres", "spark", "sc"):
-        location = parse_location(rest)
-    else:
-        raise RegistryError(f"{text}: not an OMOP CDM location; give one of: {OMOP_FORMS}")
-    return replace(location, url=text, omop=True, mapping=mapping)
+        return OmopUrl(text, None, path, mapping)
+    if scheme in ("postgresql", "postgres", "spark", "sc"):
+        rest = f"{base}?{urlencode(options)}" if options else base
+        return OmopUrl(text, rest, None, mapping)
+    raise RegistryError(f"{text}: not an OMOP CDM location; give one of: {OMOP_FORMS}")
 
 
-__all__ = ["OMOP_FORMS", "parse_omop"]
+__all__ = ["OMOP_FORMS", "OmopUrl", "split_omop"]
