@@ -217,6 +217,62 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (8, D(2020, 2, 1), D(2022, 6, 30)),
         ],
     ),
+    # The four constructs of issue 13's "done when", each excluding someone. Entry: a systemic
+    # JAK inside an observation period with 365 days before: 1, 3, 4, 5, 8 (as "observation":
+    # 2 has 121 days, 6 has 214, 7 is topical). A DM code on 2 distinct dates any time up to
+    # the index (an occurrence count): 1, 3, 8 (4's codes are polymyositis, 5's on one date).
+    # CDASI activity > 14 in the 30 days before (a value constraint): 1 (20), 3 (18); 8 has
+    # 12. No cancer code in the 365 days before (an exclusion window): 3's C50.9 is 152 days
+    # before -> 1. Exit: the end of 1's observation period.
+    "observed_rules": (
+        {
+            "label": "Observed new users of a JAK inhibitor with active DM skin disease",
+            "concept_sets": CONCEPT_SETS,
+            "entry": {
+                "label": "Systemic JAK inhibitor, 365 days observed before",
+                "events": [JAK],
+                "observation": {"prior_days": 365},
+            },
+            "inclusion": [
+                {
+                    "label": "DM on 2 distinct dates up to the index",
+                    "criteria": [
+                        {
+                            "domain": "diagnosis",
+                            "concept_set": "dm",
+                            "start_window": {"start": None, "end": 0},
+                            "occurrence": {"type": "at_least", "count": 2, "distinct_dates": True},
+                        }
+                    ],
+                },
+                {
+                    "label": "Active skin disease (CDASI activity > 14)",
+                    "criteria": [
+                        {
+                            "domain": "assessment",
+                            "instrument": "cdasi",
+                            "measure": "activity",
+                            "value": {"gt": 14},
+                            "start_window": BEFORE,
+                        }
+                    ],
+                },
+                {
+                    "label": "No cancer in the year before",
+                    "criteria": [
+                        {
+                            "domain": "diagnosis",
+                            "concept_set": "cancer",
+                            "start_window": {"start": -365, "end": -1},
+                            "occurrence": {"type": "exactly", "count": 0},
+                        }
+                    ],
+                },
+            ],
+        },
+        [8, 5, 3, 2, 1],
+        [(1, D(2020, 3, 1), D(2022, 12, 31))],
+    ),
     # DM on 2 distinct dates: 1, 3, 7, 8 (2 has one code, 4 polymyositis, 5 one date, 6 RA);
     # a systemic JAK: 1, 3, 8 (7 topical); active skin (CDASI > 14) or CK > 2 x ULN in the 30
     # days before: 1 (CDASI 20, CK 4.5x), 3 (CDASI 18, CK 2.5x), 8 (CDASI 12, CK 3.5x); no
