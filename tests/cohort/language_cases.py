@@ -467,3 +467,69 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         ],
     ),
 }
+
+
+#: Score outcomes at week 24 (TIS and DOI for adults, TIS for children) on every systemic JAK
+#: user (as "fixed_and_censor": 1, 2, 3, 4, 5, 6, 8), with the expected columns of the persons
+#: with core set measures (4, 5 and 6 have none: every input is named missing). The arithmetic
+#: is in tests/cohort/test_score_outcomes.py.
+WEEK24 = {"followup": {"start": 112, "end": 224}, "at_day": 168}
+SCORE_CASE: tuple[dict[str, Any], dict[int, dict[str, Any]]] = (
+    {
+        "label": "TIS and DOI at week 24",
+        "concept_sets": CONCEPT_SETS,
+        "entry": {"events": [JAK]},
+        "outcomes": [
+            {"name": "tis24", "score": "tis", "mmt8_max": 80, **WEEK24},
+            {"name": "doi24", "score": "doi", "mmt8_max": 80, **WEEK24},
+            {"name": "jtis24", "score": "tis", "population": "juvenile", **WEEK24},
+        ],
+    },
+    {
+        1: {
+            "tis24_followup_day": 168,
+            "tis24_tis": 72.5,
+            "tis24_category": "major",
+            "tis24_missing": None,
+            "doi24_followup_day": 168,
+            "doi24_met": True,
+            "doi24_improved": 6,
+            "doi24_worsened": 0,
+            "doi24_missing": None,
+            "jtis24_tis": None,
+            "jtis24_missing": "cmas_baseline; cmas_followup; chaq_baseline; chaq_followup",
+        },
+        2: {
+            "tis24_tis": None,
+            "tis24_missing": "mmt8_baseline; mmt8_followup; haq_baseline; haq_followup",
+            "jtis24_followup_day": 168,
+            "jtis24_tis": 65.0,
+            "jtis24_category": "moderate",
+            "jtis24_missing": None,
+        },
+        3: {
+            "tis24_followup_day": 170,
+            "tis24_tis": None,
+            "tis24_category": None,
+            "tis24_missing": "ptga_followup",
+            "doi24_met": None,
+            "doi24_improved": None,
+            "doi24_missing": "ptga_followup",
+        },
+        8: {
+            "tis24_followup_day": 160,
+            "tis24_tis": None,
+            "tis24_missing": "ck_followup",
+            "doi24_met": None,
+            "doi24_worsened": None,
+            "doi24_missing": "ck_followup",
+        },
+        4: {
+            "tis24_followup_day": None,
+            "tis24_tis": None,
+            "tis24_missing": "pga_baseline; pga_followup; ptga_baseline; ptga_followup; "
+            "mmt8_baseline; mmt8_followup; haq_baseline; haq_followup; ema_baseline; "
+            "ema_followup; muscle_enzyme_baseline",
+        },
+    },
+)
