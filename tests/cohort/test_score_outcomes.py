@@ -17,6 +17,7 @@ from ibis import BaseBackend
 
 from cohort.language_cases import ROWS, SCORE_CASE
 from conformance.engines import run_cli
+from myositis.cohort import score_outcome
 from myositis.cohort.language import Cohort, Outcome
 from myositis.cohort.run import load_cohort, run_cohort
 from myositis.errors import SpecError
@@ -92,6 +93,8 @@ def test_the_score_case_gives_the_expected_columns(rows: dict[int, dict[str, Any
         "doi24_followup_day",
     ]
     assert list(rows[1])[8:12] == ["doi24_met", "doi24_improved", "doi24_worsened", "doi24_missing"]
+    outcomes = Cohort.model_validate(SCORE_CASE[0]).outcomes
+    assert list(rows[1])[3:] == [c for o in outcomes for c in score_outcome.columns(o)]
 
 
 def test_a_complete_adult_is_the_in_process_tis(rows: dict[int, dict[str, Any]]) -> None:

@@ -47,6 +47,7 @@ NO_ENZYME: Final = "muscle_enzyme_baseline"
 def columns(outcome: Outcome) -> tuple[str, ...]:
     """The columns a score outcome adds to the members, in order."""
     name = outcome.name
+    parts: tuple[str, ...]
     if outcome.kind == "tis":
         parts = ("followup_day", "tis", "category", "missing")
     else:
