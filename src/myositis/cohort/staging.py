@@ -48,8 +48,13 @@ STAGED_ENGINES: Final = frozenset({"postgres"})
 
 def stages(compiled: CompiledCohort) -> list[ir.Table]:
     """The expressions materialised, in order: every line after the registry's persons
-    (``persons_with`` rules, entry events, inclusion rules), then the chosen index events."""
-    return [*compiled.lines[1:], compiled.index]
+    (``persons_with`` rules, then the entry events), the events read for the entry events'
+    persons (each read by inclusion criteria or outcomes, often more than once: CDASI scored
+    from its items is a large expression), the inclusion rules' lines, the chosen index
+    events."""
+    entry = len(compiled.cohort.persons_with) + 1
+    lines = compiled.lines
+    return [*lines[1 : entry + 1], *compiled.scoped, *lines[entry + 1 :], compiled.index]
 
 
 def is_staged(con: BaseBackend) -> bool:
@@ -79,7 +84,9 @@ def staged_result(con: BaseBackend, compiled: CompiledCohort) -> Iterator[ir.Tab
 def _drop(con: BaseBackend, name: str) -> None:
     """Drop the temporary table ``name`` (standard SQL: ibis 12's ``drop_table`` writes
     ``DROP TABLE`` without the name under sqlglot 30, as in registry/files.py)."""
-    con.raw_sql(f'DROP TABLE IF EXISTS "{name}"').close()
+    result = con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+    if con.name == "postgres":  # a psycopg cursor (DuckDB returns its connection: kept open)
+        result.close()
 
 
 def _substituted(table: ir.Table, done: dict[object, object]) -> ir.Table:
