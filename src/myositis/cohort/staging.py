@@ -63,11 +63,15 @@ def is_staged(con: BaseBackend) -> bool:
 
 
 @contextmanager
-def staged_result(con: BaseBackend, compiled: CompiledCohort) -> Iterator[ir.Table]:
-    """``compiled.result`` reading the materialised stages on a staged engine (as it is
-    elsewhere); the temporary tables are dropped on leaving the context."""
+def staged_result(
+    con: BaseBackend, compiled: CompiledCohort, result: ir.Table | None = None
+) -> Iterator[ir.Table]:
+    """``result`` (an expression built on ``compiled``'s; ``compiled.result`` by default)
+    reading the materialised stages on a staged engine, as it is elsewhere; the temporary
+    tables are dropped on leaving the context."""
+    final = compiled.result if result is None else result
     if not is_staged(con):
-        yield compiled.result
+        yield final
         return
     with ExitStack() as stack:
         done: dict[object, object] = {}
@@ -78,7 +82,7 @@ def staged_result(con: BaseBackend, compiled: CompiledCohort) -> Iterator[ir.Tab
             staged = con.create_table(name, _substituted(table, done), temp=True)
             stack.callback(_drop, con, name)
             done[table.op()] = staged.op()
-        yield _substituted(compiled.result, done)
+        yield _substituted(final, done)
 
 
 def _drop(con: BaseBackend, name: str) -> None:
