@@ -18,21 +18,23 @@ test machine (4 December 2026, PostgreSQL 15.20, other jobs running):
   PostgreSQL's JIT compilation with optimisation and inlining, and compiling the plan took
   2.5 s of a 3.2 s execution (5.0 s in all, 11x the hand-written query).
 
-The options, measured on those two cases:
+The options:
 
 1. *Restructure the observation-period join* (derive per person once, equi-join before the
-   date filter): mends the first case only. The plan of that case also rescanned each domain's
-   semi-join with the persons, and every inclusion criterion is a join of the same shape; with
-   a line estimated at 1 row any of them can land on the inner side of a nested loop. Not done.
-   Writing the limit's filter as ``_pick < 1`` (estimated to keep a third) mends the first case
-   too (40 s -> 1.1 s) but leaves the second at 4.8 s: a patch over one estimate, not done.
+   date filter): judged from the plan, not built. Of that plan's 57 s, 11.6 s was a second
+   nested loop inside the derived periods (the semi-join of the domain tables with the persons,
+   rescanned 1,844 times), which a restructured join keeps; every inclusion criterion is a join
+   of the same shape; and the 100,000-person case has no period join to mend. Writing the
+   limit's filter as ``_pick < 1`` (estimated to keep a third, not 0.5%) was measured: Eunomia
+   40 s -> 1.1 s, but the 100,000-person case 5.0 s -> 4.8 s; a patch over one estimate, not
+   kept.
 2. *Staging* (this module; OHDSI Circe's way: its generated SQL writes ``#qualified_events``,
    ``#inclusion_events`` ... to temporary tables): each stage is a small query over the stages
    before it, and PostgreSQL estimates a table it has never analysed from its size on disk,
    right to within a small factor. Eunomia, every cohort with and without ``--any-record``:
-   0.7 to 1.0 s; the bundled study's cohort at 100,000 persons: 2.0 s (the hand-written query
-   0.4 s; the rest is mostly Ibis compiling each stage and one round trip per stage); no stage
-   reaches the JIT thresholds. Chosen.
+   0.7 to 1.7 s (load 2 to 4.5); the bundled study's cohort at 100,000 persons: 2.0 s (the
+   hand-written query 0.4 to 0.7 s; the rest is mostly Ibis compiling each stage and one round
+   trip per stage); no stage reaches the JIT thresholds. Chosen.
 3. *Planner settings per session* (``jit``, ``enable_nestloop``): not needed once staged.
 
 How. Each stage is written with Ibis (``create_table(name, expr, temp=True)``: a ``CREATE
@@ -45,8 +47,8 @@ every construct on PostgreSQL, staged, against the hand counts).
 Where. Only on :data:`STAGED_ENGINES`. DuckDB runs the one query in 0.6 to 1.2 s on each
 Eunomia cohort and 1.5 s at 100,000 persons (staged: 0.7 to 1.2 s and 1.3 s): nothing to mend,
 so it stays one query. Spark local[2] on Eunomia: 6.5 to 15.5 s a cohort as one query, 8.4 to
-13.2 s staged (ibis's cached DataFrames, :func:`_stage`): no gain there either (its joins do not
-degrade with the estimates; its time is elsewhere), so it stays one query.
+13.2 s staged (ibis's cached DataFrames, :func:`_stage`): no clear gain, so it stays one query
+(where Spark's time goes has not been studied).
 """
 
 from __future__ import annotations
