@@ -37,9 +37,9 @@ The options:
    trip per stage); no stage reaches the JIT thresholds. Chosen.
 3. *Planner settings per session* (``jit``, ``enable_nestloop``): not needed once staged.
 
-How. Each stage is written with Ibis (``create_table(name, expr, temp=True)``: a ``CREATE
-TEMPORARY TABLE ... AS`` of the stage's compiled query; no SQL text here but the ``DROP`` of
-:func:`_drop`) and substituted for its expression in the later ones
+How. Each stage is written with Ibis (``create_table(name, expr, temp=True)``: ``CREATE
+TEMPORARY TABLE`` and ``INSERT`` of the stage's compiled query; no SQL text here but the
+``DROP`` of :func:`_drop`) and substituted for its expression in the later ones
 (:meth:`ibis.common.graph.Node.replace`), so the compiled cohort stays one pure expression (it
 can be cached and reused) and the rows are those of the one query (the conformance suite runs
 every construct on PostgreSQL, staged, against the hand counts).
@@ -55,11 +55,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Final
+from typing import Any, Final
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis import BaseBackend
+from ibis.common.graph import Node
 
 from myositis.cohort.compile import CompiledCohort
 
@@ -96,7 +98,7 @@ def staged_result(
         yield final
         return
     with ExitStack() as stack:
-        done: dict[object, object] = {}
+        done: dict[Node, Node] = {}
         for table in stages(compiled):
             if table.op() in done:  # the same expression as an earlier stage
                 continue
@@ -126,12 +128,50 @@ def _drop(con: BaseBackend, name: str) -> None:
         result.close()
 
 
-def _substituted(table: ir.Table, done: dict[object, object]) -> ir.Table:
+def _substituted(table: ir.Table, done: dict[Node, Node]) -> ir.Table:
     """``table`` with each expression of ``done`` (by its original node) replaced by its
-    materialised table."""
+    materialised table: the graph is rebuilt from the leaves up, as
+    :meth:`ibis.common.graph.Node.replace` does, but without walking below a replaced node
+    (the stages before it; CDASI scored from items is hundreds of nodes)."""
+    root = table.op()
     if not done:
         return table
-    return table.op().replace(done).to_expr()
+    order: list[Node] = []  # every node reachable without passing a replaced one, leaves first
+    seen: set[Node] = set()
+    todo: list[tuple[Node, bool]] = [(root, False)]
+    while todo:
+        node, children_done = todo.pop()
+        if children_done:
+            order.append(node)
+        elif node not in seen and node not in done:
+            seen.add(node)
+            todo.append((node, True))
+            todo.extend((child, False) for child in node.__children__)
+    new = dict(done)
+    for node in order:
+        args = [_swap(arg, new) for arg in node.__args__]
+        if any(a is not b for a, b in zip(args, node.__args__, strict=True)):
+            new[node] = node.__recreate__(dict(zip(node.__argnames__, args, strict=True)))
+    result = new.get(root, root)
+    assert isinstance(result, ops.Relation)
+    return result.to_expr()
+
+
+def _swap(value: Any, new: dict[Node, Node]) -> Any:
+    """``value`` (a node, or a tuple, list, frozenset or dict holding nodes: the argument of a
+    node) with the nodes of ``new`` swapped in; ``value`` itself when none is."""
+    if isinstance(value, Node):
+        return new.get(value, value)
+    if type(value) in (tuple, list, frozenset):
+        items = [_swap(v, new) for v in value]
+        changed = any(a is not b for a, b in zip(items, value, strict=True))
+        return type(value)(items) if changed else value
+    if isinstance(value, dict):
+        pairs = [(_swap(k, new), _swap(v, new)) for k, v in value.items()]
+        olds = value.items()
+        changed = any(a is not c or b is not d for (a, b), (c, d) in zip(pairs, olds, strict=True))
+        return dict(pairs) if changed else value
+    return value
 
 
 __all__ = ["STAGED_ENGINES", "is_staged", "staged_result", "stages"]
