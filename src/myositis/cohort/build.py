@@ -41,6 +41,7 @@ from myositis.cohort.concepts import (
     qualifying_exposures,
 )
 from myositis.cohort.definition import CohortDefinition, ResponseRule
+from myositis.cohort.staging import staged_result
 from myositis.cohort.translate import from_definition
 from myositis.errors import EmptyStepError
 from myositis.instruments.cdasi import response
@@ -195,7 +196,9 @@ def build_cohort(
     say("running the cohort definition (one query)")
     compiled = compile_cohort(con, language, provided=provided)
     index_events = compiled.index.select("person_id", "index_date")
-    found = compiled.attrition.left_join(index_events, [ibis.literal(True)]).to_pyarrow()
+    found_expr = compiled.attrition.left_join(index_events, [ibis.literal(True)])
+    with staged_result(con, compiled, found_expr) as staged:
+        found = staged.to_pyarrow()
     steps = _Steps()
     row = found.slice(0, 1).to_pylist()[0]
     for k, step in enumerate(compiled.steps):

@@ -94,6 +94,8 @@ class CompiledCohort:
     lines: list[ir.Table]
     #: the chosen entry events after the expression limit (``_INDEX`` columns), before exit
     index: ir.Table
+    #: the events read for the entry events' persons (inclusion criteria, outcomes), each once
+    scoped: tuple[ir.Table, ...] = ()
 
 
 def _without(table: ir.Table, *names: str) -> ir.Table:
@@ -574,7 +576,7 @@ def compile_cohort(
         counts.append(_persons(remaining, len(counts)))
         lines.append(remaining)
 
-    events = compiler.entry(remaining)
+    events = entered = compiler.entry(remaining)
     compiler.scope = events
     steps.append(Step(cohort.entry.label, _entry_text(cohort)))
     counts.append(_persons(events, len(counts)))
@@ -594,7 +596,8 @@ def compile_cohort(
     for outcome in cohort.outcomes:
         members = compiler.outcome(members, outcome)
     result = attrition.left_join(members, [ibis.literal(True)])
-    return CompiledCohort(cohort, steps, attrition, members, events, result, lines, limited)
+    scoped = tuple(t for (_, persons), t in compiler._cache.items() if persons == id(entered))
+    return CompiledCohort(cohort, steps, attrition, members, events, result, lines, limited, scoped)
 
 
 def _entry_text(cohort: Cohort) -> str:

@@ -20,6 +20,7 @@ from ibis import BaseBackend
 from myositis.cohort.build import AttritionStep
 from myositis.cohort.compile import CompiledCohort, compile_cohort
 from myositis.cohort.language import Cohort
+from myositis.cohort.staging import is_staged, staged_result
 from myositis.documents import read_yaml, validate
 from myositis.errors import SpecError
 from myositis.progress import Progress, StepTimes, silent
@@ -95,9 +96,9 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
     times = StepTimes()
     with times.step("compile"):
         compiled = compile_cohort(con, cohort)
-    progress("running the cohort (one query)")
-    with times.step("run"):
-        result = compiled.result.to_pyarrow()
+    progress("running the cohort (staged)" if is_staged(con) else "running the cohort (one query)")
+    with times.step("run"), staged_result(con, compiled) as final:
+        result = final.to_pyarrow()
     steps = _steps(compiled, result.slice(0, 1).to_pylist()[0])
     members = result.select([c for c in result.column_names if not c.startswith("step_")])
     members = members.filter(pc.is_valid(members.column("person_id")))

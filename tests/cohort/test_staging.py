@@ -1,0 +1,94 @@
+"""Staged execution (myositis.cohort.staging) gives the cohorts of the one query: every case of
+tests/cohort/language_cases.py (attrition and members counted by hand there) and the outcome
+values of test_language.py, run with each line written to a temporary table and read back.
+
+Staging is on for PostgreSQL only, where tests/conformance/test_cohort_language.py and
+test_atlas_eunomia.py run it on every case and on Eunomia; here it is switched on for the
+embedded DuckDB, so the substitution of the stages is checked without a server.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from ibis import BaseBackend
+
+import myositis.cohort.staging as staging
+from cohort.language_cases import CASES, ROWS
+from myositis.cohort.compile import compile_cohort
+from myositis.cohort.language import Cohort
+from myositis.cohort.run import run_cohort
+from myositis.registry import append_arrow, arrow_schema, create_registry
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> BaseBackend:
+    con = create_registry(tmp_path_factory.mktemp("staging") / "r.duckdb")
+    for name, rows in ROWS.items():
+        schema = arrow_schema(name)
+        full = [{f.name: row.get(f.name) for f in schema} for row in rows]
+        append_arrow(con, name, pa.Table.from_pylist(full, schema=schema))
+    return con
+
+
+def _tables(con: BaseBackend) -> set[str]:
+    """Every table of the DuckDB connection, temporary ones included (ibis 12's
+    ``list_tables`` calls a method DuckDB 2 has renamed)."""
+    return {row[0] for row in con.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+@pytest.fixture
+def staged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(staging, "STAGED_ENGINES", frozenset({"duckdb"}))
+
+
+#: CDASI activity at baseline and nearest day 168, and CK at baseline (test_language.py).
+OUTCOMES = [
+    {
+        "name": "cdasi",
+        "instrument": "cdasi",
+        "measure": "activity",
+        "followup": {"start": 1, "end": 365},
+        "at_day": 168,
+    },
+    {"name": "ck", "test": "ck", "scale": "times_uln", "baseline": {"start": -60, "end": 0}},
+]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_staged_run_gives_the_hand_counted_cohort(
+    con: BaseBackend, staged: None, case: str
+) -> None:
+    mapping, remaining, members = CASES[case]
+    before = _tables(con)
+    run = run_cohort(con, Cohort.model_validate(mapping))
+    assert [s.remaining for s in run.attrition] == remaining
+    found = [(r["person_id"], r["index_date"], r["exit_date"]) for r in run.members.to_pylist()]
+    assert found == members
+    assert _tables(con) == before  # the temporary tables are dropped
+
+
+def test_staged_outcomes_are_those_of_the_one_query(con: BaseBackend, staged: None) -> None:
+    """The outcomes read CDASI through a stage (the events of the entry events' persons);
+    test_language.py checks the one query's values by hand (1: baseline 20, follow-up 12)."""
+    cohort = Cohort.model_validate({**CASES["observation"][0], "outcomes": OUTCOMES})
+    staged_rows = run_cohort(con, cohort).members.to_pylist()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staging, "STAGED_ENGINES", frozenset())
+        single_rows = run_cohort(con, cohort).members.to_pylist()
+    assert staged_rows == single_rows
+    first = staged_rows[0]
+    assert (first["person_id"], first["cdasi_baseline"], first["cdasi_followup"]) == (1, 20.0, 12.0)
+
+
+def test_the_stages_in_order(con: BaseBackend) -> None:
+    """'rules': one persons_with rule, the entry, three inclusion rules (CDASI or CK, cancer,
+    demographics): stages are the rule's line, the entry line, the three criteria's events read
+    for the entry persons (CDASI, CK, cancer), the three inclusion lines, the index events."""
+    compiled = compile_cohort(con, Cohort.model_validate(CASES["rules"][0]))
+    found = staging.stages(compiled)
+    lines = compiled.lines
+    assert len(compiled.scoped) == 3
+    expected = [lines[1], lines[2], *compiled.scoped, *lines[3:], compiled.index]
+    assert [t.op() for t in found] == [t.op() for t in expected]
+    assert not staging.is_staged(con)
