@@ -24,6 +24,23 @@ Persons (F unless said; born 1970-06-15 unless said):
   and 2020-06-01..2020-09-01 (61 days apart); CDASI 12 on 2020-01-15; CK 700/200 on
   2020-01-20; prednisone 2019-01-01..2019-06-01; herpes zoster grade 3, serious, 2020-03-15;
   observation 2010-01-01..2022-06-30.
+
+Core set measures for the score outcomes (TIS, DOI; ``SCORE_CASE``), all inside recorded
+observation periods, none in the 30 days before an index that a CK criterion reads:
+
+- 1 (index 2020-03-01): baseline on 2020-02-25 (day -5; the CK 900/200 above and aldolase
+  15/7.7) PGA 6, patient global 5, MMT-8 60, HAQ 1.5, extramuscular 4; week 24 on
+  2020-08-16 (day 168) PGA 2, patient global 3, MMT-8 72, HAQ 1, extramuscular 1, CK 300,
+  aldolase 8; day 200 (2020-09-17) PGA 1 (not the one closest to day 168).
+- 2 (index 2020-05-01), a child's measures: baseline on 2020-04-28 (day -3, CK 300/200)
+  PGA 7, patient global 6, CMAS 30, CHAQ 2, extramuscular 5; day 168 (2020-10-16) PGA 2.5,
+  patient global 4.8, CMAS 40, CHAQ 1.4, extramuscular 3.5, CK 150.
+- 3 (index 2020-06-01): baseline on 2020-05-25 (day -7, CK 500/200) PGA 5, patient global
+  4, MMT-8 70, HAQ 1, extramuscular 3; day 170 (2020-11-18) PGA 4.5, MMT-8 70, HAQ 1,
+  extramuscular 3, CK 450: no patient global at follow-up.
+- 8 (index 2020-02-01): baseline on 2020-01-20 (day -12, CK 700/200) PGA 3, patient global
+  3, MMT-8 75, HAQ 0.5, extramuscular 2; day 160 (2020-07-10) PGA 4, patient global 4,
+  MMT-8 70, HAQ 0.75, extramuscular 2, no CK (measured at baseline, so no score).
 """
 
 from __future__ import annotations
@@ -94,6 +111,35 @@ def _ck(pid: int, when: dt.date, value: float) -> dict[str, Any]:
     }
 
 
+def _measure(pid: int, when: dt.date, instrument: str, value: float) -> dict[str, Any]:
+    """A recorded core set score (``total`` for MMT-8 and CMAS, else ``score``)."""
+    return {
+        "assessment_id": next(_ids),
+        "person_id": pid,
+        "assessment_date": when,
+        "instrument": instrument,
+        "measure": "total" if instrument in ("mmt8", "cmas") else "score",
+        "value": value,
+    }
+
+
+def _core(pid: int, when: dt.date, **values: float) -> list[dict[str, Any]]:
+    return [_measure(pid, when, instrument, value) for instrument, value in values.items()]
+
+
+def _lab(pid: int, when: dt.date, test: str, value: float, uln: float) -> dict[str, Any]:
+    unit = "U/L"
+    return {
+        "person_id": pid,
+        "test": test,
+        "result_date": when,
+        "value": value,
+        "unit": unit,
+        "uln": uln,
+        "uln_unit": unit,
+    }
+
+
 def _period(pid: int, start: dt.date, end: dt.date) -> dict[str, Any]:
     return {"person_id": pid, "start_date": start, "end_date": end, "period_type": "recorded"}
 
@@ -146,12 +192,26 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         _cdasi(3, D(2020, 5, 20), 18),
         _cdasi(5, D(2019, 12, 20), 25),
         _cdasi(8, D(2020, 1, 15), 12),
+        *_core(1, D(2020, 2, 25), pga=6, ptga=5, mmt8=60, haq=1.5, ema=4),
+        *_core(1, D(2020, 8, 16), pga=2, ptga=3, mmt8=72, haq=1, ema=1),
+        *_core(1, D(2020, 9, 17), pga=1),
+        *_core(2, D(2020, 4, 28), pga=7, ptga=6, cmas=30, chaq=2, ema=5),
+        *_core(2, D(2020, 10, 16), pga=2.5, ptga=4.8, cmas=40, chaq=1.4, ema=3.5),
+        *_core(3, D(2020, 5, 25), pga=5, ptga=4, mmt8=70, haq=1, ema=3),
+        *_core(3, D(2020, 11, 18), pga=4.5, mmt8=70, haq=1, ema=3),
+        *_core(8, D(2020, 1, 20), pga=3, ptga=3, mmt8=75, haq=0.5, ema=2),
+        *_core(8, D(2020, 7, 10), pga=4, ptga=4, mmt8=70, haq=0.75, ema=2),
     ],
     "laboratory": [
         _ck(1, D(2020, 2, 25), 900),
         _ck(2, D(2020, 4, 28), 300),
         _ck(3, D(2020, 5, 25), 500),
         _ck(8, D(2020, 1, 20), 700),
+        _lab(1, D(2020, 2, 25), "aldolase", 15, 7.7),
+        _lab(1, D(2020, 8, 16), "ck", 300, 200),
+        _lab(1, D(2020, 8, 16), "aldolase", 8, 7.7),
+        _lab(2, D(2020, 10, 16), "ck", 150, 200),
+        _lab(3, D(2020, 11, 18), "ck", 450, 200),
     ],
     "adverse_event": [
         {
@@ -407,3 +467,69 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         ],
     ),
 }
+
+
+#: Score outcomes at week 24 (TIS and DOI for adults, TIS for children) on every systemic JAK
+#: user (as "fixed_and_censor": 1, 2, 3, 4, 5, 6, 8), with the expected columns of the persons
+#: with core set measures (4, 5 and 6 have none: every input is named missing). The arithmetic
+#: is in tests/cohort/test_score_outcomes.py.
+WEEK24 = {"followup": {"start": 112, "end": 224}, "at_day": 168}
+SCORE_CASE: tuple[dict[str, Any], dict[int, dict[str, Any]]] = (
+    {
+        "label": "TIS and DOI at week 24",
+        "concept_sets": CONCEPT_SETS,
+        "entry": {"events": [JAK]},
+        "outcomes": [
+            {"name": "tis24", "score": "tis", "mmt8_max": 80, **WEEK24},
+            {"name": "doi24", "score": "doi", "mmt8_max": 80, **WEEK24},
+            {"name": "jtis24", "score": "tis", "population": "juvenile", **WEEK24},
+        ],
+    },
+    {
+        1: {
+            "tis24_followup_day": 168,
+            "tis24_tis": 72.5,
+            "tis24_category": "major",
+            "tis24_missing": None,
+            "doi24_followup_day": 168,
+            "doi24_met": True,
+            "doi24_improved": 6,
+            "doi24_worsened": 0,
+            "doi24_missing": None,
+            "jtis24_tis": None,
+            "jtis24_missing": "cmas_baseline; cmas_followup; chaq_baseline; chaq_followup",
+        },
+        2: {
+            "tis24_tis": None,
+            "tis24_missing": "mmt8_baseline; mmt8_followup; haq_baseline; haq_followup",
+            "jtis24_followup_day": 168,
+            "jtis24_tis": 65.0,
+            "jtis24_category": "moderate",
+            "jtis24_missing": None,
+        },
+        3: {
+            "tis24_followup_day": 170,
+            "tis24_tis": None,
+            "tis24_category": None,
+            "tis24_missing": "ptga_followup",
+            "doi24_met": None,
+            "doi24_improved": None,
+            "doi24_missing": "ptga_followup",
+        },
+        8: {
+            "tis24_followup_day": 160,
+            "tis24_tis": None,
+            "tis24_missing": "ck_followup",
+            "doi24_met": None,
+            "doi24_worsened": None,
+            "doi24_missing": "ck_followup",
+        },
+        4: {
+            "tis24_followup_day": None,
+            "tis24_tis": None,
+            "tis24_missing": "pga_baseline; pga_followup; ptga_baseline; ptga_followup; "
+            "mmt8_baseline; mmt8_followup; haq_baseline; haq_followup; ema_baseline; "
+            "ema_followup; muscle_enzyme_baseline",
+        },
+    },
+)

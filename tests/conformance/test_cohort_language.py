@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from cohort.language_cases import CASES, ROWS
+from cohort.language_cases import CASES, ROWS, SCORE_CASE
 from conformance.engines import Engine
 from myositis.cohort.language import Cohort
 from myositis.cohort.run import run_cohort
@@ -43,3 +43,12 @@ def test_every_construct_gives_the_same_cohort_on_every_engine(loaded: Engine, c
     assert [s.remaining for s in run.attrition] == remaining
     found = [(r["person_id"], r["index_date"], r["exit_date"]) for r in run.members.to_pylist()]
     assert found == members
+
+
+def test_score_outcomes_give_the_same_values_on_every_engine(loaded: Engine) -> None:
+    mapping, expected = SCORE_CASE
+    run = run_cohort(loaded.scratch, Cohort.model_validate(mapping))
+    rows = {r["person_id"]: r for r in run.members.to_pylist()}
+    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 8]
+    for person, columns in expected.items():
+        assert {k: rows[person][k] for k in columns} == columns, person

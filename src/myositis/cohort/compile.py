@@ -43,6 +43,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import BaseBackend
 
+from myositis.cohort import score_outcome
 from myositis.cohort.events import OPEN_END, domain_events, in_range
 from myositis.cohort.language import (
     Cohort,
@@ -54,6 +55,8 @@ from myositis.cohort.language import (
     Outcome,
     RelativeWindow,
 )
+from myositis.instruments.constants import ENZYMES
+from myositis.instruments.core_set import REGISTRY_SOURCES
 from myositis.registry.observation import observation_periods
 
 #: A condition on the rows of a group's table once every member's columns are joined on.
@@ -368,8 +371,11 @@ class _Compiler:
     def outcome(self, members: ir.Table, outcome: Outcome) -> ir.Table:
         """``members`` with the outcome's columns: ``<name>_baseline``,
         ``<name>_baseline_day``, ``<name>_followup``, ``<name>_followup_day`` and
-        ``<name>_change`` (follow-up minus baseline; null without both). The rules are in
+        ``<name>_change`` (follow-up minus baseline; null without both); for a score outcome
+        the columns of :func:`myositis.cohort.score_outcome.columns`. The rules are in
         :class:`~myositis.cohort.language.Outcome`."""
+        if outcome.score is not None:
+            return self._score_outcome(members, outcome)
         if outcome.test is not None:
             lab = self.con.table("laboratory").semi_join(members, "person_id")
             lab = lab.filter((lab.test.lower() == outcome.test.lower()) & lab.value.notnull())
@@ -386,23 +392,7 @@ class _Compiler:
             values = self.events(spec, persons=self.scope).select(
                 "person_id", "start_date", "value"
             )
-        joined = members.select("person_id", "index_date").inner_join(values, "person_id")
-        joined = joined.mutate(day=_days(joined.start_date, joined.index_date))
-        joined = joined.filter(joined.value.notnull())
-        b, f = outcome.baseline, outcome.followup
-        base = joined.filter((joined.day >= b.start) & (joined.day <= b.end))
-        base = _ranked_first(base, [base.day.abs(), ibis.desc(base.day), base.value])
-        follow = joined.filter((joined.day >= f.start) & (joined.day <= f.end))
-        if outcome.at_day is not None:
-            order = [(follow.day - outcome.at_day).abs(), follow.day, follow.value]
-        elif outcome.use == "last":
-            order = [ibis.desc(follow.day), follow.value]
-        elif outcome.use == "first":
-            order = [follow.day, follow.value]
-        else:
-            best = follow.value if outcome.better == "lower" else ibis.desc(follow.value)
-            order = [best, follow.day]
-        follow = _ranked_first(follow, order)
+        base, follow = _baseline_and_followup(members, values, outcome, [])
         name = outcome.name
         table = members.left_join(
             base.select(
@@ -426,6 +416,44 @@ class _Compiler:
             **{f"{name}_change": ibis._[f"{name}_followup"] - ibis._[f"{name}_baseline"]}
         )
 
+    def _score_outcome(self, members: ir.Table, outcome: Outcome) -> ir.Table:
+        """The TIS or DOI of each cohort period (:mod:`myositis.cohort.score_outcome`): each
+        core set measure and muscle enzyme gets its baseline and follow-up by the outcome's
+        rules, one at a time; the instrument scores the pairs."""
+        parts = []
+        for stem in score_outcome.stems(outcome):
+            instrument, measure = REGISTRY_SOURCES[stem]
+            spec = Events(domain="assessment", instrument=instrument, measure=measure)
+            events = self.events(spec, persons=self.scope)
+            parts.append(
+                events.select(
+                    "person_id",
+                    "start_date",
+                    "value",
+                    uln=ibis.null("float64"),
+                    _m=ibis.literal(stem),
+                )
+            )
+        lab = self.con.table("laboratory").semi_join(members, "person_id")
+        # an enzyme result counts with its upper limit of normal (the most abnormal enzyme is
+        # chosen by value / ULN)
+        lab = lab.filter(lab.test.lower().isin(list(ENZYMES)) & lab.value.notnull() & (lab.uln > 0))
+        parts.append(
+            lab.select(
+                "person_id",
+                start_date=lab.result_date,
+                value=lab.value.cast("float64"),
+                uln=lab.uln.cast("float64"),
+                _m=lab.test.lower(),
+            )
+        )
+        values = ibis.union(*parts, distinct=False)
+        base, follow = _baseline_and_followup(members, values, outcome, ["_m"])
+        wide = score_outcome.wide_inputs(members, base, follow, outcome)
+        scores = score_outcome.scored(wide, outcome)
+        table = members.left_join(scores, ["person_id", "index_date"])
+        return _without(table, "person_id_right", "index_date_right")
+
     def _censor(self, table: ir.Table) -> ir.Table:
         persons = table.select("person_id").distinct()
         parts = [
@@ -445,12 +473,41 @@ class _Compiler:
         )
 
 
-def _ranked_first(table: ir.Table, order: list[Any]) -> ir.Table:
-    """Each cohort period's first row of ``table`` in ``order``."""
-    ranked = table.mutate(
-        _pick=ibis.row_number().over(group_by=["person_id", "index_date"], order_by=order)
-    )
+def _ranked_first(table: ir.Table, order: list[Any], by: list[str] | None = None) -> ir.Table:
+    """Each cohort period's (and each ``by`` value's) first row of ``table`` in ``order``."""
+    keys = ["person_id", "index_date", *(by or [])]
+    ranked = table.mutate(_pick=ibis.row_number().over(group_by=keys, order_by=order))
     return _without(ranked.filter(ranked._pick == 0), "_pick")
+
+
+def _baseline_and_followup(
+    members: ir.Table, values: ir.Table, outcome: Outcome, by: list[str]
+) -> tuple[ir.Table, ir.Table]:
+    """The baseline and follow-up rows of each cohort period (and each ``by`` value, such as
+    a score's measure ``_m``) among ``values`` (``person_id, start_date, value``, ...), with
+    ``day`` from the index; the rules are :class:`~myositis.cohort.language.Outcome`'s. For a
+    score, ``best`` is each measure's own better direction."""
+    joined = members.select("person_id", "index_date").inner_join(values, "person_id")
+    joined = joined.mutate(day=_days(joined.start_date, joined.index_date))
+    joined = joined.filter(joined.value.notnull())
+    b, f = outcome.baseline, outcome.followup
+    base = joined.filter((joined.day >= b.start) & (joined.day <= b.end))
+    base = _ranked_first(base, [base.day.abs(), ibis.desc(base.day), base.value], by)
+    follow = joined.filter((joined.day >= f.start) & (joined.day <= f.end))
+    if outcome.at_day is not None:
+        order = [(follow.day - outcome.at_day).abs(), follow.day, follow.value]
+    elif outcome.use == "last":
+        order = [ibis.desc(follow.day), follow.value]
+    elif outcome.use == "first":
+        order = [follow.day, follow.value]
+    else:
+        if outcome.score is not None:
+            higher = follow._m.isin(list(score_outcome.HIGHER_IS_BETTER))
+            best = ibis.ifelse(higher, -follow.value, follow.value)
+        else:
+            best = follow.value if outcome.better == "lower" else ibis.desc(follow.value)
+        order = [best, follow.day]
+    return base, _ranked_first(follow, order, by)
 
 
 def _islands(periods: ir.Table, gap: int) -> ir.Table:

@@ -20,7 +20,8 @@ The constructs are those of OHDSI ATLAS/Circe cohort expressions (Book of OHDSI,
 - **exit** (:class:`Exit`): end of observation, a fixed offset, or the end of continuous
   exposure with a gap allowance (a drug era), cut short by censoring events;
 - **outcomes** (:class:`Outcome`): any instrument measure or laboratory test at baseline and at
-  follow-up (closest to a day such as week 24, or first, last or best in a window).
+  follow-up (closest to a day such as week 24, or first, last or best in a window), or the
+  TIS or IMACS DOI of the core set measures against baseline.
 
 Validation is strict: unknown fields are errors, a concept set named but not defined, a window
 whose start is after its end or a count that cannot be met is refused naming the field.
@@ -484,18 +485,30 @@ class OutcomeWindow(Strict):
 
 class Outcome(Strict):
     """An outcome measured at baseline and at follow-up: an assessment measure (``instrument``
-    and ``measure``: CDASI activity, MMT-8 total, HAQ score, ...) or a laboratory test
-    (``test``; ``value`` or ``times_uln``).
+    and ``measure``: CDASI activity, MMT-8 total, HAQ score, ...), a laboratory test (``test``;
+    ``value`` or ``times_uln``) or a core set score against baseline (``score``: ``tis``, the
+    2016 ACR/EULAR Total Improvement Score, or ``doi``, the IMACS 2004 definition of
+    improvement).
 
     Baseline: the value closest to the index inside ``baseline`` (on a tie the later one).
     Follow-up: inside ``followup``, the value closest to ``at_day`` when given (a tie goes to
     the earlier), else the ``use`` one: ``last``, ``first`` or ``best`` (lowest when
-    ``better`` is ``lower``). ``change`` = follow-up minus baseline."""
+    ``better`` is ``lower``). ``change`` = follow-up minus baseline.
+
+    A score outcome applies these rules to each core set measure on its own (PGA, patient
+    global, MMT-8 total of ``mmt8_max``, HAQ, extramuscular global and each muscle enzyme;
+    for ``population: juvenile`` CMAS instead of MMT-8 and CHAQ instead of HAQ; ``best`` is
+    each measure's own better direction) and scores the pairs with the instruments' one
+    definition (:mod:`myositis.instruments.tis`, :mod:`myositis.instruments.doi`); the
+    compiled columns are listed in ``docs/cohort-language.md``."""
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
     instrument: str | None = None
     measure: str | None = None
     test: str | None = None
+    score: Literal["tis", "doi"] | None = None
+    population: Literal["adult", "juvenile"] = "adult"
+    mmt8_max: Literal[80, 150] = 150
     scale: Literal["value", "times_uln"] = "value"
     baseline: OutcomeWindow = OutcomeWindow(start=-30, end=0)
     followup: OutcomeWindow = OutcomeWindow(start=1, end=1461)
@@ -503,15 +516,38 @@ class Outcome(Strict):
     at_day: int | None = None
     better: Literal["lower", "higher"] = "lower"
 
+    @property
+    def kind(self) -> Literal["change", "tis", "doi"]:
+        """``change`` for a measure or test (baseline, follow-up and change), else the score."""
+        return "change" if self.score is None else self.score
+
     @model_validator(mode="after")
     def _source(self) -> Self:
         assessment = self.instrument is not None or self.measure is not None
-        if assessment == (self.test is not None):
-            raise ValueError("give instrument and measure (an assessment) or test (laboratory)")
+        sources = [assessment, self.test is not None, self.score is not None]
+        if sum(sources) != 1:
+            raise ValueError(
+                "give exactly one of: instrument and measure (an assessment), test (a "
+                "laboratory test) or score (tis or doi, core set scores against baseline)"
+            )
         if assessment and (self.instrument is None or self.measure is None):
             raise ValueError("an assessment outcome needs both instrument and measure")
         if self.scale == "times_uln" and self.test is None:
             raise ValueError("scale 'times_uln' is for laboratory tests")
+        if self.score is None:
+            only = sorted({"population", "mmt8_max"} & self.model_fields_set)
+            if only:
+                raise ValueError(
+                    f"{' and '.join(only)} only apply to score outcomes (score: tis or doi); "
+                    "remove them or give score"
+                )
+        else:
+            wrong = sorted({"scale", "better"} & self.model_fields_set)
+            if wrong:
+                raise ValueError(
+                    f"{' and '.join(wrong)} cannot be used with score {self.score!r}: each "
+                    "core set measure has its own scale and better direction"
+                )
         if self.baseline.end > 0:
             raise ValueError(
                 f"impossible baseline window: it ends on day {self.baseline.end}, after the "

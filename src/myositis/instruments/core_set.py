@@ -75,6 +75,26 @@ def _measures() -> tuple[Measure, ...]:
 
 
 MEASURES: Final = _measures()
+
+#: Registry ``assessment`` rows (instrument, measure) that carry each core set input stem: the
+#: recorded scores of the registry schema (``myositis.registry.schema.INSTRUMENTS``). The
+#: trial endpoints and the cohort language's score outcomes read the core set through it.
+REGISTRY_SOURCES: Final = {
+    "pga": ("pga", "score"),
+    "ptga": ("ptga", "score"),
+    "mmt8": ("mmt8", "total"),
+    "cmas": ("cmas", "total"),
+    "haq": ("haq", "score"),
+    "chaq": ("chaq", "score"),
+    "ema": ("ema", "score"),
+}
+
+#: Input stems read from the registry per population: adults MMT-8 and HAQ; children CMAS and
+#: CHAQ (the childhood instruments; Rider et al. 2017, juvenile criteria).
+REGISTRY_STEMS: Final = {
+    "adult": ("pga", "ptga", "mmt8", "haq", "ema"),
+    "juvenile": ("pga", "ptga", "cmas", "chaq", "ema"),
+}
 _JUVENILE_ONLY: Final = {
     row["column"] for row in load_table("tis_measures") if row["population"] == "juvenile"
 }

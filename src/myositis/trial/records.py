@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 
 from myositis.errors import InputProblem, InvalidInputError, MissingColumnError
+from myositis.instruments.core_set import REGISTRY_SOURCES
 
 ENROLMENT_COLUMNS = (
     "person_id",
@@ -135,14 +136,9 @@ def read_enrolment(table: pa.Table, strata: Sequence[str]) -> list[Enrolment]:
     return out
 
 
-#: Registry instrument and measure of each core set measure's recorded score.
-CORE_SET_SOURCES = {
-    "pga": ("pga", "score"),
-    "ptga": ("ptga", "score"),
-    "mmt8": ("mmt8", "total"),
-    "haq": ("haq", "score"),
-    "ema": ("ema", "score"),
-}
+#: Registry instrument and measure of each core set measure's recorded score (adults; the
+#: one mapping, :data:`myositis.instruments.core_set.REGISTRY_SOURCES`).
+CORE_SET_SOURCES = {key: REGISTRY_SOURCES[key] for key in ("pga", "ptga", "mmt8", "haq", "ema")}
 
 
 def read_assessments(
