@@ -410,16 +410,61 @@ def test_tis_section_counts_categories_with_wilson_intervals() -> None:
 
 
 def test_doi_section_counts_met_improved_and_worsened() -> None:
+    # _improved and _worsened are numbers of core set measures
     rows = [
-        {"d_met": True, "d_improved": True, "d_worsened": False},
-        {"d_met": True, "d_improved": True, "d_worsened": False},
-        {"d_met": False, "d_improved": False, "d_worsened": True},
-        {"d_met": False, "d_improved": True, "d_worsened": False},
-        {"d_met": None, "d_missing": "fewer than 3 core set measures"},
+        {"d_met": True, "d_improved": 4, "d_worsened": 0},
+        {"d_met": True, "d_improved": 3, "d_worsened": 1},
+        {"d_met": False, "d_improved": 0, "d_worsened": 2},
+        {"d_met": False, "d_improved": 1, "d_worsened": 0},
+        {"d_met": None, "d_improved": None, "d_worsened": None, "d_missing": "haq"},
     ]
     s = doi_outcome(_outcome("d"), rows, 0.95)
     assert (s["n"], s["not_computable"]) == (4, 1)
     assert (s["met"]["count"], s["met"]["proportion"]) == (2, 0.5)
-    assert s["improved"]["count"] == 3
-    assert s["worsened"]["count"] == 1
-    assert s["reasons"] == [{"reason": "fewer than 3 core set measures", "count": 1}]
+    assert (s["improved"]["mean"], s["improved"]["at_least_one"]) == (2.0, 3)  # 8 / 4
+    assert (s["worsened"]["mean"], s["worsened"]["at_least_one"]) == (0.75, 2)  # 3 / 4
+    assert s["reasons"] == [{"reason": "haq", "count": 1}]
+
+
+def test_score_outcomes_through_study_run(tmp_path: Path) -> None:
+    """TIS and DOI at week 24 on the hand-made registry of tests/cohort/language_cases.py
+    (SCORE_CASE; the scores themselves are worked by hand in tests/cohort/test_score_outcomes.py):
+    members 1, 2, 3, 4, 5, 6, 8 (every systemic JAK user). Adult TIS: only person 1 is
+    computable, 72.5, major; person 2 has a child's measures, 3 no patient global at follow-up,
+    8 no CK at follow-up, and 4, 5, 6 no core set measure at all. Juvenile TIS: only person 2,
+    65, moderate. DOI: person 1, 6 measures improved, none worse: met. The Wilson interval of
+    1 / 1 is 1 / (1 + z^2) = 0.2065 to 1 (R prop.test(1, 1, correct = FALSE))."""
+    from cohort.language_cases import ROWS, SCORE_CASE
+
+    registry = _registry(tmp_path / "scores.duckdb", ROWS)
+    spec = {
+        "spec_version": 2,
+        "study": {"id": "scores", "version": "1", "title": "TIS and DOI at week 24"},
+        "cohort": SCORE_CASE[0],
+    }
+    done = run_study(_spec(tmp_path, spec), registry, tmp_path / "out")
+    tis24, doi24, jtis24 = done.results["outcomes"]
+    assert (tis24["kind"], tis24["n_members"], tis24["n"], tis24["not_computable"]) == (
+        "tis",
+        7,
+        1,
+        6,
+    )
+    assert tis24["tis"]["mean"] == 72.5
+    (major,) = tis24["categories"]
+    z = 1.959963984540054
+    assert (major["category"], major["count"], major["n"]) == ("major", 1, 1)
+    assert major["ci_low"] == pytest.approx(1 / (1 + z * z))
+    reasons = {r["reason"]: r["count"] for r in tis24["reasons"]}
+    assert reasons["ptga_followup"] == 1
+    assert reasons["ck_followup"] == 1
+    assert reasons["mmt8_baseline; mmt8_followup; haq_baseline; haq_followup"] == 1
+    assert sum(reasons.values()) == 6
+    assert [(c["category"], c["count"]) for c in jtis24["categories"]] == [("moderate", 1)]
+    assert jtis24["tis"]["mean"] == 65.0
+    assert (doi24["kind"], doi24["n"], doi24["met"]["count"]) == ("doi", 1, 1)
+    assert (doi24["improved"]["mean"], doi24["worsened"]["mean"]) == (6.0, 0.0)
+    assert {"tis_categories.csv", "doi.csv"} <= {p.name for p in done.tables}
+    html = done.report.read_text(encoding="utf-8")
+    assert "Total Improvement Score (2016 ACR/EULAR, juvenile)" in html
+    assert "IMACS definition of improvement (adult core set)" in html

@@ -15,10 +15,11 @@ each, from the members' outcome columns (:func:`myositis.cohort.run.run_cohort`)
   total improvement score (0-100) summarised, the members in each improvement category with
   the proportion and its Wilson 95% interval (R ``prop.test(x, n, correct = FALSE)``) among
   the members whose score was computable, and the members whose score was not, by reason.
-- kind ``doi`` (columns ``<name>_followup_day``, ``_met``, ``_improved``, ``_worsened``,
-  ``_missing``): the members who met the definition of improvement, improved and worsened
-  (proportions of those computable, Wilson intervals) and the members not computable, by
-  reason.
+- kind ``doi`` (columns ``<name>_followup_day``, ``_met``, ``_improved``, ``_worsened``
+  (numbers of core set measures), ``_missing``): the members who met the IMACS definition of
+  improvement (proportion of those computable, Wilson interval), the numbers of measures
+  improved and worsened per member (summaries, and the members with at least one) and the
+  members not computable, by reason.
 
 The kind is ``Outcome.kind`` when the cohort language has it, else ``change``.
 """
@@ -51,7 +52,11 @@ def outcome_kind(outcome: Outcome) -> str:
 
 
 def outcome_source(outcome: Outcome) -> str:
-    """What the outcome measures, in words: ``cdasi activity`` or ``laboratory ck``."""
+    """What the outcome measures, in words: ``cdasi activity``, ``laboratory ck`` or
+    ``tis (adult)``."""
+    score = getattr(outcome, "score", None)
+    if score is not None:
+        return f"{score} ({getattr(outcome, 'population', 'adult')})"
     if outcome.test is not None:
         scale = " (times the upper limit of normal)" if outcome.scale == "times_uln" else ""
         return f"laboratory {outcome.test}{scale}"
@@ -152,6 +157,15 @@ def tis_outcome(outcome: Outcome, rows: Sequence[Row], conf: float) -> dict[str,
     }
 
 
+def _measures(rows: Sequence[Row], column: str, conf: float) -> dict[str, Any]:
+    """How many core set measures improved (or worsened) per member: the summary, and the
+    members with at least one."""
+    counts = [int(r[column]) for r in rows if r.get(column) is not None]
+    return summary_dict([float(c) for c in counts], conf) | {
+        "at_least_one": sum(c > 0 for c in counts)
+    }
+
+
 def doi_outcome(outcome: Outcome, rows: Sequence[Row], conf: float) -> dict[str, Any]:
     """The section of a ``doi`` outcome (rules in the module docstring)."""
     name = outcome.name
@@ -161,8 +175,8 @@ def doi_outcome(outcome: Outcome, rows: Sequence[Row], conf: float) -> dict[str,
         "n_members": len(rows),
         "n": n,
         "met": _proportion(sum(bool(r[f"{name}_met"]) for r in known), n, conf),
-        "improved": _proportion(sum(bool(r.get(f"{name}_improved")) for r in known), n, conf),
-        "worsened": _proportion(sum(bool(r.get(f"{name}_worsened")) for r in known), n, conf),
+        "improved": _measures(known, f"{name}_improved", conf),
+        "worsened": _measures(known, f"{name}_worsened", conf),
         "not_computable": len(rows) - n,
         "reasons": _reasons([r for r in rows if r.get(f"{name}_met") is None], f"{name}_missing"),
     }
@@ -180,6 +194,8 @@ def outcome_section(outcome: Outcome, rows: Sequence[Row], conf: float = 0.95) -
         "measure": outcome.measure,
         "test": outcome.test,
         "scale": outcome.scale,
+        "score": getattr(outcome, "score", None),
+        "population": getattr(outcome, "population", None),
         **_window(outcome),
         **analyse(outcome, rows, conf),
     }

@@ -52,6 +52,11 @@ def is_cohort_study(results: Mapping[str, Any]) -> bool:
 def outcome_title(outcome: Mapping[str, Any]) -> str:
     """An outcome's measure in words (``cdasi``, ``activity`` -> the CDASI activity score's
     name from :mod:`myositis.report.labels`; a laboratory test by its name)."""
+    population = outcome.get("population") or "adult"
+    if outcome.get("score") == "tis":
+        return f"Total Improvement Score (2016 ACR/EULAR, {population})"
+    if outcome.get("score") == "doi":
+        return f"IMACS definition of improvement ({population} core set)"
     if outcome.get("test"):
         uln = " (times the upper limit of normal)" if outcome.get("scale") == "times_uln" else ""
         return f"{str(outcome['test']).upper()}{uln}"
@@ -143,9 +148,10 @@ def cohort_tables(results: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]
             summaries.append(_summary_row(name, "total improvement score", o["tis"]))
             categories += [{"outcome": name, **row} for row in o["categories"]]
         else:
+            proportions.append({"outcome": name, "measure": "met", **o["met"]})
             proportions += [
-                {"outcome": name, "measure": key, **o[key]}
-                for key in ("met", "improved", "worsened")
+                {"outcome": name, "measure": f"measures {key}", **o[key]}
+                for key in ("improved", "worsened")
             ]
     out: dict[str, list[dict[str, Any]]] = {
         "attrition": list(results["attrition"]),
