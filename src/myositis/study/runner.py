@@ -1,5 +1,14 @@
 """Run a study: specification + registry -> cohort -> analyses -> report files.
 
+The runner dispatches on the specification's format: format 1 builds the cohort of its
+``cohort`` section (:func:`myositis.cohort.build.build_cohort`) and runs the format-1 analyses
+(:func:`myositis.analysis.results.analyse`, the report of :mod:`myositis.report.study`);
+format 2 runs its cohort of the cohort language (:func:`myositis.cohort.run.run_cohort`, one
+query) and the generic analyses of any cohort
+(:func:`myositis.analysis.cohort_results.analyse_cohort`: attrition, characteristics at the
+index, time in the cohort, one section per outcome; the report of
+:mod:`myositis.report.cohort_study`). Both write the same files with the same header.
+
 ``run_study(spec, data, out)`` writes into ``out``:
 
 - ``report.html``: the self-contained report (tables and inline SVG figures);
