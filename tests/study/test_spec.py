@@ -124,9 +124,11 @@ def test_a_bundled_study_can_be_named_instead_of_a_path(
 ) -> None:
     """After `pip install`, studies/ is not in the working directory: the name finds it."""
     monkeypatch.chdir(tmp_path)
-    assert bundled_spec_names() == ["jak-refractory-dm"]
+    assert bundled_spec_names() == ["jak-new-users-w24", "jak-refractory-dm"]
     assert load_spec("jak-refractory-dm").sha256() == load_spec(BUNDLED).sha256()
-    with pytest.raises(SpecError, match="the name of a bundled study: jak-refractory-dm"):
+    with pytest.raises(
+        SpecError, match="the name of a bundled study: jak-new-users-w24, jak-refractory-dm"
+    ):
         load_spec("jak-refractory")
     # A file of that name in the working directory wins over the bundled study.
     (tmp_path / "jak-refractory-dm").write_text("- not a mapping\n", encoding="utf-8")

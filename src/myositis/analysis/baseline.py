@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from myositis.analysis.characteristics import characteristics_at_index
 from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.serialise import counts_dict, summary_dict
 from myositis.analysis.treatment import DAYS_PER_YEAR
 from myositis.cohort.build import CohortResult
-from myositis.registry.schema import DM_SUBTYPES
 
 
 def prior_therapies(cohort: CohortResult) -> dict[int, list[str]]:
@@ -33,16 +33,9 @@ def baseline_characteristics(cohort: CohortResult, options: AnalysisOptions) -> 
     patients = cohort.patients
     conf = options.conf_level
     prior = prior_therapies(cohort)
-    ages = [p.age_at_index for p in patients if p.age_at_index is not None]
     duration = [(p.index_date - p.first_diagnosis_date).days / DAYS_PER_YEAR for p in patients]
     return {
-        "n": len(patients),
-        "sex": counts_dict([p.sex for p in patients], order=("F", "M", "U")),
-        "age_at_index": summary_dict(ages, conf) | {"missing": len(patients) - len(ages)},
-        "race": counts_dict([p.race for p in patients]),
-        "ethnicity": counts_dict([p.ethnicity for p in patients]),
-        "site": counts_dict([p.site for p in patients]),
-        "subtype": counts_dict([p.subtype for p in patients], order=DM_SUBTYPES),
+        **characteristics_at_index(patients, conf),
         "subtype_group": counts_dict(
             [options.subtype_group(p.subtype) for p in patients],
             order=tuple(options.subtype_groups),

@@ -21,11 +21,17 @@ RUN_HELP = (
     "site)."
     "\n\n"
     "SPEC is a YAML file (see docs/study-spec.md) or the name of a bundled study "
-    "(jak-refractory-dm: the design of Min et al. 2022). "
+    "(jak-refractory-dm: the design of Min et al. 2022; jak-new-users-w24: CDASI activity at "
+    "week 24 and MMT-8 in the cohort language). A spec_version 1 study reports the format-1 "
+    "analyses (CDASI change, response, dose, safety, therapies); a spec_version 2 study (a "
+    "cohort of the cohort language, docs/cohort-language.md) reports its attrition, the "
+    "members' characteristics at the index, the time in the cohort and one section per "
+    "outcome (baseline, follow-up, change, paired tests). "
     f"--data: {REGISTRY_HELP}"
     "\n\n"
     + examples(
         "myositis study run jak-refractory-dm --data examples/min2022 -o min2022-report",
+        "myositis study run jak-new-users-w24 --data examples/min2022 -o w24-report",
         "myositis study run jak-refractory-dm "
         "--data 'postgresql://postgres@127.0.0.1:5432/test?schema=min2022' -o pg-report",
         "myositis study run my-study.yaml --data registry.duckdb -o report "

@@ -41,6 +41,7 @@ from myositis.cohort.concepts import (
     qualifying_exposures,
 )
 from myositis.cohort.definition import CohortDefinition, ResponseRule
+from myositis.cohort.members import age_in_years, with_characteristics
 from myositis.cohort.staging import staged_result
 from myositis.cohort.translate import from_definition
 from myositis.errors import EmptyStepError
@@ -134,6 +135,19 @@ def _rows(table: ir.Table) -> list[dict[str, Any]]:
     return list(table.to_pyarrow().to_pylist())
 
 
+def empty_step_error(steps: Sequence[AttritionStep], what_to_do: str) -> EmptyStepError:
+    """The error for a cohort whose last step in ``steps`` left no one: it names that step,
+    its criterion, how many it excluded and the attrition so far, then ``what_to_do``."""
+    step = steps[-1]
+    before = step.remaining + step.excluded
+    so_far = "; ".join(f"{s.step}. {s.label}: {s.remaining}" for s in steps)
+    return EmptyStepError(
+        f"cohort step {step.step} '{step.label}' ({step.criterion}) excluded all {before} "
+        f"remaining persons, so there is no cohort to analyse. Attrition so far: "
+        f"{so_far}. {what_to_do}"
+    )
+
+
 class _Steps:
     """Collects attrition rows and stops at the first empty step."""
 
@@ -145,12 +159,7 @@ class _Steps:
         step = AttritionStep(len(self.steps) + 1, label, criterion, remaining, before - remaining)
         self.steps.append(step)
         if remaining == 0:
-            so_far = "; ".join(f"{s.step}. {s.label}: {s.remaining}" for s in self.steps)
-            raise EmptyStepError(
-                f"cohort step {step.step} '{label}' ({criterion}) excluded all {before} "
-                f"remaining persons, so there is no cohort to analyse. Attrition so far: "
-                f"{so_far}. {what_to_do}"
-            )
+            raise empty_step_error(self.steps, what_to_do)
 
 
 def build_cohort(
@@ -382,27 +391,7 @@ def _what_to_do(c: CohortDefinition, k: int) -> str:
 
 
 def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:
-    person = con.table("person")
-    subtype = con.table("dm_subtype").inner_join(
-        cohort.select("person_id", "index_date"), "person_id"
-    )
-    distance = subtype.classified_date.delta(subtype.index_date, unit="day")
-    subtype = subtype.mutate(
-        # 0 on or before the index, 1 after (a CASE: PostgreSQL cannot cast boolean to int)
-        _after=ibis.ifelse(distance > 0, 1, 0),
-        _distance=distance.abs(),
-    )
-    # Subtype in force at the index: the latest classification on or before it, else the first.
-    subtype = subtype.mutate(
-        _rank=ibis.row_number().over(
-            group_by="person_id",
-            order_by=[subtype._after, subtype._distance, subtype.subtype],
-        )
-    )
-    current = subtype.filter(subtype._rank == 0).select("person_id", "subtype")
-    table = cohort.inner_join(person, "person_id").left_join(current, "person_id")
-    table = table.drop(*[col for col in table.columns if col.endswith("_right")])
-    rows = _rows(table.order_by("person_id"))
+    rows = _rows(with_characteristics(con, cohort).order_by("person_id"))
     return [
         Patient(
             person_id=int(r["person_id"]),
@@ -410,7 +399,7 @@ def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:
             sex=r["sex"],
             race=r["race"],
             ethnicity=r["ethnicity"],
-            age_at_index=_age(r["birth_date"], r["birth_year"], r["index_date"]),
+            age_at_index=age_in_years(r["birth_date"], r["birth_year"], r["index_date"]),
             subtype=r["subtype"],
             index_date=r["index_date"],
             ingredient=r["ingredient"],
@@ -428,15 +417,6 @@ def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:
         )
         for r in rows
     ]
-
-
-def _age(birth: dt.date | None, year: int | None, on: dt.date) -> int | None:
-    """Completed years on ``on``; with only a birth year, a 1 July birthday is assumed."""
-    if birth is None:
-        if year is None:
-            return None
-        birth = dt.date(int(year), 7, 1)
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def _series(scored: ir.Table, start: int, end: int) -> dict[int, list[tuple[int, float]]]:
@@ -484,4 +464,4 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-__all__ = ["AttritionStep", "CohortResult", "Patient", "build_cohort"]
+__all__ = ["AttritionStep", "CohortResult", "Patient", "build_cohort", "empty_step_error"]

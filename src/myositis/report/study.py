@@ -129,6 +129,8 @@ def render_again(source: str | Path, out: Path) -> Path:
             f"{where}: holds '{kind}' results, written by {made_by}; 'myositis report' renders "
             "the results.json of a study run ('myositis study run' or 'myositis demo')"
         )
+    if data.get("spec_version") == 2:
+        return _render_cohort_study_again(data, where, out)
     missing = [m for m in STUDY_MEMBERS if m not in data]
     if missing:
         raise MyositisError(
@@ -152,6 +154,40 @@ def render_again(source: str | Path, out: Path) -> Path:
         ) from None
     page = write_text_atomic(out / "report.html", html)
     write_tables(data, out / "tables")
+    return page
+
+
+def _render_cohort_study_again(data: dict[str, Any], where: Path, out: Path) -> Path:
+    """:func:`render_again` for the results of a format-2 study (a cohort-language cohort)."""
+    from jinja2 import UndefinedError
+
+    from myositis.errors import InvalidInputError
+    from myositis.report.cohort_study import (
+        COHORT_STUDY_MEMBERS,
+        cohort_tables,
+        render_cohort_study_html,
+        write_cohort_tables,
+    )
+
+    missing = [m for m in COHORT_STUDY_MEMBERS if m not in data]
+    if missing:
+        raise MyositisError(
+            f"{where}: a study results.json without {', '.join(map(repr, missing))}: the file is "
+            "incomplete or was edited; give the results.json the run wrote, unchanged"
+        )
+    if out.exists() and not out.is_dir():
+        raise MyositisError(f"--out {out}: exists and is not a folder; choose another --out")
+    try:
+        html = render_cohort_study_html(data)
+        cohort_tables(data)
+    except (KeyError, IndexError, TypeError, ValueError, UndefinedError, InvalidInputError) as exc:
+        raise MyositisError(
+            f"{where}: cannot render this results.json ({_problem(exc)}); it was damaged or "
+            f"edited, or written by another version (it says {data.get('software_version')!r}): "
+            "give the results.json the run wrote, unchanged, or run the study again"
+        ) from None
+    page = write_text_atomic(out / "report.html", html)
+    write_cohort_tables(data, out / "tables")
     return page
 
 

@@ -119,9 +119,15 @@ def _cell(value: Any) -> Any:
 
 def write_tables(results: dict[str, Any], folder: Path) -> list[Path]:
     """Write every table as ``folder/<name>.csv``; returns the paths."""
+    return write_named_tables(tables(results), folder)
+
+
+def write_named_tables(named: dict[str, list[dict[str, Any]]], folder: Path) -> list[Path]:
+    """Write each table of ``named`` (rows of one table share their columns, in order of
+    first appearance) as ``folder/<name>.csv``; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, rows in tables(results).items():
+    for name, rows in named.items():
         path = folder / f"{name}.csv"
         clean = [json_ready(r) for r in rows]
         columns: list[str] = []
@@ -136,4 +142,4 @@ def write_tables(results: dict[str, Any], folder: Path) -> list[Path]:
     return written
 
 
-__all__ = ["table1_rows", "tables", "write_tables"]
+__all__ = ["table1_rows", "tables", "write_named_tables", "write_tables"]

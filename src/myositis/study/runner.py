@@ -1,5 +1,14 @@
 """Run a study: specification + registry -> cohort -> analyses -> report files.
 
+The runner dispatches on the specification's format: format 1 builds the cohort of its
+``cohort`` section (:func:`myositis.cohort.build.build_cohort`) and runs the format-1 analyses
+(:func:`myositis.analysis.results.analyse`, the report of :mod:`myositis.report.study`);
+format 2 runs its cohort of the cohort language (:func:`myositis.cohort.run.run_cohort`, one
+query) and the generic analyses of any cohort
+(:func:`myositis.analysis.cohort_results.analyse_cohort`: attrition, characteristics at the
+index, time in the cohort, one section per outcome; the report of
+:mod:`myositis.report.cohort_study`). Both write the same files with the same header.
+
 ``run_study(spec, data, out)`` writes into ``out``:
 
 - ``report.html``: the self-contained report (tables and inline SVG figures);
@@ -27,12 +36,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ibis
 from ibis import BaseBackend
 
 from myositis import __version__
+from myositis.analysis.cohort_results import analyse_cohort
 from myositis.analysis.results import analyse
-from myositis.cohort.build import CohortResult, build_cohort
+from myositis.cohort.build import CohortResult, build_cohort, empty_step_error
 from myositis.cohort.definition import CohortDefinition
+from myositis.cohort.language import Cohort
+from myositis.cohort.members import characteristics
+from myositis.cohort.run import CohortRun, run_cohort
 from myositis.errors import EmptyStepError, MyositisError, SpecError
 from myositis.progress import Progress, StepTimes, silent
 from myositis.registry.connect import connect, engine_of, parse_location
@@ -40,10 +54,11 @@ from myositis.registry.fingerprint import RECORDED_KEYS, Fingerprint, verified_f
 from myositis.registry.integrity import check_integrity
 from myositis.registry.store import read_metadata
 from myositis.registry.vocabulary import vocabulary_problems
+from myositis.report.cohort_study import write_cohort_study_report, write_cohort_tables
 from myositis.report.results_json import write_json
 from myositis.report.study import write_study_report
 from myositis.report.tables import write_tables
-from myositis.study.site_packages import write_site_packages
+from myositis.study.site_packages import write_cohort_site_packages, write_site_packages
 from myositis.study.spec import StudySpec, load_spec
 
 
@@ -72,7 +87,6 @@ def run_study(
     say = progress
     times = StepTimes()
     spec = spec or load_spec(spec_path)
-    _format_1(spec)  # refuses a format-2 cohort before anything runs
     target = Path(out)
     _check_out(target, data)
     say("opening the registry")
@@ -92,7 +106,12 @@ def run_study(
             unmatched = vocabulary_problems(con)
         try:
             with times.step("cohort"):
-                cohort = study_cohort(con, spec, lambda message, *_: say(f"cohort: {message}"))
+                if isinstance(spec.cohort, Cohort):
+                    language = language_cohort(
+                        con, spec, lambda message, *_: say(f"cohort: {message}")
+                    )
+                else:
+                    cohort = study_cohort(con, spec, lambda message, *_: say(f"cohort: {message}"))
         except EmptyStepError as exc:
             if not unmatched:
                 raise
@@ -104,7 +123,12 @@ def run_study(
     finally:
         con.disconnect()
     say("analyses")
-    results = _header(spec, metadata, fingerprint, data) | analyse(cohort, spec.analysis, times)
+    header = _header(spec, metadata, fingerprint, data)
+    if isinstance(spec.cohort, Cohort):
+        run, members = language
+        results = header | analyse_cohort(run, members, spec.analysis, times)
+    else:
+        results = header | analyse(cohort, spec.analysis, times)
     results["notes"] = [*unmatched, *results["notes"]]
     # the report shows every step but its own; results.json, written last, has all of them
     results["run"] = _run_record(engine, spec, times)
@@ -115,11 +139,20 @@ def run_study(
     staging.mkdir(parents=True)
     try:
         with times.step("report"):
-            tables = write_tables(results, staging / "tables")
-            report = write_study_report(results, staging / "report.html")
             shared_dir = staging / "shareable"
             shared_dir.mkdir()
-            shared = write_site_packages(cohort, spec.analysis, results, shared_dir, spec.sha256())
+            if isinstance(spec.cohort, Cohort):
+                tables = write_cohort_tables(results, staging / "tables")
+                report = write_cohort_study_report(results, staging / "report.html")
+                shared = write_cohort_site_packages(
+                    results, spec.analysis, shared_dir, spec.sha256()
+                )
+            else:
+                tables = write_tables(results, staging / "tables")
+                report = write_study_report(results, staging / "report.html")
+                shared = write_site_packages(
+                    cohort, spec.analysis, results, shared_dir, spec.sha256()
+                )
         results["run"] = _run_record(engine, spec, times)
         results_path = write_json(results, staging / "results.json")
         _publish(staging, target)
@@ -152,6 +185,50 @@ def study_cohort(con: BaseBackend, spec: StudySpec, progress: Progress = silent)
         pruritus=(options.pruritus_instrument, options.pruritus_measure),
         progress=progress,
     )
+
+
+def language_cohort(
+    con: BaseBackend, spec: StudySpec, progress: Progress = silent
+) -> tuple[CohortRun, list[dict[str, Any]]]:
+    """Run a format-2 specification's cohort on a registry connection
+    (:func:`myositis.cohort.run.run_cohort`: attrition, members and outcome columns in one
+    query), then read the members' characteristics at the index
+    (:func:`myositis.cohort.members.characteristics`).
+
+    A cohort that no one passes raises :class:`EmptyStepError` naming the first line that
+    left no one, the attrition so far and the field of the specification to check."""
+    if not isinstance(spec.cohort, Cohort):
+        raise SpecError(f"study {spec.study.id}: spec_version 1 has no cohort-language cohort")
+    cohort = spec.cohort
+    run = run_cohort(con, cohort, progress=progress)
+    empty = [k for k, step in enumerate(run.attrition) if step.remaining == 0]
+    if empty or run.members.num_rows == 0:
+        k = empty[0] if empty else len(run.attrition) - 1
+        raise empty_step_error(run.attrition[: k + 1], _what_to_do(cohort, k))
+    progress("reading the members' characteristics")
+    keys = ibis.memtable(run.members.select(["person_id", "index_date"]))
+    return run, characteristics(con, keys)
+
+
+def _what_to_do(cohort: Cohort, k: int) -> str:
+    """Which field of a format-2 cohort made attrition line ``k`` (registry persons, each
+    ``persons_with`` rule, the entry events, each inclusion rule) and what to do."""
+    check = (
+        "Check it against the registry; 'myositis cohort run SPEC --data REGISTRY' prints "
+        "every attrition line."
+    )
+    rules = len(cohort.persons_with)
+    if k == 0:
+        return "The registry has no persons: load data first (myositis synth or an importer)."
+    if k <= rules:
+        return (
+            f"No one passed cohort.persons_with.{k - 1} ('{cohort.persons_with[k - 1].label}'). "
+            + check
+        )
+    if k == rules + 1:
+        return f"No one has an entry event of cohort.entry ('{cohort.entry.label}'). " + check
+    j = k - rules - 2
+    return f"No one passed cohort.inclusion.{j} ('{cohort.inclusion[j].label}'). " + check
 
 
 def _format_1(spec: StudySpec) -> CohortDefinition:
@@ -208,9 +285,8 @@ def _run_record(engine: dict[str, str], spec: StudySpec, times: StepTimes) -> di
 def _header(
     spec: StudySpec, metadata: dict[str, str], fingerprint: Fingerprint, data: str | Path
 ) -> dict[str, Any]:
-    cohort = _format_1(spec)
     synthetic = metadata.get("synthetic", "").strip().lower() == "true"
-    return {
+    header = {
         "kind": "study",
         "study": {
             "id": spec.study.id,
@@ -230,6 +306,11 @@ def _header(
         "registry_metadata": {k: v for k, v in sorted(metadata.items()) if k not in RECORDED_KEYS},
         "local_use": "Exact counts and per-patient data: for use at the site only. Share only "
         "the site packages in shareable/ (small and complementary cells suppressed).",
+    }
+    if isinstance(spec.cohort, Cohort):
+        return header | _language_settings(spec, spec.cohort)
+    cohort = spec.cohort
+    return header | {
         "settings": {
             "mcid": spec.analysis.mcid,
             "days_per_month": spec.analysis.days_per_month,
@@ -248,4 +329,35 @@ def _header(
     }
 
 
-__all__ = ["StudyRun", "run_study", "study_cohort"]
+def _language_settings(spec: StudySpec, cohort: Cohort) -> dict[str, Any]:
+    """The header members of a format-2 study: its format, the cohort's label and exit rule,
+    and the analysis settings it uses (each outcome's windows are in its section)."""
+    return {
+        "spec_version": 2,
+        "cohort_label": cohort.label,
+        "exit_rule": exit_rule(cohort),
+        "settings": {
+            "conf_level": spec.analysis.conf_level,
+            "small_cell_threshold": spec.analysis.small_cell_threshold,
+        },
+    }
+
+
+def exit_rule(cohort: Cohort) -> str:
+    """The cohort's exit in words (:class:`myositis.cohort.language.Exit`); never after the
+    end of the observation period."""
+    e = cohort.exit
+    if e.strategy == "fixed":
+        rule = f"{e.offset_days} days after the index event's {e.date} date"
+    elif e.strategy == "drug_era":
+        pad = f", plus {e.offset_days} days" if e.offset_days else ""
+        rule = (
+            f"end of continuous exposure to concept set '{e.concept_set}' (exposures less "
+            f"than {e.gap_days} days apart continuous){pad}"
+        )
+    else:
+        rule = "end of the observation period"
+    return rule + (", or earlier at a censoring event" if e.censor else "")
+
+
+__all__ = ["StudyRun", "exit_rule", "language_cohort", "run_study", "study_cohort"]

@@ -114,6 +114,90 @@ def write_site_packages(
     return written
 
 
+def cohort_site_aggregates(
+    results: dict[str, Any], site: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Aggregates of one site's members of a format-2 study (before suppression), from the
+    results' member rows (:func:`myositis.analysis.cohort_results.analyse_cohort`):
+
+    - counts (denominator: the site's member entries): recorded DM subtypes (a partition);
+      per ``change`` outcome, entries with both a baseline and a follow-up value; per ``tis``
+      outcome, each improvement category (a partition of the entries with a score); per
+      ``doi`` outcome, entries meeting the definition (of those computable);
+    - means (two or more values): per ``change`` outcome, the baseline and the change
+      (follow-up minus baseline) of the entries with both; per ``tis`` outcome, the score.
+    """
+    members = [m for m in results["members"] if (m.get("site") or "unknown") == site]
+    n = len(members)
+    counts: dict[str, dict[str, Any]] = {}
+    means: dict[str, dict[str, Any]] = {}
+    subtypes = sorted({str(m.get("subtype") or "not recorded") for m in members})
+    for subtype in subtypes:
+        counts[f"subtype_{_slug(subtype)}"] = {
+            "count": sum(str(m.get("subtype") or "not recorded") == subtype for m in members),
+            "denominator": n,
+            "partition": "subtype",
+        }
+
+    def mean(name: str, values: list[float]) -> None:
+        if len(values) >= 2:
+            s = describe(values)
+            means[name] = {"mean": s.mean, "sd": s.sd or 0.0, "n": s.n}
+
+    for outcome in results["outcomes"]:
+        name = outcome["name"]
+        if outcome["kind"] == "change":
+            both = [
+                m
+                for m in members
+                if m.get(f"{name}_baseline") is not None and m.get(f"{name}_followup") is not None
+            ]
+            counts[f"{name}_with_both"] = {"count": len(both), "denominator": n}
+            mean(f"{name}_baseline", [float(m[f"{name}_baseline"]) for m in both])
+            mean(
+                f"{name}_change",
+                [float(m[f"{name}_followup"]) - float(m[f"{name}_baseline"]) for m in both],
+            )
+        elif outcome["kind"] == "tis":
+            scored = [m for m in members if m.get(f"{name}_tis") is not None]
+            for row in outcome["categories"]:
+                category = row["category"]
+                counts[f"{name}_{_slug(category)}"] = {
+                    "count": sum(str(m.get(f"{name}_category")) == category for m in scored),
+                    "denominator": len(scored),
+                    "partition": name,
+                }
+            mean(f"{name}_tis", [float(m[f"{name}_tis"]) for m in scored])
+        else:
+            known = [m for m in members if m.get(f"{name}_met") is not None]
+            counts[f"{name}_met"] = {
+                "count": sum(bool(m[f"{name}_met"]) for m in known),
+                "denominator": len(known),
+            }
+    return {"counts": counts, "means": means}
+
+
+def write_cohort_site_packages(
+    results: dict[str, Any], options: AnalysisOptions, folder: Path, spec_hash: str
+) -> list[Path]:
+    """Write ``site-<site>.json`` for every site with members of a format-2 study, through the
+    same writer (and suppression at the options' small-cell threshold) as format 1."""
+    sites = sorted({m.get("site") or "unknown" for m in results["members"]})
+    written = []
+    for site in sites:
+        aggregates = {k: v for k, v in cohort_site_aggregates(results, site).items() if v}
+        written.append(
+            write_site_package(
+                aggregates,
+                folder / f"site-{_slug(site)}.json",
+                spec_hash=spec_hash,
+                site=site,
+                threshold=options.small_cell_threshold,
+            )
+        )
+    return written
+
+
 def export_site_package(written: Sequence[Path], target: Path, site: str | None) -> Path:
     """Copy the package of ``site`` (of those a run ``written``) to ``target``, verified.
 
@@ -143,4 +227,10 @@ def export_site_package(written: Sequence[Path], target: Path, site: str | None)
     return target
 
 
-__all__ = ["export_site_package", "site_aggregates", "write_site_packages"]
+__all__ = [
+    "cohort_site_aggregates",
+    "export_site_package",
+    "site_aggregates",
+    "write_cohort_site_packages",
+    "write_site_packages",
+]
