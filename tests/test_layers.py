@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "study": 9,
     "trial": 9,
     "cli": 10,
+    "__main__": 11,  # python -m myositis: the command line
 }
 
 
