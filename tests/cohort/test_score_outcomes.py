@@ -246,3 +246,12 @@ def test_the_worked_example_writes_the_score_columns(tmp_path: Path) -> None:
         '1,2020-03-01,2022-12-31,168,72.5,"major",,168,true,6,0,',
         '3,2020-06-01,2023-12-31,170,,,"ptga_followup",170,,,,"ptga_followup"',
     ]
+
+
+def test_cohort_check_lists_the_score_outcomes() -> None:
+    out = run_cli("cohort", "check", str(EXAMPLES / "tis-week24.yaml"))
+    assert "outcome tis: tis (adult, MMT-8 of 80)" in out
+    assert "outcome doi: doi (adult, MMT-8 of 80)" in out
+    assert Outcome(name="j", score="tis", population="juvenile").describe() == (
+        "tis (juvenile, CMAS)"
+    )

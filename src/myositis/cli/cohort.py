@@ -163,8 +163,7 @@ def check(cohort: CohortFile) -> None:
         typer.echo(f"  {number}. {label}: {text}")
     typer.echo(f"exit: {definition.exit.strategy}")
     for outcome in definition.outcomes:
-        source = outcome.test or f"{outcome.instrument} {outcome.measure}"
-        typer.echo(f"outcome {outcome.name}: {source}")
+        typer.echo(f"outcome {outcome.name}: {outcome.describe()}")
 
 
 @app.command("import", help=IMPORT_HELP, no_args_is_help=True)

@@ -129,7 +129,8 @@ def check(
         rules += [r.label for r in c.inclusion]
         typer.echo(f"cohort (spec_version 2): {' -> '.join(rules)}")
         for outcome in c.outcomes:
-            typer.echo(f"outcome {outcome.name}: {outcome.test or outcome.instrument}")
+            source = outcome.score and outcome.describe()
+            typer.echo(f"outcome {outcome.name}: {source or outcome.test or outcome.instrument}")
         return
     typer.echo(
         f"cohort: {c.diagnosis.label} (>= {c.diagnosis.min_occurrences} date(s)) -> "

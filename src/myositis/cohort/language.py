@@ -521,6 +521,13 @@ class Outcome(Strict):
         """``change`` for a measure or test (baseline, follow-up and change), else the score."""
         return "change" if self.score is None else self.score
 
+    def describe(self) -> str:
+        """What is measured: ``cdasi activity``, ``ck``, ``tis (adult, MMT-8 of 150)``."""
+        if self.score is not None:
+            muscle = "CMAS" if self.population == "juvenile" else f"MMT-8 of {self.mmt8_max}"
+            return f"{self.score} ({self.population}, {muscle})"
+        return self.test or f"{self.instrument} {self.measure}"
+
     @model_validator(mode="after")
     def _source(self) -> Self:
         assessment = self.instrument is not None or self.measure is not None
