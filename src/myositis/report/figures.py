@@ -370,7 +370,8 @@ def _courses(ax: Axes, courses: Sequence[Sequence[tuple[float, float]]]) -> None
                 label="_patient",
             )
         )
-    ax.autoscale(enable=None)  # = plot's _request_autoscale_view("x") and ("y")
+    # autoscaling is on (set_ylim comes later): this requests it on x and y, as plot does
+    ax.autoscale()
 
 
 def km_curve(
