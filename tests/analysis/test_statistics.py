@@ -355,6 +355,51 @@ def test_exact_wilcoxon_large_sample_is_bitwise_the_whole_array_convolution() ->
     assert result.p_value == expected
 
 
+def _whole_array_p(before: np.ndarray, after: np.ndarray) -> float:
+    """The conditional exact p-value by the plain whole-array convolution (the reference)."""
+    d = before - after
+    d = d[d != 0]
+    doubled = np.rint(2 * stats.rankdata(np.abs(d))).astype(np.int64)
+    v = int(doubled[d > 0].sum())
+    dist = np.zeros(int(doubled.sum()) + 1)
+    dist[0] = 1.0
+    for r in doubled:
+        shifted = np.zeros_like(dist)
+        shifted[r:] = dist[:-r]
+        dist = 0.5 * (dist + shifted)
+    return min(2 * min(float(dist[: v + 1].sum()), float(dist[v:].sum())), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("n", "low", "high", "seed"),
+    [
+        (600, -6, 25, 1),  # most improve: V far above the centre (upper tail only)
+        (600, -25, 6, 2),  # most worsen: V far below it (lower tail only)
+        (400, -10, 10, 3),  # no change on average: V near the centre, p near 1
+        (40, -3, 4, 4),
+        (7, -2, 3, 5),
+    ],
+)
+def test_exact_wilcoxon_computing_one_tail_is_bitwise_the_whole_distribution(
+    n: int, low: int, high: int, seed: int
+) -> None:
+    """Only the smaller tail's entries are computed (the distribution is exactly symmetric);
+    the p-value is still, bit for bit, the whole distribution's, below, above and near the
+    centre, with ties and zeros."""
+    rng = np.random.default_rng(seed)
+    before = rng.integers(12, 60, n).astype(float)
+    after = before - rng.integers(low, high, n)
+    assert wilcoxon_signed_rank_conditional(before, after).p_value == _whole_array_p(before, after)
+
+
+def test_exact_wilcoxon_at_the_centre_takes_the_smaller_of_both_tails() -> None:
+    """V exactly half the rank sum (here 1, 2 up and 3 down: V = 3 of 6): both tails are
+    computed and the p-value is 1, as the whole distribution gives."""
+    before, after = np.array([1.0, 2.0, 0.0]), np.array([0.0, 0.0, 3.0])
+    r = wilcoxon_signed_rank_conditional(before, after)
+    assert (r.statistic, r.p_value) == (3.0, 1.0) == (3.0, _whole_array_p(before, after))
+
+
 # --- binomial intervals ---------------------------------------------------------------------
 
 

@@ -178,3 +178,35 @@ def test_the_demo_trajectories_have_one_panel_per_subtype_group(demo: StudyRun) 
     for title in ("Amyopathic or hypomyopathic (n = 38)", "Classic (n = 25)", "Juvenile (n = 12)"):
         assert title in figure
     assert "Figure 3. CDASI activity over time, one panel\nper subtype group." in html
+
+
+def test_plain_is_the_results_json_read_back() -> None:
+    """The page is drawn from ``plain(results)``: what results.json (``dumps``) holds read
+    back, though made without the file's indentation. NaN and infinities -> None, dates ->
+    ISO text, tuples -> lists, number keys -> text, a numpy float -> a float, unicode kept."""
+    import datetime as dt
+
+    import numpy as np
+
+    from myositis.report.page import plain
+    from myositis.report.results_json import dumps
+
+    results = {
+        "a": [1, 2.5, float("nan"), float("inf"), (3, 4.0)],
+        "b": {1: dt.date(2024, 2, 29), "c": None, "d": True},
+        "e": np.float64(0.1) + np.float64(0.2),
+        "f": "\u2212 CDASI \u2265 5",
+        "g": [],
+        "h": {},
+    }
+    got = plain(results)
+    assert got == json.loads(dumps(results))
+    assert got == {
+        "a": [1, 2.5, None, None, [3, 4.0]],
+        "b": {"1": "2024-02-29", "c": None, "d": True},
+        "e": 0.30000000000000004,
+        "f": "\u2212 CDASI \u2265 5",
+        "g": [],
+        "h": {},
+    }
+    assert type(got["e"]) is float

@@ -249,14 +249,20 @@ def course_summary(
     if not courses:
         return []
     last = max(p[-1][0] for p in courses)
+    months = [i * step for i in range(int(math.floor(max(last, 0.0) / step + 1e-9)) + 1)]
+    grid = np.array(months, dtype=float)
+    # at each month, the values of the courses spanning it, in course order: one interp call
+    # per course over its months (the values np.interp gives month by month)
+    at: list[list[float]] = [[] for _ in months]
+    for p in courses:
+        inside = np.flatnonzero((p[0][0] <= grid) & (grid <= p[-1][0]))
+        if inside.size:
+            times = np.array([t for t, _ in p], dtype=float)
+            values = np.interp(grid[inside], times, np.array([v for _, v in p], dtype=float))
+            for i, value in zip(inside.tolist(), values.tolist(), strict=True):
+                at[i].append(value)
     rows = []
-    for i in range(int(math.floor(max(last, 0.0) / step + 1e-9)) + 1):
-        month = i * step
-        values = [
-            float(np.interp(month, [t for t, _ in p], [v for _, v in p]))
-            for p in courses
-            if p[0][0] <= month <= p[-1][0]
-        ]
+    for month, values in zip(months, at, strict=True):
         if len(values) < min_patients:
             continue
         q1, median, q3 = (float(q) for q in np.percentile(values, [25, 50, 75]))
@@ -305,15 +311,7 @@ def trajectories(
         fig = _new_figure(6.4 if columns == 1 else 10.0, 3.2 * rows + 0.5)
         axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
         for ax, (name, members) in zip(axes.flat, panels.items(), strict=False):
-            for pts in members.values():
-                ax.plot(
-                    [p[0] for p in pts],
-                    [p[1] for p in pts],
-                    color="#8C8C8C",
-                    alpha=0.45,
-                    linewidth=0.7,
-                    label="_patient",
-                )
+            _courses(ax, list(members.values()))
             summary = course_summary(members, step)
             if summary:
                 months = [r["month"] for r in summary]
@@ -354,6 +352,26 @@ def trajectories(
         if title:
             fig.suptitle(title)
     return fig
+
+
+def _courses(ax: Axes, courses: Sequence[Sequence[tuple[float, float]]]) -> None:
+    """What ``ax.plot(times, values, color="#8C8C8C", alpha=0.45, linewidth=0.7,
+    label="_patient")`` draws for each course (the same Line2D, added the same way, then one
+    request to autoscale both axes, as each ``plot`` makes), without ``plot``'s argument
+    parsing per line, which took a third of a 1,300-patient figure's time."""
+    for pts in courses:
+        ax.add_line(
+            matplotlib.lines.Line2D(
+                np.array([p[0] for p in pts], dtype=float),
+                np.array([p[1] for p in pts], dtype=float),
+                color="#8C8C8C",
+                alpha=0.45,
+                linewidth=0.7,
+                label="_patient",
+            )
+        )
+    # autoscaling is on (set_ylim comes later): this requests it on x and y, as plot does
+    ax.autoscale()
 
 
 def km_curve(

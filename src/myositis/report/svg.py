@@ -26,6 +26,7 @@ EXPORT_STYLE: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "myositi
 
 _ID = re.compile(r'\bid="([^"]+)"')
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_REFERENCE = re.compile(r'(\bid="|url\(#|href="#)([^")]+)(?=[")])')
 
 
 @contextmanager
@@ -47,11 +48,17 @@ def to_svg(fig: Figure, name: str = "fig") -> str:
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
-    ids = sorted(set(_ID.findall(text)), key=len, reverse=True)
+    ids = set(_ID.findall(text))
     if not ids:
         return text
-    pattern = re.compile(r'(\bid="|url\(#|href="#)(' + "|".join(map(re.escape, ids)) + r')(?=[")])')
-    return pattern.sub(lambda m: f"{m.group(1)}{name}-{m.group(2)}", text)
+
+    # An id is followed by '"' or ')' and holds neither (matplotlib's ids are letters, digits,
+    # '_' and '-'), so a reference is the whole run up to the first of them: one look-up per
+    # reference instead of an alternation of every id (thousands in a 1,300-patient figure).
+    def prefixed(m: re.Match[str]) -> str:
+        return f"{m.group(1)}{name}-{m.group(2)}" if m.group(2) in ids else m.group(0)
+
+    return _REFERENCE.sub(prefixed, text)
 
 
 def to_png(fig: Figure, dpi: int = 150) -> bytes:
