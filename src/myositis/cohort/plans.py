@@ -53,7 +53,9 @@ import myositis
 #: Plans kept in the process (least recently used dropped first).
 MEMORY_PLANS: Final = 64
 #: Engines whose connections get a temporary view of each plan used (see ``_table``).
-TEMPORARY_VIEWS: Final = frozenset({"duckdb", "postgres"})
+#: DuckDB only: its views bind late; a PostgreSQL view depends on the tables it reads, so the
+#: registry could no longer be replaced (``DROP TABLE``) on that connection.
+TEMPORARY_VIEWS: Final = frozenset({"duckdb"})
 #: Version of the plan file format (a change makes old files misses).
 FORMAT: Final = 1
 
@@ -207,7 +209,7 @@ def _remember(key: str, plan: Plan) -> None:
 def _table(con: BaseBackend, plan: Plan) -> ir.Table:
     """The plan's query as an Ibis table on ``con``. Ibis parses the text of ``con.sql`` with
     sqlglot on every execution (0.3 to 0.4 s for the bundled study's cohort, more than running
-    it), so on engines with temporary views (:data:`TEMPORARY_VIEWS`) the text becomes one,
+    it), so on DuckDB (:data:`TEMPORARY_VIEWS`) the text becomes one,
     once per connection, and later runs read ``con.table(view)``: nothing is compiled or parsed
     again. The view is the connection's own (``CREATE TEMPORARY VIEW``, standard SQL around
     the text Ibis compiled) and goes with it."""
