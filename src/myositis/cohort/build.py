@@ -15,37 +15,32 @@ codes" constraint:
 
 The steps are the format-1 definition translated to the cohort language
 (:func:`myositis.cohort.translate.from_definition`) and compiled
-(:func:`myositis.cohort.compile.compile_cohort`). The attrition, the members' index exposure,
-first diagnosis, baseline and follow-up CDASI (the entry events' CDASI assessments scored once,
-in the same expression the cohort's baseline and follow-up rules read), demographics and CDASI
-series, the counts the notes state and the data cutoff come from ONE query, whose compiled SQL
-is kept in the plan cache (:mod:`myositis.cohort.plans`); then the members' records are
-collected. A step that no person passes raises :class:`myositis.errors.EmptyStepError` naming
-the step and the counts so far.
+(:func:`myositis.cohort.compile.compile_cohort`): the attrition and the index dates come from
+one query. The entry events' CDASI assessments are scored once (one query, kept as a small
+table) and serve both the cohort's baseline and follow-up rules and the report; then the
+members' records are collected. A step that no person passes raises
+:class:`myositis.errors.EmptyStepError` naming the step and the counts so far.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 import pyarrow.compute as pc
 from ibis import BaseBackend
 
 from myositis.cohort.cdasi_activity import cdasi_activity
-from myositis.cohort.compile import compile_cohort
+from myositis.cohort.compile import compile_cohort, events_key
 from myositis.cohort.concepts import (
     diagnosis_events,
     qualifying_exposures,
 )
 from myositis.cohort.definition import CohortDefinition, ResponseRule
-from myositis.cohort.plans import planned
 from myositis.cohort.translate import from_definition
 from myositis.errors import EmptyStepError
 from myositis.instruments.cdasi import response
@@ -128,6 +123,12 @@ class CohortResult:
     notes: list[str] = field(default_factory=list)
 
 
+def _materialise(table: ir.Table) -> ir.Table:
+    """Run ``table`` once and keep the (small, cohort-sized) result as an Ibis memtable, so
+    later steps neither recompute nor recompile the expressions that produced it."""
+    return ibis.memtable(table.to_pyarrow())
+
+
 def _rows(table: ir.Table) -> list[dict[str, Any]]:
     return list(table.to_pyarrow().to_pylist())
 
@@ -165,68 +166,128 @@ def build_cohort(
     ``response_rule`` marks each follow-up assessment as a clinically meaningful improvement
     or not, in the engine (default: a fall of 5 points); ``systemic_therapies`` (ingredients)
     and ``pruritus`` (instrument, measure) name the members' other records to collect.
-
-    The attrition, the members with their demographics, index exposure, first diagnosis,
-    baseline and follow-up CDASI, their CDASI series, the counts the notes state and the data
-    cutoff come from ONE query (:func:`_cohort_query`), kept in the plan cache
-    (:mod:`myositis.cohort.plans`); the members' other records are then read table by table.
     """
     say = progress
     c = definition
     rule = response_rule or ResponseRule()
+    diagnosis = con.table("diagnosis")
     exposure = con.table("drug_exposure")
     assessment = con.table("assessment")
 
+    language = from_definition(c)
+    say("finding the entry events")
+    entered = compile_cohort(con, language)
+    rules = len(language.persons_with)
+    exposed_persons = _materialise(entered.lines[rules + 1].select("person_id").distinct())
+    say("scoring CDASI assessments")
+    scores = _materialise(cdasi_activity(assessment.semi_join(exposed_persons, "person_id")))
+    # the inclusion rules' CDASI events: the scores just computed (scored once, compiled once)
+    criterion = language.inclusion[0].criteria[0]
+    measured = scores.filter(scores.activity.notnull())
+    provided = {
+        events_key(criterion): measured.select(
+            "person_id",
+            start_date=measured.assessment_date,
+            end_date=measured.assessment_date,
+            value=measured.activity,
+        )
+    }
     say("running the cohort definition (one query)")
-    query, extra, _ = planned(
-        con,
-        {
-            "query": "study cohort",
-            "definition": json.dumps(c.model_dump(mode="json"), sort_keys=True),
-            "response_rule": json.dumps(rule.model_dump(mode="json"), sort_keys=True),
-        },
-        lambda: _cohort_query(con, c, rule),
-    )
-    found = query.to_pyarrow()
-    head = found.slice(0, 1).to_pylist()[0]
+    compiled = compile_cohort(con, language, provided=provided)
+    index_events = compiled.index.select("person_id", "index_date")
+    found = compiled.attrition.left_join(index_events, [ibis.literal(True)]).to_pyarrow()
     steps = _Steps()
-    for k, (label, compiled_text) in enumerate(extra["steps"]):
+    row = found.slice(0, 1).to_pylist()[0]
+    for k, step in enumerate(compiled.steps):
         steps.add(
-            label,
-            _criterion(c, k, compiled_text),
-            int(head[f"step_{k}"] or 0),
+            step.label,
+            _criterion(c, k, step.criterion),
+            int(row[f"step_{k}"] or 0),
             what_to_do=_what_to_do(c, k),
         )
-    kind = found.column("_kind")
-    rows = found.filter(pc.equal(kind, "patient")).sort_by("person_id").to_pylist()
-    series_rows = (
-        found.filter(pc.equal(kind, "series"))
-        .sort_by([("person_id", "ascending"), ("days", "ascending"), ("_assessment", "ascending")])
-        .to_pylist()
-    )
-    patients = [_patient(r) for r in rows]
-    series: dict[int, list[tuple[int, float]]] = {}
-    for r in series_rows:
-        series.setdefault(int(r["person_id"]), []).append((int(r["days"]), float(r["activity"])))
-    unscorable = int(head["_unscorable"] or 0)
-    undated = int(head["_undated"] or 0)
-    cutoffs = [head[f"_cutoff_{k}"] for k in range(len(_CUTOFF))]
-    data_cutoff = max(_as_date(d) for d in cutoffs if d is not None)
+    found = found.filter(pc.is_valid(found.column("person_id")))
+    members = ibis.memtable(found.select(["person_id", "index_date"]))
 
-    say("collecting the cohort's records")
-    members = ibis.memtable(
-        pa.table(
-            {
-                "person_id": pa.array([p.person_id for p in patients], pa.int64()),
-                "index_date": pa.array([p.index_date for p in patients], pa.date32()),
-            }
+    say("collecting the index exposures")
+    dm = compiled.lines[rules]  # persons passing the diagnosis rules
+    qualifying = qualifying_exposures(exposure, c.exposure)
+    undated = int(
+        qualifying.semi_join(dm, "person_id").filter(ibis._.start_date.isnull()).count().execute()
+    )
+    jak = _materialise(
+        qualifying.filter(qualifying.start_date.notnull()).semi_join(members, "person_id")
+    )
+    ranked = jak.mutate(
+        _rank=ibis.row_number().over(
+            group_by="person_id", order_by=[jak.start_date, jak.ingredient, jak.exposure_id]
         )
     )
-    qualifying = qualifying_exposures(exposure, c.exposure)
+    index = ranked.filter(ranked._rank == 0).select(
+        "person_id", ingredient=ranked.ingredient.lower()
+    )
+    events = diagnosis_events(diagnosis, c.diagnosis).semi_join(members, "person_id")
+    first = events.group_by("person_id").aggregate(first_diagnosis_date=events.diagnosis_date.min())
+    final = _materialise(members.inner_join(index, "person_id").inner_join(first, "person_id"))
+
+    unscorable = int(scores.filter(scores.activity.isnull()).count().execute())
+    scored = scores.filter(scores.activity.notnull()).inner_join(
+        final.select("person_id", "index_date"), "person_id"
+    )
+    scored = scored.mutate(days=scored.assessment_date.delta(scored.index_date, unit="day"))
+
+    bw = c.baseline.window_days
+    in_base = scored.filter((scored.days >= bw.start) & (scored.days <= bw.end))
+    in_base = in_base.mutate(
+        _rank=ibis.row_number().over(
+            group_by="person_id",
+            order_by=[in_base.days.abs(), ibis.desc(in_base.days), in_base.assessment_id],
+        )
+    )
+    baseline = in_base.filter(in_base._rank == 0).select(
+        "person_id",
+        baseline_date=in_base.assessment_date,
+        baseline_days=in_base.days,
+        baseline_activity=in_base.activity,
+    )
+    with_baseline = _materialise(final.inner_join(baseline, "person_id"))
+
+    fw = c.followup.window_days
+    follow = scored.filter((scored.days >= fw.start) & (scored.days <= fw.end)).inner_join(
+        with_baseline.select("person_id", "baseline_activity"), "person_id"
+    )
+    follow = follow.mutate(
+        responded=response(
+            follow.baseline_activity, follow.activity, rule.mcid, percent=rule.percent
+        ).fill_null(False)
+    )
+    order = {
+        "last": [ibis.desc(follow.days), follow.assessment_id],
+        "first": [follow.days, follow.assessment_id],
+        "best": [follow.activity, follow.days, follow.assessment_id],
+    }[c.followup.use]
+    follow = follow.mutate(_rank=ibis.row_number().over(group_by="person_id", order_by=order))
+    chosen = follow.filter(follow._rank == 0).select(
+        "person_id",
+        followup_date=follow.assessment_date,
+        followup_days=follow.days,
+        followup_activity=follow.activity,
+        responder=follow.responded,
+    )
+    summary = follow.group_by("person_id").aggregate(
+        followup_count=follow.count(),
+        last_followup_days=follow.days.max(),
+        response_days=follow.days.min(where=follow.responded),
+    )
+    cohort = _materialise(
+        with_baseline.inner_join(chosen, "person_id").inner_join(summary, "person_id")
+    )
+
+    say("collecting the cohort's records")
+    members = cohort.select("person_id", "index_date")
+    patients = _patients(con, cohort)
+    series = _series(scored.semi_join(members, "person_id"), bw.start, fw.end)
     jak_rows = _rows(
-        qualifying.filter(qualifying.start_date.notnull())
-        .semi_join(members, "person_id")
-        .order_by(["person_id", "start_date", "exposure_id"])
+        jak.semi_join(members, "person_id").order_by(["person_id", "start_date", "exposure_id"])
     )
     wanted_therapies = sorted({t.strip().lower() for t in systemic_therapies})
     therapy = exposure.filter(
@@ -267,157 +328,9 @@ def build_cohort(
         pruritus=pruritus_rows,
         labs=lab_rows,
         mmt8=mmt8,
-        data_cutoff=data_cutoff,
+        data_cutoff=_data_cutoff(con),
         unscorable_cdasi=unscorable,
         notes=notes,
-    )
-
-
-#: The dates whose maximum is the data cutoff: (table, column).
-_CUTOFF: Final = (
-    ("drug_exposure", "start_date"),
-    ("drug_exposure", "end_date"),
-    ("assessment", "assessment_date"),
-    ("laboratory", "result_date"),
-    ("adverse_event", "onset_date"),
-    ("diagnosis", "diagnosis_date"),
-)
-
-
-def _cohort_query(
-    con: BaseBackend, c: CohortDefinition, rule: ResponseRule
-) -> tuple[ir.Table, dict[str, Any]]:
-    """The cohort's one query and the attrition lines' (label, criterion).
-
-    Every row carries the head: ``step_<k>`` (persons after each line), ``_unscorable`` (CDASI
-    administrations of the exposed persons without an activity), ``_undated`` (qualifying
-    exposure rows of persons with the diagnosis and no start date), ``_cutoff_<k>`` (the
-    maxima of :data:`_CUTOFF`); then one row per member (``_kind`` 'patient': the columns of
-    :class:`Patient` and the person's) and one per CDASI activity of a member from the baseline
-    window's start to the follow-up window's end (``_kind`` 'series': ``person_id, days,
-    activity, _assessment``); one row with nulls there when the cohort is empty.
-
-    The steps are the format-1 definition translated to the cohort language and compiled
-    (:func:`~myositis.cohort.compile.compile_cohort`); the exposed persons' CDASI scores are
-    the expression the cohort's baseline and follow-up rules read (the same Ibis node, so the
-    engine computes them once)."""
-    language = from_definition(c)
-    compiled = compile_cohort(con, language)
-    rules = len(language.persons_with)
-    diagnosis = con.table("diagnosis")
-    exposure = con.table("drug_exposure")
-    assessment = con.table("assessment")
-
-    # the exposed persons' CDASI administrations: the expression compile_cohort scores for
-    # the inclusion rules (domain_events on the entry events' persons), so it is shared
-    scores = cdasi_activity(assessment.semi_join(compiled.lines[rules + 1], "person_id"))
-    unscorable = scores.filter(scores.activity.isnull()).aggregate(_unscorable=ibis._.count())
-    dm = compiled.lines[rules]  # persons passing the diagnosis rules
-    qualifying = qualifying_exposures(exposure, c.exposure)
-    undated = (
-        qualifying.semi_join(dm, "person_id")
-        .filter(ibis._.start_date.isnull())
-        .aggregate(_undated=ibis._.count())
-    )
-    head = compiled.attrition.cross_join(unscorable).cross_join(undated)
-    for k, (name, column) in enumerate(_CUTOFF):
-        table = con.table(name)
-        head = head.cross_join(table.aggregate(**{f"_cutoff_{k}": table[column].max()}))
-
-    members = compiled.index.select("person_id", "index_date")
-    jak = qualifying.filter(qualifying.start_date.notnull()).semi_join(members, "person_id")
-    ranked = jak.mutate(
-        _rank=ibis.row_number().over(
-            group_by="person_id", order_by=[jak.start_date, jak.ingredient, jak.exposure_id]
-        )
-    )
-    index = ranked.filter(ranked._rank == 0).select(
-        "person_id", ingredient=ranked.ingredient.lower()
-    )
-    events = diagnosis_events(diagnosis, c.diagnosis).semi_join(members, "person_id")
-    first = events.group_by("person_id").aggregate(first_diagnosis_date=events.diagnosis_date.min())
-    final = _drop_right(members.inner_join(index, "person_id").inner_join(first, "person_id"))
-
-    scored = scores.filter(scores.activity.notnull()).inner_join(
-        final.select("person_id", "index_date"), "person_id"
-    )
-    scored = scored.mutate(days=scored.assessment_date.delta(scored.index_date, unit="day"))
-
-    bw = c.baseline.window_days
-    in_base = scored.filter((scored.days >= bw.start) & (scored.days <= bw.end))
-    in_base = in_base.mutate(
-        _rank=ibis.row_number().over(
-            group_by="person_id",
-            order_by=[in_base.days.abs(), ibis.desc(in_base.days), in_base.assessment_id],
-        )
-    )
-    baseline = in_base.filter(in_base._rank == 0).select(
-        "person_id",
-        baseline_date=in_base.assessment_date,
-        baseline_days=in_base.days,
-        baseline_activity=in_base.activity,
-    )
-    with_baseline = _drop_right(final.inner_join(baseline, "person_id"))
-
-    fw = c.followup.window_days
-    follow = scored.filter((scored.days >= fw.start) & (scored.days <= fw.end)).inner_join(
-        with_baseline.select("person_id", "baseline_activity"), "person_id"
-    )
-    follow = follow.mutate(
-        responded=response(
-            follow.baseline_activity, follow.activity, rule.mcid, percent=rule.percent
-        ).fill_null(False)
-    )
-    order = {
-        "last": [ibis.desc(follow.days), follow.assessment_id],
-        "first": [follow.days, follow.assessment_id],
-        "best": [follow.activity, follow.days, follow.assessment_id],
-    }[c.followup.use]
-    follow = follow.mutate(_rank=ibis.row_number().over(group_by="person_id", order_by=order))
-    chosen = follow.filter(follow._rank == 0).select(
-        "person_id",
-        followup_date=follow.assessment_date,
-        followup_days=follow.days,
-        followup_activity=follow.activity,
-        responder=follow.responded,
-    )
-    summary = follow.group_by("person_id").aggregate(
-        followup_count=follow.count(),
-        last_followup_days=follow.days.max(),
-        response_days=follow.days.min(where=follow.responded),
-    )
-    cohort = _drop_right(
-        with_baseline.inner_join(chosen, "person_id").inner_join(summary, "person_id")
-    )
-    patients = _drop_right(_with_person(con, cohort).mutate(_kind=ibis.literal("patient")))
-    in_series = scored.semi_join(cohort, "person_id")
-    in_series = in_series.filter((in_series.days >= bw.start) & (in_series.days <= fw.end))
-    series = in_series.select(
-        "person_id",
-        "days",
-        "activity",
-        _assessment=in_series.assessment_id,
-        _kind=ibis.literal("series"),
-    )
-    columns = dict(patients.schema().items()) | dict(series.schema().items())
-    rows = ibis.union(_padded(patients, columns), _padded(series, columns), distinct=False)
-    result = head.left_join(rows, [ibis.literal(True)])
-    steps = [[s.label, s.criterion] for s in compiled.steps]
-    return result, {"steps": steps}
-
-
-def _drop_right(table: ir.Table) -> ir.Table:
-    """``table`` without the ``*_right`` columns its joins added."""
-    return table.select(*[c for c in table.columns if not c.endswith("_right")])
-
-
-def _padded(table: ir.Table, columns: dict[str, Any]) -> ir.Table:
-    """``table`` with every column of ``columns`` in that order, null where it has none."""
-    return table.select(
-        **{
-            name: table[name] if name in table.columns else ibis.null().cast(dtype)
-            for name, dtype in columns.items()
-        }
     )
 
 
@@ -465,13 +378,8 @@ def _what_to_do(c: CohortDefinition, k: int) -> str:
     return advice[k] if k < len(advice) else "Check this rule of the cohort definition."
 
 
-def _with_person(con: BaseBackend, cohort: ir.Table) -> ir.Table:
-    """``cohort`` with each member's site, sex, race, ethnicity, birth date and year, and the
-    DM subtype in force at the index: the latest classification on or before it, else the
-    first after it."""
-    person = con.table("person").select(
-        "person_id", "site", "sex", "race", "ethnicity", "birth_date", "birth_year"
-    )
+def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:
+    person = con.table("person")
     subtype = con.table("dm_subtype").inner_join(
         cohort.select("person_id", "index_date"), "person_id"
     )
@@ -481,6 +389,7 @@ def _with_person(con: BaseBackend, cohort: ir.Table) -> ir.Table:
         _after=ibis.ifelse(distance > 0, 1, 0),
         _distance=distance.abs(),
     )
+    # Subtype in force at the index: the latest classification on or before it, else the first.
     subtype = subtype.mutate(
         _rank=ibis.row_number().over(
             group_by="person_id",
@@ -488,32 +397,34 @@ def _with_person(con: BaseBackend, cohort: ir.Table) -> ir.Table:
         )
     )
     current = subtype.filter(subtype._rank == 0).select("person_id", "subtype")
-    return _drop_right(cohort.inner_join(person, "person_id").left_join(current, "person_id"))
-
-
-def _patient(r: dict[str, Any]) -> Patient:
-    return Patient(
-        person_id=int(r["person_id"]),
-        site=r["site"],
-        sex=r["sex"],
-        race=r["race"],
-        ethnicity=r["ethnicity"],
-        age_at_index=_age(r["birth_date"], r["birth_year"], r["index_date"]),
-        subtype=r["subtype"],
-        index_date=r["index_date"],
-        ingredient=r["ingredient"],
-        first_diagnosis_date=r["first_diagnosis_date"],
-        baseline_date=r["baseline_date"],
-        baseline_days=int(r["baseline_days"]),
-        baseline_activity=float(r["baseline_activity"]),
-        followup_date=r["followup_date"],
-        followup_days=int(r["followup_days"]),
-        followup_activity=float(r["followup_activity"]),
-        followup_count=int(r["followup_count"]),
-        last_followup_days=int(r["last_followup_days"]),
-        responder=bool(r["responder"]),
-        response_days=None if r["response_days"] is None else int(r["response_days"]),
-    )
+    table = cohort.inner_join(person, "person_id").left_join(current, "person_id")
+    table = table.drop(*[col for col in table.columns if col.endswith("_right")])
+    rows = _rows(table.order_by("person_id"))
+    return [
+        Patient(
+            person_id=int(r["person_id"]),
+            site=r["site"],
+            sex=r["sex"],
+            race=r["race"],
+            ethnicity=r["ethnicity"],
+            age_at_index=_age(r["birth_date"], r["birth_year"], r["index_date"]),
+            subtype=r["subtype"],
+            index_date=r["index_date"],
+            ingredient=r["ingredient"],
+            first_diagnosis_date=r["first_diagnosis_date"],
+            baseline_date=r["baseline_date"],
+            baseline_days=int(r["baseline_days"]),
+            baseline_activity=float(r["baseline_activity"]),
+            followup_date=r["followup_date"],
+            followup_days=int(r["followup_days"]),
+            followup_activity=float(r["followup_activity"]),
+            followup_count=int(r["followup_count"]),
+            last_followup_days=int(r["last_followup_days"]),
+            responder=bool(r["responder"]),
+            response_days=None if r["response_days"] is None else int(r["response_days"]),
+        )
+        for r in rows
+    ]
 
 
 def _age(birth: dt.date | None, year: int | None, on: dt.date) -> int | None:
@@ -523,6 +434,14 @@ def _age(birth: dt.date | None, year: int | None, on: dt.date) -> int | None:
             return None
         birth = dt.date(int(year), 7, 1)
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _series(scored: ir.Table, start: int, end: int) -> dict[int, list[tuple[int, float]]]:
+    rows = scored.filter((scored.days >= start) & (scored.days <= end))
+    out: dict[int, list[tuple[int, float]]] = {}
+    for r in _rows(rows.select("person_id", "days", "activity").order_by(["person_id", "days"])):
+        out.setdefault(int(r["person_id"]), []).append((int(r["days"]), float(r["activity"])))
+    return out
 
 
 def _measures(
@@ -537,6 +456,21 @@ def _measures(
             ["person_id", "assessment_date"]
         )
     )
+
+
+def _data_cutoff(con: BaseBackend) -> dt.date:
+    """The last date recorded in the registry (exposures, assessments, laboratory, events)."""
+    candidates = [
+        con.table("drug_exposure").start_date.max(),
+        con.table("drug_exposure").end_date.max(),
+        con.table("assessment").assessment_date.max(),
+        con.table("laboratory").result_date.max(),
+        con.table("adverse_event").onset_date.max(),
+        con.table("diagnosis").diagnosis_date.max(),
+    ]
+    # to_pyarrow, not execute: an empty table's max is None there, not pandas' NaT.
+    dates = [d for d in (expr.to_pyarrow().as_py() for expr in candidates) if d is not None]
+    return max(_as_date(d) for d in dates)
 
 
 def _as_date(value: Any) -> dt.date:
