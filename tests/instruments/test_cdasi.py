@@ -320,3 +320,30 @@ def test_scores_follow_the_rule_and_never_exceed_100_and_32(visits: list[dict[st
         assert 0 <= out["cdasi_activity"] <= 100
         assert 0 <= out["cdasi_damage"] <= 32
         assert out["cdasi_total"] == activity + damage
+
+
+def test_activity_scores_gives_the_activity_of_scores_without_the_other_outputs() -> None:
+    """The cohort's scoring (``activity_scores``, activity items and papules only) and the
+    instrument's ``scores`` read the one rule: the hand-computed visit above (17), all zero
+    (0), all at their maxima (100), a blank activity item (missing), a blank papules item
+    (missing) and a blank damage item (activity still 2: damage is not read)."""
+    visits = [
+        cdasi_visit(
+            scalp_erythema=2, scalp_scale=1, malar_erythema=2, periorbital_erythema=2,
+            neck_v_erythema=2, arm_erythema=1, hands_dorsum_erythema=1,
+            gottron_hands_erythema=2, gottron_hands_papules=1, periungual=1, alopecia=1,
+        ),
+        cdasi_visit(),
+        _maxima(),
+        cdasi_visit(scalp_erythema=None),
+        cdasi_visit(gottron_hands_erythema=2, gottron_hands_papules=None),
+        cdasi_visit(scalp_erythema=2, arm_calcinosis=None),
+    ]  # fmt: skip
+    schema = pa.schema([(f.column, pa.int64()) for f in cdasi.ITEMS])
+    table = ibis.memtable(pa.Table.from_pylist(visits, schema=schema))
+    fast = cdasi.activity_scores(table.select(*cdasi.ACTIVITY_INPUTS)).to_pyarrow()
+    full = cdasi.scores(table).to_pyarrow()
+    expected = [17, 0, 100, None, None, 2]
+    assert fast.column("cdasi_activity").to_pylist() == expected
+    assert full.column("cdasi_activity").to_pylist() == expected
+    assert fast.schema.field("cdasi_activity").type == pa.int32()

@@ -3,10 +3,12 @@
 The registry's ``assessment`` table is long: one row per item or derived score. For each CDASI
 administration (``assessment_id``) the activity is taken from a recorded derived ``activity``
 row when there is one (sources that only hold scores, such as the published series), and
-otherwise computed from the items by :func:`myositis.instruments.cdasi.scores` after pivoting
-them wide (``pivot_wider`` with explicit names, portable across engines). The CDASI sum is
-never re-implemented here. An administration whose items are incomplete has a missing activity
-(``cdasi_missing`` names the blank items); the cohort counts such assessments and states them.
+otherwise computed from the items by :func:`myositis.instruments.cdasi.activity_scores` (the
+instrument's one activity rule) after collecting each administration's items into columns:
+one aggregate per administration, ``max(value)`` of the rows of each item (what
+``pivot_wider`` with ``values_agg="max"`` gives), for the items the activity reads only. The
+CDASI sum is never re-implemented here. An administration with item rows but a blank activity
+item has a missing activity; the cohort counts such assessments and states them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ ITEM_COLUMNS: tuple[str, ...] = tuple(f.column for f in cdasi.ITEMS)
 def cdasi_activity(assessment: ir.Table) -> ir.Table:
     """One row per CDASI administration: ``assessment_id, person_id, assessment_date,
     activity, activity_source`` ('recorded' or 'items'); ``activity`` is null when items are
-    missing."""
+    missing. An administration with any item row (of activity or damage) has a row."""
     rows = assessment.filter(assessment.instrument.lower() == "cdasi")
     recorded = (
         rows.filter(rows.measure.lower() == "activity")
@@ -33,14 +35,10 @@ def cdasi_activity(assessment: ir.Table) -> ir.Table:
     )
     items = rows.filter(rows.measure.isin(list(ITEM_COLUMNS)))
     items = items.anti_join(recorded.select("assessment_id"), "assessment_id")
-    wide = items.pivot_wider(
-        id_cols=["assessment_id", "person_id", "assessment_date"],
-        names_from="measure",
-        values_from="value",
-        names=list(ITEM_COLUMNS),
-        values_agg="max",
+    wide = items.group_by(["assessment_id", "person_id", "assessment_date"]).aggregate(
+        **{c: items.value.max(where=items.measure == c) for c in cdasi.ACTIVITY_INPUTS}
     )
-    scored = cdasi.scores(wide)
+    scored = cdasi.activity_scores(wide)
     computed = scored.select(
         "assessment_id",
         "person_id",

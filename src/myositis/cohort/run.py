@@ -12,14 +12,17 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis import BaseBackend
 
 from myositis.cohort.build import AttritionStep
-from myositis.cohort.compile import CompiledCohort, compile_cohort
+from myositis.cohort.compile import CompiledCohort, Step, compile_cohort
 from myositis.cohort.language import Cohort
+from myositis.cohort.plans import planned
 from myositis.cohort.staging import is_staged, staged_result
 from myositis.documents import read_yaml, validate
 from myositis.errors import SpecError
@@ -31,7 +34,9 @@ from myositis.registry.connect import engine_of
 class CohortRun:
     """A cohort run on a registry: attrition lines and members."""
 
-    compiled: CompiledCohort
+    #: the compiled expressions; None when the query's plan came from the plan cache
+    #: (:mod:`myositis.cohort.plans`), which skips building them
+    compiled: CompiledCohort | None
     attrition: list[AttritionStep]
     members: pa.Table
     #: engine, its version, the cohort's hash and the seconds of each step (issue 13 item 6)
@@ -77,13 +82,13 @@ def load_cohort(path: str | Path) -> Cohort:
 
 def attrition_steps(compiled: CompiledCohort) -> list[AttritionStep]:
     """Execute the attrition expression (one query) into attrition lines."""
-    return _steps(compiled, compiled.attrition.to_pyarrow().to_pylist()[0])
+    return _steps(compiled.steps, compiled.attrition.to_pyarrow().to_pylist()[0])
 
 
-def _steps(compiled: CompiledCohort, row: dict[str, object]) -> list[AttritionStep]:
+def _steps(lines: list[Step], row: dict[str, object]) -> list[AttritionStep]:
     steps: list[AttritionStep] = []
     before = None
-    for k, step in enumerate(compiled.steps):
+    for k, step in enumerate(lines):
         remaining = int(row[f"step_{k}"] or 0)  # type: ignore[call-overload]
         excluded = 0 if before is None else before - remaining
         steps.append(AttritionStep(k + 1, step.label, step.criterion, remaining, excluded))
@@ -92,23 +97,47 @@ def _steps(compiled: CompiledCohort, row: dict[str, object]) -> list[AttritionSt
 
 
 def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent) -> CohortRun:
-    """Compile ``cohort`` on ``con`` and run it: attrition and members."""
+    """Compile ``cohort`` on ``con`` and run it: attrition and members. The compiled query is
+    kept in the plan cache (:mod:`myositis.cohort.plans`, keyed by :func:`cohort_sha256`), so
+    the same cohort on the same engine and table schemas is not built or compiled again."""
     times = StepTimes()
-    with times.step("compile"):
+    built: list[CompiledCohort] = []
+
+    def build() -> tuple[ir.Table, dict[str, Any]]:
         compiled = compile_cohort(con, cohort)
-    progress("running the cohort (staged)" if is_staged(con) else "running the cohort (one query)")
-    with times.step("run"), staged_result(con, compiled) as final:
-        result = final.to_pyarrow()
-    steps = _steps(compiled, result.slice(0, 1).to_pylist()[0])
+        built.append(compiled)
+        steps = [[s.label, s.criterion] for s in compiled.steps]
+        return compiled.result, {"steps": steps}
+
+    if is_staged(con):
+        # Staged engines write each line to a temporary table (cohort/staging.py); the stages
+        # are compiled on each run, so the plan cache is not used there.
+        with times.step("compile"):
+            build()
+        lines, source = built[0].steps, "uncached"
+        progress("running the cohort (staged)")
+        with times.step("run"), staged_result(con, built[0]) as final:
+            result = final.to_pyarrow()
+    else:
+        with times.step("compile"):
+            query, extra, source = planned(
+                con, {"query": "cohort run", "cohort_sha256": cohort_sha256(cohort)}, build
+            )
+        lines = [Step(label, criterion) for label, criterion in extra["steps"]]
+        progress("running the cohort (one query)")
+        with times.step("run"):
+            result = query.to_pyarrow()
+    steps = _steps(lines, result.slice(0, 1).to_pylist()[0])
     members = result.select([c for c in result.column_names if not c.startswith("step_")])
     members = members.filter(pc.is_valid(members.column("person_id")))
     members = members.sort_by([("person_id", "ascending"), ("index_date", "ascending")])
     run: dict[str, object] = {
         **engine_of(con),
         "cohort_sha256": cohort_sha256(cohort),
+        "plan": source,
         "steps": times.as_list(),
     }
-    return CohortRun(compiled, steps, members, run)
+    return CohortRun(built[0] if built else None, steps, members, run)
 
 
 __all__ = ["CohortRun", "attrition_steps", "cohort_sha256", "load_cohort", "run_cohort"]

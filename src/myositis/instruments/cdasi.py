@@ -76,6 +76,39 @@ def _sum(values: Sequence[ir.NumericValue]) -> ir.NumericValue:
     return total
 
 
+#: The items the activity reads: the activity items and the papules flag.
+ACTIVITY_INPUTS: Final = (*ACTIVITY_ITEMS, PAPULES)
+
+
+def items_of(staged: ir.Table, columns: Sequence[str]) -> dict[str, ir.IntegerValue]:
+    """The item columns of ``staged`` (made by ``with_numbers``) as whole numbers: items are
+    validated whole numbers, so integer sums are exact (and far cheaper than a chain of
+    DECIMAL additions, which widens to 128 bits)."""
+    return {c: _whole(number(staged, c)) for c in columns}
+
+
+def activity_of(item: Mapping[str, ir.IntegerValue]) -> ir.IntegerValue:
+    """CDASI activity from the items of :data:`ACTIVITY_INPUTS` (the one definition: the
+    instrument's scores and the cohort's per-assessment scoring both use it): the sum of the
+    activity items, plus Gottron's erythema once more with papules (Yassaee 2010: papules is
+    0/1, so adding erythema * papules counts it once more); a blank item (null) makes it
+    missing, a blank papules item too."""
+    papule_bonus = item[GOTTRON_ERYTHEMA] * item[PAPULES]
+    return _sum([item[c] for c in ACTIVITY_ITEMS]) + papule_bonus
+
+
+def activity_scores(table: ir.Table) -> ir.Table:
+    """``table`` with ``cdasi_activity`` appended; its columns include the items of
+    :data:`ACTIVITY_INPUTS` (numeric or numeric text; other items are not read). The same
+    value as ``scores(table).cdasi_activity`` from a much smaller expression (no damage,
+    total, severity or list of blank items), for scoring many administrations at once."""
+    staged = with_numbers(table, ACTIVITY_INPUTS)
+    scored = staged.mutate(
+        cdasi_activity=activity_of(items_of(staged, ACTIVITY_INPUTS)).cast("int32")
+    )
+    return scored.select(*table.columns, "cdasi_activity")
+
+
 class CDASI(Instrument):
     """CDASI v2 activity, damage, total and severity class for each visit (one row each)."""
 
@@ -100,13 +133,8 @@ class CDASI(Instrument):
 
     def scores(self, table: ir.Table) -> ir.Table:
         staged = with_numbers(table, [f.column for f in ITEMS])
-        # Items are validated whole numbers, so integer sums are exact (and far cheaper than
-        # a chain of DECIMAL additions, which widens to 128 bits).
-        item = {f.column: _whole(number(staged, f.column)) for f in ITEMS}
-        # Gottron's erythema counts twice with papules (Yassaee 2010): papules is 0/1, so
-        # adding erythema * papules counts it once more, and a blank papules item is missing.
-        papule_bonus = item[GOTTRON_ERYTHEMA] * item[PAPULES]
-        activity = _sum([item[c] for c in ACTIVITY_ITEMS]) + papule_bonus
+        item = items_of(staged, [f.column for f in ITEMS])
+        activity = activity_of(item)
         damage = _sum([item[c] for c in DAMAGE_ITEMS])
         blanks = [(c, item[c].isnull()) for c in (*ACTIVITY_ITEMS, PAPULES, *DAMAGE_ITEMS)]
         summed = staged.mutate(
