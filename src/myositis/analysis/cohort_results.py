@@ -70,7 +70,7 @@ def analyse_cohort(
         results["characteristics"] = characteristics_at_index(rows, conf)
         results["time_in_cohort"] = time_in_cohort(rows, conf)
     sections = []
-    for outcome in run.compiled.cohort.outcomes:
+    for outcome in run.cohort.outcomes:
         with clock.step(f"analysis: outcome {outcome.name}"):
             sections.append(outcome_section(outcome, rows, conf))
     results["outcomes"] = sections
@@ -92,7 +92,7 @@ def analyse_cohort(
             **{
                 k: v
                 for k, v in r.items()
-                if any(k.startswith(f"{o.name}_") for o in run.compiled.cohort.outcomes)
+                if any(k.startswith(f"{o.name}_") for o in run.cohort.outcomes)
             },
         }
         for r in rows

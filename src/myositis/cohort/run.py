@@ -32,8 +32,9 @@ from myositis.registry.connect import engine_of
 
 @dataclass(frozen=True)
 class CohortRun:
-    """A cohort run on a registry: attrition lines and members."""
+    """A cohort run on a registry: the cohort, its attrition lines and members."""
 
+    cohort: Cohort
     #: the compiled expressions; None when the query's plan came from the plan cache
     #: (:mod:`myositis.cohort.plans`), which skips building them
     compiled: CompiledCohort | None
@@ -137,7 +138,7 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
         "plan": source,
         "steps": times.as_list(),
     }
-    return CohortRun(built[0] if built else None, steps, members, run)
+    return CohortRun(cohort, built[0] if built else None, steps, members, run)
 
 
 __all__ = ["CohortRun", "attrition_steps", "cohort_sha256", "load_cohort", "run_cohort"]
