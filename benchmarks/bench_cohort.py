@@ -704,7 +704,7 @@ def section(
         + " ".join(str(s) for s in sorted(args.sizes))
         + " --engines " + " ".join(args.engines)
         + " --cohorts " + " ".join(args.cohorts)
-        + f" --runs {args.runs} --study-size {args.study_size}"
+        + f" --runs {args.runs} --spark-runs {args.spark_runs} --study-size {args.study_size}"
         + (f" --postgres-max {args.postgres_max}" if args.postgres_max else "")
         + (f" --spark-max {args.spark_max}" if args.spark_max else "")
     )  # fmt: skip
@@ -739,7 +739,8 @@ def section(
         + " Each cell: a fresh process; *cold* is "
         "its first run (imports, the engine's first queries, the builder's first compile: what "
         "a cache cannot hide), *warm* the median of the "
-        f"{args.runs} later runs; peak RSS of the builder's process.",
+        f"{args.runs} later runs ({args.spark_runs} on Spark); peak RSS of the builder's "
+        "process.",
         "",
         f"Command: `{command}`",
         "",
@@ -890,6 +891,9 @@ def _arguments() -> argparse.Namespace:
         "--cohorts", nargs="+", default=["study", "r1", "r2"], choices=["study", "r1", "r2"]
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--spark-runs", type=int, default=1, help="timed runs on Spark (slow: minutes each)"
+    )
     parser.add_argument("--study-size", type=int, default=1_000_000, help="0: skip")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--workdir", type=Path, help="keep the registries here between runs")
@@ -957,7 +961,7 @@ def main() -> None:
                                 cohort,
                                 engine,
                                 url if kind == "builder" else raw,
-                                args.runs,
+                                args.spark_runs if engine == "spark" else args.runs,
                                 work,
                             ),
                         )
