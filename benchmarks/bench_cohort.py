@@ -733,8 +733,8 @@ def section(
         + (
             "the same for every method on every engine and size (checked in the run)."
             if not differences
-            else "**NOT the same everywhere** (listed below the table; the figures of those "
-            "cells time a different result)."
+            else "**NOT the same everywhere, or a measurement failed** (listed below the "
+            "table; the figures of those cells time a different result)."
         )
         + " Each cell: a fresh process; *cold* is "
         "its first run (imports, the engine's first queries, the builder's first compile: what "
@@ -769,7 +769,7 @@ def section(
                     f"{_ratio(b['median'], c)} | {b['rss']:.0f} |"
                 )
     if differences:
-        lines += ["", "Rows that differ from the builder's:", ""]
+        lines += ["", "Rows that differ from the builder's, and measurements that failed:", ""]
         lines += [f"- {d}" for d in differences]
     lines += ["", "Targets of issue 13 item 4, judged on the medians above (warm) and on the "
               "first run (cold):", ""]  # fmt: skip
@@ -950,24 +950,31 @@ def main() -> None:
                     url = raw = _spark(size, registry, work, setup)
                 kinds = ("builder", "hand") if engine == "spark" else ("builder", "hand", "circe")
                 for cohort in args.cohorts:
-                    measured = {}
+                    measured: dict[str, Any] = {}
                     for kind in kinds:
-                        measured[kind] = cached(
-                            work / f"measure-{cohort}-{size}-{engine}-{kind}.json",
-                            args.reuse,
-                            partial(
-                                _measure,
-                                kind,
-                                cohort,
-                                engine,
-                                url if kind == "builder" else raw,
-                                args.spark_runs if engine == "spark" else args.runs,
-                                work,
-                            ),
-                        )
+                        try:
+                            measured[kind] = cached(
+                                work / f"measure-{cohort}-{size}-{engine}-{kind}.json",
+                                args.reuse,
+                                partial(
+                                    _measure,
+                                    kind,
+                                    cohort,
+                                    engine,
+                                    url if kind == "builder" else raw,
+                                    args.spark_runs if engine == "spark" else args.runs,
+                                    work,
+                                ),
+                            )
+                        except SystemExit as failed:  # listed in the section, run goes on
+                            print("FAILED:", failed, flush=True)
+                            differences.append(f"{failed} at {size:,} persons (no figure)")
+                            continue
                         m = measured[kind]
                         print(f"{cohort} {size} {engine} {kind}: cold {m['cold']:.2f} s, "
                               f"runs {m['runs']}", flush=True)  # fmt: skip
+                    if "builder" not in measured:
+                        continue
                     for difference in _differences(measured, cohort, size, engine):
                         print("ROWS DIFFER:", difference, flush=True)
                         differences.append(difference)
