@@ -740,7 +740,8 @@ def section(
         "its first run (imports, the engine's first queries, the builder's first compile: what "
         "a cache cannot hide), *warm* the median of the "
         f"{args.runs} later runs ({args.spark_runs} on Spark); peak RSS of the builder's "
-        "process.",
+        "process (on Spark the Python process only: Spark's JVM is a process of its own, "
+        "not measured).",
         "",
         f"Command: `{command}`",
         "",
