@@ -4,11 +4,14 @@ result; each benchmark rewrites only its own section)."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -68,3 +71,14 @@ def write_section(section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
     DOC.write_text(text)
+
+
+def cached(path: Path, reuse: bool, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A measurement saved in ``path`` (JSON) by an earlier run (with ``reuse``), else a new
+    one, saved there: an interrupted benchmark resumes where it stopped."""
+    if reuse and path.exists():
+        found: dict[str, Any] = json.loads(path.read_text())
+        return found
+    result = measure()
+    path.write_text(json.dumps(result))
+    return result
