@@ -41,7 +41,7 @@ from myositis.cohort.concepts import (
     qualifying_exposures,
 )
 from myositis.cohort.definition import CohortDefinition, ResponseRule
-from myositis.cohort.members import age_in_years, with_characteristics
+from myositis.cohort.members import characteristics
 from myositis.cohort.staging import staged_result
 from myositis.cohort.translate import from_definition
 from myositis.errors import EmptyStepError
@@ -391,16 +391,20 @@ def _what_to_do(c: CohortDefinition, k: int) -> str:
 
 
 def _patients(con: BaseBackend, cohort: ir.Table) -> list[Patient]:
-    rows = _rows(with_characteristics(con, cohort).order_by("person_id"))
+    # Only the members' keys go to the engine for the characteristics: Spark, given the whole
+    # in-memory cohort table to join, read its integer column with nulls (response_days) as
+    # all nulls (found by benchmarks/bench_cohort.py at 100,000 persons).
+    people = {r["person_id"]: r for r in characteristics(con, cohort)}
+    rows = _rows(cohort.order_by("person_id"))
     return [
         Patient(
             person_id=int(r["person_id"]),
-            site=r["site"],
-            sex=r["sex"],
-            race=r["race"],
-            ethnicity=r["ethnicity"],
-            age_at_index=age_in_years(r["birth_date"], r["birth_year"], r["index_date"]),
-            subtype=r["subtype"],
+            site=people[r["person_id"]]["site"],
+            sex=people[r["person_id"]]["sex"],
+            race=people[r["person_id"]]["race"],
+            ethnicity=people[r["person_id"]]["ethnicity"],
+            age_at_index=people[r["person_id"]]["age_at_index"],
+            subtype=people[r["person_id"]]["subtype"],
             index_date=r["index_date"],
             ingredient=r["ingredient"],
             first_diagnosis_date=r["first_diagnosis_date"],
