@@ -71,3 +71,32 @@ def test_fingerprint_computed_inside_every_engine_is_the_same(
     verified = verified_fingerprint(engine.con, read_metadata(engine.con))
     assert (verified.value, verified.method) == (expected, "recorded")
     assert vocabulary_problems(engine.con) == []
+
+
+@pytest.fixture(scope="session")
+def synthetic_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SYNTHETIC referral-centre registry of 20,000 persons whose cohort has members who
+    never respond (min2022's 11 all have a day of response or none is missing)."""
+    path = tmp_path_factory.mktemp("synthetic") / "referral.duckdb"
+    run_cli("registry", "synth", "-n", "20000", "--preset", "referral-centre", "--seed", "5",
+            "-o", str(path), "--quiet")  # fmt: skip
+    return path
+
+
+def test_study_cohort_keeps_every_value_on_every_engine(
+    engine: Engine, synthetic_registry: Path
+) -> None:
+    """Every patient field of the study's cohort, days to response included, is the embedded
+    DuckDB's on each engine. Spark once returned no day to response for anyone: the whole
+    in-memory cohort table joined there lost its integer column with nulls."""
+    from myositis.registry.connect import connect
+    from myositis.study.runner import study_cohort
+    from myositis.study.spec import load_spec
+
+    spec = load_spec("jak-refractory-dm")
+    expected = study_cohort(connect(str(synthetic_registry)), spec).patients
+    responses = [p.response_days for p in expected]
+    assert None in responses and any(d is not None for d in responses)
+    url = engine.location("referral")
+    run_cli("registry", "copy", str(synthetic_registry), url, "--replace", "--quiet")
+    assert study_cohort(connect(url), spec).patients == expected
