@@ -14,6 +14,7 @@ counts and per-member values, for use at the site only; the report is rendered f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from myositis.analysis.characteristics import characteristics_at_index
@@ -55,16 +56,7 @@ def analyse_cohort(
         key = (int(member["person_id"]), member["index_date"])
         rows.append({**found.get(key, {}), **member})
     results: dict[str, Any] = {
-        "attrition": [
-            {
-                "step": s.step,
-                "label": s.label,
-                "criterion": s.criterion,
-                "remaining": s.remaining,
-                "excluded": s.excluded,
-            }
-            for s in run.attrition
-        ],
+        "attrition": [asdict(s) for s in run.attrition],
     }
     with clock.step("analysis: characteristics"):
         results["characteristics"] = characteristics_at_index(rows, conf)

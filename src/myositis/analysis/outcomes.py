@@ -30,9 +30,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from myositis.analysis.serialise import paired_test_dict, summary_dict
+from myositis.analysis.serialise import paired_test_dict, proportion_dict, summary_dict
 from myositis.analysis.statistics import (
-    binomial_ci,
     paired_t,
     wilcoxon_signed_rank,
     wilcoxon_signed_rank_conditional,
@@ -61,22 +60,6 @@ def outcome_source(outcome: Outcome) -> str:
         scale = " (times the upper limit of normal)" if outcome.scale == "times_uln" else ""
         return f"laboratory {outcome.test}{scale}"
     return f"{outcome.instrument} {outcome.measure}"
-
-
-def _proportion(count: int, n: int, conf: float) -> dict[str, Any]:
-    """count / n with the Wilson score interval (R ``prop.test(count, n, correct =
-    FALSE)$conf.int``); no proportion when n is 0."""
-    if n == 0:
-        return {"count": count, "n": 0, "proportion": None, "ci_low": None, "ci_high": None}
-    low, high = binomial_ci(count, n, conf=conf, method="wilson")
-    return {
-        "count": count,
-        "n": n,
-        "proportion": count / n,
-        "ci_low": low,
-        "ci_high": high,
-        "method": "Wilson score (no continuity correction)",
-    }
 
 
 def _reasons(rows: Sequence[Row], column: str) -> list[dict[str, Any]]:
@@ -150,7 +133,8 @@ def tis_outcome(outcome: Outcome, rows: Sequence[Row], conf: float) -> dict[str,
         "n": len(scored),
         "tis": summary_dict([float(r[f"{name}_tis"]) for r in scored], conf),
         "categories": [
-            {"category": c, **_proportion(labels.count(c), len(scored), conf)} for c in order
+            {"category": c, **proportion_dict(labels.count(c), len(scored), conf, "wilson")}
+            for c in order
         ],
         "not_computable": len(rows) - len(scored),
         "reasons": _reasons([r for r in rows if r.get(f"{name}_tis") is None], f"{name}_missing"),
@@ -174,7 +158,7 @@ def doi_outcome(outcome: Outcome, rows: Sequence[Row], conf: float) -> dict[str,
     return {
         "n_members": len(rows),
         "n": n,
-        "met": _proportion(sum(bool(r[f"{name}_met"]) for r in known), n, conf),
+        "met": proportion_dict(sum(bool(r[f"{name}_met"]) for r in known), n, conf, "wilson"),
         "improved": _measures(known, f"{name}_improved", conf),
         "worsened": _measures(known, f"{name}_worsened", conf),
         "not_computable": len(rows) - n,

@@ -8,6 +8,7 @@ file alone. It holds exact counts and per-patient values, for use at the site on
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from myositis.analysis.baseline import baseline_characteristics
@@ -35,16 +36,7 @@ def analyse(
     ``analysis: <member>`` (the provenance of a run, issue 13 item 6)."""
     clock = times or StepTimes()
     results: dict[str, Any] = {
-        "attrition": [
-            {
-                "step": s.step,
-                "label": s.label,
-                "criterion": s.criterion,
-                "remaining": s.remaining,
-                "excluded": s.excluded,
-            }
-            for s in cohort.attrition
-        ],
+        "attrition": [asdict(s) for s in cohort.attrition],
     }
     analyses: tuple[tuple[str, Callable[[CohortResult, AnalysisOptions], Any]], ...] = (
         ("baseline_characteristics", baseline_characteristics),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from myositis.analysis.statistics import Summary, TestResult, binomial_ci, describe
 from myositis.errors import InvalidInputError
@@ -60,18 +60,28 @@ def paired_test_dict(run: Callable[[], TestResult]) -> dict[str, Any]:
     return out
 
 
-def proportion_dict(count: int, n: int, conf: float = 0.95) -> dict[str, Any]:
-    """count / n with the exact (Clopper-Pearson) interval; no interval when n is 0."""
+#: How each interval of :func:`proportion_dict` is named in the results.
+_INTERVALS = {
+    "exact": "exact (Clopper-Pearson)",
+    "wilson": "Wilson score (no continuity correction)",
+}
+
+
+def proportion_dict(
+    count: int, n: int, conf: float = 0.95, method: Literal["exact", "wilson"] = "exact"
+) -> dict[str, Any]:
+    """count / n with its interval: exact (Clopper-Pearson, R ``binom.test``) or Wilson's score
+    interval (R ``prop.test(count, n, correct = FALSE)``); no interval when n is 0."""
     if n == 0:
         return {"count": count, "n": 0, "proportion": None, "ci_low": None, "ci_high": None}
-    low, high = binomial_ci(count, n, conf=conf, method="exact")
+    low, high = binomial_ci(count, n, conf=conf, method=method)
     return {
         "count": count,
         "n": n,
         "proportion": count / n,
         "ci_low": low,
         "ci_high": high,
-        "method": "exact (Clopper-Pearson)",
+        "method": _INTERVALS[method],
     }
 
 

@@ -396,24 +396,13 @@ class _Compiler:
             )
         base, follow = _baseline_and_followup(members, values, outcome, [])
         name = outcome.name
-        table = members.left_join(
-            base.select(
-                "person_id",
-                "index_date",
-                **{f"{name}_baseline": base.value, f"{name}_baseline_day": base.day},
-            ),
-            ["person_id", "index_date"],
-        )
-        table = _without(table, "person_id_right", "index_date_right")
-        table = table.left_join(
-            follow.select(
-                "person_id",
-                "index_date",
-                **{f"{name}_followup": follow.value, f"{name}_followup_day": follow.day},
-            ),
-            ["person_id", "index_date"],
-        )
-        table = _without(table, "person_id_right", "index_date_right")
+        table = members
+        for part, picked in (("baseline", base), ("followup", follow)):
+            columns = {f"{name}_{part}": picked.value, f"{name}_{part}_day": picked.day}
+            table = table.left_join(
+                picked.select("person_id", "index_date", **columns), ["person_id", "index_date"]
+            )
+            table = _without(table, "person_id_right", "index_date_right")
         return table.mutate(
             **{f"{name}_change": ibis._[f"{name}_followup"] - ibis._[f"{name}_baseline"]}
         )

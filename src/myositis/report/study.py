@@ -129,47 +129,23 @@ def render_again(source: str | Path, out: Path) -> Path:
             f"{where}: holds '{kind}' results, written by {made_by}; 'myositis report' renders "
             "the results.json of a study run ('myositis study run' or 'myositis demo')"
         )
-    if data.get("spec_version") == 2:
-        return _render_cohort_study_again(data, where, out)
-    missing = [m for m in STUDY_MEMBERS if m not in data]
-    if missing:
-        raise MyositisError(
-            f"{where}: a study results.json without {', '.join(map(repr, missing))}: the file is "
-            "incomplete or was edited; give the results.json the run wrote, unchanged"
+    from jinja2 import UndefinedError
+
+    from myositis.errors import InvalidInputError
+    from myositis.report import cohort_study
+
+    # a format-2 study (a cohort-language cohort) has a page and tables of its own
+    members, render, check, write = (
+        (
+            cohort_study.COHORT_STUDY_MEMBERS,
+            cohort_study.render_cohort_study_html,
+            cohort_study.cohort_tables,
+            cohort_study.write_cohort_tables,
         )
-    if out.exists() and not out.is_dir():
-        raise MyositisError(f"--out {out}: exists and is not a folder; choose another --out")
-    from jinja2 import UndefinedError
-
-    from myositis.errors import InvalidInputError
-
-    try:
-        html = render_study_html(data)
-        tables(data)
-    except (KeyError, IndexError, TypeError, ValueError, UndefinedError, InvalidInputError) as exc:
-        raise MyositisError(
-            f"{where}: cannot render this results.json ({_problem(exc)}); it was damaged or "
-            f"edited, or written by another version (it says {data.get('software_version')!r}): "
-            "give the results.json the run wrote, unchanged, or run the study again"
-        ) from None
-    page = write_text_atomic(out / "report.html", html)
-    write_tables(data, out / "tables")
-    return page
-
-
-def _render_cohort_study_again(data: dict[str, Any], where: Path, out: Path) -> Path:
-    """:func:`render_again` for the results of a format-2 study (a cohort-language cohort)."""
-    from jinja2 import UndefinedError
-
-    from myositis.errors import InvalidInputError
-    from myositis.report.cohort_study import (
-        COHORT_STUDY_MEMBERS,
-        cohort_tables,
-        render_cohort_study_html,
-        write_cohort_tables,
+        if cohort_study.is_cohort_study(data)
+        else (STUDY_MEMBERS, render_study_html, tables, write_tables)
     )
-
-    missing = [m for m in COHORT_STUDY_MEMBERS if m not in data]
+    missing = [m for m in members if m not in data]
     if missing:
         raise MyositisError(
             f"{where}: a study results.json without {', '.join(map(repr, missing))}: the file is "
@@ -178,8 +154,8 @@ def _render_cohort_study_again(data: dict[str, Any], where: Path, out: Path) -> 
     if out.exists() and not out.is_dir():
         raise MyositisError(f"--out {out}: exists and is not a folder; choose another --out")
     try:
-        html = render_cohort_study_html(data)
-        cohort_tables(data)
+        html = render(data)
+        check(data)
     except (KeyError, IndexError, TypeError, ValueError, UndefinedError, InvalidInputError) as exc:
         raise MyositisError(
             f"{where}: cannot render this results.json ({_problem(exc)}); it was damaged or "
@@ -187,7 +163,7 @@ def _render_cohort_study_again(data: dict[str, Any], where: Path, out: Path) -> 
             "give the results.json the run wrote, unchanged, or run the study again"
         ) from None
     page = write_text_atomic(out / "report.html", html)
-    write_cohort_tables(data, out / "tables")
+    write(data, out / "tables")
     return page
 
 

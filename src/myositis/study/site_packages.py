@@ -98,20 +98,12 @@ def write_site_packages(
     """Write ``site-<site>.json`` for every site with cohort members (suppressed at the
     options' small-cell threshold, carrying the specification's hash)."""
     sites = sorted({p.site or "unknown" for p in cohort.patients})
-    written = []
-    for site in sites:
-        aggregates = site_aggregates(cohort, options, results, site)
-        aggregates = {k: v for k, v in aggregates.items() if v}
-        written.append(
-            write_site_package(
-                aggregates,
-                folder / f"site-{_slug(site)}.json",
-                spec_hash=spec_hash,
-                site=site,
-                threshold=options.small_cell_threshold,
-            )
-        )
-    return written
+    return _write_packages(
+        {site: site_aggregates(cohort, options, results, site) for site in sites},
+        options,
+        folder,
+        spec_hash,
+    )
 
 
 def cohort_site_aggregates(
@@ -183,19 +175,29 @@ def write_cohort_site_packages(
     """Write ``site-<site>.json`` for every site with members of a format-2 study, through the
     same writer (and suppression at the options' small-cell threshold) as format 1."""
     sites = sorted({m.get("site") or "unknown" for m in results["members"]})
-    written = []
-    for site in sites:
-        aggregates = {k: v for k, v in cohort_site_aggregates(results, site).items() if v}
-        written.append(
-            write_site_package(
-                aggregates,
-                folder / f"site-{_slug(site)}.json",
-                spec_hash=spec_hash,
-                site=site,
-                threshold=options.small_cell_threshold,
-            )
+    return _write_packages(
+        {site: cohort_site_aggregates(results, site) for site in sites},
+        options,
+        folder,
+        spec_hash,
+    )
+
+
+def _write_packages(
+    per_site: dict[str, dict[str, Any]], options: AnalysisOptions, folder: Path, spec_hash: str
+) -> list[Path]:
+    """Write each site's non-empty aggregates as ``site-<site>.json`` through the one
+    disclosure-control writer, suppressed at the options' small-cell threshold."""
+    return [
+        write_site_package(
+            {k: v for k, v in aggregates.items() if v},
+            folder / f"site-{_slug(site)}.json",
+            spec_hash=spec_hash,
+            site=site,
+            threshold=options.small_cell_threshold,
         )
-    return written
+        for site, aggregates in per_site.items()
+    ]
 
 
 def export_site_package(written: Sequence[Path], target: Path, site: str | None) -> Path:
