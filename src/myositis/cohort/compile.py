@@ -285,7 +285,8 @@ class _Compiler:
         ]
         events = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
         if entry.observation is not None:
-            periods = observation_periods(self.con, persons=persons).select(
+            # periods of the persons with an entry event only (not of every person)
+            periods = observation_periods(self.con, persons=events).select(
                 "person_id", op_start="start_date", op_end="end_date"
             )
             joined = events.inner_join(periods, "person_id")
