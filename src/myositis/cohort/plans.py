@@ -213,10 +213,14 @@ def _table(con: BaseBackend, plan: Plan) -> ir.Table:
     once per connection, and later runs read ``con.table(view)``: nothing is compiled or parsed
     again. The view is the connection's own (``CREATE TEMPORARY VIEW``, standard SQL around
     the text Ibis compiled) and goes with it."""
-    query = con.sql(plan.sql, schema=ibis.schema(plan.schema))
+
+    def query() -> ir.Table:
+        # built only when needed: binding the text costs as much as a small query
+        return con.sql(plan.sql, schema=ibis.schema(plan.schema))
+
     run = getattr(con, "_safe_raw_sql", None)
     if con.name not in TEMPORARY_VIEWS or run is None:
-        return query
+        return query()
     views = _views.setdefault(con, {})
     digest = hashlib.sha256(plan.sql.encode("utf-8")).hexdigest()[:24]
     name = views.get(digest)
@@ -227,13 +231,13 @@ def _table(con: BaseBackend, plan: Plan) -> ir.Table:
             with run(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS {plan.sql}"):
                 pass
         except Exception:  # noqa: BLE001 -- no view made: run the text itself
-            return query
+            return query()
         views[digest] = name
     try:
         view = con.table(name)
     except Exception:  # noqa: BLE001 -- the view is gone (connection reset): run the text
         views.pop(digest, None)
-        return query
+        return query()
     # the engine's types of the view's columns where Ibis's differ (a date plus days is a
     # timestamp to DuckDB, a date to Ibis): cast to the types the expression had
     wanted = ibis.schema(plan.schema)

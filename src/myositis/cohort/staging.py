@@ -53,7 +53,7 @@ so it stays one query. Spark local[2] on Eunomia: 6.5 to 15.5 s a cohort as one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any, Final
 
@@ -68,6 +68,11 @@ from myositis.cohort.compile import CompiledCohort
 #: Ibis backend names whose cohorts run staged (measured in the module docstring; :func:`_stage`
 #: also knows Spark's way, "pyspark", measured and left out).
 STAGED_ENGINES: Final = frozenset({"postgres"})
+#: Ibis backend names where the study builder's one query (:mod:`myositis.cohort.build`) runs
+#: staged: PostgreSQL, as cohorts; Spark too, whose analyser ran out of the default 1 GB
+#: driver heap on that query as one statement even for the 11 persons of examples/min2022
+#: (4 December 2026).
+STAGED_STUDY_ENGINES: Final = frozenset({"postgres", "pyspark"})
 
 
 def stages(compiled: CompiledCohort) -> list[ir.Table]:
@@ -81,9 +86,10 @@ def stages(compiled: CompiledCohort) -> list[ir.Table]:
     return [*lines[1 : entry + 1], *compiled.scoped, *lines[entry + 1 :], compiled.index]
 
 
-def is_staged(con: BaseBackend) -> bool:
-    """Whether cohorts run staged on ``con`` (its backend is in :data:`STAGED_ENGINES`)."""
-    return con.name in STAGED_ENGINES
+def is_staged(con: BaseBackend, engines: frozenset[str] | None = None) -> bool:
+    """Whether cohorts run staged on ``con``: its backend is in ``engines``
+    (:data:`STAGED_ENGINES` by default)."""
+    return con.name in (STAGED_ENGINES if engines is None else engines)
 
 
 @contextmanager
@@ -94,26 +100,48 @@ def staged_result(
     reading the materialised stages on a staged engine, as it is elsewhere; the temporary
     tables are dropped on leaving the context."""
     final = compiled.result if result is None else result
-    if not is_staged(con):
-        yield final
+    with staged_results(con, compiled, [final]) as (staged,):
+        yield staged
+
+
+@contextmanager
+def staged_results(
+    con: BaseBackend,
+    compiled: CompiledCohort,
+    results: Sequence[ir.Table],
+    *,
+    also: Sequence[ir.Table] = (),
+    engines: frozenset[str] | None = None,
+) -> Iterator[list[ir.Table]]:
+    """:func:`staged_result` for several expressions built on ``compiled``'s, on the engines
+    ``engines`` (default :data:`STAGED_ENGINES`); ``also``: expressions they read, staged
+    after the cohort's own, in order."""
+    if not is_staged(con, engines):
+        yield list(results)
         return
     with ExitStack() as stack:
         done: dict[Node, Node] = {}
-        for table in stages(compiled):
+        for table in [*stages(compiled), *also]:
             if table.op() in done:  # the same expression as an earlier stage
                 continue
             staged = _stage(con, _substituted(table, done), stack)
             done[table.op()] = staged.op()
-        yield _substituted(final, done)
+        yield [_substituted(result, done) for result in results]
 
 
 def _stage(con: BaseBackend, table: ir.Table, stack: ExitStack) -> ir.Table:
-    """Materialise ``table``: a temporary table (Spark: a cached DataFrame, its temporary
-    view), released when ``stack`` closes."""
-    if con.name == "pyspark":  # no temporary tables there; ibis caches the DataFrame
-        cached = table.cache()
-        stack.callback(cached.release)
-        return cached
+    """Materialise ``table``: a temporary table (Spark: a checkpointed DataFrame, its
+    temporary view), released when ``stack`` closes."""
+    if con.name == "pyspark":
+        # A local checkpoint, not ibis's cache(): a cached DataFrame keeps the whole plan that
+        # made it, so each stage held every stage before it, and Spark, writing out the plan
+        # of the study builder's queries, ran out of heap (4 December 2026). The checkpoint
+        # keeps the rows only.
+        session = con._session
+        name = ibis.util.gen_name("cohort_stage")
+        session.sql(str(con.compile(table))).localCheckpoint().createOrReplaceTempView(name)
+        stack.callback(session.catalog.dropTempView, name)
+        return con.table(name)
     name = ibis.util.gen_name("cohort_stage")
     staged = con.create_table(name, table, temp=True)
     stack.callback(_drop, con, name)
@@ -174,4 +202,11 @@ def _swap(value: Any, new: dict[Node, Node]) -> Any:
     return value
 
 
-__all__ = ["STAGED_ENGINES", "is_staged", "staged_result", "stages"]
+__all__ = [
+    "STAGED_ENGINES",
+    "STAGED_STUDY_ENGINES",
+    "is_staged",
+    "staged_result",
+    "staged_results",
+    "stages",
+]
