@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import tempfile
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,9 +59,11 @@ TEMPORARY_VIEWS: Final = frozenset({"duckdb"})
 FORMAT: Final = 1
 
 _memory: OrderedDict[str, Plan] = OrderedDict()
-#: per connection: the table reading the temporary view of each plan's SQL (by SHA-256 of
-#: the text)
-_views: weakref.WeakKeyDictionary[BaseBackend, dict[str, ir.Table]] = weakref.WeakKeyDictionary()
+#: Attribute of a connection holding the table reading the temporary view of each plan's SQL
+#: (by SHA-256 of the text): kept on the connection object itself, since Ibis backends compare
+#: equal (and hash alike) when they open the same database, so a mapping keyed by connection
+#: handed a new connection the tables of a closed one.
+_VIEWS: Final = "_myositis_plan_views"
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def _table(con: BaseBackend, plan: Plan) -> ir.Table:
     run = getattr(con, "_safe_raw_sql", None)
     if con.name not in TEMPORARY_VIEWS or run is None:
         return query()
-    views = _views.setdefault(con, {})
+    views: dict[str, ir.Table] = con.__dict__.setdefault(_VIEWS, {})
     digest = hashlib.sha256(plan.sql.encode("utf-8")).hexdigest()[:24]
     found = views.get(digest)
     if found is not None:
