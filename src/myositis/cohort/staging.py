@@ -53,16 +53,19 @@ so it stays one query. Spark local[2] on Eunomia: 6.5 to 15.5 s a cohort as one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any, Final
 
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
+import sqlglot as sg
+import sqlglot.expressions as sge
 from ibis import BaseBackend
 from ibis.common.graph import Node
 
+from myositis.cohort import plans
 from myositis.cohort.compile import CompiledCohort
 
 #: Ibis backend names whose cohorts run staged (measured in the module docstring; :func:`_stage`
@@ -107,6 +110,110 @@ def staged_result(
         yield _substituted(final, done)
 
 
+def staged_plan(
+    con: BaseBackend,
+    parts: Mapping[str, str],
+    build: Callable[[], tuple[CompiledCohort, ir.Table, dict[str, Any]]],
+) -> tuple[plans.Plan, str]:
+    """The staged run of ``parts`` on ``con`` as a plan (:mod:`myositis.cohort.plans`): the
+    SQL of each stage and of the final query, and where it came from (``memory``, ``disk``,
+    ``compiled`` or ``uncached``, as :func:`~myositis.cohort.plans.planned`). ``build``
+    returns the compiled cohort, the final expression on it (``compiled.result`` or one built
+    on it) and JSON values to keep; it is called only when no valid plan is kept, so a warm
+    run neither builds nor compiles. Run the plan with :func:`run_staged`."""
+    key = plans.plan_key(con, {**parts, "staged": "temporary tables"}) if plans.enabled() else None
+    found = plans.lookup(con, key) if key else None
+    if found is not None:
+        return found
+    compiled, final, extra = build()
+    done: dict[Node, Node] = {}
+    texts: list[tuple[str, str]] = []
+    reads: list[ir.Table] = []
+    for table in stages(compiled):
+        if table.op() in done:  # the same expression as an earlier stage
+            continue
+        substituted = _substituted(table, done)
+        name = ibis.util.gen_name("cohort_stage")
+        texts.append((name, _filling(con, substituted)))
+        reads.append(substituted)
+        done[table.op()] = _named(con, name, substituted.schema())
+    query = _substituted(final, done)
+    plan = plans.plan_of(final, str(con.compile(query)), extra, texts)
+    if key is None or not all(plans.cacheable(t) for t in (final, *reads)):
+        _register_memtables(con, [*reads, query])
+        return plan, "uncached"
+    plans.keep(key, plan)
+    return plan, "compiled"
+
+
+@contextmanager
+def run_staged(con: BaseBackend, plan: plans.Plan) -> Iterator[ir.Table]:
+    """Run the stages of ``plan`` (from :func:`staged_plan`), each into a temporary table of
+    ``con``, and yield its final query as an Ibis table reading them (a temporary view of
+    the text: ``con.sql`` would have Ibis parse and rewrite the text on each execution); the
+    tables and the view are dropped on leaving the context. Each run names its tables afresh
+    (the plan's names replaced in the texts), so runs on one connection do not meet."""
+    with ExitStack() as stack:
+        names: dict[str, str] = {}
+        for kept, text in plan.stages:
+            name = ibis.util.gen_name("cohort_stage")
+            names[kept] = name
+            _create(con, name, _renamed(text, names), stack)
+        view = ibis.util.gen_name("cohort_result")
+        quoted = sg.to_identifier(view, quoted=True).sql(con.dialect)
+        _execute(con, f"CREATE TEMPORARY VIEW {quoted} AS {_renamed(plan.sql, names)}")
+        stack.callback(_execute, con, f"DROP VIEW IF EXISTS {quoted}")
+        yield _named(con, view, ibis.schema(plan.schema)).to_expr()
+
+
+def _renamed(text: str, names: dict[str, str]) -> str:
+    """``text`` with each quoted stage name of ``names`` (the plan's) replaced by this run's:
+    the names are random (``ibis.util.gen_name``), quoted wherever the compiler wrote them."""
+    for kept, name in names.items():
+        if kept != name:
+            text = text.replace(f'"{kept}"', f'"{name}"')
+    return text
+
+
+def _filling(con: BaseBackend, table: ir.Table) -> str:
+    """The query that fills a stage: ``table``'s compiled query with each column cast to the
+    type Ibis gives it, so the temporary table has the column types a declared table would
+    (as ``create_table`` writes) while being made by ``CREATE TABLE ... AS`` (below)."""
+    compiler = con.compiler
+    query = compiler.to_sqlglot(table)
+    columns = [
+        sge.Cast(this=sg.column(n, quoted=True), to=compiler.type_mapper.from_ibis(t)).as_(
+            n, quoted=True
+        )
+        for n, t in table.schema().items()
+    ]
+    return sg.select(*columns).from_(query.subquery("stage", copy=False)).sql(con.dialect)
+
+
+def _create(con: BaseBackend, name: str, query: str, stack: ExitStack) -> None:
+    """``CREATE TEMPORARY TABLE name AS query``, dropped when ``stack`` closes. One statement,
+    not ibis's ``create_table`` (``CREATE`` then ``INSERT ... SELECT``): PostgreSQL plans no
+    parallel workers for an ``INSERT``, and does for ``CREATE TABLE ... AS`` (module
+    docstring: measured)."""
+    table = sg.to_identifier(name, quoted=True).sql(con.dialect)
+    _execute(con, f"CREATE TEMPORARY TABLE {table} AS {query}")
+    stack.callback(_drop, con, name)
+
+
+def _named(con: BaseBackend, name: str, schema: Any) -> ops.DatabaseTable:
+    """The node of the temporary table ``name`` with ``schema`` (no round trip to read it)."""
+    return ops.DatabaseTable(name, schema=schema, source=con, namespace=ops.Namespace())
+
+
+def _register_memtables(con: BaseBackend, tables: list[ir.Table]) -> None:
+    """Make the in-memory tables the texts name exist on ``con`` (what ibis does before each
+    execution of an expression; the plan's texts run without one)."""
+    register = getattr(con, "_run_pre_execute_hooks", None)
+    if register is not None:
+        for table in tables:
+            register(table)
+
+
 def _stage(con: BaseBackend, table: ir.Table, stack: ExitStack) -> ir.Table:
     """Materialise ``table``: a temporary table (Spark: a cached DataFrame, its temporary
     view), released when ``stack`` closes."""
@@ -115,17 +222,22 @@ def _stage(con: BaseBackend, table: ir.Table, stack: ExitStack) -> ir.Table:
         stack.callback(cached.release)
         return cached
     name = ibis.util.gen_name("cohort_stage")
-    staged = con.create_table(name, table, temp=True)
-    stack.callback(_drop, con, name)
-    return staged
+    _register_memtables(con, [table])
+    _create(con, name, _filling(con, table), stack)
+    return _named(con, name, table.schema()).to_expr()
+
+
+def _execute(con: BaseBackend, sql: str) -> None:
+    """Run one statement that returns no rows."""
+    result = con.raw_sql(sql)
+    if con.name == "postgres":  # a psycopg cursor (DuckDB returns its connection: kept open)
+        result.close()
 
 
 def _drop(con: BaseBackend, name: str) -> None:
     """Drop the temporary table ``name`` (standard SQL: ibis 12's ``drop_table`` writes
     ``DROP TABLE`` without the name under sqlglot 30, as in registry/files.py)."""
-    result = con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-    if con.name == "postgres":  # a psycopg cursor (DuckDB returns its connection: kept open)
-        result.close()
+    _execute(con, f'DROP TABLE IF EXISTS "{name}"')
 
 
 def _substituted(table: ir.Table, done: dict[Node, Node]) -> ir.Table:
@@ -174,4 +286,4 @@ def _swap(value: Any, new: dict[Node, Node]) -> Any:
     return value
 
 
-__all__ = ["STAGED_ENGINES", "is_staged", "staged_result", "stages"]
+__all__ = ["STAGED_ENGINES", "is_staged", "run_staged", "staged_plan", "staged_result", "stages"]
