@@ -111,10 +111,7 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
         return compiled.result, {"steps": steps}
 
     parts = {"query": "cohort run", "cohort_sha256": cohort_sha256(cohort)}
-    # Score outcomes (TIS, DOI) run as one query: staged on PostgreSQL, their final query (196
-    # KB of SQL over 8 persons) ran for minutes and 7 GB of memory (found 4 December 2026, not
-    # yet understood); as one query it takes seconds.
-    if is_staged(con) and all(o.kind == "change" for o in cohort.outcomes):
+    if is_staged(con):
         # Staged engines write each line to a temporary table (cohort/staging.py); the plan
         # cache keeps the SQL of every stage, so a warm run only executes it.
         def build_staged() -> tuple[CompiledCohort, ir.Table, dict[str, Any]]:
