@@ -86,12 +86,13 @@ def test_staged_outcomes_are_those_of_the_one_query(con: BaseBackend, staged: No
 
 def test_the_stages_in_order(con: BaseBackend) -> None:
     """'rules': one persons_with rule, the entry, three inclusion rules (CDASI or CK, cancer,
-    demographics): stages are the rule's line, the entry line, the three criteria's events read
-    for the entry persons (CDASI, CK, cancer), the three inclusion lines, the index events."""
+    demographics): stages are the rule's line, the entry line, the events read for the entry
+    persons (CDASI activity with any value, then in the criterion's range; CK; cancer), the
+    three inclusion lines, the index events."""
     compiled = compile_cohort(con, Cohort.model_validate(CASES["rules"][0]))
     found = staging.stages(compiled)
     lines = compiled.lines
-    assert len(compiled.scoped) == 3
+    assert len(compiled.scoped) == 4
     expected = [lines[1], lines[2], *compiled.scoped, *lines[3:], compiled.index]
     assert [t.op() for t in found] == [t.op() for t in expected]
     assert not staging.is_staged(con)
