@@ -65,9 +65,13 @@ the rest was ours:
 - *the final query through* ``con.sql`` would have Ibis parse and re-write its text on each
   execution; a temporary view of the text is read instead.
 
-After (load 2.7 to 3.6): R1 1.60 s against 1.36 s (1.2x), R2 3.05 s against 1.47 s (2.1x; R2
-scores CDASI from its items twice, once per criterion's value range, and reads the DM codes
-twice, for its person rule and its entry; the hand-written query does each once: open).
+After, measured right after the code before it (``MYOSITIS_PLAN_CACHE=memory``, so *cold*
+compiles; load 4.8 to 6.4 over both): R1 warm 4.50 -> 2.17 s against the hand-written
+query's 2.60 and 2.06 s (1.7x -> 1.1x), R2 9.50 -> 3.34 s against 2.57 and 2.67 s (3.7x ->
+1.3x; R2's CDASI is now scored once, :mod:`myositis.cohort.compile`). Cold (the first run of a
+process, building and compiling every stage): R1 1.5x -> 1.3x, R2 3.4x -> 2.6x. Left open:
+R2 reads the DM codes twice (its person rule over every person, its entry over those
+passing), the hand-written query once.
 
 ``ANALYZE`` of each stage (:data:`ANALYSED`; PostgreSQL never auto-analyses a temporary
 table): R1 and R2 unchanged (alternated warm runs, medians 2.27 against 2.05 s and 3.97
