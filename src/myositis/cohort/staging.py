@@ -69,7 +69,10 @@ After, measured right after the code before it (``MYOSITIS_PLAN_CACHE=memory``, 
 compiles; load 4.8 to 6.4 over both): R1 warm 4.50 -> 2.17 s against the hand-written
 query's 2.60 and 2.06 s (1.7x -> 1.1x), R2 9.50 -> 3.34 s against 2.57 and 2.67 s (3.7x ->
 1.3x; R2's CDASI is now scored once, :mod:`myositis.cohort.compile`). Cold (the first run of a
-process, building and compiling every stage): R1 1.5x -> 1.3x, R2 3.4x -> 2.6x. Left open:
+process, building and compiling every stage): R1 1.5x -> 1.3x, R2 3.4x -> 2.6x. The ratios
+move with the load: a later run (merged with the study builder's change, load 5.0 to 5.5) gave
+warm R1 1.4x and R2 1.9x, cold 2.0x and 3.1x (compile 1.3 and 2.2 s), second process 1.9x
+both (the first run of a process reading the plans from disk: not studied). Left open:
 R2 reads the DM codes twice (its person rule over every person, its entry over those
 passing), the hand-written query once.
 
