@@ -82,8 +82,9 @@ RICH = {
     "r2": ROOT / "benchmarks" / "cohorts" / "r2_dm_events_collapsed.yaml",
 }
 PRESET, SITES, SEED = "referral-centre", 4, 2026
-#: PostgreSQL schemas and Spark databases of the copies: bench_cohorts_<persons>.
-SCHEMA_PREFIX = "bench_cohorts_"
+#: PostgreSQL schemas and Spark databases of the copies: bench_cohorts_<persons>
+#: (``$BENCH_SCHEMA_PREFIX`` instead of ``bench_cohorts_``: runs of several people on one server).
+SCHEMA_PREFIX = os.environ.get("BENCH_SCHEMA_PREFIX", "bench_cohorts_")
 #: The values every method returns, one row per member, ordered by person_id.
 COLUMNS = (
     "person_id",

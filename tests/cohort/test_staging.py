@@ -9,12 +9,15 @@ embedded DuckDB, so the substitution of the stages is checked without a server.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 from ibis import BaseBackend
 
 import myositis.cohort.staging as staging
 from cohort.language_cases import CASES, ROWS
+from myositis.cohort import plans
 from myositis.cohort.compile import compile_cohort
 from myositis.cohort.language import Cohort
 from myositis.cohort.run import run_cohort
@@ -83,12 +86,56 @@ def test_staged_outcomes_are_those_of_the_one_query(con: BaseBackend, staged: No
 
 def test_the_stages_in_order(con: BaseBackend) -> None:
     """'rules': one persons_with rule, the entry, three inclusion rules (CDASI or CK, cancer,
-    demographics): stages are the rule's line, the entry line, the three criteria's events read
-    for the entry persons (CDASI, CK, cancer), the three inclusion lines, the index events."""
+    demographics): stages are the rule's line, the entry line, the events read for the entry
+    persons (CDASI activity with any value, then in the criterion's range; CK; cancer), the
+    three inclusion lines, the index events."""
     compiled = compile_cohort(con, Cohort.model_validate(CASES["rules"][0]))
     found = staging.stages(compiled)
     lines = compiled.lines
-    assert len(compiled.scoped) == 3
+    assert len(compiled.scoped) == 4
     expected = [lines[1], lines[2], *compiled.scoped, *lines[3:], compiled.index]
     assert [t.op() for t in found] == [t.op() for t in expected]
     assert not staging.is_staged(con)
+
+
+def test_a_warm_staged_run_executes_the_kept_stage_texts(
+    con: BaseBackend, staged: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The SQL of every stage is kept with the plan: the second run neither builds nor
+    compiles (``memory``), a new process reads it from disk (``disk``), and each gives the
+    hand-counted cohort; each run's temporary tables are dropped."""
+    monkeypatch.setenv("MYOSITIS_CACHE_DIR", str(tmp_path / "cache"))
+    plans.clear_memory()
+    mapping, remaining, members = CASES["rules"]
+    cohort = Cohort.model_validate(mapping)
+    before = _tables(con)
+    sources = []
+    for new_process in (False, False, True):
+        if new_process:
+            plans.clear_memory()
+        run = run_cohort(con, cohort)
+        sources.append(run.run["plan"])
+        assert [s.remaining for s in run.attrition] == remaining
+        found = [(r["person_id"], r["index_date"], r["exit_date"]) for r in run.members.to_pylist()]
+        assert found == members
+        assert _tables(con) == before
+    assert sources == ["compiled", "memory", "disk"]
+    plans.clear_memory()
+
+
+def test_two_runs_of_one_plan_on_one_connection_do_not_meet(
+    con: BaseBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan's stages get new names on each run, so one run may start inside another; the
+    plan holds one text per distinct stage."""
+    monkeypatch.setenv("MYOSITIS_PLAN_CACHE", "off")
+    compiled = compile_cohort(con, Cohort.model_validate(CASES["rules"][0]))
+    plan, source = staging.staged_plan(
+        con, {"query": "test"}, lambda: (compiled, compiled.result, {})
+    )
+    assert source == "uncached"
+    assert len(plan.stages) == len({t.op() for t in staging.stages(compiled)})
+    with staging.run_staged(con, plan) as outer, staging.run_staged(con, plan) as inner:
+        first, second = outer.to_pyarrow(), inner.to_pyarrow()
+    assert first.equals(second)
+    assert first.equals(compiled.result.to_pyarrow())

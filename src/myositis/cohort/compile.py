@@ -167,7 +167,13 @@ class _Compiler:
             return self.provided[key]
         cached = self._cache.get((key, id(persons)))
         if cached is None:
-            cached = domain_events(self.con, spec, self.cohort.concept_sets, persons=persons)
+            if spec.domain == "assessment" and spec.value is not None and not spec.first:
+                # the measure's events with any value, then the range: criteria on one
+                # measure with different ranges share its events (CDASI scored once)
+                every = self.events(spec.model_copy(update={"value": None}), persons)
+                cached = every.filter(in_range(every.value, spec.value))
+            else:
+                cached = domain_events(self.con, spec, self.cohort.concept_sets, persons=persons)
             self._cache[(key, id(persons))] = cached
         return cached
 

@@ -12,7 +12,8 @@ Why. Building a cohort's Ibis expression and compiling it to SQL costs far more 
 - the software: this package's version and a hash of its source and data files (a change of
   code gives a new key even without a release), Ibis's and sqlglot's versions.
 
-A *plan* is the SQL text, the result's schema and the tables read with their schemas. The key
+A *plan* is the SQL text, the result's schema and the tables read with their schemas (on a
+staged engine also the SQL of each stage, :mod:`myositis.cohort.staging`). The key
 holds the parts, the engine and the software; the tables read are known only once the
 expression is built, so a plan found under its key is used only when every table it read
 still has the schema it was compiled for (checked on each use through ``con.table``):
@@ -37,7 +38,7 @@ import os
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -75,6 +76,9 @@ class Plan:
     schema: list[tuple[str, str]]
     tables: list[tuple[str, str | None, str | None, list[tuple[str, str]]]]
     extra: dict[str, Any]
+    #: staged runs (:mod:`myositis.cohort.staging`): each stage's name in the texts and the
+    #: query that fills it, in order; ``sql`` reads them
+    stages: list[tuple[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +87,7 @@ class Plan:
             "schema": self.schema,
             "tables": self.tables,
             "extra": self.extra,
+            "stages": self.stages,
         }
 
     @classmethod
@@ -98,6 +103,7 @@ class Plan:
                     for n, c, d, cols in data["tables"]
                 ],
                 extra=dict(data["extra"]),
+                stages=[(str(n), str(q)) for n, q in data.get("stages", [])],
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -255,23 +261,53 @@ def planned(
     it came from: ``memory`` or ``disk`` (a plan found and still valid), ``compiled`` (built
     with ``build``, compiled, kept) or ``uncached`` (built; not cacheable, or the cache is
     off). ``build`` returns the expression and JSON values to keep with it."""
-    if os.environ.get("MYOSITIS_PLAN_CACHE", "").lower() == "off":
-        expr, extra = build()
+    key = plan_key(con, parts) if enabled() else None
+    found = lookup(con, key) if key else None
+    if found is not None:
+        return _table(con, found[0]), found[0].extra, found[1]
+    expr, extra = build()
+    if key is None or not cacheable(expr):
         return expr, extra, "uncached"
-    key = plan_key(con, parts)
+    plan = plan_of(expr, str(con.compile(expr)), extra)
+    keep(key, plan)
+    return _table(con, plan), extra, "compiled"
+
+
+def enabled() -> bool:
+    """Whether plans are kept at all (``MYOSITIS_PLAN_CACHE`` is not ``off``)."""
+    return os.environ.get("MYOSITIS_PLAN_CACHE", "").lower() != "off"
+
+
+def lookup(con: BaseBackend, key: str) -> tuple[Plan, str] | None:
+    """The plan kept under ``key`` and where it was found (``memory`` or ``disk``), when every
+    table it reads still has the schema it was compiled for; None otherwise."""
     for source, plan in (("memory", _memory.get(key)), ("disk", None)):
         if source == "disk":
             plan = _read(key)
         if plan is not None and _still_valid(con, plan):
             _remember(key, plan)
-            return _table(con, plan), plan.extra, source
-    expr, extra = build()
-    if expr.op().find(ops.InMemoryTable) or expr.op().find(ops.SQLQueryResult):
-        return expr, extra, "uncached"
-    plan = Plan(str(con.compile(expr)), _columns(expr.schema()), _tables(expr), extra)
+            return plan, source
+    return None
+
+
+def cacheable(expr: ir.Table) -> bool:
+    """Whether ``expr``'s SQL can serve another run: it reads no in-memory table (named for
+    this process only) and no SQL text of its own."""
+    return not (expr.op().find(ops.InMemoryTable) or expr.op().find(ops.SQLQueryResult))
+
+
+def plan_of(
+    expr: ir.Table, sql: str, extra: dict[str, Any], stages: list[tuple[str, str]] | None = None
+) -> Plan:
+    """The plan of ``expr`` compiled to ``sql`` (and ``stages``, for a staged run): its
+    result's schema and the tables it reads."""
+    return Plan(sql, _columns(expr.schema()), _tables(expr), extra, stages or [])
+
+
+def keep(key: str, plan: Plan) -> None:
+    """Keep ``plan`` under ``key``: in the process and on disk (module docstring)."""
     _remember(key, plan)
     _write(key, plan)
-    return _table(con, plan), extra, "compiled"
 
 
 def clear_memory() -> None:
@@ -279,4 +315,16 @@ def clear_memory() -> None:
     _memory.clear()
 
 
-__all__ = ["Plan", "cache_dir", "clear_memory", "plan_key", "planned", "software"]
+__all__ = [
+    "Plan",
+    "cache_dir",
+    "cacheable",
+    "clear_memory",
+    "enabled",
+    "keep",
+    "lookup",
+    "plan_key",
+    "plan_of",
+    "planned",
+    "software",
+]

@@ -23,7 +23,7 @@ from myositis.cohort.build import AttritionStep
 from myositis.cohort.compile import CompiledCohort, Step, compile_cohort
 from myositis.cohort.language import Cohort
 from myositis.cohort.plans import planned
-from myositis.cohort.staging import is_staged, staged_result
+from myositis.cohort.staging import is_staged, run_staged, staged_plan
 from myositis.documents import read_yaml, validate
 from myositis.errors import SpecError
 from myositis.progress import Progress, StepTimes, silent
@@ -110,23 +110,23 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
         steps = [[s.label, s.criterion] for s in compiled.steps]
         return compiled.result, {"steps": steps}
 
-    # Score outcomes (TIS, DOI) run as one query: staged on PostgreSQL, their final query (196
-    # KB of SQL over 8 persons) ran for minutes and 7 GB of memory (found 4 December 2026, not
-    # yet understood); as one query it takes seconds.
-    if is_staged(con) and all(o.kind == "change" for o in cohort.outcomes):
-        # Staged engines write each line to a temporary table (cohort/staging.py); the stages
-        # are compiled on each run, so the plan cache is not used there.
+    parts = {"query": "cohort run", "cohort_sha256": cohort_sha256(cohort)}
+    if is_staged(con):
+        # Staged engines write each line to a temporary table (cohort/staging.py); the plan
+        # cache keeps the SQL of every stage, so a warm run only executes it.
+        def build_staged() -> tuple[CompiledCohort, ir.Table, dict[str, Any]]:
+            result, extra = build()
+            return built[0], result, extra
+
         with times.step("compile"):
-            build()
-        lines, source = built[0].steps, "uncached"
+            plan, source = staged_plan(con, parts, build_staged)
+        lines = [Step(label, criterion) for label, criterion in plan.extra["steps"]]
         progress("running the cohort (staged)")
-        with times.step("run"), staged_result(con, built[0]) as final:
+        with times.step("run"), run_staged(con, plan) as final:
             result = final.to_pyarrow()
     else:
         with times.step("compile"):
-            query, extra, source = planned(
-                con, {"query": "cohort run", "cohort_sha256": cohort_sha256(cohort)}, build
-            )
+            query, extra, source = planned(con, parts, build)
         lines = [Step(label, criterion) for label, criterion in extra["steps"]]
         progress("running the cohort (one query)")
         with times.step("run"):
