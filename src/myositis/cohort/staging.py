@@ -47,8 +47,12 @@ every construct on PostgreSQL, staged, against the hand counts).
 Where. Only on :data:`STAGED_ENGINES`. DuckDB runs the one query in 0.6 to 1.2 s on each
 Eunomia cohort and 1.5 s at 100,000 persons (staged: 0.7 to 1.2 s and 1.3 s): nothing to mend,
 so it stays one query. Spark local[2] on Eunomia: 6.5 to 15.5 s a cohort as one query, 8.4 to
-13.2 s staged (ibis's cached DataFrames, :func:`_stage`): no clear gain, so it stays one query
-(where Spark's time goes has not been studied).
+13.2 s staged (ibis's cached DataFrames, :func:`_stage`): no clear gain, so it stays one query.
+Where Spark's time went (benchmark R1 at 100,000 synthetic persons, 4 December 2026): adaptive
+query execution rendering the whole plan after each stage, not the data; staged with cached
+DataFrames it was no better (184 s, then out of heap: each cached stage's plan is printed
+inside the next), so local sessions turn adaptive execution off instead
+(:data:`myositis.registry.connect.SPARK_LOCAL_SETTINGS`).
 """
 
 from __future__ import annotations
