@@ -380,7 +380,8 @@ logger.gateway.level = fatal
 #: execution on) 196 s. Measured phases of R1's query (fresh process, load 5.6): Spark's
 #: analysis 7 s, optimisation 13 s, physical planning 5 s, execution 18 s (adaptive
 #: execution on: 16, 25, 10 and 205 s); the hand-written query of benchmarks/cohort_sql.py:
-#: 9, 9, 2.5 and 48 s.
+#: 9, 9, 2.5 and 48 s. Later, load 2 to 4, fresh processes: R1 92 s first run, 46 s the
+#: next; R2 (out of heap before) 106 s first run, 17 cohort periods.
 SPARK_LOCAL_SETTINGS: Final = {
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
