@@ -6,6 +6,7 @@ that are not there are checked without one (a closed port, a missing module, no 
 from __future__ import annotations
 
 import importlib
+import os
 import socket
 import sys
 from pathlib import Path
@@ -49,6 +50,19 @@ def test_spark_local_cluster_and_connect_urls() -> None:
     )
 
 
+def test_spark_local_driver_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_location("spark://local[2]?driver_memory=4G").driver_memory == "4g"
+    assert parse_location("spark://master:7077").driver_memory is None  # the cluster's own
+    # default: a quarter of the machine's memory, between 1g and 8g
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 24 * 2**30 // 4096}
+    monkeypatch.setattr(os, "sysconf", pages.__getitem__)
+    assert parse_location("spark://local[2]").driver_memory == "6g"
+    pages["SC_PHYS_PAGES"] = 2 * 2**30 // 4096
+    assert parse_location("spark://local[2]").driver_memory == "1g"
+    pages["SC_PHYS_PAGES"] = 256 * 2**30 // 4096
+    assert parse_location("spark://local[2]").driver_memory == "8g"
+
+
 def test_files_and_folders(tmp_path: Path) -> None:
     assert parse_location(tmp_path).engine == "folder"
     # a DuckDB file need not exist yet (registry copy creates one), a folder must
@@ -70,6 +84,8 @@ def test_files_and_folders(tmp_path: Path) -> None:
         ("spark://local[2]?database=1st", "database '1st' is not a usable name"),
         ("spark://master:7077?warehouse=/w", "?warehouse= is for a local session"),
         ("sc://host:15002?warehouse=/w", "?warehouse= is for a local session"),
+        ("spark://master:7077?driver_memory=4g", "?driver_memory= is for a local session"),
+        ("spark://local[2]?driver_memory=lots", "e.g. ?driver_memory=4g"),
         ("no/such/folder", "does not exist; give an existing registry"),
     ],
 )

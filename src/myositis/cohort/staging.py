@@ -89,11 +89,14 @@ Where. Only on :data:`STAGED_ENGINES`. DuckDB runs the one query in 0.6 to 1.2 s
 Eunomia cohort and 1.5 s at 100,000 persons (staged: 0.7 to 1.2 s and 1.3 s): nothing to mend,
 so it stays one query. Spark local[2] on Eunomia: 6.5 to 15.5 s a cohort as one query, 8.4 to
 13.2 s staged (ibis's cached DataFrames, as :func:`_stage` made them then): no clear gain, so a
-cohort stays one query there (where Spark's time goes has not been studied). The study
-builder's query (:mod:`myositis.cohort.build`: the cohort, then each member's records) is
-staged on Spark too (:data:`STAGED_STUDY_ENGINES`): as one statement Spark's analyser ran out
-of its 1 GB heap even for 11 persons, and with cached stages so did the writing out of the
-plans, each holding every stage before it; stages are now local checkpoints (rows only).
+cohort stays one query there. Where Spark's time went (benchmark R1 at 100,000 synthetic
+persons, 4 December 2026): adaptive query execution rendering the whole plan after each stage,
+not the data; staged with cached DataFrames it was no better (184 s, then out of heap: each
+cached stage's plan is printed inside the next), so local sessions turn adaptive execution off
+instead (:data:`myositis.registry.connect.SPARK_LOCAL_SETTINGS`). The study builder's query
+(:mod:`myositis.cohort.build`: the cohort, then each member's records) is staged on Spark
+(:data:`STAGED_STUDY_ENGINES`): as one statement Spark's analyser ran out of its 1 GB heap even
+for 11 persons; its stages are local checkpoints (rows only, no plan).
 """
 
 from __future__ import annotations

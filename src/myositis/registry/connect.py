@@ -12,6 +12,9 @@ Accepted locations (``docs/data-model.md``, "Engines", has a worked example of e
   metastore database (default ``default``). A local session keeps its tables and their Hive
   metastore (embedded Derby) in one folder, ``?warehouse=DIR`` (default ``./spark-warehouse``,
   as Spark's own), so a registry copied there is found again by the next process;
+  ``?driver_memory=4g`` sizes the local session's one JVM (default: a quarter of the
+  machine's memory, at least 1g and at most 8g; Spark's own default of 1g is too small for
+  a cohort's plan, :data:`SPARK_LOCAL_SETTINGS`);
 - an OMOP CDM 5.3 or 5.4 database, read live: ``omop+duckdb:///path/cdm.duckdb``,
   ``omop+postgresql://USER@HOST:PORT/DATABASE?schema=cdm``, ``omop+spark://local[2]?database=cdm``
   (``?mapping=FILE`` names a local concept mapping): the registry tables are views over the CDM
@@ -67,6 +70,7 @@ class Location:
     schema: str | None = None
     master: str | None = None  # Spark: local[N], spark://HOST:PORT or sc://HOST:PORT
     warehouse: Path | None = None  # Spark local mode: tables and metastore
+    driver_memory: str | None = None  # Spark local mode: the JVM's heap (e.g. "4g")
     omop: bool = False  # an OMOP CDM read live through views (myositis.registry.omop)
     mapping: Path | None = None  # OMOP: the local concept mapping file (None: the defaults)
 
@@ -185,7 +189,7 @@ def _postgres(text: str) -> Location:
 def _spark(text: str) -> Location:
     scheme, rest = text.split("://", 1)
     target = rest.split("?", 1)[0].rstrip("/")
-    options = _query(text, ("database", "warehouse"))
+    options = _query(text, ("database", "warehouse", "driver_memory"))
     if not target:
         raise RegistryError(
             f"{text}: give the Spark master: spark://local[2], spark://HOST:PORT or sc://HOST:PORT"
@@ -208,6 +212,19 @@ def _spark(text: str) -> Location:
             f"{text}: ?warehouse= is for a local session (spark://local[N]); a cluster or "
             "Spark Connect server has its own warehouse and metastore"
         )
+    memory = options.get("driver_memory")
+    if memory is not None:
+        if not local:
+            raise RegistryError(
+                f"{text}: ?driver_memory= is for a local session (spark://local[N]); a "
+                "cluster's or Spark Connect server's memory is set where it is started"
+            )
+        if not re.fullmatch(r"\d+[kmgt]", memory.strip().lower()):
+            raise RegistryError(
+                f"{text}: ?driver_memory={memory} is not a size; give a number with a unit, "
+                "e.g. ?driver_memory=4g or ?driver_memory=512m"
+            )
+        memory = memory.strip().lower()
     database = _name(options.get("database") or "default", "database", text)
     return Location(
         text,
@@ -216,6 +233,7 @@ def _spark(text: str) -> Location:
         # Hive's metastore keeps names in lower case
         database=database.lower(),
         warehouse=Path(warehouse or "spark-warehouse").expanduser().resolve() if local else None,
+        driver_memory=(memory or _default_driver_memory()) if local else None,
     )
 
 
@@ -337,6 +355,49 @@ logger.gateway.level = fatal
 """
 
 
+#: Settings of a local session (``spark://local[N]``: this process starts the JVM; a cluster or
+#: Spark Connect server keeps its own). Why, measured on the 2-core test machine (4 December
+#: 2026, Spark 4.0.5, Java 17, other jobs running: load average 3 to 7), benchmark cohort R1
+#: (benchmarks/cohorts/r1_*.yaml) on 100,000 synthetic persons, one query of 16 KB of SQL:
+#:
+#: - ``spark.sql.adaptive.enabled`` false. Ibis writes an expression read more than once as a
+#:   CTE and Spark plans a copy of it at each reference (R1: 9 CTEs, one read 9 times; a
+#:   physical plan of 36,604 lines before exchange reuse). Adaptive execution re-plans after
+#:   each shuffle stage and each time renders the whole plan as text and as the SQL
+#:   listener's plan tree (``AdaptiveSparkPlanExec.onUpdatePlan``; Spark does so even with
+#:   its UI off): R1's execution took 205 s, nearly all of it in that rendering (jstack), the
+#:   tasks a few seconds; R2's plan text ran out of the 1 GB heap. Without it the plan is
+#:   made once, its repeated exchanges reused (514 lines): execution 18 s. Adaptive
+#:   execution's gains (coalescing partitions, a join turned into a broadcast) are small on
+#:   one machine with few shuffle partitions.
+#: - ``spark.sql.shuffle.partitions`` 4: two per core (Spark's 200 are 200 tasks per shuffle
+#:   for data that fits one).
+#: - not set: ``spark.sql.constraintPropagation.enabled`` (jstack showed the optimiser in
+#:   ``UnionBase.validConstraints``; off, R1 ran 64 and 80 s against 74 s on: no clear gain).
+#:
+#: ``run_cohort`` of R1 in one process, runs in turn (load average 5 to 6.6): these settings
+#: 180 s (first run: compile and the JVM's warm-up), then 80, 64 s; Spark's defaults (adaptive
+#: execution on) 196 s. Measured phases of R1's query (fresh process, load 5.6): Spark's
+#: analysis 7 s, optimisation 13 s, physical planning 5 s, execution 18 s (adaptive
+#: execution on: 16, 25, 10 and 205 s); the hand-written query of benchmarks/cohort_sql.py:
+#: 9, 9, 2.5 and 48 s. Later, load 2 to 4, fresh processes: R1 92 s first run, 46 s the
+#: next; R2 (out of heap before) 106 s first run, 17 cohort periods.
+SPARK_LOCAL_SETTINGS: Final = {
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+}
+
+
+def _default_driver_memory() -> str:
+    """A local session's heap: a quarter of the machine's memory, at least 1g (Spark's own
+    default) and at most 8g (a cohort's plan, not its data, is what needs it locally)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): Spark's default
+        return "1g"
+    return f"{max(1, min(8, total // 4 // 2**30))}g"
+
+
 def _spark_backend(location: Location, *, create: bool) -> BaseBackend:
     session = _spark_session(location)
     database = location.database or "default"
@@ -402,14 +463,14 @@ def _spark_session(location: Location) -> Any:
         warehouse = location.warehouse
         warehouse.mkdir(parents=True, exist_ok=True)
         java += f" -Dderby.system.home={warehouse}"
-        builder = (
-            builder.config("spark.sql.warehouse.dir", str(warehouse))
-            .config(
-                "spark.hadoop.javax.jdo.option.ConnectionURL",
-                f"jdbc:derby:;databaseName={warehouse / 'metastore_db'};create=true",
-            )
-            .config("spark.sql.shuffle.partitions", "4")
+        builder = builder.config("spark.sql.warehouse.dir", str(warehouse)).config(
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
+            f"jdbc:derby:;databaseName={warehouse / 'metastore_db'};create=true",
         )
+        assert location.driver_memory is not None
+        builder = builder.config("spark.driver.memory", location.driver_memory)
+        for key, value in SPARK_LOCAL_SETTINGS.items():
+            builder = builder.config(key, value)
     builder = builder.config("spark.driver.extraJavaOptions", java).enableHiveSupport()
     try:
         return builder.getOrCreate().newSession()
