@@ -79,6 +79,7 @@ def test_files_and_folders(tmp_path: Path) -> None:
         ("postgresql://host:port/db", "the port must be a number"),
         ("postgresql://user@host:5432", "host and database are needed"),
         ("postgresql://u@h/db?schema=my-schema", "schema 'my-schema' is not a usable name"),
+        ("postgresql://u@h/db?schema=pg_cohorts", "reserves for its system schemas"),
         ("spark://local[two]", "spark://local, spark://local[N] or spark://local[*]"),
         ("spark://?database=x", "give the Spark master"),
         ("spark://local[2]?database=1st", "database '1st' is not a usable name"),

@@ -161,6 +161,17 @@ def _name(value: str, what: str, text: str) -> str:
     return value
 
 
+def _schema(value: str, text: str) -> str:
+    """A PostgreSQL schema name; ``pg_...`` is PostgreSQL's own (its server refuses to create
+    one: "the prefix pg_ is reserved for system schemas")."""
+    if value.lower().startswith("pg_"):
+        raise RegistryError(
+            f"{_hide_password(text)}: schema {value!r} begins with pg_, which PostgreSQL "
+            "reserves for its system schemas; choose another ?schema= name"
+        )
+    return _name(value, "schema", text)
+
+
 def _postgres(text: str) -> Location:
     parts = urlsplit(text)
     options = _query(text, ("schema",))
@@ -182,7 +193,7 @@ def _postgres(text: str) -> Location:
         user=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         database=database,
-        schema=_name(options.get("schema") or "public", "schema", text),
+        schema=_schema(options.get("schema") or "public", text),
     )
 
 
