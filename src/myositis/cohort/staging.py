@@ -147,18 +147,6 @@ def is_staged(con: BaseBackend, engines: frozenset[str] | None = None) -> bool:
 
 
 @contextmanager
-def staged_result(
-    con: BaseBackend, compiled: CompiledCohort, result: ir.Table | None = None
-) -> Iterator[ir.Table]:
-    """``result`` (an expression built on ``compiled``'s; ``compiled.result`` by default)
-    reading the materialised stages on a staged engine, as it is elsewhere; the temporary
-    tables are dropped on leaving the context."""
-    final = compiled.result if result is None else result
-    with staged_results(con, compiled, [final]) as (staged,):
-        yield staged
-
-
-@contextmanager
 def staged_results(
     con: BaseBackend,
     compiled: CompiledCohort,
@@ -167,9 +155,11 @@ def staged_results(
     also: Sequence[ir.Table] = (),
     engines: frozenset[str] | None = None,
 ) -> Iterator[list[ir.Table]]:
-    """:func:`staged_result` for several expressions built on ``compiled``'s, on the engines
-    ``engines`` (default :data:`STAGED_ENGINES`); ``also``: expressions they read, staged
-    after the cohort's own, in order."""
+    """``results`` (expressions built on ``compiled``'s) reading the materialised stages on a
+    staged engine (``engines``, default :data:`STAGED_ENGINES`), as they are elsewhere;
+    ``also``: expressions they read, staged after the cohort's own, in order. The temporary
+    tables are dropped on leaving the context. Nothing is cached (:func:`staged_plan` is the
+    cached way for one final query)."""
     if not is_staged(con, engines):
         yield list(results)
         return
@@ -373,7 +363,6 @@ __all__ = [
     "is_staged",
     "run_staged",
     "staged_plan",
-    "staged_result",
     "staged_results",
     "stages",
 ]
