@@ -278,18 +278,31 @@ def _table(con: BaseBackend, plan: Plan) -> ir.Table:
         # the study builder's 83 KB on 100,000 persons, as long as running it on DuckDB)
         return found
     name = f"_myositis_plan_{digest}"
-    view = sg.to_identifier(name, quoted=True).sql(con.dialect)
+    wanted = ibis.schema(plan.schema)
+    # each column cast to the type the expression had (a date plus days is a timestamp to
+    # DuckDB, a date to Ibis; a cast to a column's own type costs nothing), so the view's
+    # table is known without asking the engine: describing the view binds the whole text
+    # again (0.05 s for the study builder's 83 KB on 100,000 persons)
+    mapper = con.compiler.type_mapper
+
+    def quoted(column: str) -> str:
+        return sg.to_identifier(column, quoted=True).sql(con.dialect)
+
+    columns = ", ".join(
+        f"CAST({quoted(n)} AS {mapper.from_ibis(t).sql(con.dialect)}) AS {quoted(n)}"
+        for n, t in wanted.items()
+    )
+    view = quoted(name)
     try:
-        with run(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS {plan.sql}"):
+        with run(
+            f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {columns} FROM ({plan.sql}) AS q"
+        ):
             pass
-        table = con.table(name)
     except Exception:  # noqa: BLE001 -- no view made: run the text itself
         return query()
-    # the engine's types of the view's columns where Ibis's differ (a date plus days is a
-    # timestamp to DuckDB, a date to Ibis): cast to the types the expression had
-    wanted = ibis.schema(plan.schema)
-    changed = {n: t for n, t in wanted.items() if table.schema()[n] != t}
-    views[digest] = table.cast(changed) if changed else table
+    views[digest] = ops.DatabaseTable(
+        name, schema=wanted, source=con, namespace=ops.Namespace()
+    ).to_expr()
     return views[digest]
 
 
