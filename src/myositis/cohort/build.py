@@ -104,7 +104,9 @@ class Patient:
 @dataclass
 class CohortResult:
     """A built cohort: its members, its attrition and every record the analyses need, already
-    restricted to the members, with the definition it was built from."""
+    restricted to the members, with the definition it was built from. The records are
+    :class:`~myositis.cohort.rows.Rows`: read-only sequences of dictionaries, made Python rows
+    when first read."""
 
     definition: CohortDefinition
     attrition: list[AttritionStep]
