@@ -154,7 +154,8 @@ class StagedQuery:
     """What a staged run computes (:func:`staged_plan`): the compiled cohort whose lines are
     staged (:func:`stages`), the final queries built on it (``compiled.result``, or the study
     builder's head and each kind of record), JSON values to keep with the plan, and further
-    expressions the final queries read, staged after the cohort's own, in order."""
+    expressions the final queries read, each staged right after the last stage it reads
+    (:func:`_in_order`)."""
 
     compiled: CompiledCohort
     finals: Sequence[ir.Table]
@@ -179,7 +180,7 @@ def staged_plan(
     done: dict[Node, Node] = {}
     texts: list[tuple[str, str]] = []
     reads: list[ir.Table] = []
-    for table in [*stages(query.compiled), *query.also]:
+    for table in _in_order(query.compiled, query.also):
         if table.op() in done:  # the same expression as an earlier stage
             continue
         substituted = _substituted(table, done)
@@ -197,6 +198,19 @@ def staged_plan(
         return plan, "uncached"
     plans.keep(key, plan)
     return plan, "compiled"
+
+
+def _in_order(compiled: CompiledCohort, also: Sequence[ir.Table]) -> list[ir.Table]:
+    """The cohort's stages (:func:`stages`) and each of ``also`` right after the last stage it
+    reads, so a later stage that reads it reads its table: the study builder's CDASI scores
+    of the entry events' persons come before the cohort's scoped CDASI events, which select
+    from them (PostgreSQL scored CDASI twice otherwise: 0.3 and 0.2 s at 100,000 persons)."""
+    order = list(stages(compiled))
+    for table in also:
+        reached = set(table.op().find(ops.Relation))
+        after = max((k for k, t in enumerate(order) if t.op() in reached), default=-1)
+        order.insert(after + 1, table)
+    return order
 
 
 @contextmanager
