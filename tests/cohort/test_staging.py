@@ -23,6 +23,8 @@ from myositis.cohort.language import Cohort
 from myositis.cohort.run import run_cohort
 from myositis.registry import append_arrow, arrow_schema, create_registry
 
+MIN2022 = Path(__file__).resolve().parents[2] / "examples" / "min2022"
+
 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory: pytest.TempPathFactory) -> BaseBackend:
@@ -131,11 +133,58 @@ def test_two_runs_of_one_plan_on_one_connection_do_not_meet(
     monkeypatch.setenv("MYOSITIS_PLAN_CACHE", "off")
     compiled = compile_cohort(con, Cohort.model_validate(CASES["rules"][0]))
     plan, source = staging.staged_plan(
-        con, {"query": "test"}, lambda: (compiled, compiled.result, {})
+        con, {"query": "test"}, lambda: staging.StagedQuery(compiled, [compiled.result], {})
     )
     assert source == "uncached"
     assert len(plan.stages) == len({t.op() for t in staging.stages(compiled)})
-    with staging.run_staged(con, plan) as outer, staging.run_staged(con, plan) as inner:
+    with staging.run_staged(con, plan) as (outer,), staging.run_staged(con, plan) as (inner,):
         first, second = outer.to_pyarrow(), inner.to_pyarrow()
     assert first.equals(second)
     assert first.equals(compiled.result.to_pyarrow())
+
+
+def test_a_warm_staged_study_builder_executes_the_kept_texts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The study builder on a staged engine (switched on here for the embedded DuckDB): the
+    plan keeps every stage and every final query (the head and each kind of record), so the
+    second run comes from memory and a new process's from disk without building the query,
+    and each gives the one query's cohort: examples/min2022, 18/15/13/12/11 persons after
+    each step as Min et al. 2022 report (n = 11)."""
+    from myositis.cohort import build
+    from myositis.registry.connect import connect
+    from myositis.study.runner import study_cohort
+    from myositis.study.spec import load_spec
+
+    monkeypatch.setenv("MYOSITIS_CACHE_DIR", str(tmp_path / "cache"))
+    plans.clear_memory()
+    con = connect(MIN2022)
+    spec = load_spec("jak-refractory-dm")
+    one_query = study_cohort(con, spec)
+    assert [s.remaining for s in one_query.attrition] == [18, 15, 13, 12, 11]
+    before = _tables(con)
+
+    monkeypatch.setattr(build, "STAGED_STUDY_ENGINES", frozenset({"duckdb"}))
+    sources: list[str] = []
+    kept = build.staged_plan
+
+    def spy(*args: object, **kwargs: object) -> tuple[plans.Plan, str]:
+        plan, source = kept(*args, **kwargs)  # type: ignore[arg-type]
+        sources.append(source)
+        assert len(plan.more) == 8  # the head is plan.sql; 8 kinds of record
+        return plan, source
+
+    monkeypatch.setattr(build, "staged_plan", spy)
+    first = study_cohort(con, spec)
+
+    def no_building(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a warm run built the query")
+
+    monkeypatch.setattr(build, "_cohort_query", no_building)
+    second = study_cohort(con, spec)
+    plans.clear_memory()  # as in a new process
+    third = study_cohort(con, spec)
+    assert sources == ["compiled", "memory", "disk"]
+    assert first == second == third == one_query
+    assert _tables(con) == before  # each run's temporary tables are dropped
+    plans.clear_memory()

@@ -100,3 +100,49 @@ def test_study_cohort_keeps_every_value_on_every_engine(
     url = engine.location("referral")
     run_cli("registry", "copy", str(synthetic_registry), url, "--replace", "--quiet")
     assert study_cohort(connect(url), spec).patients == expected
+
+
+def test_a_second_study_cohort_comes_from_the_plan_cache_on_every_engine(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The study builder's query is kept in the plan cache on every engine (PostgreSQL and
+    Spark: the SQL of each stage and of each final query): a second run neither builds nor
+    compiles it (``memory``), a new process reads it from disk (``disk``), and each gives the
+    first run's cohort: examples/min2022, 18/15/13/12/11 persons after each step (Min et al.
+    2022: n = 11)."""
+    from myositis.cohort import build, plans
+    from myositis.study.runner import study_cohort
+    from myositis.study.spec import load_spec
+
+    monkeypatch.setenv("MYOSITIS_CACHE_DIR", str(tmp_path / "cache"))
+    plans.clear_memory()
+    sources: list[str] = []
+    staged_plan, planned = build.staged_plan, build.planned
+
+    def spy_staged(*args: Any, **kwargs: Any) -> Any:
+        found = staged_plan(*args, **kwargs)
+        sources.append(found[1])
+        return found
+
+    def spy_planned(*args: Any, **kwargs: Any) -> Any:
+        found = planned(*args, **kwargs)
+        sources.append(found[2])
+        return found
+
+    def no_building(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a warm run built the query")
+
+    monkeypatch.setattr(build, "staged_plan", spy_staged)
+    monkeypatch.setattr(build, "planned", spy_planned)
+    spec = load_spec("jak-refractory-dm")
+    first = study_cohort(engine.con, spec)
+    assert [s.remaining for s in first.attrition] == [18, 15, 13, 12, 11]
+    assert len(first.patients) == 11
+    monkeypatch.setattr(build, "_cohort_query", no_building)
+    second = study_cohort(engine.con, spec)
+    plans.clear_memory()  # as in a new process
+    third = study_cohort(engine.con, spec)
+    assert sources == ["compiled", "memory", "disk"]
+    assert second == first
+    assert third == first
+    plans.clear_memory()

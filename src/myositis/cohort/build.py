@@ -16,8 +16,9 @@ codes" constraint:
 The steps are the format-1 definition translated to the cohort language
 (:func:`myositis.cohort.translate.from_definition`) and compiled
 (:func:`myositis.cohort.compile.compile_cohort`). The attrition, the members and every record
-the analyses need come from ONE query (:func:`build_cohort`), kept in the plan cache, so a
-second run only executes it: on 100,000 synthetic persons the builder of ~15 queries (two
+the analyses need come from ONE query (:func:`build_cohort`; on PostgreSQL and Spark, stages
+read by a query for the head and one per kind of record), kept in the plan cache, so a second
+run only executes it: on 100,000 synthetic persons the builder of ~15 queries (two
 compilations of the cohort) took 1.8 s warm on DuckDB against 0.085 s for the hand-written
 query (benchmarks/bench_cohort.py), almost all of it Ibis building and compiling. A step that
 no person passes raises :class:`myositis.errors.EmptyStepError` naming the step and the
@@ -44,7 +45,13 @@ from myositis.cohort.definition import CohortDefinition, ResponseRule
 from myositis.cohort.members import age_in_years, with_characteristics
 from myositis.cohort.plans import planned
 from myositis.cohort.rows import Rows
-from myositis.cohort.staging import STAGED_STUDY_ENGINES, is_staged, staged_results
+from myositis.cohort.staging import (
+    STAGED_STUDY_ENGINES,
+    StagedQuery,
+    is_staged,
+    run_staged,
+    staged_plan,
+)
 from myositis.cohort.translate import from_definition
 from myositis.errors import EmptyStepError
 from myositis.instruments.cdasi import response
@@ -180,34 +187,39 @@ def build_cohort(
     their characteristics, index exposure, first diagnosis, baseline and follow-up CDASI, their
     CDASI series and other records, the counts the notes state and the data cutoff. It is kept
     in the plan cache (:mod:`myositis.cohort.plans`), so a second run neither builds nor
-    compiles it; on a staged engine (:mod:`myositis.cohort.staging`) the cohort's lines are
-    written to temporary tables first and the query reads them.
+    compiles it. On a staged engine (:data:`~myositis.cohort.staging.STAGED_STUDY_ENGINES`)
+    the cohort's lines, the CDASI scores and the members are written to temporary tables
+    first, then the head and each kind of record are a query of their own reading them; the
+    plan keeps the SQL of every stage and of each of those queries
+    (:func:`~myositis.cohort.staging.staged_plan`), so a warm run there too only executes
+    SQL texts.
     """
     rule = response_rule or ResponseRule()
     therapies = sorted({t.strip().lower() for t in systemic_therapies})
     progress("running the cohort definition (one query)")
 
-    if is_staged(con, STAGED_STUDY_ENGINES):
-        # staged: the cohort's lines, the CDASI scores and the members become temporary tables;
-        # then the head and each kind of record are a query of their own (Spark's analyser ran
-        # out of heap on the records' union read as one statement)
-        query = _cohort_query(con, definition, rule, therapies, pruritus)
-        with staged_results(
-            con,
-            query.compiled,
-            [query.head, *query.parts],
-            also=query.also,
-            engines=STAGED_STUDY_ENGINES,
-        ) as (head, *parts):
-            top = head.to_pyarrow().to_pylist()[0]
-            rows = pa.concat_tables([part.to_pyarrow() for part in parts])
-        return _result(definition, top, rows, query.extra)
     keys = {
         "query": "study cohort",
         "definition": json.dumps(definition.model_dump(mode="json"), sort_keys=True),
         "response_rule": json.dumps(rule.model_dump(mode="json"), sort_keys=True),
         "records": json.dumps([therapies, list(pruritus)]),
     }
+    if is_staged(con, STAGED_STUDY_ENGINES):
+        # staged: the cohort's lines, the CDASI scores and the members become temporary tables;
+        # then the head and each kind of record are a query of their own (Spark's analyser ran
+        # out of heap on the records' union read as one statement). The plan keeps the SQL of
+        # every stage and query, so a warm run only executes them.
+        def build_staged() -> StagedQuery:
+            query = _cohort_query(con, definition, rule, therapies, pruritus)
+            return StagedQuery(query.compiled, [query.head, *query.kinds], query.extra, query.also)
+
+        plan, _ = staged_plan(con, keys, build_staged)
+        with run_staged(con, plan) as (head, *kinds):
+            top = head.to_pyarrow().to_pylist()[0]
+            # each kind's own columns; the others' are null in its rows, as in the one query
+            found = [kind.to_pyarrow() for kind in kinds]
+            rows = pa.concat_tables(found, promote_options="default")
+        return _result(definition, top, rows, plan.extra)
 
     def build() -> tuple[ir.Table, dict[str, Any]]:
         query = _cohort_query(con, definition, rule, therapies, pruritus)
@@ -295,6 +307,10 @@ class _Query:
     head: ir.Table
     #: one table per kind of record, all with the same columns (see ``one``)
     parts: list[ir.Table]
+    #: the same, each with its own columns only (``_kind``, ``<kind>__<column>``): what a
+    #: staged engine runs, one query each (the others' columns, all null, would be fetched
+    #: for nothing: PostgreSQL's rows are read value by value)
+    kinds: list[ir.Table]
     #: what :func:`_result` needs: the attrition lines' label and criterion; each kind of
     #: record's columns and order
     extra: dict[str, Any]
@@ -460,6 +476,12 @@ def _cohort_query(
         for kind, table, _ in kinds
         for name, dtype in table.schema().items()
     }
+    kinds_only = [
+        table.select(
+            _kind=ibis.literal(kind), **{f"{kind}__{name}": table[name] for name in table.columns}
+        )
+        for kind, table, _ in kinds
+    ]
     parts = [
         table.select(
             _kind=ibis.literal(kind),
@@ -476,7 +498,7 @@ def _cohort_query(
         "steps": [[s.label, s.criterion] for s in compiled.steps],
         "records": {kind: [list(table.columns), order] for kind, table, order in kinds},
     }
-    return _Query(head, parts, extra, compiled, [final, scores, cohort])
+    return _Query(head, parts, kinds_only, extra, compiled, [final, scores, cohort])
 
 
 def _measures(assessment: ir.Table, members: ir.Table, instrument: str, measure: str) -> ir.Table:

@@ -13,10 +13,12 @@ Why. Building a cohort's Ibis expression and compiling it to SQL costs far more 
   code gives a new key even without a release), Ibis's and sqlglot's versions.
 
 A *plan* is the SQL text, the result's schema and the tables read with their schemas (on a
-staged engine also the SQL of each stage, :mod:`myositis.cohort.staging`). The key
+staged engine also the SQL of each stage, :mod:`myositis.cohort.staging`, and of any further
+final query, each with its result's schema: the study builder's head and records). The key
 holds the parts, the engine and the software; the tables read are known only once the
 expression is built, so a plan found under its key is used only when every table it read
-still has the schema it was compiled for (checked on each use through ``con.table``):
+still has the schema it was compiled for (checked on each use: on DuckDB with one catalog
+query, elsewhere through ``con.table``):
 otherwise it is rebuilt and replaced. Found, it runs as ``con.sql(sql, schema=...)``, an Ibis
 table (still Ibis, no driver types), so a caller can keep building on it.
 
@@ -37,7 +39,7 @@ import json
 import os
 import tempfile
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -56,8 +58,9 @@ MEMORY_PLANS: Final = 64
 #: DuckDB only: its views bind late; a PostgreSQL view depends on the tables it reads, so the
 #: registry could no longer be replaced (``DROP TABLE``) on that connection.
 TEMPORARY_VIEWS: Final = frozenset({"duckdb"})
-#: Version of the plan file format (a change makes old files misses).
-FORMAT: Final = 1
+#: Version of the plan file format (a change makes old files misses). 2: ``more``, the
+#: further final queries of a staged run.
+FORMAT: Final = 2
 
 _memory: OrderedDict[str, Plan] = OrderedDict()
 #: Attribute of a connection holding the table reading the temporary view of each plan's SQL
@@ -79,6 +82,9 @@ class Plan:
     #: staged runs (:mod:`myositis.cohort.staging`): each stage's name in the texts and the
     #: query that fills it, in order; ``sql`` reads them
     stages: list[tuple[str, str]] = field(default_factory=list)
+    #: staged runs with several final queries (the study builder's head and each kind of
+    #: record): the ones after ``sql``, each its SQL and its result's schema
+    more: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +94,7 @@ class Plan:
             "tables": self.tables,
             "extra": self.extra,
             "stages": self.stages,
+            "more": self.more,
         }
 
     @classmethod
@@ -104,6 +111,10 @@ class Plan:
                 ],
                 extra=dict(data["extra"]),
                 stages=[(str(n), str(q)) for n, q in data.get("stages", [])],
+                more=[
+                    (str(q), [(str(a), str(b)) for a, b in cols])
+                    for q, cols in data.get("more", [])
+                ],
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -160,9 +171,11 @@ def _columns(schema: Any) -> list[tuple[str, str]]:
     return [(str(name), str(dtype)) for name, dtype in schema.items()]
 
 
-def _tables(expr: ir.Table) -> list[tuple[str, str | None, str | None, list[tuple[str, str]]]]:
+def _tables(
+    *exprs: ir.Table,
+) -> list[tuple[str, str | None, str | None, list[tuple[str, str]]]]:
     found = {}
-    for node in expr.op().find(ops.DatabaseTable):
+    for node in (n for e in exprs for n in e.op().find(ops.DatabaseTable)):
         namespace = node.namespace
         key = (node.name, namespace.catalog, namespace.database)
         found[key] = (*key, _columns(node.schema))
@@ -351,11 +364,23 @@ def cacheable(expr: ir.Table) -> bool:
 
 
 def plan_of(
-    expr: ir.Table, sql: str, extra: dict[str, Any], stages: list[tuple[str, str]] | None = None
+    expr: ir.Table,
+    sql: str,
+    extra: dict[str, Any],
+    stages: list[tuple[str, str]] | None = None,
+    more: Sequence[tuple[ir.Table, str]] = (),
 ) -> Plan:
-    """The plan of ``expr`` compiled to ``sql`` (and ``stages``, for a staged run): its
-    result's schema and the tables it reads."""
-    return Plan(sql, _columns(expr.schema()), _tables(expr), extra, stages or [])
+    """The plan of ``expr`` compiled to ``sql`` (and ``stages``, for a staged run; ``more``:
+    further final queries, each an expression and its SQL): each result's schema and the
+    tables they read."""
+    return Plan(
+        sql,
+        _columns(expr.schema()),
+        _tables(expr, *(e for e, _ in more)),
+        extra,
+        stages or [],
+        [(text, _columns(e.schema())) for e, text in more],
+    )
 
 
 def keep(key: str, plan: Plan) -> None:

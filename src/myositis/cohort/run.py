@@ -23,7 +23,7 @@ from myositis.cohort.build import AttritionStep
 from myositis.cohort.compile import CompiledCohort, Step, compile_cohort
 from myositis.cohort.language import Cohort
 from myositis.cohort.plans import planned
-from myositis.cohort.staging import is_staged, run_staged, staged_plan
+from myositis.cohort.staging import StagedQuery, is_staged, run_staged, staged_plan
 from myositis.documents import read_yaml, validate
 from myositis.errors import SpecError
 from myositis.progress import Progress, StepTimes, silent
@@ -114,15 +114,15 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
     if is_staged(con):
         # Staged engines write each line to a temporary table (cohort/staging.py); the plan
         # cache keeps the SQL of every stage, so a warm run only executes it.
-        def build_staged() -> tuple[CompiledCohort, ir.Table, dict[str, Any]]:
+        def build_staged() -> StagedQuery:
             result, extra = build()
-            return built[0], result, extra
+            return StagedQuery(built[0], [result], extra)
 
         with times.step("compile"):
             plan, source = staged_plan(con, parts, build_staged)
         lines = [Step(label, criterion) for label, criterion in plan.extra["steps"]]
         progress("running the cohort (staged)")
-        with times.step("run"), run_staged(con, plan) as final:
+        with times.step("run"), run_staged(con, plan) as (final,):
             result = final.to_pyarrow()
     else:
         with times.step("compile"):

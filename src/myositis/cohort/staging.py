@@ -42,7 +42,9 @@ their temporary tables (:func:`_substituted`, as :meth:`ibis.common.graph.Node.r
 the compiled cohort stays one pure expression and the rows are those of the one query (the
 conformance suite runs every construct on PostgreSQL, staged, against the hand counts). The
 only SQL written here is the statement around each compiled text: ``CREATE TEMPORARY TABLE
-... AS``, ``ANALYZE``, a ``CREATE TEMPORARY VIEW`` of the final query and the ``DROP`` s.
+... AS``, ``ANALYZE``, a ``CREATE TEMPORARY VIEW`` of each final query and the ``DROP`` s.
+A run has one final query (a cohort's ``result``) or several (the study builder's head and
+each kind of record, :mod:`myositis.cohort.build`), all kept with the plan.
 
 Speed of the staged run (issue 13 item 4; 4 December 2026, the 2-core test machine shared with
 other jobs, PostgreSQL 15.20; ``benchmarks/bench_cohort.py --sizes 100000 --engines postgres
@@ -76,6 +78,27 @@ both (the first run of a process reading the plans from disk: not studied). Left
 R2 reads the DM codes twice (its person rule over every person, its entry over those
 passing), the hand-written query once.
 
+The study builder (:mod:`myositis.cohort.build`: the cohort's stages, then the members, the
+entry persons' CDASI scores and the members' baseline and follow-up, then a query for the
+head and one per kind of record) was staged without a plan until 4 December 2026: each run
+built its expressions and compiled every stage and final query. Its plan now keeps them all
+(:class:`StagedQuery`; the final queries after the first in ``Plan.more``), each kind of
+record is fetched with its own columns only (psycopg reads PostgreSQL's rows value by value;
+the other kinds' columns were all null), and the CDASI scores are staged before the cohort's
+scoped CDASI events, which select from them (:func:`_in_order`; scored twice before). Measured
+(4 December 2026, PostgreSQL 15.20, the bundled study at 100,000 synthetic persons,
+``study_cohort`` 1 cold and 3 warm runs per process, the code before and after alternated,
+load 2.6 to 3.0): warm 3.48 and 3.58 s -> 1.95 and 2.13 s against the hand-written query's
+0.52 to 0.59 s (6.3-6.4x -> 3.3-4.1x); cold 3.59 s -> 2.64 and 2.77 s; a new process with
+the plan on disk 2.04 s. Of a warm run, the stages take about 1.6 s (persons with the
+diagnosis 0.42 s, the members' index exposure and first diagnosis 0.52 s, CDASI scores 0.23 s,
+entry 0.17 s), the head and the records the rest. Left open: the DM code filter runs over
+every diagnosis row twice (the persons with the diagnosis, the members' first diagnosis) and
+the JAK filter three times (entry, index exposure, the head's count of undated exposures),
+the hand-written query once each; the head's data cutoff reads the maxima of six tables.
+Spark local[2] on examples/min2022 (load 4): warm 13.8 to 15.8 s -> 11.1 to 11.9 s, cold 32
+-> 29 s.
+
 ``ANALYZE`` of each stage (:data:`ANALYSED`; PostgreSQL never auto-analyses a temporary
 table): R1 and R2 unchanged (alternated warm runs, medians 2.27 against 2.05 s and 3.97
 against 3.89 s, load 4 to 5: their plans were already sound), but it mends the known gap of
@@ -88,7 +111,7 @@ then stopped), 12 to 17 s with it, as the one query. They are staged like every 
 Where. Only on :data:`STAGED_ENGINES`. DuckDB runs the one query in 0.6 to 1.2 s on each
 Eunomia cohort and 1.5 s at 100,000 persons (staged: 0.7 to 1.2 s and 1.3 s): nothing to mend,
 so it stays one query. Spark local[2] on Eunomia: 6.5 to 15.5 s a cohort as one query, 8.4 to
-13.2 s staged (ibis's cached DataFrames, as :func:`_stage` made them then): no clear gain, so a
+13.2 s staged (ibis's cached DataFrames, as staging made them then): no clear gain, so a
 cohort stays one query there. Where Spark's time went (benchmark R1 at 100,000 synthetic
 persons, 4 December 2026): adaptive query execution rendering the whole plan after each stage,
 not the data; staged with cached DataFrames it was no better (184 s, then out of heap: each
@@ -96,13 +119,15 @@ cached stage's plan is printed inside the next), so local sessions turn adaptive
 instead (:data:`myositis.registry.connect.SPARK_LOCAL_SETTINGS`). The study builder's query
 (:mod:`myositis.cohort.build`: the cohort, then each member's records) is staged on Spark
 (:data:`STAGED_STUDY_ENGINES`): as one statement Spark's analyser ran out of its 1 GB heap even
-for 11 persons; its stages are local checkpoints (rows only, no plan).
+for 11 persons; its stages are local checkpoints (rows only, no plan) of the kept texts, so
+its plan is cached as PostgreSQL's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any, Final
 
 import ibis
@@ -116,7 +141,7 @@ from ibis.common.graph import Node
 from myositis.cohort import plans
 from myositis.cohort.compile import CompiledCohort
 
-#: Ibis backend names whose cohorts run staged (measured in the module docstring; :func:`_stage`
+#: Ibis backend names whose cohorts run staged (measured in the module docstring; :func:`_create`
 #: also knows Spark's way, "pyspark", measured and left out).
 STAGED_ENGINES: Final = frozenset({"postgres"})
 #: Engines whose stages are analysed once written (PostgreSQL never auto-analyses a temporary
@@ -146,53 +171,38 @@ def is_staged(con: BaseBackend, engines: frozenset[str] | None = None) -> bool:
     return con.name in (STAGED_ENGINES if engines is None else engines)
 
 
-@contextmanager
-def staged_results(
-    con: BaseBackend,
-    compiled: CompiledCohort,
-    results: Sequence[ir.Table],
-    *,
-    also: Sequence[ir.Table] = (),
-    engines: frozenset[str] | None = None,
-) -> Iterator[list[ir.Table]]:
-    """``results`` (expressions built on ``compiled``'s) reading the materialised stages on a
-    staged engine (``engines``, default :data:`STAGED_ENGINES`), as they are elsewhere;
-    ``also``: expressions they read, staged after the cohort's own, in order. The temporary
-    tables are dropped on leaving the context. Nothing is cached (:func:`staged_plan` is the
-    cached way for one final query)."""
-    if not is_staged(con, engines):
-        yield list(results)
-        return
-    with ExitStack() as stack:
-        done: dict[Node, Node] = {}
-        for table in [*stages(compiled), *also]:
-            if table.op() in done:  # the same expression as an earlier stage
-                continue
-            staged = _stage(con, _substituted(table, done), stack)
-            done[table.op()] = staged.op()
-        yield [_substituted(result, done) for result in results]
+@dataclass(frozen=True)
+class StagedQuery:
+    """What a staged run computes (:func:`staged_plan`): the compiled cohort whose lines are
+    staged (:func:`stages`), the final queries built on it (``compiled.result``, or the study
+    builder's head and each kind of record), JSON values to keep with the plan, and further
+    expressions the final queries read, each staged right after the last stage it reads
+    (:func:`_in_order`)."""
+
+    compiled: CompiledCohort
+    finals: Sequence[ir.Table]
+    extra: dict[str, Any]
+    also: Sequence[ir.Table] = ()
 
 
 def staged_plan(
-    con: BaseBackend,
-    parts: Mapping[str, str],
-    build: Callable[[], tuple[CompiledCohort, ir.Table, dict[str, Any]]],
+    con: BaseBackend, parts: Mapping[str, str], build: Callable[[], StagedQuery]
 ) -> tuple[plans.Plan, str]:
     """The staged run of ``parts`` on ``con`` as a plan (:mod:`myositis.cohort.plans`): the
-    SQL of each stage and of the final query, and where it came from (``memory``, ``disk``,
-    ``compiled`` or ``uncached``, as :func:`~myositis.cohort.plans.planned`). ``build``
-    returns the compiled cohort, the final expression on it (``compiled.result`` or one built
-    on it) and JSON values to keep; it is called only when no valid plan is kept, so a warm
-    run neither builds nor compiles. Run the plan with :func:`run_staged`."""
+    SQL of each stage and of each final query (the first is the plan's ``sql``, the others
+    its ``more``), and where it came from (``memory``, ``disk``, ``compiled`` or
+    ``uncached``, as :func:`~myositis.cohort.plans.planned`). ``build`` is called only when
+    no valid plan is kept, so a warm run neither builds nor compiles. Run the plan with
+    :func:`run_staged`."""
     key = plans.plan_key(con, {**parts, "staged": "temporary tables"}) if plans.enabled() else None
     found = plans.lookup(con, key) if key else None
     if found is not None:
         return found
-    compiled, final, extra = build()
+    query = build()
     done: dict[Node, Node] = {}
     texts: list[tuple[str, str]] = []
     reads: list[ir.Table] = []
-    for table in stages(compiled):
+    for table in _in_order(query.compiled, query.also):
         if table.op() in done:  # the same expression as an earlier stage
             continue
         substituted = _substituted(table, done)
@@ -200,41 +210,63 @@ def staged_plan(
         texts.append((name, _filling(con, substituted)))
         reads.append(substituted)
         done[table.op()] = _named(con, name, substituted.schema())
-    query = _substituted(final, done)
-    plan = plans.plan_of(final, str(con.compile(query)), extra, texts)
-    if key is None or not all(plans.cacheable(t) for t in (final, *reads)):
-        _register_memtables(con, [*reads, query])
+    finals = [_substituted(final, done) for final in query.finals]
+    sqls = [str(con.compile(final)) for final in finals]
+    first, *others = query.finals
+    more = list(zip(others, sqls[1:], strict=True))
+    plan = plans.plan_of(first, sqls[0], query.extra, texts, more)
+    if key is None or not all(plans.cacheable(t) for t in (*query.finals, *reads)):
+        _register_memtables(con, [*reads, *finals])
         return plan, "uncached"
     plans.keep(key, plan)
     return plan, "compiled"
 
 
+def _in_order(compiled: CompiledCohort, also: Sequence[ir.Table]) -> list[ir.Table]:
+    """The cohort's stages (:func:`stages`) and each of ``also`` right after the last stage it
+    reads, so a later stage that reads it reads its table: the study builder's CDASI scores
+    of the entry events' persons come before the cohort's scoped CDASI events, which select
+    from them (PostgreSQL scored CDASI twice otherwise: 0.3 and 0.2 s at 100,000 persons)."""
+    order = list(stages(compiled))
+    for table in also:
+        reached = set(table.op().find(ops.Relation))
+        after = max((k for k, t in enumerate(order) if t.op() in reached), default=-1)
+        order.insert(after + 1, table)
+    return order
+
+
 @contextmanager
-def run_staged(con: BaseBackend, plan: plans.Plan) -> Iterator[ir.Table]:
+def run_staged(con: BaseBackend, plan: plans.Plan) -> Iterator[list[ir.Table]]:
     """Run the stages of ``plan`` (from :func:`staged_plan`), each into a temporary table of
-    ``con``, and yield its final query as an Ibis table reading them (a temporary view of
-    the text: ``con.sql`` would have Ibis parse and rewrite the text on each execution); the
-    tables and the view are dropped on leaving the context. Each run names its tables afresh
-    (the plan's names replaced in the texts), so runs on one connection do not meet."""
+    ``con`` (Spark: a local checkpoint's temporary view), and yield its final queries (its
+    ``sql``, then each of ``more``) as Ibis tables reading them: each a temporary view of the
+    text (``con.sql`` would have Ibis parse and rewrite the text on each execution). The
+    tables and views are dropped on leaving the context. Each run names its tables afresh (the
+    plan's names replaced in the texts), so runs on one connection do not meet."""
     with ExitStack() as stack:
         names: dict[str, str] = {}
         for kept, text in plan.stages:
             name = ibis.util.gen_name("cohort_stage")
             names[kept] = name
-            _create(con, name, _renamed(text, names), stack)
-        view = ibis.util.gen_name("cohort_result")
-        quoted = sg.to_identifier(view, quoted=True).sql(con.dialect)
-        _execute(con, f"CREATE TEMPORARY VIEW {quoted} AS {_renamed(plan.sql, names)}")
-        stack.callback(_execute, con, f"DROP VIEW IF EXISTS {quoted}")
-        yield _named(con, view, ibis.schema(plan.schema)).to_expr()
+            _create(con, name, _renamed(con, text, names), stack)
+        results = []
+        for text, schema in [(plan.sql, plan.schema), *plan.more]:
+            view = ibis.util.gen_name("cohort_result")
+            quoted = sg.to_identifier(view, quoted=True).sql(con.dialect)
+            _execute(con, f"CREATE TEMPORARY VIEW {quoted} AS {_renamed(con, text, names)}")
+            stack.callback(_execute, con, f"DROP VIEW IF EXISTS {quoted}")
+            results.append(_named(con, view, ibis.schema(schema)).to_expr())
+        yield results
 
 
-def _renamed(text: str, names: dict[str, str]) -> str:
+def _renamed(con: BaseBackend, text: str, names: dict[str, str]) -> str:
     """``text`` with each quoted stage name of ``names`` (the plan's) replaced by this run's:
-    the names are random (``ibis.util.gen_name``), quoted wherever the compiler wrote them."""
+    the names are random (``ibis.util.gen_name``), quoted wherever the compiler wrote them
+    (double quotes; Spark: backticks)."""
     for kept, name in names.items():
         if kept != name:
-            text = text.replace(f'"{kept}"', f'"{name}"')
+            old, new = (sg.to_identifier(n, quoted=True).sql(con.dialect) for n in (kept, name))
+            text = text.replace(old, new)
     return text
 
 
@@ -257,7 +289,17 @@ def _create(con: BaseBackend, name: str, query: str, stack: ExitStack) -> None:
     """``CREATE TEMPORARY TABLE name AS query``, dropped when ``stack`` closes. One statement,
     not ibis's ``create_table`` (``CREATE`` then ``INSERT ... SELECT``): PostgreSQL plans no
     parallel workers for an ``INSERT``, and does for ``CREATE TABLE ... AS`` (module
-    docstring: measured)."""
+    docstring: measured). Spark has no temporary tables: a local checkpoint of the query, as
+    a temporary view."""
+    if con.name == "pyspark":
+        # A local checkpoint, not ibis's cache(): a cached DataFrame keeps the whole plan that
+        # made it, so each stage held every stage before it, and Spark, writing out the plan
+        # of the study builder's queries, ran out of heap (4 December 2026). The checkpoint
+        # keeps the rows only.
+        session = con._session
+        session.sql(query).localCheckpoint().createOrReplaceTempView(name)
+        stack.callback(session.catalog.dropTempView, name)
+        return
     table = sg.to_identifier(name, quoted=True).sql(con.dialect)
     _execute(con, f"CREATE TEMPORARY TABLE {table} AS {query}")
     stack.callback(_drop, con, name)
@@ -277,25 +319,6 @@ def _register_memtables(con: BaseBackend, tables: list[ir.Table]) -> None:
     if register is not None:
         for table in tables:
             register(table)
-
-
-def _stage(con: BaseBackend, table: ir.Table, stack: ExitStack) -> ir.Table:
-    """Materialise ``table``: a temporary table (Spark: a checkpointed DataFrame, its
-    temporary view), released when ``stack`` closes."""
-    if con.name == "pyspark":
-        # A local checkpoint, not ibis's cache(): a cached DataFrame keeps the whole plan that
-        # made it, so each stage held every stage before it, and Spark, writing out the plan
-        # of the study builder's queries, ran out of heap (4 December 2026). The checkpoint
-        # keeps the rows only.
-        session = con._session
-        name = ibis.util.gen_name("cohort_stage")
-        session.sql(str(con.compile(table))).localCheckpoint().createOrReplaceTempView(name)
-        stack.callback(session.catalog.dropTempView, name)
-        return con.table(name)
-    name = ibis.util.gen_name("cohort_stage")
-    _register_memtables(con, [table])
-    _create(con, name, _filling(con, table), stack)
-    return _named(con, name, table.schema()).to_expr()
 
 
 def _execute(con: BaseBackend, sql: str) -> None:
@@ -360,9 +383,9 @@ def _swap(value: Any, new: dict[Node, Node]) -> Any:
 __all__ = [
     "STAGED_ENGINES",
     "STAGED_STUDY_ENGINES",
+    "StagedQuery",
     "is_staged",
     "run_staged",
     "staged_plan",
-    "staged_results",
     "stages",
 ]
