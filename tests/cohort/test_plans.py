@@ -107,3 +107,26 @@ def test_a_new_connection_to_the_same_registry_runs_the_plan(
     again = connect(tmp_path / "r.duckdb")
     assert _run(again)[0] == "memory"
     again.disconnect()
+
+
+def test_the_one_catalog_query_reads_the_schemas_ibis_reads(con: BaseBackend) -> None:
+    # _listed_schemas replaces one DESCRIBE per table: it must give what con.table gives, for
+    # every registry table and for a temporary view or table, which shadows a table of the
+    # same name as DuckDB resolves an unqualified name
+    con.raw_sql(
+        "CREATE TEMPORARY VIEW shown AS SELECT person_id, birth_date + 1 AS d, "
+        "1.5::DECIMAL(18,3) AS x, [1, 2] AS l FROM person"
+    )
+    con.raw_sql("CREATE TEMPORARY TABLE laboratory (person_id BIGINT, note VARCHAR)")
+    names = [*ROWS, "person", "laboratory", "shown"]
+    listed = plans._listed_schemas(con, names)
+    for name in names:
+        assert listed[name] == [(n, str(t)) for n, t in con.table(name).schema().items()], name
+    assert listed["laboratory"] == [("person_id", "int64"), ("note", "string")]
+    assert "absent" not in plans._listed_schemas(con, ["absent"])
+
+
+def test_a_table_shadowed_by_a_temporary_table_is_a_miss(con: BaseBackend) -> None:
+    assert _run(con)[0] == "compiled"
+    con.raw_sql("CREATE TEMPORARY TABLE diagnosis AS SELECT *, 1 AS extra FROM main.diagnosis")
+    assert _run(con)[0] == "compiled"

@@ -36,7 +36,6 @@ from typing import Any, Final
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 from ibis import BaseBackend
 
 from myositis.cohort.cdasi_activity import cdasi_activity
@@ -45,6 +44,7 @@ from myositis.cohort.concepts import diagnosis_events, qualifying_exposures
 from myositis.cohort.definition import CohortDefinition, ResponseRule
 from myositis.cohort.members import age_in_years, with_characteristics
 from myositis.cohort.plans import planned
+from myositis.cohort.rows import Rows
 from myositis.cohort.staging import (
     STAGED_STUDY_ENGINES,
     StagedQuery,
@@ -111,7 +111,9 @@ class Patient:
 @dataclass
 class CohortResult:
     """A built cohort: its members, its attrition and every record the analyses need, already
-    restricted to the members, with the definition it was built from."""
+    restricted to the members, with the definition it was built from. The records are
+    :class:`~myositis.cohort.rows.Rows`: read-only sequences of dictionaries, made Python rows
+    when first read."""
 
     definition: CohortDefinition
     attrition: list[AttritionStep]
@@ -119,14 +121,14 @@ class CohortResult:
     #: CDASI activity per patient: (days from index, activity), baseline window to follow-up end.
     cdasi_series: dict[int, list[tuple[int, float]]]
     #: Qualifying (systemic JAK) exposure rows of the patients.
-    jak_exposures: list[dict[str, Any]]
+    jak_exposures: Sequence[dict[str, Any]]
     #: Rows of the specification's systemic therapies (prior and concomitant).
-    therapies: list[dict[str, Any]]
-    adverse_events: list[dict[str, Any]]
+    therapies: Sequence[dict[str, Any]]
+    adverse_events: Sequence[dict[str, Any]]
     #: Other assessments and laboratory rows: instrument/measure or test, with days from index.
-    pruritus: list[dict[str, Any]]
-    labs: list[dict[str, Any]]
-    mmt8: list[dict[str, Any]]
+    pruritus: Sequence[dict[str, Any]]
+    labs: Sequence[dict[str, Any]]
+    mmt8: Sequence[dict[str, Any]]
     #: Last date recorded anywhere in the registry: the end of open-ended exposures.
     data_cutoff: dt.date
     #: CDASI administrations of the exposed persons whose activity could not be scored.
@@ -242,13 +244,17 @@ def _result(
             what_to_do=_what_to_do(c, k),
         )
     records = {
-        kind: _records(found, kind, columns, order)
+        kind: Rows(found, kind, columns, order)
         for kind, (columns, order) in extra["records"].items()
     }
     patients = [_patient(r) for r in records.pop("patient")]
     series: dict[int, list[tuple[int, float]]] = {}
-    for r in records.pop("series"):
-        series.setdefault(int(r["person_id"]), []).append((int(r["days"]), float(r["activity"])))
+    made = records.pop("series").table()
+    for person, days, activity in zip(
+        *(made.column(name).to_pylist() for name in ("person_id", "days", "activity")),
+        strict=True,
+    ):
+        series.setdefault(int(person), []).append((int(days), float(activity)))
     unscorable = int(head["_unscorable"] or 0)
     undated = int(head["_undated"] or 0)
     cutoffs = [head[f"_cutoff_{k}"] for k in range(len(_CUTOFF))]
@@ -278,16 +284,6 @@ def _result(
         unscorable_cdasi=unscorable,
         notes=notes,
     )
-
-
-def _records(found: pa.Table, kind: str, columns: list[str], order: list[str]) -> list[dict]:
-    """The rows of ``kind`` of the one query, with their own column names, sorted by
-    ``order`` and then by every other column (the union's rows come in no set order; sorting
-    on every column makes ties reproducible)."""
-    rows = found.filter(pc.equal(found.column("_kind"), kind))
-    rows = rows.select([f"{kind}__{c}" for c in columns]).rename_columns(columns)
-    keys = [*order, *(c for c in columns if c not in order)]
-    return list(rows.sort_by([(k, "ascending") for k in keys]).to_pylist())
 
 
 #: The dates whose maximum is the data cutoff: (table, column).
