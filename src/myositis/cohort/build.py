@@ -39,8 +39,8 @@ import pyarrow as pa
 from ibis import BaseBackend
 
 from myositis.cohort.cdasi_activity import cdasi_activity
-from myositis.cohort.compile import CompiledCohort, compile_cohort
-from myositis.cohort.concepts import diagnosis_events, qualifying_exposures
+from myositis.cohort.compile import CompiledCohort, compile_cohort, events_key
+from myositis.cohort.concepts import qualifying_exposures
 from myositis.cohort.definition import CohortDefinition, ResponseRule
 from myositis.cohort.members import age_in_years, with_characteristics
 from myositis.cohort.plans import planned
@@ -316,9 +316,10 @@ class _Query:
     extra: dict[str, Any]
     #: the compiled cohort the query is built on
     compiled: CompiledCohort
-    #: what a staged engine materialises after the cohort's lines: the members with their index
-    #: exposure and first diagnosis; the exposed persons' CDASI scores; the members with their
-    #: baseline and follow-up too
+    #: what a staged engine materialises besides the cohort's lines: every person's diagnosis
+    #: events (the first rule's, read again for the members' first diagnosis); the members with
+    #: their index exposure and first diagnosis; the exposed persons' CDASI scores; the members
+    #: with their baseline and follow-up too
     also: list[ir.Table]
 
     @property
@@ -382,8 +383,12 @@ def _cohort_query(
     index = ranked.filter(ranked._rank == 0).select(
         "person_id", ingredient=ranked.ingredient.lower()
     )
-    events = diagnosis_events(con.table("diagnosis"), c.diagnosis).semi_join(members, "person_id")
-    first = events.group_by("person_id").aggregate(first_diagnosis_date=events.diagnosis_date.min())
+    # the members' first diagnosis: from the diagnosis events the cohort's first rule read for
+    # every person (the same rows as concepts.diagnosis_events, dated), so the engine matches
+    # the diagnosis codes once (twice before; on PostgreSQL each a pass over every row)
+    dm_events = compiled.registry_events[events_key(language.persons_with[0].criteria[0])]
+    events = dm_events.semi_join(members, "person_id")
+    first = events.group_by("person_id").aggregate(first_diagnosis_date=events.start_date.min())
     final = _drop_right(members.inner_join(index, "person_id").inner_join(first, "person_id"))
 
     scored = scores.filter(scores.activity.notnull()).inner_join(
@@ -498,7 +503,7 @@ def _cohort_query(
         "steps": [[s.label, s.criterion] for s in compiled.steps],
         "records": {kind: [list(table.columns), order] for kind, table, order in kinds},
     }
-    return _Query(head, parts, kinds_only, extra, compiled, [final, scores, cohort])
+    return _Query(head, parts, kinds_only, extra, compiled, [dm_events, final, scores, cohort])
 
 
 def _measures(assessment: ir.Table, members: ir.Table, instrument: str, measure: str) -> ir.Table:

@@ -36,7 +36,7 @@ import functools
 import json
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
@@ -96,6 +96,10 @@ class CompiledCohort:
     index: ir.Table
     #: the events read for the entry events' persons (inclusion criteria, outcomes), each once
     scoped: tuple[ir.Table, ...] = ()
+    #: the events the first ``persons_with`` rule read for every person, by :func:`events_key`
+    #: (the study builder takes the members' first diagnosis from them, so the engine matches
+    #: the diagnosis codes once)
+    registry_events: Mapping[str, ir.Table] = field(default_factory=dict)
 
 
 def _without(table: ir.Table, *names: str) -> ir.Table:
@@ -593,7 +597,10 @@ def compile_cohort(
         members = compiler.outcome(members, outcome)
     result = attrition.left_join(members, [ibis.literal(True)])
     scoped = tuple(t for (_, persons), t in compiler._cache.items() if persons == id(entered))
-    return CompiledCohort(cohort, steps, attrition, members, events, result, lines, limited, scoped)
+    everyone = {key: t for (key, persons), t in compiler._cache.items() if persons == id(lines[0])}
+    return CompiledCohort(
+        cohort, steps, attrition, members, events, result, lines, limited, scoped, everyone
+    )
 
 
 def _entry_text(cohort: Cohort) -> str:
