@@ -476,28 +476,24 @@ def _cohort_query(
             ["person_id", "result_date"],
         ),
     ]
-    columns = {
-        f"{kind}__{name}": dtype
-        for kind, table, _ in kinds
-        for name, dtype in table.schema().items()
-    }
+    # each kind with its own columns (a staged engine fetches them, one query each), and the
+    # same with every other kind's columns, null, for the one query's union
     kinds_only = [
         table.select(
             _kind=ibis.literal(kind), **{f"{kind}__{name}": table[name] for name in table.columns}
         )
         for kind, table, _ in kinds
     ]
+    columns = {n: t for table in kinds_only for n, t in table.schema().items() if n != "_kind"}
     parts = [
         table.select(
-            _kind=ibis.literal(kind),
+            "_kind",
             **{
-                name: table[name.split("__", 1)[1]]
-                if name.startswith(f"{kind}__")
-                else ibis.null().cast(dtype)
+                name: table[name] if name in table.columns else ibis.null().cast(dtype)
                 for name, dtype in columns.items()
             },
         )
-        for kind, table, _ in kinds
+        for table in kinds_only
     ]
     extra = {
         "steps": [[s.label, s.criterion] for s in compiled.steps],

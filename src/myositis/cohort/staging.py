@@ -137,7 +137,6 @@ import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import sqlglot as sg
-import sqlglot.expressions as sge
 from ibis import BaseBackend
 from ibis.common.graph import Node
 
@@ -275,17 +274,10 @@ def _renamed(con: BaseBackend, text: str, names: dict[str, str]) -> str:
 
 def _filling(con: BaseBackend, table: ir.Table) -> str:
     """The query that fills a stage: ``table``'s compiled query with each column cast to the
-    type Ibis gives it, so the temporary table has the column types a declared table would
-    (as ``create_table`` writes) while being made by ``CREATE TABLE ... AS`` (below)."""
-    compiler = con.compiler
-    query = compiler.to_sqlglot(table)
-    columns = [
-        sge.Cast(this=sg.column(n, quoted=True), to=compiler.type_mapper.from_ibis(t)).as_(
-            n, quoted=True
-        )
-        for n, t in table.schema().items()
-    ]
-    return sg.select(*columns).from_(query.subquery("stage", copy=False)).sql(con.dialect)
+    type Ibis gives it (:func:`~myositis.cohort.plans.typed`), so the temporary table has the
+    column types a declared table would (as ``create_table`` writes) while being made by
+    ``CREATE TABLE ... AS`` (below)."""
+    return plans.typed(con, con.compiler.to_sqlglot(table).sql(con.dialect), table.schema())
 
 
 def _create(con: BaseBackend, name: str, query: str, stack: ExitStack) -> None:
