@@ -18,7 +18,7 @@ import pytest
 
 from myositis.errors import RegistryError
 from myositis.registry.connect import connect, open_engine, parse_location
-from myositis.registry.copy import STAGING, copy_registry
+from myositis.registry.copy import PERSON_TABLES, STAGING, copy_registry
 from myositis.registry.fingerprint import data_fingerprint, verified_fingerprint
 from myositis.registry.schema import TABLES
 from myositis.registry.store import read_metadata
@@ -110,3 +110,21 @@ def test_a_copy_leaves_planner_statistics(admin: Any) -> None:
     )
     persons = len((MIN2022 / "person.csv").read_text().strip().splitlines()) - 1
     assert rows == [("person", float(persons))]
+
+
+def test_a_copy_indexes_every_table_on_person_id(admin: Any) -> None:
+    # as the OMOP CDM's DDL does: a cohort reads a few persons' records through the index
+    schema = f"{PREFIX}_indexed"
+    copy_registry(MIN2022, f"{SERVER}?schema={schema}")
+    rows = _sql(
+        admin,
+        f"SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = '{schema}' "
+        "ORDER BY tablename",
+    )
+    assert [table for table, _ in rows] == sorted(PERSON_TABLES)
+    assert all(definition.endswith("USING btree (person_id)") for _, definition in rows)
+    # a copy replaced keeps one index per table
+    copy_registry(MIN2022, f"{SERVER}?schema={schema}", replace_existing=True)
+    assert len(_sql(admin, f"SELECT 1 FROM pg_indexes WHERE schemaname = '{schema}'")) == len(
+        PERSON_TABLES
+    )

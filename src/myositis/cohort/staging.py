@@ -157,14 +157,21 @@ STAGED_STUDY_ENGINES: Final = frozenset({"postgres", "pyspark"})
 
 
 def stages(compiled: CompiledCohort) -> list[ir.Table]:
-    """The expressions materialised, in order: every line after the registry's persons
+    """The expressions materialised, in order: the events read for every person that a later
+    line reads again (``CompiledCohort.reread``), every line after the registry's persons
     (``persons_with`` rules, then the entry events), the events read for the entry events'
     persons (each read by inclusion criteria or outcomes, often more than once: CDASI scored
     from its items is a large expression), the inclusion rules' lines, the chosen index
     events."""
     entry = len(compiled.cohort.persons_with) + 1
     lines = compiled.lines
-    return [*lines[1 : entry + 1], *compiled.scoped, *lines[entry + 1 :], compiled.index]
+    return [
+        *compiled.reread,
+        *lines[1 : entry + 1],
+        *compiled.scoped,
+        *lines[entry + 1 :],
+        compiled.index,
+    ]
 
 
 def is_staged(con: BaseBackend, engines: frozenset[str] | None = None) -> bool:
