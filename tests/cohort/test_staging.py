@@ -164,7 +164,7 @@ def test_a_warm_staged_study_builder_executes_the_kept_texts(
     assert [s.remaining for s in one_query.attrition] == [18, 15, 13, 12, 11]
     before = _tables(con)
 
-    monkeypatch.setattr(build, "STAGED_STUDY_ENGINES", frozenset({"duckdb"}))
+    monkeypatch.setattr(staging, "STAGED_ENGINES", frozenset({"duckdb"}))
     sources: list[str] = []
     kept = build.staged_plan
 

@@ -46,7 +46,6 @@ from myositis.cohort.members import age_in_years, with_characteristics
 from myositis.cohort.plans import planned
 from myositis.cohort.rows import Rows
 from myositis.cohort.staging import (
-    STAGED_STUDY_ENGINES,
     StagedQuery,
     is_staged,
     run_staged,
@@ -187,7 +186,7 @@ def build_cohort(
     their characteristics, index exposure, first diagnosis, baseline and follow-up CDASI, their
     CDASI series and other records, the counts the notes state and the data cutoff. It is kept
     in the plan cache (:mod:`myositis.cohort.plans`), so a second run neither builds nor
-    compiles it. On a staged engine (:data:`~myositis.cohort.staging.STAGED_STUDY_ENGINES`)
+    compiles it. On a staged engine (:data:`~myositis.cohort.staging.STAGED_ENGINES`)
     the cohort's lines, the CDASI scores and the members are written to temporary tables
     first, then the head and each kind of record are a query of their own reading them; the
     plan keeps the SQL of every stage and of each of those queries
@@ -204,7 +203,7 @@ def build_cohort(
         "response_rule": json.dumps(rule.model_dump(mode="json"), sort_keys=True),
         "records": json.dumps([therapies, list(pruritus)]),
     }
-    if is_staged(con, STAGED_STUDY_ENGINES):
+    if is_staged(con):
         # staged: the cohort's lines, the CDASI scores and the members become temporary tables;
         # then the head and each kind of record are a query of their own (Spark's analyser ran
         # out of heap on the records' union read as one statement). The plan keeps the SQL of

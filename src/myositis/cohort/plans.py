@@ -68,6 +68,8 @@ _memory: OrderedDict[str, Plan] = OrderedDict()
 #: equal (and hash alike) when they open the same database, so a mapping keyed by connection
 #: handed a new connection the tables of a closed one.
 _VIEWS: Final = "_myositis_plan_views"
+#: Attribute of a connection holding its engine's version, read once.
+_VERSION: Final = "_myositis_engine_version"
 
 
 @dataclass(frozen=True)
@@ -151,10 +153,16 @@ def cache_dir() -> Path | None:
 def _engine(con: BaseBackend) -> dict[str, str]:
     where: dict[str, str] = {"backend": str(con.name), "class": type(con).__qualname__}
     for attribute in ("version", "current_catalog", "current_database"):
+        if attribute == "version" and _VERSION in con.__dict__:
+            # a connection's engine version does not change; asking costs a query and a
+            # package-metadata read (2 to 3 ms of a 50 ms cohort run on DuckDB)
+            where[attribute] = con.__dict__[_VERSION]
+            continue
         try:
             where[attribute] = str(getattr(con, attribute))
         except Exception:  # noqa: BLE001 -- an engine without the notion has none
             where[attribute] = ""
+    con.__dict__[_VERSION] = where["version"]
     return where
 
 

@@ -1,6 +1,6 @@
-"""Staged execution of a compiled cohort on PostgreSQL: each attrition line, the events read
-for the entry events' persons and the chosen index events are written to temporary tables, in
-order, and the final query reads them.
+"""Staged execution of a compiled cohort on PostgreSQL and Spark: each attrition line, the
+events read for the entry events' persons and the chosen index events are written to temporary
+tables (Spark: local checkpoints), in order, and the final query reads them.
 
 Why. :func:`~myositis.cohort.compile.compile_cohort` gives one Ibis expression, which runs as
 one query. In one query PostgreSQL plans every line from estimates of estimates: a line read
@@ -113,17 +113,18 @@ then stopped), 12 to 17 s with it, as the one query. They are staged like every 
 
 Where. Only on :data:`STAGED_ENGINES`. DuckDB runs the one query in 0.6 to 1.2 s on each
 Eunomia cohort and 1.5 s at 100,000 persons (staged: 0.7 to 1.2 s and 1.3 s): nothing to mend,
-so it stays one query. Spark local[2] on Eunomia: 6.5 to 15.5 s a cohort as one query, 8.4 to
-13.2 s staged (ibis's cached DataFrames, as staging made them then): no clear gain, so a
-cohort stays one query there. Where Spark's time went (benchmark R1 at 100,000 synthetic
-persons, 4 December 2026): adaptive query execution rendering the whole plan after each stage,
-not the data; staged with cached DataFrames it was no better (184 s, then out of heap: each
-cached stage's plan is printed inside the next), so local sessions turn adaptive execution off
-instead (:data:`myositis.registry.connect.SPARK_LOCAL_SETTINGS`). The study builder's query
-(:mod:`myositis.cohort.build`: the cohort, then each member's records) is staged on Spark
-(:data:`STAGED_STUDY_ENGINES`): as one statement Spark's analyser ran out of its 1 GB heap even
-for 11 persons; its stages are local checkpoints (rows only, no plan) of the kept texts, so
-its plan is cached as PostgreSQL's.
+so it stays one query. Spark: the study builder's query (:mod:`myositis.cohort.build`: the
+cohort, then each member's records) ran out of the analyser's 1 GB heap as one statement even
+for the 11 persons of examples/min2022, so it was staged first, each stage a local checkpoint
+(rows only, no plan) of the kept texts. Cohorts were left as one query there, since staged as
+ibis's cached DataFrames they gained nothing (Eunomia: 6.5 to 15.5 s a cohort as one query,
+8.4 to 13.2 s staged; benchmark R1 at 100,000 persons 184 s, then out of heap: each cached
+stage's plan is printed inside the next), until the checkpoints: R1 21.3 -> 5.7 s warm (cold
+32.0 -> 12.0 s), R2 74.8 -> 8.3 s (cold 97.0 -> 17.3 s), the same members (Spark local[2],
+100,000 synthetic persons, 4 December 2026; the hand-written Spark SQL took 17.2 and 29.8 s
+in the benchmark). Local sessions also turn adaptive query execution off
+(:data:`myositis.registry.connect.SPARK_LOCAL_SETTINGS`): it rendered the whole plan after each
+stage.
 """
 
 from __future__ import annotations
@@ -143,17 +144,12 @@ from ibis.common.graph import Node
 from myositis.cohort import plans
 from myositis.cohort.compile import CompiledCohort
 
-#: Ibis backend names whose cohorts run staged (measured in the module docstring; :func:`_create`
-#: also knows Spark's way, "pyspark", measured and left out).
-STAGED_ENGINES: Final = frozenset({"postgres"})
+#: Ibis backend names whose cohorts, and the study builder's query, run staged (measured in
+#: the module docstring): PostgreSQL (temporary tables) and Spark (local checkpoints).
+STAGED_ENGINES: Final = frozenset({"postgres", "pyspark"})
 #: Engines whose stages are analysed once written (PostgreSQL never auto-analyses a temporary
 #: table: without it the planner guesses each column's distinct values and selectivity).
 ANALYSED: frozenset[str] = frozenset({"postgres"})
-#: Ibis backend names where the study builder's one query (:mod:`myositis.cohort.build`) runs
-#: staged: PostgreSQL, as cohorts; Spark too, whose analyser ran out of the default 1 GB
-#: driver heap on that query as one statement even for the 11 persons of examples/min2022
-#: (4 December 2026).
-STAGED_STUDY_ENGINES: Final = frozenset({"postgres", "pyspark"})
 
 
 def stages(compiled: CompiledCohort) -> list[ir.Table]:
@@ -174,10 +170,9 @@ def stages(compiled: CompiledCohort) -> list[ir.Table]:
     ]
 
 
-def is_staged(con: BaseBackend, engines: frozenset[str] | None = None) -> bool:
-    """Whether cohorts run staged on ``con``: its backend is in ``engines``
-    (:data:`STAGED_ENGINES` by default)."""
-    return con.name in (STAGED_ENGINES if engines is None else engines)
+def is_staged(con: BaseBackend) -> bool:
+    """Whether cohorts run staged on ``con``: its backend is in :data:`STAGED_ENGINES`."""
+    return con.name in STAGED_ENGINES
 
 
 @dataclass(frozen=True)
@@ -384,7 +379,6 @@ def _swap(value: Any, new: dict[Node, Node]) -> Any:
 
 __all__ = [
     "STAGED_ENGINES",
-    "STAGED_STUDY_ENGINES",
     "StagedQuery",
     "is_staged",
     "run_staged",
