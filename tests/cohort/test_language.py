@@ -3,6 +3,7 @@ attrition and members as counted by hand, and the models' refusals naming the fi
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pytest
 from ibis import BaseBackend
 
-from cohort.language_cases import CASES, ROWS
+from cohort.language_cases import CASES, CONCEPT_SETS, DM_TWICE, ROWS
 from conformance.engines import run_cli
 from myositis.cohort.language import Cohort
 from myositis.cohort.run import load_cohort, run_cohort
@@ -36,6 +37,43 @@ def test_case_gives_the_hand_counted_attrition_and_members(con: BaseBackend, cas
     found = [(r["person_id"], r["index_date"], r["exit_date"]) for r in run.members.to_pylist()]
     assert found == members
     assert run.persons == len({m[0] for m in members})
+
+
+def test_events_read_for_every_person_are_read_once(
+    con: BaseBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entry events that are the events of a persons_with rule (benchmark R2: its DM codes)
+    are that rule's rows for the persons passing it (``CompiledCohort.reread``): the codes are
+    matched once. By hand (ROWS): DM on 2
+    distinct dates are persons 1, 3, 7 and 8 (2: one code; 4: M33.2, excluded; 5: one date);
+    their DM codes, 2 each, are the entry events."""
+    from myositis.cohort.compile import compile_cohort
+
+    monkeypatch.setenv("MYOSITIS_PLAN_CACHE", "off")
+    mapping = {
+        "concept_sets": CONCEPT_SETS,
+        "persons_with": [DM_TWICE],
+        "entry": {"events": [{"domain": "diagnosis", "concept_set": "dm"}], "limit": "all"},
+        "expression_limit": "all",
+    }
+    cohort = Cohort.model_validate(mapping)
+    compiled = compile_cohort(con, cohort)
+    assert len(compiled.reread) == 1
+    # the DM prefix is matched in one place of the query (the exclusion, M33.2, likewise)
+    assert str(con.compile(compiled.result)).count("'M33'") == 1
+    run = run_cohort(con, cohort)
+    assert [s.remaining for s in run.attrition] == [8, 4, 4]
+    events = compiled.events.select("person_id", "index_date").to_pyarrow().to_pylist()
+    assert sorted((e["person_id"], e["index_date"]) for e in events) == [
+        (1, dt.date(2019, 1, 1)),
+        (1, dt.date(2019, 6, 1)),
+        (3, dt.date(2019, 1, 1)),
+        (3, dt.date(2019, 2, 1)),
+        (7, dt.date(2019, 1, 1)),
+        (7, dt.date(2019, 2, 1)),
+        (8, dt.date(2019, 1, 1)),
+        (8, dt.date(2019, 4, 1)),
+    ]
 
 
 def test_the_json_form_of_a_run(con: BaseBackend) -> None:

@@ -178,8 +178,8 @@ class _Compiler:
         if key in self.provided and persons is self.scope:
             return self.provided[key]
         cached = self._cache.get((key, id(persons)))
-        every = self._cache.get((key, id(self.everyone)))
-        if cached is None and every is not None and persons is not None:
+        every = self._cache.get((key, id(self.everyone))) if persons is not None else None
+        if cached is None and every is not None:
             # read for every person by a persons_with rule: these persons' rows of those
             # events (R2 reads its DM codes for its person rule and again as entry events;
             # the codes are matched once, on PostgreSQL one pass over the diagnoses fewer)
