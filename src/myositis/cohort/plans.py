@@ -51,6 +51,7 @@ import sqlglot as sg
 from ibis import BaseBackend
 
 import myositis
+from myositis.registry.connect import engine_version
 
 #: Plans kept in the process (least recently used dropped first).
 MEMORY_PLANS: Final = 64
@@ -68,8 +69,6 @@ _memory: OrderedDict[str, Plan] = OrderedDict()
 #: equal (and hash alike) when they open the same database, so a mapping keyed by connection
 #: handed a new connection the tables of a closed one.
 _VIEWS: Final = "_myositis_plan_views"
-#: Attribute of a connection holding its engine's version, read once.
-_VERSION: Final = "_myositis_engine_version"
 
 
 @dataclass(frozen=True)
@@ -151,18 +150,16 @@ def cache_dir() -> Path | None:
 
 
 def _engine(con: BaseBackend) -> dict[str, str]:
-    where: dict[str, str] = {"backend": str(con.name), "class": type(con).__qualname__}
-    for attribute in ("version", "current_catalog", "current_database"):
-        if attribute == "version" and _VERSION in con.__dict__:
-            # a connection's engine version does not change; asking costs a query and a
-            # package-metadata read (2 to 3 ms of a 50 ms cohort run on DuckDB)
-            where[attribute] = con.__dict__[_VERSION]
-            continue
+    where = {
+        "backend": str(con.name),
+        "class": type(con).__qualname__,
+        "version": engine_version(con),
+    }
+    for attribute in ("current_catalog", "current_database"):
         try:
             where[attribute] = str(getattr(con, attribute))
         except Exception:  # noqa: BLE001 -- an engine without the notion has none
             where[attribute] = ""
-    con.__dict__[_VERSION] = where["version"]
     return where
 
 
@@ -221,18 +218,19 @@ def _listed_schemas(con: BaseBackend, names: list[str]) -> dict[str, list[tuple[
     if con.name != "duckdb" or not names or run is None:
         return {}
     marks = ", ".join("?" for _ in names)
+    # duckdb_columns(), not the information_schema view over it: 1.7 against 2.7 ms
     rows = run.execute(
-        "SELECT table_catalog = 'temp', table_name, column_name, data_type, is_nullable "
-        "FROM information_schema.columns WHERE table_name IN (" + marks + ") AND "
-        "(table_catalog = 'temp' OR (table_catalog = current_database() "
-        "AND table_schema = current_schema())) "
-        "ORDER BY table_catalog = 'temp', table_name, ordinal_position",
+        "SELECT database_name = 'temp', table_name, column_name, data_type, is_nullable "
+        "FROM duckdb_columns() WHERE table_name IN (" + marks + ") AND "
+        "(database_name = 'temp' OR (database_name = current_database() "
+        "AND schema_name = current_schema())) "
+        "ORDER BY database_name = 'temp', table_name, column_index",
         names,
     ).fetchall()
     found: dict[tuple[bool, str], list[tuple[str, str]]] = {}
     for temporary, table, column, dtype, nullable in rows:
         found.setdefault((temporary, table), []).append(
-            (column, _ibis_type(con.compiler.type_mapper, dtype, nullable == "YES"))
+            (column, _ibis_type(con.compiler.type_mapper, dtype, bool(nullable)))
         )
     return {table: columns for (_, table), columns in found.items()}  # temporary ones last: win
 
