@@ -153,6 +153,12 @@ def _lower_in(value: ir.StringValue, allowed: list[str]) -> ir.BooleanValue:
     return value.strip().lower().isin(options).fill_null(False)
 
 
+def _rows_of(con: BaseBackend, domain: str, persons: ir.Table | None) -> ir.Table:
+    """The rows of ``domain``'s table, of ``persons`` only when given (read first)."""
+    table = con.table(domain)
+    return table if persons is None else table.semi_join(persons, "person_id")
+
+
 def exposure_rows(
     con: BaseBackend,
     spec: Events,
@@ -166,9 +172,7 @@ def exposure_rows(
     start date. The same arguments give the same expression, so a caller that reads these
     rows beside the events (the study builder's index exposure) shares one computation."""
     assert spec.domain == "drug_exposure" and spec.concept_set is not None
-    table = con.table("drug_exposure")
-    if persons is not None:
-        table = table.semi_join(persons, "person_id")
+    table = _rows_of(con, "drug_exposure", persons)
     wanted = concept_filter(con, table, concept_sets[spec.concept_set], ingredient=table.ingredient)
     wanted = wanted & ~_lower_in(table.formulation, spec.exclude_formulations)
     wanted = wanted & ~_lower_in(table.route, spec.exclude_routes)
@@ -185,9 +189,7 @@ def domain_events(
     """The events of ``spec``: ``person_id, start_date, end_date, value`` (float64, null when
     the domain has none). ``persons`` (a table with ``person_id``) restricts the rows read
     first, so a criterion reads only the records of persons with an entry event."""
-    table = con.table(spec.domain)
-    if persons is not None:
-        table = table.semi_join(persons, "person_id")
+    table = _rows_of(con, spec.domain, persons)
     null_value = ibis.null().cast("float64")
     if spec.domain == "diagnosis":
         assert spec.concept_set is not None
