@@ -8,22 +8,33 @@ from pathlib import Path
 
 import ibis
 import pytest
+from ibis import BaseBackend
 
 from myositis.cohort.cdasi_activity import cdasi_activity
-from myositis.cohort.concepts import diagnosis_events, qualifying_exposures
-from myositis.registry.schema import TABLES
+from myositis.cohort.compile import compile_cohort
+from myositis.cohort.events import exposure_rows
+from myositis.cohort.translate import from_definition
+from myositis.registry import create_registry
 from myositis.study.spec import load_spec
 
 SPEC = load_spec(Path(__file__).resolve().parents[2] / "studies" / "jak-refractory-dm.yaml")
 
 
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> BaseBackend:
+    # an empty registry: the expressions are bound to its tables, then compiled elsewhere
+    return create_registry(tmp_path_factory.mktemp("portability") / "r.duckdb")
+
+
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake"])
-def test_cohort_expressions_compile(dialect: str) -> None:
-    tables = {name: ibis.table(schema, name=name) for name, schema in TABLES.items()}
+def test_cohort_expressions_compile(con: BaseBackend, dialect: str) -> None:
+    cohort = from_definition(SPEC.cohort)
+    compiled = compile_cohort(con, cohort)
     expressions = {
-        "diagnosis": diagnosis_events(tables["diagnosis"], SPEC.cohort.diagnosis),
-        "exposure": qualifying_exposures(tables["drug_exposure"], SPEC.cohort.exposure),
-        "cdasi": cdasi_activity(tables["assessment"]),
+        "diagnosis": compiled.lines[1],
+        "exposure": exposure_rows(con, cohort.entry.events[0], cohort.concept_sets),
+        "cdasi": cdasi_activity(con.table("assessment")),
+        "cohort": compiled.result,
     }
     for name, expression in expressions.items():
         sql = ibis.to_sql(expression, dialect=dialect)

@@ -385,7 +385,7 @@ def _cohort_query(
         "person_id", ingredient=ranked.ingredient.lower()
     )
     # the members' first diagnosis: from the diagnosis events the cohort's first rule read for
-    # every person (the same rows as concepts.diagnosis_events, dated), so the engine matches
+    # every person (the diagnosis rows in the concept set, dated), so the engine matches
     # the diagnosis codes once (twice before; on PostgreSQL each a pass over every row)
     dm_events = compiled.registry_events[events_key(language.persons_with[0].criteria[0])]
     events = dm_events.semi_join(members, "person_id")

@@ -1,4 +1,5 @@
-"""Concept sets as Ibis filters: diagnosis codes and drug exposures of a study specification.
+"""Code sets as Ibis filters: the (system, code) pairs of code-set roles and codes, and the
+test of a record's code against them (read by the cohort language, :mod:`myositis.cohort.events`).
 
 A concept set is the union of the code-set roles named in the specification (loaded with
 :func:`myositis.codes.load_codeset`) and any extra codes, matched on (code system, code).
@@ -16,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from myositis.codes import load_codeset, normalise_icd
-from myositis.cohort.definition import CodeRef, Diagnosis, Exposure
+from myositis.cohort.definition import CodeRef
 
 _ICD = ("ICD10CM", "ICD9CM")
 
@@ -59,52 +60,7 @@ def matches(
     return system.strip().upper().cases(*branches, else_=False).fill_null(False)
 
 
-def diagnosis_events(diagnosis: ir.Table, spec: Diagnosis) -> ir.Table:
-    """Diagnosis rows in the concept set: ``person_id, diagnosis_date``."""
-    pairs = code_pairs(spec.codesets, spec.codes)
-    return diagnosis.filter(matches(diagnosis.code_system, diagnosis.code, pairs)).select(
-        "person_id", "diagnosis_date"
-    )
-
-
-def excluded_diagnosis_persons(diagnosis: ir.Table, spec: Diagnosis) -> ir.Table | None:
-    """Persons with any excluding diagnosis code (``person_id``), or None when none is set."""
-    if not spec.exclude_codes:
-        return None
-    pairs = code_pairs((), spec.exclude_codes)
-    return (
-        diagnosis.filter(matches(diagnosis.code_system, diagnosis.code, pairs))
-        .select("person_id")
-        .distinct()
-    )
-
-
-def _lower_in(value: ir.StringValue, allowed: Iterable[str]) -> ir.BooleanValue:
-    options = sorted({a.strip().lower() for a in allowed})
-    if not options:
-        return ibis.literal(False)
-    return value.strip().lower().isin(options).fill_null(False)
-
-
-def qualifying_exposures(drug_exposure: ir.Table, spec: Exposure) -> ir.Table:
-    """Drug exposure rows that qualify: in the code sets or named ingredients, and not
-    excluded by code set (e.g. topical ruxolitinib, ATC D11AH09), formulation or route.
-
-    Null formulation or route never excludes (and never silently drops) a row.
-    """
-    d = drug_exposure
-    included = matches(d.code_system, d.code, code_pairs(spec.codesets, spec.codes))
-    included = included | _lower_in(d.ingredient, spec.ingredients)
-    excluded = matches(d.code_system, d.code, code_pairs(spec.exclude_codesets))
-    excluded = excluded | _lower_in(d.formulation, spec.exclude_formulations)
-    excluded = excluded | _lower_in(d.route, spec.exclude_routes)
-    return d.filter(included & ~excluded)
-
-
 __all__ = [
     "code_pairs",
-    "diagnosis_events",
-    "excluded_diagnosis_persons",
     "matches",
-    "qualifying_exposures",
 ]
