@@ -44,9 +44,8 @@ def test_events_read_for_every_person_are_read_once(
 ) -> None:
     """Entry events that are the events of a persons_with rule (benchmark R2: its DM codes)
     are that rule's rows for the persons passing it (``CompiledCohort.reread``): the codes are
-    matched once. By hand (ROWS): DM on 2
-    distinct dates are persons 1, 3, 7 and 8 (2: one code; 4: M33.2, excluded; 5: one date);
-    their DM codes, 2 each, are the entry events."""
+    matched once. By hand (ROWS): DM on 2 distinct dates are persons 1, 3, 7 and 8 (2: one
+    code; 4: M33.2, excluded; 5: one date); their DM codes, 2 each, are the entry events."""
     from myositis.cohort.compile import compile_cohort
 
     monkeypatch.setenv("MYOSITIS_PLAN_CACHE", "off")

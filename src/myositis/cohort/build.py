@@ -318,9 +318,9 @@ class _Query:
     #: what a staged engine materialises besides the cohort's lines: every person's diagnosis
     #: events (the first rule's, read again for the members' first diagnosis); the qualifying
     #: exposures of the persons with the diagnosis (the entry's rows, read again for the index
-    #: exposure, the JAK records and the undated count); the members with
-    #: their index exposure and first diagnosis; the exposed persons' CDASI scores; the members
-    #: with their baseline and follow-up too
+    #: exposure, the JAK records and the undated count); the members with their index
+    #: exposure and first diagnosis; the exposed persons' CDASI scores; the members with their
+    #: baseline and follow-up too
     also: list[ir.Table]
 
     @property

@@ -558,6 +558,10 @@ def _spark_ibis_backend() -> Any:
     return _SPARK_BACKEND[0]()
 
 
+#: Attribute of a connection holding its engine's version (:func:`engine_version`).
+_VERSION: Final = "_myositis_engine_version"
+
+
 def engine_version(con: BaseBackend) -> str:
     """Ibis's ``version`` of the connection's engine (the DuckDB library, the PostgreSQL server,
     the Spark session), asked once per connection: it does not change, and asking costs a query
@@ -578,10 +582,6 @@ def engine_of(con: BaseBackend) -> dict[str, str]:
     ``{"engine": "duckdb" | "postgres" | "pyspark", "engine_version": ...}`` (Ibis's backend
     ``name`` and :func:`engine_version`)."""
     return {"engine": str(con.name), "engine_version": engine_version(con)}
-
-
-#: Attribute of a connection holding its engine's version (:func:`engine_version`).
-_VERSION: Final = "_myositis_engine_version"
 
 
 __all__ = [
