@@ -47,6 +47,7 @@ from myositis.cohort.plans import planned
 from myositis.cohort.rows import Rows
 from myositis.cohort.staging import (
     StagedQuery,
+    fetch_all,
     is_staged,
     run_staged,
     staged_plan,
@@ -214,10 +215,10 @@ def build_cohort(
 
         plan, _ = staged_plan(con, keys, build_staged)
         with run_staged(con, plan) as (head, *kinds):
-            top = head.to_pyarrow().to_pylist()[0]
+            fetched = fetch_all(con, [head, *kinds])
+            top = fetched[0].to_pylist()[0]
             # each kind's own columns; the others' are null in its rows, as in the one query
-            found = [kind.to_pyarrow() for kind in kinds]
-            rows = pa.concat_tables(found, promote_options="default")
+            rows = pa.concat_tables(fetched[1:], promote_options="default")
         return _result(definition, top, rows, plan.extra)
 
     def build() -> tuple[ir.Table, dict[str, Any]]:
