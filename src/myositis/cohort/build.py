@@ -190,7 +190,8 @@ def build_cohort(
     compiles it. On a staged engine (:data:`~myositis.cohort.staging.STAGED_ENGINES`)
     the cohort's lines, the CDASI scores and the members are written to temporary tables
     first, then the head and each kind of record are a query of their own reading them (on
-    Spark submitted together, :func:`~myositis.cohort.staging.fetch_all`); the plan keeps the SQL of every stage and of each of those queries
+    Spark submitted together, :func:`~myositis.cohort.staging.fetch_all`); the plan keeps
+    the SQL of every stage and of each of those queries
     (:func:`~myositis.cohort.staging.staged_plan`), so a warm run there too only executes
     SQL texts.
     """

@@ -287,9 +287,10 @@ def fetch_all(con: BaseBackend, tables: Sequence[ir.Table]) -> list[pa.Table]:
     On Spark the queries are submitted together, one thread each (a Spark session takes jobs
     from several threads), each read with Spark's own Arrow conversion (ibis's ``to_pyarrow``
     goes through pandas): every query is a Spark job with a fixed cost of scheduling, which
-    made most of the time of the study builder's nine final queries of a few hundred rows
-    (100,000 synthetic persons, alternated runs: 7.4 s -> 6.3 s, median of four). Elsewhere
-    in turn (a PostgreSQL connection runs one statement at a time)."""
+    made most of the time of the study builder's nine final queries of a few hundred rows:
+    2.6 to 3.4 s of a 7.1 to 8.1 s warm run on 100,000 synthetic persons, sequential; so
+    submitted, the runs took 5.6 to 6.8 s (four warm runs each, one after the other, same
+    results). Elsewhere in turn (a PostgreSQL connection runs one statement at a time)."""
     if con.name != "pyspark" or len(tables) < 2:
         return [table.to_pyarrow() for table in tables]
     session = con._session
