@@ -291,7 +291,7 @@ def fetch_all(con: BaseBackend, tables: Sequence[ir.Table]) -> list[pa.Table]:
     2.6 to 3.4 s of a 7.1 to 8.1 s warm run on 100,000 synthetic persons, sequential; so
     submitted, the runs took 5.6 to 6.8 s (four warm runs each, one after the other, same
     results). Elsewhere in turn (a PostgreSQL connection runs one statement at a time)."""
-    if con.name != "pyspark" or len(tables) < 2:
+    if con.name != "pyspark":
         return [table.to_pyarrow() for table in tables]
     session = con._session
 
