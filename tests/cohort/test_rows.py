@@ -9,28 +9,19 @@ import pyarrow as pa
 from myositis.cohort.rows import Rows
 
 
-def _found() -> pa.Table:
-    # two kinds in one table, as the builder's union returns them (columns <kind>__<column>)
+def _labs() -> pa.Table:
+    # one kind's rows as the builder's query returns them: in no set order
     return pa.table(
         {
-            "_kind": ["lab", "ae", "lab", "lab"],
-            "lab__person_id": [2, None, 1, 2],
-            "lab__result_date": [
-                dt.date(2020, 1, 5),
-                None,
-                dt.date(2020, 3, 1),
-                dt.date(2020, 1, 5),
-            ],
-            "lab__value": [9.0, None, 3.0, 4.0],
-            "ae__person_id": [None, 7, None, None],
+            "person_id": [2, 1, 2],
+            "result_date": [dt.date(2020, 1, 5), dt.date(2020, 3, 1), dt.date(2020, 1, 5)],
+            "value": [9.0, 3.0, 4.0],
         }
     )
 
 
-def test_rows_of_one_kind_sorted_by_order_then_every_column() -> None:
-    rows = Rows(
-        _found(), "lab", ["person_id", "result_date", "value"], ["person_id", "result_date"]
-    )
+def test_rows_sorted_by_order_then_every_column() -> None:
+    rows = Rows(_labs(), ["person_id", "result_date"])
     # person 1 first; person 2's two rows on the same date ordered by value (the tie-break)
     assert rows == [
         {"person_id": 1, "result_date": dt.date(2020, 3, 1), "value": 3.0},
@@ -44,9 +35,10 @@ def test_rows_of_one_kind_sorted_by_order_then_every_column() -> None:
 
 
 def test_rows_made_once_and_only_when_read() -> None:
-    rows = Rows(_found(), "ae", ["person_id"], ["person_id"])
+    ae = pa.table({"person_id": [7]})
+    rows = Rows(ae, ["person_id"])
     assert rows._rows is None  # nothing made before a read
     assert list(rows) == [{"person_id": 7}]
     assert rows._made() is rows._made()
     assert rows != [{"person_id": 8}]
-    assert Rows(_found(), "ae", ["person_id"], ["person_id"]) == rows
+    assert Rows(ae, ["person_id"]) == rows

@@ -13,23 +13,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 
 class Rows(Sequence[dict[str, Any]]):
-    """The rows of ``kind`` in ``found`` (a column ``_kind`` says each row's kind; a record's
-    columns are named ``<kind>__<column>``), with their own column names, sorted by ``order``
-    and then by every other column: the union's rows come in no set order, and sorting on
-    every column makes ties reproducible. A read-only sequence of dictionaries, equal to a
-    list with the same rows."""
+    """The rows of ``table``, sorted by ``order`` and then by every other column: the query's
+    rows come in no set order, and sorting on every column makes ties reproducible. A
+    read-only sequence of dictionaries, equal to a list with the same rows."""
 
-    def __init__(self, found: pa.Table, kind: str, columns: list[str], order: list[str]) -> None:
-        self._source: tuple[pa.Table, str, list[str], list[str]] | None = (
-            found,
-            kind,
-            columns,
-            order,
-        )
+    def __init__(self, table: pa.Table, order: list[str]) -> None:
+        self._source: tuple[pa.Table, list[str]] | None = (table, order)
         self._table: pa.Table | None = None
         self._rows: list[dict[str, Any]] | None = None
 
@@ -37,12 +29,10 @@ class Rows(Sequence[dict[str, Any]]):
         """The rows as an Arrow table, sorted (no Python objects made)."""
         if self._table is None:
             assert self._source is not None
-            found, kind, columns, order = self._source
-            rows = found.filter(pc.equal(found.column("_kind"), kind))
-            rows = rows.select([f"{kind}__{c}" for c in columns]).rename_columns(columns)
-            keys = [*order, *(c for c in columns if c not in order)]
+            rows, order = self._source
+            keys = [*order, *(c for c in rows.column_names if c not in order)]
             self._table = rows.sort_by([(k, "ascending") for k in keys])
-            self._source = None  # the query's table can go once every kind is taken
+            self._source = None
         return self._table
 
     def _made(self) -> list[dict[str, Any]]:
