@@ -23,7 +23,7 @@ from myositis.cohort.build import AttritionStep
 from myositis.cohort.compile import CompiledCohort, Step, compile_cohort
 from myositis.cohort.language import Cohort
 from myositis.cohort.plans import planned
-from myositis.cohort.staging import StagedQuery, is_staged, run_staged, staged_plan
+from myositis.cohort.staging import StagedQuery, fetch_all, is_staged, run_staged, staged_plan
 from myositis.documents import read_yaml, validate
 from myositis.errors import SpecError
 from myositis.progress import Progress, StepTimes, silent
@@ -123,14 +123,14 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
         lines = [Step(label, criterion) for label, criterion in plan.extra["steps"]]
         progress("running the cohort (staged)")
         with times.step("run"), run_staged(con, plan) as (final,):
-            result = final.to_pyarrow()
+            (result,) = fetch_all(con, [final])
     else:
         with times.step("compile"):
             query, extra, source = planned(con, parts, build)
         lines = [Step(label, criterion) for label, criterion in extra["steps"]]
         progress("running the cohort (one query)")
         with times.step("run"):
-            result = query.to_pyarrow()
+            (result,) = fetch_all(con, [query])
     steps = _steps(lines, result.slice(0, 1).to_pylist()[0])
     members = result.select([c for c in result.column_names if not c.startswith("step_")])
     members = members.filter(pc.is_valid(members.column("person_id")))

@@ -313,6 +313,7 @@ def _duckdb_rows(con: BaseBackend, table: ir.Table) -> pa.Table:
     with warnings.catch_warnings():
         # DuckDB 2 warns that a statement's Arrow result is copied once: one row here
         warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        _register_memtables(con, [table])
         cursor = con.raw_sql(con.compile(table))
         read = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table
         return read().cast(table.schema().to_pyarrow())
