@@ -212,8 +212,9 @@ def build_cohort(
     if is_staged(con):
         # staged: the cohort's lines, the CDASI scores and the members become temporary tables;
         # then the head and each kind of record are a query of their own (Spark's analyser ran
-        # out of heap on the records' union read as one statement). The plan keeps the SQL of
-        # every stage and query, so a warm run only executes them.
+        # out of heap on the records read as one statement; one row of lists was slower there:
+        # staging.py). The plan keeps the SQL of every stage and query, so a warm run only
+        # executes them.
         def build_staged() -> StagedQuery:
             query = _cohort_query(con, definition, rule, therapies, pruritus)
             return StagedQuery(query.compiled, [query.head, *query.kinds], query.extra, query.also)
