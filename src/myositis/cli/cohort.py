@@ -14,14 +14,13 @@ from myositis.cli.options import REGISTRY_HELP, Data, Quiet, examples
 
 RUN_HELP = (
     "Run a cohort file on a registry: print each attrition line (persons remaining after it) "
-    "and the cohort's persons. The whole cohort is one query in the registry's engine "
-    "(DuckDB, PostgreSQL or Spark)."
+    "and the cohort's persons. The cohort runs inside the registry's engine: one query on "
+    "DuckDB, a few temporary stages on PostgreSQL and Spark."
     "\n\n"
     "COHORT is a YAML file of the cohort language (docs/cohort-language.md: concept sets, "
     "entry events, inclusion rules, exit, outcomes), a format-2 study specification (its "
     "cohort section), or an ATLAS cohort JSON read directly (docs/atlas.md). "
-    f"--data: {REGISTRY_HELP} An OMOP CDM is read live as omop+duckdb:///cdm.duckdb, "
-    "omop+postgresql://...?schema=cdm or omop+spark://... (docs/omop.md)."
+    f"--data: {REGISTRY_HELP}"
     "\n\n"
     '--json prints {"persons": N, "attrition": [{"label": ..., "remaining": N}, ...], '
     '"run": {engine, version, cohort hash, seconds per step}}; '

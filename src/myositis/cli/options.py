@@ -15,7 +15,8 @@ REGISTRY_HELP = (
     "The registry: a .duckdb file, a folder of <table>.csv / <table>.parquet files, "
     "postgresql://USER@HOST:PORT/DB?schema=NAME, spark://local[2] (or spark://HOST:PORT, "
     "sc://HOST:PORT) with ?database=NAME, or an OMOP CDM read live: "
-    "omop+duckdb:///path/cdm.duckdb, omop+postgresql://USER@HOST/DB?schema=cdm (docs/omop.md)."
+    "omop+duckdb:///path/cdm.duckdb, omop+postgresql://USER@HOST/DB?schema=cdm, "
+    "omop+spark://local[2]?database=cdm (docs/omop.md)."
 )
 
 Data = Annotated[
