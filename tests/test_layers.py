@@ -119,3 +119,22 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert loaded == []
+
+
+def test_reading_a_specification_imports_no_analysis_or_report() -> None:
+    """``myositis.study`` loads its parts when first used: reading or checking a study
+    specification (``myositis study check``) imports neither the runner nor the statistics
+    and plotting libraries of the analyses and the report; the public API still gives them."""
+    heavy = ("myositis.study.runner", "scipy", "statsmodels", "matplotlib", "lifelines")
+    code = (
+        "import sys\n"
+        "from myositis.study import load_spec\n"
+        "load_spec('jak-refractory-dm')\n"
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules))\n"
+        "from myositis.study import run_study, StudyRun, run_demo\n"
+        "print(run_study.__module__, StudyRun.__module__, run_demo.__module__)"
+    )
+    lines = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert lines == ["", "myositis.study.runner myositis.study.runner myositis.study.demo"]

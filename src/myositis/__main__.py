@@ -1,6 +1,6 @@
 """``python -m myositis ...``: the same command line as the ``myositis`` entry point."""
 
-from myositis.cli import main
+from myositis.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

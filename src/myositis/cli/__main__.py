@@ -1,5 +1,5 @@
 """``python -m myositis.cli``: the same program as ``myositis``."""
 
-from myositis.cli import main
+from myositis.cli import run
 
-main()
+run()
