@@ -331,7 +331,11 @@ class _Compiler:
                 group_by="person_id", order_by=[events.index_date, events.index_end]
             )
         ).select(*_INDEX)
-        events = _limit(events, entry.limit)
+        if entry.limit == "first":
+            # the event numbered 0 is _limit's first (numbered in its order): no second window
+            events = events.filter(events._event == 0)
+        else:
+            events = _limit(events, entry.limit)
         if entry.additional is not None:
             flagged = self.group_flag(events, entry.additional, person_level=False)
             events = _without(flagged.filter(flagged._flag), "_flag")
