@@ -86,3 +86,36 @@ def test_run_atlas_json_on_eunomia(
         )
         assert code == 0
         assert json.loads(text)["persons"] == persons
+
+
+@pytest.mark.parametrize("options", [(), ("--any-record",)])
+def test_a_missing_cohort_file_is_named_with_both_kinds_it_could_be(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    options: tuple[str, ...],
+) -> None:
+    missing = tmp_path / "gi_bleed.json"
+    code, out, err = _cli(
+        monkeypatch, capsys, "cohort", "run", missing, *options, "--data", tmp_path / "r.duckdb"
+    )
+    assert (code, out) == (2, "")
+    assert " ".join(err.split()) == (
+        f"error: {missing}: no such cohort file; give the path of a cohort file (YAML of the "
+        "cohort language, docs/cohort-language.md, or an ATLAS cohort JSON, docs/atlas.md)"
+    )
+
+
+def test_import_of_a_missing_file_says_what_to_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "gi_bleed.json"
+    code, out, err = _cli(
+        monkeypatch, capsys, "cohort", "import", missing, "-o", tmp_path / "gi_bleed.yaml"
+    )
+    assert (code, out) == (2, "")
+    assert " ".join(err.split()) == (
+        f"error: {missing}: no such file; give the path of an ATLAS cohort JSON (ATLAS: the "
+        "cohort definition's Export tab, JSON)"
+    )
+    assert not (tmp_path / "gi_bleed.yaml").exists()

@@ -751,6 +751,11 @@ def read_atlas(path: Path, *, any_record: bool = False) -> AtlasImport:
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SpecError(
+            f"{path}: no such file; give the path of an ATLAS cohort JSON (ATLAS: the cohort "
+            "definition's Export tab, JSON)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read the ATLAS cohort ({exc})") from None
     try:

@@ -38,15 +38,21 @@ def read_cohort_file(path: Path, *, any_record: bool = False) -> AtlasImport:
     ``any_record`` applies to ATLAS JSON only (see :func:`myositis.cohort.atlas.translate_atlas`).
     Raises :class:`SpecError` naming the file and the field at fault.
     """
-    if path.is_file() and path.suffix.lower() == ".json":
+    if not path.is_file():
+        # said here, before the file's kind decides the reader: a missing ATLAS JSON was told
+        # to give a YAML file, or that --any-record is for ATLAS JSON
+        raise SpecError(
+            f"{path}: no such cohort file; give the path of a cohort file (YAML of the cohort "
+            "language, docs/cohort-language.md, or an ATLAS cohort JSON, docs/atlas.md)"
+        )
+    if path.suffix.lower() == ".json":
         return read_atlas(path, any_record=any_record)
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            data = None
-        if is_atlas(data):
-            return read_atlas(path, any_record=any_record)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if is_atlas(data):
+        return read_atlas(path, any_record=any_record)
     if any_record:
         raise SpecError(
             f"{path}: --any-record is for ATLAS JSON; in a cohort file leave out "

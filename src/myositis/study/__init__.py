@@ -39,6 +39,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(f"{__name__}.{_DEFINED_IN[name]}"), name)
 
+
 __all__ = [
     "StudyRun",
     "StudySpec",
