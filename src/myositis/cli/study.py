@@ -90,6 +90,7 @@ def run(
     """Run a study (help text: RUN_HELP)."""
     from myositis.errors import SitePackageError
     from myositis.study.runner import run_study
+    from myositis.study.site_packages import export_site_package
 
     if site is not None and site_package is None:
         raise SitePackageError("--site names the site of --site-package FILE; give both")
@@ -102,8 +103,6 @@ def run(
         result = run_study(spec, data, out, progress=progress)
     summary(result.results, result.report, time.perf_counter() - began)
     if site_package is not None:
-        from myositis.study.site_packages import export_site_package
-
         written = export_site_package(result.shareable, site_package, site)
         typer.echo(f"site package: {written.resolve()}")
 

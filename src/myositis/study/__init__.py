@@ -40,6 +40,10 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"{__name__}.{_DEFINED_IN[name]}"), name)
 
 
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_DEFINED_IN])
+
+
 __all__ = [
     "StudyRun",
     "StudySpec",
