@@ -1,11 +1,11 @@
 """The package's layers flow one way (../shared/design/architecture.md).
 
 Data flows ``sources -> registry -> cohort -> analysis -> report``; ``errors``, ``progress``,
-``tables`` (the one CSV/Parquet reader), ``codes``, ``instruments`` and ``documents`` (YAML
-specifications) are below everything; ``evidence``, ``network``, ``study`` and ``trial`` are
-above; ``cli`` is on top. Every import of the package, at module
-level or inside a function, must go to a lower layer or stay inside its own package. There is
-no list of exceptions.
+``tables`` (the one CSV/Parquet reader), ``codes``, ``instruments``, ``documents`` (YAML
+specifications) and ``cache`` (the cache folder) are below everything; ``evidence``,
+``network``, ``study`` and ``trial`` are above; ``cli`` is on top. Every import of the
+package, at module level or inside a function, must go to a lower layer or stay inside its own
+package. There is no list of exceptions.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "myositis": 1,
     "tables": 1,
     "codes": 1,
+    "cache": 2,
     "documents": 2,
     "instruments": 2,
     "registry": 3,

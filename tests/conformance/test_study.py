@@ -22,7 +22,13 @@ from myositis.registry.vocabulary import vocabulary_problems
 
 #: Fields that say when, from where and on which engine a run read its registry (and how long
 #: each step took), not what it found.
-PLACE_AND_TIME = ("generated_at", "registry", "data_fingerprint_method", "run")
+PLACE_AND_TIME = (
+    "generated_at",
+    "registry",
+    "data_fingerprint_method",
+    "data_integrity",
+    "run",
+)
 #: Ibis's name of each engine's backend, as results.json records it (run.engine).
 BACKEND = {"duckdb": "duckdb", "postgres": "postgres", "spark": "pyspark"}
 #: registry_metadata rows that a copy adds.

@@ -92,3 +92,30 @@ def test_step_times_record_a_step_that_raises() -> None:
     with times.step("works"):
         pass
     assert [s["step"] for s in times.as_list()] == ["fails", "works"]
+
+
+def test_the_run_says_how_the_integrity_rules_were_established(
+    record: dict[str, Any], run: StudyRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of CSV files is checked on every run; a DuckDB file that passed and has not
+    changed since is not checked again, and the rest of the results are the same
+    (myositis.registry.checked)."""
+    from myositis.registry.copy import copy_registry
+
+    folder_results = json.loads(run.results_json.read_text(encoding="utf-8"))
+    assert folder_results["data_integrity"]["method"] == "checked"
+    monkeypatch.setenv("MYOSITIS_CACHE_DIR", str(tmp_path / "cache"))
+    copy_registry(DATA, tmp_path / "min2022.duckdb")
+    runs = [
+        json.loads(
+            run_study(SPEC, tmp_path / "min2022.duckdb", tmp_path / f"r{k}").results_json.read_text(
+                encoding="utf-8"
+            )
+        )
+        for k in range(2)
+    ]
+    assert [r["data_integrity"]["method"] for r in runs] == ["checked", "unchanged"]
+    assert runs[1]["data_integrity"]["checked_at"] == runs[0]["data_integrity"]["checked_at"]
+    place_and_time = {"generated_at", "run", "data_integrity"}
+    first, second = ({k: v for k, v in r.items() if k not in place_and_time} for r in runs)
+    assert first == second

@@ -37,7 +37,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +49,7 @@ import ibis.expr.types as ir
 import sqlglot as sg
 from ibis import BaseBackend
 
-import myositis
+from myositis.cache import cache_root, keep_json, read_kept, software_digest
 from myositis.registry.connect import engine_version
 
 #: Plans kept in the process (least recently used dropped first).
@@ -121,32 +120,19 @@ class Plan:
             return None
 
 
-@functools.cache
 def software() -> str:
     """This package's version, a hash of its source and data files, Ibis's and sqlglot's
     versions: what the SQL of a plan was made by."""
     import sqlglot
 
-    root = Path(myositis.__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".csv", ".yaml", ".json", ".j2"}:
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
-    tools = f"ibis {ibis.__version__} sqlglot {sqlglot.__version__}"
-    return f"{myositis.__version__}+{digest.hexdigest()[:16]} {tools}"
+    return f"{software_digest()} ibis {ibis.__version__} sqlglot {sqlglot.__version__}"
 
 
 def cache_dir() -> Path | None:
     """Folder of the plan files (module docstring), or None when the disk cache is off."""
     if os.environ.get("MYOSITIS_PLAN_CACHE", "").lower() in {"off", "memory"}:
         return None
-    base = os.environ.get("MYOSITIS_CACHE_DIR")
-    if base:
-        return Path(base) / "plans"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    root = Path(xdg) if xdg else Path.home() / ".cache"
-    return root / "myositis-outcomes" / "plans"
+    return cache_root() / "plans"
 
 
 def _engine(con: BaseBackend) -> dict[str, str]:
@@ -244,27 +230,13 @@ def _ibis_type(mapper: Any, dtype: str, nullable: bool) -> str:
 
 def _read(key: str) -> Plan | None:
     folder = cache_dir()
-    if folder is None:
-        return None
-    try:
-        return Plan.from_json(json.loads((folder / f"{key}.json").read_text("utf-8")))
-    except (OSError, ValueError):
-        return None
+    return None if folder is None else Plan.from_json(read_kept(folder, key))
 
 
 def _write(key: str, plan: Plan) -> None:
     folder = cache_dir()
-    if folder is None:
-        return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=folder, suffix=".tmp", delete=False, encoding="utf-8"
-        ) as out:
-            json.dump(plan.as_json(), out)
-        os.replace(out.name, folder / f"{key}.json")
-    except OSError:
-        return  # a cache that cannot be written is no cache, not an error
+    if folder is not None:
+        keep_json(folder, key, plan.as_json())
 
 
 def _remember(key: str, plan: Plan) -> None:

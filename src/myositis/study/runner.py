@@ -14,8 +14,10 @@ index, time in the cohort, one section per outcome; the report of
 - ``report.html``: the self-contained report (tables and inline SVG figures);
 - ``results.json``: every number of the report with the specification's hash, the data's
   fingerprint (and how it was obtained: recorded when the registry was written and verified
-  by cheap aggregates, or computed now from every row), the software version, the time and
-  the synthetic flag; and ``run``: the engine (``duckdb``, ``postgres``, ``pyspark``) and its
+  by cheap aggregates, or computed now from every row), how the integrity rules were
+  established (``data_integrity``: checked now, or a DuckDB file unchanged since it passed,
+  :mod:`myositis.registry.checked`), the software version, the time and the synthetic flag;
+  and ``run``: the engine (``duckdb``, ``postgres``, ``pyspark``) and its
   version, the specification's hash and the wall time of each step (opening, integrity,
   fingerprint, coded values, cohort, each analysis, report);
 - ``tables/*.csv``: the report's tables;
@@ -49,9 +51,9 @@ from myositis.cohort.members import characteristics
 from myositis.cohort.run import CohortRun, run_cohort
 from myositis.errors import EmptyStepError, MyositisError, SpecError
 from myositis.progress import Progress, StepTimes, silent
+from myositis.registry.checked import IntegrityStep, integrity_step
 from myositis.registry.connect import connect, engine_of, parse_location
 from myositis.registry.fingerprint import RECORDED_KEYS, Fingerprint, verified_fingerprint
-from myositis.registry.integrity import check_integrity
 from myositis.registry.store import read_metadata
 from myositis.registry.vocabulary import vocabulary_problems
 from myositis.report.cohort_study import write_cohort_study_report, write_cohort_tables
@@ -96,7 +98,7 @@ def run_study(
         engine = engine_of(con)
         say("checking the registry's integrity")
         with times.step("integrity"):
-            check_integrity(con, where=parse_location(data).describe())
+            integrity = integrity_step(con, parse_location(data))
             metadata = read_metadata(con)
         say("fingerprinting the registry data")
         with times.step("fingerprint"):
@@ -123,7 +125,7 @@ def run_study(
     finally:
         con.disconnect()
     say("analyses")
-    header = _header(spec, metadata, fingerprint, data)
+    header = _header(spec, metadata, fingerprint, integrity, data)
     if isinstance(spec.cohort, Cohort):
         run, members = language
         results = header | analyse_cohort(run, members, spec.analysis, times)
@@ -283,7 +285,11 @@ def _run_record(engine: dict[str, str], spec: StudySpec, times: StepTimes) -> di
 
 
 def _header(
-    spec: StudySpec, metadata: dict[str, str], fingerprint: Fingerprint, data: str | Path
+    spec: StudySpec,
+    metadata: dict[str, str],
+    fingerprint: Fingerprint,
+    integrity: IntegrityStep,
+    data: str | Path,
 ) -> dict[str, Any]:
     synthetic = metadata.get("synthetic", "").strip().lower() == "true"
     header = {
@@ -298,6 +304,7 @@ def _header(
         "spec_sha256": spec.sha256(),
         "data_fingerprint": fingerprint.value,
         "data_fingerprint_method": fingerprint.as_dict(),
+        "data_integrity": integrity.as_dict(),
         "registry": parse_location(data).describe(),
         "software_version": __version__,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

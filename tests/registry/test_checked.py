@@ -1,0 +1,125 @@
+"""The integrity step of a study run (myositis.registry.checked): every rule checked, except on a
+DuckDB file that passed them and has not changed since; any write to the file, even with its
+modification time put back, makes the next run check again, and a registry that breaks a rule
+is refused on every run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from myositis.errors import RegistryIntegrityError
+from myositis.registry import checked, connect
+from myositis.registry.checked import integrity_step
+from myositis.registry.connect import parse_location
+from registry.broken import BORN, D, dx, person, registry
+
+ROOT = Path(__file__).resolve().parents[2]
+MIN2022 = ROOT / "examples" / "min2022"
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("MYOSITIS_CACHE_DIR", str(folder))
+    monkeypatch.delenv("MYOSITIS_INTEGRITY_CACHE", raising=False)
+    return folder
+
+
+def _clean(path: Path) -> Path:
+    con = registry(path, person=[person(1), person(2)], diagnosis=[dx(1, D(2020, 1, 1))])
+    con.disconnect()
+    return path
+
+
+def _step(path: Path | str) -> checked.IntegrityStep:
+    con = connect(path)
+    try:
+        return integrity_step(con, parse_location(path))
+    finally:
+        con.disconnect()
+
+
+def _no_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the rules were checked again")
+
+    monkeypatch.setattr(checked, "check_integrity", refuse)
+
+
+def _write(path: Path, sql: str) -> None:
+    con = duckdb.connect(str(path))
+    con.execute(sql)
+    con.close()
+
+
+def test_an_unchanged_file_that_passed_is_not_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _own_cache: Path
+) -> None:
+    path = _clean(tmp_path / "r.duckdb")
+    first = _step(path)
+    assert first.method == "checked" and first.checked_at
+    assert len(list((_own_cache / "checked").glob("*.json"))) == 1
+    _no_check(monkeypatch)
+    again = _step(path)
+    assert (again.method, again.checked_at) == ("unchanged", first.checked_at)
+    assert "has not changed since" in again.detail
+    assert again.as_dict()["method"] == "unchanged"
+
+
+def test_a_file_written_to_is_checked_again_and_refused_when_broken(tmp_path: Path) -> None:
+    path = _clean(tmp_path / "r.duckdb")
+    assert _step(path).method == "checked"
+    # person 2 recorded twice: the rows no longer keep the rules
+    _write(
+        path,
+        "INSERT INTO person (person_id, site, sex, birth_date) VALUES (2, 's1', 'F', "
+        f"DATE '{BORN.isoformat()}')",
+    )
+    with pytest.raises(RegistryIntegrityError, match="person_id: 1 value"):
+        _step(path)
+    with pytest.raises(RegistryIntegrityError):  # a failure is never kept
+        _step(path)
+
+
+def test_a_written_file_with_its_modification_time_put_back_is_checked_again(
+    tmp_path: Path,
+) -> None:
+    path = _clean(tmp_path / "r.duckdb")
+    assert _step(path).method == "checked"
+    before = path.stat()
+    _write(path, "UPDATE diagnosis SET code = 'M33.11'")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    assert _step(path).method == "checked"  # the status-change time moved: no tool sets it
+
+
+def test_a_change_of_software_checks_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _clean(tmp_path / "r.duckdb")
+    assert _step(path).method == "checked"
+    monkeypatch.setattr(checked, "software_digest", lambda: "0.0.0+another")
+    assert _step(path).method == "checked"
+
+
+def test_switched_off_or_not_a_duckdb_file_checks_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _own_cache: Path
+) -> None:
+    path = _clean(tmp_path / "r.duckdb")
+    monkeypatch.setenv("MYOSITIS_INTEGRITY_CACHE", "off")
+    assert [_step(path).method, _step(path).method] == ["checked", "checked"]
+    monkeypatch.delenv("MYOSITIS_INTEGRITY_CACHE")
+    assert [_step(MIN2022).method, _step(MIN2022).method] == ["checked", "checked"]
+    assert not (_own_cache / "checked").exists()
+
+
+def test_an_unwritable_cache_folder_only_means_checking_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _clean(tmp_path / "r.duckdb")
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("MYOSITIS_CACHE_DIR", str(blocked))
+    assert [_step(path).method, _step(path).method] == ["checked", "checked"]
