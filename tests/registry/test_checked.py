@@ -1,7 +1,7 @@
-"""The integrity step of a study run (myositis.registry.checked): every rule checked, except on a
-DuckDB file that passed them and has not changed since; any write to the file, even with its
-modification time put back, makes the next run check again, and a registry that breaks a rule
-is refused on every run."""
+"""The checks of a study run before its cohort (myositis.registry.checked): the integrity rules,
+the data fingerprint and the coded values, made again except on a DuckDB file that passed them
+and has not changed since; any write to the file, even with its modification time put back,
+makes the next run check again, and a registry that breaks a rule is refused on every run."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import pytest
 
 from myositis.errors import RegistryIntegrityError
 from myositis.registry import checked, connect
-from myositis.registry.checked import integrity_step
+from myositis.registry.checked import IntegrityStep, RegistryChecks
 from myositis.registry.connect import parse_location
+from myositis.registry.fingerprint import Fingerprint, data_fingerprint
+from myositis.registry.store import read_metadata
 from registry.broken import BORN, D, dx, person, registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,19 +37,29 @@ def _clean(path: Path) -> Path:
     return path
 
 
-def _step(path: Path | str) -> checked.IntegrityStep:
+def _run(path: Path | str) -> tuple[IntegrityStep, Fingerprint, list[str]]:
+    """The three checks, in a study run's order, on a new connection."""
     con = connect(path)
     try:
-        return integrity_step(con, parse_location(path))
+        checks = RegistryChecks(con, parse_location(path))
+        integrity = checks.integrity()
+        found = (integrity, checks.fingerprint(read_metadata(con)), checks.coded_values())
+        checks.keep()
+        return found
     finally:
         con.disconnect()
 
 
+def _step(path: Path | str) -> IntegrityStep:
+    return _run(path)[0]
+
+
 def _no_check(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object, **__: object) -> None:
-        raise AssertionError("the rules were checked again")
+        raise AssertionError("checked again")
 
-    monkeypatch.setattr(checked, "check_integrity", refuse)
+    for name in ("check_integrity", "verified_fingerprint", "vocabulary_problems"):
+        monkeypatch.setattr(checked, name, refuse)
 
 
 def _write(path: Path, sql: str) -> None:
@@ -60,14 +72,19 @@ def test_an_unchanged_file_that_passed_is_not_checked_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _own_cache: Path
 ) -> None:
     path = _clean(tmp_path / "r.duckdb")
-    first = _step(path)
+    first, fingerprint, unmatched = _run(path)
     assert first.method == "checked" and first.checked_at
+    assert fingerprint.method == "computed"  # made by hand: no fingerprint was recorded
     assert len(list((_own_cache / "checked").glob("*.json"))) == 1
     _no_check(monkeypatch)
-    again = _step(path)
+    again, same, notes = _run(path)
     assert (again.method, again.checked_at) == ("unchanged", first.checked_at)
     assert "has not changed since" in again.detail
     assert again.as_dict()["method"] == "unchanged"
+    assert (same.value, same.method, notes) == (fingerprint.value, "computed", unmatched)
+    assert same.value == data_fingerprint(connect(path))
+    assert same.detail.startswith(f"obtained by a run at {first.checked_at}: computed now")
+    assert same.detail.endswith("the file has not changed since, so it was not computed again")
 
 
 def test_a_file_written_to_is_checked_again_and_refused_when_broken(tmp_path: Path) -> None:

@@ -94,12 +94,12 @@ def test_step_times_record_a_step_that_raises() -> None:
     assert [s["step"] for s in times.as_list()] == ["fails", "works"]
 
 
-def test_the_run_says_how_the_integrity_rules_were_established(
+def test_the_run_says_how_its_registry_checks_were_made(
     record: dict[str, Any], run: StudyRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder of CSV files is checked on every run; a DuckDB file that passed and has not
-    changed since is not checked again, and the rest of the results are the same
-    (myositis.registry.checked)."""
+    changed since is not checked again (integrity rules, fingerprint, coded values), and the
+    rest of the results are the same (myositis.registry.checked)."""
     from myositis.registry.copy import copy_registry
 
     folder_results = json.loads(run.results_json.read_text(encoding="utf-8"))
@@ -116,6 +116,9 @@ def test_the_run_says_how_the_integrity_rules_were_established(
     ]
     assert [r["data_integrity"]["method"] for r in runs] == ["checked", "unchanged"]
     assert runs[1]["data_integrity"]["checked_at"] == runs[0]["data_integrity"]["checked_at"]
-    place_and_time = {"generated_at", "run", "data_integrity"}
+    fingerprints = [r["data_fingerprint_method"] for r in runs]
+    assert [f["method"] for f in fingerprints] == ["recorded", "recorded"]  # registry copy's
+    assert fingerprints[1]["detail"].endswith("so it was not verified again")
+    place_and_time = {"generated_at", "run", "data_integrity", "data_fingerprint_method"}
     first, second = ({k: v for k, v in r.items() if k not in place_and_time} for r in runs)
     assert first == second

@@ -1,25 +1,30 @@
-"""A study run's integrity step: every rule checked (:mod:`myositis.registry.integrity`), unless
-the registry is a DuckDB file that passed every rule and has not changed since.
+"""The checks a study run makes of its registry before the cohort (the integrity rules, the data
+fingerprint, the coded values no study can match), and what it reuses of them for a DuckDB file
+that has not changed since an earlier run made them.
 
-Why. The rules read every table: on a SYNTHETIC registry of 1,000,000 persons the step took
-0.63 s of a 4.7 s ``myositis study run`` (5 December 2026, docs/benchmarks.md), and it grows
-with the rows. Checking again a file that has not changed since it passed finds nothing new.
+Why. The checks read every table. On a SYNTHETIC registry of 1,000,000 persons the integrity
+rules took 0.63 s of a 4.6 s ``myositis study run`` (5 December 2026, docs/benchmarks.md), and
+a registry whose fingerprint was not recorded when it was written (one made by ``myositis
+import``, or by hand) has it computed from every row: the run took 6.9 s. Checking again a file
+that has not changed finds nothing new.
 
 *Not changed* is what the operating system says of the file and of its write-ahead log
 (``FILE.wal``, where DuckDB writes before it checkpoints): device, inode, size, modification
 time and status-change time (``st_ctime``), in nanoseconds. The kernel sets the status-change
 time on every write, and no tool can set it back, so a file that was written to has a
-different state even with its size and modification time restored. The verdict also depends
-on the software (its version and a hash of its files, so a change of the rules checks again)
-and on DuckDB's version. The state is read before the check, so a change made during the
-check gives a state no verdict was kept for.
+different state even with its size and modification time restored. What was found also
+depends on the software (its version and a hash of its files: a change of the rules or of the
+code sets checks again) and on DuckDB's version. The state is read before the checks, so a
+change made during them gives a state nothing was kept for.
 
-Kept: one small JSON file per verdict in the ``checked`` folder of the cache folder
-(:mod:`myositis.cache`), only for a pass (a registry that breaks a rule is checked, and
-refused, on every run). ``MYOSITIS_INTEGRITY_CACHE=off`` checks every run. PostgreSQL and Spark
-registries, folders of CSV or Parquet files and OMOP databases read live are checked on every
-run. ``myositis registry check`` always checks every rule. The run's results say which was
-done (``data_integrity``).
+Kept: one small JSON file per file state in the ``checked`` folder of the cache folder
+(:mod:`myositis.cache`): when the rules were checked, the fingerprint and how it was obtained,
+the coded-value notes. Only a registry that passed the rules is kept (one that breaks a rule is
+checked, and refused, on every run). ``MYOSITIS_INTEGRITY_CACHE=off`` checks every run.
+PostgreSQL and Spark registries, folders of CSV or Parquet files and OMOP databases read live
+are checked on every run; ``myositis registry check`` always checks every rule and computes the
+fingerprint from every row. The run's results say which was done (``data_integrity``, and the
+fingerprint's ``detail``).
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ from ibis import BaseBackend
 
 from myositis.cache import cache_root, keep_json, read_kept, software_digest
 from myositis.registry.connect import Location, engine_version
+from myositis.registry.fingerprint import Fingerprint, verified_fingerprint
 from myositis.registry.integrity import check_integrity
+from myositis.registry.vocabulary import vocabulary_problems
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class IntegrityStep:
 
     method: Literal["checked", "unchanged"]
     detail: str
-    checked_at: str | None = None  # when the rules were last checked on this file
+    checked_at: str | None = None  # when the rules were checked on this file
 
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {"method": self.method, "detail": self.detail}
@@ -54,11 +61,8 @@ class IntegrityStep:
         return found
 
 
-CHECKED: IntegrityStep = IntegrityStep("checked", "every rule checked now, inside the engine")
-
-
 def enabled() -> bool:
-    """Whether verdicts are read and kept (``MYOSITIS_INTEGRITY_CACHE`` is not ``off``)."""
+    """Whether what runs found is read and kept (``MYOSITIS_INTEGRITY_CACHE`` is not ``off``)."""
     return os.environ.get("MYOSITIS_INTEGRITY_CACHE", "").lower() != "off"
 
 
@@ -71,8 +75,8 @@ def _state(path: Path) -> list[int] | None:
 
 
 def file_key(con: BaseBackend, location: Location) -> str | None:
-    """The key of the registry file's verdict in its present state (module docstring), or None
-    when the registry is not a DuckDB file or verdicts are off."""
+    """The key of what runs found on the registry file in its present state (module
+    docstring), or None when the registry is not a DuckDB file or keeping is off."""
     path = location.path
     if location.engine != "duckdb" or location.omop or path is None or not enabled():
         return None
@@ -89,16 +93,39 @@ def file_key(con: BaseBackend, location: Location) -> str | None:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def integrity_step(con: BaseBackend, location: Location) -> IntegrityStep:
-    """Check the integrity rules on ``con`` (raising :class:`RegistryIntegrityError` naming
-    every broken rule), or skip them for a DuckDB file that passed them and has not changed
-    since (module docstring); keep the verdict of a file that passes."""
-    key = file_key(con, location)  # before the check: a change during it gives another key
-    folder = cache_root() / "checked"
-    if key is not None:
-        kept = read_kept(folder, key)
-        if isinstance(kept, dict) and isinstance(kept.get("checked_at"), str):
-            at = kept["checked_at"]
+def _folder() -> Path:
+    return cache_root() / "checked"
+
+
+def _usable(kept: Any) -> bool:
+    return (
+        isinstance(kept, dict)
+        and isinstance(kept.get("checked_at"), str)
+        and isinstance(kept.get("fingerprint"), dict)
+        and {"value", "method", "detail"} <= kept["fingerprint"].keys()
+        and isinstance(kept.get("unmatched"), list)
+    )
+
+
+class RegistryChecks:
+    """The checks of one run on the registry ``con`` at ``location``, each reused when an
+    earlier run made it on the same file in the same state (module docstring). Call
+    :meth:`integrity`, :meth:`fingerprint` and :meth:`coded_values` in that order, then
+    :meth:`keep`."""
+
+    def __init__(self, con: BaseBackend, location: Location) -> None:
+        self._con = con
+        self._location = location
+        self._key = file_key(con, location)  # before the checks: a change during them
+        kept = read_kept(_folder(), self._key) if self._key else None  # gives another key
+        self._kept: dict[str, Any] | None = kept if _usable(kept) else None
+        self._found: dict[str, Any] = {}
+
+    def integrity(self) -> IntegrityStep:
+        """The integrity rules (raising :class:`RegistryIntegrityError` naming every broken
+        rule), or the earlier pass of an unchanged file."""
+        if self._kept is not None:
+            at = self._kept["checked_at"]
             return IntegrityStep(
                 "unchanged",
                 f"every rule passed when checked at {at}, and the file has not changed since "
@@ -106,12 +133,44 @@ def integrity_step(con: BaseBackend, location: Location) -> IntegrityStep:
                 "it was not checked again; 'myositis registry check' checks every rule",
                 at,
             )
-    check_integrity(con, where=location.describe())
-    if key is None:
-        return CHECKED
-    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    keep_json(folder, key, {"file": str(location.path), "checked_at": at})
-    return IntegrityStep(CHECKED.method, CHECKED.detail, at)
+        check_integrity(self._con, where=self._location.describe())
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self._found["checked_at"] = at
+        return IntegrityStep(
+            "checked", "every rule checked now, inside the engine", at if self._key else None
+        )
+
+    def fingerprint(self, metadata: dict[str, str]) -> Fingerprint:
+        """The data fingerprint (:func:`verified_fingerprint`), or the one an earlier run
+        obtained from the unchanged file, saying so."""
+        if self._kept is not None:
+            was = self._kept["fingerprint"]
+            again = "verified" if was["method"] == "recorded" else "computed"
+            return Fingerprint(
+                was["value"],
+                was["method"],
+                f"obtained by a run at {self._kept['checked_at']}: {was['detail']}; the file "
+                f"has not changed since, so it was not {again} again",
+                was.get("recorded_at"),
+            )
+        found = verified_fingerprint(self._con, metadata)
+        self._found["fingerprint"] = {"value": found.value, **found.as_dict()}
+        return found
+
+    def coded_values(self) -> list[str]:
+        """The coded values no study can match (:func:`vocabulary_problems`)."""
+        if self._kept is not None:
+            return [str(note) for note in self._kept["unmatched"]]
+        found = vocabulary_problems(self._con)
+        self._found["unmatched"] = found
+        return found
+
+    def keep(self) -> None:
+        """Keep what this run found, for a DuckDB file whose every check was made (and whose
+        rules passed: a failure raised before this)."""
+        found = self._found | {"file": str(self._location.path)}
+        if self._key is not None and self._kept is None and _usable(found):
+            keep_json(_folder(), self._key, found)
 
 
-__all__ = ["CHECKED", "IntegrityStep", "enabled", "file_key", "integrity_step"]
+__all__ = ["IntegrityStep", "RegistryChecks", "enabled", "file_key"]

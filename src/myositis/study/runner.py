@@ -51,11 +51,10 @@ from myositis.cohort.members import characteristics
 from myositis.cohort.run import CohortRun, run_cohort
 from myositis.errors import EmptyStepError, MyositisError, SpecError
 from myositis.progress import Progress, StepTimes, silent
-from myositis.registry.checked import IntegrityStep, integrity_step
+from myositis.registry.checked import IntegrityStep, RegistryChecks
 from myositis.registry.connect import connect, engine_of, parse_location
-from myositis.registry.fingerprint import RECORDED_KEYS, Fingerprint, verified_fingerprint
+from myositis.registry.fingerprint import RECORDED_KEYS, Fingerprint
 from myositis.registry.store import read_metadata
-from myositis.registry.vocabulary import vocabulary_problems
 from myositis.report.cohort_study import write_cohort_study_report, write_cohort_tables
 from myositis.report.results_json import write_json
 from myositis.report.study import write_study_report
@@ -96,16 +95,18 @@ def run_study(
         con = connect(data)
     try:
         engine = engine_of(con)
+        checks = RegistryChecks(con, parse_location(data))
         say("checking the registry's integrity")
         with times.step("integrity"):
-            integrity = integrity_step(con, parse_location(data))
+            integrity = checks.integrity()
             metadata = read_metadata(con)
         say("fingerprinting the registry data")
         with times.step("fingerprint"):
-            fingerprint = verified_fingerprint(con, metadata)
+            fingerprint = checks.fingerprint(metadata)
         say("checking coded values")
         with times.step("coded values"):
-            unmatched = vocabulary_problems(con)
+            unmatched = checks.coded_values()
+        checks.keep()
         try:
             with times.step("cohort"):
                 if isinstance(spec.cohort, Cohort):
