@@ -104,7 +104,9 @@ CHILDREN = {"run": CHILD_RUN, "full": CHILD_FULL, "previous": CHILD_PREVIOUS}
 
 def _child(kind: str, *args: str) -> dict[str, Any]:
     """Run one measurement in a fresh process; its JSON result and its own peak RSS."""
-    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    # every run makes its checks: this measures them (myositis.registry.checked would reuse
+    # them on an unchanged file)
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src"), "MYOSITIS_INTEGRITY_CACHE": "off"}
     began = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-c", CHILDREN[kind], kind, *args], stdout=subprocess.PIPE, env=env

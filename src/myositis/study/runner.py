@@ -17,9 +17,9 @@ index, time in the cohort, one section per outcome; the report of
   by cheap aggregates, or computed now from every row), how the integrity rules were
   established (``data_integrity``: checked now, or a DuckDB file unchanged since it passed,
   :mod:`myositis.registry.checked`), the software version, the time and the synthetic flag;
-  and ``run``: the engine (``duckdb``, ``postgres``, ``pyspark``) and its
-  version, the specification's hash and the wall time of each step (opening, integrity,
-  fingerprint, coded values, cohort, each analysis, report);
+  and ``run``: the engine (``duckdb``, ``postgres``, ``pyspark``) and its version, the
+  specification's hash and the wall time of each step (opening, integrity, fingerprint, coded
+  values, cohort, each analysis, report);
 - ``tables/*.csv``: the report's tables;
 - ``shareable/site-<site>.json``: one aggregate package per site, small and complementary
   cells suppressed, no per-patient data (the only outputs meant to leave a site).
