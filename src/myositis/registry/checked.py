@@ -12,7 +12,9 @@ that has not changed finds nothing new.
 (``FILE.wal``, where DuckDB writes before it checkpoints): device, inode, size, modification
 time and status-change time (``st_ctime``), in nanoseconds. The kernel sets the status-change
 time on every write, and no tool can set it back, so a file that was written to has a
-different state even with its size and modification time restored. What was found also
+different state even with its size and modification time restored (on Windows, where
+``st_ctime`` is the creation time, a write is seen by its modification time and size). What
+was found also
 depends on the software (its version and a hash of its files: a change of the rules or of the
 code sets checks again) and on DuckDB's version. The state is read before the checks, so a
 change made during them gives a state nothing was kept for.
