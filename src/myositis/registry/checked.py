@@ -14,10 +14,9 @@ time and status-change time (``st_ctime``), in nanoseconds. The kernel sets the 
 time on every write, and no tool can set it back, so a file that was written to has a
 different state even with its size and modification time restored (on Windows, where
 ``st_ctime`` is the creation time, a write is seen by its modification time and size). What
-was found also
-depends on the software (its version and a hash of its files: a change of the rules or of the
-code sets checks again) and on DuckDB's version. The state is read before the checks, so a
-change made during them gives a state nothing was kept for.
+was found also depends on the software (its version and a hash of its files: a change of the
+rules or of the code sets checks again) and on DuckDB's version. The state is read before the
+checks, so a change made during them gives a state nothing was kept for.
 
 Kept: one small JSON file per file state in the ``checked`` folder of the cache folder
 (:mod:`myositis.cache`): when the rules were checked, the fingerprint and how it was obtained,
@@ -118,8 +117,9 @@ class RegistryChecks:
     def __init__(self, con: BaseBackend, location: Location) -> None:
         self._con = con
         self._location = location
-        self._key = file_key(con, location)  # before the checks: a change during them
-        kept = read_kept(_folder(), self._key) if self._key else None  # gives another key
+        # the state before the checks: a change made during them gives another key
+        self._key = file_key(con, location)
+        kept = read_kept(_folder(), self._key) if self._key else None
         self._kept: dict[str, Any] | None = kept if _usable(kept) else None
         self._found: dict[str, Any] = {}
 
