@@ -140,3 +140,25 @@ def test_an_unwritable_cache_folder_only_means_checking_every_run(
     blocked.write_text("a file where the cache folder would be")
     monkeypatch.setenv("MYOSITIS_CACHE_DIR", str(blocked))
     assert [_step(path).method, _step(path).method] == ["checked", "checked"]
+
+
+def test_the_command_says_when_the_checks_were_not_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from myositis.cli import main
+    from myositis.registry.copy import copy_registry
+
+    copy_registry(MIN2022, tmp_path / "min2022.duckdb")
+    said = []
+    for k in range(2):
+        args = ["study", "run", "jak-refractory-dm", "--data", str(tmp_path / "min2022.duckdb")]
+        monkeypatch.setattr(sys, "argv", ["myositis", *args, "--out", str(tmp_path / f"r{k}")])
+        with pytest.raises(SystemExit) as done:
+            main()
+        assert done.value.code in (0, None)
+        said.append(capsys.readouterr().out)
+    assert "not checked again" not in said[0]
+    assert "registry: not checked again, unchanged since its checks at " in said[1]
+    assert "(myositis registry check checks everything)" in said[1]

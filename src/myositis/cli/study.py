@@ -171,6 +171,12 @@ def summary(results: dict[str, Any], report: Path, seconds: float) -> None:
     typer.echo(f"cohort: {final} {patients} ({label}{len(attrition)} inclusion steps)")
     for note in results.get("notes", []):
         typer.echo(f"note: {note}", err=True)
+    checked = results.get("data_integrity", {})
+    if checked.get("method") == "unchanged":
+        typer.echo(
+            f"registry: not checked again, unchanged since its checks at {checked['checked_at']} "
+            "(myositis registry check checks everything)"
+        )
     typer.echo(f"report: {report.resolve()}")
     typer.echo(f"results: {report.parent.resolve() / 'results.json'}")
     typer.echo(f"done in {seconds:.1f} s")
