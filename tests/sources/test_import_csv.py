@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from myositis.registry import connect
-from myositis.registry.fingerprint import data_fingerprint
+from myositis.registry.fingerprint import data_fingerprint, verified_fingerprint
+from myositis.registry.store import read_metadata
 from myositis.sources.contract import reader_for
 from myositis.sources.export import export_registry
 from myositis.sources.write import ImportResult, write_import
@@ -51,6 +52,29 @@ def test_min2022_imports_whole_and_twice_adds_nothing(tmp_path: Path) -> None:
     assert sorted(person) == [*range(1, 12), *range(101, 108)]
     assert person[6]["source_id"] == "SYN-0006" and person[6]["import_id"] == 1
     assert person[6]["source_location"] == "person.csv:7"
+
+
+def test_an_import_records_the_fingerprint_that_study_runs_verify(tmp_path: Path) -> None:
+    """Each import ends by recording the fingerprint of every row, so a study run verifies it
+    by cheap aggregates instead of hashing every row (myositis.registry.fingerprint)."""
+    registry = tmp_path / "r.duckdb"
+    _import(MIN2022, registry)
+    con = connect(registry)
+    recorded = read_metadata(con)["data_fingerprint"]
+    assert recorded == data_fingerprint(con) == data_fingerprint(connect(MIN2022))
+    assert verified_fingerprint(con, read_metadata(con)).method == "recorded"
+    con.disconnect()
+    # a second import that changes rows records the new fingerprint
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "person.csv").write_text(
+        "site,source_id,sex,birth_date\nsynthetic-site-1,SYN-9999,F,1970-01-01\n"
+    )
+    assert _import(extra, registry).status == "stored"
+    con = connect(registry)
+    assert read_metadata(con)["data_fingerprint"] == data_fingerprint(con) != recorded
+    assert verified_fingerprint(con, read_metadata(con)).method == "recorded"
+    con.disconnect()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

@@ -27,13 +27,13 @@ run on a large registry. So when this software writes a registry (``registry syn
 ``registry copy``, imports) it records the fingerprint in ``registry_metadata``
 with a *stamp*: per table, the row count and cheap per-column aggregates (non-null counts,
 sums of integers and of days, total text length, the sum of floats rounded to 1/1000);
-importers are to call :func:`record_fingerprint` when they have written every row. A
-study run recomputes the stamp (one scan per table, no hashing) and, if it equals the recorded
-one, reports the recorded fingerprint, saying so; otherwise it computes the fingerprint from
-every row. A stamp cannot see every change (two values swapped between rows, a date a day
-later in one row and a day earlier in another, a text changed for one of the same length):
-``myositis registry check`` recomputes the fingerprint from every row and compares it with the
-recorded one.
+writers call :func:`record_fingerprint` when they have written every row (the import writer,
+:mod:`myositis.sources.write`, after each import). A study run recomputes the stamp (one scan
+per table, no hashing) and, if it equals the recorded one, reports the recorded fingerprint,
+saying so; otherwise it computes the fingerprint from every row. A stamp cannot see every
+change (two values swapped between rows, a date a day later in one row and a day earlier in
+another, a text changed for one of the same length): ``myositis registry check`` recomputes the
+fingerprint from every row and compares it with the recorded one.
 """
 
 from __future__ import annotations

@@ -22,7 +22,10 @@ location and runs, in this order:
    matches on (site, ``source_id``) whatever the source. The person-level detail tables
    (``person_race``, ``observation_period``) of each person in the import are replaced;
 5. **write**: in one DuckDB transaction, an ``import_log`` row and every change; the rows the
-   registry then holds from this import are counted against the plan before the commit.
+   registry then holds from this import are counted against the plan before the commit;
+6. **fingerprint**: the data fingerprint of every row is recorded with its stamp
+   (:func:`~myositis.registry.fingerprint.record_fingerprint`), so study runs verify it by
+   cheap aggregates instead of hashing every row.
 
 Accounting: records in (counted by the reader) = stored + rejected, where stored records are
 the distinct ``source_location`` s of the rows kept and rejected ones those with a problem; a
@@ -46,6 +49,7 @@ from ibis import BaseBackend
 from myositis import __version__
 from myositis.errors import MyositisError, SourceError
 from myositis.progress import Progress, silent
+from myositis.registry.fingerprint import record_fingerprint
 from myositis.registry.schema import (
     ID_COLUMNS,
     PERSON_DETAIL_TABLES,
@@ -153,6 +157,11 @@ def write_import(
     con, created = _open_target(into)
     try:
         _Import(con, reader, result, errors, progress, today or _dt.date.today()).run()
+        if result.status == "stored":
+            # hashing every row once here spares each study run from doing it: they verify
+            # the record by cheap aggregates (myositis.registry.fingerprint)
+            progress("recording the data fingerprint")
+            record_fingerprint(con)
     except BaseException:
         con.disconnect()
         if created is not None:
