@@ -1,9 +1,9 @@
 """What this software keeps between runs, and where: the cache folder and the key parts every
 kept thing shares.
 
-Kept there: compiled cohort plans (:mod:`myositis.cohort.plans`, folder ``plans``) and the
-integrity verdicts of unchanged DuckDB registry files (:mod:`myositis.registry.checked`,
-folder ``checked``). The folder is ``$MYOSITIS_CACHE_DIR``, else
+Kept there: compiled cohort plans (:mod:`myositis.cohort.plans`, folder ``plans``) and what
+study runs found when they checked DuckDB registry files, reused while a file is unchanged
+(:mod:`myositis.registry.checked`, folder ``checked``). The folder is ``$MYOSITIS_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/myositis-outcomes``, else ``~/.cache/myositis-outcomes`` (the XDG Base
 Directory convention); everything in it may be deleted at any time.
 """
