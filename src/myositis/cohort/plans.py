@@ -120,6 +120,7 @@ class Plan:
             return None
 
 
+@functools.cache
 def software() -> str:
     """This package's version, a hash of its source and data files, Ibis's and sqlglot's
     versions: what the SQL of a plan was made by."""
