@@ -268,6 +268,9 @@ def open_engine(location: Location, *, read_only: bool = True, create: bool = Fa
     """The Ibis backend of a location, without checking its tables. ``create`` makes an empty
     DuckDB file, PostgreSQL schema or Spark database where there is none. An OMOP CDM
     location gives the CDM's database with the registry tables as views over it."""
+    from myositis.registry.ibis_complexity import install
+
+    install()  # the same SQL, compiled faster (ibis_complexity.py)
     if location.omop:
         from myositis.registry.omop.backend import as_registry
 
