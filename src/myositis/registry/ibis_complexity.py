@@ -17,9 +17,10 @@ the sum of its children's scores (``Node.__children__``, in order, repeats inclu
 immutable and compare by value, so a remembered score stays right.
 
 :func:`install` puts it in place of Ibis's own for the Ibis versions in :data:`CHECKED` only;
-tests/registry/test_ibis_complexity.py compares it with Ibis's function on every node of the
-study's, R1's and R2's expressions and requires the same SQL with and without it. Any other
-version keeps Ibis's function. This belongs upstream, in Ibis; until then it lives here.
+tests/registry/test_ibis_complexity.py compares it with Ibis's function on every relation (and
+every seventh value node) of the study's, R1's and R2's expressions and requires the same SQL
+with and without it. Any other version keeps Ibis's function. This belongs upstream, in Ibis;
+until then it lives here.
 """
 
 from __future__ import annotations
