@@ -68,11 +68,12 @@ def install() -> bool:
     """Use :func:`complexity` in Ibis's SQL rewrites when Ibis's version is one of
     :data:`CHECKED`; whether it is in use."""
     import ibis
-    from ibis.backends.sql import rewrites
 
     global replaced
     if ibis.__version__ not in CHECKED:
-        return False
+        return False  # before importing the rewrites: other versions may lay them out otherwise
+    from ibis.backends.sql import rewrites
+
     if rewrites.complexity is not complexity:
         replaced = rewrites.complexity
         rewrites.complexity = complexity
