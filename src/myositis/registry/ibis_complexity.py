@@ -29,6 +29,9 @@ import sys
 import weakref
 from typing import Any, Final
 
+import ibis
+import ibis.expr.operations as ops
+
 #: Ibis versions whose ``complexity`` this module reproduces (checked by the tests).
 CHECKED: Final = frozenset({"12.0.0"})
 
@@ -39,8 +42,6 @@ replaced: Any = None
 
 def complexity(node: Any) -> int:
     """Ibis's complexity score of ``node`` (module docstring), each node scored once."""
-    import ibis.expr.operations as ops
-
     scores = _scores
     pending = [node]
     while pending:
@@ -67,8 +68,6 @@ def complexity(node: Any) -> int:
 def install() -> bool:
     """Use :func:`complexity` in Ibis's SQL rewrites when Ibis's version is one of
     :data:`CHECKED`; whether it is in use."""
-    import ibis
-
     global replaced
     if ibis.__version__ not in CHECKED:
         return False  # before importing the rewrites: other versions may lay them out otherwise
