@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from myositis.registry.connect import connect
+from myositis.report.consort import group_boxes
 from myositis.trial.concealment import Stores, read_blinded_log, slot_arms
 from myositis.trial.spec import load_trial_spec
 
@@ -180,6 +181,21 @@ def test_reported_blinded_and_unblinded_with_a_consort_diagram(demo: Demo) -> No
         if e["event"] == "randomised"
     }
     assert {p["person_id"]: p["arm"] for p in unblinded["patients"]} == arm_of
+    # receipt of the allocated intervention, counted here per arm from the enrolment file
+    enrolment = {int(r["person_id"]): r for r in _rows(demo.trial / "enrolment.csv")}
+    undosed = {p for p, r in enrolment.items() if not r["first_dose_date"]}
+    assert all(enrolment[p]["not_received_reason"] for p in undosed)
+    assert c["groups"][0]["received"] == 62 - len(undosed)
+    for g in u["groups"]:
+        people = {p for p, arm in arm_of.items() if arm == g["arm"]}
+        assert (g["received"], g["not_received"]) == (
+            len(people - undosed),
+            len(people & undosed),
+        )
+        box = group_boxes(g, u)["allocation"]
+        assert f"- Received the allocated intervention (n = {g['received']})" in box
+        assert f"- Did not receive the allocated intervention (n = {g['not_received']})" in box
+    assert svg.count("Received the allocated intervention") == 2  # drawn, one per arm
     assert (log[-1]["event"], log[-1]["user"]) == ("allocation_read", "stat.unblinded")
     # the 2 x 2 x 4 table counted from the blinded endpoints and the store
     responders = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,6 +11,7 @@ import pytest
 from myositis.errors import InvalidInputError, MissingColumnError
 from myositis.report.consort import consort_figure, group_boxes
 from myositis.report.svg import to_svg
+from myositis.trial.consort import receipt_of
 from myositis.trial.inputs import (
     ENROLMENT_OPTIONAL,
     ENROLMENT_SCHEMA,
@@ -17,6 +19,7 @@ from myositis.trial.inputs import (
     check_screening,
     read_table_file,
 )
+from myositis.trial.records import read_enrolment
 
 
 def _write(tmp_path: Path, text: str, name: str = "enrolment.csv") -> Path:
@@ -174,4 +177,76 @@ def test_without_a_screening_log_the_number_assessed_is_not_invented() -> None:
     svg = to_svg(consort_figure(pooled), "consort")
     assert "Assessed for eligibility: not recorded" in svg and "Excluded (n" not in svg
     boxes = group_boxes(pooled["groups"][0], pooled)
-    assert boxes["allocation"] == ["Allocated (n = 62): arms pooled; the allocation is concealed"]
+    assert boxes["allocation"] == [
+        "Allocated (n = 62): arms pooled; the allocation is concealed",
+        # no first_dose_date in the enrolment: receipt is not recorded, never guessed
+        "- Receipt of the allocated intervention: not recorded",
+    ]
+
+
+def _enrolment(*rows: dict[str, object]) -> pa.Table:
+    base = {"stratum": "naive/methotrexate", "randomisation_date": dt.date(2022, 9, 1)}
+    return pa.Table.from_pylist([base | r for r in rows], schema=ENROLMENT_SCHEMA)
+
+
+def test_receipt_of_the_allocated_intervention_is_read_and_checked_row_by_row() -> None:
+    strata = ["naive/methotrexate"]
+    recorded = _enrolment(
+        {"person_id": 1, "first_dose_date": dt.date(2022, 9, 2)},
+        {"person_id": 2, "not_received_reason": "withdrew consent before the first dose"},
+    )
+    rows = read_enrolment(recorded, strata)
+    assert [(e.first_dose, e.not_received_reason) for e in rows] == [
+        (dt.date(2022, 9, 2), None),
+        (None, "withdrew consent before the first dose"),
+    ]
+    assert receipt_of(recorded) == {
+        1: (dt.date(2022, 9, 2), None),
+        2: (None, "withdrew consent before the first dose"),
+    }
+    # neither column filled in any row: receipt is not recorded (None), nothing is guessed
+    silent = _enrolment({"person_id": 1}, {"person_id": 2})
+    assert len(read_enrolment(silent, strata)) == 2 and receipt_of(silent) is None
+    bad = _enrolment(
+        {"person_id": 1, "first_dose_date": dt.date(2022, 9, 2)},
+        {"person_id": 2},
+        {"person_id": 3, "first_dose_date": dt.date(2022, 9, 3), "not_received_reason": "x"},
+        {"person_id": 4, "first_dose_date": dt.date(2022, 8, 31)},
+        {
+            "person_id": 5,
+            "withdrawal_date": dt.date(2022, 9, 10),
+            "first_dose_date": dt.date(2022, 9, 11),
+        },
+    )
+    with pytest.raises(InvalidInputError) as info:
+        read_enrolment(bad, strata)
+    text = str(info.value)
+    for expected in (
+        "row 2, column 'first_dose_date': is blank and so is not_received_reason: other rows "
+        "record receipt",
+        "row 3, column 'not_received_reason': value 'x': is given, but first_dose_date "
+        "2022-09-03 says the patient received the intervention; clear one of the two",
+        "row 4, column 'first_dose_date': value '2022-08-31': is before the randomisation "
+        "date 2022-09-01",
+        "row 5, column 'first_dose_date': value '2022-09-11': is after the withdrawal date "
+        "2022-09-10",
+    ):
+        assert expected in text, expected
+    assert "row 1" not in text
+
+
+def test_a_consort_group_with_receipt_shows_who_did_not_receive_and_why() -> None:
+    group = CONSORT["groups"][0] | {
+        "received": 29,
+        "not_received": 2,
+        "not_received_reasons": [["withdrew consent before the first dose", 2]],
+    }
+    boxes = group_boxes(group, CONSORT)
+    assert boxes["allocation"] == [
+        "Allocated to Drug A (n = 31)",
+        "- Received the allocated intervention (n = 29)",
+        "- Did not receive the allocated intervention (n = 2)",
+        "    withdrew consent before the first dose (2)",
+    ]
+    svg = to_svg(consort_figure(CONSORT | {"groups": [group, CONSORT["groups"][1]]}), "consort")
+    assert "withdrew consent before the first" in svg  # drawn (the line wraps in the box)

@@ -111,7 +111,9 @@ Enrolment = Annotated[
         "-e",
         metavar="FILE",
         help="Enrolment table, CSV or Parquet: person_id, stratum, randomisation_date, "
-        "withdrawal_date, withdrawal_reason (arm blank or absent).",
+        "withdrawal_date, withdrawal_reason (arm blank or absent); optionally "
+        "first_dose_date and not_received_reason (CONSORT's received allocated "
+        "intervention; docs/trial.md).",
     ),
 ]
 Screening = Annotated[

@@ -77,6 +77,18 @@ def _grouped(pairs: Sequence[Sequence[Any]]) -> list[str]:
     return lines
 
 
+def _receipt(group: Mapping[str, Any], what: str) -> list[str]:
+    """CONSORT's "received allocated intervention" lines of a group's allocation box; "not
+    recorded" without the enrolment's first doses (``received`` None or absent)."""
+    if group.get("received") is None:
+        return [f"- Receipt of the {what}: not recorded"]
+    lines = [
+        f"- Received the {what} ({_n(group['received'])})",
+        f"- Did not receive the {what} ({_n(group['not_received'])})",
+    ]
+    return lines + [f"    {reason} ({n})" for reason, n in group["not_received_reasons"]]
+
+
 def group_boxes(group: Mapping[str, Any], consort: Mapping[str, Any]) -> dict[str, list[str]]:
     """The text of a group's allocation, follow-up and analysis boxes (lines; "- " starts a
     bullet)."""
@@ -89,6 +101,9 @@ def group_boxes(group: Mapping[str, Any], consort: Mapping[str, Any]) -> dict[st
     else:
         verb = "Assigned to" if consort.get("single_arm") else "Allocated to"
         allocated = [f"{verb} {group['label']} ({_n(group['allocated'])})"]
+    allocated += _receipt(
+        group, "intervention" if consort.get("single_arm") else "allocated intervention"
+    )
     follow = [f"Withdrew before {visit} ({_n(group['withdrew'])})"]
     follow += _reasons(group["withdrawal_reasons"])
     follow.append(f"Attended the {visit} visit ({_n(group['attended_endpoint_visit'])})")

@@ -5,6 +5,9 @@ figure 1): enrolment, allocation, follow-up and analysis, with reasons.
   screening log; without one they are *not recorded*, never guessed.
 - **Randomised**: the enrolment table's rows.
 - **Allocated**: per arm from the allocation store (unblinded); one pooled group when blinded.
+  **Received allocated intervention** and **did not receive** (with each reason): from the
+  enrolment table's ``first_dose_date`` and ``not_received_reason``; without them *not
+  recorded* (``None``), never guessed.
 - **Follow-up**: patients who withdrew before the primary endpoint's visit (the enrolment's
   withdrawal date on or before the visit, or the end of its window when the visit was
   missed), with the withdrawal reasons; those who attended that visit; rescue therapy and
@@ -12,19 +15,34 @@ figure 1): enrolment, allocation, follow-up and analysis, with reasons.
 - **Analysed**: the specification's population is all randomised patients, so every
   allocated patient is analysed; those without an observed endpoint are counted as
   non-responders (the ``missing_visit`` and ``dropout`` strategies) and are shown as such.
-
-Receipt of the allocated intervention is not recorded in the registry and is not counted.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pyarrow as pa
+
 from myositis.trial.endpoints import PatientEndpoints, TrialEndpoints
 from myositis.trial.inputs import ScreeningRow
+from myositis.trial.records import receipt_recorded
 from myositis.trial.spec import TrialSpec
+
+#: A patient's first dose of the allocated intervention, or None and why none was given.
+Receipt = tuple[dt.date | None, str | None]
+
+
+def receipt_of(enrolment: pa.Table) -> dict[int, Receipt] | None:
+    """Each enrolled patient's :data:`Receipt` from the enrolment table's ``first_dose_date``
+    and ``not_received_reason`` (checked by :func:`myositis.trial.records.read_enrolment`);
+    None when no row records either (receipt not recorded)."""
+    rows = enrolment.select(["person_id", "first_dose_date", "not_received_reason"]).to_pylist()
+    if not receipt_recorded(rows):
+        return None
+    return {r["person_id"]: (r["first_dose_date"], r["not_received_reason"]) for r in rows}
 
 
 def _reasons(values: Sequence[str | None]) -> list[list[Any]]:
@@ -33,7 +51,10 @@ def _reasons(values: Sequence[str | None]) -> list[list[Any]]:
 
 
 def _group(
-    spec: TrialSpec, patients: Sequence[PatientEndpoints], withdrawal: Mapping[int, str | None]
+    spec: TrialSpec,
+    patients: Sequence[PatientEndpoints],
+    withdrawal: Mapping[int, str | None],
+    receipt: Mapping[int, Receipt] | None,
 ) -> dict[str, Any]:
     primary = spec.primary
     withdrew: list[str | None] = []
@@ -48,8 +69,16 @@ def _group(
         rescue += "rescue_therapy" in kinds
         restart += "prednisone_restarted" in kinds
         unobserved += value.observed is None
+    undosed = (
+        None
+        if receipt is None
+        else [receipt[p.person_id][1] for p in patients if receipt[p.person_id][0] is None]
+    )
     return {
         "allocated": len(patients),
+        "received": None if undosed is None else len(patients) - len(undosed),
+        "not_received": None if undosed is None else len(undosed),
+        "not_received_reasons": [] if undosed is None else _reasons(undosed),
         "withdrew": len(withdrew),
         "withdrawal_reasons": _reasons(withdrew),
         "attended_endpoint_visit": attended,
@@ -67,14 +96,18 @@ def consort_counts(
     withdrawal_reasons: Mapping[int, str | None],
     screening: Sequence[ScreeningRow] | None,
     allocation: Mapping[int, str] | None = None,
+    receipt: Mapping[int, Receipt] | None = None,
 ) -> dict[str, Any]:
     """The flow diagram's numbers (see the module docstring); by arm when ``allocation`` (the
-    unblinded person -> arm) is given, otherwise one pooled group carrying no arm."""
+    unblinded person -> arm) is given, otherwise one pooled group carrying no arm.
+    ``receipt``: each patient's first dose of the allocated intervention and the reason when
+    there was none (:func:`receipt_of`); None when the enrolment does not record it."""
     excluded = [r for r in screening or () if r.excluded_reason is not None]
     patients = endpoints.patients
     if allocation is None:
         groups = [
-            {"label": "All randomised (arms pooled)"} | _group(spec, patients, withdrawal_reasons)
+            {"label": "All randomised (arms pooled)"}
+            | _group(spec, patients, withdrawal_reasons, receipt)
         ]
     else:
         groups = [
@@ -83,6 +116,7 @@ def consort_counts(
                 spec,
                 [p for p in patients if allocation[p.person_id] == arm.name],
                 withdrawal_reasons,
+                receipt,
             )
             for arm in spec.arms
         ]
@@ -101,4 +135,4 @@ def consort_counts(
     }
 
 
-__all__ = ["consort_counts"]
+__all__ = ["Receipt", "consort_counts", "receipt_of"]

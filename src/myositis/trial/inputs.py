@@ -4,10 +4,13 @@ log, each a CSV or Parquet file.
 
 Enrolment file (one row per randomised patient; docs/trial.md, "Input tables")::
 
-    person_id, stratum, randomisation_date, arm, withdrawal_date, withdrawal_reason
+    person_id, stratum, randomisation_date, arm, withdrawal_date, withdrawal_reason,
+    first_dose_date, not_received_reason
 
 ``arm`` may be absent or blank and is never read here: endpoints are derived blind, and the
-unblinded report takes the arms from the concealed allocation store.
+unblinded report takes the arms from the concealed allocation store. ``first_dose_date`` and
+``not_received_reason`` (optional) record receipt of the allocated intervention
+(:mod:`myositis.trial.records`).
 
 Screening log (optional; the CONSORT diagram's "assessed for eligibility")::
 
@@ -39,6 +42,7 @@ import pyarrow as pa
 
 from myositis.errors import InputProblem, InvalidInputError, MissingColumnError, MyositisError
 from myositis.progress import Progress, silent
+from myositis.trial.records import read_enrolment
 from myositis.trial.spec import TrialSpec
 
 if TYPE_CHECKING:
@@ -52,9 +56,17 @@ ENROLMENT_SCHEMA = pa.schema(
         ("arm", pa.string()),
         ("withdrawal_date", pa.date32()),
         ("withdrawal_reason", pa.string()),
+        ("first_dose_date", pa.date32()),
+        ("not_received_reason", pa.string()),
     ]
 )
-ENROLMENT_OPTIONAL = ("arm", "withdrawal_date", "withdrawal_reason")
+ENROLMENT_OPTIONAL = (
+    "arm",
+    "withdrawal_date",
+    "withdrawal_reason",
+    "first_dose_date",
+    "not_received_reason",
+)
 
 SCREENING_SCHEMA = pa.schema(
     [
@@ -302,6 +314,8 @@ def load_inputs(
         .append_column("arm", pa.nulls(table.num_rows, pa.string()))
         .select(ENROLMENT_SCHEMA.names)
     )
+    # checked here too, so that every problem names the file (derive_endpoints checks again)
+    read_enrolment(table, spec.stratum_names, str(enrolment))
     ids = sorted({p for p in table.column("person_id").to_pylist() if p is not None})
     files = {"enrolment": {"path": str(enrolment), "sha256": file_sha256(enrolment)}}
     screened = None

@@ -10,6 +10,12 @@ Enrolment table (one row per randomised patient)::
                                   endpoints are derived blind; analysis joins the arms later)
     withdrawal_date      date     null unless the patient withdrew
     withdrawal_reason    string   free text, null unless withdrawn
+    first_dose_date      date     the first dose of the allocated intervention (optional)
+    not_received_reason  string   why a patient received none of it (optional)
+
+The last two record receipt of the allocated intervention (CONSORT 2010's "received
+allocated intervention"): absent or blank in every row, it is not recorded; otherwise every
+row gives exactly one of them.
 
 Registry tables (``myositis.registry.schema``): ``assessment`` (long format), ``laboratory``
 (muscle enzymes with their ULN) and ``drug_exposure`` (prednisone records with dose,
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +43,11 @@ ENROLMENT_COLUMNS = (
     "arm",
     "withdrawal_date",
     "withdrawal_reason",
+    "first_dose_date",
+    "not_received_reason",
 )
+#: Enrolment columns a table may leave out.
+_OPTIONAL = ("arm", "withdrawal_reason", "first_dose_date", "not_received_reason")
 ASSESSMENT_COLUMNS = ("assessment_id", "person_id", "assessment_date", "instrument", "measure",
                       "value")  # fmt: skip
 LABORATORY_COLUMNS = ("person_id", "test", "result_date", "value", "uln")
@@ -53,6 +63,10 @@ class Enrolment:
     randomised: dt.date
     withdrawn: dt.date | None
     withdrawal_reason: str | None
+    #: the first dose of the allocated intervention; None when none was given or receipt is
+    #: not recorded (``not_received_reason`` tells which)
+    first_dose: dt.date | None = None
+    not_received_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,44 +110,93 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
     return table.to_pylist()
 
 
-def read_enrolment(table: pa.Table, strata: Sequence[str]) -> list[Enrolment]:
+def read_enrolment(
+    table: pa.Table, strata: Sequence[str], source: str = "enrolment"
+) -> list[Enrolment]:
     """The enrolment rows, checked: a known stratum, a randomisation date, one row per person,
-    a withdrawal not before randomisation."""
-    require(table, [c for c in ENROLMENT_COLUMNS if c not in ("arm", "withdrawal_reason")],
-            "enrolment")  # fmt: skip
+    a withdrawal not before randomisation; where receipt of the allocated intervention is
+    recorded (module docstring), a first dose or a reason for none in every row, and a first
+    dose neither before randomisation nor after a withdrawal. Problems name ``source`` (the
+    file, when there is one)."""
+    require(table, [c for c in ENROLMENT_COLUMNS if c not in _OPTIONAL], source)
     problems: list[InputProblem] = []
     seen: dict[int, int] = {}
     out: list[Enrolment] = []
-    for i, r in enumerate(_rows(table), start=1):
+    rows = _rows(table)
+    receipt = receipt_recorded(rows)
+    for i, r in enumerate(rows, start=1):
         pid, stratum, day0 = r["person_id"], r["stratum"], r["randomisation_date"]
         withdrawn = r.get("withdrawal_date")
+        dosed, undosed = r.get("first_dose_date"), r.get("not_received_reason")
         if pid is None:
-            problems.append(InputProblem(i, "person_id", None, "is blank", "enrolment"))
+            problems.append(InputProblem(i, "person_id", None, "is blank", source))
             continue
         if pid in seen:
             problems.append(InputProblem(i, "person_id", str(pid),
                                          f"is enrolled twice (also row {seen[pid]})",
-                                         "enrolment"))  # fmt: skip
+                                         source))  # fmt: skip
             continue
         seen[pid] = i
         if stratum not in strata:
             problems.append(InputProblem(i, "stratum", stratum,
                                          f"is not a stratum of the plan; allowed: "
-                                         f"{', '.join(strata)}", "enrolment"))  # fmt: skip
+                                         f"{', '.join(strata)}", source))  # fmt: skip
         if day0 is None:
             problems.append(InputProblem(i, "randomisation_date", None,
                                          "is blank: every enrolled patient needs day 0",
-                                         "enrolment"))  # fmt: skip
+                                         source))  # fmt: skip
         elif withdrawn is not None and withdrawn < day0:
             problems.append(InputProblem(i, "withdrawal_date", str(withdrawn),
                                          f"is before the randomisation date {day0}",
-                                         "enrolment"))  # fmt: skip
+                                         source))  # fmt: skip
+        problems += _receipt_problems(i, day0, withdrawn, dosed, undosed, receipt, source)
         if day0 is not None and stratum in strata:
             out.append(Enrolment(i, int(pid), stratum, day0, withdrawn,
-                                 r.get("withdrawal_reason")))  # fmt: skip
+                                 r.get("withdrawal_reason"), dosed, undosed))  # fmt: skip
     if problems:
         raise InvalidInputError(problems)
     return out
+
+
+def receipt_recorded(rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether enrolment ``rows`` record receipt of the allocated intervention: some row gives
+    a ``first_dose_date`` or a ``not_received_reason`` (module docstring)."""
+    return any(r.get("first_dose_date") or r.get("not_received_reason") for r in rows)
+
+
+def _receipt_problems(
+    row: int,
+    randomised: dt.date | None,
+    withdrawn: dt.date | None,
+    dosed: dt.date | None,
+    undosed: str | None,
+    recorded: bool,
+    source: str,
+) -> list[InputProblem]:
+    """What is wrong with one row's receipt of the allocated intervention (module docstring):
+    the diagram's received and not-received counts must add up to those allocated."""
+
+    def problem(column: str, value: object, message: str) -> list[InputProblem]:
+        return [InputProblem(row, column, None if value is None else str(value), message,
+                             source)]  # fmt: skip
+
+    if not recorded:
+        return []
+    if dosed is None and undosed is None:
+        return problem("first_dose_date", None,
+                       "is blank and so is not_received_reason: other rows record receipt of "
+                       "the allocated intervention, so give this patient's first dose date "
+                       "or why none was given")  # fmt: skip
+    if dosed is not None and undosed is not None:
+        return problem("not_received_reason", undosed,
+                       f"is given, but first_dose_date {dosed} says the patient received the "
+                       "intervention; clear one of the two")  # fmt: skip
+    if dosed is not None and randomised is not None and dosed < randomised:
+        return problem("first_dose_date", dosed,
+                       f"is before the randomisation date {randomised}")  # fmt: skip
+    if dosed is not None and withdrawn is not None and dosed > withdrawn:
+        return problem("first_dose_date", dosed, f"is after the withdrawal date {withdrawn}")
+    return []
 
 
 #: Registry instrument and measure of each core set measure's recorded score (adults; the

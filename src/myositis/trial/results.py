@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from myositis import __version__
-from myositis.trial.consort import consort_counts
+from myositis.trial.consort import consort_counts, receipt_of
 from myositis.trial.endpoints import PatientEndpoints, TrialEndpoints
 from myositis.trial.inputs import TrialInputs
 from myositis.trial.spec import TrialSpec
@@ -435,7 +435,12 @@ def _common(
         "adverse_events": _adverse_events(spec, inputs, group_of, order),
         "problems": [p.describe() for p in endpoints.problems],
         "consort": consort_counts(
-            spec, endpoints, {k: v[1] for k, v in withdrawal.items()}, inputs.screening, allocation
+            spec,
+            endpoints,
+            {k: v[1] for k, v in withdrawal.items()},
+            inputs.screening,
+            allocation,
+            receipt_of(inputs.enrolment),
         ),
         "patients": [
             _patient(p, withdrawal)

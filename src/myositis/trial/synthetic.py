@@ -8,8 +8,9 @@ by 45-80 % of the distance to normal across the core set measures by the last vi
 (non-responders by 0-10 %), so that responders reach TIS >= 40 and non-responders stay below
 it. The prednisone taper is recorded as one ``drug_exposure`` row per step; a share of
 non-responders stop tapering at 5 mg. Withdrawals (``dropout_rate``), rescue therapy and a
-prednisone restart happen with the given probabilities. Same specification, inputs and seed:
-the same tables.
+prednisone restart happen with the given probabilities; about 3 % of patients receive none of
+the allocated intervention (``NOT_RECEIVED``), the others a first dose 0 to 3 days after
+randomisation. Same specification, inputs and seed: the same tables.
 
 The enrolment table carries no arm (``arm`` is null: the trial is blinded); the allocation
 (person -> arm) is returned apart, for the unblinded store only.
@@ -49,6 +50,13 @@ EXCLUSIONS = (
     ("not meeting inclusion criteria: no active disease", 0.15),
     ("declined to participate", 0.25),
     ("other reasons: could not attend the visits", 0.10),
+)
+
+#: Synthetic reasons a randomised patient received none of the allocated intervention, and
+#: the share of patients with each (CONSORT's "did not receive allocated intervention").
+NOT_RECEIVED = (
+    ("withdrew consent before the first dose", 0.02),
+    ("no longer eligible at the first dose visit", 0.01),
 )
 
 #: Assigns an arm: (person_id, stratum, randomisation date) -> arm name.
@@ -256,6 +264,7 @@ def generate_trial(
          {"key": "generator", "value": "myositis.trial.synthetic.generate_trial"},
          {"key": "trial", "value": spec.trial.id}],
         schema=_registry_schema("registry_metadata"))  # fmt: skip
+    _first_doses(np.random.default_rng([seed, 2]), enrol)
     enrolment = pa.Table.from_pylist(enrol, schema=ENROLMENT_SCHEMA)
     screening = pa.Table.from_pylist(_screening(extra, enrol), schema=SCREENING_SCHEMA)
     return SyntheticTrial(tables, enrolment, allocation, truth, screening)
@@ -277,6 +286,22 @@ def _adverse_events(rng: np.random.Generator, enrol: list[dict[str, object]], la
                                 suspected_drug="study drug (masked)",
                                 led_to_discontinuation=False))  # fmt: skip
     return out
+
+
+def _first_doses(rng: np.random.Generator, enrol: list[dict[str, object]]) -> None:
+    """Give each enrolment row its first dose of the allocated intervention (0 to 3 days after
+    randomisation) or, for the shares of :data:`NOT_RECEIVED`, the reason there was none. A
+    generator of its own, so the other tables do not change with it."""
+    cut = np.cumsum([share for _, share in NOT_RECEIVED])
+    for row in enrol:
+        day0 = row["randomisation_date"]
+        assert isinstance(day0, dt.date)
+        u, days = rng.random(), int(rng.integers(0, 4))
+        missed = int(np.searchsorted(cut, u, side="right"))
+        if missed < len(NOT_RECEIVED):
+            row |= {"first_dose_date": None, "not_received_reason": NOT_RECEIVED[missed][0]}
+        else:
+            row |= {"first_dose_date": day0 + dt.timedelta(days=days), "not_received_reason": None}
 
 
 def _screening(rng: np.random.Generator, enrol: list[dict[str, object]]
