@@ -105,6 +105,15 @@ def synth(
             metavar="NAME",
         ),
     ] = "population",
+    core_set: Annotated[
+        bool,
+        typer.Option(
+            "--core-set",
+            help="Also record the other IMACS core set measures (physician and patient global, "
+            "HAQ or CHAQ and CMAS, extramuscular global) at the JAK course's visits, so TIS and "
+            "DOI outcomes can be computed (examples/cohorts/tis-week24.yaml).",
+        ),
+    ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace FILE if it exists.")
     ] = False,
@@ -124,10 +133,11 @@ def synth(
             progress=progress,
             overwrite=overwrite,
             preset=preset,
+            core_set=core_set,
         )
     typer.echo(
         f"wrote synthetic registry {path} ({patients:,} persons, {sites} sites, seed {seed}, "
-        f"preset {preset}) "
+        f"preset {preset}{', core set' if core_set else ''}) "
         f"in {time.perf_counter() - began:.1f} s"
     )
 

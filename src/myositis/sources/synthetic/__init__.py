@@ -54,6 +54,7 @@ def generate_registry(
     overwrite: bool = False,
     params: SynthParams | None = None,
     preset: str = "population",
+    core_set: bool = False,
 ) -> Path:
     """Write a synthetic registry of ``patients`` persons over ``sites`` sites to ``path``.
 
@@ -61,7 +62,8 @@ def generate_registry(
     ``SynthParams``: 0.2 DM per 1,000, the population-based prevalence) or ``referral-centre``
     (5 DM per 1,000 and CDASI recorded at nearly every visit, docs/synthetic.md); ``params``
     replaces the preset's parameters; ``dm_per_1000``, when given, replaces their DM
-    prevalence. Returns the path written.
+    prevalence; ``core_set`` records the other IMACS core set measures at the JAK course's
+    visits (``SynthParams.core_set``). Returns the path written.
     """
     problems = []
     if params is None and preset not in PRESETS:
@@ -83,6 +85,8 @@ def generate_registry(
     settings = params or PRESETS[preset]
     if dm_per_1000 is not None:
         settings = SynthParams(**{**asdict(settings), "dm_per_1000": dm_per_1000})
+    if core_set:
+        settings = SynthParams(**{**asdict(settings), "core_set": True})
     target = Path(path)
     con = create_registry(target, overwrite=overwrite)
     write_metadata(
@@ -98,7 +102,9 @@ def generate_registry(
             "dm_per_1000": repr(settings.dm_per_1000),
             "batch_size": str(BATCH_SIZE),
             "codeset_version": CODESET_VERSION,
-        },
+        }
+        # only when on, so a registry made without it is unchanged
+        | ({"core_set": "true"} if settings.core_set else {}),
     )
     exposure_id = assessment_id = 0
     progress("synthetic registry: persons", 0, patients)
@@ -106,6 +112,10 @@ def generate_registry(
         n = min(BATCH_SIZE, patients - first)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
         batch = Batch(rng, settings, sites, exposure_id, assessment_id)
+        if settings.core_set:
+            batch.core_rng = np.random.default_rng(
+                np.random.SeedSequence(seed, spawn_key=(index, 1))
+            )
         _generate_batch(batch, first + 1, n)
         for table in DATA_TABLES:
             append_arrow(con, table, batch.rows[table].to_arrow())

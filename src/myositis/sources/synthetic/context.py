@@ -47,6 +47,8 @@ class Batch:
     next_exposure_id: int
     next_assessment_id: int
     rows: dict[str, Rows] = field(default_factory=lambda: {t: Rows(t) for t in DATA_TABLES})
+    #: the core set measures' own stream (``SynthParams.core_set``; None when off)
+    core_rng: np.random.Generator | None = None
 
     def exposure_id(self) -> int:
         self.next_exposure_id += 1

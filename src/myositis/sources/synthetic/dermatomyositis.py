@@ -49,6 +49,17 @@ _LAB_LOINC: Final = {
     for test in ("ck", "aldolase")
 }
 _MYOSITIS_ACTIVE: Final = ("classic_active_myositis", "juvenile")
+#: The other IMACS core set measures the ``core_set`` option records (MMT-8 is recorded
+#: anyway): stem -> (instrument, measure, lowest, highest, recorded step). HAQ and CHAQ in
+#: steps of 0.125 (the HAQ disability index's), the global VAS scores in 0.1 cm.
+_CORE_SET: Final = {
+    "pga": ("pga", "score", 0.0, 10.0, 0.1),
+    "ptga": ("ptga", "score", 0.0, 10.0, 0.1),
+    "ema": ("ema", "score", 0.0, 10.0, 0.1),
+    "haq": ("haq", "score", 0.0, 3.0, 0.125),
+    "chaq": ("chaq", "score", 0.0, 3.0, 0.125),
+    "cmas": ("cmas", "total", 0.0, 52.0, 1.0),
+}
 _LATEST_REFRACTORY_DIAGNOSIS: Final = day(2021, 6, 30)
 
 
@@ -322,6 +333,9 @@ def _treated_assessments(
     uln = CK_ULN_BY_SITE[site % len(CK_ULN_BY_SITE)]
     keys = cdasi_items().patient_keys(rng)
     papules = bool(rng.random() < 0.5)
+    # drawn from a generator of their own, so the registry is otherwise the same
+    core = batch.core_rng
+    core_base = _core_set_baseline(core, subtype) if core is not None else {}
 
     visits: list[int] = []
     u = rng.random()
@@ -347,14 +361,25 @@ def _treated_assessments(
             itch = np.clip(round(pruritus0 * activity / a0 + rng.normal(0, 0.7)), 0, 10)
             _score(batch, pid, when, "pruritus_nrs", "score", float(itch))
         recovery = 1 - math.exp(-months / 2.0) if responder else 0.1 * min(months / 3, 1)
-        if myositis and rng.random() < 0.7:
-            mmt = int(np.clip(round(mmt0 + (80 - mmt0) * recovery + rng.normal(0, 1)), 0, 80))
+        strength = mmt0 + (80 - mmt0) * recovery
+        mmt_done = myositis and rng.random() < 0.7
+        if mmt_done:
+            mmt = int(np.clip(round(strength + rng.normal(0, 1)), 0, 80))
             _score(batch, pid, when, "mmt8", "total", float(mmt))
-        if rng.random() < 0.7:
-            ratio = max(0.2, 1 + (ck0 - 1) * (1 - recovery)) if ck0 > 1 else ck0
+        ratio = max(0.2, 1 + (ck0 - 1) * (1 - recovery)) if ck0 > 1 else ck0
+        ck_done = rng.random() < 0.7
+        if ck_done:
             _lab(batch, pid, when, "ck", ratio * rng.uniform(0.9, 1.1), uln)
             if rng.random() < 0.2:
                 _lab(batch, pid, when, "aldolase", max(ratio * 0.8, 0.3), ALDOLASE_ULN)
+        if core is not None and core.random() < 0.9:
+            # a core set visit: every measure, so MMT-8 and CK too where not recorded above
+            _core_set_visit(batch, core, pid, when, core_base, recovery)
+            if not mmt_done:
+                mmt = int(np.clip(round(strength + core.normal(0, 1)), 0, 80))
+                _score(batch, pid, when, "mmt8", "total", float(mmt))
+            if not ck_done:
+                _lab(batch, pid, when, "ck", ratio * core.uniform(0.9, 1.1), uln)
 
 
 def _untreated_assessments(batch: Batch, pid: int, site: int, subtype: str, onset: int) -> None:
@@ -372,6 +397,35 @@ def _untreated_assessments(batch: Batch, pid: int, site: int, subtype: str, onse
             _score(batch, pid, when, "mmt8", "total", float(_mmt_baseline(rng, subtype)))
         if rng.random() < 0.5:
             _lab(batch, pid, when, "ck", _ck_ratio(rng, subtype), uln)
+
+
+def _core_set_baseline(rng: np.random.Generator, subtype: str) -> dict[str, float]:
+    """A treated patient's core set measures before the JAK start (assumptions: globals of
+    3 to 8 cm, extramuscular 2 to 7 cm; HAQ 0.6 to 2 with myositis, 0.1 to 0.8 without;
+    children CHAQ and CMAS instead of HAQ, CMAS 20 to 45 of 52 with myositis)."""
+    myositis = subtype != "amyopathic"
+    base = {"pga": rng.uniform(3, 8), "ptga": rng.uniform(3, 8), "ema": rng.uniform(2, 7)}
+    disability = rng.uniform(0.6, 2.0) if myositis else rng.uniform(0.1, 0.8)
+    if subtype.startswith("juvenile"):
+        return base | {"chaq": disability, "cmas": rng.uniform(20, 45)}
+    return base | {"haq": disability}
+
+
+def _core_set_visit(
+    batch: Batch, rng: np.random.Generator, pid: int, when: int, base: dict[str, float],
+    recovery: float,
+) -> None:  # fmt: skip
+    """The core set measures at one visit: each moves from its baseline toward normal by the
+    visit's ``recovery`` (the MMT-8's: a responder's approaches 1), the lower-is-better ones
+    to 15 % of their baseline, CMAS to its maximum, with noise of 4 % of the scale."""
+    for stem, start in base.items():
+        instrument, measure, low, high, step = _CORE_SET[stem]
+        target = (
+            start + (high - start) * recovery if stem == "cmas" else start * (1 - 0.85 * recovery)
+        )
+        noisy = target + rng.normal(0, 0.04 * (high - low))
+        value = float(np.clip(round(noisy / step) * step, low, high))
+        _score(batch, pid, when, instrument, measure, round(value, 3))
 
 
 def _mmt_baseline(rng: np.random.Generator, subtype: str) -> int:

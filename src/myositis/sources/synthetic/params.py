@@ -83,6 +83,10 @@ class SynthParams:
     undotted_fraction: float = 0.30
     #: Share of DM patients also coded M36.0 (DM in neoplastic disease).
     neoplastic_fraction: float = 0.03
+    #: Record the other IMACS core set measures (physician and patient global, HAQ or for
+    #: children CHAQ and CMAS, extramuscular global) at 90% of a JAK course's visits, so TIS
+    #: and DOI outcomes can be computed; off by default (the registry is then unchanged).
+    core_set: bool = False
 
     def __post_init__(self) -> None:
         if len(self.subtype_shares) != len(DM_SUBTYPES):
