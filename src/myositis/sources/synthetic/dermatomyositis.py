@@ -402,7 +402,7 @@ def _untreated_assessments(batch: Batch, pid: int, site: int, subtype: str, onse
 def _core_set_baseline(rng: np.random.Generator, subtype: str) -> dict[str, float]:
     """A treated patient's core set measures before the JAK start (assumptions: globals of
     3 to 8 cm, extramuscular 2 to 7 cm; HAQ 0.6 to 2 with myositis, 0.1 to 0.8 without;
-    children CHAQ and CMAS instead of HAQ, CMAS 20 to 45 of 52 with myositis)."""
+    children CHAQ and CMAS instead of HAQ, CMAS 20 to 45 of 52)."""
     myositis = subtype != "amyopathic"
     base = {"pga": rng.uniform(3, 8), "ptga": rng.uniform(3, 8), "ema": rng.uniform(2, 7)}
     disability = rng.uniform(0.6, 2.0) if myositis else rng.uniform(0.1, 0.8)
