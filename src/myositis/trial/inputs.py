@@ -42,7 +42,7 @@ import pyarrow as pa
 
 from myositis.errors import InputProblem, InvalidInputError, MissingColumnError, MyositisError
 from myositis.progress import Progress, silent
-from myositis.trial.records import read_enrolment
+from myositis.trial.records import OPTIONAL_ENROLMENT_COLUMNS, read_enrolment
 from myositis.trial.spec import TrialSpec
 
 if TYPE_CHECKING:
@@ -60,13 +60,8 @@ ENROLMENT_SCHEMA = pa.schema(
         ("not_received_reason", pa.string()),
     ]
 )
-ENROLMENT_OPTIONAL = (
-    "arm",
-    "withdrawal_date",
-    "withdrawal_reason",
-    "first_dose_date",
-    "not_received_reason",
-)
+#: A file may also leave out ``withdrawal_date`` (read as blank in every row).
+ENROLMENT_OPTIONAL = (*OPTIONAL_ENROLMENT_COLUMNS, "withdrawal_date")
 
 SCREENING_SCHEMA = pa.schema(
     [

@@ -47,7 +47,7 @@ ENROLMENT_COLUMNS = (
     "not_received_reason",
 )
 #: Enrolment columns a table may leave out.
-_OPTIONAL = ("arm", "withdrawal_reason", "first_dose_date", "not_received_reason")
+OPTIONAL_ENROLMENT_COLUMNS = ("arm", "withdrawal_reason", "first_dose_date", "not_received_reason")
 ASSESSMENT_COLUMNS = ("assessment_id", "person_id", "assessment_date", "instrument", "measure",
                       "value")  # fmt: skip
 LABORATORY_COLUMNS = ("person_id", "test", "result_date", "value", "uln")
@@ -118,7 +118,7 @@ def read_enrolment(
     recorded (module docstring), a first dose or a reason for none in every row, and a first
     dose neither before randomisation nor after a withdrawal. Problems name ``source`` (the
     file, when there is one)."""
-    require(table, [c for c in ENROLMENT_COLUMNS if c not in _OPTIONAL], source)
+    require(table, [c for c in ENROLMENT_COLUMNS if c not in OPTIONAL_ENROLMENT_COLUMNS], source)
     problems: list[InputProblem] = []
     seen: dict[int, int] = {}
     out: list[Enrolment] = []
