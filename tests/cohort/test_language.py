@@ -185,7 +185,8 @@ def test_outcomes_at_baseline_and_follow_up(con: BaseBackend) -> None:
     assert [rows[p]["ck_baseline"] for p in (1, 3, 4, 5, 8)] == [4.5, 2.5, None, None, 3.5]
 
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cohorts"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "cohorts"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -231,3 +232,38 @@ def test_cohort_check_names_the_bad_field(tmp_path: Path) -> None:
     assert f"{bad}: the cohort definition is not valid" in out
     assert "entry.events[0].times_uln" in out
     assert "impossible range: the lower bound 2.0 is above the upper 1.0" in out
+
+
+def test_cohort_run_reads_a_format_1_study(tmp_path: Path) -> None:
+    """``myositis cohort run`` on the bundled format-1 study runs its cohort, translated
+    (myositis.cohort.translate): on examples/min2022 the attrition of Min et al. 2022's cohort,
+    18/15/13/12/11 persons (the seed; tests/study/test_min2022.py pins the same lines for the
+    study run), and the study builder's 11 members with their index dates."""
+    from myositis.registry import connect
+    from myositis.study.runner import study_cohort
+    from myositis.study.spec import load_spec
+
+    spec = REPO / "studies" / "jak-refractory-dm.yaml"
+    members = tmp_path / "members.csv"
+    out = run_cli(
+        "cohort", "run", str(spec), "--data", str(REPO / "examples" / "min2022"), "--json",
+        "-o", str(members),
+    )  # fmt: skip
+    found = json.loads(out)
+    assert [s["remaining"] for s in found["attrition"]] == [18, 15, 13, 12, 11]
+    assert found["persons"] == 11
+    built = study_cohort(connect(REPO / "examples" / "min2022"), load_spec(spec))
+    expected = sorted((p.person_id, p.index_date.isoformat()) for p in built.patients)
+    rows = [line.split(",")[:2] for line in members.read_text(encoding="utf-8").splitlines()[1:]]
+    assert sorted((int(p), d) for p, d in rows) == expected
+    assert load_cohort(spec).label == "Systemic JAK inhibitors in refractory dermatomyositis"
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "spec_version: 1\nstudy: {id: x, version: '1', title: X}\n"
+        "cohort:\n  diagnosis: {min_occurrences: two}\n",
+        encoding="utf-8",
+    )
+    out = run_cli("cohort", "run", str(bad), "--data", str(REPO / "examples" / "min2022"), code=2)
+    assert f"{bad} (cohort section, spec_version 1): the cohort definition is not valid" in out
+    assert "diagnosis.min_occurrences" in out

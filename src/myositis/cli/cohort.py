@@ -18,8 +18,10 @@ RUN_HELP = (
     "DuckDB, a few temporary stages on PostgreSQL and Spark."
     "\n\n"
     "COHORT is a YAML file of the cohort language (docs/cohort-language.md: concept sets, "
-    "entry events, inclusion rules, exit, outcomes), a format-2 study specification (its "
-    "cohort section), or an ATLAS cohort JSON read directly (docs/atlas.md). "
+    "entry events, inclusion rules, exit, outcomes), a study specification (format 2: its "
+    "cohort section; format 1, such as studies/jak-refractory-dm.yaml: its cohort translated "
+    "to the cohort language, with the study's attrition lines), or an ATLAS cohort JSON read "
+    "directly (docs/atlas.md). "
     f"--data: {REGISTRY_HELP}"
     "\n\n"
     '--json prints {"persons": N, "attrition": [{"label": ..., "remaining": N}, ...], '
@@ -29,6 +31,7 @@ RUN_HELP = (
     "\n\n"
     + examples(
         "myositis cohort run examples/cohorts/jak-new-users.yaml --data examples/min2022",
+        "myositis cohort run studies/jak-refractory-dm.yaml --data examples/min2022",
         "myositis cohort run my-cohort.yaml --data registry.duckdb --json",
         "myositis cohort run my-cohort.yaml --data registry.duckdb -o members.parquet",
         "myositis cohort run gi_bleed.json --data omop+duckdb:///data/eunomia.duckdb",

@@ -21,9 +21,11 @@ from ibis import BaseBackend
 
 from myositis.cohort.build import AttritionStep
 from myositis.cohort.compile import CompiledCohort, Step, compile_cohort
+from myositis.cohort.definition import CohortDefinition
 from myositis.cohort.language import Cohort
 from myositis.cohort.plans import planned
 from myositis.cohort.staging import StagedQuery, fetch_all, is_staged, run_staged, staged_plan
+from myositis.cohort.translate import from_definition
 from myositis.documents import read_yaml, validate
 from myositis.errors import SpecError
 from myositis.progress import Progress, StepTimes, silent
@@ -67,13 +69,29 @@ def cohort_sha256(cohort: Cohort) -> str:
 
 def load_cohort(path: str | Path) -> Cohort:
     """Read and validate a cohort file: a YAML mapping of the cohort language
-    (:class:`~myositis.cohort.language.Cohort`), or a format-2 study specification whose
-    ``cohort`` section is one. Problems raise :class:`~myositis.errors.SpecError` naming the
-    file, each field path and value (docs/cohort-language.md)."""
+    (:class:`~myositis.cohort.language.Cohort`), a format-2 study specification whose
+    ``cohort`` section is one, or a format-1 study specification, whose cohort section is
+    translated (:func:`~myositis.cohort.translate.from_definition`: the persons, index dates,
+    attrition lines and CDASI outcome of the study's own run). Problems raise
+    :class:`~myositis.errors.SpecError` naming the file, each field path and value
+    (docs/cohort-language.md)."""
     source = Path(path)
     if not source.is_file():
         raise SpecError(f"{source}: no such cohort file; give the path of a YAML cohort file")
     data = read_yaml(source, what="cohort file")
+    if isinstance(data, dict) and data.get("spec_version") == 1:
+        # format 1's cohort section, translated: the persons, index dates and attrition lines
+        # of the study's own run (myositis.cohort.translate)
+        definition = validate(
+            CohortDefinition,
+            data.get("cohort", {}),
+            source=f"{source} (cohort section, spec_version 1)",
+            what="cohort definition",
+            docs="docs/study-spec.md",
+        )
+        cohort = from_definition(definition)
+        title = data.get("study", {}).get("title") if isinstance(data.get("study"), dict) else None
+        return cohort.model_copy(update={"label": title}) if isinstance(title, str) else cohort
     if isinstance(data, dict) and "spec_version" in data and isinstance(data.get("cohort"), dict):
         data = data["cohort"]
     return validate(
