@@ -12,7 +12,9 @@ of the two servers) and each cohort of ``--cohorts``:
   ``myositis.study.runner.study_cohort(con, spec)`` on ``connect(url)`` (the cohort with its
   attrition, its outcomes -- baseline and follow-up CDASI activity, response -- and the
   records the analyses need; steps from its progress messages); ``hand`` the same cohort and
-  values as ONE query (:func:`hand_sql`); ``circe`` the statement sequence of OHDSI Circe's
+  values as ONE query (:func:`hand_sql`); ``same`` ONE query returning what the builder's
+  query returns: attrition, cutoff, outcome values and the members' records
+  (:func:`same_sql`); ``circe`` the statement sequence of OHDSI Circe's
   generated SQL (:func:`circe_sql`; shape of circe-be
   ``src/main/resources/resources/cohortdefinition/sql/`` ``codesetQuery.sql``,
   ``primaryEventsQuery.sql``, ``generateCohort.sql``, ``inclusionrule.sql``,
@@ -104,6 +106,9 @@ COLUMNS = (
     "responder",
     "response_days",
 )
+#: The builder's record kinds counted in the check of the study's *same* method, in the
+#: order of :func:`_same_rows` (CohortResult attributes).
+RECORDS = ("jak_exposures", "therapies", "adverse_events", "pruritus", "labs", "mmt8")
 
 
 # --- the SQL of the two comparisons -----------------------------------------------------------
@@ -153,6 +158,14 @@ def _qualifying(k: dict[str, Any], alias: str) -> str:
     return f"({included}) AND NOT ({excluded})"
 
 
+#: The members' outcome values (COLUMNS) from the CTE ``chosen`` of :func:`_outcomes`.
+OUTCOME_ROWS = """SELECT person_id, index_date, ingredient, first_diagnosis_date, baseline_date,
+           baseline_days, baseline_activity, assessment_date AS followup_date,
+           days AS followup_days, activity AS followup_activity, followup_count,
+           last_followup_days, responded AS responder, response_days
+    FROM chosen WHERE rn = 1"""
+
+
 def _outcomes(k: dict[str, Any], scored: str) -> str:
     """The last common table expressions and the final SELECT: the baseline (closest to the
     index, the later on a tie), the last follow-up, the count, the last day and the first
@@ -184,11 +197,7 @@ def _outcomes(k: dict[str, Any], scored: str) -> str:
                AS response_days
       FROM fu
     )
-    SELECT person_id, index_date, ingredient, first_diagnosis_date, baseline_date,
-           baseline_days, baseline_activity, assessment_date AS followup_date,
-           days AS followup_days, activity AS followup_activity, followup_count,
-           last_followup_days, responded AS responder, response_days
-    FROM chosen WHERE rn = 1
+    {OUTCOME_ROWS}
     ORDER BY person_id"""
 
 
@@ -225,6 +234,115 @@ def hand_sql(d: Dialect) -> str:
     ),
     {_outcomes(k, "scored")}
     """
+
+
+#: Person columns of the builder's ``patient`` records (the person table's, bar person_id).
+PERSON_COLUMNS = (
+    "source_id", "site", "sex", "birth_date", "birth_year", "race", "ethnicity", "import_id",
+    "source_record", "source_location",
+)  # fmt: skip
+
+
+def same_sql(d: Dialect) -> str:
+    """The bundled study as ONE hand-written query returning what the builder's query returns
+    (``myositis.cohort.build._Query``), not only the members' outcome values: one row of the
+    attrition (persons after each of the 5 lines), the exposed persons' unscorable CDASI
+    administrations, the qualifying exposures without a start date, the six maxima of the
+    data cutoff, and each kind of the members' records as one list: ``patient`` (outcome
+    values, person and subtype at the index), ``series`` (CDASI activities from the baseline
+    window's start to the follow-up window's end), ``jak`` (qualifying exposures),
+    ``therapy`` (the analysis's systemic therapies), ``adverse_event``, ``pruritus``,
+    ``mmt8``, ``laboratory`` (with days from the index)."""
+    spec = _spec()
+    k = _concepts(spec)
+    o = spec.analysis
+    therapies = {t.strip().lower() for t in o.systemic_therapies}
+    (b0, _), (_, f1) = k["baseline"], k["followup"]
+    members = "person_id IN (SELECT person_id FROM keys)"
+
+    def measure(instrument: str, name: str) -> str:
+        return f"""SELECT a.person_id, a.assessment_date,
+               {d.days("a.assessment_date", "k.index_date")} AS days, a.value
+             FROM assessment a JOIN keys k ON k.person_id = a.person_id
+             WHERE lower(a.instrument) = '{instrument}' AND lower(a.measure) = '{name}'"""
+
+    lists = {
+        "patient": f"""SELECT c.*, {", ".join(f"p.{c}" for c in PERSON_COLUMNS)}, s.subtype
+             FROM cohort c JOIN person p ON p.person_id = c.person_id
+             LEFT JOIN subtype s ON s.person_id = c.person_id AND s.index_date = c.index_date""",
+        "series": f"""SELECT person_id, days, activity, assessment_id FROM scored
+             WHERE {members} AND days >= {b0} AND days <= {f1}""",
+        "jak": f"SELECT * FROM qualifying WHERE start_date IS NOT NULL AND {members}",
+        "therapy": f"""SELECT * FROM drug_exposure e
+             WHERE {in_or_false("e.ingredient", therapies)} AND {members}""",
+        "adverse_event": f"SELECT * FROM adverse_event WHERE {members}",
+        "pruritus": measure(o.pruritus_instrument, o.pruritus_measure),
+        "mmt8": measure("mmt8", "total"),
+        "laboratory": f"""SELECT l.*, k.index_date,
+               {d.days("l.result_date", "k.index_date")} AS days
+             FROM laboratory l JOIN keys k ON k.person_id = l.person_id""",
+    }
+    cutoffs = [
+        ("drug_exposure", "start_date"), ("drug_exposure", "end_date"),
+        ("assessment", "assessment_date"), ("laboratory", "result_date"),
+        ("adverse_event", "onset_date"), ("diagnosis", "diagnosis_date"),
+    ]  # fmt: skip
+    distance = d.days("s.classified_date", "k.index_date")
+    head = [
+        "(SELECT count(*) FROM person) AS step_0",
+        "(SELECT count(*) FROM dx) AS step_1",
+        "(SELECT count(*) FROM idx) AS step_2",
+        "(SELECT count(*) FROM base) AS step_3",
+        "(SELECT count(*) FROM cohort) AS step_4",
+        "(SELECT count(*) FROM activity WHERE activity IS NULL) AS unscorable",
+        "(SELECT count(*) FROM qualifying WHERE start_date IS NULL) AS undated",
+        *(f"(SELECT max({c}) FROM {t}) AS cutoff_{n}" for n, (t, c) in enumerate(cutoffs)),
+        *(f"(SELECT {d.rows('x')} FROM ({q}) x) AS {name}" for name, q in lists.items()),
+    ]
+    head_text = ",\n      ".join(head)
+    return f"""
+    WITH dx AS (
+      SELECT d.person_id, min(d.diagnosis_date) AS first_diagnosis_date FROM diagnosis d
+      WHERE {match("d.code_system", "d.code", k["diagnosis"])} AND d.diagnosis_date IS NOT NULL
+        AND d.person_id IN (SELECT person_id FROM person)
+      GROUP BY d.person_id
+      HAVING count(DISTINCT d.diagnosis_date) >= {k["min_occurrences"]}
+    ),
+    qualifying AS (
+      SELECT e.* FROM drug_exposure e
+      WHERE e.person_id IN (SELECT person_id FROM dx) AND {_qualifying(k, "e")}
+    ),
+    idx AS (
+      SELECT person_id, index_date, ingredient, first_diagnosis_date FROM (
+        SELECT q.person_id, q.start_date AS index_date, lower(q.ingredient) AS ingredient,
+               dx.first_diagnosis_date,
+               row_number() OVER (PARTITION BY q.person_id
+                                  ORDER BY q.start_date, q.ingredient, q.exposure_id) AS rn
+        FROM qualifying q JOIN dx ON dx.person_id = q.person_id
+        WHERE q.start_date IS NOT NULL
+      ) ranked WHERE rn = 1
+    ),
+    activity AS ({cdasi_activity("idx")}),
+    scored AS (
+      SELECT s.assessment_id, s.person_id, s.assessment_date, s.activity,
+             {d.days("s.assessment_date", "i.index_date")} AS days, i.index_date, i.ingredient,
+             i.first_diagnosis_date
+      FROM activity s JOIN idx i ON i.person_id = s.person_id
+      WHERE s.activity IS NOT NULL
+    ),
+    {_outcomes(k, "scored").split(OUTCOME_ROWS)[0].rstrip()},
+    cohort AS ({OUTCOME_ROWS}),
+    keys AS (SELECT person_id, index_date FROM cohort),
+    subtype AS (
+      SELECT person_id, index_date, subtype FROM (
+        SELECT s.person_id, k.index_date, s.subtype,
+               row_number() OVER (PARTITION BY s.person_id, k.index_date ORDER BY
+                 CASE WHEN {distance} > 0 THEN 1 ELSE 0 END, abs({distance}), s.subtype) AS rn
+        FROM dm_subtype s JOIN keys k ON k.person_id = s.person_id
+      ) ranked WHERE rn = 1
+    )
+    SELECT
+      {head_text}"""
 
 
 #: Temp tables the Circe-style script creates (dropped after each run).
@@ -434,19 +552,24 @@ def _raw(engine: str, location: str) -> tuple[Callable[[str], list[Any]], Callab
 
 
 def _statements(kind: str, cohort: str, engine: str) -> tuple[list[str], tuple[str, ...]]:
-    """The SQL of ``kind`` (hand or circe) for ``cohort`` on ``engine``, and the temp tables
-    it leaves."""
+    """The SQL of ``kind`` (hand, same or circe) for ``cohort`` on ``engine``, and the temp
+    tables it leaves."""
     d = Dialect(engine)
+    if kind == "same":
+        return [same_sql(d)], ()
     if cohort == "study":
         return ([hand_sql(d)], ()) if kind == "hand" else (circe_sql(d), CIRCE_TABLES)
     hand, circe = {"r1": (r1_hand, r1_circe), "r2": (r2_hand, r2_circe)}[cohort]
     return ([hand(d)], ()) if kind == "hand" else (circe(d), CIRCE_RICH_TABLES)
 
 
-def _builder(cohort: str, location: str, runs: int) -> tuple[list[dict[str, Any]], list[Any]]:
+def _builder(
+    cohort: str, location: str, runs: int
+) -> tuple[list[dict[str, Any]], list[Any], list[Any] | None]:
     """The project's cohort: ``study_cohort`` (the bundled study, steps from its progress
     messages) or ``run_cohort(connect(url), cohort)`` (steps: compile, run). Run 0 is the
-    first of the process (its compile included): kept as ``cold``."""
+    first of the process (its compile included): kept as ``cold``. Returns the timings, the
+    rows compared and, for the study, the check :func:`_same_rows` gives (None otherwise)."""
     from myositis.registry.connect import connect
 
     opened = time.perf_counter()
@@ -471,6 +594,15 @@ def _builder(cohort: str, location: str, runs: int) -> tuple[list[dict[str, Any]
                 steps[message] = steps.get(message, 0.0) + until - at
             timings.append({"seconds": ended - began, "steps": steps})
         rows = [_row(getattr(p, c) for c in COLUMNS) for p in found.patients]
+        check = _row(
+            [
+                *(s.remaining for s in found.attrition),
+                found.unscorable_cdasi,
+                found.data_cutoff,
+                *(len(getattr(found, kind)) for kind in RECORDS),
+                sum(len(v) for v in found.cdasi_series.values()),
+            ]
+        )
     else:
         from myositis.cohort.run import load_cohort, run_cohort
 
@@ -482,14 +614,37 @@ def _builder(cohort: str, location: str, runs: int) -> tuple[list[dict[str, Any]
             steps = {str(s["step"]): float(s["seconds"]) for s in result.run["steps"]}  # type: ignore[attr-defined]
             timings.append({"seconds": ended - began, "steps": steps})
         rows = [_row(r.values()) for r in result.members.to_pylist()]
+        check = None
     con.disconnect()
-    return timings, rows
+    return timings, rows, check
+
+
+def _same_rows(fetched: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The members' outcome values (COLUMNS, by person) and the check of :func:`same_sql`'s
+    one row, as :func:`_builder` gives them: attrition, unscorable, data cutoff, the number of
+    records of each kind (RECORDS), the CDASI series' length. Spark gives rows as Row
+    objects, PostgreSQL JSON (dates as text), DuckDB dictionaries."""
+    (row,) = fetched
+    *head, patient, series, jak, therapy, adverse, pruritus, mmt8, laboratory = row
+
+    def as_dict(r: Any) -> dict[str, Any]:
+        return r.asDict() if hasattr(r, "asDict") else dict(r)
+
+    def date(value: Any) -> dt.date:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+    patients = sorted((as_dict(p) for p in patient or []), key=lambda p: p["person_id"])
+    rows = [_row(date(p[c]) if c.endswith("_date") else p[c] for c in COLUMNS) for p in patients]
+    steps, unscorable, cutoffs = head[:5], head[5], [date(c) for c in head[7:13] if c]
+    counts = [len(x or []) for x in (jak, therapy, adverse, pruritus, laboratory, mmt8)]
+    return rows, _row([*steps, unscorable, max(cutoffs), *counts, len(series or [])])
 
 
 def _child(kind: str, cohort: str, engine: str, location: str, runs: int, rows_file: str) -> None:
     rows: list[Any] = []
+    check = None
     if kind == "builder":
-        timings, rows = _builder(cohort, location, runs)
+        timings, rows, check = _builder(cohort, location, runs)
     elif kind == "study":
         from myositis.study.runner import run_study
 
@@ -516,9 +671,9 @@ def _child(kind: str, cohort: str, engine: str, location: str, runs: int, rows_f
             for table in tables:
                 run(f"DROP TABLE IF EXISTS {table}")
             timings.append({"seconds": ended - began})
-        rows = [_row(r) for r in fetched]
+        rows, check = _same_rows(fetched) if kind == "same" else ([_row(r) for r in fetched], None)
         close()
-    Path(rows_file).write_text(json.dumps(rows))
+    Path(rows_file).write_text(json.dumps({"rows": rows, "check": check}))
     print(json.dumps(timings))
 
 
@@ -579,7 +734,7 @@ def _child_run(
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{kind} of {cohort} on {engine} ({location}) failed")
     opened, cold, *timings = json.loads(output.decode().strip().splitlines()[-1])
-    rows = json.loads(rows_file.read_text())
+    kept = json.loads(rows_file.read_text())
     rows_file.unlink()
     seconds = [t["seconds"] for t in timings]
     return {
@@ -589,7 +744,8 @@ def _child_run(
         "median": statistics.median(seconds) if seconds else None,
         "runs": seconds,
         "timings": timings,
-        "rows": rows,
+        "rows": kept["rows"],
+        "check": kept["check"],
         "rss": usage.ru_maxrss / 1024,
     }
 
@@ -679,6 +835,10 @@ TARGETS = (
      "postgres", "best", "postgres", 1.5),
     ("Spark builder within 1.5x of the hand-written Spark SQL query",
      "spark", "hand", "spark", 1.5),
+    ("DuckDB builder within 1.5x of the hand-written query returning the builder's outputs",
+     "duckdb", "same", "duckdb", 1.5),
+    ("Spark builder within 1.5x of the hand-written query returning the builder's outputs",
+     "spark", "same", "spark", 1.5),
 )  # fmt: skip
 
 
@@ -705,6 +865,8 @@ def _target_rows(
                 if engine not in engines or other not in engines:
                     continue
                 builder = measured.get(engine, {}).get("builder")
+                if kind == "same" and cohort != "study":
+                    continue  # measured for the study only
                 reference = _method(measured[other], kind) if other in measured else None
                 if builder is None or reference is None:
                     lines.append(f"| {text} | {cohort} | {size:,} | not measured | | | |")
@@ -771,8 +933,14 @@ def section(
         "per inclusion rule, inclusion mask, end strategy, censoring, cohort rows, era "
         "collapse; the shape of circe-be's `resources/cohortdefinition/sql/*.sql`, commit "
         "9a80aa7; not run on Spark, where OHDSI's SqlRender writes real tables in a scratch "
-        "database). The rows compared (study: persons, index date, drug, CDASI values and "
-        "response; r1/r2: person_id, index_date, exit_date of every cohort period): "
+        "database). The study's *hand* query returns only the members' outcome values; the "
+        "builder's query returns its attrition and the members' records too, so the study is "
+        "also measured against *same*: ONE hand-written query returning what the builder's "
+        "returns (the attrition, the data cutoff, the members' outcome values with their "
+        "person and subtype, and each kind of their records as one list; `same_sql`), its "
+        "attrition, cutoff and record counts checked against the builder's. The rows "
+        "compared (study: persons, index date, drug, CDASI values and response; r1/r2: "
+        "person_id, index_date, exit_date of every cohort period): "
         + (
             "the same for every method on every engine and size (checked in the run)."
             if not differences
@@ -800,21 +968,21 @@ def section(
         + (", ".join(f"{k} {v:.1f}" for k, v in setup.items()) or "all reused from --workdir"),
         "",
         "| cohort | persons | DM patients | members | engine | builder cold (s) | builder 2nd "
-        "process (s) | builder warm (s) | hand (s) | circe (s) | warm / hand | 2nd process / "
-        "hand | cold / hand | warm / circe | builder RSS (MiB) |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "process (s) | builder warm (s) | hand (s) | same (s) | circe (s) | warm / hand | "
+        "warm / same | 2nd process / hand | cold / hand | warm / circe | builder RSS (MiB) |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for cohort, by_size in results.items():
         for size, engines in sorted(by_size.items()):
             for engine, m in engines.items():
                 b = m["builder"]
-                h, c = _method(m, "hand"), _method(m, "circe")
+                h, same, c = (_method(m, k) for k in ("hand", "same", "circe"))
                 lines.append(
                     f"| {cohort} | {size:,} | {dm[size]:,} | {len(b['rows']):,} | {engine} | "
                     f"{_fmt(b['cold'])} | {_fmt(b.get('disk'))} | {_fmt(b['median'])} | "
-                    f"{_fmt(h)} | {_fmt(c)} | {_ratio(b['median'], h)} | "
-                    f"{_ratio(b.get('disk'), h)} | {_ratio(b['cold'], h)} | "
-                    f"{_ratio(b['median'], c)} | {b['rss']:.0f} |"
+                    f"{_fmt(h)} | {_fmt(same)} | {_fmt(c)} | {_ratio(b['median'], h)} | "
+                    f"{_ratio(b['median'], same)} | {_ratio(b.get('disk'), h)} | "
+                    f"{_ratio(b['cold'], h)} | {_ratio(b['median'], c)} | {b['rss']:.0f} |"
                 )
     if differences:
         lines += ["", "Rows that differ from the builder's, and measurements that failed:", ""]
@@ -921,11 +1089,18 @@ def section(
 
 
 def _differences(results: dict[str, Any], cohort: str, size: int, engine: str) -> list[str]:
-    """Where hand or circe returned other rows than the builder: one sentence each, naming
-    the columns that differ and how many rows (empty when all agree)."""
+    """Where hand, same or circe returned other rows than the builder (same: or another
+    check): one sentence each, naming the columns that differ and how many rows (empty when
+    all agree)."""
     reference = results["builder"]["rows"]
     found = []
-    for kind in ("hand", "circe"):
+    if "same" in results and results["same"]["check"] != results["builder"]["check"]:
+        found.append(
+            f"same of {cohort} on {engine} at {size:,} persons: attrition, unscorable, cutoff "
+            f"and record counts {results['same']['check']} against the builder's "
+            f"{results['builder']['check']}"
+        )
+    for kind in ("hand", "same", "circe"):
         rows = results[kind]["rows"] if kind in results else reference
         if rows == reference:
             continue
@@ -1018,7 +1193,7 @@ def main() -> None:
                 kinds = ("builder", "hand") if engine == "spark" else ("builder", "hand", "circe")
                 for cohort in args.cohorts:
                     measured: dict[str, Any] = {}
-                    for kind in kinds:
+                    for kind in (*kinds, "same") if cohort == "study" else kinds:
                         try:
                             measured[kind] = cached(
                                 work / f"measure-{cohort}-{size}-{engine}-{kind}.json",

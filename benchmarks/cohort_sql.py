@@ -53,7 +53,8 @@ _CK: Final = (
 @dataclass(frozen=True)
 class Dialect:
     """What differs between the engines' SQL in these texts: ``duckdb``, ``postgres`` or
-    ``spark`` (Spark SQL: ``date - date`` is an interval there, so ``datediff``)."""
+    ``spark`` (Spark SQL: ``date - date`` is an interval there, so ``datediff``; rows
+    aggregated into one list)."""
 
     name: str
 
@@ -62,6 +63,15 @@ class Dialect:
         if self.name == "spark":
             return f"datediff({later}, {earlier})"
         return f"({later} - {earlier})"
+
+    def rows(self, alias: str) -> str:
+        """Aggregate: every row of the relation ``alias`` as one list (DuckDB: a list of
+        structs; Spark: an array of structs; PostgreSQL: a JSON array of objects)."""
+        if self.name == "spark":
+            return "collect_list(struct(*))"
+        if self.name == "postgres":
+            return f"json_agg({alias})"
+        return f"list({alias})"
 
     def plus(self, date: str, days: int) -> str:
         """The date ``days`` after ``date``."""
