@@ -257,6 +257,13 @@ def test_cohort_run_reads_a_format_1_study(tmp_path: Path) -> None:
     rows = [line.split(",")[:2] for line in members.read_text(encoding="utf-8").splitlines()[1:]]
     assert sorted((int(p), d) for p, d in rows) == expected
     assert load_cohort(spec).label == "Systemic JAK inhibitors in refractory dermatomyositis"
+    # a bundled study's name reads it, as `study run jak-refractory-dm` does; another is named
+    min2022 = str(REPO / "examples" / "min2022")
+    by_name = run_cli("cohort", "run", "jak-refractory-dm", "--data", min2022, "--json")
+    assert json.loads(by_name)["attrition"] == found["attrition"]
+    out = run_cli("cohort", "run", "no-such-study", "--data", str(REPO / "examples"), code=2)
+    assert "no-such-study: no such cohort file, and no bundled study of that name" in out
+    assert "jak-refractory-dm" in out
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(

@@ -31,7 +31,7 @@ RUN_HELP = (
     "\n\n"
     + examples(
         "myositis cohort run examples/cohorts/jak-new-users.yaml --data examples/min2022",
-        "myositis cohort run studies/jak-refractory-dm.yaml --data examples/min2022",
+        "myositis cohort run jak-refractory-dm --data examples/min2022",
         "myositis cohort run my-cohort.yaml --data registry.duckdb --json",
         "myositis cohort run my-cohort.yaml --data registry.duckdb -o members.parquet",
         "myositis cohort run gi_bleed.json --data omop+duckdb:///data/eunomia.duckdb",
@@ -81,10 +81,30 @@ app = typer.Typer(
 CohortFile = Annotated[
     Path,
     typer.Argument(
-        help="Cohort file (YAML, docs/cohort-language.md) or ATLAS JSON (docs/atlas.md).",
+        help="Cohort file (YAML, docs/cohort-language.md), study specification, or ATLAS JSON "
+        "(docs/atlas.md); a bundled study's name (jak-refractory-dm) runs its cohort.",
         metavar="COHORT",
     ),
 ]
+
+
+def _cohort_path(cohort: Path) -> Path:
+    """``cohort``, or the bundled study it names when it is a bare name and no such file (as
+    ``myositis study run jak-refractory-dm`` reads it)."""
+    from myositis.errors import MyositisError
+    from myositis.study.spec import bundled_spec_names, bundled_spec_path
+
+    if cohort.exists() or cohort.suffix or cohort.name != str(cohort):
+        return cohort
+    names = bundled_spec_names()
+    if str(cohort) not in names:
+        raise MyositisError(
+            f"{cohort}: no such cohort file, and no bundled study of that name "
+            f"({', '.join(names)}); give the path of a cohort file (YAML of the cohort "
+            "language, docs/cohort-language.md, a study specification, or an ATLAS cohort "
+            "JSON, docs/atlas.md)"
+        )
+    return bundled_spec_path(str(cohort))
 
 
 @app.command("run", help=RUN_HELP)
@@ -113,7 +133,7 @@ def run(
     from myositis.errors import MyositisError
     from myositis.registry.connect import connect
 
-    loaded = read_cohort_file(cohort, any_record=any_record)
+    loaded = read_cohort_file(_cohort_path(cohort), any_record=any_record)
     definition = loaded.cohort
     for note in loaded.notes:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
@@ -150,7 +170,7 @@ def check(cohort: CohortFile) -> None:
     """Validate a cohort file (help text: CHECK_HELP)."""
     from myositis.cohort.files import read_cohort_file
 
-    loaded = read_cohort_file(cohort)
+    loaded = read_cohort_file(_cohort_path(cohort))
     definition = loaded.cohort
     for note in loaded.notes:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
