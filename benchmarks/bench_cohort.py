@@ -167,10 +167,11 @@ OUTCOME_ROWS = """SELECT person_id, index_date, ingredient, first_diagnosis_date
 
 
 def _outcomes(k: dict[str, Any], scored: str) -> str:
-    """The last common table expressions and the final SELECT: the baseline (closest to the
-    index, the later on a tie), the last follow-up, the count, the last day and the first
-    responding day, from ``scored`` (person_id, assessment_id, assessment_date, activity,
-    days, index_date, ingredient, first_diagnosis_date)."""
+    """The last common table expressions, ending with ``cohort`` (the members' outcome values,
+    COLUMNS): the baseline (closest to the index, the later on a tie), the last follow-up,
+    the count, the last day and the first responding day, from ``scored`` (person_id,
+    assessment_id, assessment_date, activity, days, index_date, ingredient,
+    first_diagnosis_date)."""
     (b0, b1), (f0, f1) = k["baseline"], k["followup"]
     return f"""
     base AS (
@@ -196,9 +197,39 @@ def _outcomes(k: dict[str, Any], scored: str) -> str:
              min(CASE WHEN responded THEN days END) OVER (PARTITION BY person_id)
                AS response_days
       FROM fu
-    )
-    {OUTCOME_ROWS}
-    ORDER BY person_id"""
+    ),
+    cohort AS ({OUTCOME_ROWS})"""
+
+
+def _index(exposures: str, qualifying: str = "") -> str:
+    """CTE ``idx``: each person of ``dx``'s first exposure of ``exposures`` (alias ``e``) with
+    a start date and ``qualifying`` (a condition on ``e``, if any): person_id, index_date,
+    ingredient, first_diagnosis_date."""
+    condition = f" AND {qualifying}" if qualifying else ""
+    return f"""idx AS (
+      SELECT person_id, index_date, ingredient, first_diagnosis_date FROM (
+        SELECT e.person_id, e.start_date AS index_date, lower(e.ingredient) AS ingredient,
+               dx.first_diagnosis_date,
+               row_number() OVER (PARTITION BY e.person_id
+                                  ORDER BY e.start_date, e.ingredient, e.exposure_id) AS rn
+        FROM {exposures} e JOIN dx ON dx.person_id = e.person_id
+        WHERE e.start_date IS NOT NULL{condition}
+      ) ranked WHERE rn = 1
+    )"""
+
+
+def _scored(d: Dialect, k: dict[str, Any]) -> str:
+    """CTEs ``activity`` (CDASI of the persons of ``idx``), ``scored`` (with days from the
+    index) and :func:`_outcomes`'s, ending with ``cohort``."""
+    return f"""activity AS ({cdasi_activity("idx")}),
+    scored AS (
+      SELECT s.assessment_id, s.person_id, s.assessment_date, s.activity,
+             {d.days("s.assessment_date", "i.index_date")} AS days, i.index_date, i.ingredient,
+             i.first_diagnosis_date
+      FROM activity s JOIN idx i ON i.person_id = s.person_id
+      WHERE s.activity IS NOT NULL
+    ),
+    {_outcomes(k, "scored")}"""
 
 
 def hand_sql(d: Dialect) -> str:
@@ -214,25 +245,9 @@ def hand_sql(d: Dialect) -> str:
       GROUP BY d.person_id
       HAVING count(DISTINCT d.diagnosis_date) >= {k["min_occurrences"]}
     ),
-    idx AS (
-      SELECT person_id, index_date, ingredient, first_diagnosis_date FROM (
-        SELECT e.person_id, e.start_date AS index_date, lower(e.ingredient) AS ingredient,
-               dx.first_diagnosis_date,
-               row_number() OVER (PARTITION BY e.person_id
-                                  ORDER BY e.start_date, e.ingredient, e.exposure_id) AS rn
-        FROM drug_exposure e JOIN dx ON dx.person_id = e.person_id
-        WHERE e.start_date IS NOT NULL AND {_qualifying(k, "e")}
-      ) ranked WHERE rn = 1
-    ),
-    activity AS ({cdasi_activity("idx")}),
-    scored AS (
-      SELECT s.assessment_id, s.person_id, s.assessment_date, s.activity,
-             {d.days("s.assessment_date", "i.index_date")} AS days, i.index_date, i.ingredient,
-             i.first_diagnosis_date
-      FROM activity s JOIN idx i ON i.person_id = s.person_id
-      WHERE s.activity IS NOT NULL
-    ),
-    {_outcomes(k, "scored")}
+    {_index("drug_exposure", _qualifying(k, "e"))},
+    {_scored(d, k)}
+    SELECT * FROM cohort ORDER BY person_id
     """
 
 
@@ -312,26 +327,8 @@ def same_sql(d: Dialect) -> str:
       SELECT e.* FROM drug_exposure e
       WHERE e.person_id IN (SELECT person_id FROM dx) AND {_qualifying(k, "e")}
     ),
-    idx AS (
-      SELECT person_id, index_date, ingredient, first_diagnosis_date FROM (
-        SELECT q.person_id, q.start_date AS index_date, lower(q.ingredient) AS ingredient,
-               dx.first_diagnosis_date,
-               row_number() OVER (PARTITION BY q.person_id
-                                  ORDER BY q.start_date, q.ingredient, q.exposure_id) AS rn
-        FROM qualifying q JOIN dx ON dx.person_id = q.person_id
-        WHERE q.start_date IS NOT NULL
-      ) ranked WHERE rn = 1
-    ),
-    activity AS ({cdasi_activity("idx")}),
-    scored AS (
-      SELECT s.assessment_id, s.person_id, s.assessment_date, s.activity,
-             {d.days("s.assessment_date", "i.index_date")} AS days, i.index_date, i.ingredient,
-             i.first_diagnosis_date
-      FROM activity s JOIN idx i ON i.person_id = s.person_id
-      WHERE s.activity IS NOT NULL
-    ),
-    {_outcomes(k, "scored").split(OUTCOME_ROWS)[0].rstrip()},
-    cohort AS ({OUTCOME_ROWS}),
+    {_index("qualifying")},
+    {_scored(d, k)},
     keys AS (SELECT person_id, index_date FROM cohort),
     subtype AS (
       SELECT person_id, index_date, subtype FROM (
@@ -493,7 +490,8 @@ def circe_sql(d: Dialect) -> list[str]:
           JOIN dx ON dx.person_id = s.person_id
           WHERE s.activity IS NOT NULL
         ),
-        {_outcomes(k, "scored")}""",
+        {_outcomes(k, "scored")}
+        SELECT * FROM cohort ORDER BY person_id""",
     ]
 
 
