@@ -11,9 +11,9 @@ The model is described, with the status of every number, in docs/synthetic.md.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -83,10 +83,8 @@ def generate_registry(
     if problems:
         raise InvalidInputError(problems)
     settings = params or PRESETS[preset]
-    if dm_per_1000 is not None:
-        settings = SynthParams(**{**asdict(settings), "dm_per_1000": dm_per_1000})
-    if core_set:
-        settings = SynthParams(**{**asdict(settings), "core_set": True})
+    overrides: dict[str, Any] = {"dm_per_1000": dm_per_1000} if dm_per_1000 is not None else {}
+    settings = replace(settings, **overrides | ({"core_set": True} if core_set else {}))
     target = Path(path)
     con = create_registry(target, overwrite=overwrite)
     write_metadata(

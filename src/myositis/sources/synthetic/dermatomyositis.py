@@ -22,6 +22,7 @@ from typing import Final
 import numpy as np
 
 from myositis.codes import load_codeset
+from myositis.instruments.core_set import REGISTRY_SOURCES
 from myositis.registry.schema import DM_SUBTYPES
 from myositis.sources.synthetic.catalogue import (
     ADVERSE_EVENTS,
@@ -50,15 +51,16 @@ _LAB_LOINC: Final = {
 }
 _MYOSITIS_ACTIVE: Final = ("classic_active_myositis", "juvenile")
 #: The other IMACS core set measures the ``core_set`` option records (MMT-8 is recorded
-#: anyway): stem -> (instrument, measure, lowest, highest, recorded step). HAQ and CHAQ in
-#: steps of 0.125 (the HAQ disability index's), the global VAS scores in 0.1 cm.
+#: anyway; each under its registry instrument and measure, ``REGISTRY_SOURCES``): stem ->
+#: (lowest, highest, recorded step). HAQ and CHAQ in steps of 0.125 (the HAQ disability
+#: index's), the global VAS scores in 0.1 cm.
 _CORE_SET: Final = {
-    "pga": ("pga", "score", 0.0, 10.0, 0.1),
-    "ptga": ("ptga", "score", 0.0, 10.0, 0.1),
-    "ema": ("ema", "score", 0.0, 10.0, 0.1),
-    "haq": ("haq", "score", 0.0, 3.0, 0.125),
-    "chaq": ("chaq", "score", 0.0, 3.0, 0.125),
-    "cmas": ("cmas", "total", 0.0, 52.0, 1.0),
+    "pga": (0.0, 10.0, 0.1),
+    "ptga": (0.0, 10.0, 0.1),
+    "ema": (0.0, 10.0, 0.1),
+    "haq": (0.0, 3.0, 0.125),
+    "chaq": (0.0, 3.0, 0.125),
+    "cmas": (0.0, 52.0, 1.0),
 }
 _LATEST_REFRACTORY_DIAGNOSIS: Final = day(2021, 6, 30)
 
@@ -419,13 +421,13 @@ def _core_set_visit(
     visit's ``recovery`` (the MMT-8's: a responder's approaches 1), the lower-is-better ones
     to 15 % of their baseline, CMAS to its maximum, with noise of 4 % of the scale."""
     for stem, start in base.items():
-        instrument, measure, low, high, step = _CORE_SET[stem]
+        low, high, step = _CORE_SET[stem]
         target = (
             start + (high - start) * recovery if stem == "cmas" else start * (1 - 0.85 * recovery)
         )
         noisy = target + rng.normal(0, 0.04 * (high - low))
         value = float(np.clip(round(noisy / step) * step, low, high))
-        _score(batch, pid, when, instrument, measure, round(value, 3))
+        _score(batch, pid, when, *REGISTRY_SOURCES[stem], round(value, 3))
 
 
 def _mmt_baseline(rng: np.random.Generator, subtype: str) -> int:
