@@ -90,7 +90,8 @@ def load_cohort(path: str | Path) -> Cohort:
             docs="docs/study-spec.md",
         )
         cohort = from_definition(definition)
-        title = data.get("study", {}).get("title") if isinstance(data.get("study"), dict) else None
+        study = data.get("study")
+        title = study.get("title") if isinstance(study, dict) else None
         return cohort.model_copy(update={"label": title}) if isinstance(title, str) else cohort
     if isinstance(data, dict) and "spec_version" in data and isinstance(data.get("cohort"), dict):
         data = data["cohort"]
