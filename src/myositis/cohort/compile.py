@@ -57,6 +57,7 @@ from myositis.cohort.language import (
 )
 from myositis.instruments.constants import ENZYMES
 from myositis.instruments.core_set import REGISTRY_SOURCES
+from myositis.registry.keys import person_key_declared
 from myositis.registry.observation import observation_periods
 
 #: A condition on the rows of a group's table once every member's columns are joined on.
@@ -565,9 +566,11 @@ def _collapse(members: ir.Table, pad: int) -> ir.Table:
     return islands.select("person_id", index_date="start_date", exit_date="end_date")
 
 
-def _persons(table: ir.Table, step: int) -> ir.Table:
-    """One row: ``step_<step>``, the distinct persons of ``table``."""
-    return table.aggregate(**{f"step_{step}": table.person_id.nunique()})
+def _persons(table: ir.Table, step: int, *, distinct: bool = True) -> ir.Table:
+    """One row: ``step_<step>``, the distinct persons of ``table`` (its rows when
+    ``distinct`` is False: the caller knows each person holds one row)."""
+    persons = table.person_id.nunique() if distinct else table.count()
+    return table.aggregate(**{f"step_{step}": persons})
 
 
 def compile_cohort(
@@ -586,7 +589,8 @@ def compile_cohort(
     compiler = _Compiler(con, cohort, provided)
     remaining = compiler.everyone = con.table("person").select("person_id")
     steps = [Step("Persons in the registry", "every person in the person table")]
-    counts = [_persons(remaining, 0)]
+    # a declared primary key makes the table's rows its persons: no hash of every id
+    counts = [_persons(remaining, 0, distinct=not person_key_declared(con))]
     lines = [remaining]
     for rule in cohort.persons_with:
         flagged = compiler.group_flag(remaining, rule, person_level=True)

@@ -51,6 +51,7 @@ from ibis import BaseBackend
 
 from myositis.cache import cache_root, keep_json, read_kept, software_digest
 from myositis.registry.connect import engine_version
+from myositis.registry.keys import person_key_declared
 
 #: Plans kept in the process (least recently used dropped first).
 MEMORY_PLANS: Final = 64
@@ -151,9 +152,15 @@ def _engine(con: BaseBackend) -> dict[str, str]:
 
 
 def plan_key(con: BaseBackend, parts: Mapping[str, str]) -> str:
-    """The key of a plan: SHA-256 of the parts, the engine and the software (JSON)."""
+    """The key of a plan: SHA-256 of the parts, the engine, the software and whether the
+    registry declares its person key (the first attrition line is compiled on it; JSON)."""
     text = json.dumps(
-        {"parts": dict(parts), "engine": _engine(con), "software": software()},
+        {
+            "parts": dict(parts),
+            "engine": _engine(con),
+            "software": software(),
+            "person_key": person_key_declared(con),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

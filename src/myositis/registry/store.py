@@ -12,6 +12,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Final
 
+import duckdb
 import ibis
 import pyarrow as pa
 from ibis import BaseBackend
@@ -132,6 +133,12 @@ def append_duckdb(con: DuckDBBackend, table_name: str, table: pa.Table) -> None:
     try:
         # by name: a migrated table may hold its columns in another order
         raw.execute(f'INSERT INTO "{table_name}" BY NAME SELECT * FROM "{view}"')
+    except duckdb.ConstraintException as exc:  # the declared person key (registry/keys.py)
+        raise RegistryError(
+            f"cannot append to '{table_name}': {str(exc).removeprefix('Constraint Error: ')} "
+            "Each person has one row in 'person', with a person_id no other row holds: give "
+            "the new persons ids not yet in the registry, and leave out persons already in it"
+        ) from None
     finally:
         raw.unregister(view)
 

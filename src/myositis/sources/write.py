@@ -50,6 +50,7 @@ from myositis import __version__
 from myositis.errors import MyositisError, SourceError
 from myositis.progress import Progress, silent
 from myositis.registry.fingerprint import record_fingerprint
+from myositis.registry.keys import declare_person_key
 from myositis.registry.schema import (
     ID_COLUMNS,
     PERSON_DETAIL_TABLES,
@@ -158,6 +159,7 @@ def write_import(
     try:
         _Import(con, reader, result, errors, progress, today or _dt.date.today()).run()
         if result.status == "stored":
+            declare_person_key(con)  # persons were resolved to one row each (step 3)
             # hashing every row once here spares each study run from doing it: they verify
             # the record by cheap aggregates (myositis.registry.fingerprint)
             progress("recording the data fingerprint")

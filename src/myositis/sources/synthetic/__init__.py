@@ -22,6 +22,7 @@ from myositis.codes import CODESET_VERSION
 from myositis.errors import InputProblem, InvalidInputError
 from myositis.progress import Progress, silent
 from myositis.registry.fingerprint import record_fingerprint
+from myositis.registry.keys import declare_person_key
 from myositis.registry.store import append_arrow, create_registry, write_metadata
 from myositis.sources.synthetic.background import (
     common_records,
@@ -119,6 +120,7 @@ def generate_registry(
             append_arrow(con, table, batch.rows[table].to_arrow())
         exposure_id, assessment_id = batch.next_exposure_id, batch.next_assessment_id
         progress("synthetic registry: persons", first + n, patients)
+    declare_person_key(con)
     # recorded now, so that a study run verifies it cheaply instead of hashing every row
     progress("synthetic registry: data fingerprint")
     record_fingerprint(con)
