@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import ibis
+import pyarrow as pa
 import pytest
 
 from myositis.cohort.compile import compile_cohort
@@ -101,6 +102,9 @@ def test_appending_a_person_already_in_the_registry_is_refused_by_name(
     message = str(caught.value)
     assert "cannot append to 'person'" in message and "person_id: 7" in message
     assert "ids not yet in the registry" in message
+    nobody = again.set_column(0, "person_id", pa.array([None], pa.int64()))
+    with pytest.raises(RegistryError, match="person_id is the key of 'person'"):
+        append_arrow(con, "person", nobody)
     assert con.table("person").count().to_pyarrow().as_py() == 20_000
 
 

@@ -134,10 +134,11 @@ def append_duckdb(con: DuckDBBackend, table_name: str, table: pa.Table) -> None:
         # by name: a migrated table may hold its columns in another order
         raw.execute(f'INSERT INTO "{table_name}" BY NAME SELECT * FROM "{view}"')
     except duckdb.ConstraintException as exc:  # the declared person key (registry/keys.py)
+        said = str(exc).removeprefix("Constraint Error: ").rstrip(".")
         raise RegistryError(
-            f"cannot append to '{table_name}': {str(exc).removeprefix('Constraint Error: ')} "
-            "Each person has one row in 'person', with a person_id no other row holds: give "
-            "the new persons ids not yet in the registry, and leave out persons already in it"
+            f"cannot append to '{table_name}': {said}; person_id is the key of 'person': each "
+            "person has one row, with a person_id no other row holds; give the new persons ids "
+            "not yet in the registry, and leave out persons already in it"
         ) from None
     finally:
         raw.unregister(view)
