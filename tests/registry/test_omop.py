@@ -22,6 +22,7 @@ from myositis.errors import RegistryError, RegistryIntegrityError
 from myositis.registry.connect import connect, parse_location
 from myositis.registry.fingerprint import data_fingerprint
 from myositis.registry.integrity import check_integrity, integrity_problems
+from myositis.registry.keys import person_key_declared
 from myositis.registry.omop import cdm_table, is_omop, load_mapping
 from myositis.registry.omop.concepts import concept_codes, concept_ids
 from myositis.registry.schema import TABLES
@@ -224,3 +225,14 @@ def test_bad_mapping_refused(tmp_path: Path, cdm_path: Path) -> None:
 def test_views_compile_without_copy(con) -> None:  # type: ignore[no-untyped-def]
     sql = str(ibis.to_sql(con.table("diagnosis")))
     assert "condition_occurrence" in sql.lower()
+
+
+def test_a_cdm_person_key_is_not_the_registry_views_key(tmp_path: Path) -> None:
+    """A CDM whose person table declares its key (OHDSI's DDL constraints) is still counted
+    distinct: the registry reads person through its view, not the table."""
+    path = tmp_path / "keyed.duckdb"
+    shutil.copyfile(eunomia_file(), path)
+    raw = duckdb.connect(str(path))
+    raw.execute("ALTER TABLE person ADD PRIMARY KEY (person_id)")
+    raw.close()
+    assert not person_key_declared(connect(f"omop+duckdb://{path}"))

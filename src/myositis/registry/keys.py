@@ -19,6 +19,8 @@ from typing import Final
 
 from ibis import BaseBackend
 
+from myositis.registry.omop.backend import is_omop
+
 PERSON_KEY: Final = "person_id"
 
 #: id(connection) -> whether its ``person`` has the key declared; read once per connection.
@@ -62,7 +64,8 @@ def person_key_declared(con: BaseBackend) -> bool:
 
 def _read(con: BaseBackend) -> bool:
     run = getattr(con, "con", None)
-    if con.name != "duckdb" or run is None:
+    # an OMOP CDM's person is read through the registry's view of it, which holds no key
+    if con.name != "duckdb" or run is None or is_omop(con):
         return False
     ((declared, hiding),) = run.execute(
         "SELECT "
