@@ -23,6 +23,7 @@ from myositis.registry.connect import connect, parse_location
 from myositis.registry.fingerprint import data_fingerprint
 from myositis.registry.integrity import check_integrity, integrity_problems
 from myositis.registry.keys import person_key_declared
+from myositis.registry.migrate import migrate
 from myositis.registry.omop import cdm_table, is_omop, load_mapping
 from myositis.registry.omop.concepts import concept_codes, concept_ids
 from myositis.registry.schema import TABLES
@@ -236,3 +237,14 @@ def test_a_cdm_person_key_is_not_the_registry_views_key(tmp_path: Path) -> None:
     raw.execute("ALTER TABLE person ADD PRIMARY KEY (person_id)")
     raw.close()
     assert not person_key_declared(connect(f"omop+duckdb://{path}"))
+
+
+def test_migrate_writes_nothing_into_a_cdm(tmp_path: Path) -> None:
+    path = tmp_path / "cdm.duckdb"
+    shutil.copyfile(eunomia_file(), path)
+    said = migrate(f"omop+duckdb://{path}")
+    assert said == f"{path} is already at schema version 2; nothing to do"
+    raw = duckdb.connect(str(path), read_only=True)
+    keys = raw.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'person'")
+    assert keys.fetchall() == [(0,)]
+    raw.close()

@@ -14,9 +14,11 @@ import pytest
 from myositis.codes.units import ucum, unit_factor
 from myositis.errors import RegistryError
 from myositis.registry import connect
+from myositis.registry.keys import person_key_declared
 from myositis.registry.migrate import V1_TABLES, migrate
 from myositis.registry.observation import observation_periods
-from myositis.registry.schema import TABLES
+from myositis.registry.schema import SCHEMA_VERSION, TABLES
+from registry.broken import person, registry
 
 
 def _v1(path: Path, lab_unit: str = "ukat/L") -> Path:
@@ -38,7 +40,8 @@ def test_a_version_1_registry_is_refused_with_the_command_and_migrated(tmp_path:
     path = _v1(tmp_path / "old.duckdb")
     with pytest.raises(RegistryError, match="schema_version '1'.*myositis registry migrate"):
         connect(path)
-    assert "migrated" in migrate(path)
+    said = migrate(path)
+    assert said.startswith("migrated") and "declared person_id the key of person" in said
     con = connect(path)
     lab = con.table("laboratory").to_pyarrow().to_pylist()[0]
     # 2.5 ukat/L x 60 = 150 U/L; ULN 3 ukat/L = 180 U/L (UCUM: 1 ukat = 60 U)
@@ -46,7 +49,31 @@ def test_a_version_1_registry_is_refused_with_the_command_and_migrated(tmp_path:
     assert (lab["source_value"], lab["source_unit"]) == (2.5, "ukat/L")
     assert con.table("person_race").to_pyarrow().to_pylist() == [{"person_id": 1, "race": "Asian"}]
     for name, schema in TABLES.items():
-        assert con.table(name).schema() == schema, name
+        found = con.table(name).schema()  # the declared key is NOT NULL: compare types only
+        assert {c: t.copy(nullable=True) for c, t in found.items()} == dict(schema.items()), name
+    assert not dict(con.table("person").schema().items())["person_id"].nullable
+
+
+def test_migrate_declares_the_person_key_a_current_file_lacks(tmp_path: Path) -> None:
+    """A DuckDB file written before the key (here: a current one without it) gets it from
+    migrate where its rows allow; one whose rows repeat a person is told why not."""
+    plain = tmp_path / "plain.duckdb"
+    registry(plain, person=[person(1), person(2)]).disconnect()
+    assert not person_key_declared(connect(plain))
+    said = migrate(plain)
+    assert said == (
+        f"{plain} is already at schema version {SCHEMA_VERSION}; declared person_id the key of "
+        "person (cohorts now count its rows as persons)"
+    )
+    assert person_key_declared(connect(plain))
+    assert migrate(plain).endswith("person_id is the key of person: nothing else to do")
+    repeated = tmp_path / "repeated.duckdb"
+    registry(repeated, person=[person(1), person(1)]).disconnect()
+    assert migrate(repeated).endswith(
+        "person_id is not declared the key of person: its rows repeat or miss a person_id "
+        "(myositis registry check names them)"
+    )
+    assert not person_key_declared(connect(repeated))
 
 
 def test_an_unconvertible_unit_stops_the_migration_and_changes_nothing(tmp_path: Path) -> None:

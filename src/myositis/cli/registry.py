@@ -186,7 +186,9 @@ MIGRATE_HELP = (
     "observation periods, races, laboratory values converted to each test's canonical unit "
     "with the source value kept). A laboratory unit without a conversion stops the migration "
     "with the rows to correct. DuckDB files and CSV/Parquet folders; for PostgreSQL or Spark "
-    "migrate the file they were copied from and copy it again. docs/data-model.md"
+    "migrate the file they were copied from and copy it again. A DuckDB file also gets "
+    "person_id declared the key of person where its rows allow (files written before this "
+    "version lack it; cohorts then count persons faster). docs/data-model.md"
     "\n\n"
     "Example:  myositis registry migrate registry.duckdb"
 )

@@ -32,11 +32,12 @@ def declare_person_key(con: BaseBackend) -> bool:
     writers do once their rows are in (``registry synth``, ``myositis import``); DuckDB then
     refuses a missing or repeated ``person_id`` in any later write. Returns whether the key is
     declared: not when the rows already miss or repeat a ``person_id`` (the table is left as
-    it is, and the integrity check names those rows) or on another engine."""
+    it is, and the integrity check names those rows), on another engine or on an OMOP CDM
+    (read, never written)."""
     import duckdb
 
     run = getattr(con, "con", None)
-    if con.name != "duckdb" or run is None:
+    if con.name != "duckdb" or run is None or is_omop(con):
         return False
     _declared.pop(id(con), None)
     if _read(con):

@@ -242,22 +242,41 @@ def migrate(location: str | Path) -> str:
     if where.engine == "folder":
         return _migrate_folder(where.path)
     con = open_engine(where, read_only=False)
-    version = _version(con)
-    if version == SCHEMA_VERSION:
-        return f"{where.path} is already at schema version {SCHEMA_VERSION}; nothing to do"
-    if version not in MIGRATABLE:
-        raise RegistryError(f"{where.path}: cannot migrate from schema version {version!r}")
-    raw = con.con
-    raw.execute("BEGIN TRANSACTION")
     try:
-        _migrate_connection(con, str(where.path))
-        raw.execute("COMMIT")
-    except BaseException:
-        raw.execute("ROLLBACK")
-        raise
+        version = _version(con)
+        if version == SCHEMA_VERSION:
+            done = f"{where.path} is already at schema version {SCHEMA_VERSION}"
+        elif version not in MIGRATABLE:
+            raise RegistryError(f"{where.path}: cannot migrate from schema version {version!r}")
+        else:
+            raw = con.con
+            raw.execute("BEGIN TRANSACTION")
+            try:
+                _migrate_connection(con, str(where.path))
+                raw.execute("COMMIT")
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            done = f"migrated {where.path} from schema version {version} to {SCHEMA_VERSION}"
+        if where.omop:  # a CDM read live: the project writes nothing into it
+            return f"{done}; nothing to do"
+        return f"{done}; {_person_key(con)}"
     finally:
         con.disconnect()
-    return f"migrated {where.path} from schema version {version} to {SCHEMA_VERSION}"
+
+
+def _person_key(con: BaseBackend) -> str:
+    """Declare the person key a file written before it lacks (myositis.registry.keys)."""
+    from myositis.registry.keys import declare_person_key, person_key_declared
+
+    if person_key_declared(con):
+        return "person_id is the key of person: nothing else to do"
+    if declare_person_key(con):
+        return "declared person_id the key of person (cohorts now count its rows as persons)"
+    return (
+        "person_id is not declared the key of person: its rows repeat or miss a person_id "
+        "(myositis registry check names them)"
+    )
 
 
 def _migrate_folder(folder: Path) -> str:
