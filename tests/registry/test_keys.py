@@ -16,8 +16,7 @@ from myositis.cohort.compile import compile_cohort
 from myositis.cohort.plans import plan_key
 from myositis.cohort.run import load_cohort, run_cohort
 from myositis.errors import RegistryError
-from myositis.registry import append_arrow, connect
-from myositis.registry.integrity import integrity_problems
+from myositis.registry import append_arrow, connect, integrity
 from myositis.registry.keys import declare_person_key, person_key_declared
 from myositis.sources.contract import reader_for
 from myositis.sources.synthetic import generate_registry
@@ -77,7 +76,7 @@ def test_rows_that_repeat_a_person_are_left_undeclared_for_the_integrity_check(
     con = registry(tmp_path / "r.duckdb", person=[person(1), person(1), person(2)])
     assert declare_person_key(con) is False
     assert not person_key_declared(con)
-    [problem] = integrity_problems(con)
+    [problem] = integrity.integrity_problems(con)
     assert (problem.rule, problem.table, problem.count) == ("repeated_key", "person", 1)
 
 
@@ -133,3 +132,22 @@ def test_the_first_line_counts_rows_on_the_key_and_gives_the_distinct_count(
     assert sql["k"].count("COUNT(DISTINCT") == sql["u"].count("COUNT(DISTINCT") - 1
     parts = {"query": "cohort run"}
     assert plan_key(connect(keyed), parts) != plan_key(connect(unkeyed), parts)
+
+
+def test_the_integrity_check_leaves_a_declared_key_to_the_engine(
+    keyed: Path, unkeyed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rule 1 is not counted again on ``person`` where DuckDB keeps the key; both files pass."""
+    checked: list[str] = []
+    rule = integrity._key_problems
+
+    def spy(table: integrity._Table, key: tuple[str, ...]) -> list[integrity.IntegrityProblem]:
+        checked.append(table.name)
+        return rule(table, key)
+
+    monkeypatch.setattr(integrity, "_key_problems", spy)
+    assert integrity.integrity_problems(connect(keyed)) == []
+    assert checked == ["drug_exposure", "assessment"]
+    checked.clear()
+    assert integrity.integrity_problems(connect(unkeyed)) == []
+    assert checked == ["person", "drug_exposure", "assessment"]
