@@ -19,6 +19,10 @@ A DuckDB file is migrated in one transaction; a CSV/Parquet folder by writing ev
 beside the old ones and replacing them only when all are written. PostgreSQL and Spark
 registries are migrated by migrating the file or folder they were copied from and copying it
 again (``myositis registry copy``).
+
+A DuckDB file at any version also gets ``person_id`` declared the key of ``person`` where its
+rows allow (:mod:`myositis.registry.keys`; files written before the key lack it); an OMOP CDM
+read live is never written.
 """
 
 from __future__ import annotations
