@@ -15,7 +15,7 @@ OMOP database read through the project's views, and DuckDB files written before 
 from __future__ import annotations
 
 import weakref
-from typing import Final
+from typing import Any, Final
 
 from ibis import BaseBackend
 
@@ -36,8 +36,8 @@ def declare_person_key(con: BaseBackend) -> bool:
     (read, never written)."""
     import duckdb
 
-    run = getattr(con, "con", None)
-    if con.name != "duckdb" or run is None or is_omop(con):
+    run = _duckdb(con)
+    if run is None:
         return False
     _declared.pop(id(con), None)
     if _read(con):
@@ -63,10 +63,17 @@ def person_key_declared(con: BaseBackend) -> bool:
     return _declared[key]
 
 
-def _read(con: BaseBackend) -> bool:
+def _duckdb(con: BaseBackend) -> Any:
+    """The DuckDB connection of a DuckDB registry, or None: another engine, or an OMOP CDM
+    (its person is read through the registry's view of it, which holds no key, and the CDM is
+    never written)."""
     run = getattr(con, "con", None)
-    # an OMOP CDM's person is read through the registry's view of it, which holds no key
-    if con.name != "duckdb" or run is None or is_omop(con):
+    return None if con.name != "duckdb" or is_omop(con) else run
+
+
+def _read(con: BaseBackend) -> bool:
+    run = _duckdb(con)
+    if run is None:
         return False
     ((declared, hiding),) = run.execute(
         "SELECT "

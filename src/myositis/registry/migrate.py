@@ -38,6 +38,7 @@ import pyarrow as pa
 from ibis import BaseBackend
 
 from myositis.errors import RegistryError
+from myositis.registry.keys import declare_person_key, person_key_declared
 from myositis.registry.schema import MIGRATABLE, SCHEMA_VERSION, SEVERAL_RACES, TABLES
 
 #: The version-1 data model (frozen: what a version-1 registry holds).
@@ -271,8 +272,6 @@ def migrate(location: str | Path) -> str:
 
 def _person_key(con: BaseBackend) -> str:
     """Declare the person key a file written before it lacks (myositis.registry.keys)."""
-    from myositis.registry.keys import declare_person_key, person_key_declared
-
     if person_key_declared(con):
         return "person_id is the key of person: nothing else to do"
     if declare_person_key(con):
