@@ -27,7 +27,8 @@ of the two servers) and each cohort of ``--cohorts``:
 ``hand`` is the same text on DuckDB, PostgreSQL and Spark SQL (``cohort_sql.Dialect``);
 ``circe`` is not run on Spark (OHDSI's SqlRender turns its temp tables into real tables of a
 scratch database there; not written here). The methods must return the same rows (asserted;
-the run stops otherwise). Each measurement runs in a fresh child process (``--child``): its
+the run stops otherwise). Each measurement runs in a fresh child process (``--child``; the
+package is byte-compiled first, as ``pip install`` leaves it: ``record.byte_compile_package``): its
 first run is kept as ``cold`` (imports, the engine's first queries and the builder's first
 compile: a compiled-plan cache cannot hide it), then ``--runs`` timed runs give the ``warm``
 median; the child's peak RSS (``ru_maxrss``). With ``--study-size N`` (default 1,000,000; 0
@@ -75,7 +76,15 @@ from cohort_sql import (
     r2_circe,
     r2_hand,
 )
-from record import cached, load, machine, postgres_version, versions, write_section
+from record import (
+    byte_compile_package,
+    cached,
+    load,
+    machine,
+    postgres_version,
+    versions,
+    write_section,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Cohort at hospital scale"
@@ -945,7 +954,8 @@ def section(
             else "**NOT the same everywhere, or a measurement failed** (listed below the "
             "table; the figures of those cells time a different result)."
         )
-        + " Each cell: a fresh process; *cold* is "
+        + " Each cell: a fresh process (the package byte-compiled first, as `pip install` "
+        "leaves it); *cold* is "
         "its first run (imports, the engine's first queries, the builder's first compile: what "
         "a cache cannot hide: each builder's child starts with an empty plan cache), *2nd "
         "process* one run in a new process with the plans the first child left on disk (a "
@@ -1163,6 +1173,7 @@ def main() -> None:
 
     if tuple(DERIVED_FROM) != RECORD_DATES:
         raise SystemExit("benchmarks/cohort_sql.py RECORD_DATES differ from the registry's")
+    byte_compile_package()  # the children and the command then start as an installed copy
     before = load()
     results: dict[str, dict[int, dict[str, dict[str, Any]]]] = {c: {} for c in args.cohorts}
     dm: dict[int, int] = {}

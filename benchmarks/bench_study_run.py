@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from record import load, machine, postgres_version, versions, write_section
+from record import byte_compile_package, load, machine, postgres_version, versions, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Study run and data fingerprint"
@@ -209,6 +209,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep the registry here between runs")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
+    byte_compile_package()
     with tempfile.TemporaryDirectory() as scratch:
         work = args.workdir or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
