@@ -28,8 +28,8 @@ of the two servers) and each cohort of ``--cohorts``:
 ``circe`` is not run on Spark (OHDSI's SqlRender turns its temp tables into real tables of a
 scratch database there; not written here). The methods must return the same rows (asserted;
 the run stops otherwise). Each measurement runs in a fresh child process (``--child``; the
-package is byte-compiled first, as ``pip install`` leaves it: ``record.byte_compile_package``): its
-first run is kept as ``cold`` (imports, the engine's first queries and the builder's first
+package byte-compiled first, as ``pip install`` leaves it: ``record.byte_compile_package``):
+its first run is kept as ``cold`` (imports, the engine's first queries and the builder's first
 compile: a compiled-plan cache cannot hide it), then ``--runs`` timed runs give the ``warm``
 median; the child's peak RSS (``ru_maxrss``). With ``--study-size N`` (default 1,000,000; 0
 skips it) the whole ``myositis study run`` (``run_study``, report included) runs on the DuckDB
