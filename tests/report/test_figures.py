@@ -53,16 +53,18 @@ def _legend_texts(ax: Axes) -> list[str]:
 
 
 def _bars(ax: Axes) -> list[tuple[float, str]]:
-    """Each bar's height and colour, in drawing order: the one collection labelled _bars."""
+    """Each bar's height and colour, left to right: the closed rectangles of the one
+    collection labelled _bars (a compound path per colour)."""
     (bars,) = [c for c in ax.collections if c.get_label() == "_bars"]
     assert isinstance(bars, PolyCollection)
-    colours = [to_hex(c) for c in bars.get_facecolors()]
-    heights = []
-    for path in bars.get_paths():
-        y = path.vertices[:, 1]
-        assert y.min() == 0.0 or y.max() == 0.0  # every bar starts at zero
-        heights.append(float(y.max() if y.max() != 0.0 else y.min()))
-    return list(zip(heights, colours, strict=True))
+    found = []
+    for path, colour in zip(bars.get_paths(), bars.get_facecolors(), strict=True):
+        for rectangle in path.to_polygons(closed_only=True):
+            x, y = rectangle[:, 0], rectangle[:, 1]
+            assert y.min() == 0.0 or y.max() == 0.0  # every bar starts at zero
+            found.append((float(x.mean()), float(y.max() if y.max() != 0.0 else y.min()),
+                          to_hex(colour)))  # fmt: skip
+    return [(height, colour) for _, height, colour in sorted(found)]
 
 
 def _courses(ax: Axes) -> list[tuple[list[float], list[float]]]:

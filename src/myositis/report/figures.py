@@ -27,6 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Patch
+from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from myositis.errors import InputProblem, InvalidInputError
@@ -204,17 +205,24 @@ def waterfall(
 
 def _bars(ax: Axes, heights: Sequence[float], colours: Sequence[str], width: float) -> None:
     """The bars ``ax.bar(range(n), heights, color=colours, width=width, edgecolor="none")``
-    draws, as ONE collection of rectangles (label ``_bars``) rather than one Rectangle artist
-    per bar: drawing, laying out and writing 1,300 artists took most of a 1,300-patient
-    report's figure time. The callers set both axis limits themselves, so the bars add no data
-    limits."""
+    draws, as ONE collection (label ``_bars``) holding one compound path per colour, each bar
+    a closed rectangle of it, rather than one Rectangle artist per bar: drawing, laying out
+    and writing 1,300 artists took most of a 1,300-patient report's figure time, and writing
+    1,300 paths to SVG half of what was left (bars do not overlap, so a colour's bars filled
+    as one path are the same picture). The callers set both axis limits themselves, so the
+    bars add no data limits."""
     half = width / 2
-    # each bar's corners anticlockwise from (left, 0), as a Rectangle's path runs
-    corners = [
-        [(i - half, 0.0), (i + half, 0.0), (i + half, h), (i - half, h)]
-        for i, h in enumerate(heights)
-    ]
-    bars = PolyCollection(corners, facecolors=list(colours), edgecolors="none", label="_bars")
+    # each bar's corners anticlockwise from (left, 0), as a Rectangle's path runs, closed
+    shapes: dict[str, list[list[tuple[float, float]]]] = {}
+    for i, (h, colour) in enumerate(zip(heights, colours, strict=True)):
+        corners = [(i - half, 0.0), (i + half, 0.0), (i + half, h), (i - half, h), (i - half, 0.0)]
+        shapes.setdefault(colour, []).append(corners)
+    bar = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY]
+    bars = PolyCollection([], facecolors=list(shapes), edgecolors="none", label="_bars")
+    bars.set_verts_and_codes(
+        [[xy for corners in rects for xy in corners] for rects in shapes.values()],
+        [bar * len(rects) for rects in shapes.values()],
+    )
     bars.sticky_edges.y.append(0.0)
     ax.add_collection(bars, autolim=False)
 
