@@ -182,7 +182,7 @@ def test_the_demo_trajectories_have_one_panel_per_subtype_group(demo: StudyRun) 
 
 def test_plain_is_the_results_json_read_back() -> None:
     """The page is drawn from ``plain(results)``: what results.json (``dumps``) holds read
-    back, though made without the file's indentation. NaN and infinities -> None, dates ->
+    back, though made without the file's line layout. NaN and infinities -> None, dates ->
     ISO text, tuples -> lists, number keys -> text, a numpy float -> a float, unicode kept."""
     import datetime as dt
 
@@ -210,3 +210,39 @@ def test_plain_is_the_results_json_read_back() -> None:
         "h": {},
     }
     assert type(got["e"]) is float
+
+
+def test_results_json_has_a_line_per_member_and_per_row_of_each() -> None:
+    """results.json's layout (``dumps``): each top-level member on a line, each of its members
+    or items (a patient, an attrition line) on a line of its own holding the rest; empty
+    containers and plain values stay on their member's line. The same JSON that
+    ``json.dumps`` writes, read back."""
+    from myositis.report.results_json import dumps
+
+    results = {
+        "kind": "study",
+        "attrition": [{"label": "DM", "remaining": 5}, {"label": "JAK", "remaining": 3}],
+        "settings": {"mcid": 5.0, "windows": [[-90, 0], [60, 240]], "none": None},
+        "notes": [],
+        "empty": {},
+        "\u2212": float("nan"),
+    }
+    text = dumps(results)
+    assert text == (
+        "{\n"
+        '  "kind": "study",\n'
+        '  "attrition": [\n'
+        '    {"label": "DM", "remaining": 5},\n'
+        '    {"label": "JAK", "remaining": 3}\n'
+        "  ],\n"
+        '  "settings": {\n'
+        '    "mcid": 5.0,\n'
+        '    "windows": [[-90, 0], [60, 240]],\n'
+        '    "none": null\n'
+        "  },\n"
+        '  "notes": [],\n'
+        '  "empty": {},\n'
+        '  "\u2212": null\n'
+        "}\n"
+    )
+    assert json.loads(text) == json.loads(json.dumps({**results, "\u2212": None}))

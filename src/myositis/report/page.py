@@ -27,8 +27,8 @@ Figures = Callable[[dict[str, Any]], Mapping[str, "Figure"]]
 
 def plain(results: Mapping[str, Any]) -> dict[str, Any]:
     """The results exactly as ``results.json`` holds them: the same conversion and JSON as
-    :func:`myositis.report.results_json.dumps`, without its indentation (which only the file
-    needs, and which takes Python's slower pure-Python encoder)."""
+    :func:`myositis.report.results_json.dumps`, in one line (the file's line layout is for
+    people reading it)."""
     text = json.dumps(json_ready(results), ensure_ascii=False, allow_nan=False)
     data: dict[str, Any] = json.loads(text)
     return data
