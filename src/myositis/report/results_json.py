@@ -47,8 +47,8 @@ def dumps(results: Any) -> str:
 
     Why not ``json.dumps(..., indent=2)``: indenting takes Python's pure-Python encoder, and
     puts every number of a 1,307-patient study on a line of its own (124,399 lines, 3.0 MB);
-    this layout has its lines written by the C encoder (2,782 lines, 2.0 MB; 157-182 ms
-    against 297-351 ms, docs/benchmarks.md)."""
+    this layout has its lines written by the C encoder (2,782 lines, 2.0 MB; 78 against 155
+    ms, docs/benchmarks.md)."""
     return _laid_out(json_ready(results), "", 2) + "\n"
 
 
