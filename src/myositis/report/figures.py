@@ -218,10 +218,11 @@ def _bars(ax: Axes, heights: Sequence[float], colours: Sequence[str], width: flo
         corners = [(i - half, 0.0), (i + half, 0.0), (i + half, h), (i - half, h), (i - half, 0.0)]
         shapes.setdefault(colour, []).append(corners)
     bar = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY]
+    # one list of codes per path (matplotlib's stub types it as one flat sequence)
+    codes: Any = [bar * len(rects) for rects in shapes.values()]
     bars = PolyCollection([], facecolors=list(shapes), edgecolors="none", label="_bars")
     bars.set_verts_and_codes(
-        [[xy for corners in rects for xy in corners] for rects in shapes.values()],
-        [bar * len(rects) for rects in shapes.values()],
+        [[xy for corners in rects for xy in corners] for rects in shapes.values()], codes
     )
     bars.sticky_edges.y.append(0.0)
     ax.add_collection(bars, autolim=False)
