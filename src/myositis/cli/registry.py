@@ -156,14 +156,17 @@ def check(
     from myositis.registry.vocabulary import vocabulary_problems
 
     con = connect(registry)
-    for name in TABLES:
-        typer.echo(f"{name:18} {con.table(name).count().execute():>12,} rows")
-    check_integrity(con, where=parse_location(registry).describe())
-    problems = vocabulary_problems(con)
-    for problem in problems:
-        typer.echo(f"warning: {problem}", err=True)
-    meta = read_metadata(con)
-    fingerprint = check_fingerprint(con, meta)
+    try:
+        for name in TABLES:
+            typer.echo(f"{name:18} {con.table(name).count().execute():>12,} rows")
+        check_integrity(con, where=parse_location(registry).describe())
+        problems = vocabulary_problems(con)
+        for problem in problems:
+            typer.echo(f"warning: {problem}", err=True)
+        meta = read_metadata(con)
+        fingerprint = check_fingerprint(con, meta)
+    finally:
+        con.disconnect()  # as study run and cohort run do: the file is free when this returns
     if not fingerprint.ok:
         raise RegistryError(f"{registry}: {fingerprint.message}")
     typer.echo(f"data fingerprint {fingerprint.value} ({fingerprint.message})")
