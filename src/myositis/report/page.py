@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from myositis.report.kernel import render_html
-from myositis.report.results_json import json_ready
+from myositis.report.results_json import encode, json_ready
 from myositis.report.svg import to_svg
 
 if TYPE_CHECKING:
@@ -29,8 +29,7 @@ def plain(results: Mapping[str, Any]) -> dict[str, Any]:
     """The results exactly as ``results.json`` holds them: the same conversion and JSON as
     :func:`myositis.report.results_json.dumps`, in one line (the file's line layout is for
     people reading it)."""
-    text = json.dumps(json_ready(results), ensure_ascii=False, allow_nan=False)
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = json.loads(encode(json_ready(results)))
     return data
 
 

@@ -36,8 +36,9 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-#: One value as standard JSON (no NaN), by Python's C encoder (used when nothing is indented).
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+#: One value as standard JSON (no NaN, unicode kept) on one line, by Python's C encoder (used
+#: when nothing is indented): the JSON of results.json's lines and of the page's results.
+encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 def dumps(results: Any) -> str:
@@ -55,12 +56,10 @@ def dumps(results: Any) -> str:
 def _laid_out(value: Any, indent: str, levels: int) -> str:
     """``value`` as JSON, its members (or items) on lines of their own for ``levels`` levels."""
     if levels == 0 or not isinstance(value, dict | list) or not value:
-        return _ENCODE(value)
+        return encode(value)
     inner = indent + "  "
     if isinstance(value, dict):
-        lines = [
-            f"{inner}{_ENCODE(k)}: {_laid_out(v, inner, levels - 1)}" for k, v in value.items()
-        ]
+        lines = [f"{inner}{encode(k)}: {_laid_out(v, inner, levels - 1)}" for k, v in value.items()]
         return "{\n" + ",\n".join(lines) + f"\n{indent}}}"
     lines = [inner + _laid_out(v, inner, levels - 1) for v in value]
     return "[\n" + ",\n".join(lines) + f"\n{indent}]"
@@ -124,4 +123,4 @@ def iter_numbers(node: Any) -> Iterable[float]:
             yield from iter_numbers(value)
 
 
-__all__ = ["dumps", "iter_numbers", "json_ready", "read_results", "write_json"]
+__all__ = ["dumps", "encode", "iter_numbers", "json_ready", "read_results", "write_json"]
