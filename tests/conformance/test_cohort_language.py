@@ -45,6 +45,19 @@ def test_every_construct_gives_the_same_cohort_on_every_engine(loaded: Engine, c
     assert found == members
 
 
+def test_a_zero_uln_is_no_limit_on_every_engine(loaded: Engine) -> None:
+    """A result whose ULN is 0 has no multiple of it (Circe: ``value_as_number /
+    NULLIF(range_high, 0)``), on every engine: PostgreSQL stops a query that divides by zero.
+    CK above 2 x ULN: 1 (900/200), 3 (500/200) and 8 (700/200); 8's ULN made 0 -> 1 and 3."""
+    labs = [dict(r, uln=0.0) if r["person_id"] == 8 else r for r in ROWS["laboratory"]]
+    loaded.load("laboratory", tables(laboratory=labs)["laboratory"])
+    cohort = Cohort.model_validate(
+        {"entry": {"events": [{"domain": "laboratory", "test": "ck", "times_uln": {"gt": 2}}]}}
+    )
+    run = run_cohort(loaded.scratch, cohort)
+    assert sorted(r["person_id"] for r in run.members.to_pylist()) == [1, 3]
+
+
 def test_score_outcomes_give_the_same_values_on_every_engine(loaded: Engine) -> None:
     mapping, expected = SCORE_CASE
     run = run_cohort(loaded.scratch, Cohort.model_validate(mapping))

@@ -80,3 +80,28 @@ def test_round_trip_gives_the_same_rows(exported: Path) -> None:
     assert all(p["birth_year"] == p["birth_date"].year for p in people)
     # the one adverse event of min2022 has no OMOP table to go to
     assert int(after.table("adverse_event").count().execute()) == 0
+
+
+def test_results_without_loinc_or_source_value_read_back(tmp_path: Path) -> None:
+    """examples/cohorts/registry (SYNTHETIC) records its 9 CK and aldolase results with their
+    test, value and ULN in U/L but no LOINC code and no source value: each is exported coded by
+    its test's LOINC code (codes/data/lab_units.csv), with its value, and reads back the same
+    (before, coded 0 without a value, no result read back)."""
+    source = ROOT / "examples" / "cohorts" / "registry"
+    run_cli("export", str(source), "--format", "omop", "--to", str(tmp_path / "cdm"))
+    cdm = tmp_path / "cdm.duckdb"
+    with duckdb.connect(str(cdm)) as raw:
+        for csv in sorted((tmp_path / "cdm").glob("*.csv")):
+            raw.execute(f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv('{csv}', header=true)")
+    mapping = tmp_path / "cdm" / "local_concepts.yaml"
+    after = connect(f"omop+duckdb://{cdm}?mapping={mapping}")
+    columns = ("person_id", "test", "result_date", "value", "unit", "uln", "uln_unit")
+
+    def rows(con: Any) -> list[tuple[Any, ...]]:
+        found = con.table("laboratory").select(*columns).to_pyarrow().to_pylist()
+        return sorted(tuple(r.values()) for r in found)
+
+    before = rows(connect(source))
+    assert len(before) == 9
+    assert rows(after) == before
+    assert {r[1] for r in before} == {"ck", "aldolase"}

@@ -33,7 +33,11 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``GapDays``, ``Offset``); ``CensoringCriteria`` -> ``exit.censor``; ``CollapseSettings``
   ``EraPad`` -> ``exit.era_pad_days``.
 - domains: ``ConditionOccurrence`` -> ``diagnosis``, ``DrugExposure`` -> ``drug_exposure``
-  (``CodesetId``, ``First``).
+  (``CodesetId``, ``First``); ``Measurement`` -> ``laboratory`` when its concept set is the
+  LOINC code of one of the registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
+  with ``ValueAsNumber`` -> ``value`` (in the test's canonical unit; a ``Unit`` converts the
+  bound by the unit's factor) and ``RangeHighRatio`` -> ``times_uln`` (Circe:
+  ``value_as_number / NULLIF(range_high, 0)``, ``MeasurementSqlBuilder.java``).
 
 Everything else is refused, naming its JSON path and why (``docs/atlas.md`` lists every
 refusal), e.g. ``InclusionRules[2].expression.CriteriaList[0].Criteria.VisitOccurrence: not
@@ -55,6 +59,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from myositis.codes.units import lab_tests, unit_factor, unit_rules
 from myositis.cohort.language import (
     Cohort,
     ConceptItem,
@@ -75,7 +80,11 @@ from myositis.errors import SpecError
 from myositis.registry.omop.views import VOCABULARIES
 
 #: Circe criteria domains the cohort language reads, and the language's domain of each.
-DOMAINS: Final = {"ConditionOccurrence": "diagnosis", "DrugExposure": "drug_exposure"}
+DOMAINS: Final = {
+    "ConditionOccurrence": "diagnosis",
+    "DrugExposure": "drug_exposure",
+    "Measurement": "laboratory",
+}
 
 #: Circe's other criteria domains (refused by name).
 OTHER_DOMAINS: Final = (
@@ -85,7 +94,6 @@ OTHER_DOMAINS: Final = (
     "DoseEra",
     "DrugEra",
     "LocationRegion",
-    "Measurement",
     "Observation",
     "ObservationPeriod",
     "PayerPlanPeriod",
@@ -147,6 +155,21 @@ _REASONS: Final = {
     "CensorWindow": "calendar censoring is not in the cohort language",
     "DaysSupplyOverride": "a days-of-supply override is not in the cohort language",
     "CountColumn": "distinct counts are of start dates only (CountColumn START_DATE)",
+    "MeasurementType": "the registry holds no measurement (record) types",
+    "MeasurementTypeCS": "the registry holds no measurement (record) types",
+    "MeasurementTypeExclude": "the registry holds no measurement (record) types",
+    "MeasurementSourceConcept": "criteria on source concepts are not in the cohort language",
+    "Operator": "result operators (<, >) are not in the registry",
+    "OperatorCS": "result operators (<, >) are not in the registry",
+    "ValueAsConcept": "categorical results are not in the registry's laboratory table",
+    "ValueAsConceptCS": "categorical results are not in the registry's laboratory table",
+    "UnitCS": "unit concept sets are not in the cohort language (list the units in Unit)",
+    "RangeLow": "the lower limit of normal is not in the registry",
+    "RangeLowRatio": "the lower limit of normal is not in the registry",
+    "RangeHigh": "bounds on the upper limit of normal itself are not in the cohort language "
+    "(RangeHighRatio, the value over that limit, is)",
+    "Abnormal": "the abnormal flag is not in the cohort language (give RangeHighRatio, the "
+    "value over the upper limit of normal)",
 }
 
 
@@ -188,6 +211,7 @@ class _Translator:
         self.any_record = any_record
         self.notes: list[str] = []
         self.names: dict[int, str] = {}
+        self.sets: dict[str, ConceptSet] = {}
 
     # -- helpers --------------------------------------------------------------------------
     def refuse(self, path: str, reason: str) -> SpecError:
@@ -197,7 +221,9 @@ class _Translator:
         return SpecError(f"{self.where}: {path}: {reason}")
 
     def note(self, text: str) -> None:
-        if text not in self.notes:
+        """Keep ``text`` once: a note ending "(first at PATH)" names the first place only."""
+        said = text.split(" (first at ")[0]
+        if not any(n.split(" (first at ")[0] == said for n in self.notes):
             self.notes.append(text)
 
     def obj(self, value: Any, path: str) -> Mapping[str, Any]:
@@ -279,6 +305,7 @@ class _Translator:
                     self.item(item, f"{path}.expression.items[{j}]") for j, item in enumerate(items)
                 ],
             )
+        self.sets = sets
         return sets
 
     def used_codesets(self) -> set[int]:
@@ -368,14 +395,116 @@ class _Translator:
         correlated = inner.get("CorrelatedCriteria")
         if isinstance(correlated, Mapping) and self.group_empty(correlated):
             inner = {k: v for k, v in inner.items() if k != "CorrelatedCriteria"}
-        self.check_keys(inner, where, {"CodesetId", "First"})
-        values: dict[str, Any] = {
-            "domain": DOMAINS[name],
-            "concept_set": self.codeset(inner.get("CodesetId"), f"{where}.CodesetId"),
-        }
+        if name == "Measurement":
+            values = self.measurement(inner, where)
+        else:
+            self.check_keys(inner, where, {"CodesetId", "First"})
+            values = {
+                "domain": DOMAINS[name],
+                "concept_set": self.codeset(inner.get("CodesetId"), f"{where}.CodesetId"),
+            }
         if inner.get("First"):
             values["first"] = True
         return where, values
+
+    def measurement(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """A Circe ``Measurement`` -> laboratory events of one registry test (module
+        docstring); the values are the registry's, in the test's canonical unit."""
+        self.check_keys(
+            inner, where, {"CodesetId", "First", "ValueAsNumber", "RangeHighRatio", "Unit"}
+        )
+        path = f"{where}.CodesetId"
+        test = self.lab_test(self.codeset(inner.get("CodesetId"), path), path)
+        canonical = lab_tests()[test]
+        values: dict[str, Any] = {"domain": "laboratory", "test": test}
+        factor = self.unit_scale(inner.get("Unit"), f"{where}.Unit", test)
+        if not _empty(inner.get("ValueAsNumber")):
+            values["value"] = self.numeric(
+                inner["ValueAsNumber"], f"{where}.ValueAsNumber", whole=False, scale=factor
+            )
+            if _empty(inner.get("Unit")):
+                self.note(
+                    f"ValueAsNumber is compared with the {test} value in {canonical}, "
+                    "converted from the unit it was recorded in; Circe compares "
+                    f"value_as_number as recorded, whatever its unit (first at {where})"
+                )
+        if not _empty(inner.get("RangeHighRatio")):
+            values["times_uln"] = self.numeric(
+                inner["RangeHighRatio"], f"{where}.RangeHighRatio", whole=False
+            )
+        self.note(
+            "a laboratory result counts when its value is in a unit the registry converts to "
+            "the test's canonical unit; Circe counts every measurement row of the concept, "
+            f"with or without a value (first at {where})"
+        )
+        return values
+
+    def lab_test(self, name: str, path: str) -> str:
+        """The registry test whose LOINC code concept set ``name`` holds (and nothing else)."""
+        loinc = {r.loinc: r.test for r in unit_rules()}
+        known = ", ".join(f"{t} {code}" for code, t in sorted(loinc.items(), key=lambda x: x[1]))
+        items = self.sets[name].items
+        if any(item.exclude for item in items):
+            raise self.refuse(
+                path,
+                f"concept set {name!r} excludes concepts; a Measurement criterion reads one "
+                f"laboratory test of the registry by its LOINC code ({known})",
+            )
+        tests = set()
+        for item in items:
+            if item.system != "LOINC" or item.code not in loinc:
+                code = item.code or item.ingredient
+                raise self.refuse(
+                    path,
+                    f"concept set {name!r} holds {item.system} {code}, which is not a "
+                    f"laboratory test of the registry; a Measurement criterion reads one of "
+                    f"its tests by its LOINC code ({known})",
+                )
+            tests.add(loinc[item.code])
+            if item.descendants:
+                self.note(
+                    f"concept set {name!r}: the descendants of LOINC {item.code} are not "
+                    f"added; the registry's {loinc[item.code]} results are those coded "
+                    f"LOINC {item.code} (first at {path})"
+                )
+        if len(tests) > 1:
+            raise self.refuse(
+                path,
+                f"concept set {name!r} holds the LOINC codes of {' and '.join(sorted(tests))}; "
+                "a laboratory criterion reads one test (make one criterion per test, in an "
+                "ANY group)",
+            )
+        return tests.pop()
+
+    def unit_scale(self, raw: Any, path: str, test: str) -> float:
+        """The factor that turns a ``ValueAsNumber`` bound in the criterion's ``Unit`` into
+        the test's canonical unit (1 without a unit)."""
+        if _empty(raw):
+            return 1.0
+        canonical = lab_tests()[test]
+        factors = set()
+        for j, concept in enumerate(self.array(raw, path)):
+            data = self.obj(concept, f"{path}[{j}]")
+            code = str(data.get("CONCEPT_CODE") or "")
+            factor = unit_factor(test, code) if code else None
+            if factor is None:
+                raise self.refuse(
+                    f"{path}[{j}]",
+                    f"unit {code or data.get('CONCEPT_ID')!r} is not one the registry converts "
+                    f"for {test} (to {canonical})",
+                )
+            factors.add(factor)
+        if len(factors) > 1:
+            raise self.refuse(
+                path,
+                "units of different scales compared with one ValueAsNumber; give one unit",
+            )
+        self.note(
+            f"Unit: {test} results recorded in any unit the registry converts are compared "
+            f"in {canonical}; Circe reads only the results recorded in the units listed "
+            f"(first at {path})"
+        )
+        return factors.pop()
 
     def events(self, raw: Any, path: str) -> Events:
         where, values = self.domain(raw, path)
@@ -486,23 +615,28 @@ class _Translator:
                 )
         return self.model(Occurrence, path, type=kind, count=count, distinct_dates=distinct)
 
-    def numeric(self, raw: Any, path: str) -> Range:
+    def numeric(self, raw: Any, path: str, *, whole: bool = True, scale: float = 1.0) -> Range:
+        """A Circe ``NumericRange`` -> :class:`Range`: whole numbers (an age) or decimals (a
+        result), each bound times ``scale``."""
         data = self.obj(raw, path)
         self.check_keys(data, path, {"Value", "Op", "Extent"})
         op = str(data.get("Op") or "")
-        value = data.get("Value")
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise self.bad(f"{path}.Value", f"expected a number, got {json.dumps(value)}")
+
+        def bound(key: str) -> float:
+            value = data.get(key)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                what = "between needs Extent" if key == "Extent" else "expected a number"
+                raise self.bad(f"{path}.{key}", f"{what}, got {json.dumps(value)}")
+            return int(value) if whole else value * scale
+
+        value = bound("Value")
         if op == "bt":
-            extent = data.get("Extent")
-            if not isinstance(extent, int | float) or isinstance(extent, bool):
-                raise self.bad(f"{path}.Extent", f"between needs Extent, got {json.dumps(extent)}")
-            return self.model(Range, path, gte=int(value), lte=int(extent))
+            return self.model(Range, path, gte=value, lte=bound("Extent"))
         if op == "!bt":
             raise self.refuse(f"{path}.Op", "'not between' (!bt) is not in the cohort language")
         if op not in _OPS:
             raise self.bad(f"{path}.Op", f"expected lt, lte, eq, gt, gte or bt, got {op!r}")
-        return self.model(Range, path, **{_OPS[op]: int(value)})
+        return self.model(Range, path, **{_OPS[op]: value})
 
     def demographics(self, raw: Any, path: str) -> Demographics:
         data = self.obj(raw, path)

@@ -412,7 +412,7 @@ class _Compiler:
         if outcome.test is not None:
             lab = self.con.table("laboratory").semi_join(members, "person_id")
             lab = lab.filter((lab.test.lower() == outcome.test.lower()) & lab.value.notnull())
-            value = lab.value / lab.uln if outcome.scale == "times_uln" else lab.value
+            value = lab.value / lab.uln.nullif(0) if outcome.scale == "times_uln" else lab.value
             values = lab.select(
                 "person_id", start_date=lab.result_date, value=value.cast("float64")
             )

@@ -235,7 +235,9 @@ def domain_events(
             & in_range(table.value, spec.value)
         )
         if spec.times_uln is not None:
-            rows = rows.filter(in_range(rows.value / rows.uln, spec.times_uln))
+            # a ULN of 0 is no limit (Circe: value_as_number / NULLIF(range_high, 0)); PostgreSQL
+            # would stop the query on a division by zero
+            rows = rows.filter(in_range(rows.value / rows.uln.nullif(0), spec.times_uln))
         events = rows.select(
             "person_id",
             start_date=rows.result_date,

@@ -8,8 +8,9 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   ethnicity concepts, else 0 with the text in ``race_source_value``; ``person_source_value``
   the ``source_id``; ``care_site_id`` the ``site``), ``observation_period``,
   ``condition_occurrence`` (diagnoses), ``drug_exposure`` (``drug_exposure_id`` the
-  ``exposure_id``; route in ``route_source_value``), ``measurement`` (laboratory results with
-  the source value and unit and the ULN in that unit; assessments with ``value_as_number``),
+  ``exposure_id``; route in ``route_source_value``), ``measurement`` (laboratory results coded
+  by their LOINC code, else their test's, with the source value and unit, else the value and
+  unit, and the ULN in that unit; assessments with ``value_as_number``),
   ``observation`` (DM subtypes), ``cdm_source``;
 - codes: every (code system, code) used gets a ``concept`` row (vocabulary and code as the
   registry has them; an ``OMOP`` code is the concept id itself); ids of concepts made here start
@@ -33,6 +34,7 @@ import pyarrow.csv as pacsv
 import yaml
 from ibis import BaseBackend
 
+from myositis.codes.units import unit_rules
 from myositis.errors import MyositisError
 from myositis.registry.omop.mapping import load_mapping
 from myositis.registry.omop.views import ETHNICITY_CONCEPTS, RACE_CONCEPTS, VOCABULARIES
@@ -119,7 +121,13 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
         if e["ingredient"]:
             concepts.want("MyositisLocal", e["ingredient"].lower(), e["ingredient"].lower(),
                           "Ingredient")  # fmt: skip
+    loinc_of = {r.test: r.loinc for r in unit_rules()}
     for lab in labs:
+        # a row without its LOINC code is coded by its test's (the registry's tests are LOINC
+        # tests), so that ``omop+URL`` reads it back; a row without a source value by its value
+        lab["loinc"] = lab["loinc"] or loinc_of.get(lab["test"])
+        if lab["source_value"] is None:
+            lab["source_value"], lab["source_unit"] = lab["value"], lab["unit"]
         if lab["loinc"]:
             concepts.want("LOINC", lab["loinc"], lab["test"])
     extra = sorted(
