@@ -131,6 +131,12 @@ def test_translation_field_by_field() -> None:
 
     unit = translate_atlas(expression(CK_AT_LEAST_8_UKAT)).cohort.entry.events[0]
     assert unit.value == Range(gte=480)
+    # 1 nkat/L = 0.06 U/L (lab_units.csv): 8,000 nkat/L is 480 U/L, 19,990 nkat/L 1,199.4 U/L
+    # (in floating point 19990 * 0.06 is 1199.3999999999999: the bound is rounded)
+    for value, expected in ((8000, 480), (19990, 1199.4)):
+        nkat = {**CK_AT_LEAST_8_UKAT, "ValueAsNumber": {"Value": value, "Op": "gte"}}
+        nkat["Unit"] = [_concept("nkat/L", 0, "UCUM")]
+        assert translate_atlas(expression(nkat)).cohort.entry.events[0].value == Range(gte=expected)
     between = translate_atlas(expression(CK_600_TO_800))
     assert between.cohort.entry.events[0].value == Range(gte=600, lte=800)
     assert any("whatever its unit" in note for note in between.notes)

@@ -627,7 +627,8 @@ class _Translator:
             if not isinstance(value, int | float) or isinstance(value, bool):
                 what = "between needs Extent" if key == "Extent" else "expected a number"
                 raise self.bad(f"{path}.{key}", f"{what}, got {json.dumps(value)}")
-            return int(value) if whole else value * scale
+            # rounded: a factor such as 0.06 must not move a bound off the value it names
+            return int(value) if whole else round(value * scale, 9)
 
         value = bound("Value")
         if op == "bt":
