@@ -466,6 +466,81 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (8, D(2020, 6, 1), D(2020, 9, 1)),
         ],
     ),
+    # Entry events with a group of their own (Circe's CorrelatedCriteria): every systemic JAK
+    # exposure having a CK above 2 x ULN starting in the 30 days before the exposure's own
+    # start. 1's 2020-03-01 (900/200 on 02-25) yes, its 2021-01-20 no (no CK in the 30 days
+    # before); 2's CK is 300/200; 3's 2020-06-01 (500/200 on 05-25) yes; 4, 5, 6 have no CK;
+    # 8's 2020-02-01 (700/200 on 01-20) yes, its 2020-06-01 no. Exit: the end of the
+    # recorded observation period.
+    "having_entry": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {
+                "events": [
+                    JAK
+                    | {
+                        "having": {
+                            "criteria": [
+                                {
+                                    "domain": "laboratory",
+                                    "test": "ck",
+                                    "times_uln": {"gt": 2},
+                                    "start_window": BEFORE,
+                                }
+                            ]
+                        }
+                    }
+                ],
+                "limit": "all",
+            },
+            "expression_limit": "all",
+        },
+        [8, 3],
+        [
+            (1, D(2020, 3, 1), D(2022, 12, 31)),
+            (3, D(2020, 6, 1), D(2023, 12, 31)),
+            (8, D(2020, 2, 1), D(2022, 6, 30)),
+        ],
+    ),
+    # A criterion whose events have a group of their own, in an observed cohort: the first
+    # systemic JAK inside an observation period (1, 2, 3, 4, 5, 6, 8; 7's is topical), having
+    # up to the index a DM code itself followed 1 to 365 days later by another DM code (each
+    # inside the index's period, the nested one inside the first code's period): 1 (M33.10
+    # 2019-01-01, then M3310 151 days later), 3 (31 days), 8 (90 days); 2 has one code, 4's
+    # are polymyositis, 5's two are on one day. Exit: the end of the period.
+    "having_criterion": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK], "observation": {"prior_days": 0}},
+            "inclusion": [
+                {
+                    "label": "A DM code confirmed within the year",
+                    "criteria": [
+                        {
+                            "domain": "diagnosis",
+                            "concept_set": "dm",
+                            "start_window": {"start": None, "end": 0},
+                            "having": {
+                                "criteria": [
+                                    {
+                                        "domain": "diagnosis",
+                                        "concept_set": "dm",
+                                        "start_window": {"start": 1, "end": 365},
+                                    }
+                                ]
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 3],
+        [
+            (1, D(2020, 3, 1), D(2022, 12, 31)),
+            (3, D(2020, 6, 1), D(2023, 12, 31)),
+            (8, D(2020, 2, 1), D(2022, 6, 30)),
+        ],
+    ),
 }
 
 

@@ -227,12 +227,16 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "among ConceptSets (ids: 0)",
     ),
     (
-        "nested correlated criteria",
+        "a refusal inside correlated criteria",
         _set(
             ["PrimaryCriteria", "CriteriaList", 0, "ConditionOccurrence", "CorrelatedCriteria"],
-            {"Type": "ALL", "CriteriaList": [_criterion()]},
+            {
+                "Type": "ALL",
+                "CriteriaList": [_criterion(Criteria={"VisitOccurrence": {"CodesetId": 0}})],
+            },
         ),
-        "PrimaryCriteria.CriteriaList[0].ConditionOccurrence.CorrelatedCriteria: not supported",
+        "PrimaryCriteria.CriteriaList[0].ConditionOccurrence.CorrelatedCriteria.CriteriaList[0]"
+        ".Criteria.VisitOccurrence: not supported: VisitOccurrence is a Circe domain",
     ),
     (
         "restrict visit",

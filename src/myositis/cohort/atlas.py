@@ -26,7 +26,9 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
 - groups: ``Type`` ALL/ANY/AT_LEAST/AT_MOST and ``Count``; ``CriteriaList`` -> criteria
   (``StartWindow`` on the event's start, ``EndWindow`` on its end, ``UseEventEnd`` and
   ``UseIndexEnd`` choosing the dates; ``Occurrence`` ``Type`` 0 exactly, 1 at most, 2 at least,
-  ``IsDistinct`` on ``START_DATE`` -> distinct dates; ``IgnoreObservationPeriod``);
+  ``IsDistinct`` on ``START_DATE`` -> distinct dates; ``IgnoreObservationPeriod``; the
+  criterion's own ``CorrelatedCriteria`` -> ``having``, a group checked against each of its
+  events);
   ``DemographicCriteriaList`` -> demographics (``Age``, ``Gender`` 8507/8532); ``Groups``.
 - ``EndStrategy``: none -> end of observation; ``DateOffset`` -> ``fixed`` (``DateField``
   StartDate/EndDate, ``Offset``); ``CustomEra`` -> ``drug_era`` (``DrugCodesetId``,
@@ -138,8 +140,6 @@ _REASONS: Final = {
     "RaceCS": "race criteria are not in the cohort language",
     "Ethnicity": "ethnicity criteria are not in the cohort language",
     "EthnicityCS": "ethnicity criteria are not in the cohort language",
-    "CorrelatedCriteria": "criteria nested inside a criterion are not in the cohort language "
-    "(put them in an inclusion rule)",
     "DateAdjustment": "date adjustments are not in the cohort language",
     "StopReason": "stop reasons are not in the registry",
     "Refills": "refills are not in the registry",
@@ -393,8 +393,17 @@ class _Translator:
             )
         where = f"{path}.{name}"
         correlated = inner.get("CorrelatedCriteria")
-        if isinstance(correlated, Mapping) and self.group_empty(correlated):
-            inner = {k: v for k, v in inner.items() if k != "CorrelatedCriteria"}
+        inner = {k: v for k, v in inner.items() if k != "CorrelatedCriteria"}
+        having = None
+        if not _empty(correlated):
+            at = f"{where}.CorrelatedCriteria"
+            group = self.obj(correlated, at)
+            if not self.group_empty(group):
+                # Circe joins each event to its observation period, then checks the group
+                # against the event (eventTableExpression.sql): with any_record, no period
+                having = self.model(
+                    Group, at, **self.group(group, at, observed=not self.any_record)
+                )
         if name == "Measurement":
             values = self.measurement(inner, where)
         else:
@@ -405,6 +414,8 @@ class _Translator:
             }
         if inner.get("First"):
             values["first"] = True
+        if having is not None:
+            values["having"] = having
         return where, values
 
     def measurement(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -187,7 +187,12 @@ class _Compiler:
             self.reread[key] = every
             cached = self._cache[(key, id(persons))] = every.semi_join(persons, "person_id")
         if cached is None:
-            if spec.domain == "assessment" and spec.value is not None and not spec.first:
+            if spec.having is not None:
+                # the events first (a person's first one before the group, as Circe), then
+                # those whose own dates pass the group
+                every = self.events(spec.model_copy(update={"having": None}), persons)
+                cached = self._having(every, spec.having)
+            elif spec.domain == "assessment" and spec.value is not None and not spec.first:
                 # the measure's events with any value, then the range: criteria on one
                 # measure with different ranges share its events (CDASI scored once)
                 every = self.events(spec.model_copy(update={"value": None}), persons)
@@ -196,6 +201,43 @@ class _Compiler:
                 cached = domain_events(self.con, spec, self.cohort.concept_sets, persons=persons)
             self._cache[(key, id(persons))] = cached
         return cached
+
+    def _having(self, events: ir.Table, group: Group) -> ir.Table:
+        """The rows of ``events`` that pass ``group`` with each event as the index
+        (:class:`~myositis.cohort.language.Events`, ``having``): its start and end dates, and
+        when the cohort requires observation, the observation period it lies in (events
+        outside every period are dropped: Circe joins them to ``observation_period``,
+        ``eventTableExpression.sql``)."""
+        if self.cohort.uses_observation():
+            periods = observation_periods(self.con, persons=events).select(
+                "person_id", op_start="start_date", op_end="end_date"
+            )
+            joined = events.inner_join(periods, "person_id")
+            events = joined.filter(
+                (joined.start_date >= joined.op_start) & (joined.start_date <= joined.op_end)
+            )
+        else:
+            events = events.mutate(
+                op_start=ibis.null().cast("date"), op_end=ibis.null().cast("date")
+            )
+        index = events.select(
+            "person_id",
+            "op_start",
+            "op_end",
+            index_date=events.start_date,
+            index_end=events.end_date,
+            _value=events.value,
+        )
+        index = index.mutate(
+            _event=ibis.row_number().over(
+                group_by="person_id", order_by=[index.index_date, index.index_end, index._value]
+            )
+        )
+        flagged = self.group_flag(index, group, person_level=False)
+        kept = flagged.filter(flagged._flag)
+        return kept.select(
+            "person_id", start_date=kept.index_date, end_date=kept.index_end, value=kept._value
+        )
 
     # -- groups -------------------------------------------------------------------------
     def _name(self) -> str:

@@ -16,7 +16,8 @@ The constructs are those of OHDSI ATLAS/Circe cohort expressions (Book of OHDSI,
 - **inclusion** (:class:`InclusionRule`): nested groups (ALL, ANY, AT_LEAST n, AT_MOST n) of
   criteria relative to the index (:class:`Criterion`: windows on the event's start or end,
   occurrence counts, value constraints) and demographics (:class:`Demographics`: age, sex),
-  each rule its own attrition line;
+  each rule its own attrition line; any events can carry a group on their own dates
+  (``having``: Circe's CorrelatedCriteria);
 - **exit** (:class:`Exit`): end of observation, a fixed offset, or the end of continuous
   exposure with a gap allowance (a drug era), cut short by censoring events;
 - **outcomes** (:class:`Outcome`): any instrument measure or laboratory test at baseline and at
@@ -30,9 +31,15 @@ whose start is after its end or a count that cannot be met is refused naming the
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from myositis.cohort.definition import Strict, _check_roles
 from myositis.registry.schema import CODE_SYSTEMS, SEXES
@@ -166,6 +173,12 @@ class Events(Strict):
 
     ``first``: only the person's first such event in the whole record (Circe's "first
     occurrence"), before any other restriction.
+
+    ``having``: only the events that pass this group, each event taken as the index: the
+    group's windows count days from the event's start (``index: end``: its end), its
+    demographics are the person on the event's date and, when the cohort's entry requires an
+    observation period, events outside every period are dropped and the group's criteria
+    count inside the event's period (Circe's CorrelatedCriteria, ``eventTableExpression.sql``).
     """
 
     domain: Domain
@@ -181,6 +194,16 @@ class Events(Strict):
     exclude_formulations: list[str] = Field(default_factory=list)
     exclude_routes: list[str] = Field(default_factory=list)
     first: bool = False
+    having: Group | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unused_having(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # a cohort without ``having`` dumps as it did before the field existed, so its spec
+        # hash (myositis.study.spec) and kept plans stay the same
+        data = handler(self)
+        if isinstance(data, dict) and self.having is None:
+            data.pop("having", None)
+        return data
 
     @model_validator(mode="after")
     def _fields_of_the_domain(self) -> Self:
@@ -239,7 +262,19 @@ class Events(Strict):
                 text += f" {name if name != 'value' else ''} {bound.describe()}".replace("  ", " ")
         if self.serious is not None:
             text += " serious" if self.serious else " not serious"
+        if self.having is not None:
+            text += f" having ({self.having.describe()})"
         return ("first " if self.first else "") + text
+
+    def having_criteria(self) -> list[Criterion]:
+        """The criteria of ``having`` and of their own ``having`` groups, at any depth."""
+        if self.having is None:
+            return []
+        found = []
+        for criterion in self.having.all_criteria():
+            found.append(criterion)
+            found.extend(criterion.having_criteria())
+        return found
 
 
 class RelativeWindow(Strict):
@@ -375,6 +410,11 @@ class Group(Strict):
             return members[0]
         head = {"all": "all of", "any": "any of"}.get(self.type, f"{self.type} {self.count} of")
         return f"{head}: " + "; ".join(members)
+
+
+Events.model_rebuild()
+Criterion.model_rebuild()
+Group.model_rebuild()
 
 
 class InclusionRule(Group):
@@ -595,10 +635,12 @@ class Cohort(Strict):
         groups += [(f"inclusion.{i}", rule) for i, rule in enumerate(self.inclusion)]
         if self.entry.additional is not None:
             groups.append(("entry.additional", self.entry.additional))
+        events: list[tuple[str, Events]] = []
         for where, group in groups:
-            used += [(where, c.concept_set or "") for c in group.all_criteria()]
-        events = [(f"entry.events.{i}", e) for i, e in enumerate(self.entry.events)]
+            events += [(where, c) for c in group.all_criteria()]
+        events += [(f"entry.events.{i}", e) for i, e in enumerate(self.entry.events)]
         events += [(f"exit.censor.{i}", e) for i, e in enumerate(self.exit.censor)]
+        events += [(f"{where}.having", c) for where, e in list(events) for c in e.having_criteria()]
         used += [(where, e.concept_set or "") for where, e in events]
         used.append(("exit.concept_set", self.exit.concept_set or ""))
         for where, name in used:
