@@ -168,3 +168,11 @@ def test_the_bundled_study_keeps_its_hash() -> None:
     assert load_spec(BUNDLED).sha256() == (
         "ca06dd77cd5401822703bc63dd2af944ea848a2339e883489fb9c8b6d1cc7bb2"
     )
+
+
+def test_the_bundled_format_2_study_keeps_its_hash() -> None:
+    """A format-2 spec that uses no ``having`` group dumps as it did before the field existed
+    (myositis.cohort.language.Events), so its hash is the one it had (6 December 2026)."""
+    assert load_spec("jak-new-users-w24").sha256() == (
+        "fcb2591a5a0c77961b9bad0602a8c5d65be8f58045a3a53bc729dffec2e48905"
+    )
