@@ -502,6 +502,39 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (8, D(2020, 2, 1), D(2022, 6, 30)),
         ],
     ),
+    # Calendar bounds (Circe's OccurrenceStartDate): the first systemic JAK exposure started
+    # from March to June 2020: 1 (2020-03-01), 2 (2020-05-01), 3 (2020-06-01), 8 (its second,
+    # 2020-06-01; its first was 2020-02-01); 4, 5 and 6 started in January. Then the person's
+    # first DM code (first: true, chosen before the bound) dated before March 2019: 1, 3 and 8
+    # (2019-01-01); 2's first is 2019-05-01.
+    "dated": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {
+                "events": [JAK | {"start_date": {"gte": D(2020, 3, 1), "lte": D(2020, 6, 30)}}]
+            },
+            "inclusion": [
+                {
+                    "label": "First DM code before March 2019",
+                    "criteria": [
+                        {
+                            "domain": "diagnosis",
+                            "concept_set": "dm",
+                            "first": True,
+                            "start_date": {"lt": D(2019, 3, 1)},
+                            "start_window": {"start": None, "end": 0},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 4, 3],
+        [
+            (1, D(2020, 3, 1), D(2022, 12, 31)),
+            (3, D(2020, 6, 1), D(2023, 12, 31)),
+            (8, D(2020, 6, 1), D(2022, 6, 30)),
+        ],
+    ),
     # A criterion whose events have a group of their own, in an observed cohort: the first
     # systemic JAK inside an observation period (1, 2, 3, 4, 5, 6, 8; 7's is topical), having
     # up to the index a DM code itself followed 1 to 365 days later by another DM code (each

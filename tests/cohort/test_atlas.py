@@ -12,16 +12,18 @@ takes from the CDM tables directly).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from myositis.cohort.atlas import read_atlas, translate_atlas
 from myositis.cohort.files import cohort_yaml, read_cohort_file
-from myositis.cohort.language import Range, RelativeWindow
+from myositis.cohort.language import DateRange, Range, RelativeWindow
 from myositis.errors import SpecError
 
 HERE = Path(__file__).parent / "atlas"
@@ -426,3 +428,66 @@ def test_eunomia_counts_live(eunomia: str, name: str, any_record: int, atlas_rul
             ("Persons in the registry", 2694),
             ("Entry event", expected),
         ]
+
+
+def _celecoxib_first_from(start: str, end: str) -> dict[str, Any]:
+    """celecoxib.json with its entry event the person's first celecoxib exposure (``First``)
+    started from ``start`` to ``end`` (``OccurrenceStartDate`` between)."""
+    data = _load("celecoxib.json")
+    data["PrimaryCriteria"]["CriteriaList"][0]["DrugExposure"].update(
+        First=True, OccurrenceStartDate={"Value": start, "Op": "bt", "Extent": end}
+    )
+    return data
+
+
+def test_occurrence_dates() -> None:
+    event = translate_atlas(_celecoxib_first_from("2000-01-01", "2009-12-31")).cohort
+    entry = event.entry.events[0]
+    assert entry.first
+    assert entry.start_date == DateRange(gte=dt.date(2000, 1, 1), lte=dt.date(2009, 12, 31))
+    ended = _load("gi_bleed.json")
+    ended["PrimaryCriteria"]["CriteriaList"][0]["ConditionOccurrence"]["OccurrenceEndDate"] = {
+        "Value": "2015-06-30",
+        "Op": "lt",
+    }
+    assert translate_atlas(ended).cohort.entry.events[0].end_date == DateRange(
+        lt=dt.date(2015, 6, 30)
+    )
+    path = "PrimaryCriteria.CriteriaList[0].DrugExposure.OccurrenceStartDate"
+    for bad, message in (
+        ({"Value": "2000-01-01", "Op": "!bt", "Extent": "2001-01-01"}, ".Op: not supported"),
+        ({"Value": "01/02/2000", "Op": "gt"}, ".Value: expected a date (YYYY-MM-DD)"),
+        ({"Value": "2000-01-01", "Op": "bt"}, ".Extent: between needs Extent"),
+    ):
+        data = _load("celecoxib.json")
+        data["PrimaryCriteria"]["CriteriaList"][0]["DrugExposure"]["OccurrenceStartDate"] = bad
+        with pytest.raises(SpecError) as caught:
+            translate_atlas(data, where="c.json")
+        assert str(caught.value).startswith(f"c.json: {path}{message}"), str(caught.value)
+
+
+def test_occurrence_dates_live_as_circe_counts(eunomia: str) -> None:
+    """Circe's meaning, as SQL on Eunomia's CDM (DrugExposureSqlBuilder.java: the ordinal over
+    every exposure, then ``ordinal = 1`` and the date range; the entry inside an observation
+    period): 509 persons had their first celecoxib exposure in 2000-2009."""
+    from myositis.cohort.run import run_cohort
+    from myositis.registry.connect import connect
+
+    cdm = eunomia.removeprefix("omop+duckdb://")
+    with duckdb.connect(cdm, read_only=True) as raw:
+        (circe,) = raw.execute(
+            """WITH c AS (
+                 SELECT person_id, drug_exposure_start_date AS d, row_number() OVER (
+                   PARTITION BY person_id ORDER BY drug_exposure_start_date, drug_exposure_id
+                 ) AS ordinal
+                 FROM drug_exposure WHERE drug_concept_id IN (
+                   SELECT descendant_concept_id FROM concept_ancestor
+                   WHERE ancestor_concept_id = 1118084))
+               SELECT count(DISTINCT c.person_id) FROM c JOIN observation_period op
+                 ON op.person_id = c.person_id
+                AND c.d BETWEEN op.observation_period_start_date AND op.observation_period_end_date
+               WHERE ordinal = 1 AND c.d BETWEEN DATE '2000-01-01' AND DATE '2009-12-31'"""
+        ).fetchone() or (None,)
+    assert circe == 509
+    cohort = translate_atlas(_celecoxib_first_from("2000-01-01", "2009-12-31")).cohort
+    assert run_cohort(connect(eunomia, check=False), cohort).persons == 509

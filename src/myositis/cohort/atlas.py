@@ -26,7 +26,8 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
 - groups: ``Type`` ALL/ANY/AT_LEAST/AT_MOST and ``Count``; ``CriteriaList`` -> criteria
   (``StartWindow`` on the event's start, ``EndWindow`` on its end, ``UseEventEnd`` and
   ``UseIndexEnd`` choosing the dates; ``Occurrence`` ``Type`` 0 exactly, 1 at most, 2 at least,
-  ``IsDistinct`` on ``START_DATE`` -> distinct dates; ``IgnoreObservationPeriod``; the
+  ``IsDistinct`` on ``START_DATE`` -> distinct dates; ``IgnoreObservationPeriod``;
+  ``OccurrenceStartDate``/``OccurrenceEndDate`` -> ``start_date``/``end_date``; the
   criterion's own ``CorrelatedCriteria`` -> ``having``, a group checked against each of its
   events);
   ``DemographicCriteriaList`` -> demographics (``Age``, ``Gender`` 8507/8532); ``Groups``.
@@ -52,6 +53,7 @@ Circe's age is ``YEAR(index) - year_of_birth``, the language's the completed yea
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -67,6 +69,7 @@ from myositis.cohort.language import (
     ConceptItem,
     ConceptSet,
     Criterion,
+    DateRange,
     Demographics,
     Entry,
     Events,
@@ -131,8 +134,6 @@ _REASONS: Final = {
     "ProviderSpecialtyCS": "the registry holds no providers",
     "ConditionSourceConcept": "criteria on source concepts are not in the cohort language",
     "DrugSourceConcept": "criteria on source concepts are not in the cohort language",
-    "OccurrenceStartDate": "calendar date ranges are not in the cohort language",
-    "OccurrenceEndDate": "calendar date ranges are not in the cohort language",
     "Age": "age at the event is not in the cohort language (use DemographicCriteriaList)",
     "Gender": "sex on a criterion is not in the cohort language (use DemographicCriteriaList)",
     "GenderCS": "sex concept sets are not in the cohort language (list 8507 or 8532 in Gender)",
@@ -404,6 +405,8 @@ class _Translator:
                 having = self.model(
                     Group, at, **self.group(group, at, observed=not self.any_record)
                 )
+        dated = {k: inner.get(k) for k in ("OccurrenceStartDate", "OccurrenceEndDate")}
+        inner = {k: v for k, v in inner.items() if k not in dated}
         if name == "Measurement":
             values = self.measurement(inner, where)
         else:
@@ -412,6 +415,12 @@ class _Translator:
                 "domain": DOMAINS[name],
                 "concept_set": self.codeset(inner.get("CodesetId"), f"{where}.CodesetId"),
             }
+        for key, field_name in (
+            ("OccurrenceStartDate", "start_date"),
+            ("OccurrenceEndDate", "end_date"),
+        ):
+            if not _empty(dated[key]):
+                values[field_name] = self.date_range(dated[key], f"{where}.{key}")
         if inner.get("First"):
             values["first"] = True
         if having is not None:
@@ -650,8 +659,41 @@ class _Translator:
             raise self.bad(f"{path}.Op", f"expected lt, lte, eq, gt, gte or bt, got {op!r}")
         return self.model(Range, path, **{_OPS[op]: value})
 
+    def date_range(self, raw: Any, path: str) -> DateRange:
+        """A Circe ``DateRange`` (``Value``, ``Op``, ``Extent``: ``YYYY-MM-DD``) ->
+        :class:`DateRange` (Circe: ``BuilderUtils.buildDateRangeClause``)."""
+        data = self.obj(raw, path)
+        self.check_keys(data, path, {"Value", "Op", "Extent"})
+        op = str(data.get("Op") or "")
+
+        def day(key: str) -> dt.date:
+            value = data.get(key)
+            try:
+                return dt.date.fromisoformat(str(value)[:10])
+            except ValueError:
+                what = "between needs Extent" if key == "Extent" else "expected a date"
+                raise self.bad(
+                    f"{path}.{key}", f"{what} (YYYY-MM-DD), got {json.dumps(value)}"
+                ) from None
+
+        value = day("Value")
+        if op == "bt":
+            return self.model(DateRange, path, gte=value, lte=day("Extent"))
+        if op == "!bt":
+            raise self.refuse(f"{path}.Op", "'not between' (!bt) is not in the cohort language")
+        if op not in _OPS:
+            raise self.bad(f"{path}.Op", f"expected lt, lte, eq, gt, gte or bt, got {op!r}")
+        return self.model(DateRange, path, **{_OPS[op]: value})
+
     def demographics(self, raw: Any, path: str) -> Demographics:
         data = self.obj(raw, path)
+        for key in ("OccurrenceStartDate", "OccurrenceEndDate"):
+            if not _empty(data.get(key)):
+                raise self.refuse(
+                    f"{path}.{key}",
+                    "calendar bounds on the index event in a demographic criterion are not in "
+                    "the cohort language (bound the entry events' dates instead)",
+                )
         self.check_keys(data, path, {"Age", "Gender"})
         values: dict[str, Any] = {}
         if not _empty(data.get("Age")):

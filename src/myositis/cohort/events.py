@@ -36,7 +36,7 @@ from ibis.common.exceptions import TableNotFound
 from myositis.codes import load_codeset
 from myositis.cohort.cdasi_activity import cdasi_activity
 from myositis.cohort.concepts import _ICD, _bare, matches
-from myositis.cohort.language import ConceptItem, ConceptSet, Events, Range
+from myositis.cohort.language import ConceptItem, ConceptSet, DateRange, Events, Range
 from myositis.cohort.omop_concepts import resolvable, vocabulary_match
 from myositis.errors import SpecError
 
@@ -45,7 +45,9 @@ from myositis.errors import SpecError
 OPEN_END: Final = dt.date(2999, 12, 31)
 
 
-def in_range(value: ir.NumericValue, bounds: Range | None) -> ir.BooleanValue:
+def in_range(
+    value: ir.NumericValue | ir.DateValue, bounds: Range | DateRange | None
+) -> ir.BooleanValue:
     """``value`` within every bound of ``bounds`` (a null value is never within)."""
     condition: ir.BooleanValue = ibis.literal(True)
     if bounds is None:
@@ -265,6 +267,11 @@ def domain_events(
             )
         )
         events = ranked.filter(ranked._first == 0).select(*events.columns)
+    # calendar bounds after the first event is chosen (Circe: the ordinal, then the dates)
+    if spec.start_date is not None:
+        events = events.filter(in_range(events.start_date, spec.start_date))
+    if spec.end_date is not None:
+        events = events.filter(in_range(events.end_date, spec.end_date))
     return events
 
 

@@ -31,6 +31,7 @@ whose start is after its end or a count that cannot be met is refused naming the
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -157,6 +158,37 @@ class Range(Strict):
         return " and ".join(parts)
 
 
+class DateRange(Strict):
+    """A calendar constraint on a date; every bound given must hold (``gte: 2015-01-01`` is
+    "on or after 1 January 2015")."""
+
+    gt: dt.date | None = None
+    gte: dt.date | None = None
+    lt: dt.date | None = None
+    lte: dt.date | None = None
+    eq: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Self:
+        if all(b is None for b in (self.gt, self.gte, self.lt, self.lte, self.eq)):
+            raise ValueError("give at least one of gt, gte, lt, lte, eq (dates: YYYY-MM-DD)")
+        low = max((b for b in (self.gt, self.gte) if b is not None), default=None)
+        high = min((b for b in (self.lt, self.lte) if b is not None), default=None)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"impossible range: {low} is after {high}")
+        return self
+
+    def describe(self) -> str:
+        signs = (">", ">=", "<", "<=", "=")
+        values = (self.gt, self.gte, self.lt, self.lte, self.eq)
+        return " and ".join(f"{s} {v.isoformat()}" for s, v in zip(signs, values, strict=True) if v)
+
+
+#: Fields of :class:`Events` added after format 2 was published: left out of the dump when
+#: unset, so a cohort without them dumps, hashes and keys its plans as before.
+_ADDED: tuple[str, ...] = ("start_date", "end_date", "having")
+
+
 class Events(Strict):
     """Events of one domain: which rows of the registry count.
 
@@ -172,7 +204,8 @@ class Events(Strict):
     - ``adverse_event``: ``terms`` (case-insensitive; none = any), ``grade`` and ``serious``.
 
     ``first``: only the person's first such event in the whole record (Circe's "first
-    occurrence"), before any other restriction.
+    occurrence"), before any other restriction. ``start_date``/``end_date``: calendar bounds
+    on the event's start and end dates (Circe's OccurrenceStartDate/OccurrenceEndDate).
 
     ``having``: only the events that pass this group, each event taken as the index: the
     group's windows count days from the event's start (``index: end``: its end), its
@@ -194,15 +227,19 @@ class Events(Strict):
     exclude_formulations: list[str] = Field(default_factory=list)
     exclude_routes: list[str] = Field(default_factory=list)
     first: bool = False
+    start_date: DateRange | None = None
+    end_date: DateRange | None = None
     having: Group | None = None
 
     @model_serializer(mode="wrap")
-    def _without_unused_having(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # a cohort without ``having`` dumps as it did before the field existed, so its spec
-        # hash (myositis.study.spec) and kept plans stay the same
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # a cohort without them dumps as it did before these fields existed, so its spec hash
+        # (myositis.study.spec) and kept plans stay the same
         data = handler(self)
-        if isinstance(data, dict) and self.having is None:
-            data.pop("having", None)
+        if isinstance(data, dict):
+            for name in _ADDED:
+                if getattr(self, name) is None:
+                    data.pop(name, None)
         return data
 
     @model_validator(mode="after")
@@ -262,6 +299,9 @@ class Events(Strict):
                 text += f" {name if name != 'value' else ''} {bound.describe()}".replace("  ", " ")
         if self.serious is not None:
             text += " serious" if self.serious else " not serious"
+        for name, bound in (("starting", self.start_date), ("ending", self.end_date)):
+            if bound is not None:
+                text += f" {name} {bound.describe()}"
         if self.having is not None:
             text += f" having ({self.having.describe()})"
         return ("first " if self.first else "") + text
@@ -668,6 +708,7 @@ __all__ = [
     "ConceptItem",
     "ConceptSet",
     "Criterion",
+    "DateRange",
     "Demographics",
     "Domain",
     "Entry",
