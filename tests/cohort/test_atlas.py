@@ -491,3 +491,40 @@ def test_occurrence_dates_live_as_circe_counts(eunomia: str) -> None:
     assert circe == 509
     cohort = translate_atlas(_celecoxib_first_from("2000-01-01", "2009-12-31")).cohort
     assert run_cohort(connect(eunomia, check=False), cohort).persons == 509
+
+
+def test_a_concept_set_of_hundreds_of_concepts_runs(eunomia: str) -> None:
+    """A concept set of 600 concepts with descendants (PhenotypeLibrary cohort 1267 has 588)
+    is resolved as one expression: one test per concept nested past DuckDB's limit of 1,000
+    expressions ("internal error ... Max expression depth limit of 1000 exceeded" before).
+    Persons with a condition below any of them, with any record (the Book of OHDSI's rule), as
+    SQL on the CDM counts them."""
+    from myositis.cohort.run import run_cohort
+    from myositis.registry.connect import connect
+
+    cdm = eunomia.removeprefix("omop+duckdb://")
+    with duckdb.connect(cdm, read_only=True) as raw:
+        concepts = raw.execute(
+            # Eunomia's 437 standard concepts (84 conditions), then 163 ids it lacks
+            "SELECT concept_id, vocabulary_id, concept_code FROM concept "
+            "WHERE standard_concept = 'S' ORDER BY concept_id"
+        ).fetchall()
+        concepts += [(2_000_000_001 + k, "Made up", None) for k in range(600 - len(concepts))]
+        ids = ", ".join(str(c[0]) for c in concepts)
+        (expected,) = raw.execute(
+            f"""SELECT count(DISTINCT person_id) FROM condition_occurrence
+                WHERE condition_concept_id IN (SELECT descendant_concept_id
+                  FROM concept_ancestor WHERE ancestor_concept_id IN ({ids}))"""
+        ).fetchone() or (None,)
+    assert len(concepts) == 600
+    data = _load("gi_bleed.json")
+    data["ConceptSets"][0]["expression"]["items"] = [
+        {
+            "concept": {"CONCEPT_ID": cid, "VOCABULARY_ID": vocabulary, "CONCEPT_CODE": code},
+            "includeDescendants": True,
+        }
+        for cid, vocabulary, code in concepts
+    ]
+    cohort = translate_atlas(data, any_record=True).cohort
+    assert run_cohort(connect(eunomia, check=False), cohort).persons == expected
+    assert expected > 479  # more than GI hemorrhage alone

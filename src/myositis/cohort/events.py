@@ -37,7 +37,7 @@ from myositis.codes import load_codeset
 from myositis.cohort.cdasi_activity import cdasi_activity
 from myositis.cohort.concepts import _ICD, _bare, matches
 from myositis.cohort.language import ConceptItem, ConceptSet, DateRange, Events, Range
-from myositis.cohort.omop_concepts import resolvable, vocabulary_match
+from myositis.cohort.omop_concepts import any_of, resolvable, vocabulary_match
 from myositis.errors import SpecError
 
 #: End date of a drug exposure without one (still running): far after any observation, so the
@@ -73,21 +73,16 @@ def _table_or_none(con: BaseBackend, name: str) -> ir.Table | None:
         return None
 
 
-def _item_match(
+def _below(
     con: BaseBackend, system: ir.StringValue, code: ir.StringValue, item: ConceptItem
 ) -> ir.BooleanValue:
-    """One code item (``system`` + ``code``) as a condition on the code columns."""
+    """The codes of one item with ``descendants`` where the OMOP vocabulary does not resolve
+    it: ICD codes that start with it; OMOP concept ids below it in ``concept_ancestor``."""
     assert item.system is not None and item.code is not None
     same_system = system.strip().upper() == item.system
     if item.system in _ICD:
         compared = code.strip().upper().replace(".", "")
-        bare = _bare(item.system, item.code)
-        hit = compared.startswith(bare) if item.descendants else compared == bare
-        return same_system & hit
-    if resolvable(con, item):
-        return vocabulary_match(con, system, code, item)
-    if not item.descendants:
-        return same_system & (code.strip() == item.code)
+        return same_system & compared.startswith(_bare(item.system, item.code))
     ancestor = _table_or_none(con, "concept_ancestor") if item.system == "OMOP" else None
     if ancestor is None:
         raise SpecError(
@@ -105,19 +100,24 @@ def _codes_match(
 ) -> ir.BooleanValue:
     """Whether (system, code) matches any of the items (code items and code-set roles)."""
     exact: dict[str, set[str]] = {}
-    condition: ir.BooleanValue = ibis.literal(False)
+    resolved: list[ConceptItem] = []  # through the OMOP vocabulary, all in one expression
+    conditions: list[ir.BooleanValue] = []
     for item in items:
         if item.codeset is not None:
             for found in load_codeset(item.codeset):
                 exact.setdefault(found.system, set()).add(_bare(found.system, found.code))
         elif item.code is not None and item.system is not None:
-            if item.descendants or resolvable(con, item):
-                condition = condition | _item_match(con, system, code, item)
+            if resolvable(con, item):
+                resolved.append(item)
+            elif item.descendants:
+                conditions.append(_below(con, system, code, item))
             else:
                 exact.setdefault(item.system, set()).add(_bare(item.system, item.code))
+    if resolved:
+        conditions.append(vocabulary_match(con, system, code, resolved))
     if exact:
-        condition = condition | matches(system, code, exact)
-    return condition.fill_null(False)
+        conditions.append(matches(system, code, exact))
+    return any_of(conditions).fill_null(False)
 
 
 def _ingredients(value: ir.StringValue, items: list[ConceptItem]) -> ir.BooleanValue:

@@ -12,6 +12,8 @@ resolved concepts are written as the registry codes the views give their rows
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 from ibis import BaseBackend
@@ -34,26 +36,45 @@ def _key(system: ir.StringValue, code: ir.StringValue) -> ir.StringValue:
     return system.concat(ibis.literal("|"), code)
 
 
-def concept_keys(con: BaseBackend, item: ConceptItem) -> ir.Column:
-    """``SYSTEM|code`` of every registry code of the item's concepts (the module's rule)."""
-    assert item.system is not None and item.code is not None
+def _concepts(con: BaseBackend, items: Sequence[ConceptItem]) -> ir.Table:
+    """``concept_id`` of the items' own concepts, looked up in ``concept`` (as Circe's
+    concept set query does): ``OMOP`` codes by id, the others by (``vocabulary_id``,
+    ``concept_code``), one test per vocabulary."""
     concept = cdm_table(con, "concept")
     cid = concept.concept_id.cast("int64")
-    if item.system == OMOP_SYSTEM:
-        number = int(item.code) if item.code.strip().isdigit() else -1
-        own = ibis.memtable({"concept_id": [number]}, schema={"concept_id": "int64"})
-    else:
-        vocabulary = {v: k for k, v in VOCABULARIES.items()}[item.system]
-        own = concept.filter(
-            (concept.vocabulary_id == vocabulary) & (concept.concept_code == item.code)
-        ).select(concept_id=cid)
-    ids = own
-    if item.descendants:
+    vocabulary = {v: k for k, v in VOCABULARIES.items()}
+    numbers = (_number(i.code) for i in items if i.system == OMOP_SYSTEM)
+    ids = sorted({n for n in numbers if n is not None})
+    codes: dict[str, set[str]] = {}
+    for item in items:
+        if item.system != OMOP_SYSTEM:
+            assert item.system is not None and item.code is not None
+            codes.setdefault(vocabulary[item.system], set()).add(item.code)
+    tests = [cid.isin(ids)] if ids else []
+    tests += [
+        (concept.vocabulary_id == name) & concept.concept_code.isin(sorted(found))
+        for name, found in sorted(codes.items())
+    ]
+    return concept.filter(any_of(tests)).select(concept_id=cid)
+
+
+def _number(code: str | None) -> int | None:
+    """An ``OMOP`` code as a concept id (None: not a number, so no concept)."""
+    return int(code) if code is not None and code.strip().isdigit() else None
+
+
+def concept_keys(con: BaseBackend, items: Sequence[ConceptItem]) -> ir.Column:
+    """``SYSTEM|code`` of every registry code of the items' concepts (the module's rule): all
+    the items of a concept set in one expression, however many (a PhenotypeLibrary set of 588
+    concepts, one test per item, passed DuckDB's limit of 1,000 nested expressions)."""
+    ids = _concepts(con, items)
+    below = [i for i in items if i.descendants]
+    if below:
         ancestor = cdm_table(con, "concept_ancestor")
-        below = ancestor.filter(
-            ancestor.ancestor_concept_id.cast("int64").isin(own.concept_id)
+        descendants = ancestor.filter(
+            ancestor.ancestor_concept_id.cast("int64").isin(_concepts(con, below).concept_id)
         ).select(concept_id=ancestor.descendant_concept_id.cast("int64"))
-        ids = ibis.union(own, below, distinct=True)
+        ids = ibis.union(ids, descendants, distinct=True)
     codes = concept_codes(con, ids)
     by_code = codes.select(_key=_key(codes.code_system, codes.code))
     by_id = ids.select(_key=_key(ibis.literal(OMOP_SYSTEM), ids.concept_id.cast("string")))
@@ -61,10 +82,22 @@ def concept_keys(con: BaseBackend, item: ConceptItem) -> ir.Column:
 
 
 def vocabulary_match(
-    con: BaseBackend, system: ir.StringValue, code: ir.StringValue, item: ConceptItem
+    con: BaseBackend, system: ir.StringValue, code: ir.StringValue, items: Sequence[ConceptItem]
 ) -> ir.BooleanValue:
-    """Rows whose (system, code) is one of the item's concepts (:func:`concept_keys`)."""
-    return _key(system.strip().upper(), code.strip()).isin(concept_keys(con, item))
+    """Rows whose (system, code) is one of the items' concepts (:func:`concept_keys`)."""
+    return _key(system.strip().upper(), code.strip()).isin(concept_keys(con, items))
 
 
-__all__ = ["OMOP_SYSTEM", "concept_keys", "resolvable", "vocabulary_match"]
+def any_of(conditions: Sequence[ir.BooleanValue]) -> ir.BooleanValue:
+    """True where any of ``conditions`` holds (false for none), combined pairwise so that the
+    expression nests about log2(n) deep, not n: engines limit the depth (DuckDB 1,000)."""
+    level = list(conditions)
+    if not level:
+        return ibis.literal(False)
+    while len(level) > 1:
+        pairs = [a | b for a, b in zip(level[::2], level[1::2], strict=False)]
+        level = pairs + level[len(pairs) * 2 :]
+    return level[0]
+
+
+__all__ = ["OMOP_SYSTEM", "any_of", "concept_keys", "resolvable", "vocabulary_match"]
