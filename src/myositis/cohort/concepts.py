@@ -11,7 +11,7 @@ engine-specific SQL, so the same definition runs on DuckDB, PostgreSQL and Spark
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -60,7 +60,20 @@ def matches(
     return system.strip().upper().cases(*branches, else_=False).fill_null(False)
 
 
+def any_of(conditions: Sequence[ir.BooleanValue]) -> ir.BooleanValue:
+    """True where any of ``conditions`` holds (false for none), combined pairwise so that the
+    expression nests about log2(n) deep, not n: engines limit the depth (DuckDB 1,000)."""
+    level = list(conditions)
+    if not level:
+        return ibis.literal(False)
+    while len(level) > 1:
+        pairs = [a | b for a, b in zip(level[::2], level[1::2], strict=False)]
+        level = pairs + level[len(pairs) * 2 :]
+    return level[0]
+
+
 __all__ = [
+    "any_of",
     "code_pairs",
     "matches",
 ]

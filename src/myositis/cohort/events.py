@@ -35,9 +35,9 @@ from ibis.common.exceptions import TableNotFound
 
 from myositis.codes import load_codeset
 from myositis.cohort.cdasi_activity import cdasi_activity
-from myositis.cohort.concepts import _ICD, _bare, matches
+from myositis.cohort.concepts import _ICD, _bare, any_of, matches
 from myositis.cohort.language import ConceptItem, ConceptSet, DateRange, Events, Range
-from myositis.cohort.omop_concepts import any_of, resolvable, vocabulary_match
+from myositis.cohort.omop_concepts import resolvable, vocabulary_match
 from myositis.errors import SpecError
 
 #: End date of a drug exposure without one (still running): far after any observation, so the

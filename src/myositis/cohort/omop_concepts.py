@@ -18,6 +18,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import BaseBackend
 
+from myositis.cohort.concepts import any_of
 from myositis.cohort.language import ConceptItem
 from myositis.registry.omop.backend import cdm_table, is_omop
 from myositis.registry.omop.concepts import concept_codes
@@ -88,16 +89,4 @@ def vocabulary_match(
     return _key(system.strip().upper(), code.strip()).isin(concept_keys(con, items))
 
 
-def any_of(conditions: Sequence[ir.BooleanValue]) -> ir.BooleanValue:
-    """True where any of ``conditions`` holds (false for none), combined pairwise so that the
-    expression nests about log2(n) deep, not n: engines limit the depth (DuckDB 1,000)."""
-    level = list(conditions)
-    if not level:
-        return ibis.literal(False)
-    while len(level) > 1:
-        pairs = [a | b for a, b in zip(level[::2], level[1::2], strict=False)]
-        level = pairs + level[len(pairs) * 2 :]
-    return level[0]
-
-
-__all__ = ["OMOP_SYSTEM", "any_of", "concept_keys", "resolvable", "vocabulary_match"]
+__all__ = ["OMOP_SYSTEM", "concept_keys", "resolvable", "vocabulary_match"]
