@@ -835,8 +835,8 @@ class _Translator:
         elif prior or post:
             raise self.bad(
                 f"{path}.ObservationWindow",
-                f"any_record drops the observation period, but the definition asks for {prior} "
-                f"day(s) before and {post} after the entry; import without any_record",
+                f"--any-record drops the observation period, but the definition asks for "
+                f"{prior} day(s) before and {post} after the entry; leave out --any-record",
             )
         values: dict[str, Any] = {
             "events": events,
