@@ -56,7 +56,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -638,52 +638,51 @@ class _Translator:
     def numeric(self, raw: Any, path: str, *, whole: bool = True, scale: float = 1.0) -> Range:
         """A Circe ``NumericRange`` -> :class:`Range`: whole numbers (an age) or decimals (a
         result), each bound times ``scale``."""
-        data = self.obj(raw, path)
-        self.check_keys(data, path, {"Value", "Op", "Extent"})
-        op = str(data.get("Op") or "")
 
-        def bound(key: str) -> float:
-            value = data.get(key)
+        def number(value: Any) -> float | None:
             if not isinstance(value, int | float) or isinstance(value, bool):
-                what = "between needs Extent" if key == "Extent" else "expected a number"
-                raise self.bad(f"{path}.{key}", f"{what}, got {json.dumps(value)}")
+                return None
             # rounded: a factor such as 0.06 must not move a bound off the value it names
             return int(value) if whole else round(value * scale, 9)
 
-        value = bound("Value")
-        if op == "bt":
-            return self.model(Range, path, gte=value, lte=bound("Extent"))
-        if op == "!bt":
-            raise self.refuse(f"{path}.Op", "'not between' (!bt) is not in the cohort language")
-        if op not in _OPS:
-            raise self.bad(f"{path}.Op", f"expected lt, lte, eq, gt, gte or bt, got {op!r}")
-        return self.model(Range, path, **{_OPS[op]: value})
+        return self.bounds(raw, path, Range, number, "a number")
 
     def date_range(self, raw: Any, path: str) -> DateRange:
-        """A Circe ``DateRange`` (``Value``, ``Op``, ``Extent``: ``YYYY-MM-DD``) ->
-        :class:`DateRange` (Circe: ``BuilderUtils.buildDateRangeClause``)."""
+        """A Circe ``DateRange`` (dates ``YYYY-MM-DD``) -> :class:`DateRange` (Circe:
+        ``BuilderUtils.buildDateRangeClause``)."""
+
+        def day(value: Any) -> dt.date | None:
+            try:
+                return dt.date.fromisoformat(str(value)[:10])
+            except ValueError:
+                return None
+
+        return self.bounds(raw, path, DateRange, day, "a date (YYYY-MM-DD)")
+
+    def bounds(
+        self, raw: Any, path: str, kind: type[Any], read: Callable[[Any], Any], what: str
+    ) -> Any:
+        """A Circe range (``Value``, ``Op``, ``Extent``) -> ``kind``: ``lt`` ... ``gte`` one
+        bound, ``bt`` both; ``read`` gives each value, or None when it is not ``what``."""
         data = self.obj(raw, path)
         self.check_keys(data, path, {"Value", "Op", "Extent"})
         op = str(data.get("Op") or "")
 
-        def day(key: str) -> dt.date:
-            value = data.get(key)
-            try:
-                return dt.date.fromisoformat(str(value)[:10])
-            except ValueError:
-                what = "between needs Extent" if key == "Extent" else "expected a date"
-                raise self.bad(
-                    f"{path}.{key}", f"{what} (YYYY-MM-DD), got {json.dumps(value)}"
-                ) from None
+        def bound(key: str) -> Any:
+            value = read(data.get(key))
+            if value is None:
+                need = "between needs Extent:" if key == "Extent" else "expected"
+                raise self.bad(f"{path}.{key}", f"{need} {what}, got {json.dumps(data.get(key))}")
+            return value
 
-        value = day("Value")
+        value = bound("Value")
         if op == "bt":
-            return self.model(DateRange, path, gte=value, lte=day("Extent"))
+            return self.model(kind, path, gte=value, lte=bound("Extent"))
         if op == "!bt":
             raise self.refuse(f"{path}.Op", "'not between' (!bt) is not in the cohort language")
         if op not in _OPS:
             raise self.bad(f"{path}.Op", f"expected lt, lte, eq, gt, gte or bt, got {op!r}")
-        return self.model(DateRange, path, **{_OPS[op]: value})
+        return self.model(kind, path, **{_OPS[op]: value})
 
     def demographics(self, raw: Any, path: str) -> Demographics:
         data = self.obj(raw, path)
