@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from conformance.engines import run_cli
+from conformance.engines import exported_cdm
 from myositis.cohort.atlas import translate_atlas
 from myositis.cohort.language import Range
 from myositis.cohort.run import run_cohort
@@ -234,17 +234,11 @@ def cdm(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, duckdb.DuckDBPyC
     """examples/cohorts/registry exported as an OMOP CDM into a DuckDB file (as a site loads
     the CSV files): its URL, a connection for the hand-written counts, and the concept id the
     export gave LOINC 2157-6."""
-    folder = tmp_path_factory.mktemp("omop")
-    run_cli("export", str(REGISTRY), "--format", "omop", "--to", str(folder / "cdm"))
-    path = folder / "cdm.duckdb"
-    with duckdb.connect(str(path)) as raw:
-        for csv in sorted((folder / "cdm").glob("*.csv")):
-            raw.execute(f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv('{csv}', header=true)")
+    path, mapping = exported_cdm(REGISTRY, tmp_path_factory.mktemp("omop"))
     raw = duckdb.connect(str(path), read_only=True)
     (ck_id,) = raw.execute(
         "SELECT concept_id FROM concept WHERE vocabulary_id = 'LOINC' AND concept_code = '2157-6'"
     ).fetchone() or (None,)
-    mapping = folder / "cdm" / "local_concepts.yaml"
     return f"omop+duckdb://{path}?mapping={mapping}", raw, int(ck_id)
 
 

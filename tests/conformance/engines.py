@@ -26,6 +26,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 from ibis import BaseBackend
 
@@ -58,6 +59,18 @@ class Engine:
     def location(self, name: str) -> str:
         """The URL of another registry location on this engine (e.g. a copy's destination)."""
         return self.base.format(name=name)
+
+
+def exported_cdm(registry: Path, folder: Path) -> tuple[Path, Path]:
+    """``registry`` exported as OMOP CDM CSV files (``myositis export --format omop``) and
+    loaded into ``folder/cdm.duckdb`` as a site would load them: the DuckDB file and the
+    mapping the export wrote (open with ``omop+duckdb://FILE?mapping=MAPPING``)."""
+    run_cli("export", str(registry), "--format", "omop", "--to", str(folder / "cdm"))
+    cdm = folder / "cdm.duckdb"
+    with duckdb.connect(str(cdm)) as raw:
+        for csv in sorted((folder / "cdm").glob("*.csv")):
+            raw.execute(f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv('{csv}', header=true)")
+    return cdm, folder / "cdm" / "local_concepts.yaml"
 
 
 def run_cli(*args: str, code: int = 0) -> str:

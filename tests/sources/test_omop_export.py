@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
-from conformance.engines import run_cli
+from conformance.engines import exported_cdm
 from myositis.registry.connect import connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,11 +48,7 @@ def _rows(con: Any, table: str) -> list[tuple[Any, ...]]:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("omop")
-    run_cli("export", str(MIN2022), "--format", "omop", "--to", str(folder / "cdm"))
-    cdm = folder / "cdm.duckdb"
-    with duckdb.connect(str(cdm)) as raw:
-        for csv in sorted((folder / "cdm").glob("*.csv")):
-            raw.execute(f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv('{csv}', header=true)")
+    exported_cdm(MIN2022, folder)
     return folder
 
 
@@ -88,12 +83,7 @@ def test_results_without_loinc_or_source_value_read_back(tmp_path: Path) -> None
     its test's LOINC code (codes/data/lab_units.csv), with its value, and reads back the same
     (before, coded 0 without a value, no result read back)."""
     source = ROOT / "examples" / "cohorts" / "registry"
-    run_cli("export", str(source), "--format", "omop", "--to", str(tmp_path / "cdm"))
-    cdm = tmp_path / "cdm.duckdb"
-    with duckdb.connect(str(cdm)) as raw:
-        for csv in sorted((tmp_path / "cdm").glob("*.csv")):
-            raw.execute(f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv('{csv}', header=true)")
-    mapping = tmp_path / "cdm" / "local_concepts.yaml"
+    cdm, mapping = exported_cdm(source, tmp_path)
     after = connect(f"omop+duckdb://{cdm}?mapping={mapping}")
     columns = ("person_id", "test", "result_date", "value", "unit", "uln", "uln_unit")
 

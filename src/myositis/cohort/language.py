@@ -123,7 +123,23 @@ class ConceptSet(Strict):
         return self
 
 
-class Range(Strict):
+class _Bounds(Strict):
+    """Bounds ``gt``, ``gte``, ``lt``, ``lte``, ``eq`` (declared by each kind); at least one,
+    and a lower bound not above an upper one."""
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Self:
+        gt, gte, lt, lte, eq = (getattr(self, n) for n in ("gt", "gte", "lt", "lte", "eq"))
+        if all(b is None for b in (gt, gte, lt, lte, eq)):
+            raise ValueError("give at least one of gt, gte, lt, lte, eq")
+        low = max((b for b in (gt, gte) if b is not None), default=None)
+        high = min((b for b in (lt, lte) if b is not None), default=None)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"impossible range: the lower bound {low} is above the upper {high}")
+        return self
+
+
+class Range(_Bounds):
     """A value constraint; every bound given must hold (``gt: 14`` is "above 14")."""
 
     gt: float | None = None
@@ -131,17 +147,6 @@ class Range(Strict):
     lt: float | None = None
     lte: float | None = None
     eq: float | None = None
-
-    @model_validator(mode="after")
-    def _some_bound(self) -> Self:
-        bounds = [self.gt, self.gte, self.lt, self.lte, self.eq]
-        if all(b is None for b in bounds):
-            raise ValueError("give at least one of gt, gte, lt, lte, eq")
-        low = max((b for b in (self.gt, self.gte) if b is not None), default=None)
-        high = min((b for b in (self.lt, self.lte) if b is not None), default=None)
-        if low is not None and high is not None and low > high:
-            raise ValueError(f"impossible range: the lower bound {low} is above the upper {high}")
-        return self
 
     def describe(self) -> str:
         parts = [
@@ -158,25 +163,15 @@ class Range(Strict):
         return " and ".join(parts)
 
 
-class DateRange(Strict):
+class DateRange(_Bounds):
     """A calendar constraint on a date; every bound given must hold (``gte: 2015-01-01`` is
-    "on or after 1 January 2015")."""
+    "on or after 1 January 2015"; dates as YYYY-MM-DD)."""
 
     gt: dt.date | None = None
     gte: dt.date | None = None
     lt: dt.date | None = None
     lte: dt.date | None = None
     eq: dt.date | None = None
-
-    @model_validator(mode="after")
-    def _some_bound(self) -> Self:
-        if all(b is None for b in (self.gt, self.gte, self.lt, self.lte, self.eq)):
-            raise ValueError("give at least one of gt, gte, lt, lte, eq (dates: YYYY-MM-DD)")
-        low = max((b for b in (self.gt, self.gte) if b is not None), default=None)
-        high = min((b for b in (self.lt, self.lte) if b is not None), default=None)
-        if low is not None and high is not None and low > high:
-            raise ValueError(f"impossible range: {low} is after {high}")
-        return self
 
     def describe(self) -> str:
         signs = (">", ">=", "<", "<=", "=")
