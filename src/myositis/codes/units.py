@@ -67,6 +67,11 @@ def lab_tests() -> dict[str, str]:
     return {r.test: r.canonical_unit for r in unit_rules()}
 
 
+def lab_loinc() -> dict[str, str]:
+    """Test name -> its LOINC code (CK 2157-6, ...)."""
+    return {r.test: r.loinc for r in unit_rules()}
+
+
 def ucum(unit: str) -> str:
     """A unit as its UCUM code where the spelling is a known variant; otherwise unchanged."""
     compact = unit.replace(" ", "")
@@ -103,6 +108,7 @@ def accepted_units(test: str) -> list[str]:
 __all__ = [
     "UnitRule",
     "accepted_units",
+    "lab_loinc",
     "lab_tests",
     "ucum",
     "unit_factor",

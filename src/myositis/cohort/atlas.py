@@ -63,7 +63,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from myositis.codes.units import lab_tests, unit_factor, unit_rules
+from myositis.codes.units import lab_loinc, lab_tests, unit_factor
 from myositis.cohort.language import (
     Cohort,
     ConceptItem,
@@ -461,7 +461,7 @@ class _Translator:
 
     def lab_test(self, name: str, path: str) -> str:
         """The registry test whose LOINC code concept set ``name`` holds (and nothing else)."""
-        loinc = {r.loinc: r.test for r in unit_rules()}
+        loinc = {code: test for test, code in lab_loinc().items()}
         known = ", ".join(f"{t} {code}" for code, t in sorted(loinc.items(), key=lambda x: x[1]))
         items = self.sets[name].items
         if any(item.exclude for item in items):

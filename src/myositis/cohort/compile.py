@@ -52,6 +52,7 @@ from myositis.cohort.language import (
     Events,
     Group,
     Limit,
+    ObservationWindow,
     Outcome,
     RelativeWindow,
 )
@@ -208,18 +209,8 @@ class _Compiler:
         when the cohort requires observation, the observation period it lies in (events
         outside every period are dropped: Circe joins them to ``observation_period``,
         ``eventTableExpression.sql``)."""
-        if self.cohort.uses_observation():
-            periods = observation_periods(self.con, persons=events).select(
-                "person_id", op_start="start_date", op_end="end_date"
-            )
-            joined = events.inner_join(periods, "person_id")
-            events = joined.filter(
-                (joined.start_date >= joined.op_start) & (joined.start_date <= joined.op_end)
-            )
-        else:
-            events = events.mutate(
-                op_start=ibis.null().cast("date"), op_end=ibis.null().cast("date")
-            )
+        observed = ObservationWindow() if self.cohort.uses_observation() else None
+        events = self._in_period(events, observed)
         index = events.select(
             "person_id",
             "op_start",
@@ -237,6 +228,23 @@ class _Compiler:
         kept = flagged.filter(flagged._flag)
         return kept.select(
             "person_id", start_date=kept.index_date, end_date=kept.index_end, value=kept._value
+        )
+
+    def _in_period(self, events: ir.Table, window: ObservationWindow | None) -> ir.Table:
+        """``events`` with ``op_start`` and ``op_end``: with ``window``, the events inside an
+        observation period with its prior and post days of observation, and that period;
+        without, every event and null periods."""
+        if window is None:
+            null = ibis.null().cast("date")
+            return events.mutate(op_start=null, op_end=null)
+        # periods of these events' persons only (not of every person)
+        periods = observation_periods(self.con, persons=events).select(
+            "person_id", op_start="start_date", op_end="end_date"
+        )
+        joined = events.inner_join(periods, "person_id")
+        return joined.filter(
+            (_days(joined.start_date, joined.op_start) >= window.prior_days)
+            & (_days(joined.op_end, joined.start_date) >= window.post_days)
         )
 
     # -- groups -------------------------------------------------------------------------
@@ -352,20 +360,7 @@ class _Compiler:
             for e in entry.events
         ]
         events = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        if entry.observation is not None:
-            # periods of the persons with an entry event only (not of every person)
-            periods = observation_periods(self.con, persons=events).select(
-                "person_id", op_start="start_date", op_end="end_date"
-            )
-            joined = events.inner_join(periods, "person_id")
-            events = joined.filter(
-                (_days(joined.start_date, joined.op_start) >= entry.observation.prior_days)
-                & (_days(joined.op_end, joined.start_date) >= entry.observation.post_days)
-            )
-        else:
-            events = events.mutate(
-                op_start=ibis.null().cast("date"), op_end=ibis.null().cast("date")
-            )
+        events = self._in_period(events, entry.observation)
         events = events.select(
             "person_id", "op_start", "op_end", index_date="start_date", index_end="end_date"
         ).distinct()

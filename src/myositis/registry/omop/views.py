@@ -61,7 +61,7 @@ import ibis.expr.types as ir
 from ibis import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
-from myositis.codes.units import lab_tests, unit_rules, unit_spellings
+from myositis.codes.units import lab_loinc, lab_tests, unit_spellings
 from myositis.errors import RegistryError
 from myositis.registry.omop.mapping import LocalConcepts
 from myositis.registry.schema import SCHEMA_VERSION, TABLES
@@ -437,7 +437,7 @@ class RegistryViews:
         m = self._coded(
             self.cdm.table("measurement"), "measurement_concept_id", "measurement_source_concept_id"
         )
-        loinc_of = {r.test: r.loinc for r in unit_rules()}
+        loinc_of = lab_loinc()
         tests = ibis.cases(
             *(
                 ((m.code_system == "LOINC") & (m.code == loinc), ibis.literal(test))

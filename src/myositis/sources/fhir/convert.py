@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Final
 
-from myositis.codes.units import unit_rules
+from myositis.codes.units import lab_loinc
 from myositis.registry.schema import SEVERAL_RACES
 from myositis.sources.contract import rejected_status
 from myositis.sources.fhir import systems as fs
@@ -72,7 +72,7 @@ class Skipped(Exception):
 
 
 def _loinc_tests() -> dict[str, str]:
-    return {r.loinc: r.test for r in unit_rules()}
+    return {loinc: test for test, loinc in lab_loinc().items()}
 
 
 def ref_id(reference: Any, kind: str, field: str) -> str:

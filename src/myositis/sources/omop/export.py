@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import yaml
 from ibis import BaseBackend
 
-from myositis.codes.units import unit_rules
+from myositis.codes.units import lab_loinc
 from myositis.errors import MyositisError
 from myositis.registry.omop.mapping import load_mapping
 from myositis.registry.omop.views import ETHNICITY_CONCEPTS, RACE_CONCEPTS, VOCABULARIES
@@ -121,7 +121,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
         if e["ingredient"]:
             concepts.want("MyositisLocal", e["ingredient"].lower(), e["ingredient"].lower(),
                           "Ingredient")  # fmt: skip
-    loinc_of = {r.test: r.loinc for r in unit_rules()}
+    loinc_of = lab_loinc()
     for lab in labs:
         # a row without its LOINC code is coded by its test's (the registry's tests are LOINC
         # tests), so that ``omop+URL`` reads it back; a row without a source value by its value

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from myositis.codes import FREQUENCIES, load_codeset
-from myositis.codes.units import accepted_units, lab_tests, unit_rules
+from myositis.codes.units import accepted_units, lab_loinc, lab_tests
 from myositis.errors import MyositisError
 from myositis.instruments import cdasi, haq, mmt8
 from myositis.registry.schema import DM_SUBTYPES, FORMULATIONS
@@ -383,7 +383,7 @@ def _drug_values() -> dict[str, Any]:
 def mapping_document() -> dict[str, Any]:
     """The template's mapping (written as ``mapping.yaml``)."""
     laboratory = []
-    loinc = {r.test: r.loinc for r in unit_rules()}
+    loinc = lab_loinc()
     for test in lab_tests():
         units = dict(_numbered(tuple(accepted_units(test))))
         laboratory.append(
