@@ -31,11 +31,12 @@ the run stops otherwise). Each measurement runs in a fresh child process (``--ch
 package byte-compiled first, as ``pip install`` leaves it: ``record.byte_compile_package``):
 its first run is kept as ``cold`` (imports, the engine's first queries and the builder's first
 compile: a compiled-plan cache cannot hide it), then ``--runs`` timed runs give the ``warm``
-median; the child's peak RSS (``ru_maxrss``). With ``--study-size N`` (default 1,000,000; 0
-skips it) the whole ``myositis study run`` (``run_study``, report included) runs on the DuckDB
-registry of N persons, with the share of each of its steps (results.json ``run``), and the
-command ``myositis study run`` itself, timed from process start to exit, once with an empty
-plan cache and once again.
+median; the child's peak RSS (``ru_maxrss``). The builders' children run with the garbage
+collector's thresholds of the ``myositis`` program (``myositis.cli.GC_THRESHOLDS``). With
+``--study-size N`` (default 1,000,000; 0 skips it) the whole ``myositis study run``
+(``run_study``, report included) runs on the DuckDB registry of N persons, with the share of
+each of its steps (results.json ``run``), and the command ``myositis study run`` itself, timed
+from process start to exit, once with an empty plan cache and once again.
 
 Prints a markdown section and writes it to docs/benchmarks.md ("Cohort at hospital scale").
 
@@ -50,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import shutil
@@ -1166,6 +1168,11 @@ def _arguments() -> argparse.Namespace:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, cohort, engine, location, runs, rows_file = sys.argv[2:8]
+        if kind in ("builder", "study"):
+            # as the `myositis` program runs them (cold: what a `cohort run` or `study run` pays)
+            from myositis.cli import GC_THRESHOLDS
+
+            gc.set_threshold(*GC_THRESHOLDS)
         _child(kind, cohort, engine, location, int(runs), rows_file)
         return
     args = _arguments()
