@@ -57,6 +57,28 @@ def test_exit_handlers_run_and_output_is_flushed_before_the_end() -> None:
     assert done.stdout == f"myositis-outcomes {__version__}\nhandler ran"
 
 
+def test_the_program_collects_cycles_less_often_than_python_by_default() -> None:
+    # the thresholds the command ran with (read by an exit handler), against Python's own
+    # default (700, 10, 10), which a fresh interpreter reports
+    script = textwrap.dedent(
+        """
+        import atexit, gc, sys
+        print(gc.get_threshold())
+        atexit.register(lambda: print(gc.get_threshold()))
+        sys.argv = ["myositis", "--version"]
+        from myositis.cli import run
+        run()
+        """
+    )
+    done = _process(code=script)
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [
+        "(700, 10, 10)",
+        f"myositis-outcomes {__version__}",
+        "(50000, 20, 100)",
+    ]
+
+
 @pytest.mark.parametrize(
     ("exit_with", "status", "stderr"),
     [("None", 0, ""), ("3", 3, ""), ("'stopped'", 1, "stopped\n")],
