@@ -255,7 +255,8 @@ def main() -> None:
 
 
 #: The collector's thresholds in a ``myositis`` process (:func:`run`): a young collection
-#: every 50,000 new objects instead of 700, a full one after 100 middle ones instead of 10.
+#: every 50,000 new objects (Python: 700), a middle one every 20 young ones (10), a full one
+#: every 100 middle ones (10).
 GC_THRESHOLDS: Final = (50_000, 20, 100)
 
 
