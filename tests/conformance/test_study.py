@@ -108,6 +108,40 @@ def test_study_cohort_keeps_every_value_on_every_engine(
     assert study_cohort(connect(url), spec).patients == expected
 
 
+@pytest.mark.parametrize("engine", [pytest.param("spark", marks=pytest.mark.spark)], indirect=True)
+def test_spark_stages_kept_on_the_executors_give_the_same_cohort(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local Spark session collects each stage into its driver; a cluster keeps the stages
+    on its executors as local checkpoints (myositis.cohort.staging.spark_stages_in_driver).
+    The test session is local, so the cluster's way is forced here: the same cohort, every
+    field, as the local way (which test_study_run_gives_the_same_results_on_every_engine
+    compares with the embedded DuckDB): examples/min2022, 18/15/13/12/11 persons (Min et al.
+    2022: n = 11)."""
+    from myositis.cohort import plans, staging
+    from myositis.study.runner import study_cohort
+    from myositis.study.spec import load_spec
+
+    assert staging.spark_stages_in_driver(engine.con.session)  # type: ignore[attr-defined]
+    spec = load_spec("jak-refractory-dm")
+    in_driver = study_cohort(engine.con, spec)
+    monkeypatch.setattr(staging, "spark_stages_in_driver", lambda session: False)
+    frame = type(engine.con.session.sql("SELECT 1"))  # type: ignore[attr-defined]
+    local_checkpoint = frame.localCheckpoint
+    checkpointed: list[str] = []
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        checkpointed.append("stage")
+        return local_checkpoint(self, *args, **kwargs)
+
+    monkeypatch.setattr(frame, "localCheckpoint", spy)
+    on_executors = study_cohort(engine.con, spec)
+    assert checkpointed  # the stages were checkpointed, not collected
+    assert [s.remaining for s in on_executors.attrition] == [18, 15, 13, 12, 11]
+    assert on_executors == in_driver
+    plans.clear_memory()
+
+
 def test_a_second_study_cohort_comes_from_the_plan_cache_on_every_engine(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
