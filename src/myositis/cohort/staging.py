@@ -397,7 +397,7 @@ def spark_stages_in_driver(session: Any) -> bool:
         master = session.conf.get("spark.master", "")
     except Exception:  # a Spark Connect server may not expose it: a cluster's way
         return False
-    return bool(master) and master.startswith("local")
+    return master.startswith("local")
 
 
 def _named(con: BaseBackend, name: str, schema: Any) -> ops.DatabaseTable:
