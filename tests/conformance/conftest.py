@@ -40,7 +40,15 @@ def engine(
         finally:
             drop_postgres_schemas(found)
     else:
-        yield spark_engine(tmp_path_factory.mktemp("spark-warehouse"))
+        yield request.getfixturevalue("spark")
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The Spark engine on its own, for tests of Spark alone. One instance for the whole
+    session, shared with ``engine``: a process holds one Spark session, so a second instance
+    (another warehouse) would be refused."""
+    return spark_engine(tmp_path_factory.mktemp("spark-warehouse"))
 
 
 @pytest.fixture(scope="session")

@@ -108,9 +108,9 @@ def test_study_cohort_keeps_every_value_on_every_engine(
     assert study_cohort(connect(url), spec).patients == expected
 
 
-@pytest.mark.parametrize("engine", [pytest.param("spark", marks=pytest.mark.spark)], indirect=True)
+@pytest.mark.spark
 def test_spark_stages_kept_on_the_executors_give_the_same_cohort(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    spark: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A local Spark session collects each stage into its driver; a cluster keeps the stages
     on its executors as local checkpoints (myositis.cohort.staging.spark_stages_in_driver).
@@ -122,11 +122,11 @@ def test_spark_stages_kept_on_the_executors_give_the_same_cohort(
     from myositis.study.runner import study_cohort
     from myositis.study.spec import load_spec
 
-    assert staging.spark_stages_in_driver(engine.con.session)  # type: ignore[attr-defined]
+    assert staging.spark_stages_in_driver(spark.con.session)  # type: ignore[attr-defined]
     spec = load_spec("jak-refractory-dm")
-    in_driver = study_cohort(engine.con, spec)
+    in_driver = study_cohort(spark.con, spec)
     monkeypatch.setattr(staging, "spark_stages_in_driver", lambda session: False)
-    frame = type(engine.con.session.sql("SELECT 1"))  # type: ignore[attr-defined]
+    frame = type(spark.con.session.sql("SELECT 1"))  # type: ignore[attr-defined]
     local_checkpoint = frame.localCheckpoint
     checkpointed: list[str] = []
 
@@ -135,7 +135,7 @@ def test_spark_stages_kept_on_the_executors_give_the_same_cohort(
         return local_checkpoint(self, *args, **kwargs)
 
     monkeypatch.setattr(frame, "localCheckpoint", spy)
-    on_executors = study_cohort(engine.con, spec)
+    on_executors = study_cohort(spark.con, spec)
     assert checkpointed  # the stages were checkpointed, not collected
     assert [s.remaining for s in on_executors.attrition] == [18, 15, 13, 12, 11]
     assert on_executors == in_driver
