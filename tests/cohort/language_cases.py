@@ -448,6 +448,32 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (8, D(2020, 2, 1), D(2020, 3, 15)),
         ],
     ),
+    # "fixed_and_censor" held inside 2020-03-31..2020-09-30 (Circe's CensorWindow): starts
+    # before 03-31 move to it (1 from 03-01, 4 and 6 from 01-01), ends after 09-30 move to it
+    # (2 from 10-28, 3 from 11-28); 5's period (01-01..03-31) keeps the one day 03-31 (a
+    # period may start and end on one day); 8's (02-01..03-15) would end before it starts:
+    # dropped, and 8 leaves on the window's line.
+    "censor_window": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK]},
+            "exit": {
+                "strategy": "fixed",
+                "offset_days": 180,
+                "censor": [{"domain": "adverse_event", "grade": {"gte": 3}, "serious": True}],
+                "censor_window": {"start": "2020-03-31", "end": "2020-09-30"},
+            },
+        },
+        [8, 7, 6],
+        [
+            (1, D(2020, 3, 31), D(2020, 8, 28)),
+            (2, D(2020, 5, 1), D(2020, 9, 30)),
+            (3, D(2020, 6, 1), D(2020, 9, 30)),
+            (4, D(2020, 3, 31), D(2020, 6, 29)),
+            (5, D(2020, 3, 31), D(2020, 3, 31)),
+            (6, D(2020, 3, 31), D(2020, 6, 29)),
+        ],
+    ),
     # Every exposure enters; each ends with its own era (no gap allowed) and periods 30 days
     # or less apart are merged: 1's (20 days apart) become one, 8's (61 days) stay two.
     "all_events_collapsed": (

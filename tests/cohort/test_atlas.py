@@ -323,9 +323,9 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "gender concept 8551",
     ),
     (
-        "censor window",
-        _set(["CensorWindow"], {"StartDate": "2010-01-01"}),
-        "CensorWindow: not supported: calendar censoring",
+        "censor window date",
+        _set(["CensorWindow"], {"StartDate": "April 2010"}),
+        'CensorWindow.StartDate: expected a date (YYYY-MM-DD), got "April 2010"',
     ),
     (
         "days supply override",

@@ -52,6 +52,7 @@ CASES = [
     ("fixedOffsetCensorExpression.json", "fixedOffsetCensor"),
     ("countsExpression.json", "countsTest"),
     ("limitExpression.json", "limitTest"),
+    ("censorWindowExpression.json", "censorWindow"),
     pytest.param("continuousExposureExpression.json", "continuousExposure", marks=END_DATE_GAP),
     pytest.param("fixedOffsetExpression.json", "fixedOffset", marks=END_DATE_GAP),
 ]
@@ -103,3 +104,9 @@ def test_circe_expected_cohort(tmp_path: Path, expression: str, case: str) -> No
         if r["cohort_definition_id"] == 1
     ]
     assert members == expected
+    stats = [v for k, v in verify.items() if k.endswith(".cohort_censor_stats")]
+    if stats:  # censorWindow: Circe counts the periods the window drops (lost_count, cohort 1);
+        # here the one period lost is person 2's only one, so one person leaves on its line
+        (lost,) = [r["lost_count"] for r in stats[0] if r["cohort_definition_id"] == 1]
+        last = result.attrition[-1]
+        assert (last.label, last.excluded, last.remaining) == ("Inside the censor window", lost, 1)

@@ -135,6 +135,11 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
         ),
         ({"exit": {"strategy": "drug_era"}}, "strategy 'drug_era' needs concept_set"),
         (
+            {"exit": {"censor_window": {"start": "2021-01-01", "end": "2020-01-01"}}},
+            "impossible window: start 2021-01-01 is after end 2020-01-01",
+        ),
+        ({"exit": {"censor_window": {}}}, "give start, end or both"),
+        (
             {"concept_sets": {"dm": {"items": [{"system": "ICD11", "code": "x"}]}}},
             "unknown code system 'ICD11'",
         ),

@@ -34,7 +34,8 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
 - ``EndStrategy``: none -> end of observation; ``DateOffset`` -> ``fixed`` (``DateField``
   StartDate/EndDate, ``Offset``); ``CustomEra`` -> ``drug_era`` (``DrugCodesetId``,
   ``GapDays``, ``Offset``); ``CensoringCriteria`` -> ``exit.censor``; ``CollapseSettings``
-  ``EraPad`` -> ``exit.era_pad_days``.
+  ``EraPad`` -> ``exit.era_pad_days``; ``CensorWindow`` (``StartDate``, ``EndDate``) ->
+  ``exit.censor_window``.
 - domains: ``ConditionOccurrence`` -> ``diagnosis``, ``DrugExposure`` -> ``drug_exposure``
   (``CodesetId``, ``First``); ``Measurement`` -> ``laboratory`` when its concept set is the
   LOINC code of one of the registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
@@ -65,6 +66,7 @@ from pydantic import ValidationError
 
 from myositis.codes.units import lab_loinc, lab_tests, unit_factor
 from myositis.cohort.language import (
+    CensorWindow,
     Cohort,
     ConceptItem,
     ConceptSet,
@@ -153,7 +155,6 @@ _REASONS: Final = {
     "DoseUnitCS": "dose units are not in the cohort language",
     "LotNumber": "lot numbers are not in the registry",
     "RestrictVisit": "the registry holds no visits",
-    "CensorWindow": "calendar censoring is not in the cohort language",
     "DaysSupplyOverride": "a days-of-supply override is not in the cohort language",
     "CountColumn": "distinct counts are of start dates only (CountColumn START_DATE)",
     "MeasurementType": "the registry holds no measurement (record) types",
@@ -782,9 +783,6 @@ class _Translator:
                 "CensorWindow",
             },
         )
-        window = data.get("CensorWindow")
-        if isinstance(window, Mapping) and any(not _empty(v) for v in window.values()):
-            raise self.refuse("CensorWindow", _REASONS["CensorWindow"])
         concept_sets = self.concept_sets()
         observed = not self.any_record
         entry = self.entry(observed)
@@ -900,7 +898,25 @@ class _Translator:
             if kind != "ERA":
                 raise self.refuse("CollapseSettings.CollapseType", f"{kind!r} (only ERA)")
             values["era_pad_days"] = self.integer(data.get("EraPad", 0), "CollapseSettings.EraPad")
+        window = self.data.get("CensorWindow")
+        if not _empty(window):
+            data = self.obj(window, "CensorWindow")
+            self.check_keys(data, "CensorWindow", {"StartDate", "EndDate"})
+            dates = {
+                name: self.day(data[key], f"CensorWindow.{key}")
+                for key, name in (("StartDate", "start"), ("EndDate", "end"))
+                if not _empty(data.get(key))
+            }
+            if dates:
+                values["censor_window"] = self.model(CensorWindow, "CensorWindow", **dates)
         return self.model(Exit, "EndStrategy", **values)
+
+    def day(self, value: Any, path: str) -> dt.date:
+        """A Circe date (``YYYY-MM-DD``; ATLAS may add a time, which is ignored)."""
+        try:
+            return dt.date.fromisoformat(str(value)[:10])
+        except ValueError:
+            raise self.bad(path, f"expected a date (YYYY-MM-DD), got {json.dumps(value)}") from None
 
 
 def is_atlas(data: object) -> bool:

@@ -22,7 +22,8 @@ Semantics (Circe's, Book of OHDSI chapter 10), in order:
 5. events passing every rule, the first/all/last per person (``expression_limit``);
 6. exit: the strategy's date, never after the end of the observation period holding the
    index, cut short by the first censoring event on or after the index; periods closer than
-   ``era_pad_days`` are merged.
+   ``era_pad_days`` are merged;
+7. the periods held inside the ``censor_window`` (its own attrition line).
 
 A criterion counts the events whose start (``start_window``) and end (``end_window``) fall
 in their windows, measured in days from the index start (or end), both ends included; with
@@ -46,6 +47,7 @@ from ibis import BaseBackend
 from myositis.cohort import score_outcome
 from myositis.cohort.events import OPEN_END, domain_events, in_range
 from myositis.cohort.language import (
+    CensorWindow,
     Cohort,
     Criterion,
     Demographics,
@@ -417,6 +419,8 @@ class _Compiler:
         members = table.select("person_id", "index_date", exit_date=table._exit)
         if spec.era_pad_days or self.cohort.expression_limit == "all":
             members = _collapse(members, spec.era_pad_days)
+        if spec.censor_window is not None:
+            members = _in_censor_window(members, spec.censor_window)
         return members
 
     def _era_end(self, table: ir.Table) -> ir.Table:
@@ -603,6 +607,19 @@ def _collapse(members: ir.Table, pad: int) -> ir.Table:
     return islands.select("person_id", index_date="start_date", exit_date="end_date")
 
 
+def _in_censor_window(members: ir.Table, window: CensorWindow) -> ir.Table:
+    """Cohort periods held inside the calendar window: each starts no earlier than its start
+    and ends no later than its end; a period left ending before it starts is dropped (Circe's
+    CensorWindow, ``CohortExpressionQueryBuilder.getFinalCohortQuery``)."""
+    start, end = members.index_date, members.exit_date
+    if window.start is not None:
+        start = ibis.greatest(start, ibis.literal(window.start))
+    if window.end is not None:
+        end = ibis.least(end, ibis.literal(window.end))
+    held = members.mutate(index_date=start, exit_date=end)
+    return held.filter(held.index_date <= held.exit_date)
+
+
 def _persons(table: ir.Table, step: int, *, distinct: bool = True) -> ir.Table:
     """One row: ``step_<step>``, the distinct persons of ``table`` (its rows when
     ``distinct`` is False: the caller knows each person holds one row)."""
@@ -648,11 +665,15 @@ def compile_cohort(
         counts.append(_persons(events, len(counts)))
         lines.append(events)
 
+    limited = _limit(events, cohort.expression_limit)
+    members = compiler.exit(limited)
+    window = cohort.exit.censor_window
+    if window is not None:
+        steps.append(Step("Inside the censor window", window.describe()))
+        counts.append(_persons(members, len(counts)))
     attrition = counts[0]
     for count in counts[1:]:
         attrition = attrition.cross_join(count)
-    limited = _limit(events, cohort.expression_limit)
-    members = compiler.exit(limited)
     for outcome in cohort.outcomes:
         members = compiler.outcome(members, outcome)
     result = attrition.left_join(members, [ibis.literal(True)])

@@ -19,7 +19,8 @@ The constructs are those of OHDSI ATLAS/Circe cohort expressions (Book of OHDSI,
   each rule its own attrition line; any events can carry a group on their own dates
   (``having``: Circe's CorrelatedCriteria);
 - **exit** (:class:`Exit`): end of observation, a fixed offset, or the end of continuous
-  exposure with a gap allowance (a drug era), cut short by censoring events;
+  exposure with a gap allowance (a drug era), cut short by censoring events, held inside a
+  calendar window (:class:`CensorWindow`);
 - **outcomes** (:class:`Outcome`): any instrument measure or laboratory test at baseline and at
   follow-up (closest to a day such as week 24, or first, last or best in a window), or the
   TIS or IMACS DOI of the core set measures against baseline.
@@ -513,6 +514,36 @@ class Entry(Strict):
     qualified_limit: Limit = "first"
 
 
+class CensorWindow(Strict):
+    """Calendar dates outside which no cohort period runs (Circe's CensorWindow; dates as
+    YYYY-MM-DD, either may be left out). Each period starts no earlier than ``start`` and ends
+    no later than ``end``; a period left ending before it starts is dropped (Circe's
+    ``getFinalCohortQuery``: ``CASE WHEN start_date > start ...``, ``WHERE start_date <=
+    end_date``)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _some_date(self) -> Self:
+        if self.start is None and self.end is None:
+            raise ValueError("give start, end or both (dates as YYYY-MM-DD)")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(
+                f"impossible window: start {self.start.isoformat()} is after end "
+                f"{self.end.isoformat()}"
+            )
+        return self
+
+    def describe(self) -> str:
+        dates = [
+            f"{word} {day.isoformat()}"
+            for word, day in (("from", self.start), ("until", self.end))
+            if day is not None
+        ]
+        return "cohort periods " + " ".join(dates)
+
+
 class Exit(Strict):
     """When a person's cohort period ends (Circe's EndStrategy), cut short by the first
     ``censor`` event after the index (Circe's CensoringCriteria):
@@ -523,7 +554,10 @@ class Exit(Strict):
       ``gap_days`` apart being continuous, plus ``offset_days`` (Circe's CustomEra).
 
     The exit is never after the end of the observation period. ``era_pad_days``: cohort
-    periods of a person closer than this are merged (Circe's CollapseSettings)."""
+    periods of a person closer than this are merged (Circe's CollapseSettings). Last,
+    ``censor_window`` holds the merged periods inside calendar dates (:class:`CensorWindow`),
+    its own attrition line; a period it moves starts later, and outcomes are measured from
+    that start, as Circe's cohort start date moves."""
 
     strategy: Literal["end_of_observation", "fixed", "drug_era"] = "end_of_observation"
     offset_days: Annotated[int, Field(ge=0)] = 0
@@ -532,6 +566,15 @@ class Exit(Strict):
     gap_days: Annotated[int, Field(ge=0)] = 0
     censor: list[Events] = Field(default_factory=list)
     era_pad_days: Annotated[int, Field(ge=0)] = 0
+    censor_window: CensorWindow | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_window(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # an exit without a window dumps as it did before the field existed (spec hash, plans)
+        data = handler(self)
+        if isinstance(data, dict) and self.censor_window is None:
+            data.pop("censor_window", None)
+        return data
 
     @model_validator(mode="after")
     def _strategy_fields(self) -> Self:
@@ -650,7 +693,7 @@ class Outcome(Strict):
 class Cohort(Strict):
     """A cohort: concept sets, person-level requirements, entry, inclusion rules, exit and
     outcomes. Attrition lines: persons in the registry, each ``persons_with`` rule, the entry
-    events, each inclusion rule."""
+    events, each inclusion rule, the exit's censor window when one is given."""
 
     label: str = "Cohort"
     concept_sets: dict[str, ConceptSet] = Field(default_factory=dict)
@@ -699,6 +742,7 @@ class Cohort(Strict):
 
 __all__ = [
     "DOMAINS",
+    "CensorWindow",
     "Cohort",
     "ConceptItem",
     "ConceptSet",

@@ -365,7 +365,8 @@ def exit_rule(cohort: Cohort) -> str:
         )
     else:
         rule = "end of the observation period"
-    return rule + (", or earlier at a censoring event" if e.censor else "")
+    rule += ", or earlier at a censoring event" if e.censor else ""
+    return rule + (f"; {e.censor_window.describe()}" if e.censor_window else "")
 
 
 __all__ = ["StudyRun", "exit_rule", "language_cohort", "run_study", "study_cohort"]
