@@ -474,6 +474,24 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (6, D(2020, 3, 31), D(2020, 6, 29)),
         ],
     ),
+    # Age and sex on the event (Circe's criterion Age and Gender): JAK exposures of women aged
+    # 40 to 49 (completed years) on the exposure's start. 1 (born 1970-06-15) is 49 on
+    # 2020-03-01, before her birthday (Circe's year difference would say 50); her 2021-01-20
+    # exposure (50) is not the first; 2 and 8 are men; 3 is 35; 4 turns 60 on 2020-01-01;
+    # 5 turns 40 that day; 6 (born 1970-06-15) is 49 on 2020-01-01. Exit: the end of the
+    # period holding the index (1's recorded, 5's and 6's derived).
+    "event_age_sex": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK | {"age": {"gte": 40, "lte": 49}, "sex": ["F"]}]},
+        },
+        [8, 3],
+        [
+            (1, D(2020, 3, 1), D(2022, 12, 31)),
+            (5, D(2020, 1, 1), D(2020, 3, 31)),
+            (6, D(2020, 1, 1), D(2020, 12, 31)),
+        ],
+    ),
     # Every exposure enters; each ends with its own era (no gap allowed) and periods 30 days
     # or less apart are merged: 1's (20 days apart) become one, 8's (61 days) stay two.
     "all_events_collapsed": (

@@ -155,7 +155,30 @@ def test_age_and_gender() -> None:
     demographics = imported.cohort.inclusion[0].demographics[0]
     assert demographics.age == Range(gte=18, lte=64)
     assert demographics.sex == ["F"]
-    assert any("YEAR(index date) - year of birth" in note for note in imported.notes)
+    assert any("YEAR(date) - year of birth" in note for note in imported.notes)
+
+
+def test_age_and_gender_of_a_criterion() -> None:
+    """Circe's criterion ``Age`` and ``Gender`` (ConditionOccurrenceSqlBuilder.java: the
+    person's age on the event's start and gender, after ``First``) -> the events' ``age`` and
+    ``sex``; a gender concept the registry has no sex for is refused at its path."""
+    data = _load("gi_bleed.json")
+    condition = data["PrimaryCriteria"]["CriteriaList"][0]["ConditionOccurrence"]
+    condition.update(Age={"Value": 18, "Op": "gte"}, Gender=[{"CONCEPT_ID": 8532}])
+    imported = translate_atlas(copy.deepcopy(data))
+    event = imported.cohort.entry.events[0]
+    assert (event.age, event.sex) == (Range(gte=18), ["F"])
+    assert any(
+        "(first at PrimaryCriteria.CriteriaList[0].ConditionOccurrence.Age)" in note
+        for note in imported.notes
+    )
+    condition["Gender"] = [{"CONCEPT_ID": 8551}]
+    with pytest.raises(SpecError) as caught:
+        translate_atlas(data, where="c.json")
+    assert str(caught.value).startswith(
+        "c.json: PrimaryCriteria.CriteriaList[0].ConditionOccurrence.Gender[0]: not supported: "
+        "gender concept 8551"
+    ), str(caught.value)
 
 
 def _rule(criteria: dict[str, Any]) -> dict[str, Any]:

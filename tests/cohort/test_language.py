@@ -140,6 +140,10 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
         ),
         ({"exit": {"censor_window": {}}}, "give start, end or both"),
         (
+            {"entry": {"events": [{"domain": "diagnosis", "concept_set": "dm", "sex": ["W"]}]}},
+            "sex codes are",
+        ),
+        (
             {"concept_sets": {"dm": {"items": [{"system": "ICD11", "code": "x"}]}}},
             "unknown code system 'ICD11'",
         ),

@@ -30,7 +30,9 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``OccurrenceStartDate``/``OccurrenceEndDate`` -> ``start_date``/``end_date``; the
   criterion's own ``CorrelatedCriteria`` -> ``having``, a group checked against each of its
   events);
-  ``DemographicCriteriaList`` -> demographics (``Age``, ``Gender`` 8507/8532); ``Groups``.
+  ``DemographicCriteriaList`` -> demographics (``Age``, ``Gender`` 8507/8532); ``Groups``;
+  a criterion's own ``Age`` and ``Gender`` -> its events' ``age`` and ``sex`` (the person on the
+  event's start date).
 - ``EndStrategy``: none -> end of observation; ``DateOffset`` -> ``fixed`` (``DateField``
   StartDate/EndDate, ``Offset``); ``CustomEra`` -> ``drug_era`` (``DrugCodesetId``,
   ``GapDays``, ``Offset``); ``CensoringCriteria`` -> ``exit.censor``; ``CollapseSettings``
@@ -49,7 +51,7 @@ supported: ...``. Empty values (``null``, ``[]``, ``{}``, ``false``) that ATLAS 
 unused options are ignored.
 
 Differences that remain are returned as notes (:attr:`AtlasImport.notes`), never silent:
-Circe's age is ``YEAR(index) - year_of_birth``, the language's the completed years.
+Circe's age is ``YEAR(date) - year_of_birth``, the language's the completed years.
 """
 
 from __future__ import annotations
@@ -136,8 +138,6 @@ _REASONS: Final = {
     "ProviderSpecialtyCS": "the registry holds no providers",
     "ConditionSourceConcept": "criteria on source concepts are not in the cohort language",
     "DrugSourceConcept": "criteria on source concepts are not in the cohort language",
-    "Age": "age at the event is not in the cohort language (use DemographicCriteriaList)",
-    "Gender": "sex on a criterion is not in the cohort language (use DemographicCriteriaList)",
     "GenderCS": "sex concept sets are not in the cohort language (list 8507 or 8532 in Gender)",
     "Race": "race criteria are not in the cohort language",
     "RaceCS": "race criteria are not in the cohort language",
@@ -407,7 +407,8 @@ class _Translator:
                     Group, at, **self.group(group, at, observed=not self.any_record)
                 )
         dated = {k: inner.get(k) for k in ("OccurrenceStartDate", "OccurrenceEndDate")}
-        inner = {k: v for k, v in inner.items() if k not in dated}
+        person = {k: inner.get(k) for k in ("Age", "Gender") if not _empty(inner.get(k))}
+        inner = {k: v for k, v in inner.items() if k not in dated and k not in ("Age", "Gender")}
         if name == "Measurement":
             values = self.measurement(inner, where)
         else:
@@ -422,6 +423,10 @@ class _Translator:
         ):
             if not _empty(dated[key]):
                 values[field_name] = self.date_range(dated[key], f"{where}.{key}")
+        if person:
+            # the person on the event's start date (Circe: YEAR(start) - year_of_birth)
+            found = self.demographics(person, where)
+            values.update(age=found.age, sex=found.sex)
         if inner.get("First"):
             values["first"] = True
         if having is not None:
@@ -699,9 +704,10 @@ class _Translator:
         if not _empty(data.get("Age")):
             values["age"] = self.numeric(data["Age"], f"{path}.Age")
             self.note(
-                "age: Circe's age is YEAR(index date) - year of birth; the cohort language's is "
-                "the completed years on the index date (persons whose birthday is later in the "
-                f"year than the index date are one year younger) (first at {path}.Age)"
+                "age: Circe's age is YEAR(date) - year of birth; the cohort language's is the "
+                "completed years on that date (the index date; a criterion's event's start): "
+                "persons whose birthday is later in the year than that date are one year "
+                f"younger (first at {path}.Age)"
             )
         if not _empty(data.get("Gender")):
             sexes = []

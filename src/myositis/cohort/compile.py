@@ -45,7 +45,7 @@ import ibis.expr.types as ir
 from ibis import BaseBackend
 
 from myositis.cohort import score_outcome
-from myositis.cohort.events import OPEN_END, domain_events, in_range
+from myositis.cohort.events import OPEN_END, completed_years, domain_events, in_range
 from myositis.cohort.language import (
     CensorWindow,
     Cohort,
@@ -331,10 +331,8 @@ class _Compiler:
             "person_id",
             **{
                 f"{name}_sex": ibis._.sex,
-                f"{name}_year": ibis._.birth_date.year().fill_null(ibis._.birth_year),
-                f"{name}_md": (ibis._.birth_date.month() * 100 + ibis._.birth_date.day()).fill_null(
-                    701
-                ),
+                f"{name}_birth_date": ibis._.birth_date,
+                f"{name}_birth_year": ibis._.birth_year,
             },
         )
         table = _without(table.left_join(person, "person_id"), "person_id_right")
@@ -345,9 +343,9 @@ class _Compiler:
                 sex = final[f"{name}_sex"]
                 condition = condition & sex.isin(demographics.sex).fill_null(False)
             if demographics.age is not None:
-                on = final.index_date
-                before_birthday = (on.month() * 100 + on.day()) < final[f"{name}_md"]
-                age = on.year() - final[f"{name}_year"] - ibis.ifelse(before_birthday, 1, 0)
+                age = completed_years(
+                    final.index_date, final[f"{name}_birth_date"], final[f"{name}_birth_year"]
+                )
                 condition = condition & in_range(age, demographics.age)
             return condition
 

@@ -15,6 +15,9 @@ is read from its registry table:
 - ``laboratory``: rows of the test with a value; ``times_uln`` is value / ULN.
 - ``adverse_event``: rows with one of the terms (case-insensitive), the grade and seriousness.
 
+Any domain's events can be restricted to the person's age on the event's start date
+(:func:`completed_years`) and sex.
+
 Concept sets (:class:`~myositis.cohort.language.ConceptSet`) follow
 :mod:`myositis.cohort.concepts`: ICD codes compared undotted and upper-case, other systems
 trimmed; an ICD item with ``descendants`` matches every code that starts with it; an OMOP item
@@ -272,7 +275,37 @@ def domain_events(
         events = events.filter(in_range(events.start_date, spec.start_date))
     if spec.end_date is not None:
         events = events.filter(in_range(events.end_date, spec.end_date))
+    if spec.age is not None or spec.sex is not None:
+        person = con.table("person").select("person_id", "sex", "birth_date", "birth_year")
+        joined = events.inner_join(person, "person_id")
+        person_of: ir.BooleanValue = ibis.literal(True)
+        if spec.age is not None:
+            age = completed_years(joined.start_date, joined.birth_date, joined.birth_year)
+            person_of = person_of & in_range(age, spec.age)
+        if spec.sex is not None:
+            person_of = person_of & joined.sex.isin(spec.sex).fill_null(False)
+        events = joined.filter(person_of).select(*events.columns)
     return events
 
 
-__all__ = ["OPEN_END", "concept_filter", "domain_events", "exposure_rows", "in_range"]
+def completed_years(
+    on: ir.DateValue, birth_date: ir.DateValue, birth_year: ir.IntegerValue
+) -> ir.IntegerValue:
+    """Age in completed years on ``on``: one less than the difference of the years before the
+    birthday; a person with a birth year only counts as born on 1 July (the cohort language's
+    age, :class:`~myositis.cohort.language.Demographics`; Circe's is the difference of the
+    years alone)."""
+    year = birth_date.year().fill_null(birth_year)
+    birthday = (birth_date.month() * 100 + birth_date.day()).fill_null(701)
+    before_birthday = (on.month() * 100 + on.day()) < birthday
+    return on.year() - year - ibis.ifelse(before_birthday, 1, 0)
+
+
+__all__ = [
+    "OPEN_END",
+    "completed_years",
+    "concept_filter",
+    "domain_events",
+    "exposure_rows",
+    "in_range",
+]

@@ -182,7 +182,16 @@ class DateRange(_Bounds):
 
 #: Fields of :class:`Events` added after format 2 was published: left out of the dump when
 #: unset, so a cohort without them dumps, hashes and keys its plans as before.
-_ADDED: tuple[str, ...] = ("start_date", "end_date", "having")
+_ADDED: tuple[str, ...] = ("start_date", "end_date", "age", "sex", "having")
+
+
+def _known_sexes(value: list[str] | None) -> list[str] | None:
+    """Sex codes of ``person.sex`` (:data:`myositis.registry.schema.SEXES`), at least one."""
+    if value is not None:
+        unknown = [v for v in value if v not in SEXES]
+        if unknown or not value:
+            raise ValueError(f"sex codes are {', '.join(SEXES)}; got {value!r}")
+    return value
 
 
 class Events(Strict):
@@ -202,6 +211,9 @@ class Events(Strict):
     ``first``: only the person's first such event in the whole record (Circe's "first
     occurrence"), before any other restriction. ``start_date``/``end_date``: calendar bounds
     on the event's start and end dates (Circe's OccurrenceStartDate/OccurrenceEndDate).
+    ``age``/``sex``: the person's age on the event's start date (completed years, as
+    :class:`Demographics`) and sex (Circe's criterion ``Age`` and ``Gender``). Both apply after
+    ``first``, as Circe's do.
 
     ``having``: only the events that pass this group, each event taken as the index: the
     group's windows count days from the event's start (``index: end``: its end), its
@@ -225,7 +237,11 @@ class Events(Strict):
     first: bool = False
     start_date: DateRange | None = None
     end_date: DateRange | None = None
+    age: Range | None = None
+    sex: list[str] | None = None
     having: Group | None = None
+
+    _sexes = field_validator("sex")(_known_sexes)
 
     @model_serializer(mode="wrap")
     def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -298,6 +314,10 @@ class Events(Strict):
         for name, bound in (("starting", self.start_date), ("ending", self.end_date)):
             if bound is not None:
                 text += f" {name} {bound.describe()}"
+        if self.age is not None:
+            text += f" at age {self.age.describe()}"
+        if self.sex is not None:
+            text += f" sex {'/'.join(self.sex)}"
         if self.having is not None:
             text += f" having ({self.having.describe()})"
         return ("first " if self.first else "") + text
@@ -379,14 +399,7 @@ class Demographics(Strict):
     age: Range | None = None
     sex: list[str] | None = None
 
-    @field_validator("sex")
-    @classmethod
-    def _known_sex(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
-            unknown = [v for v in value if v not in SEXES]
-            if unknown or not value:
-                raise ValueError(f"sex codes are {', '.join(SEXES)}; got {value!r}")
-        return value
+    _sexes = field_validator("sex")(_known_sexes)
 
     @model_validator(mode="after")
     def _something(self) -> Self:
