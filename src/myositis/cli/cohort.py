@@ -176,14 +176,9 @@ def check(cohort: CohortFile) -> None:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"ok: {definition.label}")
     typer.echo("  1. Persons in the registry")
-    lines = [(r.label, r.describe()) for r in definition.persons_with]
-    lines.append(
-        (definition.entry.label, " or ".join(e.describe() for e in definition.entry.events))
-    )
-    lines += [(r.label, r.describe()) for r in definition.inclusion]
-    for number, (label, text) in enumerate(lines, start=2):
+    for number, (label, text) in enumerate(definition.attrition_lines()[1:], start=2):
         typer.echo(f"  {number}. {label}: {text}")
-    typer.echo(f"exit: {definition.exit.strategy}")
+    typer.echo(f"exit: {definition.exit.describe()}")
     for outcome in definition.outcomes:
         typer.echo(f"outcome {outcome.name}: {outcome.describe()}")
 

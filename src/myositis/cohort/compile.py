@@ -640,34 +640,29 @@ def compile_cohort(
     expression shared with the next one and with the members."""
     compiler = _Compiler(con, cohort, provided)
     remaining = compiler.everyone = con.table("person").select("person_id")
-    steps = [Step("Persons in the registry", "every person in the person table")]
+    steps = [Step(label, criterion) for label, criterion in cohort.attrition_lines()]
     # a declared primary key makes the table's rows its persons: no hash of every id
     counts = [_persons(remaining, 0, distinct=not person_key_declared(con))]
     lines = [remaining]
     for rule in cohort.persons_with:
         flagged = compiler.group_flag(remaining, rule, person_level=True)
         remaining = flagged.filter(flagged._flag).select("person_id")
-        steps.append(Step(rule.label, rule.describe()))
         counts.append(_persons(remaining, len(counts)))
         lines.append(remaining)
 
     events = entered = compiler.entry(remaining)
     compiler.scope = events
-    steps.append(Step(cohort.entry.label, _entry_text(cohort)))
     counts.append(_persons(events, len(counts)))
     lines.append(events)
     for inclusion in cohort.inclusion:
         flagged = compiler.group_flag(events, inclusion, person_level=False)
         events = _without(flagged.filter(flagged._flag), "_flag")
-        steps.append(Step(inclusion.label, inclusion.describe()))
         counts.append(_persons(events, len(counts)))
         lines.append(events)
 
     limited = _limit(events, cohort.expression_limit)
     members = compiler.exit(limited)
-    window = cohort.exit.censor_window
-    if window is not None:
-        steps.append(Step("Inside the censor window", window.describe()))
+    if cohort.exit.censor_window is not None:
         counts.append(_persons(members, len(counts)))
     attrition = counts[0]
     for count in counts[1:]:
@@ -690,20 +685,6 @@ def compile_cohort(
         everyone,
         tuple(compiler.reread.values()),
     )
-
-
-def _entry_text(cohort: Cohort) -> str:
-    entry = cohort.entry
-    text = " or ".join(e.describe() for e in entry.events)
-    if entry.observation is not None:
-        text += (
-            f", inside an observation period with {entry.observation.prior_days} day(s) before "
-            f"and {entry.observation.post_days} after"
-        )
-    text += f"; {entry.limit} event per person" if entry.limit != "all" else "; every event"
-    if entry.additional is not None:
-        text += f"; with {entry.additional.describe()} ({entry.qualified_limit})"
-    return text
 
 
 __all__ = ["OPEN_END", "CompiledCohort", "Step", "compile_cohort", "events_key"]

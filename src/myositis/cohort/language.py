@@ -526,6 +526,18 @@ class Entry(Strict):
     additional: Group | None = None
     qualified_limit: Limit = "first"
 
+    def describe(self) -> str:
+        text = " or ".join(e.describe() for e in self.events)
+        if self.observation is not None:
+            text += (
+                f", inside an observation period with {self.observation.prior_days} day(s) "
+                f"before and {self.observation.post_days} after"
+            )
+        text += f"; {self.limit} event per person" if self.limit != "all" else "; every event"
+        if self.additional is not None:
+            text += f"; with {self.additional.describe()} ({self.qualified_limit})"
+        return text
+
 
 class CensorWindow(Strict):
     """Calendar dates outside which no cohort period runs (Circe's CensorWindow; dates as
@@ -596,6 +608,21 @@ class Exit(Strict):
         if self.strategy != "drug_era" and self.concept_set is not None:
             raise ValueError("concept_set is only for strategy 'drug_era'")
         return self
+
+    def describe(self) -> str:
+        """The exit in words; never after the end of the observation period."""
+        if self.strategy == "fixed":
+            rule = f"{self.offset_days} days after the index event's {self.date} date"
+        elif self.strategy == "drug_era":
+            pad = f", plus {self.offset_days} days" if self.offset_days else ""
+            rule = (
+                f"end of continuous exposure to concept set '{self.concept_set}' (exposures "
+                f"less than {self.gap_days} days apart continuous){pad}"
+            )
+        else:
+            rule = "end of the observation period"
+        rule += ", or earlier at a censoring event" if self.censor else ""
+        return rule + (f"; {self.censor_window.describe()}" if self.censor_window else "")
 
 
 class OutcomeWindow(Strict):
@@ -746,6 +773,17 @@ class Cohort(Strict):
         if twice:
             raise ValueError(f"outcome name(s) used twice: {', '.join(twice)}")
         return self
+
+    def attrition_lines(self) -> list[tuple[str, str]]:
+        """Each attrition line's label and what it requires, in order (docs/cohort-language.md,
+        "Attrition lines, in order")."""
+        lines = [("Persons in the registry", "every person in the person table")]
+        lines += [(rule.label, rule.describe()) for rule in self.persons_with]
+        lines.append((self.entry.label, self.entry.describe()))
+        lines += [(rule.label, rule.describe()) for rule in self.inclusion]
+        if self.exit.censor_window is not None:
+            lines.append(("Inside the censor window", self.exit.censor_window.describe()))
+        return lines
 
     def uses_observation(self) -> bool:
         """Whether the cohort needs observation periods (entry inside one, or an exit at the

@@ -352,21 +352,8 @@ def _language_settings(spec: StudySpec, cohort: Cohort) -> dict[str, Any]:
 
 
 def exit_rule(cohort: Cohort) -> str:
-    """The cohort's exit in words (:class:`myositis.cohort.language.Exit`); never after the
-    end of the observation period."""
-    e = cohort.exit
-    if e.strategy == "fixed":
-        rule = f"{e.offset_days} days after the index event's {e.date} date"
-    elif e.strategy == "drug_era":
-        pad = f", plus {e.offset_days} days" if e.offset_days else ""
-        rule = (
-            f"end of continuous exposure to concept set '{e.concept_set}' (exposures less "
-            f"than {e.gap_days} days apart continuous){pad}"
-        )
-    else:
-        rule = "end of the observation period"
-    rule += ", or earlier at a censoring event" if e.censor else ""
-    return rule + (f"; {e.censor_window.describe()}" if e.censor_window else "")
+    """The cohort's exit in words (:meth:`myositis.cohort.language.Exit.describe`)."""
+    return cohort.exit.describe()
 
 
 __all__ = ["StudyRun", "exit_rule", "language_cohort", "run_study", "study_cohort"]
