@@ -255,6 +255,12 @@ DM_TWICE = {
     ],
 }
 BEFORE = {"start": -30, "end": 0}
+#: 180 days after the index, cut short by a serious adverse event of grade 3 or more.
+FIXED_CENSORED = {
+    "strategy": "fixed",
+    "offset_days": 180,
+    "censor": [{"domain": "adverse_event", "grade": {"gte": 3}, "serious": True}],
+}
 
 
 #: name -> (cohort mapping, attrition remaining, members (person, index, exit))
@@ -431,11 +437,7 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         {
             "concept_sets": CONCEPT_SETS,
             "entry": {"events": [JAK]},
-            "exit": {
-                "strategy": "fixed",
-                "offset_days": 180,
-                "censor": [{"domain": "adverse_event", "grade": {"gte": 3}, "serious": True}],
-            },
+            "exit": FIXED_CENSORED,
         },
         [8, 7],
         [
@@ -457,12 +459,8 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         {
             "concept_sets": CONCEPT_SETS,
             "entry": {"events": [JAK]},
-            "exit": {
-                "strategy": "fixed",
-                "offset_days": 180,
-                "censor": [{"domain": "adverse_event", "grade": {"gte": 3}, "serious": True}],
-                "censor_window": {"start": "2020-03-31", "end": "2020-09-30"},
-            },
+            "exit": FIXED_CENSORED
+            | {"censor_window": {"start": "2020-03-31", "end": "2020-09-30"}},
         },
         [8, 7, 6],
         [
@@ -476,8 +474,8 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
     ),
     # Age and sex on the event (Circe's criterion Age and Gender): JAK exposures of women aged
     # 40 to 49 (completed years) on the exposure's start. 1 (born 1970-06-15) is 49 on
-    # 2020-03-01, before her birthday (Circe's year difference would say 50); her 2021-01-20
-    # exposure (50) is not the first; 2 and 8 are men; 3 is 35; 4 turns 60 on 2020-01-01;
+    # 2020-03-01, before her birthday (Circe's year difference would say 50; her 2021-01-20
+    # exposure, at 50, is too late); 2 and 8 are men; 3 is 35; 4 turns 60 on 2020-01-01;
     # 5 turns 40 that day; 6 (born 1970-06-15) is 49 on 2020-01-01. Exit: the end of the
     # period holding the index (1's recorded, 5's and 6's derived).
     "event_age_sex": (
