@@ -527,6 +527,7 @@ class Entry(Strict):
     qualified_limit: Limit = "first"
 
     def describe(self) -> str:
+        """The entry line's requirement in words (its events, observation and limits)."""
         text = " or ".join(e.describe() for e in self.events)
         if self.observation is not None:
             text += (
