@@ -657,13 +657,7 @@ class _Translator:
         """A Circe ``DateRange`` (dates ``YYYY-MM-DD``) -> :class:`DateRange` (Circe:
         ``BuilderUtils.buildDateRangeClause``)."""
 
-        def day(value: Any) -> dt.date | None:
-            try:
-                return dt.date.fromisoformat(str(value)[:10])
-            except ValueError:
-                return None
-
-        return self.bounds(raw, path, DateRange, day, "a date (YYYY-MM-DD)")
+        return self.bounds(raw, path, DateRange, _as_date, "a date (YYYY-MM-DD)")
 
     def bounds(
         self, raw: Any, path: str, kind: type[Any], read: Callable[[Any], Any], what: str
@@ -908,21 +902,28 @@ class _Translator:
         if not _empty(window):
             data = self.obj(window, "CensorWindow")
             self.check_keys(data, "CensorWindow", {"StartDate", "EndDate"})
-            dates = {
-                name: self.day(data[key], f"CensorWindow.{key}")
-                for key, name in (("StartDate", "start"), ("EndDate", "end"))
-                if not _empty(data.get(key))
-            }
+            dates = {}
+            for key, name in (("StartDate", "start"), ("EndDate", "end")):
+                if not _empty(data.get(key)):
+                    day = _as_date(data[key])
+                    if day is None:
+                        raise self.bad(
+                            f"CensorWindow.{key}",
+                            f"expected a date (YYYY-MM-DD), got {json.dumps(data[key])}",
+                        )
+                    dates[name] = day
             if dates:
                 values["censor_window"] = self.model(CensorWindow, "CensorWindow", **dates)
         return self.model(Exit, "EndStrategy", **values)
 
-    def day(self, value: Any, path: str) -> dt.date:
-        """A Circe date (``YYYY-MM-DD``; ATLAS may add a time, which is ignored)."""
-        try:
-            return dt.date.fromisoformat(str(value)[:10])
-        except ValueError:
-            raise self.bad(path, f"expected a date (YYYY-MM-DD), got {json.dumps(value)}") from None
+
+def _as_date(value: Any) -> dt.date | None:
+    """A Circe date (``YYYY-MM-DD``; a time ATLAS may add is ignored), or None if it is not
+    one."""
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def is_atlas(data: object) -> bool:

@@ -33,7 +33,7 @@ whose start is after its end or a count that cannot be met is refused naming the
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     Field,
@@ -180,9 +180,21 @@ class DateRange(_Bounds):
         return " and ".join(f"{s} {v.isoformat()}" for s, v in zip(signs, values, strict=True) if v)
 
 
-#: Fields of :class:`Events` added after format 2 was published: left out of the dump when
-#: unset, so a cohort without them dumps, hashes and keys its plans as before.
-_ADDED: tuple[str, ...] = ("start_date", "end_date", "age", "sex", "having")
+class _Extended(Strict):
+    """A model with fields added after format 2 was published (``ADDED``): left out of the
+    dump when unset, so a cohort without them dumps, hashes (myositis.study.spec) and keys
+    its kept plans as before."""
+
+    ADDED: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self.ADDED:
+                if getattr(self, name) is None:
+                    data.pop(name, None)
+        return data
 
 
 def _known_sexes(value: list[str] | None) -> list[str] | None:
@@ -194,7 +206,7 @@ def _known_sexes(value: list[str] | None) -> list[str] | None:
     return value
 
 
-class Events(Strict):
+class Events(_Extended):
     """Events of one domain: which rows of the registry count.
 
     - ``diagnosis``: ``concept_set`` (codes of ``diagnosis.code_system``/``code``);
@@ -241,18 +253,8 @@ class Events(Strict):
     sex: list[str] | None = None
     having: Group | None = None
 
+    ADDED = ("start_date", "end_date", "age", "sex", "having")
     _sexes = field_validator("sex")(_known_sexes)
-
-    @model_serializer(mode="wrap")
-    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # a cohort without them dumps as it did before these fields existed, so its spec hash
-        # (myositis.study.spec) and kept plans stay the same
-        data = handler(self)
-        if isinstance(data, dict):
-            for name in _ADDED:
-                if getattr(self, name) is None:
-                    data.pop(name, None)
-        return data
 
     @model_validator(mode="after")
     def _fields_of_the_domain(self) -> Self:
@@ -570,7 +572,7 @@ class CensorWindow(Strict):
         return "cohort periods " + " ".join(dates)
 
 
-class Exit(Strict):
+class Exit(_Extended):
     """When a person's cohort period ends (Circe's EndStrategy), cut short by the first
     ``censor`` event after the index (Circe's CensoringCriteria):
 
@@ -594,13 +596,7 @@ class Exit(Strict):
     era_pad_days: Annotated[int, Field(ge=0)] = 0
     censor_window: CensorWindow | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_unset_window(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # an exit without a window dumps as it did before the field existed (spec hash, plans)
-        data = handler(self)
-        if isinstance(data, dict) and self.censor_window is None:
-            data.pop("censor_window", None)
-        return data
+    ADDED = ("censor_window",)
 
     @model_validator(mode="after")
     def _strategy_fields(self) -> Self:

@@ -343,7 +343,7 @@ def _language_settings(spec: StudySpec, cohort: Cohort) -> dict[str, Any]:
     return {
         "spec_version": 2,
         "cohort_label": cohort.label,
-        "exit_rule": exit_rule(cohort),
+        "exit_rule": cohort.exit.describe(),
         "settings": {
             "conf_level": spec.analysis.conf_level,
             "small_cell_threshold": spec.analysis.small_cell_threshold,
@@ -351,9 +351,4 @@ def _language_settings(spec: StudySpec, cohort: Cohort) -> dict[str, Any]:
     }
 
 
-def exit_rule(cohort: Cohort) -> str:
-    """The cohort's exit in words (:meth:`myositis.cohort.language.Exit.describe`)."""
-    return cohort.exit.describe()
-
-
-__all__ = ["StudyRun", "exit_rule", "language_cohort", "run_study", "study_cohort"]
+__all__ = ["StudyRun", "language_cohort", "run_study", "study_cohort"]
