@@ -490,6 +490,49 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (6, D(2020, 1, 1), D(2020, 12, 31)),
         ],
     ),
+    # Records of any code (Circe: a criterion without a CodesetId). Entry: a systemic JAK: 1,
+    # 2, 3, 4, 5, 6, 8 (7 topical). No drug exposure of any drug starting in the 730 days
+    # before: 8's prednisone started 396 days before. A diagnosis of any code in the 365 days
+    # up to the index: 1 (M33.10 274 days before), 3 (C50.9, 152 days), 4 (M33.20, 306 days),
+    # 6 (M06.9, rheumatoid arthritis, 214 days); 2's code is 366 days before (2020 is a leap
+    # year), 5's 730. Exit: the end of the observation period (recorded for 1 and 3, derived
+    # from the records for 4 and 6).
+    "any_code": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "No drug of any kind in the 2 years before",
+                    "criteria": [
+                        {
+                            "domain": "drug_exposure",
+                            "any_code": True,
+                            "start_window": {"start": -730, "end": -1},
+                            "occurrence": {"type": "exactly", "count": 0},
+                        }
+                    ],
+                },
+                {
+                    "label": "A diagnosis of any code in the year before",
+                    "criteria": [
+                        {
+                            "domain": "diagnosis",
+                            "any_code": True,
+                            "start_window": {"start": -365, "end": 0},
+                        }
+                    ],
+                },
+            ],
+        },
+        [8, 7, 6, 4],
+        [
+            (1, D(2020, 3, 1), D(2022, 12, 31)),
+            (3, D(2020, 6, 1), D(2023, 12, 31)),
+            (4, D(2020, 1, 1), D(2020, 12, 31)),
+            (6, D(2020, 1, 1), D(2020, 12, 31)),
+        ],
+    ),
     # Every exposure enters; each ends with its own era (no gap allowed) and periods 30 days
     # or less apart are merged: 1's (20 days apart) become one, 8's (61 days) stay two.
     "all_events_collapsed": (

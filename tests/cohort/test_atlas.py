@@ -240,10 +240,10 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "not supported: the registry holds no visit types",
     ),
     (
-        "no codeset",
-        _set(["PrimaryCriteria", "CriteriaList", 0], {"ConditionOccurrence": {}}),
-        "PrimaryCriteria.CriteriaList[0].ConditionOccurrence: not supported: a criterion "
-        "without a concept set",
+        "a measurement without a codeset",
+        _set(["PrimaryCriteria", "CriteriaList", 0], {"Measurement": {}}),
+        "PrimaryCriteria.CriteriaList[0].Measurement: not supported: a measurement without a "
+        "concept set (any test) is not in the cohort language",
     ),
     (
         "unknown codeset",
@@ -517,6 +517,60 @@ def test_occurrence_dates_live_as_circe_counts(eunomia: str) -> None:
     assert circe == 509
     cohort = translate_atlas(_celecoxib_first_from("2000-01-01", "2009-12-31")).cohort
     assert run_cohort(connect(eunomia, check=False), cohort).persons == 509
+
+
+def test_criteria_without_a_codeset_read_every_record(eunomia: str) -> None:
+    """Circe criteria without a ``CodesetId`` read their whole domain table
+    (ConditionOccurrenceSqlBuilder.java and DrugExposureSqlBuilder.java add the codeset join
+    only when one is given) -> ``any_code``. The cohort: each person's first condition of any
+    kind inside an observation period, with no drug exposure of any kind starting in that
+    period in the 365 days before it. Circe's meaning, as SQL on Eunomia's CDM (the windowed
+    criterion counts events starting inside the index's observation period, ``START_DATE``
+    between ``OP_START_DATE`` and ``OP_END_DATE``), gives the count the import must give."""
+    from myositis.cohort.run import run_cohort
+    from myositis.registry.connect import connect
+
+    cdm = eunomia.removeprefix("omop+duckdb://")
+    with duckdb.connect(cdm, read_only=True) as raw:
+        (circe,) = raw.execute(
+            """WITH e AS (
+                 SELECT co.person_id, co.condition_start_date AS d,
+                        op.observation_period_start_date AS s,
+                        op.observation_period_end_date AS f,
+                        row_number() OVER (PARTITION BY co.person_id
+                          ORDER BY co.condition_start_date, co.condition_occurrence_id) AS ordinal
+                 FROM condition_occurrence co JOIN observation_period op
+                   ON op.person_id = co.person_id
+                  AND co.condition_start_date BETWEEN op.observation_period_start_date
+                                                  AND op.observation_period_end_date)
+               SELECT count(*) FROM e WHERE ordinal = 1 AND NOT EXISTS (
+                 SELECT 1 FROM drug_exposure de
+                 WHERE de.person_id = e.person_id
+                   AND de.drug_exposure_start_date BETWEEN e.s AND e.f
+                   AND de.drug_exposure_start_date BETWEEN e.d - 365 AND e.d - 1)"""
+        ).fetchone() or (None,)
+    data = _load("gi_bleed.json")
+    data["PrimaryCriteria"]["CriteriaList"][0] = {"ConditionOccurrence": {}}
+    data["InclusionRules"] = [
+        _rule(
+            {
+                "Criteria": {"DrugExposure": {}},
+                "StartWindow": {
+                    "Start": {"Days": 365, "Coeff": -1},
+                    "End": {"Days": 1, "Coeff": -1},
+                },
+                "Occurrence": {"Type": 0, "Count": 0},
+            }
+        )
+    ]
+    cohort = translate_atlas(data).cohort
+    (entry,) = cohort.entry.events
+    (rule,) = cohort.inclusion
+    assert (entry.domain, entry.any_code, entry.concept_set) == ("diagnosis", True, None)
+    assert rule.criteria[0].any_code
+    result = run_cohort(connect(eunomia, check=False), cohort)
+    assert result.persons == circe
+    assert result.attrition[1].remaining > circe > 0
 
 
 def test_a_concept_set_of_hundreds_of_concepts_runs(eunomia: str) -> None:

@@ -147,6 +147,18 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
             {"concept_sets": {"dm": {"items": [{"system": "ICD11", "code": "x"}]}}},
             "unknown code system 'ICD11'",
         ),
+        (
+            {"entry": {"events": [{"domain": "diagnosis"}]}},
+            "domain 'diagnosis' needs concept_set (or any_code: true for every diagnosis",
+        ),
+        (
+            {"entry": {"events": [{"domain": "diagnosis", "concept_set": "dm", "any_code": True}]}},
+            "give either concept_set (these codes) or any_code: true",
+        ),
+        (
+            {"entry": {"events": [{"domain": "laboratory", "test": "ck", "any_code": True}]}},
+            "any_code cannot be used with domain 'laboratory'",
+        ),
     ],
 )
 def test_the_models_refuse_naming_the_problem(change: dict[str, object], message: str) -> None:

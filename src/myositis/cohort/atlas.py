@@ -39,8 +39,9 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``EraPad`` -> ``exit.era_pad_days``; ``CensorWindow`` (``StartDate``, ``EndDate``) ->
   ``exit.censor_window``.
 - domains: ``ConditionOccurrence`` -> ``diagnosis``, ``DrugExposure`` -> ``drug_exposure``
-  (``CodesetId``, ``First``); ``Measurement`` -> ``laboratory`` when its concept set is the
-  LOINC code of one of the registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
+  (``CodesetId``, ``First``; without a ``CodesetId``, every record: ``any_code``);
+  ``Measurement`` -> ``laboratory`` when its concept set is the LOINC code of one of the
+  registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
   with ``ValueAsNumber`` -> ``value`` (in the test's canonical unit; a ``Unit`` converts the
   bound by the unit's factor) and ``RangeHighRatio`` -> ``times_uln`` (Circe:
   ``value_as_number / NULLIF(range_high, 0)``, ``MeasurementSqlBuilder.java``).
@@ -364,13 +365,10 @@ class _Translator:
             exclude=bool(data.get("isExcluded")),
         )
 
-    def codeset(self, value: Any, path: str) -> str:
+    def codeset(self, value: Any, path: str, missing: str = "a concept set is needed") -> str:
+        """The language's name of concept set ``value``; ``missing`` says why one is needed."""
         if value is None:
-            raise self.refuse(
-                path.rsplit(".", 1)[0],
-                "a criterion without a concept set (any record of the domain) is not in the "
-                "cohort language; give it a CodesetId",
-            )
+            raise self.refuse(path.rsplit(".", 1)[0], f"{missing}; give it a CodesetId")
         cid = self.integer(value, path)
         if cid not in self.names:
             known = ", ".join(str(k) for k in sorted(self.names)) or "none"
@@ -413,10 +411,12 @@ class _Translator:
             values = self.measurement(inner, where)
         else:
             self.check_keys(inner, where, {"CodesetId", "First"})
-            values = {
-                "domain": DOMAINS[name],
-                "concept_set": self.codeset(inner.get("CodesetId"), f"{where}.CodesetId"),
-            }
+            values = {"domain": DOMAINS[name]}
+            if inner.get("CodesetId") is None:
+                # no concept set: Circe reads every row of the domain's table
+                values["any_code"] = True
+            else:
+                values["concept_set"] = self.codeset(inner["CodesetId"], f"{where}.CodesetId")
         for key, field_name in (
             ("OccurrenceStartDate", "start_date"),
             ("OccurrenceEndDate", "end_date"),
@@ -440,7 +440,11 @@ class _Translator:
             inner, where, {"CodesetId", "First", "ValueAsNumber", "RangeHighRatio", "Unit"}
         )
         path = f"{where}.CodesetId"
-        test = self.lab_test(self.codeset(inner.get("CodesetId"), path), path)
+        missing = (
+            "a measurement without a concept set (any test) is not in the cohort language, "
+            "which reads the registry's laboratory tests one by one"
+        )
+        test = self.lab_test(self.codeset(inner.get("CodesetId"), path, missing), path)
         canonical = lab_tests()[test]
         values: dict[str, Any] = {"domain": "laboratory", "test": test}
         factor = self.unit_scale(inner.get("Unit"), f"{where}.Unit", test)
@@ -880,7 +884,11 @@ class _Translator:
                 self.check_keys(era, path, {"DrugCodesetId", "GapDays", "Offset"})
                 values.update(
                     strategy="drug_era",
-                    concept_set=self.codeset(era.get("DrugCodesetId"), f"{path}.DrugCodesetId"),
+                    concept_set=self.codeset(
+                        era.get("DrugCodesetId"),
+                        f"{path}.DrugCodesetId",
+                        "an era of every drug is not in the cohort language",
+                    ),
                     gap_days=self.integer(era.get("GapDays", 0), f"{path}.GapDays"),
                     offset_days=self.integer(era.get("Offset", 0), f"{path}.Offset"),
                 )

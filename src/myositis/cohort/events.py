@@ -164,6 +164,22 @@ def _rows_of(con: BaseBackend, domain: str, persons: ir.Table | None) -> ir.Tabl
     return table if persons is None else table.semi_join(persons, "person_id")
 
 
+def _coded(
+    con: BaseBackend,
+    table: ir.Table,
+    spec: Events,
+    concept_sets: Mapping[str, ConceptSet],
+    *,
+    ingredient: ir.StringValue | None = None,
+) -> ir.BooleanValue:
+    """The rows of ``spec``'s concept set; every row with ``any_code`` (Circe: a criterion
+    without a ``CodesetId`` reads its whole domain table)."""
+    if spec.any_code:
+        return ibis.literal(True)
+    assert spec.concept_set is not None
+    return concept_filter(con, table, concept_sets[spec.concept_set], ingredient=ingredient)
+
+
 def exposure_rows(
     con: BaseBackend,
     spec: Events,
@@ -172,13 +188,14 @@ def exposure_rows(
     persons: ir.Table | None = None,
 ) -> ir.Table:
     """The drug exposure rows (every column) of the ``drug_exposure`` events ``spec`` for
-    ``persons``: in the concept set (codes or ingredients), not excluded by the set's
-    excluded items, formulation or route (a null formulation or route never excludes), any
-    start date. The same arguments give the same expression, so a caller that reads these
-    rows beside the events (the study builder's index exposure) shares one computation."""
-    assert spec.domain == "drug_exposure" and spec.concept_set is not None
+    ``persons``: in the concept set (codes or ingredients; every row with ``any_code``), not
+    excluded by the set's excluded items, formulation or route (a null formulation or route
+    never excludes), any start date. The same arguments give the same expression, so a
+    caller that reads these rows beside the events (the study builder's index exposure)
+    shares one computation."""
+    assert spec.domain == "drug_exposure"
     table = _rows_of(con, "drug_exposure", persons)
-    wanted = concept_filter(con, table, concept_sets[spec.concept_set], ingredient=table.ingredient)
+    wanted = _coded(con, table, spec, concept_sets, ingredient=table.ingredient)
     wanted = wanted & ~_lower_in(table.formulation, spec.exclude_formulations)
     wanted = wanted & ~_lower_in(table.route, spec.exclude_routes)
     return table.filter(wanted)
@@ -197,8 +214,7 @@ def domain_events(
     table = _rows_of(con, spec.domain, persons)
     null_value = ibis.null().cast("float64")
     if spec.domain == "diagnosis":
-        assert spec.concept_set is not None
-        rows = table.filter(concept_filter(con, table, concept_sets[spec.concept_set]))
+        rows = table.filter(_coded(con, table, spec, concept_sets))
         events = rows.select(
             "person_id", start_date=rows.diagnosis_date, end_date=rows.diagnosis_date
         ).mutate(value=null_value)

@@ -182,8 +182,8 @@ class DateRange(_Bounds):
 
 class _Extended(Strict):
     """A model with fields added after format 2 was published (``ADDED``): left out of the
-    dump when unset, so a cohort without them dumps, hashes (myositis.study.spec) and keys
-    its kept plans as before."""
+    dump when at their default, so a cohort without them dumps, hashes (myositis.study.spec)
+    and keys its kept plans as before."""
 
     ADDED: ClassVar[tuple[str, ...]] = ()
 
@@ -192,7 +192,7 @@ class _Extended(Strict):
         data = handler(self)
         if isinstance(data, dict):
             for name in self.ADDED:
-                if getattr(self, name) is None:
+                if getattr(self, name) == type(self).model_fields[name].default:
                     data.pop(name, None)
         return data
 
@@ -214,6 +214,9 @@ class Events(_Extended):
     - ``drug_exposure``: ``concept_set`` (codes or ingredients), minus
       ``exclude_formulations``/``exclude_routes``; start date to end date, a missing end date
       being a regimen still running (it ends with the observation).
+    - either of the two with ``any_code: true`` instead of a concept set: every record of the
+      domain, whatever its code (Circe's criterion without a ``CodesetId``). Asked for by name,
+      so a concept set left out by mistake is still an error.
     - ``assessment``: ``instrument`` and ``measure`` (CDASI ``activity`` is scored from the
       items when it was not recorded), with an optional ``value`` constraint; one date.
     - ``laboratory``: ``test`` (``ck``, ``aldolase``, ...), with ``value`` and ``times_uln``
@@ -246,6 +249,7 @@ class Events(_Extended):
     serious: bool | None = None
     exclude_formulations: list[str] = Field(default_factory=list)
     exclude_routes: list[str] = Field(default_factory=list)
+    any_code: bool = False
     first: bool = False
     start_date: DateRange | None = None
     end_date: DateRange | None = None
@@ -253,20 +257,21 @@ class Events(_Extended):
     sex: list[str] | None = None
     having: Group | None = None
 
-    ADDED = ("start_date", "end_date", "age", "sex", "having")
+    ADDED = ("any_code", "start_date", "end_date", "age", "sex", "having")
     _sexes = field_validator("sex")(_known_sexes)
 
     @model_validator(mode="after")
     def _fields_of_the_domain(self) -> Self:
         allowed = {
-            "diagnosis": {"concept_set"},
-            "drug_exposure": {"concept_set", "exclude_formulations", "exclude_routes"},
+            "diagnosis": {"concept_set", "any_code"},
+            "drug_exposure": {"concept_set", "any_code", "exclude_formulations", "exclude_routes"},
             "assessment": {"instrument", "measure", "value"},
             "laboratory": {"test", "value", "times_uln"},
             "adverse_event": {"terms", "grade", "serious"},
         }[self.domain]
         optional = {
             "concept_set",
+            "any_code",
             "instrument",
             "measure",
             "test",
@@ -292,15 +297,28 @@ class Events(_Extended):
             "laboratory": ("test",),
             "adverse_event": (),
         }[self.domain]
+        if self.any_code:
+            if self.concept_set is not None:
+                raise ValueError(
+                    "give either concept_set (these codes) or any_code: true (every "
+                    f"{self.domain.replace('_', ' ')}), not both"
+                )
+            required = ()
         missing = [name for name in required if getattr(self, name) is None]
         if missing:
-            raise ValueError(f"domain {self.domain!r} needs {' and '.join(missing)}")
+            hint = (
+                f" (or any_code: true for every {self.domain.replace('_', ' ')}, whatever its code)"
+                if self.domain in ("diagnosis", "drug_exposure")
+                else ""
+            )
+            raise ValueError(f"domain {self.domain!r} needs {' and '.join(missing)}{hint}")
         return self
 
     def describe(self) -> str:
         """A short human description: ``diagnosis in dm``, ``laboratory ck times_uln > 2``."""
         if self.domain in ("diagnosis", "drug_exposure"):
-            text = f"{self.domain.replace('_', ' ')} in {self.concept_set}"
+            codes = "of any code" if self.any_code else f"in {self.concept_set}"
+            text = f"{self.domain.replace('_', ' ')} {codes}"
         elif self.domain == "assessment":
             text = f"{self.instrument} {self.measure}"
         elif self.domain == "laboratory":
