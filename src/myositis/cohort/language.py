@@ -297,18 +297,17 @@ class Events(_Extended):
             "laboratory": ("test",),
             "adverse_event": (),
         }[self.domain]
-        if self.any_code:
-            if self.concept_set is not None:
-                raise ValueError(
-                    "give either concept_set (these codes) or any_code: true (every "
-                    f"{self.domain.replace('_', ' ')}), not both"
-                )
-            required = ()
-        missing = [name for name in required if getattr(self, name) is None]
+        what = self.domain.replace("_", " ")
+        if self.any_code and self.concept_set is not None:
+            raise ValueError(
+                f"give either concept_set (these codes) or any_code: true (every {what}), not both"
+            )
+        missing = [] if self.any_code else [n for n in required if getattr(self, n) is None]
         if missing:
+            # the domains that take any_code are those whose concept set it replaces
             hint = (
-                f" (or any_code: true for every {self.domain.replace('_', ' ')}, whatever its code)"
-                if self.domain in ("diagnosis", "drug_exposure")
+                f" (or any_code: true for every {what}, whatever its code)"
+                if "any_code" in allowed
                 else ""
             )
             raise ValueError(f"domain {self.domain!r} needs {' and '.join(missing)}{hint}")
