@@ -380,9 +380,11 @@ def _cohort_query(
     )
     undated = qualifying.filter(qualifying.start_date.isnull()).aggregate(_undated=ibis._.count())
     head = compiled.attrition.cross_join(unscorable).cross_join(undated)
-    for k, (name, column) in enumerate(_CUTOFF):
+    # one aggregate per table (drug_exposure's two dates in one pass over it)
+    for name in dict.fromkeys(name for name, _ in _CUTOFF):
         table = con.table(name)
-        head = head.cross_join(table.aggregate(**{f"_cutoff_{k}": table[column].max()}))
+        maxima = {f"_cutoff_{k}": table[c].max() for k, (t, c) in enumerate(_CUTOFF) if t == name}
+        head = head.cross_join(table.aggregate(**maxima))
 
     members = compiled.index.select("person_id", "index_date")
     jak = qualifying.filter(qualifying.start_date.notnull()).semi_join(members, "person_id")
