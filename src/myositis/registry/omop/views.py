@@ -20,7 +20,9 @@ full table):
   ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
   order), else the concept's own name (a vaccine), else ``drug_source_value``; ``route`` the name of
   ``route_concept_id`` in lower case (else ``route_source_value``); ``end_date`` the
-  ``drug_exposure_end_date`` (null, an ongoing exposure, where a CDM leaves it empty). Dose,
+  ``drug_exposure_end_date``; where a CDM leaves it empty, ``drug_exposure_start_date`` plus
+  ``days_supply`` (Circe's rule), else null (an ongoing exposure, as this project's OMOP export
+  writes one; Circe ends such an exposure the day after its start). Dose,
   frequency and formulation are not derived (null).
 - ``assessment``: ``measurement`` and ``observation`` rows whose concept is a local assessment
   concept of the mapping (:mod:`myositis.registry.omop.mapping`), with ``value_as_number``. One
@@ -352,6 +354,11 @@ class RegistryViews:
             route = de._route.lower().coalesce(route)
         row = de.drug_exposure_id.cast("int64")
         start = de.drug_exposure_start_date.cast("date")
+        end = _column(de, "drug_exposure_end_date", "date")
+        if "days_supply" in de.columns:
+            # no end date but a days' supply: Circe's end, start + days_supply
+            # (DrugExposureSqlBuilder.java), so an era or exit measured from it is ATLAS's
+            end = end.coalesce(start + de.days_supply.cast("int64").as_interval("D"))
         out = de.select(
             exposure_id=row,
             person_id=de.person_id.cast("int64"),
@@ -359,7 +366,7 @@ class RegistryViews:
             code_system=de.code_system,
             code=de.code,
             start_date=start,
-            end_date=_column(de, "drug_exposure_end_date", "date"),
+            end_date=end,
             dose=_null("float64"),
             dose_unit=_null("string"),
             frequency=_null("string"),
