@@ -358,7 +358,10 @@ class RegistryViews:
         if "days_supply" in de.columns:
             # no end date but a days' supply: Circe's end, start + days_supply
             # (DrugExposureSqlBuilder.java), so an era or exit measured from it is ATLAS's
-            end = end.coalesce(start + de.days_supply.cast("int64").as_interval("D"))
+            # (a date: the engines make a date plus an interval a timestamp, which Ibis
+            # types as a date and so would not cast back)
+            supplied = start + de.days_supply.cast("int64").as_interval("D")
+            end = end.coalesce(supplied.cast("timestamp").cast("date"))
         out = de.select(
             exposure_id=row,
             person_id=de.person_id.cast("int64"),
