@@ -329,9 +329,8 @@ def fetch_all(con: BaseBackend, tables: Sequence[ir.Table]) -> list[pa.Table]:
 
     def read(table: ir.Table) -> pa.Table:
         op = table.op()
-        query = op.query if isinstance(op, ops.SQLQueryResult) else None
-        rows = (session.sql(query) if query else session.table(op.name)).toArrow()
-        return rows.cast(table.schema().to_pyarrow())
+        assert isinstance(op, ops.SQLQueryResult)  # run_staged's final queries on Spark
+        return session.sql(op.query).toArrow().cast(table.schema().to_pyarrow())
 
     with ThreadPoolExecutor(max_workers=len(tables)) as pool:
         return list(pool.map(read, tables))
