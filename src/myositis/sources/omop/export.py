@@ -6,14 +6,20 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
 
 - ``person`` (gender 8507/8532/0; birth year, month, day and ``birth_datetime``; OMB race and
   ethnicity concepts, else 0 with the text in ``race_source_value``; ``person_source_value``
-  the ``source_id``; ``care_site_id`` the ``site``), ``observation_period``,
-  ``condition_occurrence`` (diagnoses), ``drug_exposure`` (``drug_exposure_id`` the
-  ``exposure_id``; route in ``route_source_value``), ``measurement`` (laboratory results coded
+  the ``source_id``; ``care_site_id`` the ``site``), ``observation_period`` (the recorded
+  periods, and for a person without one the period derived from the person's records,
+  :mod:`myositis.registry.observation`: ATLAS finds no entry event outside an observation
+  period), ``condition_occurrence`` (diagnoses), ``drug_exposure`` (``drug_exposure_id`` the
+  ``exposure_id``; route in ``route_source_value``; a course without an end date, still running
+  when the data end, ends on the last day of the person's observation period that holds its
+  start, as the CDM requires an end date (THEMIS "drug_end_date_not_in_data"), and keeps an
+  empty ``verbatim_end_date``: the end the source gave), ``measurement`` (laboratory results coded
   by their LOINC code, else their test's, with the source value and unit, else the value and
   unit, and the ULN in that unit; assessments with ``value_as_number``),
   ``observation`` (DM subtypes), ``cdm_source``;
 - codes: every (code system, code) used gets a ``concept`` row (vocabulary and code as the
-  registry has them; an ``OMOP`` code is the concept id itself); ids of concepts made here start
+  registry has them, domain ``Condition``, ``Drug`` or ``Measurement`` by the table using it;
+  an ``OMOP`` code is the concept id itself); ids of concepts made here start
   at 2,100,000,000 (OMOP's local range), in sorted order, so an export is the same every time.
   Each drug's ingredient is a concept of class ``Ingredient`` linked in ``concept_ancestor``;
 - assessments and subtypes use the local concepts of the default mapping; an instrument
@@ -21,6 +27,12 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   used is written as ``local_concepts.yaml`` (open the CDM with ``?mapping=`` that file);
 - not exported, as OMOP has no place for them: adverse events, several races of one person
   (``person_race`` beyond ``person.race``), dose, frequency and formulation, visit ids.
+
+Every field the OMOP CDM 5.4 DDL declares ``NOT NULL`` (OHDSI/CommonDataModel,
+``inst/ddl/5.4/postgresql/OMOPCDM_postgresql_5.4_ddl.sql``) is filled, so the files load into
+a CDM made with it. A record the CDM cannot hold without inventing a value (a diagnosis, drug
+exposure start, assessment, laboratory result or subtype without its date; a person without a
+birth year) stops the export before any file is written, naming the rows to mend.
 """
 
 from __future__ import annotations
@@ -36,8 +48,10 @@ from ibis import BaseBackend
 
 from myositis.codes.units import lab_loinc
 from myositis.errors import MyositisError
+from myositis.registry.observation import observation_periods
 from myositis.registry.omop.mapping import load_mapping
 from myositis.registry.omop.views import ETHNICITY_CONCEPTS, RACE_CONCEPTS, VOCABULARIES
+from myositis.registry.schema import ID_COLUMNS
 
 #: First id of the concepts an export makes (OMOP: 2 000 000 000 and above are local).
 FIRST_CONCEPT: Final = 2_100_000_000
@@ -46,6 +60,18 @@ FIRST_LOCAL_ASSESSMENT: Final = 2_000_009_000
 #: The mapping file written beside the tables.
 MAPPING_FILE: Final = "local_concepts.yaml"
 EHR: Final = 32817  # type concept "EHR"
+CDM_5_4: Final = 756265  # concept "OMOP CDM Version 5.4.0" (cdm_source.cdm_version_concept_id)
+
+#: (registry table, column, what the CDM calls it): dates and the birth year the CDM requires,
+#: which an export cannot invent (:func:`_refuse_missing`).
+REQUIRED: Final = (
+    ("person", "birth_year", "person.year_of_birth"),
+    ("diagnosis", "diagnosis_date", "condition_occurrence.condition_start_date"),
+    ("drug_exposure", "start_date", "drug_exposure.drug_exposure_start_date"),
+    ("assessment", "assessment_date", "measurement.measurement_date"),
+    ("laboratory", "result_date", "measurement.measurement_date"),
+    ("dm_subtype", "classified_date", "observation.observation_date"),
+)
 
 _SYSTEM_VOCABULARY: Final = {v: k for k, v in VOCABULARIES.items()}
 _SEX: Final = {"M": 8507, "F": 8532}
@@ -62,14 +88,15 @@ class _Concepts:
     """The concepts an export uses: (vocabulary, code) -> id, with their rows."""
 
     def __init__(self) -> None:
-        self.wanted: dict[tuple[str, str, str], tuple[str, str]] = {}  # key -> (name, class)
+        # key -> (name, class, domain)
+        self.wanted: dict[tuple[str, str, str], tuple[str, str, str]] = {}
         self.ids: dict[tuple[str, str, str], int] = {}
 
-    def want(self, system: str, code: str, name: str = "", klass: str = "") -> None:
+    def want(self, domain: str, system: str, code: str, name: str = "", klass: str = "") -> None:
         if system.upper() == "OMOP":
             return
         key = (_SYSTEM_VOCABULARY.get(system.upper(), system), code, klass)
-        self.wanted.setdefault(key, (name or code, klass))
+        self.wanted.setdefault(key, (name or code, klass, domain))
 
     def number(self) -> None:
         for i, key in enumerate(sorted(self.wanted)):
@@ -85,16 +112,16 @@ class _Concepts:
             {
                 "concept_id": self.ids[key],
                 "concept_name": name,
-                "domain_id": "",
+                "domain_id": domain,
                 "vocabulary_id": key[0],
-                "concept_class_id": klass or "",
+                "concept_class_id": klass or "Undefined",  # the registry does not know it
                 "standard_concept": "S",
                 "concept_code": key[1],
                 "valid_start_date": "1970-01-01",
                 "valid_end_date": "2099-12-31",
                 "invalid_reason": None,
             }
-            for key, (name, klass) in sorted(self.wanted.items())
+            for key, (name, klass, domain) in sorted(self.wanted.items())
         ]
 
 
@@ -103,6 +130,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not overwrite:
         raise MyositisError(f"{folder} holds files; give an empty folder or --overwrite")
+    _refuse_missing(con)
     folder.mkdir(parents=True, exist_ok=True)
     mapping = load_mapping()
     assessment_concepts = {v: k for k, v in mapping.assessments.items()}
@@ -115,12 +143,12 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     labs = _rows(con, "laboratory")
     assessments = _rows(con, "assessment")
     for d in diagnoses:
-        concepts.want(d["code_system"], d["code"])
+        concepts.want("Condition", d["code_system"], d["code"])
     for e in drugs:
-        concepts.want(e["code_system"], e["code"])
+        concepts.want("Drug", e["code_system"], e["code"])
         if e["ingredient"]:
-            concepts.want("MyositisLocal", e["ingredient"].lower(), e["ingredient"].lower(),
-                          "Ingredient")  # fmt: skip
+            ingredient = e["ingredient"].lower()
+            concepts.want("Drug", "MyositisLocal", ingredient, ingredient, "Ingredient")
     loinc_of = lab_loinc()
     for lab in labs:
         # a row without its LOINC code is coded by its test's (the registry's tests are LOINC
@@ -129,7 +157,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
         if lab["source_value"] is None:
             lab["source_value"], lab["source_unit"] = lab["value"], lab["unit"]
         if lab["loinc"]:
-            concepts.want("LOINC", lab["loinc"], lab["test"])
+            concepts.want("Measurement", "LOINC", lab["loinc"], lab["test"])
     extra = sorted(
         {(a["instrument"], a["measure"]) for a in assessments} - set(assessment_concepts)
     )
@@ -139,6 +167,13 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
 
     tables: dict[str, list[dict[str, Any]]] = {}
     tables["person"] = [_person(p) for p in persons]
+    periods = sorted(
+        observation_periods(con).to_pyarrow().to_pylist(),
+        key=lambda o: (o["person_id"], o["start_date"]),
+    )
+    by_person: dict[int, list[dict[str, Any]]] = {}
+    for o in periods:
+        by_person.setdefault(o["person_id"], []).append(o)
     tables["observation_period"] = [
         {
             "observation_period_id": i + 1,
@@ -147,7 +182,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "observation_period_end_date": o["end_date"],
             "period_type_concept_id": EHR,
         }
-        for i, o in enumerate(_rows(con, "observation_period"))
+        for i, o in enumerate(periods)
     ]
     tables["condition_occurrence"] = [
         {
@@ -167,7 +202,8 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "person_id": e["person_id"],
             "drug_concept_id": concepts.id(e["code_system"], e["code"]),
             "drug_exposure_start_date": e["start_date"],
-            "drug_exposure_end_date": e["end_date"],  # empty: ongoing (as the views read it)
+            "drug_exposure_end_date": e["end_date"] or _observed_until(e, by_person),
+            "verbatim_end_date": e["end_date"],
             "drug_type_concept_id": EHR,
             "route_concept_id": 0,
             "route_source_value": e["route"],
@@ -221,8 +257,20 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     ]
     tables["concept"] = concepts.rows()
     tables["concept_ancestor"] = _ancestors(concepts, drugs)
+    # the release dates are the data's last date, not the day of the export: the same
+    # registry gives the same files every time
+    last = max((o["end_date"] for o in periods), default=None)
     tables["cdm_source"] = [
-        {"cdm_source_name": "myositis-outcomes export", "cdm_version": "v5.4"},
+        {
+            "cdm_source_name": "myositis-outcomes export",
+            "cdm_source_abbreviation": "myositis",
+            "cdm_holder": "myositis-outcomes export",
+            "source_release_date": last,
+            "cdm_release_date": last,
+            "cdm_version": "v5.4",
+            "cdm_version_concept_id": CDM_5_4,
+            "vocabulary_version": "myositis local",
+        },
     ]
     files = [_write(folder / f"{name}.csv", rows, _COLUMNS[name]) for name, rows in tables.items()]
     local = {
@@ -236,6 +284,44 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     mapping_path = folder / MAPPING_FILE
     mapping_path.write_text(yaml.safe_dump(local, sort_keys=True), encoding="utf-8")
     return [*files, mapping_path]
+
+
+def _refuse_missing(con: BaseBackend) -> None:
+    """Stop before writing when a record lacks a value the CDM requires and an export cannot
+    invent (:data:`REQUIRED`): the message names the table, the field, how many rows and the
+    first of them."""
+    problems = []
+    for table, column, cdm_field in REQUIRED:
+        rows = con.table(table)
+        missing = rows[column].isnull()
+        if table == "person":  # the year is read from the birth date when there is one
+            missing = missing & rows.birth_date.isnull()
+        found = rows.filter(missing)
+        count = int(found.count().execute())
+        if count:
+            key = "person_id" if table == "person" else ID_COLUMNS.get(table, "person_id")
+            first = sorted(found[key].execute().tolist())[:5]
+            problems.append(
+                f"{table}: {count} row(s) without {column} ({key} {', '.join(map(str, first))}"
+                f"{', ...' if count > len(first) else ''}); the CDM requires {cdm_field}"
+            )
+    if problems:
+        raise MyositisError(
+            "cannot export to OMOP: "
+            + "; ".join(problems)
+            + ". Add the missing values (or remove those rows) in the registry and export "
+            "again; nothing was written."
+        )
+
+
+def _observed_until(exposure: dict[str, Any], periods: dict[int, list[dict[str, Any]]]) -> Any:
+    """The end written for a course without an end date: the end of the person's
+    observation period holding its start (the last day its data say it was still running),
+    never before the start."""
+    start = exposure["start_date"]
+    held = periods.get(exposure["person_id"], [])
+    ends = [o["end_date"] for o in held if o["start_date"] <= start <= o["end_date"]]
+    return max([start, *ends])
 
 
 def _person(p: dict[str, Any]) -> dict[str, Any]:
@@ -322,6 +408,7 @@ _COLUMNS: Final[dict[str, dict[str, pa.DataType]]] = {
         "drug_concept_id": pa.int64(),
         "drug_exposure_start_date": pa.date32(),
         "drug_exposure_end_date": pa.date32(),
+        "verbatim_end_date": pa.date32(),
         "drug_type_concept_id": pa.int64(),
         "route_concept_id": pa.int64(),
         "route_source_value": pa.string(),
@@ -365,7 +452,16 @@ _COLUMNS: Final[dict[str, dict[str, pa.DataType]]] = {
         "min_levels_of_separation": pa.int32(),
         "max_levels_of_separation": pa.int32(),
     },
-    "cdm_source": {"cdm_source_name": pa.string(), "cdm_version": pa.string()},
+    "cdm_source": {
+        "cdm_source_name": pa.string(),
+        "cdm_source_abbreviation": pa.string(),
+        "cdm_holder": pa.string(),
+        "source_release_date": pa.date32(),
+        "cdm_release_date": pa.date32(),
+        "cdm_version": pa.string(),
+        "cdm_version_concept_id": pa.int64(),
+        "vocabulary_version": pa.string(),
+    },
 }
 
 #: The OMOP tables an export writes.
