@@ -63,7 +63,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_files_written(exported: Path) -> None:
     names = sorted(p.name for p in (exported / "cdm").iterdir())
     assert names == [
-        "cdm_source.csv", "concept.csv", "concept_ancestor.csv", "condition_occurrence.csv",
+        "care_site.csv", "cdm_source.csv", "concept.csv", "concept_ancestor.csv",
+        "condition_occurrence.csv",
         "drug_exposure.csv", "local_concepts.yaml", "measurement.csv", "observation.csv",
         "observation_period.csv", "person.csv",
     ]  # fmt: skip
@@ -146,6 +147,7 @@ CDM_REQUIRED = {
                 "concept_code", "valid_start_date", "valid_end_date"),
     "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id",
                          "min_levels_of_separation", "max_levels_of_separation"),
+    "care_site": ("care_site_id",),
     "cdm_source": ("cdm_source_name", "cdm_source_abbreviation", "cdm_holder",
                    "source_release_date", "cdm_release_date", "cdm_version_concept_id",
                    "vocabulary_version"),
@@ -170,6 +172,13 @@ def test_every_field_the_cdm_requires_is_filled(source: str, tmp_path: Path) -> 
         loaded.execute(f"INSERT INTO {table} SELECT * FROM {table}_csv")  # fails on a null
         empty = " OR ".join(f"{c} = ''" for c in required)
         assert loaded.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchone() == (0,)
+        # the DDL's *_id columns are integers, bar these three (before: care_site_id held the
+        # site's name, which PostgreSQL refused loading the DDL's person table)
+        for c in columns:
+            if c.endswith("_id") and c not in ("vocabulary_id", "domain_id", "concept_class_id"):
+                bad = f"{c} IS NOT NULL AND TRY_CAST({c} AS BIGINT) IS NULL"
+                found = loaded.execute(f"SELECT count(*) FROM {table} WHERE {bad}").fetchone()
+                assert found == (0,), (table, c)
     domains = dict(
         loaded.execute("SELECT vocabulary_id, min(domain_id) FROM concept GROUP BY 1").fetchall()
     )

@@ -7,7 +7,8 @@ full table):
 - ``person``: ``person`` (sex from ``gender_concept_id`` 8507 M / 8532 F, else U; birth date
   from ``birth_datetime``, else from year, month and day of birth; race and ethnicity from the
   OMB concepts of the Race and Ethnicity vocabularies; ``source_id`` the
-  ``person_source_value``, else the ``person_id``; ``site`` the ``care_site_id``);
+  ``person_source_value``, else the ``person_id``; ``site`` the ``care_site_name`` of the
+  person's ``care_site``, else the ``care_site_id``);
   ``person_race``: the person's race when it is one of those concepts.
 - ``diagnosis``: ``condition_occurrence``, one row each, coded by its concept (the standard
   ``condition_concept_id``, else the ``condition_source_concept_id``) as the ``concept`` table
@@ -304,10 +305,15 @@ class RegistryViews:
         birth = _column(p, "birth_datetime", "date").coalesce(from_parts)
         gender = _column(p, "gender_concept_id", "int64")
         source_value = _column(p, "person_source_value", "string")
+        site = _column(p, "care_site_id", "string")
+        names = self._site_names()
+        if names is not None and "care_site_id" in p.columns:
+            p = p.left_join(names, site == names._site_id)
+            site = p._site_name.coalesce(site)
         out = p.select(
             person_id=pid,
             source_id=source_value.coalesce(pid.cast("string")),
-            site=_column(p, "care_site_id", "string"),
+            site=site,
             sex=_cases(gender, SEX_CONCEPTS).fill_null("U"),
             birth_date=birth,
             birth_year=year,
@@ -316,6 +322,18 @@ class RegistryViews:
             **_provenance("person", "person_id", pid),
         )
         return _typed(out, "person")
+
+    def _site_names(self) -> ir.Table | None:
+        """``care_site``'s names by id (as text): a CDM's ``care_site_id`` is an integer key.
+        None without a usable ``care_site`` (Eunomia's is empty, its columns column0 to 5)."""
+        if not self.cdm.has("care_site"):
+            return None
+        cs = self.cdm.table("care_site")
+        if not {"care_site_id", "care_site_name"} <= set(cs.columns):
+            return None
+        return cs.select(
+            _site_id=cs.care_site_id.cast("string"), _site_name=cs.care_site_name.cast("string")
+        )
 
     def diagnosis(self) -> ir.Table:
         co = self._coded(

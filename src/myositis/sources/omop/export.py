@@ -6,21 +6,22 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
 
 - ``person`` (gender 8507/8532/0; birth year, month, day and ``birth_datetime``; OMB race and
   ethnicity concepts, else 0 with the text in ``race_source_value``; ``person_source_value``
-  the ``source_id``; ``care_site_id`` the ``site``), ``observation_period`` (the recorded
-  periods, and for a person without one the period derived from the person's records,
-  :mod:`myositis.registry.observation`: ATLAS finds no entry event outside an observation
-  period), ``condition_occurrence`` (diagnoses), ``drug_exposure`` (``drug_exposure_id`` the
-  ``exposure_id``; route in ``route_source_value``; a course without an end date, still running
-  when the data end, ends on the last day of the person's observation period that holds its
-  start, as the CDM requires an end date (THEMIS "drug_end_date_not_in_data"), and keeps an
-  empty ``verbatim_end_date``: the end the source gave), ``measurement`` (laboratory results coded
-  by their LOINC code, else their test's, with the source value and unit, else the value and
-  unit, and the ULN in that unit; assessments with ``value_as_number``),
-  ``observation`` (DM subtypes), ``cdm_source``;
+  the ``source_id``; ``care_site_id`` the ``site``'s row of ``care_site``, which names it);
+- ``observation_period``: the recorded periods, and for a person without one the period
+  derived from the person's records (:mod:`myositis.registry.observation`; ATLAS finds no
+  entry event outside an observation period);
+- ``condition_occurrence`` (diagnoses); ``drug_exposure`` (``drug_exposure_id`` the
+  ``exposure_id``; route in ``route_source_value``; a course without an end date, still
+  running when the data end, ends on the last day of the person's observation period that
+  holds its start, as the CDM requires an end date (THEMIS "drug_end_date_not_in_data"), and
+  keeps an empty ``verbatim_end_date``: the end the source gave); ``measurement`` (laboratory
+  results coded by their LOINC code, else their test's, with the source value and unit, else
+  the value and unit, and the ULN in that unit; assessments with ``value_as_number``);
+  ``observation`` (DM subtypes); ``cdm_source``;
 - codes: every (code system, code) used gets a ``concept`` row (vocabulary and code as the
   registry has them, domain ``Condition``, ``Drug`` or ``Measurement`` by the table using it;
-  an ``OMOP`` code is the concept id itself); ids of concepts made here start
-  at 2,100,000,000 (OMOP's local range), in sorted order, so an export is the same every time.
+  an ``OMOP`` code is the concept id itself); ids of concepts made here start at
+  2,100,000,000 (OMOP's local range), in sorted order, so an export is the same every time.
   Each drug's ingredient is a concept of class ``Ingredient`` linked in ``concept_ancestor``;
 - assessments and subtypes use the local concepts of the default mapping; an instrument
   measure it lacks (a CDASI item, ...) gets a new local concept, and the mapping the export
@@ -166,7 +167,13 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     concepts.number()
 
     tables: dict[str, list[dict[str, Any]]] = {}
-    tables["person"] = [_person(p) for p in persons]
+    # care_site_id is an integer key in the CDM: the sites, numbered in sorted order, named
+    sites = {s: i + 1 for i, s in enumerate(sorted({p["site"] for p in persons if p["site"]}))}
+    tables["care_site"] = [
+        {"care_site_id": i, "care_site_name": s, "care_site_source_value": s[:50]}
+        for s, i in sites.items()
+    ]
+    tables["person"] = [_person(p, sites) for p in persons]
     periods = sorted(
         observation_periods(con).to_pyarrow().to_pylist(),
         key=lambda o: (o["person_id"], o["start_date"]),
@@ -324,7 +331,7 @@ def _observed_until(exposure: dict[str, Any], periods: dict[int, list[dict[str, 
     return max([start, *ends])
 
 
-def _person(p: dict[str, Any]) -> dict[str, Any]:
+def _person(p: dict[str, Any], sites: dict[str, int]) -> dict[str, Any]:
     birth = p["birth_date"]
     return {
         "person_id": p["person_id"],
@@ -335,7 +342,7 @@ def _person(p: dict[str, Any]) -> dict[str, Any]:
         "birth_datetime": birth,
         "race_concept_id": _RACE.get(p["race"], 0),
         "ethnicity_concept_id": _ETHNICITY.get(p["ethnicity"], 0),
-        "care_site_id": p["site"],
+        "care_site_id": sites.get(p["site"]),
         "person_source_value": p["source_id"],
         "gender_source_value": p["sex"],
         "race_source_value": p["race"],
@@ -380,11 +387,16 @@ _COLUMNS: Final[dict[str, dict[str, pa.DataType]]] = {
         "birth_datetime": pa.date32(),
         "race_concept_id": pa.int64(),
         "ethnicity_concept_id": pa.int64(),
-        "care_site_id": pa.string(),
+        "care_site_id": pa.int64(),
         "person_source_value": pa.string(),
         "gender_source_value": pa.string(),
         "race_source_value": pa.string(),
         "ethnicity_source_value": pa.string(),
+    },
+    "care_site": {
+        "care_site_id": pa.int64(),
+        "care_site_name": pa.string(),
+        "care_site_source_value": pa.string(),
     },
     "observation_period": {
         "observation_period_id": pa.int64(),
