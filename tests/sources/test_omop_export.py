@@ -9,6 +9,7 @@ site would load them into its CDM database, and opened with the mapping the expo
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,19 @@ def test_a_record_without_a_required_date_stops_the_export(tmp_path: Path) -> No
     assert "drug_exposure: 1 row(s) without start_date (exposure_id 2)" in out
     assert "drug_exposure.drug_exposure_start_date" in out and "nothing was written" in out
     assert not (tmp_path / "cdm").exists()
+
+
+def test_an_icd_item_with_descendants_finds_the_same_persons_in_the_export(exported: Path) -> None:
+    """The worked example observed_rules (DM: ICD-10-CM M33 with descendants, less M33.2 with
+    descendants) finds the same 7 persons of min2022 in the registry and in its export read as
+    a CDM. In the CDM an item's descendants come from concept_ancestor, so the export writes
+    the ICD codes above each diagnosis code there (M33, M33.1 and M33.10 above M3310). Before,
+    it wrote none and the export gave attrition 18, 9, 0, 0, 0."""
+    cohort = str(ROOT / "examples" / "cohorts" / "observed_rules.yaml")
+    mapping = exported / "cdm" / "local_concepts.yaml"
+    cdm = f"omop+duckdb://{exported / 'cdm.duckdb'}?mapping={mapping}"
+    found = []
+    for data in (str(MIN2022), cdm):
+        out = json.loads(run_cli("cohort", "run", cohort, "--data", data, "--json"))
+        found.append((out["persons"], [line["remaining"] for line in out["attrition"]]))
+    assert found == [(7, [18, 9, 7, 7, 7])] * 2

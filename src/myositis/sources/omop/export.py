@@ -47,8 +47,9 @@ import pyarrow.csv as pacsv
 import yaml
 from ibis import BaseBackend
 
+from myositis.codes import normalise_icd
 from myositis.codes.units import lab_loinc
-from myositis.errors import MyositisError
+from myositis.errors import InvalidInputError, MyositisError
 from myositis.registry.observation import observation_periods
 from myositis.registry.omop.mapping import load_mapping
 from myositis.registry.omop.views import ETHNICITY_CONCEPTS, RACE_CONCEPTS, VOCABULARIES
@@ -143,8 +144,12 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     drugs = _rows(con, "drug_exposure")
     labs = _rows(con, "laboratory")
     assessments = _rows(con, "assessment")
+    above: set[tuple[str, str, str]] = set()  # (system, ancestor code, code) of ICD codes
     for d in diagnoses:
         concepts.want("Condition", d["code_system"], d["code"])
+        for code in _icd_above(d["code_system"], d["code"]):
+            concepts.want("Condition", d["code_system"], code)
+            above.add((d["code_system"], code, d["code"]))
     for e in drugs:
         concepts.want("Drug", e["code_system"], e["code"])
         if e["ingredient"]:
@@ -263,7 +268,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
         if s["subtype"] in subtype_concepts
     ]
     tables["concept"] = concepts.rows()
-    tables["concept_ancestor"] = _ancestors(concepts, drugs)
+    tables["concept_ancestor"] = _ancestors(concepts, drugs, above)
     # the release dates are the data's last date, not the day of the export: the same
     # registry gives the same files every time
     last = max((o["end_date"] for o in periods), default=None)
@@ -358,7 +363,30 @@ def _in_source_unit(lab: dict[str, Any]) -> float | None:
     return float(lab["uln"] / factor)
 
 
-def _ancestors(concepts: _Concepts, drugs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def _icd_above(system: str, code: str) -> list[str]:
+    """The ICD codes above ``code`` by the cohort language's rule (an ICD item with
+    descendants matches every code that starts with it, undotted;
+    :mod:`myositis.cohort.events`): each prefix from the category up, in the canonical
+    dotted form (``M33``, ``M33.1`` and ``M33.10`` above ``M3310``). None for other systems
+    and for a code that is not ICD. Written to ``concept_ancestor``, so the same item finds
+    the same rows in the export read as a CDM, where descendants come from the vocabulary."""
+    if system.strip().upper() not in ("ICD10CM", "ICD9CM"):
+        return []
+    try:
+        canonical = normalise_icd(code, system=system.strip().upper())
+    except InvalidInputError:
+        return []
+    bare = canonical.replace(".", "")
+    head = len(canonical.split(".")[0])
+    found = {normalise_icd(bare[:n], system=system) for n in range(head, len(bare) + 1)}
+    return sorted(found - {code})
+
+
+def _ancestors(
+    concepts: _Concepts, drugs: Iterable[dict[str, Any]], above: Iterable[tuple[str, str, str]]
+) -> list[dict[str, Any]]:
+    """Each concept its own ancestor; each drug's ingredient above it; the ICD codes
+    above each diagnosis code (:func:`_icd_above`)."""
     pairs: set[tuple[int, int]] = set()
     for key in concepts.ids:
         pairs.add((concepts.ids[key], concepts.ids[key]))
@@ -366,6 +394,8 @@ def _ancestors(concepts: _Concepts, drugs: Iterable[dict[str, Any]]) -> list[dic
         if e["ingredient"]:
             ingredient = concepts.id("MyositisLocal", e["ingredient"].lower(), "Ingredient")
             pairs.add((ingredient, concepts.id(e["code_system"], e["code"])))
+    for system, ancestor, code in above:
+        pairs.add((concepts.id(system, ancestor), concepts.id(system, code)))
     return [
         {
             "ancestor_concept_id": a,
