@@ -192,22 +192,37 @@ def test_every_field_the_cdm_requires_is_filled(source: str, tmp_path: Path) -> 
     ]
 
 
-def test_a_record_without_a_required_date_stops_the_export(tmp_path: Path) -> None:
-    """An exposure without a start date cannot be a CDM drug_exposure row: the export stops,
-    names the rows and writes nothing (before: the row was written with an empty
-    drug_exposure_start_date, which the CDM's NOT NULL refuses on loading)."""
+@pytest.mark.parametrize(
+    ("table", "line", "date", "message"),
+    [
+        # an exposure without a start date cannot be a CDM drug_exposure row
+        ("drug_exposure", 2, ",2021-01-20,",
+         "drug_exposure: 1 row(s) without start_date (exposure_id 2); the CDM requires "
+         "drug_exposure.drug_exposure_start_date"),
+        # a recorded period without its end (before: an internal error, a date compared with
+        # None, when the export looked for the period holding an ongoing course)
+        ("observation_period", 1, ",2022-12-31,",
+         "observation_period: 1 row(s) without end_date (person_id 1); the CDM requires "
+         "observation_period.observation_period_end_date"),
+    ],
+)  # fmt: skip
+def test_a_record_without_a_required_date_stops_the_export(
+    table: str, line: int, date: str, message: str, tmp_path: Path
+) -> None:
+    """The export stops, names the rows and writes nothing (before: an exposure without a
+    start date was written with an empty drug_exposure_start_date, which the CDM's NOT NULL
+    refuses on loading)."""
     registry = tmp_path / "registry"
     shutil.copytree(ROOT / "examples" / "cohorts" / "registry", registry)
-    exposures = registry / "drug_exposure.csv"
-    lines = exposures.read_text(encoding="utf-8").splitlines()
-    assert lines[2].startswith("2,1,") and ",2021-01-20," in lines[2]
-    lines[2] = lines[2].replace(",2021-01-20,", ",,")
-    exposures.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = registry / f"{table}.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert date in lines[line], lines[line]
+    lines[line] = lines[line].replace(date, ",,")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = run_cli(
         "export", str(registry), "--format", "omop", "--to", str(tmp_path / "cdm"), code=2
     )
-    assert "drug_exposure: 1 row(s) without start_date (exposure_id 2)" in out
-    assert "drug_exposure.drug_exposure_start_date" in out and "nothing was written" in out
+    assert message in out and "nothing was written" in out
     assert not (tmp_path / "cdm").exists()
 
 

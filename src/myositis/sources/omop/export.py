@@ -32,8 +32,9 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
 Every field the OMOP CDM 5.4 DDL declares ``NOT NULL`` (OHDSI/CommonDataModel,
 ``inst/ddl/5.4/postgresql/OMOPCDM_postgresql_5.4_ddl.sql``) is filled, so the files load into
 a CDM made with it. A record the CDM cannot hold without inventing a value (a diagnosis, drug
-exposure start, assessment, laboratory result or subtype without its date; a person without a
-birth year) stops the export before any file is written, naming the rows to mend.
+exposure start, assessment, laboratory result or subtype without its date; a recorded
+observation period without its start or end; a person without a birth year) stops the export
+before any file is written, naming the rows to mend.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ REQUIRED: Final = (
     ("assessment", "assessment_date", "measurement.measurement_date"),
     ("laboratory", "result_date", "measurement.measurement_date"),
     ("dm_subtype", "classified_date", "observation.observation_date"),
+    ("observation_period", "start_date", "observation_period.observation_period_start_date"),
+    ("observation_period", "end_date", "observation_period.observation_period_end_date"),
 )
 
 _SYSTEM_VOCABULARY: Final = {v: k for k, v in VOCABULARIES.items()}
@@ -370,15 +373,16 @@ def _icd_above(system: str, code: str) -> list[str]:
     dotted form (``M33``, ``M33.1`` and ``M33.10`` above ``M3310``). None for other systems
     and for a code that is not ICD. Written to ``concept_ancestor``, so the same item finds
     the same rows in the export read as a CDM, where descendants come from the vocabulary."""
-    if system.strip().upper() not in ("ICD10CM", "ICD9CM"):
+    icd = system.strip().upper()
+    if icd not in ("ICD10CM", "ICD9CM"):
         return []
     try:
-        canonical = normalise_icd(code, system=system.strip().upper())
+        canonical = normalise_icd(code, system=icd)
     except InvalidInputError:
         return []
     bare = canonical.replace(".", "")
     head = len(canonical.split(".")[0])
-    found = {normalise_icd(bare[:n], system=system) for n in range(head, len(bare) + 1)}
+    found = {normalise_icd(bare[:n], system=icd) for n in range(head, len(bare) + 1)}
     return sorted(found - {code})
 
 
