@@ -96,6 +96,10 @@ def test_round_trip_gives_the_same_rows(exported: Path) -> None:
     assert before.table("observation_period").count().execute() == 0
     assert _periods(after) == _periods(before)
     assert len(_periods(before)) == 18
+    # typed "Standard algorithm from EHR" (32882, as OHDSI ETL-Synthea types the periods it
+    # derives), not EHR (32817) like a recorded period
+    types = after.table("observation_period").period_type.value_counts().to_pyarrow()
+    assert types.to_pylist() == [{"period_type": "omop 32882", "period_type_count": 18}]
     # min2022 has 18 persons, 35 diagnoses, 99 exposures, 82 assessment rows (its CSV files)
     counts = [int(after.table(t).count().execute()) for t in
               ("person", "diagnosis", "drug_exposure", "assessment")]  # fmt: skip
@@ -240,3 +244,46 @@ def test_an_icd_item_with_descendants_finds_the_same_persons_in_the_export(expor
         out = json.loads(run_cli("cohort", "run", cohort, "--data", data, "--json"))
         found.append((out["persons"], [line["remaining"] for line in out["attrition"]]))
     assert found == [(7, [18, 9, 7, 7, 7])] * 2
+
+
+@pytest.mark.parametrize("code", ["M33.10", "M3310"])
+def test_an_icd_item_without_descendants_finds_both_forms_in_the_export(
+    exported: Path, tmp_path: Path, code: str
+) -> None:
+    """min2022 holds M33.10 dotted and undotted (``cut -d, -f3 diagnosis.csv``); the registry
+    matches an ICD item in either form against both (codes.md), 9 persons. The export keeps
+    each code as written, so the CDM has a concept for each form; looked up by its exact
+    ``concept_code`` the item found 8 (M33.10) or 6 (M3310) persons there. Looked up as the
+    registry compares codes, it finds the same 9."""
+    cohort = tmp_path / "icd.yaml"
+    cohort.write_text(
+        "label: ICD-10-CM M33.10, no descendants\n"
+        "concept_sets:\n"
+        f"  dm: {{items: [{{system: ICD10CM, code: '{code}'}}]}}\n"
+        "entry: {label: Any diagnosis in dm, events: [{domain: diagnosis, concept_set: dm}]}\n"
+    )
+    mapping = exported / "cdm" / "local_concepts.yaml"
+    cdm = f"omop+duckdb://{exported / 'cdm.duckdb'}?mapping={mapping}"
+    found = [
+        json.loads(run_cli("cohort", "run", str(cohort), "--data", data, "--json"))["persons"]
+        for data in (str(MIN2022), cdm)
+    ]
+    assert found == [9, 9]
+
+
+@pytest.mark.parametrize(
+    ("kind", "concept"),
+    [
+        ("derived", 32882),  # Standard algorithm from EHR
+        (
+            "omop 44814724",
+            44814724,
+        ),  # read from a CDM: kept (Period covering healthcare encounters)
+        ("follow-up clinic", 32817),  # a registry's own kind: EHR
+        (None, 32817),
+    ],
+)
+def test_an_observation_period_keeps_its_type(kind: str | None, concept: int) -> None:
+    from myositis.sources.omop.export import _period_type
+
+    assert _period_type(kind) == concept

@@ -12,6 +12,7 @@ engine-specific SQL, so the same definition runs on DuckDB, PostgreSQL and Spark
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Final
 
 import ibis
 import ibis.expr.types as ir
@@ -19,14 +20,21 @@ import ibis.expr.types as ir
 from myositis.codes import load_codeset, normalise_icd
 from myositis.cohort.definition import CodeRef
 
-_ICD = ("ICD10CM", "ICD9CM")
+#: The code systems compared in their undotted upper-case form.
+ICD_SYSTEMS: Final = ("ICD10CM", "ICD9CM")
 
 
-def _bare(system: str, code: str) -> str:
+def bare(system: str, code: str) -> str:
     """The comparison form of one code: undotted upper case for ICD, trimmed otherwise."""
-    if system in _ICD:
+    if system in ICD_SYSTEMS:
         return normalise_icd(code, system=system).replace(".", "")
     return code.strip()
+
+
+def compared(system: str, code: ir.StringValue) -> ir.StringValue:
+    """The comparison form of a column of codes of ``system``, in the engine (the rule of
+    :func:`bare`): undotted upper case for ICD, trimmed otherwise."""
+    return code.strip().upper().replace(".", "") if system in ICD_SYSTEMS else code.strip()
 
 
 def code_pairs(roles: Iterable[str], extra: Iterable[CodeRef] = ()) -> dict[str, set[str]]:
@@ -34,9 +42,9 @@ def code_pairs(roles: Iterable[str], extra: Iterable[CodeRef] = ()) -> dict[str,
     pairs: dict[str, set[str]] = {}
     for role in roles:
         for code in load_codeset(role):
-            pairs.setdefault(code.system, set()).add(_bare(code.system, code.code))
+            pairs.setdefault(code.system, set()).add(bare(code.system, code.code))
     for ref in extra:
-        pairs.setdefault(ref.system, set()).add(_bare(ref.system, ref.code))
+        pairs.setdefault(ref.system, set()).add(bare(ref.system, ref.code))
     return pairs
 
 
@@ -55,8 +63,7 @@ def matches(
         return ibis.literal(False)
     branches = []
     for name, codes in sorted(pairs.items()):
-        compared = code.strip().upper().replace(".", "") if name in _ICD else code.strip()
-        branches.append((name, compared.isin(sorted(codes))))
+        branches.append((name, compared(name, code).isin(sorted(codes))))
     return system.strip().upper().cases(*branches, else_=False).fill_null(False)
 
 
@@ -73,7 +80,10 @@ def any_of(conditions: Sequence[ir.BooleanValue]) -> ir.BooleanValue:
 
 
 __all__ = [
+    "ICD_SYSTEMS",
     "any_of",
+    "bare",
     "code_pairs",
+    "compared",
     "matches",
 ]

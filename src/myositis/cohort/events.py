@@ -38,7 +38,7 @@ from ibis.common.exceptions import TableNotFound
 
 from myositis.codes import load_codeset
 from myositis.cohort.cdasi_activity import cdasi_activity
-from myositis.cohort.concepts import _ICD, _bare, any_of, matches
+from myositis.cohort.concepts import ICD_SYSTEMS, any_of, bare, compared, matches
 from myositis.cohort.language import ConceptItem, ConceptSet, DateRange, Events, Range
 from myositis.cohort.omop_concepts import resolvable, vocabulary_match
 from myositis.errors import SpecError
@@ -83,9 +83,8 @@ def _below(
     it: ICD codes that start with it; OMOP concept ids below it in ``concept_ancestor``."""
     assert item.system is not None and item.code is not None
     same_system = system.strip().upper() == item.system
-    if item.system in _ICD:
-        compared = code.strip().upper().replace(".", "")
-        return same_system & compared.startswith(_bare(item.system, item.code))
+    if item.system in ICD_SYSTEMS:
+        return same_system & compared(item.system, code).startswith(bare(item.system, item.code))
     ancestor = _table_or_none(con, "concept_ancestor") if item.system == "OMOP" else None
     if ancestor is None:
         raise SpecError(
@@ -108,14 +107,14 @@ def _codes_match(
     for item in items:
         if item.codeset is not None:
             for found in load_codeset(item.codeset):
-                exact.setdefault(found.system, set()).add(_bare(found.system, found.code))
+                exact.setdefault(found.system, set()).add(bare(found.system, found.code))
         elif item.code is not None and item.system is not None:
             if resolvable(con, item):
                 resolved.append(item)
             elif item.descendants:
                 conditions.append(_below(con, system, code, item))
             else:
-                exact.setdefault(item.system, set()).add(_bare(item.system, item.code))
+                exact.setdefault(item.system, set()).add(bare(item.system, item.code))
     if resolved:
         conditions.append(vocabulary_match(con, system, code, resolved))
     if exact:

@@ -18,7 +18,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis import BaseBackend
 
-from myositis.cohort.concepts import any_of
+from myositis.codes import normalise_icd
+from myositis.cohort.concepts import ICD_SYSTEMS, any_of, bare
 from myositis.cohort.language import ConceptItem
 from myositis.registry.omop.backend import cdm_table, is_omop
 from myositis.registry.omop.concepts import concept_codes
@@ -40,7 +41,10 @@ def _key(system: ir.StringValue, code: ir.StringValue) -> ir.StringValue:
 def _concepts(con: BaseBackend, items: Sequence[ConceptItem]) -> ir.Table:
     """``concept_id`` of the items' own concepts, looked up in ``concept`` (as Circe's
     concept set query does): ``OMOP`` codes by id, the others by (``vocabulary_id``,
-    ``concept_code``), one test per vocabulary."""
+    ``concept_code`` in any of the item's forms, :func:`_forms`), one test per vocabulary: an
+    ICD item ``M33.10`` or ``M3310`` finds the concepts coded either way (OMOP's ICD10CM
+    concepts are dotted; a site's own, or an export of a registry holding both, may not be),
+    as it finds the registry's rows coded either way."""
     concept = cdm_table(con, "concept")
     cid = concept.concept_id.cast("int64")
     vocabulary = {v: k for k, v in VOCABULARIES.items()}
@@ -50,13 +54,23 @@ def _concepts(con: BaseBackend, items: Sequence[ConceptItem]) -> ir.Table:
     for item in items:
         if item.system != OMOP_SYSTEM:
             assert item.system is not None and item.code is not None
-            codes.setdefault(vocabulary[item.system], set()).add(item.code)
+            codes.setdefault(vocabulary[item.system], set()).update(_forms(item))
     tests = [cid.isin(ids)] if ids else []
     tests += [
         (concept.vocabulary_id == name) & concept.concept_code.isin(sorted(found))
         for name, found in sorted(codes.items())
     ]
     return concept.filter(any_of(tests)).select(concept_id=cid)
+
+
+def _forms(item: ConceptItem) -> set[str]:
+    """The ``concept_code`` s an item's code may be written as: an ICD code dotted and undotted
+    (the registry's rule, :func:`~myositis.cohort.concepts.bare`), others trimmed. Exact
+    codes, so the engine compares ``concept_code`` as stored (a vocabulary has millions)."""
+    assert item.system is not None and item.code is not None
+    if item.system in ICD_SYSTEMS:
+        return {normalise_icd(item.code, system=item.system), bare(item.system, item.code)}
+    return {item.code.strip()}
 
 
 def _number(code: str | None) -> int | None:

@@ -8,8 +8,8 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   ethnicity concepts, else 0 with the text in ``race_source_value``; ``person_source_value``
   the ``source_id``; ``care_site_id`` the ``site``'s row of ``care_site``, which names it);
 - ``observation_period``: the recorded periods, and for a person without one the period
-  derived from the person's records (:mod:`myositis.registry.observation`; ATLAS finds no
-  entry event outside an observation period);
+  derived from the person's records (:mod:`myositis.registry.observation`; typed 32882,
+  "Standard algorithm from EHR"; ATLAS finds no entry event outside an observation period);
 - ``condition_occurrence`` (diagnoses); ``drug_exposure`` (``drug_exposure_id`` the
   ``exposure_id``; route in ``route_source_value``; a course without an end date, still
   running when the data end, ends on the last day of the person's observation period that
@@ -54,7 +54,7 @@ from myositis.errors import InvalidInputError, MyositisError
 from myositis.registry.observation import observation_periods
 from myositis.registry.omop.mapping import load_mapping
 from myositis.registry.omop.views import ETHNICITY_CONCEPTS, RACE_CONCEPTS, VOCABULARIES
-from myositis.registry.schema import ID_COLUMNS
+from myositis.registry.schema import DERIVED_PERIOD, ID_COLUMNS
 
 #: First id of the concepts an export makes (OMOP: 2 000 000 000 and above are local).
 FIRST_CONCEPT: Final = 2_100_000_000
@@ -63,6 +63,9 @@ FIRST_LOCAL_ASSESSMENT: Final = 2_000_009_000
 #: The mapping file written beside the tables.
 MAPPING_FILE: Final = "local_concepts.yaml"
 EHR: Final = 32817  # type concept "EHR"
+#: Type concept "Standard algorithm from EHR": a period derived from the person's records, as
+#: OHDSI's ETL-Synthea types the periods it derives from encounters (observation_period.Rmd).
+DERIVED_FROM_EHR: Final = 32882
 CDM_5_4: Final = 756265  # concept "OMOP CDM Version 5.4.0" (cdm_source.cdm_version_concept_id)
 
 #: (registry table, column, what the CDM calls it): dates and the birth year the CDM requires,
@@ -195,7 +198,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "person_id": o["person_id"],
             "observation_period_start_date": o["start_date"],
             "observation_period_end_date": o["end_date"],
-            "period_type_concept_id": EHR,
+            "period_type_concept_id": _period_type(o["period_type"]),
         }
         for i, o in enumerate(periods)
     ]
@@ -337,6 +340,15 @@ def _observed_until(exposure: dict[str, Any], periods: dict[int, list[dict[str, 
     held = periods.get(exposure["person_id"], [])
     ends = [o["end_date"] for o in held if o["start_date"] <= start <= o["end_date"]]
     return max([start, *ends])
+
+
+def _period_type(kind: str | None) -> int:
+    """A period's type concept: the OMOP type it was read with (``omop <id>``), 32882 for a
+    period derived from the records (``derived``), else EHR."""
+    if kind == DERIVED_PERIOD:
+        return DERIVED_FROM_EHR
+    number = (kind or "").removeprefix("omop ").strip()
+    return int(number) if kind and kind.startswith("omop ") and number.isdigit() else EHR
 
 
 def _person(p: dict[str, Any], sites: dict[str, int]) -> dict[str, Any]:
