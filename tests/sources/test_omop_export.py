@@ -287,3 +287,23 @@ def test_an_observation_period_keeps_its_type(kind: str | None, concept: int) ->
     from myositis.sources.omop.export import _period_type
 
     assert _period_type(kind) == concept
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "forms"),
+    [
+        ("ICD10CM", "M33.10", ["M33.10", "M3310"]),
+        ("ICD10CM", "m3310", ["M33.10", "M3310"]),
+        ("ICD9CM", "710.3", ["710.3", "7103"]),
+        # not a code the ICD rule reads (a block of the vocabulary): looked up as written
+        ("ICD10CM", "M30-M36", ["M30-M36"]),
+        ("SNOMED", " 396230008 ", ["396230008"]),
+    ],
+)
+def test_an_item_is_looked_up_in_each_form_of_its_code(
+    system: str, code: str, forms: list[str]
+) -> None:
+    from myositis.cohort.language import ConceptItem
+    from myositis.cohort.omop_concepts import _forms
+
+    assert sorted(_forms(ConceptItem(system=system, code=code))) == forms

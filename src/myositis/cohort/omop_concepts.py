@@ -21,6 +21,7 @@ from ibis import BaseBackend
 from myositis.codes import normalise_icd
 from myositis.cohort.concepts import ICD_SYSTEMS, any_of, bare
 from myositis.cohort.language import ConceptItem
+from myositis.errors import InvalidInputError
 from myositis.registry.omop.backend import cdm_table, is_omop
 from myositis.registry.omop.concepts import concept_codes
 from myositis.registry.omop.views import VOCABULARIES
@@ -69,7 +70,10 @@ def _forms(item: ConceptItem) -> set[str]:
     codes, so the engine compares ``concept_code`` as stored (a vocabulary has millions)."""
     assert item.system is not None and item.code is not None
     if item.system in ICD_SYSTEMS:
-        return {normalise_icd(item.code, system=item.system), bare(item.system, item.code)}
+        try:
+            return {normalise_icd(item.code, system=item.system), bare(item.system, item.code)}
+        except InvalidInputError:  # not a code the rule reads (a vocabulary's "M30-M36")
+            pass
     return {item.code.strip()}
 
 

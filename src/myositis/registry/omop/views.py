@@ -22,9 +22,9 @@ full table):
   order), else the concept's own name (a vaccine), else ``drug_source_value``; ``route`` the name of
   ``route_concept_id`` in lower case (else ``route_source_value``); ``end_date`` the
   ``drug_exposure_end_date``; where a CDM leaves it empty, ``drug_exposure_start_date`` plus
-  ``days_supply`` (Circe's rule), else null (an ongoing exposure, as this project's OMOP export
-  writes one; Circe ends such an exposure the day after its start). Dose,
-  frequency and formulation are not derived (null).
+  ``days_supply``, else plus 1 day (Circe's rule; CDM 5.4 requires the end date, so only
+  older or non-conforming data lack it). Dose, frequency and formulation are not derived
+  (null).
 - ``assessment``: ``measurement`` and ``observation`` rows whose concept is a local assessment
   concept of the mapping (:mod:`myositis.registry.omop.mapping`), with ``value_as_number``. One
   administration = one person, date, instrument and ``visit_occurrence_id``; its
@@ -372,14 +372,13 @@ class RegistryViews:
             route = de._route.lower().coalesce(route)
         row = de.drug_exposure_id.cast("int64")
         start = de.drug_exposure_start_date.cast("date")
-        end = _column(de, "drug_exposure_end_date", "date")
-        if "days_supply" in de.columns:
-            # no end date but a days' supply: Circe's end, start + days_supply
-            # (DrugExposureSqlBuilder.java), so an era or exit measured from it is ATLAS's
-            # (a date: the engines make a date plus an interval a timestamp, which Ibis
-            # types as a date and so would not cast back)
-            supplied = start + de.days_supply.cast("int64").as_interval("D")
-            end = end.coalesce(supplied.cast("timestamp").cast("date"))
+        # no end date: Circe's end, start + days_supply, else start + 1 day (circe-be
+        # drugExposure.sql), so an era or exit measured from it is ATLAS's (a date: the
+        # engines make a date plus an interval a timestamp, which Ibis types as a date and so
+        # would not cast back)
+        days = _column(de, "days_supply", "int64").fill_null(1)
+        supplied = (start + days.as_interval("D")).cast("timestamp").cast("date")
+        end = _column(de, "drug_exposure_end_date", "date").coalesce(supplied)
         out = de.select(
             exposure_id=row,
             person_id=de.person_id.cast("int64"),
