@@ -65,7 +65,7 @@ def _concepts(con: BaseBackend, items: Sequence[ConceptItem]) -> ir.Table:
 
 
 def _forms(item: ConceptItem) -> set[str]:
-    """The ``concept_code`` s an item's code may be written as: an ICD code dotted and undotted
+    """The concept codes an item's code may be written as: an ICD code dotted and undotted
     (the registry's rule, :func:`~myositis.cohort.concepts.bare`), others trimmed. Exact
     codes, so the engine compares ``concept_code`` as stored (a vocabulary has millions)."""
     assert item.system is not None and item.code is not None
