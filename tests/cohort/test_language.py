@@ -255,6 +255,46 @@ def test_cohort_check_names_the_bad_field(tmp_path: Path) -> None:
     assert "impossible range: the lower bound 2.0 is above the upper 1.0" in out
 
 
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("{system: ICD10CM, code: M3-3}", "e.g. M33.10 or M3310"),
+        ("{system: ICD10CM, code: M3-3, descendants: true}", "e.g. M33.10 or M3310"),
+        ("{system: ICD9CM, code: '7'}", "e.g. 710.3 or 7103"),
+    ],
+)
+def test_cohort_run_names_an_icd_code_it_cannot_read(
+    tmp_path: Path, item: str, expected: str
+) -> None:
+    """An ICD item whose code the ICD rule cannot read (codes.md: a category of three
+    characters, then the rest) stops the run with the item and what to do, exit 2; before,
+    the message named only "column 'code'", not the cohort's concept set."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f"concept_sets:\n  dm: {{items: [{item}]}}\n"
+        "entry: {events: [{domain: diagnosis, concept_set: dm}]}\n",
+        encoding="utf-8",
+    )
+    out = run_cli("cohort", "run", str(bad), "--data", str(EXAMPLES / "registry"), code=2)
+    system, code = ("ICD9CM", "7") if "ICD9CM" in item else ("ICD10CM", "M3-3")
+    assert f"concept item {system} {code}: not an {system} code (expected {expected})" in out
+    assert "correct the code in the cohort's concept set" in out
+
+
+def test_a_format_1_study_names_an_icd_code_it_cannot_read(tmp_path: Path) -> None:
+    """The same mistake in a format-1 study's extra codes stops at loading, naming the file
+    and the field (before, the run stopped with "column 'code'" and no file)."""
+    spec = (REPO / "studies" / "jak-refractory-dm.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        spec.replace("    codes: []", "    codes: [{system: ICD10CM, code: M3-6}]", 1),
+        encoding="utf-8",
+    )
+    out = run_cli("cohort", "run", str(bad), "--data", str(EXAMPLES / "registry"), code=2)
+    assert f"{bad} (cohort section, spec_version 1): the cohort definition is not valid" in out
+    assert "diagnosis.codes[0]: 'M3-6' not an ICD10CM code (expected e.g. M33.10" in out
+
+
 def test_cohort_run_reads_a_format_1_study(tmp_path: Path) -> None:
     """``myositis cohort run`` on the bundled format-1 study runs its cohort, translated
     (myositis.cohort.translate): on examples/min2022 the attrition of Min et al. 2022's cohort,

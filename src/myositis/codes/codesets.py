@@ -113,8 +113,9 @@ def normalise_icd(code: str, system: str = "ICD10CM") -> str:
     text = code.strip().upper().replace(" ", "")
     bare = text.replace(".", "", 1)
     if not bare or not bare.isalnum() or len(bare) < 3 or text.count(".") > 1:
+        example = "710.3 or 7103" if system == "ICD9CM" else "M33.10 or M3310"
         raise InvalidInputError(
-            [InputProblem(None, "code", code, f"not an {system} code (expected e.g. M33.10)")]
+            [InputProblem(None, "code", code, f"not an {system} code (expected e.g. {example})")]
         )
     head = 4 if system == "ICD9CM" and bare.startswith("E") else 3
     return bare if len(bare) <= head else f"{bare[:head]}.{bare[head:]}"

@@ -12,11 +12,12 @@ overlaps the baseline) is refused with the field and what is allowed.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from myositis.codes import roles
+from myositis.codes import normalise_icd, roles
+from myositis.errors import InvalidInputError
 from myositis.registry.schema import CODE_SYSTEMS
 
 
@@ -47,6 +48,17 @@ class CodeRef(Strict):
         if not value.strip():
             raise ValueError("a code cannot be empty")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _readable_icd(self) -> Self:
+        # an ICD code is matched dotted or undotted (codes.md): one the rule cannot read
+        # matches nothing, so it is refused here, where the message names the field
+        if self.system in ("ICD10CM", "ICD9CM"):
+            try:
+                normalise_icd(self.code, system=self.system)
+            except InvalidInputError as error:
+                raise ValueError(f"{self.code!r} {error.problems[0].reason}") from None
+        return self
 
 
 def _check_roles(values: list[str]) -> list[str]:

@@ -41,7 +41,7 @@ from myositis.cohort.cdasi_activity import cdasi_activity
 from myositis.cohort.concepts import ICD_SYSTEMS, any_of, bare, compared, matches
 from myositis.cohort.language import ConceptItem, ConceptSet, DateRange, Events, Range
 from myositis.cohort.omop_concepts import resolvable, vocabulary_match
-from myositis.errors import SpecError
+from myositis.errors import InvalidInputError, SpecError
 
 #: End date of a drug exposure without one (still running): far after any observation, so the
 #: exposure lasts until the end of observation, which caps every exit.
@@ -84,7 +84,7 @@ def _below(
     assert item.system is not None and item.code is not None
     same_system = system.strip().upper() == item.system
     if item.system in ICD_SYSTEMS:
-        return same_system & compared(item.system, code).startswith(bare(item.system, item.code))
+        return same_system & compared(item.system, code).startswith(_item_code(item))
     ancestor = _table_or_none(con, "concept_ancestor") if item.system == "OMOP" else None
     if ancestor is None:
         raise SpecError(
@@ -95,6 +95,19 @@ def _below(
         )
     below = ancestor.filter(ancestor.ancestor_concept_id == int(item.code))
     return same_system & code.strip().isin(below.descendant_concept_id.cast("string"))
+
+
+def _item_code(item: ConceptItem) -> str:
+    """The comparison form of an item's code (:func:`~myositis.cohort.concepts.bare`); a code
+    its system's rule cannot read is the cohort's mistake, named as such."""
+    assert item.system is not None and item.code is not None
+    try:
+        return bare(item.system, item.code)
+    except InvalidInputError as error:
+        raise SpecError(
+            f"concept item {item.system} {item.code}: {error.problems[0].reason}; correct the "
+            "code in the cohort's concept set"
+        ) from error
 
 
 def _codes_match(
@@ -114,7 +127,7 @@ def _codes_match(
             elif item.descendants:
                 conditions.append(_below(con, system, code, item))
             else:
-                exact.setdefault(item.system, set()).add(bare(item.system, item.code))
+                exact.setdefault(item.system, set()).add(_item_code(item))
     if resolved:
         conditions.append(vocabulary_match(con, system, code, resolved))
     if exact:
