@@ -10,6 +10,7 @@ calls the set final.
 
 from myositis.codes.codesets import (
     CODESET_VERSION,
+    ICD_SYSTEMS,
     Code,
     codes_by_system,
     load_codeset,
@@ -21,6 +22,7 @@ from myositis.codes.doses import FREQUENCIES, LabelDose, frequency_per_day, labe
 __all__ = [
     "CODESET_VERSION",
     "FREQUENCIES",
+    "ICD_SYSTEMS",
     "Code",
     "LabelDose",
     "codes_by_system",

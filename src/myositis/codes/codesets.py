@@ -30,6 +30,8 @@ from myositis.errors import InputProblem, InvalidInputError
 
 #: Version of the shipped code sets; bump whenever a row of ``data/codesets.csv`` changes.
 CODESET_VERSION: Final = "2026.1"
+#: The ICD code systems: codes compared dotted or undotted (:func:`normalise_icd`).
+ICD_SYSTEMS: Final = ("ICD10CM", "ICD9CM")
 
 _STATUSES: Final = ("confirmed", "check")
 
@@ -59,7 +61,7 @@ def _all_codes() -> tuple[Code, ...]:
         if row["status"] not in _STATUSES:  # a broken data file is a bug, say where
             raise ValueError(f"codesets.csv: status {row['status']!r} for {row['code']}")
         code = row["code"]
-        if row["system"] in ("ICD10CM", "ICD9CM"):
+        if row["system"] in ICD_SYSTEMS:
             code = normalise_icd(code, system=row["system"])
         valid_from = dt.date.fromisoformat(row["valid_from"]) if row["valid_from"] else None
         codes.append(

@@ -67,6 +67,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from myositis.codes import ICD_SYSTEMS
 from myositis.codes.units import lab_loinc, lab_tests, unit_factor
 from myositis.cohort.language import (
     CensorWindow,
@@ -343,7 +344,7 @@ class _Translator:
             None if code is None else str(code),
         )
         descendants = bool(data.get("includeDescendants"))
-        if descendants and system in ("ICD10CM", "ICD9CM"):
+        if descendants and system in ICD_SYSTEMS:
             descendants = False
             self.note(
                 f"{path}: includeDescendants dropped for {system} {value}: ICD concepts are not "

@@ -12,16 +12,12 @@ engine-specific SQL, so the same definition runs on DuckDB, PostgreSQL and Spark
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final
 
 import ibis
 import ibis.expr.types as ir
 
-from myositis.codes import load_codeset, normalise_icd
+from myositis.codes import ICD_SYSTEMS, load_codeset, normalise_icd
 from myositis.cohort.definition import CodeRef
-
-#: The code systems compared in their undotted upper-case form.
-ICD_SYSTEMS: Final = ("ICD10CM", "ICD9CM")
 
 
 def bare(system: str, code: str) -> str:
@@ -80,7 +76,6 @@ def any_of(conditions: Sequence[ir.BooleanValue]) -> ir.BooleanValue:
 
 
 __all__ = [
-    "ICD_SYSTEMS",
     "any_of",
     "bare",
     "code_pairs",

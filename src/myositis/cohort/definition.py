@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from myositis.codes import normalise_icd, roles
+from myositis.codes import ICD_SYSTEMS, normalise_icd, roles
 from myositis.errors import InvalidInputError
 from myositis.registry.schema import CODE_SYSTEMS
 
@@ -53,7 +53,7 @@ class CodeRef(Strict):
     def _readable_icd(self) -> Self:
         # an ICD code is matched dotted or undotted (codes.md): one the rule cannot read
         # matches nothing, so it is refused here, where the message names the field
-        if self.system in ("ICD10CM", "ICD9CM"):
+        if self.system in ICD_SYSTEMS:
             try:
                 normalise_icd(self.code, system=self.system)
             except InvalidInputError as error:

@@ -36,9 +36,9 @@ import ibis.expr.types as ir
 from ibis import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
-from myositis.codes import load_codeset
+from myositis.codes import ICD_SYSTEMS, load_codeset
 from myositis.cohort.cdasi_activity import cdasi_activity
-from myositis.cohort.concepts import ICD_SYSTEMS, any_of, bare, compared, matches
+from myositis.cohort.concepts import any_of, bare, compared, matches
 from myositis.cohort.language import ConceptItem, ConceptSet, DateRange, Events, Range
 from myositis.cohort.omop_concepts import resolvable, vocabulary_match
 from myositis.errors import InvalidInputError, SpecError

@@ -18,8 +18,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis import BaseBackend
 
-from myositis.codes import normalise_icd
-from myositis.cohort.concepts import ICD_SYSTEMS, any_of, bare
+from myositis.codes import ICD_SYSTEMS, normalise_icd
+from myositis.cohort.concepts import any_of, bare
 from myositis.cohort.language import ConceptItem
 from myositis.errors import InvalidInputError
 from myositis.registry.omop.backend import cdm_table, is_omop

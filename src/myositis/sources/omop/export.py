@@ -48,7 +48,7 @@ import pyarrow.csv as pacsv
 import yaml
 from ibis import BaseBackend
 
-from myositis.codes import normalise_icd
+from myositis.codes import ICD_SYSTEMS, normalise_icd
 from myositis.codes.units import lab_loinc
 from myositis.errors import InvalidInputError, MyositisError
 from myositis.registry.observation import observation_periods
@@ -386,7 +386,7 @@ def _icd_above(system: str, code: str) -> list[str]:
     and for a code that is not ICD. Written to ``concept_ancestor``, so the same item finds
     the same rows in the export read as a CDM, where descendants come from the vocabulary."""
     icd = system.strip().upper()
-    if icd not in ("ICD10CM", "ICD9CM"):
+    if icd not in ICD_SYSTEMS:
         return []
     try:
         canonical = normalise_icd(code, system=icd)
