@@ -61,6 +61,12 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _cdm_url(exported: Path) -> str:
+    """The export loaded by the fixture, opened as an OMOP CDM with the mapping it wrote."""
+    mapping = exported / "cdm" / "local_concepts.yaml"
+    return f"omop+duckdb://{exported / 'cdm.duckdb'}?mapping={mapping}"
+
+
 def test_files_written(exported: Path) -> None:
     names = sorted(p.name for p in (exported / "cdm").iterdir())
     assert names == [
@@ -73,8 +79,7 @@ def test_files_written(exported: Path) -> None:
 
 def test_round_trip_gives_the_same_rows(exported: Path) -> None:
     before = connect(MIN2022)
-    mapping = exported / "cdm" / "local_concepts.yaml"
-    after = connect(f"omop+duckdb://{exported / 'cdm.duckdb'}?mapping={mapping}")
+    after = connect(_cdm_url(exported))
     for table in KEPT:
         if table != "drug_exposure":
             assert _rows(after, table) == _rows(before, table), table
@@ -237,10 +242,8 @@ def test_an_icd_item_with_descendants_finds_the_same_persons_in_the_export(expor
     the ICD codes above each diagnosis code there (M33, M33.1 and M33.10 above M3310). Before,
     it wrote none and the export gave attrition 18, 9, 0, 0, 0."""
     cohort = str(ROOT / "examples" / "cohorts" / "observed_rules.yaml")
-    mapping = exported / "cdm" / "local_concepts.yaml"
-    cdm = f"omop+duckdb://{exported / 'cdm.duckdb'}?mapping={mapping}"
     found = []
-    for data in (str(MIN2022), cdm):
+    for data in (str(MIN2022), _cdm_url(exported)):
         out = json.loads(run_cli("cohort", "run", cohort, "--data", data, "--json"))
         found.append((out["persons"], [line["remaining"] for line in out["attrition"]]))
     assert found == [(7, [18, 9, 7, 7, 7])] * 2
@@ -262,11 +265,9 @@ def test_an_icd_item_without_descendants_finds_both_forms_in_the_export(
         f"  dm: {{items: [{{system: ICD10CM, code: '{code}'}}]}}\n"
         "entry: {label: Any diagnosis in dm, events: [{domain: diagnosis, concept_set: dm}]}\n"
     )
-    mapping = exported / "cdm" / "local_concepts.yaml"
-    cdm = f"omop+duckdb://{exported / 'cdm.duckdb'}?mapping={mapping}"
     found = [
         json.loads(run_cli("cohort", "run", str(cohort), "--data", data, "--json"))["persons"]
-        for data in (str(MIN2022), cdm)
+        for data in (str(MIN2022), _cdm_url(exported))
     ]
     assert found == [9, 9]
 

@@ -347,8 +347,8 @@ def _period_type(kind: str | None) -> int:
     period derived from the records (``derived``), else EHR."""
     if kind == DERIVED_PERIOD:
         return DERIVED_FROM_EHR
-    number = (kind or "").removeprefix("omop ").strip()
-    return int(number) if kind and kind.startswith("omop ") and number.isdigit() else EHR
+    number = (kind or "").removeprefix("omop ")
+    return int(number) if number != kind and number.isdigit() else EHR
 
 
 def _person(p: dict[str, Any], sites: dict[str, int]) -> dict[str, Any]:
