@@ -427,7 +427,7 @@ def _cohort_query(
 
     fw = c.followup.window_days
     follow = scored.filter((scored.days >= fw.start) & (scored.days <= fw.end)).inner_join(
-        with_baseline.select("person_id", "baseline_activity"), "person_id"
+        baseline.select("person_id", "baseline_activity"), "person_id"
     )
     follow = follow.mutate(
         responded=response(
@@ -439,22 +439,29 @@ def _cohort_query(
         "first": [follow.days, follow.assessment_id],
         "best": [follow.activity, follow.days, follow.assessment_id],
     }[c.followup.use]
-    follow = follow.mutate(_rank=ibis.row_number().over(group_by="person_id", order_by=order))
+    # the chosen follow-up and the person's summary of every follow-up in one pass of
+    # windows over the follow-ups, as the hand-written query does: a grouped summary joined
+    # back read the follow-ups twice, and Spark, which shares no subquery, ranked the
+    # baseline three times in the members' stage (0.70-0.91 -> 0.58-0.64 s warm, 100,000
+    # synthetic persons, Spark local[2], 7 December 2026; DuckDB unchanged)
+    person = ibis.window(group_by="person_id")
+    follow = follow.mutate(
+        _rank=ibis.row_number().over(group_by="person_id", order_by=order),
+        followup_count=follow.days.count().over(person),
+        last_followup_days=follow.days.max().over(person),
+        response_days=follow.days.min(where=follow.responded).over(person),
+    )
     chosen = follow.filter(follow._rank == 0).select(
         "person_id",
         followup_date=follow.assessment_date,
         followup_days=follow.days,
         followup_activity=follow.activity,
         responder=follow.responded,
+        followup_count=follow.followup_count,
+        last_followup_days=follow.last_followup_days,
+        response_days=follow.response_days,
     )
-    summary = follow.group_by("person_id").aggregate(
-        followup_count=follow.count(),
-        last_followup_days=follow.days.max(),
-        response_days=follow.days.min(where=follow.responded),
-    )
-    cohort = _drop_right(
-        with_baseline.inner_join(chosen, "person_id").inner_join(summary, "person_id")
-    )
+    cohort = _drop_right(with_baseline.inner_join(chosen, "person_id"))
     keys = cohort.select("person_id", "index_date")
     in_series = scored.semi_join(keys, "person_id")
     in_series = in_series.filter((in_series.days >= bw.start) & (in_series.days <= fw.end))
