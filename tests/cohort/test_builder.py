@@ -12,7 +12,9 @@ import pytest
 from ibis import BaseBackend
 
 from myositis.cohort.build import CohortResult as Cohort
+from myositis.cohort.build import _cohort_query
 from myositis.cohort.cdasi_activity import ITEM_COLUMNS, cdasi_activity
+from myositis.cohort.definition import ResponseRule
 from myositis.errors import EmptyStepError
 from myositis.instruments.cdasi import score_one
 from myositis.registry import append_arrow, arrow_schema, create_registry
@@ -322,3 +324,14 @@ def test_exposure_rows_without_a_start_date_are_stated_not_used(tmp_path: Path) 
         "1 qualifying exposure row(s) of persons with the diagnosis had no start date, so they "
         "could not define an index date and were not used."
     ]
+
+
+def test_the_query_matches_the_exposure_codes_once(tmp_path: Path) -> None:
+    """The qualifying exposures are one CTE, read by the entry, the index exposure, the JAK
+    records and the count of undated rows (``events.exposure_rows`` names them): unnamed,
+    Ibis merged their filter into each reader, and the engine matched the codes four times."""
+    con = registry(tmp_path / "r.duckdb", person=[person(1)])
+    query = _cohort_query(con, spec().cohort, ResponseRule(), [], ("pruritus_nrs", "score"))
+    sql = str(con.compile(query.one))
+    assert "'L04AA29'" in sql  # tofacitinib's ATC code, in the JAK inhibitor code set
+    assert sql.count("'L04AA29'") == 1

@@ -220,7 +220,7 @@ def exposure_rows(
     wanted = wanted & ~_lower_in(table.formulation, spec.exclude_formulations)
     wanted = wanted & ~_lower_in(table.route, spec.exclude_routes)
     rows = table.filter(wanted)
-    return rows.alias(f"exposure_rows_{hash(rows.op()) & 0xFFFFFFFF:08x}")
+    return rows.alias(f"exposure_rows_{hash(rows.op()) & 0xFFFFFFFFFFFFFFFF:016x}")
 
 
 def domain_events(
