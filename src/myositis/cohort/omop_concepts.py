@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 from ibis import BaseBackend
 
 from myositis.codes import ICD_SYSTEMS, normalise_icd
-from myositis.cohort.concepts import any_of, bare
+from myositis.cohort.concepts import any_of
 from myositis.cohort.language import ConceptItem
 from myositis.errors import InvalidInputError
 from myositis.registry.omop.backend import cdm_table, is_omop
@@ -71,7 +71,8 @@ def _forms(item: ConceptItem) -> set[str]:
     assert item.system is not None and item.code is not None
     if item.system in ICD_SYSTEMS:
         try:
-            return {normalise_icd(item.code, system=item.system), bare(item.system, item.code)}
+            dotted = normalise_icd(item.code, system=item.system)
+            return {dotted, dotted.replace(".", "")}
         except InvalidInputError:  # not a code the rule reads (a vocabulary's "M30-M36")
             pass
     return {item.code.strip()}
