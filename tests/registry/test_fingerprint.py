@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -56,7 +57,15 @@ def _write(path: Path, *, reverse: bool = False, record: bool = True) -> None:
          "led_to_discontinuation": None if s is None else not s}
         for g, s in [(2, True), (1, False), (None, None)]
     ]  # fmt: skip
-    for name, rows in (("person", people), ("drug_exposure", exposures), ("adverse_event", events)):
+    # a diagnosis's end (added by schema version 3) with and without a value
+    diagnoses = [
+        {"person_id": 1, "code_system": "ICD10CM", "code": "M33.10",
+         "diagnosis_date": dt.date(2019, 1, 1), "end_date": end}
+        for end in (None, dt.date(2019, 3, 1))
+    ]  # fmt: skip
+    tables = (("person", people), ("drug_exposure", exposures), ("adverse_event", events),
+              ("diagnosis", diagnoses))  # fmt: skip
+    for name, rows in tables:
         rows = rows[::-1] if reverse else rows
         append_arrow(con, name, pa.Table.from_pylist(rows, schema=arrow_schema(name)))
     if record:
@@ -83,17 +92,27 @@ def _canonical(value: Any, dtype: Any) -> str:
     return str(value)
 
 
-def _python_fingerprint(path: Path) -> str:
+#: Columns added by schema version 3: in a row's text, at its end, only when they hold a value.
+ADDED = {"diagnosis": ("end_date",)}
+
+
+def _python_fingerprint(path: Path, *, without: tuple[str, ...] = ()) -> str:
+    """The fingerprint by its definition; ``without``: columns left out (a version-2 text)."""
     con = connect(path)
     digest = hashlib.sha256()
     for name in DATA_TABLES:
         # every column but the provenance ones (where a row came from, not what it holds)
         schema = {c: t for c, t in TABLES[name].items() if c not in PROVENANCE_COLUMNS}
+        added = [c for c in ADDED.get(name, ()) if c not in without]
+        kept = {c: t for c, t in schema.items() if c not in ADDED.get(name, ())}
         rows = con.table(name).to_pyarrow().to_pylist()
         first = second = 0
         for row in rows:
             text = "\x1f".join(
-                "N" if row[c] is None else "V" + _canonical(row[c], t) for c, t in schema.items()
+                "N" if row[c] is None else "V" + _canonical(row[c], t) for c, t in kept.items()
+            )
+            text += "".join(
+                f"\x1fV{_canonical(row[c], schema[c])}" for c in added if row[c] is not None
             )
             md5 = hashlib.md5(text.encode("utf-8")).hexdigest()
             first += int(md5[0:15], 16)
@@ -108,6 +127,26 @@ def test_the_engine_computes_the_definition(tmp_path: Path) -> None:
     _write(path, record=False)
     con = connect(path)
     assert data_fingerprint(con) == _python_fingerprint(path)
+
+
+def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path) -> None:
+    """A registry whose diagnoses have no end keeps the fingerprint of version 2, whose rows
+    had no such column (so a migrated registry keeps its recorded fingerprint); one end
+    recorded changes it."""
+    path = tmp_path / "r.duckdb"
+    _write(path, record=False)
+    with_end = _python_fingerprint(path)
+    con = connect(path)
+    assert data_fingerprint(con) == with_end
+    con.disconnect()
+    writable = duckdb.connect(str(path))
+    writable.execute("UPDATE diagnosis SET end_date = NULL")
+    writable.close()
+    con = connect(path)
+    without_end = data_fingerprint(con)
+    con.disconnect()
+    assert without_end == _python_fingerprint(path, without=("end_date",))
+    assert with_end != without_end
 
 
 def test_row_order_and_time_of_writing_do_not_matter_every_value_does(tmp_path: Path) -> None:

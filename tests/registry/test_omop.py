@@ -243,7 +243,7 @@ def test_migrate_writes_nothing_into_a_cdm(tmp_path: Path) -> None:
     path = tmp_path / "cdm.duckdb"
     shutil.copyfile(eunomia_file(), path)
     said = migrate(f"omop+duckdb://{path}")
-    assert said == f"{path} is already at schema version 2; nothing to do"
+    assert said == f"{path} is already at schema version 3; nothing to do"
     raw = duckdb.connect(str(path), read_only=True)
     keys = raw.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'person'")
     assert keys.fetchall() == [(0,)]

@@ -1,6 +1,7 @@
-"""Data model v2: a version-1 registry is refused with what to do, and migrated (laboratory
-values to the canonical unit, races listed); observation periods are derived by the documented
-rule; units convert by the UCUM factors."""
+"""Data model v2 and v3: a version-1 or version-2 registry is refused with what to do, and
+migrated (laboratory values to the canonical unit, races listed; a diagnosis's end added, the
+data fingerprint kept); observation periods are derived by the documented rule; units convert
+by the UCUM factors."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import pytest
 from myositis.codes.units import ucum, unit_factor
 from myositis.errors import RegistryError
 from myositis.registry import connect
+from myositis.registry.fingerprint import check_fingerprint, record_fingerprint
 from myositis.registry.keys import person_key_declared
 from myositis.registry.migrate import V1_TABLES, migrate
 from myositis.registry.observation import observation_periods
 from myositis.registry.schema import SCHEMA_VERSION, TABLES
+from myositis.registry.store import read_metadata
 from registry.broken import person, registry
 
 
@@ -83,6 +86,78 @@ def test_an_unconvertible_unit_stops_the_migration_and_changes_nothing(tmp_path:
     con = ibis.duckdb.connect(str(path))
     assert con.table("laboratory").columns == tuple(V1_TABLES["laboratory"].names)
     con.disconnect()
+
+
+DIAGNOSES = [(1, "ICD10CM", "M33.10", "2019-01-01"), (1, "ICD10CM", "M3310", "2019-06-01")]
+
+
+def _v2_duckdb(path: Path) -> str:
+    """A version-2 DuckDB registry with its fingerprint recorded, as the version-2 software
+    wrote it: made as version 3 with no diagnosis end, then the column dropped. Returns the
+    recorded fingerprint."""
+    con = registry(path, person=[person(1)])
+    for row in DIAGNOSES:
+        con.con.execute("INSERT INTO diagnosis (person_id, code_system, code, diagnosis_date) "
+                        "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
+    recorded = record_fingerprint(con)
+    con.con.execute("ALTER TABLE diagnosis DROP COLUMN end_date")
+    con.con.execute("UPDATE registry_metadata SET value = '2' WHERE key = 'schema_version'")
+    con.disconnect()
+    return recorded
+
+
+def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v2.duckdb"
+    recorded = _v2_duckdb(path)
+    with pytest.raises(RegistryError, match="schema_version '2', this software reads '3'; "
+                       "migrate it once with: myositis registry migrate"):  # fmt: skip
+        connect(path)
+    said = migrate(path)
+    assert said.startswith(f"migrated {path} from schema version 2 to 3")
+    con = connect(path)
+    assert con.table("diagnosis").columns == tuple(TABLES["diagnosis"].names)
+    rows = con.table("diagnosis").select("code", "diagnosis_date", "end_date").to_pyarrow()
+    assert rows.to_pylist() == [
+        {"code": "M33.10", "diagnosis_date": dt.date(2019, 1, 1), "end_date": None},
+        {"code": "M3310", "diagnosis_date": dt.date(2019, 6, 1), "end_date": None},
+    ]
+    meta = read_metadata(con)
+    assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("3", "2")
+    # the same rows, the same fingerprint: recorded again with the new column's aggregates
+    assert meta["data_fingerprint"] == recorded
+    check = check_fingerprint(con, meta)
+    assert check.value == recorded and "equals the one recorded" in check.message
+    con.disconnect()
+    assert migrate(path).startswith(f"{path} is already at schema version 3")
+
+
+def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "v2"
+    folder.mkdir()
+    for name, schema in TABLES.items():
+        columns = [c for c in schema.names if not (name == "diagnosis" and c == "end_date")]
+        (folder / f"{name}.csv").write_text(",".join(columns) + "\n")
+    (folder / "person.csv").write_text(
+        "person_id,source_id,site,sex,birth_date,birth_year,race,ethnicity\n"
+        "1,s1,a,F,1970-01-01,1970,,\n"
+    )
+    (folder / "diagnosis.csv").write_text(
+        "person_id,code_system,code,diagnosis_date\n"
+        + "".join(f"{p},{s},{c},{d}\n" for p, s, c, d in DIAGNOSES)
+    )
+    (folder / "registry_metadata.csv").write_text("key,value\nschema_version,2\n")
+    with pytest.raises(RegistryError, match="schema_version '2'.*myositis registry migrate"):
+        connect(folder)
+    assert migrate(folder) == f"migrated {folder} from schema version 2 to 3"
+    header = (folder / "diagnosis.csv").read_text().splitlines()[0]
+    assert header.replace('"', "").split(",") == list(TABLES["diagnosis"].names)
+    con = connect(folder)
+    assert con.table("diagnosis").end_date.count().execute() == 0
+    assert con.table("diagnosis").count().execute() == 2
 
 
 def test_units() -> None:

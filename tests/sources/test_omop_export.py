@@ -8,6 +8,7 @@ site would load them into its CDM database, and opened with the mapping the expo
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import shutil
@@ -308,3 +309,33 @@ def test_an_item_is_looked_up_in_each_form_of_its_code(
     from myositis.cohort.omop_concepts import _forms
 
     assert sorted(_forms(ConceptItem(system=system, code=code))) == forms
+
+
+def test_a_diagnosis_end_is_the_condition_end_and_a_missing_one_ends_the_next_day(
+    tmp_path: Path,
+) -> None:
+    """The export writes ``diagnosis.end_date`` as ``condition_end_date`` (empty when not
+    recorded); read live, a condition without an end ends the day after its start, as Circe
+    ends it (circe-be conditionOccurrence.sql: COALESCE(condition_end_date, start + 1 day))."""
+    registry = tmp_path / "min2022"
+    shutil.copytree(MIN2022, registry)
+    lines = (registry / "diagnosis.csv").read_text().splitlines()
+    # min2022's first diagnosis (person 1, M33.10, 2014-09-18) given an end
+    assert lines[:2] == ["person_id,code_system,code,diagnosis_date", "1,ICD10CM,M33.10,2014-09-18"]
+    rows = [lines[0] + ",end_date", lines[1] + ",2015-01-31", *(f"{x}," for x in lines[2:])]
+    (registry / "diagnosis.csv").write_text("\n".join(rows) + "\n")
+    cdm, mapping = exported_cdm(registry, tmp_path)
+    with (tmp_path / "cdm" / "condition_occurrence.csv").open(newline="") as handle:
+        ends = [r["condition_end_date"] for r in csv.DictReader(handle)]
+    assert ends.count("2015-01-31") == 1 and ends.count("") == 34
+    after = connect(f"omop+duckdb://{cdm}?mapping={mapping}")
+    read = after.table("diagnosis").to_pyarrow().to_pylist()
+    assert len(read) == 35
+    for row in read:
+        first = (row["person_id"], row["code"], row["diagnosis_date"]) == (
+            1,
+            "M33.10",
+            dt.date(2014, 9, 18),
+        )
+        expected = dt.date(2015, 1, 31) if first else row["diagnosis_date"] + dt.timedelta(1)
+        assert row["end_date"] == expected, row

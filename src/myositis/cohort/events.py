@@ -3,8 +3,9 @@
 The one place where each domain of the cohort language (:class:`~myositis.cohort.language.Events`)
 is read from its registry table:
 
-- ``diagnosis``: rows whose (code system, code) is in the concept set; start = end = the
-  diagnosis date; no value.
+- ``diagnosis``: rows whose (code system, code) is in the concept set; start = the diagnosis
+  date, end = its ``end_date`` (when the condition resolved), else the diagnosis date; no
+  value.
 - ``drug_exposure``: rows in the concept set (codes or ingredients) and not excluded (by the
   set's excluded items, formulation or route; a null formulation or route never excludes);
   a missing end date is a regimen still running: its end is :data:`OPEN_END`, so it lasts
@@ -237,8 +238,12 @@ def domain_events(
     null_value = ibis.null().cast("float64")
     if spec.domain == "diagnosis":
         rows = table.filter(_coded(con, table, spec, concept_sets))
+        # a diagnosis ends when the condition resolved, where the source recorded it; else on
+        # its date (OMOP's missing condition_end_date is filled as Circe fills it, by the view)
         events = rows.select(
-            "person_id", start_date=rows.diagnosis_date, end_date=rows.diagnosis_date
+            "person_id",
+            start_date=rows.diagnosis_date,
+            end_date=rows.end_date.fill_null(rows.diagnosis_date),
         ).mutate(value=null_value)
     elif spec.domain == "drug_exposure":
         rows = exposure_rows(con, spec, concept_sets, persons=persons)

@@ -210,7 +210,7 @@ class Events(_Extended):
     """Events of one domain: which rows of the registry count.
 
     - ``diagnosis``: ``concept_set`` (codes of ``diagnosis.code_system``/``code``);
-      start = end = the diagnosis date.
+      the diagnosis date to its ``end_date`` (when the condition resolved), else that date.
     - ``drug_exposure``: ``concept_set`` (codes or ingredients), minus
       ``exclude_formulations``/``exclude_routes``; start date to end date, a missing end date
       being a regimen still running (it ends with the observation).

@@ -9,9 +9,10 @@ missing). Nothing is dropped silently: a table loads completely or not at all. C
 files outside the data model are kept or left alone, and named in an
 :class:`myositis.errors.InputWarning`.
 
-The tables and columns that data model version 2 added for imports (``OPTIONAL_FOLDER_TABLES``:
-observation periods, races, the import log; the provenance columns) may be left out: an absent
-table is empty and an absent column null. Each CSV table keeps its rows' data row numbers out of
+The tables and columns that data model versions 2 and 3 added (``OPTIONAL_FOLDER_TABLES``:
+observation periods, races, the import log; the provenance columns and a diagnosis's end,
+:func:`~myositis.registry.schema.optional_folder_columns`) may be left out: an absent table is
+empty and an absent column null. Each CSV table keeps its rows' data row numbers out of
 sight, in the table behind its view (:func:`data_rows`), so that later checks can name the row
 of the file.
 """
@@ -36,10 +37,10 @@ from ibis.common.exceptions import TableNotFound
 from myositis.errors import InputProblem, InputWarning, InvalidInputError, RegistryError
 from myositis.registry.conformance import check_conformance, check_schema, upgrade_advice
 from myositis.registry.schema import (
-    OPTIONAL_FOLDER_COLUMNS,
     OPTIONAL_FOLDER_TABLES,
     SCHEMA_VERSION,
     TABLES,
+    optional_folder_columns,
 )
 from myositis.registry.store import append_duckdb
 from myositis.tables import ValueKind, parquet_columns, read_csv, value_problem, warn_unused
@@ -137,7 +138,7 @@ def _load_parquet(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -
         raw = con.read_parquet(path, table_name=f"__src_{name}")
     except Exception as exc:
         raise RegistryError(f"{path} could not be read as Parquet: {exc}") from None
-    absent = {c: ibis.null(schema[c]) for c in OPTIONAL_FOLDER_COLUMNS if c in schema.names}
+    absent = {c: ibis.null(schema[c]) for c in optional_folder_columns(name) if c in schema.names}
     raw = raw.mutate(**{c: v for c, v in absent.items() if c not in raw.columns})
     check_schema(raw.schema(), schema, str(path))
     warn_unused(path, columns, schema.names, _NOT_IN_MODEL)
@@ -157,7 +158,8 @@ def _load_csv(con: BaseBackend, name: str, schema: sch.Schema, path: Path) -> li
     when there are any)."""
     table = read_csv(path, row_column=_ROW, error=RegistryError)
     header = table.column_names[:-1]
-    missing = [c for c in schema.names if c not in header and c not in OPTIONAL_FOLDER_COLUMNS]
+    optional = optional_folder_columns(name)
+    missing = [c for c in schema.names if c not in header and c not in optional]
     if missing:
         raise RegistryError(
             f"{path} lacks column(s) {', '.join(missing)} (found: {', '.join(header)}); "

@@ -16,6 +16,10 @@ order joined by the character U+001F, each ``N`` when null, else ``V`` and its c
   Spark unlike DuckDB and PostgreSQL; the decomposition is exact arithmetic on all three);
   ``0``, ``NaN``, ``Inf``, ``-Inf`` as such.
 
+A column a later schema version added (:data:`ADDED_COLUMNS`: ``diagnosis.end_date``, version
+3) is not in that list: a row's text gets U+001F, ``V`` and its value's text at the end only when
+it holds one. A registry without any (every version-2 registry, migrated) keeps its fingerprint.
+
 Each table contributes ``NAME NUL COUNT NUL SUM1 NUL SUM2 NUL`` (UTF-8): its row count and the
 exact sums of two 60-bit integers read from each row text's MD5 (hexadecimal digits 1-15 and
 16-30), a digest of the multiset of rows that needs no sort. The fingerprint is the SHA-256 of
@@ -59,11 +63,19 @@ FINGERPRINT_VERSION: Final = "2"
 DATA_TABLES: Final = tuple(name for name in TABLES if name not in REGISTRY_TABLES)
 
 
+#: Columns added by a schema version after the fingerprint's definition, by table: each adds to
+#: a row's text only when it is not null, so the same data keeps its fingerprint.
+ADDED_COLUMNS: Final = {"diagnosis": ("end_date",)}
+
+
 def hashed_columns(table: str) -> dict[str, dt.DataType]:
     """The columns of a data table that the fingerprint covers: every registry column but the
     provenance ones (``PROVENANCE_COLUMNS``: they say where a row came from, not what it holds,
-    so the same rows imported at another time or from other files keep their fingerprint)."""
-    return {c: t for c, t in TABLES[table].items() if c not in PROVENANCE_COLUMNS}
+    so the same rows imported at another time or from other files keep their fingerprint),
+    the :data:`ADDED_COLUMNS` last."""
+    covered = {c: t for c, t in TABLES[table].items() if c not in PROVENANCE_COLUMNS}
+    added = ADDED_COLUMNS.get(table, ())
+    return {c: t for c, t in covered.items() if c not in added} | {c: covered[c] for c in added}
 
 
 #: ``registry_metadata`` keys of a recorded fingerprint.
@@ -256,8 +268,17 @@ def _table_digest(con: BaseBackend, name: str, stored: str) -> tuple[list[str], 
             )
         source = f"(SELECT r1.*, {', '.join(second)} FROM {source}) AS r2"
     # 'V' || NULL is NULL on every engine: a null becomes 'N'
-    values = [f"coalesce('V' || ({_value_text(d, c, t, q)}), 'N')" for c, t in schema.items()]
-    row_text = f"concat({f', {d.separator}, '.join(values)})"
+    added = ADDED_COLUMNS.get(name, ())
+    values = [
+        f"coalesce('V' || ({_value_text(d, c, t, q)}), 'N')"
+        for c, t in schema.items()
+        if c not in added
+    ]
+    # an added column's text only where it holds a value (chr(31) || 'V' || NULL is NULL)
+    optional = [
+        f"coalesce({d.separator} || 'V' || ({_value_text(d, c, schema[c], q)}), '')" for c in added
+    ]
+    row_text = f"concat({', '.join([f', {d.separator}, '.join(values), *optional])})"
     hashed = f"(SELECT md5({row_text}) AS h FROM {source}) AS rows_md5"
     halves = [d.wide.format(x=d.hex60.format(x=f"substr(h, {s}, 15)")) for s in (1, 16)]
     return ["count(*)", f"sum({halves[0]})", f"sum({halves[1]})"], hashed

@@ -49,7 +49,7 @@ from myositis.instruments import cdasi, haq, mmt8
 from myositis.instruments.rules import Field
 from myositis.registry.files import DATA_ROW, data_rows
 from myositis.registry.keys import person_key_declared
-from myositis.registry.schema import KEYS, PERIODS, SHARED, TABLES
+from myositis.registry.schema import KEYS, PERIODS, SHARED, TABLES, optional_folder_columns
 
 #: At most this many rows are named per broken rule (the count is always exact).
 SHOWN: Final = 5
@@ -188,10 +188,16 @@ class _Table:
 
     def identity(self) -> tuple[str, ...]:
         """Columns that name a row for people: its key and person, or for a table without a
-        key its person and dates."""
+        key its person and dates (not the dates a source may leave out, such as a diagnosis's
+        end: most rows lack them)."""
         key = KEYS.get(self.name, ())
         person = (PERSON_ID,) if PERSON_ID in self.expr.columns and PERSON_ID not in key else ()
-        dates = () if key else tuple(c for c, t in TABLES[self.name].items() if t.is_date())
+        optional = optional_folder_columns(self.name)
+        dates = (
+            ()
+            if key
+            else tuple(c for c, t in TABLES[self.name].items() if t.is_date() and c not in optional)
+        )
         return (*key, *person, *dates)
 
     def first(self, rows: ir.Table, columns: Iterable[str], order: Sequence[str]) -> list[dict]:

@@ -1,19 +1,27 @@
-"""Migration of a registry written with an older data model to the current one.
+"""Migration of a registry written with an older data model to the current one (version 3),
+in place and all or nothing (``myositis registry migrate REGISTRY``).
 
-Version 1 -> 2 (``myositis registry migrate REGISTRY``), in place and all or nothing:
+Version 2 -> 3: ``diagnosis`` gets ``end_date`` (null: a version-2 registry recorded no
+diagnosis ends), in the data model's column order. Nothing else changes, so the data
+fingerprint is the same after as before (:mod:`myositis.registry.fingerprint`); a DuckDB file
+that recorded one records it again, with the new column in its stamp, so study runs keep using
+the record.
 
-- every table is rebuilt with the version-2 columns in the data model's order; the new
+Version 1 -> 3:
+
+- every table is rebuilt with the current columns in the data model's order; the new
   columns are null (``person.source_id``, ``assessment.visit_id``, the provenance columns:
-  version 1 kept no source ids or provenance);
+  version 1 kept no source ids or provenance; ``diagnosis.end_date``);
 - ``laboratory``: the version-1 ``value`` and ``unit`` become ``source_value`` and
   ``source_unit``; ``value`` and ``uln`` are converted to the test's canonical unit
   (:mod:`myositis.codes.units`; version 1 gave the ULN in the unit of the value) and
   ``uln_unit`` names it. A row whose test or unit has no conversion stops the migration with
   the rows to correct: it is never stored as if it were in the canonical unit;
 - ``person_race`` gets one row per person with a recorded race; ``observation_period`` and
-  ``import_log`` start empty (periods are then derived, :mod:`myositis.registry.observation`);
-- ``registry_metadata`` records ``schema_version`` 2, ``migrated_from_schema_version`` and
-  ``migrated_at``.
+  ``import_log`` start empty (periods are then derived, :mod:`myositis.registry.observation`).
+
+``registry_metadata`` records the new ``schema_version``, ``migrated_from_schema_version`` and
+``migrated_at``.
 
 A DuckDB file is migrated in one transaction; a CSV/Parquet folder by writing every new file
 beside the old ones and replacing them only when all are written. PostgreSQL and Spark
@@ -29,8 +37,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import ibis
 import ibis.expr.schema as sch
@@ -38,8 +47,10 @@ import pyarrow as pa
 from ibis import BaseBackend
 
 from myositis.errors import RegistryError
+from myositis.registry.fingerprint import record_fingerprint
 from myositis.registry.keys import declare_person_key, person_key_declared
 from myositis.registry.schema import MIGRATABLE, SCHEMA_VERSION, SEVERAL_RACES, TABLES
+from myositis.registry.store import read_metadata
 
 #: The version-1 data model (frozen: what a version-1 registry holds).
 V1_TABLES: Final[dict[str, sch.Schema]] = {
@@ -138,21 +149,22 @@ def _unit_rules() -> pa.Table:
     )
 
 
-def _select(name: str, schema: sch.Schema) -> str:
-    """The SELECT that rebuilds table ``name`` of version 1 as version 2 (alias ``t``)."""
+def _select(name: str, stored: Sequence[str], *, version_1: bool = False) -> str:
+    """The SELECT that rebuilds table ``name``, whose columns are ``stored``, with the current
+    columns (alias ``t``): a column it lacks is null; a version-1 laboratory's values are
+    converted (``_LAB_COLUMNS``)."""
     columns = []
+    lab = version_1 and name == "laboratory"
     for column, dtype in TABLES[name].items():
         sql_type = _duck_type(dtype)
-        if name == "laboratory" and column in _LAB_COLUMNS:
+        if lab and column in _LAB_COLUMNS:
             expr = _LAB_COLUMNS[column]
-        elif column in schema.names:
+        elif column in stored:
             expr = f't."{column}"'
         else:
             expr = "NULL"
         columns.append(f'CAST({expr} AS {sql_type}) AS "{column}"')
-    joins = ""
-    if name == "laboratory":
-        joins = " JOIN __unit_rules AS u ON u.test = t.test AND u.unit = __ucum(t.unit)"
+    joins = " JOIN __unit_rules AS u ON u.test = t.test AND u.unit = __ucum(t.unit)" if lab else ""
     # rowid order: the rows keep the order they had (a join would not)
     return f'SELECT {", ".join(columns)} FROM "{name}" AS t{joins} ORDER BY t.rowid'
 
@@ -179,11 +191,43 @@ def _unconvertible(raw: object) -> list[str]:
     return [f"test {t!r} in unit {u!r} ({n:,} row(s))" for t, u, n in rows]
 
 
-def _migrate_connection(con: BaseBackend, where: str) -> dict[str, str]:
-    """Rebuild every table of a version-1 DuckDB connection as version 2 (no commit here)."""
+def _migrate_connection(con: BaseBackend, where: str, version: str) -> dict[str, str]:
+    """Bring every table of a version-1 or version-2 DuckDB connection to the current data
+    model (no commit here)."""
+    raw = con.con
+    if version == "1":
+        _from_version_1(raw, where)
+    else:  # version 2: a table that lacks a current column is rebuilt, the column null
+        for name, schema in TABLES.items():
+            stored = con.table(name).columns
+            if any(c not in stored for c in schema.names):
+                _rebuild(raw, name, _select(name, stored))
+    values = {
+        "schema_version": SCHEMA_VERSION,
+        "migrated_from_schema_version": version,
+        "migrated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    raw.execute(
+        "DELETE FROM registry_metadata WHERE key IN "
+        "('schema_version', 'migrated_from_schema_version', 'migrated_at')"
+    )
+    for key, value in values.items():
+        raw.execute("INSERT INTO registry_metadata VALUES (?, ?)", [key, value])
+    return values
+
+
+def _rebuild(raw: Any, name: str, select: str) -> None:
+    """Replace table ``name`` by the rows of ``select``."""
+    raw.execute(f'CREATE TABLE "__new_{name}" AS {select}')
+    raw.execute(f'DROP TABLE "{name}"')
+    raw.execute(f'ALTER TABLE "__new_{name}" RENAME TO "{name}"')
+
+
+def _from_version_1(raw: Any, where: str) -> None:
+    """Rebuild every table of a version-1 connection with the current columns (module
+    docstring); a laboratory unit without a conversion stops it, nothing changed."""
     from myositis.codes.units import lab_tests, ucum
 
-    raw = con.con
     raw.register("__unit_rules", _unit_rules())
     raw.create_function("__ucum", lambda u: None if u is None else ucum(u), ["VARCHAR"], "VARCHAR")
     try:
@@ -197,11 +241,8 @@ def _migrate_connection(con: BaseBackend, where: str) -> dict[str, str]:
                 "test of these rows (or delete them), then migrate again; nothing was changed."
             )
         for name, schema in V1_TABLES.items():
-            if name == "registry_metadata":
-                continue
-            raw.execute(f'CREATE TABLE "__v2_{name}" AS {_select(name, schema)}')
-            raw.execute(f'DROP TABLE "{name}"')
-            raw.execute(f'ALTER TABLE "__v2_{name}" RENAME TO "{name}"')
+            if name != "registry_metadata":
+                _rebuild(raw, name, _select(name, schema.names, version_1=True))
         for name in TABLES:
             if name not in V1_TABLES:
                 columns = ", ".join(f'"{c}" {_duck_type(t)}' for c, t in TABLES[name].items())
@@ -211,23 +252,12 @@ def _migrate_connection(con: BaseBackend, where: str) -> dict[str, str]:
             "WHERE race IS NOT NULL AND race <> ? ORDER BY person_id",
             [SEVERAL_RACES],
         )
-        values = {
-            "schema_version": SCHEMA_VERSION,
-            "migrated_from_schema_version": "1",
-            "migrated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
-        raw.execute("DELETE FROM registry_metadata WHERE key = 'schema_version'")
-        for key, value in values.items():
-            raw.execute("INSERT INTO registry_metadata VALUES (?, ?)", [key, value])
     finally:
         raw.unregister("__unit_rules")
         raw.remove_function("__ucum")
-    return values
 
 
 def _version(con: BaseBackend) -> str | None:
-    from myositis.registry.store import read_metadata
-
     return read_metadata(con).get("schema_version")
 
 
@@ -257,7 +287,10 @@ def migrate(location: str | Path) -> str:
             raw = con.con
             raw.execute("BEGIN TRANSACTION")
             try:
-                _migrate_connection(con, str(where.path))
+                _migrate_connection(con, str(where.path), version)
+                if "data_fingerprint" in read_metadata(con):
+                    # the same value; its stamp (per-column aggregates) now has the new column
+                    record_fingerprint(con)
                 raw.execute("COMMIT")
             except BaseException:
                 raw.execute("ROLLBACK")
@@ -292,14 +325,20 @@ def _migrate_folder(folder: Path) -> str:
         return f"{folder} is already at schema version {SCHEMA_VERSION}; nothing to do"
     if version not in MIGRATABLE:
         raise RegistryError(f"{folder}: cannot migrate from schema version {version!r}")
-    con = open_folder(folder, tables=V1_TABLES)
-    _migrate_connection(con, str(folder))
+    # a version-2 folder reads as the current model: its one missing column may be left out
+    con = open_folder(folder, tables=V1_TABLES if version == "1" else TABLES)
+    # the folder's tables are views of its files: the metadata becomes a table to be updated
+    con.con.execute('CREATE TABLE "__metadata" AS SELECT * FROM registry_metadata')
+    con.con.execute("DROP VIEW registry_metadata")
+    con.con.execute('ALTER TABLE "__metadata" RENAME TO registry_metadata')
+    _migrate_connection(con, str(folder), version)
     written: list[tuple[Path, Path]] = []
     try:
         for name in TABLES:
             target = folder / f"{name}{suffix}"
             partial = folder / f".{name}{suffix}.partial"
-            table = con.table(name).to_pyarrow().cast(TABLES[name].to_pyarrow())
+            table = con.table(name).select(*TABLES[name].names).to_pyarrow()
+            table = table.cast(TABLES[name].to_pyarrow())
             _write(table, partial, suffix)
             written.append((partial, target))
     except BaseException:

@@ -8,12 +8,15 @@ table and column for users.
 Conventions: ids are BIGINT; dates are DATE (day granularity); codes are strings with their
 code system named beside them; nothing is inferred from column order.
 
-Version 2 (``SCHEMA_VERSION`` "2") adds what real sources need: a source identifier per person
-(``person.source_id``), provenance on every data row (``PROVENANCE_COLUMNS``, with the
-``import_log`` table), an administration id that sources fill (``assessment.visit_id``),
-observation periods, laboratory values in one canonical unit per test with the source value
-and unit kept, and several races per person (``person_race``). A version-1 registry is
-migrated by ``myositis registry migrate`` (:mod:`myositis.registry.migrate`).
+Version 2 adds what real sources need: a source identifier per person (``person.source_id``),
+provenance on every data row (``PROVENANCE_COLUMNS``, with the ``import_log`` table), an
+administration id that sources fill (``assessment.visit_id``), observation periods, laboratory
+values in one canonical unit per test with the source value and unit kept, and several races
+per person (``person_race``). Version 3 (``SCHEMA_VERSION`` "3") adds the end of a diagnosis
+(``diagnosis.end_date``: when the condition resolved, as a source such as OMOP's
+``condition_end_date`` or FHIR's ``Condition.abatementDateTime`` records it; null when it does
+not). A version-1 or version-2 registry is migrated by ``myositis registry migrate``
+(:mod:`myositis.registry.migrate`).
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ import ibis
 import ibis.expr.schema as sch
 
 #: Schema version written to ``registry_metadata``; bump on any change of the tables below.
-SCHEMA_VERSION: Final = "2"
+SCHEMA_VERSION: Final = "3"
 
 #: Older schema versions that ``myositis registry migrate`` brings to ``SCHEMA_VERSION``.
-MIGRATABLE: Final = ("1",)
+MIGRATABLE: Final = ("1", "2")
 
 #: DM subtypes (Bohan and Peter / Sontheimer clinical classification as used by Min 2022).
 DM_SUBTYPES: Final = (
@@ -70,10 +73,17 @@ _PROVENANCE: Final = {
 #: Tables about the registry itself rather than about persons (not in the data fingerprint).
 REGISTRY_TABLES: Final = ("import_log", "registry_metadata")
 
-#: Tables a CSV/Parquet folder registry may leave out (absent = an empty table), and the columns
-#: its files may leave out (absent = null): version-2 additions that older folders lack.
+#: Tables a CSV/Parquet folder registry may leave out (absent = an empty table).
 OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log")
-OPTIONAL_FOLDER_COLUMNS: Final = PROVENANCE_COLUMNS
+#: Columns of one table its folder file may leave out (absent = null), besides the provenance
+#: columns every table's may: version-3 additions a hand-made folder need not write.
+_OPTIONAL_FOLDER_COLUMNS: Final = {"diagnosis": ("end_date",)}
+
+
+def optional_folder_columns(table: str) -> tuple[str, ...]:
+    """The columns a folder registry's file of ``table`` may leave out (absent = null)."""
+    return PROVENANCE_COLUMNS + _OPTIONAL_FOLDER_COLUMNS.get(table, ())
+
 
 #: Registry-wide integer ids that writers assign (a source's own id is kept when it is free).
 ID_COLUMNS: Final = {
@@ -129,12 +139,15 @@ TABLES: Final[dict[str, sch.Schema]] = {
     # Every race recorded for a person, one row each (a person may have several).
     "person_race": ibis.schema({"person_id": "int64", "race": "string"}),
     # Every coded diagnosis, as recorded (dotted or undotted ICD codes are both accepted).
+    # end_date (version 3): when the condition resolved, if the source says; null otherwise
+    # (a diagnosis event then ends on its date, myositis.cohort.events).
     "diagnosis": ibis.schema(
         {
             "person_id": "int64",
             "code_system": "string",
             "code": "string",
             "diagnosis_date": "date",
+            "end_date": "date",
             **_PROVENANCE,
         }
     ),
@@ -284,6 +297,7 @@ SHARED: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
 
 #: Periods: (start column, end column) pairs; an end may not come before its start.
 PERIODS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "diagnosis": (("diagnosis_date", "end_date"),),
     "drug_exposure": (("start_date", "end_date"),),
     "observation_period": (("start_date", "end_date"),),
 }
@@ -300,7 +314,6 @@ __all__ = [
     "INSTRUMENTS",
     "KEYS",
     "MIGRATABLE",
-    "OPTIONAL_FOLDER_COLUMNS",
     "OPTIONAL_FOLDER_TABLES",
     "PERIODS",
     "PERSON_DETAIL_TABLES",
@@ -312,4 +325,5 @@ __all__ = [
     "SHARED",
     "TABLES",
     "has_provenance",
+    "optional_folder_columns",
 ]

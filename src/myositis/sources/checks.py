@@ -24,7 +24,7 @@ import datetime as _dt
 from collections.abc import Iterator
 from typing import Final
 
-from myositis.registry.schema import TABLES, has_provenance
+from myositis.registry.schema import PERIODS, TABLES, has_provenance
 from myositis.sources.contract import IMPORT_TABLES, PERSON_TABLES, ROW_KEYS
 
 Found = tuple[str | None, str | None, str | None, str]
@@ -46,6 +46,7 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
 PAST_DATES: Final = (
     ("person", "birth_date"),
     ("diagnosis", "diagnosis_date"),
+    ("diagnosis", "end_date"),
     ("dm_subtype", "classified_date"),
     ("drug_exposure", "start_date"),
     ("assessment", "assessment_date"),
@@ -54,11 +55,8 @@ PAST_DATES: Final = (
     ("observation_period", "start_date"),
 )
 
-#: (table, start, end) pairs that must not end before they start.
-SPANS: Final = (
-    ("drug_exposure", "start_date", "end_date"),
-    ("observation_period", "start_date", "end_date"),
-)
+#: (table, start, end) pairs that must not end before they start: the data model's periods.
+SPANS: Final = tuple((t, start, end) for t, pairs in PERIODS.items() for start, end in pairs)
 
 
 def _q(name: str) -> str:

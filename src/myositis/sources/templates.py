@@ -59,6 +59,7 @@ NOTES: Final[dict[tuple[str, str], tuple[str, str, str, str]]] = {
     ("diagnosis", "code_system"): (", ".join(CODE_SYSTEMS), "", "ICD10CM", "code system"),
     ("diagnosis", "code"): ("", "", "M33.10", "the code as recorded (dotted or not)"),
     ("diagnosis", "diagnosis_date"): ("", "", "2019-03-02", "date of the coded encounter"),
+    ("diagnosis", "end_date"): ("", "", "", "day the condition resolved (empty: not recorded)"),
     ("dm_subtype", "subtype"): (", ".join(DM_SUBTYPES), "", "amyopathic", "clinical subtype"),
     ("dm_subtype", "classified_date"): ("", "", "2019-04-01", "date of classification"),
     ("drug_exposure", "exposure_id"): ("", "", "1", "your number for the regimen (optional)"),

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from myositis.errors import SourceError
+from myositis.sources.export import export_registry
 from myositis.sources.fhir import Reader
 from myositis.sources.fhir.mapping import load_mapping
 from myositis.sources.write import write_import
@@ -168,3 +169,53 @@ def test_a_mapping_naming_no_item_of_the_instrument_is_refused(tmp_path: Path) -
     )
     with pytest.raises(SourceError, match=r"bad.yaml: 'scalp_red' is no item or score of cdasi"):
         load_mapping(path)
+
+
+def test_a_resolved_condition_keeps_its_end_through_import_and_export(tmp_path: Path) -> None:
+    """``Condition.abatementDateTime`` is the diagnosis's end (schema version 3); an end before
+    the onset is rejected with its field; the export writes the end back as
+    ``abatementDateTime`` with the clinical status FHIR R4 requires of an abated condition
+    (invariant con-4: resolved), and a second import reads the same end."""
+    icd = "http://hl7.org/fhir/sid/icd-10-cm"
+    resources = [
+        {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1971-02-03"},
+        {"resourceType": "Condition", "id": "c1", "subject": P, "onsetDateTime": "2020-02-03",
+         "abatementDateTime": "2020-05-01", "code": {"coding": [{"system": icd, "code": "L40.0"}]}},
+        {"resourceType": "Condition", "id": "c2", "subject": P, "onsetDateTime": "2020-02-03",
+         "code": {"coding": [{"system": icd, "code": "M33.10"}]}},
+        {"resourceType": "Condition", "id": "c3", "subject": P, "onsetDateTime": "2020-02-03",
+         "abatementDateTime": "2020-01-01", "code": {"coding": [{"system": icd, "code": "J84.9"}]}},
+    ]  # fmt: skip
+
+    def imported(kept: list[dict[str, Any]], into: Path) -> Any:
+        source = tmp_path / "site.json"
+        bundle = {"resourceType": "Bundle", "type": "collection",
+                  "entry": [{"resource": r} for r in kept]}  # fmt: skip
+        source.write_text(json.dumps(bundle), encoding="utf-8")
+        return write_import(Reader(source), into)
+
+    refused = imported(resources, tmp_path / "refused.duckdb")  # all or nothing
+    assert (refused.status, refused.records_in, refused.stored) == ("refused", 4, 0)
+    assert [p.describe() for p in refused.problems] == [
+        "site.json entry 4 Condition/c3, field 'end_date': value '2020-01-01': ends before it "
+        "starts (2020-02-03)"
+    ]
+    into = tmp_path / "r.duckdb"
+    result = imported(resources[:3], into)
+    assert (result.records_in, result.stored, result.rejected) == (3, 3, 0)
+    sql = "SELECT code, diagnosis_date, end_date FROM diagnosis ORDER BY code"
+    stored = _rows(into, sql)
+    assert [(c, str(d), e and str(e)) for c, d, e in stored] == [
+        ("L40.0", "2020-02-03", "2020-05-01"),
+        ("M33.10", "2020-02-03", None),
+    ]
+    export_registry(into, tmp_path / "out", "fhir-ndjson")
+    lines = (tmp_path / "out" / "Condition.ndjson").read_text(encoding="utf-8").splitlines()
+    by_code = {c["code"]["coding"][0]["code"]: c for c in map(json.loads, lines)}
+    resolved, ongoing = by_code["L40.0"], by_code["M33.10"]
+    assert resolved["abatementDateTime"] == "2020-05-01"
+    assert resolved["clinicalStatus"]["coding"][0]["code"] == "resolved"
+    assert "abatementDateTime" not in ongoing and "clinicalStatus" not in ongoing
+    again = tmp_path / "again.duckdb"
+    assert write_import(Reader(tmp_path / "out"), again).rejected == 0
+    assert _rows(again, sql) == stored

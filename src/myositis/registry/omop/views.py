@@ -15,7 +15,9 @@ full table):
   gives it: ``vocabulary_id`` as the registry's code system (SNOMED, ICD10CM, ICD9CM, RxNorm ->
   RXNORM, ATC, LOINC, LOCAL) and ``concept_code`` as the code, so the study's code sets (``codes/``)
   match; a concept of another vocabulary, or absent from ``concept``, is code system ``OMOP``
-  with the concept id as its code (the code sets also list OMOP concept ids).
+  with the concept id as its code (the code sets also list OMOP concept ids); ``end_date``
+  the ``condition_end_date``, where a CDM leaves it empty the day after the start (Circe's
+  rule, as for drug exposures below).
 - ``drug_exposure``: ``drug_exposure``, one row each; ``exposure_id`` = ``drug_exposure_id``;
   coded as diagnoses; ``ingredient`` the RxNorm Ingredient ancestor of the drug concept through
   ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
@@ -41,7 +43,7 @@ full table):
   source value and unit kept.
 - ``observation_period``: ``observation_period``, ``period_type`` ``omop <period type concept>``.
 - ``adverse_event``: empty (the CDM has no adverse event table).
-- ``import_log`` is empty; ``registry_metadata`` says ``schema_version`` 2, ``source`` omop and
+- ``import_log`` is empty; ``registry_metadata`` says ``schema_version`` 3, ``source`` omop and
   the CDM version.
 
 Provenance: ``import_id`` is null (nothing was imported), ``source_record`` is
@@ -342,11 +344,15 @@ class RegistryViews:
             "condition_source_concept_id",
         )
         row = co.condition_occurrence_id.cast("int64")
+        start = co.condition_start_date.cast("date")
+        # no end date: Circe's end, the day after the start (circe-be conditionOccurrence.sql)
+        next_day = (start + ibis.interval(days=1)).cast("timestamp").cast("date")
         out = co.select(
             person_id=co.person_id.cast("int64"),
             code_system=co.code_system,
             code=co.code,
-            diagnosis_date=co.condition_start_date.cast("date"),
+            diagnosis_date=start,
+            end_date=_column(co, "condition_end_date", "date").coalesce(next_day),
             **_provenance("condition_occurrence", "condition_occurrence_id", row),
         )
         return _typed(out, "diagnosis")

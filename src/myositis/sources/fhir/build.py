@@ -30,6 +30,7 @@ _ID: Final = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 SERIOUSNESS: Final = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 AE_OUTCOME: Final = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 CONDITION_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/condition-category"
+CLINICAL_STATUS: Final = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 OBSERVATION_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
 ENCOUNTER_CLASS: Final = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
@@ -98,8 +99,8 @@ def patient(row: dict[str, Any], races: list[str]) -> Resource:
 
 
 def condition(row: dict[str, Any], pid: str, rid: str) -> Resource:
-    """A diagnosis as a Condition."""
-    return {
+    """A diagnosis as a Condition (its end, where recorded, as ``abatementDateTime``)."""
+    c: Resource = {
         "resourceType": "Condition",
         "id": rid,
         "verificationStatus": {
@@ -115,6 +116,12 @@ def condition(row: dict[str, Any], pid: str, rid: str) -> Resource:
         "subject": _subject(pid),
         "onsetDateTime": _iso(row["diagnosis_date"]),
     }
+    if row.get("end_date") is not None:
+        # FHIR R4 invariant con-4: an abated condition's clinical status is resolved (or
+        # inactive, remission)
+        c["clinicalStatus"] = {"coding": [{"system": CLINICAL_STATUS, "code": "resolved"}]}
+        c["abatementDateTime"] = _iso(row["end_date"])
+    return c
 
 
 def subtype(row: dict[str, Any], pid: str, rid: str) -> Resource:

@@ -4,7 +4,8 @@
   partial one giving the birth year only; ``managingOrganization.display`` the site) and
   ``person_race`` (every OMB category of the US Core race extension);
 - Condition -> ``diagnosis`` (the first coding of a known code system; date ``onsetDateTime``,
-  else ``recordedDate``), or ``dm_subtype`` when a coding is a subtype of the mapping;
+  else ``recordedDate``; end ``abatementDateTime``), or ``dm_subtype`` when a coding is a
+  subtype of the mapping;
 - MedicationRequest / MedicationStatement -> ``drug_exposure`` (the medication's coding, the
   ingredient from its name, dose, ``Timing.repeat`` as a frequency code, route, dates);
 - Observation -> ``laboratory`` (a LOINC code of a laboratory test, ``valueQuantity`` with its
@@ -245,6 +246,9 @@ class Converter:
                     "code_system": system,
                     "code": coding.code,
                     "diagnosis_date": _day(onset, "onsetDateTime"),
+                    # when it resolved: abatementDateTime (an abatement as an age, period or
+                    # text gives no day; the end stays unknown)
+                    "end_date": _day(c.abatementDateTime, "abatementDateTime", required=False),
                 }
                 return [("diagnosis", row)]
         raise Skipped("Conditions without a coding of a known code system")

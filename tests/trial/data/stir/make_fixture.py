@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from myositis.instruments import cdasi, doi, tis
-from myositis.registry.schema import OPTIONAL_FOLDER_COLUMNS, SCHEMA_VERSION, TABLES
+from myositis.registry.schema import SCHEMA_VERSION, TABLES, optional_folder_columns
 
 HERE = Path(__file__).resolve().parent
 
@@ -180,7 +180,7 @@ def w(name, rows):
     """One table: a registry table with its data-model columns (blank where not given, the
     provenance columns left out as a folder registry allows), or the enrolment table."""
     if name in TABLES:
-        fields = [c for c in TABLES[name].names if c not in OPTIONAL_FOLDER_COLUMNS]
+        fields = [c for c in TABLES[name].names if c not in optional_folder_columns(name)]
     else:
         fields = list(rows[0])
     with open(HERE / f"{name}.csv", "w", newline="") as h:
