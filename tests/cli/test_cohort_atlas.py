@@ -60,7 +60,7 @@ def test_import_refusal_is_one_line(
     assert err.strip() == (
         "error: visits.json: PrimaryCriteria.CriteriaList[0].VisitOccurrence: not supported: "
         "VisitOccurrence is a Circe domain the cohort language does not read (supported: "
-        "ConditionOccurrence, DrugExposure, Measurement)"
+        "ConditionOccurrence, DrugExposure, Measurement, ProcedureOccurrence)"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["visits.json"]
 

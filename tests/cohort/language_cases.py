@@ -5,9 +5,10 @@ Used by tests/cohort/test_language.py (DuckDB) and tests/conformance/test_cohort
 
 Persons (F unless said; born 1970-06-15 unless said):
 
-- 1: M33.10 2019-01-01, M3310 2019-06-01; tofacitinib 2020-03-01..2020-12-31 and
-  2021-01-20..2021-06-30 (20 days apart); CDASI activity 20 on 2020-02-20, 12 on 2020-09-01;
-  CK 900 (ULN 200) on 2020-02-25; recorded observation 2018-01-01..2022-12-31.
+- 1: M33.10 2019-01-01, M3310 2019-06-01; a needle muscle biopsy (CPT 20206) 2019-12-01;
+  tofacitinib 2020-03-01..2020-12-31 and 2021-01-20..2021-06-30 (20 days apart); CDASI
+  activity 20 on 2020-02-20, 12 on 2020-09-01; CK 900 (ULN 200) on 2020-02-25; recorded
+  observation 2018-01-01..2022-12-31.
 - 2 (M, born 1990-01-01): M33.12 once, 2019-05-01; tofacitinib 2020-05-01..2020-08-01;
   CDASI 10 on 2020-04-25; CK 300/200; observation 2020-01-01..2022-12-31 (121 days before).
 - 3 (born 1985-01-01): M33.02 2019-01-01 and 2019-02-01; tofacitinib from 2020-06-01, still
@@ -20,10 +21,10 @@ Persons (F unless said; born 1970-06-15 unless said):
 - 6: rheumatoid arthritis M06.9 2019-06-01; tofacitinib 2020-01-01..2020-12-31; derived
   observation 2019-06-01..2020-12-31.
 - 7: M33.10 2019-01-01 and 2019-02-01; tofacitinib cream (route topical) 2020-02-01.
-- 8 (M, born 1950-01-01): M33.9 2019-01-01 and 2019-04-01; tofacitinib 2020-02-01..2020-04-01
-  and 2020-06-01..2020-09-01 (61 days apart); CDASI 12 on 2020-01-15; CK 700/200 on
-  2020-01-20; prednisone 2019-01-01..2019-06-01; herpes zoster grade 3, serious, 2020-03-15;
-  observation 2010-01-01..2022-06-30.
+- 8 (M, born 1950-01-01): M33.9 2019-01-01 and 2019-04-01; an EMG (CPT 95886) 2019-12-15;
+  tofacitinib 2020-02-01..2020-04-01 and 2020-06-01..2020-09-01 (61 days apart); CDASI 12 on
+  2020-01-15; CK 700/200 on 2020-01-20; prednisone 2019-01-01..2019-06-01; herpes zoster
+  grade 3, serious, 2020-03-15; observation 2010-01-01..2022-06-30.
 
 Core set measures for the score outcomes (TIS, DOI; ``SCORE_CASE``), all inside recorded
 observation periods, none in the 30 days before an index that a CK criterion reads:
@@ -177,6 +178,12 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         _dx(7, "M33.10", D(2019, 2, 1)),
         _dx(8, "M33.9", D(2019, 1, 1)),
         _dx(8, "M33.9", D(2019, 4, 1)),
+    ],
+    # needle muscle biopsies (CPT 20206) of 1 and 3, an EMG (CPT 95886) of 8
+    "procedure": [
+        {"person_id": 1, "code_system": "CPT4", "code": "20206", "procedure_date": D(2019, 12, 1)},
+        {"person_id": 3, "code_system": "CPT4", "code": "20206", "procedure_date": D(2018, 6, 1)},
+        {"person_id": 8, "code_system": "CPT4", "code": "95886", "procedure_date": D(2019, 12, 15)},
     ],
     "drug_exposure": [
         _drug(1, D(2020, 3, 1), D(2020, 12, 31)),
@@ -368,6 +375,32 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         },
         [8, 7, 1],
         [(3, D(2020, 6, 1), D(2023, 12, 31))],
+    ),
+    # A procedure (schema version 3): a muscle biopsy in the year before a systemic JAK start.
+    # JAK users 1, 2, 3, 4, 5, 6, 8; 1's biopsy on 2019-12-01 is 91 days before her index of
+    # 2020-03-01; 3's (2018-06-01) two years before hers; 8's procedure is an EMG, not a biopsy.
+    "biopsy_before": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "biopsy": {"items": [{"system": "CPT4", "code": "20206"}]},
+            },
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "Muscle biopsy in the year before",
+                    "criteria": [
+                        {
+                            "domain": "procedure",
+                            "concept_set": "biopsy",
+                            "start_window": {"start": -365, "end": -1},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 1],
+        [(1, D(2020, 3, 1), D(2022, 12, 31))],
     ),
     # Entry at a cancer diagnosis, exit on the day it ended (fixed, 0 days from the index
     # event's end): 3's C50.9, 2020-01-01 to 2020-04-30.

@@ -63,8 +63,13 @@ def _write(path: Path, *, reverse: bool = False, record: bool = True) -> None:
          "diagnosis_date": dt.date(2019, 1, 1), "end_date": end}
         for end in (None, dt.date(2019, 3, 1))
     ]  # fmt: skip
+    # a table added by schema version 3
+    procedures = [
+        {"person_id": 1, "code_system": "CPT4", "code": "20206",
+         "procedure_date": dt.date(2019, 2, 1), "end_date": None}
+    ]  # fmt: skip
     tables = (("person", people), ("drug_exposure", exposures), ("adverse_event", events),
-              ("diagnosis", diagnoses))  # fmt: skip
+              ("diagnosis", diagnoses), ("procedure", procedures))  # fmt: skip
     for name, rows in tables:
         rows = rows[::-1] if reverse else rows
         append_arrow(con, name, pa.Table.from_pylist(rows, schema=arrow_schema(name)))
@@ -94,13 +99,18 @@ def _canonical(value: Any, dtype: Any) -> str:
 
 #: Columns added by schema version 3: in a row's text, at its end, only when they hold a value.
 ADDED = {"diagnosis": ("end_date",)}
+#: Tables added by schema version 3: counted only when they hold rows.
+ADDED_TABLES = ("procedure",)
 
 
 def _python_fingerprint(path: Path, *, without: tuple[str, ...] = ()) -> str:
-    """The fingerprint by its definition; ``without``: columns left out (a version-2 text)."""
+    """The fingerprint by its definition; ``without``: columns and tables left out (the
+    version-2 definition)."""
     con = connect(path)
     digest = hashlib.sha256()
     for name in DATA_TABLES:
+        if name in without or (name in ADDED_TABLES and con.table(name).count().execute() == 0):
+            continue
         # every column but the provenance ones (where a row came from, not what it holds)
         schema = {c: t for c, t in TABLES[name].items() if c not in PROVENANCE_COLUMNS}
         added = [c for c in ADDED.get(name, ()) if c not in without]
@@ -130,23 +140,25 @@ def test_the_engine_computes_the_definition(tmp_path: Path) -> None:
 
 
 def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path) -> None:
-    """A registry whose diagnoses have no end keeps the fingerprint of version 2, whose rows
-    had no such column (so a migrated registry keeps its recorded fingerprint); one end
-    recorded changes it."""
+    """A registry whose diagnoses have no end and that has no procedures keeps the fingerprint
+    of version 2, which had neither the column nor the table (so a migrated registry keeps its
+    recorded fingerprint); one end or one procedure recorded changes it."""
     path = tmp_path / "r.duckdb"
     _write(path, record=False)
     with_end = _python_fingerprint(path)
     con = connect(path)
     assert data_fingerprint(con) == with_end
     con.disconnect()
-    writable = duckdb.connect(str(path))
-    writable.execute("UPDATE diagnosis SET end_date = NULL")
-    writable.close()
-    con = connect(path)
-    without_end = data_fingerprint(con)
-    con.disconnect()
-    assert without_end == _python_fingerprint(path, without=("end_date",))
-    assert with_end != without_end
+    found = [with_end]
+    for change in ("UPDATE diagnosis SET end_date = NULL", "DELETE FROM procedure"):
+        writable = duckdb.connect(str(path))
+        writable.execute(change)
+        writable.close()
+        con = connect(path)
+        found.append(data_fingerprint(con))
+        con.disconnect()
+    assert found[2] == _python_fingerprint(path, without=("end_date", "procedure"))
+    assert len(set(found)) == 3
 
 
 def test_row_order_and_time_of_writing_do_not_matter_every_value_does(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ the registry views and, independently, by SQL on the CDM tables (``_sql_count``)
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -105,10 +106,12 @@ def test_every_registry_table_is_a_view(con, cdm_path: Path) -> None:  # type: i
     with duckdb.connect(str(cdm_path), read_only=True) as raw:
         cdm = {
             t: raw.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-            for t in ("person", "condition_occurrence", "drug_exposure", "observation_period")
-        }
+            for t in ("person", "condition_occurrence", "procedure_occurrence", "drug_exposure",
+                      "observation_period")
+        }  # fmt: skip
     assert counts["person"] == cdm["person"] == 2694
     assert counts["diagnosis"] == cdm["condition_occurrence"] == 65332
+    assert counts["procedure"] == cdm["procedure_occurrence"] == 37409
     assert counts["drug_exposure"] == cdm["drug_exposure"] == 67707
     assert counts["observation_period"] == cdm["observation_period"] == 5343
     assert counts["adverse_event"] == counts["dm_subtype"] == counts["assessment"] == 0
@@ -162,6 +165,59 @@ def test_codes_are_the_registry_code_systems(con) -> None:  # type: ignore[no-un
     assert gi.values.tolist() == [["SNOMED", "74474003"]]
     concept = cdm_table(con, "concept")
     assert int(concept.count().execute()) == 442  # the CDM's own table, not a view
+
+
+#: Procedure concepts of each vocabulary as the OHDSI PhenotypeLibrary's cohort definitions give
+#: them (github.com/OHDSI/PhenotypeLibrary, commit 40106e4, inst/cohorts): (concept id,
+#: vocabulary_id, concept_code, the registry's code system and code). CPT4 43255 and ICD9Proc
+#: 44.4 from cohort 417, HCPCS G0491 from 1163, ICD10PCS DDY78ZZ from 814. ICD9Proc is not a
+#: registry code system: its concept reads as its OMOP concept id.
+PROCEDURE_CONCEPTS = [
+    (2108900, "CPT4", "43255", "CPT4", "43255"),
+    (1314323, "HCPCS", "G0491", "HCPCS", "G0491"),
+    (2791106, "ICD10PCS", "DDY78ZZ", "ICD10PCS", "DDY78ZZ"),
+    (2002608, "ICD9Proc", "44.4", "OMOP", "2002608"),
+]
+
+
+def test_procedure_vocabularies_are_registry_code_systems(tmp_path: Path) -> None:
+    """A procedure coded CPT4, HCPCS or ICD10PCS reads live as that code system and code, and
+    concept sets (concept_codes) and ATLAS concept set items (registry_code) give the same
+    pairs; each procedure ends the day after its date (Circe's procedureOccurrence.sql).
+    Eunomia's procedures are all SNOMED: the four concepts and a procedure of each (person 6,
+    2015-03-0N) are added to a copy."""
+    from myositis.cohort.atlas import registry_code
+
+    path = tmp_path / "cdm.duckdb"
+    shutil.copyfile(eunomia_file(), path)
+    with duckdb.connect(str(path)) as raw:
+        for n, (cid, vocabulary, code, _, _) in enumerate(PROCEDURE_CONCEPTS, start=1):
+            raw.execute(
+                "INSERT INTO concept VALUES (?, ?, 'Procedure', ?, 'Procedure', 'S', ?, "
+                "DATE '1970-01-01', DATE '2099-12-31', NULL)",
+                [cid, f"{vocabulary} {code}", vocabulary, code],
+            )
+            raw.execute(
+                "INSERT INTO procedure_occurrence (procedure_occurrence_id, person_id, "
+                "procedure_concept_id, procedure_date, procedure_type_concept_id) "
+                "VALUES (?, 6, ?, ?, 32817)",
+                [900_000_000 + n, cid, dt.date(2015, 3, n)],
+            )
+    con = connect(f"omop+duckdb://{path}")
+    p = con.table("procedure")
+    found = p.filter(p.source_record.startswith("procedure_occurrence/9000000")).order_by(
+        "procedure_date"
+    )
+    rows = found.select("code_system", "code", "procedure_date", "end_date").to_pyarrow()
+    assert [tuple(r.values()) for r in rows.to_pylist()] == [
+        (system, code, dt.date(2015, 3, n), dt.date(2015, 3, n + 1))
+        for n, (_, _, _, system, code) in enumerate(PROCEDURE_CONCEPTS, start=1)
+    ]
+    ids = [c[0] for c in PROCEDURE_CONCEPTS]
+    codes = concept_codes(con, concept_ids(con, ids, descendants=False)).execute()
+    expected = sorted((system, code) for *_, system, code in PROCEDURE_CONCEPTS)
+    assert sorted(map(tuple, codes.values.tolist())) == expected
+    assert sorted(registry_code(c, v, k) for c, v, k, _, _ in PROCEDURE_CONCEPTS) == expected
 
 
 def test_ids_are_deterministic(con, cdm_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -74,8 +74,15 @@ def test_files_written(exported: Path) -> None:
         "care_site.csv", "cdm_source.csv", "concept.csv", "concept_ancestor.csv",
         "condition_occurrence.csv",
         "drug_exposure.csv", "local_concepts.yaml", "measurement.csv", "observation.csv",
-        "observation_period.csv", "person.csv",
+        "observation_period.csv", "person.csv", "procedure_occurrence.csv",
     ]  # fmt: skip
+    # min2022 records no procedures: the file holds the header only
+    lines = (exported / "cdm" / "procedure_occurrence.csv").read_text().splitlines()
+    assert lines == [
+        '"procedure_occurrence_id","person_id","procedure_concept_id","procedure_date",'
+        '"procedure_end_date","procedure_type_concept_id","procedure_source_value",'
+        '"procedure_source_concept_id"'
+    ]
 
 
 def test_round_trip_gives_the_same_rows(exported: Path) -> None:
@@ -147,6 +154,8 @@ CDM_REQUIRED = {
                            "period_type_concept_id"),
     "condition_occurrence": ("condition_occurrence_id", "person_id", "condition_concept_id",
                              "condition_start_date", "condition_type_concept_id"),
+    "procedure_occurrence": ("procedure_occurrence_id", "person_id", "procedure_concept_id",
+                             "procedure_date", "procedure_type_concept_id"),
     "drug_exposure": ("drug_exposure_id", "person_id", "drug_concept_id",
                       "drug_exposure_start_date", "drug_exposure_end_date",
                       "drug_type_concept_id"),
@@ -196,7 +205,11 @@ def test_every_field_the_cdm_requires_is_filled(source: str, tmp_path: Path) -> 
     assert (
         domains.get("RxNorm", "Drug") == "Drug"
         and domains.get("ICD10CM", "Condition") == "Condition"
+        # examples/cohorts/registry records CPT-4 procedures (procedure.csv); min2022 none
+        and domains.get("CPT4", "Procedure") == "Procedure"
     )
+    procedures = loaded.execute("SELECT count(*) FROM procedure_occurrence").fetchone()
+    assert procedures == ((0,) if source == "min2022" else (3,))
     assert loaded.execute("SELECT cdm_version_concept_id FROM cdm_source").fetchall() == [
         ("756265",)
     ]
@@ -214,6 +227,10 @@ def test_every_field_the_cdm_requires_is_filled(source: str, tmp_path: Path) -> 
         ("observation_period", 1, ",2022-12-31,",
          "observation_period: 1 row(s) without end_date (person_id 1); the CDM requires "
          "observation_period.observation_period_end_date"),
+        # a procedure without its date (examples/cohorts/registry/procedure.csv, person 1)
+        ("procedure", 1, ",2019-12-01,",
+         "procedure: 1 row(s) without procedure_date (person_id 1); the CDM requires "
+         "procedure_occurrence.procedure_date"),
     ],
 )  # fmt: skip
 def test_a_record_without_a_required_date_stops_the_export(
@@ -339,3 +356,80 @@ def test_a_diagnosis_end_is_the_condition_end_and_a_missing_one_ends_the_next_da
         )
         expected = dt.date(2015, 1, 31) if first else row["diagnosis_date"] + dt.timedelta(1)
         assert row["end_date"] == expected, row
+
+
+#: Procedures added to a copy of min2022 (SYNTHETIC; min2022 records none): a needle muscle
+#: biopsy (CPT-4 20206) of person 1 four days before her first diagnosis (2014-09-18), a
+#: needle EMG (CPT-4 95886) of person 2 and, the next day, an excision of right upper leg
+#: muscle, percutaneous, diagnostic (ICD-10-PCS 0KBQ3ZX) recorded over three days. Inside the
+#: persons' records, so the derived observation periods stay min2022's.
+PROCEDURES = """person_id,code_system,code,procedure_date,end_date
+1,CPT4,20206,2014-09-14,
+2,CPT4,95886,2013-11-20,
+2,ICD10PCS,0KBQ3ZX,2013-11-21,2013-11-23
+"""
+
+
+def test_procedures_read_back_with_circes_end(tmp_path: Path) -> None:
+    """Each procedure is a ``procedure_occurrence`` row (its concept of the registry's
+    vocabulary, its ``end_date`` as ``procedure_end_date``) and reads back live with the same
+    person, code system, code and date; its end reads back as the day after its date, as Circe
+    ends a procedure (circe-be procedureOccurrence.sql: DATEADD(d,1,procedure_date)), whatever
+    ``procedure_end_date`` says. Before OMOP's CPT4, HCPCS and ICD10PCS vocabularies were the
+    registry's code systems, the procedures read back as OMOP concept ids (OMOP 2100000002)."""
+    registry = tmp_path / "min2022"
+    shutil.copytree(MIN2022, registry)
+    (registry / "procedure.csv").write_text(PROCEDURES, encoding="utf-8")
+    before = connect(str(registry))
+    cdm, mapping = exported_cdm(registry, tmp_path)
+    with (tmp_path / "cdm" / "procedure_occurrence.csv").open(newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert [(r["person_id"], r["procedure_date"], r["procedure_end_date"]) for r in written] == [
+        ("1", "2014-09-14", ""),
+        ("2", "2013-11-20", ""),
+        ("2", "2013-11-21", "2013-11-23"),
+    ]
+    assert {r["procedure_type_concept_id"] for r in written} == {"32817"}  # EHR
+    with (tmp_path / "cdm" / "concept.csv").open(newline="") as handle:
+        concepts = {r["concept_id"]: r for r in csv.DictReader(handle)}
+    assert [
+        (concepts[r["procedure_concept_id"]]["vocabulary_id"],
+         concepts[r["procedure_concept_id"]]["concept_code"],
+         concepts[r["procedure_concept_id"]]["domain_id"])
+        for r in written
+    ] == [("CPT4", "20206", "Procedure"), ("CPT4", "95886", "Procedure"),
+          ("ICD10PCS", "0KBQ3ZX", "Procedure")]  # fmt: skip
+    after = connect(f"omop+duckdb://{cdm}?mapping={mapping}")
+    columns = ("person_id", "code_system", "code", "procedure_date", "end_date")
+
+    def rows(con: Any) -> list[tuple[Any, ...]]:
+        found = con.table("procedure").select(*columns).to_pyarrow().to_pylist()
+        return sorted(tuple(r.values()) for r in found)
+
+    assert rows(after) == [
+        (p, system, code, day, day + dt.timedelta(days=1))
+        for p, system, code, day, _ in rows(before)
+    ]
+    assert [r[:4] for r in rows(after)] == [
+        (1, "CPT4", "20206", dt.date(2014, 9, 14)),
+        (2, "CPT4", "95886", dt.date(2013, 11, 20)),
+        (2, "ICD10PCS", "0KBQ3ZX", dt.date(2013, 11, 21)),
+    ]
+    assert _periods(after) == _periods(before) == _periods(connect(str(MIN2022)))
+
+
+def test_a_procedure_cohort_finds_the_same_persons_in_the_export(tmp_path: Path) -> None:
+    """The worked example biopsy_before (a muscle biopsy, CPT-4 20206, in the year before a
+    systemic JAK start) on examples/cohorts/registry and on its export read as a CDM: the same
+    attrition, 8, 7, 1 (person 1's biopsy 91 days before her index;
+    tests/cohort/language_cases.py). In the CDM the item's CPT4 code is looked up in
+    ``concept``; before CPT4 was a registry vocabulary of the views, the export's procedure
+    rows read back as OMOP concept ids and the rule found no one (8, 7, 0)."""
+    source = ROOT / "examples" / "cohorts" / "registry"
+    cdm, mapping = exported_cdm(source, tmp_path)
+    cohort = str(ROOT / "examples" / "cohorts" / "biopsy_before.yaml")
+    found = []
+    for data in (str(source), f"omop+duckdb://{cdm}?mapping={mapping}"):
+        out = json.loads(run_cli("cohort", "run", cohort, "--data", data, "--json"))
+        found.append((out["persons"], [line["remaining"] for line in out["attrition"]]))
+    assert found == [(1, [8, 7, 1])] * 2

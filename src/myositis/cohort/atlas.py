@@ -38,8 +38,11 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``GapDays``, ``Offset``); ``CensoringCriteria`` -> ``exit.censor``; ``CollapseSettings``
   ``EraPad`` -> ``exit.era_pad_days``; ``CensorWindow`` (``StartDate``, ``EndDate``) ->
   ``exit.censor_window``.
-- domains: ``ConditionOccurrence`` -> ``diagnosis``, ``DrugExposure`` -> ``drug_exposure``
-  (``CodesetId``, ``First``; without a ``CodesetId``, every record: ``any_code``);
+- domains: ``ConditionOccurrence`` -> ``diagnosis``, ``DrugExposure`` -> ``drug_exposure``,
+  ``ProcedureOccurrence`` -> ``procedure`` (``CodesetId``, ``First``; without a ``CodesetId``,
+  every record: ``any_code``; read live from OMOP a procedure ends the day after its date, as
+  Circe's ``procedureOccurrence.sql`` ends it, and Circe's ``ProcedureOccurrence`` has
+  ``OccurrenceStartDate`` but no ``OccurrenceEndDate``);
   ``Measurement`` -> ``laboratory`` when its concept set is the LOINC code of one of the
   registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
   with ``ValueAsNumber`` -> ``value`` (in the test's canonical unit; a ``Unit`` converts the
@@ -95,6 +98,7 @@ DOMAINS: Final = {
     "ConditionOccurrence": "diagnosis",
     "DrugExposure": "drug_exposure",
     "Measurement": "laboratory",
+    "ProcedureOccurrence": "procedure",
 }
 
 #: Circe's other criteria domains (refused by name).
@@ -108,7 +112,6 @@ OTHER_DOMAINS: Final = (
     "Observation",
     "ObservationPeriod",
     "PayerPlanPeriod",
-    "ProcedureOccurrence",
     "Specimen",
     "VisitDetail",
     "VisitOccurrence",
@@ -138,8 +141,14 @@ _REASONS: Final = {
     "DrugTypeExclude": "the registry holds no drug (record) types",
     "ProviderSpecialty": "the registry holds no providers",
     "ProviderSpecialtyCS": "the registry holds no providers",
+    "ProcedureType": "the registry holds no procedure (record) types",
+    "ProcedureTypeCS": "the registry holds no procedure (record) types",
+    "ProcedureTypeExclude": "the registry holds no procedure (record) types",
+    "Modifier": "the registry holds no procedure modifiers",
+    "ModifierCS": "the registry holds no procedure modifiers",
     "ConditionSourceConcept": "criteria on source concepts are not in the cohort language",
     "DrugSourceConcept": "criteria on source concepts are not in the cohort language",
+    "ProcedureSourceConcept": "criteria on source concepts are not in the cohort language",
     "GenderCS": "sex concept sets are not in the cohort language (list 8507 or 8532 in Gender)",
     "Race": "race criteria are not in the cohort language",
     "RaceCS": "race criteria are not in the cohort language",
@@ -405,6 +414,14 @@ class _Translator:
                 having = self.model(
                     Group, at, **self.group(group, at, observed=not self.any_record)
                 )
+        if name == "ProcedureOccurrence" and not _empty(inner.get("OccurrenceEndDate")):
+            # Circe's ProcedureOccurrence has no OccurrenceEndDate (ProcedureOccurrence.java):
+            # its end is always the day after the procedure (procedureOccurrence.sql)
+            raise self.refuse(
+                f"{where}.OccurrenceEndDate",
+                "Circe's ProcedureOccurrence has no OccurrenceEndDate (a procedure ends the day "
+                "after its date); bound OccurrenceStartDate",
+            )
         dated = {k: inner.get(k) for k in ("OccurrenceStartDate", "OccurrenceEndDate")}
         person = {k: inner.get(k) for k in ("Age", "Gender") if not _empty(inner.get(k))}
         inner = {k: v for k, v in inner.items() if k not in dated and k not in ("Age", "Gender")}

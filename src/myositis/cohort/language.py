@@ -49,13 +49,16 @@ from myositis.registry.schema import CODE_SYSTEMS, SEXES
 #: Domains an event can come from, and the registry table each one reads.
 DOMAINS: dict[str, str] = {
     "diagnosis": "diagnosis",
+    "procedure": "procedure",
     "drug_exposure": "drug_exposure",
     "assessment": "assessment",
     "laboratory": "laboratory",
     "adverse_event": "adverse_event",
 }
 
-Domain = Literal["diagnosis", "drug_exposure", "assessment", "laboratory", "adverse_event"]
+Domain = Literal[
+    "diagnosis", "procedure", "drug_exposure", "assessment", "laboratory", "adverse_event"
+]
 #: Which events of a person are kept: the earliest, every one, or the latest (Circe's limits).
 Limit = Literal["first", "all", "last"]
 
@@ -211,6 +214,8 @@ class Events(_Extended):
 
     - ``diagnosis``: ``concept_set`` (codes of ``diagnosis.code_system``/``code``);
       the diagnosis date to its ``end_date`` (when the condition resolved), else that date.
+    - ``procedure``: ``concept_set`` (codes of ``procedure.code_system``/``code``); the
+      procedure date to its ``end_date``, else that date.
     - ``drug_exposure``: ``concept_set`` (codes or ingredients), minus
       ``exclude_formulations``/``exclude_routes``; start date to end date, a missing end date
       being a regimen still running (it ends with the observation).
@@ -264,6 +269,7 @@ class Events(_Extended):
     def _fields_of_the_domain(self) -> Self:
         allowed = {
             "diagnosis": {"concept_set", "any_code"},
+            "procedure": {"concept_set", "any_code"},
             "drug_exposure": {"concept_set", "any_code", "exclude_formulations", "exclude_routes"},
             "assessment": {"instrument", "measure", "value"},
             "laboratory": {"test", "value", "times_uln"},
@@ -292,6 +298,7 @@ class Events(_Extended):
             )
         required = {
             "diagnosis": ("concept_set",),
+            "procedure": ("concept_set",),
             "drug_exposure": ("concept_set",),
             "assessment": ("instrument", "measure"),
             "laboratory": ("test",),
@@ -315,7 +322,7 @@ class Events(_Extended):
 
     def describe(self) -> str:
         """A short human description: ``diagnosis in dm``, ``laboratory ck times_uln > 2``."""
-        if self.domain in ("diagnosis", "drug_exposure"):
+        if self.domain in ("diagnosis", "procedure", "drug_exposure"):
             codes = "of any code" if self.any_code else f"in {self.concept_set}"
             text = f"{self.domain.replace('_', ' ')} {codes}"
         elif self.domain == "assessment":

@@ -18,7 +18,9 @@ order joined by the character U+001F, each ``N`` when null, else ``V`` and its c
 
 A column a later schema version added (:data:`ADDED_COLUMNS`: ``diagnosis.end_date``, version
 3) is not in that list: a row's text gets U+001F, ``V`` and its value's text at the end only when
-it holds one. A registry without any (every version-2 registry, migrated) keeps its fingerprint.
+it holds one. A table a later version added (:data:`ADDED_TABLES`: ``procedure``, version 3)
+contributes only when it holds rows. So a registry without any of them (every version-2
+registry, migrated) keeps its fingerprint.
 
 Each table contributes ``NAME NUL COUNT NUL SUM1 NUL SUM2 NUL`` (UTF-8): its row count and the
 exact sums of two 60-bit integers read from each row text's MD5 (hexadecimal digits 1-15 and
@@ -66,6 +68,9 @@ DATA_TABLES: Final = tuple(name for name in TABLES if name not in REGISTRY_TABLE
 #: Columns added by a schema version after the fingerprint's definition, by table: each adds to
 #: a row's text only when it is not null, so the same data keeps its fingerprint.
 ADDED_COLUMNS: Final = {"diagnosis": ("end_date",)}
+#: Tables added by a schema version after the fingerprint's definition: each contributes only
+#: when it holds rows, so the same data keeps its fingerprint.
+ADDED_TABLES: Final = ("procedure",)
 
 
 def hashed_columns(table: str) -> dict[str, dt.DataType]:
@@ -295,6 +300,8 @@ def data_fingerprint(con: BaseBackend, names: Mapping[str, str] | None = None) -
     digest = hashlib.sha256()
     for name, values in sums.items():
         count, first, second = (v or "0" for v in values)  # an empty table's sums are null
+        if name in ADDED_TABLES and count == "0":
+            continue
         digest.update(f"{name}\x00{count}\x00{first}\x00{second}\x00".encode())
     return digest.hexdigest()
 

@@ -2,7 +2,8 @@
 in place and all or nothing (``myositis registry migrate REGISTRY``).
 
 Version 2 -> 3: ``diagnosis`` gets ``end_date`` (null: a version-2 registry recorded no
-diagnosis ends), in the data model's column order. Nothing else changes, so the data
+diagnosis ends), in the data model's column order, and the ``procedure`` table is created,
+empty. Nothing else changes, so the data
 fingerprint is the same after as before (:mod:`myositis.registry.fingerprint`); a DuckDB file
 that recorded one records it again, with the new column in its stamp, so study runs keep using
 the record.
@@ -11,7 +12,8 @@ Version 1 -> 3:
 
 - every table is rebuilt with the current columns in the data model's order; the new
   columns are null (``person.source_id``, ``assessment.visit_id``, the provenance columns:
-  version 1 kept no source ids or provenance; ``diagnosis.end_date``);
+  version 1 kept no source ids or provenance; ``diagnosis.end_date``), and the tables it
+  lacked are created;
 - ``laboratory``: the version-1 ``value`` and ``unit`` become ``source_value`` and
   ``source_unit``; ``value`` and ``uln`` are converted to the test's canonical unit
   (:mod:`myositis.codes.units`; version 1 gave the ULN in the unit of the value) and
@@ -47,6 +49,7 @@ import pyarrow as pa
 from ibis import BaseBackend
 
 from myositis.errors import RegistryError
+from myositis.registry.conformance import present_tables
 from myositis.registry.fingerprint import record_fingerprint
 from myositis.registry.keys import declare_person_key, person_key_declared
 from myositis.registry.schema import MIGRATABLE, SCHEMA_VERSION, SEVERAL_RACES, TABLES
@@ -197,11 +200,13 @@ def _migrate_connection(con: BaseBackend, where: str, version: str) -> dict[str,
     raw = con.con
     if version == "1":
         _from_version_1(raw, where)
-    else:  # version 2: a table that lacks a current column is rebuilt, the column null
+    else:  # version 2: a new table is created empty; one that lacks a column is rebuilt
+        present = present_tables(con)
         for name, schema in TABLES.items():
-            stored = con.table(name).columns
-            if any(c not in stored for c in schema.names):
-                _rebuild(raw, name, _select(name, stored))
+            if name not in present:
+                _create(raw, name)
+            elif any(c not in con.table(name).columns for c in schema.names):
+                _rebuild(raw, name, _select(name, con.table(name).columns))
     values = {
         "schema_version": SCHEMA_VERSION,
         "migrated_from_schema_version": version,
@@ -214,6 +219,12 @@ def _migrate_connection(con: BaseBackend, where: str, version: str) -> dict[str,
     for key, value in values.items():
         raw.execute("INSERT INTO registry_metadata VALUES (?, ?)", [key, value])
     return values
+
+
+def _create(raw: Any, name: str) -> None:
+    """Create table ``name`` of the data model, empty."""
+    columns = ", ".join(f'"{c}" {_duck_type(t)}' for c, t in TABLES[name].items())
+    raw.execute(f'CREATE TABLE "{name}" ({columns})')
 
 
 def _rebuild(raw: Any, name: str, select: str) -> None:
@@ -245,8 +256,7 @@ def _from_version_1(raw: Any, where: str) -> None:
                 _rebuild(raw, name, _select(name, schema.names, version_1=True))
         for name in TABLES:
             if name not in V1_TABLES:
-                columns = ", ".join(f'"{c}" {_duck_type(t)}' for c, t in TABLES[name].items())
-                raw.execute(f'CREATE TABLE "{name}" ({columns})')
+                _create(raw, name)
         raw.execute(
             "INSERT INTO person_race SELECT person_id, race FROM person "
             "WHERE race IS NOT NULL AND race <> ? ORDER BY person_id",

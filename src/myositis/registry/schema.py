@@ -15,7 +15,9 @@ values in one canonical unit per test with the source value and unit kept, and s
 per person (``person_race``). Version 3 (``SCHEMA_VERSION`` "3") adds the end of a diagnosis
 (``diagnosis.end_date``: when the condition resolved, as a source such as OMOP's
 ``condition_end_date`` or FHIR's ``Condition.abatementDateTime`` records it; null when it does
-not). A version-1 or version-2 registry is migrated by ``myositis registry migrate``
+not) and procedures (``procedure``: a muscle biopsy, an EMG, an MRI, as OMOP's
+``procedure_occurrence`` or FHIR's ``Procedure`` records them). A version-1 or version-2
+registry is migrated by ``myositis registry migrate``
 (:mod:`myositis.registry.migrate`).
 """
 
@@ -42,8 +44,21 @@ DM_SUBTYPES: Final = (
     "juvenile_postmyopathic",
 )
 
-#: Code systems the registry accepts in ``diagnosis.code_system`` and ``drug_exposure.code_system``.
-CODE_SYSTEMS: Final = ("ICD10CM", "ICD9CM", "SNOMED", "OMOP", "RXNORM", "ATC", "LOINC", "LOCAL")
+#: Code systems the registry accepts in ``diagnosis``, ``procedure`` and ``drug_exposure``.
+CODE_SYSTEMS: Final = (
+    "ICD10CM",
+    "ICD9CM",
+    "SNOMED",
+    "OMOP",
+    "RXNORM",
+    "ATC",
+    "LOINC",
+    "LOCAL",
+    # procedure vocabularies (version 3): CPT-4, HCPCS, ICD-10-PCS
+    "CPT4",
+    "HCPCS",
+    "ICD10PCS",
+)
 
 #: ``person.sex`` codes.
 SEXES: Final = ("F", "M", "U")
@@ -74,10 +89,10 @@ _PROVENANCE: Final = {
 REGISTRY_TABLES: Final = ("import_log", "registry_metadata")
 
 #: Tables a CSV/Parquet folder registry may leave out (absent = an empty table).
-OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log")
+OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log", "procedure")
 #: Columns of one table its folder file may leave out (absent = null), besides the provenance
 #: columns every table's may: version-3 additions a hand-made folder need not write.
-_OPTIONAL_FOLDER_COLUMNS: Final = {"diagnosis": ("end_date",)}
+_OPTIONAL_FOLDER_COLUMNS: Final = {"diagnosis": ("end_date",), "procedure": ("end_date",)}
 
 
 def optional_folder_columns(table: str) -> tuple[str, ...]:
@@ -98,6 +113,7 @@ ID_COLUMNS: Final = {
 IMPORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "person": ("site", "source_id"),
     "diagnosis": ("code_system", "code", "diagnosis_date"),
+    "procedure": ("code_system", "code", "procedure_date"),
     "dm_subtype": ("classified_date",),
     "drug_exposure": ("ingredient", "start_date", "route"),
     "assessment": ("instrument", "assessment_date", "visit_id", "measure"),
@@ -147,6 +163,19 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "code_system": "string",
             "code": "string",
             "diagnosis_date": "date",
+            "end_date": "date",
+            **_PROVENANCE,
+        }
+    ),
+    # Every coded procedure, as recorded (version 3): a muscle biopsy, an EMG, an MRI, an
+    # infusion. end_date: its last day where the source gives one; null otherwise (the
+    # procedure event then ends on its date).
+    "procedure": ibis.schema(
+        {
+            "person_id": "int64",
+            "code_system": "string",
+            "code": "string",
+            "procedure_date": "date",
             "end_date": "date",
             **_PROVENANCE,
         }
@@ -298,6 +327,7 @@ SHARED: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
 #: Periods: (start column, end column) pairs; an end may not come before its start.
 PERIODS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "diagnosis": (("diagnosis_date", "end_date"),),
+    "procedure": (("procedure_date", "end_date"),),
     "drug_exposure": (("start_date", "end_date"),),
     "observation_period": (("start_date", "end_date"),),
 }

@@ -74,6 +74,9 @@ CODE_SYSTEM: Final = {
     "ATC": "WHO ATC",
     "LOINC": "LOINC",
     "LOCAL": "Local code",
+    "CPT4": "CPT-4",
+    "HCPCS": "HCPCS",
+    "ICD10PCS": "ICD-10-PCS",
 }
 
 #: Whether a shipped code was checked against its publisher (``codes/data/codesets.csv``).

@@ -60,6 +60,12 @@ NOTES: Final[dict[tuple[str, str], tuple[str, str, str, str]]] = {
     ("diagnosis", "code"): ("", "", "M33.10", "the code as recorded (dotted or not)"),
     ("diagnosis", "diagnosis_date"): ("", "", "2019-03-02", "date of the coded encounter"),
     ("diagnosis", "end_date"): ("", "", "", "day the condition resolved (empty: not recorded)"),
+    ("procedure", "code_system"): (", ".join(CODE_SYSTEMS), "", "CPT4", "code system"),
+    ("procedure", "code"): ("", "", "20206", "the code as recorded (CPT 20206: needle muscle "
+                            "biopsy)"),
+    ("procedure", "procedure_date"): ("", "", "2019-03-09", "day the procedure was done"),
+    ("procedure", "end_date"): ("", "", "", "last day of a procedure over several days "
+                                "(empty: one day)"),
     ("dm_subtype", "subtype"): (", ".join(DM_SUBTYPES), "", "amyopathic", "clinical subtype"),
     ("dm_subtype", "classified_date"): ("", "", "2019-04-01", "date of classification"),
     ("drug_exposure", "exposure_id"): ("", "", "1", "your number for the regimen (optional)"),

@@ -13,11 +13,15 @@ full table):
 - ``diagnosis``: ``condition_occurrence``, one row each, coded by its concept (the standard
   ``condition_concept_id``, else the ``condition_source_concept_id``) as the ``concept`` table
   gives it: ``vocabulary_id`` as the registry's code system (SNOMED, ICD10CM, ICD9CM, RxNorm ->
-  RXNORM, ATC, LOINC, LOCAL) and ``concept_code`` as the code, so the study's code sets (``codes/``)
-  match; a concept of another vocabulary, or absent from ``concept``, is code system ``OMOP``
+  RXNORM, ATC, LOINC, LOCAL, and the procedure vocabularies CPT4, HCPCS, ICD10PCS) and
+  ``concept_code`` as the code, so the study's code sets (``codes/``) match; a concept of
+  another vocabulary (ICD9Proc, OPCS4, ...), or absent from ``concept``, is code system ``OMOP``
   with the concept id as its code (the code sets also list OMOP concept ids); ``end_date``
   the ``condition_end_date``, where a CDM leaves it empty the day after the start (Circe's
   rule, as for drug exposures below).
+- ``procedure``: ``procedure_occurrence``, one row each, coded as diagnoses; ``end_date`` the
+  day after ``procedure_date`` (Circe's rule, whatever ``procedure_end_date`` says); empty
+  where the CDM has no such table.
 - ``drug_exposure``: ``drug_exposure``, one row each; ``exposure_id`` = ``drug_exposure_id``;
   coded as diagnoses; ``ingredient`` the RxNorm Ingredient ancestor of the drug concept through
   ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
@@ -90,6 +94,10 @@ VOCABULARIES: Final = {
     "ATC": "ATC",
     "LOINC": "LOINC",
     "LOCAL": "LOCAL",  # a site's own vocabulary named LOCAL (as the registry's LOCAL codes)
+    # procedure vocabularies (registry version 3): OMOP's vocabulary ids are the registry's
+    "CPT4": "CPT4",
+    "HCPCS": "HCPCS",
+    "ICD10PCS": "ICD10PCS",
 }
 
 #: OMOP Gender concepts (OMOP Gender vocabulary).
@@ -202,6 +210,7 @@ class RegistryViews:
                 person.filter(person.race.notnull()).select("person_id", "race"), "person_race"
             ),
             "diagnosis": self.diagnosis(),
+            "procedure": self.procedure(),
             "dm_subtype": self.dm_subtype(),
             "drug_exposure": self.drug_exposure(),
             "assessment": self.assessment(),
@@ -356,6 +365,29 @@ class RegistryViews:
             **_provenance("condition_occurrence", "condition_occurrence_id", row),
         )
         return _typed(out, "diagnosis")
+
+    def procedure(self) -> ir.Table:
+        if not self.cdm.has("procedure_occurrence"):
+            return self.empty("procedure")
+        po = self._coded(
+            self.cdm.table("procedure_occurrence"),
+            "procedure_concept_id",
+            "procedure_source_concept_id",
+        )
+        row = po.procedure_occurrence_id.cast("int64")
+        start = po.procedure_date.cast("date")
+        # Circe ends every procedure the day after it (circe-be procedureOccurrence.sql),
+        # whatever procedure_end_date (CDM 5.4) says
+        next_day = (start + ibis.interval(days=1)).cast("timestamp").cast("date")
+        out = po.select(
+            person_id=po.person_id.cast("int64"),
+            code_system=po.code_system,
+            code=po.code,
+            procedure_date=start,
+            end_date=next_day,
+            **_provenance("procedure_occurrence", "procedure_occurrence_id", row),
+        )
+        return _typed(out, "procedure")
 
     def drug_exposure(self) -> ir.Table:
         de = self._coded(

@@ -4,6 +4,8 @@ what :mod:`.export` writes and the reader reads back to the same registry.
 - ``person`` (+ ``person_race``) -> Patient (``source_id`` as id when it is a valid FHIR id,
   the ``person_id`` as an identifier of the project's profile, US Core race and ethnicity);
 - ``diagnosis`` -> Condition; ``dm_subtype`` -> Condition coded with the subtype system;
+- ``procedure`` -> Procedure (status ``completed``, ``performedDateTime``, or
+  ``performedPeriod`` when the row has an end);
 - ``drug_exposure`` -> MedicationRequest (dose, ``Timing.repeat``, route, bounds);
 - ``assessment`` -> one QuestionnaireResponse per administration of an instrument with items
   (CDASI, MMT-8, HAQ, CHAQ), one Observation per score otherwise; visit ids as Encounters;
@@ -135,6 +137,23 @@ def subtype(row: dict[str, Any], pid: str, rid: str) -> Resource:
     if row.get("classified_date") is not None:
         c["onsetDateTime"] = _iso(row["classified_date"])
     return c
+
+
+def procedure(row: dict[str, Any], pid: str, rid: str) -> Resource:
+    """A procedure as a Procedure (done: status completed); its day as ``performedDateTime``,
+    or ``performedPeriod`` start and end when the row has an end."""
+    p: Resource = {
+        "resourceType": "Procedure",
+        "id": rid,
+        "status": "completed",
+        "code": {"coding": [{"system": fs.URIS[row["code_system"]], "code": row["code"]}]},
+        "subject": _subject(pid),
+    }
+    if row.get("end_date") is not None:
+        p["performedPeriod"] = {"start": _iso(row["procedure_date"]), "end": _iso(row["end_date"])}
+    else:
+        p["performedDateTime"] = _iso(row["procedure_date"])
+    return p
 
 
 def medication_request(row: dict[str, Any], pid: str) -> Resource:
@@ -321,5 +340,6 @@ __all__ = [
     "medication_request",
     "patient",
     "patient_id",
+    "procedure",
     "subtype",
 ]

@@ -12,11 +12,15 @@
   UCUM unit, ``referenceRange.high`` the ULN) or ``assessment`` (a code of the mapping);
 - QuestionnaireResponse -> ``assessment`` rows, one per answered item of a mapped
   Questionnaire; MMT-8 and HAQ scores computed from the items;
+- Procedure -> ``procedure`` (the first coding of a known code system: CPT, HCPCS,
+  ICD-10-PCS, SNOMED, ...; date ``performedDateTime``, else ``performedPeriod.start``; end
+  ``performedPeriod.end``);
 - AdverseEvent -> ``adverse_event``.
 
 Encounters give visit ids (an assessment's ``visit_id`` is its Encounter's id, else the
 QuestionnaireResponse's id); Medications are looked up from ``medicationReference``.
-Resources marked ``entered-in-error`` or ``cancelled`` are rejected with that reason.
+Resources marked ``entered-in-error`` or ``cancelled`` are rejected with that reason, as are a
+MedicationStatement ``not-taken`` and a Procedure ``not-done`` or ``preparation``.
 """
 
 from __future__ import annotations
@@ -336,6 +340,28 @@ class Converter:
             text = route.text or _display(route)
             row["route"] = text.lower() if text else None
 
+    # -- Procedure ---------------------------------------------------------------------------
+    def _procedure(self, p: Any) -> list[Row]:
+        _status(p.status)
+        # not done, or not yet: no procedure happened (FHIR R4 EventStatus)
+        undone = {"not-done": "marked not done", "preparation": "still in preparation"}
+        if p.status in undone:
+            raise Rejected("status", p.status, f"{undone[p.status]} in the source: no procedure")
+        person = ref_id(p.subject, "Patient", "subject")
+        for coding in _codings(p.code):
+            system = fs.SYSTEMS.get(coding.system or "")
+            if system and coding.code:
+                start, end = _performed(p)
+                row = {
+                    "person_source_id": person,
+                    "code_system": system,
+                    "code": coding.code,
+                    "procedure_date": start,
+                    "end_date": end,
+                }
+                return [("procedure", row)]
+        raise Skipped("Procedures without a coding of a known code system")
+
     # -- Observation -------------------------------------------------------------------------
     def _observation(self, o: Any) -> list[Row]:
         _status(o.status)
@@ -502,6 +528,26 @@ def _visit(reference: Any) -> str | None:
         return ref_id(reference, "Encounter", "encounter")
     ident = reference.identifier
     return str(ident.value) if ident is not None and ident.value else None
+
+
+def _performed(p: Any) -> tuple[_dt.date | None, _dt.date | None]:
+    """(first day, last day) of a Procedure: ``performedDateTime`` (no last day), else
+    ``performedPeriod`` start and end; an age, range or text gives no day and is refused."""
+    if p.performedDateTime is not None:
+        return _day(p.performedDateTime, "performedDateTime"), None
+    period = p.performedPeriod
+    if period is not None:
+        start = _day(period.start, "performedPeriod.start")
+        return start, _day(period.end, "performedPeriod.end", required=False)
+    for name in ("performedString", "performedAge", "performedRange"):
+        if getattr(p, name) is not None:
+            raise Bad(
+                name,
+                p.performedString if name == "performedString" else None,
+                "a date is required: give performedDateTime or performedPeriod.start (an age, "
+                "range or text gives no day)",
+            )
+    return _day(None, "performedDateTime"), None
 
 
 def _answers(items: list[Any]) -> Iterator[tuple[str, Any]]:

@@ -26,6 +26,7 @@ NDJSON_FILES: Final = (
     "Patient",
     "Encounter",
     "Condition",
+    "Procedure",
     "MedicationRequest",
     "Observation",
     "QuestionnaireResponse",
@@ -35,6 +36,7 @@ NDJSON_FILES: Final = (
 _ORDER: Final = {
     "diagnosis": ("person_id", "diagnosis_date", "code_system", "code"),
     "dm_subtype": ("person_id", "classified_date", "subtype"),
+    "procedure": ("person_id", "procedure_date", "code_system", "code", "end_date"),
     "drug_exposure": ("exposure_id",),
     "assessment": ("assessment_id", "measure"),
     "laboratory": ("person_id", "result_date", "test", "source_value"),
@@ -81,6 +83,8 @@ def _resources(con: Any) -> Iterator[tuple[int, Resource]]:
         yield row["person_id"], build.condition(row, pids[row["person_id"]], f"diagnosis-{n}")
     for n, row in enumerate(_rows(con, "dm_subtype", _ORDER["dm_subtype"]), start=1):
         yield row["person_id"], build.subtype(row, pids[row["person_id"]], f"subtype-{n}")
+    for n, row in enumerate(_rows(con, "procedure", _ORDER["procedure"]), start=1):
+        yield row["person_id"], build.procedure(row, pids[row["person_id"]], f"procedure-{n}")
     for row in _rows(con, "drug_exposure", _ORDER["drug_exposure"]):
         yield row["person_id"], build.medication_request(row, pids[row["person_id"]])
     visits: set[tuple[int, str]] = set()

@@ -7,10 +7,10 @@ change between R4 and R4B) and turned into registry rows by :mod:`.convert`, thr
 mapping of :mod:`.mapping`.
 
 Accounting: one resource that the registry holds (a Patient, a coded Condition, a medication
-order or statement, a laboratory or mapped Observation, a mapped QuestionnaireResponse, an
-AdverseEvent) is one record: stored, or rejected with its file, line or entry, resource id and
-reason. Resources the registry does not hold (Encounter, Medication, Claim, vital signs, ...)
-are not records: the import's warnings count them by kind.
+order or statement, a laboratory or mapped Observation, a mapped QuestionnaireResponse, a
+coded Procedure, an AdverseEvent) is one record: stored, or rejected with its file, line or
+entry, resource id and reason. Resources the registry does not hold (Encounter, Medication,
+Claim, vital signs, ...) are not records: the import's warnings count them by kind.
 """
 
 from __future__ import annotations

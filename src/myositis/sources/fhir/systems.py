@@ -1,15 +1,18 @@
 """FHIR code-system URIs and value sets, both ways: standard code systems (SNOMED CT, ICD-10-CM,
-ICD-9-CM, RxNorm, ATC, LOINC, UCUM) against the registry's ``CODE_SYSTEMS``, the US Core race
-and ethnicity codes, and the project's own profile (what FHIR has no standard code for).
+ICD-9-CM, RxNorm, ATC, LOINC, CPT, HCPCS, ICD-10-PCS, UCUM) against the registry's
+``CODE_SYSTEMS``, the US Core race and ethnicity codes, and the project's own profile (what
+FHIR has no standard code for).
 
 Sources: the URIs are those of the HL7 terminology registry (terminology.hl7.org, "External
 code systems": http://snomed.info/sct, http://hl7.org/fhir/sid/icd-10-cm,
 http://hl7.org/fhir/sid/icd-9-cm, http://www.nlm.nih.gov/research/umls/rxnorm,
-http://www.whocc.no/atc, http://loinc.org, http://unitsofmeasure.org); the race and ethnicity
-codes are the CDC Race and Ethnicity code set (urn:oid:2.16.840.1.113883.6.238) used by the US
-Core race and ethnicity extensions (hl7.org/fhir/us/core); OMOP concept ids use the OHDSI
-FHIR terminology URI. ``PROFILE`` URIs are this project's own (a URN: no web address is
-claimed); a mapping file may name others (``docs/fhir.md``).
+http://www.whocc.no/atc, http://loinc.org, http://www.ama-assn.org/go/cpt,
+http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets, http://www.cms.gov/Medicare/Coding/ICD10
+(ICD-10-PCS), http://unitsofmeasure.org); the race and ethnicity codes are the CDC Race and
+Ethnicity code set (urn:oid:2.16.840.1.113883.6.238) used by the US Core race and ethnicity
+extensions (hl7.org/fhir/us/core); OMOP concept ids use the OHDSI FHIR terminology URI.
+``PROFILE`` URIs are this project's own (a URN: no web address is claimed); a mapping file may
+name others (``docs/fhir.md``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ SYSTEMS: Final = {
     "http://www.nlm.nih.gov/research/umls/rxnorm": "RXNORM",
     "http://www.whocc.no/atc": "ATC",
     "http://loinc.org": "LOINC",
+    # procedure code systems (Procedure.code)
+    "http://www.ama-assn.org/go/cpt": "CPT4",
+    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "HCPCS",
+    "http://www.cms.gov/Medicare/Coding/ICD10": "ICD10PCS",
     "https://fhir-terminology.ohdsi.org": "OMOP",
     "urn:myositis-outcomes:fhir:CodeSystem:local": "LOCAL",
 }

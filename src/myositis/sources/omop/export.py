@@ -10,7 +10,9 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
 - ``observation_period``: the recorded periods, and for a person without one the period
   derived from the person's records (:mod:`myositis.registry.observation`; typed 32882,
   "Standard algorithm from EHR"; ATLAS finds no entry event outside an observation period);
-- ``condition_occurrence`` (diagnoses); ``drug_exposure`` (``drug_exposure_id`` the
+- ``condition_occurrence`` (diagnoses); ``procedure_occurrence`` (procedures, their
+  ``end_date`` as ``procedure_end_date``; read live, a procedure ends the day after its date,
+  Circe's rule); ``drug_exposure`` (``drug_exposure_id`` the
   ``exposure_id``; route in ``route_source_value``; a course without an end date, still
   running when the data end, ends on the last day of the person's observation period that
   holds its start, as the CDM requires an end date (THEMIS "drug_end_date_not_in_data"), and
@@ -19,8 +21,8 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   the value and unit, and the ULN in that unit; assessments with ``value_as_number``);
   ``observation`` (DM subtypes); ``cdm_source``;
 - codes: every (code system, code) used gets a ``concept`` row (vocabulary and code as the
-  registry has them, domain ``Condition``, ``Drug`` or ``Measurement`` by the table using it;
-  an ``OMOP`` code is the concept id itself); ids of concepts made here start at
+  registry has them, domain ``Condition``, ``Procedure``, ``Drug`` or ``Measurement`` by the
+  table using it; an ``OMOP`` code is the concept id itself); ids of concepts made here start at
   2,100,000,000 (OMOP's local range), in sorted order, so an export is the same every time.
   Each drug's ingredient is a concept of class ``Ingredient`` linked in ``concept_ancestor``;
 - assessments and subtypes use the local concepts of the default mapping; an instrument
@@ -31,10 +33,10 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
 
 Every field the OMOP CDM 5.4 DDL declares ``NOT NULL`` (OHDSI/CommonDataModel,
 ``inst/ddl/5.4/postgresql/OMOPCDM_postgresql_5.4_ddl.sql``) is filled, so the files load into
-a CDM made with it. A record the CDM cannot hold without inventing a value (a diagnosis, drug
-exposure start, assessment, laboratory result or subtype without its date; a recorded
-observation period without its start or end; a person without a birth year) stops the export
-before any file is written, naming the rows to mend.
+a CDM made with it. A record the CDM cannot hold without inventing a value (a diagnosis,
+procedure, drug exposure start, assessment, laboratory result or subtype without its date; a
+recorded observation period without its start or end; a person without a birth year) stops the
+export before any file is written, naming the rows to mend.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ CDM_5_4: Final = 756265  # concept "OMOP CDM Version 5.4.0" (cdm_source.cdm_vers
 REQUIRED: Final = (
     ("person", "birth_year", "person.year_of_birth"),
     ("diagnosis", "diagnosis_date", "condition_occurrence.condition_start_date"),
+    ("procedure", "procedure_date", "procedure_occurrence.procedure_date"),
     ("drug_exposure", "start_date", "drug_exposure.drug_exposure_start_date"),
     ("assessment", "assessment_date", "measurement.measurement_date"),
     ("laboratory", "result_date", "measurement.measurement_date"),
@@ -147,6 +150,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
 
     persons = _rows(con, "person")
     diagnoses = _rows(con, "diagnosis")
+    procedures = _rows(con, "procedure")
     drugs = _rows(con, "drug_exposure")
     labs = _rows(con, "laboratory")
     assessments = _rows(con, "assessment")
@@ -156,6 +160,11 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
         for code in _icd_above(d["code_system"], d["code"]):
             concepts.want("Condition", d["code_system"], code)
             above.add((d["code_system"], code, d["code"]))
+    for r in procedures:
+        concepts.want("Procedure", r["code_system"], r["code"])
+        for code in _icd_above(r["code_system"], r["code"]):
+            concepts.want("Procedure", r["code_system"], code)
+            above.add((r["code_system"], code, r["code"]))
     for e in drugs:
         concepts.want("Drug", e["code_system"], e["code"])
         if e["ingredient"]:
@@ -214,6 +223,19 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "condition_source_concept_id": 0,
         }
         for i, d in enumerate(diagnoses)
+    ]
+    tables["procedure_occurrence"] = [
+        {
+            "procedure_occurrence_id": i + 1,
+            "person_id": r["person_id"],
+            "procedure_concept_id": concepts.id(r["code_system"], r["code"]),
+            "procedure_date": r["procedure_date"],
+            "procedure_end_date": r["end_date"],
+            "procedure_type_concept_id": EHR,
+            "procedure_source_value": r["code"],
+            "procedure_source_concept_id": 0,
+        }
+        for i, r in enumerate(procedures)
     ]
     tables["drug_exposure"] = [
         {
@@ -403,7 +425,7 @@ def _ancestors(
     concepts: _Concepts, drugs: Iterable[dict[str, Any]], above: Iterable[tuple[str, str, str]]
 ) -> list[dict[str, Any]]:
     """Each concept its own ancestor; each drug's ingredient above it; the ICD codes
-    above each diagnosis code (:func:`_icd_above`)."""
+    above each diagnosis or procedure code (:func:`_icd_above`)."""
     pairs: set[tuple[int, int]] = set()
     for key in concepts.ids:
         pairs.add((concepts.ids[key], concepts.ids[key]))
@@ -461,6 +483,16 @@ _COLUMNS: Final[dict[str, dict[str, pa.DataType]]] = {
         "condition_type_concept_id": pa.int64(),
         "condition_source_value": pa.string(),
         "condition_source_concept_id": pa.int64(),
+    },
+    "procedure_occurrence": {
+        "procedure_occurrence_id": pa.int64(),
+        "person_id": pa.int64(),
+        "procedure_concept_id": pa.int64(),
+        "procedure_date": pa.date32(),
+        "procedure_end_date": pa.date32(),
+        "procedure_type_concept_id": pa.int64(),
+        "procedure_source_value": pa.string(),
+        "procedure_source_concept_id": pa.int64(),
     },
     "drug_exposure": {
         "drug_exposure_id": pa.int64(),

@@ -51,7 +51,13 @@ DOCS: Final = "docs/redcap.md"
 
 #: Tables a mapping fills from forms (persons and assessments have their own sections).
 FormTable = Literal[
-    "diagnosis", "dm_subtype", "drug_exposure", "laboratory", "adverse_event", "observation_period"
+    "diagnosis",
+    "procedure",
+    "dm_subtype",
+    "drug_exposure",
+    "laboratory",
+    "adverse_event",
+    "observation_period",
 ]
 FORM_TABLES: Final = get_args(FormTable)
 #: Columns the import fills itself.
@@ -64,6 +70,7 @@ UNIT_COLUMNS: Final = {
 }
 SYSTEM_COLUMNS: Final = {
     ("diagnosis", "code"): "code_system",
+    ("procedure", "code"): "code_system",
     ("drug_exposure", "code"): "code_system",
 }
 PERSON_COLUMNS: Final = ("source_id", "sex", "birth_date", "birth_year", "race", "ethnicity")
