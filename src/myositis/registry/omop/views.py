@@ -158,6 +158,12 @@ def _null(dtype: str) -> ir.Value:
     return ibis.null().cast(dtype)
 
 
+def _days_after(day: ir.DateValue, days: ir.IntegerValue) -> ir.DateValue:
+    """The date ``days`` after ``day`` (as a date: the engines make a date plus an interval a
+    timestamp, which Ibis types as a date and so would not cast back)."""
+    return (day + days.as_interval("D")).cast("timestamp").cast("date")
+
+
 def _column(t: ir.Table, name: str, dtype: str) -> ir.Value:
     """A CDM column cast to ``dtype``, or null when the CDM lacks it."""
     return t[name].cast(dtype) if name in t.columns else _null(dtype)
@@ -347,47 +353,36 @@ class RegistryViews:
         )
 
     def diagnosis(self) -> ir.Table:
-        co = self._coded(
-            self.cdm.table("condition_occurrence"),
-            "condition_concept_id",
-            "condition_source_concept_id",
+        return self._occurrences(
+            "condition", "diagnosis", "condition_start_date", end="condition_end_date"
         )
-        row = co.condition_occurrence_id.cast("int64")
-        start = co.condition_start_date.cast("date")
-        # no end date: Circe's end, the day after the start (circe-be conditionOccurrence.sql)
-        next_day = (start + ibis.interval(days=1)).cast("timestamp").cast("date")
-        out = co.select(
-            person_id=co.person_id.cast("int64"),
-            code_system=co.code_system,
-            code=co.code,
-            diagnosis_date=start,
-            end_date=_column(co, "condition_end_date", "date").coalesce(next_day),
-            **_provenance("condition_occurrence", "condition_occurrence_id", row),
-        )
-        return _typed(out, "diagnosis")
 
     def procedure(self) -> ir.Table:
         if not self.cdm.has("procedure_occurrence"):
             return self.empty("procedure")
-        po = self._coded(
-            self.cdm.table("procedure_occurrence"),
-            "procedure_concept_id",
-            "procedure_source_concept_id",
+        # Circe ends every procedure the day after it, whatever procedure_end_date (CDM 5.4)
+        return self._occurrences("procedure", "procedure", "procedure_date", end=None)
+
+    def _occurrences(self, kind: str, name: str, start: str, *, end: str | None) -> ir.Table:
+        """``<kind>_occurrence`` as registry table ``name``, one row each: coded by its concept
+        (standard, else source), from column ``start`` to column ``end``, where empty (or
+        ``end`` None) the day after the start, as Circe ends a condition or a procedure
+        (circe-be conditionOccurrence.sql, procedureOccurrence.sql)."""
+        t = self._coded(
+            self.cdm.table(f"{kind}_occurrence"), f"{kind}_concept_id", f"{kind}_source_concept_id"
         )
-        row = po.procedure_occurrence_id.cast("int64")
-        start = po.procedure_date.cast("date")
-        # Circe ends every procedure the day after it (circe-be procedureOccurrence.sql),
-        # whatever procedure_end_date (CDM 5.4) says
-        next_day = (start + ibis.interval(days=1)).cast("timestamp").cast("date")
-        out = po.select(
-            person_id=po.person_id.cast("int64"),
-            code_system=po.code_system,
-            code=po.code,
-            procedure_date=start,
-            end_date=next_day,
-            **_provenance("procedure_occurrence", "procedure_occurrence_id", row),
+        row = t[f"{kind}_occurrence_id"].cast("int64")
+        day = t[start].cast("date")
+        next_day = _days_after(day, ibis.literal(1))
+        out = t.select(
+            person_id=t.person_id.cast("int64"),
+            code_system=t.code_system,
+            code=t.code,
+            **{f"{name}_date": day},
+            end_date=next_day if end is None else _column(t, end, "date").coalesce(next_day),
+            **_provenance(f"{kind}_occurrence", f"{kind}_occurrence_id", row),
         )
-        return _typed(out, "procedure")
+        return _typed(out, name)
 
     def drug_exposure(self) -> ir.Table:
         de = self._coded(
@@ -411,11 +406,8 @@ class RegistryViews:
         row = de.drug_exposure_id.cast("int64")
         start = de.drug_exposure_start_date.cast("date")
         # no end date: Circe's end, start + days_supply, else start + 1 day (circe-be
-        # drugExposure.sql), so an era or exit measured from it is ATLAS's (a date: the
-        # engines make a date plus an interval a timestamp, which Ibis types as a date and so
-        # would not cast back)
-        days = _column(de, "days_supply", "int64").fill_null(1)
-        supplied = (start + days.as_interval("D")).cast("timestamp").cast("date")
+        # drugExposure.sql), so an era or exit measured from it is ATLAS's
+        supplied = _days_after(start, _column(de, "days_supply", "int64").fill_null(1))
         end = _column(de, "drug_exposure_end_date", "date").coalesce(supplied)
         out = de.select(
             exposure_id=row,
