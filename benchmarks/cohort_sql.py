@@ -35,6 +35,9 @@ _ICD: Final = ("ICD10CM", "ICD9CM")
 #: (myositis.registry.observation.RECORD_DATES; the benchmark checks they are the same).
 RECORD_DATES: Final = (
     ("diagnosis", "diagnosis_date"),
+    ("diagnosis", "end_date"),
+    ("procedure", "procedure_date"),
+    ("procedure", "end_date"),
     ("dm_subtype", "classified_date"),
     ("drug_exposure", "start_date"),
     ("drug_exposure", "end_date"),

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from myositis.registry.observation import RECORD_DATES as REGISTRY_DATES
 from myositis.sources.synthetic import generate_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_cohort  # noqa: E402
-from cohort_sql import Dialect  # noqa: E402
+from cohort_sql import RECORD_DATES, Dialect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +46,12 @@ def test_the_hand_written_study_queries_return_the_builders_values(registry: str
     # attrition (5 lines), unscorable, data cutoff, records of each kind, CDASI series
     assert same_check == check
     assert check[0] == 20_000 and check[4] == len(rows)
+
+
+def test_the_hand_written_observation_periods_read_the_registrys_record_dates() -> None:
+    """The hand-written and Circe-style SQL derive observation periods from the same dates as
+    the registry (myositis.registry.observation.RECORD_DATES: every date column of the clinical
+    tables); a table or date column added to the data model must be added there too (the
+    benchmark refuses to run otherwise: version 3's diagnosis end and procedures were)."""
+    assert RECORD_DATES == REGISTRY_DATES
+    assert ("procedure", "procedure_date") in RECORD_DATES
