@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from myositis.sources.export import export_registry
 from myositis.sources.fhir import Reader
 from myositis.sources.write import ImportResult, write_import
+from sources.fhir.test_mapping import _rows
 
 CPT = "http://www.ama-assn.org/go/cpt"
 LOCAL = "http://hospital.example/procedures"
@@ -62,14 +62,6 @@ def _import(tmp_path: Path, resources: list[dict[str, Any]], into: Path) -> Impo
               "entry": [{"resource": r} for r in resources]}  # fmt: skip
     source.write_text(json.dumps(bundle), encoding="utf-8")
     return write_import(Reader(source), into)
-
-
-def _rows(registry: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(registry), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_procedures_are_stored_exported_and_read_back_the_same(tmp_path: Path) -> None:
