@@ -184,15 +184,15 @@ def check(
 
 
 MIGRATE_HELP = (
-    "Bring a registry written by an earlier version of the data model up to the current one, "
-    "in place and all or nothing (version 2 -> 3: a diagnosis's end date, empty, the data "
-    "fingerprint unchanged; version 1 -> 2: source ids, provenance columns, visit ids, "
-    "observation periods, races, laboratory values converted to each test's canonical unit "
-    "with the source value kept). A laboratory unit without a conversion stops the migration "
-    "with the rows to correct. DuckDB files and CSV/Parquet folders; for PostgreSQL or Spark "
-    "migrate the file they were copied from and copy it again. A DuckDB file also gets "
-    "person_id declared the key of person where its rows allow (files written before this "
-    "version lack it; cohorts then count persons faster). docs/data-model.md"
+    "Bring a registry written by an earlier version of the data model up to the current one, in"
+    " place and all or nothing (version 2 -> 3: a diagnosis's end date and the procedure table,"
+    " both empty, the data fingerprint unchanged; version 1 -> 2: source ids, provenance "
+    "columns, visit ids, observation periods, races, laboratory values converted to each test's"
+    " canonical unit with the source value kept). A laboratory unit without a conversion stops "
+    "the migration with the rows to correct. DuckDB files and CSV/Parquet folders; for "
+    "PostgreSQL or Spark migrate the file they were copied from and copy it again. A DuckDB "
+    "file also gets person_id declared the key of person where its rows allow (files written "
+    "before this version lack it; cohorts then count persons faster). docs/data-model.md"
     "\n\n"
     "Example:  myositis registry migrate registry.duckdb"
 )

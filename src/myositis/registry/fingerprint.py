@@ -16,9 +16,9 @@ order joined by the character U+001F, each ``N`` when null, else ``V`` and its c
   Spark unlike DuckDB and PostgreSQL; the decomposition is exact arithmetic on all three);
   ``0``, ``NaN``, ``Inf``, ``-Inf`` as such.
 
-A column a later schema version added (:data:`ADDED_COLUMNS`: ``diagnosis.end_date``, version
-3) is not in that list: a row's text gets U+001F, ``V`` and its value's text at the end only when
-it holds one. A table a later version added (:data:`ADDED_TABLES`: ``procedure``, version 3)
+A column a later schema version added (``schema.ADDED_COLUMNS``: ``diagnosis.end_date``,
+version 3) is not in that list: a row's text gets U+001F, ``V`` and its value's text at the end
+only when it holds one. A table a later version added (``schema.ADDED_TABLES``: ``procedure``)
 contributes only when it holds rows. So a registry without any of them (every version-2
 registry, migrated) keeps its fingerprint.
 
@@ -55,7 +55,13 @@ from ibis import BaseBackend
 from ibis.expr import datatypes as dt
 
 from myositis.errors import RegistryError
-from myositis.registry.schema import PROVENANCE_COLUMNS, REGISTRY_TABLES, TABLES
+from myositis.registry.schema import (
+    ADDED_COLUMNS,
+    ADDED_TABLES,
+    PROVENANCE_COLUMNS,
+    REGISTRY_TABLES,
+    TABLES,
+)
 
 #: Version of the fingerprint's definition; recorded with it (a record of another version
 #: is not used: the fingerprint is computed again).
@@ -65,19 +71,11 @@ FINGERPRINT_VERSION: Final = "2"
 DATA_TABLES: Final = tuple(name for name in TABLES if name not in REGISTRY_TABLES)
 
 
-#: Columns added by a schema version after the fingerprint's definition, by table: each adds to
-#: a row's text only when it is not null, so the same data keeps its fingerprint.
-ADDED_COLUMNS: Final = {"diagnosis": ("end_date",)}
-#: Tables added by a schema version after the fingerprint's definition: each contributes only
-#: when it holds rows, so the same data keeps its fingerprint.
-ADDED_TABLES: Final = ("procedure",)
-
-
 def hashed_columns(table: str) -> dict[str, dt.DataType]:
     """The columns of a data table that the fingerprint covers: every registry column but the
     provenance ones (``PROVENANCE_COLUMNS``: they say where a row came from, not what it holds,
     so the same rows imported at another time or from other files keep their fingerprint),
-    the :data:`ADDED_COLUMNS` last."""
+    the columns a later version added (``ADDED_COLUMNS``) last."""
     covered = {c: t for c, t in TABLES[table].items() if c not in PROVENANCE_COLUMNS}
     added = ADDED_COLUMNS.get(table, ())
     return {c: t for c, t in covered.items() if c not in added} | {c: covered[c] for c in added}

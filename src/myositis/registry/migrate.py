@@ -335,7 +335,7 @@ def _migrate_folder(folder: Path) -> str:
         return f"{folder} is already at schema version {SCHEMA_VERSION}; nothing to do"
     if version not in MIGRATABLE:
         raise RegistryError(f"{folder}: cannot migrate from schema version {version!r}")
-    # a version-2 folder reads as the current model: its one missing column may be left out
+    # a version-2 folder reads as the current model: a folder may leave out what 3 added
     con = open_folder(folder, tables=V1_TABLES if version == "1" else TABLES)
     # the folder's tables are views of its files: the metadata becomes a table to be updated
     con.con.execute('CREATE TABLE "__metadata" AS SELECT * FROM registry_metadata')

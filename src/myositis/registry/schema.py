@@ -88,11 +88,17 @@ _PROVENANCE: Final = {
 #: Tables about the registry itself rather than about persons (not in the data fingerprint).
 REGISTRY_TABLES: Final = ("import_log", "registry_metadata")
 
+#: What data model version 3 added to version 2: columns of its tables, and tables. A registry
+#: migrated from version 2 holds them empty, the data fingerprint counts them only where they
+#: hold values (:mod:`myositis.registry.fingerprint`), and a folder registry may leave them out.
+ADDED_COLUMNS: Final = {"diagnosis": ("end_date",)}
+ADDED_TABLES: Final = ("procedure",)
+
 #: Tables a CSV/Parquet folder registry may leave out (absent = an empty table).
-OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log", "procedure")
+OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log", *ADDED_TABLES)
 #: Columns of one table its folder file may leave out (absent = null), besides the provenance
-#: columns every table's may: version-3 additions a hand-made folder need not write.
-_OPTIONAL_FOLDER_COLUMNS: Final = {"diagnosis": ("end_date",), "procedure": ("end_date",)}
+#: columns every table's may: the added columns, and a procedure's end.
+_OPTIONAL_FOLDER_COLUMNS: Final = {**ADDED_COLUMNS, "procedure": ("end_date",)}
 
 
 def optional_folder_columns(table: str) -> tuple[str, ...]:
@@ -333,6 +339,8 @@ PERIODS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
 }
 
 __all__ = [
+    "ADDED_COLUMNS",
+    "ADDED_TABLES",
     "CODE_SYSTEMS",
     "DATA_TABLES",
     "DERIVED_PERIOD",

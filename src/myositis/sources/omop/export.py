@@ -155,16 +155,12 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     labs = _rows(con, "laboratory")
     assessments = _rows(con, "assessment")
     above: set[tuple[str, str, str]] = set()  # (system, ancestor code, code) of ICD codes
-    for d in diagnoses:
-        concepts.want("Condition", d["code_system"], d["code"])
-        for code in _icd_above(d["code_system"], d["code"]):
-            concepts.want("Condition", d["code_system"], code)
-            above.add((d["code_system"], code, d["code"]))
-    for r in procedures:
-        concepts.want("Procedure", r["code_system"], r["code"])
-        for code in _icd_above(r["code_system"], r["code"]):
-            concepts.want("Procedure", r["code_system"], code)
-            above.add((r["code_system"], code, r["code"]))
+    for domain, coded in (("Condition", diagnoses), ("Procedure", procedures)):
+        for r in coded:
+            concepts.want(domain, r["code_system"], r["code"])
+            for code in _icd_above(r["code_system"], r["code"]):
+                concepts.want(domain, r["code_system"], code)
+                above.add((r["code_system"], code, r["code"]))
     for e in drugs:
         concepts.want("Drug", e["code_system"], e["code"])
         if e["ingredient"]:
