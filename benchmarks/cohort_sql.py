@@ -38,6 +38,8 @@ RECORD_DATES: Final = (
     ("diagnosis", "end_date"),
     ("procedure", "procedure_date"),
     ("procedure", "end_date"),
+    ("visit", "visit_date"),
+    ("visit", "end_date"),
     ("dm_subtype", "classified_date"),
     ("drug_exposure", "start_date"),
     ("drug_exposure", "end_date"),

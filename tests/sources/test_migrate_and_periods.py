@@ -1,7 +1,7 @@
-"""Data model v2 and v3: a version-1 or version-2 registry is refused with what to do, and
-migrated (laboratory values to the canonical unit, races listed; a diagnosis's end added, the
-data fingerprint kept); observation periods are derived by the documented rule; units convert
-by the UCUM factors."""
+"""Data model v2 to v4: a registry of version 1, 2 or 3 is refused with what to do, and
+migrated (laboratory values to the canonical unit, races listed; a diagnosis's end, the
+procedure and visit tables added, the data fingerprint kept); observation periods are derived
+by the documented rule; units convert by the UCUM factors."""
 
 from __future__ import annotations
 
@@ -93,14 +93,16 @@ DIAGNOSES = [(1, "ICD10CM", "M33.10", "2019-01-01"), (1, "ICD10CM", "M3310", "20
 
 def _v2_duckdb(path: Path) -> str:
     """A version-2 DuckDB registry with its fingerprint recorded, as the version-2 software
-    wrote it: made as version 3 with no diagnosis end, then the column dropped. Returns the
-    recorded fingerprint."""
+    wrote it: made as the current version with no diagnosis end, then the column and the
+    tables of versions 3 and 4 dropped. Returns the recorded fingerprint."""
     con = registry(path, person=[person(1)])
     for row in DIAGNOSES:
         con.con.execute("INSERT INTO diagnosis (person_id, code_system, code, diagnosis_date) "
                         "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
     recorded = record_fingerprint(con)
     con.con.execute("ALTER TABLE diagnosis DROP COLUMN end_date")
+    con.con.execute("DROP TABLE procedure")
+    con.con.execute("DROP TABLE visit")
     con.con.execute("UPDATE registry_metadata SET value = '2' WHERE key = 'schema_version'")
     con.disconnect()
     return recorded
@@ -111,11 +113,11 @@ def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
 ) -> None:
     path = tmp_path / "v2.duckdb"
     recorded = _v2_duckdb(path)
-    with pytest.raises(RegistryError, match="schema_version '2', this software reads '3'; "
+    with pytest.raises(RegistryError, match="schema_version '2', this software reads '4'; "
                        "migrate it once with: myositis registry migrate"):  # fmt: skip
         connect(path)
     said = migrate(path)
-    assert said.startswith(f"migrated {path} from schema version 2 to 3")
+    assert said.startswith(f"migrated {path} from schema version 2 to 4")
     con = connect(path)
     assert con.table("diagnosis").columns == tuple(TABLES["diagnosis"].names)
     rows = con.table("diagnosis").select("code", "diagnosis_date", "end_date").to_pyarrow()
@@ -124,13 +126,37 @@ def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
         {"code": "M3310", "diagnosis_date": dt.date(2019, 6, 1), "end_date": None},
     ]
     meta = read_metadata(con)
-    assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("3", "2")
+    assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("4", "2")
+    assert con.table("procedure").count().execute() == con.table("visit").count().execute() == 0
     # the same rows, the same fingerprint: recorded again with the new column's aggregates
     assert meta["data_fingerprint"] == recorded
     check = check_fingerprint(con, meta)
     assert check.value == recorded and "equals the one recorded" in check.message
     con.disconnect()
-    assert migrate(path).startswith(f"{path} is already at schema version 3")
+    assert migrate(path).startswith(f"{path} is already at schema version 4")
+
+
+def test_a_version_3_file_gets_the_visit_table_and_keeps_its_fingerprint(tmp_path: Path) -> None:
+    path = tmp_path / "v3.duckdb"
+    con = registry(path, person=[person(1)])
+    for row in DIAGNOSES:
+        con.con.execute("INSERT INTO diagnosis (person_id, code_system, code, diagnosis_date) "
+                        "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
+    recorded = record_fingerprint(con)
+    con.con.execute("DROP TABLE visit")
+    con.con.execute("UPDATE registry_metadata SET value = '3' WHERE key = 'schema_version'")
+    con.disconnect()
+    with pytest.raises(RegistryError, match="schema_version '3', this software reads '4'"):
+        connect(path)
+    assert migrate(path).startswith(f"migrated {path} from schema version 3 to 4")
+    con = connect(path)
+    assert con.table("visit").columns == tuple(TABLES["visit"].names)
+    assert con.table("visit").count().execute() == 0
+    meta = read_metadata(con)
+    assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("4", "3")
+    assert meta["data_fingerprint"] == recorded
+    assert "equals the one recorded" in check_fingerprint(con, meta).message
+    con.disconnect()
 
 
 def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
@@ -139,6 +165,8 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     folder = tmp_path / "v2"
     folder.mkdir()
     for name, schema in TABLES.items():
+        if name in ("procedure", "visit"):
+            continue  # added by versions 3 and 4
         columns = [c for c in schema.names if not (name == "diagnosis" and c == "end_date")]
         (folder / f"{name}.csv").write_text(",".join(columns) + "\n")
     (folder / "person.csv").write_text(
@@ -152,7 +180,10 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     (folder / "registry_metadata.csv").write_text("key,value\nschema_version,2\n")
     with pytest.raises(RegistryError, match="schema_version '2'.*myositis registry migrate"):
         connect(folder)
-    assert migrate(folder) == f"migrated {folder} from schema version 2 to 3"
+    assert migrate(folder) == f"migrated {folder} from schema version 2 to 4"
+    for name in ("procedure", "visit"):  # written, empty, with the data model's header
+        header = (folder / f"{name}.csv").read_text().splitlines()
+        assert [h.replace('"', "").split(",") for h in header] == [list(TABLES[name].names)]
     header = (folder / "diagnosis.csv").read_text().splitlines()[0]
     assert header.replace('"', "").split(",") == list(TABLES["diagnosis"].names)
     con = connect(folder)

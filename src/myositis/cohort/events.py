@@ -3,9 +3,9 @@
 The one place where each domain of the cohort language (:class:`~myositis.cohort.language.Events`)
 is read from its registry table:
 
-- ``diagnosis`` and ``procedure``: rows whose (code system, code) is in the concept set;
-  start = the diagnosis (procedure) date, end = its ``end_date`` (when the condition resolved,
-  the procedure's last day), else that date; no value.
+- ``diagnosis``, ``procedure`` and ``visit``: rows whose (code system, code) is in the concept
+  set; start = the diagnosis (procedure, visit) date, end = its ``end_date`` (when the
+  condition resolved, the procedure's last day, the discharge), else that date; no value.
 - ``drug_exposure``: rows in the concept set (codes or ingredients) and not excluded (by the
   set's excluded items, formulation or route; a null formulation or route never excludes);
   a missing end date is a regimen still running: its end is :data:`OPEN_END`, so it lasts
@@ -236,10 +236,11 @@ def domain_events(
     first, so a criterion reads only the records of persons with an entry event."""
     table = _rows_of(con, spec.domain, persons)
     null_value = ibis.null().cast("float64")
-    if spec.domain in ("diagnosis", "procedure"):
+    if spec.domain in ("diagnosis", "procedure", "visit"):
         rows = table.filter(_coded(con, table, spec, concept_sets))
-        # a diagnosis ends when the condition resolved, a procedure on its last day, where the
-        # source recorded it; else on its date (OMOP's ends are Circe's, filled by the view)
+        # a diagnosis ends when the condition resolved, a procedure on its last day, a visit at
+        # the discharge, where the source recorded it; else on its date (OMOP's ends are
+        # Circe's, filled by the view)
         start = rows[f"{spec.domain}_date"]
         events = rows.select(
             "person_id", start_date=start, end_date=rows.end_date.fill_null(start)

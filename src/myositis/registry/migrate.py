@@ -1,14 +1,14 @@
-"""Migration of a registry written with an older data model to the current one (version 3),
+"""Migration of a registry written with an older data model to the current one (version 4),
 in place and all or nothing (``myositis registry migrate REGISTRY``).
 
-Version 2 -> 3: ``diagnosis`` gets ``end_date`` (null: a version-2 registry recorded no
-diagnosis ends), in the data model's column order, and the ``procedure`` table is created,
-empty. Nothing else changes, so the data
+Version 3 -> 4: the ``visit`` table is created, empty. Version 2 -> 4: besides, ``diagnosis``
+gets ``end_date`` (null: a version-2 registry recorded no diagnosis ends), in the data model's
+column order, and the ``procedure`` table is created, empty. Nothing else changes, so the data
 fingerprint is the same after as before (:mod:`myositis.registry.fingerprint`); a DuckDB file
 that recorded one records it again, with the new column in its stamp, so study runs keep using
 the record.
 
-Version 1 -> 3:
+Version 1 -> 4:
 
 - every table is rebuilt with the current columns in the data model's order; the new
   columns are null (``person.source_id``, ``assessment.visit_id``, the provenance columns:
@@ -195,12 +195,12 @@ def _unconvertible(raw: object) -> list[str]:
 
 
 def _migrate_connection(con: BaseBackend, where: str, version: str) -> dict[str, str]:
-    """Bring every table of a version-1 or version-2 DuckDB connection to the current data
-    model (no commit here)."""
+    """Bring every table of a DuckDB connection of an older version to the current data model
+    (no commit here)."""
     raw = con.con
     if version == "1":
         _from_version_1(raw, where)
-    else:  # version 2: a new table is created empty; one that lacks a column is rebuilt
+    else:  # versions 2, 3: a new table is created empty; one that lacks a column is rebuilt
         present = present_tables(con)
         for name, schema in TABLES.items():
             if name not in present:
@@ -335,7 +335,8 @@ def _migrate_folder(folder: Path) -> str:
         return f"{folder} is already at schema version {SCHEMA_VERSION}; nothing to do"
     if version not in MIGRATABLE:
         raise RegistryError(f"{folder}: cannot migrate from schema version {version!r}")
-    # a version-2 folder reads as the current model: a folder may leave out what 3 added
+    # a version-2 or 3 folder reads as the current model: a folder may leave out what 3 and 4
+    # added
     con = open_folder(folder, tables=V1_TABLES if version == "1" else TABLES)
     # the folder's tables are views of its files: the metadata becomes a table to be updated
     con.con.execute('CREATE TABLE "__metadata" AS SELECT * FROM registry_metadata')

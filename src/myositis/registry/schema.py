@@ -12,12 +12,14 @@ Version 2 adds what real sources need: a source identifier per person (``person.
 provenance on every data row (``PROVENANCE_COLUMNS``, with the ``import_log`` table), an
 administration id that sources fill (``assessment.visit_id``), observation periods, laboratory
 values in one canonical unit per test with the source value and unit kept, and several races
-per person (``person_race``). Version 3 (``SCHEMA_VERSION`` "3") adds the end of a diagnosis
+per person (``person_race``). Version 3 adds the end of a diagnosis
 (``diagnosis.end_date``: when the condition resolved, as a source such as OMOP's
 ``condition_end_date`` or FHIR's ``Condition.abatementDateTime`` records it; null when it does
 not) and procedures (``procedure``: a muscle biopsy, an EMG, an MRI, as OMOP's
-``procedure_occurrence`` or FHIR's ``Procedure`` records them). A version-1 or version-2
-registry is migrated by ``myositis registry migrate``
+``procedure_occurrence`` or FHIR's ``Procedure`` records them). Version 4 (``SCHEMA_VERSION``
+"4") adds visits (``visit``: a hospital admission, a clinic or emergency visit, as OMOP's
+``visit_occurrence`` or FHIR's ``Encounter`` records them, coded by OMOP's Visit vocabulary).
+A registry of versions 1 to 3 is migrated by ``myositis registry migrate``
 (:mod:`myositis.registry.migrate`).
 """
 
@@ -29,10 +31,10 @@ import ibis
 import ibis.expr.schema as sch
 
 #: Schema version written to ``registry_metadata``; bump on any change of the tables below.
-SCHEMA_VERSION: Final = "3"
+SCHEMA_VERSION: Final = "4"
 
 #: Older schema versions that ``myositis registry migrate`` brings to ``SCHEMA_VERSION``.
-MIGRATABLE: Final = ("1", "2")
+MIGRATABLE: Final = ("1", "2", "3")
 
 #: DM subtypes (Bohan and Peter / Sontheimer clinical classification as used by Min 2022).
 DM_SUBTYPES: Final = (
@@ -44,7 +46,8 @@ DM_SUBTYPES: Final = (
     "juvenile_postmyopathic",
 )
 
-#: Code systems the registry accepts in ``diagnosis``, ``procedure`` and ``drug_exposure``.
+#: Code systems the registry accepts in ``diagnosis``, ``procedure``, ``visit`` and
+#: ``drug_exposure``.
 CODE_SYSTEMS: Final = (
     "ICD10CM",
     "ICD9CM",
@@ -58,6 +61,11 @@ CODE_SYSTEMS: Final = (
     "CPT4",
     "HCPCS",
     "ICD10PCS",
+    # visit vocabularies (version 4): OMOP's Visit vocabulary (IP inpatient, OP outpatient, ER
+    # emergency room, ERIP emergency room and inpatient, ...) and HL7 v3 ActCode encounter
+    # classes (FHIR Encounter.class) that have no Visit concept
+    "VISIT",
+    "ACTCODE",
 )
 
 #: ``person.sex`` codes.
@@ -88,17 +96,22 @@ _PROVENANCE: Final = {
 #: Tables about the registry itself rather than about persons (not in the data fingerprint).
 REGISTRY_TABLES: Final = ("import_log", "registry_metadata")
 
-#: What data model version 3 added to version 2: columns of its tables, and tables. A registry
-#: migrated from version 2 holds them empty, the data fingerprint counts them only where they
-#: hold values (:mod:`myositis.registry.fingerprint`), and a folder registry may leave them out.
+#: What data model versions 3 and 4 added to version 2: columns of its tables, and tables. A
+#: registry migrated from an earlier version holds them empty, the data fingerprint counts them
+#: only where they hold values (:mod:`myositis.registry.fingerprint`), and a folder registry may
+#: leave them out.
 ADDED_COLUMNS: Final = {"diagnosis": ("end_date",)}
-ADDED_TABLES: Final = ("procedure",)
+ADDED_TABLES: Final = ("procedure", "visit")
 
 #: Tables a CSV/Parquet folder registry may leave out (absent = an empty table).
 OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log", *ADDED_TABLES)
 #: Columns of one table its folder file may leave out (absent = null), besides the provenance
-#: columns every table's may: the added columns, and a procedure's end.
-_OPTIONAL_FOLDER_COLUMNS: Final = {**ADDED_COLUMNS, "procedure": ("end_date",)}
+#: columns every table's may: the added columns, a procedure's end, a visit's end and id.
+_OPTIONAL_FOLDER_COLUMNS: Final = {
+    **ADDED_COLUMNS,
+    "procedure": ("end_date",),
+    "visit": ("visit_id", "end_date"),
+}
 
 
 def optional_folder_columns(table: str) -> tuple[str, ...]:
@@ -120,6 +133,7 @@ IMPORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "person": ("site", "source_id"),
     "diagnosis": ("code_system", "code", "diagnosis_date"),
     "procedure": ("code_system", "code", "procedure_date"),
+    "visit": ("visit_id", "code_system", "code", "visit_date"),
     "dm_subtype": ("classified_date",),
     "drug_exposure": ("ingredient", "start_date", "route"),
     "assessment": ("instrument", "assessment_date", "visit_id", "measure"),
@@ -182,6 +196,22 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "code_system": "string",
             "code": "string",
             "procedure_date": "date",
+            "end_date": "date",
+            **_PROVENANCE,
+        }
+    ),
+    # Every visit, as recorded (version 4): a hospital admission, a clinic visit, an emergency
+    # room visit. code_system VISIT codes it by OMOP's Visit vocabulary (IP, OP, ER, ERIP, ...);
+    # visit_id is the source's own id of the visit (an assessment's visit_id names the same
+    # visit); end_date its last day (the discharge), null where the source gives none (the
+    # visit event then ends on its date).
+    "visit": ibis.schema(
+        {
+            "person_id": "int64",
+            "visit_id": "string",
+            "code_system": "string",
+            "code": "string",
+            "visit_date": "date",
             "end_date": "date",
             **_PROVENANCE,
         }
@@ -303,6 +333,7 @@ DATA_TABLES: Final = tuple(name for name in TABLES if name not in REGISTRY_TABLE
 IDENTIFIERS: Final[dict[str, dict[str, str]]] = {
     "person": {"source_id": "remove"},
     "assessment": {"visit_id": "hash"},
+    "visit": {"visit_id": "hash"},
 }
 
 
@@ -334,6 +365,7 @@ SHARED: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
 PERIODS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "diagnosis": (("diagnosis_date", "end_date"),),
     "procedure": (("procedure_date", "end_date"),),
+    "visit": (("visit_date", "end_date"),),
     "drug_exposure": (("start_date", "end_date"),),
     "observation_period": (("start_date", "end_date"),),
 }

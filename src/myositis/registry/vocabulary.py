@@ -41,6 +41,7 @@ VOCABULARIES: Final[dict[tuple[str, str], tuple[tuple[str, ...], Normalise]]] = 
     ("person", "sex"): (SEXES, _upper),
     ("diagnosis", "code_system"): (CODE_SYSTEMS, _upper),
     ("procedure", "code_system"): (CODE_SYSTEMS, _upper),
+    ("visit", "code_system"): (CODE_SYSTEMS, _upper),
     ("dm_subtype", "subtype"): (DM_SUBTYPES, _exact),
     ("drug_exposure", "code_system"): (CODE_SYSTEMS, _upper),
     ("drug_exposure", "frequency"): (tuple(FREQUENCIES), _upper),

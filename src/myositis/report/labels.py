@@ -77,6 +77,8 @@ CODE_SYSTEM: Final = {
     "CPT4": "CPT-4",
     "HCPCS": "HCPCS",
     "ICD10PCS": "ICD-10-PCS",
+    "VISIT": "OMOP Visit",
+    "ACTCODE": "HL7 ActCode",
 }
 
 #: Whether a shipped code was checked against its publisher (``codes/data/codesets.csv``).

@@ -66,6 +66,14 @@ NOTES: Final[dict[tuple[str, str], tuple[str, str, str, str]]] = {
     ("procedure", "procedure_date"): ("", "", "2019-03-09", "day the procedure was done"),
     ("procedure", "end_date"): ("", "", "", "last day of a procedure over several days "
                                 "(empty: one day)"),
+    ("visit", "visit_id"): ("", "", "V-2019-0412", "your id of the visit (optional; an "
+                            "assessment's visit_id names the same visit)"),
+    ("visit", "code_system"): ("VISIT, ACTCODE, OMOP, LOCAL", "", "VISIT", "code system "
+                               "(VISIT: OMOP's Visit vocabulary)"),
+    ("visit", "code"): ("", "", "IP", "IP inpatient, OP outpatient, ER emergency room, ERIP "
+                        "emergency room then inpatient"),
+    ("visit", "visit_date"): ("", "", "2019-04-12", "day of admission or of the visit"),
+    ("visit", "end_date"): ("", "", "2019-04-19", "day of discharge (empty: one day)"),
     ("dm_subtype", "subtype"): (", ".join(DM_SUBTYPES), "", "amyopathic", "clinical subtype"),
     ("dm_subtype", "classified_date"): ("", "", "2019-04-01", "date of classification"),
     ("drug_exposure", "exposure_id"): ("", "", "1", "your number for the regimen (optional)"),

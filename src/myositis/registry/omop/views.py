@@ -22,6 +22,11 @@ full table):
 - ``procedure``: ``procedure_occurrence``, one row each, coded as diagnoses; ``end_date`` the
   day after ``procedure_date`` (Circe's rule, whatever ``procedure_end_date`` says); empty
   where the CDM has no such table.
+- ``visit``: ``visit_occurrence``, one row each, coded as diagnoses (``visit_concept_id``, else
+  ``visit_source_concept_id``; OMOP's Visit vocabulary as code system ``VISIT``: 9201 is
+  ``VISIT``/``IP``); ``visit_id`` the ``visit_occurrence_id`` (as ``assessment.visit_id``);
+  ``visit_date`` and ``end_date`` the ``visit_start_date`` and ``visit_end_date`` (Circe's
+  visitOccurrence.sql reads them as they are); empty where the CDM has no such table.
 - ``drug_exposure``: ``drug_exposure``, one row each; ``exposure_id`` = ``drug_exposure_id``;
   coded as diagnoses; ``ingredient`` the RxNorm Ingredient ancestor of the drug concept through
   ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
@@ -47,7 +52,7 @@ full table):
   source value and unit kept.
 - ``observation_period``: ``observation_period``, ``period_type`` ``omop <period type concept>``.
 - ``adverse_event``: empty (the CDM has no adverse event table).
-- ``import_log`` is empty; ``registry_metadata`` says ``schema_version`` 3, ``source`` omop and
+- ``import_log`` is empty; ``registry_metadata`` says ``schema_version`` 4, ``source`` omop and
   the CDM version.
 
 Provenance: ``import_id`` is null (nothing was imported), ``source_record`` is
@@ -98,6 +103,7 @@ VOCABULARIES: Final = {
     "CPT4": "CPT4",
     "HCPCS": "HCPCS",
     "ICD10PCS": "ICD10PCS",
+    "Visit": "VISIT",  # visit concepts (registry version 4): 9201 Inpatient Visit is VISIT IP
 }
 
 #: OMOP Gender concepts (OMOP Gender vocabulary).
@@ -217,6 +223,7 @@ class RegistryViews:
             ),
             "diagnosis": self.diagnosis(),
             "procedure": self.procedure(),
+            "visit": self.visit(),
             "dm_subtype": self.dm_subtype(),
             "drug_exposure": self.drug_exposure(),
             "assessment": self.assessment(),
@@ -362,6 +369,24 @@ class RegistryViews:
             return self.empty("procedure")
         # Circe ends every procedure the day after it, whatever procedure_end_date (CDM 5.4)
         return self._occurrences("procedure", "procedure", "procedure_date", end=None)
+
+    def visit(self) -> ir.Table:
+        if not self.cdm.has("visit_occurrence"):
+            return self.empty("visit")
+        t = self._coded(
+            self.cdm.table("visit_occurrence"), "visit_concept_id", "visit_source_concept_id"
+        )
+        row = t.visit_occurrence_id.cast("int64")
+        out = t.select(
+            person_id=t.person_id.cast("int64"),
+            visit_id=row.cast("string"),
+            code_system=t.code_system,
+            code=t.code,
+            visit_date=t.visit_start_date.cast("date"),
+            end_date=_column(t, "visit_end_date", "date"),
+            **_provenance("visit_occurrence", "visit_occurrence_id", row),
+        )
+        return _typed(out, "visit")
 
     def _occurrences(self, kind: str, name: str, start: str, *, end: str | None) -> ir.Table:
         """``<kind>_occurrence`` as registry table ``name``, one row each: coded by its concept

@@ -53,6 +53,7 @@ DOCS: Final = "docs/redcap.md"
 FormTable = Literal[
     "diagnosis",
     "procedure",
+    "visit",
     "dm_subtype",
     "drug_exposure",
     "laboratory",
@@ -71,6 +72,7 @@ UNIT_COLUMNS: Final = {
 SYSTEM_COLUMNS: Final = {
     ("diagnosis", "code"): "code_system",
     ("procedure", "code"): "code_system",
+    ("visit", "code"): "code_system",
     ("drug_exposure", "code"): "code_system",
 }
 PERSON_COLUMNS: Final = ("source_id", "sex", "birth_date", "birth_year", "race", "ethnicity")
