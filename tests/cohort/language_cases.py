@@ -7,10 +7,12 @@ Persons (F unless said; born 1970-06-15 unless said):
 
 - 1: M33.10 2019-01-01, M3310 2019-06-01; a needle muscle biopsy (CPT 20206) 2019-12-01;
   tofacitinib 2020-03-01..2020-12-31 and 2021-01-20..2021-06-30 (20 days apart); CDASI
-  activity 20 on 2020-02-20, 12 on 2020-09-01; CK 900 (ULN 200) on 2020-02-25; recorded
-  observation 2018-01-01..2022-12-31.
+  activity 20 on 2020-02-20, 12 on 2020-09-01; CK 900 (ULN 200) on 2020-02-25; admitted
+  through the emergency room (VISIT ERIP) 2021-02-10..2021-02-14; recorded observation
+  2018-01-01..2022-12-31.
 - 2 (M, born 1990-01-01): M33.12 once, 2019-05-01; tofacitinib 2020-05-01..2020-08-01;
-  CDASI 10 on 2020-04-25; CK 300/200; observation 2020-01-01..2022-12-31 (121 days before).
+  CDASI 10 on 2020-04-25; CK 300/200; a clinic visit (VISIT OP) 2020-06-01; observation
+  2020-01-01..2022-12-31 (121 days before).
 - 3 (born 1985-01-01): M33.02 2019-01-01 and 2019-02-01; tofacitinib from 2020-06-01, still
   running (no end); CDASI 18 on 2020-05-20; CK 500/200 on 2020-05-25; breast cancer C50.9
   on 2020-01-01, resolved 2020-04-30 (its ``end_date``); observation 2015-01-01..2023-12-31.
@@ -24,7 +26,8 @@ Persons (F unless said; born 1970-06-15 unless said):
 - 8 (M, born 1950-01-01): M33.9 2019-01-01 and 2019-04-01; an EMG (CPT 95886) 2019-12-15;
   tofacitinib 2020-02-01..2020-04-01 and 2020-06-01..2020-09-01 (61 days apart); CDASI 12 on
   2020-01-15; CK 700/200 on 2020-01-20; prednisone 2019-01-01..2019-06-01; herpes zoster
-  grade 3, serious, 2020-03-15; observation 2010-01-01..2022-06-30.
+  grade 3, serious, 2020-03-15, admitted (VISIT IP) 2020-03-16..2020-03-22; observation
+  2010-01-01..2022-06-30.
 
 Core set measures for the score outcomes (TIS, DOI; ``SCORE_CASE``), all inside recorded
 observation periods, none in the 30 days before an index that a CK criterion reads:
@@ -147,6 +150,17 @@ def _lab(pid: int, when: dt.date, test: str, value: float, uln: float) -> dict[s
     }
 
 
+def _visit(pid: int, code: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+    return {
+        "person_id": pid,
+        "visit_id": f"V{pid}-{code}",
+        "code_system": "VISIT",
+        "code": code,
+        "visit_date": start,
+        "end_date": end,
+    }
+
+
 def _period(pid: int, start: dt.date, end: dt.date) -> dict[str, Any]:
     return {"person_id": pid, "start_date": start, "end_date": end, "period_type": "recorded"}
 
@@ -184,6 +198,13 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         {"person_id": 1, "code_system": "CPT4", "code": "20206", "procedure_date": D(2019, 12, 1)},
         {"person_id": 3, "code_system": "CPT4", "code": "20206", "procedure_date": D(2018, 6, 1)},
         {"person_id": 8, "code_system": "CPT4", "code": "95886", "procedure_date": D(2019, 12, 15)},
+    ],
+    # visits (schema version 4), all inside recorded observation periods: 1 through the
+    # emergency room into hospital, 2 at the clinic, 8 in hospital after the herpes zoster
+    "visit": [
+        _visit(1, "ERIP", D(2021, 2, 10), D(2021, 2, 14)),
+        _visit(2, "OP", D(2020, 6, 1), D(2020, 6, 1)),
+        _visit(8, "IP", D(2020, 3, 16), D(2020, 3, 22)),
     ],
     "drug_exposure": [
         _drug(1, D(2020, 3, 1), D(2020, 12, 31)),
@@ -401,6 +422,39 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         },
         [8, 7, 1],
         [(1, D(2020, 3, 1), D(2022, 12, 31))],
+    ),
+    # A visit (schema version 4): a hospital stay (inpatient, or through the emergency room into
+    # hospital) starting in the 180 days after a systemic JAK start, a safety outcome. JAK users
+    # 1, 2, 3, 4, 5, 6, 8; 8 was admitted on day 44 after his index of 2020-02-01; 1's stay
+    # began 346 days after hers (2020-03-01; her second JAK start is not an entry: first event
+    # only); 2's visit on day 31 was at the clinic, not a stay.
+    "hospitalised_after": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "hospital_stay": {
+                    "items": [
+                        {"system": "VISIT", "code": "IP"},
+                        {"system": "VISIT", "code": "ERIP"},
+                    ]
+                },
+            },
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "Hospital stay within 180 days after",
+                    "criteria": [
+                        {
+                            "domain": "visit",
+                            "concept_set": "hospital_stay",
+                            "start_window": {"start": 0, "end": 180},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 1],
+        [(8, D(2020, 2, 1), D(2022, 6, 30))],
     ),
     # Entry at a cancer diagnosis, exit on the day it ended (fixed, 0 days from the index
     # event's end): 3's C50.9, 2020-01-01 to 2020-04-30.
