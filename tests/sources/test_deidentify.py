@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from myositis.registry import connect
+from myositis.registry.schema import IDENTIFIERS
 from myositis.sources.contract import reader_for
 from myositis.sources.deidentify import Deidentifier
 from myositis.sources.export import export_registry
@@ -91,3 +92,43 @@ def test_dates_shift_back_per_person_intervals_kept_and_ages_grouped(
     assert [r["birth_year"] for r in old] == [dt.date.today().year - 90]
     # the export is a registry: it reads back with every table
     assert shared.table("person").count().execute() == 19
+
+
+def test_every_identifier_column_is_removed_or_replaced_by_its_hash(
+    sheets: Path, tmp_path: Path
+) -> None:
+    """Each column of ``schema.IDENTIFIERS`` (the test holds a value of each): removed, or
+    replaced by the salted hash of its text; ``visit.visit_id`` and ``assessment.visit_id`` are
+    hashed alike, so an assessment still names its visit."""
+    registry = _registry(sheets, tmp_path)
+    (sheets / "visit.csv").write_text(
+        "person_id,visit_id,code_system,code,visit_date,end_date\n"
+        "200,VISIT-REDCAP-12-3-baseline,VISIT,OP,2019-05-05,\n"
+        "200,ADM-2019-0042,VISIT,IP,2019-06-01,2019-06-08\n",
+        encoding="utf-8",
+    )
+    for path in sheets.iterdir():
+        if path.name not in ("person.csv", "visit.csv"):
+            path.unlink()
+    assert write_import(reader_for("csv", sheets), registry).status == "stored"
+    out = tmp_path / "share"
+    salt = tmp_path / "site.salt"
+    export_registry(registry, out, deidentify=True, salt_file=salt)
+    deid = Deidentifier(salt.read_bytes().strip())
+    original, shared = connect(registry), connect(out)
+    for table, columns in IDENTIFIERS.items():
+        for column, how in columns.items():
+            before = [r[column] for r in original.table(table).to_pyarrow().to_pylist()]
+            after = [r[column] for r in shared.table(table).to_pyarrow().to_pylist()]
+            assert any(v is not None for v in before), f"no {table}.{column} in the test data"
+            if how == "remove":
+                assert after == [None] * len(before), (table, column)
+            else:
+                hashed = [None if v is None else deid.hashed_text(column, v) for v in before]
+                assert sorted(after, key=str) == sorted(hashed, key=str), (table, column)
+                assert not {v for v in before if v} & set(after), (table, column)
+    visits = shared.table("visit").select("person_id", "visit_id")
+    joined = shared.table("assessment").join(visits, ["person_id", "visit_id"]).count().execute()
+    original.disconnect()
+    shared.disconnect()
+    assert joined == 1  # the pga score of VISIT-REDCAP-12-3-baseline, at its visit

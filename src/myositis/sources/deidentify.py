@@ -9,9 +9,10 @@ Rules (applied row batch by row batch on the way out, :class:`Deidentifier`):
   free-text notes (imports do not store columns outside it); a site whose adverse event terms
   are free text removes them with ``drop`` (``--drop adverse_event.term``);
 - **record ids replaced by salted hashes**: ``person_id`` in every table, ``exposure_id``,
-  ``assessment_id`` (positive 63-bit integers, so the export is still a registry) and
-  ``assessment.visit_id`` (text): HMAC-SHA256 with the salt, so the same salt gives the same
-  hashes (exports can be linked) and no one without it can go back;
+  ``assessment_id`` (positive 63-bit integers, so the export is still a registry),
+  ``assessment.visit_id`` and ``visit.visit_id`` (text, hashed alike, so an assessment still
+  names its visit): HMAC-SHA256 with the salt, so the same salt gives the same hashes (exports
+  can be linked) and no one without it can go back;
 - **dates shifted**: every date of one person moves back by the same number of days, from 0 to
   364, derived from the salt and the person (HMAC-SHA256), so intervals within a person are
   preserved; the offsets are not written anywhere (REDCap shifts "back in time up to 364 days",

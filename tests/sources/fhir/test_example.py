@@ -57,9 +57,9 @@ def test_bundles_and_ndjson_give_the_same_registry_with_every_record_accounted(
     registry, result = imported
     # 16 Patients + 71 Conditions (63 diagnoses, 7 subtypes, 1 entered in error) + 55
     # MedicationRequests + 41 Observations (22 laboratory, 19 MMT-8 and pruritus scores) + 26
-    # CDASI QuestionnaireResponses = 209; the 16 body weights, 26 Encounters and 1 Medication
-    # are no records of the registry
-    assert (result.records_in, result.stored, result.rejected) == (209, 208, 1)
+    # CDASI QuestionnaireResponses + 26 Encounters (visits, schema version 4) = 235; the 16
+    # body weights and 1 Medication are no records of the registry
+    assert (result.records_in, result.stored, result.rejected) == (235, 234, 1)
     [rejected] = result.problems
     assert (rejected.field, rejected.value, rejected.severity) == (
         "verificationStatus",
@@ -68,9 +68,29 @@ def test_bundles_and_ndjson_give_the_same_registry_with_every_record_accounted(
     )
     assert any("16 not imported: Observations whose code" in w for w in result.warnings)
     ndjson = _import(EXAMPLE / "ndjson", tmp_path / "ndjson.duckdb")
-    assert (ndjson.records_in, ndjson.stored, ndjson.rejected) == (209, 208, 1)
+    assert (ndjson.records_in, ndjson.stored, ndjson.rejected) == (235, 234, 1)
     assert "Condition.ndjson, line 8" in ndjson.problems[0].describe()
     assert tables(tmp_path / "ndjson.duckdb") == tables(registry)
+
+
+def test_each_cdasi_visit_is_a_visit_row_the_assessments_join(
+    imported: tuple[Path, ImportResult],
+) -> None:
+    """The example's Encounters (class AMB, one per CDASI administration) are outpatient
+    visits, and each CDASI assessment's visit_id is its visit's visit_id (the Encounter id)."""
+    registry, _ = imported
+    con = duckdb.connect(str(registry), read_only=True)
+    try:
+        codes = con.execute("SELECT code_system, code, count(*) FROM visit GROUP BY ALL").fetchall()
+        unjoined = con.execute(
+            "SELECT count(DISTINCT a.visit_id) FROM assessment a WHERE a.instrument = 'cdasi' "
+            "AND NOT EXISTS (SELECT 1 FROM visit v WHERE v.person_id = a.person_id "
+            "AND v.visit_id = a.visit_id AND v.visit_date = a.assessment_date)"
+        ).fetchone()
+    finally:
+        con.close()
+    assert codes == [("VISIT", "OP", 26)]
+    assert unjoined == (0,)
 
 
 def test_ck_in_ukat_per_litre_is_stored_in_u_per_litre_with_the_source_value_kept(

@@ -106,7 +106,8 @@ def registry(tmp_path: Path) -> Path:
     assert result.status == "stored", [p.describe() for p in result.problems]
     # Patient, Condition, 2 QuestionnaireResponses, Observation, MedicationStatement,
     # AdverseEvent stored; the cancelled MedicationRequest and the MedicationStatement not
-    # taken rejected; the Encounter no record
+    # taken rejected; the Encounter no record (its class AMB has no code system: no visit row,
+    # tests/sources/fhir/test_encounter.py has the visits)
     assert (result.records_in, result.stored, result.rejected) == (9, 7, 2)
     assert [p.reason for p in result.problems] == [
         "marked not taken in the source: no exposure",

@@ -6,9 +6,13 @@ what :mod:`.export` writes and the reader reads back to the same registry.
 - ``diagnosis`` -> Condition; ``dm_subtype`` -> Condition coded with the subtype system;
 - ``procedure`` -> Procedure (status ``completed``, ``performedDateTime``, or
   ``performedPeriod`` when the row has an end);
+- ``visit`` -> Encounter (status ``finished`` when the row has an end, else ``in-progress``;
+  ``class`` the ActCode of the Visit code, ``type`` the row's own code where the class is not
+  it; ``period``; the ``visit_id`` as id and identifier);
 - ``drug_exposure`` -> MedicationRequest (dose, ``Timing.repeat``, route, bounds);
 - ``assessment`` -> one QuestionnaireResponse per administration of an instrument with items
-  (CDASI, MMT-8, HAQ, CHAQ), one Observation per score otherwise; visit ids as Encounters;
+  (CDASI, MMT-8, HAQ, CHAQ), one Observation per score otherwise; a visit id references the
+  Encounter of the person's visit row of that id, else names the visit by identifier;
 - ``laboratory`` -> Observation (LOINC, the source value and unit, the ULN as
   ``referenceRange.high``); ``adverse_event`` -> AdverseEvent.
 
@@ -34,7 +38,12 @@ AE_OUTCOME: Final = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome
 CONDITION_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/condition-category"
 CLINICAL_STATUS: Final = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 OBSERVATION_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
-ENCOUNTER_CLASS: Final = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+#: The ``Encounter.class`` of a visit whose code has no ActCode class (a Visit code such as LTCP,
+#: an OMOP concept id, a site's code): v3 NullFlavor OTH, "the actual value is not a member of
+#: the set of permitted data values" (R4 binds class to v3 ActEncounterCode with strength
+#: extensible, which allows another code when none of the value set applies). The row's code
+#: goes in ``type``.
+OTHER_CLASS: Final = {"system": fs.NULL_FLAVOR, "code": "OTH", "display": "other"}
 
 
 def _iso(value: Any) -> str | None:
@@ -156,6 +165,55 @@ def procedure(row: dict[str, Any], pid: str, rid: str) -> Resource:
     return p
 
 
+def encounter_id(visit: str | None, n: int, taken: set[str]) -> str:
+    """The Encounter.id of the ``n``-th visit row: its ``visit_id`` when that is a valid FHIR id
+    that no other Encounter of the export has, else ``visit-<n>`` (``visit-<n>-2``, ... when
+    a visit id is that text); added to ``taken``."""
+    if visit is not None and _ID.fullmatch(visit) and visit not in taken:
+        rid = visit
+    else:
+        rid, k = f"visit-{n}", 1
+        while rid in taken:
+            k += 1
+            rid = f"visit-{n}-{k}"
+    taken.add(rid)
+    return rid
+
+
+def _encounter_class(system: str, code: str) -> tuple[Resource, bool]:
+    """The ``Encounter.class`` of a visit code, and whether the import reads that class back as
+    the same code (else the export keeps the code in ``type``): VISIT IP, OP, ER -> ActCode IMP,
+    AMB, EMER; VISIT ERIP -> EMER (``fs.VISIT_CLASSES``); ACTCODE x -> x; any other code ->
+    ``OTHER_CLASS``."""
+    if system == "VISIT" and code in fs.VISIT_CLASSES:
+        actcode = fs.VISIT_CLASSES[code]
+        return {"system": fs.ACTCODE, "code": actcode}, fs.CLASS_VISITS.get(actcode) == code
+    if system == "ACTCODE":
+        return {"system": fs.ACTCODE, "code": code}, True
+    return dict(OTHER_CLASS), False
+
+
+def visit(row: dict[str, Any], pid: str, rid: str) -> Resource:
+    """A visit as an Encounter: status ``finished`` when the row has an end, else
+    ``in-progress``; the class of :func:`_encounter_class`, with the row's code as ``type``
+    where the class does not give it back; ``period`` start (and end); the ``visit_id`` as an
+    identifier of the project's profile (the import reads it before the id)."""
+    klass, exact = _encounter_class(row["code_system"], row["code"])
+    e: Resource = {"resourceType": "Encounter", "id": rid}
+    if row.get("visit_id") is not None:
+        e["identifier"] = [{"system": fs.VISIT_ID, "value": row["visit_id"]}]
+    e["status"] = "finished" if row.get("end_date") is not None else "in-progress"
+    e["class"] = klass
+    if not exact:
+        coding = {"system": fs.URIS[row["code_system"]], "code": row["code"]}
+        e["type"] = [{"coding": [coding]}]
+    e["subject"] = _subject(pid)
+    e["period"] = {"start": _iso(row["visit_date"])}
+    if row.get("end_date") is not None:
+        e["period"]["end"] = _iso(row["end_date"])
+    return e
+
+
 def medication_request(row: dict[str, Any], pid: str) -> Resource:
     """A drug exposure as a MedicationRequest."""
     coding: Resource = {"system": fs.URIS[row["code_system"] or "LOCAL"], "code": row["code"]}
@@ -193,31 +251,23 @@ def medication_request(row: dict[str, Any], pid: str) -> Resource:
     return m
 
 
-def _visit(visit: str | None) -> Resource | None:
+def _visit(visit: str | None, encounter: bool) -> Resource | None:
+    """An assessment's reference to its visit: to the Encounter whose id is the visit id
+    (``encounter``: the export wrote one, for the person's visit row), else a logical reference
+    by the project's visit-id identifier. No Encounter is written for a visit id without a
+    visit row: a second import would store it as a visit the registry does not hold."""
     if visit is None:
         return None
-    if _ID.fullmatch(visit):
+    if encounter:
         return {"reference": f"Encounter/{visit}"}
     return {"identifier": {"system": fs.VISIT_ID, "value": visit}}
 
 
-def encounter(visit: str, pid: str, date: Any) -> Resource | None:
-    """The Encounter of a visit id (None when the id is no valid FHIR id: then the
-    assessments name it by identifier)."""
-    if not _ID.fullmatch(visit):
-        return None
-    return {
-        "resourceType": "Encounter",
-        "id": visit,
-        "status": "finished",
-        "class": {"system": ENCOUNTER_CLASS, "code": "AMB"},
-        "subject": _subject(pid),
-        "period": {"start": _iso(date)},
-    }
-
-
-def assessments(rows: list[dict[str, Any]], pid: str) -> Iterator[Resource]:
-    """The resources of one administration (rows sharing an ``assessment_id``)."""
+def assessments(
+    rows: list[dict[str, Any]], pid: str, *, encounter: bool = False
+) -> Iterator[Resource]:
+    """The resources of one administration (rows sharing an ``assessment_id``); ``encounter``:
+    the export holds an Encounter whose id is the rows' ``visit_id`` (of their person)."""
     first = rows[0]
     aid, instrument = first["assessment_id"], first["instrument"]
     items = ITEMS.get(instrument, {})
@@ -227,7 +277,7 @@ def assessments(rows: list[dict[str, Any]], pid: str) -> Iterator[Resource]:
         "identifier": [{"system": fs.ASSESSMENT_ID, "value": str(aid)}],
         "subject": _subject(pid),
     }
-    visit = _visit(first.get("visit_id"))
+    visit = _visit(first.get("visit_id"), encounter)
     if visit is not None:
         base["encounter"] = visit
     if answered:
@@ -334,7 +384,7 @@ __all__ = [
     "adverse_event",
     "assessments",
     "condition",
-    "encounter",
+    "encounter_id",
     "group_assessments",
     "laboratory",
     "medication_request",
@@ -342,4 +392,5 @@ __all__ = [
     "patient_id",
     "procedure",
     "subtype",
+    "visit",
 ]

@@ -15,12 +15,16 @@
 - Procedure -> ``procedure`` (the first coding of a known code system: CPT, HCPCS,
   ICD-10-PCS, SNOMED, ...; date ``performedDateTime``, else ``performedPeriod.start``; end
   ``performedPeriod.end``);
+- Encounter -> ``visit`` (``class``: ActCode IMP, ACUTE, NONAC -> VISIT IP, AMB -> OP, EMER
+  -> ER, any other ActCode kept as ACTCODE; ``period.start`` and ``period.end``; the id is the
+  ``visit_id``);
 - AdverseEvent -> ``adverse_event``.
 
-Encounters give visit ids (an assessment's ``visit_id`` is its Encounter's id, else the
-QuestionnaireResponse's id); Medications are looked up from ``medicationReference``.
-Resources marked ``entered-in-error`` or ``cancelled`` are rejected with that reason, as are a
-MedicationStatement ``not-taken`` and a Procedure ``not-done`` or ``preparation``.
+An assessment's ``visit_id`` is the id of the Encounter it references (the same text as that
+Encounter's ``visit.visit_id``, so the two join), else the QuestionnaireResponse's id;
+Medications are looked up from ``medicationReference``. Resources marked ``entered-in-error``
+or ``cancelled`` are rejected with that reason, as are a MedicationStatement ``not-taken``, a
+Procedure ``not-done`` or ``preparation`` and an Encounter ``planned``.
 """
 
 from __future__ import annotations
@@ -184,9 +188,6 @@ class Converter:
         if resource.id:
             self.medications[resource.id] = resource.code
         raise Skipped("Medication resources (read for medicationReference)")
-
-    def _encounter(self, resource: Any) -> list[Row]:
-        raise Skipped("Encounter resources (their ids are the visit ids)")
 
     # -- Patient -----------------------------------------------------------------------------
     def _patient(self, p: Any) -> list[Row]:
@@ -362,6 +363,34 @@ class Converter:
                 return [("procedure", row)]
         raise Skipped("Procedures without a coding of a known code system")
 
+    # -- Encounter ---------------------------------------------------------------------------
+    def _encounter(self, e: Any) -> list[Row]:
+        """One visit. Status (FHIR R4 EncounterStatus): cancelled and entered-in-error are
+        rejected as for every resource, planned too (the visit has not happened); arrived,
+        triaged, in-progress, onleave, finished and unknown are visits. An Encounter without a
+        class or type of a known code system is no record (counted in the warnings)."""
+        _status(e.status)
+        if e.status == "planned":
+            raise Rejected("status", e.status, "only planned in the source: no visit")
+        person = ref_id(e.subject, "Patient", "subject")
+        code_system, code = _visit_code(e)
+        period = e.period
+        if period is None or period.start is None:
+            raise Bad(
+                "period.start",
+                None,
+                "a date is required: give period.start, the day of admission or of the visit",
+            )
+        row = {
+            "person_source_id": person,
+            "visit_id": _visit_id(e),
+            "code_system": code_system,
+            "code": code,
+            "visit_date": _day(period.start, "period.start"),
+            "end_date": _day(period.end, "period.end", required=False),
+        }
+        return [("visit", row)]
+
     # -- Observation -------------------------------------------------------------------------
     def _observation(self, o: Any) -> list[Row]:
         _status(o.status)
@@ -528,6 +557,35 @@ def _visit(reference: Any) -> str | None:
         return ref_id(reference, "Encounter", "encounter")
     ident = reference.identifier
     return str(ident.value) if ident is not None and ident.value else None
+
+
+def _visit_code(e: Any) -> tuple[str, str]:
+    """(code_system, code) of an Encounter: a ``type`` coding of OMOP's Visit vocabulary first
+    (the registry's own code, which an export writes where the class only approximates it:
+    ERIP is exported as class EMER); else ``class``, else the first ``type`` coding, of a known
+    code system (``fs.SYSTEMS``; an ActCode class mapped by ``fs.visit_code``: AMB -> VISIT
+    OP). A class of another system (a site's own, or v3 NullFlavor OTH as an export writes for
+    a code with no ActCode class) is passed over as unknown codes are for other resources."""
+    types = [c for concept in e.type or [] for c in _codings(concept)]
+    for coding in types:
+        if coding.system == fs.VISIT_SYSTEM and coding.code:
+            return "VISIT", str(coding.code)
+    for coding in [e.class_fhir, *types]:
+        system = fs.SYSTEMS.get(getattr(coding, "system", None) or "")
+        if system and coding.code:
+            return fs.visit_code(system, str(coding.code))
+    raise Skipped("Encounters whose class and type have no coding of a known code system")
+
+
+def _visit_id(e: Any) -> str | None:
+    """The visit id of an Encounter: the value of its identifier of the project's visit-id
+    system (an export writes one; it differs from the id only where the visit id is no valid
+    FHIR id or is another Encounter's id), else its id, the text an assessment's reference to
+    it gives."""
+    for ident in e.identifier or []:
+        if ident.system == fs.VISIT_ID and ident.value:
+            return str(ident.value)
+    return str(e.id) if e.id else None
 
 
 def _performed(p: Any) -> tuple[_dt.date | None, _dt.date | None]:

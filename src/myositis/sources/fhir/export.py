@@ -3,9 +3,10 @@ collection Bundle per person (``<person_id>.json``); ``--format fhir-ndjson`` wr
 bulk-data NDJSON, one file per resource type (``Patient.ndjson``, ...), row by row.
 
 The resources are those of :mod:`.build`; ``myositis import fhir DIR`` reads either back to
-the same registry (ids of the project's profile carry ``person_id``, ``exposure_id`` and
-``assessment_id``). NDJSON streams each table, so it is the format for large registries;
-bundles group each person's rows and hold the registry's rows in memory.
+the same registry (ids of the project's profile carry ``person_id``, ``exposure_id``,
+``assessment_id`` and ``visit_id``). Encounters are the ``visit`` rows, written before the
+assessments that reference them. NDJSON streams each table, so it is the format for large
+registries; bundles group each person's rows and hold the registry's rows in memory.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _ORDER: Final = {
     "diagnosis": ("person_id", "diagnosis_date", "code_system", "code"),
     "dm_subtype": ("person_id", "classified_date", "subtype"),
     "procedure": ("person_id", "procedure_date", "code_system", "code", "end_date"),
+    "visit": ("person_id", "visit_date", "visit_id", "code_system", "code", "end_date"),
     "drug_exposure": ("exposure_id",),
     "assessment": ("assessment_id", "measure"),
     "laboratory": ("person_id", "result_date", "test", "source_value"),
@@ -79,6 +81,14 @@ def _resources(con: Any) -> Iterator[tuple[int, Resource]]:
     for row in _rows(con, "person", ("person_id",)):
         pids[row["person_id"]] = build.patient_id(row)
         yield row["person_id"], build.patient(row, races.get(row["person_id"], []))
+    taken: set[str] = set()  # Encounter ids, unique in the export
+    linked: set[tuple[int, str]] = set()  # (person, visit id) of an Encounter with that id
+    for n, row in enumerate(_rows(con, "visit", _ORDER["visit"]), start=1):
+        person, visit = row["person_id"], row["visit_id"]
+        rid = build.encounter_id(visit, n, taken)
+        if rid == visit:
+            linked.add((person, visit))
+        yield person, build.visit(row, pids[person], rid)
     for n, row in enumerate(_rows(con, "diagnosis", _ORDER["diagnosis"]), start=1):
         yield row["person_id"], build.condition(row, pids[row["person_id"]], f"diagnosis-{n}")
     for n, row in enumerate(_rows(con, "dm_subtype", _ORDER["dm_subtype"]), start=1):
@@ -87,16 +97,10 @@ def _resources(con: Any) -> Iterator[tuple[int, Resource]]:
         yield row["person_id"], build.procedure(row, pids[row["person_id"]], f"procedure-{n}")
     for row in _rows(con, "drug_exposure", _ORDER["drug_exposure"]):
         yield row["person_id"], build.medication_request(row, pids[row["person_id"]])
-    visits: set[tuple[int, str]] = set()
     for rows in build.group_assessments(_rows(con, "assessment", _ORDER["assessment"])):
         person = rows[0]["person_id"]
-        visit = rows[0].get("visit_id")
-        if visit is not None and (person, visit) not in visits:
-            visits.add((person, visit))
-            found = build.encounter(visit, pids[person], rows[0]["assessment_date"])
-            if found is not None:
-                yield person, found
-        for resource in build.assessments(rows, pids[person]):
+        encounter = (person, rows[0].get("visit_id")) in linked
+        for resource in build.assessments(rows, pids[person], encounter=encounter):
             yield person, resource
     for n, row in enumerate(_rows(con, "laboratory", _ORDER["laboratory"]), start=1):
         yield row["person_id"], build.laboratory(row, pids[row["person_id"]], f"laboratory-{n}")

@@ -8,9 +8,10 @@ mapping of :mod:`.mapping`.
 
 Accounting: one resource that the registry holds (a Patient, a coded Condition, a medication
 order or statement, a laboratory or mapped Observation, a mapped QuestionnaireResponse, a
-coded Procedure, an AdverseEvent) is one record: stored, or rejected with its file, line or
-entry, resource id and reason. Resources the registry does not hold (Encounter, Medication,
-Claim, vital signs, ...) are not records: the import's warnings count them by kind.
+coded Procedure, an Encounter of a known class, an AdverseEvent) is one record: stored, or
+rejected with its file, line or entry, resource id and reason. Resources the registry does not
+hold (Medication, Claim, vital signs, ...) are not records: the import's warnings count them by
+kind.
 """
 
 from __future__ import annotations

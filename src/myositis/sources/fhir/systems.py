@@ -1,7 +1,7 @@
 """FHIR code-system URIs and value sets, both ways: standard code systems (SNOMED CT, ICD-10-CM,
-ICD-9-CM, RxNorm, ATC, LOINC, CPT, HCPCS, ICD-10-PCS, UCUM) against the registry's
-``CODE_SYSTEMS``, the US Core race and ethnicity codes, and the project's own profile (what
-FHIR has no standard code for).
+ICD-9-CM, RxNorm, ATC, LOINC, CPT, HCPCS, ICD-10-PCS, HL7 v3 ActCode, UCUM) against the
+registry's ``CODE_SYSTEMS``, the US Core race and ethnicity codes, Encounter classes against
+OMOP's Visit vocabulary, and the project's own profile (what FHIR has no standard code for).
 
 Sources: the URIs are those of the HL7 terminology registry (terminology.hl7.org, "External
 code systems": http://snomed.info/sct, http://hl7.org/fhir/sid/icd-10-cm,
@@ -12,7 +12,19 @@ http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets, http://www.cms.gov/Medi
 Ethnicity code set (urn:oid:2.16.840.1.113883.6.238) used by the US Core race and ethnicity
 extensions (hl7.org/fhir/us/core); OMOP concept ids use the OHDSI FHIR terminology URI.
 ``PROFILE`` URIs are this project's own (a URN: no web address is claimed); a mapping file may
-name others (``docs/fhir.md``).
+name others (``docs/fhir.md``). OMOP's Visit vocabulary has no FHIR URI of its own (the OHDSI
+terminology URI names concept ids, not the Visit codes IP, OP, ...), so its codes are written
+with the profile's ``VISIT_SYSTEM``.
+
+Encounter classes: ``CLASS_VISITS`` follows the HL7 FHIR to OMOP implementation guide's
+ConceptMap "Encounter Class codes to OMOP" (http://hl7.org/fhir/uv/omop/ConceptMap/EncounterClass,
+version 1.0.0): ActCode IMP is equivalent to 9201 Inpatient Visit (Visit IP), AMB to 9202
+Outpatient Visit (OP), EMER to 9203 Emergency Room Visit (ER); ACUTE (inpatient acute) and
+NONAC (inpatient non-acute) are the two kinds of IMP in ActCode's ActEncounterCode hierarchy,
+so IP as well. The ConceptMap maps OBSENC only as "broader than" 262 Emergency Room and
+Inpatient Visit (an observation stay need not become an admission), and VR and HH to the OMOP
+concepts 722455 Telehealth and 581476 Home Visit, whose codes this table does not hold: these,
+and every other ActCode, are kept as code system ACTCODE (nothing of the source is lost).
 """
 
 from __future__ import annotations
@@ -32,6 +44,9 @@ SYSTEMS: Final = {
     "http://www.ama-assn.org/go/cpt": "CPT4",
     "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "HCPCS",
     "http://www.cms.gov/Medicare/Coding/ICD10": "ICD10PCS",
+    # visit code systems (Encounter.class and Encounter.type)
+    "http://terminology.hl7.org/CodeSystem/v3-ActCode": "ACTCODE",
+    "urn:myositis-outcomes:fhir:CodeSystem:omop-visit": "VISIT",
     "https://fhir-terminology.ohdsi.org": "OMOP",
     "urn:myositis-outcomes:fhir:CodeSystem:local": "LOCAL",
 }
@@ -40,6 +55,7 @@ URIS: Final = {v: k for k, v in SYSTEMS.items()}
 
 LOINC: Final = "http://loinc.org"
 UCUM: Final = "http://unitsofmeasure.org"
+ACTCODE: Final = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
 #: The project's own profile: code systems, extensions and identifier systems.
 PROFILE: Final = "urn:myositis-outcomes:fhir"
@@ -53,6 +69,7 @@ PERSON_ID: Final = f"{PROFILE}:sid:person-id"
 EXPOSURE_ID: Final = f"{PROFILE}:sid:exposure-id"
 ASSESSMENT_ID: Final = f"{PROFILE}:sid:assessment-id"
 VISIT_ID: Final = f"{PROFILE}:sid:visit-id"
+VISIT_SYSTEM: Final = f"{PROFILE}:CodeSystem:omop-visit"  # codes: OMOP Visit concept codes
 
 US_CORE_RACE: Final = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
 US_CORE_ETHNICITY: Final = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity"
@@ -78,6 +95,24 @@ ETHNICITIES: Final = {
     "ASKU": "Unknown",
 }
 ETHNICITY_CODES: Final = {"Unknown": "UNK", **{v: k for k, v in ETHNICITIES.items() if k != "ASKU"}}
+
+#: ``Encounter.class`` (ActCode) -> OMOP Visit code (sources in the module docstring); any other
+#: ActCode is kept as code system ACTCODE.
+CLASS_VISITS: Final = {"IMP": "IP", "ACUTE": "IP", "NONAC": "IP", "AMB": "OP", "EMER": "ER"}
+#: OMOP Visit code -> the ``Encounter.class`` (ActCode) an export writes: the inverse of
+#: ``CLASS_VISITS``, and ERIP (emergency room, then admitted) as EMER, the class of the visit's
+#: start (ActCode has no class for the two; the export keeps the code ERIP in ``type``).
+VISIT_CLASSES: Final = {"IP": "IMP", "OP": "AMB", "ER": "EMER", "ERIP": "EMER"}
+
+
+def visit_code(system: str, code: str) -> tuple[str, str]:
+    """The registry's (code_system, code) of a visit coded ``system`` (a registry code system)
+    and ``code``: an ActCode class of ``CLASS_VISITS`` becomes its Visit code (AMB -> VISIT
+    OP), any other code is kept (ActCode HH -> ACTCODE HH)."""
+    if system == "ACTCODE" and code in CLASS_VISITS:
+        return "VISIT", CLASS_VISITS[code]
+    return system, code
+
 
 #: ``Patient.gender`` -> ``person.sex``.
 SEXES: Final = {"female": "F", "male": "M", "other": "U", "unknown": "U"}
@@ -113,8 +148,10 @@ def frequency_code(
 
 
 __all__ = [
+    "ACTCODE",
     "ASSESSMENT_ID",
     "CDC_RACE",
+    "CLASS_VISITS",
     "CTCAE_GRADE",
     "DISCONTINUED",
     "ETHNICITIES",
@@ -135,9 +172,12 @@ __all__ = [
     "SYSTEMS",
     "TIMINGS",
     "UCUM",
+    "VISIT_CLASSES",
     "VISIT_ID",
+    "VISIT_SYSTEM",
     "URIS",
     "US_CORE_ETHNICITY",
     "US_CORE_RACE",
     "frequency_code",
+    "visit_code",
 ]
