@@ -222,10 +222,10 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     (
         "other domain",
         _with_rule(
-            _criterion(Criteria={"VisitOccurrence": {"CodesetId": 0}}),
+            _criterion(Criteria={"Observation": {"CodesetId": 0}}),
         ),
-        "InclusionRules[0].expression.CriteriaList[0].Criteria.VisitOccurrence: not supported: "
-        "VisitOccurrence is a Circe domain the cohort language does not read",
+        "InclusionRules[0].expression.CriteriaList[0].Criteria.Observation: not supported: "
+        "Observation is a Circe domain the cohort language does not read",
     ),
     (
         "visit type",
@@ -237,7 +237,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
             )
         ),
         "InclusionRules[0].expression.CriteriaList[0].Criteria.ConditionOccurrence.VisitType: "
-        "not supported: the registry holds no visit types",
+        "not supported: the registry does not link records to their visits",
     ),
     (
         "a measurement without a codeset",
@@ -257,17 +257,17 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
             ["PrimaryCriteria", "CriteriaList", 0, "ConditionOccurrence", "CorrelatedCriteria"],
             {
                 "Type": "ALL",
-                "CriteriaList": [_criterion(Criteria={"VisitOccurrence": {"CodesetId": 0}})],
+                "CriteriaList": [_criterion(Criteria={"Observation": {"CodesetId": 0}})],
             },
         ),
         "PrimaryCriteria.CriteriaList[0].ConditionOccurrence.CorrelatedCriteria.CriteriaList[0]"
-        ".Criteria.VisitOccurrence: not supported: VisitOccurrence is a Circe domain",
+        ".Criteria.Observation: not supported: Observation is a Circe domain",
     ),
     (
         "restrict visit",
         _with_rule(_criterion(RestrictVisit=True)),
         "InclusionRules[0].expression.CriteriaList[0].RestrictVisit: not supported: the "
-        "registry holds no visits",
+        "registry does not link records to their visits",
     ),
     (
         "distinct concepts",

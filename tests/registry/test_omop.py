@@ -106,12 +106,13 @@ def test_every_registry_table_is_a_view(con, cdm_path: Path) -> None:  # type: i
     with duckdb.connect(str(cdm_path), read_only=True) as raw:
         cdm = {
             t: raw.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-            for t in ("person", "condition_occurrence", "procedure_occurrence", "drug_exposure",
-                      "observation_period")
+            for t in ("person", "condition_occurrence", "procedure_occurrence",
+                      "visit_occurrence", "drug_exposure", "observation_period")
         }  # fmt: skip
     assert counts["person"] == cdm["person"] == 2694
     assert counts["diagnosis"] == cdm["condition_occurrence"] == 65332
     assert counts["procedure"] == cdm["procedure_occurrence"] == 37409
+    assert counts["visit"] == cdm["visit_occurrence"] == 1037
     assert counts["drug_exposure"] == cdm["drug_exposure"] == 67707
     assert counts["observation_period"] == cdm["observation_period"] == 5343
     assert counts["adverse_event"] == counts["dm_subtype"] == counts["assessment"] == 0
@@ -218,6 +219,70 @@ def test_procedure_vocabularies_are_registry_code_systems(tmp_path: Path) -> Non
     expected = sorted((system, code) for *_, system, code in PROCEDURE_CONCEPTS)
     assert sorted(map(tuple, codes.values.tolist())) == expected
     assert sorted(registry_code(c, v, k) for c, v, k, _, _ in PROCEDURE_CONCEPTS) == expected
+
+
+#: Visit concepts as the OHDSI PhenotypeLibrary's cohort definitions give them (commit 40106e4,
+#: inst/cohorts: 262, 9201 and 9203 in over 90 definitions each, 8756 in 344 and 346): (concept
+#: id, vocabulary_id, concept_code, the registry's code system and code). OMOP's Visit
+#: vocabulary is the registry's code system VISIT; CMS Place of Service is not a registry code
+#: system, so its concept reads as its OMOP concept id. Eunomia's concept table has 9201, 9202
+#: and 9203; 262 and 8756 are added to a copy.
+VISIT_CONCEPTS = [
+    (9201, "Visit", "IP", "VISIT", "IP"),
+    (262, "Visit", "ERIP", "VISIT", "ERIP"),
+    (9203, "Visit", "ER", "VISIT", "ER"),
+    (8756, "CMS Place of Service", "22", "OMOP", "8756"),
+]
+
+
+def test_visit_concepts_are_registry_code_systems(tmp_path: Path) -> None:
+    """A visit reads live coded by its concept (VISIT IP for 9201, ...), from
+    ``visit_start_date`` to ``visit_end_date`` as they are (Circe's visitOccurrence.sql: an
+    empty end stays empty), with ``visit_occurrence_id`` as its ``visit_id``; concept sets
+    (concept_codes) and ATLAS concept set items (registry_code) give the same pairs. Eunomia's
+    1,037 visits are all 9201 (890 persons); a visit of each concept (person 6, 2015-03-0N,
+    the last without an end) is added to a copy."""
+    from myositis.cohort.atlas import registry_code
+
+    path = tmp_path / "cdm.duckdb"
+    shutil.copyfile(eunomia_file(), path)
+    with duckdb.connect(str(path)) as raw:
+        known = raw.execute("SELECT concept_id FROM concept WHERE concept_id IN (9201, 9203)")
+        assert sorted(known.fetchall()) == [(9201,), (9203,)]
+        assert raw.execute(
+            "SELECT visit_concept_id, count(*), count(DISTINCT person_id) FROM visit_occurrence "
+            "GROUP BY 1"
+        ).fetchall() == [(9201, 1037, 890)]
+        for cid, vocabulary, code, _, _ in VISIT_CONCEPTS:
+            if cid in (262, 8756):
+                raw.execute(
+                    "INSERT INTO concept VALUES (?, ?, 'Visit', ?, 'Visit', 'S', ?, "
+                    "DATE '1970-01-01', DATE '2099-12-31', NULL)",
+                    [cid, f"{vocabulary} {code}", vocabulary, code],
+                )
+        for n, (cid, *_) in enumerate(VISIT_CONCEPTS, start=1):
+            end = None if n == len(VISIT_CONCEPTS) else dt.date(2015, 3, n + 2)
+            raw.execute(
+                "INSERT INTO visit_occurrence (visit_occurrence_id, person_id, visit_concept_id, "
+                "visit_start_date, visit_end_date, visit_type_concept_id) "
+                "VALUES (?, 6, ?, ?, ?, 32817)",
+                [900_000_000 + n, cid, dt.date(2015, 3, n), end],
+            )
+    con = connect(f"omop+duckdb://{path}")
+    visits = con.table("visit")
+    found = visits.filter(visits.source_record.startswith("visit_occurrence/9000000"))
+    found = found.order_by("visit_date")
+    rows = found.select("visit_id", "code_system", "code", "visit_date", "end_date").to_pyarrow()
+    assert [tuple(r.values()) for r in rows.to_pylist()] == [
+        (str(900_000_000 + n), system, code, dt.date(2015, 3, n),
+         None if n == len(VISIT_CONCEPTS) else dt.date(2015, 3, n + 2))
+        for n, (_, _, _, system, code) in enumerate(VISIT_CONCEPTS, start=1)
+    ]  # fmt: skip
+    ids = [c[0] for c in VISIT_CONCEPTS]
+    codes = concept_codes(con, concept_ids(con, ids, descendants=False)).execute()
+    expected = sorted((system, code) for *_, system, code in VISIT_CONCEPTS)
+    assert sorted(map(tuple, codes.values.tolist())) == expected
+    assert sorted(registry_code(c, v, k) for c, v, k, _, _ in VISIT_CONCEPTS) == expected
 
 
 def test_ids_are_deterministic(con, cdm_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,8 @@ import duckdb
 import pytest
 
 from conformance.engines import exported_cdm, run_cli
+from myositis.cohort.atlas import translate_atlas
+from myositis.cohort.run import run_cohort
 from myositis.registry.connect import connect
 from myositis.registry.observation import observation_periods
 
@@ -75,13 +77,20 @@ def test_files_written(exported: Path) -> None:
         "condition_occurrence.csv",
         "drug_exposure.csv", "local_concepts.yaml", "measurement.csv", "observation.csv",
         "observation_period.csv", "person.csv", "procedure_occurrence.csv",
+        "visit_occurrence.csv",
     ]  # fmt: skip
-    # min2022 records no procedures: the file holds the header only
+    # min2022 records no procedures and no visits: their files hold the header only
     lines = (exported / "cdm" / "procedure_occurrence.csv").read_text().splitlines()
     assert lines == [
         '"procedure_occurrence_id","person_id","procedure_concept_id","procedure_date",'
         '"procedure_end_date","procedure_type_concept_id","procedure_source_value",'
         '"procedure_source_concept_id"'
+    ]
+    lines = (exported / "cdm" / "visit_occurrence.csv").read_text().splitlines()
+    assert lines == [
+        '"visit_occurrence_id","person_id","visit_concept_id","visit_start_date",'
+        '"visit_end_date","visit_type_concept_id","visit_source_value",'
+        '"visit_source_concept_id"'
     ]
 
 
@@ -156,6 +165,8 @@ CDM_REQUIRED = {
                              "condition_start_date", "condition_type_concept_id"),
     "procedure_occurrence": ("procedure_occurrence_id", "person_id", "procedure_concept_id",
                              "procedure_date", "procedure_type_concept_id"),
+    "visit_occurrence": ("visit_occurrence_id", "person_id", "visit_concept_id",
+                         "visit_start_date", "visit_end_date", "visit_type_concept_id"),
     "drug_exposure": ("drug_exposure_id", "person_id", "drug_concept_id",
                       "drug_exposure_start_date", "drug_exposure_end_date",
                       "drug_type_concept_id"),
@@ -210,6 +221,9 @@ def test_every_field_the_cdm_requires_is_filled(source: str, tmp_path: Path) -> 
     )
     procedures = loaded.execute("SELECT count(*) FROM procedure_occurrence").fetchone()
     assert procedures == ((0,) if source == "min2022" else (3,))
+    # examples/cohorts/registry records three visits (visit.csv: ERIP, OP, IP); min2022 none
+    visits = loaded.execute("SELECT visit_concept_id FROM visit_occurrence ORDER BY 1").fetchall()
+    assert visits == ([] if source == "min2022" else [("262",), ("9201",), ("9202",)])
     assert loaded.execute("SELECT cdm_version_concept_id FROM cdm_source").fetchall() == [
         ("756265",)
     ]
@@ -433,3 +447,174 @@ def test_a_procedure_cohort_finds_the_same_persons_in_the_export(tmp_path: Path)
         out = json.loads(run_cli("cohort", "run", cohort, "--data", data, "--json"))
         found.append((out["persons"], [line["remaining"] for line in out["attrition"]]))
     assert found == [(1, [8, 7, 1])] * 2
+
+
+def test_the_worked_example_hospitalised_after_finds_the_same_persons_in_the_export(
+    tmp_path: Path,
+) -> None:
+    """The worked example hospitalised_after (a hospital stay, VISIT IP or ERIP, within 180 days
+    after a systemic JAK start) on examples/cohorts/registry and on its export read as a CDM:
+    the same attrition, 8, 7, 1 (person 8's inpatient stay; tests/cohort/language_cases.py).
+    In the CDM the items' Visit codes are looked up in ``concept``: the export wrote OMOP's
+    concepts 9201 and 262 with them."""
+    source = ROOT / "examples" / "cohorts" / "registry"
+    cdm, mapping = exported_cdm(source, tmp_path)
+    cohort = str(ROOT / "examples" / "cohorts" / "hospitalised_after.yaml")
+    found = []
+    for data in (str(source), f"omop+duckdb://{cdm}?mapping={mapping}"):
+        out = json.loads(run_cli("cohort", "run", cohort, "--data", data, "--json"))
+        found.append((out["persons"], [line["remaining"] for line in out["attrition"]]))
+    assert found == [(1, [8, 7, 1])] * 2
+
+
+#: Visits added to a copy of min2022 (SYNTHETIC; min2022 records none), inside the persons'
+#: records so the derived observation periods stay min2022's: person 1 admitted (VISIT IP) 138
+#: days after her first DM diagnosis (2014-09-18) and seen in the emergency room and admitted
+#: (ERIP) in 2016; person 2 an outpatient visit (OP) without an end; person 3 (DM 2015-03-26)
+#: an emergency room visit (ER), 67 days after the diagnosis an ERIP stay, and an office visit
+#: (Visit code OMOP4822458, OMOP's concept 581477, which the export does not know: a concept
+#: of its own); person 4 an encounter of HL7 ActCode FLD (field), which has no Visit concept.
+VISITS = """person_id,visit_id,code_system,code,visit_date,end_date
+1,v1,VISIT,IP,2015-02-03,2015-02-06
+1,v2,VISIT,ERIP,2016-05-01,2016-05-02
+2,v3,VISIT,OP,2014-01-10,
+3,v4,VISIT,ER,2015-04-01,2015-04-01
+3,v5,VISIT,ERIP,2015-06-01,2015-06-03
+3,v6,VISIT,OMOP4822458,2016-01-04,2016-01-04
+4,v7,ACTCODE,FLD,2015-08-03,2015-08-03
+"""
+
+
+def _with_visits(tmp_path: Path, visits: str = VISITS) -> Path:
+    registry = tmp_path / "min2022"
+    shutil.copytree(MIN2022, registry)
+    (registry / "visit.csv").write_text(visits, encoding="utf-8")
+    return registry
+
+
+def test_visits_read_back_with_omops_visit_concepts(tmp_path: Path) -> None:
+    """Each visit is a ``visit_occurrence`` row typed EHR (32817), its code kept in
+    ``visit_source_value``: a Visit code IP, OP, ER, ERIP as OMOP's own concept (9201, 9202,
+    9203, 262, its concept row written with vocabulary Visit and that code, so ATLAS's concept
+    sets find it by id and by code), another Visit code as a concept the export makes, an
+    ActCode class as concept 0 (no concept: OMOP has no ActCode vocabulary). The CDM requires
+    ``visit_end_date``: a visit without an end ends on its date, as the cohort language ends
+    it. Read back live, the same person, code, dates (that end filled in) and periods; the
+    ActCode visit reads back as OMOP concept 0, its code only in ``visit_source_value``; visit
+    ids are the row numbers."""
+    registry = _with_visits(tmp_path)
+    before = connect(str(registry))
+    cdm, mapping = exported_cdm(registry, tmp_path)
+    with (tmp_path / "cdm" / "visit_occurrence.csv").open(newline="") as handle:
+        written = list(csv.DictReader(handle))
+    with (tmp_path / "cdm" / "concept.csv").open(newline="") as handle:
+        concepts = {r["concept_id"]: r for r in csv.DictReader(handle)}
+    office = [k for k, c in concepts.items() if c["concept_code"] == "OMOP4822458"]
+    assert len(office) == 1 and int(office[0]) >= 2_100_000_000
+    assert [
+        (r["visit_occurrence_id"], r["person_id"], r["visit_concept_id"], r["visit_start_date"],
+         r["visit_end_date"], r["visit_source_value"])
+        for r in written
+    ] == [
+        ("1", "1", "9201", "2015-02-03", "2015-02-06", "IP"),
+        ("2", "1", "262", "2016-05-01", "2016-05-02", "ERIP"),
+        ("3", "2", "9202", "2014-01-10", "2014-01-10", "OP"),
+        ("4", "3", "9203", "2015-04-01", "2015-04-01", "ER"),
+        ("5", "3", "262", "2015-06-01", "2015-06-03", "ERIP"),
+        ("6", "3", office[0], "2016-01-04", "2016-01-04", "OMOP4822458"),
+        ("7", "4", "0", "2015-08-03", "2015-08-03", "FLD"),
+    ]  # fmt: skip
+    assert {(r["visit_type_concept_id"], r["visit_source_concept_id"]) for r in written} == {
+        ("32817", "0")
+    }
+    assert [
+        (concepts[c]["concept_name"], concepts[c]["domain_id"], concepts[c]["vocabulary_id"],
+         concepts[c]["concept_class_id"], concepts[c]["concept_code"])
+        for c in ("9201", "262", "9202", "9203", office[0])
+    ] == [
+        ("Inpatient Visit", "Visit", "Visit", "Visit", "IP"),
+        ("Emergency Room and Inpatient Visit", "Visit", "Visit", "Visit", "ERIP"),
+        ("Outpatient Visit", "Visit", "Visit", "Visit", "OP"),
+        ("Emergency Room Visit", "Visit", "Visit", "Visit", "ER"),
+        ("OMOP4822458", "Visit", "Visit", "Undefined", "OMOP4822458"),
+    ]  # fmt: skip
+    after = connect(f"omop+duckdb://{cdm}?mapping={mapping}")
+    columns = ("person_id", "code_system", "code", "visit_date", "end_date")
+
+    def rows(con: Any) -> list[tuple[Any, ...]]:
+        found = con.table("visit").select(*columns).to_pyarrow().to_pylist()
+        return sorted(tuple(r.values()) for r in found)
+
+    lost = {("ACTCODE", "FLD"): ("OMOP", "0")}
+    assert rows(after) == sorted(
+        (p, *lost.get((system, code), (system, code)), day, end or day)
+        for p, system, code, day, end in rows(before)
+    )
+    assert len(rows(after)) == 7
+    ids = after.table("visit").visit_id.to_pyarrow().to_pylist()
+    assert sorted(ids, key=int) == ["1", "2", "3", "4", "5", "6", "7"]
+    assert _periods(after) == _periods(before) == _periods(connect(str(MIN2022)))
+
+
+def test_a_visit_without_its_date_stops_the_export(tmp_path: Path) -> None:
+    registry = _with_visits(
+        tmp_path, VISITS.replace("2,v3,VISIT,OP,2014-01-10,", "2,v3,VISIT,OP,,")
+    )
+    out = run_cli(
+        "export", str(registry), "--format", "omop", "--to", str(tmp_path / "cdm"), code=2
+    )
+    assert (
+        "visit: 1 row(s) without visit_date (person_id 2); the CDM requires "
+        "visit_occurrence.visit_start_date" in out
+    )
+    assert not (tmp_path / "cdm").exists()
+
+
+def test_a_visit_cohort_finds_the_same_persons_in_the_export(tmp_path: Path) -> None:
+    """A hospital stay (VISIT IP or ERIP) 0 to 180 days after the first DM diagnosis, on the
+    registry and on its export read as a CDM: the same attrition, 18, 17, 2 (person 1's IP
+    stay 138 days after, person 3's ERIP stay 67 days after; person 3's ER visit and person
+    2's outpatient visit are no stays). ATLAS's inpatient visit (inpatient_visit.json: Visit
+    9201 with descendants) finds in the export the one person the registry's VISIT IP finds:
+    in the CDM the visit is OMOP's concept 9201 and the export's concept_ancestor holds it."""
+    registry = _with_visits(tmp_path)
+    cdm, mapping = exported_cdm(registry, tmp_path)
+    url = f"omop+duckdb://{cdm}?mapping={mapping}"
+    cohort = tmp_path / "stay.yaml"
+    cohort.write_text(
+        """label: stay after DM
+concept_sets:
+  dm:
+    items:
+    - {system: ICD10CM, code: M33, descendants: true}
+  stay:
+    items:
+    - {system: VISIT, code: IP}
+    - {system: VISIT, code: ERIP}
+entry:
+  events:
+  - domain: diagnosis
+    concept_set: dm
+    first: true
+inclusion:
+- label: Hospital stay within 180 days after
+  criteria:
+  - domain: visit
+    concept_set: stay
+    start_window: {start: 0, end: 180}
+""",
+        encoding="utf-8",
+    )
+    found = []
+    for data in (str(registry), url):
+        out = json.loads(run_cli("cohort", "run", str(cohort), "--data", data, "--json"))
+        found.append((out["persons"], [line["remaining"] for line in out["attrition"]]))
+    assert found == [(2, [18, 17, 2])] * 2
+    atlas = json.loads((ROOT / "tests" / "cohort" / "atlas" / "inpatient_visit.json").read_text())
+    found = []
+    # on the registry the same concept set without descendants (it has no vocabulary)
+    for data, descendants in ((url, True), (str(registry), False)):
+        atlas["ConceptSets"][0]["expression"]["items"][0]["includeDescendants"] = descendants
+        members = run_cohort(connect(data), translate_atlas(atlas).cohort).members.to_pylist()
+        found.append([(m["person_id"], m["index_date"]) for m in members])
+    assert found == [[(1, dt.date(2015, 2, 3))]] * 2

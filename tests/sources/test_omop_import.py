@@ -4,7 +4,8 @@ the CDM live, and a second import adds nothing.
 
 Records counted by hand from the CDM (one per row the views give): 2,704 persons, 2,253 races
 (persons whose race concept is an OMB race), 65,351 conditions, 37,409 procedures (``SELECT
-count(*) FROM procedure_occurrence``), 10 subtype observations, 67,715 drug exposures, 20 CDASI
+count(*) FROM procedure_occurrence``), 1,037 visits (``visit_occurrence``: Eunomia's inpatient
+visits), 10 subtype observations, 67,715 drug exposures, 20 CDASI
 measurements, 74 laboratory measurements (70 ALT/AST of Eunomia, 4 CK) and 2,704 observation
 periods: 179,277. The 70 ALT/AST rows of Eunomia have no value (value_as_number is empty), so
 they are rejected with that reason: 179,207 stored.

@@ -43,6 +43,12 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   every record: ``any_code``; read live from OMOP a procedure ends the day after its date, as
   Circe's ``procedureOccurrence.sql`` ends it, and Circe's ``ProcedureOccurrence`` has
   ``OccurrenceStartDate`` but no ``OccurrenceEndDate``);
+  ``VisitOccurrence`` -> ``visit`` (``CodesetId``, ``First``, ``OccurrenceStartDate``,
+  ``OccurrenceEndDate``; without a ``CodesetId``, every visit: ``any_code``; OMOP's Visit
+  concepts are registry codes ``VISIT IP``, ...; a visit lasts from ``visit_start_date`` to
+  ``visit_end_date``, as Circe's ``visitOccurrence.sql`` reads them and the registry's visit
+  view gives them; one without an end, which CDM 5.4 does not allow, ends on its start in the
+  cohort language and has no end in Circe);
   ``Measurement`` -> ``laboratory`` when its concept set is the LOINC code of one of the
   registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
   with ``ValueAsNumber`` -> ``value`` (in the test's canonical unit; a ``Unit`` converts the
@@ -50,7 +56,7 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``value_as_number / NULLIF(range_high, 0)``, ``MeasurementSqlBuilder.java``).
 
 Everything else is refused, naming its JSON path and why (``docs/atlas.md`` lists every
-refusal), e.g. ``InclusionRules[2].expression.CriteriaList[0].Criteria.VisitOccurrence: not
+refusal), e.g. ``InclusionRules[2].expression.CriteriaList[0].Criteria.Observation: not
 supported: ...``. Empty values (``null``, ``[]``, ``{}``, ``false``) that ATLAS writes for
 unused options are ignored.
 
@@ -99,6 +105,7 @@ DOMAINS: Final = {
     "DrugExposure": "drug_exposure",
     "Measurement": "laboratory",
     "ProcedureOccurrence": "procedure",
+    "VisitOccurrence": "visit",
 }
 
 #: Circe's other criteria domains (refused by name).
@@ -114,7 +121,6 @@ OTHER_DOMAINS: Final = (
     "PayerPlanPeriod",
     "Specimen",
     "VisitDetail",
-    "VisitOccurrence",
 )
 
 #: Circe Occurrence.Type codes (``Occurrence.java``: EXACTLY 0, AT_MOST 1, AT_LEAST 2).
@@ -128,9 +134,11 @@ _OPS: Final = {"lt": "lt", "lte": "lte", "eq": "eq", "gt": "gt", "gte": "gte"}
 
 #: Why a Circe option is refused, by key (the default reason names the construct).
 _REASONS: Final = {
-    "VisitType": "the registry holds no visit types",
-    "VisitTypeCS": "the registry holds no visit types",
-    "VisitTypeExclude": "the registry holds no visit types",
+    # on a condition, drug or procedure, Circe's VisitType is the kind of the record's visit
+    # (the visit_concept_id of its visit_occurrence_id): the registry's records name no visit
+    "VisitType": "the registry does not link records to their visits",
+    "VisitTypeCS": "the registry does not link records to their visits",
+    "VisitTypeExclude": "the registry does not link records to their visits",
     "ConditionType": "the registry holds no condition (record) types",
     "ConditionTypeCS": "the registry holds no condition (record) types",
     "ConditionTypeExclude": "the registry holds no condition (record) types",
@@ -149,6 +157,7 @@ _REASONS: Final = {
     "ConditionSourceConcept": "criteria on source concepts are not in the cohort language",
     "DrugSourceConcept": "criteria on source concepts are not in the cohort language",
     "ProcedureSourceConcept": "criteria on source concepts are not in the cohort language",
+    "VisitSourceConcept": "criteria on source concepts are not in the cohort language",
     "GenderCS": "sex concept sets are not in the cohort language (list 8507 or 8532 in Gender)",
     "Race": "race criteria are not in the cohort language",
     "RaceCS": "race criteria are not in the cohort language",
@@ -165,7 +174,7 @@ _REASONS: Final = {
     "DoseUnit": "dose units are not in the cohort language",
     "DoseUnitCS": "dose units are not in the cohort language",
     "LotNumber": "lot numbers are not in the registry",
-    "RestrictVisit": "the registry holds no visits",
+    "RestrictVisit": "the registry does not link records to their visits",
     "DaysSupplyOverride": "a days-of-supply override is not in the cohort language",
     "CountColumn": "distinct counts are of start dates only (CountColumn START_DATE)",
     "MeasurementType": "the registry holds no measurement (record) types",
@@ -183,6 +192,20 @@ _REASONS: Final = {
     "(RangeHighRatio, the value over that limit, is)",
     "Abnormal": "the abnormal flag is not in the cohort language (give RangeHighRatio, the "
     "value over the upper limit of normal)",
+    "VisitLength": "visit lengths (the days from a visit's start to its end) are not in the "
+    "cohort language",
+    "PlaceOfService": "the registry holds no care sites (places of service)",
+    "PlaceOfServiceCS": "the registry holds no care sites (places of service)",
+    "PlaceOfServiceLocation": "the registry holds no care site locations",
+}
+
+#: Reasons that differ on a ``VisitOccurrence``: its ``VisitType`` is the visit record's own
+#: type (``visit_type_concept_id``: EHR, claim, ...; ``VisitOccurrenceSqlBuilder.java``), not
+#: the kind of visit, which is its concept set.
+_VISIT_REASONS: Final = {
+    key: "the registry holds no visit (record) types; the kind of visit (inpatient, ...) is "
+    "the criterion's concept set (CodesetId)"
+    for key in ("VisitType", "VisitTypeCS", "VisitTypeExclude")
 }
 
 
@@ -251,11 +274,20 @@ class _Translator:
             raise self.bad(path, f"expected a JSON array, got {json.dumps(value)[:60]}")
         return value
 
-    def check_keys(self, data: Mapping[str, Any], path: str, known: set[str]) -> None:
-        """Refuse any key outside ``known`` that carries a value."""
+    def check_keys(
+        self,
+        data: Mapping[str, Any],
+        path: str,
+        known: set[str],
+        reasons: Mapping[str, str] | None = None,
+    ) -> None:
+        """Refuse any key outside ``known`` that carries a value; ``reasons`` says why for the
+        keys whose reason differs here from :data:`_REASONS`."""
         for key, value in data.items():
             if key not in known and not _empty(value):
-                reason = _REASONS.get(key, f"{key} is not in the cohort language")
+                reason = (reasons or {}).get(key) or _REASONS.get(
+                    key, f"{key} is not in the cohort language"
+                )
                 raise self.refuse(f"{path}.{key}", reason)
 
     def integer(self, value: Any, path: str) -> int:
@@ -428,7 +460,8 @@ class _Translator:
         if name == "Measurement":
             values = self.measurement(inner, where)
         else:
-            self.check_keys(inner, where, {"CodesetId", "First"})
+            reasons = _VISIT_REASONS if name == "VisitOccurrence" else None
+            self.check_keys(inner, where, {"CodesetId", "First"}, reasons)
             values = {"domain": DOMAINS[name]}
             if inner.get("CodesetId") is None:
                 # no concept set: Circe reads every row of the domain's table

@@ -12,7 +12,12 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   "Standard algorithm from EHR"; ATLAS finds no entry event outside an observation period);
 - ``condition_occurrence`` (diagnoses); ``procedure_occurrence`` (procedures, their
   ``end_date`` as ``procedure_end_date``; read live, a procedure ends the day after its date,
-  Circe's rule); ``drug_exposure`` (``drug_exposure_id`` the
+  Circe's rule); ``visit_occurrence`` (visits, :func:`_visit_concept`: a Visit code IP, OP,
+  ER, ERIP is OMOP's own concept 9201, 9202, 9203, 262, another code a concept as below, a
+  code of a system OMOP has no vocabulary for (ACTCODE) concept 0, its code kept in
+  ``visit_source_value``; ``visit_end_date`` the ``end_date``, else the visit's date, as the
+  CDM requires an end and the cohort language ends such a visit on its date);
+  ``drug_exposure`` (``drug_exposure_id`` the
   ``exposure_id``; route in ``route_source_value``; a course without an end date, still
   running when the data end, ends on the last day of the person's observation period that
   holds its start, as the CDM requires an end date (THEMIS "drug_end_date_not_in_data"), and
@@ -21,22 +26,24 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   the value and unit, and the ULN in that unit; assessments with ``value_as_number``);
   ``observation`` (DM subtypes); ``cdm_source``;
 - codes: every (code system, code) used gets a ``concept`` row (vocabulary and code as the
-  registry has them, domain ``Condition``, ``Procedure``, ``Drug`` or ``Measurement`` by the
-  table using it; an ``OMOP`` code is the concept id itself); ids of concepts made here start at
-  2,100,000,000 (OMOP's local range), in sorted order, so an export is the same every time.
+  registry has them, domain ``Condition``, ``Procedure``, ``Visit``, ``Drug`` or
+  ``Measurement`` by the table using it; an ``OMOP`` code is the concept id itself); ids of
+  concepts made here start at 2,100,000,000 (OMOP's local range), in sorted order, so an export
+  is the same every time (OMOP's own Visit concepts keep their ids, :data:`VISIT_CONCEPTS`).
   Each drug's ingredient is a concept of class ``Ingredient`` linked in ``concept_ancestor``;
 - assessments and subtypes use the local concepts of the default mapping; an instrument
   measure it lacks (a CDASI item, ...) gets a new local concept, and the mapping the export
   used is written as ``local_concepts.yaml`` (open the CDM with ``?mapping=`` that file);
 - not exported, as OMOP has no place for them: adverse events, several races of one person
-  (``person_race`` beyond ``person.race``), dose, frequency and formulation, visit ids.
+  (``person_race`` beyond ``person.race``), dose, frequency and formulation, visit ids (an
+  assessment's; a visit's ``visit_occurrence_id`` is its row number).
 
 Every field the OMOP CDM 5.4 DDL declares ``NOT NULL`` (OHDSI/CommonDataModel,
 ``inst/ddl/5.4/postgresql/OMOPCDM_postgresql_5.4_ddl.sql``) is filled, so the files load into
 a CDM made with it. A record the CDM cannot hold without inventing a value (a diagnosis,
-procedure, drug exposure start, assessment, laboratory result or subtype without its date; a
-recorded observation period without its start or end; a person without a birth year) stops the
-export before any file is written, naming the rows to mend.
+procedure, visit, drug exposure start, assessment, laboratory result or subtype without its
+date; a recorded observation period without its start or end; a person without a birth year)
+stops the export before any file is written, naming the rows to mend.
 """
 
 from __future__ import annotations
@@ -70,12 +77,24 @@ EHR: Final = 32817  # type concept "EHR"
 DERIVED_FROM_EHR: Final = 32882
 CDM_5_4: Final = 756265  # concept "OMOP CDM Version 5.4.0" (cdm_source.cdm_version_concept_id)
 
+#: The registry's ``VISIT`` codes that are OMOP standard concepts of the Visit vocabulary
+#: (vocabulary_id ``Visit``, domain and class ``Visit``; OHDSI Athena): code -> (concept id,
+#: name). A visit so coded is written with OMOP's own concept, so that an ATLAS concept set of
+#: it (9201 Inpatient Visit, ...) finds it by id as by code; its concept row is written too.
+VISIT_CONCEPTS: Final = {
+    "IP": (9201, "Inpatient Visit"),
+    "OP": (9202, "Outpatient Visit"),
+    "ER": (9203, "Emergency Room Visit"),
+    "ERIP": (262, "Emergency Room and Inpatient Visit"),
+}
+
 #: (registry table, column, what the CDM calls it): dates and the birth year the CDM requires,
 #: which an export cannot invent (:func:`_refuse_missing`).
 REQUIRED: Final = (
     ("person", "birth_year", "person.year_of_birth"),
     ("diagnosis", "diagnosis_date", "condition_occurrence.condition_start_date"),
     ("procedure", "procedure_date", "procedure_occurrence.procedure_date"),
+    ("visit", "visit_date", "visit_occurrence.visit_start_date"),
     ("drug_exposure", "start_date", "drug_exposure.drug_exposure_start_date"),
     ("assessment", "assessment_date", "measurement.measurement_date"),
     ("laboratory", "result_date", "measurement.measurement_date"),
@@ -102,16 +121,31 @@ class _Concepts:
         # key -> (name, class, domain)
         self.wanted: dict[tuple[str, str, str], tuple[str, str, str]] = {}
         self.ids: dict[tuple[str, str, str], int] = {}
+        self.fixed: dict[tuple[str, str, str], int] = {}  # OMOP's own concepts, by key
 
-    def want(self, domain: str, system: str, code: str, name: str = "", klass: str = "") -> None:
+    def want(
+        self,
+        domain: str,
+        system: str,
+        code: str,
+        name: str = "",
+        klass: str = "",
+        concept_id: int | None = None,
+    ) -> None:
+        """Use (``system``, ``code``): as OMOP's concept ``concept_id`` when given, else as a
+        concept numbered by :meth:`number`."""
         if system.upper() == "OMOP":
             return
         key = (_SYSTEM_VOCABULARY.get(system.upper(), system), code, klass)
         self.wanted.setdefault(key, (name or code, klass, domain))
+        if concept_id is not None:
+            self.fixed[key] = concept_id
 
     def number(self) -> None:
-        for i, key in enumerate(sorted(self.wanted)):
+        made = (key for key in sorted(self.wanted) if key not in self.fixed)
+        for i, key in enumerate(made):
             self.ids[key] = FIRST_CONCEPT + i
+        self.ids.update(self.fixed)
 
     def id(self, system: str, code: str, klass: str = "") -> int:
         if system.upper() == "OMOP":
@@ -151,6 +185,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     persons = _rows(con, "person")
     diagnoses = _rows(con, "diagnosis")
     procedures = _rows(con, "procedure")
+    visits = _rows(con, "visit")
     drugs = _rows(con, "drug_exposure")
     labs = _rows(con, "laboratory")
     assessments = _rows(con, "assessment")
@@ -161,6 +196,13 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             for code in _icd_above(r["code_system"], r["code"]):
                 concepts.want(domain, r["code_system"], code)
                 above.add((r["code_system"], code, r["code"]))
+    for v in visits:
+        fixed = _visit_concept(v["code_system"], v["code"])
+        if fixed is None:
+            concepts.want("Visit", v["code_system"], v["code"])
+        elif fixed:  # OMOP's own Visit concept: its concept row is written too
+            concept_id, name = VISIT_CONCEPTS[v["code"].strip()]
+            concepts.want("Visit", "VISIT", v["code"].strip(), name, "Visit", concept_id)
     for e in drugs:
         concepts.want("Drug", e["code_system"], e["code"])
         if e["ingredient"]:
@@ -232,6 +274,21 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "procedure_source_concept_id": 0,
         }
         for i, r in enumerate(procedures)
+    ]
+    tables["visit_occurrence"] = [
+        {
+            "visit_occurrence_id": i + 1,
+            "person_id": v["person_id"],
+            "visit_concept_id": _visit_concept_id(concepts, v["code_system"], v["code"]),
+            "visit_start_date": v["visit_date"],
+            # the CDM requires an end: a visit without one ends on its date, as the cohort
+            # language ends it
+            "visit_end_date": v["end_date"] or v["visit_date"],
+            "visit_type_concept_id": EHR,
+            "visit_source_value": v["code"],
+            "visit_source_concept_id": 0,
+        }
+        for i, v in enumerate(visits)
     ]
     tables["drug_exposure"] = [
         {
@@ -349,6 +406,27 @@ def _refuse_missing(con: BaseBackend) -> None:
             + ". Add the missing values (or remove those rows) in the registry and export "
             "again; nothing was written."
         )
+
+
+def _visit_concept(system: str, code: str) -> int | None:
+    """The ``visit_concept_id`` fixed for a visit's code: OMOP's Visit concept of a ``VISIT``
+    code of :data:`VISIT_CONCEPTS` (``IP`` 9201, ...); 0 for a code of a system OMOP has no
+    vocabulary for (``ACTCODE``: an HL7 encounter class the registry holds only when it has no
+    Visit concept), whose code ``visit_source_value`` keeps; None for any other code, a concept
+    of its vocabulary as the export makes for every code (an ``OMOP`` code the concept id)."""
+    name = system.strip().upper()
+    if name == "VISIT" and code.strip() in VISIT_CONCEPTS:
+        return VISIT_CONCEPTS[code.strip()][0]
+    if name != "OMOP" and name not in _SYSTEM_VOCABULARY:
+        return 0
+    return None
+
+
+def _visit_concept_id(concepts: _Concepts, system: str, code: str) -> int:
+    """A visit's ``visit_concept_id``: the one :func:`_visit_concept` fixes, else the concept
+    the export made for its code."""
+    fixed = _visit_concept(system, code)
+    return concepts.id(system, code) if fixed is None else fixed
 
 
 def _observed_until(exposure: dict[str, Any], periods: dict[int, list[dict[str, Any]]]) -> Any:
@@ -489,6 +567,16 @@ _COLUMNS: Final[dict[str, dict[str, pa.DataType]]] = {
         "procedure_type_concept_id": pa.int64(),
         "procedure_source_value": pa.string(),
         "procedure_source_concept_id": pa.int64(),
+    },
+    "visit_occurrence": {
+        "visit_occurrence_id": pa.int64(),
+        "person_id": pa.int64(),
+        "visit_concept_id": pa.int64(),
+        "visit_start_date": pa.date32(),
+        "visit_end_date": pa.date32(),
+        "visit_type_concept_id": pa.int64(),
+        "visit_source_value": pa.string(),
+        "visit_source_concept_id": pa.int64(),
     },
     "drug_exposure": {
         "drug_exposure_id": pa.int64(),
