@@ -40,6 +40,7 @@ RECORD_DATES: Final = (
     ("procedure", "end_date"),
     ("visit", "visit_date"),
     ("visit", "end_date"),
+    ("observation", "observation_date"),
     ("dm_subtype", "classified_date"),
     ("drug_exposure", "start_date"),
     ("drug_exposure", "end_date"),

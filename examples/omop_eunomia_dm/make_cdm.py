@@ -10,9 +10,10 @@ this file lists them). Run with::
 
 What the script does to the copy, in order:
 
-1. **Repairs** the three integrity problems of Eunomia as shipped (``myositis registry check``
-   names them): 4,384 ``drug_exposure_id`` values held by two rows each get a new id for their
-   second row (above the largest id, in id order), the 2,649 observation periods of persons
+1. **Repairs** the integrity problems of Eunomia as shipped (``myositis registry check``
+   names the first three; ``myositis import omop`` rejects the rows of repeated ids): 4,384
+   ``drug_exposure_id`` and 6 ``observation_id`` values held by two rows each get a new id for
+   their second row (above the largest id, in id order), the 2,649 observation periods of persons
    missing from ``person`` are deleted, and the one drug exposure that starts before its
    person's birth (``drug_exposure_id`` 60184, person 5002, a vaccine) is deleted. The Book of
    OHDSI counts (GI bleed 479, celecoxib 1,844, diclofenac 850 persons) are unchanged.
@@ -95,28 +96,35 @@ def day(text: str, offset: int = 0) -> dt.date:
     return dt.date.fromisoformat(text) + dt.timedelta(days=offset)
 
 
-def repair(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Step 1 of the module docstring; the number of rows changed by each repair."""
-    top = con.execute("SELECT max(drug_exposure_id) FROM drug_exposure").fetchall()[0][0]
+def _renumber(con: duckdb.DuckDBPyConnection, table: str, order: str) -> int:
+    """Give the second and later rows sharing a ``<table>_id`` new ids above the largest (in
+    id order); the number of rows renumbered."""
+    column = f"{table}_id"
+    top = con.execute(f"SELECT max({column}) FROM {table}").fetchall()[0][0]
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE drug_exposure AS
+        CREATE OR REPLACE TABLE {table} AS
         WITH numbered AS (
-            SELECT *, row_number() OVER (
-                PARTITION BY drug_exposure_id
-                ORDER BY person_id, drug_exposure_start_date, drug_concept_id) AS copy_no
-            FROM drug_exposure)
+            SELECT *, row_number() OVER (PARTITION BY {column} ORDER BY {order}) AS copy_no
+            FROM {table})
         SELECT * EXCLUDE (copy_no) REPLACE (
-            CASE WHEN copy_no = 1 THEN drug_exposure_id
-                 ELSE {top} + row_number() OVER (
-                    ORDER BY copy_no = 1, drug_exposure_id, person_id) END
-            AS drug_exposure_id)
+            CASE WHEN copy_no = 1 THEN {column}
+                 ELSE {top} + row_number() OVER (ORDER BY copy_no = 1, {column}, person_id) END
+            AS {column})
         FROM numbered
         """
     )
-    renumbered = con.execute(
-        f"SELECT count(*) FROM drug_exposure WHERE drug_exposure_id > {top}"
-    ).fetchall()[0][0]
+    return int(con.execute(f"SELECT count(*) FROM {table} WHERE {column} > {top}").fetchall()[0][0])
+
+
+def repair(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Step 1 of the module docstring; the number of rows changed by each repair."""
+    renumbered = _renumber(
+        con, "drug_exposure", "person_id, drug_exposure_start_date, drug_concept_id"
+    )
+    observations = _renumber(
+        con, "observation", "person_id, observation_date, observation_concept_id"
+    )
     orphans = con.execute(
         "DELETE FROM observation_period WHERE person_id NOT IN (SELECT person_id FROM person)"
     ).fetchall()[0][0]
@@ -124,7 +132,12 @@ def repair(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         """DELETE FROM drug_exposure d USING person p
            WHERE p.person_id = d.person_id AND d.drug_exposure_start_date < p.birth_datetime"""
     ).fetchall()[0][0]
-    return {"renumbered": renumbered, "orphan_periods": orphans, "before_birth": before_birth}
+    return {
+        "renumbered": renumbered,
+        "renumbered_observations": observations,
+        "orphan_periods": orphans,
+        "before_birth": before_birth,
+    }
 
 
 def add_concepts(con: duckdb.DuckDBPyConnection) -> None:
@@ -242,7 +255,8 @@ def main() -> None:
     repaired = make_cdm(eunomia_file(), args.target)
     print(
         f"wrote {args.target}: Eunomia GiBleed repaired ({repaired['renumbered']:,} drug "
-        f"exposures renumbered, {repaired['orphan_periods']:,} orphan observation periods and "
+        f"exposures and {repaired['renumbered_observations']} observations renumbered, "
+        f"{repaired['orphan_periods']:,} orphan observation periods and "
         f"{repaired['before_birth']} exposure before birth deleted) and {len(PERSONS)} "
         "SYNTHETIC dermatomyositis persons added"
     )

@@ -7,7 +7,8 @@ Persons (F unless said; born 1970-06-15 unless said):
 
 - 1: M33.10 2019-01-01, M3310 2019-06-01; a needle muscle biopsy (CPT 20206) 2019-12-01;
   tofacitinib 2020-03-01..2020-12-31 and 2021-01-20..2021-06-30 (20 days apart); CDASI
-  activity 20 on 2020-02-20, 12 on 2020-09-01; CK 900 (ULN 200) on 2020-02-25; admitted
+  activity 20 on 2020-02-20, 12 on 2020-09-01; CK 900 (ULN 200) on 2020-02-25; 5
+  cigarette pack-years recorded 2019-06-01 (an observation, SNOMED 401201003); admitted
   through the emergency room (VISIT ERIP) 2021-02-10..2021-02-14; recorded observation
   2018-01-01..2022-12-31.
 - 2 (M, born 1990-01-01): M33.12 once, 2019-05-01; tofacitinib 2020-05-01..2020-08-01;
@@ -15,7 +16,9 @@ Persons (F unless said; born 1970-06-15 unless said):
   2020-01-01..2022-12-31 (121 days before).
 - 3 (born 1985-01-01): M33.02 2019-01-01 and 2019-02-01; tofacitinib from 2020-06-01, still
   running (no end); CDASI 18 on 2020-05-20; CK 500/200 on 2020-05-25; breast cancer C50.9
-  on 2020-01-01, resolved 2020-04-30 (its ``end_date``); observation 2015-01-01..2023-12-31.
+  on 2020-01-01, resolved 2020-04-30 (its ``end_date``); a history of malignant neoplasm
+  (observation, SNOMED 161501007) recorded 2020-05-20, without a value; observation
+  2015-01-01..2023-12-31.
 - 4 (born 1960-01-01): M33.22 and M33.20 (polymyositis, excluded from the DM set);
   tofacitinib 2020-01-01..2020-12-31; no recorded observation (derived: 2019-01-01..2020-12-31).
 - 5 (born 1980-01-01): M33.10 twice on 2018-01-01 (one date); tofacitinib 2020-01-01..
@@ -26,8 +29,9 @@ Persons (F unless said; born 1970-06-15 unless said):
 - 8 (M, born 1950-01-01): M33.9 2019-01-01 and 2019-04-01; an EMG (CPT 95886) 2019-12-15;
   tofacitinib 2020-02-01..2020-04-01 and 2020-06-01..2020-09-01 (61 days apart); CDASI 12 on
   2020-01-15; CK 700/200 on 2020-01-20; prednisone 2019-01-01..2019-06-01; herpes zoster
-  grade 3, serious, 2020-03-15, admitted (VISIT IP) 2020-03-16..2020-03-22; observation
-  2010-01-01..2022-06-30.
+  grade 3, serious, 2020-03-15, admitted (VISIT IP) 2020-03-16..2020-03-22; 40 cigarette
+  pack-years recorded 2019-06-01 and a pack-years observation without a number 2019-09-01;
+  observation 2010-01-01..2022-06-30.
 
 Core set measures for the score outcomes (TIS, DOI; ``SCORE_CASE``), all inside recorded
 observation periods, none in the 30 days before an index that a CK criterion reads:
@@ -161,6 +165,17 @@ def _visit(pid: int, code: str, start: dt.date, end: dt.date) -> dict[str, Any]:
     }
 
 
+def _observed(pid: int, code: str, when: dt.date, value: float | None) -> dict[str, Any]:
+    return {
+        "person_id": pid,
+        "code_system": "SNOMED",
+        "code": code,
+        "observation_date": when,
+        "value": value,
+        "unit": None if value is None else "{pack-years}",
+    }
+
+
 def _period(pid: int, start: dt.date, end: dt.date) -> dict[str, Any]:
     return {"person_id": pid, "start_date": start, "end_date": end, "period_type": "recorded"}
 
@@ -205,6 +220,14 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         _visit(1, "ERIP", D(2021, 2, 10), D(2021, 2, 14)),
         _visit(2, "OP", D(2020, 6, 1), D(2020, 6, 1)),
         _visit(8, "IP", D(2020, 3, 16), D(2020, 3, 22)),
+    ],
+    # other observations (schema version 4): cigarette pack-years (SNOMED 401201003) with and
+    # without a number, a history of malignant neoplasm (SNOMED 161501007)
+    "observation": [
+        _observed(1, "401201003", D(2019, 6, 1), 5.0),
+        _observed(3, "161501007", D(2020, 5, 20), None),
+        _observed(8, "401201003", D(2019, 6, 1), 40.0),
+        _observed(8, "401201003", D(2019, 9, 1), None),
     ],
     "drug_exposure": [
         _drug(1, D(2020, 3, 1), D(2020, 12, 31)),
@@ -455,6 +478,42 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         },
         [8, 7, 1],
         [(8, D(2020, 2, 1), D(2022, 6, 30))],
+    ),
+    # An observation with a value (schema version 4): JAK users without 20 or more cigarette
+    # pack-years recorded before their index. JAK users 1, 2, 3, 4, 5, 6, 8; 8 has 40 recorded
+    # 2019-06-01 (his second, numberless pack-years record does not count against the bound);
+    # 1's 5 are under the bound; 3's history of cancer is another observation.
+    "heavy_smokers_excluded": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "pack_years": {"items": [{"system": "SNOMED", "code": "401201003"}]},
+            },
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "Under 20 pack-years before",
+                    "criteria": [
+                        {
+                            "domain": "observation",
+                            "concept_set": "pack_years",
+                            "value": {"gte": 20},
+                            "start_window": {"start": None, "end": -1},
+                            "occurrence": {"type": "exactly", "count": 0},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 6],
+        [
+            (1, D(2020, 3, 1), D(2022, 12, 31)),
+            (2, D(2020, 5, 1), D(2022, 12, 31)),
+            (3, D(2020, 6, 1), D(2023, 12, 31)),
+            (4, D(2020, 1, 1), D(2020, 12, 31)),
+            (5, D(2020, 1, 1), D(2020, 3, 31)),
+            (6, D(2020, 1, 1), D(2020, 12, 31)),
+        ],
     ),
     # Entry at a cancer diagnosis, exit on the day it ended (fixed, 0 days from the index
     # event's end): 3's C50.9, 2020-01-01 to 2020-04-30.

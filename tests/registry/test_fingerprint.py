@@ -73,9 +73,17 @@ def _write(path: Path, *, reverse: bool = False, record: bool = True) -> None:
         {"person_id": 1, "visit_id": "V1", "code_system": "VISIT", "code": "IP",
          "visit_date": dt.date(2019, 2, 1), "end_date": dt.date(2019, 2, 6)}
     ]  # fmt: skip
+    observations = [
+        {"person_id": 1, "code_system": "SNOMED", "code": "161501007",
+         "observation_date": dt.date(2019, 2, 1), "value": None, "unit": None,
+         "value_code_system": None, "value_code": None, "value_text": None},
+        {"person_id": 1, "code_system": "LOINC", "code": "72166-2",
+         "observation_date": dt.date(2019, 2, 1), "value": 12.5, "unit": "{pack-years}",
+         "value_code_system": "SNOMED", "value_code": "77176002", "value_text": "x\x1fy"},
+    ]  # fmt: skip
     tables = (("person", people), ("drug_exposure", exposures), ("adverse_event", events),
               ("diagnosis", diagnoses), ("procedure", procedures),
-              ("visit", visits))  # fmt: skip
+              ("visit", visits), ("observation", observations))  # fmt: skip
     for name, rows in tables:
         rows = rows[::-1] if reverse else rows
         append_arrow(con, name, pa.Table.from_pylist(rows, schema=arrow_schema(name)))
@@ -106,7 +114,7 @@ def _canonical(value: Any, dtype: Any) -> str:
 #: Columns added by schema version 3: in a row's text, at its end, only when they hold a value.
 ADDED = {"diagnosis": ("end_date",)}
 #: Tables added by schema versions 3 and 4: counted only when they hold rows.
-ADDED_TABLES = ("procedure", "visit")
+ADDED_TABLES = ("procedure", "visit", "observation")
 
 
 def _python_fingerprint(path: Path, *, without: tuple[str, ...] = ()) -> str:
@@ -146,9 +154,10 @@ def test_the_engine_computes_the_definition(tmp_path: Path) -> None:
 
 
 def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path) -> None:
-    """A registry whose diagnoses have no end and that has no procedures or visits keeps the
-    fingerprint of version 2, which had neither the column nor the tables (so a migrated
-    registry keeps its recorded fingerprint); one end, procedure or visit recorded changes it."""
+    """A registry whose diagnoses have no end and that has no procedures, visits or other
+    observations keeps the fingerprint of version 2, which had neither the column nor the
+    tables (so a migrated registry keeps its recorded fingerprint); one end, procedure, visit or
+    observation recorded changes it."""
     path = tmp_path / "r.duckdb"
     _write(path, record=False)
     with_end = _python_fingerprint(path)
@@ -156,7 +165,12 @@ def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path)
     assert data_fingerprint(con) == with_end
     con.disconnect()
     found = [with_end]
-    changes = ("UPDATE diagnosis SET end_date = NULL", "DELETE FROM procedure", "DELETE FROM visit")
+    changes = (
+        "UPDATE diagnosis SET end_date = NULL",
+        "DELETE FROM procedure",
+        "DELETE FROM visit",
+        "DELETE FROM observation",
+    )
     for change in changes:
         writable = duckdb.connect(str(path))
         writable.execute(change)
@@ -164,8 +178,9 @@ def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path)
         con = connect(path)
         found.append(data_fingerprint(con))
         con.disconnect()
-    assert found[3] == _python_fingerprint(path, without=("end_date", "procedure", "visit"))
-    assert len(set(found)) == 4
+    version_2 = ("end_date", "procedure", "visit", "observation")
+    assert found[4] == _python_fingerprint(path, without=version_2)
+    assert len(set(found)) == 5
 
 
 def test_row_order_and_time_of_writing_do_not_matter_every_value_does(tmp_path: Path) -> None:

@@ -101,8 +101,8 @@ def _v2_duckdb(path: Path) -> str:
                         "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
     recorded = record_fingerprint(con)
     con.con.execute("ALTER TABLE diagnosis DROP COLUMN end_date")
-    con.con.execute("DROP TABLE procedure")
-    con.con.execute("DROP TABLE visit")
+    for table in ("procedure", "visit", "observation"):
+        con.con.execute(f"DROP TABLE {table}")
     con.con.execute("UPDATE registry_metadata SET value = '2' WHERE key = 'schema_version'")
     con.disconnect()
     return recorded
@@ -127,7 +127,8 @@ def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
     ]
     meta = read_metadata(con)
     assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("4", "2")
-    assert con.table("procedure").count().execute() == con.table("visit").count().execute() == 0
+    for table in ("procedure", "visit", "observation"):
+        assert con.table(table).count().execute() == 0
     # the same rows, the same fingerprint: recorded again with the new column's aggregates
     assert meta["data_fingerprint"] == recorded
     check = check_fingerprint(con, meta)
@@ -136,7 +137,7 @@ def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
     assert migrate(path).startswith(f"{path} is already at schema version 4")
 
 
-def test_a_version_3_file_gets_the_visit_table_and_keeps_its_fingerprint(tmp_path: Path) -> None:
+def test_a_version_3_file_gets_the_new_tables_and_keeps_its_fingerprint(tmp_path: Path) -> None:
     path = tmp_path / "v3.duckdb"
     con = registry(path, person=[person(1)])
     for row in DIAGNOSES:
@@ -144,14 +145,16 @@ def test_a_version_3_file_gets_the_visit_table_and_keeps_its_fingerprint(tmp_pat
                         "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
     recorded = record_fingerprint(con)
     con.con.execute("DROP TABLE visit")
+    con.con.execute("DROP TABLE observation")
     con.con.execute("UPDATE registry_metadata SET value = '3' WHERE key = 'schema_version'")
     con.disconnect()
     with pytest.raises(RegistryError, match="schema_version '3', this software reads '4'"):
         connect(path)
     assert migrate(path).startswith(f"migrated {path} from schema version 3 to 4")
     con = connect(path)
-    assert con.table("visit").columns == tuple(TABLES["visit"].names)
-    assert con.table("visit").count().execute() == 0
+    for table in ("visit", "observation"):
+        assert con.table(table).columns == tuple(TABLES[table].names)
+        assert con.table(table).count().execute() == 0
     meta = read_metadata(con)
     assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("4", "3")
     assert meta["data_fingerprint"] == recorded
@@ -165,7 +168,7 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     folder = tmp_path / "v2"
     folder.mkdir()
     for name, schema in TABLES.items():
-        if name in ("procedure", "visit"):
+        if name in ("procedure", "visit", "observation"):
             continue  # added by versions 3 and 4
         columns = [c for c in schema.names if not (name == "diagnosis" and c == "end_date")]
         (folder / f"{name}.csv").write_text(",".join(columns) + "\n")
@@ -181,7 +184,7 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     with pytest.raises(RegistryError, match="schema_version '2'.*myositis registry migrate"):
         connect(folder)
     assert migrate(folder) == f"migrated {folder} from schema version 2 to 4"
-    for name in ("procedure", "visit"):  # written, empty, with the data model's header
+    for name in ("procedure", "visit", "observation"):  # written, empty, with the header
         header = (folder / f"{name}.csv").read_text().splitlines()
         assert [h.replace('"', "").split(",") for h in header] == [list(TABLES[name].names)]
     header = (folder / "diagnosis.csv").read_text().splitlines()[0]
@@ -230,3 +233,23 @@ def test_observation_periods_recorded_or_derived() -> None:
         {"person_id": 2, "start_date": dt.date(2010, 1, 1), "end_date": dt.date(2022, 1, 1),
          "period_type": "EHR"},
     ]  # person 3 has no dated record, so no period  # fmt: skip
+
+
+def test_a_version_4_file_without_a_table_version_4_added_gets_it(tmp_path: Path) -> None:
+    """A file written while version 4 was in development (before its observation table) is
+    refused with the command, which creates the table and changes nothing else."""
+    path = tmp_path / "early-v4.duckdb"
+    con = registry(path, person=[person(1)])
+    recorded = record_fingerprint(con)
+    con.con.execute("DROP TABLE observation")
+    con.disconnect()
+    with pytest.raises(RegistryError, match=r"missing registry table\(s\) observation .*"
+                       "myositis registry migrate .* creates them"):  # fmt: skip
+        connect(path)
+    said = migrate(path)
+    assert said.startswith(
+        f"{path} is already at schema version 4; created the empty table(s) observation; "
+    )
+    con = connect(path)
+    assert con.table("observation").count().execute() == 0
+    assert check_fingerprint(con, read_metadata(con)).value == recorded

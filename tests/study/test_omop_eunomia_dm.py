@@ -45,7 +45,12 @@ def cdm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make = _make_cdm_module()
     target = tmp_path_factory.mktemp("eunomia-dm") / "eunomia-dm.duckdb"
     repaired = make.make_cdm(make.eunomia_file(), target)
-    assert repaired == {"renumbered": 4384, "orphan_periods": 2649, "before_birth": 1}
+    assert repaired == {
+        "renumbered": 4384,
+        "renumbered_observations": 6,
+        "orphan_periods": 2649,
+        "before_birth": 1,
+    }
     return target
 
 

@@ -6,6 +6,9 @@ is read from its registry table:
 - ``diagnosis``, ``procedure`` and ``visit``: rows whose (code system, code) is in the concept
   set; start = the diagnosis (procedure, visit) date, end = its ``end_date`` (when the
   condition resolved, the procedure's last day, the discharge), else that date; no value.
+- ``observation``: rows whose (code system, code) is in the concept set, on their date; value
+  = the observation's number (a ``value`` constraint keeps the rows with a number in range,
+  as Circe's ValueAsNumber does).
 - ``drug_exposure``: rows in the concept set (codes or ingredients) and not excluded (by the
   set's excluded items, formulation or route; a null formulation or route never excludes);
   a missing end date is a regimen still running: its end is :data:`OPEN_END`, so it lasts
@@ -245,6 +248,12 @@ def domain_events(
         events = rows.select(
             "person_id", start_date=start, end_date=rows.end_date.fill_null(start)
         ).mutate(value=null_value)
+    elif spec.domain == "observation":
+        rows = table.filter(_coded(con, table, spec, concept_sets))
+        if spec.value is not None:
+            rows = rows.filter(rows.value.notnull() & in_range(rows.value, spec.value))
+        day = rows.observation_date
+        events = rows.select("person_id", start_date=day, end_date=day, value=rows.value)
     elif spec.domain == "drug_exposure":
         rows = exposure_rows(con, spec, concept_sets, persons=persons)
         events = rows.select(

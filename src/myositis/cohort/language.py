@@ -51,6 +51,7 @@ DOMAINS: dict[str, str] = {
     "diagnosis": "diagnosis",
     "procedure": "procedure",
     "visit": "visit",
+    "observation": "observation",
     "drug_exposure": "drug_exposure",
     "assessment": "assessment",
     "laboratory": "laboratory",
@@ -58,7 +59,14 @@ DOMAINS: dict[str, str] = {
 }
 
 Domain = Literal[
-    "diagnosis", "procedure", "visit", "drug_exposure", "assessment", "laboratory", "adverse_event"
+    "diagnosis",
+    "procedure",
+    "visit",
+    "observation",
+    "drug_exposure",
+    "assessment",
+    "laboratory",
+    "adverse_event",
 ]
 #: Which events of a person are kept: the earliest, every one, or the latest (Circe's limits).
 Limit = Literal["first", "all", "last"]
@@ -219,10 +227,12 @@ class Events(_Extended):
       procedure date to its ``end_date``, else that date.
     - ``visit``: ``concept_set`` (codes of ``visit.code_system``/``code``: ``VISIT IP`` an
       inpatient visit); the visit date to its ``end_date`` (the discharge), else that date.
+    - ``observation``: ``concept_set`` (codes of ``observation.code_system``/``code``: a history
+      of cancer, smoking), with an optional ``value`` constraint on its number; one date.
     - ``drug_exposure``: ``concept_set`` (codes or ingredients), minus
       ``exclude_formulations``/``exclude_routes``; start date to end date, a missing end date
       being a regimen still running (it ends with the observation).
-    - any of these four with ``any_code: true`` instead of a concept set: every record of the
+    - any of these five with ``any_code: true`` instead of a concept set: every record of the
       domain, whatever its code (Circe's criterion without a ``CodesetId``). Asked for by name,
       so a concept set left out by mistake is still an error.
     - ``assessment``: ``instrument`` and ``measure`` (CDASI ``activity`` is scored from the
@@ -274,6 +284,7 @@ class Events(_Extended):
             "diagnosis": {"concept_set", "any_code"},
             "procedure": {"concept_set", "any_code"},
             "visit": {"concept_set", "any_code"},
+            "observation": {"concept_set", "any_code", "value"},
             "drug_exposure": {"concept_set", "any_code", "exclude_formulations", "exclude_routes"},
             "assessment": {"instrument", "measure", "value"},
             "laboratory": {"test", "value", "times_uln"},
@@ -304,6 +315,7 @@ class Events(_Extended):
             "diagnosis": ("concept_set",),
             "procedure": ("concept_set",),
             "visit": ("concept_set",),
+            "observation": ("concept_set",),
             "drug_exposure": ("concept_set",),
             "assessment": ("instrument", "measure"),
             "laboratory": ("test",),
@@ -327,7 +339,7 @@ class Events(_Extended):
 
     def describe(self) -> str:
         """A short human description: ``diagnosis in dm``, ``laboratory ck times_uln > 2``."""
-        if self.domain in ("diagnosis", "procedure", "visit", "drug_exposure"):
+        if self.domain in ("diagnosis", "procedure", "visit", "observation", "drug_exposure"):
             codes = "of any code" if self.any_code else f"in {self.concept_set}"
             text = f"{self.domain.replace('_', ' ')} {codes}"
         elif self.domain == "assessment":

@@ -13,7 +13,7 @@ from ibis import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
 from myositis.errors import RegistryError
-from myositis.registry.schema import MIGRATABLE, SCHEMA_VERSION, TABLES
+from myositis.registry.schema import ADDED_TABLES, MIGRATABLE, SCHEMA_VERSION, TABLES
 from myositis.registry.store import read_metadata
 
 
@@ -30,10 +30,17 @@ def check_conformance(con: BaseBackend, *, where: str = "registry") -> None:
             )
     missing_tables = [name for name in TABLES if name not in present]
     if missing_tables:
+        added = set(missing_tables) <= set(ADDED_TABLES)
         raise RegistryError(
             f"{where}: missing registry table(s) {', '.join(missing_tables)} "
             f"(found: {', '.join(sorted(present)) or 'none'}); every table of the data "
-            "model must exist, even if empty (see docs/data-model.md)"
+            "model must exist, even if empty"
+            + (
+                f" (a file written while version {SCHEMA_VERSION} was in development: "
+                f"myositis registry migrate '{where}' creates them)"
+                if added
+                else " (see docs/data-model.md)"
+            )
         )
     for name, expected in TABLES.items():
         check_schema(con.table(name).schema(), expected, f"{where}: table '{name}'")

@@ -1,12 +1,13 @@
 """Migration of a registry written with an older data model to the current one (version 4),
 in place and all or nothing (``myositis registry migrate REGISTRY``).
 
-Version 3 -> 4: the ``visit`` table is created, empty. Version 2 -> 4: besides, ``diagnosis``
-gets ``end_date`` (null: a version-2 registry recorded no diagnosis ends), in the data model's
-column order, and the ``procedure`` table is created, empty. Nothing else changes, so the data
-fingerprint is the same after as before (:mod:`myositis.registry.fingerprint`); a DuckDB file
-that recorded one records it again, with the new column in its stamp, so study runs keep using
-the record.
+Version 3 -> 4: the ``visit`` and ``observation`` tables are created, empty (and a file
+written at version 4 while it was in development gets those it lacks). Version 2 -> 4:
+besides, ``diagnosis`` gets ``end_date`` (null: a version-2 registry recorded no diagnosis
+ends), in the data model's column order, and the ``procedure`` table is created, empty.
+Nothing else changes, so the data fingerprint is the same after as before
+(:mod:`myositis.registry.fingerprint`); a DuckDB file that recorded one records it again,
+with the new column in its stamp, so study runs keep using the record.
 
 Version 1 -> 4:
 
@@ -52,7 +53,13 @@ from myositis.errors import RegistryError
 from myositis.registry.conformance import present_tables
 from myositis.registry.fingerprint import record_fingerprint
 from myositis.registry.keys import declare_person_key, person_key_declared
-from myositis.registry.schema import MIGRATABLE, SCHEMA_VERSION, SEVERAL_RACES, TABLES
+from myositis.registry.schema import (
+    ADDED_TABLES,
+    MIGRATABLE,
+    SCHEMA_VERSION,
+    SEVERAL_RACES,
+    TABLES,
+)
 from myositis.registry.store import read_metadata
 
 #: The version-1 data model (frozen: what a version-1 registry holds).
@@ -291,6 +298,10 @@ def migrate(location: str | Path) -> str:
         version = _version(con)
         if version == SCHEMA_VERSION:
             done = f"{where.path} is already at schema version {SCHEMA_VERSION}"
+            # a file written while this version was in development may lack a table it added
+            lacking = [] if where.omop else _missing_added_tables(con)
+            if lacking:
+                done += f"; created the empty table(s) {', '.join(lacking)}"
         elif version not in MIGRATABLE:
             raise RegistryError(f"{where.path}: cannot migrate from schema version {version!r}")
         else:
@@ -311,6 +322,15 @@ def migrate(location: str | Path) -> str:
         return f"{done}; {_person_key(con)}"
     finally:
         con.disconnect()
+
+
+def _missing_added_tables(con: BaseBackend) -> list[str]:
+    """Create the tables of ``ADDED_TABLES`` that a current-version file lacks, empty."""
+    present = present_tables(con)
+    lacking = [name for name in ADDED_TABLES if name not in present]
+    for name in lacking:
+        _create(con.con, name)
+    return lacking
 
 
 def _person_key(con: BaseBackend) -> str:

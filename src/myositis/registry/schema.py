@@ -18,7 +18,10 @@ per person (``person_race``). Version 3 adds the end of a diagnosis
 not) and procedures (``procedure``: a muscle biopsy, an EMG, an MRI, as OMOP's
 ``procedure_occurrence`` or FHIR's ``Procedure`` records them). Version 4 (``SCHEMA_VERSION``
 "4") adds visits (``visit``: a hospital admission, a clinic or emergency visit, as OMOP's
-``visit_occurrence`` or FHIR's ``Encounter`` records them, coded by OMOP's Visit vocabulary).
+``visit_occurrence`` or FHIR's ``Encounter`` records them, coded by OMOP's Visit vocabulary)
+and other coded observations (``observation``: a history of cancer, smoking, an allergy, as
+OMOP's ``observation`` or FHIR's ``Observation`` records them, with a number, a coded value or
+a text).
 A registry of versions 1 to 3 is migrated by ``myositis registry migrate``
 (:mod:`myositis.registry.migrate`).
 """
@@ -46,8 +49,8 @@ DM_SUBTYPES: Final = (
     "juvenile_postmyopathic",
 )
 
-#: Code systems the registry accepts in ``diagnosis``, ``procedure``, ``visit`` and
-#: ``drug_exposure``.
+#: Code systems the registry accepts in ``diagnosis``, ``procedure``, ``visit``,
+#: ``observation`` (its code and its value's) and ``drug_exposure``.
 CODE_SYSTEMS: Final = (
     "ICD10CM",
     "ICD9CM",
@@ -101,16 +104,18 @@ REGISTRY_TABLES: Final = ("import_log", "registry_metadata")
 #: only where they hold values (:mod:`myositis.registry.fingerprint`), and a folder registry may
 #: leave them out.
 ADDED_COLUMNS: Final = {"diagnosis": ("end_date",)}
-ADDED_TABLES: Final = ("procedure", "visit")
+ADDED_TABLES: Final = ("procedure", "visit", "observation")
 
 #: Tables a CSV/Parquet folder registry may leave out (absent = an empty table).
 OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log", *ADDED_TABLES)
 #: Columns of one table its folder file may leave out (absent = null), besides the provenance
-#: columns every table's may: the added columns, a procedure's end, a visit's end and id.
+#: columns every table's may: the added columns, a procedure's end, a visit's end and id, an
+#: observation's values.
 _OPTIONAL_FOLDER_COLUMNS: Final = {
     **ADDED_COLUMNS,
     "procedure": ("end_date",),
     "visit": ("visit_id", "end_date"),
+    "observation": ("value", "unit", "value_code_system", "value_code", "value_text"),
 }
 
 
@@ -134,6 +139,7 @@ IMPORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "diagnosis": ("code_system", "code", "diagnosis_date"),
     "procedure": ("code_system", "code", "procedure_date"),
     "visit": ("visit_id", "code_system", "code", "visit_date"),
+    "observation": ("code_system", "code", "observation_date"),
     "dm_subtype": ("classified_date",),
     "drug_exposure": ("ingredient", "start_date", "route"),
     "assessment": ("instrument", "assessment_date", "visit_id", "measure"),
@@ -213,6 +219,25 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "code": "string",
             "visit_date": "date",
             "end_date": "date",
+            **_PROVENANCE,
+        }
+    ),
+    # Every other coded observation, as recorded (version 4): a history of cancer, smoking, an
+    # allergy, a family history; what OMOP's observation table holds. Its value, where it has
+    # one: a number (value, in unit), a code (value_code_system, value_code: SNOMED 'Current
+    # smoker') or a text. Instrument scores are assessments and laboratory results are
+    # laboratory rows, not observations.
+    "observation": ibis.schema(
+        {
+            "person_id": "int64",
+            "code_system": "string",
+            "code": "string",
+            "observation_date": "date",
+            "value": "float64",
+            "unit": "string",
+            "value_code_system": "string",
+            "value_code": "string",
+            "value_text": "string",
             **_PROVENANCE,
         }
     ),

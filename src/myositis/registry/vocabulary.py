@@ -42,6 +42,8 @@ VOCABULARIES: Final[dict[tuple[str, str], tuple[tuple[str, ...], Normalise]]] = 
     ("diagnosis", "code_system"): (CODE_SYSTEMS, _upper),
     ("procedure", "code_system"): (CODE_SYSTEMS, _upper),
     ("visit", "code_system"): (CODE_SYSTEMS, _upper),
+    ("observation", "code_system"): (CODE_SYSTEMS, _upper),
+    ("observation", "value_code_system"): (CODE_SYSTEMS, _upper),
     ("dm_subtype", "subtype"): (DM_SUBTYPES, _exact),
     ("drug_exposure", "code_system"): (CODE_SYSTEMS, _upper),
     ("drug_exposure", "frequency"): (tuple(FREQUENCIES), _upper),

@@ -74,6 +74,16 @@ NOTES: Final[dict[tuple[str, str], tuple[str, str, str, str]]] = {
                         "emergency room then inpatient"),
     ("visit", "visit_date"): ("", "", "2019-04-12", "day of admission or of the visit"),
     ("visit", "end_date"): ("", "", "2019-04-19", "day of discharge (empty: one day)"),
+    ("observation", "code_system"): (", ".join(CODE_SYSTEMS), "", "SNOMED", "code system"),
+    ("observation", "code"): ("", "", "161501007", "what was observed (SNOMED 161501007: "
+                              "history of malignant neoplasm)"),
+    ("observation", "observation_date"): ("", "", "2019-04-12", "day it was recorded"),
+    ("observation", "value"): ("", "unit", "", "a number, where the observation has one"),
+    ("observation", "unit"): ("UCUM", "", "", "unit of value"),
+    ("observation", "value_code_system"): (", ".join(CODE_SYSTEMS), "", "", "code system of "
+                                           "a coded value"),
+    ("observation", "value_code"): ("", "", "", "a coded value (SNOMED 77176002: smoker)"),
+    ("observation", "value_text"): ("", "", "", "a value given as text"),
     ("dm_subtype", "subtype"): (", ".join(DM_SUBTYPES), "", "amyopathic", "clinical subtype"),
     ("dm_subtype", "classified_date"): ("", "", "2019-04-01", "date of classification"),
     ("drug_exposure", "exposure_id"): ("", "", "1", "your number for the regimen (optional)"),

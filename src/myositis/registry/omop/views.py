@@ -27,6 +27,12 @@ full table):
   ``VISIT``/``IP``); ``visit_id`` the ``visit_occurrence_id`` (as ``assessment.visit_id``);
   ``visit_date`` and ``end_date`` the ``visit_start_date`` and ``visit_end_date`` (Circe's
   visitOccurrence.sql reads them as they are); empty where the CDM has no such table.
+- ``observation``: ``observation`` rows, one each, but those of a local assessment or subtype
+  concept of the mapping (they are assessments and subtypes), coded as diagnoses
+  (``observation_concept_id``, else ``observation_source_concept_id``); ``value`` the
+  ``value_as_number``, ``unit`` the UCUM code of ``unit_concept_id`` (else
+  ``unit_source_value``), ``value_code_system``/``value_code`` the ``value_as_concept_id``
+  coded as a diagnosis is, ``value_text`` the ``value_as_string``.
 - ``drug_exposure``: ``drug_exposure``, one row each; ``exposure_id`` = ``drug_exposure_id``;
   coded as diagnoses; ``ingredient`` the RxNorm Ingredient ancestor of the drug concept through
   ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
@@ -224,6 +230,7 @@ class RegistryViews:
             "diagnosis": self.diagnosis(),
             "procedure": self.procedure(),
             "visit": self.visit(),
+            "observation": self.observation(),
             "dm_subtype": self.dm_subtype(),
             "drug_exposure": self.drug_exposure(),
             "assessment": self.assessment(),
@@ -387,6 +394,47 @@ class RegistryViews:
             **_provenance("visit_occurrence", "visit_occurrence_id", row),
         )
         return _typed(out, "visit")
+
+    def observation(self) -> ir.Table:
+        o = self.cdm.table("observation")
+        local = [*self.mapping.assessments, *self.mapping.subtypes]
+        if local:
+            o = o.filter(~o.observation_concept_id.cast("int64").isin(local))
+        o = self._coded(o, "observation_concept_id", "observation_source_concept_id")
+        value_concept = _column(o, "value_as_concept_id", "int64")
+        unit = _column(o, "unit_source_value", "string")
+        value_system, value_code = _null("string"), _null("string")
+        if self.concept is not None:
+            c = self.concept
+            values = c.select(_vid=c._cid, _vvocab=c._vocab, _vcode=c._ccode)
+            o = o.left_join(values, value_concept == values._vid)
+            registry = _cases(o._vvocab, VOCABULARIES)
+            known = value_concept.notnull() & (value_concept != 0)
+            value_system = ibis.ifelse(known, registry.fill_null("OMOP"), _null("string"))
+            value_code = ibis.ifelse(
+                known,
+                ibis.ifelse(registry.isnull(), value_concept.cast("string"), o._vcode),
+                _null("string"),
+            )
+            if "unit_concept_id" in o.columns:
+                units = c.select(_uid=c._cid, _ucum=c._ccode)
+                o = o.left_join(units, o.unit_concept_id.cast("int64") == units._uid)
+                unit_id = o.unit_concept_id.cast("int64")
+                unit = ibis.ifelse(unit_id.isnull() | (unit_id == 0), unit, o._ucum.coalesce(unit))
+        row = o.observation_id.cast("int64")
+        out = o.select(
+            person_id=o.person_id.cast("int64"),
+            code_system=o.code_system,
+            code=o.code,
+            observation_date=o.observation_date.cast("date"),
+            value=_column(o, "value_as_number", "float64"),
+            unit=unit,
+            value_code_system=value_system,
+            value_code=value_code,
+            value_text=_column(o, "value_as_string", "string"),
+            **_provenance("observation", "observation_id", row),
+        )
+        return _typed(out, "observation")
 
     def _occurrences(self, kind: str, name: str, start: str, *, end: str | None) -> ir.Table:
         """``<kind>_occurrence`` as registry table ``name``, one row each: coded by its concept

@@ -8,7 +8,10 @@ records in = CDM rows read = stored + rejected. Every other row names its person
 person's ``source_id`` (``person_source_value``, else the ``person_id``); a row of a person
 missing from ``person`` (Eunomia has 2,649 such observation periods) names the ``person_id``
 only, and the writer rejects it ("no person with this person_id"), as it rejects every other
-broken record, so ``--errors report`` imports the rest and lists each. The ``--mapping`` file is
+broken record, so ``--errors report`` imports the rest and lists each. Rows that share their
+CDM row id (Eunomia as shipped holds 4,384 ``drug_exposure_id`` and 6 ``observation_id``
+values twice) are each rejected, named ``<location>, row K of N``: the CDM's ids must be
+unique, and which of them is the record cannot be told. The ``--mapping`` file is
 the local concept mapping (:mod:`myositis.registry.omop.mapping`).
 """
 
@@ -58,6 +61,11 @@ class Reader(SourceReader):
             persons = people.select(_pid=people.person_id, _psid=people.source_id)
             for table in IMPORT_TABLES:
                 expr = self._staged(con.table(table), table, persons)
+                repeated = expr.group_by("source_location").aggregate(_n=expr.count())
+                repeated = repeated.filter(repeated._n > 1).select("source_location")
+                if repeated.count().execute():
+                    _reject_repeated(expr.semi_join(repeated, "source_location"), intake)
+                    expr = expr.anti_join(repeated, "source_location")
                 for rows in _arrow_batches(con, expr):
                     if rows.num_rows:
                         intake.read(rows.num_rows)
@@ -89,6 +97,26 @@ class Reader(SourceReader):
             )
         columns = [c for c in wanted.names if c in view.columns]
         return view.select(*[view[c].cast(wanted.field(c).type).name(c) for c in columns])
+
+
+def _reject_repeated(rows: ir.Table, intake: Intake) -> None:
+    """Count and reject every row of ``rows`` (rows whose CDM row id another row holds too),
+    each named by its location and its place among the rows of that id."""
+    found = rows.select("source_location").to_pyarrow().column(0).to_pylist()
+    total: dict[str, int] = {}
+    for location in found:
+        total[location] = total.get(location, 0) + 1
+    seen: dict[str, int] = {}
+    intake.read(len(found))
+    for location in sorted(found):
+        seen[location] = seen.get(location, 0) + 1
+        named = f"{location}, row {seen[location]} of {total[location]}"
+        intake.problem(
+            named,
+            f"{total[location]} rows of the CDM have this id: ids must be unique; give each "
+            "row its own id (which of them is the record cannot be told)",
+            record=named,
+        )
 
 
 def _arrow_batches(con: BaseBackend, expr: ir.Table) -> Iterator[pa.Table]:

@@ -54,6 +54,7 @@ FormTable = Literal[
     "diagnosis",
     "procedure",
     "visit",
+    "observation",
     "dm_subtype",
     "drug_exposure",
     "laboratory",
@@ -68,11 +69,14 @@ UNIT_COLUMNS: Final = {
     ("laboratory", "source_value"): "source_unit",
     ("laboratory", "uln"): "uln_unit",
     ("drug_exposure", "dose"): "dose_unit",
+    ("observation", "value"): "unit",
 }
 SYSTEM_COLUMNS: Final = {
     ("diagnosis", "code"): "code_system",
     ("procedure", "code"): "code_system",
     ("visit", "code"): "code_system",
+    ("observation", "code"): "code_system",
+    ("observation", "value_code"): "value_code_system",
     ("drug_exposure", "code"): "code_system",
 }
 PERSON_COLUMNS: Final = ("source_id", "sex", "birth_date", "birth_year", "race", "ethnicity")
