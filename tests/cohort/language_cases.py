@@ -17,8 +17,8 @@ Persons (F unless said; born 1970-06-15 unless said):
 - 3 (born 1985-01-01): M33.02 2019-01-01 and 2019-02-01; tofacitinib from 2020-06-01, still
   running (no end); CDASI 18 on 2020-05-20; CK 500/200 on 2020-05-25; breast cancer C50.9
   on 2020-01-01, resolved 2020-04-30 (its ``end_date``); a history of malignant neoplasm
-  (observation, SNOMED 161501007) recorded 2020-05-20, without a value; observation
-  2015-01-01..2023-12-31.
+  (observation, SNOMED 161501007) recorded 2020-05-20, without a value; in hospital (VISIT
+  IP) 2020-05-24..2020-05-27; observation 2015-01-01..2023-12-31.
 - 4 (born 1960-01-01): M33.22 and M33.20 (polymyositis, excluded from the DM set);
   tofacitinib 2020-01-01..2020-12-31; no recorded observation (derived: 2019-01-01..2020-12-31).
 - 5 (born 1980-01-01): M33.10 twice on 2018-01-01 (one date); tofacitinib 2020-01-01..
@@ -31,7 +31,8 @@ Persons (F unless said; born 1970-06-15 unless said):
   2020-01-15; CK 700/200 on 2020-01-20; prednisone 2019-01-01..2019-06-01; herpes zoster
   grade 3, serious, 2020-03-15, admitted (VISIT IP) 2020-03-16..2020-03-22; 40 cigarette
   pack-years recorded 2019-06-01 and a pack-years observation without a number 2019-09-01;
-  observation 2010-01-01..2022-06-30.
+  in hospital again 2022-06-27..2022-07-03, past the end of his observation 2010-01-01..
+  2022-06-30, with a CK of 250/200 on 2022-06-28.
 
 Core set measures for the score outcomes (TIS, DOI; ``SCORE_CASE``), all inside recorded
 observation periods, none in the 30 days before an index that a CK criterion reads:
@@ -154,10 +155,10 @@ def _lab(pid: int, when: dt.date, test: str, value: float, uln: float) -> dict[s
     }
 
 
-def _visit(pid: int, code: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+def _visit(pid: int, code: str, start: dt.date, end: dt.date, number: int = 1) -> dict[str, Any]:
     return {
         "person_id": pid,
-        "visit_id": f"V{pid}-{code}",
+        "visit_id": f"V{pid}-{code}" + ("" if number == 1 else f"-{number}"),
         "code_system": "VISIT",
         "code": code,
         "visit_date": start,
@@ -220,6 +221,8 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         _visit(1, "ERIP", D(2021, 2, 10), D(2021, 2, 14)),
         _visit(2, "OP", D(2020, 6, 1), D(2020, 6, 1)),
         _visit(8, "IP", D(2020, 3, 16), D(2020, 3, 22)),
+        _visit(3, "IP", D(2020, 5, 24), D(2020, 5, 27)),
+        _visit(8, "IP", D(2022, 6, 27), D(2022, 7, 3), number=2),
     ],
     # other observations (schema version 4): cigarette pack-years (SNOMED 401201003) with and
     # without a number, a history of malignant neoplasm (SNOMED 161501007)
@@ -269,6 +272,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         _lab(1, D(2020, 8, 16), "aldolase", 8, 7.7),
         _lab(2, D(2020, 10, 16), "ck", 150, 200),
         _lab(3, D(2020, 11, 18), "ck", 450, 200),
+        _lab(8, D(2022, 6, 28), "ck", 250, 200),
     ],
     "adverse_event": [
         {
@@ -514,6 +518,45 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (5, D(2020, 1, 1), D(2020, 3, 31)),
             (6, D(2020, 1, 1), D(2020, 12, 31)),
         ],
+    ),
+    # A window end at the observation period (ATLAS's "during a visit"): CK results measured
+    # during a hospital stay, the stay beginning on or before the result and ending on or after
+    # it but no later than the end of the result's observation period (Circe's reading of an
+    # open window end). Every CK inside observation enters (1, 2, 3, 8); 3's CK of 2020-05-25
+    # falls in her stay of 2020-05-24..27; 8's of 2022-06-28 in his stay of 2022-06-27 to
+    # 07-03, which ends after his observation (2022-06-30): with `end: null` he would count.
+    "during_a_stay": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "hospital_stay": {
+                    "items": [
+                        {"system": "VISIT", "code": "IP"},
+                        {"system": "VISIT", "code": "ERIP"},
+                    ]
+                },
+            },
+            "entry": {
+                "events": [{"domain": "laboratory", "test": "ck"}],
+                "observation": {"prior_days": 0},
+                "limit": "all",
+            },
+            "inclusion": [
+                {
+                    "label": "During a hospital stay",
+                    "criteria": [
+                        {
+                            "domain": "visit",
+                            "concept_set": "hospital_stay",
+                            "start_window": {"start": None, "end": 0},
+                            "end_window": {"start": 0, "end": "period_end"},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 4, 1],
+        [(3, D(2020, 5, 25), D(2023, 12, 31))],
     ),
     # Entry at a cancer diagnosis, exit on the day it ended (fixed, 0 days from the index
     # event's end): 3's C50.9, 2020-01-01 to 2020-04-30.

@@ -14,7 +14,7 @@ from ibis import BaseBackend
 
 from cohort.language_cases import CASES, CONCEPT_SETS, DM_TWICE, ROWS
 from conformance.engines import run_cli
-from myositis.cohort.language import Cohort
+from myositis.cohort.language import Cohort, RelativeWindow
 from myositis.cohort.run import load_cohort, run_cohort
 from myositis.registry import append_arrow, arrow_schema, create_registry
 
@@ -158,6 +158,64 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
         (
             {"entry": {"events": [{"domain": "laboratory", "test": "ck", "any_code": True}]}},
             "any_code cannot be used with domain 'laboratory'",
+        ),
+        (
+            {
+                "inclusion": [
+                    {
+                        "label": "x",
+                        "criteria": [
+                            {
+                                "domain": "laboratory",
+                                "test": "ck",
+                                "end_window": {"start": 0, "end": "period_end"},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "inclusion.0: a window end at the observation period (period_start, period_end) "
+            "needs the entry to require one (entry.observation: {})",
+        ),
+        (
+            {
+                "entry": {
+                    "events": [{"domain": "diagnosis", "concept_set": "dm"}],
+                    "observation": {},
+                },
+                "inclusion": [
+                    {
+                        "label": "x",
+                        "criteria": [
+                            {
+                                "domain": "laboratory",
+                                "test": "ck",
+                                "start_window": {"start": "period_start", "end": 0},
+                                "ignore_observation_period": True,
+                            }
+                        ],
+                    }
+                ],
+            },
+            "a window end at the observation period (period_start, period_end) cannot be used "
+            "with ignore_observation_period: true",
+        ),
+        (
+            {
+                "inclusion": [
+                    {
+                        "label": "x",
+                        "criteria": [
+                            {
+                                "domain": "laboratory",
+                                "test": "ck",
+                                "end_window": {"start": 0, "end": "period_middle"},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "period_middle",
         ),
     ],
 )
@@ -335,3 +393,11 @@ def test_cohort_run_reads_a_format_1_study(tmp_path: Path) -> None:
     out = run_cli("cohort", "run", str(bad), "--data", str(REPO / "examples" / "min2022"), code=2)
     assert f"{bad} (cohort section, spec_version 1): the cohort definition is not valid" in out
     assert "diagnosis.min_occurrences" in out
+
+
+def test_a_window_end_at_the_period_is_described_in_words() -> None:
+    window = RelativeWindow(start=0, end="period_end")
+    assert window.describe("ending") == "ending from day +0 to the observation period's end"
+    assert RelativeWindow(start="period_start", end=-1).describe("starting") == (
+        "starting from the observation period's start to day -1"
+    )

@@ -131,12 +131,22 @@ def _days(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
     return later.delta(earlier, unit="day")
 
 
-def _in_window(days: ir.IntegerValue, window: RelativeWindow) -> ir.BooleanValue:
+def _in_window(
+    date: ir.DateValue, anchor: ir.DateValue, window: RelativeWindow, period: ir.Table
+) -> ir.BooleanValue:
+    """``date`` inside ``window`` of days from ``anchor``; an end ``period_start`` or
+    ``period_end`` is that date of the row's observation period (``period.op_start``,
+    ``op_end``)."""
+    days = _days(date, anchor)
     condition: ir.BooleanValue = ibis.literal(True)
-    if window.start is not None:
-        condition = condition & (days >= window.start)
-    if window.end is not None:
-        condition = condition & (days <= window.end)
+    for bound, later in ((window.start, True), (window.end, False)):
+        if bound is None:
+            continue
+        if isinstance(bound, str):
+            limit = period.op_start if bound == "period_start" else period.op_end
+            condition = condition & (date >= limit if later else date <= limit)
+        else:
+            condition = condition & (days >= bound if later else days <= bound)
     return condition
 
 
@@ -310,7 +320,7 @@ class _Compiler:
             ):
                 if window is not None:
                     anchor = joined.index_date if window.index == "start" else joined.index_end
-                    condition = condition & _in_window(_days(date, anchor), window)
+                    condition = condition & _in_window(date, anchor, window, joined)
             if self.cohort.uses_observation() and not criterion.ignore_observation_period:
                 condition = (
                     condition

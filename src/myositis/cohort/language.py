@@ -376,18 +376,32 @@ class Events(_Extended):
         return found
 
 
+#: A window end at the index's observation period instead of a number of days: the event's
+#: date on or after the period's start, on or before its end (Circe's reading of a window end
+#: without Days, ``CohortExpressionQueryBuilder.getWindowedCriteriaQuery``).
+PeriodBound = Literal["period_start", "period_end"]
+
+
 class RelativeWindow(Strict):
     """Days from the index date (negative = before), both ends included; a missing end is
-    unbounded (``start: null`` = any time before ``end``). ``index: end`` measures from the
-    index event's end date instead of its start (Circe's useIndexEnd)."""
+    unbounded (``start: null`` = any time before ``end``). An end may instead be
+    ``period_start`` or ``period_end``: the start or end of the index's observation period
+    (``end_window: {start: 0, end: period_end}``: an event that ends on or after the index
+    and no later than the end of the period, ATLAS's "during a visit"); the cohort's entry
+    must then require an observation period. ``index: end`` measures from the index event's
+    end date instead of its start (Circe's useIndexEnd)."""
 
-    start: int | None = None
-    end: int | None = None
+    start: int | PeriodBound | None = None
+    end: int | PeriodBound | None = None
     index: Literal["start", "end"] = "start"
+
+    def bounds_by_period(self) -> bool:
+        """Whether an end of the window is the observation period's start or end."""
+        return isinstance(self.start, str) or isinstance(self.end, str)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.start is not None and self.end is not None and self.start > self.end:
+        if isinstance(self.start, int) and isinstance(self.end, int) and self.start > self.end:
             raise ValueError(
                 f"impossible window: start ({self.start}) is after end ({self.end}); "
                 "start must be the earlier day"
@@ -395,10 +409,15 @@ class RelativeWindow(Strict):
         return self
 
     def describe(self, what: str) -> str:
-        start = "any time" if self.start is None else f"day {self.start:+d}"
-        end = "any time" if self.end is None else f"day {self.end:+d}"
+        def text(bound: int | str | None) -> str:
+            if bound is None:
+                return "any time"
+            if isinstance(bound, str):
+                return f"the observation period's {bound.removeprefix('period_')}"
+            return f"day {bound:+d}"
+
         of = "" if self.index == "start" else " of the index end"
-        return f"{what} from {start} to {end}{of}"
+        return f"{what} from {text(self.start)} to {text(self.end)}{of}"
 
 
 class Occurrence(Strict):
@@ -424,6 +443,21 @@ class Criterion(Events):
     end_window: RelativeWindow | None = None
     occurrence: Occurrence = Occurrence()
     ignore_observation_period: bool = False
+
+    def bounds_by_period(self) -> bool:
+        """Whether a window of the criterion ends at the index's observation period."""
+        return any(
+            w is not None and w.bounds_by_period() for w in (self.start_window, self.end_window)
+        )
+
+    @model_validator(mode="after")
+    def _period_read(self) -> Self:
+        if self.ignore_observation_period and self.bounds_by_period():
+            raise ValueError(
+                "a window end at the observation period (period_start, period_end) cannot be "
+                "used with ignore_observation_period: true"
+            )
+        return self
 
     def describe(self) -> str:
         parts = [super().describe()]
@@ -797,6 +831,14 @@ class Cohort(Strict):
         events += [(f"entry.events.{i}", e) for i, e in enumerate(self.entry.events)]
         events += [(f"exit.censor.{i}", e) for i, e in enumerate(self.exit.censor)]
         events += [(f"{where}.having", c) for where, e in list(events) for c in e.having_criteria()]
+        bounded = [
+            where for where, e in events if isinstance(e, Criterion) and e.bounds_by_period()
+        ]
+        if bounded and not self.uses_observation():
+            raise ValueError(
+                f"{bounded[0]}: a window end at the observation period (period_start, "
+                "period_end) needs the entry to require one (entry.observation: {})"
+            )
         used += [(where, e.concept_set or "") for where, e in events]
         used.append(("exit.concept_set", self.exit.concept_set or ""))
         for where, name in used:
