@@ -56,19 +56,21 @@ def test_bundles_and_ndjson_give_the_same_registry_with_every_record_accounted(
 ) -> None:
     registry, result = imported
     # 16 Patients + 71 Conditions (63 diagnoses, 7 subtypes, 1 entered in error) + 55
-    # MedicationRequests + 41 Observations (22 laboratory, 19 MMT-8 and pruritus scores) + 26
-    # CDASI QuestionnaireResponses + 26 Encounters (visits, schema version 4) = 235; the 16
-    # body weights and 1 Medication are no records of the registry
-    assert (result.records_in, result.stored, result.rejected) == (235, 234, 1)
+    # MedicationRequests + 57 Observations (22 laboratory, 19 MMT-8 and pruritus scores, 16
+    # body weights: observation rows, schema version 4) + 26 CDASI QuestionnaireResponses + 26
+    # Encounters (visits, schema version 4) = 251; the 1 Medication is no record of the registry
+    assert (result.records_in, result.stored, result.rejected) == (251, 250, 1)
     [rejected] = result.problems
     assert (rejected.field, rejected.value, rejected.severity) == (
         "verificationStatus",
         "entered-in-error",
         "rejected",
     )
-    assert any("16 not imported: Observations whose code" in w for w in result.warnings)
+    assert result.warnings == [
+        "1 not imported: Medication resources (read for medicationReference)"
+    ]
     ndjson = _import(EXAMPLE / "ndjson", tmp_path / "ndjson.duckdb")
-    assert (ndjson.records_in, ndjson.stored, ndjson.rejected) == (235, 234, 1)
+    assert (ndjson.records_in, ndjson.stored, ndjson.rejected) == (251, 250, 1)
     assert "Condition.ndjson, line 8" in ndjson.problems[0].describe()
     assert tables(tmp_path / "ndjson.duckdb") == tables(registry)
 
@@ -91,6 +93,24 @@ def test_each_cdasi_visit_is_a_visit_row_the_assessments_join(
         con.close()
     assert codes == [("VISIT", "OP", 26)]
     assert unjoined == (0,)
+
+
+def test_each_body_weight_is_an_observation_row(imported: tuple[Path, ImportResult]) -> None:
+    """The example's 16 body-weight Observations (LOINC 29463-7 in kg, one per patient, no
+    laboratory test or mapped measure), skipped before the observation table, are observation
+    rows with their number and UCUM unit."""
+    registry, _ = imported
+    con = duckdb.connect(str(registry), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT code_system, code, value, unit, value_code, value_text, "
+            "count(DISTINCT person_id), count(*) FROM observation GROUP BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [("LOINC", "29463-7", 70.0, "kg", None, None, 16, 16)]
+    weights = [o for o in _resources("Observation") if o["code"]["coding"][0]["code"] == "29463-7"]
+    assert len(weights) == 16
 
 
 def test_ck_in_ukat_per_litre_is_stored_in_u_per_litre_with_the_source_value_kept(

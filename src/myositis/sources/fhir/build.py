@@ -14,7 +14,10 @@ what :mod:`.export` writes and the reader reads back to the same registry.
   (CDASI, MMT-8, HAQ, CHAQ), one Observation per score otherwise; a visit id references the
   Encounter of the person's visit row of that id, else names the visit by identifier;
 - ``laboratory`` -> Observation (LOINC, the source value and unit, the ULN as
-  ``referenceRange.high``); ``adverse_event`` -> AdverseEvent.
+  ``referenceRange.high``); ``adverse_event`` -> AdverseEvent;
+- ``observation`` -> Observation (status ``final``, no category, the code with its system's
+  URI, ``effectiveDateTime``, the value as ``valueQuantity``, ``valueCodeableConcept`` or
+  ``valueString``: :func:`observation`).
 
 ``observation_period`` has no FHIR counterpart here and is not exported.
 """
@@ -312,8 +315,11 @@ def _answer(value: float) -> Resource:
     return {"valueDecimal": value}
 
 
-def _quantity(value: float, unit: str | None) -> Resource:
-    q: Resource = {"value": value}
+def _quantity(value: float | None, unit: str | None) -> Resource:
+    """A Quantity: the value and unit, with the UCUM system and code when the unit is written
+    as a UCUM code (``codes.units.ucum`` leaves it unchanged: no known variant spelling, no
+    space), else the unit as text only."""
+    q: Resource = {} if value is None else {"value": value}
     if unit:
         q["unit"] = unit
         if ucum(unit) == unit:
@@ -335,6 +341,47 @@ def laboratory(row: dict[str, Any], pid: str, rid: str) -> Resource:
     }
     if row.get("uln") is not None:
         o["referenceRange"] = [{"high": _quantity(row["uln"], row.get("uln_unit"))}]
+    return o
+
+
+def _coded_value(row: dict[str, Any]) -> Resource | None:
+    """The CodeableConcept of an observation row's coded value and text (None without either);
+    a code without its code system is written as LOCAL, as a drug's is."""
+    concept: Resource = {}
+    if row.get("value_code") is not None:
+        system = fs.URIS[row.get("value_code_system") or "LOCAL"]
+        concept["coding"] = [{"system": system, "code": row["value_code"]}]
+    if row.get("value_text") is not None:
+        concept["text"] = row["value_text"]
+    return concept or None
+
+
+def observation(row: dict[str, Any], pid: str, rid: str) -> Resource:
+    """An observation row as an Observation: status ``final``; no ``category`` (the registry
+    does not record one, and R4 does not require it: a history, a smoking status and a vital
+    sign are all observation rows); the code with its system's URI; ``effectiveDateTime``; the
+    value (FHIR allows one ``value[x]``): a number or unit as ``valueQuantity``
+    (:func:`_quantity`), a coded value or text of the same row then in the profile's
+    ``OBSERVATION_VALUE`` extension; else the coded value (and text) as
+    ``valueCodeableConcept``; else the text as ``valueString``; else no value. The import reads
+    each back to the same row."""
+    o: Resource = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": fs.URIS[row["code_system"]], "code": row["code"]}]},
+        "subject": _subject(pid),
+        "effectiveDateTime": _iso(row["observation_date"]),
+    }
+    coded = _coded_value(row)
+    if row.get("value") is not None or row.get("unit"):
+        o["valueQuantity"] = _quantity(row.get("value"), row.get("unit"))
+        if coded is not None:
+            o["extension"] = [{"url": fs.OBSERVATION_VALUE, "valueCodeableConcept": coded}]
+    elif coded is not None and "coding" in coded:
+        o["valueCodeableConcept"] = coded
+    elif coded is not None:
+        o["valueString"] = coded["text"]
     return o
 
 
@@ -388,6 +435,7 @@ __all__ = [
     "group_assessments",
     "laboratory",
     "medication_request",
+    "observation",
     "patient",
     "patient_id",
     "procedure",

@@ -9,7 +9,9 @@
 - MedicationRequest / MedicationStatement -> ``drug_exposure`` (the medication's coding, the
   ingredient from its name, dose, ``Timing.repeat`` as a frequency code, route, dates);
 - Observation -> ``laboratory`` (a LOINC code of a laboratory test, ``valueQuantity`` with its
-  UCUM unit, ``referenceRange.high`` the ULN) or ``assessment`` (a code of the mapping);
+  UCUM unit, ``referenceRange.high`` the ULN) or ``assessment`` (a code of the mapping), else
+  ``observation`` (the first coding of a known code system; its value: a number and unit, a
+  coded value or a text, :func:`observation_value`);
 - QuestionnaireResponse -> ``assessment`` rows, one per answered item of a mapped
   Questionnaire; MMT-8 and HAQ scores computed from the items;
 - Procedure -> ``procedure`` (the first coding of a known code system: CPT, HCPCS,
@@ -393,12 +395,11 @@ class Converter:
 
     # -- Observation -------------------------------------------------------------------------
     def _observation(self, o: Any) -> list[Row]:
+        """A laboratory result (a LOINC code of a registry test), an assessment (a code of the
+        mapping), else one ``observation`` row (:meth:`_other`). Status (FHIR R4
+        ObservationStatus): cancelled and entered-in-error are rejected, as for every resource."""
         _status(o.status)
-        date = o.effectiveDateTime
-        if date is None and o.effectivePeriod is not None:
-            date = o.effectivePeriod.start
-        if date is None:
-            date = o.issued
+        date, field = _effective(o)
         for coding in _codings(o.code):
             if coding.system == fs.LOINC and coding.code in self.tests:
                 return [self._laboratory(o, self.tests[coding.code], coding.code, date)]
@@ -412,13 +413,13 @@ class Converter:
                         "from the source)"
                     )
                 return [self._score(o, instrument, measure, date)]
-        raise Skipped("Observations whose code is no laboratory test or mapped measure")
+        return [_other(o, date, field)]
 
     def _laboratory(self, o: Any, test: str, loinc: str, date: Any) -> Row:
         q = o.valueQuantity
         if q is None or q.value is None:
             raise Bad("valueQuantity", None, "a laboratory result needs a valueQuantity")
-        unit = q.code if q.system == fs.UCUM and q.code else (q.unit or q.code)
+        unit = _unit(q)
         if not unit:
             raise Bad("valueQuantity.unit", None, "a laboratory result needs its unit")
         row: dict[str, Any] = {
@@ -548,6 +549,191 @@ class Converter:
         return [("adverse_event", row)]
 
 
+def _effective(o: Any) -> tuple[Any, str]:
+    """(date, the field it came from) of an Observation: ``effectiveDateTime``, else
+    ``effectivePeriod.start``, else ``issued`` (the day it was recorded); (None,
+    ``effectiveDateTime``) when it has none of them."""
+    if o.effectiveDateTime is not None:
+        return o.effectiveDateTime, "effectiveDateTime"
+    if o.effectivePeriod is not None and o.effectivePeriod.start is not None:
+        return o.effectivePeriod.start, "effectivePeriod.start"
+    if o.issued is not None:
+        return o.issued, "issued"
+    return None, "effectiveDateTime"
+
+
+def _unit(q: Any) -> str | None:
+    """The unit of a Quantity: its ``code`` when the system is UCUM, else ``unit`` (else a
+    ``code`` of another system)."""
+    unit = q.code if q.system == fs.UCUM and q.code else (q.unit or q.code)
+    return str(unit) if unit else None
+
+
+def _known(concept: Any) -> tuple[str, str] | None:
+    """(registry code system, code) of the first coding of a known code system
+    (``fs.SYSTEMS``), as Conditions and Procedures choose; None when no coding is of one."""
+    for coding in _codings(concept):
+        system = fs.SYSTEMS.get(coding.system or "")
+        if system and coding.code:
+            return system, str(coding.code)
+    return None
+
+
+def _other(o: Any, date: Any, field: str) -> Row:
+    """An Observation that is no laboratory result or assessment as one ``observation`` row:
+    coded by the first coding of a known code system, dated by :func:`_effective`, its value
+    by :func:`observation_value`. An Observation of components (a blood pressure: systolic and
+    diastolic in ``component[]``) or of a sampled series (``valueSampledData``) holds values
+    the row cannot, and one whose code has no coding of a known system holds nothing a code
+    set can match: such Observations are no records (counted in the warnings)."""
+    if o.component:
+        raise Skipped(
+            "Observations with components (component[]: a blood pressure's systolic and "
+            "diastolic values, ...; record each as an Observation of its own)"
+        )
+    if o.valueSampledData is not None:
+        raise Skipped("Observations of sampled data (valueSampledData: a waveform, a series)")
+    code = _known(o.code)
+    if code is None:
+        raise Skipped(
+            "Observations whose code is no laboratory test, mapped measure or coding of a "
+            "known code system"
+        )
+    if date is None:
+        raise Bad(
+            field,
+            None,
+            "a date is required: give effectiveDateTime, effectivePeriod.start or issued, "
+            "the day it was observed",
+        )
+    row = {
+        "person_source_id": ref_id(o.subject, "Patient", "subject"),
+        "code_system": code[0],
+        "code": code[1],
+        "observation_date": _day(date, field),
+        **observation_value(o),
+    }
+    return ("observation", row)
+
+
+def observation_value(o: Any) -> dict[str, Any]:
+    """The value columns of an ``observation`` row (``value``, ``unit``, ``value_code_system``,
+    ``value_code``, ``value_text``; those it has no value for are left out):
+
+    - ``valueQuantity``: its number and unit (:func:`_unit`); a comparator (``<5``) makes it no
+      exact number: the comparator and number are the text, the unit kept, no number; the
+      profile's ``OBSERVATION_VALUE`` extension adds a coded value or text (as the export
+      writes a row that has a number and a code or text);
+    - ``valueInteger``: the number, no unit;
+    - ``valueCodeableConcept``: :func:`_coded`;
+    - ``valueBoolean``: SNOMED CT Yes 373066001 / No 373067005 (``fs.BOOLEAN_CODES``, the codes
+      of OMOP's Yes and No value concepts);
+    - ``valueString``: the text; ``valueDateTime``, ``valueTime``, ``valuePeriod``,
+      ``valueRange``, ``valueRatio``: the text of :func:`_text` (``2021-03-04``, ``10:30:00``,
+      ``2021-01-01/2021-02-01``, ``5 mg/L to 10 mg/L``, ``1:160``);
+    - no value (``dataAbsentReason``, or an observation its code states, such as a history of
+      cancer): none."""
+    q = o.valueQuantity
+    if q is not None:
+        unit = _unit(q)
+        out: dict[str, Any] = {}
+        if q.comparator is not None and q.value is not None:
+            out["value_text"] = f"{q.comparator}{_number_text(q.value)}"
+        elif q.value is not None:
+            out["value"] = float(q.value)
+        if unit:
+            out["unit"] = unit
+        ext = _extension(o, fs.OBSERVATION_VALUE)
+        if ext is not None and ext.valueCodeableConcept is not None:
+            out = {**_coded(ext.valueCodeableConcept, "extension"), **out}
+        return out
+    if o.valueInteger is not None:
+        return {"value": float(o.valueInteger)}
+    if o.valueCodeableConcept is not None:
+        return _coded(o.valueCodeableConcept, "valueCodeableConcept")
+    if o.valueBoolean is not None:
+        return {"value_code_system": "SNOMED", "value_code": fs.BOOLEAN_CODES[o.valueBoolean]}
+    if o.valueString is not None:
+        return {"value_text": str(o.valueString)}
+    text = _text(o)
+    return {"value_text": text} if text is not None else {}
+
+
+def _coded(concept: Any, field: str) -> dict[str, Any]:
+    """A coded value: its first coding of a known code system -> ``value_code_system``,
+    ``value_code``, and its ``text`` -> ``value_text``. A concept with no coding of a known
+    system keeps its words: the text, else the first coding's display. One with neither is
+    refused, naming the coding: nothing of it could be stored."""
+    out: dict[str, Any] = {}
+    code = _known(concept)
+    if code is not None:
+        out["value_code_system"], out["value_code"] = code
+    if concept.text:
+        out["value_text"] = str(concept.text)
+    elif code is None:
+        text = _display(concept)
+        if text is None:
+            codings = _codings(concept)
+            first = f"{codings[0].system}|{codings[0].code}" if codings else None
+            raise Bad(
+                field,
+                first,
+                "a coded value of no known code system and without a text or display: give a "
+                "coding of a known code system (SNOMED, LOINC, ...; docs/fhir.md) or the "
+                "value's text",
+            )
+        out["value_text"] = text
+    return out
+
+
+def _text(o: Any) -> str | None:
+    """The text of a value the registry holds as words: ``valueDateTime`` and ``valueTime`` in
+    ISO 8601 as given (a partial date stays partial), ``valuePeriod`` as an ISO 8601 interval
+    (``start/end``, ``..`` for an open side), ``valueRange`` as ``low to high`` (``>=low``,
+    ``<=high`` when one side is open), ``valueRatio`` as ``numerator:denominator`` (a titre
+    ``1:160``), each quantity with its unit. None for none of these (or an empty one)."""
+    if o.valueDateTime is not None:
+        return _iso_text(o.valueDateTime)
+    if o.valueTime is not None:
+        return _iso_text(o.valueTime)
+    period = o.valuePeriod
+    if period is not None and (period.start is not None or period.end is not None):
+        return f"{_iso_text(period.start) or '..'}/{_iso_text(period.end) or '..'}"
+    r = o.valueRange
+    if r is not None:
+        low, high = _quantity_text(r.low), _quantity_text(r.high)
+        if low and high:
+            return f"{low} to {high}"
+        if low or high:
+            return f">={low}" if low else f"<={high}"
+    ratio = o.valueRatio
+    if ratio is not None:
+        num, den = _quantity_text(ratio.numerator), _quantity_text(ratio.denominator)
+        if num and den:
+            return f"{num}:{den}"
+    return None
+
+
+def _iso_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _number_text(value: Any) -> str:
+    """A FHIR decimal as written (``Decimal('160')`` -> ``160``, ``1.50`` -> ``1.50``)."""
+    return f"{value:f}" if isinstance(value, Decimal) else str(value)
+
+
+def _quantity_text(q: Any) -> str | None:
+    """``<comparator><number> <unit>`` of a Quantity; None without a number."""
+    if q is None or q.value is None:
+        return None
+    unit = _unit(q)
+    text = f"{q.comparator or ''}{_number_text(q.value)}"
+    return f"{text} {unit}" if unit else text
+
+
 def _visit(reference: Any) -> str | None:
     """The visit id of an Encounter reference: the Encounter's id, or the value of a logical
     reference by identifier (an export names a visit id that is no FHIR id so)."""
@@ -627,4 +813,13 @@ def _answers(items: list[Any]) -> Iterator[tuple[str, Any]]:
         yield from _answers(item.item or [])
 
 
-__all__ = ["Bad", "Converter", "Rejected", "Row", "Skipped", "ingredient_name", "ref_id"]
+__all__ = [
+    "Bad",
+    "Converter",
+    "Rejected",
+    "Row",
+    "Skipped",
+    "ingredient_name",
+    "observation_value",
+    "ref_id",
+]

@@ -5,7 +5,8 @@ bulk-data NDJSON, one file per resource type (``Patient.ndjson``, ...), row by r
 The resources are those of :mod:`.build`; ``myositis import fhir DIR`` reads either back to
 the same registry (ids of the project's profile carry ``person_id``, ``exposure_id``,
 ``assessment_id`` and ``visit_id``). Encounters are the ``visit`` rows, written before the
-assessments that reference them. NDJSON streams each table, so it is the format for large
+assessments that reference them; Observations are assessment scores, laboratory results and
+the ``observation`` rows. NDJSON streams each table, so it is the format for large
 registries; bundles group each person's rows and hold the registry's rows in memory.
 """
 
@@ -42,6 +43,17 @@ _ORDER: Final = {
     "drug_exposure": ("exposure_id",),
     "assessment": ("assessment_id", "measure"),
     "laboratory": ("person_id", "result_date", "test", "source_value"),
+    "observation": (
+        "person_id",
+        "observation_date",
+        "code_system",
+        "code",
+        "value",
+        "unit",
+        "value_code_system",
+        "value_code",
+        "value_text",
+    ),
     "adverse_event": ("person_id", "onset_date", "term"),
 }
 
@@ -104,6 +116,9 @@ def _resources(con: Any) -> Iterator[tuple[int, Resource]]:
             yield person, resource
     for n, row in enumerate(_rows(con, "laboratory", _ORDER["laboratory"]), start=1):
         yield row["person_id"], build.laboratory(row, pids[row["person_id"]], f"laboratory-{n}")
+    for n, row in enumerate(_rows(con, "observation", _ORDER["observation"]), start=1):
+        resource = build.observation(row, pids[row["person_id"]], f"observation-{n}")
+        yield row["person_id"], resource
     for n, row in enumerate(_rows(con, "adverse_event", _ORDER["adverse_event"]), start=1):
         resource = build.adverse_event(row, pids[row["person_id"]], f"adverse-event-{n}")
         yield row["person_id"], resource

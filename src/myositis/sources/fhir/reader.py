@@ -7,11 +7,12 @@ change between R4 and R4B) and turned into registry rows by :mod:`.convert`, thr
 mapping of :mod:`.mapping`.
 
 Accounting: one resource that the registry holds (a Patient, a coded Condition, a medication
-order or statement, a laboratory or mapped Observation, a mapped QuestionnaireResponse, a
-coded Procedure, an Encounter of a known class, an AdverseEvent) is one record: stored, or
-rejected with its file, line or entry, resource id and reason. Resources the registry does not
-hold (Medication, Claim, vital signs, ...) are not records: the import's warnings count them by
-kind.
+order or statement, an Observation that is a laboratory result, a mapped measure or coded by
+a known code system, a mapped QuestionnaireResponse, a coded Procedure, an Encounter of a known
+class, an AdverseEvent) is one record: stored, or rejected with its file, line or entry,
+resource id and reason. Resources the registry does not hold (Medication, Claim, an
+Observation of components or of no known code, ...) are not records: the import's warnings
+count them by kind.
 """
 
 from __future__ import annotations

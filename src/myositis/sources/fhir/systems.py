@@ -25,6 +25,13 @@ so IP as well. The ConceptMap maps OBSENC only as "broader than" 262 Emergency R
 Inpatient Visit (an observation stay need not become an admission), and VR and HH to the OMOP
 concepts 722455 Telehealth and 581476 Home Visit, whose codes this table does not hold: these,
 and every other ActCode, are kept as code system ACTCODE (nothing of the source is lost).
+
+Yes and no: an Observation's ``valueBoolean`` is stored as the coded value SNOMED CT 373066001
+"Yes (qualifier value)" or 373067005 "No (qualifier value)", the codes of OMOP's standard
+concepts 4188539 "Yes" and 4188540 "No", which OMOP's observation table uses as
+``value_as_concept_id`` for a yes/no answer (the OMOP CDM conventions recommend "Yes" even for
+an observation that asserts a fact by its code alone); an OMOP observation read live gives the
+same row.
 """
 
 from __future__ import annotations
@@ -70,6 +77,10 @@ EXPOSURE_ID: Final = f"{PROFILE}:sid:exposure-id"
 ASSESSMENT_ID: Final = f"{PROFILE}:sid:assessment-id"
 VISIT_ID: Final = f"{PROFILE}:sid:visit-id"
 VISIT_SYSTEM: Final = f"{PROFILE}:CodeSystem:omop-visit"  # codes: OMOP Visit concept codes
+#: An Observation's second value (``valueCodeableConcept``: coding and/or text) where its
+#: ``value[x]`` is the number: FHIR allows one ``value[x]``, a registry ``observation`` row may
+#: hold a number and a code or text, as an OMOP observation row may.
+OBSERVATION_VALUE: Final = f"{PROFILE}:StructureDefinition:observation-value"
 
 US_CORE_RACE: Final = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
 US_CORE_ETHNICITY: Final = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity"
@@ -114,6 +125,9 @@ def visit_code(system: str, code: str) -> tuple[str, str]:
     return system, code
 
 
+#: ``Observation.valueBoolean`` -> SNOMED CT code of the coded value (module docstring).
+BOOLEAN_CODES: Final = {True: "373066001", False: "373067005"}
+
 #: ``Patient.gender`` -> ``person.sex``.
 SEXES: Final = {"female": "F", "male": "M", "other": "U", "unknown": "U"}
 GENDERS: Final = {"F": "female", "M": "male", "U": "unknown"}
@@ -150,6 +164,7 @@ def frequency_code(
 __all__ = [
     "ACTCODE",
     "ASSESSMENT_ID",
+    "BOOLEAN_CODES",
     "CDC_RACE",
     "CLASS_VISITS",
     "CTCAE_GRADE",
@@ -162,6 +177,7 @@ __all__ = [
     "LOINC",
     "MEASURE_SYSTEM",
     "NULL_FLAVOR",
+    "OBSERVATION_VALUE",
     "PERSON_ID",
     "PROFILE",
     "QUESTIONNAIRE",
