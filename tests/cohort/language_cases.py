@@ -8,12 +8,14 @@ Persons (F unless said; born 1970-06-15 unless said):
 - 1: M33.10 2019-01-01, M3310 2019-06-01; a needle muscle biopsy (CPT 20206) 2019-12-01;
   tofacitinib 2020-03-01..2020-12-31 and 2021-01-20..2021-06-30 (20 days apart); CDASI
   activity 20 on 2020-02-20, 12 on 2020-09-01; CK 900 (ULN 200) on 2020-02-25; 5
-  cigarette pack-years recorded 2019-06-01 (an observation, SNOMED 401201003); admitted
+  cigarette pack-years recorded 2019-06-01 (an observation, SNOMED 401201003), and her
+  tobacco smoking status (LOINC 72166-2) that day: ex-smoker (SNOMED 8517006); admitted
   through the emergency room (VISIT ERIP) 2021-02-10..2021-02-14; recorded observation
   2018-01-01..2022-12-31.
 - 2 (M, born 1990-01-01): M33.12 once, 2019-05-01; tofacitinib 2020-05-01..2020-08-01;
-  CDASI 10 on 2020-04-25; CK 300/200; a clinic visit (VISIT OP) 2020-06-01; observation
-  2020-01-01..2022-12-31 (121 days before).
+  CDASI 10 on 2020-04-25; CK 300/200; smoking status smoker (SNOMED 77176002) recorded
+  2020-03-01; a clinic visit (VISIT OP) 2020-06-01; observation 2020-01-01..2022-12-31 (121
+  days before).
 - 3 (born 1985-01-01): M33.02 2019-01-01 and 2019-02-01; tofacitinib from 2020-06-01, still
   running (no end); CDASI 18 on 2020-05-20; CK 500/200 on 2020-05-25; breast cancer C50.9
   on 2020-01-01, resolved 2020-04-30 (its ``end_date``); a history of malignant neoplasm
@@ -177,6 +179,18 @@ def _observed(pid: int, code: str, when: dt.date, value: float | None) -> dict[s
     }
 
 
+def _smoking(pid: int, when: dt.date, status: str) -> dict[str, Any]:
+    """A tobacco smoking status (LOINC 72166-2) with its coded value (SNOMED)."""
+    return {
+        "person_id": pid,
+        "code_system": "LOINC",
+        "code": "72166-2",
+        "observation_date": when,
+        "value_code_system": "SNOMED",
+        "value_code": status,
+    }
+
+
 def _period(pid: int, start: dt.date, end: dt.date) -> dict[str, Any]:
     return {"person_id": pid, "start_date": start, "end_date": end, "period_type": "recorded"}
 
@@ -231,6 +245,8 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         _observed(3, "161501007", D(2020, 5, 20), None),
         _observed(8, "401201003", D(2019, 6, 1), 40.0),
         _observed(8, "401201003", D(2019, 9, 1), None),
+        _smoking(1, D(2019, 6, 1), "8517006"),
+        _smoking(2, D(2020, 3, 1), "77176002"),
     ],
     "drug_exposure": [
         _drug(1, D(2020, 3, 1), D(2020, 12, 31)),
@@ -557,6 +573,34 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         },
         [8, 4, 1],
         [(3, D(2020, 5, 25), D(2023, 12, 31))],
+    ),
+    # An observation's coded value (Circe's ValueAsConcept): JAK users recorded as smokers
+    # (tobacco smoking status LOINC 72166-2 valued SNOMED 77176002) before their index. 2 was
+    # on 2020-03-01, 61 days before his; 1 was recorded an ex-smoker (8517006).
+    "current_smokers": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "smoking_status": {"items": [{"system": "LOINC", "code": "72166-2"}]},
+                "smoker": {"items": [{"system": "SNOMED", "code": "77176002"}]},
+            },
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "Recorded a smoker before",
+                    "criteria": [
+                        {
+                            "domain": "observation",
+                            "concept_set": "smoking_status",
+                            "value_concept_set": "smoker",
+                            "start_window": {"start": None, "end": -1},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 1],
+        [(2, D(2020, 5, 1), D(2022, 12, 31))],
     ),
     # Entry at a cancer diagnosis, exit on the day it ended (fixed, 0 days from the index
     # event's end): 3's C50.9, 2020-01-01 to 2020-04-30.

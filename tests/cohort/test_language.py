@@ -217,6 +217,26 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
             },
             "period_middle",
         ),
+        (
+            {
+                "entry": {
+                    "events": [
+                        {"domain": "diagnosis", "concept_set": "dm", "value_concept_set": "dm"}
+                    ]
+                }
+            },
+            "value_concept_set cannot be used with domain 'diagnosis'",
+        ),
+        (
+            {
+                "entry": {
+                    "events": [
+                        {"domain": "observation", "concept_set": "dm", "value_concept_set": "nope"}
+                    ]
+                }
+            },
+            "entry.events.0: concept set 'nope' is not defined",
+        ),
     ],
 )
 def test_the_models_refuse_naming_the_problem(change: dict[str, object], message: str) -> None:

@@ -97,9 +97,10 @@ def test_dates_shift_back_per_person_intervals_kept_and_ages_grouped(
 def test_every_identifier_column_is_removed_or_replaced_by_its_hash(
     sheets: Path, tmp_path: Path
 ) -> None:
-    """Each column of ``schema.IDENTIFIERS`` (the test holds a value of each): removed, or
-    replaced by the salted hash of its text; ``visit.visit_id`` and ``assessment.visit_id`` are
-    hashed alike, so an assessment still names its visit."""
+    """Each column of ``schema.IDENTIFIERS`` (the test holds a value of each): removed (an
+    observation's free text among them), or replaced by the salted hash of its text;
+    ``visit.visit_id`` and ``assessment.visit_id`` are hashed alike, so an assessment still
+    names its visit."""
     registry = _registry(sheets, tmp_path)
     (sheets / "visit.csv").write_text(
         "person_id,visit_id,code_system,code,visit_date,end_date\n"
@@ -107,8 +108,13 @@ def test_every_identifier_column_is_removed_or_replaced_by_its_hash(
         "200,ADM-2019-0042,VISIT,IP,2019-06-01,2019-06-08\n",
         encoding="utf-8",
     )
+    (sheets / "observation.csv").write_text(
+        "person_id,code_system,code,observation_date,value_text\n"
+        "200,LOINC,72166-2,2019-05-05,smokes since his brother John died\n",
+        encoding="utf-8",
+    )
     for path in sheets.iterdir():
-        if path.name not in ("person.csv", "visit.csv"):
+        if path.name not in ("person.csv", "visit.csv", "observation.csv"):
             path.unlink()
     assert write_import(reader_for("csv", sheets), registry).status == "stored"
     out = tmp_path / "share"

@@ -42,10 +42,11 @@ KINDS = {
     ),
     "fhir": (
         "FHIR R4: a Bundle (.json; Synthea-style transaction or collection Bundles), a "
-        "bulk-data NDJSON file (.ndjson) or a folder of them: Patient, Condition, "
-        "MedicationRequest/Statement, Medication, Observation, QuestionnaireResponse, "
-        "AdverseEvent. What FHIR has no standard code for (CDASI items, DM subtype, CTCAE "
-        "grade) is read with the project's profile, or through --mapping (docs/fhir.md).",
+        "bulk-data NDJSON file (.ndjson) or a folder of them: Patient, Condition, Procedure, "
+        "Encounter (visits), MedicationRequest/Statement, Medication, Observation (laboratory "
+        "results, measures, other observations), QuestionnaireResponse, AdverseEvent. What "
+        "FHIR has no standard code for (CDASI items, DM subtype, CTCAE grade) is read with the "
+        "project's profile, or through --mapping (docs/fhir.md).",
         "myositis import fhir examples/fhir/bundles --into registry.duckdb\n\n"
         "myositis import fhir bulk-export/ --into registry.duckdb --mapping site-mapping.yaml",
     ),

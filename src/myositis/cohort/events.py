@@ -8,7 +8,8 @@ is read from its registry table:
   condition resolved, the procedure's last day, the discharge), else that date; no value.
 - ``observation``: rows whose (code system, code) is in the concept set, on their date; value
   = the observation's number (a ``value`` constraint keeps the rows with a number in range,
-  as Circe's ValueAsNumber does).
+  as Circe's ValueAsNumber does; ``value_concept_set`` the rows whose coded value is in that
+  concept set, as Circe's ValueAsConcept does).
 - ``drug_exposure``: rows in the concept set (codes or ingredients) and not excluded (by the
   set's excluded items, formulation or route; a null formulation or route never excludes);
   a missing end date is a regimen still running: its end is :data:`OPEN_END`, so it lasts
@@ -152,15 +153,17 @@ def concept_filter(
     concept_set: ConceptSet,
     *,
     ingredient: ir.StringValue | None = None,
+    columns: tuple[str, str] = ("code_system", "code"),
 ) -> ir.BooleanValue:
-    """Rows of ``table`` (with ``code_system`` and ``code``) in the concept set."""
+    """Rows of ``table`` whose ``columns`` (code system, code) are in the concept set."""
+    system, code = table[columns[0]], table[columns[1]]
     included = [i for i in concept_set.items if not i.exclude]
     excluded = [i for i in concept_set.items if i.exclude]
-    condition = _codes_match(con, table.code_system, table.code, included)
+    condition = _codes_match(con, system, code, included)
     if ingredient is not None:
         condition = condition | _ingredients(ingredient, included)
     if excluded:
-        out = _codes_match(con, table.code_system, table.code, excluded)
+        out = _codes_match(con, system, code, excluded)
         if ingredient is not None:
             out = out | _ingredients(ingredient, excluded)
         condition = condition & ~out
@@ -252,6 +255,11 @@ def domain_events(
         rows = table.filter(_coded(con, table, spec, concept_sets))
         if spec.value is not None:
             rows = rows.filter(rows.value.notnull() & in_range(rows.value, spec.value))
+        if spec.value_concept_set is not None:
+            values = concept_sets[spec.value_concept_set]
+            rows = rows.filter(
+                concept_filter(con, rows, values, columns=("value_code_system", "value_code"))
+            )
         day = rows.observation_date
         events = rows.select("person_id", start_date=day, end_date=day, value=rows.value)
     elif spec.domain == "drug_exposure":

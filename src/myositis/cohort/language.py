@@ -228,7 +228,9 @@ class Events(_Extended):
     - ``visit``: ``concept_set`` (codes of ``visit.code_system``/``code``: ``VISIT IP`` an
       inpatient visit); the visit date to its ``end_date`` (the discharge), else that date.
     - ``observation``: ``concept_set`` (codes of ``observation.code_system``/``code``: a history
-      of cancer, smoking), with an optional ``value`` constraint on its number; one date.
+      of cancer, smoking), with an optional ``value`` constraint on its number and
+      ``value_concept_set`` on its coded value (``value_code_system``/``value_code``: SNOMED
+      77176002 smoker); one date.
     - ``drug_exposure``: ``concept_set`` (codes or ingredients), minus
       ``exclude_formulations``/``exclude_routes``; start date to end date, a missing end date
       being a regimen still running (it ends with the observation).
@@ -257,6 +259,7 @@ class Events(_Extended):
 
     domain: Domain
     concept_set: str | None = None
+    value_concept_set: str | None = None
     instrument: str | None = None
     measure: str | None = None
     test: str | None = None
@@ -284,7 +287,7 @@ class Events(_Extended):
             "diagnosis": {"concept_set", "any_code"},
             "procedure": {"concept_set", "any_code"},
             "visit": {"concept_set", "any_code"},
-            "observation": {"concept_set", "any_code", "value"},
+            "observation": {"concept_set", "any_code", "value", "value_concept_set"},
             "drug_exposure": {"concept_set", "any_code", "exclude_formulations", "exclude_routes"},
             "assessment": {"instrument", "measure", "value"},
             "laboratory": {"test", "value", "times_uln"},
@@ -292,6 +295,7 @@ class Events(_Extended):
         }[self.domain]
         optional = {
             "concept_set",
+            "value_concept_set",
             "any_code",
             "instrument",
             "measure",
@@ -352,6 +356,8 @@ class Events(_Extended):
             bound = getattr(self, name)
             if bound is not None:
                 text += f" {name if name != 'value' else ''} {bound.describe()}".replace("  ", " ")
+        if self.value_concept_set is not None:
+            text += f" valued in {self.value_concept_set}"
         if self.serious is not None:
             text += " serious" if self.serious else " not serious"
         for name, bound in (("starting", self.start_date), ("ending", self.end_date)):
@@ -840,6 +846,7 @@ class Cohort(Strict):
                 "period_end) needs the entry to require one (entry.observation: {})"
             )
         used += [(where, e.concept_set or "") for where, e in events]
+        used += [(where, e.value_concept_set or "") for where, e in events]
         used.append(("exit.concept_set", self.exit.concept_set or ""))
         for where, name in used:
             if name and name not in self.concept_sets:

@@ -359,6 +359,8 @@ IDENTIFIERS: Final[dict[str, dict[str, str]]] = {
     "person": {"source_id": "remove"},
     "assessment": {"visit_id": "hash"},
     "visit": {"visit_id": "hash"},
+    # free text (a FHIR valueString, OMOP's value_as_string): it may name anyone
+    "observation": {"value_text": "remove"},
 }
 
 

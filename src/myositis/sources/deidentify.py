@@ -5,9 +5,11 @@ Rules (applied row batch by row batch on the way out, :class:`Deidentifier`):
 - **identifiers removed**: the person's ``source_id`` (MRN, REDCap record id, FHIR Patient.id)
   and every provenance column (``source_record`` and ``source_location`` hold record ids and
   file names), the ``import_log`` table (locations of the sources), and every
-  ``registry_metadata`` key but ``KEPT_METADATA``. The data model holds no names, addresses or
-  free-text notes (imports do not store columns outside it); a site whose adverse event terms
-  are free text removes them with ``drop`` (``--drop adverse_event.term``);
+  ``registry_metadata`` key but ``KEPT_METADATA``, and an observation's ``value_text`` (the
+  value a source gave as text: a FHIR ``valueString``, OMOP's ``value_as_string``, which may
+  name anyone). The data model holds no names, addresses or free-text notes otherwise
+  (imports do not store columns outside it); a site whose adverse event terms are free text
+  removes them with ``drop`` (``--drop adverse_event.term``);
 - **record ids replaced by salted hashes**: ``person_id`` in every table, ``exposure_id``,
   ``assessment_id`` (positive 63-bit integers, so the export is still a registry),
   ``assessment.visit_id`` and ``visit.visit_id`` (text, hashed alike, so an assessment still
