@@ -51,18 +51,19 @@ def test_import_refusal_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = json.loads((ATLAS / "gi_bleed.json").read_text(encoding="utf-8"))
-    data["PrimaryCriteria"]["CriteriaList"][0] = {"Observation": {"CodesetId": 0}}
-    source = tmp_path / "observations.json"
+    data["PrimaryCriteria"]["CriteriaList"][0] = {"DeviceExposure": {"CodesetId": 0}}
+    source = tmp_path / "devices.json"
     source.write_text(json.dumps(data), encoding="utf-8")
-    out = tmp_path / "observations.yaml"
+    out = tmp_path / "devices.yaml"
     code, _, err = _cli(monkeypatch, capsys, "cohort", "import", source, "-o", out)
     assert code == 2
     assert err.strip() == (
-        "error: observations.json: PrimaryCriteria.CriteriaList[0].Observation: not supported: "
-        "Observation is a Circe domain the cohort language does not read (supported: "
-        "ConditionOccurrence, DrugExposure, Measurement, ProcedureOccurrence, VisitOccurrence)"
+        "error: devices.json: PrimaryCriteria.CriteriaList[0].DeviceExposure: not supported: "
+        "DeviceExposure is a Circe domain the cohort language does not read (supported: "
+        "ConditionOccurrence, DrugExposure, Measurement, Observation, ProcedureOccurrence, "
+        "VisitOccurrence)"
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["observations.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["devices.json"]
 
 
 def test_run_atlas_json_on_eunomia(

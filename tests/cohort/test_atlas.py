@@ -222,10 +222,10 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     (
         "other domain",
         _with_rule(
-            _criterion(Criteria={"Observation": {"CodesetId": 0}}),
+            _criterion(Criteria={"DeviceExposure": {"CodesetId": 0}}),
         ),
-        "InclusionRules[0].expression.CriteriaList[0].Criteria.Observation: not supported: "
-        "Observation is a Circe domain the cohort language does not read",
+        "InclusionRules[0].expression.CriteriaList[0].Criteria.DeviceExposure: not supported: "
+        "DeviceExposure is a Circe domain the cohort language does not read",
     ),
     (
         "visit type",
@@ -257,11 +257,11 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
             ["PrimaryCriteria", "CriteriaList", 0, "ConditionOccurrence", "CorrelatedCriteria"],
             {
                 "Type": "ALL",
-                "CriteriaList": [_criterion(Criteria={"Observation": {"CodesetId": 0}})],
+                "CriteriaList": [_criterion(Criteria={"DeviceExposure": {"CodesetId": 0}})],
             },
         ),
         "PrimaryCriteria.CriteriaList[0].ConditionOccurrence.CorrelatedCriteria.CriteriaList[0]"
-        ".Criteria.Observation: not supported: Observation is a Circe domain",
+        ".Criteria.DeviceExposure: not supported: DeviceExposure is a Circe domain",
     ),
     (
         "restrict visit",

@@ -133,7 +133,7 @@ def test_round_trip_gives_the_same_rows(exported: Path) -> None:
 
 
 def test_results_without_loinc_or_source_value_read_back(tmp_path: Path) -> None:
-    """examples/cohorts/registry (SYNTHETIC) records its 9 CK and aldolase results with their
+    """examples/cohorts/registry (SYNTHETIC) records its 10 CK and aldolase results with their
     test, value and ULN in U/L but no LOINC code and no source value: each is exported coded by
     its test's LOINC code (codes/data/lab_units.csv), with its value, and reads back the same
     (before, coded 0 without a value, no result read back)."""
@@ -147,7 +147,7 @@ def test_results_without_loinc_or_source_value_read_back(tmp_path: Path) -> None
         return sorted(tuple(r.values()) for r in found)
 
     before = rows(connect(source))
-    assert len(before) == 9
+    assert len(before) == 10
     assert rows(after) == before
     assert {r[1] for r in before} == {"ck", "aldolase"}
 
@@ -221,9 +221,22 @@ def test_every_field_the_cdm_requires_is_filled(source: str, tmp_path: Path) -> 
     )
     procedures = loaded.execute("SELECT count(*) FROM procedure_occurrence").fetchone()
     assert procedures == ((0,) if source == "min2022" else (3,))
-    # examples/cohorts/registry records three visits (visit.csv: ERIP, OP, IP); min2022 none
+    # examples/cohorts/registry records five visits (visit.csv: ERIP, OP, IP three times);
+    # min2022 none
     visits = loaded.execute("SELECT visit_concept_id FROM visit_occurrence ORDER BY 1").fetchall()
-    assert visits == ([] if source == "min2022" else [("262",), ("9201",), ("9202",)])
+    assert visits == (
+        [] if source == "min2022" else [("262",), ("9201",), ("9201",), ("9201",), ("9202",)]
+    )
+    # min2022's 11 subtypes; examples/cohorts/registry's other observations (observation.csv),
+    # each with its code as source value
+    found = loaded.execute(
+        "SELECT count(*), count(observation_source_value) FROM observation"
+    ).fetchone()
+    if source == "min2022":
+        assert found == (11, 0)
+    else:
+        others = len((registry / "observation.csv").read_text().splitlines()) - 1
+        assert found == (others, others) and others >= 4
     assert loaded.execute("SELECT cdm_version_concept_id FROM cdm_source").fetchall() == [
         ("756265",)
     ]
@@ -618,3 +631,175 @@ inclusion:
         members = run_cohort(connect(data), translate_atlas(atlas).cohort).members.to_pylist()
         found.append([(m["person_id"], m["index_date"]) for m in members])
     assert found == [[(1, dt.date(2015, 2, 3))]] * 2
+
+
+def test_the_worked_example_heavy_smokers_excluded_finds_the_same_persons_in_the_export(
+    tmp_path: Path,
+) -> None:
+    """The worked example heavy_smokers_excluded (JAK users without 20 or more pack-years, SNOMED
+    401201003, recorded before) on examples/cohorts/registry and on its export read as a CDM:
+    the same attrition, 8, 7, 6 (person 8's 40 pack-years excludes him;
+    docs/cohort-language.md). In the CDM the pack-years are observation rows with their
+    value_as_number."""
+    source = ROOT / "examples" / "cohorts" / "registry"
+    cdm, mapping = exported_cdm(source, tmp_path)
+    cohort = str(ROOT / "examples" / "cohorts" / "heavy_smokers_excluded.yaml")
+    found = []
+    for data in (str(source), f"omop+duckdb://{cdm}?mapping={mapping}"):
+        out = json.loads(run_cli("cohort", "run", cohort, "--data", data, "--json", "-o",
+                                 str(tmp_path / "members.csv")))  # fmt: skip
+        members = (tmp_path / "members.csv").read_text(encoding="utf-8").splitlines()
+        found.append((out["persons"], [line["remaining"] for line in out["attrition"]], members))
+    assert found[0] == found[1]
+    assert found[0][:2] == (6, [8, 7, 6])
+    assert [line.split(",")[0] for line in found[0][2][1:]] == ["1", "2", "3", "4", "5", "6"]
+
+
+#: Other observations added to a copy of min2022 (SYNTHETIC; it records none), inside the
+#: persons' records: person 1 smokes 5 pack-years (a number and its UCUM unit), a tobacco
+#: smoking status with a coded value (LOINC 72166-2, SNOMED 77176002 smoker) and a history of
+#: nicotine dependence coded ICD-10-CM Z87.891; person 2 an allergy (SNOMED, no value) with a
+#: text note; person 3 an observation of an OMOP concept id (4163874, history of myocardial
+#: infarction) with a coded value of an OMOP concept id.
+OBSERVATIONS = (
+    "person_id,code_system,code,observation_date,value,unit,value_code_system,value_code,"
+    "value_text\n"
+    """1,SNOMED,401201003,2015-01-05,5,{pack-years},,,
+1,LOINC,72166-2,2015-01-05,,,SNOMED,77176002,
+1,ICD10CM,Z87.891,2015-06-01,,,,,
+2,SNOMED,300913006,2014-02-01,,,,,reacts to shrimp
+3,OMOP,4163874,2015-04-01,,,OMOP,4188539,
+"""
+)
+
+
+def _with_observations(tmp_path: Path, observations: str = OBSERVATIONS) -> Path:
+    registry = tmp_path / "min2022"
+    shutil.copytree(MIN2022, registry)
+    (registry / "observation.csv").write_text(observations, encoding="utf-8")
+    return registry
+
+
+def test_observations_read_back_as_observations_and_subtypes_as_subtypes(tmp_path: Path) -> None:
+    """Each other observation is an ``observation`` row after min2022's 11 subtypes, typed EHR
+    (32817), its code in ``observation_source_value``: its code's concept (a concept made for
+    it, an ``OMOP`` code the concept id itself), ``value_as_number``, ``unit_source_value`` with
+    ``unit_concept_id`` 0 (none without a unit), ``value_as_concept_id`` the coded value's
+    concept (made with domain ``Meas Value``), ``value_as_string``. Read back live, the same
+    observations (person, code, date, number, unit, coded value, text), and the subtypes are
+    still subtypes, not observations; the periods are the same."""
+    registry = _with_observations(tmp_path)
+    before = connect(str(registry))
+    cdm, mapping = exported_cdm(registry, tmp_path)
+    with (tmp_path / "cdm" / "observation.csv").open(newline="") as handle:
+        written = list(csv.DictReader(handle))
+    with (tmp_path / "cdm" / "concept.csv").open(newline="") as handle:
+        concepts = {(r["vocabulary_id"], r["concept_code"]): r for r in csv.DictReader(handle)}
+
+    def made(vocabulary: str, code: str, domain: str) -> str:
+        concept = concepts[(vocabulary, code)]
+        assert concept["domain_id"] == domain and int(concept["concept_id"]) >= 2_100_000_000
+        return concept["concept_id"]
+
+    subtypes = [r for r in written if r["observation_source_value"] == ""]
+    assert [r["observation_id"] for r in subtypes] == [str(i) for i in range(1, 12)]
+    assert all(int(r["observation_concept_id"]) // 1000 == 2_000_002 for r in subtypes)
+    assert [
+        (r["observation_id"], r["person_id"], r["observation_concept_id"], r["observation_date"],
+         r["value_as_number"], r["unit_concept_id"], r["unit_source_value"],
+         r["value_as_concept_id"], r["value_as_string"], r["observation_source_value"])
+        for r in written[11:]
+    ] == [
+        ("12", "1", made("SNOMED", "401201003", "Observation"), "2015-01-05", "5", "0",
+         "{pack-years}", "", "", "401201003"),
+        ("13", "1", made("LOINC", "72166-2", "Observation"), "2015-01-05", "", "", "",
+         made("SNOMED", "77176002", "Meas Value"), "", "72166-2"),
+        ("14", "1", made("ICD10CM", "Z87.891", "Observation"), "2015-06-01", "", "", "", "", "",
+         "Z87.891"),
+        ("15", "2", made("SNOMED", "300913006", "Observation"), "2014-02-01", "", "", "", "",
+         "reacts to shrimp", "300913006"),
+        ("16", "3", "4163874", "2015-04-01", "", "", "", "4188539", "", "4163874"),
+    ]  # fmt: skip
+    assert {(r["observation_type_concept_id"], r["observation_source_concept_id"])
+            for r in written[11:]} == {("32817", "0")}  # fmt: skip
+    after = connect(f"omop+duckdb://{cdm}?mapping={mapping}")
+    columns = ("person_id", "code_system", "code", "observation_date", "value", "unit",
+               "value_code_system", "value_code", "value_text")  # fmt: skip
+
+    def rows(con: Any, table: str, kept: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        found = con.table(table).select(*kept).to_pyarrow().to_pylist()
+        return sorted((tuple(r.values()) for r in found), key=repr)
+
+    assert rows(after, "observation", columns) == rows(before, "observation", columns)
+    assert len(rows(before, "observation", columns)) == 5
+    assert rows(after, "dm_subtype", KEPT["dm_subtype"]) == _rows(before, "dm_subtype")
+    assert len(_rows(before, "dm_subtype")) == 11
+    assert _periods(after) == _periods(before)
+
+
+def test_an_observation_cohort_finds_the_same_persons_in_the_export(tmp_path: Path) -> None:
+    """Observations in a cohort, on the registry and on its export read as a CDM: DM patients
+    (their first DM diagnosis) with a smoking observation (ICD-10-CM Z87 with descendants, the
+    prefix rule, or 5 to 10 pack-years) any time in the 365 days after: persons 1 (Z87.891
+    and 5 pack-years), not 2 (an allergy) nor 3 (another observation); the same attrition,
+    18, 17 (with a DM diagnosis), 1, in both. In the CDM Z87's descendants come from the ICD
+    codes the export writes above Z87.891 in concept_ancestor, as for diagnoses."""
+    registry = _with_observations(tmp_path)
+    cdm, mapping = exported_cdm(registry, tmp_path)
+    cohort = tmp_path / "smoking.yaml"
+    cohort.write_text(
+        """label: smoking after DM
+concept_sets:
+  dm:
+    items:
+    - {system: ICD10CM, code: M33, descendants: true}
+  nicotine:
+    items:
+    - {system: ICD10CM, code: Z87, descendants: true}
+  pack_years:
+    items:
+    - {system: SNOMED, code: '401201003'}
+entry:
+  events:
+  - domain: diagnosis
+    concept_set: dm
+    first: true
+inclusion:
+- label: Smoking within a year after
+  type: any
+  criteria:
+  - domain: observation
+    concept_set: nicotine
+    start_window: {start: 0, end: 365}
+  - domain: observation
+    concept_set: pack_years
+    value: {gte: 5, lte: 10}
+    start_window: {start: 0, end: 365}
+""",
+        encoding="utf-8",
+    )
+    found = []
+    for data in (str(registry), f"omop+duckdb://{cdm}?mapping={mapping}"):
+        out = json.loads(
+            run_cli("cohort", "run", str(cohort), "--data", data, "--json", "-o",
+                    str(tmp_path / "members.csv"))
+        )  # fmt: skip
+        members = (tmp_path / "members.csv").read_text(encoding="utf-8").splitlines()[1:]
+        found.append((out["persons"], [line["remaining"] for line in out["attrition"]], members))
+    assert found[0] == found[1]
+    assert found[0][:2] == (1, [18, 17, 1])
+    assert [line.split(",")[0] for line in found[0][2]] == ["1"]
+
+
+def test_an_observation_without_its_date_stops_the_export(tmp_path: Path) -> None:
+    registry = _with_observations(
+        tmp_path, OBSERVATIONS.replace("2,SNOMED,300913006,2014-02-01", "2,SNOMED,300913006,")
+    )
+    out = run_cli(
+        "export", str(registry), "--format", "omop", "--to", str(tmp_path / "cdm"), code=2
+    )
+    assert (
+        "observation: 1 row(s) without observation_date (person_id 2); the CDM requires "
+        "observation.observation_date" in out
+    )
+    assert not (tmp_path / "cdm").exists()

@@ -53,7 +53,7 @@ IMPORT_HELP = (
     "concept ids), with descendants resolved through concept_ancestor when the cohort runs on "
     "an OMOP CDM. Entry events must fall inside an observation period (ATLAS's rule) unless "
     "--any-record. What the cohort language cannot express is refused with its JSON path, "
-    "e.g. InclusionRules[0].expression.CriteriaList[0].Criteria.Observation; differences "
+    "e.g. InclusionRules[0].expression.CriteriaList[0].Criteria.DeviceExposure; differences "
     "that remain (Circe's age is a year difference) are written as notes at the top of the "
     "file. Supported subset and every refusal: docs/atlas.md."
     "\n\n"

@@ -49,6 +49,15 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``visit_end_date``, as Circe's ``visitOccurrence.sql`` reads them and the registry's visit
   view gives them; one without an end, which CDM 5.4 does not allow, ends on its start in the
   cohort language and has no end in Circe);
+  ``Observation`` -> ``observation`` (``CodesetId``, ``First``, ``OccurrenceStartDate``; without
+  a ``CodesetId``, every observation: ``any_code``; ``ValueAsNumber`` -> ``value``, the bounds
+  rounded to 4 decimals as Circe writes them, ``value_as_number`` compared as recorded;
+  ``ValueAsConcept`` (a concept set of those concepts) or ``ValueAsConceptCS`` ->
+  ``value_concept_set``; Circe's ``Observation`` has no ``OccurrenceEndDate``). Circe ends an
+  observation the day after its date (``observation.sql``), the cohort language on its date:
+  wherever Circe reads an observation's end, the translation reads its date one day on
+  (:func:`_index_end`; a window on its end, an index end, an exit from its end), and refuses
+  where the index events mix observations with other events;
   ``Measurement`` -> ``laboratory`` when its concept set is the LOINC code of one of the
   registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
   with ``ValueAsNumber`` -> ``value`` (in the test's canonical unit; a ``Unit`` converts the
@@ -56,7 +65,7 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``value_as_number / NULLIF(range_high, 0)``, ``MeasurementSqlBuilder.java``).
 
 Everything else is refused, naming its JSON path and why (``docs/atlas.md`` lists every
-refusal), e.g. ``InclusionRules[2].expression.CriteriaList[0].Criteria.Observation: not
+refusal), e.g. ``InclusionRules[2].expression.CriteriaList[0].Criteria.DeviceExposure: not
 supported: ...``. Empty values (``null``, ``[]``, ``{}``, ``false``) that ATLAS writes for
 unused options are ignored.
 
@@ -71,8 +80,9 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import ValidationError
 
@@ -104,6 +114,7 @@ DOMAINS: Final = {
     "ConditionOccurrence": "diagnosis",
     "DrugExposure": "drug_exposure",
     "Measurement": "laboratory",
+    "Observation": "observation",
     "ProcedureOccurrence": "procedure",
     "VisitOccurrence": "visit",
 }
@@ -116,7 +127,6 @@ OTHER_DOMAINS: Final = (
     "DoseEra",
     "DrugEra",
     "LocationRegion",
-    "Observation",
     "ObservationPeriod",
     "PayerPlanPeriod",
     "Specimen",
@@ -158,6 +168,7 @@ _REASONS: Final = {
     "DrugSourceConcept": "criteria on source concepts are not in the cohort language",
     "ProcedureSourceConcept": "criteria on source concepts are not in the cohort language",
     "VisitSourceConcept": "criteria on source concepts are not in the cohort language",
+    "ObservationSourceConcept": "criteria on source concepts are not in the cohort language",
     "GenderCS": "sex concept sets are not in the cohort language (list 8507 or 8532 in Gender)",
     "Race": "race criteria are not in the cohort language",
     "RaceCS": "race criteria are not in the cohort language",
@@ -208,6 +219,31 @@ _VISIT_REASONS: Final = {
     for key in ("VisitType", "VisitTypeCS", "VisitTypeExclude")
 }
 
+#: Reasons that differ on an ``Observation`` (``ObservationSqlBuilder.java``): the registry's
+#: observation keeps a unit and a text beside its number and coded value, but the cohort
+#: language bounds the number and the coded value only; it holds no record types or
+#: qualifiers.
+_OBSERVATION_REASONS: Final = {
+    **{
+        key: "the registry holds no observation (record) types"
+        for key in ("ObservationType", "ObservationTypeCS", "ObservationTypeExclude")
+    },
+    "ValueAsString": "criteria on an observation's text value are not in the cohort language",
+    **{key: "the registry holds no observation qualifiers" for key in ("Qualifier", "QualifierCS")},
+    **{
+        key: "criteria on an observation's unit are not in the cohort language (ValueAsNumber "
+        "compares value_as_number as recorded, whatever its unit)"
+        for key in ("Unit", "UnitCS")
+    },
+}
+
+#: Circe domains without an ``OccurrenceEndDate``, each ending the day after its date: the
+#: noun the refusal uses (``ProcedureOccurrence.java``, ``Observation.java``).
+_NO_END_DATE: Final = {"ProcedureOccurrence": "a procedure", "Observation": "an observation"}
+
+#: How Circe's end of the index events stands to the cohort language's (:func:`_index_end`).
+IndexEnd = Literal["as_read", "day_after", "mixed"]
+
 
 @dataclass(frozen=True)
 class AtlasImport:
@@ -233,6 +269,30 @@ def registry_code(
 
 def _empty(value: Any) -> bool:
     return value is None or value is False or value == [] or value == {} or value == ""
+
+
+def _index_end(domains: list[str]) -> IndexEnd:
+    """How Circe's end of the index events (``domains``: the cohort language's domain of each
+    kind of index event) stands to the cohort language's: ``as_read`` where the language reads
+    Circe's end; ``day_after`` where every index event is an observation, which Circe ends the
+    day after its date (``observation.sql``: ``DATEADD(day,1,o.observation_date)``) and the
+    language on its date; ``mixed`` where only some are, so no one translation holds."""
+    observations = [domain == "observation" for domain in domains]
+    if observations and all(observations):
+        return "day_after"
+    return "mixed" if any(observations) else "as_read"
+
+
+def _shifted(bound: Any, days: int) -> Any:
+    """A window bound ``days`` on: a number of days moves, an open bound (None) stays open."""
+    return bound + days if isinstance(bound, int) else bound
+
+
+def _four_places(value: float) -> float:
+    """``value`` as Circe writes a ``ValueAsNumber`` bound into its SQL: 4 decimals
+    (``BuilderUtils.buildNumericRangeClause(..., ".4f")``, Java's ``%.4f``, which rounds the
+    shortest decimal form of the number half up): 20.00005 is compared as 20.0001."""
+    return float(Decimal(repr(float(value))).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
 def _slug(name: str) -> str:
@@ -442,16 +502,22 @@ class _Translator:
             group = self.obj(correlated, at)
             if not self.group_empty(group):
                 # Circe joins each event to its observation period, then checks the group
-                # against the event (eventTableExpression.sql): with any_record, no period
-                having = self.model(
-                    Group, at, **self.group(group, at, observed=not self.any_record)
+                # against the event (eventTableExpression.sql): with any_record, no period;
+                # the event is the group's index, its end Circe's end of the event
+                fields = self.group(
+                    group,
+                    at,
+                    observed=not self.any_record,
+                    index_end=_index_end([DOMAINS[name]]),
                 )
-        if name == "ProcedureOccurrence" and not _empty(inner.get("OccurrenceEndDate")):
-            # Circe's ProcedureOccurrence has no OccurrenceEndDate (ProcedureOccurrence.java):
-            # its end is always the day after the procedure (procedureOccurrence.sql)
+                having = self.model(Group, at, **fields)
+        if name in _NO_END_DATE and not _empty(inner.get("OccurrenceEndDate")):
+            # Circe's ProcedureOccurrence and Observation have no OccurrenceEndDate
+            # (ProcedureOccurrence.java, Observation.java): each ends the day after its date
+            # (procedureOccurrence.sql, observation.sql)
             raise self.refuse(
                 f"{where}.OccurrenceEndDate",
-                "Circe's ProcedureOccurrence has no OccurrenceEndDate (a procedure ends the day "
+                f"Circe's {name} has no OccurrenceEndDate ({_NO_END_DATE[name]} ends the day "
                 "after its date); bound OccurrenceStartDate",
             )
         dated = {k: inner.get(k) for k in ("OccurrenceStartDate", "OccurrenceEndDate")}
@@ -459,6 +525,8 @@ class _Translator:
         inner = {k: v for k, v in inner.items() if k not in dated and k not in ("Age", "Gender")}
         if name == "Measurement":
             values = self.measurement(inner, where)
+        elif name == "Observation":
+            values = self.observation(inner, where)
         else:
             reasons = _VISIT_REASONS if name == "VisitOccurrence" else None
             self.check_keys(inner, where, {"CodesetId", "First"}, reasons)
@@ -519,6 +587,101 @@ class _Translator:
             f"with or without a value (first at {where})"
         )
         return values
+
+    def observation(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """A Circe ``Observation`` -> observation events (``ObservationSqlBuilder.java``): its
+        concept set (none: every observation), ``First`` and ``ValueAsNumber`` -> ``value``,
+        ``value_as_number`` compared as recorded with bounds of 4 decimals
+        (:func:`_four_places`); a row without a number never matches, in Circe as in the
+        cohort language. Circe numbers a person's observations of the concept set
+        (``ordinal``) before it bounds the value: ``First`` with ``ValueAsNumber`` is the first
+        observation if its value is in range, where the cohort language would take the first
+        in range, so the two together are refused."""
+        known = {"CodesetId", "First", "ValueAsNumber", "ValueAsConcept", "ValueAsConceptCS"}
+        self.check_keys(inner, where, known, _OBSERVATION_REASONS)
+        values: dict[str, Any] = {"domain": "observation"}
+        if inner.get("CodesetId") is None:
+            values["any_code"] = True
+            self.note(
+                "an Observation without a concept set reads every observation but those of the "
+                "local assessment and DM subtype concepts (the registry's assessments and "
+                "subtypes, docs/omop.md); Circe reads those rows too (first at "
+                f"{where})"
+            )
+        else:
+            values["concept_set"] = self.codeset(inner["CodesetId"], f"{where}.CodesetId")
+        if not _empty(inner.get("ValueAsNumber")):
+            path = f"{where}.ValueAsNumber"
+            if inner.get("First"):
+                raise self.refuse(
+                    path,
+                    "with First: Circe bounds the value of the person's first observation of "
+                    "the concept set, where the cohort language would take the first "
+                    "observation whose value is in range (drop one of the two)",
+                )
+
+            def number(value: Any) -> float | None:
+                if not isinstance(value, int | float) or isinstance(value, bool):
+                    return None
+                return _four_places(value)
+
+            values["value"] = self.bounds(inner["ValueAsNumber"], path, Range, number, "a number")
+        coded = self.value_concept_set(inner, where)
+        if coded is not None:
+            values["value_concept_set"] = coded
+        return values
+
+    def value_concept_set(self, inner: Mapping[str, Any], where: str) -> str | None:
+        """An Observation's ``ValueAsConcept`` (concepts: ``value_as_concept_id in (...)``,
+        the concepts themselves) or ``ValueAsConceptCS`` (a concept set: ``value_as_concept_id
+        in`` its concepts, ``getCodesetInExpression``) -> the name of the concept set its coded
+        value must be in (``value_concept_set``); ``ValueAsConcept``'s concepts become a
+        concept set of their own (no descendants). None without either. Refused: both at once
+        (Circe asks for both; the cohort language has one set), ``IsExclusion`` (a value
+        outside the set) and a selection without ``CodesetId`` (any coded value)."""
+        concepts, selection = inner.get("ValueAsConcept"), inner.get("ValueAsConceptCS")
+        if not _empty(concepts) and not _empty(selection):
+            raise self.refuse(
+                f"{where}.ValueAsConceptCS",
+                "ValueAsConcept and ValueAsConceptCS together: the cohort language bounds an "
+                "observation's coded value by one concept set (give one of them)",
+            )
+        if not _empty(selection):
+            path = f"{where}.ValueAsConceptCS"
+            data = self.obj(selection, path)
+            self.check_keys(data, path, {"CodesetId", "IsExclusion"})
+            if data.get("IsExclusion"):
+                raise self.refuse(
+                    f"{path}.IsExclusion",
+                    "a coded value outside a concept set is not in the cohort language",
+                )
+            if data.get("CodesetId") is None:
+                raise self.refuse(
+                    path,
+                    "a coded value of any concept (no CodesetId: value_as_concept_id is not "
+                    "null) is not in the cohort language; give a CodesetId",
+                )
+            return self.codeset(data["CodesetId"], f"{path}.CodesetId")
+        if _empty(concepts):
+            return None
+        path = f"{where}.ValueAsConcept"
+        items = []
+        for j, raw in enumerate(self.array(concepts, path)):
+            concept = self.obj(raw, f"{path}[{j}]")
+            cid = self.integer(concept.get("CONCEPT_ID"), f"{path}[{j}].CONCEPT_ID")
+            vocabulary, code = concept.get("VOCABULARY_ID"), concept.get("CONCEPT_CODE")
+            system, value = registry_code(
+                cid,
+                None if vocabulary is None else str(vocabulary),
+                None if code is None else str(code),
+            )
+            items.append(self.model(ConceptItem, f"{path}[{j}]", system=system, code=value))
+        name, n = "observation_values", 1
+        while name in self.sets:
+            n += 1
+            name = f"observation_values_{n}"
+        self.sets[name] = self.model(ConceptSet, path, items=items)
+        return name
 
     def lab_test(self, name: str, path: str) -> str:
         """The registry test whose LOINC code concept set ``name`` holds (and nothing else)."""
@@ -606,11 +769,14 @@ class _Translator:
         return (None if days is None else coeff * self.integer(days, f"{path}.Days")), coeff
 
     def window(
-        self, raw: Any, path: str, *, event_end: bool, observed: bool
+        self, raw: Any, path: str, *, event_end: bool, observed: bool, index_end: IndexEnd
     ) -> tuple[str, RelativeWindow]:
         """One Circe window -> (event date it bounds, window). ``observed``: the criterion
         only counts events inside the index's observation period (Circe then reads an open
-        end as the period's start or end)."""
+        end as the period's start or end). ``index_end``: how Circe's end of the index events
+        stands to the cohort language's (:func:`_index_end`); where every index event is an
+        observation, Circe's index end (``UseIndexEnd``) is the day after the index date, so
+        the window is measured from the index date, one day further."""
         data = self.obj(raw, path)
         self.check_keys(data, path, {"Start", "End", "UseIndexEnd", "UseEventEnd"})
         use_event_end = data.get("UseEventEnd")
@@ -634,10 +800,45 @@ class _Translator:
                         "(give Days)",
                     )
         index = "end" if data.get("UseIndexEnd") else "start"
+        if index == "end" and index_end == "mixed":
+            raise self.refuse(
+                f"{path}.UseIndexEnd",
+                "the index events mix observations with other events: Circe ends an "
+                "observation the day after its date, the cohort language on its date, so no "
+                "one window from the index end means Circe's for both (measure from the index "
+                "start, or give the observations a cohort of their own)",
+            )
+        if index == "end" and index_end == "day_after":
+            # Circe's index end is the observation's date + 1 (observation.sql)
+            start, end, index = _shifted(start, 1), _shifted(end, 1), "start"
         window = self.model(RelativeWindow, path, start=start, end=end, index=index)
         return ("end" if on_end else "start"), window
 
-    def criterion(self, raw: Any, path: str, *, observed_cohort: bool) -> Criterion:
+    def on_observation_date(self, window: RelativeWindow, path: str) -> RelativeWindow:
+        """A window on an observation's end -> the same window on its date: Circe's end of an
+        observation is the day after its date (``observation.sql``), the cohort language's is
+        its date, so each bound moves one day earlier (an open bound stays open)."""
+        bounds = (window.start, window.end)
+        if any(b is not None and not isinstance(b, int) for b in bounds):
+            raise self.refuse(
+                path,
+                "a window end at the observation period on an observation's end (the day "
+                "after its date in Circe) is not in the cohort language",
+            )
+        return self.model(
+            RelativeWindow,
+            path,
+            start=_shifted(window.start, -1),
+            end=_shifted(window.end, -1),
+            index=window.index,
+        )
+
+    def criterion(
+        self, raw: Any, path: str, *, observed_cohort: bool, index_end: IndexEnd
+    ) -> Criterion:
+        """A Circe ``CorelatedCriteria`` (a criterion in a group) -> a :class:`Criterion`;
+        ``index_end`` as for :meth:`window`. A window on an observation's end bounds its date
+        (:meth:`on_observation_date`)."""
         data = self.obj(raw, path)
         self.check_keys(
             data,
@@ -645,20 +846,34 @@ class _Translator:
             {"Criteria", "StartWindow", "EndWindow", "Occurrence", "IgnoreObservationPeriod"},
         )
         where, values = self.domain(data.get("Criteria"), f"{path}.Criteria")
+        observation = values["domain"] == "observation"
         ignore = bool(data.get("IgnoreObservationPeriod"))
         observed = observed_cohort and not ignore
         windows: dict[str, RelativeWindow] = {}
+        moved = False  # a window on an observation's end, read on its date
         for key, event_end in (("StartWindow", False), ("EndWindow", True)):
             if _empty(data.get(key)):
                 continue
             on, window = self.window(
-                data[key], f"{path}.{key}", event_end=event_end, observed=observed
+                data[key],
+                f"{path}.{key}",
+                event_end=event_end,
+                observed=observed,
+                index_end=index_end,
             )
+            if on == "end" and observation:
+                on, window = "start", self.on_observation_date(window, f"{path}.{key}")
+                moved = True
             if on in windows:
+                what = (
+                    "the observation's date (Circe ends it the day after, so a window on its "
+                    "end bounds its date too)"
+                    if moved
+                    else f"the event's {on} date"
+                )
                 raise self.refuse(
                     f"{path}.{key}",
-                    f"both windows bound the event's {on} date; the cohort language has one "
-                    "window per date",
+                    f"both windows bound {what}; the cohort language has one window per date",
                 )
             windows[on] = window
         occurrence = self.occurrence(data.get("Occurrence"), f"{path}.Occurrence")
@@ -777,8 +992,9 @@ class _Translator:
             raise self.refuse(path, "a demographic criterion without Age or Gender")
         return self.model(Demographics, path, **values)
 
-    def group(self, raw: Any, path: str, *, observed: bool) -> dict[str, Any]:
-        """A Circe ``CriteriaGroup`` -> the fields of a language :class:`Group`."""
+    def group(self, raw: Any, path: str, *, observed: bool, index_end: IndexEnd) -> dict[str, Any]:
+        """A Circe ``CriteriaGroup`` -> the fields of a language :class:`Group`; ``index_end``
+        says how Circe's end of its index events stands to the language's (:meth:`window`)."""
         data = self.obj(raw, path)
         self.check_keys(
             data, path, {"Type", "Count", "CriteriaList", "DemographicCriteriaList", "Groups"}
@@ -797,7 +1013,9 @@ class _Translator:
         if kind.startswith("AT_"):
             values["count"] = self.integer(data.get("Count"), f"{path}.Count")
         values["criteria"] = [
-            self.criterion(c, f"{path}.CriteriaList[{j}]", observed_cohort=observed)
+            self.criterion(
+                c, f"{path}.CriteriaList[{j}]", observed_cohort=observed, index_end=index_end
+            )
             for j, c in enumerate(self.array(data.get("CriteriaList"), f"{path}.CriteriaList"))
         ]
         values["demographics"] = [
@@ -810,7 +1028,7 @@ class _Translator:
             self.model(
                 Group,
                 f"{path}.Groups[{j}]",
-                **self.group(g, f"{path}.Groups[{j}]", observed=observed),
+                **self.group(g, f"{path}.Groups[{j}]", observed=observed, index_end=index_end),
             )
             for j, g in enumerate(self.array(data.get("Groups"), f"{path}.Groups"))
         ]
@@ -846,7 +1064,12 @@ class _Translator:
             path = f"InclusionRules[{i}]"
             rule = self.obj(raw, path)
             self.check_keys(rule, path, {"name", "description", "expression"})
-            fields = self.group(rule.get("expression"), f"{path}.expression", observed=observed)
+            fields = self.group(
+                rule.get("expression"),
+                f"{path}.expression",
+                observed=observed,
+                index_end=self.entry_end(entry),
+            )
             inclusion.append(
                 self.model(
                     InclusionRule,
@@ -864,8 +1087,14 @@ class _Translator:
             entry=entry,
             inclusion=inclusion,
             expression_limit=self.limit(data.get("ExpressionLimit"), "ExpressionLimit"),
-            exit=self.exit(),
+            exit=self.exit(self.entry_end(entry)),
         )
+
+    @staticmethod
+    def entry_end(entry: Entry) -> IndexEnd:
+        """How Circe's end of the entry events stands to the cohort language's
+        (:func:`_index_end`)."""
+        return _index_end([event.domain for event in entry.events])
 
     def entry(self, observed: bool) -> Entry:
         path = "PrimaryCriteria"
@@ -902,14 +1131,23 @@ class _Translator:
             values["additional"] = self.model(
                 Group,
                 "AdditionalCriteria",
-                **self.group(additional, "AdditionalCriteria", observed=observed),
+                **self.group(
+                    additional,
+                    "AdditionalCriteria",
+                    observed=observed,
+                    index_end=_index_end([event.domain for event in events]),
+                ),
             )
             values["qualified_limit"] = self.limit(
                 self.data.get("QualifiedLimit"), "QualifiedLimit"
             )
         return self.model(Entry, path, **values)
 
-    def exit(self) -> Exit:
+    def exit(self, index_end: IndexEnd) -> Exit:
+        """``EndStrategy``, ``CensoringCriteria``, ``CollapseSettings`` and ``CensorWindow`` ->
+        the language's :class:`Exit`. ``index_end``: how Circe's end of the entry events stands
+        to the language's (:func:`_index_end`); an exit from the end of an observation (the
+        day after its date in Circe) is written from its date, one day further."""
         values: dict[str, Any] = {}
         strategy = self.data.get("EndStrategy")
         if not _empty(strategy):
@@ -924,10 +1162,22 @@ class _Translator:
                     raise self.bad(
                         f"{path}.DateField", f"expected StartDate or EndDate, got {date!r}"
                     )
+                days = self.integer(offset.get("Offset", 0), f"{path}.Offset")
+                if date == "EndDate" and index_end == "mixed":
+                    raise self.refuse(
+                        f"{path}.DateField",
+                        "an exit from the entry event's end, where the entry events mix "
+                        "observations with other events: Circe ends an observation the day "
+                        "after its date, the cohort language on its date, so no one offset "
+                        "means Circe's for both (give the observations a cohort of their own)",
+                    )
+                if date == "EndDate" and index_end == "day_after":
+                    # Circe's end of an observation is its date + 1 (observation.sql)
+                    date, days = "StartDate", days + 1
                 values.update(
                     strategy="fixed",
                     date="start" if date == "StartDate" else "end",
-                    offset_days=self.integer(offset.get("Offset", 0), f"{path}.Offset"),
+                    offset_days=days,
                 )
             elif not _empty(data.get("CustomEra")):
                 path = "EndStrategy.CustomEra"

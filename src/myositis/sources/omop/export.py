@@ -24,10 +24,15 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   keeps an empty ``verbatim_end_date``: the end the source gave); ``measurement`` (laboratory
   results coded by their LOINC code, else their test's, with the source value and unit, else
   the value and unit, and the ULN in that unit; assessments with ``value_as_number``);
-  ``observation`` (DM subtypes); ``cdm_source``;
+  ``observation`` (DM subtypes, then the registry's other observations: the code's concept,
+  ``value_as_number`` the value, ``unit_source_value`` the unit with ``unit_concept_id`` 0 (the
+  registry keeps UCUM text, not a unit concept; read live, the view takes the source value),
+  ``value_as_concept_id`` the coded value's concept, ``value_as_string`` the text, the code in
+  ``observation_source_value``); ``cdm_source``;
 - codes: every (code system, code) used gets a ``concept`` row (vocabulary and code as the
-  registry has them, domain ``Condition``, ``Procedure``, ``Visit``, ``Drug`` or
-  ``Measurement`` by the table using it; an ``OMOP`` code is the concept id itself); ids of
+  registry has them, domain ``Condition``, ``Procedure``, ``Visit``, ``Observation``, ``Drug``
+  or ``Measurement`` by the table using it, ``Meas Value`` for an observation's coded value,
+  as OMOP's answer concepts; an ``OMOP`` code is the concept id itself); ids of
   concepts made here start at 2,100,000,000 (OMOP's local range), in sorted order, so an export
   is the same every time (OMOP's own Visit concepts keep their ids, :data:`VISIT_CONCEPTS`).
   Each drug's ingredient is a concept of class ``Ingredient`` linked in ``concept_ancestor``;
@@ -41,9 +46,9 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
 Every field the OMOP CDM 5.4 DDL declares ``NOT NULL`` (OHDSI/CommonDataModel,
 ``inst/ddl/5.4/postgresql/OMOPCDM_postgresql_5.4_ddl.sql``) is filled, so the files load into
 a CDM made with it. A record the CDM cannot hold without inventing a value (a diagnosis,
-procedure, visit, drug exposure start, assessment, laboratory result or subtype without its
-date; a recorded observation period without its start or end; a person without a birth year)
-stops the export before any file is written, naming the rows to mend.
+procedure, visit, other observation, drug exposure start, assessment, laboratory result or
+subtype without its date; a recorded observation period without its start or end; a person
+without a birth year) stops the export before any file is written, naming the rows to mend.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ REQUIRED: Final = (
     ("diagnosis", "diagnosis_date", "condition_occurrence.condition_start_date"),
     ("procedure", "procedure_date", "procedure_occurrence.procedure_date"),
     ("visit", "visit_date", "visit_occurrence.visit_start_date"),
+    ("observation", "observation_date", "observation.observation_date"),
     ("drug_exposure", "start_date", "drug_exposure.drug_exposure_start_date"),
     ("assessment", "assessment_date", "measurement.measurement_date"),
     ("laboratory", "result_date", "measurement.measurement_date"),
@@ -186,16 +192,25 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     diagnoses = _rows(con, "diagnosis")
     procedures = _rows(con, "procedure")
     visits = _rows(con, "visit")
+    observations = _rows(con, "observation")
     drugs = _rows(con, "drug_exposure")
     labs = _rows(con, "laboratory")
     assessments = _rows(con, "assessment")
     above: set[tuple[str, str, str]] = set()  # (system, ancestor code, code) of ICD codes
-    for domain, coded in (("Condition", diagnoses), ("Procedure", procedures)):
+    coded_tables = (
+        ("Condition", diagnoses),
+        ("Procedure", procedures),
+        ("Observation", observations),
+    )
+    for domain, coded in coded_tables:
         for r in coded:
             concepts.want(domain, r["code_system"], r["code"])
             for code in _icd_above(r["code_system"], r["code"]):
                 concepts.want(domain, r["code_system"], code)
                 above.add((r["code_system"], code, r["code"]))
+    for o in observations:
+        if o["value_code_system"] and o["value_code"]:
+            concepts.want("Meas Value", o["value_code_system"], o["value_code"])
     for v in visits:
         fixed = _visit_concept(v["code_system"], v["code"])
         if fixed is None:
@@ -338,6 +353,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
         for i, a in enumerate(assessments)
     ]
     tables["measurement"] = measurement
+    subtypes = [s for s in _rows(con, "dm_subtype") if s["subtype"] in subtype_concepts]
     tables["observation"] = [
         {
             "observation_id": i + 1,
@@ -346,9 +362,8 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "observation_date": s["classified_date"],
             "observation_type_concept_id": EHR,
         }
-        for i, s in enumerate(_rows(con, "dm_subtype"))
-        if s["subtype"] in subtype_concepts
-    ]
+        for i, s in enumerate(subtypes)
+    ] + [_observation(o, len(subtypes) + i + 1, concepts) for i, o in enumerate(observations)]
     tables["concept"] = concepts.rows()
     tables["concept_ancestor"] = _ancestors(concepts, drugs, above)
     # the release dates are the data's last date, not the day of the export: the same
@@ -427,6 +442,33 @@ def _visit_concept_id(concepts: _Concepts, system: str, code: str) -> int:
     the export made for its code."""
     fixed = _visit_concept(system, code)
     return concepts.id(system, code) if fixed is None else fixed
+
+
+def _observation(o: dict[str, Any], row: int, concepts: _Concepts) -> dict[str, Any]:
+    """One of the registry's other observations as an ``observation`` row numbered ``row``
+    (after the subtypes): its code's concept, typed EHR, the code in
+    ``observation_source_value``; its number, coded value (the concept made for it) and text
+    as ``value_as_number``, ``value_as_concept_id`` and ``value_as_string``; its unit (UCUM
+    text) as ``unit_source_value`` with ``unit_concept_id`` 0, as the measurement rows write
+    theirs (the registry names no unit concept), none without a unit. The observation view
+    reads each back as it was (``registry/omop/views.py``, ``RegistryViews.observation``)."""
+    coded = bool(o["value_code_system"] and o["value_code"])
+    return {
+        "observation_id": row,
+        "person_id": o["person_id"],
+        "observation_concept_id": concepts.id(o["code_system"], o["code"]),
+        "observation_date": o["observation_date"],
+        "observation_type_concept_id": EHR,
+        "value_as_number": o["value"],
+        "value_as_string": o["value_text"],
+        "value_as_concept_id": (
+            concepts.id(o["value_code_system"], o["value_code"]) if coded else None
+        ),
+        "unit_concept_id": None if o["unit"] is None else 0,
+        "unit_source_value": o["unit"],
+        "observation_source_value": o["code"],
+        "observation_source_concept_id": 0,
+    }
 
 
 def _observed_until(exposure: dict[str, Any], periods: dict[int, list[dict[str, Any]]]) -> Any:
@@ -609,6 +651,13 @@ _COLUMNS: Final[dict[str, dict[str, pa.DataType]]] = {
         "observation_concept_id": pa.int64(),
         "observation_date": pa.date32(),
         "observation_type_concept_id": pa.int64(),
+        "value_as_number": pa.float64(),
+        "value_as_string": pa.string(),
+        "value_as_concept_id": pa.int64(),
+        "unit_concept_id": pa.int64(),
+        "unit_source_value": pa.string(),
+        "observation_source_value": pa.string(),
+        "observation_source_concept_id": pa.int64(),
     },
     "concept": {
         "concept_id": pa.int64(),
