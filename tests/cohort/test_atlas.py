@@ -133,6 +133,37 @@ def test_any_record_drops_the_observation_period() -> None:
     assert cohort.entry.observation is None
 
 
+def test_an_open_window_end_is_the_observation_period_where_circe_reads_it_so() -> None:
+    """Circe reads a window end without Days as the index's observation period, its start for
+    Coeff -1 and its end for Coeff 1 (CohortExpressionQueryBuilder.getWindowedCriteriaQuery),
+    unless the criterion ignores observation periods: on the event's end date that is a bound
+    (period_end, ATLAS's "during a visit"); on its start date, inside the period already, it
+    adds nothing and stays open."""
+    data = _with_rule(
+        _criterion(
+            StartWindow={"Start": {"Coeff": -1}, "End": {"Days": 0, "Coeff": 1}},
+            EndWindow={"Start": {"Days": 0, "Coeff": 1}, "End": {"Coeff": 1}},
+        )
+    )
+    criterion = translate_atlas(data).cohort.inclusion[0].criteria[0]
+    assert criterion.start_window == RelativeWindow(start=None, end=0)
+    assert criterion.end_window == RelativeWindow(start=0, end="period_end")
+    ignoring = copy.deepcopy(data)
+    ignoring["InclusionRules"][0]["expression"]["CriteriaList"][0]["IgnoreObservationPeriod"] = True
+    criterion = translate_atlas(ignoring).cohort.inclusion[0].criteria[0]
+    assert criterion.end_window == RelativeWindow(start=0, end=None)
+    criterion = translate_atlas(data, any_record=True).cohort.inclusion[0].criteria[0]
+    assert criterion.end_window == RelativeWindow(start=0, end=None)
+    # an open start after the index (Coeff 1) on the event's end: on or after the period's
+    # end; an open start before it (Coeff -1) adds nothing to an event starting in the period
+    data = _with_rule(_criterion(EndWindow={"Start": {"Coeff": 1}, "End": {"Coeff": 1}}))
+    criterion = translate_atlas(data).cohort.inclusion[0].criteria[0]
+    assert criterion.end_window == RelativeWindow(start="period_end", end="period_end")
+    data = _with_rule(_criterion(EndWindow={"Start": {"Coeff": -1}, "End": {"Days": 0}}))
+    criterion = translate_atlas(data).cohort.inclusion[0].criteria[0]
+    assert criterion.end_window == RelativeWindow(start=None, end=0)
+
+
 def test_age_and_gender() -> None:
     data = _load("gi_bleed.json")
     data["InclusionRules"] = [
@@ -276,16 +307,6 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "distinct count of DOMAIN_CONCEPT",
     ),
     (
-        "open end on the event end",
-        _with_rule(
-            _criterion(
-                EndWindow={"Start": {"Days": 0, "Coeff": 1}, "End": {"Coeff": 1}},
-            )
-        ),
-        "InclusionRules[0].expression.CriteriaList[0].EndWindow.End: not supported: an open "
-        "window end that means the observation period's end",
-    ),
-    (
         "two windows on one date",
         _with_rule(
             _criterion(
@@ -380,7 +401,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     ),
 ]
 # the "not between" case: an age range with !bt
-REFUSALS[9] = (
+REFUSALS[[case[0] for case in REFUSALS].index("not between")] = (
     "not between",
     _set(
         ["InclusionRules"],

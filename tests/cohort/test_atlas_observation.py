@@ -404,7 +404,9 @@ def test_a_window_on_the_end_of_an_observation_bounds_its_date_a_day_earlier() -
     """An ``EndWindow`` (``UseEventEnd``) on an observation bounds Circe's end, its date + 1:
     the same window on its date, each bound a day earlier, an open bound open. With a
     ``StartWindow`` too both bound its date, which the cohort language does not have; an open
-    end that Circe reads as the observation period's end is refused as for every domain."""
+    end that Circe reads as the observation period's end is refused: on Circe's end (the date
+    + 1) it means the date up to the day before the period's end, which the language's
+    ``period_end`` does not say."""
     data = _bleed_with_allergy()
     criterion = data["InclusionRules"][0]["expression"]["CriteriaList"][0]
     criterion["EndWindow"] = criterion.pop("StartWindow")
@@ -422,8 +424,8 @@ def test_a_window_on_the_end_of_an_observation_bounds_its_date_a_day_earlier() -
     with pytest.raises(SpecError) as caught:
         translate_atlas(data, where="c.json")
     assert str(caught.value).startswith(
-        f"c.json: {RULE}.EndWindow.End: not supported: an open window end that means the "
-        "observation period's end on the event's end date"
+        f"c.json: {RULE}.EndWindow: not supported: a window end at the observation period on "
+        "an observation's end (the day after its date in Circe) is not in the cohort language"
     )
 
 

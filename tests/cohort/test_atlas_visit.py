@@ -237,22 +237,22 @@ def test_options_left_empty_as_atlas_writes_them_are_ignored() -> None:
     assert translate_atlas(data).cohort.entry.events[0].domain == "visit"
 
 
-def test_during_a_visit_to_the_end_of_the_observation_period_is_refused() -> None:
-    """ATLAS's "during a visit" (the visit starts on or before the index and ends on or after
-    it, the end window's end left open): Circe reads the open end as the visit ending on or
-    before the end of the index's observation period (``A.END_DATE <= P.OP_END_DATE``), a
-    bound the cohort language lacks. The first refusal of most library definitions with a
-    visit (docs/atlas.md)."""
+def _during_a_visit() -> dict[str, Any]:
+    """gi_bleed.json with ATLAS's "during a visit": an inpatient visit that starts on or before
+    the index and ends on or after it, the end window's end left open."""
     data = _bleed_with_visit((None, 0), (0, 0))
     end_window = data["InclusionRules"][0]["expression"]["CriteriaList"][0]["EndWindow"]
     end_window["Start"] = {"Days": 0, "Coeff": -1}
     end_window["End"] = {"Coeff": 1}
-    with pytest.raises(SpecError) as caught:
-        translate_atlas(data, where="c.json")
-    assert str(caught.value).startswith(
-        f"c.json: {RULE}.EndWindow.End: not supported: an open window end that means the "
-        "observation period's end on the event's end date"
-    )
+    return data
+
+
+def test_during_a_visit_ends_by_the_end_of_the_observation_period() -> None:
+    """Circe reads the open end as the visit ending on or before the end of the index's
+    observation period (``A.END_DATE <= P.OP_END_DATE``): the window end ``period_end``."""
+    (criterion,) = translate_atlas(_during_a_visit()).cohort.inclusion[0].criteria
+    assert criterion.start_window == RelativeWindow(start=None, end=0)
+    assert criterion.end_window == RelativeWindow(start=0, end="period_end")
 
 
 # -- Eunomia read live ----------------------------------------------------------------------
@@ -446,29 +446,47 @@ def test_a_bleed_with_an_inpatient_visit_live_as_sql_counts_it(
         ], (rule, drop)
 
 
-def test_circe_visit_expression_without_its_open_end_gives_circes_cohort(tmp_path: Path) -> None:
+def test_a_bleed_during_an_inpatient_visit_live_as_circe_counts_it(eunomia: Path) -> None:
+    """ATLAS's "during a visit" on Eunomia read live, counted by hand as Circe's SQL reads it:
+    the visit starts inside the index's observation period, on or before the bleed, and ends
+    on or after it, no later than the period's end."""
+    during = (
+        "v.visit_start_date <= i.d AND v.visit_end_date >= i.d AND v.visit_end_date <= i.op_end"
+    )
+    entry, hand, unbounded = _sql(
+        eunomia,
+        f"""SELECT count(*),
+              count(DISTINCT CASE WHEN EXISTS (
+                SELECT 1 FROM ({INPATIENT}) v WHERE v.person_id = i.person_id
+                  AND v.visit_start_date BETWEEN i.op_start AND i.op_end AND {during})
+                THEN i.person_id END),
+              count(DISTINCT CASE WHEN EXISTS (
+                SELECT 1 FROM ({INPATIENT}) v WHERE v.person_id = i.person_id
+                  AND v.visit_start_date BETWEEN i.op_start AND i.op_end
+                  AND v.visit_start_date <= i.d AND v.visit_end_date >= i.d)
+                THEN i.person_id END)
+            FROM ({BLEEDS}) i""",
+    )
+    # every Eunomia stay ends inside its period, so the bound removes no one here
+    assert (entry, hand, unbounded) == (479, 391, 391)
+    con = connect(f"omop+duckdb://{eunomia}", check=False)
+    result = run_cohort(con, translate_atlas(_during_a_visit()).cohort)
+    assert [s.remaining for s in result.attrition] == [2694, 479, hand]
+
+
+def test_circe_visit_expression_gives_circes_cohort(tmp_path: Path) -> None:
     """Circe's visitExpression (cohort 4 of its countsTest: a condition with a visit that
-    started at least a day before it and ended at least a day after it; ``_VERIFY``: person 1
-    from 2000-09-01, the second condition, to 2001-01-01). Imported unchanged it is refused:
-    its end window's end is open, which Circe reads as the visit ending by the end of the
-    index's observation period. Both of countsTest's visits start and end inside the one
-    period (SQL below), so with ``IgnoreObservationPeriod`` (open ends unbounded, no period
-    check) it must give Circe's cohort 4, and it does."""
-    with pytest.raises(SpecError) as caught:
-        read_atlas(CIRCE / "visitExpression.json")
-    assert "AdditionalCriteria.CriteriaList[0].EndWindow.End: not supported" in str(caught.value)
+    started at least a day before it and ended at least a day after it, the end window's end
+    open, which Circe reads as the end of the index's observation period: ``period_end``;
+    ``_VERIFY``: person 1 from 2000-09-01, the second condition, to 2001-01-01), imported as
+    written and run on countsTest's rows."""
     cdm = tmp_path / "cdm.duckdb"
     _build_cdm(cdm, [CIRCE / "vocabulary.json", CIRCE / "countsTest_PREP.json"])
-    assert _sql(
-        cdm,
-        """SELECT count(*), count(CASE WHEN v.visit_start_date >= op.observation_period_start_date
-                                   AND v.visit_end_date <= op.observation_period_end_date
-                                  THEN 1 END)
-           FROM visit_occurrence v JOIN observation_period op USING (person_id)""",
-    ) == (2, 2)
-    data = json.loads((CIRCE / "visitExpression.json").read_text("utf-8"))
-    data["AdditionalCriteria"]["CriteriaList"][0]["IgnoreObservationPeriod"] = True
-    result = run_cohort(connect(f"omop+duckdb://{cdm}", check=False), translate_atlas(data).cohort)
+    cohort = read_atlas(CIRCE / "visitExpression.json").cohort
+    assert cohort.entry.additional is not None
+    assert cohort.entry.additional.criteria[0].end_window is not None
+    assert cohort.entry.additional.criteria[0].end_window.end == "period_end"
+    result = run_cohort(connect(f"omop+duckdb://{cdm}", check=False), cohort)
     members = [
         (m["person_id"], str(m["index_date"]), str(m["exit_date"]))
         for m in result.members.to_pylist()

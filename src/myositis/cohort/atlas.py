@@ -25,9 +25,11 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``expression_limit``.
 - groups: ``Type`` ALL/ANY/AT_LEAST/AT_MOST and ``Count``; ``CriteriaList`` -> criteria
   (``StartWindow`` on the event's start, ``EndWindow`` on its end, ``UseEventEnd`` and
-  ``UseIndexEnd`` choosing the dates; ``Occurrence`` ``Type`` 0 exactly, 1 at most, 2 at least,
-  ``IsDistinct`` on ``START_DATE`` -> distinct dates; ``IgnoreObservationPeriod``;
-  ``OccurrenceStartDate``/``OccurrenceEndDate`` -> ``start_date``/``end_date``; the
+  ``UseIndexEnd`` choosing the dates; a window end without ``Days`` the index's observation
+  period where Circe reads it so, ``period_start``/``period_end``; ``Occurrence`` ``Type`` 0
+  exactly, 1 at most, 2 at least, ``IsDistinct`` on ``START_DATE`` -> distinct dates;
+  ``IgnoreObservationPeriod``; ``OccurrenceStartDate``/``OccurrenceEndDate`` ->
+  ``start_date``/``end_date``; the
   criterion's own ``CorrelatedCriteria`` -> ``having``, a group checked against each of its
   events);
   ``DemographicCriteriaList`` -> demographics (``Age``, ``Gender`` 8507/8532); ``Groups``;
@@ -103,6 +105,7 @@ from myositis.cohort.language import (
     InclusionRule,
     ObservationWindow,
     Occurrence,
+    PeriodBound,
     Range,
     RelativeWindow,
 )
@@ -284,7 +287,8 @@ def _index_end(domains: list[str]) -> IndexEnd:
 
 
 def _shifted(bound: Any, days: int) -> Any:
-    """A window bound ``days`` on: a number of days moves, an open bound (None) stays open."""
+    """A window bound ``days`` on: a number of days moves; an open bound (None) or one at the
+    observation period stays where it is."""
     return bound + days if isinstance(bound, int) else bound
 
 
@@ -783,22 +787,19 @@ class _Translator:
         on_end = event_end if use_event_end is None else bool(use_event_end)
         start, start_coeff = self.endpoint(data.get("Start") or {}, f"{path}.Start")
         end, end_coeff = self.endpoint(data.get("End") or {}, f"{path}.End")
+        bounds: dict[str, int | PeriodBound | None] = {"Start": start, "End": end}
         if observed:
-            # Circe: an open endpoint is the observation period's start (Coeff -1) or end (+1).
-            # On the event's start, inside the period already, "start >= period start" and
-            # "start <= period end" add nothing; any other pairing is a bound the language lacks.
+            # Circe: an open endpoint is the observation period's start (Coeff -1) or end (+1)
+            # (CohortExpressionQueryBuilder.getWindowedCriteriaQuery). On the event's start,
+            # inside the period already, "start >= period start" and "start <= period end" add
+            # nothing (left open); any other pairing is the window end period_start/period_end
+            # (an event ending after the period does not count: ATLAS's "during a visit").
             for days, coeff, endpoint in ((start, start_coeff, "Start"), (end, end_coeff, "End")):
                 redundant = (endpoint == "Start" and coeff == -1) or (
                     endpoint == "End" and coeff == 1 and not on_end
                 )
                 if days is None and not redundant:
-                    raise self.refuse(
-                        f"{path}.{endpoint}",
-                        "an open window end that means the observation period's "
-                        f"{'start' if coeff == -1 else 'end'} on the event's "
-                        f"{'end' if on_end else 'start'} date is not in the cohort language "
-                        "(give Days)",
-                    )
+                    bounds[endpoint] = "period_start" if coeff == -1 else "period_end"
         index = "end" if data.get("UseIndexEnd") else "start"
         if index == "end" and index_end == "mixed":
             raise self.refuse(
@@ -810,8 +811,11 @@ class _Translator:
             )
         if index == "end" and index_end == "day_after":
             # Circe's index end is the observation's date + 1 (observation.sql)
-            start, end, index = _shifted(start, 1), _shifted(end, 1), "start"
-        window = self.model(RelativeWindow, path, start=start, end=end, index=index)
+            bounds = {k: _shifted(v, 1) for k, v in bounds.items()}
+            index = "start"
+        window = self.model(
+            RelativeWindow, path, start=bounds["Start"], end=bounds["End"], index=index
+        )
         return ("end" if on_end else "start"), window
 
     def on_observation_date(self, window: RelativeWindow, path: str) -> RelativeWindow:

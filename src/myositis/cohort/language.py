@@ -898,6 +898,7 @@ __all__ = [
     "Occurrence",
     "Outcome",
     "OutcomeWindow",
+    "PeriodBound",
     "PersonRule",
     "Range",
     "RelativeWindow",
