@@ -278,7 +278,7 @@ class Events(_Extended):
     sex: list[str] | None = None
     having: Group | None = None
 
-    ADDED = ("any_code", "start_date", "end_date", "age", "sex", "having")
+    ADDED = ("any_code", "value_concept_set", "start_date", "end_date", "age", "sex", "having")
     _sexes = field_validator("sex")(_known_sexes)
 
     @model_validator(mode="after")
