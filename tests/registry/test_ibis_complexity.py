@@ -88,3 +88,31 @@ def test_another_ibis_version_keeps_its_own(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(ibis, "__version__", "99.0.0")
     assert fast.install() is False
     assert rewrites.complexity is original
+
+
+class _Vanishing(dict):  # type: ignore[type-arg]
+    """Remembered scores whose entries vanish once found, as an entry keyed by another node
+    of equal value does when the garbage collector takes that node (a WeakKeyDictionary)."""
+
+    def get(self, key: object, default: object = None) -> object:
+        return self.pop(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        found = super().__contains__(key)
+        self.pop(key, None)
+        return found
+
+
+def test_a_remembered_score_collected_meanwhile_is_no_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each score a call reads is held until it returns: a test run failed with an 'internal
+    error (KeyError: <weakref ... to 'Field'>)' on a second OMOP import in one process when an
+    equal node's remembered score was collected between finding and reading it."""
+    t = ibis.table({"a": "int64", "b": "int64"}, name="t")
+    node = t.select(c=t.a + t.b, d=t.a + t.b).op()
+    expected = fast.complexity(node)
+    remembered = _Vanishing()
+    monkeypatch.setattr(fast, "_scores", remembered)
+    fast.complexity(node)  # every score remembered
+    assert fast.complexity(node) == expected  # each entry vanishes as it is read

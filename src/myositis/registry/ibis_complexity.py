@@ -41,28 +41,38 @@ replaced: Any = None
 
 
 def complexity(node: Any) -> int:
-    """Ibis's complexity score of ``node`` (module docstring), each node scored once."""
+    """Ibis's complexity score of ``node`` (module docstring), each node scored once.
+
+    Nodes compare by value, so the node a remembered score is keyed by may be another object
+    than the one looked up, and the garbage collector may take it (and its entry) at any
+    moment: each score this call reads or computes is held in ``local`` until it returns."""
     scores = _scores
+    local: dict[Any, int] = {}
     pending = [node]
     while pending:
         current = pending[-1]
-        if current in scores:
+        if current in local:
             pending.pop()
-        elif isinstance(current, ops.Field):
-            scores[current] = 1
+            continue
+        remembered = scores.get(current)
+        if remembered is not None:
+            local[current] = remembered
             pending.pop()
+            continue
+        if isinstance(current, ops.Field):
+            score = 1
         elif isinstance(current, ops.Impure):
-            scores[current] = sys.maxsize
-            pending.pop()
+            score = sys.maxsize
         else:
             children = current.__children__
-            unscored = [child for child in children if child not in scores]
+            unscored = [child for child in children if child not in local]
             if unscored:
                 pending.extend(unscored)
-            else:
-                scores[current] = 1 + sum(scores[child] for child in children)
-                pending.pop()
-    return scores[node]
+                continue
+            score = 1 + sum(local[child] for child in children)
+        local[current] = scores[current] = score
+        pending.pop()
+    return local[node]
 
 
 def install() -> bool:
