@@ -32,6 +32,7 @@ from myositis.sources.synthetic.background import (
 )
 from myositis.sources.synthetic.context import DATA_TABLES, Batch, site_name
 from myositis.sources.synthetic.dermatomyositis import add_dm_patient
+from myositis.sources.synthetic.encounters import add_encounters
 from myositis.sources.synthetic.params import (
     POPULATION_DM_PER_1000,
     PRESETS,
@@ -115,7 +116,10 @@ def generate_registry(
             batch.core_rng = np.random.default_rng(
                 np.random.SeedSequence(seed, spawn_key=(index, 1))
             )
-        _generate_batch(batch, first + 1, n)
+        # procedures, visits and observations: a stream of their own, so that the other
+        # tables are exactly what they were before the generator wrote these
+        encounters = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, 2)))
+        _generate_batch(batch, first + 1, n, encounters)
         for table in DATA_TABLES:
             append_arrow(con, table, batch.rows[table].to_arrow())
         exposure_id, assessment_id = batch.next_exposure_id, batch.next_assessment_id
@@ -128,7 +132,7 @@ def generate_registry(
     return target
 
 
-def _generate_batch(batch: Batch, first_id: int, n: int) -> None:
+def _generate_batch(batch: Batch, first_id: int, n: int, encounters: np.random.Generator) -> None:
     people = persons(batch, first_id, n)
     is_dm = batch.rng.random(n) < batch.params.dm_per_1000 / 1000
     # DM patients first: their birth replaces the drawn one before any other record is dated
@@ -141,6 +145,7 @@ def _generate_batch(batch: Batch, first_id: int, n: int) -> None:
     common_records(batch, people)
     lookalikes(batch, people, skip=is_dm)
     write_persons(batch, people)
+    add_encounters(batch, people, encounters)
 
 
 __all__ = [

@@ -50,6 +50,14 @@ class Rows:
         listed = len(next(iter(self._lists.values())))
         return listed + sum(c.num_rows for c in self._chunks)
 
+    def snapshot(self) -> pa.Table:
+        """All rows so far as one Arrow table, kept in the buffer: ``to_arrow`` later returns
+        them in the same order (rows added after this call follow them)."""
+        rows = self.to_arrow()
+        if rows.num_rows:
+            self._chunks = [rows]
+        return rows
+
     def to_arrow(self) -> pa.Table:
         """All rows so far as one Arrow table (the buffer is emptied)."""
         chunks = list(self._chunks)

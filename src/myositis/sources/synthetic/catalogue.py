@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from myositis.sources.synthetic.params import day
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -32,6 +34,21 @@ class Drug:
     min_days: int
     max_days: int
     weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A procedure of the myositis work-up: its CPT-4 codes, who has it and when.
+
+    ``codes``: (code, weight, first day, last day) with days since 1970-01-01 or None (no
+    limit); a row takes one of the codes valid on its date, by weight. ``shares``: the chance
+    that a patient of each DM subtype (``polymyositis`` for the look-alikes) has it.
+    ``window``: (earliest, latest) day relative to the patient's first myositis code."""
+
+    name: str
+    codes: tuple[tuple[str, float, int | None, int | None], ...]
+    shares: dict[str, float]
+    window: tuple[int, int]
 
 
 COMMON_CONDITIONS: Final = (
@@ -139,3 +156,95 @@ ETHNICITIES: Final = (
 #: Upper limit of normal of CK (U/L) reported by each synthetic site's laboratory, cycled.
 CK_ULN_BY_SITE: Final = (190.0, 170.0, 200.0, 210.0, 180.0)
 ALDOLASE_ULN: Final = 7.7
+
+#: CPT 2012 replaced needle EMG done with nerve conduction studies (95860-95864) by the add-on
+#: codes 95885-95887; CPT 2019 replaced the skin biopsy codes 11100/11101 by 11102-11107
+#: (11104: punch biopsy). Both effective January 1.
+EMG_WITH_NCS_START: Final = day(2012, 1, 1)
+SKIN_BIOPSY_CODES_START: Final = day(2019, 1, 1)
+#: The diagnostic work-up of DM patients and polymyositis look-alikes (illustrative shares,
+#: docs/synthetic.md): a muscle biopsy for most with myositis and none with amyopathic DM, EMG
+#: less often in children, muscle MRI more often in children, a skin biopsy mostly in the
+#: amyopathic and hypomyopathic subtypes.
+PROCEDURES: Final = (
+    Procedure(
+        "muscle biopsy",
+        (("20206", 0.5, None, None), ("20205", 0.5, None, None)),  # needle / open
+        {
+            "classic_active_myositis": 0.6,
+            "classic_postmyopathic": 0.5,
+            "juvenile": 0.4,
+            "juvenile_postmyopathic": 0.3,
+            "hypomyopathic": 0.15,
+            "polymyositis": 0.6,
+        },
+        (-30, 30),
+    ),
+    Procedure(
+        "electromyography",
+        (
+            ("95860", 0.4, None, None),  # one extremity
+            ("95861", 0.6, None, EMG_WITH_NCS_START - 1),  # two extremities, before 2012
+            ("95886", 0.6, EMG_WITH_NCS_START, None),  # complete, with nerve conduction
+        ),
+        {
+            "classic_active_myositis": 0.5,
+            "classic_postmyopathic": 0.4,
+            "juvenile": 0.15,
+            "juvenile_postmyopathic": 0.1,
+            "hypomyopathic": 0.3,
+            "amyopathic": 0.05,
+            "polymyositis": 0.5,
+        },
+        (-45, 30),
+    ),
+    Procedure(
+        "muscle MRI",
+        (("73718", 1.0, None, None),),  # MRI of a lower extremity, without contrast
+        {
+            "classic_active_myositis": 0.4,
+            "classic_postmyopathic": 0.3,
+            "juvenile": 0.6,
+            "juvenile_postmyopathic": 0.4,
+            "hypomyopathic": 0.3,
+            "amyopathic": 0.1,
+            "polymyositis": 0.4,
+        },
+        (-30, 60),
+    ),
+    Procedure(
+        "skin biopsy",
+        (
+            ("11100", 1.0, None, SKIN_BIOPSY_CODES_START - 1),
+            ("11104", 1.0, SKIN_BIOPSY_CODES_START, None),  # punch biopsy
+        ),
+        {
+            "amyopathic": 0.6,
+            "hypomyopathic": 0.5,
+            "classic_active_myositis": 0.2,
+            "classic_postmyopathic": 0.2,
+            "juvenile": 0.1,
+            "juvenile_postmyopathic": 0.1,
+        },
+        (-90, 14),
+    ),
+)
+
+#: Tobacco smoking status of adults (LOINC 72166-2) as SNOMED codes with their shares: US
+#: adults 2016 (NHIS; Jamal et al., MMWR 2018;67:53-59): 15.5% current smokers, and 59.0% of
+#: ever smokers had quit, so 22.3% former and 62.2% never smokers.
+SMOKING_STATUS_LOINC: Final = "72166-2"
+SMOKING_STATUS: Final = (
+    ("77176002", 0.155),  # smoker
+    ("8517006", 0.223),  # ex-smoker
+    ("266919005", 0.622),  # never smoked tobacco
+)
+#: Cigarette pack-years (SNOMED), recorded with the status of every current or former smoker.
+PACK_YEARS_SNOMED: Final = "401201003"
+#: Share of other adults (not DM) whose smoking status is recorded at one of their diagnoses.
+SMOKING_RECORDED_FRACTION: Final = 0.8
+#: Hospital stays for serious adverse events: mean length 4.5 days (US community hospitals
+#: 2012, HCUP Statistical Brief #180), drawn as 1 + Poisson(3.5) days; 55% admitted through the
+#: emergency department (HCUP Statistical Brief #1, 2003), coded ERIP, the others IP.
+STAY_EXTRA_DAYS: Final = 3.5
+STAY_THROUGH_ER_FRACTION: Final = 0.55
