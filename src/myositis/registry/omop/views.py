@@ -187,6 +187,17 @@ def _cases(value: ir.Value, mapping: Mapping[Any, str]) -> ir.StringValue:
     return ibis.cases(*((value == k, ibis.literal(v)) for k, v in mapping.items()), else_=None)
 
 
+def _registry_code(
+    vocabulary: ir.StringValue, concept_code: ir.StringValue, concept: ir.IntegerValue
+) -> tuple[ir.StringValue, ir.StringValue]:
+    """A concept's registry (code system, code): its vocabulary's code system
+    (``VOCABULARIES``) and ``concept_code``; a concept of another vocabulary, or absent from
+    ``concept``, is code system ``OMOP`` with its concept id as the code."""
+    registry = _cases(vocabulary, VOCABULARIES)
+    code = ibis.ifelse(registry.isnull(), concept.cast("string"), concept_code)
+    return registry.fill_null("OMOP"), code
+
+
 def _provenance(table: str, id_column: str, row_id: ir.Value) -> dict[str, ir.Value]:
     text = row_id.cast("string")
     return {
@@ -278,11 +289,19 @@ class RegistryViews:
             )
         c = self.concept
         joined = t.left_join(c, t._concept == c._cid)
-        registry = _cases(joined._vocab, VOCABULARIES)
-        return joined.mutate(
-            code_system=registry.fill_null("OMOP"),
-            code=ibis.ifelse(registry.isnull(), joined._concept.cast("string"), joined._ccode),
-        ).drop("_cid", "_vocab", "_ccode")
+        system, code = _registry_code(joined._vocab, joined._ccode, joined._concept)
+        return joined.mutate(code_system=system, code=code).drop("_cid", "_vocab", "_ccode")
+
+    def _unit(self, t: ir.Table) -> tuple[ir.Table, ir.StringValue]:
+        """``t`` joined to its unit's concept, and its unit: the UCUM code of
+        ``unit_concept_id`` (its ``concept_code``), else ``unit_source_value``."""
+        unit = _column(t, "unit_source_value", "string")
+        if self.concept is None or "unit_concept_id" not in t.columns:
+            return t, unit
+        units = self.concept.select(_unit_id=self.concept._cid, _ucum=self.concept._ccode)
+        t = t.left_join(units, t.unit_concept_id.cast("int64") == units._unit_id)
+        unit_id = t.unit_concept_id.cast("int64")
+        return t, ibis.ifelse(unit_id.isnull() | (unit_id == 0), unit, t._ucum.coalesce(unit))
 
     def _ingredients(self) -> ir.Table | None:
         """Drug concept -> its ingredient's name (lower case; the first in alphabetical order
@@ -402,25 +421,16 @@ class RegistryViews:
             o = o.filter(~o.observation_concept_id.cast("int64").isin(local))
         o = self._coded(o, "observation_concept_id", "observation_source_concept_id")
         value_concept = _column(o, "value_as_concept_id", "int64")
-        unit = _column(o, "unit_source_value", "string")
         value_system, value_code = _null("string"), _null("string")
         if self.concept is not None:
             c = self.concept
             values = c.select(_vid=c._cid, _vvocab=c._vocab, _vcode=c._ccode)
             o = o.left_join(values, value_concept == values._vid)
-            registry = _cases(o._vvocab, VOCABULARIES)
             known = value_concept.notnull() & (value_concept != 0)
-            value_system = ibis.ifelse(known, registry.fill_null("OMOP"), _null("string"))
-            value_code = ibis.ifelse(
-                known,
-                ibis.ifelse(registry.isnull(), value_concept.cast("string"), o._vcode),
-                _null("string"),
-            )
-            if "unit_concept_id" in o.columns:
-                units = c.select(_uid=c._cid, _ucum=c._ccode)
-                o = o.left_join(units, o.unit_concept_id.cast("int64") == units._uid)
-                unit_id = o.unit_concept_id.cast("int64")
-                unit = ibis.ifelse(unit_id.isnull() | (unit_id == 0), unit, o._ucum.coalesce(unit))
+            system, code = _registry_code(o._vvocab, o._vcode, value_concept)
+            value_system = ibis.ifelse(known, system, _null("string"))
+            value_code = ibis.ifelse(known, code, _null("string"))
+        o, unit = self._unit(o)
         row = o.observation_id.cast("int64")
         out = o.select(
             person_id=o.person_id.cast("int64"),
@@ -578,15 +588,7 @@ class RegistryViews:
         )
         m = m.mutate(_test=tests)
         m = m.filter(m._test.notnull())
-        unit = _column(m, "unit_source_value", "string")
-        if self.concept is not None and "unit_concept_id" in m.columns:
-            units = self.concept.select(_unit_id=self.concept._cid, _ucum=self.concept._ccode)
-            m = m.left_join(units, m.unit_concept_id.cast("int64") == units._unit_id)
-            unit = ibis.ifelse(
-                m.unit_concept_id.cast("int64").isnull() | (m.unit_concept_id.cast("int64") == 0),
-                unit,
-                m._ucum.coalesce(unit),
-            )
+        m, unit = self._unit(m)
         # the unit factors as a small derived table joined once (a CASE of every test and
         # spelling, referenced by four columns, made PostgreSQL plan gigabytes)
         m = m.mutate(_spelled=unit.replace(" ", "").lower(), _source_unit=unit)

@@ -17,6 +17,7 @@ the local concept mapping (:mod:`myositis.registry.omop.mapping`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import ClassVar, Final
@@ -102,14 +103,11 @@ class Reader(SourceReader):
 def _reject_repeated(rows: ir.Table, intake: Intake) -> None:
     """Count and reject every row of ``rows`` (rows whose CDM row id another row holds too),
     each named by its location and its place among the rows of that id."""
-    found = rows.select("source_location").to_pyarrow().column(0).to_pylist()
-    total: dict[str, int] = {}
-    for location in found:
-        total[location] = total.get(location, 0) + 1
-    seen: dict[str, int] = {}
+    found = sorted(rows.select("source_location").to_pyarrow().column(0).to_pylist())
+    total, seen = Counter(found), Counter[str]()
     intake.read(len(found))
-    for location in sorted(found):
-        seen[location] = seen.get(location, 0) + 1
+    for location in found:
+        seen[location] += 1
         named = f"{location}, row {seen[location]} of {total[location]}"
         intake.problem(
             named,
