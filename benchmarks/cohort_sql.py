@@ -41,6 +41,7 @@ RECORD_DATES: Final = (
     ("visit", "visit_date"),
     ("visit", "end_date"),
     ("observation", "observation_date"),
+    ("measurement", "measurement_date"),
     ("dm_subtype", "classified_date"),
     ("drug_exposure", "start_date"),
     ("drug_exposure", "end_date"),

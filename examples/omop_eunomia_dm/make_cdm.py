@@ -12,11 +12,12 @@ What the script does to the copy, in order:
 
 1. **Repairs** the integrity problems of Eunomia as shipped (``myositis registry check``
    names the first three; ``myositis import omop`` rejects the rows of repeated ids): 4,384
-   ``drug_exposure_id`` and 6 ``observation_id`` values held by two rows each get a new id for
-   their second row (above the largest id, in id order), the 2,649 observation periods of persons
-   missing from ``person`` are deleted, and the one drug exposure that starts before its
-   person's birth (``drug_exposure_id`` 60184, person 5002, a vaccine) is deleted. The Book of
-   OHDSI counts (GI bleed 479, celecoxib 1,844, diclofenac 850 persons) are unchanged.
+   ``drug_exposure_id``, 6 ``observation_id`` and 2,183 ``measurement_id`` values held by two
+   rows each get a new id for their second row (above the largest id, in id order), the 2,649
+   observation periods of persons missing from ``person`` are deleted, and the one drug
+   exposure that starts before its person's birth (``drug_exposure_id`` 60184, person 5002, a
+   vaccine) is deleted. The Book of OHDSI counts (GI bleed 479, celecoxib 1,844, diclofenac
+   850 persons) are unchanged.
 2. **Adds concepts** with their real OMOP concept ids (Athena; the same ids as the OHDSI
    myositis network study's concept sets and the project's code sets, ``codes/data``):
    80182 Dermatomyositis (SNOMED 396230008), 42904205 tofacitinib (RxNorm 1357536), 40244464
@@ -125,6 +126,11 @@ def repair(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     observations = _renumber(
         con, "observation", "person_id, observation_date, observation_concept_id"
     )
+    # 4 of the repeated measurement ids are an ALT or AST result (laboratory) and another
+    # measurement: a repeat across two registry tables, rejected by the import all the same
+    measurements = _renumber(
+        con, "measurement", "person_id, measurement_date, measurement_concept_id"
+    )
     orphans = con.execute(
         "DELETE FROM observation_period WHERE person_id NOT IN (SELECT person_id FROM person)"
     ).fetchall()[0][0]
@@ -135,6 +141,7 @@ def repair(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {
         "renumbered": renumbered,
         "renumbered_observations": observations,
+        "renumbered_measurements": measurements,
         "orphan_periods": orphans,
         "before_birth": before_birth,
     }
@@ -255,7 +262,8 @@ def main() -> None:
     repaired = make_cdm(eunomia_file(), args.target)
     print(
         f"wrote {args.target}: Eunomia GiBleed repaired ({repaired['renumbered']:,} drug "
-        f"exposures and {repaired['renumbered_observations']} observations renumbered, "
+        f"exposures, {repaired['renumbered_observations']} observations and "
+        f"{repaired['renumbered_measurements']:,} measurements renumbered, "
         f"{repaired['orphan_periods']:,} orphan observation periods and "
         f"{repaired['before_birth']} exposure before birth deleted) and {len(PERSONS)} "
         "SYNTHETIC dermatomyositis persons added"

@@ -81,9 +81,19 @@ def _write(path: Path, *, reverse: bool = False, record: bool = True) -> None:
          "observation_date": dt.date(2019, 2, 1), "value": 12.5, "unit": "{pack-years}",
          "value_code_system": "SNOMED", "value_code": "77176002", "value_text": "x\x1fy"},
     ]  # fmt: skip
+    measurements = [
+        {"person_id": 1, "code_system": "LOINC", "code": "29463-7",
+         "measurement_date": dt.date(2019, 2, 1), "value": 71.5, "unit": "kg",
+         "range_low": None, "range_high": None, "value_code_system": None, "value_code": None},
+        {"person_id": 1, "code_system": "LOINC", "code": "94500-6",
+         "measurement_date": dt.date(2020, 3, 1), "value": None, "unit": None,
+         "range_low": 0.5, "range_high": 1.5, "value_code_system": "SNOMED",
+         "value_code": "260373001"},
+    ]  # fmt: skip
     tables = (("person", people), ("drug_exposure", exposures), ("adverse_event", events),
               ("diagnosis", diagnoses), ("procedure", procedures),
-              ("visit", visits), ("observation", observations))  # fmt: skip
+              ("visit", visits), ("observation", observations),
+              ("measurement", measurements))  # fmt: skip
     for name, rows in tables:
         rows = rows[::-1] if reverse else rows
         append_arrow(con, name, pa.Table.from_pylist(rows, schema=arrow_schema(name)))
@@ -114,7 +124,7 @@ def _canonical(value: Any, dtype: Any) -> str:
 #: Columns added by schema version 3: in a row's text, at its end, only when they hold a value.
 ADDED = {"diagnosis": ("end_date",)}
 #: Tables added by schema versions 3 and 4: counted only when they hold rows.
-ADDED_TABLES = ("procedure", "visit", "observation")
+ADDED_TABLES = ("procedure", "visit", "observation", "measurement")
 
 
 def _python_fingerprint(path: Path, *, without: tuple[str, ...] = ()) -> str:
@@ -154,10 +164,10 @@ def test_the_engine_computes_the_definition(tmp_path: Path) -> None:
 
 
 def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path) -> None:
-    """A registry whose diagnoses have no end and that has no procedures, visits or other
-    observations keeps the fingerprint of version 2, which had neither the column nor the
-    tables (so a migrated registry keeps its recorded fingerprint); one end, procedure, visit or
-    observation recorded changes it."""
+    """A registry whose diagnoses have no end and that has no procedures, visits, other
+    observations or measurements keeps the fingerprint of version 2, which had neither the
+    column nor the tables (so a migrated registry keeps its recorded fingerprint); one end,
+    procedure, visit, observation or measurement recorded changes it."""
     path = tmp_path / "r.duckdb"
     _write(path, record=False)
     with_end = _python_fingerprint(path)
@@ -170,6 +180,7 @@ def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path)
         "DELETE FROM procedure",
         "DELETE FROM visit",
         "DELETE FROM observation",
+        "DELETE FROM measurement",
     )
     for change in changes:
         writable = duckdb.connect(str(path))
@@ -178,9 +189,9 @@ def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path)
         con = connect(path)
         found.append(data_fingerprint(con))
         con.disconnect()
-    version_2 = ("end_date", "procedure", "visit", "observation")
-    assert found[4] == _python_fingerprint(path, without=version_2)
-    assert len(set(found)) == 5
+    version_2 = ("end_date", "procedure", "visit", "observation", "measurement")
+    assert found[5] == _python_fingerprint(path, without=version_2)
+    assert len(set(found)) == 6
 
 
 def test_row_order_and_time_of_writing_do_not_matter_every_value_does(tmp_path: Path) -> None:

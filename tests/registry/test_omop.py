@@ -369,3 +369,121 @@ def test_migrate_writes_nothing_into_a_cdm(tmp_path: Path) -> None:
     keys = raw.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'person'")
     assert keys.fetchall() == [(0,)]
     raw.close()
+
+
+#: The registry's laboratory tests by LOINC code (codes/data/lab_units.csv): CK, aldolase, LDH,
+#: ALT, AST. Their measurement rows are ``laboratory`` rows, never ``measurement`` rows.
+LAB_LOINC = ("2157-6", "1761-6", "2532-0", "1742-6", "1920-8")
+
+
+def test_measurements_other_than_the_registry_tests(con, cdm_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The measurement view on Eunomia: every ``measurement`` row but the 70 ALT/AST results
+    (LOINC 1742-6 and 1920-8, 35 each), which are laboratory rows: 44,053 - 70 = 43,983 rows
+    (counted here in SQL on the CDM), one per CDM row, coded by the concept table (SNOMED and
+    LOINC: 53 codes, Eunomia's 55 measurement concepts less the two tests). The codes with the
+    most rows, counted in SQL by concept id: oral temperature (LOINC 8331-1, concept 3006322)
+    12,873, throat culture (SNOMED 117015009, 4024958) 5,507, FEV1/FVC (LOINC 19926-5,
+    3011505) 2,320. Eunomia records no result: ``value_as_number``, ``range_low`` and
+    ``range_high`` are empty, ``value_as_concept_id`` and ``unit_concept_id`` 0, so every value,
+    unit, range and coded value is null."""
+    tests = ", ".join(f"'{c}'" for c in LAB_LOINC)
+    with duckdb.connect(str(cdm_path), read_only=True) as raw:
+
+        def sql(query: str) -> int:
+            return int(raw.execute(query).fetchall()[0][0])
+
+        everything = sql("SELECT count(*) FROM measurement")
+        others = sql(
+            "SELECT count(*) FROM measurement m JOIN concept c ON c.concept_id = "
+            f"m.measurement_concept_id WHERE NOT (c.vocabulary_id = 'LOINC' AND c.concept_code "
+            f"IN ({tests}))"
+        )
+        by_concept = {
+            cid: sql(f"SELECT count(*) FROM measurement WHERE measurement_concept_id = {cid}")
+            for cid in (3006322, 4024958, 3011505)
+        }
+    m = con.table("measurement")
+    assert int(m.count().execute()) == others == 43983
+    assert int(con.table("laboratory").count().execute()) == everything - others == 70
+    counts = {
+        (r["code_system"], r["code"]): r["n"]
+        for r in m.group_by("code_system", "code").aggregate(n=m.count()).to_pyarrow().to_pylist()
+    }
+    assert len(counts) == 53 and {s for s, _ in counts} == {"LOINC", "SNOMED"}
+    top = [
+        counts[("LOINC", "8331-1")],
+        counts[("SNOMED", "117015009")],
+        counts[("LOINC", "19926-5")],
+    ]
+    assert top == list(by_concept.values()) == [12873, 5507, 2320]
+    assert not any(("LOINC", code) in counts for code in LAB_LOINC)
+    values = m.select(
+        "value", "unit", "range_low", "range_high", "value_code_system", "value_code"
+    ).distinct()
+    assert values.to_pyarrow().to_pylist() == [dict.fromkeys(values.columns)]
+    # one row per CDM row: measurement_id 1 is an oral temperature of person 2 (SQL above)
+    first = m.filter(m.source_record == "measurement/1").to_pyarrow().to_pylist()
+    assert [(r["code_system"], r["code"], r["source_location"]) for r in first] == [
+        ("LOINC", "8331-1", "omop measurement measurement_id 1")
+    ]
+
+
+def test_a_measurement_reads_with_its_value_unit_range_and_coded_value(tmp_path: Path) -> None:
+    """Measurements added to a copy of Eunomia (person 6, 2015-03-01; Eunomia records no
+    result): a body weight (LOINC 29463-7, concept 3025315) of 71.5 with unit concept 9529 (UCUM
+    kg) and a normal range 50 to 90; a SARS-CoV-2 RNA test (LOINC 94500-6, a concept made for the
+    test, 900000101) whose value is concept 4126681 (SNOMED 260373001, Detected) and whose unit
+    is only a source value; a CK
+    (LOINC 2157-6, 3007220), a registry test, and a CDASI activity score (the default mapping's
+    local concept 2000001001), an assessment. The view gives the first two as recorded, the
+    unit the UCUM code of the unit concept, else the source value; the CK is a laboratory row
+    and the CDASI an assessment, neither a measurement (the other concept ids are OMOP's,
+    Athena)."""
+    path = tmp_path / "cdm.duckdb"
+    shutil.copyfile(eunomia_file(), path)
+    added = [
+        (3025315, "Body weight", "Measurement", "LOINC", "29463-7"),
+        (900_000_101, "SARS-CoV-2 RNA", "Measurement", "LOINC", "94500-6"),
+        (3007220, "Creatine kinase", "Measurement", "LOINC", "2157-6"),
+        (9529, "kilogram", "Unit", "UCUM", "kg"),
+        (4126681, "Detected", "Meas Value", "SNOMED", "260373001"),
+    ]
+    rows = [
+        (900_000_001, 3025315, "71.5", 0, 9529, "50", "90", "kg"),
+        (900_000_002, 900_000_101, None, 4126681, 0, None, None, "{copies}/mL"),
+        (900_000_003, 3007220, "300", 0, 0, None, "200", "U/L"),
+        (900_000_004, 2000001001, "12", 0, 0, None, None, None),
+    ]
+    with duckdb.connect(str(path)) as raw:
+        for cid, name, domain, vocabulary, code in added:
+            raw.execute(
+                "INSERT INTO concept VALUES (?, ?, ?, ?, 'Undefined', 'S', ?, "
+                "DATE '1970-01-01', DATE '2099-12-31', NULL)",
+                [cid, name, domain, vocabulary, code],
+            )
+        for row_id, cid, value, value_concept, unit_concept, low, high, unit in rows:
+            raw.execute(
+                "INSERT INTO measurement (measurement_id, person_id, measurement_concept_id, "
+                "measurement_date, measurement_type_concept_id, value_as_number, "
+                "value_as_concept_id, unit_concept_id, range_low, range_high, "
+                "unit_source_value, measurement_source_concept_id) "
+                "VALUES (?, 6, ?, DATE '2015-03-01', 32817, ?, ?, ?, ?, ?, ?, 0)",
+                [row_id, cid, value, value_concept, unit_concept, low, high, unit],
+            )
+    con = connect(f"omop+duckdb://{path}")
+    m = con.table("measurement")
+    found = m.filter(m.source_record.startswith("measurement/9000000")).order_by("source_record")
+    assert [tuple(r.values())[:10] for r in found.to_pyarrow().to_pylist()] == [
+        (6, "LOINC", "29463-7", dt.date(2015, 3, 1), 71.5, "kg", 50.0, 90.0, None, None),
+        (6, "LOINC", "94500-6", dt.date(2015, 3, 1), None, "{copies}/mL", None, None,
+         "SNOMED", "260373001"),
+    ]  # fmt: skip
+    assert int(m.count().execute()) == 43983 + 2
+    lab = con.table("laboratory")
+    ck = lab.filter(lab.source_record == "measurement/900000003").to_pyarrow().to_pylist()
+    assert [(r["test"], r["value"], r["uln"]) for r in ck] == [("ck", 300.0, 200.0)]
+    a = con.table("assessment")
+    cdasi = a.filter(a.source_record == "measurement/900000004").to_pyarrow().to_pylist()
+    assert [(r["instrument"], r["measure"], r["value"]) for r in cdasi] == [
+        ("cdasi", "activity", 12.0)
+    ]

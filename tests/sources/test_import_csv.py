@@ -311,3 +311,42 @@ def test_a_source_kind_whose_module_is_missing_says_so(monkeypatch: pytest.Monke
     monkeypatch.setitem(contract.READERS, "i2b2", "myositis.sources.i2b2")
     with pytest.raises(SourceError, match="the i2b2 importer is not available yet"):
         reader_for("i2b2", "export/")
+
+
+def test_measurements_are_stored_as_given_and_a_registry_test_is_sent_to_laboratory(
+    tmp_path: Path,
+) -> None:
+    """measurement.csv: a body weight, a coded result with its normal range; a CK result
+    (LOINC 2157-6, a registry test: a laboratory row, in U/L with its ULN) and a measurement
+    dated after the import day are each rejected with the row, field and what to do."""
+    source = _person_files(tmp_path / "in", "1,MRN-1,a,F,1970-01-01,,,\n")
+    (source / "measurement.csv").write_text(
+        "person_id,code_system,code,measurement_date,value,unit,range_low,range_high,"
+        "value_code_system,value_code\n"
+        "1,LOINC,29463-7,2020-01-02,71.5,kg,,,,\n"
+        "1,loinc,94500-6,2020-03-01,,,,,SNOMED,260373001\n"
+        "1,LOINC,2160-0,2020-03-01,0.9,mg/dL,0.5,1.1,,\n"
+        "1,LOINC,2157-6,2020-03-01,350,U/L,,190,,\n"
+        "1,LOINC,29463-7,2999-01-01,70,kg,,,,\n"
+    )
+    registry = tmp_path / "r.duckdb"
+    result = _import(source, registry, errors="report")
+    assert (result.records_in, result.stored, result.rejected) == (6, 4, 2)
+    assert sorted(p.describe() for p in result.problems) == [
+        "measurement.csv:5, field 'code': value 'LOINC 2157-6': a result of the registry test "
+        "ck, which is a laboratory row (in its canonical unit, with the upper limit of "
+        "normal): give it in the laboratory table",
+        "measurement.csv:6, field 'measurement_date': value '2999-01-01': a date in the "
+        f"future (after {dt.date.today().isoformat()}); correct the date",
+    ]
+    rows = sorted(_rows(registry, "measurement"), key=lambda r: r["source_location"])
+    assert [
+        (r["code_system"], r["code"], r["value"], r["unit"], r["range_low"], r["range_high"],
+         r["value_code_system"], r["value_code"])
+        for r in rows
+    ] == [
+        ("LOINC", "29463-7", 71.5, "kg", None, None, None, None),
+        # stored as given; code sets compare code systems in upper case (registry/vocabulary.py)
+        ("loinc", "94500-6", None, None, None, None, "SNOMED", "260373001"),
+        ("LOINC", "2160-0", 0.9, "mg/dL", 0.5, 1.1, None, None),
+    ]  # fmt: skip

@@ -101,7 +101,7 @@ def _v2_duckdb(path: Path) -> str:
                         "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
     recorded = record_fingerprint(con)
     con.con.execute("ALTER TABLE diagnosis DROP COLUMN end_date")
-    for table in ("procedure", "visit", "observation"):
+    for table in ("procedure", "visit", "observation", "measurement"):
         con.con.execute(f"DROP TABLE {table}")
     con.con.execute("UPDATE registry_metadata SET value = '2' WHERE key = 'schema_version'")
     con.disconnect()
@@ -127,7 +127,7 @@ def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
     ]
     meta = read_metadata(con)
     assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("4", "2")
-    for table in ("procedure", "visit", "observation"):
+    for table in ("procedure", "visit", "observation", "measurement"):
         assert con.table(table).count().execute() == 0
     # the same rows, the same fingerprint: recorded again with the new column's aggregates
     assert meta["data_fingerprint"] == recorded
@@ -144,15 +144,15 @@ def test_a_version_3_file_gets_the_new_tables_and_keeps_its_fingerprint(tmp_path
         con.con.execute("INSERT INTO diagnosis (person_id, code_system, code, diagnosis_date) "
                         "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
     recorded = record_fingerprint(con)
-    con.con.execute("DROP TABLE visit")
-    con.con.execute("DROP TABLE observation")
+    for table in ("visit", "observation", "measurement"):
+        con.con.execute(f"DROP TABLE {table}")
     con.con.execute("UPDATE registry_metadata SET value = '3' WHERE key = 'schema_version'")
     con.disconnect()
     with pytest.raises(RegistryError, match="schema_version '3', this software reads '4'"):
         connect(path)
     assert migrate(path).startswith(f"migrated {path} from schema version 3 to 4")
     con = connect(path)
-    for table in ("visit", "observation"):
+    for table in ("visit", "observation", "measurement"):
         assert con.table(table).columns == tuple(TABLES[table].names)
         assert con.table(table).count().execute() == 0
     meta = read_metadata(con)
@@ -168,7 +168,7 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     folder = tmp_path / "v2"
     folder.mkdir()
     for name, schema in TABLES.items():
-        if name in ("procedure", "visit", "observation"):
+        if name in ("procedure", "visit", "observation", "measurement"):
             continue  # added by versions 3 and 4
         columns = [c for c in schema.names if not (name == "diagnosis" and c == "end_date")]
         (folder / f"{name}.csv").write_text(",".join(columns) + "\n")
@@ -184,7 +184,7 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     with pytest.raises(RegistryError, match="schema_version '2'.*myositis registry migrate"):
         connect(folder)
     assert migrate(folder) == f"migrated {folder} from schema version 2 to 4"
-    for name in ("procedure", "visit", "observation"):  # written, empty, with the header
+    for name in ("procedure", "visit", "observation", "measurement"):  # written, empty
         header = (folder / f"{name}.csv").read_text().splitlines()
         assert [h.replace('"', "").split(",") for h in header] == [list(TABLES[name].names)]
     header = (folder / "diagnosis.csv").read_text().splitlines()[0]
@@ -236,20 +236,24 @@ def test_observation_periods_recorded_or_derived() -> None:
 
 
 def test_a_version_4_file_without_a_table_version_4_added_gets_it(tmp_path: Path) -> None:
-    """A file written while version 4 was in development (before its observation table) is
-    refused with the command, which creates the table and changes nothing else."""
+    """A file written while version 4 was in development (before its observation and
+    measurement tables) is refused with the command, which creates the tables and changes
+    nothing else."""
     path = tmp_path / "early-v4.duckdb"
     con = registry(path, person=[person(1)])
     recorded = record_fingerprint(con)
     con.con.execute("DROP TABLE observation")
+    con.con.execute("DROP TABLE measurement")
     con.disconnect()
-    with pytest.raises(RegistryError, match=r"missing registry table\(s\) observation .*"
-                       "myositis registry migrate .* creates them"):  # fmt: skip
+    with pytest.raises(RegistryError, match=r"missing registry table\(s\) observation, "
+                       "measurement .*myositis registry migrate .* creates them"):  # fmt: skip
         connect(path)
     said = migrate(path)
     assert said.startswith(
-        f"{path} is already at schema version 4; created the empty table(s) observation; "
+        f"{path} is already at schema version 4; created the empty table(s) observation, "
+        "measurement; "
     )
     con = connect(path)
     assert con.table("observation").count().execute() == 0
+    assert con.table("measurement").count().execute() == 0
     assert check_fingerprint(con, read_metadata(con)).value == recorded

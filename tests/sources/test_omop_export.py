@@ -803,3 +803,110 @@ def test_an_observation_without_its_date_stops_the_export(tmp_path: Path) -> Non
         "observation.observation_date" in out
     )
     assert not (tmp_path / "cdm").exists()
+
+
+#: Measurements added to a copy of min2022 (SYNTHETIC; it records none), on days of the persons'
+#: records so the derived observation periods stay min2022's: person 1 a body weight (a number
+#: and its UCUM unit) and a systolic blood pressure with its normal range; person 2 a
+#: creatinine with its range and a SARS-CoV-2 RNA test whose result is a code (SNOMED
+#: 260373001, Detected); person 3 a measurement of an OMOP concept id (3004249, systolic blood
+#: pressure) with a value and no unit, and one coded ICD-10-CM with a coded value of an OMOP
+#: concept id (4126681, Detected).
+MEASUREMENTS = (
+    "person_id,code_system,code,measurement_date,value,unit,range_low,range_high,"
+    "value_code_system,value_code\n"
+    """1,LOINC,29463-7,2015-01-05,71.5,kg,,,,
+1,LOINC,8480-6,2015-01-05,128,mm[Hg],90,140,,
+2,LOINC,2160-0,2014-02-01,0.9,mg/dL,0.6,1.2,,
+2,LOINC,94500-6,2014-02-01,,,,,SNOMED,260373001
+3,OMOP,3004249,2015-04-01,120,,,,,
+3,ICD10CM,R03.0,2015-04-01,,,,,OMOP,4126681
+"""
+)
+
+#: The columns of a measurement that a round trip keeps (all but provenance).
+MEASUREMENT_COLUMNS = ("person_id", "code_system", "code", "measurement_date", "value", "unit",
+                       "range_low", "range_high", "value_code_system", "value_code")  # fmt: skip
+
+
+def _with_measurements(tmp_path: Path, measurements: str = MEASUREMENTS) -> Path:
+    registry = tmp_path / "min2022"
+    shutil.copytree(MIN2022, registry)
+    (registry / "measurement.csv").write_text(measurements, encoding="utf-8")
+    return registry
+
+
+def _measurements(con: Any) -> list[tuple[Any, ...]]:
+    found = con.table("measurement").select(*MEASUREMENT_COLUMNS).to_pyarrow().to_pylist()
+    return sorted((tuple(r.values()) for r in found), key=repr)
+
+
+def test_measurements_read_back_live_and_imported(tmp_path: Path) -> None:
+    """Each measurement is a ``measurement`` row after min2022's 6 laboratory results and 82
+    assessment rows (ids 89 to 94), typed EHR (32817), its code in
+    ``measurement_source_value``: its code's concept (made with domain ``Measurement``; an
+    ``OMOP`` code the concept id itself), ``value_as_number``, ``unit_source_value`` with
+    ``unit_concept_id`` 0 (none without a unit), ``range_low`` and ``range_high`` as given,
+    ``value_as_concept_id`` the coded value's concept (made with domain ``Meas Value``, as an
+    observation's). Read back live, and imported from the CDM (``myositis import omop``), the
+    same six measurements (every column but provenance), still beside the laboratory results
+    and assessments; the periods are the same."""
+    registry = _with_measurements(tmp_path)
+    before = connect(str(registry))
+    cdm, mapping = exported_cdm(registry, tmp_path)
+    with (tmp_path / "cdm" / "measurement.csv").open(newline="") as handle:
+        written = list(csv.DictReader(handle))
+    with (tmp_path / "cdm" / "concept.csv").open(newline="") as handle:
+        concepts = {(r["vocabulary_id"], r["concept_code"]): r for r in csv.DictReader(handle)}
+
+    def made(vocabulary: str, code: str, domain: str) -> str:
+        concept = concepts[(vocabulary, code)]
+        assert concept["domain_id"] == domain and int(concept["concept_id"]) >= 2_100_000_000
+        return concept["concept_id"]
+
+    assert len(written) == 6 + 82 + 6
+    assert [
+        (r["measurement_id"], r["person_id"], r["measurement_concept_id"], r["measurement_date"],
+         r["value_as_number"], r["unit_concept_id"], r["unit_source_value"], r["range_low"],
+         r["range_high"], r["value_as_concept_id"], r["measurement_source_value"])
+        for r in written[88:]
+    ] == [
+        ("89", "1", made("LOINC", "29463-7", "Measurement"), "2015-01-05", "71.5", "0", "kg",
+         "", "", "", "29463-7"),
+        ("90", "1", made("LOINC", "8480-6", "Measurement"), "2015-01-05", "128", "0", "mm[Hg]",
+         "90", "140", "", "8480-6"),
+        ("91", "2", made("LOINC", "2160-0", "Measurement"), "2014-02-01", "0.9", "0", "mg/dL",
+         "0.6", "1.2", "", "2160-0"),
+        ("92", "2", made("LOINC", "94500-6", "Measurement"), "2014-02-01", "", "", "", "", "",
+         made("SNOMED", "260373001", "Meas Value"), "94500-6"),
+        ("93", "3", "3004249", "2015-04-01", "120", "", "", "", "", "", "3004249"),
+        ("94", "3", made("ICD10CM", "R03.0", "Measurement"), "2015-04-01", "", "", "", "", "",
+         "4126681", "R03.0"),
+    ]  # fmt: skip
+    assert {(r["measurement_type_concept_id"], r["measurement_source_concept_id"])
+            for r in written[88:]} == {("32817", "0")}  # fmt: skip
+    url = f"omop+duckdb://{cdm}?mapping={mapping}"
+    after = connect(url)
+    assert _measurements(after) == _measurements(before)
+    assert len(_measurements(before)) == 6
+    assert _rows(after, "laboratory") == _rows(before, "laboratory")
+    assert _rows(after, "assessment") == _rows(before, "assessment")
+    assert _periods(after) == _periods(before) == _periods(connect(str(MIN2022)))
+    imported = tmp_path / "imported.duckdb"
+    text = run_cli("import", "omop", url, "--into", str(imported), "--quiet")
+    assert "rejected 0 (in = stored + rejected: yes)" in text
+    assert _measurements(connect(str(imported))) == _measurements(before)
+
+
+def test_a_measurement_without_its_date_stops_the_export(tmp_path: Path) -> None:
+    registry = _with_measurements(
+        tmp_path, MEASUREMENTS.replace("2,LOINC,2160-0,2014-02-01", "2,LOINC,2160-0,")
+    )
+    out = run_cli(
+        "export", str(registry), "--format", "omop", "--to", str(tmp_path / "cdm"), code=2
+    )
+    assert (
+        "measurement: 1 row(s) without measurement_date (person_id 2); the CDM requires "
+        "measurement.measurement_date" in out
+    )
+    assert not (tmp_path / "cdm").exists()

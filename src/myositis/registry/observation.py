@@ -4,8 +4,9 @@ complete, needed for criteria such as "365 days of prior observation".
 A source that records them (OMOP CDM ``observation_period``) fills ``observation_period``.
 For a person without a recorded period one is derived by the rule: **from the person's
 earliest to latest recorded date in any table** — every date column of the clinical tables
-(``RECORD_DATES``: diagnoses and their ends, procedures, visits, subtype classification, drug
-starts and ends, assessments, laboratory results, adverse event onsets). The birth date is not a
+(``RECORD_DATES``: diagnoses and their ends, procedures, visits, observations, measurements,
+subtype classification, drug starts and ends, assessments, laboratory results, adverse event
+onsets). The birth date is not a
 record of care and does not open observation. A person with no dated record has no period.
 Derived periods carry ``period_type`` ``'derived'`` (``DERIVED_PERIOD``); recorded ones keep
 the source's type.

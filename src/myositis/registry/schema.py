@@ -21,7 +21,9 @@ not) and procedures (``procedure``: a muscle biopsy, an EMG, an MRI, as OMOP's
 ``visit_occurrence`` or FHIR's ``Encounter`` records them, coded by OMOP's Visit vocabulary)
 and other coded observations (``observation``: a history of cancer, smoking, an allergy, as
 OMOP's ``observation`` or FHIR's ``Observation`` records them, with a number, a coded value or
-a text).
+a text) and measurements other than the registry's laboratory tests (``measurement``: a body
+weight, a blood pressure, a creatinine, a test result given as a code, as OMOP's
+``measurement`` or FHIR's laboratory and vital-sign ``Observation`` records them).
 A registry of versions 1 to 3 is migrated by ``myositis registry migrate``
 (:mod:`myositis.registry.migrate`).
 """
@@ -50,7 +52,7 @@ DM_SUBTYPES: Final = (
 )
 
 #: Code systems the registry accepts in ``diagnosis``, ``procedure``, ``visit``,
-#: ``observation`` (its code and its value's) and ``drug_exposure``.
+#: ``observation`` and ``measurement`` (their code and their value's) and ``drug_exposure``.
 CODE_SYSTEMS: Final = (
     "ICD10CM",
     "ICD9CM",
@@ -104,18 +106,19 @@ REGISTRY_TABLES: Final = ("import_log", "registry_metadata")
 #: only where they hold values (:mod:`myositis.registry.fingerprint`), and a folder registry may
 #: leave them out.
 ADDED_COLUMNS: Final = {"diagnosis": ("end_date",)}
-ADDED_TABLES: Final = ("procedure", "visit", "observation")
+ADDED_TABLES: Final = ("procedure", "visit", "observation", "measurement")
 
 #: Tables a CSV/Parquet folder registry may leave out (absent = an empty table).
 OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log", *ADDED_TABLES)
 #: Columns of one table its folder file may leave out (absent = null), besides the provenance
 #: columns every table's may: the added columns, a procedure's end, a visit's end and id, an
-#: observation's values.
+#: observation's or a measurement's values.
 _OPTIONAL_FOLDER_COLUMNS: Final = {
     **ADDED_COLUMNS,
     "procedure": ("end_date",),
     "visit": ("visit_id", "end_date"),
     "observation": ("value", "unit", "value_code_system", "value_code", "value_text"),
+    "measurement": ("value", "unit", "range_low", "range_high", "value_code_system", "value_code"),
 }
 
 
@@ -140,6 +143,7 @@ IMPORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "procedure": ("code_system", "code", "procedure_date"),
     "visit": ("visit_id", "code_system", "code", "visit_date"),
     "observation": ("code_system", "code", "observation_date"),
+    "measurement": ("code_system", "code", "measurement_date"),
     "dm_subtype": ("classified_date",),
     "drug_exposure": ("ingredient", "start_date", "route"),
     "assessment": ("instrument", "assessment_date", "visit_id", "measure"),
@@ -238,6 +242,27 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "value_code_system": "string",
             "value_code": "string",
             "value_text": "string",
+            **_PROVENANCE,
+        }
+    ),
+    # Every other measurement, as recorded (version 4): a body weight, a blood pressure, a
+    # creatinine, a test reported as a code (SARS-CoV-2 RNA 'Detected'); what OMOP's
+    # measurement table holds but for the muscle enzymes, which are laboratory rows (in each
+    # test's canonical unit, with the laboratory's upper limit of normal). Its value: a number
+    # (value, in unit: UCUM, as the source gave it, not converted) with the normal range the
+    # source gave (range_low, range_high, in unit), or a code (value_code_system, value_code).
+    "measurement": ibis.schema(
+        {
+            "person_id": "int64",
+            "code_system": "string",
+            "code": "string",
+            "measurement_date": "date",
+            "value": "float64",
+            "unit": "string",
+            "range_low": "float64",
+            "range_high": "float64",
+            "value_code_system": "string",
+            "value_code": "string",
             **_PROVENANCE,
         }
     ),

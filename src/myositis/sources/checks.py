@@ -7,6 +7,8 @@ Each check yields the staged rows that fail it as ``(source_location, field, val
 - a date in the future where only the past can be recorded (``PAST_DATES``: a birth date, a
   diagnosis, an assessment, ...; a planned drug end date may lie ahead), a birth year after
   this year, a period or exposure that ends before it starts;
+- a measurement that is a result of a registry laboratory test (CK's LOINC code 2157-6, ...):
+  it belongs in ``laboratory``;
 - a laboratory test without a canonical unit, or a value or ULN in a unit that does not
   convert to it (:mod:`myositis.codes.units`): rejected, never stored as if it were in the
   canonical unit;
@@ -24,6 +26,7 @@ import datetime as _dt
 from collections.abc import Iterator
 from typing import Final
 
+from myositis.codes.units import lab_loinc
 from myositis.registry.schema import PERIODS, TABLES, has_provenance
 from myositis.sources.contract import IMPORT_TABLES, PERSON_TABLES, ROW_KEYS
 
@@ -37,6 +40,7 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "procedure": ("code_system", "code", "procedure_date"),
     "visit": ("code_system", "code", "visit_date"),
     "observation": ("code_system", "code", "observation_date"),
+    "measurement": ("code_system", "code", "measurement_date"),
     "dm_subtype": ("subtype",),
     "drug_exposure": ("ingredient", "start_date"),
     "assessment": ("assessment_date", "instrument", "measure"),
@@ -55,6 +59,7 @@ PAST_DATES: Final = (
     ("visit", "visit_date"),
     ("visit", "end_date"),
     ("observation", "observation_date"),
+    ("measurement", "measurement_date"),
     ("dm_subtype", "classified_date"),
     ("drug_exposure", "start_date"),
     ("assessment", "assessment_date"),
@@ -120,6 +125,22 @@ def _row_sql(table: str, today: _dt.date) -> Iterator[str]:
             )
     if table == "laboratory":
         yield from _unit_sql(stage)
+    if table == "measurement":
+        yield _registry_test_sql(stage)
+
+
+def _registry_test_sql(stage: str) -> str:
+    """A measurement that is a result of a registry laboratory test (its LOINC code): such
+    results are ``laboratory`` rows, in the test's canonical unit with the upper limit of
+    normal, which is where the study analyses and the cohort language's ``laboratory`` domain
+    read them; stored as a measurement it would be silently missed."""
+    tests = ", ".join(f"('{loinc}', '{test}')" for test, loinc in lab_loinc().items())
+    return (
+        "SELECT source_location, 'code', 'LOINC ' || code, 'a result of the registry test ' || "
+        "t.test || ', which is a laboratory row (in its canonical unit, with the upper limit "
+        f"of normal): give it in the laboratory table' FROM {stage} s JOIN (VALUES {tests}) "
+        "AS t(loinc, test) ON upper(trim(s.code_system)) = 'LOINC' AND trim(s.code) = t.loinc"
+    )
 
 
 def _unit_sql(stage: str) -> Iterator[str]:

@@ -84,6 +84,18 @@ NOTES: Final[dict[tuple[str, str], tuple[str, str, str, str]]] = {
                                            "a coded value"),
     ("observation", "value_code"): ("", "", "", "a coded value (SNOMED 77176002: smoker)"),
     ("observation", "value_text"): ("", "", "", "a value given as text"),
+    ("measurement", "code_system"): (", ".join(CODE_SYSTEMS), "", "LOINC", "code system"),
+    ("measurement", "code"): ("", "", "29463-7", "what was measured (LOINC 29463-7: body "
+                              "weight; CK, aldolase, LDH, ALT and AST go in laboratory)"),
+    ("measurement", "measurement_date"): ("", "", "2019-04-12", "day it was measured"),
+    ("measurement", "value"): ("", "unit", "71.5", "the result, where it is a number"),
+    ("measurement", "unit"): ("UCUM", "", "kg", "unit of value and of the normal range"),
+    ("measurement", "range_low"): ("", "unit", "", "lower limit of normal, as reported"),
+    ("measurement", "range_high"): ("", "unit", "", "upper limit of normal, as reported"),
+    ("measurement", "value_code_system"): (", ".join(CODE_SYSTEMS), "", "", "code system of "
+                                           "a coded result"),
+    ("measurement", "value_code"): ("", "", "", "a coded result (SNOMED 260373001: "
+                                    "detected)"),
     ("dm_subtype", "subtype"): (", ".join(DM_SUBTYPES), "", "amyopathic", "clinical subtype"),
     ("dm_subtype", "classified_date"): ("", "", "2019-04-01", "date of classification"),
     ("drug_exposure", "exposure_id"): ("", "", "1", "your number for the regimen (optional)"),

@@ -33,6 +33,11 @@ full table):
   ``value_as_number``, ``unit`` the UCUM code of ``unit_concept_id`` (else
   ``unit_source_value``), ``value_code_system``/``value_code`` the ``value_as_concept_id``
   coded as a diagnosis is, ``value_text`` the ``value_as_string``.
+- ``measurement``: ``measurement`` rows, one each, but those of a registry test (``laboratory``)
+  or a local assessment concept, coded as diagnoses (``measurement_concept_id``, else
+  ``measurement_source_concept_id``); ``value``, ``range_low``, ``range_high`` as recorded,
+  ``unit`` as an observation's, ``value_code_system``/``value_code`` the ``value_as_concept_id``
+  as an observation's.
 - ``drug_exposure``: ``drug_exposure``, one row each; ``exposure_id`` = ``drug_exposure_id``;
   coded as diagnoses; ``ingredient`` the RxNorm Ingredient ancestor of the drug concept through
   ``concept_ancestor`` (lower case; of a combination drug, the first ingredient in alphabetical
@@ -242,6 +247,7 @@ class RegistryViews:
             "procedure": self.procedure(),
             "visit": self.visit(),
             "observation": self.observation(),
+            "measurement": self.measurement(),
             "dm_subtype": self.dm_subtype(),
             "drug_exposure": self.drug_exposure(),
             "assessment": self.assessment(),
@@ -420,16 +426,7 @@ class RegistryViews:
         if local:
             o = o.filter(~o.observation_concept_id.cast("int64").isin(local))
         o = self._coded(o, "observation_concept_id", "observation_source_concept_id")
-        value_concept = _column(o, "value_as_concept_id", "int64")
-        value_system, value_code = _null("string"), _null("string")
-        if self.concept is not None:
-            c = self.concept
-            values = c.select(_vid=c._cid, _vvocab=c._vocab, _vcode=c._ccode)
-            o = o.left_join(values, value_concept == values._vid)
-            known = value_concept.notnull() & (value_concept != 0)
-            system, code = _registry_code(o._vvocab, o._vcode, value_concept)
-            value_system = ibis.ifelse(known, system, _null("string"))
-            value_code = ibis.ifelse(known, code, _null("string"))
+        o, value_system, value_code = self._coded_value(o)
         o, unit = self._unit(o)
         row = o.observation_id.cast("int64")
         out = o.select(
@@ -445,6 +442,24 @@ class RegistryViews:
             **_provenance("observation", "observation_id", row),
         )
         return _typed(out, "observation")
+
+    def _coded_value(self, t: ir.Table) -> tuple[ir.Table, ir.StringValue, ir.StringValue]:
+        """``t`` joined to its coded value's concept, and that value's registry code system and
+        code (``value_as_concept_id`` coded as a row's concept is; null where it is 0 or
+        null)."""
+        value_concept = _column(t, "value_as_concept_id", "int64")
+        if self.concept is None:
+            return t, _null("string"), _null("string")
+        c = self.concept
+        values = c.select(_vid=c._cid, _vvocab=c._vocab, _vcode=c._ccode)
+        t = t.left_join(values, value_concept == values._vid)
+        known = value_concept.notnull() & (value_concept != 0)
+        system, code = _registry_code(t._vvocab, t._vcode, value_concept)
+        return (
+            t,
+            ibis.ifelse(known, system, _null("string")),
+            ibis.ifelse(known, code, _null("string")),
+        )
 
     def _occurrences(self, kind: str, name: str, start: str, *, end: str | None) -> ir.Table:
         """``<kind>_occurrence`` as registry table ``name``, one row each: coded by its concept
@@ -573,20 +588,50 @@ class RegistryViews:
             parts.append(_typed(out, "dm_subtype"))
         return parts[0].union(parts[1])
 
-    def laboratory(self) -> ir.Table:
-        m = self._coded(
-            self.cdm.table("measurement"), "measurement_concept_id", "measurement_source_concept_id"
-        )
-        loinc_of = lab_loinc()
+    def _measurements(self) -> ir.Table:
+        """Every ``measurement`` row but the local assessment concepts' (assessments), coded,
+        with ``_test``: the registry test it is a result of (its LOINC code or a laboratory
+        concept of the mapping), else null."""
+        m = self.cdm.table("measurement")
+        if self.mapping.assessments:
+            m = m.filter(
+                ~m.measurement_concept_id.cast("int64").isin(list(self.mapping.assessments))
+            )
+        m = self._coded(m, "measurement_concept_id", "measurement_source_concept_id")
         tests = ibis.cases(
             *(
                 ((m.code_system == "LOINC") & (m.code == loinc), ibis.literal(test))
-                for test, loinc in loinc_of.items()
+                for test, loinc in lab_loinc().items()
             ),
             *((m._concept == k, ibis.literal(v)) for k, v in self.mapping.laboratory.items()),
             else_=None,
         )
-        m = m.mutate(_test=tests)
+        return m.mutate(_test=tests)
+
+    def measurement(self) -> ir.Table:
+        m = self._measurements()
+        m = m.filter(m._test.isnull())
+        m, value_system, value_code = self._coded_value(m)
+        m, unit = self._unit(m)
+        row = m.measurement_id.cast("int64")
+        out = m.select(
+            person_id=m.person_id.cast("int64"),
+            code_system=m.code_system,
+            code=m.code,
+            measurement_date=m.measurement_date.cast("date"),
+            value=_column(m, "value_as_number", "float64"),
+            unit=unit,
+            range_low=_column(m, "range_low", "float64"),
+            range_high=_column(m, "range_high", "float64"),
+            value_code_system=value_system,
+            value_code=value_code,
+            **_provenance("measurement", "measurement_id", row),
+        )
+        return _typed(out, "measurement")
+
+    def laboratory(self) -> ir.Table:
+        loinc_of = lab_loinc()
+        m = self._measurements()
         m = m.filter(m._test.notnull())
         m, unit = self._unit(m)
         # the unit factors as a small derived table joined once (a CASE of every test and

@@ -23,7 +23,9 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   holds its start, as the CDM requires an end date (THEMIS "drug_end_date_not_in_data"), and
   keeps an empty ``verbatim_end_date``: the end the source gave); ``measurement`` (laboratory
   results coded by their LOINC code, else their test's, with the source value and unit, else
-  the value and unit, and the ULN in that unit; assessments with ``value_as_number``);
+  the value and unit, and the ULN in that unit; assessments with ``value_as_number``; then
+  the registry's other measurements as its other observations are written, with
+  ``range_low`` and ``range_high``: :func:`_measurement`);
   ``observation`` (DM subtypes, then the registry's other observations: the code's concept,
   ``value_as_number`` the value, ``unit_source_value`` the unit with ``unit_concept_id`` 0 (the
   registry keeps UCUM text, not a unit concept; read live, the view takes the source value),
@@ -31,8 +33,9 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   ``observation_source_value``); ``cdm_source``;
 - codes: every (code system, code) used gets a ``concept`` row (vocabulary and code as the
   registry has them, domain ``Condition``, ``Procedure``, ``Visit``, ``Observation``, ``Drug``
-  or ``Measurement`` by the table using it, ``Meas Value`` for an observation's coded value,
-  as OMOP's answer concepts; an ``OMOP`` code is the concept id itself); ids of
+  or ``Measurement`` by the table using it, ``Meas Value`` for an observation's or a
+  measurement's coded value, as OMOP's answer concepts; an ``OMOP`` code is the concept id
+  itself); ids of
   concepts made here start at 2,100,000,000 (OMOP's local range), in sorted order, so an export
   is the same every time (OMOP's own Visit concepts keep their ids, :data:`VISIT_CONCEPTS`).
   Each drug's ingredient is a concept of class ``Ingredient`` linked in ``concept_ancestor``;
@@ -46,9 +49,10 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
 Every field the OMOP CDM 5.4 DDL declares ``NOT NULL`` (OHDSI/CommonDataModel,
 ``inst/ddl/5.4/postgresql/OMOPCDM_postgresql_5.4_ddl.sql``) is filled, so the files load into
 a CDM made with it. A record the CDM cannot hold without inventing a value (a diagnosis,
-procedure, visit, other observation, drug exposure start, assessment, laboratory result or
-subtype without its date; a recorded observation period without its start or end; a person
-without a birth year) stops the export before any file is written, naming the rows to mend.
+procedure, visit, other observation, other measurement, drug exposure start, assessment,
+laboratory result or subtype without its date; a recorded observation period without its start
+or end; a person without a birth year) stops the export before any file is written, naming the
+rows to mend.
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ REQUIRED: Final = (
     ("procedure", "procedure_date", "procedure_occurrence.procedure_date"),
     ("visit", "visit_date", "visit_occurrence.visit_start_date"),
     ("observation", "observation_date", "observation.observation_date"),
+    ("measurement", "measurement_date", "measurement.measurement_date"),
     ("drug_exposure", "start_date", "drug_exposure.drug_exposure_start_date"),
     ("assessment", "assessment_date", "measurement.measurement_date"),
     ("laboratory", "result_date", "measurement.measurement_date"),
@@ -193,6 +198,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     procedures = _rows(con, "procedure")
     visits = _rows(con, "visit")
     observations = _rows(con, "observation")
+    measurements = _rows(con, "measurement")
     drugs = _rows(con, "drug_exposure")
     labs = _rows(con, "laboratory")
     assessments = _rows(con, "assessment")
@@ -201,6 +207,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
         ("Condition", diagnoses),
         ("Procedure", procedures),
         ("Observation", observations),
+        ("Measurement", measurements),
     )
     for domain, coded in coded_tables:
         for r in coded:
@@ -208,7 +215,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             for code in _icd_above(r["code_system"], r["code"]):
                 concepts.want(domain, r["code_system"], code)
                 above.add((r["code_system"], code, r["code"]))
-    for o in observations:
+    for o in (*observations, *measurements):
         if o["value_code_system"] and o["value_code"]:
             concepts.want("Meas Value", o["value_code_system"], o["value_code"])
     for v in visits:
@@ -352,6 +359,8 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
         }
         for i, a in enumerate(assessments)
     ]
+    start = len(measurement) + 1
+    measurement += [_measurement(m, start + i, concepts) for i, m in enumerate(measurements)]
     tables["measurement"] = measurement
     subtypes = [s for s in _rows(con, "dm_subtype") if s["subtype"] in subtype_concepts]
     tables["observation"] = [
@@ -468,6 +477,35 @@ def _observation(o: dict[str, Any], row: int, concepts: _Concepts) -> dict[str, 
         "unit_source_value": o["unit"],
         "observation_source_value": o["code"],
         "observation_source_concept_id": 0,
+    }
+
+
+def _measurement(m: dict[str, Any], row: int, concepts: _Concepts) -> dict[str, Any]:
+    """One of the registry's other measurements as a ``measurement`` row numbered ``row``
+    (after the laboratory results and the assessments), written as :func:`_observation`
+    writes an observation: its code's concept, typed EHR, the code in
+    ``measurement_source_value``; its number, unit (``unit_source_value``, ``unit_concept_id``
+    0) and coded value (``value_as_concept_id``, the concept made for it), and its normal range
+    as ``range_low`` and ``range_high`` (in its unit, as the registry holds them: unlike a
+    laboratory result's, nothing is converted). The measurement view reads each back as it was
+    (``registry/omop/views.py``, ``RegistryViews.measurement``)."""
+    coded = bool(m["value_code_system"] and m["value_code"])
+    return {
+        "measurement_id": row,
+        "person_id": m["person_id"],
+        "measurement_concept_id": concepts.id(m["code_system"], m["code"]),
+        "measurement_date": m["measurement_date"],
+        "measurement_type_concept_id": EHR,
+        "value_as_number": m["value"],
+        "value_as_concept_id": (
+            concepts.id(m["value_code_system"], m["value_code"]) if coded else None
+        ),
+        "unit_concept_id": None if m["unit"] is None else 0,
+        "unit_source_value": m["unit"],
+        "range_low": m["range_low"],
+        "range_high": m["range_high"],
+        "measurement_source_value": m["code"],
+        "measurement_source_concept_id": 0,
     }
 
 
@@ -640,9 +678,12 @@ _COLUMNS: Final[dict[str, dict[str, pa.DataType]]] = {
         "measurement_date": pa.date32(),
         "measurement_type_concept_id": pa.int64(),
         "value_as_number": pa.float64(),
+        "value_as_concept_id": pa.int64(),
         "unit_concept_id": pa.int64(),
         "unit_source_value": pa.string(),
+        "range_low": pa.float64(),
         "range_high": pa.float64(),
+        "measurement_source_value": pa.string(),
         "measurement_source_concept_id": pa.int64(),
     },
     "observation": {

@@ -55,6 +55,7 @@ FormTable = Literal[
     "procedure",
     "visit",
     "observation",
+    "measurement",
     "dm_subtype",
     "drug_exposure",
     "laboratory",
@@ -70,6 +71,7 @@ UNIT_COLUMNS: Final = {
     ("laboratory", "uln"): "uln_unit",
     ("drug_exposure", "dose"): "dose_unit",
     ("observation", "value"): "unit",
+    ("measurement", "value"): "unit",
 }
 SYSTEM_COLUMNS: Final = {
     ("diagnosis", "code"): "code_system",
@@ -77,6 +79,8 @@ SYSTEM_COLUMNS: Final = {
     ("visit", "code"): "code_system",
     ("observation", "code"): "code_system",
     ("observation", "value_code"): "value_code_system",
+    ("measurement", "code"): "code_system",
+    ("measurement", "value_code"): "value_code_system",
     ("drug_exposure", "code"): "code_system",
 }
 PERSON_COLUMNS: Final = ("source_id", "sex", "birth_date", "birth_year", "race", "ethnicity")
