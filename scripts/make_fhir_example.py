@@ -7,8 +7,8 @@ real patient) and are written by the FHIR exporter (``myositis.sources.fhir.expo
 script then makes them look like Synthea output (UUID ids, ``urn:uuid:`` full URLs and
 references, transaction entries with a request) and adds what real exports hold:
 
-- a body-weight Observation (LOINC 29463-7) per patient: no laboratory test or measure, the
-  import stores it as an ``observation`` row;
+- a body-weight Observation (LOINC 29463-7) per patient: a vital sign, no registry
+  laboratory test or measure, the import stores it as a ``measurement`` row;
 - one Condition entered in error (rejected by the import with that reason);
 - one CK result in ukat/L (converted to U/L by the import: 1 ukat/L = 60 U/L);
 - the first JAK inhibitor order as a medicationReference to a Medication resource;

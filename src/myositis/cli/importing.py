@@ -44,9 +44,10 @@ KINDS = {
         "FHIR R4: a Bundle (.json; Synthea-style transaction or collection Bundles), a "
         "bulk-data NDJSON file (.ndjson) or a folder of them: Patient, Condition, Procedure, "
         "Encounter (visits), MedicationRequest/Statement, Medication, Observation (laboratory "
-        "results, measures, other observations), QuestionnaireResponse, AdverseEvent. What "
-        "FHIR has no standard code for (CDASI items, DM subtype, CTCAE grade) is read with the "
-        "project's profile, or through --mapping (docs/fhir.md).",
+        "results, measures, vital signs and other measurements, other observations), "
+        "QuestionnaireResponse, AdverseEvent. What FHIR has no standard code for (CDASI items, "
+        "DM subtype, CTCAE grade) is read with the project's profile, or through --mapping "
+        "(docs/fhir.md).",
         "myositis import fhir examples/fhir/bundles --into registry.duckdb\n\n"
         "myositis import fhir bulk-export/ --into registry.duckdb --mapping site-mapping.yaml",
     ),

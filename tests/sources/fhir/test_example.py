@@ -57,8 +57,9 @@ def test_bundles_and_ndjson_give_the_same_registry_with_every_record_accounted(
     registry, result = imported
     # 16 Patients + 71 Conditions (63 diagnoses, 7 subtypes, 1 entered in error) + 55
     # MedicationRequests + 57 Observations (22 laboratory, 19 MMT-8 and pruritus scores, 16
-    # body weights: observation rows, schema version 4) + 26 CDASI QuestionnaireResponses + 26
-    # Encounters (visits, schema version 4) = 251; the 1 Medication is no record of the registry
+    # body weights: measurement rows, schema version 4; observation rows before the measurement
+    # table, the figures unchanged) + 26 CDASI QuestionnaireResponses + 26 Encounters (visits,
+    # schema version 4) = 251; the 1 Medication is no record of the registry
     assert (result.records_in, result.stored, result.rejected) == (251, 250, 1)
     [rejected] = result.problems
     assert (rejected.field, rejected.value, rejected.severity) == (
@@ -95,22 +96,40 @@ def test_each_cdasi_visit_is_a_visit_row_the_assessments_join(
     assert unjoined == (0,)
 
 
-def test_each_body_weight_is_an_observation_row(imported: tuple[Path, ImportResult]) -> None:
+def test_each_body_weight_is_a_measurement_row(imported: tuple[Path, ImportResult]) -> None:
     """The example's 16 body-weight Observations (LOINC 29463-7 in kg, one per patient, no
-    laboratory test or mapped measure), skipped before the observation table, are observation
-    rows with their number and UCUM unit."""
+    category; no laboratory test or mapped measure), skipped before data model version 4 and
+    observation rows before the measurement table, are measurement rows: 29463-7 is a vital
+    sign of the FHIR R4 vital signs profiles. Counted from the raw NDJSON with the import's
+    rule written out: an Observation of category laboratory or vital-signs or coded with a
+    vital-sign LOINC code, that is no registry laboratory test and no code of the project's
+    profile (a mapped measure)."""
     registry, _ = imported
     con = duckdb.connect(str(registry), read_only=True)
     try:
         rows = con.execute(
-            "SELECT code_system, code, value, unit, value_code, value_text, "
-            "count(DISTINCT person_id), count(*) FROM observation GROUP BY ALL"
+            "SELECT code_system, code, value, unit, range_low, range_high, value_code, "
+            "count(DISTINCT person_id), count(*) FROM measurement GROUP BY ALL"
         ).fetchall()
+        observations = con.execute("SELECT count(*) FROM observation").fetchone()
     finally:
         con.close()
-    assert rows == [("LOINC", "29463-7", 70.0, "kg", None, None, 16, 16)]
-    weights = [o for o in _resources("Observation") if o["code"]["coding"][0]["code"] == "29463-7"]
-    assert len(weights) == 16
+    assert rows == [("LOINC", "29463-7", 70.0, "kg", None, None, None, 16, 16)]
+    assert observations == (0,)
+    vital = {"85353-1", "9279-1", "8867-4", "2708-6", "59408-5", "8310-5", "8302-2", "9843-4",
+             "29463-7", "39156-5", "85354-9", "8480-6", "8462-4"}  # fmt: skip
+    tests = {"2157-6", "1761-6", "2532-0", "1742-6", "1920-8"}  # CK, aldolase, LDH, ALT, AST
+    measurements = []
+    for o in _resources("Observation"):
+        [coding] = o["code"]["coding"]  # each of the example's has one coding
+        categories = {c["code"] for cat in o.get("category", []) for c in cat["coding"]}
+        if coding["code"] in tests or coding["system"].startswith("urn:myositis-outcomes:"):
+            continue
+        if categories & {"laboratory", "vital-signs"} or (
+            coding["system"] == "http://loinc.org" and coding["code"] in vital
+        ):
+            measurements.append((coding["code"], o["valueQuantity"]["value"]))
+    assert measurements == [("29463-7", 70)] * 16
 
 
 def test_ck_in_ukat_per_litre_is_stored_in_u_per_litre_with_the_source_value_kept(

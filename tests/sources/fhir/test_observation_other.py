@@ -1,11 +1,12 @@
-"""FHIR R4 Observations that are no laboratory result or assessment (schema version 4, table
-``observation``): a history of cancer, a smoking status, an allergy, a body weight. The import
+"""FHIR R4 Observations that are no laboratory result, assessment or measurement (schema version
+4, table ``observation``): a history of cancer, a smoking status, an allergy (laboratory
+results and vital signs are measurements: test_measurement.py). The import
 codes each by the first coding of a known code system and stores its value as a number and
 unit, a coded value or a text (every value[x] of R4 has its rule); a cancelled or entered in
 error Observation is rejected, one without a date refused, one of components, of sampled data
-or of no known code is no record (counted in the warnings). Laboratory results and mapped
-measures keep their own tables. The export writes each row back as an Observation (valid R4)
-and a second import reads the same rows, in both export formats."""
+or of no known code is no record (counted in the warnings). Laboratory results, mapped
+measures and measurements keep their own tables. The export writes each row back as an
+Observation (valid R4) and a second import reads the same rows, in both export formats."""
 
 from __future__ import annotations
 
@@ -67,10 +68,12 @@ def _stored(result: ImportResult) -> tuple[str, int, int, int]:
 
 #: (Observation id, its value fields, the row's value, unit, value code system and code, text)
 VALUES: list[tuple[str, dict[str, Any], tuple[Any, ...]]] = [
-    # valueQuantity: the UCUM code, else the unit text
-    ("o01", {"code": {"coding": [{"system": LOINC, "code": "29463-7"}]},
-             "valueQuantity": {"value": 70.5, "unit": "kilogram", "system": UCUM, "code": "kg"}},
-     (70.5, "kg", None, None, None)),
+    # valueQuantity: the UCUM code, else the unit text (LOINC 8339-4 birth weight, without a
+    # category: no vital sign of the FHIR R4 profiles, so an observation; a body weight,
+    # 29463-7, was one before the measurement table and is a measurement now)
+    ("o01", {"code": {"coding": [{"system": LOINC, "code": "8339-4"}]},
+             "valueQuantity": {"value": 3.45, "unit": "kilogram", "system": UCUM, "code": "kg"}},
+     (3.45, "kg", None, None, None)),
     ("o02", {"code": {"coding": [{"system": SNOMED, "code": "401201003"}]},
              "valueQuantity": {"value": 40, "unit": "pack-years"}},
      (40.0, "pack-years", None, None, None)),
@@ -134,7 +137,7 @@ def test_each_value_becomes_its_columns(tmp_path: Path) -> None:
     result = _import(tmp_path, [PATIENT, *observations], into)
     assert _stored(result) == ("stored", 23, 23, 0)
     assert result.warnings == []
-    codes = {"o01": ("LOINC", "29463-7"), "o02": ("SNOMED", "401201003"),
+    codes = {"o01": ("LOINC", "8339-4"), "o02": ("SNOMED", "401201003"),
              "o11": ("SNOMED", "161501007"), "o12": ("SNOMED", "161501007"),
              "o20": ("LOINC", "5048-4"), "o21": ("SNOMED", "161501007")}  # fmt: skip
     assert _rows(into, SQL) == [
@@ -171,7 +174,8 @@ def test_the_code_and_the_date(tmp_path: Path) -> None:
 def test_laboratory_results_and_measures_keep_their_tables(tmp_path: Path) -> None:
     """A LOINC code of a registry laboratory test is a laboratory result and a code of the
     mapping an assessment, as before; a CDASI score is still never taken from the source. A
-    LOINC code of another test (hemoglobin 718-7) is an observation."""
+    LOINC code of another test (hemoglobin 718-7) without a category is an observation (with
+    the category laboratory a measurement: test_measurement.py)."""
     ck = _observation(
         "ck", {"coding": [{"system": LOINC, "code": "2157-6"}]},
         valueQuantity={"value": 250, "unit": "U/L", "system": UCUM, "code": "U/L"},
@@ -201,11 +205,13 @@ def test_laboratory_results_and_measures_keep_their_tables(tmp_path: Path) -> No
 
 
 def test_components_sampled_data_and_unknown_codes_are_no_records(tmp_path: Path) -> None:
-    """A blood pressure (its two values in component[]) and a sampled series hold values an
-    observation row cannot; an Observation with no coding of a known code system holds nothing
-    a code set can match. None is a record: the warnings count them, by kind."""
+    """Components that are no measurement (a blood pressure coded 55284-4, no vital sign of the
+    FHIR R4 profiles, without a category: with one, or coded 85354-9, it is measurement rows,
+    test_measurement.py) and a sampled series hold values an observation row cannot; an
+    Observation with no coding of a known code system holds nothing a code set can match. None
+    is a record: the warnings count them, by kind."""
     bp = _observation(
-        "bp", {"coding": [{"system": LOINC, "code": "85354-9"}]},
+        "bp", {"coding": [{"system": LOINC, "code": "55284-4"}]},
         component=[
             {"code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
              "valueQuantity": {"value": 120, "system": UCUM, "code": "mm[Hg]"}},
@@ -229,8 +235,9 @@ def test_components_sampled_data_and_unknown_codes_are_no_records(tmp_path: Path
         "1 not imported: Observations of sampled data (valueSampledData: a waveform, a series)",
         "2 not imported: Observations whose code is no laboratory test, mapped measure or "
         "coding of a known code system",
-        "1 not imported: Observations with components (component[]: a blood pressure's "
-        "systolic and diastolic values, ...; record each as an Observation of its own)",
+        "1 not imported: Observations with components (component[]) that are no laboratory "
+        "result or vital sign (give the category laboratory or vital-signs, or record each "
+        "component as an Observation of its own)",
     ]
     assert [r[0] for r in _rows(into, SQL)] == ["Observation/kept"]
 
@@ -324,10 +331,10 @@ PERSON_CSV = "person_id,source_id,site,sex,birth_date,birth_year,race,ethnicity\
 # text (as OMOP's observation rows may hold), an observation without a value
 OBSERVATION_CSV = """person_id,code_system,code,observation_date,value,unit,value_code_system,\
 value_code,value_text
-1,LOINC,29463-7,2021-01-10,70.5,kg,,,
+1,LOINC,8339-4,2021-01-10,3.45,kg,,,
 1,SNOMED,401201003,2021-01-11,40,pack years,,,
 1,LOINC,72166-2,2021-01-12,3,,,,
-1,LOINC,8302-2,2021-01-13,,cm,,,
+1,LOCAL,ARM-SPAN,2021-01-13,,cm,,,
 1,LOINC,72166-2,2021-01-14,,,SNOMED,77176002,
 1,LOINC,72166-2,2021-01-15,,,SNOMED,8517006,ex-smoker since 2015
 1,LOCAL,SOCIAL-1,2021-01-16,,,,,lives alone
@@ -336,10 +343,10 @@ value_code,value_text
 1,SNOMED,161501007,2021-01-19,,,,,
 """
 ROWS = [
-    ("LOINC", "29463-7", "2021-01-10", 70.5, "kg", None, None, None),
+    ("LOINC", "8339-4", "2021-01-10", 3.45, "kg", None, None, None),
     ("SNOMED", "401201003", "2021-01-11", 40.0, "pack years", None, None, None),
     ("LOINC", "72166-2", "2021-01-12", 3.0, None, None, None, None),
-    ("LOINC", "8302-2", "2021-01-13", None, "cm", None, None, None),
+    ("LOCAL", "ARM-SPAN", "2021-01-13", None, "cm", None, None, None),
     ("LOINC", "72166-2", "2021-01-14", None, None, "SNOMED", "77176002", None),
     ("LOINC", "72166-2", "2021-01-15", None, None, "SNOMED", "8517006", "ex-smoker since 2015"),
     ("LOCAL", "SOCIAL-1", "2021-01-16", None, None, None, None, "lives alone"),
@@ -376,12 +383,13 @@ def _value(concept: dict[str, Any]) -> dict[str, Any]:
 
 #: (code, the value fields) of each exported Observation, in the rows' order.
 EXPECTED = [
-    (_coding(LOINC, "29463-7"),
-     {"valueQuantity": {"value": 70.5, "unit": "kg", "system": UCUM, "code": "kg"}}),
+    (_coding(LOINC, "8339-4"),
+     {"valueQuantity": {"value": 3.45, "unit": "kg", "system": UCUM, "code": "kg"}}),
     # not written as a UCUM code (a space): the unit as text only
     (_coding(SNOMED, "401201003"), {"valueQuantity": {"value": 40.0, "unit": "pack years"}}),
     (_coding(LOINC, "72166-2"), {"valueQuantity": {"value": 3.0}}),
-    (_coding(LOINC, "8302-2"), {"valueQuantity": {"unit": "cm", "system": UCUM, "code": "cm"}}),
+    (_coding(LOCAL, "ARM-SPAN"),
+     {"valueQuantity": {"unit": "cm", "system": UCUM, "code": "cm"}}),
     (_coding(LOINC, "72166-2"), {"valueCodeableConcept": _coding(SNOMED, "77176002")}),
     (_coding(LOINC, "72166-2"),
      {"valueCodeableConcept": _coding(SNOMED, "8517006") | {"text": "ex-smoker since 2015"}}),
@@ -456,7 +464,9 @@ def test_an_imported_observation_round_trips(tmp_path: Path) -> None:
 def test_the_rows_that_do_not_round_trip_are_the_documented_ones(tmp_path: Path) -> None:
     """docs/fhir.md, Export: a coded value without its code system is written as LOCAL (as a
     drug's code is); an observation coded with the LOINC code of a registry laboratory test
-    comes back as a laboratory result, the import's rule for that code."""
+    comes back as a laboratory result, and one coded with a vital sign of the FHIR R4 profiles
+    (29463-7 body weight) whose value a measurement holds as a measurement: the import's rules
+    for those codes. A vital sign whose value is text stays an observation."""
     from myositis.sources.fhir import build
 
     row = {"code_system": "SNOMED", "code": "161501007", "observation_date": None,
@@ -470,8 +480,10 @@ def test_the_rows_that_do_not_round_trip_are_the_documented_ones(tmp_path: Path)
     sheets.mkdir()
     (sheets / "person.csv").write_text(PERSON_CSV, encoding="utf-8")
     (sheets / "observation.csv").write_text(
-        "person_id,code_system,code,observation_date,value,unit\n"
-        "1,LOINC,2157-6,2021-02-01,250,U/L\n",
+        "person_id,code_system,code,observation_date,value,unit,value_text\n"
+        "1,LOINC,2157-6,2021-02-01,250,U/L,\n"
+        "1,LOINC,29463-7,2021-02-02,70.5,kg,\n"
+        "1,LOINC,29463-7,2021-02-03,,kg,<3\n",
         encoding="utf-8",
     )
     registry = tmp_path / "r.duckdb"
@@ -479,5 +491,8 @@ def test_the_rows_that_do_not_round_trip_are_the_documented_ones(tmp_path: Path)
     export_registry(registry, tmp_path / "out", "fhir-ndjson")
     again = tmp_path / "again.duckdb"
     assert write_import(Reader(tmp_path / "out"), again).status == "stored"
-    assert _rows(again, "SELECT count(*) FROM observation") == [(0,)]
     assert _rows(again, "SELECT test, value, unit FROM laboratory") == [("ck", 250.0, "U/L")]
+    assert _rows(again, "SELECT code, value, unit FROM measurement") == [("29463-7", 70.5, "kg")]
+    assert _rows(again, "SELECT code, value, unit, value_text FROM observation") == [
+        ("29463-7", None, "kg", "<3")
+    ]

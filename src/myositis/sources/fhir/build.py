@@ -17,7 +17,10 @@ what :mod:`.export` writes and the reader reads back to the same registry.
   ``referenceRange.high``); ``adverse_event`` -> AdverseEvent;
 - ``observation`` -> Observation (status ``final``, no category, the code with its system's
   URI, ``effectiveDateTime``, the value as ``valueQuantity``, ``valueCodeableConcept`` or
-  ``valueString``: :func:`observation`).
+  ``valueString``: :func:`observation`);
+- ``measurement`` -> Observation (status ``final``, category ``vital-signs`` for a vital sign
+  of the FHIR R4 vital signs profiles, else ``laboratory``; ``valueQuantity`` or
+  ``valueCodeableConcept``; the normal range as ``referenceRange``: :func:`measurement`).
 
 ``observation_period`` has no FHIR counterpart here and is not exported.
 """
@@ -40,7 +43,7 @@ SERIOUSNESS: Final = "http://terminology.hl7.org/CodeSystem/adverse-event-seriou
 AE_OUTCOME: Final = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 CONDITION_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/condition-category"
 CLINICAL_STATUS: Final = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-OBSERVATION_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
+OBSERVATION_CATEGORY: Final = fs.OBSERVATION_CATEGORY
 #: The ``Encounter.class`` of a visit whose code has no ActCode class (a Visit code such as LTCP,
 #: an OMOP concept id, a site's code): v3 NullFlavor OTH, "the actual value is not a member of
 #: the set of permitted data values" (R4 binds class to v3 ActEncounterCode with strength
@@ -385,6 +388,50 @@ def observation(row: dict[str, Any], pid: str, rid: str) -> Resource:
     return o
 
 
+def measurement(row: dict[str, Any], pid: str, rid: str) -> Resource:
+    """A measurement row as an Observation, which the import reads back to the same row:
+
+    - status ``final``; ``category`` ``vital-signs`` when the code is a vital sign of the FHIR
+      R4 vital signs profiles (``fs.is_vital_sign``: LOINC 29463-7, 8480-6, ...), else
+      ``laboratory`` (the registry holds no category; R4 defines these two for measurements,
+      and either makes the import read the Observation as a measurement);
+    - the code with its system's URI; ``effectiveDateTime``;
+    - a number or unit as ``valueQuantity`` (:func:`_quantity`), a coded value of the same row
+      then in the profile's ``OBSERVATION_VALUE`` extension (FHIR allows one ``value[x]``);
+      else the coded value as ``valueCodeableConcept`` (a code without its code system as
+      LOCAL); else no value;
+    - ``range_low`` and ``range_high`` as ``referenceRange[0]`` ``low`` and ``high``, in the
+      row's unit."""
+    category = "vital-signs" if fs.is_vital_sign(row["code_system"], row["code"]) else "laboratory"
+    o: Resource = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category}]}],
+        "code": {"coding": [{"system": fs.URIS[row["code_system"]], "code": row["code"]}]},
+        "subject": _subject(pid),
+        "effectiveDateTime": _iso(row["measurement_date"]),
+    }
+    coded = None
+    if row.get("value_code") is not None:
+        system = fs.URIS[row.get("value_code_system") or "LOCAL"]
+        coded = {"coding": [{"system": system, "code": row["value_code"]}]}
+    if row.get("value") is not None or row.get("unit"):
+        o["valueQuantity"] = _quantity(row.get("value"), row.get("unit"))
+        if coded is not None:
+            o["extension"] = [{"url": fs.OBSERVATION_VALUE, "valueCodeableConcept": coded}]
+    elif coded is not None:
+        o["valueCodeableConcept"] = coded
+    bounds = {
+        key: _quantity(row[column], row.get("unit"))
+        for key, column in (("low", "range_low"), ("high", "range_high"))
+        if row.get(column) is not None
+    }
+    if bounds:
+        o["referenceRange"] = [bounds]
+    return o
+
+
 def adverse_event(row: dict[str, Any], pid: str, rid: str) -> Resource:
     """An adverse event as an AdverseEvent (CTCAE grade and discontinuation as extensions of
     the project's profile)."""
@@ -434,6 +481,7 @@ __all__ = [
     "encounter_id",
     "group_assessments",
     "laboratory",
+    "measurement",
     "medication_request",
     "observation",
     "patient",

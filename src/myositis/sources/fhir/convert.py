@@ -10,8 +10,11 @@
   ingredient from its name, dose, ``Timing.repeat`` as a frequency code, route, dates);
 - Observation -> ``laboratory`` (a LOINC code of a laboratory test, ``valueQuantity`` with its
   UCUM unit, ``referenceRange.high`` the ULN) or ``assessment`` (a code of the mapping), else
-  ``observation`` (the first coding of a known code system; its value: a number and unit, a
-  coded value or a text, :func:`observation_value`);
+  ``measurement`` (category ``laboratory`` or ``vital-signs``, or a vital-sign LOINC code:
+  a number and unit with the reference range, or a code; a blood pressure one row per
+  component, :meth:`Converter._measurement`), else ``observation`` (the first coding of a
+  known code system; its value: a number and unit, a coded value or a text,
+  :func:`observation_value`);
 - QuestionnaireResponse -> ``assessment`` rows, one per answered item of a mapped
   Questionnaire; MMT-8 and HAQ scores computed from the items;
 - Procedure -> ``procedure`` (the first coding of a known code system: CPT, HCPCS,
@@ -33,11 +36,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Final
 
-from myositis.codes.units import lab_loinc
+from myositis.codes.units import lab_loinc, ucum
 from myositis.registry.schema import SEVERAL_RACES
 from myositis.sources.contract import rejected_status
 from myositis.sources.fhir import systems as fs
@@ -56,6 +60,27 @@ Row = tuple[str, dict[str, Any]]
 SOURCE_SCORES_IGNORED: Final = frozenset(("cdasi",))
 
 _DIGIT: Final = re.compile(r"\d")
+
+#: A row's key naming the part of its resource it comes from (a component's code), which the
+#: reader appends to ``source_record``: one blood pressure gives two rows, each its own record
+#: of the writer's duplicate check and update.
+PART: Final = "_part"
+
+#: What the reader reports in the warnings besides the resources it skipped (``notes``).
+AS_OBSERVATION: Final = (
+    "stored as observation rows, not measurements: laboratory or vital-sign Observations "
+    "whose value is no exact number or code (a comparator such as <5, a text, a date, a "
+    "range, a ratio; the observation row keeps it as text)"
+)
+RANGE_UNIT: Final = (
+    "reference ranges of measurements not stored, or only in part: a bound in another unit "
+    "than the value (give the range in the value's unit)"
+)
+COMPONENT_UNKNOWN: Final = (
+    "not imported: values of Observations with components (a component, or the Observation's "
+    "own value) whose code has no coding of a known code system; the other components are "
+    "stored"
+)
 
 
 class Bad(Exception):
@@ -80,6 +105,16 @@ class Rejected(Exception):
 
 class Skipped(Exception):
     """A resource that holds nothing the registry keeps (named in the warnings)."""
+
+
+class _Unheld(Exception):
+    """A value a ``measurement`` row cannot hold (no exact number or code): the field and
+    value."""
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(field)
+        self.field = field
+        self.value = value
 
 
 def _loinc_tests() -> dict[str, str]:
@@ -176,6 +211,9 @@ class Converter:
         self.mapping = mapping
         self.medications: dict[str, Any] = {}  # Medication id -> its code (CodeableConcept)
         self.tests = _loinc_tests()
+        #: Things stored otherwise or in part (``AS_OBSERVATION``, ...), counted for the
+        #: reader's warnings.
+        self.notes: Counter[str] = Counter()
 
     def rows(self, resource: Any) -> list[Row]:
         """The rows of one resource (raises Bad, Rejected or Skipped)."""
@@ -396,8 +434,9 @@ class Converter:
     # -- Observation -------------------------------------------------------------------------
     def _observation(self, o: Any) -> list[Row]:
         """A laboratory result (a LOINC code of a registry test), an assessment (a code of the
-        mapping), else one ``observation`` row (:meth:`_other`). Status (FHIR R4
-        ObservationStatus): cancelled and entered-in-error are rejected, as for every resource."""
+        mapping), a measurement (:func:`is_measurement`: :meth:`_measurement`), else one
+        ``observation`` row (:func:`_other`). Status (FHIR R4 ObservationStatus): cancelled and
+        entered-in-error are rejected, as for every resource."""
         _status(o.status)
         date, field = _effective(o)
         for coding in _codings(o.code):
@@ -413,7 +452,140 @@ class Converter:
                         "from the source)"
                     )
                 return [self._score(o, instrument, measure, date)]
+        if is_measurement(o):
+            return self._measurement(o, date, field)
         return [_other(o, date, field)]
+
+    def _measurement(self, o: Any, date: Any, field: str) -> list[Row]:
+        """A laboratory result or vital sign (:func:`is_measurement`) as ``measurement`` rows,
+        as OMOP and the HL7 FHIR to OMOP implementation guide put them in OMOP's measurement
+        table: coded by the first coding of a known code system, dated as observations are
+        (:func:`_effective`), the value by :func:`measurement_value` and the normal range by
+        :meth:`_range`.
+
+        - One without components is one row; one whose value the row cannot hold (a
+          comparator, a text, a date, a range, a ratio: no exact number or code) is an
+          ``observation`` row instead (:func:`_other`, which keeps the value as text), counted
+          in the warnings (``AS_OBSERVATION``): nothing of it is lost.
+        - One with ``component[]`` (a blood pressure: 85354-9 with systolic 8480-6 and
+          diastolic 8462-4, FHIR R4's blood pressure profile) is one row per component, coded
+          by the component's code, with the component's value and range (and a row of its own
+          code when it has a value of its own). A component whose value the row cannot hold is
+          refused, naming it (``component[1].valueString``); one of no known code is left out
+          (``COMPONENT_UNKNOWN``).
+        - One that only groups others (``hasMember``, no value, no component: a vital-signs
+          panel 85353-1, a laboratory panel) is no record: its members are records of their
+          own. Sampled data are no record, as for observations."""
+        if o.valueSampledData is not None:
+            raise Skipped(_SAMPLED)
+        if not o.component:
+            try:
+                value = measurement_value(o)
+            except _Unheld:
+                row = _other(o, date, field)
+                self.notes[AS_OBSERVATION] += 1
+                return [row]
+            code = _known(o.code)
+            if code is None:
+                raise Skipped(_UNKNOWN_CODE)
+            if not value and o.hasMember:
+                raise Skipped(
+                    "Observations that only group others (hasMember, no value: a vital-signs "
+                    "or laboratory panel; each member is read as an Observation of its own)"
+                )
+            return [self._measured(o, code, value, o, date, field)]
+        parts: list[tuple[tuple[str, str], dict[str, Any], Any, str | None]] = []
+        try:
+            own = measurement_value(o)
+        except _Unheld as unheld:
+            raise Bad(
+                unheld.field,
+                unheld.value,
+                "an Observation with components holds numbers or codes: this value is no exact "
+                "number or code (give it as an Observation of its own)",
+            ) from None
+        code = _known(o.code)
+        unknown = 0  # values of no known code, counted once the record is stored
+        if own and code is not None:
+            parts.append((code, own, o, None))
+        elif own:
+            unknown += 1
+        for n, component in enumerate(o.component):
+            part = _known(component.code)
+            if part is None:
+                unknown += 1
+                continue
+            try:
+                value = measurement_value(component)
+            except _Unheld as unheld:
+                raise Bad(
+                    f"component[{n}].{unheld.field}",
+                    unheld.value,
+                    "a component's value must be an exact number (valueQuantity without a "
+                    "comparator, valueInteger) or a code (valueCodeableConcept, valueBoolean): "
+                    "the measurement table holds no text; correct the component or give it as "
+                    "an Observation of its own",
+                ) from None
+            parts.append((part, value, component, f"component {part[1]}"))
+        if not parts:
+            raise Skipped(
+                "Observations with components (component[]) of no coding of a known code system"
+            )
+        rows = [self._measured(o, c, v, source, date, field, part) for c, v, source, part in parts]
+        if unknown:
+            self.notes[COMPONENT_UNKNOWN] += unknown
+        return rows
+
+    def _measured(
+        self, o: Any, code: tuple[str, str], value: dict[str, Any], source: Any, date: Any,
+        field: str, part: str | None = None,
+    ) -> Row:  # fmt: skip
+        """One ``measurement`` row of Observation ``o``: ``code``, ``value`` (the columns of
+        :func:`measurement_value`) and the range of ``source`` (``o`` or one component);
+        ``part`` names the component for the row's ``source_record`` (``PART``)."""
+        if date is None:
+            raise Bad(
+                field,
+                None,
+                "a date is required: give effectiveDateTime, effectivePeriod.start or issued, "
+                "the day it was measured",
+            )
+        row = {
+            "person_source_id": ref_id(o.subject, "Patient", "subject"),
+            "code_system": code[0],
+            "code": code[1],
+            "measurement_date": _day(date, field),
+            **value,
+            **self._range(source, value.get("unit")),
+        }
+        if part is not None:
+            row[PART] = part
+        return ("measurement", row)
+
+    def _range(self, source: Any, unit: str | None) -> dict[str, Any]:
+        """``range_low`` and ``range_high`` from ``referenceRange[0]`` ``low`` and ``high``: the
+        first range (R4 allows several, each for a population, ``appliesTo`` or ``age``, read
+        as alternatives; the row holds one). A bound is kept when it is in the value's unit
+        (the same UCUM code or text, compared as ``codes.units.ucum`` writes them) or gives no
+        unit (then read in the value's unit); a bound in another unit, or in a unit where the
+        value has none, is not stored, counted in the warnings (``RANGE_UNIT``): the row has one
+        unit, and no general unit conversion is made. A range of ``text`` only gives no bound."""
+        ranges = source.referenceRange or []
+        if not ranges:
+            return {}
+        out: dict[str, Any] = {}
+        dropped = False
+        for bound, column in ((ranges[0].low, "range_low"), (ranges[0].high, "range_high")):
+            if bound is None or bound.value is None:
+                continue
+            bound_unit = _unit(bound)
+            if bound_unit is None or (unit is not None and ucum(bound_unit) == ucum(unit)):
+                out[column] = float(bound.value)
+            else:
+                dropped = True
+        if dropped:
+            self.notes[RANGE_UNIT] += 1
+        return out
 
     def _laboratory(self, o: Any, test: str, loinc: str, date: Any) -> Row:
         q = o.valueQuantity
@@ -579,26 +751,109 @@ def _known(concept: Any) -> tuple[str, str] | None:
     return None
 
 
+_UNKNOWN_CODE: Final = (
+    "Observations whose code is no laboratory test, mapped measure or coding of a known code system"
+)
+_SAMPLED: Final = "Observations of sampled data (valueSampledData: a waveform, a series)"
+
+
+def is_measurement(o: Any) -> bool:
+    """Whether an Observation (no registry laboratory test, no mapped measure) is a
+    measurement: a ``category`` of ``fs.MEASUREMENT_CATEGORIES`` (``laboratory``,
+    ``vital-signs``) in the R4 observation-category code system, or a ``code`` coding that is
+    a vital sign of the FHIR R4 vital signs profiles (``fs.VITAL_SIGNS``; sources in
+    :mod:`.systems`). OMOP and the HL7 FHIR to OMOP implementation guide put these in OMOP's
+    measurement table."""
+    for concept in o.category or []:
+        for coding in _codings(concept):
+            if (
+                coding.system == fs.OBSERVATION_CATEGORY
+                and coding.code in fs.MEASUREMENT_CATEGORIES
+            ):
+                return True
+    return any(fs.is_vital_sign(c.system, c.code) for c in _codings(o.code))
+
+
+def measurement_value(x: Any) -> dict[str, Any]:
+    """The value columns of a ``measurement`` row from an Observation or one of its components
+    (``x``; those it has no value for are left out):
+
+    - ``valueQuantity`` without a comparator: ``value`` its number, ``unit`` its UCUM ``code``,
+      else its ``unit`` (:func:`_unit`); the profile's ``OBSERVATION_VALUE`` extension (as
+      the export writes a row with a number and a code) adds ``value_code_system`` and
+      ``value_code``;
+    - ``valueInteger``: ``value``, no unit;
+    - ``valueCodeableConcept``: ``value_code_system``, ``value_code`` from its first coding of
+      a known code system (its text is not kept: the code is the value);
+    - ``valueBoolean``: SNOMED CT Yes 373066001 / No 373067005, as for observations;
+    - no value (``dataAbsentReason``): none.
+
+    Raises ``_Unheld`` for a value the row cannot hold: a comparator (``<5``: no exact number),
+    a coded value with no coding of a known system, ``valueString``, ``valueDateTime``,
+    ``valueTime``, ``valuePeriod``, ``valueRange``, ``valueRatio``, ``valueSampledData``."""
+    q = x.valueQuantity
+    if q is not None:
+        if q.comparator is not None and q.value is not None:
+            raise _Unheld("valueQuantity.comparator", f"{q.comparator}{_number_text(q.value)}")
+        out: dict[str, Any] = {}
+        if q.value is not None:
+            out["value"] = float(q.value)
+        unit = _unit(q)
+        if unit:
+            out["unit"] = unit
+        ext = _extension(x, fs.OBSERVATION_VALUE)
+        if ext is not None and ext.valueCodeableConcept is not None:
+            out.update(_value_code(ext.valueCodeableConcept, "extension"))
+        return out
+    if x.valueInteger is not None:
+        return {"value": float(x.valueInteger)}
+    if x.valueCodeableConcept is not None:
+        return _value_code(x.valueCodeableConcept, "valueCodeableConcept")
+    if x.valueBoolean is not None:
+        return {"value_code_system": "SNOMED", "value_code": fs.BOOLEAN_CODES[x.valueBoolean]}
+    for name in (
+        "valueString", "valueDateTime", "valueTime", "valuePeriod", "valueRange", "valueRatio",
+        "valueSampledData",
+    ):  # fmt: skip
+        value = getattr(x, name, None)
+        if value is not None:
+            shown = value.isoformat() if hasattr(value, "isoformat") else value
+            raise _Unheld(name, shown if isinstance(shown, str) else None)
+    return {}
+
+
+def _value_code(concept: Any, field: str) -> dict[str, Any]:
+    """``value_code_system`` and ``value_code`` of a coded result: its first coding of a known
+    code system; ``_Unheld`` when none is (its text or display is then kept by the
+    observation row instead)."""
+    code = _known(concept)
+    if code is None:
+        codings = _codings(concept)
+        first = f"{codings[0].system}|{codings[0].code}" if codings else concept.text
+        raise _Unheld(field, first)
+    return {"value_code_system": code[0], "value_code": code[1]}
+
+
 def _other(o: Any, date: Any, field: str) -> Row:
-    """An Observation that is no laboratory result or assessment as one ``observation`` row:
+    """An Observation that is no laboratory result, assessment or measurement (or a measurement
+    whose value a ``measurement`` row cannot hold) as one ``observation`` row:
     coded by the first coding of a known code system, dated by :func:`_effective`, its value
-    by :func:`observation_value`. An Observation of components (a blood pressure: systolic and
-    diastolic in ``component[]``) or of a sampled series (``valueSampledData``) holds values
-    the row cannot, and one whose code has no coding of a known system holds nothing a code
-    set can match: such Observations are no records (counted in the warnings)."""
+    by :func:`observation_value`. An Observation of components that is no measurement (a
+    blood pressure is one: :meth:`Converter._measurement`) or of a sampled series
+    (``valueSampledData``) holds values the row cannot, and one whose code has no coding of a
+    known system holds nothing a code set can match: such Observations are no records (counted
+    in the warnings)."""
     if o.component:
         raise Skipped(
-            "Observations with components (component[]: a blood pressure's systolic and "
-            "diastolic values, ...; record each as an Observation of its own)"
+            "Observations with components (component[]) that are no laboratory result or "
+            "vital sign (give the category laboratory or vital-signs, or record each "
+            "component as an Observation of its own)"
         )
     if o.valueSampledData is not None:
-        raise Skipped("Observations of sampled data (valueSampledData: a waveform, a series)")
+        raise Skipped(_SAMPLED)
     code = _known(o.code)
     if code is None:
-        raise Skipped(
-            "Observations whose code is no laboratory test, mapped measure or coding of a "
-            "known code system"
-        )
+        raise Skipped(_UNKNOWN_CODE)
     if date is None:
         raise Bad(
             field,
@@ -814,12 +1069,18 @@ def _answers(items: list[Any]) -> Iterator[tuple[str, Any]]:
 
 
 __all__ = [
+    "AS_OBSERVATION",
+    "COMPONENT_UNKNOWN",
+    "PART",
+    "RANGE_UNIT",
     "Bad",
     "Converter",
     "Rejected",
     "Row",
     "Skipped",
     "ingredient_name",
+    "is_measurement",
+    "measurement_value",
     "observation_value",
     "ref_id",
 ]

@@ -5,9 +5,11 @@ bulk-data NDJSON, one file per resource type (``Patient.ndjson``, ...), row by r
 The resources are those of :mod:`.build`; ``myositis import fhir DIR`` reads either back to
 the same registry (ids of the project's profile carry ``person_id``, ``exposure_id``,
 ``assessment_id`` and ``visit_id``). Encounters are the ``visit`` rows, written before the
-assessments that reference them; Observations are assessment scores, laboratory results and
-the ``observation`` rows. NDJSON streams each table, so it is the format for large
-registries; bundles group each person's rows and hold the registry's rows in memory.
+assessments that reference them; Observations are assessment scores, laboratory results,
+the ``observation`` rows and the ``measurement`` rows (category ``laboratory`` or
+``vital-signs``: :func:`.build.measurement`). NDJSON streams each table, so it is the format
+for large registries; bundles group each person's rows and hold the registry's rows in
+memory.
 """
 
 from __future__ import annotations
@@ -53,6 +55,18 @@ _ORDER: Final = {
         "value_code_system",
         "value_code",
         "value_text",
+    ),
+    "measurement": (
+        "person_id",
+        "measurement_date",
+        "code_system",
+        "code",
+        "value",
+        "unit",
+        "range_low",
+        "range_high",
+        "value_code_system",
+        "value_code",
     ),
     "adverse_event": ("person_id", "onset_date", "term"),
 }
@@ -118,6 +132,9 @@ def _resources(con: Any) -> Iterator[tuple[int, Resource]]:
         yield row["person_id"], build.laboratory(row, pids[row["person_id"]], f"laboratory-{n}")
     for n, row in enumerate(_rows(con, "observation", _ORDER["observation"]), start=1):
         resource = build.observation(row, pids[row["person_id"]], f"observation-{n}")
+        yield row["person_id"], resource
+    for n, row in enumerate(_rows(con, "measurement", _ORDER["measurement"]), start=1):
+        resource = build.measurement(row, pids[row["person_id"]], f"measurement-{n}")
         yield row["person_id"], resource
     for n, row in enumerate(_rows(con, "adverse_event", _ORDER["adverse_event"]), start=1):
         resource = build.adverse_event(row, pids[row["person_id"]], f"adverse-event-{n}")

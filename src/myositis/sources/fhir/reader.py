@@ -7,12 +7,15 @@ change between R4 and R4B) and turned into registry rows by :mod:`.convert`, thr
 mapping of :mod:`.mapping`.
 
 Accounting: one resource that the registry holds (a Patient, a coded Condition, a medication
-order or statement, an Observation that is a laboratory result, a mapped measure or coded by
-a known code system, a mapped QuestionnaireResponse, a coded Procedure, an Encounter of a known
-class, an AdverseEvent) is one record: stored, or rejected with its file, line or entry,
-resource id and reason. Resources the registry does not hold (Medication, Claim, an
-Observation of components or of no known code, ...) are not records: the import's warnings
-count them by kind.
+order or statement, an Observation that is a laboratory result, a mapped measure, a
+measurement or coded by a known code system, a mapped QuestionnaireResponse, a coded
+Procedure, an Encounter of a known class, an AdverseEvent) is one record: stored, or rejected
+with its file, line or entry, resource id and reason. A record may give several rows (a blood
+pressure one ``measurement`` row per component: each row's ``source_record`` is the resource
+and the component, ``Observation/bp1 component 8480-6``). Resources the registry does not hold
+(Medication, Claim, an Observation of no known code, ...) are not records: the import's
+warnings count them by kind, and the converter's notes (a laboratory result kept as an
+observation row for its value, a reference range in another unit, ...) by what happened.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import pyarrow as pa
 from myositis.progress import Progress, silent
 from myositis.sources.contract import Batch, Intake, staging_schema
 from myositis.sources.contract import Reader as SourceReader
-from myositis.sources.fhir.convert import Bad, Converter, Rejected, Row, Skipped
+from myositis.sources.fhir.convert import PART, Bad, Converter, Rejected, Row, Skipped
 from myositis.sources.fhir.inputs import Raw, read_file, source_files
 from myositis.sources.fhir.mapping import load_mapping
 
@@ -61,8 +64,9 @@ class Reader(SourceReader):
                 rows = self._convert(raw, converter, models, get_fhir_model_class, intake, skipped)
                 for table, row in rows:
                     row["source_location"] = raw.location
+                    part = row.pop(PART, None)
                     if table != "person_race":
-                        row["source_record"] = raw.label
+                        row["source_record"] = raw.label if part is None else f"{raw.label} {part}"
                     buffer.setdefault(table, []).append(row)
                     held += 1
                 if held >= BATCH_ROWS:
@@ -71,6 +75,8 @@ class Reader(SourceReader):
         yield from _flush(buffer)
         for what, count in sorted(skipped.items()):
             intake.warn(f"{count:,} not imported: {what}")
+        for what, count in sorted(converter.notes.items()):
+            intake.warn(f"{count:,} {what}")
 
     @staticmethod
     def _convert(

@@ -26,6 +26,22 @@ Inpatient Visit (an observation stay need not become an admission), and VR and H
 concepts 722455 Telehealth and 581476 Home Visit, whose codes this table does not hold: these,
 and every other ActCode, are kept as code system ACTCODE (nothing of the source is lost).
 
+Measurements: an Observation is a measurement (a ``measurement`` row) when its category is
+``laboratory`` or ``vital-signs`` of the R4 code system ``OBSERVATION_CATEGORY``
+(http://terminology.hl7.org/CodeSystem/observation-category), or when its code is a LOINC code
+of ``VITAL_SIGNS``: the codes of the FHIR R4 vital signs profiles, the value set
+"observation-vitalsignresult" (http://hl7.org/fhir/ValueSet/observation-vitalsignresult,
+version 4.0.1, bound by http://hl7.org/fhir/R4/observation-vitalsigns.html: 85353-1 vital signs
+panel, 9279-1 respiratory rate, 8867-4 heart rate, 2708-6 oxygen saturation, 8310-5 body
+temperature, 8302-2 body height, 9843-4 head circumference, 29463-7 body weight, 39156-5 body
+mass index, 85354-9 blood pressure panel, 8480-6 systolic and 8462-4 diastolic blood
+pressure), and 59408-5, oxygen saturation by pulse oximetry, which R4's oxygen saturation
+example (http://hl7.org/fhir/R4/observation-example-satO2.html) and US Core's pulse oximetry
+profile code beside 2708-6. US Core requires the category
+``vital-signs`` on every vital sign; the codes catch data that leave the category out (the
+example's body weights). The HL7 FHIR to OMOP implementation guide and OMOP put laboratory
+results and vital signs in OMOP's ``measurement`` table.
+
 Yes and no: an Observation's ``valueBoolean`` is stored as the coded value SNOMED CT 373066001
 "Yes (qualifier value)" or 373067005 "No (qualifier value)", the codes of OMOP's standard
 concepts 4188539 "Yes" and 4188540 "No", which OMOP's observation table uses as
@@ -125,6 +141,34 @@ def visit_code(system: str, code: str) -> tuple[str, str]:
     return system, code
 
 
+#: ``Observation.category`` code system (FHIR R4 "Observation Category Codes").
+OBSERVATION_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
+#: Categories that make an Observation a measurement (module docstring).
+MEASUREMENT_CATEGORIES: Final = ("laboratory", "vital-signs")
+#: LOINC codes of the FHIR R4 vital signs profiles (module docstring), with their names.
+VITAL_SIGNS: Final = {
+    "85353-1": "vital signs panel",
+    "9279-1": "respiratory rate",
+    "8867-4": "heart rate",
+    "2708-6": "oxygen saturation in arterial blood",
+    "59408-5": "oxygen saturation by pulse oximetry",
+    "8310-5": "body temperature",
+    "8302-2": "body height",
+    "9843-4": "head circumference",
+    "29463-7": "body weight",
+    "39156-5": "body mass index",
+    "85354-9": "blood pressure panel",
+    "8480-6": "systolic blood pressure",
+    "8462-4": "diastolic blood pressure",
+}
+
+
+def is_vital_sign(system: str | None, code: str | None) -> bool:
+    """Whether a coding (a registry code system or a URI, and a code) is a vital sign of the
+    FHIR R4 vital signs profiles (``VITAL_SIGNS``, LOINC)."""
+    return system in ("LOINC", LOINC) and code in VITAL_SIGNS
+
+
 #: ``Observation.valueBoolean`` -> SNOMED CT code of the coded value (module docstring).
 BOOLEAN_CODES: Final = {True: "373066001", False: "373067005"}
 
@@ -175,8 +219,10 @@ __all__ = [
     "FORMULATION",
     "GENDERS",
     "LOINC",
+    "MEASUREMENT_CATEGORIES",
     "MEASURE_SYSTEM",
     "NULL_FLAVOR",
+    "OBSERVATION_CATEGORY",
     "OBSERVATION_VALUE",
     "PERSON_ID",
     "PROFILE",
@@ -191,9 +237,11 @@ __all__ = [
     "VISIT_CLASSES",
     "VISIT_ID",
     "VISIT_SYSTEM",
+    "VITAL_SIGNS",
     "URIS",
     "US_CORE_ETHNICITY",
     "US_CORE_RACE",
     "frequency_code",
+    "is_vital_sign",
     "visit_code",
 ]
