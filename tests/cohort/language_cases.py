@@ -10,17 +10,20 @@ Persons (F unless said; born 1970-06-15 unless said):
   activity 20 on 2020-02-20, 12 on 2020-09-01; CK 900 (ULN 200) on 2020-02-25; 5
   cigarette pack-years recorded 2019-06-01 (an observation, SNOMED 401201003), and her
   tobacco smoking status (LOINC 72166-2) that day: ex-smoker (SNOMED 8517006); admitted
-  through the emergency room (VISIT ERIP) 2021-02-10..2021-02-14; recorded observation
-  2018-01-01..2022-12-31.
+  through the emergency room (VISIT ERIP) 2021-02-10..2021-02-14; a hemoglobin (LOINC
+  718-7) of 8.5 g/dL (normal range 12 to 16) on 2020-02-20; SARS-CoV-2 RNA (LOINC 94500-6)
+  detected (SNOMED 260373001) 2021-01-05; recorded observation 2018-01-01..2022-12-31.
 - 2 (M, born 1990-01-01): M33.12 once, 2019-05-01; tofacitinib 2020-05-01..2020-08-01;
   CDASI 10 on 2020-04-25; CK 300/200; smoking status smoker (SNOMED 77176002) recorded
-  2020-03-01; a clinic visit (VISIT OP) 2020-06-01; observation 2020-01-01..2022-12-31 (121
-  days before).
+  2020-03-01; a clinic visit (VISIT OP) 2020-06-01; hemoglobin 14.2 g/dL (13.5 to 17.5)
+  2020-04-28; SARS-CoV-2 RNA not detected (SNOMED 260415000) 2020-05-15; observation
+  2020-01-01..2022-12-31 (121 days before).
 - 3 (born 1985-01-01): M33.02 2019-01-01 and 2019-02-01; tofacitinib from 2020-06-01, still
   running (no end); CDASI 18 on 2020-05-20; CK 500/200 on 2020-05-25; breast cancer C50.9
   on 2020-01-01, resolved 2020-04-30 (its ``end_date``); a history of malignant neoplasm
   (observation, SNOMED 161501007) recorded 2020-05-20, without a value; in hospital (VISIT
-  IP) 2020-05-24..2020-05-27; observation 2015-01-01..2023-12-31.
+  IP) 2020-05-24..2020-05-27; hemoglobin 8.8 g/dL (12 to 16) 2020-01-15 and 11.0 g/dL (12
+  to 16) 2020-05-25; SARS-CoV-2 RNA detected 2020-06-20; observation 2015-01-01..2023-12-31.
 - 4 (born 1960-01-01): M33.22 and M33.20 (polymyositis, excluded from the DM set);
   tofacitinib 2020-01-01..2020-12-31; no recorded observation (derived: 2019-01-01..2020-12-31).
 - 5 (born 1980-01-01): M33.10 twice on 2018-01-01 (one date); tofacitinib 2020-01-01..
@@ -34,7 +37,9 @@ Persons (F unless said; born 1970-06-15 unless said):
   grade 3, serious, 2020-03-15, admitted (VISIT IP) 2020-03-16..2020-03-22; 40 cigarette
   pack-years recorded 2019-06-01 and a pack-years observation without a number 2019-09-01;
   in hospital again 2022-06-27..2022-07-03, past the end of his observation 2010-01-01..
-  2022-06-30, with a CK of 250/200 on 2022-06-28.
+  2022-06-30, with a CK of 250/200 on 2022-06-28; a hemoglobin without a number 2020-01-20
+  and one of 13.0 g/dL without a normal range 2020-01-25; SARS-CoV-2 RNA detected
+  2020-03-10.
 
 Core set measures for the score outcomes (TIS, DOI; ``SCORE_CASE``), all inside recorded
 observation periods, none in the 30 days before an index that a CK criterion reads:
@@ -191,6 +196,35 @@ def _smoking(pid: int, when: dt.date, status: str) -> dict[str, Any]:
     }
 
 
+def _hemoglobin(
+    pid: int, when: dt.date, value: float | None, low: float | None, high: float | None
+) -> dict[str, Any]:
+    """A hemoglobin (LOINC 718-7) in g/dL with the normal range the laboratory gave."""
+    return {
+        "person_id": pid,
+        "code_system": "LOINC",
+        "code": "718-7",
+        "measurement_date": when,
+        "value": value,
+        "unit": None if value is None else "g/dL",
+        "range_low": low,
+        "range_high": high,
+    }
+
+
+def _sars_cov_2(pid: int, when: dt.date, result: str) -> dict[str, Any]:
+    """A SARS-CoV-2 RNA test (LOINC 94500-6) reported as a code: SNOMED 260373001 detected,
+    260415000 not detected."""
+    return {
+        "person_id": pid,
+        "code_system": "LOINC",
+        "code": "94500-6",
+        "measurement_date": when,
+        "value_code_system": "SNOMED",
+        "value_code": result,
+    }
+
+
 def _period(pid: int, start: dt.date, end: dt.date) -> dict[str, Any]:
     return {"person_id": pid, "start_date": start, "end_date": end, "period_type": "recorded"}
 
@@ -247,6 +281,21 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         _observed(8, "401201003", D(2019, 9, 1), None),
         _smoking(1, D(2019, 6, 1), "8517006"),
         _smoking(2, D(2020, 3, 1), "77176002"),
+    ],
+    # measurements other than the registry's laboratory tests (schema version 4), all of
+    # persons with recorded observation periods and inside them (no derived period moves):
+    # hemoglobins with and without a number and a range, SARS-CoV-2 RNA tests reported as codes
+    "measurement": [
+        _hemoglobin(1, D(2020, 2, 20), 8.5, 12.0, 16.0),
+        _hemoglobin(2, D(2020, 4, 28), 14.2, 13.5, 17.5),
+        _hemoglobin(3, D(2020, 1, 15), 8.8, 12.0, 16.0),
+        _hemoglobin(3, D(2020, 5, 25), 11.0, 12.0, 16.0),
+        _hemoglobin(8, D(2020, 1, 20), None, None, None),
+        _hemoglobin(8, D(2020, 1, 25), 13.0, None, None),
+        _sars_cov_2(1, D(2021, 1, 5), "260373001"),
+        _sars_cov_2(2, D(2020, 5, 15), "260415000"),
+        _sars_cov_2(3, D(2020, 6, 20), "260373001"),
+        _sars_cov_2(8, D(2020, 3, 10), "260373001"),
     ],
     "drug_exposure": [
         _drug(1, D(2020, 3, 1), D(2020, 12, 31)),
@@ -601,6 +650,105 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         },
         [8, 7, 1],
         [(2, D(2020, 5, 1), D(2022, 12, 31))],
+    ),
+    # A measurement with a value (schema version 4): JAK users without a hemoglobin below 9 g/dL
+    # in the 90 days up to their index (tofacitinib is not started below 9 g/dL). JAK users 1,
+    # 2, 3, 4, 5, 6, 8; 1's 8.5 g/dL on 2020-02-20 is 10 days before her index of 2020-03-01;
+    # 3's 8.8 g/dL on 2020-01-15 is 138 days before hers (2020-06-01), her 11.0 on 2020-05-25
+    # above the bound; 8's hemoglobin without a number never meets it, his 13.0 is above; 2's
+    # 14.2 too. Exit: the end of the period holding the index (8's recorded one ends
+    # 2022-06-30).
+    "low_hemoglobin_excluded": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "hemoglobin": {"items": [{"system": "LOINC", "code": "718-7"}]},
+            },
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "No hemoglobin below 9 g/dL in the 90 days before",
+                    "criteria": [
+                        {
+                            "domain": "measurement",
+                            "concept_set": "hemoglobin",
+                            "value": {"lt": 9},
+                            "start_window": {"start": -90, "end": 0},
+                            "occurrence": {"type": "exactly", "count": 0},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 6],
+        [
+            (2, D(2020, 5, 1), D(2022, 12, 31)),
+            (3, D(2020, 6, 1), D(2023, 12, 31)),
+            (4, D(2020, 1, 1), D(2020, 12, 31)),
+            (5, D(2020, 1, 1), D(2020, 3, 31)),
+            (6, D(2020, 1, 1), D(2020, 12, 31)),
+            (8, D(2020, 2, 1), D(2022, 6, 30)),
+        ],
+    ),
+    # A measurement's coded value (Circe's ValueAsConcept on a Measurement): JAK users with
+    # SARS-CoV-2 RNA (LOINC 94500-6) detected (SNOMED 260373001) 1 to 30 days after their
+    # index. 3's on 2020-06-20 is day 19 of hers (2020-06-01); 8's on 2020-03-10 is day 38 of
+    # his (2020-02-01; 2020 is a leap year); 2's on day 14 was not detected (260415000); 1's
+    # is in 2021.
+    "covid_after_start": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "sars_cov_2_rna": {"items": [{"system": "LOINC", "code": "94500-6"}]},
+                "detected": {"items": [{"system": "SNOMED", "code": "260373001"}]},
+            },
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "SARS-CoV-2 detected in the 30 days after",
+                    "criteria": [
+                        {
+                            "domain": "measurement",
+                            "concept_set": "sars_cov_2_rna",
+                            "value_concept_set": "detected",
+                            "start_window": {"start": 1, "end": 30},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 1],
+        [(3, D(2020, 6, 1), D(2023, 12, 31))],
+    ),
+    # A measurement against its normal range (Circe's RangeLow, RangeLowRatio): JAK users with
+    # a hemoglobin below the lower limit of a range recorded with it (value / range_low < 1,
+    # range_low > 0) in the 30 days before: 1 (8.5 / 12 = 0.71, day -10), 3 (11.0 / 12 =
+    # 0.92 on 2020-05-25, day -7); 2's 14.2 is above his 13.5; 8's 13.0 has no range (no
+    # ratio), his other hemoglobin no number.
+    "hemoglobin_below_range": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "hemoglobin": {"items": [{"system": "LOINC", "code": "718-7"}]},
+            },
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "Hemoglobin below its range in the 30 days before",
+                    "criteria": [
+                        {
+                            "domain": "measurement",
+                            "concept_set": "hemoglobin",
+                            "range_low": {"gt": 0},
+                            "times_lln": {"lt": 1},
+                            "start_window": BEFORE,
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 2],
+        [(1, D(2020, 3, 1), D(2022, 12, 31)), (3, D(2020, 6, 1), D(2023, 12, 31))],
     ),
     # Entry at a cancer diagnosis, exit on the day it ended (fixed, 0 days from the index
     # event's end): 3's C50.9, 2020-01-01 to 2020-04-30.

@@ -271,10 +271,11 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "not supported: the registry does not link records to their visits",
     ),
     (
-        "a measurement without a codeset",
-        _set(["PrimaryCriteria", "CriteriaList", 0], {"Measurement": {}}),
-        "PrimaryCriteria.CriteriaList[0].Measurement: not supported: a measurement without a "
-        "concept set (any test) is not in the cohort language",
+        # a measurement without a codeset is every measurement (test_atlas_measurement.py)
+        "a measurement's abnormal flag",
+        _set(["PrimaryCriteria", "CriteriaList", 0], {"Measurement": {"Abnormal": True}}),
+        "PrimaryCriteria.CriteriaList[0].Measurement.Abnormal: not supported: the abnormal flag "
+        "is not in the cohort language (Circe: value_as_number outside range_low to range_high",
     ),
     (
         "unknown codeset",

@@ -353,7 +353,8 @@ def test_an_exit_from_the_end_of_observations_among_other_entry_events_is_refuse
         translate_atlas(data, where="c.json")
     assert str(caught.value).startswith(
         "c.json: EndStrategy.DateOffset.DateField: not supported: an exit from the entry "
-        "event's end, where the entry events mix observations with other events"
+        "event's end, where the entry events mix observations or measurements with other "
+        "events"
     )
     data["EndStrategy"]["DateOffset"]["DateField"] = "StartDate"
     assert translate_atlas(data).cohort.exit.date == "start"
@@ -396,7 +397,7 @@ def test_the_index_end_of_an_observation_is_the_day_after_its_date() -> None:
         translate_atlas(data, where="c.json")
     assert str(caught.value).startswith(
         f"c.json: {RULE}.StartWindow.UseIndexEnd: not supported: the index events mix "
-        "observations with other events"
+        "observations or measurements with other events"
     )
 
 

@@ -16,7 +16,7 @@ from cohort.language_cases import CASES, CONCEPT_SETS, DM_TWICE, ROWS
 from conformance.engines import run_cli
 from myositis.cohort.language import Cohort, RelativeWindow
 from myositis.cohort.run import load_cohort, run_cohort
-from myositis.registry import append_arrow, arrow_schema, create_registry
+from myositis.registry import append_arrow, arrow_schema, connect, create_registry
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +237,53 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
             },
             "entry.events.0: concept set 'nope' is not defined",
         ),
+        (
+            {"entry": {"events": [{"domain": "measurement", "value": {"lt": 9}}]}},
+            "domain 'measurement' needs concept_set (or any_code: true for every measurement",
+        ),
+        (
+            {"entry": {"events": [{"domain": "measurement", "concept_set": "dm", "test": "ck"}]}},
+            "test cannot be used with domain 'measurement'; its fields are: any_code, "
+            "concept_set, range_high, range_low, times_lln, times_uln, value, value_concept_set",
+        ),
+        (
+            {
+                "entry": {
+                    "events": [
+                        {"domain": "observation", "concept_set": "dm", "range_low": {"gt": 0}}
+                    ]
+                }
+            },
+            "range_low cannot be used with domain 'observation'",
+        ),
+        (
+            {"entry": {"events": [{"domain": "laboratory", "test": "ck", "times_lln": {"lt": 1}}]}},
+            "times_lln cannot be used with domain 'laboratory'",
+        ),
+        (
+            {
+                "entry": {
+                    "events": [
+                        {
+                            "domain": "measurement",
+                            "concept_set": "dm",
+                            "times_lln": {"lt": 0.5, "gt": 1},
+                        }
+                    ]
+                }
+            },
+            "impossible range: the lower bound 1.0 is above the upper 0.5",
+        ),
+        (
+            {
+                "entry": {
+                    "events": [
+                        {"domain": "measurement", "concept_set": "dm", "value_concept_set": "nope"}
+                    ]
+                }
+            },
+            "entry.events.0: concept set 'nope' is not defined",
+        ),
     ],
 )
 def test_the_models_refuse_naming_the_problem(change: dict[str, object], message: str) -> None:
@@ -282,6 +329,56 @@ def test_outcomes_at_baseline_and_follow_up(con: BaseBackend) -> None:
     assert rows[1]["cdasi_change"] == -8.0
     assert [rows[p]["cdasi_change"] for p in (3, 4, 5, 8)] == [None] * 4
     assert [rows[p]["ck_baseline"] for p in (1, 3, 4, 5, 8)] == [4.5, 2.5, None, None, 3.5]
+
+
+@pytest.mark.parametrize(
+    ("constraints", "events"),
+    [
+        # every hemoglobin with a date (8's without a number is an event too: no bound)
+        ({}, [(1, "2020-02-20"), (2, "2020-04-28"), (3, "2020-01-15"), (3, "2020-05-25"),
+              (8, "2020-01-20"), (8, "2020-01-25")]),
+        ({"value": {"gte": 13}}, [(2, "2020-04-28"), (8, "2020-01-25")]),
+        # the limits as recorded: a man's range (2's 13.5 to 17.5); 8's have none
+        ({"range_low": {"gte": 13}}, [(2, "2020-04-28")]),
+        ({"range_high": {"lte": 16}}, [(1, "2020-02-20"), (3, "2020-01-15"), (3, "2020-05-25")]),
+        # value / limit: 8.5 / 12, 8.8 / 12, 11 / 12 below 1; 14.2 / 17.5 = 0.81
+        ({"times_lln": {"lt": 1}}, [(1, "2020-02-20"), (3, "2020-01-15"), (3, "2020-05-25")]),
+        ({"times_uln": {"gt": 0.8}}, [(2, "2020-04-28")]),
+    ],
+)  # fmt: skip
+def test_measurement_constraints_one_by_one(
+    con: BaseBackend, constraints: dict[str, object], events: list[tuple[int, str]]
+) -> None:
+    """Each constraint of the measurement domain on the hemoglobins of ROWS (LOINC 718-7): 1's
+    8.5 g/dL (12 to 16), 2's 14.2 (13.5 to 17.5), 3's 8.8 and 11.0 (12 to 16), 8's without a
+    number and 13.0 without a range; every event, any record."""
+    mapping = {
+        "concept_sets": {"hb": {"items": [{"system": "LOINC", "code": "718-7"}]}},
+        "entry": {
+            "events": [{"domain": "measurement", "concept_set": "hb", **constraints}],
+            "limit": "all",
+        },
+        "expression_limit": "all",
+        "exit": {"strategy": "fixed", "offset_days": 0},
+    }
+    run = run_cohort(con, Cohort.model_validate(mapping))
+    found = [(r["person_id"], str(r["index_date"])) for r in run.members.to_pylist()]
+    assert found == events
+
+
+def test_a_cohort_without_measurement_fields_dumps_as_before() -> None:
+    """The fields added to events with the measurement domain (times_lln, range_low,
+    range_high) are left out of the dump at their default (Events.ADDED), so a format-2
+    spec's hash stays the same (tests/study); given, they are dumped."""
+    cohort = Cohort.model_validate(CASES["rules"][0])
+    dumped = json.dumps(cohort.model_dump(mode="json"))
+    assert not any(name in dumped for name in ("times_lln", "range_low", "range_high"))
+    given = Cohort.model_validate(CASES["hemoglobin_below_range"][0]).model_dump(mode="json")
+    (criterion,) = given["inclusion"][0]["criteria"]
+    assert (criterion["range_low"], criterion["times_lln"]) == (
+        {"gt": 0.0, "gte": None, "lt": None, "lte": None, "eq": None},
+        {"gt": None, "gte": None, "lt": 1.0, "lte": None, "eq": None},
+    )
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -421,3 +518,29 @@ def test_a_window_end_at_the_period_is_described_in_words() -> None:
     assert RelativeWindow(start="period_start", end=-1).describe("starting") == (
         "starting from the observation period's start to day -1"
     )
+
+
+def test_a_measurement_concept_set_that_reaches_a_registry_test_finds_its_results() -> None:
+    """The registry keeps CK results in ``laboratory`` (canonical unit, ULN), not in
+    ``measurement``; a measurement criterion whose concept set holds CK's LOINC code 2157-6 (as
+    OMOP's LOINC part LP15510-8 "Creatine kinase" does through its descendants) reads them as
+    measurements, the ULN as ``range_high``. examples/cohorts/registry/laboratory.csv: CK over
+    twice the ULN of 200 U/L for persons 1 (900), 3 (500, 450) and 8 (700), not 2 (300, 150);
+    any CK or hemoglobin (measurement.csv, LOINC 718-7): persons 1, 2, 3 and 8."""
+    sets = {
+        "ck": {"items": [{"system": "LOINC", "code": "2157-6"}]},
+        "ck_or_hb": {"items": [{"system": "LOINC", "code": c} for c in ("2157-6", "718-7")]},
+    }
+    con = connect(EXAMPLES / "registry")
+    found = {}
+    for name, bound in (("ck", {"times_uln": {"gt": 2}}), ("ck_or_hb", {})):
+        cohort = Cohort.model_validate(
+            {
+                "concept_sets": sets,
+                "entry": {"events": [{"domain": "measurement", "concept_set": name, **bound}]},
+            }
+        )
+        members = run_cohort(con, cohort).members
+        found[name] = sorted(set(members.column("person_id").to_pylist()))
+    con.disconnect()
+    assert found == {"ck": [1, 3, 8], "ck_or_hb": [1, 2, 3, 8]}

@@ -58,6 +58,25 @@ def test_a_zero_uln_is_no_limit_on_every_engine(loaded: Engine) -> None:
     assert sorted(r["person_id"] for r in run.members.to_pylist()) == [1, 3]
 
 
+def test_a_zero_limit_of_a_measurement_range_is_no_limit_on_every_engine(loaded: Engine) -> None:
+    """A measurement whose normal range has a limit of 0 has no multiple of it (Circe:
+    ``value_as_number / NULLIF(range_low, 0)``), on every engine. Hemoglobin below its lower
+    limit (times_lln < 1): 1 (8.5 / 12) and 3 (8.8 / 12, 11.0 / 12); 1's lower limit made 0
+    -> 3 alone (8's 13.0 has no range at all)."""
+    rows = [dict(r, range_low=0.0) if r["person_id"] == 1 else r for r in ROWS["measurement"]]
+    loaded.load("measurement", tables(measurement=rows)["measurement"])
+    cohort = Cohort.model_validate(
+        {
+            "concept_sets": {"hb": {"items": [{"system": "LOINC", "code": "718-7"}]}},
+            "entry": {
+                "events": [{"domain": "measurement", "concept_set": "hb", "times_lln": {"lt": 1}}]
+            },
+        }
+    )
+    run = run_cohort(loaded.scratch, cohort)
+    assert sorted(r["person_id"] for r in run.members.to_pylist()) == [3]
+
+
 def test_score_outcomes_give_the_same_values_on_every_engine(loaded: Engine) -> None:
     mapping, expected = SCORE_CASE
     run = run_cohort(loaded.scratch, Cohort.model_validate(mapping))

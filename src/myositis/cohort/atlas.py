@@ -55,16 +55,24 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   a ``CodesetId``, every observation: ``any_code``; ``ValueAsNumber`` -> ``value``, the bounds
   rounded to 4 decimals as Circe writes them, ``value_as_number`` compared as recorded;
   ``ValueAsConcept`` (a concept set of those concepts) or ``ValueAsConceptCS`` ->
-  ``value_concept_set``; Circe's ``Observation`` has no ``OccurrenceEndDate``). Circe ends an
-  observation the day after its date (``observation.sql``), the cohort language on its date:
-  wherever Circe reads an observation's end, the translation reads its date one day on
-  (:func:`_index_end`; a window on its end, an index end, an exit from its end), and refuses
-  where the index events mix observations with other events;
+  ``value_concept_set``; Circe's ``Observation`` has no ``OccurrenceEndDate``);
   ``Measurement`` -> ``laboratory`` when its concept set is the LOINC code of one of the
   registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
   with ``ValueAsNumber`` -> ``value`` (in the test's canonical unit; a ``Unit`` converts the
   bound by the unit's factor) and ``RangeHighRatio`` -> ``times_uln`` (Circe:
-  ``value_as_number / NULLIF(range_high, 0)``, ``MeasurementSqlBuilder.java``).
+  ``value_as_number / NULLIF(range_high, 0)``, ``MeasurementSqlBuilder.java``); with any other
+  concept set (none of the registry's tests), or without a ``CodesetId`` (``any_code``), ->
+  ``measurement`` (``First``, ``OccurrenceStartDate``; ``ValueAsNumber`` -> ``value``,
+  ``value_as_number`` as recorded; ``ValueAsConcept``/``ValueAsConceptCS`` ->
+  ``value_concept_set``; ``RangeLow``/``RangeHigh`` -> ``range_low``/``range_high``,
+  ``RangeLowRatio``/``RangeHighRatio`` -> ``times_lln``/``times_uln``; bounds of 4 decimals as
+  Circe writes them); a set holding a registry test beside other concepts is refused. Circe's
+  ``Measurement`` has no ``OccurrenceEndDate``. Circe ends an observation and a measurement
+  the day after its date (``observation.sql``, ``MeasurementSqlBuilder.java``: ``DATEADD(day,
+  1, m.measurement_date)``), the cohort language on its date: wherever Circe reads such an
+  event's end, the translation reads its date one day on (:func:`_index_end`; a window on its
+  end, an index end, an exit from its end), and refuses where the index events mix them with
+  other events.
 
 Everything else is refused, naming its JSON path and why (``docs/atlas.md`` lists every
 refusal), e.g. ``InclusionRules[2].expression.CriteriaList[0].Criteria.DeviceExposure: not
@@ -116,7 +124,8 @@ from myositis.registry.omop.views import VOCABULARIES
 DOMAINS: Final = {
     "ConditionOccurrence": "diagnosis",
     "DrugExposure": "drug_exposure",
-    "Measurement": "laboratory",
+    # a registry test's concept set gives ``laboratory`` instead (_Translator.measurement)
+    "Measurement": "measurement",
     "Observation": "observation",
     "ProcedureOccurrence": "procedure",
     "VisitOccurrence": "visit",
@@ -200,8 +209,8 @@ _REASONS: Final = {
     "ValueAsConcept": "categorical results are not in the registry's laboratory table",
     "ValueAsConceptCS": "categorical results are not in the registry's laboratory table",
     "UnitCS": "unit concept sets are not in the cohort language (list the units in Unit)",
-    "RangeLow": "the lower limit of normal is not in the registry",
-    "RangeLowRatio": "the lower limit of normal is not in the registry",
+    "RangeLow": "the lower limit of normal is not in the registry's laboratory table",
+    "RangeLowRatio": "the lower limit of normal is not in the registry's laboratory table",
     "RangeHigh": "bounds on the upper limit of normal itself are not in the cohort language "
     "(RangeHighRatio, the value over that limit, is)",
     "Abnormal": "the abnormal flag is not in the cohort language (give RangeHighRatio, the "
@@ -240,9 +249,63 @@ _OBSERVATION_REASONS: Final = {
     },
 }
 
+#: Reasons that differ on a ``Measurement`` read as the ``measurement`` domain
+#: (``MeasurementSqlBuilder.java``): the registry keeps a measurement's unit as a UCUM text,
+#: the cohort language bounds its number, coded value and normal range only.
+_MEASUREMENT_REASONS: Final = {
+    **{
+        key: "criteria on a measurement's unit are not in the cohort language (ValueAsNumber "
+        "compares value_as_number as recorded, whatever its unit; the registry keeps a UCUM "
+        "text, which may come from unit_source_value, where Circe reads unit_concept_id)"
+        for key in ("Unit", "UnitCS")
+    },
+    "Abnormal": "the abnormal flag is not in the cohort language (Circe: value_as_number "
+    "outside range_low to range_high, or value_as_concept_id 4155142 or 4155143); give "
+    "RangeLowRatio or RangeHighRatio (the value over a limit of the normal range), or "
+    "ValueAsConcept",
+}
+
 #: Circe domains without an ``OccurrenceEndDate``, each ending the day after its date: the
-#: noun the refusal uses (``ProcedureOccurrence.java``, ``Observation.java``).
-_NO_END_DATE: Final = {"ProcedureOccurrence": "a procedure", "Observation": "an observation"}
+#: noun the refusal uses (``ProcedureOccurrence.java``, ``Observation.java``,
+#: ``Measurement.java``).
+_NO_END_DATE: Final = {
+    "ProcedureOccurrence": "a procedure",
+    "Observation": "an observation",
+    "Measurement": "a measurement",
+}
+
+#: The cohort language's domains whose events Circe ends the day after their date while the
+#: language ends them on it (``observation.sql``, ``MeasurementSqlBuilder.java``:
+#: ``DATEADD(day,1,...)``), each with Circe's noun for it: a laboratory result is a Circe
+#: measurement.
+_DAY_AFTER: Final = {
+    "observation": "observation",
+    "measurement": "measurement",
+    "laboratory": "measurement",
+}
+
+#: Circe's ``Measurement`` bounds on a row's values -> the ``measurement`` domain's fields,
+#: each compared as Circe writes it, to 4 decimals (``MeasurementSqlBuilder.java``,
+#: ``buildNumericRangeClause(..., ".4f")``).
+_MEASUREMENT_BOUNDS: Final = {
+    "ValueAsNumber": "value",
+    "RangeLow": "range_low",
+    "RangeHigh": "range_high",
+    "RangeLowRatio": "times_lln",
+    "RangeHighRatio": "times_uln",
+}
+
+#: What each value option of an Observation or Measurement bounds (the refusal of ``First``
+#: with one of them names it).
+_VALUE_OPTIONS: Final = {
+    "ValueAsNumber": "value",
+    "ValueAsConcept": "coded value",
+    "ValueAsConceptCS": "coded value",
+    "RangeLow": "lower limit of normal",
+    "RangeHigh": "upper limit of normal",
+    "RangeLowRatio": "value over the lower limit of normal",
+    "RangeHighRatio": "value over the upper limit of normal",
+}
 
 #: How Circe's end of the index events stands to the cohort language's (:func:`_index_end`).
 IndexEnd = Literal["as_read", "day_after", "mixed"]
@@ -277,13 +340,15 @@ def _empty(value: Any) -> bool:
 def _index_end(domains: list[str]) -> IndexEnd:
     """How Circe's end of the index events (``domains``: the cohort language's domain of each
     kind of index event) stands to the cohort language's: ``as_read`` where the language reads
-    Circe's end; ``day_after`` where every index event is an observation, which Circe ends the
-    day after its date (``observation.sql``: ``DATEADD(day,1,o.observation_date)``) and the
-    language on its date; ``mixed`` where only some are, so no one translation holds."""
-    observations = [domain == "observation" for domain in domains]
-    if observations and all(observations):
+    Circe's end; ``day_after`` where every index event is an observation, a measurement or a
+    laboratory result (:data:`_DAY_AFTER`), which Circe ends the day after its date
+    (``observation.sql``: ``DATEADD(day,1,o.observation_date)``; ``MeasurementSqlBuilder.java``:
+    ``DATEADD(day,1,m.measurement_date)``) and the language on its date; ``mixed`` where only
+    some are, so no one translation holds."""
+    one_day = [domain in _DAY_AFTER for domain in domains]
+    if one_day and all(one_day):
         return "day_after"
-    return "mixed" if any(observations) else "as_read"
+    return "mixed" if any(one_day) else "as_read"
 
 
 def _shifted(bound: Any, days: int) -> Any:
@@ -297,6 +362,11 @@ def _four_places(value: float) -> float:
     (``BuilderUtils.buildNumericRangeClause(..., ".4f")``, Java's ``%.4f``, which rounds the
     shortest decimal form of the number half up): 20.00005 is compared as 20.0001."""
     return float(Decimal(repr(float(value))).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def _article(noun: str) -> str:
+    """``a`` or ``an`` before ``noun`` (an observation, a measurement)."""
+    return "an" if noun[:1] in "aeiou" else "a"
 
 
 def _slug(name: str) -> str:
@@ -557,17 +627,26 @@ class _Translator:
         return where, values
 
     def measurement(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
-        """A Circe ``Measurement`` -> laboratory events of one registry test (module
-        docstring); the values are the registry's, in the test's canonical unit."""
+        """A Circe ``Measurement`` -> laboratory events when its concept set is the LOINC code
+        of one registry test (:meth:`laboratory`), else measurement events
+        (:meth:`measured`; without a ``CodesetId``, every measurement)."""
+        if inner.get("CodesetId") is None:
+            return self.measured(inner, where, None)
+        path = f"{where}.CodesetId"
+        name = self.codeset(inner["CodesetId"], path)
+        test = self.registry_test(name, path)
+        if test is None:
+            return self.measured(inner, where, name)
+        return self.laboratory(inner, where, test)
+
+    def laboratory(self, inner: Mapping[str, Any], where: str, test: str) -> dict[str, Any]:
+        """A Circe ``Measurement`` of registry test ``test`` -> laboratory events (module
+        docstring); the values are the registry's, in the test's canonical unit. ``First``
+        with a bound is refused (:meth:`first_with_values`)."""
         self.check_keys(
             inner, where, {"CodesetId", "First", "ValueAsNumber", "RangeHighRatio", "Unit"}
         )
-        path = f"{where}.CodesetId"
-        missing = (
-            "a measurement without a concept set (any test) is not in the cohort language, "
-            "which reads the registry's laboratory tests one by one"
-        )
-        test = self.lab_test(self.codeset(inner.get("CodesetId"), path, missing), path)
+        self.first_with_values(inner, where, "measurement")
         canonical = lab_tests()[test]
         values: dict[str, Any] = {"domain": "laboratory", "test": test}
         factor = self.unit_scale(inner.get("Unit"), f"{where}.Unit", test)
@@ -592,6 +671,77 @@ class _Translator:
         )
         return values
 
+    def measured(self, inner: Mapping[str, Any], where: str, name: str | None) -> dict[str, Any]:
+        """A Circe ``Measurement`` of concept set ``name`` (none of the registry's tests; None:
+        every measurement) -> measurement events (``MeasurementSqlBuilder.java``): ``First``;
+        ``ValueAsNumber`` -> ``value`` (``value_as_number`` as recorded), ``RangeLow``/
+        ``RangeHigh`` -> ``range_low``/``range_high`` (the limits as recorded),
+        ``RangeLowRatio``/``RangeHighRatio`` -> ``times_lln``/``times_uln`` (Circe:
+        ``value_as_number / NULLIF(range_low, 0)``), each bound to 4 decimals
+        (:func:`_four_places`); ``ValueAsConcept``/``ValueAsConceptCS`` ->
+        ``value_concept_set`` (:meth:`value_concept_set`). A row without the number or limit
+        a bound reads never matches, in Circe (a comparison with null) as in the cohort
+        language. ``First`` with any of these is refused (:meth:`first_with_values`)."""
+        known = {"CodesetId", "First", "ValueAsConcept", "ValueAsConceptCS", *_MEASUREMENT_BOUNDS}
+        self.check_keys(inner, where, known, _MEASUREMENT_REASONS)
+        self.first_with_values(inner, where, "measurement")
+        values: dict[str, Any] = {"domain": "measurement"}
+        if name is None:
+            values["any_code"] = True
+            self.note(
+                "a Measurement without a concept set reads every measurement, the results of "
+                "the registry's laboratory tests among them, but not the rows of the local "
+                "assessment concepts (the registry's assessments); Circe reads those rows too "
+                f"(first at {where})"
+            )
+        else:
+            values["concept_set"] = name
+            if any(item.descendants for item in self.sets[name].items):
+                self.note(
+                    "the results of a registry laboratory test among the concept set's "
+                    "descendants in the OMOP vocabulary (CK 2157-6 under LOINC LP15510-8, say) "
+                    "are read from the registry's laboratory rows, their value in the test's "
+                    "canonical unit, where Circe compares value_as_number as recorded (first at "
+                    f"{where}.CodesetId)"
+                )
+        for key, field_name in _MEASUREMENT_BOUNDS.items():
+            if not _empty(inner.get(key)):
+                values[field_name] = self.four_places(inner[key], f"{where}.{key}")
+        coded = self.value_concept_set(inner, where, "measurement")
+        if coded is not None:
+            values["value_concept_set"] = coded
+        return values
+
+    def four_places(self, raw: Any, path: str) -> Range:
+        """A Circe ``NumericRange`` on a value as recorded -> :class:`Range`, each bound to 4
+        decimals as Circe writes it (:func:`_four_places`)."""
+
+        def number(value: Any) -> float | None:
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                return None
+            return _four_places(value)
+
+        return self.bounds(raw, path, Range, number, "a number")
+
+    def first_with_values(self, inner: Mapping[str, Any], where: str, noun: str) -> None:
+        """Refuse ``First`` beside a bound on a row's values (``ValueAsNumber``,
+        ``ValueAsConcept``, ``RangeLow``, ...): Circe numbers a person's rows of the concept set
+        (the ``ordinal`` of the inner query, ``ObservationSqlBuilder.java``,
+        ``MeasurementSqlBuilder.java``) before the outer WHERE bounds the values, so it keeps
+        the first row if its value is in range, where the cohort language bounds the values
+        first and would take the first row in range. The refusal names the first bound."""
+        if not inner.get("First"):
+            return
+        for key, what in _VALUE_OPTIONS.items():
+            if not _empty(inner.get(key)):
+                fits = "is in the set" if key.startswith("ValueAsConcept") else "is in range"
+                raise self.refuse(
+                    f"{where}.{key}",
+                    f"with First: Circe bounds the {what} of the person's first {noun} of the "
+                    f"concept set, where the cohort language would take the first {noun} whose "
+                    f"{what} {fits} (drop one of the two)",
+                )
+
     def observation(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
         """A Circe ``Observation`` -> observation events (``ObservationSqlBuilder.java``): its
         concept set (none: every observation), ``First`` and ``ValueAsNumber`` -> ``value``,
@@ -600,7 +750,8 @@ class _Translator:
         cohort language. Circe numbers a person's observations of the concept set
         (``ordinal``) before it bounds the value: ``First`` with ``ValueAsNumber`` is the first
         observation if its value is in range, where the cohort language would take the first
-        in range, so the two together are refused."""
+        in range, so the two together are refused, as are ``First`` and a coded value
+        (:meth:`first_with_values`)."""
         known = {"CodesetId", "First", "ValueAsNumber", "ValueAsConcept", "ValueAsConceptCS"}
         self.check_keys(inner, where, known, _OBSERVATION_REASONS)
         values: dict[str, Any] = {"domain": "observation"}
@@ -614,41 +765,29 @@ class _Translator:
             )
         else:
             values["concept_set"] = self.codeset(inner["CodesetId"], f"{where}.CodesetId")
+        self.first_with_values(inner, where, "observation")
         if not _empty(inner.get("ValueAsNumber")):
-            path = f"{where}.ValueAsNumber"
-            if inner.get("First"):
-                raise self.refuse(
-                    path,
-                    "with First: Circe bounds the value of the person's first observation of "
-                    "the concept set, where the cohort language would take the first "
-                    "observation whose value is in range (drop one of the two)",
-                )
-
-            def number(value: Any) -> float | None:
-                if not isinstance(value, int | float) or isinstance(value, bool):
-                    return None
-                return _four_places(value)
-
-            values["value"] = self.bounds(inner["ValueAsNumber"], path, Range, number, "a number")
-        coded = self.value_concept_set(inner, where)
+            values["value"] = self.four_places(inner["ValueAsNumber"], f"{where}.ValueAsNumber")
+        coded = self.value_concept_set(inner, where, "observation")
         if coded is not None:
             values["value_concept_set"] = coded
         return values
 
-    def value_concept_set(self, inner: Mapping[str, Any], where: str) -> str | None:
-        """An Observation's ``ValueAsConcept`` (concepts: ``value_as_concept_id in (...)``,
-        the concepts themselves) or ``ValueAsConceptCS`` (a concept set: ``value_as_concept_id
-        in`` its concepts, ``getCodesetInExpression``) -> the name of the concept set its coded
-        value must be in (``value_concept_set``); ``ValueAsConcept``'s concepts become a
-        concept set of their own (no descendants). None without either. Refused: both at once
-        (Circe asks for both; the cohort language has one set), ``IsExclusion`` (a value
-        outside the set) and a selection without ``CodesetId`` (any coded value)."""
+    def value_concept_set(self, inner: Mapping[str, Any], where: str, noun: str) -> str | None:
+        """An Observation's or a Measurement's (``noun``) ``ValueAsConcept`` (concepts:
+        ``value_as_concept_id in (...)``, the concepts themselves) or ``ValueAsConceptCS`` (a
+        concept set: ``value_as_concept_id in`` its concepts, ``getCodesetInExpression``) -> the
+        name of the concept set its coded value must be in (``value_concept_set``);
+        ``ValueAsConcept``'s concepts become a concept set of their own (``<noun>_values``, no
+        descendants). None without either. Refused: both at once (Circe asks for both; the
+        cohort language has one set), ``IsExclusion`` (a value outside the set) and a selection
+        without ``CodesetId`` (any coded value)."""
         concepts, selection = inner.get("ValueAsConcept"), inner.get("ValueAsConceptCS")
         if not _empty(concepts) and not _empty(selection):
             raise self.refuse(
                 f"{where}.ValueAsConceptCS",
-                "ValueAsConcept and ValueAsConceptCS together: the cohort language bounds an "
-                "observation's coded value by one concept set (give one of them)",
+                "ValueAsConcept and ValueAsConceptCS together: the cohort language bounds "
+                f"{_article(noun)} {noun}'s coded value by one concept set (give one of them)",
             )
         if not _empty(selection):
             path = f"{where}.ValueAsConceptCS"
@@ -680,18 +819,37 @@ class _Translator:
                 None if code is None else str(code),
             )
             items.append(self.model(ConceptItem, f"{path}[{j}]", system=system, code=value))
-        name, n = "observation_values", 1
+        name, n = f"{noun}_values", 1
         while name in self.sets:
             n += 1
-            name = f"observation_values_{n}"
+            name = f"{noun}_values_{n}"
         self.sets[name] = self.model(ConceptSet, path, items=items)
         return name
 
-    def lab_test(self, name: str, path: str) -> str:
-        """The registry test whose LOINC code concept set ``name`` holds (and nothing else)."""
+    def registry_test(self, name: str, path: str) -> str | None:
+        """The registry test whose LOINC code concept set ``name`` holds (and nothing else), or
+        None when it holds none of the registry's tests (a measurement of other concepts). A
+        set holding a test beside other concepts, excluding concepts beside a test, or holding
+        two tests is refused: the registry keeps each test's results in ``laboratory`` (in its
+        canonical unit) and every other measurement in ``measurement``."""
         loinc = {code: test for test, code in lab_loinc().items()}
         known = ", ".join(f"{t} {code}" for code, t in sorted(loinc.items(), key=lambda x: x[1]))
         items = self.sets[name].items
+        included = [item for item in items if not item.exclude]
+        found = [item for item in included if item.system == "LOINC" and item.code in loinc]
+        if not found:
+            return None
+        others = [item for item in included if item not in found]
+        if others:
+            code = f"{others[0].system} {others[0].code or others[0].ingredient}"
+            raise self.refuse(
+                path,
+                f"concept set {name!r} holds LOINC {found[0].code}, a laboratory test of the "
+                f"registry ({loinc[str(found[0].code)]}), beside other concepts ({code}): the "
+                "registry keeps that test's results in its laboratory table (in the test's "
+                "canonical unit) and every other measurement in its measurement table; make "
+                "one criterion of the test and one of the other concepts (in an ANY group)",
+            )
         if any(item.exclude for item in items):
             raise self.refuse(
                 path,
@@ -699,20 +857,12 @@ class _Translator:
                 f"laboratory test of the registry by its LOINC code ({known})",
             )
         tests = set()
-        for item in items:
-            if item.system != "LOINC" or item.code not in loinc:
-                code = item.code or item.ingredient
-                raise self.refuse(
-                    path,
-                    f"concept set {name!r} holds {item.system} {code}, which is not a "
-                    f"laboratory test of the registry; a Measurement criterion reads one of "
-                    f"its tests by its LOINC code ({known})",
-                )
-            tests.add(loinc[item.code])
+        for item in found:
+            tests.add(loinc[str(item.code)])
             if item.descendants:
                 self.note(
                     f"concept set {name!r}: the descendants of LOINC {item.code} are not "
-                    f"added; the registry's {loinc[item.code]} results are those coded "
+                    f"added; the registry's {loinc[str(item.code)]} results are those coded "
                     f"LOINC {item.code} (first at {path})"
                 )
         if len(tests) > 1:
@@ -779,8 +929,8 @@ class _Translator:
         only counts events inside the index's observation period (Circe then reads an open
         end as the period's start or end). ``index_end``: how Circe's end of the index events
         stands to the cohort language's (:func:`_index_end`); where every index event is an
-        observation, Circe's index end (``UseIndexEnd``) is the day after the index date, so
-        the window is measured from the index date, one day further."""
+        observation or a measurement, Circe's index end (``UseIndexEnd``) is the day after the
+        index date, so the window is measured from the index date, one day further."""
         data = self.obj(raw, path)
         self.check_keys(data, path, {"Start", "End", "UseIndexEnd", "UseEventEnd"})
         use_event_end = data.get("UseEventEnd")
@@ -804,13 +954,15 @@ class _Translator:
         if index == "end" and index_end == "mixed":
             raise self.refuse(
                 f"{path}.UseIndexEnd",
-                "the index events mix observations with other events: Circe ends an "
-                "observation the day after its date, the cohort language on its date, so no "
-                "one window from the index end means Circe's for both (measure from the index "
-                "start, or give the observations a cohort of their own)",
+                "the index events mix observations or measurements with other events: Circe "
+                "ends an observation or a measurement the day after its date, the cohort "
+                "language on its date, so no one window from the index end means Circe's for "
+                "both (measure from the index start, or give the observations or measurements a "
+                "cohort of their own)",
             )
         if index == "end" and index_end == "day_after":
-            # Circe's index end is the observation's date + 1 (observation.sql)
+            # Circe's index end is the observation's or measurement's date + 1
+            # (observation.sql, MeasurementSqlBuilder.java)
             bounds = {k: _shifted(v, 1) for k, v in bounds.items()}
             index = "start"
         window = self.model(
@@ -818,16 +970,17 @@ class _Translator:
         )
         return ("end" if on_end else "start"), window
 
-    def on_observation_date(self, window: RelativeWindow, path: str) -> RelativeWindow:
-        """A window on an observation's end -> the same window on its date: Circe's end of an
-        observation is the day after its date (``observation.sql``), the cohort language's is
-        its date, so each bound moves one day earlier (an open bound stays open)."""
+    def on_event_date(self, window: RelativeWindow, path: str, noun: str) -> RelativeWindow:
+        """A window on an observation's or a measurement's (``noun``) end -> the same window on
+        its date: Circe's end of one is the day after its date (``observation.sql``,
+        ``MeasurementSqlBuilder.java``), the cohort language's is its date, so each bound moves
+        one day earlier (an open bound stays open)."""
         bounds = (window.start, window.end)
         if any(b is not None and not isinstance(b, int) for b in bounds):
             raise self.refuse(
                 path,
-                "a window end at the observation period on an observation's end (the day "
-                "after its date in Circe) is not in the cohort language",
+                f"a window end at the observation period on {_article(noun)} {noun}'s end (the "
+                "day after its date in Circe) is not in the cohort language",
             )
         return self.model(
             RelativeWindow,
@@ -841,8 +994,8 @@ class _Translator:
         self, raw: Any, path: str, *, observed_cohort: bool, index_end: IndexEnd
     ) -> Criterion:
         """A Circe ``CorelatedCriteria`` (a criterion in a group) -> a :class:`Criterion`;
-        ``index_end`` as for :meth:`window`. A window on an observation's end bounds its date
-        (:meth:`on_observation_date`)."""
+        ``index_end`` as for :meth:`window`. A window on an observation's, a measurement's or a
+        laboratory result's end bounds its date (:meth:`on_event_date`)."""
         data = self.obj(raw, path)
         self.check_keys(
             data,
@@ -850,11 +1003,12 @@ class _Translator:
             {"Criteria", "StartWindow", "EndWindow", "Occurrence", "IgnoreObservationPeriod"},
         )
         where, values = self.domain(data.get("Criteria"), f"{path}.Criteria")
-        observation = values["domain"] == "observation"
+        # Circe's noun of an event it ends the day after its date, else None
+        one_day = _DAY_AFTER.get(values["domain"])
         ignore = bool(data.get("IgnoreObservationPeriod"))
         observed = observed_cohort and not ignore
         windows: dict[str, RelativeWindow] = {}
-        moved = False  # a window on an observation's end, read on its date
+        moved = False  # a window on such an event's end, read on its date
         for key, event_end in (("StartWindow", False), ("EndWindow", True)):
             if _empty(data.get(key)):
                 continue
@@ -865,12 +1019,12 @@ class _Translator:
                 observed=observed,
                 index_end=index_end,
             )
-            if on == "end" and observation:
-                on, window = "start", self.on_observation_date(window, f"{path}.{key}")
+            if on == "end" and one_day is not None:
+                on, window = "start", self.on_event_date(window, f"{path}.{key}", one_day)
                 moved = True
             if on in windows:
                 what = (
-                    "the observation's date (Circe ends it the day after, so a window on its "
+                    f"the {one_day}'s date (Circe ends it the day after, so a window on its "
                     "end bounds its date too)"
                     if moved
                     else f"the event's {on} date"
@@ -1150,8 +1304,9 @@ class _Translator:
     def exit(self, index_end: IndexEnd) -> Exit:
         """``EndStrategy``, ``CensoringCriteria``, ``CollapseSettings`` and ``CensorWindow`` ->
         the language's :class:`Exit`. ``index_end``: how Circe's end of the entry events stands
-        to the language's (:func:`_index_end`); an exit from the end of an observation (the
-        day after its date in Circe) is written from its date, one day further."""
+        to the language's (:func:`_index_end`); an exit from the end of an observation or a
+        measurement (the day after its date in Circe) is written from its date, one day
+        further."""
         values: dict[str, Any] = {}
         strategy = self.data.get("EndStrategy")
         if not _empty(strategy):
@@ -1171,12 +1326,14 @@ class _Translator:
                     raise self.refuse(
                         f"{path}.DateField",
                         "an exit from the entry event's end, where the entry events mix "
-                        "observations with other events: Circe ends an observation the day "
-                        "after its date, the cohort language on its date, so no one offset "
-                        "means Circe's for both (give the observations a cohort of their own)",
+                        "observations or measurements with other events: Circe ends an "
+                        "observation or a measurement the day after its date, the cohort "
+                        "language on its date, so no one offset means Circe's for both (give "
+                        "the observations or measurements a cohort of their own)",
                     )
                 if date == "EndDate" and index_end == "day_after":
-                    # Circe's end of an observation is its date + 1 (observation.sql)
+                    # Circe's end of an observation or a measurement is its date + 1
+                    # (observation.sql, MeasurementSqlBuilder.java)
                     date, days = "StartDate", days + 1
                 values.update(
                     strategy="fixed",

@@ -10,6 +10,14 @@ is read from its registry table:
   = the observation's number (a ``value`` constraint keeps the rows with a number in range,
   as Circe's ValueAsNumber does; ``value_concept_set`` the rows whose coded value is in that
   concept set, as Circe's ValueAsConcept does).
+- ``measurement``: rows whose (code system, code) is in the concept set, on their date, the
+  registry tests' ``laboratory`` results among them as LOINC-coded measurements in the test's
+  canonical unit with its ULN as ``range_high`` (:func:`_measurements`); value = the
+  measurement's number as recorded (``value`` and ``value_concept_set`` as for an
+  observation; ``range_low``/``range_high`` bound the limits of the normal range the source
+  gave, ``times_lln``/``times_uln`` the value over that lower or upper limit, a limit of 0
+  being no limit: Circe's RangeLow, RangeHigh, RangeLowRatio and RangeHighRatio,
+  ``value_as_number / NULLIF(range_low, 0)``, circe-be ``MeasurementSqlBuilder.java``).
 - ``drug_exposure``: rows in the concept set (codes or ingredients) and not excluded (by the
   set's excluded items, formulation or route; a null formulation or route never excludes);
   a missing end date is a regimen still running: its end is :data:`OPEN_END`, so it lasts
@@ -42,6 +50,7 @@ from ibis import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
 from myositis.codes import ICD_SYSTEMS, load_codeset
+from myositis.codes.units import lab_loinc
 from myositis.cohort.cdasi_activity import cdasi_activity
 from myositis.cohort.concepts import any_of, bare, compared, matches
 from myositis.cohort.language import ConceptItem, ConceptSet, DateRange, Events, Range
@@ -178,9 +187,40 @@ def _lower_in(value: ir.StringValue, allowed: list[str]) -> ir.BooleanValue:
 
 
 def _rows_of(con: BaseBackend, domain: str, persons: ir.Table | None) -> ir.Table:
-    """The rows of ``domain``'s table, of ``persons`` only when given (read first)."""
-    table = con.table(domain)
+    """The rows of ``domain``'s table, of ``persons`` only when given (read first); of the
+    ``measurement`` domain, the registry tests' results too (:func:`_measurements`)."""
+    table = _measurements(con) if domain == "measurement" else con.table(domain)
     return table if persons is None else table.semi_join(persons, "person_id")
+
+
+def _measurements(con: BaseBackend) -> ir.Table:
+    """The ``measurement`` rows and the ``laboratory`` rows as measurements: each registry
+    test's result coded by its LOINC code (``codes/data/lab_units.csv``: CK 2157-6, ...), its
+    value and unit the stored ones (the test's canonical unit), its upper limit of normal as
+    ``range_high``. A concept set that reaches a registry test (OMOP's LOINC part LP15510-8
+    "Creatine kinase" has CK 2157-6 among its descendants) finds its results, which the
+    registry keeps in ``laboratory``, not ``measurement``: read from ``measurement`` alone, such
+    a criterion would find none and say nothing."""
+    m = con.table("measurement")
+    lab = con.table("laboratory")
+    loinc = ibis.cases(
+        *((lab.test.strip().lower() == test, code) for test, code in lab_loinc().items()),
+        else_=lab.loinc,
+    )
+    text, number = ibis.null().cast("string"), ibis.null().cast("float64")
+    as_measured = lab.select(
+        person_id=lab.person_id,
+        code_system=ibis.literal("LOINC"),
+        code=loinc,
+        measurement_date=lab.result_date,
+        value=lab.value,
+        unit=lab.unit,
+        range_low=number,
+        range_high=lab.uln,
+        value_code_system=text,
+        value_code=text,
+    )
+    return m.select(*as_measured.columns).union(as_measured)
 
 
 def _coded(
@@ -197,6 +237,34 @@ def _coded(
         return ibis.literal(True)
     assert spec.concept_set is not None
     return concept_filter(con, table, concept_sets[spec.concept_set], ingredient=ingredient)
+
+
+def _valued(
+    con: BaseBackend, rows: ir.Table, spec: Events, concept_sets: Mapping[str, ConceptSet]
+) -> ir.Table:
+    """The ``observation`` or ``measurement`` rows meeting ``spec``'s value constraints:
+    ``value`` on the number (a row without one never matches, as in Circe, whose
+    ``value_as_number`` comparison is null then), ``value_concept_set`` on the coded value; of
+    a measurement also ``range_low``/``range_high`` on the limits and ``times_lln``/
+    ``times_uln`` on the value over a limit, a limit of 0 being no limit (circe-be
+    ``MeasurementSqlBuilder.java``: ``value_as_number / NULLIF(range_low, 0)``; PostgreSQL
+    would stop the query on a division by zero)."""
+    if spec.value is not None:
+        rows = rows.filter(rows.value.notnull() & in_range(rows.value, spec.value))
+    if spec.value_concept_set is not None:
+        values = concept_sets[spec.value_concept_set]
+        rows = rows.filter(
+            concept_filter(con, rows, values, columns=("value_code_system", "value_code"))
+        )
+    if spec.domain != "measurement":
+        return rows
+    for column, bounds in (("range_low", spec.range_low), ("range_high", spec.range_high)):
+        if bounds is not None:
+            rows = rows.filter(in_range(rows[column], bounds))
+    for column, bounds in (("range_low", spec.times_lln), ("range_high", spec.times_uln)):
+        if bounds is not None:
+            rows = rows.filter(in_range(rows.value / rows[column].nullif(0), bounds))
+    return rows
 
 
 def exposure_rows(
@@ -251,16 +319,11 @@ def domain_events(
         events = rows.select(
             "person_id", start_date=start, end_date=rows.end_date.fill_null(start)
         ).mutate(value=null_value)
-    elif spec.domain == "observation":
-        rows = table.filter(_coded(con, table, spec, concept_sets))
-        if spec.value is not None:
-            rows = rows.filter(rows.value.notnull() & in_range(rows.value, spec.value))
-        if spec.value_concept_set is not None:
-            values = concept_sets[spec.value_concept_set]
-            rows = rows.filter(
-                concept_filter(con, rows, values, columns=("value_code_system", "value_code"))
-            )
-        day = rows.observation_date
+    elif spec.domain in ("observation", "measurement"):
+        rows = _valued(
+            con, table.filter(_coded(con, table, spec, concept_sets)), spec, concept_sets
+        )
+        day = rows[f"{spec.domain}_date"]
         events = rows.select("person_id", start_date=day, end_date=day, value=rows.value)
     elif spec.domain == "drug_exposure":
         rows = exposure_rows(con, spec, concept_sets, persons=persons)

@@ -52,6 +52,7 @@ DOMAINS: dict[str, str] = {
     "procedure": "procedure",
     "visit": "visit",
     "observation": "observation",
+    "measurement": "measurement",
     "drug_exposure": "drug_exposure",
     "assessment": "assessment",
     "laboratory": "laboratory",
@@ -63,6 +64,7 @@ Domain = Literal[
     "procedure",
     "visit",
     "observation",
+    "measurement",
     "drug_exposure",
     "assessment",
     "laboratory",
@@ -231,10 +233,18 @@ class Events(_Extended):
       of cancer, smoking), with an optional ``value`` constraint on its number and
       ``value_concept_set`` on its coded value (``value_code_system``/``value_code``: SNOMED
       77176002 smoker); one date.
+    - ``measurement``: ``concept_set`` (codes of ``measurement.code_system``/``code``: a
+      hemoglobin, a body weight, a test reported as a code; a registry laboratory test's
+      LOINC code finds its ``laboratory`` results, in the test's canonical unit with the ULN
+      as the upper limit), with optional ``value`` (its number as recorded),
+      ``value_concept_set`` (its coded value), ``range_low``/``range_high`` (the limits of the
+      normal range the source gave), ``times_lln``/``times_uln`` (value / the range's lower or
+      upper limit; a limit of 0 is no limit) constraints; one date (Circe's ``Measurement``:
+      ``MeasurementSqlBuilder.java``).
     - ``drug_exposure``: ``concept_set`` (codes or ingredients), minus
       ``exclude_formulations``/``exclude_routes``; start date to end date, a missing end date
       being a regimen still running (it ends with the observation).
-    - any of these five with ``any_code: true`` instead of a concept set: every record of the
+    - any of these six with ``any_code: true`` instead of a concept set: every record of the
       domain, whatever its code (Circe's criterion without a ``CodesetId``). Asked for by name,
       so a concept set left out by mistake is still an error.
     - ``assessment``: ``instrument`` and ``measure`` (CDASI ``activity`` is scored from the
@@ -266,6 +276,9 @@ class Events(_Extended):
     terms: list[str] = Field(default_factory=list)
     value: Range | None = None
     times_uln: Range | None = None
+    times_lln: Range | None = None
+    range_low: Range | None = None
+    range_high: Range | None = None
     grade: Range | None = None
     serious: bool | None = None
     exclude_formulations: list[str] = Field(default_factory=list)
@@ -278,7 +291,18 @@ class Events(_Extended):
     sex: list[str] | None = None
     having: Group | None = None
 
-    ADDED = ("any_code", "value_concept_set", "start_date", "end_date", "age", "sex", "having")
+    ADDED = (
+        "any_code",
+        "value_concept_set",
+        "times_lln",
+        "range_low",
+        "range_high",
+        "start_date",
+        "end_date",
+        "age",
+        "sex",
+        "having",
+    )
     _sexes = field_validator("sex")(_known_sexes)
 
     @model_validator(mode="after")
@@ -288,6 +312,16 @@ class Events(_Extended):
             "procedure": {"concept_set", "any_code"},
             "visit": {"concept_set", "any_code"},
             "observation": {"concept_set", "any_code", "value", "value_concept_set"},
+            "measurement": {
+                "concept_set",
+                "any_code",
+                "value",
+                "value_concept_set",
+                "range_low",
+                "range_high",
+                "times_lln",
+                "times_uln",
+            },
             "drug_exposure": {"concept_set", "any_code", "exclude_formulations", "exclude_routes"},
             "assessment": {"instrument", "measure", "value"},
             "laboratory": {"test", "value", "times_uln"},
@@ -303,6 +337,9 @@ class Events(_Extended):
             "terms",
             "value",
             "times_uln",
+            "times_lln",
+            "range_low",
+            "range_high",
             "grade",
             "serious",
             "exclude_formulations",
@@ -320,6 +357,7 @@ class Events(_Extended):
             "procedure": ("concept_set",),
             "visit": ("concept_set",),
             "observation": ("concept_set",),
+            "measurement": ("concept_set",),
             "drug_exposure": ("concept_set",),
             "assessment": ("instrument", "measure"),
             "laboratory": ("test",),
@@ -343,7 +381,8 @@ class Events(_Extended):
 
     def describe(self) -> str:
         """A short human description: ``diagnosis in dm``, ``laboratory ck times_uln > 2``."""
-        if self.domain in ("diagnosis", "procedure", "visit", "observation", "drug_exposure"):
+        coded = ("diagnosis", "procedure", "visit", "observation", "measurement", "drug_exposure")
+        if self.domain in coded:
             codes = "of any code" if self.any_code else f"in {self.concept_set}"
             text = f"{self.domain.replace('_', ' ')} {codes}"
         elif self.domain == "assessment":
@@ -352,7 +391,7 @@ class Events(_Extended):
             text = f"laboratory {self.test}"
         else:
             text = f"adverse event {' / '.join(self.terms) or '(any)'}"
-        for name in ("value", "times_uln", "grade"):
+        for name in ("value", "times_uln", "times_lln", "range_low", "range_high", "grade"):
             bound = getattr(self, name)
             if bound is not None:
                 text += f" {name if name != 'value' else ''} {bound.describe()}".replace("  ", " ")
