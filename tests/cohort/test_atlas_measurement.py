@@ -383,8 +383,8 @@ def test_a_measurement_of_other_concepts_is_the_measurement_domain() -> None:
 def test_a_measurement_without_a_concept_set_and_with_descendants_say_what_it_reads() -> None:
     """Without ``CodesetId``: every measurement (``any_code``), with a note that the local
     assessment concepts' rows are not among them (Circe would read those rows too); a concept
-    set with descendants: a note that a registry test among its descendants is read from the
-    laboratory rows, in its canonical unit."""
+    set with descendants and a value bound: a note that a registry test among its descendants
+    is read from the laboratory rows, in its canonical unit."""
     imported = translate_atlas(_other({"First": True}))
     (event,) = imported.cohort.entry.events
     assert (event.domain, event.any_code, event.concept_set, event.first) == (
@@ -400,8 +400,11 @@ def test_a_measurement_without_a_concept_set_and_with_descendants_say_what_it_re
     )  # fmt: skip
     data = _other({"CodesetId": 0})
     data["ConceptSets"][0]["expression"]["items"][0]["includeDescendants"] = True
-    notes = translate_atlas(data).notes
-    assert any("are read from the registry's laboratory rows" in n for n in notes)
+    said = "are read from the registry's laboratory rows"
+    assert not any(said in n for n in translate_atlas(data).notes)  # no bound: any unit counts
+    criterion = data["PrimaryCriteria"]["CriteriaList"][0]["Measurement"]
+    criterion["ValueAsNumber"] = {"Value": 2, "Op": "gt"}
+    assert any(said in n for n in translate_atlas(data).notes)
 
 
 def test_a_coded_result_is_the_value_concept_set() -> None:

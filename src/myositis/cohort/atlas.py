@@ -696,7 +696,9 @@ class _Translator:
             )
         else:
             values["concept_set"] = name
-            if any(item.descendants for item in self.sets[name].items):
+            bounded = any(not _empty(inner.get(key)) for key in _MEASUREMENT_BOUNDS)
+            if bounded and any(item.descendants for item in self.sets[name].items):
+                # without a bound a result counts whatever its unit, as in Circe
                 self.note(
                     "the results of a registry laboratory test among the concept set's "
                     "descendants in the OMOP vocabulary (CK 2157-6 under LOINC LP15510-8, say) "
