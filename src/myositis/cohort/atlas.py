@@ -1219,6 +1219,7 @@ class _Translator:
         concept_sets = self.concept_sets()
         observed = not self.any_record
         entry = self.entry(observed)
+        index_end = _index_end([event.domain for event in entry.events])
         inclusion = []
         for i, raw in enumerate(self.array(data.get("InclusionRules"), "InclusionRules")):
             path = f"InclusionRules[{i}]"
@@ -1228,7 +1229,7 @@ class _Translator:
                 rule.get("expression"),
                 f"{path}.expression",
                 observed=observed,
-                index_end=self.entry_end(entry),
+                index_end=index_end,
             )
             inclusion.append(
                 self.model(
@@ -1247,14 +1248,8 @@ class _Translator:
             entry=entry,
             inclusion=inclusion,
             expression_limit=self.limit(data.get("ExpressionLimit"), "ExpressionLimit"),
-            exit=self.exit(self.entry_end(entry)),
+            exit=self.exit(index_end),
         )
-
-    @staticmethod
-    def entry_end(entry: Entry) -> IndexEnd:
-        """How Circe's end of the entry events stands to the cohort language's
-        (:func:`_index_end`)."""
-        return _index_end([event.domain for event in entry.events])
 
     def entry(self, observed: bool) -> Entry:
         path = "PrimaryCriteria"

@@ -453,59 +453,47 @@ def _visit_concept_id(concepts: _Concepts, system: str, code: str) -> int:
     return concepts.id(system, code) if fixed is None else fixed
 
 
+def _valued(table: str, r: dict[str, Any], row: int, concepts: _Concepts) -> dict[str, Any]:
+    """The columns an ``observation`` or ``measurement`` row (``table``) numbered ``row`` shares,
+    from one of the registry's other observations or measurements ``r``: its code's concept,
+    typed EHR, the code as ``<table>_source_value``; its number as ``value_as_number``, its
+    coded value as ``value_as_concept_id`` (the concept made for it), its unit (UCUM text) as
+    ``unit_source_value`` with ``unit_concept_id`` 0 (the registry names no unit concept; none
+    without a unit)."""
+    coded = bool(r["value_code_system"] and r["value_code"])
+    return {
+        f"{table}_id": row,
+        "person_id": r["person_id"],
+        f"{table}_concept_id": concepts.id(r["code_system"], r["code"]),
+        f"{table}_date": r[f"{table}_date"],
+        f"{table}_type_concept_id": EHR,
+        "value_as_number": r["value"],
+        "value_as_concept_id": (
+            concepts.id(r["value_code_system"], r["value_code"]) if coded else None
+        ),
+        "unit_concept_id": None if r["unit"] is None else 0,
+        "unit_source_value": r["unit"],
+        f"{table}_source_value": r["code"],
+        f"{table}_source_concept_id": 0,
+    }
+
+
 def _observation(o: dict[str, Any], row: int, concepts: _Concepts) -> dict[str, Any]:
     """One of the registry's other observations as an ``observation`` row numbered ``row``
-    (after the subtypes): its code's concept, typed EHR, the code in
-    ``observation_source_value``; its number, coded value (the concept made for it) and text
-    as ``value_as_number``, ``value_as_concept_id`` and ``value_as_string``; its unit (UCUM
-    text) as ``unit_source_value`` with ``unit_concept_id`` 0, as the measurement rows write
-    theirs (the registry names no unit concept), none without a unit. The observation view
-    reads each back as it was (``registry/omop/views.py``, ``RegistryViews.observation``)."""
-    coded = bool(o["value_code_system"] and o["value_code"])
-    return {
-        "observation_id": row,
-        "person_id": o["person_id"],
-        "observation_concept_id": concepts.id(o["code_system"], o["code"]),
-        "observation_date": o["observation_date"],
-        "observation_type_concept_id": EHR,
-        "value_as_number": o["value"],
-        "value_as_string": o["value_text"],
-        "value_as_concept_id": (
-            concepts.id(o["value_code_system"], o["value_code"]) if coded else None
-        ),
-        "unit_concept_id": None if o["unit"] is None else 0,
-        "unit_source_value": o["unit"],
-        "observation_source_value": o["code"],
-        "observation_source_concept_id": 0,
-    }
+    (after the subtypes): :func:`_valued`, and its text as ``value_as_string``. The observation
+    view reads each back as it was (``registry/omop/views.py``, ``RegistryViews.observation``)."""
+    return _valued("observation", o, row, concepts) | {"value_as_string": o["value_text"]}
 
 
 def _measurement(m: dict[str, Any], row: int, concepts: _Concepts) -> dict[str, Any]:
     """One of the registry's other measurements as a ``measurement`` row numbered ``row``
-    (after the laboratory results and the assessments), written as :func:`_observation`
-    writes an observation: its code's concept, typed EHR, the code in
-    ``measurement_source_value``; its number, unit (``unit_source_value``, ``unit_concept_id``
-    0) and coded value (``value_as_concept_id``, the concept made for it), and its normal range
+    (after the laboratory results and the assessments): :func:`_valued`, and its normal range
     as ``range_low`` and ``range_high`` (in its unit, as the registry holds them: unlike a
     laboratory result's, nothing is converted). The measurement view reads each back as it was
     (``registry/omop/views.py``, ``RegistryViews.measurement``)."""
-    coded = bool(m["value_code_system"] and m["value_code"])
-    return {
-        "measurement_id": row,
-        "person_id": m["person_id"],
-        "measurement_concept_id": concepts.id(m["code_system"], m["code"]),
-        "measurement_date": m["measurement_date"],
-        "measurement_type_concept_id": EHR,
-        "value_as_number": m["value"],
-        "value_as_concept_id": (
-            concepts.id(m["value_code_system"], m["value_code"]) if coded else None
-        ),
-        "unit_concept_id": None if m["unit"] is None else 0,
-        "unit_source_value": m["unit"],
+    return _valued("measurement", m, row, concepts) | {
         "range_low": m["range_low"],
         "range_high": m["range_high"],
-        "measurement_source_value": m["code"],
-        "measurement_source_concept_id": 0,
     }
 
 
