@@ -1081,6 +1081,51 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (8, D(2020, 2, 1), D(2022, 6, 30)),
         ],
     ),
+    # A measurement ending the day after its date (end: day_after, Circe's end of a
+    # measurement) beside hospital stays, every event until its end (fixed, 0 days from the
+    # end): each stay to its discharge, each detected SARS-CoV-2 RNA test to the day after it
+    # (1's on 2021-01-05, 3's on 2020-06-20, 8's on 2020-03-10; 2's was not detected). No
+    # observation required; 8's second stay (2022-06-27..07-03) is cut at the end of the
+    # period holding it (2022-06-30). No two periods of a person touch, so none merge.
+    "ends_the_day_after": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "hospital_stay": {
+                    "items": [
+                        {"system": "VISIT", "code": "IP"},
+                        {"system": "VISIT", "code": "ERIP"},
+                    ]
+                },
+                "sars_cov_2_rna": {"items": [{"system": "LOINC", "code": "94500-6"}]},
+                "detected": {"items": [{"system": "SNOMED", "code": "260373001"}]},
+            },
+            "entry": {
+                "events": [
+                    {"domain": "visit", "concept_set": "hospital_stay"},
+                    {
+                        "domain": "measurement",
+                        "concept_set": "sars_cov_2_rna",
+                        "value_concept_set": "detected",
+                        "end": "day_after",
+                    },
+                ],
+                "limit": "all",
+            },
+            "expression_limit": "all",
+            "exit": {"strategy": "fixed", "date": "end", "offset_days": 0},
+        },
+        [8, 3],
+        [
+            (1, D(2021, 1, 5), D(2021, 1, 6)),
+            (1, D(2021, 2, 10), D(2021, 2, 14)),
+            (3, D(2020, 5, 24), D(2020, 5, 27)),
+            (3, D(2020, 6, 20), D(2020, 6, 21)),
+            (8, D(2020, 3, 10), D(2020, 3, 11)),
+            (8, D(2020, 3, 16), D(2020, 3, 22)),
+            (8, D(2022, 6, 27), D(2022, 6, 30)),
+        ],
+    ),
 }
 
 

@@ -425,9 +425,11 @@ def test_a_coded_result_is_the_value_concept_set() -> None:
 M_ENTRY = "PrimaryCriteria.CriteriaList[0].Measurement"
 #: (option, its value, the refusal's reason) on a measurement of hemoglobin
 M_REFUSALS: list[tuple[str, Any, str]] = [
-    ("Unit", [_concept("g/dL", 8713, "UCUM")], "criteria on a measurement's unit are not in the "
-     "cohort language (ValueAsNumber compares value_as_number as recorded, whatever its unit"),
-    ("UnitCS", {"CodesetId": 1}, "criteria on a measurement's unit are not in the cohort"),
+    # Unit and UnitCS are units (tests/cohort/test_measurement_units.py), but these
+    ("UnitCS.IsExclusion", {"CodesetId": 1, "IsExclusion": True},
+     "a unit outside a concept set is not in the cohort language (list the units in Unit)"),
+    ("UnitCS", {"CodesetId": None, "IsExclusion": False},
+     "a unit of any concept (no CodesetId: unit_concept_id is not null)"),
     ("Abnormal", True, "the abnormal flag is not in the cohort language (Circe: value_as_number "
      "outside range_low to range_high, or value_as_concept_id 4155142 or 4155143)"),
     ("Operator", [{"CONCEPT_ID": 4171756}], "result operators (<, >) are not in the registry"),
@@ -567,28 +569,38 @@ def test_the_end_of_a_measurement_is_the_day_after_its_date(
     )
 
 
-def test_measurements_among_other_entry_events_refuse_what_reads_their_end() -> None:
-    """Entry events of a measurement and a condition: an exit from their end or a window from
-    the index end would be the day after the measurement's date and the condition's own end,
-    which no one offset gives: refused, as for observations; from their start it imports."""
-    data = _other({"CodesetId": 0})
+@pytest.mark.parametrize(
+    ("entry", "sets", "domain"),
+    [({"CodesetId": 0}, [HEMOGLOBIN, DETECTED], "measurement"), (CK_ABOVE_2_ULN, [], "laboratory")],
+    ids=["measurement", "laboratory"],
+)  # fmt: skip
+def test_measurements_among_other_entry_events_end_the_day_after_where_their_end_is_read(
+    entry: dict[str, Any], sets: list[dict[str, Any]], domain: str
+) -> None:
+    """Entry events of a measurement (or a laboratory result) and a condition: an exit from
+    their end or a window from the index end is the day after the measurement's date and the
+    condition's own end, which no one offset gives (refused before): the measurements end the
+    day after their date (``end: day_after``) and the end is read as it is, as for
+    observations; where nothing reads it they end on their date, as before."""
+    data = _other(entry, *sets) if sets else expression(entry)
     data["PrimaryCriteria"]["CriteriaList"].append({"ConditionOccurrence": {}})
     data["EndStrategy"] = {"DateOffset": {"DateField": "EndDate", "Offset": 0}}
-    with pytest.raises(SpecError) as caught:
-        translate_atlas(data, where="c.json")
-    assert str(caught.value).startswith(
-        "c.json: EndStrategy.DateOffset.DateField: not supported: an exit from the entry "
-        "event's end, where the entry events mix observations or measurements with other events"
-    )
+    cohort = translate_atlas(data, where="c.json").cohort
+    assert [(e.domain, e.end) for e in cohort.entry.events] == [
+        (domain, "day_after"),
+        ("diagnosis", "date"),
+    ]
+    assert (cohort.exit.date, cohort.exit.offset_days) == ("end", 0)
     data["EndStrategy"]["DateOffset"]["DateField"] = "StartDate"
+    cohort = translate_atlas(data).cohort
+    assert [e.end for e in cohort.entry.events] == ["date", "date"]
     condition = {"Criteria": {"ConditionOccurrence": {}}, "StartWindow": _window(-1, 0)}
     condition["StartWindow"]["UseIndexEnd"] = True
-    with pytest.raises(SpecError) as caught:
-        translate_atlas(_ruled(data, condition), where="c.json")
-    assert str(caught.value).startswith(
-        f"c.json: {RULE}.StartWindow.UseIndexEnd: not supported: the index events mix "
-        "observations or measurements with other events"
-    )
+    cohort = translate_atlas(_ruled(data, condition), where="c.json").cohort
+    assert [e.end for e in cohort.entry.events] == ["day_after", "date"]
+    (criterion,) = cohort.inclusion[0].criteria
+    assert criterion.start_window == RelativeWindow(start=-1, end=0, index="end")
+    assert cohort.exit.date == "start"
     # an observation and a measurement: both end the day after their date
     data = _other({"CodesetId": 0})
     data["PrimaryCriteria"]["CriteriaList"].append({"Observation": {}})
@@ -596,20 +608,25 @@ def test_measurements_among_other_entry_events_refuse_what_reads_their_end() -> 
     assert translate_atlas(data).cohort.exit.offset_days == 8
 
 
-def test_a_window_end_at_the_period_on_a_measurement_end_is_refused() -> None:
+def test_a_window_end_at_the_period_on_a_measurement_end_reads_it_the_day_after() -> None:
     """An ``EndWindow`` on a measurement's end whose open end Circe reads as the observation
     period's end: on Circe's end (the date + 1) it is the date up to the day before the
-    period's end, which ``period_end`` does not say."""
+    period's end, which ``period_end`` on the date does not say (refused before): the
+    criterion's measurements end the day after their date (``end: day_after``), and the
+    window bounds that end as written."""
     same = {
         "Criteria": {"Measurement": {"CodesetId": 0}},
         "EndWindow": _window(0, None, UseEventEnd=True),
     }
-    with pytest.raises(SpecError) as caught:
-        translate_atlas(_ruled(_other({"CodesetId": 0}), same), where="c.json")
-    assert str(caught.value).startswith(
-        f"c.json: {RULE}.EndWindow: not supported: a window end at the observation period on a "
-        "measurement's end (the day after its date in Circe) is not in the cohort language"
+    cohort = translate_atlas(_ruled(_other({"CodesetId": 0}), same), where="c.json").cohort
+    (criterion,) = cohort.inclusion[0].criteria
+    assert (criterion.domain, criterion.end, criterion.start_window, criterion.end_window) == (
+        "measurement",
+        "day_after",
+        None,
+        RelativeWindow(start=0, end="period_end"),
     )
+    assert cohort.entry.events[0].end == "date"
 
 
 def test_circe_measurement_rows_are_the_events_from_their_date_to_the_day_after(

@@ -38,11 +38,13 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 
 from cohort.test_atlas_circe import CIRCE, _build_cdm
 from conformance.engines import run_cli
 from myositis.cohort.atlas import read_atlas, translate_atlas
-from myositis.cohort.language import DateRange, Range, RelativeWindow
+from myositis.cohort.files import cohort_yaml
+from myositis.cohort.language import Cohort, DateRange, Range, RelativeWindow
 from myositis.cohort.run import run_cohort
 from myositis.errors import SpecError
 from myositis.registry.connect import connect
@@ -339,32 +341,38 @@ def test_an_exit_from_the_end_of_an_observation_is_the_day_after_its_date() -> N
         assert (exit_.strategy, exit_.date, exit_.offset_days) == ("fixed", "start", written)
 
 
-def test_an_exit_from_the_end_of_observations_among_other_entry_events_is_refused() -> None:
+def test_an_exit_from_the_end_of_observations_among_other_entry_events_reads_it() -> None:
     """Entry events of two domains, an observation and a condition: Circe's exit from their end
-    is the day after the observation and the condition's end, which no one offset in the
-    cohort language gives (its observation ends on its date)."""
+    is the day after the observation's date and the condition's own end, which no one offset
+    gives (refused before): the observations end the day after their date (``end:
+    day_after``) and the exit counts from the end as it is. From ``StartDate`` nothing reads
+    their end: they end on their date, as before."""
     data = _history()
     data["ConceptSets"].append(
         _concept_set(1, "MI", ((4329847, "22298006", "Myocardial infarction"),), "Condition")
     )
     data["PrimaryCriteria"]["CriteriaList"].append({"ConditionOccurrence": {"CodesetId": 1}})
-    data["EndStrategy"] = {"DateOffset": {"DateField": "EndDate", "Offset": 0}}
-    with pytest.raises(SpecError) as caught:
-        translate_atlas(data, where="c.json")
-    assert str(caught.value).startswith(
-        "c.json: EndStrategy.DateOffset.DateField: not supported: an exit from the entry "
-        "event's end, where the entry events mix observations or measurements with other "
-        "events"
-    )
+    for offset in (0, 30):
+        data["EndStrategy"] = {"DateOffset": {"DateField": "EndDate", "Offset": offset}}
+        cohort = translate_atlas(data, where="c.json").cohort
+        assert [(e.domain, e.end) for e in cohort.entry.events] == [
+            ("observation", "day_after"),
+            ("diagnosis", "date"),
+        ]
+        exit_ = cohort.exit
+        assert (exit_.strategy, exit_.date, exit_.offset_days) == ("fixed", "end", offset)
     data["EndStrategy"]["DateOffset"]["DateField"] = "StartDate"
-    assert translate_atlas(data).cohort.exit.date == "start"
+    cohort = translate_atlas(data).cohort
+    assert cohort.exit.date == "start"
+    assert [e.end for e in cohort.entry.events] == ["date", "date"]
 
 
 def test_the_index_end_of_an_observation_is_the_day_after_its_date() -> None:
     """``UseIndexEnd`` where the index events are observations (the entry's, or the
     observation a ``CorrelatedCriteria`` hangs on) is Circe's index end, its date + 1: the
     window is measured from the index date, one day further. Under a condition the index end
-    is read as it is; with observations and conditions as entry events it is refused."""
+    is read as it is; with observations and conditions as entry events it is read as it is,
+    the observations ending the day after their date (``end: day_after``)."""
     condition = {
         "Criteria": {"ConditionOccurrence": {}},
         "StartWindow": _window(-1, 0, UseIndexEnd=True),
@@ -390,44 +398,63 @@ def test_the_index_end_of_an_observation_is_the_day_after_its_date() -> None:
     nested = event.having.criteria[0].having
     assert nested is not None
     assert nested.criteria[0].start_window == RelativeWindow(start=-1, end=0, index="end")
-    # entry events of two domains
+    # entry events of two domains (refused before): the index end as it is, the observations
+    # ending the day after their date
     data = _with_rule(_history(), copy.deepcopy(condition), "condition at the end")
     data["PrimaryCriteria"]["CriteriaList"].append({"ConditionOccurrence": {}})
-    with pytest.raises(SpecError) as caught:
-        translate_atlas(data, where="c.json")
-    assert str(caught.value).startswith(
-        f"c.json: {RULE}.StartWindow.UseIndexEnd: not supported: the index events mix "
-        "observations or measurements with other events"
-    )
+    cohort = translate_atlas(data, where="c.json").cohort
+    assert [(e.domain, e.end) for e in cohort.entry.events] == [
+        ("observation", "day_after"),
+        ("diagnosis", "date"),
+    ]
+    (criterion,) = cohort.inclusion[0].criteria
+    assert criterion.start_window == RelativeWindow(start=-1, end=0, index="end")
+    # the same window from the index start reads no end: the observations end on their date
+    del data["InclusionRules"][0]["expression"]["CriteriaList"][0]["StartWindow"]["UseIndexEnd"]
+    cohort = translate_atlas(data).cohort
+    assert [e.end for e in cohort.entry.events] == ["date", "date"]
 
 
 def test_a_window_on_the_end_of_an_observation_bounds_its_date_a_day_earlier() -> None:
     """An ``EndWindow`` (``UseEventEnd``) on an observation bounds Circe's end, its date + 1:
-    the same window on its date, each bound a day earlier, an open bound open. With a
-    ``StartWindow`` too both bound its date, which the cohort language does not have; an open
-    end that Circe reads as the observation period's end is refused: on Circe's end (the date
-    + 1) it means the date up to the day before the period's end, which the language's
-    ``period_end`` does not say."""
+    the same window on its date, each bound a day earlier, an open bound open (as before).
+    With a ``StartWindow`` too, or with an open end that Circe reads as the observation
+    period's end (on Circe's end: the date up to the day before the period's end), a window on
+    the date cannot say it (refused before): the observations end the day after their date
+    (``end: day_after``) and the window bounds that end as written. Two windows on its end
+    still bound one date twice: refused."""
     data = _bleed_with_allergy()
     criterion = data["InclusionRules"][0]["expression"]["CriteriaList"][0]
     criterion["EndWindow"] = criterion.pop("StartWindow")
     criterion["EndWindow"].update(_window(-365, 0), UseEventEnd=True)
     (found,) = translate_atlas(data).cohort.inclusion[0].criteria
     assert (found.start_window, found.end_window) == (RelativeWindow(start=-366, end=-1), None)
+    assert found.end == "date"
     criterion["StartWindow"] = _window(None, -1)
+    (found,) = translate_atlas(data).cohort.inclusion[0].criteria
+    assert (found.end, found.start_window, found.end_window) == (
+        "day_after",
+        RelativeWindow(start=None, end=-1),
+        RelativeWindow(start=-365, end=0),
+    )
+    criterion["StartWindow"]["UseEventEnd"] = True
     with pytest.raises(SpecError) as caught:
         translate_atlas(data, where="c.json")
     assert str(caught.value).startswith(
-        f"c.json: {RULE}.EndWindow: not supported: both windows bound the observation's date"
+        f"c.json: {RULE}.EndWindow: not supported: both windows bound the event's end date; "
+        "the cohort language has one window per date"
     )
     del criterion["StartWindow"]
     criterion["EndWindow"] = _window(0, None, UseEventEnd=True)
-    with pytest.raises(SpecError) as caught:
-        translate_atlas(data, where="c.json")
-    assert str(caught.value).startswith(
-        f"c.json: {RULE}.EndWindow: not supported: a window end at the observation period on "
-        "an observation's end (the day after its date in Circe) is not in the cohort language"
+    (found,) = translate_atlas(data).cohort.inclusion[0].criteria
+    assert (found.end, found.start_window, found.end_window) == (
+        "day_after",
+        None,
+        RelativeWindow(start=0, end="period_end"),
     )
+    # with --any-record an open end is open: a window on the date, a day earlier, as before
+    (found,) = translate_atlas(data, any_record=True).cohort.inclusion[0].criteria
+    assert (found.end, found.start_window) == ("date", RelativeWindow(start=-1, end=None))
 
 
 REFUSALS: list[tuple[str, Any, str]] = [
@@ -761,6 +788,9 @@ def test_phenotype_library_858_imports_and_runs_on_eunomia(eunomia: Path) -> Non
         ("diagnosis", name, True),
         ("observation", name, True),
     ]
+    # entry events mixing an observation with a condition, but nothing reads their end (the
+    # exit is the end of observation): the observation ends on its date, as it did
+    assert [e.end for e in cohort.entry.events] == ["date", "date"]
     items = cohort.concept_sets[name].items
     assert len(items) == 14 and all(i.descendants and not i.exclude for i in items)
     assert {i.system for i in items} == {"SNOMED", "CPT4"}
@@ -963,3 +993,130 @@ def test_a_value_bound_on_a_registry_by_code() -> None:
     con = connect(str(ROOT / "examples" / "cohorts" / "registry"))
     members = run_cohort(con, translate_atlas(data).cohort).members.to_pylist()
     assert [(m["person_id"], m["index_date"]) for m in members] == [(8, dt.date(2019, 6, 1))]
+
+
+def _history_or_breast_cancer() -> dict[str, Any]:
+    """An ATLAS cohort whose entry events mix an observation and a condition: a history of
+    malignant neoplasm (SNOMED 161501007) or a breast cancer (ICD10CM C50.9), every event
+    inside an observation period, each to its end (``DateOffset`` from ``EndDate``, 0 days),
+    every cohort period kept."""
+    sets = (
+        (0, 4178681, "161501007", "History of malignant neoplasm", "Observation", "SNOMED"),
+        (1, 35206119, "C50.9", "Malignant neoplasm of breast", "Condition", "ICD10CM"),
+        (2, 9201, "IP", "Inpatient Visit", "Visit", "Visit"),
+    )
+    return {
+        "ConceptSets": [
+            {
+                "id": cid,
+                "name": name,
+                "expression": {
+                    "items": [
+                        {
+                            "concept": {
+                                "CONCEPT_ID": concept_id,
+                                "CONCEPT_NAME": name,
+                                "STANDARD_CONCEPT": "S",
+                                "CONCEPT_CODE": code,
+                                "DOMAIN_ID": domain,
+                                "VOCABULARY_ID": vocabulary,
+                            },
+                            "isExcluded": False,
+                            "includeDescendants": False,
+                            "includeMapped": False,
+                        }
+                    ]
+                },
+            }
+            for cid, concept_id, code, name, domain, vocabulary in sets
+        ],
+        "PrimaryCriteria": {
+            "CriteriaList": [
+                {"Observation": {"CodesetId": 0}},
+                {"ConditionOccurrence": {"CodesetId": 1}},
+            ],
+            "ObservationWindow": {"PriorDays": 0, "PostDays": 0},
+            "PrimaryCriteriaLimit": {"Type": "All"},
+        },
+        "QualifiedLimit": {"Type": "First"},
+        "ExpressionLimit": {"Type": "All"},
+        "InclusionRules": [],
+        "EndStrategy": {"DateOffset": {"DateField": "EndDate", "Offset": 0}},
+        "CensoringCriteria": [],
+        "CollapseSettings": {"CollapseType": "ERA", "EraPad": 0},
+        "CensorWindow": {},
+    }
+
+
+#: _history_or_breast_cancer() as the import writes it: the observation ends the day after
+#: its date, as Circe's, and the exit counts from each event's end as it is.
+HISTORY_OR_BREAST_CANCER = """\
+label: History or breast cancer
+concept_sets:
+  history_of_malignant_neoplasm:
+    items:
+    - system: SNOMED
+      code: '161501007'
+  malignant_neoplasm_of_breast:
+    items:
+    - system: ICD10CM
+      code: C50.9
+  inpatient_visit:
+    items:
+    - system: VISIT
+      code: IP
+entry:
+  events:
+  - domain: observation
+    concept_set: history_of_malignant_neoplasm
+    end: day_after
+  - domain: diagnosis
+    concept_set: malignant_neoplasm_of_breast
+  observation:
+    prior_days: 0
+    post_days: 0
+  limit: all
+expression_limit: all
+exit:
+  strategy: fixed
+  date: end
+"""
+
+
+def test_mixed_entry_events_with_an_exit_from_their_end_on_a_registry() -> None:
+    """_history_or_breast_cancer() (refused before: its entry events mix an observation with a
+    condition and the exit reads their end) imports as HISTORY_OR_BREAST_CANCER and runs on
+    examples/cohorts/registry (SYNTHETIC). Counted by hand from its CSVs: person 3 alone has
+    either, a breast cancer C50.9 from 2020-01-01 to 2020-04-30 (diagnosis.csv, its end_date)
+    and a history of malignant neoplasm on 2020-05-20 (observation.csv), both inside her
+    observation period (2015 to 2023): two cohort periods, the cancer to its end and the
+    history to the day after it (Circe's end of an observation), 19 days apart, so not
+    merged. With an inclusion rule of an inpatient stay starting 3 days after the index end
+    (``UseIndexEnd``; her stay of 2020-05-24, observation_period.csv and visit.csv): the
+    history's end (2020-05-21) + 3, where the cancer's end + 3 (2020-05-03) has none, nor
+    would the history's date + 3 (2020-05-23), had its end been read as its date."""
+    imported = translate_atlas(_history_or_breast_cancer(), label="History or breast cancer")
+    assert imported.notes == []
+    assert cohort_yaml(imported.cohort) == HISTORY_OR_BREAST_CANCER
+    assert Cohort.model_validate(yaml.safe_load(HISTORY_OR_BREAST_CANCER)) == imported.cohort
+    con = connect(str(ROOT / "examples" / "cohorts" / "registry"))
+    members = run_cohort(con, imported.cohort).members.to_pylist()
+    assert [(m["person_id"], m["index_date"], m["exit_date"]) for m in members] == [
+        (3, dt.date(2020, 1, 1), dt.date(2020, 4, 30)),
+        (3, dt.date(2020, 5, 20), dt.date(2020, 5, 21)),
+    ]
+    stay = {
+        "Criteria": {"VisitOccurrence": {"CodesetId": 2}},
+        "StartWindow": _window(3, 3, UseIndexEnd=True, UseEventEnd=False),
+    }
+    data = _with_rule(_history_or_breast_cancer(), stay, "an inpatient stay 3 days after the end")
+    cohort = translate_atlas(data).cohort
+    (criterion,) = cohort.inclusion[0].criteria
+    assert criterion.start_window == RelativeWindow(start=3, end=3, index="end")
+    result = run_cohort(con, cohort)
+    assert [s.remaining for s in result.attrition] == [8, 1, 1]
+    members = result.members.to_pylist()
+    assert [(m["person_id"], m["index_date"], m["exit_date"]) for m in members] == [
+        (3, dt.date(2020, 5, 20), dt.date(2020, 5, 21))
+    ]
+    con.disconnect()

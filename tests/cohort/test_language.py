@@ -244,7 +244,8 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
         (
             {"entry": {"events": [{"domain": "measurement", "concept_set": "dm", "test": "ck"}]}},
             "test cannot be used with domain 'measurement'; its fields are: any_code, "
-            "concept_set, range_high, range_low, times_lln, times_uln, value, value_concept_set",
+            "concept_set, range_high, range_low, times_lln, times_uln, units, value, "
+            "value_concept_set",
         ),
         (
             {
@@ -544,3 +545,114 @@ def test_a_measurement_concept_set_that_reaches_a_registry_test_finds_its_result
         found[name] = sorted(set(members.column("person_id").to_pylist()))
     con.disconnect()
     assert found == {"ck": [1, 3, 8], "ck_or_hb": [1, 2, 3, 8]}
+
+
+@pytest.mark.parametrize(
+    ("events", "criterion", "persons"),
+    [
+        # 1's hemoglobin of 2020-02-20 is day -10 of her JAK start (2020-03-01); with end:
+        # day_after it ends 2020-02-21, day -9: an end window of day -9 finds it, of day -10
+        # no longer does (3's hemoglobins are days -138 and -7 of 2020-06-01, 2's day -3,
+        # 8's days -12 and -7 of 2020-02-01: none ends on day -9 or -10)
+        ({"end": "day_after"}, {"end_window": {"start": -9, "end": -9}}, [1]),
+        ({"end": "day_after"}, {"end_window": {"start": -10, "end": -10}}, []),
+        ({}, {"end_window": {"start": -10, "end": -10}}, [1]),
+        # end_date bounds the end the field gives: 2020-02-21 is 1's (2020-02-20 + 1)
+        ({"end": "day_after", "end_date": {"eq": "2020-02-21"}}, {}, [1]),
+        ({"end_date": {"eq": "2020-02-21"}}, {}, []),
+    ],
+)  # fmt: skip
+def test_an_event_ending_the_day_after_its_date_in_a_criterion(
+    con: BaseBackend, events: dict[str, object], criterion: dict[str, object], persons: list[int]
+) -> None:
+    """``end: day_after`` on a criterion's measurements (ROWS' hemoglobins, LOINC 718-7): a
+    window on the event's end and the ``end_date`` bound read its date + 1. JAK users (any
+    route: 1 to 8) with such a hemoglobin any time (no start window)."""
+    mapping = {
+        "concept_sets": {**CONCEPT_SETS, "hb": {"items": [{"system": "LOINC", "code": "718-7"}]}},
+        "entry": {"events": [{"domain": "drug_exposure", "concept_set": "jak"}]},
+        "inclusion": [
+            {
+                "label": "hemoglobin",
+                "criteria": [{"domain": "measurement", "concept_set": "hb", **events, **criterion}],
+            }
+        ],
+    }
+    run = run_cohort(con, Cohort.model_validate(mapping))
+    assert sorted(r["person_id"] for r in run.members.to_pylist()) == persons
+
+
+@pytest.mark.parametrize(
+    ("end", "days", "persons"),
+    [
+        # 1's hemoglobin of 2020-02-20 (the index) and her CK of 2020-02-25: 5 days after the
+        # index date, 4 after the index end (2020-02-21) with end: day_after; 3's hemoglobin
+        # of 2020-05-25 and CK that day: day 0 of the date, -1 of the end; 2's hemoglobin and
+        # CK both on 2020-04-28 likewise; 8's hemoglobins of 2020-01-20 (CK that day) and
+        # 2020-01-25 (CK 5 days before): day 0 and -5 of the dates, -1 and -6 of the ends
+        ("day_after", 4, [1]),
+        ("day_after", -1, [2, 3, 8]),
+        ("date", 5, [1]),
+        ("date", -1, []),
+    ],
+)  # fmt: skip
+def test_the_index_end_and_the_exit_of_entry_events_ending_the_day_after(
+    con: BaseBackend, end: str, days: int, persons: list[int]
+) -> None:
+    """Hemoglobins (LOINC 718-7: 1's, 2's, 3's two, 8's two; any record, every event) as
+    entry events ending on their date or the day after (``end``), with a CK result ``days``
+    from the index end (``index: end``), every event; each leaves 0 days after its end (the
+    exit from ``date: end``): the day after the index with ``end: day_after``."""
+    mapping = {
+        "concept_sets": {"hb": {"items": [{"system": "LOINC", "code": "718-7"}]}},
+        "entry": {
+            "events": [{"domain": "measurement", "concept_set": "hb", "end": end}],
+            "limit": "all",
+        },
+        "inclusion": [
+            {
+                "label": "CK",
+                "criteria": [
+                    {
+                        "domain": "laboratory",
+                        "test": "ck",
+                        "start_window": {"start": days, "end": days, "index": "end"},
+                    }
+                ],
+            }
+        ],
+        "expression_limit": "all",
+        "exit": {"strategy": "fixed", "date": "end", "offset_days": 0},
+    }
+    run = run_cohort(con, Cohort.model_validate(mapping))
+    members = run.members.to_pylist()
+    assert sorted({m["person_id"] for m in members}) == persons
+    one_day = 1 if end == "day_after" else 0
+    assert all((m["exit_date"] - m["index_date"]).days == one_day for m in members)
+
+
+def test_end_is_a_field_of_the_events_of_one_date_and_left_out_of_the_dump() -> None:
+    """``end`` is refused on a domain whose events have their own end; at its default it is
+    not dumped (Events.ADDED), so a format-2 spec's hash stays the same; given, it is."""
+    with pytest.raises(ValueError, match="end cannot be used with domain 'diagnosis'; it is a"):
+        Cohort.model_validate(
+            {
+                "concept_sets": CONCEPT_SETS,
+                "entry": {"events": [{"domain": "diagnosis", "concept_set": "dm", "end": "date"}]},
+            }
+        )
+    for domain in ("visit", "drug_exposure", "adverse_event"):
+        with pytest.raises(ValueError, match=f"end cannot be used with domain '{domain}'"):
+            Cohort.model_validate(
+                {"entry": {"events": [{"domain": domain, "any_code": True, "end": "day_after"}]}}
+                if domain != "adverse_event"
+                else {"entry": {"events": [{"domain": domain, "end": "day_after"}]}}
+            )
+    events = Cohort.model_validate(CASES["rules"][0]).model_dump(mode="json")["entry"]["events"]
+    assert all("end" not in e for e in events)
+    case = Cohort.model_validate(CASES["ends_the_day_after"][0])
+    dumped = case.model_dump(mode="json")["entry"]["events"]
+    assert [e.get("end") for e in dumped] == [None, "day_after"]
+    assert case.entry.events[1].describe() == (
+        "measurement in sars_cov_2_rna valued in detected until the day after"
+    )

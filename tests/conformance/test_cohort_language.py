@@ -77,6 +77,35 @@ def test_a_zero_limit_of_a_measurement_range_is_no_limit_on_every_engine(loaded:
     assert sorted(r["person_id"] for r in run.members.to_pylist()) == [3]
 
 
+def test_units_keep_the_measurements_of_those_units_on_every_engine(loaded: Engine) -> None:
+    """``units``: the measurements whose unit is one of those UCUM codes, compared exactly, on
+    every engine. The hemoglobins of ROWS are in g/dL but 8's without a number (no unit); 3's
+    made mmol/L and 2's "g/dl" (not UCUM's g/dL): g/dL -> 1 and 8; mmol/L or g/dl -> 2 and 3;
+    the registry tests' results have their canonical unit, so CK (LOINC 2157-6) in U/L -> its
+    results' persons 1, 2, 3 and 8."""
+    spelled = {2: "g/dl", 3: "mmol/L"}
+    rows = [
+        dict(r, unit=spelled.get(r["person_id"], r.get("unit")))
+        if r["code"] == "718-7" and r.get("value") is not None
+        else r
+        for r in ROWS["measurement"]
+    ]
+    loaded.load("measurement", tables(measurement=rows)["measurement"])
+    found = {}
+    for code, units in (("718-7", ["g/dL"]), ("718-7", ["mmol/L", "g/dl"]), ("2157-6", ["U/L"])):
+        cohort = Cohort.model_validate(
+            {
+                "concept_sets": {"set": {"items": [{"system": "LOINC", "code": code}]}},
+                "entry": {
+                    "events": [{"domain": "measurement", "concept_set": "set", "units": units}]
+                },
+            }
+        )
+        run = run_cohort(loaded.scratch, cohort)
+        found[units[0]] = sorted(r["person_id"] for r in run.members.to_pylist())
+    assert found == {"g/dL": [1, 8], "mmol/L": [2, 3], "U/L": [1, 2, 3, 8]}
+
+
 def test_score_outcomes_give_the_same_values_on_every_engine(loaded: Engine) -> None:
     mapping, expected = SCORE_CASE
     run = run_cohort(loaded.scratch, Cohort.model_validate(mapping))

@@ -66,13 +66,17 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``value_as_number`` as recorded; ``ValueAsConcept``/``ValueAsConceptCS`` ->
   ``value_concept_set``; ``RangeLow``/``RangeHigh`` -> ``range_low``/``range_high``,
   ``RangeLowRatio``/``RangeHighRatio`` -> ``times_lln``/``times_uln``; bounds of 4 decimals as
-  Circe writes them); a set holding a registry test beside other concepts is refused. Circe's
+  Circe writes them; ``Unit`` (concepts) or ``UnitCS`` (a concept set of them) -> ``units``,
+  the concepts' UCUM codes, a unit concept of another vocabulary refused); a set holding a
+  registry test beside other concepts is refused. Circe's
   ``Measurement`` has no ``OccurrenceEndDate``. Circe ends an observation and a measurement
   the day after its date (``observation.sql``, ``MeasurementSqlBuilder.java``: ``DATEADD(day,
   1, m.measurement_date)``), the cohort language on its date: wherever Circe reads such an
   event's end, the translation reads its date one day on (:func:`_index_end`; a window on its
-  end, an index end, an exit from its end), and refuses where the index events mix them with
-  other events.
+  end, an index end, an exit from its end); where no such move says it (entry events mixing
+  them with other events, a window on a criterion's end beside one on its start or ending at
+  the observation period), the events end the day after their date (``end: day_after``) and
+  their end is read as it is.
 
 Everything else is refused, naming its JSON path and why (``docs/atlas.md`` lists every
 refusal), e.g. ``InclusionRules[2].expression.CriteriaList[0].Criteria.DeviceExposure: not
@@ -250,15 +254,9 @@ _OBSERVATION_REASONS: Final = {
 }
 
 #: Reasons that differ on a ``Measurement`` read as the ``measurement`` domain
-#: (``MeasurementSqlBuilder.java``): the registry keeps a measurement's unit as a UCUM text,
-#: the cohort language bounds its number, coded value and normal range only.
+#: (``MeasurementSqlBuilder.java``): the cohort language bounds its number, coded value,
+#: normal range and unit only (``Unit`` and ``UnitCS``: :meth:`_Translator.measurement_units`).
 _MEASUREMENT_REASONS: Final = {
-    **{
-        key: "criteria on a measurement's unit are not in the cohort language (ValueAsNumber "
-        "compares value_as_number as recorded, whatever its unit; the registry keeps a UCUM "
-        "text, which may come from unit_source_value, where Circe reads unit_concept_id)"
-        for key in ("Unit", "UnitCS")
-    },
     "Abnormal": "the abnormal flag is not in the cohort language (Circe: value_as_number "
     "outside range_low to range_high, or value_as_concept_id 4155142 or 4155143); give "
     "RangeLowRatio or RangeHighRatio (the value over a limit of the normal range), or "
@@ -276,13 +274,8 @@ _NO_END_DATE: Final = {
 
 #: The cohort language's domains whose events Circe ends the day after their date while the
 #: language ends them on it (``observation.sql``, ``MeasurementSqlBuilder.java``:
-#: ``DATEADD(day,1,...)``), each with Circe's noun for it: a laboratory result is a Circe
-#: measurement.
-_DAY_AFTER: Final = {
-    "observation": "observation",
-    "measurement": "measurement",
-    "laboratory": "measurement",
-}
+#: ``DATEADD(day,1,...)``; a laboratory result is a Circe measurement).
+_DAY_AFTER: Final = frozenset({"observation", "measurement", "laboratory"})
 
 #: Circe's ``Measurement`` bounds on a row's values -> the ``measurement`` domain's fields,
 #: each compared as Circe writes it, to 4 decimals (``MeasurementSqlBuilder.java``,
@@ -344,7 +337,9 @@ def _index_end(domains: list[str]) -> IndexEnd:
     laboratory result (:data:`_DAY_AFTER`), which Circe ends the day after its date
     (``observation.sql``: ``DATEADD(day,1,o.observation_date)``; ``MeasurementSqlBuilder.java``:
     ``DATEADD(day,1,m.measurement_date)``) and the language on its date; ``mixed`` where only
-    some are, so no one translation holds."""
+    some are, so no one shift holds: where Circe's end of the index is read, the entry's
+    observations, measurements and laboratory results end the day after their date
+    (``end: day_after``) and the end is read as it is (:attr:`_Translator.entry_end_read`)."""
     one_day = [domain in _DAY_AFTER for domain in domains]
     if one_day and all(one_day):
         return "day_after"
@@ -382,6 +377,9 @@ class _Translator:
         self.notes: list[str] = []
         self.names: dict[int, str] = {}
         self.sets: dict[str, ConceptSet] = {}
+        #: Circe's end of mixed entry events is read (an exit from it, a window from the index
+        #: end): their observations and measurements then end the day after their date
+        self.entry_end_read = False
 
     # -- helpers --------------------------------------------------------------------------
     def refuse(self, path: str, reason: str) -> SpecError:
@@ -679,12 +677,31 @@ class _Translator:
         ``RangeLowRatio``/``RangeHighRatio`` -> ``times_lln``/``times_uln`` (Circe:
         ``value_as_number / NULLIF(range_low, 0)``), each bound to 4 decimals
         (:func:`_four_places`); ``ValueAsConcept``/``ValueAsConceptCS`` ->
-        ``value_concept_set`` (:meth:`value_concept_set`). A row without the number or limit
-        a bound reads never matches, in Circe (a comparison with null) as in the cohort
-        language. ``First`` with any of these is refused (:meth:`first_with_values`)."""
-        known = {"CodesetId", "First", "ValueAsConcept", "ValueAsConceptCS", *_MEASUREMENT_BOUNDS}
+        ``value_concept_set`` (:meth:`value_concept_set`); ``Unit``/``UnitCS`` -> ``units``
+        (:meth:`measurement_units`). A row without the number or limit a bound reads never
+        matches, in Circe (a comparison with null) as in the cohort language. ``First`` with
+        any of these is refused (:meth:`first_with_values`)."""
+        known = {
+            "CodesetId",
+            "First",
+            "ValueAsConcept",
+            "ValueAsConceptCS",
+            "Unit",
+            "UnitCS",
+            *_MEASUREMENT_BOUNDS,
+        }
         self.check_keys(inner, where, known, _MEASUREMENT_REASONS)
         self.first_with_values(inner, where, "measurement")
+        for key in ("Unit", "UnitCS"):
+            if inner.get("First") and not _empty(inner.get(key)):
+                # as first_with_values: Circe numbers the rows (ordinal) before it bounds the
+                # unit (MeasurementSqlBuilder.java, unit_concept_id in the outer WHERE)
+                raise self.refuse(
+                    f"{where}.{key}",
+                    "with First: Circe bounds the unit of the person's first measurement of "
+                    "the concept set, where the cohort language would take the first "
+                    "measurement whose unit is listed (drop one of the two)",
+                )
         values: dict[str, Any] = {"domain": "measurement"}
         if name is None:
             values["any_code"] = True
@@ -712,7 +729,125 @@ class _Translator:
         coded = self.value_concept_set(inner, where, "measurement")
         if coded is not None:
             values["value_concept_set"] = coded
+        units = self.measurement_units(inner, where)
+        if units is not None:
+            values["units"] = units
+            # a unit a registry test is recorded in (lab_units.csv; OMOP's UCUM concept 8645
+            # "unit per liter" is [U]/L): its results may be among those read
+            enzyme = any(
+                unit == "[U]/L" or unit_factor(test, unit) is not None
+                for unit in units
+                for test in lab_tests()
+            )
+            wide = name is None or any(item.descendants for item in self.sets[name].items)
+            if enzyme and wide:
+                canonical = " or ".join(sorted(set(lab_tests().values())))
+                self.note(
+                    "Unit: the results of the registry's laboratory tests a Measurement reads "
+                    "(without a concept set, or among the concept set's descendants) have the "
+                    f"test's canonical unit ({canonical}), converted from the unit they were "
+                    f"recorded in: they count when {canonical} is listed, whatever their "
+                    "recorded unit, where Circe compares the unit_concept_id recorded (OMOP's "
+                    f"UCUM concept 8645 unit per liter is [U]/L, not U/L) (first at {where})"
+                )
         return values
+
+    def measurement_units(self, inner: Mapping[str, Any], where: str) -> list[str] | None:
+        """A Measurement's ``Unit`` (concepts: ``unit_concept_id in (...)``) or ``UnitCS`` (a
+        concept set: ``unit_concept_id in`` its concepts, ``getCodesetInExpression``) -> the
+        UCUM codes of ``units`` (each concept's ``CONCEPT_CODE`` where its ``VOCABULARY_ID``
+        is UCUM), None without either: the registry keeps a measurement's unit as its UCUM
+        code (an OMOP CDM read live: the ``concept_code`` of ``unit_concept_id``, else
+        ``unit_source_value``), so the codes stand for the concepts, with a note on the rows
+        whose unit comes from ``unit_source_value``. Refused: a unit concept of another
+        vocabulary (no UCUM code), both at once (the cohort language has one list),
+        ``IsExclusion`` (a unit outside the set), a selection without ``CodesetId``, and a
+        set's excluded items, descendants or mapped concepts (the OMOP vocabulary's, which
+        the codes cannot list)."""
+        concepts, selection = inner.get("Unit"), inner.get("UnitCS")
+        if not _empty(concepts) and not _empty(selection):
+            raise self.refuse(
+                f"{where}.UnitCS",
+                "Unit and UnitCS together: the cohort language bounds a measurement's unit by "
+                "one list of UCUM codes (give one of them)",
+            )
+        codes: list[str] = []
+        if not _empty(concepts):
+            path = f"{where}.Unit"
+            for j, raw in enumerate(self.array(concepts, path)):
+                codes.append(self.ucum_code(self.obj(raw, f"{path}[{j}]"), f"{path}[{j}]"))
+        elif not _empty(selection):
+            path = f"{where}.UnitCS"
+            data = self.obj(selection, path)
+            self.check_keys(data, path, {"CodesetId", "IsExclusion"})
+            if data.get("IsExclusion"):
+                raise self.refuse(
+                    f"{path}.IsExclusion",
+                    "a unit outside a concept set is not in the cohort language (list the "
+                    "units in Unit)",
+                )
+            if data.get("CodesetId") is None:
+                raise self.refuse(
+                    path,
+                    "a unit of any concept (no CodesetId: unit_concept_id is not null) is not "
+                    "in the cohort language; give a CodesetId",
+                )
+            self.codeset(data["CodesetId"], f"{path}.CodesetId")  # a known, non-empty set
+            at, items = self.raw_items(self.integer(data["CodesetId"], f"{path}.CodesetId"))
+            for j, raw in enumerate(items):
+                item = self.obj(raw, f"{at}[{j}]")
+                vocabulary = "the OMOP vocabulary's concepts, which UCUM codes cannot list"
+                for flag, what in (
+                    ("isExcluded", "excludes a unit"),
+                    ("includeDescendants", f"adds a unit's descendants, {vocabulary}"),
+                    ("includeMapped", f"adds the concepts that map to a unit, {vocabulary}"),
+                ):
+                    if item.get(flag):
+                        raise self.refuse(
+                            f"{at}[{j}].{flag}",
+                            f"the unit concept set of {path} {what} (list the units it keeps, "
+                            "without flags)",
+                        )
+                concept = self.obj(item.get("concept"), f"{at}[{j}].concept")
+                codes.append(self.ucum_code(concept, f"{at}[{j}].concept"))
+        else:
+            return None
+        self.note(
+            "Unit: a measurement counts when its unit is one of the UCUM codes listed; read "
+            "live from an OMOP CDM the unit is the UCUM code of unit_concept_id, else "
+            "unit_source_value, so a row whose unit_concept_id is 0 (or a concept missing "
+            "from the CDM's concept table) and whose unit_source_value is the code counts, "
+            f"where Circe compares unit_concept_id alone (first at {where})"
+        )
+        return list(dict.fromkeys(codes))
+
+    def ucum_code(self, concept: Mapping[str, Any], path: str) -> str:
+        """The UCUM code of one unit concept (its ``CONCEPT_CODE``, in vocabulary UCUM); a
+        concept of another vocabulary or without a code is refused, naming it."""
+        vocabulary, code = concept.get("VOCABULARY_ID"), concept.get("CONCEPT_CODE")
+        if vocabulary == "UCUM" and isinstance(code, str) and code:
+            return code
+        named = " ".join(
+            str(part)
+            for part in (concept.get("CONCEPT_ID"), concept.get("CONCEPT_NAME"))
+            if part is not None
+        )
+        raise self.refuse(
+            path,
+            f"unit concept {named or '(no id)'} ({vocabulary or 'no vocabulary'} "
+            f"{code or 'no code'}) has no UCUM code: the registry keeps a measurement's unit "
+            "as its UCUM code, where Circe compares unit_concept_id (list the unit's UCUM "
+            "concept instead)",
+        )
+
+    def raw_items(self, cid: int) -> tuple[str, list[Any]]:
+        """The JSON path and the items, as ATLAS wrote them, of concept set ``cid``."""
+        for i, raw in enumerate(self.array(self.data.get("ConceptSets"), "ConceptSets")):
+            if isinstance(raw, Mapping) and raw.get("id") == cid:
+                path = f"ConceptSets[{i}].expression.items"
+                expression = self.obj(raw.get("expression") or {}, f"ConceptSets[{i}].expression")
+                return path, self.array(expression.get("items"), path)
+        raise self.bad("ConceptSets", f"concept set {cid} is not among ConceptSets")
 
     def four_places(self, raw: Any, path: str) -> Range:
         """A Circe ``NumericRange`` on a value as recorded -> :class:`Range`, each bound to 4
@@ -932,7 +1067,9 @@ class _Translator:
         end as the period's start or end). ``index_end``: how Circe's end of the index events
         stands to the cohort language's (:func:`_index_end`); where every index event is an
         observation or a measurement, Circe's index end (``UseIndexEnd``) is the day after the
-        index date, so the window is measured from the index date, one day further."""
+        index date, so the window is measured from the index date, one day further; where the
+        index events mix them with other events, it is read as it is, the entry's observations
+        and measurements ending the day after their date (:attr:`entry_end_read`)."""
         data = self.obj(raw, path)
         self.check_keys(data, path, {"Start", "End", "UseIndexEnd", "UseEventEnd"})
         use_event_end = data.get("UseEventEnd")
@@ -954,14 +1091,10 @@ class _Translator:
                     bounds[endpoint] = "period_start" if coeff == -1 else "period_end"
         index = "end" if data.get("UseIndexEnd") else "start"
         if index == "end" and index_end == "mixed":
-            raise self.refuse(
-                f"{path}.UseIndexEnd",
-                "the index events mix observations or measurements with other events: Circe "
-                "ends an observation or a measurement the day after its date, the cohort "
-                "language on its date, so no one window from the index end means Circe's for "
-                "both (measure from the index start, or give the observations or measurements a "
-                "cohort of their own)",
-            )
+            # Circe's index end is an observation's or a measurement's date + 1 and the other
+            # events' own end: the entry's observations and measurements end the day after
+            # their date (end: day_after), and the window reads the index end as it is
+            self.entry_end_read = True
         if index == "end" and index_end == "day_after":
             # Circe's index end is the observation's or measurement's date + 1
             # (observation.sql, MeasurementSqlBuilder.java)
@@ -972,18 +1105,13 @@ class _Translator:
         )
         return ("end" if on_end else "start"), window
 
-    def on_event_date(self, window: RelativeWindow, path: str, noun: str) -> RelativeWindow:
-        """A window on an observation's or a measurement's (``noun``) end -> the same window on
-        its date: Circe's end of one is the day after its date (``observation.sql``,
+    def on_event_date(self, window: RelativeWindow, path: str) -> RelativeWindow:
+        """A window on an observation's or a measurement's end -> the same window on its date:
+        Circe's end of one is the day after its date (``observation.sql``,
         ``MeasurementSqlBuilder.java``), the cohort language's is its date, so each bound moves
-        one day earlier (an open bound stays open)."""
-        bounds = (window.start, window.end)
-        if any(b is not None and not isinstance(b, int) for b in bounds):
-            raise self.refuse(
-                path,
-                f"a window end at the observation period on {_article(noun)} {noun}'s end (the "
-                "day after its date in Circe) is not in the cohort language",
-            )
+        one day earlier (an open bound stays open). Not for a window end at the observation
+        period, which does not move (:meth:`criterion` reads that one on the end)."""
+        assert not window.bounds_by_period(), "a window end at the period is read on the end"
         return self.model(
             RelativeWindow,
             path,
@@ -997,7 +1125,10 @@ class _Translator:
     ) -> Criterion:
         """A Circe ``CorelatedCriteria`` (a criterion in a group) -> a :class:`Criterion`;
         ``index_end`` as for :meth:`window`. A window on an observation's, a measurement's or a
-        laboratory result's end bounds its date (:meth:`on_event_date`)."""
+        laboratory result's end bounds its date (:meth:`on_event_date`), but where that cannot
+        say Circe's (a window end at the observation period, or a window on the event's start
+        beside it, which would bound the date twice) the criterion's events end the day after
+        their date, as Circe's (``end: day_after``), and the window bounds that end."""
         data = self.obj(raw, path)
         self.check_keys(
             data,
@@ -1005,12 +1136,11 @@ class _Translator:
             {"Criteria", "StartWindow", "EndWindow", "Occurrence", "IgnoreObservationPeriod"},
         )
         where, values = self.domain(data.get("Criteria"), f"{path}.Criteria")
-        # Circe's noun of an event it ends the day after its date, else None
-        one_day = _DAY_AFTER.get(values["domain"])
+        # an event Circe ends the day after its date (an observation, a measurement)
+        one_day = values["domain"] in _DAY_AFTER
         ignore = bool(data.get("IgnoreObservationPeriod"))
         observed = observed_cohort and not ignore
-        windows: dict[str, RelativeWindow] = {}
-        moved = False  # a window on such an event's end, read on its date
+        found: list[tuple[str, str, RelativeWindow]] = []  # (key, event date, window)
         for key, event_end in (("StartWindow", False), ("EndWindow", True)):
             if _empty(data.get(key)):
                 continue
@@ -1021,19 +1151,27 @@ class _Translator:
                 observed=observed,
                 index_end=index_end,
             )
-            if on == "end" and one_day is not None:
-                on, window = "start", self.on_event_date(window, f"{path}.{key}", one_day)
-                moved = True
+            found.append((key, on, window))
+        on_end = [window for _, on, window in found if on == "end"]
+        # a window on the end of an event Circe ends the day after its date: on its date a day
+        # earlier, where that says Circe's (one window on it, ending at no observation
+        # period); else on Circe's end as it is, the events ending the day after their date
+        # (observation.sql, MeasurementSqlBuilder.java): beside a window on its start (two on
+        # its date otherwise), or ending at the period (a day before the period's end, on the
+        # date), or two on its end (refused below, as two windows on any one event date)
+        on_date = one_day and bool(on_end)
+        if on_date and (len(found) == 2 or any(w.bounds_by_period() for w in on_end)):
+            values["end"] = "day_after"
+            on_date = False
+        windows: dict[str, RelativeWindow] = {}
+        for key, on, window in found:
+            if on == "end" and on_date:
+                on, window = "start", self.on_event_date(window, f"{path}.{key}")
             if on in windows:
-                what = (
-                    f"the {one_day}'s date (Circe ends it the day after, so a window on its "
-                    "end bounds its date too)"
-                    if moved
-                    else f"the event's {on} date"
-                )
                 raise self.refuse(
                     f"{path}.{key}",
-                    f"both windows bound {what}; the cohort language has one window per date",
+                    f"both windows bound the event's {on} date; the cohort language has one "
+                    "window per date",
                 )
             windows[on] = window
         occurrence = self.occurrence(data.get("Occurrence"), f"{path}.Occurrence")
@@ -1240,6 +1378,19 @@ class _Translator:
                     **fields,
                 )
             )
+        expression_limit = self.limit(data.get("ExpressionLimit"), "ExpressionLimit")
+        exit_ = self.exit(index_end)
+        if self.entry_end_read:
+            # mixed entry events whose end Circe reads: their observations and measurements
+            # end the day after their date, as Circe's (observation.sql,
+            # MeasurementSqlBuilder.java), so the windows and the exit read the end as it is
+            events = [
+                event.model_copy(update={"end": "day_after"})
+                if event.domain in _DAY_AFTER
+                else event
+                for event in entry.events
+            ]
+            entry = entry.model_copy(update={"events": events})
         return self.model(
             Cohort,
             "(top level)",
@@ -1247,8 +1398,8 @@ class _Translator:
             concept_sets=concept_sets,
             entry=entry,
             inclusion=inclusion,
-            expression_limit=self.limit(data.get("ExpressionLimit"), "ExpressionLimit"),
-            exit=self.exit(index_end),
+            expression_limit=expression_limit,
+            exit=exit_,
         )
 
     def entry(self, observed: bool) -> Entry:
@@ -1303,7 +1454,9 @@ class _Translator:
         the language's :class:`Exit`. ``index_end``: how Circe's end of the entry events stands
         to the language's (:func:`_index_end`); an exit from the end of an observation or a
         measurement (the day after its date in Circe) is written from its date, one day
-        further."""
+        further, and where the entry events mix them with other events, from the end as it
+        is, the entry's observations and measurements ending the day after their date
+        (:attr:`entry_end_read`)."""
         values: dict[str, Any] = {}
         strategy = self.data.get("EndStrategy")
         if not _empty(strategy):
@@ -1320,14 +1473,10 @@ class _Translator:
                     )
                 days = self.integer(offset.get("Offset", 0), f"{path}.Offset")
                 if date == "EndDate" and index_end == "mixed":
-                    raise self.refuse(
-                        f"{path}.DateField",
-                        "an exit from the entry event's end, where the entry events mix "
-                        "observations or measurements with other events: Circe ends an "
-                        "observation or a measurement the day after its date, the cohort "
-                        "language on its date, so no one offset means Circe's for both (give "
-                        "the observations or measurements a cohort of their own)",
-                    )
+                    # the day after an observation's or a measurement's date and the other
+                    # events' own end: the entry's observations and measurements end the day
+                    # after their date (end: day_after), the offset counts from the end
+                    self.entry_end_read = True
                 if date == "EndDate" and index_end == "day_after":
                     # Circe's end of an observation or a measurement is its date + 1
                     # (observation.sql, MeasurementSqlBuilder.java)

@@ -17,7 +17,10 @@ is read from its registry table:
   observation; ``range_low``/``range_high`` bound the limits of the normal range the source
   gave, ``times_lln``/``times_uln`` the value over that lower or upper limit, a limit of 0
   being no limit: Circe's RangeLow, RangeHigh, RangeLowRatio and RangeHighRatio,
-  ``value_as_number / NULLIF(range_low, 0)``, circe-be ``MeasurementSqlBuilder.java``).
+  ``value_as_number / NULLIF(range_low, 0)``, circe-be ``MeasurementSqlBuilder.java``;
+  ``units`` keeps the rows whose unit is one of those UCUM codes, compared exactly, the
+  registry tests' results in their canonical unit: Circe's Unit, ``unit_concept_id in
+  (...)``).
 - ``drug_exposure``: rows in the concept set (codes or ingredients) and not excluded (by the
   set's excluded items, formulation or route; a null formulation or route never excludes);
   a missing end date is a regimen still running: its end is :data:`OPEN_END`, so it lasts
@@ -29,7 +32,9 @@ is read from its registry table:
 - ``adverse_event``: rows with one of the terms (case-insensitive), the grade and seriousness.
 
 Any domain's events can be restricted to the person's age on the event's start date
-(:func:`completed_years`) and sex.
+(:func:`completed_years`) and sex. The events of one date (observation, measurement,
+laboratory, assessment) end on it, or with ``end: day_after`` the day after it, as Circe ends
+an observation and a measurement.
 
 Concept sets (:class:`~myositis.cohort.language.ConceptSet`) follow
 :mod:`myositis.cohort.concepts`: ICD codes compared undotted and upper-case, other systems
@@ -248,7 +253,8 @@ def _valued(
     a measurement also ``range_low``/``range_high`` on the limits and ``times_lln``/
     ``times_uln`` on the value over a limit, a limit of 0 being no limit (circe-be
     ``MeasurementSqlBuilder.java``: ``value_as_number / NULLIF(range_low, 0)``; PostgreSQL
-    would stop the query on a division by zero)."""
+    would stop the query on a division by zero), and ``units`` on its unit, one of those UCUM
+    codes exactly (``unit_concept_id in (...)``)."""
     if spec.value is not None:
         rows = rows.filter(rows.value.notnull() & in_range(rows.value, spec.value))
     if spec.value_concept_set is not None:
@@ -264,6 +270,10 @@ def _valued(
     for column, bounds in (("range_low", spec.times_lln), ("range_high", spec.times_uln)):
         if bounds is not None:
             rows = rows.filter(in_range(rows.value / rows[column].nullif(0), bounds))
+    if spec.units is not None:
+        # the unit's UCUM code compared as written (UCUM is case-sensitive: mg/dL, not mg/dl);
+        # a row without a unit never matches (Circe: a null unit_concept_id is in no list)
+        rows = rows.filter(rows.unit.isin(spec.units).fill_null(False))
     return rows
 
 
@@ -386,6 +396,14 @@ def domain_events(
             value=rows.grade.cast("float64"),
         )
     events = events.filter(events.start_date.notnull())
+    if spec.end == "day_after":
+        # Circe ends an observation and a measurement the day after its date (observation.sql:
+        # DATEADD(day,1,o.observation_date); MeasurementSqlBuilder.java: DATEADD(day,1,...));
+        # before first (the same order) and the end_date bounds (on this end). A date: the
+        # engines' date + interval is a timestamp (DuckDB, PostgreSQL), which the unions of
+        # entry events with other domains' dates would widen
+        day_after = (events.start_date.cast("timestamp") + ibis.interval(days=1)).date()
+        events = events.mutate(end_date=day_after)
     if spec.first:
         ranked = events.mutate(
             _first=ibis.row_number().over(

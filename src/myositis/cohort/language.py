@@ -211,6 +211,19 @@ class _Extended(Strict):
         return data
 
 
+def _unit_codes(value: list[str] | None) -> list[str] | None:
+    """UCUM unit codes (``g/dL``, ``10*3/uL``), at least one, each as written: compared
+    exactly with the row's unit, so one with surrounding spaces would never match."""
+    if value is not None:
+        wrong = [v for v in value if not v or v != v.strip()]
+        if wrong or not value:
+            raise ValueError(
+                f"units are UCUM codes (g/dL, 10*3/uL), at least one, without spaces around "
+                f"them; got {value!r}"
+            )
+    return value
+
+
 def _known_sexes(value: list[str] | None) -> list[str] | None:
     """Sex codes of ``person.sex`` (:data:`myositis.registry.schema.SEXES`), at least one."""
     if value is not None:
@@ -239,8 +252,11 @@ class Events(_Extended):
       as the upper limit), with optional ``value`` (its number as recorded),
       ``value_concept_set`` (its coded value), ``range_low``/``range_high`` (the limits of the
       normal range the source gave), ``times_lln``/``times_uln`` (value / the range's lower or
-      upper limit; a limit of 0 is no limit) constraints; one date (Circe's ``Measurement``:
-      ``MeasurementSqlBuilder.java``).
+      upper limit; a limit of 0 is no limit) constraints, and ``units`` (UCUM codes: only the
+      rows whose ``unit`` is one of them, compared exactly and case-sensitively, as UCUM codes
+      are; a row without a unit never matches; a registry test's results have the test's
+      canonical unit, ``U/L``; Circe's ``Unit``, ``unit_concept_id in (...)``); one date
+      (Circe's ``Measurement``: ``MeasurementSqlBuilder.java``).
     - ``drug_exposure``: ``concept_set`` (codes or ingredients), minus
       ``exclude_formulations``/``exclude_routes``; start date to end date, a missing end date
       being a regimen still running (it ends with the observation).
@@ -265,6 +281,17 @@ class Events(_Extended):
     demographics are the person on the event's date and, when the cohort's entry requires an
     observation period, events outside every period are dropped and the group's criteria
     count inside the event's period (Circe's CorrelatedCriteria, ``eventTableExpression.sql``).
+
+    ``end`` (``observation``, ``measurement``, ``laboratory``, ``assessment``: the domains of
+    one date): ``date`` (the default), the event ends on its date; ``day_after``, it ends the
+    day after its date, as Circe ends an observation and a measurement (circe-be
+    ``observation.sql``: ``DATEADD(day,1,o.observation_date)``;
+    ``MeasurementSqlBuilder.java``: ``DATEADD(day,1,m.measurement_date)``; a registry
+    assessment or laboratory result is an OMOP measurement or observation). Wherever the
+    event's end is read: a window on its end (``end_window``), an index end (``index:
+    end``), an exit from the end (``date: end``), ``end_date``. The ATLAS import writes it
+    where entry events mix observations or measurements with other events and their end is
+    read (:mod:`myositis.cohort.atlas`).
     """
 
     domain: Domain
@@ -279,12 +306,14 @@ class Events(_Extended):
     times_lln: Range | None = None
     range_low: Range | None = None
     range_high: Range | None = None
+    units: list[str] | None = None
     grade: Range | None = None
     serious: bool | None = None
     exclude_formulations: list[str] = Field(default_factory=list)
     exclude_routes: list[str] = Field(default_factory=list)
     any_code: bool = False
     first: bool = False
+    end: Literal["date", "day_after"] = "date"
     start_date: DateRange | None = None
     end_date: DateRange | None = None
     age: Range | None = None
@@ -297,13 +326,16 @@ class Events(_Extended):
         "times_lln",
         "range_low",
         "range_high",
+        "units",
         "start_date",
         "end_date",
         "age",
         "sex",
         "having",
+        "end",
     )
     _sexes = field_validator("sex")(_known_sexes)
+    _units = field_validator("units")(_unit_codes)
 
     @model_validator(mode="after")
     def _fields_of_the_domain(self) -> Self:
@@ -321,6 +353,7 @@ class Events(_Extended):
                 "range_high",
                 "times_lln",
                 "times_uln",
+                "units",
             },
             "drug_exposure": {"concept_set", "any_code", "exclude_formulations", "exclude_routes"},
             "assessment": {"instrument", "measure", "value"},
@@ -340,6 +373,7 @@ class Events(_Extended):
             "times_lln",
             "range_low",
             "range_high",
+            "units",
             "grade",
             "serious",
             "exclude_formulations",
@@ -379,6 +413,17 @@ class Events(_Extended):
             raise ValueError(f"domain {self.domain!r} needs {' and '.join(missing)}{hint}")
         return self
 
+    @model_validator(mode="after")
+    def _end_of_one_date(self) -> Self:
+        one_date = ("observation", "measurement", "laboratory", "assessment")
+        if "end" in self.model_fields_set and self.domain not in one_date:
+            raise ValueError(
+                f"end cannot be used with domain {self.domain!r}; it is a field of the domains "
+                f"of one date: {', '.join(one_date)} (end: day_after ends the event the day "
+                "after its date, as Circe ends an observation or a measurement)"
+            )
+        return self
+
     def describe(self) -> str:
         """A short human description: ``diagnosis in dm``, ``laboratory ck times_uln > 2``."""
         coded = ("diagnosis", "procedure", "visit", "observation", "measurement", "drug_exposure")
@@ -397,6 +442,8 @@ class Events(_Extended):
                 text += f" {name if name != 'value' else ''} {bound.describe()}".replace("  ", " ")
         if self.value_concept_set is not None:
             text += f" valued in {self.value_concept_set}"
+        if self.units is not None:
+            text += f" in unit {' or '.join(self.units)}"
         if self.serious is not None:
             text += " serious" if self.serious else " not serious"
         for name, bound in (("starting", self.start_date), ("ending", self.end_date)):
@@ -406,6 +453,8 @@ class Events(_Extended):
             text += f" at age {self.age.describe()}"
         if self.sex is not None:
             text += f" sex {'/'.join(self.sex)}"
+        if self.end == "day_after":
+            text += " until the day after"
         if self.having is not None:
             text += f" having ({self.having.describe()})"
         return ("first " if self.first else "") + text
