@@ -433,9 +433,9 @@ def test_a_measurement_reads_with_its_value_unit_range_and_coded_value(tmp_path:
     result): a body weight (LOINC 29463-7, concept 3025315) of 71.5 with unit concept 9529 (UCUM
     kg) and a normal range 50 to 90; a SARS-CoV-2 RNA test (LOINC 94500-6, a concept made for the
     test, 900000101) whose value is concept 4126681 (SNOMED 260373001, Detected) and whose unit
-    is only a source value; a CK
-    (LOINC 2157-6, 3007220), a registry test, and a CDASI activity score (the default mapping's
-    local concept 2000001001), an assessment. The view gives the first two as recorded, the
+    is only a source value; a CK (LOINC 2157-6, 3007220), a registry test, in unit concept 8645
+    (UCUM ``[U]/L``, "unit per liter", OMOP's code for U/L) with no source unit, and a CDASI
+    activity score (the default mapping's local concept 2000001001), an assessment. The view gives the first two as recorded, the
     unit the UCUM code of the unit concept, else the source value; the CK is a laboratory row
     and the CDASI an assessment, neither a measurement (the other concept ids are OMOP's,
     Athena)."""
@@ -446,12 +446,13 @@ def test_a_measurement_reads_with_its_value_unit_range_and_coded_value(tmp_path:
         (900_000_101, "SARS-CoV-2 RNA", "Measurement", "LOINC", "94500-6"),
         (3007220, "Creatine kinase", "Measurement", "LOINC", "2157-6"),
         (9529, "kilogram", "Unit", "UCUM", "kg"),
+        (8645, "unit per liter", "Unit", "UCUM", "[U]/L"),
         (4126681, "Detected", "Meas Value", "SNOMED", "260373001"),
     ]
     rows = [
         (900_000_001, 3025315, "71.5", 0, 9529, "50", "90", "kg"),
         (900_000_002, 900_000_101, None, 4126681, 0, None, None, "{copies}/mL"),
-        (900_000_003, 3007220, "300", 0, 0, None, "200", "U/L"),
+        (900_000_003, 3007220, "300", 0, 8645, None, "200", None),
         (900_000_004, 2000001001, "12", 0, 0, None, None, None),
     ]
     with duckdb.connect(str(path)) as raw:

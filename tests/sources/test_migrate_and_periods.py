@@ -199,6 +199,8 @@ def test_units() -> None:
     assert unit_factor("ck", "µkat/L") == 60  # the micro sign as laboratories write it
     assert unit_factor("ck", "nkat/L") == pytest.approx(0.06)
     assert unit_factor("ck", "IU/L") == 1 and ucum("IU/L") == "[IU]/L"
+    # OMOP concept 8645 "unit per liter" is coded [U]/L in the OMOP vocabulary (Athena)
+    assert unit_factor("ck", "[U]/L") == 1 and ucum("[U]/L") == "U/L"
     assert unit_factor("ck", "mg/dL") is None and unit_factor("crp", "mg/L") is None
 
 

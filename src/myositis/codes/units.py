@@ -22,6 +22,9 @@ _SPELLINGS: Final = {
     "iu/l": "[IU]/L",
     "[iu]/l": "[IU]/L",
     "u/l": "U/L",
+    # OMOP's UCUM concept 8645 "unit per liter" has the code [U]/L (Athena), so an OMOP CDM
+    # that records an enzyme in it gives that spelling
+    "[u]/l": "U/L",
     "units/l": "U/L",
     "mu/ml": "mU/mL",
     "ukat/l": "ukat/L",
