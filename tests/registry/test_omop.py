@@ -435,10 +435,10 @@ def test_a_measurement_reads_with_its_value_unit_range_and_coded_value(tmp_path:
     test, 900000101) whose value is concept 4126681 (SNOMED 260373001, Detected) and whose unit
     is only a source value; a CK (LOINC 2157-6, 3007220), a registry test, in unit concept 8645
     (UCUM ``[U]/L``, "unit per liter", OMOP's code for U/L) with no source unit, and a CDASI
-    activity score (the default mapping's local concept 2000001001), an assessment. The view gives the first two as recorded, the
-    unit the UCUM code of the unit concept, else the source value; the CK is a laboratory row
-    and the CDASI an assessment, neither a measurement (the other concept ids are OMOP's,
-    Athena)."""
+    activity score (the default mapping's local concept 2000001001), an assessment. The view
+    gives the first two as recorded, the unit the UCUM code of the unit concept, else the
+    source value; the CK is a laboratory row with its value (U/L) and the CDASI an assessment,
+    neither a measurement (the other concept ids are OMOP's, Athena)."""
     path = tmp_path / "cdm.duckdb"
     shutil.copyfile(eunomia_file(), path)
     added = [
