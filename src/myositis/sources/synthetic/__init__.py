@@ -33,6 +33,7 @@ from myositis.sources.synthetic.background import (
 from myositis.sources.synthetic.context import DATA_TABLES, Batch, site_name
 from myositis.sources.synthetic.dermatomyositis import add_dm_patient
 from myositis.sources.synthetic.encounters import add_encounters
+from myositis.sources.synthetic.measurements import add_measurements
 from myositis.sources.synthetic.params import (
     POPULATION_DM_PER_1000,
     PRESETS,
@@ -119,7 +120,9 @@ def generate_registry(
         # procedures, visits and observations: a stream of their own, so that the other
         # tables are exactly what they were before the generator wrote these
         encounters = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, 2)))
-        _generate_batch(batch, first + 1, n, encounters)
+        # measurements: likewise a stream of their own, read after every other table is written
+        measures = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, 3)))
+        _generate_batch(batch, first + 1, n, encounters, measures)
         for table in DATA_TABLES:
             append_arrow(con, table, batch.rows[table].to_arrow())
         exposure_id, assessment_id = batch.next_exposure_id, batch.next_assessment_id
@@ -132,7 +135,10 @@ def generate_registry(
     return target
 
 
-def _generate_batch(batch: Batch, first_id: int, n: int, encounters: np.random.Generator) -> None:
+def _generate_batch(
+    batch: Batch, first_id: int, n: int, encounters: np.random.Generator,
+    measures: np.random.Generator,
+) -> None:  # fmt: skip
     people = persons(batch, first_id, n)
     is_dm = batch.rng.random(n) < batch.params.dm_per_1000 / 1000
     # DM patients first: their birth replaces the drawn one before any other record is dated
@@ -146,6 +152,7 @@ def _generate_batch(batch: Batch, first_id: int, n: int, encounters: np.random.G
     lookalikes(batch, people, skip=is_dm)
     write_persons(batch, people)
     add_encounters(batch, people, encounters)
+    add_measurements(batch, people, measures)
 
 
 __all__ = [

@@ -248,3 +248,128 @@ SMOKING_RECORDED_FRACTION: Final = 0.8
 #: emergency department (HCUP Statistical Brief #1, 2003), coded ERIP, the others IP.
 STAY_EXTRA_DAYS: Final = 3.5
 STAY_THROUGH_ER_FRACTION: Final = 0.55
+
+# Measurements (data model version 4; ``measurements.py``): vital signs and laboratory tests
+# other than the registry's five (those are ``laboratory`` rows). LOINC codes, UCUM units.
+BODY_WEIGHT: Final = ("29463-7", "kg")
+BODY_HEIGHT: Final = ("8302-2", "cm")
+BMI: Final = ("39156-5", "kg/m2")
+SYSTOLIC: Final = ("8480-6", "mm[Hg]")
+DIASTOLIC: Final = ("8462-4", "mm[Hg]")
+HEMOGLOBIN: Final = ("718-7", "g/dL")
+CREATININE: Final = ("2160-0", "mg/dL")
+CRP: Final = ("1988-5", "mg/L")
+
+#: Share of the persons other than DM patients whose vital signs are recorded, on one of their
+#: diagnoses' days (illustrative; kept small so that a large registry stays small).
+VITALS_RECORDED_FRACTION: Final = 0.1
+
+#: Body size by age (years; interpolated between the knots, the last value from the last knot
+#: on): median height (cm) and median BMI (kg/m2) by sex, and the spread of BMI (the standard
+#: deviation of its logarithm). Children (2-16): about the 50th percentiles of the CDC 2000
+#: growth charts (Kuczmarski et al., Vital Health Stat 11(246), 2002), BMI spread about their
+#: 95th percentiles (read off, approximate). Adults: NHANES 2015-2018 (Fryar et al.,
+#: Anthropometric reference data for children and adults: United States, 2015-2018, Vital
+#: Health Stat 3(46), 2021): mean height 175.4 cm (men) and 161.7 cm (women), mean BMI about
+#: 29.5; a lognormal BMI of median 28.7 and spread 0.23 has mean 29.5 and 42% of adults at 30
+#: or more (obesity 42.4% in 2017-2018: Hales et al., NCHS Data Brief 360, 2020). Between 18
+#: and 35 the BMI rises linearly (an assumption).
+BODY_AGES: Final = (2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 25.0, 35.0)
+HEIGHT_MEDIAN_CM: Final = {
+    "M": (86.5, 102.5, 115.5, 127.5, 138.5, 149.5, 163.5, 173.5, 175.4, 175.4, 175.4),
+    "F": (85.5, 101.5, 115.0, 127.0, 138.5, 151.5, 160.0, 161.5, 161.7, 161.7, 161.7),
+}
+BMI_MEDIAN: Final = {
+    "M": (16.5, 15.7, 15.4, 15.8, 16.6, 17.9, 19.0, 20.5, 22.0, 26.5, 28.7),
+    "F": (16.4, 15.4, 15.3, 15.8, 16.9, 18.0, 19.4, 20.5, 21.5, 26.0, 28.7),
+}
+BMI_SPREAD: Final = (0.075, 0.085, 0.11, 0.14, 0.17, 0.18, 0.19, 0.19, 0.20, 0.22, 0.23)
+#: Height varies by 4.3% (standard deviation) around the median at every age: about 7 cm in
+#: adults (NHANES). A person keeps their percentile, so an adult's height is the same at every
+#: visit and a child grows along it.
+HEIGHT_SPREAD: Final = 0.043
+#: Visit-to-visit variation of a person's weight around their BMI percentile (illustrative).
+WEIGHT_VISIT_SPREAD: Final = 0.015
+
+#: Mean blood pressure (mm Hg) by age (knots as above) and sex. Adults: NHANES 2001-2008 (Wright
+#: et al., NCHS National Health Statistics Reports 35, 2011): mean 122/71 mm Hg for adults 18
+#: and over, systolic rising with age, diastolic rising then falling, men higher than women;
+#: the adults' means below are those of adults without a hypertension code, which with the
+#: shift of those with one (``HYPERTENSION_PRESSURE``: about a third of the synthetic adults)
+#: give about that for the US adult age mix (the shape by age is read off, approximate).
+#: Children 3-17: about the 50th percentiles for median height of the 2017 AAP guideline
+#: (Flynn et al., Pediatrics 2017;140:e20171904), approximate.
+PRESSURE_AGES: Final = (3.0, 10.0, 17.0, 18.0, 30.0, 45.0, 60.0, 75.0, 90.0)
+SYSTOLIC_MEAN: Final = {
+    "M": (90.0, 100.0, 112.0, 108.0, 113.0, 120.0, 127.0, 134.0, 140.0),
+    "F": (90.0, 100.0, 108.0, 104.0, 109.0, 116.0, 123.0, 130.0, 136.0),
+}
+DIASTOLIC_MEAN: Final = {
+    "M": (50.0, 58.0, 66.0, 69.0, 72.0, 73.0, 71.0, 67.0, 63.0),
+    "F": (50.0, 58.0, 65.0, 66.0, 69.0, 70.0, 68.0, 64.0, 60.0),
+}
+#: Standard deviations (mm Hg) of a person's usual pressure around the mean and of one visit's
+#: reading around the person's usual pressure, systolic and diastolic, for adults and children
+#: (illustrative; adults' total about 16/11 mm Hg); the person's systolic and diastolic
+#: deviations correlate 0.6, one visit's 0.5.
+PRESSURE_PERSON_SD: Final = {"adult": (14.0, 9.0), "child": (7.0, 6.0)}
+PRESSURE_VISIT_SD: Final = {"adult": (8.0, 6.0), "child": (6.0, 5.0)}
+PRESSURE_CORRELATION: Final = (0.6, 0.5)
+#: An adult with an essential hypertension code (I10, 401.9) is on average 10/5 mm Hg higher:
+#: treated hypertensive adults averaged 130/75 mm Hg against 122/71 for all adults (Wright et
+#: al. 2011).
+HYPERTENSION_PRESSURE: Final = (10.0, 5.0)
+
+#: Laboratory measurements on a day of the person's laboratory results (the registry's muscle
+#: enzymes): the share of those days on which each is measured (illustrative).
+LAB_SHARES: Final = {"hemoglobin": 0.9, "creatinine": 0.85, "crp": 0.6}
+#: Hemoglobin (g/dL): normal, mean by age (knots) and sex, standard deviation 1.2 in adults
+#: (0.95 of the person, 0.7 of the day), 0.72 times that in children under 15; 0.01 g/dL
+#: less a year after 60 (``HEMOGLOBIN_AGE_DROP``: anemia is commonest in older adults).
+#: Chosen so that the share below the anemia thresholds (``HEMOGLOBIN_LOW``) is near NHANES
+#: August 2021-August 2023 (Williams et al., NCHS Data Brief 519, 2024): 13.0% of females,
+#: 5.5% of males, 4.7% of children 2-11, 12.5% of adults 60 and older.
+HEMOGLOBIN_AGES: Final = (2.0, 5.0, 12.0, 15.0, 18.0)
+HEMOGLOBIN_MEAN: Final = {"M": (12.3, 13.0, 13.6, 14.5, 14.9), "F": (12.3, 13.0, 13.4, 13.4, 13.4)}
+HEMOGLOBIN_SD: Final = (0.95, 0.7)
+HEMOGLOBIN_AGE_DROP: Final = 0.01
+#: The normal range reported with it: its lower limit the anemia threshold of the WHO as NCHS
+#: applies it (Data Brief 519): 11.0 g/dL at 2-4 years, 11.5 at 5-11, 12.0 at 12-14 and for
+#: females 15 and older, 13.0 for males 15 and older; its upper limit 17.5 g/dL for males 12
+#: and older, 15.5 for the others (a common adult reference limit; an assumption).
+HEMOGLOBIN_LOW: Final = ((5.0, 11.0), (12.0, 11.5), (15.0, 12.0))
+HEMOGLOBIN_ADULT_LOW: Final = {"M": 13.0, "F": 12.0}
+HEMOGLOBIN_HIGH: Final = {"M": 17.5, "F": 15.5}
+#: Creatinine (mg/dL): lognormal, median by age (knots) and sex, rising after 40 as kidney
+#: function declines (assumption); spread 0.14 of the person, 0.08 of the day. Normal range:
+#: adults 0.74-1.35 mg/dL (men) and 0.59-1.04 mg/dL (women), as Mayo Clinic gives it
+#: (mayoclinic.org, Creatinine test); children 0.2-0.7 (under 12) and 0.5-1.1 (12-17), an
+#: assumption (paediatric ranges vary by laboratory and method).
+CREATININE_AGES: Final = (2.0, 10.0, 14.0, 18.0, 40.0, 80.0)
+CREATININE_MEDIAN: Final = {
+    "M": (0.30, 0.50, 0.66, 0.90, 0.95, 1.10),
+    "F": (0.30, 0.50, 0.62, 0.72, 0.74, 0.86),
+}
+CREATININE_SPREAD: Final = (0.14, 0.08)
+CREATININE_RANGE: Final = {
+    "child": (0.2, 0.7),
+    "adolescent": (0.5, 1.1),
+    "M": (0.74, 1.35),
+    "F": (0.59, 1.04),
+}
+#: C-reactive protein (mg/L): lognormal, strongly right-skewed. Adults: median 2.1 mg/L and
+#: mean 4.3 mg/L in NHANES 1999-2002 (Woloshin and Schwartz, N Engl J Med 2005;352:1611-1613),
+#: women's median 2.7 (Ford et al., Clin Chem 2004;50:574-581); men's median 1.5 here, so that
+#: all adults' is about 2 (an assumption). Children and adolescents 3-19: median 0.4 mg/L
+#: (Ford et al., Clin Chem 2003;49:1353-1357), rising with age. Spread 0.9 of the person, 0.7
+#: of the day (total 1.14: mean about 1.9 times the median). Reported with the range 0-5 mg/L
+#: (a common upper limit of standard CRP assays; an assumption), at least 0.1 mg/L.
+CRP_AGES: Final = (2.0, 10.0, 19.0, 30.0)
+CRP_MEDIAN: Final = {"M": (0.3, 0.4, 1.0, 1.5), "F": (0.3, 0.4, 1.2, 2.7)}
+CRP_SPREAD: Final = (0.9, 0.7)
+CRP_RANGE: Final = (0.0, 5.0)
+#: On a day with a muscle enzyme above its ULN (active myositis): hemoglobin 0.8 g/dL lower
+#: (anemia of inflammation) and CRP 3 times higher (illustrative: in DM the CRP is often
+#: normal or mildly raised).
+ACTIVE_HEMOGLOBIN_DROP: Final = 0.8
+ACTIVE_CRP_FACTOR: Final = 3.0
