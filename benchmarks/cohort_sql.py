@@ -48,6 +48,7 @@ RECORD_DATES: Final = (
     ("assessment", "assessment_date"),
     ("laboratory", "result_date"),
     ("adverse_event", "onset_date"),
+    ("death", "death_date"),
 )
 JAK_INGREDIENTS: Final = ("baricitinib", "ruxolitinib", "tofacitinib", "upadacitinib")
 #: CK results with a value (the start of a laboratory source; add the value rule).
@@ -282,7 +283,7 @@ def r1_hand(d: Dialect) -> str:
     ),
     periods AS ({observation_periods("first_jak")}),
     idx AS (
-      SELECT f.person_id, f.start_date AS index_date, f.end_date AS index_end, p.op_start, p.op_end
+      SELECT f.person_id, f.start_date AS index_date, p.op_start, p.op_end
       FROM first_jak f JOIN periods p ON p.person_id = f.person_id
       WHERE {d.days("f.start_date", "p.op_start")} >= 365
         AND {d.days("p.op_end", "f.start_date")} >= 0
@@ -300,7 +301,7 @@ def r1_hand(d: Dialect) -> str:
     eras AS ({eras}),
     ends AS (
       SELECT m.person_id, m.index_date, m.op_end,
-             coalesce(max(x.end_date), max(m.index_end)) AS era_end
+             coalesce(max(x.end_date), m.op_end) AS era_end
       FROM members m LEFT JOIN eras x ON x.person_id = m.person_id
         AND x.start_date <= m.index_date AND x.end_date >= m.index_date
       GROUP BY m.person_id, m.index_date, m.op_end

@@ -381,6 +381,17 @@ DM_TWICE = {
     ],
 }
 BEFORE = {"start": -30, "end": 0}
+#: SARS-CoV-2 RNA (LOINC 94500-6) detected (SNOMED 260373001): 1, 3 and 8.
+SARS_SETS = {
+    **CONCEPT_SETS,
+    "sars_cov_2_rna": {"items": [{"system": "LOINC", "code": "94500-6"}]},
+    "detected": {"items": [{"system": "SNOMED", "code": "260373001"}]},
+}
+SARS_DETECTED = {
+    "domain": "measurement",
+    "concept_set": "sars_cov_2_rna",
+    "value_concept_set": "detected",
+}
 #: 180 days after the index, cut short by a serious adverse event of grade 3 or more.
 FIXED_CENSORED = {
     "strategy": "fixed",
@@ -971,6 +982,77 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (3, D(2020, 6, 1), D(2023, 12, 31)),
             (8, D(2020, 2, 1), D(2020, 4, 1)),
             (8, D(2020, 6, 1), D(2020, 9, 1)),
+        ],
+    ),
+    # A drug era with a persistence window (Circe's CustomEra, circe-be
+    # customEraStrategy.sql: each exposure's end moved GapDays + Offset later, an exposure
+    # continuing the era when the latest moved end so far is on or after its start, the era
+    # ending at that latest end - GapDays): each JAK exposure lasts 60 days beyond its end, and
+    # an exposure starting at most 1 day after those 60 days continues the era. 1: 2020-12-31
+    # + 60 = 2021-03-01, her next exposure starts 2021-01-20, inside: one era, ending
+    # 2021-06-30 + 60 = 2021-08-29. 8: 2020-04-01 + 60 = 2020-05-31, his next starts
+    # 2020-06-01, 1 day after: one era, ending 2020-09-01 + 60 = 2020-10-31 (in Circe
+    # 2020-04-01 + 61 = 2020-06-01 >= 2020-06-01). 3's is still running: the end of her
+    # observation. (The earlier rule bridged gaps of 1 day only, then added the 60 days:
+    # 1 -> 2021-03-01, 8 -> 2020-05-31.)
+    "era_persistence_window": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "persons_with": [DM_TWICE],
+            "entry": {"events": [JAK]},
+            "exit": {
+                "strategy": "drug_era",
+                "concept_set": "jak",
+                "gap_days": 1,
+                "offset_days": 60,
+            },
+        },
+        [8, 4, 3],
+        [
+            (1, D(2020, 3, 1), D(2021, 8, 29)),
+            (3, D(2020, 6, 1), D(2023, 12, 31)),
+            (8, D(2020, 2, 1), D(2020, 10, 31)),
+        ],
+    ),
+    # The era holding the index, its persistence window included (customEraStrategy.sql:
+    # ``start_date between era_start_date and era_end_date``, the end with the Offset): entry
+    # a SARS-CoV-2 RNA detected (1 on 2021-01-05, 3 on 2020-06-20, 8 on 2020-03-10), exit the
+    # JAK era, exposures lasting 10 days beyond their end, no gap. 1's first era ends
+    # 2020-12-31 + 10 = 2021-01-10 (her next exposure, 2021-01-20, starts a new one): her
+    # test, 5 days after the exposure's end, is in it -> 2021-01-10. 8's test is in his first
+    # exposure, which ends 2020-04-01 + 10 = 2020-04-11; 3's exposure is still running -> the
+    # end of her observation. (Under the earlier rule 1's test was outside her era, which ended
+    # 2020-12-31 without the 10 days: exit the test's own date + 10, 2021-01-15.)
+    "era_index_in_persistence": (
+        {
+            "concept_sets": SARS_SETS,
+            "entry": {"events": [SARS_DETECTED]},
+            "exit": {"strategy": "drug_era", "concept_set": "jak", "offset_days": 10},
+        },
+        [8, 3],
+        [
+            (1, D(2021, 1, 5), D(2021, 1, 10)),
+            (3, D(2020, 6, 20), D(2023, 12, 31)),
+            (8, D(2020, 3, 10), D(2020, 4, 11)),
+        ],
+    ),
+    # No era holding the index: the end of the observation period holding it (Circe: no
+    # #strategy_ends row for the event, so generateCohort.sql's cohort_ends leave the
+    # period's op_end_date). The same entry, JAK eras without gap or persistence: 1's test
+    # (2021-01-05) falls between her exposures (to 2020-12-31, from 2021-01-20) -> the end of
+    # her observation, 2022-12-31; 8's is in his exposure to 2020-04-01; 3's exposure is
+    # still running -> 2023-12-31. (The earlier rule: 1 -> the test's own date.)
+    "era_index_unexposed": (
+        {
+            "concept_sets": SARS_SETS,
+            "entry": {"events": [SARS_DETECTED]},
+            "exit": {"strategy": "drug_era", "concept_set": "jak"},
+        },
+        [8, 3],
+        [
+            (1, D(2021, 1, 5), D(2022, 12, 31)),
+            (3, D(2020, 6, 20), D(2023, 12, 31)),
+            (8, D(2020, 3, 10), D(2020, 4, 1)),
         ],
     ),
     # Entry events with a group of their own (Circe's CorrelatedCriteria): every systemic JAK

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from myositis.cohort.atlas import read_atlas
+from myositis.cohort.atlas import read_atlas, translate_atlas
 from myositis.cohort.run import run_cohort
 from myositis.registry.connect import connect
 
@@ -128,3 +128,44 @@ def test_days_supply_ends_an_exposure_without_an_end_date(tmp_path: Path) -> Non
     assert ends.pop((2, dt.date(2000, 10, 1))) == dt.date(2000, 10, 8)
     assert len(ends) == 7
     assert all(end == start + dt.timedelta(days=1) for (_, start), end in ends.items())
+
+
+@pytest.mark.parametrize(
+    ("gap", "offset", "exit_date"),
+    [
+        # + 0 + 31: 01-02 -> 02-02 >= 02-01, 02-02 -> 03-04 >= 03-01 (2000 is a leap year),
+        # 03-02 -> 04-02 >= 04-01, 04-02 -> 05-03 < 08-01: the era ends 05-03 - 0 (before,
+        # exposures 30 days apart were not bridged by GapDays 0: 01-02 + 31 = 02-02)
+        (0, 31, "2000-05-03"),
+        # + 29 + 1: 01-02 -> 02-01 >= 02-01, 02-02 -> 03-02, 03-02 -> 04-01 >= 04-01,
+        # 04-02 -> 05-02 < 08-01: the era ends 05-02 - 29 = 04-03 (before: 01-02 + 1)
+        (29, 1, "2000-04-03"),
+        # + 29 + 0: 01-02 -> 01-31 < 02-01: the first exposure's own era, 01-31 - 29 = 01-02
+        (29, 0, "2000-01-02"),
+    ],
+)
+def test_custom_era_offset_is_circes(tmp_path: Path, gap: int, offset: int, exit_date: str) -> None:
+    """A CustomEra with an Offset, as Circe's Java tests edit continuousExposure's expression
+    (cohort 2: the first event): person 1's seven exposures, on the first of January,
+    February, March, April, August, September and October 2000, each end the day after it
+    (no end date, no days supply); observed 2000-01-01..2001-01-01. customEraStrategy.sql
+    moves each end GapDays + Offset later, an exposure continues the era when the latest
+    moved end so far is on or after its start, and the era ends at that latest end - GapDays;
+    the exit is the end of the era holding the index, 2000-01-01. The import gives the same
+    numbers (the cohort language's rule is Circe's) and no note on the exit. The expected
+    dates are also what customEraStrategy.sql, run as written on DuckDB, gives on these rows."""
+    data = json.loads((CIRCE / "continuousExposureExpression.json").read_text(encoding="utf-8"))
+    data["PrimaryCriteria"]["PrimaryCriteriaLimit"]["Type"] = "First"
+    data["EndStrategy"]["CustomEra"].update(GapDays=gap, Offset=offset)
+    imported = translate_atlas(data)
+    exit_ = imported.cohort.exit
+    assert (exit_.strategy, exit_.gap_days, exit_.offset_days) == ("drug_era", gap, offset)
+    assert not [n for n in imported.notes if "Era" in n or "exit" in n.lower()]
+    cdm = tmp_path / "cdm.duckdb"
+    _build_cdm(cdm, [CIRCE / "vocabulary.json", CIRCE / "continuousExposure_PREP.json"])
+    result = run_cohort(connect(f"omop+duckdb://{cdm}", check=False), imported.cohort)
+    members = [
+        (m["person_id"], str(m["index_date"]), str(m["exit_date"]))
+        for m in result.members.to_pylist()
+    ]
+    assert members == [(1, "2000-01-01", exit_date)]

@@ -10,8 +10,9 @@ Circe (github.com/OHDSI/circe-be, commit 9a80aa7): ``Observation.java`` defines 
 ``ProviderSpecialty`` (``CS``) and ``VisitType`` (``CS``); ``ObservationSqlBuilder.java`` joins
 the codeset on ``observation_concept_id``, numbers a person's observations of the concept set by
 ``observation_date, observation_id`` for ``First`` before the other conditions, compares
-``value_as_number`` with the bounds written to 4 decimals (``".4f"``) and ``value_as_concept_id``
-with the concepts (or the codeset) of ``ValueAsConcept`` (``CS``), and an observation lasts
+``value_as_number`` with the bounds written to 4 decimals (``".4f"``), ``value_as_concept_id``
+with the concepts (or the codeset) of ``ValueAsConcept`` (``CS``) and ``unit_concept_id`` with
+those of ``Unit`` (``CS``), and an observation lasts
 from its date to the day after (``observation.sql``: ``DATEADD(day,1,o.observation_date)``). The
 cohort language ends an observation on its date, so the import reads Circe's end of an
 observation as its date one day on: a window on its end, an index end (``UseIndexEnd``) and an
@@ -41,6 +42,8 @@ import pytest
 import yaml
 
 from cohort.test_atlas_circe import CIRCE, _build_cdm
+from cohort.test_atlas_measurement import _item, _set
+from cohort.test_measurement_units import _ucum, code_note, unit_note
 from conformance.engines import run_cli
 from myositis.cohort.atlas import read_atlas, translate_atlas
 from myositis.cohort.files import cohort_yaml
@@ -313,6 +316,114 @@ def test_first_with_a_value_bound_is_refused() -> None:
     )
 
 
+CEL = _ucum(586323, "Cel", "degree Celsius")
+DEG_F = _ucum(9289, "[degF]", "degree Fahrenheit")
+#: The Nebraska Lexicon's pound, as PhenotypeLibrary cohort 32 lists it on a body weight
+LEXICON_POUND = {
+    "CONCEPT_ID": 3195625,
+    "CONCEPT_NAME": "pound",
+    "VOCABULARY_ID": "Nebraska Lexicon",
+    "CONCEPT_CODE": "258693003",
+    "DOMAIN_ID": "Unit",
+}
+
+
+def test_unit_is_units_of_an_observation() -> None:
+    """``Unit``'s concepts -> their codes, in order, once each (a fever in Cel or [degF], as
+    PhenotypeLibrary cohorts 6, 64, 208 and 737 bound a temperature recorded as an
+    observation); a note says where the registry's unit may differ from ``unit_concept_id``;
+    with the value bound as written (``value_as_number`` as recorded)."""
+    data = _history()
+    _entry(data).update(ValueAsNumber={"Value": 38, "Op": "gte"}, Unit=[CEL, DEG_F, CEL])
+    result = translate_atlas(data)
+    (events,) = result.cohort.entry.events
+    assert (events.domain, events.units, events.value) == (
+        "observation",
+        ["Cel", "[degF]"],
+        Range(gte=38),
+    )
+    assert [n for n in result.notes if n.startswith("Unit")] == [
+        f"{unit_note('observation')} (first at {ENTRY})"
+    ]
+
+
+def test_unit_concept_set_of_an_observation_in_an_inclusion_rule() -> None:
+    """``UnitCS``: the codes of that concept set's concepts."""
+    data = _bleed_with_allergy()
+    data["ConceptSets"].append(_set(2, "Temperature units", _item(CEL), _item(DEG_F)))
+    criteria = data["InclusionRules"][0]["expression"]["CriteriaList"][0]["Criteria"]
+    criteria["Observation"]["UnitCS"] = {"CodesetId": 2, "IsExclusion": False}
+    (criterion,) = translate_atlas(data).cohort.inclusion[0].criteria
+    assert (criterion.domain, criterion.concept_set, criterion.units) == (
+        "observation",
+        "allergy",
+        ["Cel", "[degF]"],
+    )
+
+
+def test_a_unit_of_another_vocabulary_on_an_observation_is_its_code_noted() -> None:
+    """The Nebraska Lexicon's pound (PhenotypeLibrary cohort 32, a body weight of 265 to 440
+    recorded as an observation): its code, 258693003, the unit an OMOP CDM read live gives a
+    row recorded in it, with the note; censoring events of every observation in it."""
+    data = _history()
+    _entry(data)["Unit"] = [LEXICON_POUND]
+    data["CensoringCriteria"] = [{"Observation": {"UnitCS": {"CodesetId": 1}}}]
+    data["ConceptSets"].append(_set(1, "Pound", _item(LEXICON_POUND)))
+    result = translate_atlas(data)
+    (events,) = result.cohort.entry.events
+    (censor,) = result.cohort.exit.censor
+    assert (events.units, censor.any_code, censor.units) == (["258693003"], True, ["258693003"])
+    pound = code_note("3195625 pound (Nebraska Lexicon", "258693003", "observation")
+    assert [n for n in result.notes if n.startswith("Unit")] == [
+        f"{pound} (first at {ENTRY}.Unit[0])",
+        f"{unit_note('observation')} (first at {ENTRY})",
+    ]
+
+
+#: (options of the entry Observation, extra concept sets, the refusal from its path on)
+OBSERVATION_UNIT_REFUSALS = [
+    # Circe numbers the observations (ordinal) before it bounds the unit
+    ({"First": True, "Unit": [CEL]}, [], "Unit: not supported: with First: Circe bounds the "
+     "unit of the person's first observation of the concept set, where the cohort language "
+     "would take the first observation whose unit is listed (drop one of the two)"),
+    ({"First": True, "UnitCS": {"CodesetId": 1}}, [_set(1, "Units", _item(CEL))],
+     "UnitCS: not supported: with First"),
+    ({"Unit": [CEL], "UnitCS": {"CodesetId": 1}}, [_set(1, "Units", _item(CEL))],
+     "UnitCS: not supported: Unit and UnitCS together: the cohort language bounds an "
+     "observation's unit by one list of unit codes (give one of them)"),
+    ({"UnitCS": {"CodesetId": 1, "IsExclusion": True}}, [_set(1, "Units", _item(CEL))],
+     "UnitCS.IsExclusion: not supported: a unit outside a concept set is not in the cohort "
+     "language"),
+    ({"Unit": [{"CONCEPT_ID": 586323, "CONCEPT_NAME": "degree Celsius"}]}, [],
+     "Unit[0]: not supported: unit concept 586323 degree Celsius (no vocabulary) has no code: "
+     "the registry keeps an observation's unit as its code"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("options", "sets", "message"), OBSERVATION_UNIT_REFUSALS)
+def test_unit_refusals_on_an_observation_name_the_json_path(
+    options: dict[str, Any], sets: list[dict[str, Any]], message: str
+) -> None:
+    data = _history()
+    _entry(data).update(options)
+    data["ConceptSets"] += copy.deepcopy(sets)
+    with pytest.raises(SpecError) as caught:
+        translate_atlas(data, where="c.json")
+    assert str(caught.value).startswith(f"c.json: {ENTRY}.{message}"), str(caught.value)
+
+
+def test_a_unit_concept_set_with_descendants_is_refused_on_an_observation() -> None:
+    data = _history()
+    _entry(data)["UnitCS"] = {"CodesetId": 1}
+    data["ConceptSets"].append(_set(1, "Units", _item(CEL, includeDescendants=True)))
+    with pytest.raises(SpecError) as caught:
+        translate_atlas(data, where="c.json")
+    assert str(caught.value).startswith(
+        "c.json: ConceptSets[1].expression.items[0].includeDescendants: not supported: the unit "
+        f"concept set of {ENTRY}.UnitCS adds a unit's descendants"
+    )
+
+
 def test_observations_in_additional_criteria_and_censoring() -> None:
     """Wherever a VisitOccurrence is read, so is an Observation: an additional criterion (an
     allergy before the bleed) and a censoring event (every observation)."""
@@ -464,8 +575,8 @@ REFUSALS: list[tuple[str, Any, str]] = [
     ("ValueAsString", {"Text": "x", "Op": "contains"}, "criteria on an observation's text"),
     ("Qualifier", [{"CONCEPT_ID": 4188539}], "the registry holds no observation qualifiers"),
     ("QualifierCS", {"CodesetId": 0}, "the registry holds no observation qualifiers"),
-    ("Unit", [{"CONCEPT_ID": 8554}], "criteria on an observation's unit are not in the cohort"),
-    ("UnitCS", {"CodesetId": 0}, "criteria on an observation's unit are not in the cohort"),
+    # Unit and UnitCS are units (below), but a unit of any concept is not
+    ("UnitCS", {"CodesetId": None}, "a unit of any concept (no CodesetId: unit_concept_id is"),
     ("ObservationSourceConcept", 0, "criteria on source concepts are not in the cohort language"),
     ("ProviderSpecialty", [{"CONCEPT_ID": 38004446}], "the registry holds no providers"),
     ("ProviderSpecialtyCS", {"CodesetId": 0}, "the registry holds no providers"),
@@ -947,6 +1058,90 @@ def test_values_on_a_cdm_with_values_as_sql_gives_them(
         members = run_cohort(con, translate_atlas(data, any_record=drop).cohort).members
         found = [(m["person_id"], str(m["index_date"])) for m in members.to_pylist()]
         assert found == expected, drop
+
+
+#: Body temperatures recorded as observations of Circe's test concept 2 (a descendant of
+#: concept 1) with units, and the UCUM concepts they name: persons 1 to 4, each observed
+#: 2000-2001.
+TEMPERATURES_CDM = {
+    "cdm.concept": [
+        {"concept_id": c, "concept_name": name, "domain_id": "Unit", "vocabulary_id": "UCUM",
+         "concept_class_id": "Unit", "concept_code": code, "standard_concept": "S",
+         "valid_start_date": "1970-01-01", "valid_end_date": "2099-12-31"}
+        for c, code, name in ((586323, "Cel", "degree Celsius"),
+                              (9289, "[degF]", "degree Fahrenheit"))
+    ],
+    "cdm.person": VALUED["cdm.person"],
+    "cdm.observation_period": VALUED["cdm.observation_period"],
+    "cdm.observation": [
+        {"observation_id": i, "person_id": p, "observation_concept_id": 2,
+         "observation_date": d, "observation_type_concept_id": 38000280,
+         "value_as_number": v, "unit_concept_id": unit, "unit_source_value": source}
+        for i, (p, d, v, unit, source) in enumerate(
+            [
+                (1, "2000-02-01", 38.5, 586323, "C"),
+                (1, "2000-03-01", 101.3, 9289, "F"),
+                (2, "2000-04-01", 37.0, 586323, "C"),
+                # no unit concept, the UCUM code as the source value: Cel here, none in Circe
+                (3, "2000-05-01", 38.8, 0, "Cel"),
+                (4, "2000-06-01", 38.1, None, None),  # no unit: in no list
+                (4, "2000-07-01", 100.9, 9289, "degF"),
+            ],
+            start=1,
+        )
+    ],
+}  # fmt: skip
+
+#: (the criterion's unit options, Circe's condition as SQL, the first observation per person by
+#: Circe, by the import read live)
+UNIT_CASES = [
+    ({"Unit": [CEL]}, "o.unit_concept_id IN (586323)",
+     [(1, "2000-02-01"), (2, "2000-04-01")],
+     [(1, "2000-02-01"), (2, "2000-04-01"), (3, "2000-05-01")]),
+    ({"Unit": [CEL], "ValueAsNumber": {"Value": 38, "Op": "gte"}},
+     f"o.unit_concept_id IN (586323) AND {NUMBER} >= 38.0000",
+     [(1, "2000-02-01")], [(1, "2000-02-01"), (3, "2000-05-01")]),
+    ({"UnitCS": {"CodesetId": 2}}, "o.unit_concept_id IN (9289)",
+     [(1, "2000-03-01"), (4, "2000-07-01")], [(1, "2000-03-01"), (4, "2000-07-01")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("options", "condition", "circe", "here"), UNIT_CASES)
+def test_units_on_a_cdm_with_units_as_sql_gives_them_but_the_noted_row(
+    tmp_path: Path,
+    options: dict[str, Any],
+    condition: str,
+    circe: list[tuple[int, str]],
+    here: list[tuple[int, str]],
+) -> None:
+    """An Observation of concept 1 with descendants and a unit (``Unit``, ``UnitCS``), every
+    event, the first per person: Circe's clause by hand-written SQL (``ObservationSqlBuilder``:
+    ``C.unit_concept_id in (...)``), and the import read live, which agree but for person 3's
+    row without a unit concept whose source value is the code (the note)."""
+    cdm = tmp_path / "cdm.duckdb"
+    rows = tmp_path / "temperatures.json"
+    rows.write_text(json.dumps(TEMPERATURES_CDM), encoding="utf-8")
+    _build_cdm(cdm, [CIRCE / "vocabulary.json", rows])
+    with duckdb.connect(str(cdm), read_only=True) as raw:
+        found = raw.execute(
+            f"""SELECT person_id, strftime(min(observation_date), '%Y-%m-%d')
+                FROM observation o
+                WHERE o.observation_concept_id IN (
+                  SELECT descendant_concept_id FROM concept_ancestor WHERE ancestor_concept_id = 1
+                  UNION SELECT 1)
+                  AND {condition}
+                GROUP BY 1 ORDER BY 1"""
+        ).fetchall()
+    assert found == circe
+    data = json.loads((HERE / "observation_events.json").read_text("utf-8"))
+    data["PrimaryCriteria"]["CriteriaList"][0]["Observation"].update(options)
+    data["ConceptSets"][0]["expression"]["items"][0]["includeDescendants"] = True
+    data["ConceptSets"].append(_set(2, "Fahrenheit", _item(DEG_F)))
+    data["PrimaryCriteria"]["PrimaryCriteriaLimit"] = {"Type": "First"}
+    data.pop("EndStrategy")
+    con = connect(f"omop+duckdb://{cdm}", check=False)
+    members = run_cohort(con, translate_atlas(data).cohort).members.to_pylist()
+    assert [(m["person_id"], str(m["index_date"])) for m in members] == here
 
 
 # -- Circe's own rows ---------------------------------------------------------------------------

@@ -1,14 +1,17 @@
-"""The unit of a measurement: the ``measurement`` domain's ``units`` (UCUM codes, compared
-exactly) and the ATLAS import of Circe's ``Unit`` and ``UnitCS`` on a ``Measurement``.
+"""The unit of a measurement or an observation: the ``measurement`` and ``observation``
+domains' ``units`` (unit codes, compared exactly) and the ATLAS import of Circe's ``Unit`` and
+``UnitCS`` on a ``Measurement`` (an ``Observation``'s: tests/cohort/test_atlas_observation.py).
 
-Circe's meaning (github.com/OHDSI/circe-be, ``MeasurementSqlBuilder.java``): ``Unit`` adds
-``C.unit_concept_id in (<the concepts' ids>)`` to the outer WHERE, after ``First`` numbers the
-rows; ``UnitCS`` adds ``C.unit_concept_id in`` the codeset's concepts
-(``getCodesetInExpression``). The registry keeps a measurement's unit as its UCUM code; an OMOP
-CDM read live fills it with the ``concept_code`` of ``unit_concept_id``, else with
-``unit_source_value`` (``myositis.registry.omop.views``), so the UCUM codes stand for the
-concepts, except for a row whose ``unit_concept_id`` is 0 and whose ``unit_source_value`` is the
-code (it counts here, not in Circe: the import's note, checked live below).
+Circe's meaning (github.com/OHDSI/circe-be, ``MeasurementSqlBuilder.java``,
+``ObservationSqlBuilder.java``): ``Unit`` adds ``C.unit_concept_id in (<the concepts' ids>)``
+to the outer WHERE, after ``First`` numbers the rows; ``UnitCS`` adds ``C.unit_concept_id in``
+the codeset's concepts (``getCodesetInExpression``). The registry keeps a unit as its code (UCUM
+from the other sources); an OMOP CDM read live fills it with the ``concept_code`` of
+``unit_concept_id``, whatever its vocabulary, else with ``unit_source_value``
+(``myositis.registry.omop.views``), so the codes stand for the concepts (SNOMED's "g/dL",
+4121395, is 258795003), except for a row whose ``unit_concept_id`` is 0 and whose
+``unit_source_value`` is the code, and a row recorded in another vocabulary's unit concept of
+the same code (both count here, not in Circe: the import's notes, checked live below).
 """
 
 from __future__ import annotations
@@ -67,24 +70,54 @@ HEMOGLOBINS = [
 ]
 
 
+def _temperature(pid: int, when: dt.date, value: float | None, unit: str | None) -> dict[str, Any]:
+    """A body temperature (LOINC 8310-5) recorded as an observation, as the source gave it."""
+    return {
+        "person_id": pid,
+        "code_system": "LOINC",
+        "code": "8310-5",
+        "observation_date": when,
+        "value": value,
+        "unit": unit,
+    }
+
+
+#: Body temperatures of persons 1, 2, 3 and 8 of tests/cohort/language_cases.py, beside its
+#: other observations: in Cel and [degF], the unit in lower case (not UCUM's Cel), a number
+#: without a unit, and a unit as an OMOP CDM read live gives a SNOMED unit concept (its code:
+#: 258710007, degrees Celsius).
+TEMPERATURES = [
+    _temperature(1, D(2020, 3, 10), 38.5, "Cel"),
+    _temperature(1, D(2020, 4, 10), 101.3, "[degF]"),
+    _temperature(2, D(2020, 6, 1), 37.0, "Cel"),
+    _temperature(3, D(2020, 2, 1), 38.2, "cel"),
+    _temperature(3, D(2020, 3, 1), 38.9, None),
+    _temperature(8, D(2020, 2, 5), 39.0, "258710007"),
+]
+
+
 @pytest.fixture(scope="module")
 def con(tmp_path_factory: pytest.TempPathFactory) -> BaseBackend:
     """The registry of tests/cohort/language_cases.py with :data:`HEMOGLOBINS` as its
-    measurements (its laboratory rows as they are: CK and aldolase in U/L)."""
+    measurements (its laboratory rows as they are: CK and aldolase in U/L) and
+    :data:`TEMPERATURES` among its observations."""
     con = create_registry(tmp_path_factory.mktemp("units") / "r.duckdb")
-    for name, rows in {**ROWS, "measurement": HEMOGLOBINS}.items():
+    observations = ROWS["observation"] + TEMPERATURES
+    for name, rows in {**ROWS, "measurement": HEMOGLOBINS, "observation": observations}.items():
         schema = arrow_schema(name)
         full = [{f.name: row.get(f.name) for f in schema} for row in rows]
         append_arrow(con, name, pa.Table.from_pylist(full, schema=schema))
     return con
 
 
-def _events(con: BaseBackend, code: str, **constraints: Any) -> list[tuple[int, str]]:
-    """Every measurement event of LOINC ``code`` meeting ``constraints``: (person, date)."""
+def _events(
+    con: BaseBackend, code: str, domain: str = "measurement", **constraints: Any
+) -> list[tuple[int, str]]:
+    """Every event of ``domain`` of LOINC ``code`` meeting ``constraints``: (person, date)."""
     mapping = {
         "concept_sets": {"set": {"items": [{"system": "LOINC", "code": code}]}},
         "entry": {
-            "events": [{"domain": "measurement", "concept_set": "set", **constraints}],
+            "events": [{"domain": domain, "concept_set": "set", **constraints}],
             "limit": "all",
         },
         "expression_limit": "all",
@@ -117,6 +150,31 @@ def test_units_keep_the_rows_of_those_units(
     con: BaseBackend, constraints: dict[str, Any], events: list[tuple[int, str]]
 ) -> None:
     assert _events(con, "718-7", **constraints) == events
+
+
+@pytest.mark.parametrize(
+    ("constraints", "events"),
+    [
+        # the rows of TEMPERATURES whose unit is exactly Cel: 1's 38.5, 2's 37.0
+        ({"units": ["Cel"]}, [(1, "2020-03-10"), (2, "2020-06-01")]),
+        # and 38 or more: 2's 37.0 is not
+        ({"units": ["Cel"], "value": {"gte": 38}}, [(1, "2020-03-10")]),
+        # without units, every number of 38 or more: 1's 101.3 [degF], 3's 38.2 "cel" and 38.9
+        # without a unit, 8's 39.0 in the SNOMED code too
+        ({"value": {"gte": 38}}, [(1, "2020-03-10"), (1, "2020-04-10"), (3, "2020-02-01"),
+                                  (3, "2020-03-01"), (8, "2020-02-05")]),
+        # either of two units
+        ({"units": ["Cel", "[degF]"]}, [(1, "2020-03-10"), (1, "2020-04-10"), (2, "2020-06-01")]),
+        # an OMOP unit concept's code, as read live: 8's row alone
+        ({"units": ["258710007"]}, [(8, "2020-02-05")]),
+        # compared case-sensitively: cel is 3's row alone
+        ({"units": ["cel"]}, [(3, "2020-02-01")]),
+    ],
+)  # fmt: skip
+def test_units_keep_the_observations_of_those_units(
+    con: BaseBackend, constraints: dict[str, Any], events: list[tuple[int, str]]
+) -> None:
+    assert _events(con, "8310-5", "observation", **constraints) == events
 
 
 def test_a_registry_tests_results_have_its_canonical_unit(con: BaseBackend) -> None:
@@ -165,20 +223,24 @@ def test_the_worked_example_of_the_documentation() -> None:
     }
 
 
-def test_units_are_a_field_of_the_measurement_domain_only() -> None:
+def test_units_are_a_field_of_the_measurement_and_observation_domains_only() -> None:
     """Refused elsewhere, empty or with spaces around a code; described; left out of the dump
     when not given (Events.ADDED), so a cohort without them hashes as before."""
-    with pytest.raises(ValidationError, match="units cannot be used with domain 'observation'"):
-        Events(domain="observation", concept_set="x", units=["kg"])
+    with pytest.raises(ValidationError, match="units cannot be used with domain 'diagnosis'"):
+        Events(domain="diagnosis", concept_set="x", units=["kg"])
     with pytest.raises(ValidationError, match="units cannot be used with domain 'laboratory'"):
         Events(domain="laboratory", test="ck", units=["U/L"])
-    for wrong in ([], [""], [" g/dL"]):
-        with pytest.raises(ValidationError, match="units are UCUM codes"):
-            Events(domain="measurement", concept_set="x", units=wrong)
+    for domain in ("measurement", "observation"):
+        for wrong in ([], [""], [" g/dL"]):
+            with pytest.raises(ValidationError, match="units are unit codes as the registry"):
+                Events(domain=domain, concept_set="x", units=wrong)
     events = Events(domain="measurement", concept_set="hb", value=Range(lt=9), units=["g/dL"])
     assert events.describe() == "measurement in hb < 9 in unit g/dL"
     assert events.model_dump(mode="json")["units"] == ["g/dL"]
     assert "units" not in Events(domain="measurement", concept_set="hb").model_dump(mode="json")
+    fever = Events(domain="observation", concept_set="t", value=Range(gte=38), units=["Cel"])
+    assert fever.describe() == "observation in t >= 38 in unit Cel"
+    assert "units" not in Events(domain="observation", concept_set="t").model_dump(mode="json")
 
 
 # -- the ATLAS import ---------------------------------------------------------------------------
@@ -207,12 +269,35 @@ SNOMED_G_DL = {
     "CONCEPT_CODE": "258795003",
     "DOMAIN_ID": "Unit",
 }
-UNIT_NOTE = (
-    "Unit: a measurement counts when its unit is one of the UCUM codes listed; read live from "
-    "an OMOP CDM the unit is the UCUM code of unit_concept_id, else unit_source_value, so a "
-    "row whose unit_concept_id is 0 (or a concept missing from the CDM's concept table) and "
-    "whose unit_source_value is the code counts, where Circe compares unit_concept_id alone"
-)
+#: A unit concept of the Nebraska Lexicon with SNOMED's code of g/dL (made up: the Lexicon
+#: shares SNOMED's codes), which an OMOP CDM read live gives the same unit
+LEXICON_G_DL = SNOMED_G_DL | {"CONCEPT_ID": 9999001, "VOCABULARY_ID": "Nebraska Lexicon"}
+
+
+def unit_note(noun: str = "measurement") -> str:
+    """The import's note on every Unit of ``noun`` (a measurement, an observation)."""
+    article = "an" if noun == "observation" else "a"
+    return (
+        f"Unit: {article} {noun} counts when its unit is one of the codes listed; read live "
+        "from an OMOP CDM the unit is the code (concept_code) of unit_concept_id, else "
+        "unit_source_value, so a row whose unit_concept_id is 0 (or a concept missing from the "
+        "CDM's concept table) and whose unit_source_value is the code counts, where Circe "
+        "compares unit_concept_id alone"
+    )
+
+
+def code_note(concept: str, code: str, noun: str = "measurement") -> str:
+    """The import's note on a unit concept of another vocabulary than UCUM, read as its code."""
+    return (
+        f"Unit: unit concept {concept} {code}) is read as its code, {code}, the unit an OMOP "
+        f"CDM (read live or imported) gives the {noun}s recorded in it, as Circe counts them, "
+        "and those recorded in another vocabulary's unit concept of that code (the Nebraska "
+        "Lexicon shares SNOMED's codes), which Circe does not count; a registry from FHIR, "
+        "REDCap or a spreadsheet holds UCUM units, which it never matches"
+    )
+
+
+UNIT_NOTE = unit_note()
 
 
 def test_unit_is_units_its_ucum_codes() -> None:
@@ -287,14 +372,30 @@ PLACES = [
 
 
 @pytest.mark.parametrize(("where", "place"), PLACES, ids=["entry", "inclusion", "censoring"])
-def test_a_unit_without_a_ucum_code_is_refused_naming_it(where: str, place: Any) -> None:
-    data = place({"CodesetId": 0, "Unit": [G_DL, SNOMED_G_DL]})
+def test_a_unit_of_another_vocabulary_is_its_code_noted(where: str, place: Any) -> None:
+    """SNOMED's g/dL beside UCUM's (12 PhenotypeLibrary definitions list them so): its code,
+    258795003, the unit an OMOP CDM read live gives a row recorded in it; a note says what it
+    matches and where it matches nothing."""
+    result = translate_atlas(place({"CodesetId": 0, "Unit": [SNOMED_G_DL, G_DL]}))
+    cohort = result.cohort
+    found = [*cohort.entry.events, *cohort.exit.censor]
+    found += [c for rule in cohort.inclusion for c in rule.criteria]
+    (events,) = [f for f in found if f.units is not None]
+    assert (events.concept_set, events.units) == ("hemoglobin", ["258795003", "g/dL"])
+    assert [n for n in result.notes if n.startswith("Unit")] == [
+        f"{code_note('4121395 g/dL (SNOMED', '258795003')} (first at {where}.Unit[0])",
+        f"{UNIT_NOTE} (first at {where})",
+    ]
+
+
+def test_a_unit_concept_without_a_code_is_refused_naming_it() -> None:
+    no_code = {"CONCEPT_ID": 4121395, "CONCEPT_NAME": "g/dL", "VOCABULARY_ID": "SNOMED"}
     with pytest.raises(SpecError) as caught:
-        translate_atlas(data, where="c.json")
+        translate_atlas(_other({"CodesetId": 0, "Unit": [G_DL, no_code]}), where="c.json")
     assert str(caught.value) == (
-        f"c.json: {where}.Unit[1]: not supported: unit concept 4121395 g/dL (SNOMED "
-        "258795003) has no UCUM code: the registry keeps a measurement's unit as its UCUM "
-        "code, where Circe compares unit_concept_id (list the unit's UCUM concept instead)"
+        f"c.json: {M_ENTRY}.Unit[1]: not supported: unit concept 4121395 g/dL (SNOMED) has no "
+        "code: the registry keeps a measurement's unit as its code, where Circe compares "
+        "unit_concept_id (list the unit's UCUM concept instead)"
     )
 
 
@@ -310,17 +411,17 @@ UNIT_REFUSALS = [
      "supported: with First"),
     ({"Unit": [G_DL], "UnitCS": {"CodesetId": 2}}, [_unit_set()], f"{M_ENTRY}.UnitCS: not "
      "supported: Unit and UnitCS together: the cohort language bounds a measurement's unit by "
-     "one list of UCUM codes (give one of them)"),
+     "one list of unit codes (give one of them)"),
     ({"UnitCS": {"CodesetId": 2}}, [_unit_set(includeDescendants=True)],
      "ConceptSets[1].expression.items[1].includeDescendants: not supported: the unit concept "
      f"set of {M_ENTRY}.UnitCS adds a unit's descendants"),
     ({"UnitCS": {"CodesetId": 2}}, [_unit_set(isExcluded=True)],
      "ConceptSets[1].expression.items[1].isExcluded: not supported: the unit concept set of "
      f"{M_ENTRY}.UnitCS excludes a unit"),
-    # a concept set of SNOMED units (ConceptSets[1]: the second set of the list, id 2)
-    ({"UnitCS": {"CodesetId": 2}}, [_set(2, "Units", _item(SNOMED_G_DL))],
-     "ConceptSets[1].expression.items[0].concept: not supported: unit concept 4121395 g/dL "
-     "(SNOMED 258795003) has no UCUM code"),
+    # a concept set of a unit without a code (ConceptSets[1]: the second set of the list, id 2)
+    ({"UnitCS": {"CodesetId": 2}}, [_set(2, "Units", _item({"CONCEPT_ID": 4121395}))],
+     "ConceptSets[1].expression.items[0].concept: not supported: unit concept 4121395 (no "
+     "vocabulary) has no code"),
 ]  # fmt: skip
 
 
@@ -345,27 +446,31 @@ def test_a_unit_concept_set_on_a_registry_test_is_still_refused() -> None:
 
 # -- live on a small OMOP CDM, against Circe's SQL ----------------------------------------------
 
-#: Measurements of Circe's test concept 2 (a descendant of concept 1) with units, and the UCUM
-#: concepts they name: persons 1 to 4, each observed 2000-2001.
+#: Measurements of Circe's test concept 2 (a descendant of concept 1) with units, and the unit
+#: concepts they name (UCUM's; SNOMED's g/dL, and the made-up Nebraska Lexicon concept of
+#: :data:`LEXICON_G_DL` with its code): persons 1 to 6, each observed 2000-2001.
 UNITS_CDM = {
     "cdm.concept": [
-        {"concept_id": c, "concept_name": name, "domain_id": "Unit", "vocabulary_id": "UCUM",
-         "concept_class_id": "Unit", "concept_code": code, "standard_concept": "S",
+        {"concept_id": c, "concept_name": name, "domain_id": "Unit", "vocabulary_id": vocabulary,
+         "concept_class_id": "Unit", "concept_code": code,
+         "standard_concept": "S" if vocabulary == "UCUM" else None,
          "valid_start_date": "1970-01-01", "valid_end_date": "2099-12-31"}
-        for c, code, name in ((8713, "g/dL", "gram per deciliter"),
-                              (8636, "g/L", "gram per liter"),
-                              (8753, "mmol/L", "millimole per liter"))
+        for c, vocabulary, code, name in ((8713, "UCUM", "g/dL", "gram per deciliter"),
+                                          (8636, "UCUM", "g/L", "gram per liter"),
+                                          (8753, "UCUM", "mmol/L", "millimole per liter"),
+                                          (4121395, "SNOMED", "258795003", "g/dL"),
+                                          (9999001, "Nebraska Lexicon", "258795003", "g/dL"))
     ],
     "cdm.person": [
         {"person_id": p, "gender_concept_id": 8532, "year_of_birth": 1970,
          "race_concept_id": 0, "ethnicity_concept_id": 0}
-        for p in (1, 2, 3, 4)
+        for p in (1, 2, 3, 4, 5, 6)
     ],
     "cdm.observation_period": [
         {"observation_period_id": p, "person_id": p,
          "observation_period_start_date": "2000-01-01",
          "observation_period_end_date": "2001-12-31", "period_type_concept_id": 0}
-        for p in (1, 2, 3, 4)
+        for p in (1, 2, 3, 4, 5, 6)
     ],
     "cdm.measurement": [
         {"measurement_id": i, "person_id": p, "measurement_concept_id": 2,
@@ -381,6 +486,10 @@ UNITS_CDM = {
                 # the concept's code wins over the source's spelling
                 (4, "2000-06-01", 9.0, 8713, "gm/dl"),
                 (4, "2000-07-01", 7.0, None, None),
+                # SNOMED's g/dL (a unit concept of another vocabulary), spelled g/dl at source
+                (5, "2000-08-01", 8.0, 4121395, "g/dl"),
+                # another vocabulary's concept of SNOMED's code: 258795003 here, none in Circe
+                (6, "2000-09-01", 8.2, 9999001, "g/dL"),
             ],
             start=1,
         )
@@ -397,6 +506,13 @@ LIVE_CASES = [
      [(1, "2000-03-01"), (2, "2000-04-01")], [(1, "2000-03-01"), (2, "2000-04-01")]),
     ({"UnitCS": {"CodesetId": 2}}, "m.unit_concept_id IN (8636, 8753)",
      [(1, "2000-03-01"), (2, "2000-04-01")], [(1, "2000-03-01"), (2, "2000-04-01")]),
+    # SNOMED's g/dL beside UCUM's: 5's row too, and (the note) 6's of the same code
+    ({"Unit": [SNOMED_G_DL, G_DL]}, "m.unit_concept_id IN (4121395, 8713)",
+     [(1, "2000-02-01"), (4, "2000-06-01"), (5, "2000-08-01")],
+     [(1, "2000-02-01"), (3, "2000-05-01"), (4, "2000-06-01"), (5, "2000-08-01"),
+      (6, "2000-09-01")]),
+    ({"Unit": [SNOMED_G_DL]}, "m.unit_concept_id IN (4121395)",
+     [(5, "2000-08-01")], [(5, "2000-08-01"), (6, "2000-09-01")]),
 ]  # fmt: skip
 
 
@@ -410,7 +526,8 @@ def test_units_live_on_a_cdm_as_circe_sql_gives_them_but_the_noted_row(
 ) -> None:
     """A Measurement of concept 1 with descendants and a unit, every event, the first per
     person: Circe's clause by hand-written SQL, and the import read live, which agree but for
-    person 3's row without a unit concept whose source value is the code (the note)."""
+    person 3's row without a unit concept whose source value is the code and person 6's
+    recorded in another vocabulary's unit concept of SNOMED's code (the notes)."""
     cdm = tmp_path / "cdm.duckdb"
     rows = tmp_path / "units.json"
     rows.write_text(json.dumps(UNITS_CDM), encoding="utf-8")

@@ -55,7 +55,8 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   a ``CodesetId``, every observation: ``any_code``; ``ValueAsNumber`` -> ``value``, the bounds
   rounded to 4 decimals as Circe writes them, ``value_as_number`` compared as recorded;
   ``ValueAsConcept`` (a concept set of those concepts) or ``ValueAsConceptCS`` ->
-  ``value_concept_set``; Circe's ``Observation`` has no ``OccurrenceEndDate``);
+  ``value_concept_set``; ``Unit``/``UnitCS`` -> ``units`` as on a ``Measurement``; Circe's
+  ``Observation`` has no ``OccurrenceEndDate``);
   ``Measurement`` -> ``laboratory`` when its concept set is the LOINC code of one of the
   registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
   with ``ValueAsNumber`` -> ``value`` (in the test's canonical unit; a ``Unit`` converts the
@@ -67,8 +68,8 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``value_concept_set``; ``RangeLow``/``RangeHigh`` -> ``range_low``/``range_high``,
   ``RangeLowRatio``/``RangeHighRatio`` -> ``times_lln``/``times_uln``; bounds of 4 decimals as
   Circe writes them; ``Unit`` (concepts) or ``UnitCS`` (a concept set of them) -> ``units``,
-  the concepts' UCUM codes, a unit concept of another vocabulary refused); a set holding a
-  registry test beside other concepts is refused. Circe's
+  the concepts' codes, UCUM or, with a note, another vocabulary's as an OMOP CDM read live
+  gives them); a set holding a registry test beside other concepts is refused. Circe's
   ``Measurement`` has no ``OccurrenceEndDate``. Circe ends an observation and a measurement
   the day after its date (``observation.sql``, ``MeasurementSqlBuilder.java``: ``DATEADD(day,
   1, m.measurement_date)``), the cohort language on its date: wherever Circe reads such an
@@ -236,9 +237,9 @@ _VISIT_REASONS: Final = {
 }
 
 #: Reasons that differ on an ``Observation`` (``ObservationSqlBuilder.java``): the registry's
-#: observation keeps a unit and a text beside its number and coded value, but the cohort
-#: language bounds the number and the coded value only; it holds no record types or
-#: qualifiers.
+#: observation keeps a text beside its number, coded value and unit, but the cohort language
+#: bounds the number, the coded value and the unit only (``Unit`` and ``UnitCS``:
+#: :meth:`_Translator.units`); it holds no record types or qualifiers.
 _OBSERVATION_REASONS: Final = {
     **{
         key: "the registry holds no observation (record) types"
@@ -246,16 +247,11 @@ _OBSERVATION_REASONS: Final = {
     },
     "ValueAsString": "criteria on an observation's text value are not in the cohort language",
     **{key: "the registry holds no observation qualifiers" for key in ("Qualifier", "QualifierCS")},
-    **{
-        key: "criteria on an observation's unit are not in the cohort language (ValueAsNumber "
-        "compares value_as_number as recorded, whatever its unit)"
-        for key in ("Unit", "UnitCS")
-    },
 }
 
 #: Reasons that differ on a ``Measurement`` read as the ``measurement`` domain
 #: (``MeasurementSqlBuilder.java``): the cohort language bounds its number, coded value,
-#: normal range and unit only (``Unit`` and ``UnitCS``: :meth:`_Translator.measurement_units`).
+#: normal range and unit only (``Unit`` and ``UnitCS``: :meth:`_Translator.units`).
 _MEASUREMENT_REASONS: Final = {
     "Abnormal": "the abnormal flag is not in the cohort language (Circe: value_as_number "
     "outside range_low to range_high, or value_as_concept_id 4155142 or 4155143); give "
@@ -678,9 +674,9 @@ class _Translator:
         ``value_as_number / NULLIF(range_low, 0)``), each bound to 4 decimals
         (:func:`_four_places`); ``ValueAsConcept``/``ValueAsConceptCS`` ->
         ``value_concept_set`` (:meth:`value_concept_set`); ``Unit``/``UnitCS`` -> ``units``
-        (:meth:`measurement_units`). A row without the number or limit a bound reads never
-        matches, in Circe (a comparison with null) as in the cohort language. ``First`` with
-        any of these is refused (:meth:`first_with_values`)."""
+        (:meth:`units`). A row without the number or limit a bound reads never matches, in
+        Circe (a comparison with null) as in the cohort language. ``First`` with any of these
+        is refused (:meth:`first_with_values`, :meth:`first_with_units`)."""
         known = {
             "CodesetId",
             "First",
@@ -692,16 +688,7 @@ class _Translator:
         }
         self.check_keys(inner, where, known, _MEASUREMENT_REASONS)
         self.first_with_values(inner, where, "measurement")
-        for key in ("Unit", "UnitCS"):
-            if inner.get("First") and not _empty(inner.get(key)):
-                # as first_with_values: Circe numbers the rows (ordinal) before it bounds the
-                # unit (MeasurementSqlBuilder.java, unit_concept_id in the outer WHERE)
-                raise self.refuse(
-                    f"{where}.{key}",
-                    "with First: Circe bounds the unit of the person's first measurement of "
-                    "the concept set, where the cohort language would take the first "
-                    "measurement whose unit is listed (drop one of the two)",
-                )
+        self.first_with_units(inner, where, "measurement")
         values: dict[str, Any] = {"domain": "measurement"}
         if name is None:
             values["any_code"] = True
@@ -729,7 +716,7 @@ class _Translator:
         coded = self.value_concept_set(inner, where, "measurement")
         if coded is not None:
             values["value_concept_set"] = coded
-        units = self.measurement_units(inner, where)
+        units = self.units(inner, where, "measurement")
         if units is not None:
             values["units"] = units
             # a unit a registry test is recorded in (lab_units.csv; OMOP's UCUM concept 8645
@@ -752,30 +739,30 @@ class _Translator:
                 )
         return values
 
-    def measurement_units(self, inner: Mapping[str, Any], where: str) -> list[str] | None:
-        """A Measurement's ``Unit`` (concepts: ``unit_concept_id in (...)``) or ``UnitCS`` (a
-        concept set: ``unit_concept_id in`` its concepts, ``getCodesetInExpression``) -> the
-        UCUM codes of ``units`` (each concept's ``CONCEPT_CODE`` where its ``VOCABULARY_ID``
-        is UCUM), None without either: the registry keeps a measurement's unit as its UCUM
-        code (an OMOP CDM read live: the ``concept_code`` of ``unit_concept_id``, else
-        ``unit_source_value``), so the codes stand for the concepts, with a note on the rows
-        whose unit comes from ``unit_source_value``. Refused: a unit concept of another
-        vocabulary (no UCUM code), both at once (the cohort language has one list),
-        ``IsExclusion`` (a unit outside the set), a selection without ``CodesetId``, and a
-        set's excluded items, descendants or mapped concepts (the OMOP vocabulary's, which
-        the codes cannot list)."""
+    def units(self, inner: Mapping[str, Any], where: str, noun: str) -> list[str] | None:
+        """An Observation's or a Measurement's (``noun``) ``Unit`` (concepts:
+        ``unit_concept_id in (...)``) or ``UnitCS`` (a concept set: ``unit_concept_id in`` its
+        concepts, ``getCodesetInExpression``; ``ObservationSqlBuilder.java``,
+        ``MeasurementSqlBuilder.java``) -> the codes of ``units`` (each concept's
+        ``CONCEPT_CODE``, :meth:`unit_code`), None without either: the registry keeps a unit as
+        its code (an OMOP CDM read live: the ``concept_code`` of ``unit_concept_id``, whatever
+        its vocabulary, else ``unit_source_value``), so the codes stand for the concepts, with
+        a note on the rows whose unit comes from ``unit_source_value``. Refused: both at once
+        (the cohort language has one list), ``IsExclusion`` (a unit outside the set), a
+        selection without ``CodesetId``, and a set's excluded items, descendants or mapped
+        concepts (the OMOP vocabulary's, which the codes cannot list)."""
         concepts, selection = inner.get("Unit"), inner.get("UnitCS")
         if not _empty(concepts) and not _empty(selection):
             raise self.refuse(
                 f"{where}.UnitCS",
-                "Unit and UnitCS together: the cohort language bounds a measurement's unit by "
-                "one list of UCUM codes (give one of them)",
+                f"Unit and UnitCS together: the cohort language bounds {_article(noun)} {noun}'s "
+                "unit by one list of unit codes (give one of them)",
             )
         codes: list[str] = []
         if not _empty(concepts):
             path = f"{where}.Unit"
             for j, raw in enumerate(self.array(concepts, path)):
-                codes.append(self.ucum_code(self.obj(raw, f"{path}[{j}]"), f"{path}[{j}]"))
+                codes.append(self.unit_code(self.obj(raw, f"{path}[{j}]"), f"{path}[{j}]", noun))
         elif not _empty(selection):
             path = f"{where}.UnitCS"
             data = self.obj(selection, path)
@@ -796,7 +783,7 @@ class _Translator:
             at, items = self.raw_items(self.integer(data["CodesetId"], f"{path}.CodesetId"))
             for j, raw in enumerate(items):
                 item = self.obj(raw, f"{at}[{j}]")
-                vocabulary = "the OMOP vocabulary's concepts, which UCUM codes cannot list"
+                vocabulary = "the OMOP vocabulary's concepts, which unit codes cannot list"
                 for flag, what in (
                     ("isExcluded", "excludes a unit"),
                     ("includeDescendants", f"adds a unit's descendants, {vocabulary}"),
@@ -809,36 +796,50 @@ class _Translator:
                             "without flags)",
                         )
                 concept = self.obj(item.get("concept"), f"{at}[{j}].concept")
-                codes.append(self.ucum_code(concept, f"{at}[{j}].concept"))
+                codes.append(self.unit_code(concept, f"{at}[{j}].concept", noun))
         else:
             return None
         self.note(
-            "Unit: a measurement counts when its unit is one of the UCUM codes listed; read "
-            "live from an OMOP CDM the unit is the UCUM code of unit_concept_id, else "
-            "unit_source_value, so a row whose unit_concept_id is 0 (or a concept missing "
-            "from the CDM's concept table) and whose unit_source_value is the code counts, "
-            f"where Circe compares unit_concept_id alone (first at {where})"
+            f"Unit: {_article(noun)} {noun} counts when its unit is one of the codes listed; "
+            "read live from an OMOP CDM the unit is the code (concept_code) of "
+            "unit_concept_id, else unit_source_value, so a row whose unit_concept_id is 0 (or "
+            "a concept missing from the CDM's concept table) and whose unit_source_value is "
+            f"the code counts, where Circe compares unit_concept_id alone (first at {where})"
         )
         return list(dict.fromkeys(codes))
 
-    def ucum_code(self, concept: Mapping[str, Any], path: str) -> str:
-        """The UCUM code of one unit concept (its ``CONCEPT_CODE``, in vocabulary UCUM); a
-        concept of another vocabulary or without a code is refused, naming it."""
+    def unit_code(self, concept: Mapping[str, Any], path: str, noun: str) -> str:
+        """The code of one unit concept, its ``CONCEPT_CODE``: the code an OMOP CDM read live
+        gives a row recorded in it (``registry/omop/views.py``: the ``concept_code`` of
+        ``unit_concept_id``, whatever its vocabulary). A UCUM code is also the unit other
+        sources give; another vocabulary's (SNOMED 258795003 "g/dL", which ATLAS lists beside
+        UCUM's) is noted: it is found in an OMOP CDM alone, and a unit concept of a third
+        vocabulary with the same code counts too. A concept without a code is refused,
+        naming it."""
         vocabulary, code = concept.get("VOCABULARY_ID"), concept.get("CONCEPT_CODE")
-        if vocabulary == "UCUM" and isinstance(code, str) and code:
-            return code
         named = " ".join(
             str(part)
             for part in (concept.get("CONCEPT_ID"), concept.get("CONCEPT_NAME"))
             if part is not None
         )
-        raise self.refuse(
-            path,
-            f"unit concept {named or '(no id)'} ({vocabulary or 'no vocabulary'} "
-            f"{code or 'no code'}) has no UCUM code: the registry keeps a measurement's unit "
-            "as its UCUM code, where Circe compares unit_concept_id (list the unit's UCUM "
-            "concept instead)",
-        )
+        if not isinstance(code, str) or not code:
+            raise self.refuse(
+                path,
+                f"unit concept {named or '(no id)'} ({vocabulary or 'no vocabulary'}) has no "
+                f"code: the registry keeps {_article(noun)} {noun}'s unit as its code, where "
+                "Circe compares unit_concept_id (list the unit's UCUM concept instead)",
+            )
+        if vocabulary != "UCUM":
+            self.note(
+                f"Unit: unit concept {named or '(no id)'} ({vocabulary or 'no vocabulary'} "
+                f"{code}) is read as its code, {code}, the unit an OMOP CDM (read live or "
+                f"imported) gives the {noun}s recorded in it, as Circe counts them, and those "
+                "recorded in another vocabulary's unit concept of that code (the Nebraska "
+                "Lexicon shares SNOMED's codes), which Circe does not count; a registry from "
+                "FHIR, REDCap or a spreadsheet holds UCUM units, which it never matches "
+                f"(first at {path})"
+            )
+        return code
 
     def raw_items(self, cid: int) -> tuple[str, list[Any]]:
         """The JSON path and the items, as ATLAS wrote them, of concept set ``cid``."""
@@ -879,6 +880,19 @@ class _Translator:
                     f"{what} {fits} (drop one of the two)",
                 )
 
+    def first_with_units(self, inner: Mapping[str, Any], where: str, noun: str) -> None:
+        """Refuse ``First`` beside ``Unit`` or ``UnitCS``, as :meth:`first_with_values`: Circe
+        numbers the rows (``ordinal``) before it bounds the unit (``unit_concept_id`` in the
+        outer WHERE, ``ObservationSqlBuilder.java``, ``MeasurementSqlBuilder.java``)."""
+        for key in ("Unit", "UnitCS"):
+            if inner.get("First") and not _empty(inner.get(key)):
+                raise self.refuse(
+                    f"{where}.{key}",
+                    f"with First: Circe bounds the unit of the person's first {noun} of the "
+                    f"concept set, where the cohort language would take the first {noun} whose "
+                    "unit is listed (drop one of the two)",
+                )
+
     def observation(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
         """A Circe ``Observation`` -> observation events (``ObservationSqlBuilder.java``): its
         concept set (none: every observation), ``First`` and ``ValueAsNumber`` -> ``value``,
@@ -888,8 +902,17 @@ class _Translator:
         (``ordinal``) before it bounds the value: ``First`` with ``ValueAsNumber`` is the first
         observation if its value is in range, where the cohort language would take the first
         in range, so the two together are refused, as are ``First`` and a coded value
-        (:meth:`first_with_values`)."""
-        known = {"CodesetId", "First", "ValueAsNumber", "ValueAsConcept", "ValueAsConceptCS"}
+        (:meth:`first_with_values`) and ``First`` and a unit (:meth:`first_with_units`).
+        ``Unit``/``UnitCS`` -> ``units``, as on a Measurement (:meth:`units`)."""
+        known = {
+            "CodesetId",
+            "First",
+            "ValueAsNumber",
+            "ValueAsConcept",
+            "ValueAsConceptCS",
+            "Unit",
+            "UnitCS",
+        }
         self.check_keys(inner, where, known, _OBSERVATION_REASONS)
         values: dict[str, Any] = {"domain": "observation"}
         if inner.get("CodesetId") is None:
@@ -903,11 +926,15 @@ class _Translator:
         else:
             values["concept_set"] = self.codeset(inner["CodesetId"], f"{where}.CodesetId")
         self.first_with_values(inner, where, "observation")
+        self.first_with_units(inner, where, "observation")
         if not _empty(inner.get("ValueAsNumber")):
             values["value"] = self.four_places(inner["ValueAsNumber"], f"{where}.ValueAsNumber")
         coded = self.value_concept_set(inner, where, "observation")
         if coded is not None:
             values["value_concept_set"] = coded
+        units = self.units(inner, where, "observation")
+        if units is not None:
+            values["units"] = units
         return values
 
     def value_concept_set(self, inner: Mapping[str, Any], where: str, noun: str) -> str | None:
@@ -1490,6 +1517,9 @@ class _Translator:
                 path = "EndStrategy.CustomEra"
                 era = self.obj(data["CustomEra"], path)
                 self.check_keys(era, path, {"DrugCodesetId", "GapDays", "Offset"})
+                # the cohort language's drug_era is customEraStrategy.sql's rule: each exposure
+                # lasts Offset days beyond its end, GapDays bridged after those ends, and the
+                # end of observation when no era holds the index: the same numbers
                 values.update(
                     strategy="drug_era",
                     concept_set=self.codeset(

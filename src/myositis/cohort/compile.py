@@ -415,8 +415,10 @@ class _Compiler:
             anchor = table.index_date if spec.date == "start" else table.index_end
             exit_date = anchor + ibis.interval(days=spec.offset_days)
         else:
+            # no era holding the index: no end of the strategy's own, so the end of observation
+            # (Circe's cohort_ends union without a strategy end, generateCohort.sql)
             table = self._era_end(table)
-            exit_date = table._era_end + ibis.interval(days=spec.offset_days)
+            exit_date = table._era_end.fill_null(table.op_end.fill_null(table.index_date))
         table = table.mutate(_exit=exit_date)
         capped = ibis.ifelse(
             table.op_end.notnull() & (table.op_end < table._exit), table.op_end, table._exit
@@ -432,23 +434,28 @@ class _Compiler:
         return members
 
     def _era_end(self, table: ir.Table) -> ir.Table:
-        """Add ``_era_end``: the end of the drug era (exposures of the exit's concept set less
-        than ``gap_days`` apart) that holds the index date; the index's own end otherwise."""
+        """Add ``_era_end``: the end of the drug era that holds the index date, null when none
+        does (:class:`~myositis.cohort.language.Exit`'s rule, Circe's
+        ``customEraStrategy.sql``): each exposure of the exit's concept set lasts
+        ``offset_days`` after its end; an exposure starting at most ``gap_days`` after the
+        latest of those ends so far continues the era; the era ends at the latest of them and
+        holds the index when it starts on or before the index and ends on or after it."""
         spec = self.cohort.exit
         drugs = self.events(
             Events(domain="drug_exposure", concept_set=spec.concept_set),
             persons=table.select("person_id").distinct(),
         ).select("person_id", "start_date", "end_date")
+        if spec.offset_days:
+            drugs = drugs.mutate(end_date=drugs.end_date + ibis.interval(days=spec.offset_days))
         eras = _islands(drugs, spec.gap_days)
         joined = table.inner_join(eras, "person_id")
         joined = joined.filter(
             (joined.start_date <= joined.index_date) & (joined.end_date >= joined.index_date)
         )
-        ends = joined.group_by(["person_id", "_event"]).aggregate(_era=joined.end_date.max())
-        table = _without(
+        ends = joined.group_by(["person_id", "_event"]).aggregate(_era_end=joined.end_date.max())
+        return _without(
             table.left_join(ends, ["person_id", "_event"]), "person_id_right", "_event_right"
         )
-        return _without(table.mutate(_era_end=ibis._._era.fill_null(ibis._.index_end)), "_era")
 
     def outcome(self, members: ir.Table, outcome: Outcome) -> ir.Table:
         """``members`` with the outcome's columns: ``<name>_baseline``,

@@ -9,7 +9,8 @@ is read from its registry table:
 - ``observation``: rows whose (code system, code) is in the concept set, on their date; value
   = the observation's number (a ``value`` constraint keeps the rows with a number in range,
   as Circe's ValueAsNumber does; ``value_concept_set`` the rows whose coded value is in that
-  concept set, as Circe's ValueAsConcept does).
+  concept set, as Circe's ValueAsConcept does; ``units`` the rows whose unit is one of those
+  codes, compared exactly, as Circe's Unit does, ``unit_concept_id in (...)``).
 - ``measurement``: rows whose (code system, code) is in the concept set, on their date, the
   registry tests' ``laboratory`` results among them as LOINC-coded measurements in the test's
   canonical unit with its ULN as ``range_high`` (:func:`_measurements`); value = the
@@ -18,9 +19,7 @@ is read from its registry table:
   gave, ``times_lln``/``times_uln`` the value over that lower or upper limit, a limit of 0
   being no limit: Circe's RangeLow, RangeHigh, RangeLowRatio and RangeHighRatio,
   ``value_as_number / NULLIF(range_low, 0)``, circe-be ``MeasurementSqlBuilder.java``;
-  ``units`` keeps the rows whose unit is one of those UCUM codes, compared exactly, the
-  registry tests' results in their canonical unit: Circe's Unit, ``unit_concept_id in
-  (...)``).
+  ``units`` as for an observation, the registry tests' results in their canonical unit).
 - ``drug_exposure``: rows in the concept set (codes or ingredients) and not excluded (by the
   set's excluded items, formulation or route; a null formulation or route never excludes);
   a missing end date is a regimen still running: its end is :data:`OPEN_END`, so it lasts
@@ -249,12 +248,13 @@ def _valued(
 ) -> ir.Table:
     """The ``observation`` or ``measurement`` rows meeting ``spec``'s value constraints:
     ``value`` on the number (a row without one never matches, as in Circe, whose
-    ``value_as_number`` comparison is null then), ``value_concept_set`` on the coded value; of
-    a measurement also ``range_low``/``range_high`` on the limits and ``times_lln``/
-    ``times_uln`` on the value over a limit, a limit of 0 being no limit (circe-be
-    ``MeasurementSqlBuilder.java``: ``value_as_number / NULLIF(range_low, 0)``; PostgreSQL
-    would stop the query on a division by zero), and ``units`` on its unit, one of those UCUM
-    codes exactly (``unit_concept_id in (...)``)."""
+    ``value_as_number`` comparison is null then), ``value_concept_set`` on the coded value,
+    ``units`` on the unit, one of those codes exactly (``unit_concept_id in (...)``,
+    ``ObservationSqlBuilder.java``, ``MeasurementSqlBuilder.java``); of a measurement also
+    ``range_low``/``range_high`` on the limits and ``times_lln``/``times_uln`` on the value
+    over a limit, a limit of 0 being no limit (circe-be ``MeasurementSqlBuilder.java``:
+    ``value_as_number / NULLIF(range_low, 0)``; PostgreSQL would stop the query on a
+    division by zero)."""
     if spec.value is not None:
         rows = rows.filter(rows.value.notnull() & in_range(rows.value, spec.value))
     if spec.value_concept_set is not None:
@@ -262,17 +262,16 @@ def _valued(
         rows = rows.filter(
             concept_filter(con, rows, values, columns=("value_code_system", "value_code"))
         )
-    if spec.domain != "measurement":
-        return rows
-    for column, bounds in (("range_low", spec.range_low), ("range_high", spec.range_high)):
-        if bounds is not None:
-            rows = rows.filter(in_range(rows[column], bounds))
-    for column, bounds in (("range_low", spec.times_lln), ("range_high", spec.times_uln)):
-        if bounds is not None:
-            rows = rows.filter(in_range(rows.value / rows[column].nullif(0), bounds))
+    if spec.domain == "measurement":
+        for column, bounds in (("range_low", spec.range_low), ("range_high", spec.range_high)):
+            if bounds is not None:
+                rows = rows.filter(in_range(rows[column], bounds))
+        for column, bounds in (("range_low", spec.times_lln), ("range_high", spec.times_uln)):
+            if bounds is not None:
+                rows = rows.filter(in_range(rows.value / rows[column].nullif(0), bounds))
     if spec.units is not None:
-        # the unit's UCUM code compared as written (UCUM is case-sensitive: mg/dL, not mg/dl);
-        # a row without a unit never matches (Circe: a null unit_concept_id is in no list)
+        # the unit's code compared as written (UCUM is case-sensitive: mg/dL, not mg/dl); a
+        # row without a unit never matches (Circe: a null unit_concept_id is in no list)
         rows = rows.filter(rows.unit.isin(spec.units).fill_null(False))
     return rows
 

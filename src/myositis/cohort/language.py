@@ -212,14 +212,15 @@ class _Extended(Strict):
 
 
 def _unit_codes(value: list[str] | None) -> list[str] | None:
-    """UCUM unit codes (``g/dL``, ``10*3/uL``), at least one, each as written: compared
-    exactly with the row's unit, so one with surrounding spaces would never match."""
+    """Unit codes as the registry holds them (UCUM: ``g/dL``, ``10*3/uL``; or an OMOP unit
+    concept's code, ``258795003``), at least one, each as written: compared exactly with the
+    row's unit, so one with surrounding spaces would never match."""
     if value is not None:
         wrong = [v for v in value if not v or v != v.strip()]
         if wrong or not value:
             raise ValueError(
-                f"units are UCUM codes (g/dL, 10*3/uL), at least one, without spaces around "
-                f"them; got {value!r}"
+                f"units are unit codes as the registry holds them (UCUM: g/dL, 10*3/uL), at "
+                f"least one, without spaces around them; got {value!r}"
             )
     return value
 
@@ -245,17 +246,21 @@ class Events(_Extended):
     - ``observation``: ``concept_set`` (codes of ``observation.code_system``/``code``: a history
       of cancer, smoking), with an optional ``value`` constraint on its number and
       ``value_concept_set`` on its coded value (``value_code_system``/``value_code``: SNOMED
-      77176002 smoker); one date.
+      77176002 smoker) and ``units`` on its unit (as a measurement's: a body temperature in
+      ``Cel``; Circe's ``Unit`` on an ``Observation``); one date.
     - ``measurement``: ``concept_set`` (codes of ``measurement.code_system``/``code``: a
       hemoglobin, a body weight, a test reported as a code; a registry laboratory test's
       LOINC code finds its ``laboratory`` results, in the test's canonical unit with the ULN
       as the upper limit), with optional ``value`` (its number as recorded),
       ``value_concept_set`` (its coded value), ``range_low``/``range_high`` (the limits of the
       normal range the source gave), ``times_lln``/``times_uln`` (value / the range's lower or
-      upper limit; a limit of 0 is no limit) constraints, and ``units`` (UCUM codes: only the
-      rows whose ``unit`` is one of them, compared exactly and case-sensitively, as UCUM codes
-      are; a row without a unit never matches; a registry test's results have the test's
-      canonical unit, ``U/L``; Circe's ``Unit``, ``unit_concept_id in (...)``); one date
+      upper limit; a limit of 0 is no limit) constraints, and ``units`` (unit codes as the
+      registry holds them: UCUM codes, or an OMOP unit concept's code, which an OMOP CDM read
+      live gives a row recorded in a unit concept of another vocabulary, SNOMED 258795003
+      "g/dL"; only the rows whose ``unit`` is one of them, compared exactly and
+      case-sensitively, as UCUM codes are; a row without a unit never matches; a registry
+      test's results have the test's canonical unit, ``U/L``; Circe's ``Unit``,
+      ``unit_concept_id in (...)``); one date
       (Circe's ``Measurement``: ``MeasurementSqlBuilder.java``).
     - ``drug_exposure``: ``concept_set`` (codes or ingredients), minus
       ``exclude_formulations``/``exclude_routes``; start date to end date, a missing end date
@@ -343,7 +348,7 @@ class Events(_Extended):
             "diagnosis": {"concept_set", "any_code"},
             "procedure": {"concept_set", "any_code"},
             "visit": {"concept_set", "any_code"},
-            "observation": {"concept_set", "any_code", "value", "value_concept_set"},
+            "observation": {"concept_set", "any_code", "value", "value_concept_set", "units"},
             "measurement": {
                 "concept_set",
                 "any_code",
@@ -747,8 +752,13 @@ class Exit(_Extended):
 
     - ``end_of_observation``: the end of the observation period holding the index;
     - ``fixed``: ``offset_days`` after the index event's ``date`` (start or end);
-    - ``drug_era``: the end of continuous exposure to ``concept_set``, exposures less than
-      ``gap_days`` apart being continuous, plus ``offset_days`` (Circe's CustomEra).
+    - ``drug_era``: the end of continuous exposure to ``concept_set`` (Circe's CustomEra,
+      ``customEraStrategy.sql``): each exposure counts ``offset_days`` beyond its end (a
+      persistence window); an exposure starting at most ``gap_days`` after the latest of
+      those ends so far continues the era, which ends at the latest of them. The era holding
+      the index (its start on or before the index, its end on or after it) gives the exit;
+      when none holds it (the entry events are not these drugs), the end of the observation
+      period holding the index, as Circe.
 
     The exit is never after the end of the observation period. ``era_pad_days``: cohort
     periods of a person closer than this are merged (Circe's CollapseSettings). Last,
@@ -780,10 +790,12 @@ class Exit(_Extended):
         if self.strategy == "fixed":
             rule = f"{self.offset_days} days after the index event's {self.date} date"
         elif self.strategy == "drug_era":
-            pad = f", plus {self.offset_days} days" if self.offset_days else ""
+            pad = f" + {self.offset_days} days" if self.offset_days else ""
             rule = (
-                f"end of continuous exposure to concept set '{self.concept_set}' (exposures "
-                f"less than {self.gap_days} days apart continuous){pad}"
+                f"end of continuous exposure to concept set '{self.concept_set}'{pad} (an "
+                f"exposure starting at most {self.gap_days} days after the previous ones' "
+                f"end{pad} continues it; the end of the observation period when the index "
+                "falls outside continuous exposure)"
             )
         else:
             rule = "end of the observation period"
