@@ -90,10 +90,17 @@ def _write(path: Path, *, reverse: bool = False, record: bool = True) -> None:
          "range_low": 0.5, "range_high": 1.5, "value_code_system": "SNOMED",
          "value_code": "260373001"},
     ]  # fmt: skip
+    # deaths, with and without a cause (a table added by schema version 4)
+    deaths = [
+        {"person_id": 1, "death_date": dt.date(2022, 1, 31), "cause_code_system": "ICD10CM",
+         "cause_code": "J84.9"},
+        {"person_id": 2, "death_date": dt.date(2023, 7, 4), "cause_code_system": None,
+         "cause_code": None},
+    ]  # fmt: skip
     tables = (("person", people), ("drug_exposure", exposures), ("adverse_event", events),
               ("diagnosis", diagnoses), ("procedure", procedures),
               ("visit", visits), ("observation", observations),
-              ("measurement", measurements))  # fmt: skip
+              ("measurement", measurements), ("death", deaths))  # fmt: skip
     for name, rows in tables:
         rows = rows[::-1] if reverse else rows
         append_arrow(con, name, pa.Table.from_pylist(rows, schema=arrow_schema(name)))
@@ -124,7 +131,7 @@ def _canonical(value: Any, dtype: Any) -> str:
 #: Columns added by schema version 3: in a row's text, at its end, only when they hold a value.
 ADDED = {"diagnosis": ("end_date",)}
 #: Tables added by schema versions 3 and 4: counted only when they hold rows.
-ADDED_TABLES = ("procedure", "visit", "observation", "measurement")
+ADDED_TABLES = ("procedure", "visit", "observation", "measurement", "death")
 
 
 def _python_fingerprint(path: Path, *, without: tuple[str, ...] = ()) -> str:
@@ -165,9 +172,9 @@ def test_the_engine_computes_the_definition(tmp_path: Path) -> None:
 
 def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path) -> None:
     """A registry whose diagnoses have no end and that has no procedures, visits, other
-    observations or measurements keeps the fingerprint of version 2, which had neither the
-    column nor the tables (so a migrated registry keeps its recorded fingerprint); one end,
-    procedure, visit, observation or measurement recorded changes it."""
+    observations, measurements or deaths keeps the fingerprint of version 2, which had neither
+    the column nor the tables (so a migrated registry keeps its recorded fingerprint); one end,
+    procedure, visit, observation, measurement or death recorded changes it."""
     path = tmp_path / "r.duckdb"
     _write(path, record=False)
     with_end = _python_fingerprint(path)
@@ -181,6 +188,7 @@ def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path)
         "DELETE FROM visit",
         "DELETE FROM observation",
         "DELETE FROM measurement",
+        "DELETE FROM death",
     )
     for change in changes:
         writable = duckdb.connect(str(path))
@@ -189,9 +197,9 @@ def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path)
         con = connect(path)
         found.append(data_fingerprint(con))
         con.disconnect()
-    version_2 = ("end_date", "procedure", "visit", "observation", "measurement")
-    assert found[5] == _python_fingerprint(path, without=version_2)
-    assert len(set(found)) == 6
+    version_2 = ("end_date", "procedure", "visit", "observation", "measurement", "death")
+    assert found[6] == _python_fingerprint(path, without=version_2)
+    assert len(set(found)) == 7
 
 
 def test_row_order_and_time_of_writing_do_not_matter_every_value_does(tmp_path: Path) -> None:

@@ -163,6 +163,39 @@ def test_counts_are_exact_and_the_first_few_are_named(tmp_path: Path) -> None:
     assert problem.describe().splitlines()[-1].startswith("  What to do: add the missing persons")
 
 
+def _death(pid: int, when: D) -> dict[str, object]:
+    return {"person_id": pid, "death_date": when}
+
+
+def test_a_person_dies_once_after_the_birth(tmp_path: Path) -> None:
+    """death (version 4): person 1 dead twice (one repeated key, 2 rows), person 2 dead the day
+    before her birth, person 3 dead in the year before his birth year, a death of person 9
+    who is not in person; person 4's death on her birthday keeps every rule."""
+    con = registry(
+        tmp_path / "r.duckdb",
+        person=[person(1), person(2, D(1980, 1, 1)), person(3, None, birth_year=1990),
+                person(4)],
+        death=[_death(1, D(2020, 1, 1)), _death(1, D(2021, 1, 1)), _death(2, D(1979, 12, 31)),
+               _death(3, D(1989, 12, 31)), _death(9, D(2020, 1, 1)), _death(4, BORN)],
+    )  # fmt: skip
+    problems = integrity_problems(con)
+    assert _summary(problems) == [
+        ("repeated_key", "death", "person_id", 1),
+        ("unknown_person", "death", "person_id", 1),
+        ("before_birth", "death", "death_date", 2),
+    ]
+    assert _named(problems, "repeated_key", "death") == ["person_id 1: 2 rows"]
+    assert problems[0].what_to_do == (
+        "keep one death per person (a person dies once): the one that is right (THEMIS "
+        "convention #155: the most reliable, else the latest); remove the others."
+    )
+    assert _named(problems, "unknown_person", "death") == ["person_id 9"]
+    assert _named(problems, "before_birth", "death") == [
+        "person_id 2: death_date 1979-12-31, born 1980-01-01",
+        "person_id 3: death_date 1989-12-31, born in 1990",
+    ]
+
+
 def test_clean_registries_pass(tmp_path: Path, small_registry: Path) -> None:
     hand_made = registry(
         tmp_path / "r.duckdb",

@@ -147,7 +147,7 @@ def test_the_integrity_check_leaves_a_declared_key_to_the_engine(
 
     monkeypatch.setattr(integrity, "_key_problems", spy)
     assert integrity.integrity_problems(connect(keyed)) == []
-    assert checked == ["drug_exposure", "assessment"]
+    assert checked == ["drug_exposure", "assessment", "death"]
     checked.clear()
     assert integrity.integrity_problems(connect(unkeyed)) == []
-    assert checked == ["person", "drug_exposure", "assessment"]
+    assert checked == ["person", "drug_exposure", "assessment", "death"]

@@ -116,6 +116,9 @@ def test_every_registry_table_is_a_view(con, cdm_path: Path) -> None:  # type: i
     assert counts["drug_exposure"] == cdm["drug_exposure"] == 67707
     assert counts["observation_period"] == cdm["observation_period"] == 5343
     assert counts["adverse_event"] == counts["dm_subtype"] == counts["assessment"] == 0
+    # Eunomia's death table holds its header as a data row, in columns column0 to column6: no
+    # death (test_a_death_reads_with_its_cause)
+    assert counts["death"] == 0
     # no copy: the CDM file holds no registry table of its own
     with duckdb.connect(str(cdm_path), read_only=True) as raw:
         tables = {r[0] for r in raw.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
@@ -488,3 +491,58 @@ def test_a_measurement_reads_with_its_value_unit_range_and_coded_value(tmp_path:
     assert [(r["instrument"], r["measure"], r["value"]) for r in cdasi] == [
         ("cdasi", "activity", 12.0)
     ]
+
+
+#: The death table of the OMOP CDM 5.4 DDL (OHDSI/CommonDataModel,
+#: inst/ddl/5.4/postgresql/OMOPCDM_postgresql_5.4_ddl.sql), which replaces Eunomia's in a copy.
+DEATH_DDL = (
+    "CREATE OR REPLACE TABLE death (person_id INTEGER NOT NULL, death_date DATE NOT NULL, "
+    "death_datetime TIMESTAMP NULL, death_type_concept_id INTEGER NULL, cause_concept_id "
+    "INTEGER NULL, cause_source_value VARCHAR(50) NULL, cause_source_concept_id INTEGER NULL)"
+)
+
+
+def test_a_death_reads_with_its_cause(tmp_path: Path) -> None:
+    """Eunomia's death table is its header written as a data row (columns column0 to
+    column6): the view is empty. In a copy with the CDM's death table: person 1 died of
+    concept 192671 (Gastrointestinal hemorrhage, SNOMED 74474003 in Eunomia's concept
+    table), person 2 of no known cause (concept 0, source concept 0), person 3 of the source
+    concept 192671 (the standard one 0), person 6 of concept 999999999 (not in concept: code
+    system OMOP, the id), person 5 twice (no cause). One row each, named by the person
+    (``omop death person_id 1``); person 5's two deaths break the registry's integrity (one
+    repeated key), nothing else does."""
+    path = tmp_path / "cdm.duckdb"
+    shutil.copyfile(eunomia_file(), path)
+    with duckdb.connect(str(path)) as raw:
+        assert raw.execute("SELECT * FROM death").fetchall() == [
+            ("PERSON_ID", "DEATH_DATE", "DEATH_DATETIME", "DEATH_TYPE_CONCEPT_ID",
+             "CAUSE_CONCEPT_ID", "CAUSE_SOURCE_VALUE", "CAUSE_SOURCE_CONCEPT_ID")
+        ]  # fmt: skip
+        raw.execute(DEATH_DDL)
+        for row in [
+            (1, "2019-03-01", 192671, "K92.2", 0),
+            (2, "2019-04-01", 0, None, 0),
+            (3, "2019-05-01", 0, "hemorrhage", 192671),
+            (6, "2019-06-01", 999_999_999, None, None),
+            (5, "2019-07-01", None, None, None),
+            (5, "2019-08-01", None, None, None),
+        ]:
+            raw.execute(
+                "INSERT INTO death (person_id, death_date, death_type_concept_id, "
+                "cause_concept_id, cause_source_value, cause_source_concept_id) "
+                "VALUES (?, ?, 32817, ?, ?, ?)",
+                list(row),
+            )
+    con = connect(f"omop+duckdb://{path}")
+    found = con.table("death").order_by(["person_id", "death_date"]).to_pyarrow().to_pylist()
+    assert [tuple(r.values()) for r in found] == [
+        (1, dt.date(2019, 3, 1), "SNOMED", "74474003", None, "death/1", "omop death person_id 1"),
+        (2, dt.date(2019, 4, 1), None, None, None, "death/2", "omop death person_id 2"),
+        (3, dt.date(2019, 5, 1), "SNOMED", "74474003", None, "death/3", "omop death person_id 3"),
+        (5, dt.date(2019, 7, 1), None, None, None, "death/5", "omop death person_id 5"),
+        (5, dt.date(2019, 8, 1), None, None, None, "death/5", "omop death person_id 5"),
+        (6, dt.date(2019, 6, 1), "OMOP", "999999999", None, "death/6", "omop death person_id 6"),
+    ]  # fmt: skip
+    problems = [p for p in integrity_problems(con) if p.table == "death"]
+    assert [(p.rule, p.count) for p in problems] == [("repeated_key", 1)]
+    assert "person_id 5: 2 rows" in problems[0].describe()

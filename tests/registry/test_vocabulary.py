@@ -66,6 +66,23 @@ def test_each_unknown_value_is_counted_and_named(recoded: Path) -> None:
     assert frequency.startswith("drug_exposure.frequency:") and "'b.i.d.'" in frequency
 
 
+def test_a_cause_of_death_outside_the_code_systems_is_counted(tmp_path: Path) -> None:
+    """death (version 4): a cause in 'ICD-10' (WHO; the registry knows ICD10CM) is counted
+    like every code system; one in ' icd10cm ' matches, as the studies compare it."""
+    folder = tmp_path / "registry"
+    shutil.copytree(DATA, folder, ignore=shutil.ignore_patterns("*.py", "*.md"))
+    (folder / "death.csv").write_text(
+        "person_id,death_date,cause_code_system,cause_code\n"
+        "1,2019-01-01,ICD-10,J84.9\n2,2020-01-01, icd10cm ,J84.9\n3,2020-01-01,,\n",
+        encoding="utf-8",
+    )
+    (problem,) = vocabulary_problems(connect(folder))
+    assert problem.startswith(
+        "death.cause_code_system: 1 row(s) with a value outside the data model: 'ICD-10' (1); "
+        "allowed: ICD10CM, ICD9CM"
+    )
+
+
 def test_case_and_spaces_are_compared_as_the_studies_compare_them(tmp_path: Path) -> None:
     folder = tmp_path / "registry"
     shutil.copytree(DATA, folder, ignore=shutil.ignore_patterns("*.py", "*.md"))

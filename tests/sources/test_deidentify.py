@@ -138,3 +138,37 @@ def test_every_identifier_column_is_removed_or_replaced_by_its_hash(
     original.disconnect()
     shared.disconnect()
     assert joined == 1  # the pga score of VISIT-REDCAP-12-3-baseline, at its visit
+
+
+def test_a_death_date_is_shifted_with_the_persons_other_dates(sheets: Path, tmp_path: Path) -> None:
+    """HIPAA Safe Harbor names the date of death among the dates of an individual: a
+    de-identified export moves it back by the person's one offset, as her other dates, so the
+    time from a visit to the death (a survival time) is kept; the record lists it among the
+    dates shifted. Person 1 (examples/min2022) died on 2019-01-01; her first CDASI is of
+    2017-02-26 (assessment.csv)."""
+    (sheets / "death.csv").write_text(
+        "person_id,death_date,cause_code_system,cause_code\n1,2019-01-01,ICD10CM,J84.9\n",
+        encoding="utf-8",
+    )
+    registry = _registry(sheets, tmp_path)
+    out = tmp_path / "share"
+    salt = tmp_path / "site.salt"
+    export_registry(registry, out, deidentify=True, salt_file=salt)
+    deid = Deidentifier(salt.read_bytes().strip())
+    shared = connect(out)
+    hashed = deid.hashed_id("person", 1)
+    (death,) = shared.table("death").to_pyarrow().to_pylist()
+    first = min(
+        r["assessment_date"]
+        for r in shared.table("assessment").to_pyarrow().to_pylist()
+        if r["person_id"] == hashed
+    )
+    shared.disconnect()
+    offset = dt.timedelta(days=deid.offset(1))
+    assert (death["person_id"], death["cause_code"]) == (hashed, "J84.9")
+    assert death["death_date"] == dt.date(2019, 1, 1) - offset
+    assert first == dt.date(2017, 2, 26) - offset
+    assert death["source_record"] is None and death["source_location"] is None
+    record = json.loads((out / "deidentification.json").read_text())
+    assert "death.death_date" in record["dates_shifted"]
+    assert {"death.source_record", "death.source_location"} <= set(record["removed_columns"])

@@ -13,6 +13,7 @@ import pytest
 
 from myositis.registry import connect
 from myositis.registry.fingerprint import data_fingerprint, verified_fingerprint
+from myositis.registry.observation import observation_periods
 from myositis.registry.store import read_metadata
 from myositis.sources.contract import reader_for
 from myositis.sources.export import export_registry
@@ -350,3 +351,186 @@ def test_measurements_are_stored_as_given_and_a_registry_test_is_sent_to_laborat
         ("loinc", "94500-6", None, None, None, None, "SNOMED", "260373001"),
         ("LOINC", "2160-0", 0.9, "mg/dL", 0.5, 1.1, None, None),
     ]  # fmt: skip
+
+
+#: Six SYNTHETIC persons: born on a day (1, 2, 3, 5, 6) or in a year only (4).
+DEATH_PERSONS = """1,MRN-1,a,F,1950-01-01,,,
+2,MRN-2,a,M,1960-01-01,,,
+3,MRN-3,a,F,1970-01-01,,,
+4,MRN-4,a,M,,1980,,
+5,MRN-5,a,F,1990-01-01,,,
+6,MRN-6,a,M,1990-01-01,,,
+"""
+
+
+def test_a_death_is_one_per_person_after_the_birth_and_of_a_known_person(tmp_path: Path) -> None:
+    """death.csv: two deaths stored (one with its ICD-10-CM cause); rejected, each naming the
+    line, field and value: a death before the birth day (line 3) and before the birth year
+    (line 7), a second death of one person (line 5), a death of a person neither in person.csv
+    nor in the registry (line 6), one after the import day (line 8), one without its date
+    (line 9). 6 persons + 8 deaths read = 8 stored + 6 rejected."""
+    source = _person_files(tmp_path / "in", DEATH_PERSONS)
+    (source / "death.csv").write_text(
+        "person_id,death_date,cause_code_system,cause_code\n"
+        "1,2020-03-01,ICD10CM,J84.9\n"
+        "2,1959-12-31,,\n"
+        "3,2021-01-01,,\n"
+        "3,2021-02-01,,\n"
+        "9,2021-01-01,,\n"
+        "4,1979-12-31,,\n"
+        "5,2999-01-01,,\n"
+        "6,,,\n"
+    )
+    registry = tmp_path / "r.duckdb"
+    result = _import(source, registry, errors="report")
+    assert (result.records_in, result.stored, result.rejected) == (14, 8, 6)
+    assert sorted(p.describe() for p in result.problems) == [
+        "death.csv:3, field 'death_date': value '1959-12-31': before the person's birth (born "
+        "1960-01-01): correct the death date, or the birth date of the person",
+        "death.csv:5, field 'person_source_id': value 'MRN-3': a second death of this person "
+        "in the import (first at death.csv:4): a person dies once; keep the one death row "
+        "that is right",
+        "death.csv:6, field 'person_id': value '9': no person with this person_id in the "
+        "import or in the registry",
+        "death.csv:7, field 'death_date': value '1979-12-31': before the person's birth (born "
+        "in 1980): correct the death date, or the birth date of the person",
+        "death.csv:8, field 'death_date': value '2999-01-01': a date in the future (after "
+        f"{dt.date.today().isoformat()}); correct the date",
+        "death.csv:9, field 'death_date': a value is required",
+    ]
+    rows = sorted(_rows(registry, "death"), key=lambda r: r["person_id"])
+    assert [
+        (r["person_id"], r["death_date"], r["cause_code_system"], r["cause_code"],
+         r["source_location"])
+        for r in rows
+    ] == [
+        (1, dt.date(2020, 3, 1), "ICD10CM", "J84.9", "death.csv:2"),
+        (3, dt.date(2021, 1, 1), None, None, "death.csv:4"),
+    ]  # fmt: skip
+    # by default the first problems refuse the import, nothing written
+    refused = _import(source, tmp_path / "stop.duckdb")
+    assert (refused.status, refused.stored, refused.rejected) == ("refused", 0, 14)
+    assert not (tmp_path / "stop.duckdb").exists()
+
+
+def test_a_death_again_updates_it_and_a_second_record_of_it_is_refused(tmp_path: Path) -> None:
+    """The person alone names a spreadsheet's death (IMPORT_KEYS): importing death.csv again
+    with another date updates the row; a death of the same person under another record (a
+    source_record of its own) is a second death, refused naming the stored one."""
+    source = _person_files(tmp_path / "in", "1,MRN-1,a,F,1950-01-01,,,\n")
+    (source / "death.csv").write_text("person_id,death_date\n1,2020-03-01\n")
+    registry = tmp_path / "r.duckdb"
+    assert _import(source, registry).status == "stored"
+    (source / "death.csv").write_text("person_id,death_date\n1,2020-03-02\n")
+    again = _import(source, registry)
+    assert (again.status, again.import_id, again.rows("updated"), again.rows("added")) == (
+        "stored", 2, 1, 0
+    )  # fmt: skip
+    assert [(r["death_date"], r["import_id"]) for r in _rows(registry, "death")] == [
+        (dt.date(2020, 3, 2), 2)
+    ]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "death.csv").write_text("person_id,death_date,source_record\n1,2020-03-02,D-7\n")
+    refused = _import(other, registry)
+    assert refused.status == "refused"
+    assert [p.describe() for p in refused.problems] == [
+        "death.csv:2, field 'person_id': value '1': the registry holds a death of this person "
+        "already (death_date 2020-03-02, import 2): a person dies once; give the death in one "
+        "source only (a re-import of the same source and record updates it)"
+    ]
+    assert len(_rows(registry, "death")) == 1
+
+
+def test_records_more_than_60_days_after_a_death_are_counted_not_refused(tmp_path: Path) -> None:
+    """Person 1 died on 2020-03-01: a CK of 2020-04-30 (day 60) is not counted, those of
+    2020-05-01 (day 61) and 2021-05-01 are, and a diagnosis of 2020-06-01: every record is
+    stored, and the import's warnings count them per table (OHDSI DQD plausibleBeforeDeath);
+    a later import adding a CK of that person counts every late row of hers again.
+    `registry check` prints the same warnings; person 1's derived observation period runs from
+    her death, her first recorded date, to her last record, the CK of 2022-01-01."""
+    source = _person_files(
+        tmp_path / "in",
+        "1,MRN-1,a,F,1950-01-01,,,\n2,MRN-2,a,M,1960-01-01,,,\n",
+        "1,ck,2157-6,2020-04-30,100,U/L,190,U/L\n"
+        "1,ck,2157-6,2020-05-01,100,U/L,190,U/L\n"
+        "1,ck,2157-6,2021-05-01,100,U/L,190,U/L\n"
+        "2,ck,2157-6,2021-05-01,100,U/L,190,U/L\n",
+    )
+    (source / "death.csv").write_text("person_id,death_date\n1,2020-03-01\n")
+    (source / "diagnosis.csv").write_text(
+        "person_id,code_system,code,diagnosis_date\n1,ICD10CM,J84.9,2020-06-01\n"
+    )
+    registry = tmp_path / "r.duckdb"
+    result = _import(source, registry)
+    assert (result.status, result.records_in, result.stored, result.rejected) == (
+        "stored", 8, 8, 0
+    )  # fmt: skip
+    advice = (
+        "Records shortly after a death are usual (results reported, bills closed) and are not "
+        "counted; these are later: check the death date (the right person and day?) and these "
+        "records, and correct whichever is wrong (OHDSI DQD plausibleBeforeDeath; not refused)."
+    )
+    diagnosis = (
+        "diagnosis.diagnosis_date: 1 row(s) of 1 person(s) dated more than 60 days after the "
+        "person's death (first: person_id 1, diagnosis_date 2020-06-01 at diagnosis.csv:2, "
+        f"death_date 2020-03-01). {advice}"
+    )
+    laboratory = (
+        "laboratory.result_date: 2 row(s) of 1 person(s) dated more than 60 days after the "
+        "person's death (first: person_id 1, result_date 2020-05-01 at laboratory.csv:3, "
+        f"death_date 2020-03-01). {advice}"
+    )
+    assert result.warnings == [diagnosis, laboratory]
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "laboratory.csv").write_text(
+        "person_id,test,loinc,result_date,value,unit,uln,uln_unit,source_record\n"
+        "1,ck,2157-6,2022-01-01,90,U/L,190,U/L,late-1\n"
+    )
+    later = _import(extra, registry)
+    assert later.warnings == [diagnosis, laboratory.replace("2 row(s)", "3 row(s)")]
+    out = subprocess.run(
+        [sys.executable, "-m", "myositis.cli", "registry", "check", str(registry)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert f"warning: {diagnosis}" in out.stderr
+    assert f"warning: {laboratory.replace('2 row(s)', '3 row(s)')}" in out.stderr
+    assert out.stdout.splitlines()[12] == "death                         1 rows"
+    assert out.stdout.rstrip().endswith(
+        "rows keep its integrity rules; 4 record(s) dated more than 60 days after the "
+        "person's death"
+    )
+    con = connect(registry)
+    periods = observation_periods(con).order_by("person_id").to_pyarrow().to_pylist()
+    con.disconnect()
+    assert [(p["person_id"], p["start_date"], p["end_date"]) for p in periods] == [
+        (1, dt.date(2020, 3, 1), dt.date(2022, 1, 1)),
+        (2, dt.date(2021, 5, 1), dt.date(2021, 5, 1)),
+    ]
+
+
+def test_the_templates_hold_death_csv_and_a_filled_one_imports(tmp_path: Path) -> None:
+    """``myositis template`` writes 16 files (13 tables, death.csv among them, and the data
+    dictionary as CSV and Markdown): death.csv's header is the death columns, death_date is
+    required; the template filled with one death imports it."""
+    from myositis.sources.templates import data_dictionary, write_templates
+
+    written = write_templates(tmp_path / "sheets")
+    assert len(written) == 16 and tmp_path / "sheets" / "death.csv" in written
+    header = (tmp_path / "sheets" / "death.csv").read_text().splitlines()
+    assert header == ["person_id,death_date,cause_code_system,cause_code,source_record"]
+    rows = {(r["column"], r["required"]) for r in data_dictionary() if r["table"] == "death"}
+    assert rows == {("person_id", "yes"), ("death_date", "yes"), ("cause_code_system", "no"),
+                    ("cause_code", "no"), ("source_record", "no")}  # fmt: skip
+    sheets = tmp_path / "sheets"
+    (sheets / "person.csv").write_text(
+        (sheets / "person.csv").read_text() + "1,MRN-1,a,F,1950-01-01,,,,\n"
+    )
+    (sheets / "death.csv").write_text(header[0] + "\n1,2023-02-14,ICD10CM,J84.9,\n")
+    result = _import(sheets, tmp_path / "r.duckdb")
+    assert (result.status, result.records_in, result.stored) == ("stored", 2, 2)
+    assert [(r["death_date"], r["cause_code"]) for r in _rows(tmp_path / "r.duckdb", "death")] == [
+        (dt.date(2023, 2, 14), "J84.9")
+    ]

@@ -101,7 +101,7 @@ def _v2_duckdb(path: Path) -> str:
                         "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
     recorded = record_fingerprint(con)
     con.con.execute("ALTER TABLE diagnosis DROP COLUMN end_date")
-    for table in ("procedure", "visit", "observation", "measurement"):
+    for table in ("procedure", "visit", "observation", "measurement", "death"):
         con.con.execute(f"DROP TABLE {table}")
     con.con.execute("UPDATE registry_metadata SET value = '2' WHERE key = 'schema_version'")
     con.disconnect()
@@ -127,7 +127,7 @@ def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
     ]
     meta = read_metadata(con)
     assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("4", "2")
-    for table in ("procedure", "visit", "observation", "measurement"):
+    for table in ("procedure", "visit", "observation", "measurement", "death"):
         assert con.table(table).count().execute() == 0
     # the same rows, the same fingerprint: recorded again with the new column's aggregates
     assert meta["data_fingerprint"] == recorded
@@ -144,7 +144,7 @@ def test_a_version_3_file_gets_the_new_tables_and_keeps_its_fingerprint(tmp_path
         con.con.execute("INSERT INTO diagnosis (person_id, code_system, code, diagnosis_date) "
                         "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
     recorded = record_fingerprint(con)
-    for table in ("visit", "observation", "measurement"):
+    for table in ("visit", "observation", "measurement", "death"):
         con.con.execute(f"DROP TABLE {table}")
     con.con.execute("UPDATE registry_metadata SET value = '3' WHERE key = 'schema_version'")
     con.disconnect()
@@ -152,7 +152,7 @@ def test_a_version_3_file_gets_the_new_tables_and_keeps_its_fingerprint(tmp_path
         connect(path)
     assert migrate(path).startswith(f"migrated {path} from schema version 3 to 4")
     con = connect(path)
-    for table in ("visit", "observation", "measurement"):
+    for table in ("visit", "observation", "measurement", "death"):
         assert con.table(table).columns == tuple(TABLES[table].names)
         assert con.table(table).count().execute() == 0
     meta = read_metadata(con)
@@ -168,7 +168,7 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     folder = tmp_path / "v2"
     folder.mkdir()
     for name, schema in TABLES.items():
-        if name in ("procedure", "visit", "observation", "measurement"):
+        if name in ("procedure", "visit", "observation", "measurement", "death"):
             continue  # added by versions 3 and 4
         columns = [c for c in schema.names if not (name == "diagnosis" and c == "end_date")]
         (folder / f"{name}.csv").write_text(",".join(columns) + "\n")
@@ -184,7 +184,7 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     with pytest.raises(RegistryError, match="schema_version '2'.*myositis registry migrate"):
         connect(folder)
     assert migrate(folder) == f"migrated {folder} from schema version 2 to 4"
-    for name in ("procedure", "visit", "observation", "measurement"):  # written, empty
+    for name in ("procedure", "visit", "observation", "measurement", "death"):  # written, empty
         header = (folder / f"{name}.csv").read_text().splitlines()
         assert [h.replace('"', "").split(",") for h in header] == [list(TABLES[name].names)]
     header = (folder / "diagnosis.csv").read_text().splitlines()[0]
@@ -218,7 +218,7 @@ def test_observation_periods_recorded_or_derived() -> None:
     empty = dict.fromkeys(TABLES["diagnosis"].names)
     day = dt.date
     put("person", [{**{c: None for c in TABLES["person"].names}, "person_id": p,
-                    "birth_date": dt.date(1950, 1, 1)} for p in (1, 2, 3)])  # fmt: skip
+                    "birth_date": dt.date(1950, 1, 1)} for p in (1, 2, 3, 4)])  # fmt: skip
     put("diagnosis", [{**empty, "person_id": 1, "diagnosis_date": day(2019, 5, 1)},
                       {**empty, "person_id": 2, "diagnosis_date": day(2018, 1, 1)}])  # fmt: skip
     drug = {c: None for c in TABLES["drug_exposure"].names}
@@ -226,36 +226,51 @@ def test_observation_periods_recorded_or_derived() -> None:
                            "end_date": dt.date(2021, 3, 1)}])  # fmt: skip
     put("observation_period", [{"person_id": 2, "start_date": day(2010, 1, 1),
                                 "end_date": day(2022, 1, 1), "period_type": "EHR"}])  # fmt: skip
+    # deaths are recorded dates: person 1's after the end of her drug, person 2's after her
+    # recorded period, person 4's her only record
+    put("death", [{"person_id": p, "death_date": d, "cause_code_system": None,
+                   "cause_code": None, "import_id": None, "source_record": None,
+                   "source_location": None}
+                  for p, d in ((1, day(2022, 6, 30)), (2, day(2023, 1, 1)),
+                               (4, day(2020, 2, 2)))])  # fmt: skip
     rows = observation_periods(con).order_by("person_id").to_pyarrow().to_pylist()
     assert rows == [
-        # earliest to latest recorded date in any table (the birth date is no record)
-        {"person_id": 1, "start_date": dt.date(2019, 1, 1), "end_date": dt.date(2021, 3, 1),
+        # earliest to latest recorded date in any table (the birth date is no record; the
+        # death date is): to the death, 2022-06-30, not the drug's end, 2021-03-01
+        {"person_id": 1, "start_date": dt.date(2019, 1, 1), "end_date": dt.date(2022, 6, 30),
          "period_type": "derived"},
-        # a recorded period is kept and no derived one is added
+        # a recorded period is kept and no derived one is added (the death after it too)
         {"person_id": 2, "start_date": dt.date(2010, 1, 1), "end_date": dt.date(2022, 1, 1),
          "period_type": "EHR"},
+        # a death alone: a period of its one day
+        {"person_id": 4, "start_date": dt.date(2020, 2, 2), "end_date": dt.date(2020, 2, 2),
+         "period_type": "derived"},
     ]  # person 3 has no dated record, so no period  # fmt: skip
 
 
 def test_a_version_4_file_without_a_table_version_4_added_gets_it(tmp_path: Path) -> None:
-    """A file written while version 4 was in development (before its observation and
-    measurement tables) is refused with the command, which creates the tables and changes
-    nothing else."""
+    """A file written while version 4 was in development (before its observation,
+    measurement and death tables) is refused with the command, which creates the tables and
+    changes nothing else."""
     path = tmp_path / "early-v4.duckdb"
     con = registry(path, person=[person(1)])
     recorded = record_fingerprint(con)
     con.con.execute("DROP TABLE observation")
     con.con.execute("DROP TABLE measurement")
+    con.con.execute("DROP TABLE death")
     con.disconnect()
     with pytest.raises(RegistryError, match=r"missing registry table\(s\) observation, "
-                       "measurement .*myositis registry migrate .* creates them"):  # fmt: skip
+                       "measurement, death .*myositis registry migrate .* "
+                       "creates them"):  # fmt: skip
         connect(path)
     said = migrate(path)
     assert said.startswith(
         f"{path} is already at schema version 4; created the empty table(s) observation, "
-        "measurement; "
+        "measurement, death; "
     )
     con = connect(path)
     assert con.table("observation").count().execute() == 0
     assert con.table("measurement").count().execute() == 0
+    assert con.table("death").columns == tuple(TABLES["death"].names)
+    assert con.table("death").count().execute() == 0
     assert check_fingerprint(con, read_metadata(con)).value == recorded

@@ -74,12 +74,17 @@ def test_files_written(exported: Path) -> None:
     names = sorted(p.name for p in (exported / "cdm").iterdir())
     assert names == [
         "care_site.csv", "cdm_source.csv", "concept.csv", "concept_ancestor.csv",
-        "condition_occurrence.csv",
+        "condition_occurrence.csv", "death.csv",
         "drug_exposure.csv", "local_concepts.yaml", "measurement.csv", "observation.csv",
         "observation_period.csv", "person.csv", "procedure_occurrence.csv",
         "visit_occurrence.csv",
     ]  # fmt: skip
-    # min2022 records no procedures and no visits: their files hold the header only
+    # min2022 records no procedures, no visits and no deaths: their files hold the header only
+    lines = (exported / "cdm" / "death.csv").read_text().splitlines()
+    assert lines == [
+        '"person_id","death_date","death_datetime","death_type_concept_id","cause_concept_id",'
+        '"cause_source_value","cause_source_concept_id"'
+    ]
     lines = (exported / "cdm" / "procedure_occurrence.csv").read_text().splitlines()
     assert lines == [
         '"procedure_occurrence_id","person_id","procedure_concept_id","procedure_date",'
@@ -179,6 +184,7 @@ CDM_REQUIRED = {
     "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id",
                          "min_levels_of_separation", "max_levels_of_separation"),
     "care_site": ("care_site_id",),
+    "death": ("person_id", "death_date"),
     "cdm_source": ("cdm_source_name", "cdm_source_abbreviation", "cdm_holder",
                    "source_release_date", "cdm_release_date", "cdm_version_concept_id",
                    "vocabulary_version"),
@@ -909,4 +915,81 @@ def test_a_measurement_without_its_date_stops_the_export(tmp_path: Path) -> None
         "measurement: 1 row(s) without measurement_date (person_id 2); the CDM requires "
         "measurement.measurement_date" in out
     )
+    assert not (tmp_path / "cdm").exists()
+
+
+#: Deaths added to a copy of min2022 (SYNTHETIC; it records none): person 1 of interstitial
+#: lung disease (ICD-10-CM J84.9) on 2018-05-01, after her last record (2018-02-03), person 2
+#: of no recorded cause on the day of his last record (2019-09-15), person 3 of an OMOP concept
+#: id (4306655) on 2020-05-01, after her last record (2020-04-11).
+DEATHS = """person_id,death_date,cause_code_system,cause_code
+1,2018-05-01,ICD10CM,J84.9
+2,2019-09-15,,
+3,2020-05-01,OMOP,4306655
+"""
+
+
+def _deaths(con: Any) -> list[tuple[Any, ...]]:
+    found = con.table("death").select("person_id", "death_date", "cause_code_system",
+                                      "cause_code").to_pyarrow().to_pylist()  # fmt: skip
+    return sorted(tuple(r.values()) for r in found)
+
+
+def test_deaths_read_back_live_and_imported(tmp_path: Path) -> None:
+    """Each death is a ``death`` row, typed EHR (32817): ``cause_concept_id`` the cause's
+    concept (made with domain ``Condition``, with J84 above J84.9 in ``concept_ancestor``; an
+    ``OMOP`` code the concept id itself) and the code in ``cause_source_value``, both empty
+    without a cause. Read back live, and imported, the same three deaths; the derived
+    observation periods, which the deaths of persons 1 and 3 extend to their dates, are the
+    same."""
+    registry = tmp_path / "min2022"
+    shutil.copytree(MIN2022, registry)
+    (registry / "death.csv").write_text(DEATHS, encoding="utf-8")
+    before = connect(str(registry))
+    periods = {p[0]: p[1:] for p in _periods(before)}
+    assert [periods[p] for p in (1, 2, 3)] == [
+        (dt.date(2013, 1, 26), dt.date(2018, 5, 1)),
+        (dt.date(2012, 4, 7), dt.date(2019, 9, 15)),
+        (dt.date(2013, 8, 3), dt.date(2020, 5, 1)),
+    ]
+    cdm, mapping = exported_cdm(registry, tmp_path)
+    with (tmp_path / "cdm" / "death.csv").open(newline="") as handle:
+        written = [tuple(r.values()) for r in csv.DictReader(handle)]
+    with (tmp_path / "cdm" / "concept.csv").open(newline="") as handle:
+        concepts = {(r["vocabulary_id"], r["concept_code"]): r for r in csv.DictReader(handle)}
+    j849, j84 = concepts[("ICD10CM", "J84.9")], concepts[("ICD10CM", "J84")]
+    assert j849["domain_id"] == j84["domain_id"] == "Condition"
+    assert written == [
+        ("1", "2018-05-01", "", "32817", j849["concept_id"], "J84.9", ""),
+        ("2", "2019-09-15", "", "32817", "", "", ""),
+        ("3", "2020-05-01", "", "32817", "4306655", "4306655", ""),
+    ]
+    with (tmp_path / "cdm" / "concept_ancestor.csv").open(newline="") as handle:
+        pairs = {(r["ancestor_concept_id"], r["descendant_concept_id"])
+                 for r in csv.DictReader(handle)}  # fmt: skip
+    assert (j84["concept_id"], j849["concept_id"]) in pairs
+    url = f"omop+duckdb://{cdm}?mapping={mapping}"
+    after = connect(url)
+    assert _deaths(before) == [
+        (1, dt.date(2018, 5, 1), "ICD10CM", "J84.9"),
+        (2, dt.date(2019, 9, 15), None, None),
+        (3, dt.date(2020, 5, 1), "OMOP", "4306655"),
+    ]
+    assert _deaths(after) == _deaths(before)
+    assert _periods(after) == _periods(before)
+    imported = tmp_path / "imported.duckdb"
+    text = run_cli("import", "omop", url, "--into", str(imported), "--quiet")
+    assert "rejected 0 (in = stored + rejected: yes)" in text
+    assert _deaths(connect(str(imported))) == _deaths(before)
+
+
+def test_a_death_without_its_date_stops_the_export(tmp_path: Path) -> None:
+    registry = tmp_path / "min2022"
+    shutil.copytree(MIN2022, registry)
+    (registry / "death.csv").write_text(DEATHS.replace("2,2019-09-15,,", "2,,,"), "utf-8")
+    out = run_cli(
+        "export", str(registry), "--format", "omop", "--to", str(tmp_path / "cdm"), code=2
+    )
+    said = "death: 1 row(s) without death_date (person_id 2); the CDM requires death.death_date"
+    assert said in out
     assert not (tmp_path / "cdm").exists()

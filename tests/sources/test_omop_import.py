@@ -23,6 +23,7 @@ other 4 are rows of repeated ids). Before measurements were imported: 183,312 re
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -203,3 +204,88 @@ def test_a_period_given_twice_is_rejected_as_a_repeated_record(cdm: Path, tmp_pa
             "start): remove the repeated rows, or merge them into one (which of them is the "
             "record cannot be told)"
         )
+
+
+def test_deaths_are_imported_one_per_person(cdm: Path, tmp_path: Path) -> None:
+    """Deaths in a copy of the CDM, in the CDM's own death table (Eunomia's holds its header
+    as a data row, so it has none: the figures above count no death). Person 6001 died of
+    Gastrointestinal hemorrhage (concept 192671, SNOMED 74474003), 6005 of dermatomyositis as
+    a source concept (80182, SNOMED 396230008), 6002 of no known cause (concept 0): stored.
+    Person 6003 has two deaths: both rejected, a person dies once; 6004's is before her birth
+    (1958-01-30, README.md): rejected; person 9999999 is not in person: rejected. 224,737 + 7
+    records read, 224,667 + 3 stored, 70 + 4 rejected. 6002 died on 2019-08-01 during her
+    tofacitinib course (2019-06-15 to 2020-12-05, 540 days): its end and her CK of day 150,
+    2019-11-12, are dated more than 60 days later, and are counted in the warnings (her CDASI
+    of 2019-08-14 is not: 13 days)."""
+    copy = tmp_path / "cdm.duckdb"
+    shutil.copyfile(cdm, copy)
+    with duckdb.connect(str(copy)) as raw:
+        raw.execute(
+            "CREATE OR REPLACE TABLE death (person_id INTEGER NOT NULL, death_date DATE NOT "
+            "NULL, death_datetime TIMESTAMP, death_type_concept_id INTEGER, cause_concept_id "
+            "INTEGER, cause_source_value VARCHAR(50), cause_source_concept_id INTEGER)"
+        )
+        for row in [
+            (6001, "2020-06-01", 192671, 0),
+            (6002, "2019-08-01", 0, 0),
+            (6003, "2020-01-01", 0, 0),
+            (6003, "2020-02-01", 0, 0),
+            (6004, "1958-01-29", 0, 0),
+            (6005, "2021-01-01", 0, 80182),
+            (9999999, "2020-01-01", 0, 0),
+        ]:
+            raw.execute(
+                "INSERT INTO death (person_id, death_date, death_type_concept_id, "
+                "cause_concept_id, cause_source_concept_id) VALUES (?, ?, 32817, ?, ?)",
+                list(row),
+            )
+        (exposure,) = raw.execute(
+            "SELECT drug_exposure_id FROM drug_exposure WHERE person_id = 6002"
+        ).fetchall()[0]
+        (ck,) = raw.execute(  # Eunomia's measurement_id is a DOUBLE
+            "SELECT measurement_id FROM measurement WHERE person_id = 6002 AND "
+            "measurement_date = DATE '2019-11-12'"
+        ).fetchall()[0]
+    registry = tmp_path / "registry.duckdb"
+    text = run_cli("import", "omop", f"omop+duckdb://{copy}", "--into", str(registry),
+                   "--errors", "report", "--quiet")  # fmt: skip
+    assert "records read 224,744: stored 224,670, rejected 74 (in = stored + rejected: yes)" in text
+    report = json.loads(next((tmp_path / "import-reports").glob("import-*.json")).read_text())
+    named = {p["record"]: (p["field"], p["value"], p["reason"]) for p in report["problems"]}
+    for row in (1, 2):
+        assert named[f"omop death person_id 6003, row {row} of 2"] == (
+            None, None,
+            "2 deaths of this person in the CDM's death table: a person dies once (OMOP CDM; "
+            "THEMIS convention #155); keep the one that is right (which of them it is cannot "
+            "be told)",
+        )  # fmt: skip
+    assert named["omop death person_id 6004"] == (
+        "death_date", "1958-01-29",
+        "before the person's birth (born 1958-01-30): correct the death date, or the birth "
+        "date of the person",
+    )  # fmt: skip
+    assert named["omop death person_id 9999999"] == (
+        "person_id", "9999999",
+        "no person with this person_id in the import or in the registry",
+    )  # fmt: skip
+    with duckdb.connect(str(registry), read_only=True) as stored:
+        deaths = stored.execute(
+            "SELECT d.person_id, death_date, cause_code_system, cause_code, d.source_location "
+            "FROM death d ORDER BY 1"
+        ).fetchall()
+    assert deaths == [
+        (6001, dt.date(2020, 6, 1), "SNOMED", "74474003", "omop death person_id 6001"),
+        (6002, dt.date(2019, 8, 1), None, None, "omop death person_id 6002"),
+        (6005, dt.date(2021, 1, 1), "SNOMED", "396230008", "omop death person_id 6005"),
+    ]
+    advice = "Records shortly after a death are usual"
+    assert (
+        "warning: drug_exposure.end_date: 1 row(s) of 1 person(s) dated more than 60 days "
+        "after the person's death (first: person_id 6002, end_date 2020-12-05 at omop "
+        f"drug_exposure drug_exposure_id {exposure}, death_date 2019-08-01). {advice}"
+    ) in text
+    assert (
+        "warning: laboratory.result_date: 1 row(s) of 1 person(s) dated more than 60 days "
+        "after the person's death (first: person_id 6002, result_date 2019-11-12 at omop "
+        f"measurement measurement_id {int(ck)}, death_date 2019-08-01). {advice}"
+    ) in text

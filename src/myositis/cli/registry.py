@@ -53,13 +53,16 @@ SYNTH_HELP = (
 CHECK_HELP = (
     "Check a registry: every table and column of the data model present with a usable type; "
     "CSV values parsed, every bad value reported with file, row, column and value; and the "
-    "integrity rules every study relies on: no repeated key (person_id in person, exposure_id, "
-    "an item repeated within one assessment), no row of a person missing from person, no "
+    "integrity rules every study relies on: no repeated key (person_id in person and in death, "
+    "exposure_id, an item repeated within one assessment), no row of a person missing from "
+    "person, no "
     "end_date before its start_date, no date before the person's birth, no item value its "
     "instrument does not allow (docs/data-model.md, Integrity). A broken rule is reported with "
     "table, row, column and value, and exit status 2. Prints the row count of each table, and "
     "a warning for each coded column (sex, code systems, subtype, frequency, formulation, "
-    "instrument) holding values outside the data model, which no study can match. Computes "
+    "instrument) holding values outside the data model, which no study can match, and for "
+    "each table the records dated more than 60 days after the person's death (reported, not "
+    "refused: claims and laboratory data are often dated a little after a death). Computes "
     "the data fingerprint from every row and compares it with the one recorded when the "
     "registry was written (study runs verify that record cheaply, by row counts and "
     "per-column sums). It always checks everything; a study run does not check again a "
@@ -152,6 +155,7 @@ def check(
     """Check a registry (help text: CHECK_HELP)."""
     from myositis.errors import RegistryError
     from myositis.registry.connect import connect, parse_location
+    from myositis.registry.death import GRACE_DAYS, records_after_death
     from myositis.registry.fingerprint import check_fingerprint
     from myositis.registry.integrity import check_integrity
     from myositis.registry.schema import TABLES
@@ -166,6 +170,9 @@ def check(
         problems = vocabulary_problems(con)
         for problem in problems:
             typer.echo(f"warning: {problem}", err=True)
+        late = records_after_death(con)
+        for found in late:
+            typer.echo(f"warning: {found.describe()}", err=True)
         meta = read_metadata(con)
         fingerprint = check_fingerprint(con, meta)
     finally:
@@ -180,6 +187,11 @@ def check(
     unmatched = (
         f"; {len(problems)} coded column(s) hold values no study can match" if problems else ""
     )
+    if late:
+        unmatched += (
+            f"; {sum(f.rows for f in late):,} record(s) dated more than {GRACE_DAYS} days "
+            "after the person's death"
+        )
     typer.echo(
         "ok: every table and column of the data model is present and valid, and the rows keep "
         f"its integrity rules{unmatched}"
@@ -188,8 +200,9 @@ def check(
 
 MIGRATE_HELP = (
     "Bring a registry written by an earlier version of the data model up to the current one, in"
-    " place and all or nothing (version 3 -> 4: the visit, observation and measurement tables, "
-    "empty; version 2 -> 3: a diagnosis's end date and the procedure table, both empty; the data "
+    " place and all or nothing (version 3 -> 4: the visit, observation, measurement and death "
+    "tables, empty; version 2 -> 3: a diagnosis's end date and the procedure table, both "
+    "empty; the data "
     "fingerprint unchanged; version 1 -> 2: source ids, provenance columns, visit ids, "
     "observation periods, races, laboratory values converted to each test's canonical unit "
     "with the source value kept). A laboratory unit without a conversion stops the migration "

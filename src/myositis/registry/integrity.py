@@ -9,7 +9,8 @@ improvement was 17.25 instead of 17.82; a CDASI item of 1.5 scored 2 on DuckDB a
 
 1. Keys (``schema.KEYS``): no key is missing and no two rows share one (``person_id`` in
    ``person``, ``exposure_id`` in ``drug_exposure``, an item repeated within one assessment
-   administration, ``assessment_id`` + ``measure``).
+   administration, ``assessment_id`` + ``measure``, a second death of one person: ``person_id``
+   in ``death``).
 2. Shared identifiers (``schema.SHARED``): the rows of one assessment administration agree on
    the person, the date and the instrument.
 3. Persons: every row of a table with a ``person_id`` names a person of ``person``.
@@ -56,6 +57,13 @@ SHOWN: Final = 5
 
 PERSON: Final = "person"
 PERSON_ID: Final = "person_id"
+
+#: What to do about a repeated key, where a table's rows call for other words than the
+#: default (merge them, or give each its own key).
+REPEATED_ADVICE: Final = {
+    "death": "keep one death per person (a person dies once): the one that is right (THEMIS "
+    "convention #155: the most reliable, else the latest); remove the others.",
+}
 
 
 def _instrument_items() -> dict[str, tuple[Field, ...]]:
@@ -284,8 +292,11 @@ def _key_problems(table: _Table, key: tuple[str, ...]) -> list[IntegrityProblem]
                 count=int(summary["repeated"]),
                 reason=f"value(s) held by more than one row ({int(summary['repeated_rows']):,} "
                 f"rows in all); {label} names one row",
-                what_to_do=f"keep one row per {label}: merge the repeated rows, or give each "
-                f"its own {label} if they are different records.",
+                what_to_do=REPEATED_ADVICE.get(
+                    table.name,
+                    f"keep one row per {label}: merge the repeated rows, or give each its own "
+                    f"{label} if they are different records.",
+                ),
                 offenders=tuple(
                     Offender(
                         tuple((c, _text(r[c])) for c in key),

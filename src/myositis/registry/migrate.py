@@ -1,10 +1,11 @@
 """Migration of a registry written with an older data model to the current one (version 4),
 in place and all or nothing (``myositis registry migrate REGISTRY``).
 
-Version 3 -> 4: the ``visit``, ``observation`` and ``measurement`` tables are created, empty
-(and a file written at version 4 while it was in development gets those it lacks). Version 2 -> 4:
-besides, ``diagnosis`` gets ``end_date`` (null: a version-2 registry recorded no diagnosis
-ends), in the data model's column order, and the ``procedure`` table is created, empty.
+Version 3 -> 4: the ``visit``, ``observation``, ``measurement`` and ``death`` tables are
+created, empty (and a file written at version 4 while it was in development gets those it
+lacks). Version 2 -> 4: besides, ``diagnosis`` gets ``end_date`` (null: a version-2
+registry recorded no diagnosis ends), in the data model's column order, and the ``procedure``
+table is created, empty.
 Nothing else changes, so the data fingerprint is the same after as before
 (:mod:`myositis.registry.fingerprint`); a DuckDB file that recorded one records it again,
 with the new column in its stamp, so study runs keep using the record.

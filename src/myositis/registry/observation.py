@@ -6,8 +6,10 @@ For a person without a recorded period one is derived by the rule: **from the pe
 earliest to latest recorded date in any table** — every date column of the clinical tables
 (``RECORD_DATES``: diagnoses and their ends, procedures, visits, observations, measurements,
 subtype classification, drug starts and ends, assessments, laboratory results, adverse event
-onsets). The birth date is not a
-record of care and does not open observation. A person with no dated record has no period.
+onsets, the death). The birth date is not a record of care and does not open observation; the
+death date is a record (a death registry, a hospital's discharge) and closes it at the latest
+day any record gives, so a person known to have died is observed until the death. A person
+with no dated record has no period.
 Derived periods carry ``period_type`` ``'derived'`` (``DERIVED_PERIOD``); recorded ones keep
 the source's type.
 """

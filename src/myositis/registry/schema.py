@@ -23,7 +23,9 @@ and other coded observations (``observation``: a history of cancer, smoking, an 
 OMOP's ``observation`` or FHIR's ``Observation`` records them, with a number, a coded value or
 a text) and measurements other than the registry's laboratory tests (``measurement``: a body
 weight, a blood pressure, a creatinine, a test result given as a code, as OMOP's
-``measurement`` or FHIR's laboratory and vital-sign ``Observation`` records them).
+``measurement`` or FHIR's laboratory and vital-sign ``Observation`` records them) and
+deaths (``death``: at most one per person, its date and cause, as OMOP's ``death`` table or
+FHIR's ``Patient.deceasedDateTime`` records them).
 A registry of versions 1 to 3 is migrated by ``myositis registry migrate``
 (:mod:`myositis.registry.migrate`).
 """
@@ -52,7 +54,8 @@ DM_SUBTYPES: Final = (
 )
 
 #: Code systems the registry accepts in ``diagnosis``, ``procedure``, ``visit``,
-#: ``observation`` and ``measurement`` (their code and their value's) and ``drug_exposure``.
+#: ``observation`` and ``measurement`` (their code and their value's), ``drug_exposure`` and
+#: ``death`` (its cause).
 CODE_SYSTEMS: Final = (
     "ICD10CM",
     "ICD9CM",
@@ -106,19 +109,20 @@ REGISTRY_TABLES: Final = ("import_log", "registry_metadata")
 #: only where they hold values (:mod:`myositis.registry.fingerprint`), and a folder registry may
 #: leave them out.
 ADDED_COLUMNS: Final = {"diagnosis": ("end_date",)}
-ADDED_TABLES: Final = ("procedure", "visit", "observation", "measurement")
+ADDED_TABLES: Final = ("procedure", "visit", "observation", "measurement", "death")
 
 #: Tables a CSV/Parquet folder registry may leave out (absent = an empty table).
 OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log", *ADDED_TABLES)
 #: Columns of one table its folder file may leave out (absent = null), besides the provenance
 #: columns every table's may: the added columns, a procedure's end, a visit's end and id, an
-#: observation's or a measurement's values.
+#: observation's or a measurement's values, a death's cause.
 _OPTIONAL_FOLDER_COLUMNS: Final = {
     **ADDED_COLUMNS,
     "procedure": ("end_date",),
     "visit": ("visit_id", "end_date"),
     "observation": ("value", "unit", "value_code_system", "value_code", "value_text"),
     "measurement": ("value", "unit", "range_low", "range_high", "value_code_system", "value_code"),
+    "death": ("cause_code_system", "cause_code"),
 }
 
 
@@ -149,6 +153,8 @@ IMPORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "assessment": ("instrument", "assessment_date", "visit_id", "measure"),
     "laboratory": ("test", "result_date"),
     "adverse_event": ("term", "onset_date"),
+    # a person dies once: the person alone names the record, so a changed date updates it
+    "death": (),
     "observation_period": ("start_date", "period_type"),
     "person_race": ("race",),
 }
@@ -346,6 +352,21 @@ TABLES: Final[dict[str, sch.Schema]] = {
             **_PROVENANCE,
         }
     ),
+    # The person's death (version 4), at most one row per person (KEYS), as OMOP's death
+    # table holds it (OMOP CDM 5.4: person_id and death_date required; THEMIS convention
+    # #155: one death per person): death_date, and its cause where the source gives one
+    # (cause_code_system and cause_code: ICD10CM, SNOMED, an OMOP concept id, ...). FHIR
+    # records it as Patient.deceasedDateTime. Records dated more than 60 days after it are
+    # reported, not refused (myositis.registry.death).
+    "death": ibis.schema(
+        {
+            "person_id": "int64",
+            "death_date": "date",
+            "cause_code_system": "string",
+            "cause_code": "string",
+            **_PROVENANCE,
+        }
+    ),
     # Periods in which the person's records are complete (OMOP observation_period); a source
     # that records none gets a derived one (myositis.registry.observation).
     "observation_period": ibis.schema(
@@ -405,6 +426,8 @@ KEYS: Final[dict[str, tuple[str, ...]]] = {
     "drug_exposure": ("exposure_id",),
     # an assessment_id is one administration: each item or score is recorded once in it
     "assessment": ("assessment_id", "measure"),
+    # a person dies once (OMOP CDM death; THEMIS convention #155)
+    "death": ("person_id",),
 }
 
 #: Identifiers shared by several rows that must agree on the columns named: every row of one

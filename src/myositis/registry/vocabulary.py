@@ -46,6 +46,7 @@ VOCABULARIES: Final[dict[tuple[str, str], tuple[tuple[str, ...], Normalise]]] = 
     ("observation", "value_code_system"): (CODE_SYSTEMS, _upper),
     ("measurement", "code_system"): (CODE_SYSTEMS, _upper),
     ("measurement", "value_code_system"): (CODE_SYSTEMS, _upper),
+    ("death", "cause_code_system"): (CODE_SYSTEMS, _upper),
     ("dm_subtype", "subtype"): (DM_SUBTYPES, _exact),
     ("drug_exposure", "code_system"): (CODE_SYSTEMS, _upper),
     ("drug_exposure", "frequency"): (tuple(FREQUENCIES), _upper),

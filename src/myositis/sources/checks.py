@@ -13,7 +13,12 @@ Each check yields the staged rows that fail it as ``(source_location, field, val
   convert to it (:mod:`myositis.codes.units`): rejected, never stored as if it were in the
   canonical unit;
 - the same record twice (the same ``source_record`` and row key for one person, the same
-  person ``source_id``, one proposed ``person_id`` for two persons).
+  person ``source_id``, one proposed ``person_id`` for two persons);
+- once persons are resolved (:func:`death_checks`): a second death of one person (in the import,
+  or one the registry holds from another source or record: a person dies once), and a death
+  before the person's birth. A record dated after the death is no error
+  (:mod:`myositis.registry.death`: the writer counts those dated more than 60 days after it in
+  its warnings).
 
 A date that does not exist (30 February) never reaches these checks: readers parse dates and
 report it with the file and line. An unknown drug code is no problem: it is stored and simply
@@ -46,6 +51,7 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "assessment": ("assessment_date", "instrument", "measure"),
     "laboratory": ("test", "result_date", "source_value", "source_unit"),
     "adverse_event": ("term",),
+    "death": ("death_date",),
     "observation_period": ("start_date", "end_date"),
 }
 
@@ -65,6 +71,7 @@ PAST_DATES: Final = (
     ("assessment", "assessment_date"),
     ("laboratory", "result_date"),
     ("adverse_event", "onset_date"),
+    ("death", "death_date"),
     ("observation_period", "start_date"),
 )
 
@@ -185,7 +192,7 @@ def _duplicate_sql(table: str) -> Iterator[str]:
             "WHERE source_id IS DISTINCT FROM first_id"
         )
         return
-    if not has_provenance(table):
+    if not has_provenance(table) or table == "death":  # deaths: by person, death_checks
         return
     keys = ["coalesce(person_source_id, '#' || CAST(person_id AS VARCHAR))", "source_record"]
     keys += [_q(c) for c in ROW_KEYS.get(table, ())]
@@ -203,4 +210,65 @@ def _repeats(stage: str, keys: list[str], field: str, what: str) -> str:
     )
 
 
-__all__ = ["PAST_DATES", "REQUIRED", "SPANS", "duplicate_checks", "row_checks"]
+def death_checks(db: object, source: str) -> Iterator[tuple[str, Found]]:
+    """The deaths of an import against the persons they were resolved to (column ``pid`` of
+    ``stage_death``; ``resolved`` of ``stage_person``): a second death of one person in the
+    import (every one after the first), a death of a person the registry holds a death of that
+    this import does not replace (the same ``source`` and ``source_record``: an update), and a
+    death before the person's birth (the import's person row, else the registry's)."""
+    for sql in _death_sql(source):
+        for found in db.execute(sql).fetchall():  # type: ignore[attr-defined]
+            yield "death", found
+
+
+def _death_sql(source: str) -> Iterator[str]:
+    # the person as the source names the row's (as the writer names an unknown person)
+    person = (
+        "CASE WHEN s.person_source_id IS NULL THEN 'person_id' ELSE 'person_source_id' END, "
+        "coalesce(s.person_source_id, CAST(s.person_id AS VARCHAR))"
+    )
+    yield (
+        f"SELECT s.source_location, {person}, 'a second death of this person in the import "
+        "(first at ' || s.first_at || '): a person dies once; keep the one death row that is "
+        "right' FROM (SELECT *, first(source_location) OVER (PARTITION BY pid ORDER BY _seq) "
+        "AS first_at, row_number() OVER (PARTITION BY pid ORDER BY _seq) AS n FROM "
+        "stage_death WHERE pid IS NOT NULL) s WHERE s.n > 1"
+    )
+    yield (
+        f"SELECT s.source_location, {person}, 'the registry holds a death of this person "
+        "already (death_date ' || CAST(d.death_date AS VARCHAR) || ', ' || coalesce('record ' "
+        "|| nullif(d.source_record, '') || ' of ', '') || coalesce('import ' || CAST("
+        "d.import_id AS VARCHAR), 'no import') || '): a person dies once; give the death in one "
+        "source only (a re-import of the same source and record updates it)' FROM stage_death "
+        "s JOIN main.death d ON d.person_id = s.pid WHERE NOT coalesce(d.source_record = "
+        "s.source_record AND d.import_id IN (SELECT import_id FROM main.import_log WHERE "
+        f"source = {_text(source)}), false)"
+    )
+    births = (
+        "SELECT resolved AS pid, birth_date, birth_year FROM stage_person UNION ALL SELECT "
+        "person_id, birth_date, birth_year FROM main.person WHERE person_id NOT IN (SELECT "
+        "resolved FROM stage_person WHERE resolved IS NOT NULL)"
+    )
+    yield (
+        "SELECT s.source_location, 'death_date', CAST(s.death_date AS VARCHAR), 'before the "
+        "person''s birth (' || coalesce('born ' || CAST(b.birth_date AS VARCHAR), 'born in ' "
+        "|| CAST(b.birth_year AS VARCHAR)) || '): correct the death date, or the birth date "
+        f"of the person' FROM stage_death s JOIN ({births}) b ON b.pid = s.pid WHERE "
+        "s.death_date < b.birth_date OR (b.birth_date IS NULL AND year(s.death_date) < "
+        "b.birth_year)"
+    )
+
+
+def _text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+__all__ = [
+    "PAST_DATES",
+    "REQUIRED",
+    "SPANS",
+    "death_checks",
+    "duplicate_checks",
+    "row_checks",
+]

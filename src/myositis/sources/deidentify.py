@@ -17,8 +17,10 @@ Rules (applied row batch by row batch on the way out, :class:`Deidentifier`):
   can be linked) and no one without it can go back;
 - **dates shifted**: every date of one person moves back by the same number of days, from 0 to
   364, derived from the salt and the person (HMAC-SHA256), so intervals within a person are
-  preserved; the offsets are not written anywhere (REDCap shifts "back in time up to 364 days",
-  consistently per record: Mass General Brigham REDCap knowledge base, article 1478);
+  preserved; the death date too (``death.death_date``: HIPAA Safe Harbor names the date of
+  death among the dates to remove), so survival times are kept; the offsets are not written
+  anywhere (REDCap shifts "back in time up to 364 days", consistently per record: Mass General
+  Brigham REDCap knowledge base, article 1478);
 - **ages over 89 grouped** (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C): ages over 89 and
   the dates that show them are aggregated into one category, 90 or older): a person aged 90 or
   more on the day of the export (from the real birth date, or 1 January of the birth year) has

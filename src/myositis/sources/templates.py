@@ -136,6 +136,12 @@ NOTES: Final[dict[tuple[str, str], tuple[str, str, str, str]]] = {
     ("adverse_event", "suspected_drug"): ("", "", "tofacitinib", "ingredient suspected"),
     ("adverse_event", "led_to_discontinuation"): ("true, false", "", "false", "the suspected "
                                                   "drug was stopped because of the event"),
+    ("death", "death_date"): ("", "", "2023-02-14", "day of death (one row per person at "
+                              "most; records dated over 60 days later are reported)"),
+    ("death", "cause_code_system"): (", ".join(CODE_SYSTEMS), "", "ICD10CM", "code system of "
+                                     "the cause"),
+    ("death", "cause_code"): ("", "", "J84.9", "cause of death, if known (ICD-10-CM J84.9: "
+                              "interstitial lung disease)"),
     ("observation_period", "start_date"): ("", "", "2015-01-01", "records complete from"),
     ("observation_period", "end_date"): ("", "", "2023-12-31", "records complete until"),
     ("observation_period", "period_type"): ("", "", "registry follow-up", "kind of period"),

@@ -15,14 +15,19 @@ location and runs, in this order:
    ``person_id``, a new one keeps the source's proposed id when it is free, else gets the next
    free id — then every row's person; ``exposure_id`` and ``assessment_id`` the same way (one
    ``assessment_id`` per administration: rows sharing ``visit_id``, or a proposed id);
-   laboratory values and ULNs are converted to the test's canonical unit;
+   laboratory values and ULNs are converted to the test's canonical unit. Deaths are checked
+   against the persons resolved (:func:`~myositis.sources.checks.death_checks`: one per
+   person, none before the birth);
 4. **match**: each staged row against the rows stored from the same source, on (person,
    ``source_record``, ``ROW_KEYS``): the same content is *unchanged* (not written again), other
    content *updated* (the stored row is replaced, its ids kept), no match *added*. A person
    matches on (site, ``source_id``) whatever the source. The person-level detail tables
    (``person_race``, ``observation_period``) of each person in the import are replaced;
 5. **write**: in one DuckDB transaction, an ``import_log`` row and every change; the rows the
-   registry then holds from this import are counted against the plan before the commit;
+   registry then holds from this import are counted against the plan before the commit, and
+   the records of the import's persons dated more than 60 days after their death are counted
+   in the warnings (:mod:`myositis.registry.death`: claims and laboratory data are often dated
+   a little after a death, so they are reported, not refused);
 6. **fingerprint**: the data fingerprint of every row is recorded with its stamp
    (:func:`~myositis.registry.fingerprint.record_fingerprint`), so study runs verify it by
    cheap aggregates instead of hashing every row.
@@ -43,12 +48,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import ibis
 import pyarrow as pa
 from ibis import BaseBackend
 
 from myositis import __version__
 from myositis.errors import MyositisError, SourceError
 from myositis.progress import Progress, silent
+from myositis.registry.death import records_after_death
 from myositis.registry.fingerprint import record_fingerprint
 from myositis.registry.keys import declare_person_key
 from myositis.registry.schema import (
@@ -58,7 +65,7 @@ from myositis.registry.schema import (
     TABLES,
     has_provenance,
 )
-from myositis.sources.checks import duplicate_checks, row_checks
+from myositis.sources.checks import death_checks, duplicate_checks, row_checks
 from myositis.sources.contract import (
     IMPORT_TABLES,
     PERSON_TABLES,
@@ -273,6 +280,7 @@ class _Import:
             if self._refuse(problems):
                 return
             problems += self._resolve_persons()
+            problems += [_problem(*row) for _, row in death_checks(self.db, self.reader.source)]
             if self._refuse(problems):
                 return
             self._account(problems)
@@ -584,6 +592,7 @@ class _Import:
                 else:
                     self._write_details(table, counts[table])
                 self._verify(table, import_id, counts[table])
+            self.result.warnings += self._after_death()
             self.result.import_id = import_id
             self.result.status = "stored"
             self.result.finished_at = _now()
@@ -681,6 +690,20 @@ class _Import:
                 f"{table}: the registry holds {found} rows of this import where {expected} were "
                 "planned; nothing was written (this is a bug; please report it)"
             )
+
+    def _after_death(self) -> list[str]:
+        """The import's persons' records dated more than 60 days after their death, as the
+        registry holds them once written (:mod:`myositis.registry.death`), one warning per
+        table and date column."""
+        pids = " UNION ALL ".join(f"SELECT pid FROM stage_{t}" for t in PERSON_TABLES)
+        dead = self.sql(
+            "SELECT person_id FROM main.death WHERE person_id IN (SELECT resolved FROM "
+            f"stage_person UNION ALL {pids})"
+        )
+        if not dead:  # no one of the import has died: nothing to compare
+            return []
+        persons = ibis.memtable(pa.table({"person_id": pa.array([r[0] for r in dead], pa.int64())}))
+        return [late.describe() for late in records_after_death(self.con, persons)]
 
     def _log(self, import_id: int) -> None:
         r = self.result

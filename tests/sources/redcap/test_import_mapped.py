@@ -248,3 +248,43 @@ def test_a_mapping_that_does_not_fit_the_dictionary_is_refused(
         write_import(Reader(DERM, mapping=mapping), tmp_path / "r.duckdb")
     assert message in str(caught.value)
     assert not (tmp_path / "r.duckdb").exists()
+
+
+def test_a_death_form_fills_the_death_table(tmp_path: Path) -> None:
+    """A mapping's ``tables.death`` (here, for the test, the consent form: records 101 and 105-A
+    have one, dated 2021-02-01 and 2021-08-01) gives one death per form instance, its cause a
+    constant code whose ``system`` fills ``cause_code_system``. Every record is still stored
+    (5 read, 5 stored); the records of the two persons dated more than 60 days after those
+    dates (their follow-up visits) are counted in the warnings, not refused."""
+    import yaml
+
+    document = yaml.safe_load(DERM_MAPPING.read_text())
+    document["tables"]["death"] = {
+        "form": "consent",
+        "columns": {
+            "death_date": "consent_dt",
+            "cause_code": {"value": "C34.90", "system": "ICD10CM"},
+        },
+    }
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(yaml.safe_dump(document))
+    registry = tmp_path / "r.duckdb"
+    result = write_import(Reader(DERM, mapping=mapping), registry)
+    assert (result.status, result.records_in, result.stored, result.rejected) == ("stored", 5, 5, 0)
+    sources = {r["person_id"]: r["source_id"] for r in _rows(registry, "person")}
+    deaths = sorted(
+        (sources[r["person_id"]], r["death_date"], r["cause_code_system"], r["cause_code"])
+        for r in _rows(registry, "death")
+    )
+    assert deaths == [
+        ("101", D(2021, 2, 1), "ICD10CM", "C34.90"),
+        ("105-A", D(2021, 8, 1), "ICD10CM", "C34.90"),
+    ]
+    # 101's visits from month 3 (2021-06-01) and her adverse event of 2021-05-05; 105-A's
+    # follow-up visits (day 0 of 101 is 28 days after, not counted)
+    late = [w for w in result.warnings if "after the person's death" in w]
+    assert [(w.split(":")[0], w.split(" of ")[1].split(" person")[0]) for w in late] == [
+        ("assessment.assessment_date", "2"),
+        ("adverse_event.onset_date", "1"),
+    ]
+    assert "(first: person_id 101, onset_date 2021-05-05 at " in late[1]

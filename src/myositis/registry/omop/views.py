@@ -63,6 +63,13 @@ full table):
   source value and unit kept.
 - ``observation_period``: ``observation_period``, ``period_type`` ``omop <period type concept>``.
 - ``adverse_event``: empty (the CDM has no adverse event table).
+- ``death``: ``death``, one row each (the CDM's convention: at most one per person; a second
+  breaks the registry's integrity, and an import rejects both); ``death_date`` as recorded
+  (``death_datetime``, ``death_type_concept_id`` are not kept); the cause coded as a
+  diagnosis (``cause_concept_id``, else ``cause_source_concept_id``), none where both are 0 or
+  null (``cause_source_value`` alone is not kept). Empty where the CDM has no such table, or
+  one without ``person_id`` and ``death_date`` columns (Eunomia's: its header as a data row,
+  columns ``column0`` to ``column6``).
 - ``import_log`` is empty; ``registry_metadata`` says ``schema_version`` 4, ``source`` omop and
   the CDM version.
 
@@ -253,6 +260,7 @@ class RegistryViews:
             "assessment": self.assessment(),
             "laboratory": self.laboratory(),
             "adverse_event": self.empty("adverse_event"),
+            "death": self.death(),
             "observation_period": self.observation_period(),
             "import_log": ibis.memtable(
                 {c: [] for c in TABLES["import_log"].names}, schema=TABLES["import_log"]
@@ -666,6 +674,28 @@ class RegistryViews:
             **_provenance("measurement", "measurement_id", row),
         )
         return _typed(out, "laboratory")
+
+    def death(self) -> ir.Table:
+        if not self.cdm.has("death"):
+            return self.empty("death")
+        d = self.cdm.table("death")
+        if not {"person_id", "death_date"} <= set(d.columns):
+            return self.empty("death")  # Eunomia's: no usable columns (module docstring)
+        system, code = _null("string"), _null("string")
+        if "cause_concept_id" in d.columns:
+            d = self._coded(d, "cause_concept_id", "cause_source_concept_id")
+            known = d._concept.notnull() & (d._concept != 0)
+            system = ibis.ifelse(known, d.code_system, _null("string"))
+            code = ibis.ifelse(known, d.code, _null("string"))
+        pid = d.person_id.cast("int64")
+        out = d.select(
+            person_id=pid,
+            death_date=d.death_date.cast("date"),
+            cause_code_system=system,
+            cause_code=code,
+            **_provenance("death", "person_id", pid),
+        )
+        return _typed(out, "death")
 
     def observation_period(self) -> ir.Table:
         op = self.cdm.table("observation_period")

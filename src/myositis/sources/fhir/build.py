@@ -1,8 +1,10 @@
 """Registry rows -> FHIR R4 resources (JSON-ready dicts), the inverse of :mod:`.convert`:
 what :mod:`.export` writes and the reader reads back to the same registry.
 
-- ``person`` (+ ``person_race``) -> Patient (``source_id`` as id when it is a valid FHIR id,
-  the ``person_id`` as an identifier of the project's profile, US Core race and ethnicity);
+- ``person`` (+ ``person_race``, ``death``) -> Patient (``source_id`` as id when it is a valid
+  FHIR id, the ``person_id`` as an identifier of the project's profile, US Core race and
+  ethnicity, the death's date as ``deceasedDateTime``; its cause has no place in a Patient and
+  is not exported);
 - ``diagnosis`` -> Condition; ``dm_subtype`` -> Condition coded with the subtype system;
 - ``procedure`` -> Procedure (status ``completed``, ``performedDateTime``, or
   ``performedPeriod`` when the row has an end);
@@ -79,8 +81,8 @@ def _category(url: str, words: list[str], codes: dict[str, str], system: str) ->
     return {"url": url, "extension": ext}
 
 
-def patient(row: dict[str, Any], races: list[str]) -> Resource:
-    """A person as a Patient."""
+def patient(row: dict[str, Any], races: list[str], died: _dt.date | None = None) -> Resource:
+    """A person as a Patient (``died``: the day of the person's death, if recorded)."""
     p: Resource = {
         "resourceType": "Patient",
         "id": patient_id(row),
@@ -110,6 +112,8 @@ def patient(row: dict[str, Any], races: list[str]) -> Resource:
         p["birthDate"] = _iso(row["birth_date"])
     elif row.get("birth_year") is not None:
         p["birthDate"] = f"{int(row['birth_year']):04d}"
+    if died is not None:
+        p["deceasedDateTime"] = _iso(died)
     if row.get("site"):
         p["managingOrganization"] = {"display": row["site"]}
     return p

@@ -1,8 +1,12 @@
 """One FHIR resource -> registry rows (``docs/fhir.md`` has the full table of rules).
 
 - Patient -> ``person`` (``Patient.id`` is the ``source_id``; ``gender``; ``birthDate``, a
-  partial one giving the birth year only; ``managingOrganization.display`` the site) and
-  ``person_race`` (every OMB category of the US Core race extension);
+  partial one giving the birth year only; ``managingOrganization.display`` the site),
+  ``person_race`` (every OMB category of the US Core race extension) and ``death``
+  (``deceasedDateTime``, its day; no cause: a Patient records none). A Patient deceased
+  without a day (``deceasedBoolean`` true, a ``deceasedDateTime`` of a year or a month) is
+  stored without a death, as a death needs its date, and counted in the warnings
+  (``DECEASED_UNDATED``);
 - Condition -> ``diagnosis`` (the first coding of a known code system; date ``onsetDateTime``,
   else ``recordedDate``; end ``abatementDateTime``), or ``dm_subtype`` when a coding is a
   subtype of the mapping;
@@ -75,6 +79,11 @@ AS_OBSERVATION: Final = (
 RANGE_UNIT: Final = (
     "reference ranges of measurements not stored, or only in part: a bound in another unit "
     "than the value (give the range in the value's unit)"
+)
+DECEASED_UNDATED: Final = (
+    "Patients deceased without a day (deceasedBoolean true, or a deceasedDateTime of a year or "
+    "a month only): stored without a death row, as a death needs its date (give "
+    "deceasedDateTime as YYYY-MM-DD)"
 )
 COMPONENT_UNKNOWN: Final = (
     "not imported: values of Observations with components (a component, or the Observation's "
@@ -248,6 +257,12 @@ class Converter:
         row["ethnicity"] = ethnicities[0] if ethnicities else None
         rows: list[Row] = [("person", row)]
         rows += [("person_race", {"person_source_id": p.id, "race": r}) for r in races]
+        died = p.deceasedDateTime
+        if isinstance(died, _dt.date):  # a datetime too: its day as the source wrote it
+            day = died.date() if isinstance(died, _dt.datetime) else died
+            rows.append(("death", {"person_source_id": p.id, "death_date": day}))
+        elif died is not None or p.deceasedBoolean:
+            self.notes[DECEASED_UNDATED] += 1
         return rows
 
     @staticmethod
@@ -1071,6 +1086,7 @@ def _answers(items: list[Any]) -> Iterator[tuple[str, Any]]:
 __all__ = [
     "AS_OBSERVATION",
     "COMPONENT_UNKNOWN",
+    "DECEASED_UNDATED",
     "PART",
     "RANGE_UNIT",
     "Bad",

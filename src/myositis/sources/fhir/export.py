@@ -4,7 +4,8 @@ bulk-data NDJSON, one file per resource type (``Patient.ndjson``, ...), row by r
 
 The resources are those of :mod:`.build`; ``myositis import fhir DIR`` reads either back to
 the same registry (ids of the project's profile carry ``person_id``, ``exposure_id``,
-``assessment_id`` and ``visit_id``). Encounters are the ``visit`` rows, written before the
+``assessment_id`` and ``visit_id``; a death is its Patient's ``deceasedDateTime``, its cause
+not exported). Encounters are the ``visit`` rows, written before the
 assessments that reference them; Observations are assessment scores, laboratory results,
 the ``observation`` rows and the ``measurement`` rows (category ``laboratory`` or
 ``vital-signs``: :func:`.build.measurement`). NDJSON streams each table, so it is the format
@@ -103,10 +104,12 @@ def _resources(con: Any) -> Iterator[tuple[int, Resource]]:
     races: dict[int, list[str]] = defaultdict(list)
     for row in _rows(con, "person_race", ("person_id", "race")):
         races[row["person_id"]].append(row["race"])
+    deaths = {r["person_id"]: r["death_date"] for r in _rows(con, "death", ("person_id",))}
     pids: dict[int, str] = {}
     for row in _rows(con, "person", ("person_id",)):
-        pids[row["person_id"]] = build.patient_id(row)
-        yield row["person_id"], build.patient(row, races.get(row["person_id"], []))
+        pid = row["person_id"]
+        pids[pid] = build.patient_id(row)
+        yield pid, build.patient(row, races.get(pid, []), deaths.get(pid))
     taken: set[str] = set()  # Encounter ids, unique in the export
     linked: set[tuple[int, str]] = set()  # (person, visit id) of an Encounter with that id
     for n, row in enumerate(_rows(con, "visit", _ORDER["visit"]), start=1):

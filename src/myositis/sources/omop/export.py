@@ -30,7 +30,10 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   ``value_as_number`` the value, ``unit_source_value`` the unit with ``unit_concept_id`` 0 (the
   registry keeps UCUM text, not a unit concept; read live, the view takes the source value),
   ``value_as_concept_id`` the coded value's concept, ``value_as_string`` the text, the code in
-  ``observation_source_value``); ``cdm_source``;
+  ``observation_source_value``); ``death`` (one row per death: ``death_date``, typed EHR,
+  ``cause_concept_id`` the cause's concept (domain ``Condition``, as a diagnosis's code) with
+  the code in ``cause_source_value``, both empty without a cause; ``death_datetime`` empty);
+  ``cdm_source``;
 - codes: every (code system, code) used gets a ``concept`` row (vocabulary and code as the
   registry has them, domain ``Condition``, ``Procedure``, ``Visit``, ``Observation``, ``Drug``
   or ``Measurement`` by the table using it, ``Meas Value`` for an observation's or a
@@ -50,9 +53,9 @@ Every field the OMOP CDM 5.4 DDL declares ``NOT NULL`` (OHDSI/CommonDataModel,
 ``inst/ddl/5.4/postgresql/OMOPCDM_postgresql_5.4_ddl.sql``) is filled, so the files load into
 a CDM made with it. A record the CDM cannot hold without inventing a value (a diagnosis,
 procedure, visit, other observation, other measurement, drug exposure start, assessment,
-laboratory result or subtype without its date; a recorded observation period without its start
-or end; a person without a birth year) stops the export before any file is written, naming the
-rows to mend.
+laboratory result, subtype or death without its date; a recorded observation period without
+its start or end; a person without a birth year) stops the export before any file is written,
+naming the rows to mend.
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ REQUIRED: Final = (
     ("assessment", "assessment_date", "measurement.measurement_date"),
     ("laboratory", "result_date", "measurement.measurement_date"),
     ("dm_subtype", "classified_date", "observation.observation_date"),
+    ("death", "death_date", "death.death_date"),
     ("observation_period", "start_date", "observation_period.observation_period_start_date"),
     ("observation_period", "end_date", "observation_period.observation_period_end_date"),
 )
@@ -202,12 +206,19 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
     drugs = _rows(con, "drug_exposure")
     labs = _rows(con, "laboratory")
     assessments = _rows(con, "assessment")
+    deaths = _rows(con, "death")
+    causes = [
+        {"code_system": d["cause_code_system"], "code": d["cause_code"]}
+        for d in deaths
+        if _has_cause(d)
+    ]
     above: set[tuple[str, str, str]] = set()  # (system, ancestor code, code) of ICD codes
     coded_tables = (
         ("Condition", diagnoses),
         ("Procedure", procedures),
         ("Observation", observations),
         ("Measurement", measurements),
+        ("Condition", causes),  # a cause of death is a condition concept (OMOP CDM death)
     )
     for domain, coded in coded_tables:
         for r in coded:
@@ -373,6 +384,18 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
         }
         for i, s in enumerate(subtypes)
     ] + [_observation(o, len(subtypes) + i + 1, concepts) for i, o in enumerate(observations)]
+    tables["death"] = [
+        {
+            "person_id": d["person_id"],
+            "death_date": d["death_date"],
+            "death_type_concept_id": EHR,
+            "cause_concept_id": (
+                concepts.id(d["cause_code_system"], d["cause_code"]) if _has_cause(d) else None
+            ),
+            "cause_source_value": d["cause_code"] if _has_cause(d) else None,
+        }
+        for d in sorted(deaths, key=lambda d: d["person_id"])
+    ]
     tables["concept"] = concepts.rows()
     tables["concept_ancestor"] = _ancestors(concepts, drugs, above)
     # the release dates are the data's last date, not the day of the export: the same
@@ -495,6 +518,11 @@ def _measurement(m: dict[str, Any], row: int, concepts: _Concepts) -> dict[str, 
         "range_low": m["range_low"],
         "range_high": m["range_high"],
     }
+
+
+def _has_cause(death: dict[str, Any]) -> bool:
+    """Whether a death row records its cause (a code system and a code)."""
+    return bool(death["cause_code_system"] and death["cause_code"])
 
 
 def _observed_until(exposure: dict[str, Any], periods: dict[int, list[dict[str, Any]]]) -> Any:
@@ -687,6 +715,15 @@ _COLUMNS: Final[dict[str, dict[str, pa.DataType]]] = {
         "unit_source_value": pa.string(),
         "observation_source_value": pa.string(),
         "observation_source_concept_id": pa.int64(),
+    },
+    "death": {
+        "person_id": pa.int64(),
+        "death_date": pa.date32(),
+        "death_datetime": pa.date32(),
+        "death_type_concept_id": pa.int64(),
+        "cause_concept_id": pa.int64(),
+        "cause_source_value": pa.string(),
+        "cause_source_concept_id": pa.int64(),
     },
     "concept": {
         "concept_id": pa.int64(),

@@ -17,7 +17,10 @@ Rows that share their CDM row id (Eunomia as shipped holds 4,384 ``drug_exposure
 ``<location>, row K of N``: the CDM's ids must be unique, and which of them is the record
 cannot be told. The ids are counted in the CDM table itself, not in each view: two rows of one
 id read by two views (4 of Eunomia's ``measurement_id`` values are an ALT or AST result,
-``laboratory``, and another measurement) are as much a repeat as two rows in one view. The
+``laboratory``, and another measurement) are as much a repeat as two rows in one view. A
+person's death is named by the ``person_id`` (``omop death person_id <id>``): the CDM holds at
+most one per person, so two rows of one person in ``death`` are each rejected alike (which
+death is right cannot be told; a person dies once). The
 ``--mapping`` file is the local concept mapping (:mod:`myositis.registry.omop.mapping`).
 """
 
@@ -46,8 +49,8 @@ from myositis.sources.contract import Reader as SourceReader
 BATCH_ROWS: Final = 50_000
 
 #: The CDM tables whose rows the views name by their row id (``omop <table> <id column> <id>``,
-#: ``views._provenance``), and that id column; procedure_occurrence and visit_occurrence may be
-#: absent.
+#: ``views._provenance``), and that id column; procedure_occurrence, visit_occurrence and death
+#: may be absent (a death is named by its person: one per person).
 ROW_IDS: Final = {
     "person": "person_id",
     "condition_occurrence": "condition_occurrence_id",
@@ -56,6 +59,7 @@ ROW_IDS: Final = {
     "drug_exposure": "drug_exposure_id",
     "measurement": "measurement_id",
     "observation": "observation_id",
+    "death": "person_id",
 }
 
 #: Registry tables whose record is not a CDM row id (a person's race, a period: person and
@@ -71,6 +75,11 @@ SECOND_VIEW: Final = {"dm_subtype": "omop condition_occurrence "}
 REPEATED_ID: Final = (
     "{n} rows of the CDM have this id: ids must be unique; give each row its own id (which of "
     "them is the record cannot be told)"
+)
+#: Why a death of a person with several (``death``) is rejected ({n}: the person's deaths).
+REPEATED_DEATH: Final = (
+    "{n} deaths of this person in the CDM's death table: a person dies once (OMOP CDM; THEMIS "
+    "convention #155); keep the one that is right (which of them it is cannot be told)"
 )
 #: Why a row of another repeated location (:data:`OWN_LOCATIONS`) is rejected.
 REPEATED_RECORD: Final = (
@@ -156,6 +165,8 @@ def _repeated_ids(con: BaseBackend) -> dict[str, ir.Table]:
             t = cdm_table(con, table)
         except TableNotFound:
             continue
+        if column not in t.columns:  # a table the views do not read (Eunomia's death)
+            continue
         # the views' row id: the id column as an integer (Eunomia's measurement_id is DOUBLE)
         counted = t.group_by(_id=t[column].cast("int64")).aggregate(_n=t.count())
         counted = counted.filter(counted._n > 1)
@@ -165,7 +176,7 @@ def _repeated_ids(con: BaseBackend) -> dict[str, ir.Table]:
                     counted._id.cast("string")
                 ),
                 _n=counted._n.cast("int64"),
-                _why=ibis.literal(REPEATED_ID),
+                _why=ibis.literal(REPEATED_DEATH if table == "death" else REPEATED_ID),
             )
     return found
 

@@ -10,8 +10,9 @@ A mapping says, for a project in its own names:
 - ``person``: the person's columns from fields (the person's source id defaults to the
   record id);
 - ``tables``: rows of ``diagnosis``, ``dm_subtype``, ``drug_exposure``, ``laboratory``,
-  ``adverse_event``, ``observation_period``, each from one form (one row per form instance
-  that holds a value in a ``when`` field);
+  ``adverse_event``, ``observation_period`` (and the other tables of ``FormTable``: a
+  ``death`` too), each from one form (one row per form instance that holds a value in a
+  ``when`` field);
 - ``assessments``: forms -> instruments, each item or score measure from a field.
 
 A column is read from a **field** (``dob``), a **checkbox code** (``ae_action___1``: ticked
@@ -60,6 +61,7 @@ FormTable = Literal[
     "drug_exposure",
     "laboratory",
     "adverse_event",
+    "death",
     "observation_period",
 ]
 FORM_TABLES: Final = get_args(FormTable)
@@ -82,6 +84,7 @@ SYSTEM_COLUMNS: Final = {
     ("measurement", "code"): "code_system",
     ("measurement", "value_code"): "value_code_system",
     ("drug_exposure", "code"): "code_system",
+    ("death", "cause_code"): "cause_code_system",
 }
 PERSON_COLUMNS: Final = ("source_id", "sex", "birth_date", "birth_year", "race", "ethnicity")
 
