@@ -82,3 +82,24 @@ def test_empty_and_non_utf8_specifications(tmp_path: Path, content: bytes, messa
         load_spec(path)
     assert message in str(info.value)
     assert "NoneType" not in str(info.value) and "codec" not in str(info.value)
+
+
+def test_a_field_that_takes_one_window_or_a_list_is_named_as_written() -> None:
+    """A criterion's ``start_window`` is one window or a list of them (a pydantic union): a
+    problem inside it is reported at the field the user wrote, not at pydantic's name of the
+    union member (``start_window.RelativeWindow.end``)."""
+    from myositis.cohort.language import Cohort
+    from myositis.documents import validate
+
+    cohort = yaml.safe_load(
+        (Path(__file__).parents[1] / "examples/cohorts/any_code.yaml").read_text(encoding="utf-8")
+    )
+    cohort["inclusion"][0]["criteria"][0]["start_window"] = {"start": 5, "end": -1}
+    with pytest.raises(SpecError) as one:
+        validate(Cohort, cohort, source="c.yaml", what="cohort", docs="docs")
+    assert "inclusion[0].criteria[0].start_window: impossible window: start (5)" in str(one.value)
+    cohort["inclusion"][0]["criteria"][0]["start_window"] = [{"start": 0}, {"start": 5, "end": -1}]
+    with pytest.raises(SpecError) as listed:
+        validate(Cohort, cohort, source="c.yaml", what="cohort", docs="docs")
+    assert "inclusion[0].criteria[0].start_window[1]: impossible window" in str(listed.value)
+    assert "RelativeWindow" not in str(one.value) + str(listed.value)

@@ -94,16 +94,34 @@ def _kind(data: Any) -> str:
 
 
 def location(loc: Sequence[int | str]) -> str:
-    """A pydantic error location as a field path: ``cohort.baseline.window_days.start``."""
+    """A pydantic error location as a field path: ``cohort.baseline.window_days.start``. The
+    member of a union a problem belongs to (pydantic names it by its model, ``RelativeWindow``
+    or ``list[RelativeWindow]``) is left out: a user wrote a field, not a model."""
     parts: list[str] = []
+    models = _model_names()
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item.startswith("function-"):
+        elif item.startswith("function-") or item.removeprefix("list[").rstrip("]") in models:
             continue
         else:
             parts.append(("." if parts else "") + item)
     return "".join(parts) or "(top level)"
+
+
+def _model_names() -> frozenset[str]:
+    """The class names of this package's pydantic models (the tags of union members), looked
+    up when a problem is reported (not cached: a model imported later would be missed)."""
+    from pydantic import BaseModel
+
+    names: set[str] = set()
+    pending = list(BaseModel.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("myositis."):
+            names.add(cls.__name__)
+    return frozenset(names)
 
 
 #: Plain words for pydantic's error types; ``{...}`` are the error's context values.

@@ -634,6 +634,47 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         [8, 4, 1],
         [(3, D(2020, 5, 25), D(2023, 12, 31))],
     ),
+    # Two windows on one event date (ATLAS's "during the visit"): hospital stays with a CK
+    # measured during the stay, on or after its first day (a window from the index start) and
+    # on or before its last (a window from the index end), both on the result's date. Stays
+    # inside observation enter (1, 3, 8; 2's visit was at the clinic); 3's CK of 2020-05-25
+    # falls in her stay of 2020-05-24..27, 8's of 2022-06-28 in his second stay (2022-06-27
+    # to 07-03; the result inside his observation, which ends 2022-06-30); 1's stay of
+    # 2021-02 has none. The first passing stay of each: with either window alone 8 would
+    # enter at his first stay (2020-03-16..22: his CK of 2020-01-20 is before its end, that
+    # of 2022-06-28 after its start).
+    "during_the_visit": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "hospital_stay": {
+                    "items": [
+                        {"system": "VISIT", "code": "IP"},
+                        {"system": "VISIT", "code": "ERIP"},
+                    ]
+                },
+            },
+            "entry": {
+                "events": [{"domain": "visit", "concept_set": "hospital_stay"}],
+                "observation": {"prior_days": 0},
+                "limit": "all",
+            },
+            "inclusion": [
+                {
+                    "label": "CK measured during the stay",
+                    "criteria": [
+                        {
+                            "domain": "laboratory",
+                            "test": "ck",
+                            "start_window": [{"start": 0}, {"end": 0, "index": "end"}],
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 3, 2],
+        [(3, D(2020, 5, 24), D(2023, 12, 31)), (8, D(2022, 6, 27), D(2022, 6, 30))],
+    ),
     # An observation's coded value (Circe's ValueAsConcept): JAK users recorded as smokers
     # (tobacco smoking status LOINC 72166-2 valued SNOMED 77176002) before their index. 2 was
     # on 2020-03-01, 61 days before his; 1 was recorded an ex-smoker (8517006).

@@ -308,20 +308,6 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "distinct count of DOMAIN_CONCEPT",
     ),
     (
-        "two windows on one date",
-        _with_rule(
-            _criterion(
-                EndWindow={
-                    "Start": {"Days": 0, "Coeff": 1},
-                    "End": {"Days": 5, "Coeff": 1},
-                    "UseEventEnd": False,
-                }
-            )
-        ),
-        "InclusionRules[0].expression.CriteriaList[0].EndWindow: not supported: both windows "
-        "bound the event's start date",
-    ),
-    (
         "not between",
         _with_rule(_criterion()) | {},
         "",

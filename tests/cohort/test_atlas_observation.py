@@ -533,7 +533,7 @@ def test_a_window_on_the_end_of_an_observation_bounds_its_date_a_day_earlier() -
     period's end (on Circe's end: the date up to the day before the period's end), a window on
     the date cannot say it (refused before): the observations end the day after their date
     (``end: day_after``) and the window bounds that end as written. Two windows on its end
-    still bound one date twice: refused."""
+    (refused before) are, as beside a window on its start, a list of both on that end."""
     data = _bleed_with_allergy()
     criterion = data["InclusionRules"][0]["expression"]["CriteriaList"][0]
     criterion["EndWindow"] = criterion.pop("StartWindow")
@@ -549,11 +549,11 @@ def test_a_window_on_the_end_of_an_observation_bounds_its_date_a_day_earlier() -
         RelativeWindow(start=-365, end=0),
     )
     criterion["StartWindow"]["UseEventEnd"] = True
-    with pytest.raises(SpecError) as caught:
-        translate_atlas(data, where="c.json")
-    assert str(caught.value).startswith(
-        f"c.json: {RULE}.EndWindow: not supported: both windows bound the event's end date; "
-        "the cohort language has one window per date"
+    (found,) = translate_atlas(data).cohort.inclusion[0].criteria
+    assert (found.end, found.start_window, found.end_window) == (
+        "day_after",
+        None,
+        [RelativeWindow(start=None, end=-1), RelativeWindow(start=-365, end=0)],
     )
     del criterion["StartWindow"]
     criterion["EndWindow"] = _window(0, None, UseEventEnd=True)

@@ -32,11 +32,13 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 
 from cohort.test_atlas_circe import CIRCE, _build_cdm
 from conformance.engines import run_cli
 from myositis.cohort.atlas import read_atlas, translate_atlas
-from myositis.cohort.language import DateRange, Range, RelativeWindow
+from myositis.cohort.files import cohort_yaml
+from myositis.cohort.language import Cohort, DateRange, Range, RelativeWindow
 from myositis.cohort.run import run_cohort
 from myositis.errors import SpecError
 from myositis.registry.connect import connect
@@ -253,6 +255,104 @@ def test_during_a_visit_ends_by_the_end_of_the_observation_period() -> None:
     (criterion,) = translate_atlas(_during_a_visit()).cohort.inclusion[0].criteria
     assert criterion.start_window == RelativeWindow(start=None, end=0)
     assert criterion.end_window == RelativeWindow(start=0, end="period_end")
+
+
+def _bleed_during_the_visit(*windows: str) -> dict[str, Any]:
+    """inpatient_visit.json (each person's first inpatient visit) with an inclusion rule, as
+    PhenotypeLibrary 251 writes "during the visit": a gastrointestinal hemorrhage
+    (gi_bleed.json's concept set, id 1) starting on or before the visit's end (``StartWindow``,
+    ``UseIndexEnd``) and on or after its start (``EndWindow`` with ``UseEventEnd`` false: on
+    the bleed's start too). ``windows``: only these of the two."""
+    data = _visit()
+    bleed = copy.deepcopy(json.loads((HERE / "gi_bleed.json").read_text("utf-8"))["ConceptSets"][0])
+    bleed["id"] = 1
+    data["ConceptSets"].append(bleed)
+    criterion: dict[str, Any] = {
+        "Criteria": {"ConditionOccurrence": {"CodesetId": 1}},
+        "StartWindow": {
+            "Start": {"Coeff": -1},
+            "End": {"Days": 0, "Coeff": -1},
+            "UseIndexEnd": True,
+            "UseEventEnd": False,
+        },
+        "EndWindow": {
+            "Start": {"Days": 0, "Coeff": 1},
+            "End": {"Coeff": 1},
+            "UseIndexEnd": False,
+            "UseEventEnd": False,
+        },
+        "RestrictVisit": False,
+        "IgnoreObservationPeriod": False,
+        "Occurrence": {"Type": 2, "Count": 1, "IsDistinct": False},
+    }
+    for key in {"StartWindow", "EndWindow"} - set(windows or ("StartWindow", "EndWindow")):
+        del criterion[key]
+    data["InclusionRules"] = [
+        {
+            "name": "bleed during the visit",
+            "expression": {
+                "Type": "ALL",
+                "CriteriaList": [criterion],
+                "DemographicCriteriaList": [],
+                "Groups": [],
+            },
+        }
+    ]
+    return data
+
+
+#: _bleed_during_the_visit() as the import writes it: both windows bound the bleed's start,
+#: a list of two (refused before); the open ends, which Circe reads as the observation
+#: period's start and end, add nothing on an event's start inside the period (left open).
+BLEED_DURING_THE_VISIT = """\
+label: Bleed during the visit
+concept_sets:
+  inpatient_visit:
+    items:
+    - system: VISIT
+      code: IP
+      descendants: true
+  gastrointestinal_hemorrhage:
+    items:
+    - system: SNOMED
+      code: '74474003'
+      descendants: true
+entry:
+  events:
+  - domain: visit
+    concept_set: inpatient_visit
+  observation:
+    prior_days: 0
+    post_days: 0
+inclusion:
+- criteria:
+  - domain: diagnosis
+    concept_set: gastrointestinal_hemorrhage
+    start_window:
+    - end: 0
+      index: end
+    - start: 0
+  label: bleed during the visit
+"""
+
+
+def test_both_windows_on_the_event_start_are_a_list_of_two() -> None:
+    """Circe's StartWindow and EndWindow both on the event's start (``UseEventEnd`` false),
+    one from the index end and one from its start (ATLAS's "during the visit"; refused
+    before, PhenotypeLibrary 251 and 8 others): ``start_window`` is a list of both windows,
+    all of which must hold; either window alone is one window, as before."""
+    imported = translate_atlas(_bleed_during_the_visit(), label="Bleed during the visit")
+    assert imported.notes == []
+    assert cohort_yaml(imported.cohort) == BLEED_DURING_THE_VISIT
+    assert Cohort.model_validate(yaml.safe_load(BLEED_DURING_THE_VISIT)) == imported.cohort
+    (criterion,) = imported.cohort.inclusion[0].criteria
+    assert criterion.end_window is None
+    for key, window in (
+        ("StartWindow", RelativeWindow(start=None, end=0, index="end")),
+        ("EndWindow", RelativeWindow(start=0, end=None)),
+    ):
+        (alone,) = translate_atlas(_bleed_during_the_visit(key)).cohort.inclusion[0].criteria
+        assert (alone.start_window, alone.end_window) == (window, None)
 
 
 # -- Eunomia read live ----------------------------------------------------------------------
@@ -472,6 +572,48 @@ def test_a_bleed_during_an_inpatient_visit_live_as_circe_counts_it(eunomia: Path
     con = connect(f"omop+duckdb://{eunomia}", check=False)
     result = run_cohort(con, translate_atlas(_during_a_visit()).cohort)
     assert [s.remaining for s in result.attrition] == [2694, 479, hand]
+
+
+def test_a_bleed_during_the_first_inpatient_visit_live_as_circe_counts_it(eunomia: Path) -> None:
+    """_bleed_during_the_visit() on Eunomia read live, counted by hand as Circe's SQL reads it
+    (each window a condition on the bleed's start, ``getWindowedCriteriaQuery``): of the 890
+    first inpatient visits, 353 have a bleed starting inside the visit's observation period,
+    on or after the visit's start and on or before its end; the start window alone counts 429
+    (bleeds before the visit too), the end window alone 403 (bleeds after it too)."""
+    firsts = f"""
+        SELECT * FROM (
+          SELECT v.*, op.observation_period_start_date AS op_start,
+                 op.observation_period_end_date AS op_end,
+                 row_number() OVER (PARTITION BY v.person_id
+                                    ORDER BY v.visit_start_date, v.visit_occurrence_id) AS n
+          FROM ({INPATIENT}) v {IN_PERIOD}) WHERE n = 1"""
+
+    def persons(condition: str) -> str:
+        return f"""count(DISTINCT CASE WHEN EXISTS (
+              SELECT 1 FROM condition_occurrence co
+              WHERE co.person_id = f.person_id AND co.condition_concept_id IN (
+                  SELECT descendant_concept_id FROM concept_ancestor
+                  WHERE ancestor_concept_id = 192671)
+                AND co.condition_start_date BETWEEN f.op_start AND f.op_end AND {condition})
+            THEN f.person_id END)"""
+
+    before_end = "co.condition_start_date <= f.visit_end_date"
+    after_start = "co.condition_start_date >= f.visit_start_date"
+    counted = _sql(
+        eunomia,
+        f"""SELECT count(*), {persons(f"{before_end} AND {after_start}")},
+                   {persons(before_end)}, {persons(after_start)}
+            FROM ({firsts}) f""",
+    )
+    assert counted == (890, 353, 429, 403)
+    con = connect(f"omop+duckdb://{eunomia}", check=False)
+    for windows, hand in (
+        ((), counted[1]),
+        (("StartWindow",), counted[2]),
+        (("EndWindow",), counted[3]),
+    ):
+        result = run_cohort(con, translate_atlas(_bleed_during_the_visit(*windows)).cohort)
+        assert [s.remaining for s in result.attrition] == [2694, 890, hand], windows
 
 
 def test_circe_visit_expression_gives_circes_cohort(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from ibis import BaseBackend
 from cohort.language_cases import CASES, CONCEPT_SETS, DM_TWICE, ROWS
 from conformance.engines import run_cli
 from myositis.cohort.language import Cohort, RelativeWindow
-from myositis.cohort.run import load_cohort, run_cohort
+from myositis.cohort.run import cohort_sha256, load_cohort, run_cohort
 from myositis.registry import append_arrow, arrow_schema, connect, create_registry
 
 
@@ -176,6 +176,65 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
             },
             "inclusion.0: a window end at the observation period (period_start, period_end) "
             "needs the entry to require one (entry.observation: {})",
+        ),
+        (
+            {
+                "inclusion": [
+                    {
+                        "label": "x",
+                        "criteria": [
+                            {
+                                "domain": "laboratory",
+                                "test": "ck",
+                                "start_window": [{"start": 0}, {"end": "period_end"}],
+                            }
+                        ],
+                    }
+                ]
+            },
+            "inclusion.0: a window end at the observation period (period_start, period_end) "
+            "needs the entry to require one (entry.observation: {})",
+        ),
+        (
+            {
+                "inclusion": [
+                    {
+                        "label": "x",
+                        "criteria": [
+                            {
+                                "domain": "laboratory",
+                                "test": "ck",
+                                "end_window": [{"start": 0}, {"start": 5, "end": -5}],
+                            }
+                        ],
+                    }
+                ]
+            },
+            "impossible window: start (5) is after end (-5)",
+        ),
+        (
+            {
+                "inclusion": [
+                    {
+                        "label": "x",
+                        "criteria": [{"domain": "laboratory", "test": "ck", "start_window": []}],
+                    }
+                ]
+            },
+            "give at least one window (or leave the field out)",
+        ),
+        (
+            {
+                "persons_with": [
+                    {
+                        "label": "x",
+                        "criteria": [
+                            {"domain": "laboratory", "test": "ck", "start_window": [{"start": 0}]}
+                        ],
+                    }
+                ]
+            },
+            "persons_with rules have no index date, so no start_window or end_window",
         ),
         (
             {
@@ -511,6 +570,55 @@ def test_cohort_run_reads_a_format_1_study(tmp_path: Path) -> None:
     out = run_cli("cohort", "run", str(bad), "--data", str(REPO / "examples" / "min2022"), code=2)
     assert f"{bad} (cohort section, spec_version 1): the cohort definition is not valid" in out
     assert "diagnosis.min_occurrences" in out
+
+
+def test_two_windows_on_one_date_must_both_hold(con: BaseBackend) -> None:
+    """The worked example ``during_the_visit``: with either of its two windows alone, 8 enters
+    at his first stay (2020-03-16), whose start is after his CK of 2020-01-20 and whose end is
+    before that of 2022-06-28 (language_cases.py); with both, at his second (2022-06-27)."""
+    mapping, _, members = CASES["during_the_visit"]
+    cohort = Cohort.model_validate(mapping)
+    (criterion,) = cohort.inclusion[0].criteria
+    assert criterion.windows() == [
+        ("start", RelativeWindow(start=0)),
+        ("start", RelativeWindow(end=0, index="end")),
+    ]
+    assert criterion.describe() == (
+        "laboratory ck, starting from day +0 to any time and starting from any time to day +0 "
+        "of the index end, at least 1 event(s)"
+    )
+    assert [(m[0], m[1]) for m in members] == [(3, dt.date(2020, 5, 24)), (8, dt.date(2022, 6, 27))]
+    for window in ({"start": 0}, {"end": 0, "index": "end"}):
+        alone = json.loads(json.dumps(mapping))
+        alone["inclusion"][0]["criteria"][0]["start_window"] = window
+        run = run_cohort(con, Cohort.model_validate(alone))
+        found = [(r["person_id"], r["index_date"]) for r in run.members.to_pylist()]
+        assert (8, dt.date(2020, 3, 16)) in found, window
+
+
+#: The hashes (cohort_sha256: canonical JSON, sorted keys; the key of their kept plans) of
+#: worked examples with one window on a date, as they were before a criterion's window could
+#: be a list: a single window dumps as it did.
+HASHES_BEFORE_LISTS = {
+    "observed_rules": "38f46dcb7d3b7ad8b5359fa2470f516637b13721b24492fd90685a9dade3392a",
+    "during_a_stay": "bb29e59d46720c230564807d56c89614f723400f6190bd978c5cfaba80540fd0",
+    "resolved_cancer": "4ecaef78610d7b62b537b43c75e32aadcef2ec6400fdf1233c06bab27ec96b04",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HASHES_BEFORE_LISTS))
+def test_one_window_dumps_and_hashes_as_before(case: str) -> None:
+    """A window given alone, or as a list of one, dumps as a mapping, so the examples' hashes
+    (and a format-2 spec's, tests/study/test_spec.py) are those they had."""
+    cohort = load_cohort(EXAMPLES / f"{case}.yaml")
+    assert cohort_sha256(cohort) == HASHES_BEFORE_LISTS[case]
+    listed = json.loads(json.dumps(CASES[case][0]))
+    for rule in listed["inclusion"]:
+        for criterion in rule["criteria"]:
+            for key in ("start_window", "end_window"):
+                if key in criterion:
+                    criterion[key] = [criterion[key]]
+    assert cohort_sha256(Cohort.model_validate(listed)) == HASHES_BEFORE_LISTS[case]
 
 
 def test_a_window_end_at_the_period_is_described_in_words() -> None:

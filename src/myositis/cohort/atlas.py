@@ -25,8 +25,9 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``expression_limit``.
 - groups: ``Type`` ALL/ANY/AT_LEAST/AT_MOST and ``Count``; ``CriteriaList`` -> criteria
   (``StartWindow`` on the event's start, ``EndWindow`` on its end, ``UseEventEnd`` and
-  ``UseIndexEnd`` choosing the dates; a window end without ``Days`` the index's observation
-  period where Circe reads it so, ``period_start``/``period_end``; ``Occurrence`` ``Type`` 0
+  ``UseIndexEnd`` choosing the dates, both on one date a list of two windows on it; a window
+  end without ``Days`` the index's observation period where Circe reads it so,
+  ``period_start``/``period_end``; ``Occurrence`` ``Type`` 0
   exactly, 1 at most, 2 at least, ``IsDistinct`` on ``START_DATE`` -> distinct dates;
   ``IgnoreObservationPeriod``; ``OccurrenceStartDate``/``OccurrenceEndDate`` ->
   ``start_date``/``end_date``; the
@@ -1153,9 +1154,10 @@ class _Translator:
         """A Circe ``CorelatedCriteria`` (a criterion in a group) -> a :class:`Criterion`;
         ``index_end`` as for :meth:`window`. A window on an observation's, a measurement's or a
         laboratory result's end bounds its date (:meth:`on_event_date`), but where that cannot
-        say Circe's (a window end at the observation period, or a window on the event's start
-        beside it, which would bound the date twice) the criterion's events end the day after
-        their date, as Circe's (``end: day_after``), and the window bounds that end."""
+        say Circe's (a window end at the observation period, or another window beside it) the
+        criterion's events end the day after their date, as Circe's (``end: day_after``), and
+        the window bounds that end. Both windows on one event date (``UseEventEnd``) are a list
+        of two on that date, both of which must hold (Circe's conditions)."""
         data = self.obj(raw, path)
         self.check_keys(
             data,
@@ -1183,29 +1185,24 @@ class _Translator:
         # a window on the end of an event Circe ends the day after its date: on its date a day
         # earlier, where that says Circe's (one window on it, ending at no observation
         # period); else on Circe's end as it is, the events ending the day after their date
-        # (observation.sql, MeasurementSqlBuilder.java): beside a window on its start (two on
-        # its date otherwise), or ending at the period (a day before the period's end, on the
-        # date), or two on its end (refused below, as two windows on any one event date)
+        # (observation.sql, MeasurementSqlBuilder.java): beside another window (on its start,
+        # or on its end too), or ending at the period (a day before the period's end, on the
+        # date)
         on_date = one_day and bool(on_end)
         if on_date and (len(found) == 2 or any(w.bounds_by_period() for w in on_end)):
             values["end"] = "day_after"
             on_date = False
-        windows: dict[str, RelativeWindow] = {}
+        # two windows on one event date (Circe's StartWindow and EndWindow on its start, or
+        # both on its end, each a condition that must hold): a list of both on that date
+        windows: dict[str, list[RelativeWindow]] = {}
         for key, on, window in found:
             if on == "end" and on_date:
                 on, window = "start", self.on_event_date(window, f"{path}.{key}")
-            if on in windows:
-                raise self.refuse(
-                    f"{path}.{key}",
-                    f"both windows bound the event's {on} date; the cohort language has one "
-                    "window per date",
-                )
-            windows[on] = window
+            windows.setdefault(on, []).append(window)
         occurrence = self.occurrence(data.get("Occurrence"), f"{path}.Occurrence")
-        if "start" in windows:
-            values["start_window"] = windows["start"]
-        if "end" in windows:
-            values["end_window"] = windows["end"]
+        for on, listed in windows.items():
+            # one window alone, as before; a list of two for two on that date
+            values[f"{on}_window"] = listed[0] if len(listed) == 1 else listed
         if ignore:
             values["ignore_observation_period"] = True
         return self.model(Criterion, where, occurrence=occurrence, **values)

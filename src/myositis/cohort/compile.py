@@ -26,9 +26,9 @@ Semantics (Circe's, Book of OHDSI chapter 10), in order:
 7. the periods held inside the ``censor_window`` (its own attrition line).
 
 A criterion counts the events whose start (``start_window``) and end (``end_window``) fall
-in their windows, measured in days from the index start (or end), both ends included; with
-an observation period required, only events starting inside the index's period count unless
-the criterion says ``ignore_observation_period``.
+in their windows (every window of a list), measured in days from the index start (or end),
+both ends included; with an observation period required, only events starting inside the
+index's period count unless the criterion says ``ignore_observation_period``.
 """
 
 from __future__ import annotations
@@ -314,13 +314,10 @@ class _Compiler:
         else:
             joined = base.inner_join(events, "person_id")
             condition: ir.BooleanValue = ibis.literal(True)
-            for window, date in (
-                (criterion.start_window, joined.start_date),
-                (criterion.end_window, joined.end_date),
-            ):
-                if window is not None:
-                    anchor = joined.index_date if window.index == "start" else joined.index_end
-                    condition = condition & _in_window(date, anchor, window, joined)
+            for on, window in criterion.windows():
+                date = joined.start_date if on == "start" else joined.end_date
+                anchor = joined.index_date if window.index == "start" else joined.index_end
+                condition = condition & _in_window(date, anchor, window, joined)
             if self.cohort.uses_observation() and not criterion.ignore_observation_period:
                 condition = (
                     condition

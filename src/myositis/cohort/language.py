@@ -36,8 +36,10 @@ import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
+    Discriminator,
     Field,
     SerializerFunctionWrapHandler,
+    Tag,
     field_validator,
     model_serializer,
     model_validator,
@@ -519,6 +521,27 @@ class RelativeWindow(Strict):
         return f"{what} from {text(self.start)} to {text(self.end)}{of}"
 
 
+def _one_or_more(value: Any) -> str:
+    return "list[RelativeWindow]" if isinstance(value, list) else "RelativeWindow"
+
+
+#: A criterion's windows on one event date: one window (a mapping), or a list of windows that
+#: must all hold (Circe's StartWindow and EndWindow both on the event's start, or both on its
+#: end, from the index start and from its end: "during the visit"). Told apart by the form
+#: written, so an error names the field of that form only.
+Windows = Annotated[
+    Annotated[RelativeWindow, Tag("RelativeWindow")]
+    | Annotated[list[RelativeWindow], Tag("list[RelativeWindow]")],
+    Discriminator(_one_or_more),
+]
+
+
+def _listed(windows: RelativeWindow | list[RelativeWindow] | None) -> list[RelativeWindow]:
+    if windows is None:
+        return []
+    return windows if isinstance(windows, list) else [windows]
+
+
 class Occurrence(Strict):
     """How many matching events a criterion needs: ``exactly``, ``at_least`` or ``at_most``
     ``count``; ``distinct_dates`` counts distinct start dates rather than events."""
@@ -535,19 +558,40 @@ class Occurrence(Strict):
 class Criterion(Events):
     """Events relative to the index: inside ``start_window`` (on the event's start date) and
     ``end_window`` (on its end date), counted by ``occurrence``. Windows left out do not
-    restrict. When the cohort's entry requires an observation period, only events inside the
-    index's period count unless ``ignore_observation_period`` (Circe's rule)."""
+    restrict. Either may be a list of windows on that date, all of which must hold
+    (``start_window: [{end: 0, index: end}, {start: 0}]``: an event starting during the index
+    event, from its start to its end: ATLAS's "during the visit"); a list of one is that
+    window (dumped, and so hashed, as the window alone). When the cohort's entry requires an
+    observation period, only events inside the index's period count unless
+    ``ignore_observation_period`` (Circe's rule)."""
 
-    start_window: RelativeWindow | None = None
-    end_window: RelativeWindow | None = None
+    start_window: Windows | None = None
+    end_window: Windows | None = None
     occurrence: Occurrence = Occurrence()
     ignore_observation_period: bool = False
 
+    @field_validator("start_window", "end_window")
+    @classmethod
+    def _one_window_alone(
+        cls, value: RelativeWindow | list[RelativeWindow] | None
+    ) -> RelativeWindow | list[RelativeWindow] | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one window (or leave the field out)")
+            if len(value) == 1:
+                return value[0]
+        return value
+
+    def windows(self) -> list[tuple[Literal["start", "end"], RelativeWindow]]:
+        """Every window of the criterion with the event date it bounds, in order."""
+        on: list[tuple[Literal["start", "end"], RelativeWindow]] = []
+        on += [("start", w) for w in _listed(self.start_window)]
+        on += [("end", w) for w in _listed(self.end_window)]
+        return on
+
     def bounds_by_period(self) -> bool:
         """Whether a window of the criterion ends at the index's observation period."""
-        return any(
-            w is not None and w.bounds_by_period() for w in (self.start_window, self.end_window)
-        )
+        return any(w.bounds_by_period() for _, w in self.windows())
 
     @model_validator(mode="after")
     def _period_read(self) -> Self:
@@ -560,10 +604,9 @@ class Criterion(Events):
 
     def describe(self) -> str:
         parts = [super().describe()]
-        if self.start_window is not None:
-            parts.append(self.start_window.describe("starting"))
-        if self.end_window is not None:
-            parts.append(self.end_window.describe("ending"))
+        for what, windows in (("starting", self.start_window), ("ending", self.end_window)):
+            if windows is not None:
+                parts.append(" and ".join(w.describe(what) for w in _listed(windows)))
         parts.append(self.occurrence.describe())
         return ", ".join(parts)
 
