@@ -17,13 +17,15 @@ Persons (F unless said; born 1970-06-15 unless said):
   CDASI 10 on 2020-04-25; CK 300/200; smoking status smoker (SNOMED 77176002) recorded
   2020-03-01; a clinic visit (VISIT OP) 2020-06-01; hemoglobin 14.2 g/dL (13.5 to 17.5)
   2020-04-28; SARS-CoV-2 RNA not detected (SNOMED 260415000) 2020-05-15; observation
-  2020-01-01..2022-12-31 (121 days before).
+  2020-01-01..2022-12-31 (121 days before); died 2021-03-01 of an acute myocardial infarction
+  (cause ICD10CM I21.9), after his last record.
 - 3 (born 1985-01-01): M33.02 2019-01-01 and 2019-02-01; tofacitinib from 2020-06-01, still
   running (no end); CDASI 18 on 2020-05-20; CK 500/200 on 2020-05-25; breast cancer C50.9
   on 2020-01-01, resolved 2020-04-30 (its ``end_date``); a history of malignant neoplasm
   (observation, SNOMED 161501007) recorded 2020-05-20, without a value; in hospital (VISIT
   IP) 2020-05-24..2020-05-27; hemoglobin 8.8 g/dL (12 to 16) 2020-01-15 and 11.0 g/dL (12
-  to 16) 2020-05-25; SARS-CoV-2 RNA detected 2020-06-20; observation 2015-01-01..2023-12-31.
+  to 16) 2020-05-25; SARS-CoV-2 RNA detected 2020-06-20; observation 2015-01-01..2023-12-31;
+  died 2021-01-15 of breast cancer (cause ICD10CM C50.9), after her last record.
 - 4 (born 1960-01-01): M33.22 and M33.20 (polymyositis, excluded from the DM set);
   tofacitinib 2020-01-01..2020-12-31; no recorded observation (derived: 2019-01-01..2020-12-31).
 - 5 (born 1980-01-01): M33.10 twice on 2018-01-01 (one date); tofacitinib 2020-01-01..
@@ -37,7 +39,8 @@ Persons (F unless said; born 1970-06-15 unless said):
   grade 3, serious, 2020-03-15, admitted (VISIT IP) 2020-03-16..2020-03-22; 40 cigarette
   pack-years recorded 2019-06-01 and a pack-years observation without a number 2019-09-01;
   in hospital again 2022-06-27..2022-07-03, past the end of his observation 2010-01-01..
-  2022-06-30, with a CK of 250/200 on 2022-06-28; a hemoglobin without a number 2020-01-20
+  2022-06-30, with a CK of 250/200 on 2022-06-28, and died the day it ended (no cause
+  recorded), after his observation; a hemoglobin without a number 2020-01-20
   and one of 13.0 g/dL without a normal range 2020-01-25; SARS-CoV-2 RNA detected
   2020-03-10.
 
@@ -347,6 +350,23 @@ ROWS: dict[str, list[dict[str, Any]]] = {
             "grade": 3,
             "serious": True,
         }
+    ],
+    # deaths (schema version 4), each on or after the person's last record, of persons with
+    # recorded observation periods (a death extends only a derived period): no period moves
+    "death": [
+        {
+            "person_id": 2,
+            "death_date": D(2021, 3, 1),
+            "cause_code_system": "ICD10CM",
+            "cause_code": "I21.9",
+        },
+        {
+            "person_id": 3,
+            "death_date": D(2021, 1, 15),
+            "cause_code_system": "ICD10CM",
+            "cause_code": "C50.9",
+        },
+        {"person_id": 8, "death_date": D(2022, 7, 3)},
     ],
     "observation_period": [
         _period(1, D(2018, 1, 1), D(2022, 12, 31)),
@@ -1247,6 +1267,83 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (8, D(2020, 3, 10), D(2020, 3, 11)),
             (8, D(2020, 3, 16), D(2020, 3, 22)),
             (8, D(2022, 6, 27), D(2022, 6, 30)),
+        ],
+    ),
+    # Deaths as entry events (any cause), inside an observation period with 365 days before
+    # (ATLAS's rule): 2 died 2021-03-01, 425 days into his period (from 2020-01-01); 3 on
+    # 2021-01-15, inside hers; 8's death (2022-07-03) is after his period ended (2022-06-30):
+    # no entry. Breast cancer recorded before the death (inside the period): 3's C50.9 of
+    # 2020-01-01; 2 has none. Exit on the day of death (fixed, 0 days).
+    "deaths": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [{"domain": "death"}], "observation": {"prior_days": 365}},
+            "inclusion": [
+                {
+                    "label": "Cancer recorded before death",
+                    "criteria": [
+                        {
+                            "domain": "diagnosis",
+                            "concept_set": "cancer",
+                            "start_window": {"start": None, "end": 0},
+                        }
+                    ],
+                }
+            ],
+            "exit": {"strategy": "fixed", "offset_days": 0},
+        },
+        [8, 2, 1],
+        [(3, D(2021, 1, 15), D(2021, 1, 15))],
+    ),
+    # No death within a year after a systemic JAK start (an exclusion window on the death):
+    # JAK users 1, 2, 3, 4, 5, 6, 8 (7 topical); 2 died on day 304 after his index
+    # (2020-05-01 to 2021-03-01), 3 on day 228 (2020-06-01 to 2021-01-15); 8 on day 883, after
+    # the window; 1, 4, 5 and 6 have no death. Exit at the end of the period holding the index.
+    "no_death_in_a_year": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "No death within 365 days after",
+                    "criteria": [
+                        {
+                            "domain": "death",
+                            "start_window": {"start": 0, "end": 365},
+                            "occurrence": {"type": "exactly", "count": 0},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 5],
+        [
+            (1, D(2020, 3, 1), D(2022, 12, 31)),
+            (4, D(2020, 1, 1), D(2020, 12, 31)),
+            (5, D(2020, 1, 1), D(2020, 3, 31)),
+            (6, D(2020, 1, 1), D(2020, 12, 31)),
+            (8, D(2020, 2, 1), D(2022, 6, 30)),
+        ],
+    ),
+    # Follow-up from a systemic JAK start to the end of observation, cut at death (a death as
+    # the censoring event): 2's (2022-12-31) at his death, 2021-03-01; 3's (2023-12-31) at
+    # hers, 2021-01-15; 8's ends with his period (2022-06-30), before his death (2022-07-03);
+    # 1, 4, 5, 6 have no death (1's recorded period, 4's, 5's, 6's derived ones).
+    "censored_at_death": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK]},
+            "exit": {"strategy": "end_of_observation", "censor": [{"domain": "death"}]},
+        },
+        [8, 7],
+        [
+            (1, D(2020, 3, 1), D(2022, 12, 31)),
+            (2, D(2020, 5, 1), D(2021, 3, 1)),
+            (3, D(2020, 6, 1), D(2021, 1, 15)),
+            (4, D(2020, 1, 1), D(2020, 12, 31)),
+            (5, D(2020, 1, 1), D(2020, 3, 31)),
+            (6, D(2020, 1, 1), D(2020, 12, 31)),
+            (8, D(2020, 2, 1), D(2022, 6, 30)),
         ],
     ),
 }

@@ -368,8 +368,8 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "censoring domain",
-        _set(["CensoringCriteria"], [{"Death": {}}]),
-        "CensoringCriteria[0].Death: not supported: Death is a Circe domain",
+        _set(["CensoringCriteria"], [{"DeviceExposure": {}}]),
+        "CensoringCriteria[0].DeviceExposure: not supported: DeviceExposure is a Circe domain",
     ),
     (
         "unknown top-level key",

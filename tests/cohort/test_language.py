@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from ibis import BaseBackend
 
-from cohort.language_cases import CASES, CONCEPT_SETS, DM_TWICE, ROWS
+from cohort.language_cases import CASES, CONCEPT_SETS, DM_TWICE, ROWS, D
 from conformance.engines import run_cli
 from myositis.cohort.language import Cohort, RelativeWindow
 from myositis.cohort.run import cohort_sha256, load_cohort, run_cohort
@@ -343,6 +343,20 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
                 }
             },
             "entry.events.0: concept set 'nope' is not defined",
+        ),
+        # a death without a concept set is any death: no any_code to ask for it
+        (
+            {"entry": {"events": [{"domain": "death", "any_code": True}]}},
+            "any_code cannot be used with domain 'death'; its fields are: concept_set (without "
+            "concept_set, any death: leave any_code out)",
+        ),
+        (
+            {"entry": {"events": [{"domain": "death", "value": {"lt": 1}}]}},
+            "value cannot be used with domain 'death'",
+        ),
+        (
+            {"exit": {"censor": [{"domain": "death", "concept_set": "nope"}]}},
+            "exit.censor.0: concept set 'nope' is not defined",
         ),
     ],
 )
@@ -764,3 +778,132 @@ def test_end_is_a_field_of_the_events_of_one_date_and_left_out_of_the_dump() -> 
     assert case.entry.events[1].describe() == (
         "measurement in sars_cov_2_rna valued in detected until the day after"
     )
+
+
+#: The deaths of ROWS: 2 (M, born 1990-01-01) on 2021-03-01 of I21.9, 3 (F, born 1985-01-01)
+#: on 2021-01-15 of C50.9, 8 (M, born 1950-01-01) on 2022-07-03, no cause recorded.
+DIED = {2: D(2021, 3, 1), 3: D(2021, 1, 15), 8: D(2022, 7, 3)}
+
+
+@pytest.mark.parametrize(
+    ("events", "persons", "one_day"),
+    [
+        ({}, [2, 3, 8], 0),  # any death, whatever its cause (or none)
+        ({"first": True}, [2, 3, 8], 0),  # one death per person: the first is it
+        ({"concept_set": "cancer"}, [3], 0),  # C50.9 under C50; 8's has no cause
+        ({"concept_set": "mi"}, [2], 0),  # I21.9 under I21
+        ({"end": "day_after"}, [2, 3, 8], 1),  # Circe's end of a death: the day after
+        # end_date bounds that end: 3's 2021-01-15 + 1
+        ({"end": "day_after", "end_date": {"eq": "2021-01-16"}}, [3], 1),
+        ({"end_date": {"eq": "2021-01-16"}}, [], 0),
+        ({"start_date": {"gte": "2021-02-01"}}, [2, 8], 0),  # 3 died in January
+        # completed years on the death's date: 2 is 31, 3 is 36, 8 is 72
+        ({"age": {"lt": 40}}, [2, 3], 0),
+        ({"sex": ["M"]}, [2, 8], 0),
+    ],
+)  # fmt: skip
+def test_death_events_one_by_one(
+    con: BaseBackend, events: dict[str, object], persons: list[int], one_day: int
+) -> None:
+    """Deaths as entry events (any record, every event), each leaving 0 days after its end:
+    on the day of death, or the day after with ``end: day_after``."""
+    mapping = {
+        "concept_sets": {
+            **CONCEPT_SETS,
+            "mi": {"items": [{"system": "ICD10CM", "code": "I21", "descendants": True}]},
+        },
+        "entry": {"events": [{"domain": "death", **events}], "limit": "all"},
+        "expression_limit": "all",
+        "exit": {"strategy": "fixed", "date": "end", "offset_days": 0},
+    }
+    members = run_cohort(con, Cohort.model_validate(mapping)).members.to_pylist()
+    assert [(m["person_id"], m["index_date"], m["exit_date"]) for m in members] == [
+        (p, DIED[p], DIED[p] + dt.timedelta(days=one_day)) for p in persons
+    ]
+
+
+def test_a_death_within_30_days_of_a_hospital_stay(con: BaseBackend) -> None:
+    """A death in ``having`` (each stay its own index): hospital stays (VISIT IP or ERIP:
+    1's 2021-02-10, 3's 2020-05-24, 8's 2020-03-16 and 2022-06-27) followed by a death in
+    the 30 days from their start. 8 died 2022-07-03, day 6 of his second stay; 3 died 236
+    days after hers; 1 has no death. Exit: the end of the period holding the index (8's ends
+    2022-06-30)."""
+    mapping = {
+        "concept_sets": {
+            "stay": {"items": [{"system": "VISIT", "code": c} for c in ("IP", "ERIP")]},
+        },
+        "entry": {
+            "events": [
+                {
+                    "domain": "visit",
+                    "concept_set": "stay",
+                    "having": {
+                        "criteria": [{"domain": "death", "start_window": {"start": 0, "end": 30}}]
+                    },
+                }
+            ],
+            "limit": "all",
+        },
+    }
+    cohort = Cohort.model_validate(mapping)
+    assert cohort.entry.events[0].describe() == (
+        "visit in stay having (death, starting from day +0 to day +30, at least 1 event(s))"
+    )
+    members = run_cohort(con, cohort).members.to_pylist()
+    assert [(m["person_id"], m["index_date"], m["exit_date"]) for m in members] == [
+        (8, D(2022, 6, 27), D(2022, 6, 30))
+    ]
+
+
+def test_death_is_described_and_its_concept_set_left_out_of_the_dump_when_absent() -> None:
+    """A death without a concept set dumps as its domain alone (no field added to Events:
+    a format-2 spec's hash of any other cohort is unchanged); with one, ``caused by``."""
+    cohort = Cohort.model_validate(CASES["censored_at_death"][0])
+    (censor,) = cohort.exit.censor
+    assert censor.describe() == "death"
+    dumped = cohort.model_dump(mode="json", exclude_defaults=True)["exit"]["censor"]
+    assert dumped == [{"domain": "death"}]
+    caused = Cohort.model_validate(
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [{"domain": "death", "concept_set": "cancer"}]},
+        }
+    )
+    assert caused.entry.events[0].describe() == "death caused by cancer"
+    assert cohort.exit.describe() == (
+        "end of the observation period, or earlier at a censoring event"
+    )
+
+
+@pytest.mark.parametrize(("ignore", "persons"), [(False, [2, 3]), (True, [2, 3, 8])])
+def test_a_death_after_the_observation_period_counts_only_when_asked(
+    con: BaseBackend, ignore: bool, persons: list[int]
+) -> None:
+    """Systemic JAK users inside an observation period (1, 2, 3, 4, 5, 6, 8: 7's is topical)
+    who died any time from their index: 2 and 3 died inside their periods; 8's death
+    (2022-07-03) is after his period ended (2022-06-30), so it counts only with
+    ``ignore_observation_period`` (Circe's rule for every criterion)."""
+    mapping = {
+        "concept_sets": CONCEPT_SETS,
+        "entry": {
+            "events": [
+                {"domain": "drug_exposure", "concept_set": "jak", "exclude_routes": ["topical"]}
+            ],
+            "observation": {},
+        },
+        "inclusion": [
+            {
+                "label": "died after",
+                "criteria": [
+                    {
+                        "domain": "death",
+                        "start_window": {"start": 0},
+                        "ignore_observation_period": ignore,
+                    }
+                ],
+            }
+        ],
+    }
+    run = run_cohort(con, Cohort.model_validate(mapping))
+    assert [s.remaining for s in run.attrition] == [8, 7, len(persons)]
+    assert [m["person_id"] for m in run.members.to_pylist()] == persons

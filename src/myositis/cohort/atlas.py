@@ -71,14 +71,19 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   Circe writes them; ``Unit`` (concepts) or ``UnitCS`` (a concept set of them) -> ``units``,
   the concepts' codes, UCUM or, with a note, another vocabulary's as an OMOP CDM read live
   gives them); a set holding a registry test beside other concepts is refused. Circe's
-  ``Measurement`` has no ``OccurrenceEndDate``. Circe ends an observation and a measurement
-  the day after its date (``observation.sql``, ``MeasurementSqlBuilder.java``: ``DATEADD(day,
-  1, m.measurement_date)``), the cohort language on its date: wherever Circe reads such an
-  event's end, the translation reads its date one day on (:func:`_index_end`; a window on its
-  end, an index end, an exit from its end); where no such move says it (entry events mixing
-  them with other events, a window on a criterion's end beside one on its start or ending at
-  the observation period), the events end the day after their date (``end: day_after``) and
-  their end is read as it is.
+  ``Measurement`` has no ``OccurrenceEndDate``.
+  ``Death`` -> ``death`` (``CodesetId`` on the cause, ``cause_concept_id``, -> ``concept_set``;
+  without a ``CodesetId``, any death, the death domain without a concept set;
+  ``OccurrenceStartDate``, ``Age``, ``Gender``; Circe's ``Death`` has neither ``First`` nor
+  ``OccurrenceEndDate``; ``DeathType``, ``DeathTypeCS``, ``DeathTypeExclude`` and
+  ``DeathSourceConcept`` are refused). Circe ends an observation, a measurement and a death
+  the day after its date (``observation.sql``, ``MeasurementSqlBuilder.java``,
+  ``DeathSqlBuilder.java``: ``DATEADD(day,1,...)``), the cohort language on
+  its date: wherever Circe reads such an event's end, the translation reads its date one day
+  on (:func:`_index_end`; a window on its end, an index end, an exit from its end); where no
+  such move says it (entry events mixing them with other events, a window on a criterion's
+  end beside one on its start or ending at the observation period), the events end the day
+  after their date (``end: day_after``) and their end is read as it is.
 
 Everything else is refused, naming its JSON path and why (``docs/atlas.md`` lists every
 refusal), e.g. ``InclusionRules[2].expression.CriteriaList[0].Criteria.DeviceExposure: not
@@ -129,6 +134,7 @@ from myositis.registry.omop.views import VOCABULARIES
 #: Circe criteria domains the cohort language reads, and the language's domain of each.
 DOMAINS: Final = {
     "ConditionOccurrence": "diagnosis",
+    "Death": "death",
     "DrugExposure": "drug_exposure",
     # a registry test's concept set gives ``laboratory`` instead (_Translator.measurement)
     "Measurement": "measurement",
@@ -140,7 +146,6 @@ DOMAINS: Final = {
 #: Circe's other criteria domains (refused by name).
 OTHER_DOMAINS: Final = (
     "ConditionEra",
-    "Death",
     "DeviceExposure",
     "DoseEra",
     "DrugEra",
@@ -187,6 +192,10 @@ _REASONS: Final = {
     "ProcedureSourceConcept": "criteria on source concepts are not in the cohort language",
     "VisitSourceConcept": "criteria on source concepts are not in the cohort language",
     "ObservationSourceConcept": "criteria on source concepts are not in the cohort language",
+    "DeathSourceConcept": "criteria on source concepts are not in the cohort language",
+    "DeathType": "the registry holds no death (record) types",
+    "DeathTypeCS": "the registry holds no death (record) types",
+    "DeathTypeExclude": "the registry holds no death (record) types",
     "GenderCS": "sex concept sets are not in the cohort language (list 8507 or 8532 in Gender)",
     "Race": "race criteria are not in the cohort language",
     "RaceCS": "race criteria are not in the cohort language",
@@ -262,17 +271,19 @@ _MEASUREMENT_REASONS: Final = {
 
 #: Circe domains without an ``OccurrenceEndDate``, each ending the day after its date: the
 #: noun the refusal uses (``ProcedureOccurrence.java``, ``Observation.java``,
-#: ``Measurement.java``).
+#: ``Measurement.java``, ``Death.java``).
 _NO_END_DATE: Final = {
     "ProcedureOccurrence": "a procedure",
     "Observation": "an observation",
     "Measurement": "a measurement",
+    "Death": "a death",
 }
 
 #: The cohort language's domains whose events Circe ends the day after their date while the
-#: language ends them on it (``observation.sql``, ``MeasurementSqlBuilder.java``:
-#: ``DATEADD(day,1,...)``; a laboratory result is a Circe measurement).
-_DAY_AFTER: Final = frozenset({"observation", "measurement", "laboratory"})
+#: language ends them on it (``observation.sql``, ``MeasurementSqlBuilder.java``,
+#: ``DeathSqlBuilder.java``: ``DATEADD(day,1,...)``; a laboratory result is a Circe
+#: measurement).
+_DAY_AFTER: Final = frozenset({"observation", "measurement", "laboratory", "death"})
 
 #: Circe's ``Measurement`` bounds on a row's values -> the ``measurement`` domain's fields,
 #: each compared as Circe writes it, to 4 decimals (``MeasurementSqlBuilder.java``,
@@ -330,12 +341,13 @@ def _empty(value: Any) -> bool:
 def _index_end(domains: list[str]) -> IndexEnd:
     """How Circe's end of the index events (``domains``: the cohort language's domain of each
     kind of index event) stands to the cohort language's: ``as_read`` where the language reads
-    Circe's end; ``day_after`` where every index event is an observation, a measurement or a
-    laboratory result (:data:`_DAY_AFTER`), which Circe ends the day after its date
+    Circe's end; ``day_after`` where every index event is an observation, a measurement, a
+    laboratory result or a death (:data:`_DAY_AFTER`), which Circe ends the day after its date
     (``observation.sql``: ``DATEADD(day,1,o.observation_date)``; ``MeasurementSqlBuilder.java``:
-    ``DATEADD(day,1,m.measurement_date)``) and the language on its date; ``mixed`` where only
-    some are, so no one shift holds: where Circe's end of the index is read, the entry's
-    observations, measurements and laboratory results end the day after their date
+    ``DATEADD(day,1,m.measurement_date)``; ``DeathSqlBuilder.java``:
+    ``DATEADD(day,1,d.death_date)``) and the language on its date; ``mixed`` where only some
+    are, so no one shift holds: where Circe's end of the index is read, the entry's
+    observations, measurements, laboratory results and deaths end the day after their date
     (``end: day_after``) and the end is read as it is (:attr:`_Translator.entry_end_read`)."""
     one_day = [domain in _DAY_AFTER for domain in domains]
     if one_day and all(one_day):
@@ -596,6 +608,8 @@ class _Translator:
             values = self.measurement(inner, where)
         elif name == "Observation":
             values = self.observation(inner, where)
+        elif name == "Death":
+            values = self.death(inner, where)
         else:
             reasons = _VISIT_REASONS if name == "VisitOccurrence" else None
             self.check_keys(inner, where, {"CodesetId", "First"}, reasons)
@@ -620,6 +634,19 @@ class _Translator:
         if having is not None:
             values["having"] = having
         return where, values
+
+    def death(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """A Circe ``Death`` -> death events (``DeathSqlBuilder.java``, ``death.sql``): its
+        ``CodesetId`` bounds the cause (``cause_concept_id``; the registry's cause, coded as a
+        diagnosis is) -> ``concept_set``; without one, any death (no ``any_code``: the death
+        domain without a concept set is any death). Circe's ``Death`` has no ``First`` (a
+        person dies once) and ends the day after its date (:data:`_DAY_AFTER`)."""
+        reasons = {"First": "Circe's Death has no First (a person has at most one death)"}
+        self.check_keys(inner, where, {"CodesetId"}, reasons)
+        values: dict[str, Any] = {"domain": "death"}
+        if inner.get("CodesetId") is not None:
+            values["concept_set"] = self.codeset(inner["CodesetId"], f"{where}.CodesetId")
+        return values
 
     def measurement(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
         """A Circe ``Measurement`` -> laboratory events when its concept set is the LOINC code

@@ -29,11 +29,14 @@ is read from its registry table:
   items; an administration with incomplete items has no activity and is no event).
 - ``laboratory``: rows of the test with a value; ``times_uln`` is value / ULN.
 - ``adverse_event``: rows with one of the terms (case-insensitive), the grade and seriousness.
+- ``death``: the person's death (at most one row), on its date; with a concept set, a death
+  whose cause (``cause_code_system``, ``cause_code``) is in it (a death without a recorded
+  cause is in none); without one, any death. No value.
 
 Any domain's events can be restricted to the person's age on the event's start date
 (:func:`completed_years`) and sex. The events of one date (observation, measurement,
-laboratory, assessment) end on it, or with ``end: day_after`` the day after it, as Circe ends
-an observation and a measurement.
+laboratory, assessment, death) end on it, or with ``end: day_after`` the day after it, as
+Circe ends an observation, a measurement and a death.
 
 Concept sets (:class:`~myositis.cohort.language.ConceptSet`) follow
 :mod:`myositis.cohort.concepts`: ICD codes compared undotted and upper-case, other systems
@@ -364,6 +367,18 @@ def domain_events(
                 value=rows.value.cast("float64"),
             )
         events = events.filter(events.value.notnull() & in_range(events.value, spec.value))
+    elif spec.domain == "death":
+        # any death without a concept set (Circe's Death without a CodesetId); with one, the
+        # cause's code matched as a diagnosis's (Circe: cause_concept_id in the codeset)
+        rows = table
+        if spec.concept_set is not None:
+            causes = concept_sets[spec.concept_set]
+            rows = table.filter(
+                concept_filter(con, table, causes, columns=("cause_code_system", "cause_code"))
+            )
+        events = rows.select(
+            "person_id", start_date=rows.death_date, end_date=rows.death_date, value=null_value
+        )
     elif spec.domain == "laboratory":
         assert spec.test is not None
         rows = table.filter(
@@ -396,11 +411,12 @@ def domain_events(
         )
     events = events.filter(events.start_date.notnull())
     if spec.end == "day_after":
-        # Circe ends an observation and a measurement the day after its date (observation.sql:
-        # DATEADD(day,1,o.observation_date); MeasurementSqlBuilder.java: DATEADD(day,1,...));
-        # before first (the same order) and the end_date bounds (on this end). A date: the
-        # engines' date + interval is a timestamp (DuckDB, PostgreSQL), which the unions of
-        # entry events with other domains' dates would widen
+        # Circe ends an observation, a measurement and a death the day after its date
+        # (observation.sql: DATEADD(day,1,o.observation_date); MeasurementSqlBuilder.java,
+        # DeathSqlBuilder.java: DATEADD(day,1,...)); before first (the same order) and the
+        # end_date bounds (on this end). A date: the engines' date + interval is a timestamp
+        # (DuckDB, PostgreSQL), which the unions of entry events with other domains' dates
+        # would widen
         day_after = (events.start_date.cast("timestamp") + ibis.interval(days=1)).date()
         events = events.mutate(end_date=day_after)
     if spec.first:

@@ -59,6 +59,7 @@ DOMAINS: dict[str, str] = {
     "assessment": "assessment",
     "laboratory": "laboratory",
     "adverse_event": "adverse_event",
+    "death": "death",
 }
 
 Domain = Literal[
@@ -71,6 +72,7 @@ Domain = Literal[
     "assessment",
     "laboratory",
     "adverse_event",
+    "death",
 ]
 #: Which events of a person are kept: the earliest, every one, or the latest (Circe's limits).
 Limit = Literal["first", "all", "last"]
@@ -275,6 +277,11 @@ class Events(_Extended):
     - ``laboratory``: ``test`` (``ck``, ``aldolase``, ...), with ``value`` and ``times_uln``
       (value / the result's upper limit of normal) constraints; one date.
     - ``adverse_event``: ``terms`` (case-insensitive; none = any), ``grade`` and ``serious``.
+    - ``death``: the person's death (at most one), on its date; ``concept_set`` (optional)
+      on its cause (``death.cause_code_system``/``cause_code``, matched as a diagnosis's
+      codes; a death without a recorded cause never matches one); without it, any death,
+      whatever its cause (Circe's ``Death`` without a ``CodesetId``: the domain names the
+      event, the concept set only narrows its cause, so there is no ``any_code``). One date.
 
     ``first``: only the person's first such event in the whole record (Circe's "first
     occurrence"), before any other restriction. ``start_date``/``end_date``: calendar bounds
@@ -289,16 +296,17 @@ class Events(_Extended):
     observation period, events outside every period are dropped and the group's criteria
     count inside the event's period (Circe's CorrelatedCriteria, ``eventTableExpression.sql``).
 
-    ``end`` (``observation``, ``measurement``, ``laboratory``, ``assessment``: the domains of
-    one date): ``date`` (the default), the event ends on its date; ``day_after``, it ends the
-    day after its date, as Circe ends an observation and a measurement (circe-be
-    ``observation.sql``: ``DATEADD(day,1,o.observation_date)``;
-    ``MeasurementSqlBuilder.java``: ``DATEADD(day,1,m.measurement_date)``; a registry
-    assessment or laboratory result is an OMOP measurement or observation). Wherever the
+    ``end`` (``observation``, ``measurement``, ``laboratory``, ``assessment``, ``death``: the
+    domains of one date): ``date`` (the default), the event ends on its date; ``day_after``,
+    it ends the day after its date, as Circe ends an observation, a measurement and a death
+    (circe-be ``observation.sql``: ``DATEADD(day,1,o.observation_date)``;
+    ``MeasurementSqlBuilder.java``: ``DATEADD(day,1,m.measurement_date)``;
+    ``DeathSqlBuilder.java``: ``DATEADD(day,1,d.death_date)``; a registry assessment or
+    laboratory result is an OMOP measurement or observation). Wherever the
     event's end is read: a window on its end (``end_window``), an index end (``index:
     end``), an exit from the end (``date: end``), ``end_date``. The ATLAS import writes it
-    where entry events mix observations or measurements with other events and their end is
-    read (:mod:`myositis.cohort.atlas`).
+    where entry events mix observations, measurements or deaths with other events and their
+    end is read (:mod:`myositis.cohort.atlas`).
     """
 
     domain: Domain
@@ -366,6 +374,7 @@ class Events(_Extended):
             "assessment": {"instrument", "measure", "value"},
             "laboratory": {"test", "value", "times_uln"},
             "adverse_event": {"terms", "grade", "serious"},
+            "death": {"concept_set"},
         }[self.domain]
         optional = {
             "concept_set",
@@ -389,9 +398,15 @@ class Events(_Extended):
         given = {name for name in optional if name in self.model_fields_set}
         wrong = sorted(given - allowed)
         if wrong:
+            # a death without a concept set is any death: no any_code to ask for it
+            hint = (
+                " (without concept_set, any death: leave any_code out)"
+                if self.domain == "death" and "any_code" in wrong
+                else ""
+            )
             raise ValueError(
                 f"{', '.join(wrong)} cannot be used with domain {self.domain!r}; "
-                f"its fields are: {', '.join(sorted(allowed))}"
+                f"its fields are: {', '.join(sorted(allowed))}{hint}"
             )
         required = {
             "diagnosis": ("concept_set",),
@@ -403,6 +418,7 @@ class Events(_Extended):
             "assessment": ("instrument", "measure"),
             "laboratory": ("test",),
             "adverse_event": (),
+            "death": (),
         }[self.domain]
         what = self.domain.replace("_", " ")
         if self.any_code and self.concept_set is not None:
@@ -422,12 +438,12 @@ class Events(_Extended):
 
     @model_validator(mode="after")
     def _end_of_one_date(self) -> Self:
-        one_date = ("observation", "measurement", "laboratory", "assessment")
+        one_date = ("observation", "measurement", "laboratory", "assessment", "death")
         if "end" in self.model_fields_set and self.domain not in one_date:
             raise ValueError(
                 f"end cannot be used with domain {self.domain!r}; it is a field of the domains "
                 f"of one date: {', '.join(one_date)} (end: day_after ends the event the day "
-                "after its date, as Circe ends an observation or a measurement)"
+                "after its date, as Circe ends an observation, a measurement or a death)"
             )
         return self
 
@@ -441,6 +457,8 @@ class Events(_Extended):
             text = f"{self.instrument} {self.measure}"
         elif self.domain == "laboratory":
             text = f"laboratory {self.test}"
+        elif self.domain == "death":
+            text = "death" + (f" caused by {self.concept_set}" if self.concept_set else "")
         else:
             text = f"adverse event {' / '.join(self.terms) or '(any)'}"
         for name in ("value", "times_uln", "times_lln", "range_low", "range_high", "grade"):
