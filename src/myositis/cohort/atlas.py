@@ -793,22 +793,11 @@ class _Translator:
                 codes.append(self.unit_code(self.obj(raw, f"{path}[{j}]"), f"{path}[{j}]", noun))
         elif not _empty(selection):
             path = f"{where}.UnitCS"
-            data = self.obj(selection, path)
-            self.check_keys(data, path, {"CodesetId", "IsExclusion"})
-            if data.get("IsExclusion"):
-                raise self.refuse(
-                    f"{path}.IsExclusion",
-                    "a unit outside a concept set is not in the cohort language (list the "
-                    "units in Unit)",
-                )
-            if data.get("CodesetId") is None:
-                raise self.refuse(
-                    path,
-                    "a unit of any concept (no CodesetId: unit_concept_id is not null) is not "
-                    "in the cohort language; give a CodesetId",
-                )
-            self.codeset(data["CodesetId"], f"{path}.CodesetId")  # a known, non-empty set
-            at, items = self.raw_items(self.integer(data["CodesetId"], f"{path}.CodesetId"))
+            cid = self.selection(
+                selection, path, "a unit", "unit_concept_id", " (list the units in Unit)"
+            )
+            self.codeset(cid, f"{path}.CodesetId")  # a known, non-empty set
+            at, items = self.raw_items(self.integer(cid, f"{path}.CodesetId"))
             for j, raw in enumerate(items):
                 item = self.obj(raw, f"{at}[{j}]")
                 vocabulary = "the OMOP vocabulary's concepts, which unit codes cannot list"
@@ -965,6 +954,26 @@ class _Translator:
             values["units"] = units
         return values
 
+    def selection(self, raw: Any, path: str, what: str, column: str, hint: str) -> Any:
+        """A Circe ``ConceptSetSelection`` (``ValueAsConceptCS``, ``UnitCS``: ``column in`` the
+        set's concepts) -> its ``CodesetId``. Refused: ``IsExclusion`` (``what`` outside the
+        set; ``hint`` says what to give instead) and no ``CodesetId`` (any concept: ``column``
+        is not null)."""
+        data = self.obj(raw, path)
+        self.check_keys(data, path, {"CodesetId", "IsExclusion"})
+        if data.get("IsExclusion"):
+            raise self.refuse(
+                f"{path}.IsExclusion",
+                f"{what} outside a concept set is not in the cohort language{hint}",
+            )
+        if data.get("CodesetId") is None:
+            raise self.refuse(
+                path,
+                f"{what} of any concept (no CodesetId: {column} is not null) is not in the "
+                "cohort language; give a CodesetId",
+            )
+        return data["CodesetId"]
+
     def value_concept_set(self, inner: Mapping[str, Any], where: str, noun: str) -> str | None:
         """An Observation's or a Measurement's (``noun``) ``ValueAsConcept`` (concepts:
         ``value_as_concept_id in (...)``, the concepts themselves) or ``ValueAsConceptCS`` (a
@@ -983,20 +992,8 @@ class _Translator:
             )
         if not _empty(selection):
             path = f"{where}.ValueAsConceptCS"
-            data = self.obj(selection, path)
-            self.check_keys(data, path, {"CodesetId", "IsExclusion"})
-            if data.get("IsExclusion"):
-                raise self.refuse(
-                    f"{path}.IsExclusion",
-                    "a coded value outside a concept set is not in the cohort language",
-                )
-            if data.get("CodesetId") is None:
-                raise self.refuse(
-                    path,
-                    "a coded value of any concept (no CodesetId: value_as_concept_id is not "
-                    "null) is not in the cohort language; give a CodesetId",
-                )
-            return self.codeset(data["CodesetId"], f"{path}.CodesetId")
+            cid = self.selection(selection, path, "a coded value", "value_as_concept_id", "")
+            return self.codeset(cid, f"{path}.CodesetId")
         if _empty(concepts):
             return None
         path = f"{where}.ValueAsConcept"

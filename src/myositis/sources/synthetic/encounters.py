@@ -208,15 +208,7 @@ def _smoking(
     patient (``dm``, by position) on ``dm_day``, a share of the others on one of their
     diagnoses' days."""
     first_id = int(people["person_id"][0])
-    pid = diagnosis["person_id"].to_numpy()
-    day = diagnosis["diagnosis_date"].cast(pa.int32()).to_numpy().astype(np.int64)
-    # one of each person's diagnoses, at random
-    order = np.argsort(pid, kind="stable")
-    pid, day = pid[order], day[order]
-    starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]]) if len(pid) else order[:0]
-    counts = np.diff(np.r_[starts, len(pid)])
-    pick = starts + (rng.random(len(starts)) * counts).astype(np.int64)
-    pid, day = pid[pick], day[pick]
+    pid, day = one_diagnosis_day(rng, diagnosis)
     keep = (rng.random(len(pid)) < SMOKING_RECORDED_FRACTION) & ~dm[pid - first_id]
     pid = np.concatenate([dm_ids, pid[keep]])
     day = np.concatenate([dm_day, day[keep]])
@@ -246,3 +238,17 @@ def _smoking(
         observation_date=day[ever], value=np.round(np.maximum(packs * years, 0.1), 1),
         unit="{pack-years}",
     )  # fmt: skip
+
+
+def one_diagnosis_day(
+    rng: np.random.Generator, diagnosis: pa.Table
+) -> tuple[np.ndarray, np.ndarray]:
+    """One of each diagnosed person's diagnosis days, drawn at random; by person."""
+    pid = diagnosis["person_id"].to_numpy()
+    day = diagnosis["diagnosis_date"].cast(pa.int32()).to_numpy().astype(np.int64)
+    order = np.argsort(pid, kind="stable")
+    pid, day = pid[order], day[order]
+    starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]]) if len(pid) else order[:0]
+    counts = np.diff(np.r_[starts, len(pid)])
+    pick = starts + (rng.random(len(starts)) * counts).astype(np.int64)
+    return pid[pick], day[pick]

@@ -74,6 +74,7 @@ from myositis.sources.synthetic.catalogue import (
     WEIGHT_VISIT_SPREAD,
 )
 from myositis.sources.synthetic.context import Batch
+from myositis.sources.synthetic.encounters import one_diagnosis_day
 
 _YEAR: Final = 365.25
 #: The table this module writes.
@@ -108,7 +109,7 @@ def add_measurements(batch: Batch, people: dict[str, np.ndarray], rng: np.random
     pid, day = _distinct_days(batch.rows["assessment"].snapshot(), "assessment_date")
     keep = dm[pid - first_id]
     # a share of the others on one of their diagnoses' days
-    others, on = _one_day_each(rng, diagnosis)
+    others, on = one_diagnosis_day(rng, diagnosis)
     chosen = (rng.random(len(others)) < VITALS_RECORDED_FRACTION) & ~dm[others - first_id]
     pid = np.concatenate([pid[keep], others[chosen]])
     _vitals(batch, rng, person, pid, np.concatenate([day[keep], on[chosen]]))
@@ -158,18 +159,6 @@ def _distinct_days(rows: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray]
     day = pairs[column].cast(pa.int32()).to_numpy().astype(np.int64)
     order = np.lexsort((day, pid))
     return pid[order], day[order]
-
-
-def _one_day_each(rng: np.random.Generator, diagnosis: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """One of each diagnosed person's diagnosis days, drawn at random; by person."""
-    pid = diagnosis["person_id"].to_numpy()
-    day = diagnosis["diagnosis_date"].cast(pa.int32()).to_numpy().astype(np.int64)
-    order = np.argsort(pid, kind="stable")
-    pid, day = pid[order], day[order]
-    starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]]) if len(pid) else order[:0]
-    counts = np.diff(np.r_[starts, len(pid)])
-    pick = starts + (rng.random(len(starts)) * counts).astype(np.int64)
-    return pid[pick], day[pick]
 
 
 def _add(
