@@ -4,6 +4,7 @@ input that is used but deserves a word (columns or files ignored) gets a warning
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -288,3 +289,25 @@ def test_score_names_the_columns_it_passes_through(
     code, _, err = _cli(monkeypatch, capsys, "score", "haq", source, "-o", tmp_path / "o.csv")
     assert code == 0, err
     assert "warning: h.csv: columns 'patient_id', 'visit', 'grip_aids' are not used by HAQ" in err
+
+
+def test_cohort_run_refuses_a_registry_that_breaks_the_data_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cohort run`` on a registry of this project checks the data model's rules first, as
+    ``study run`` does: a person with two deaths (min2022 person 3 given 2021-01-15 and
+    2021-02-01) would otherwise count as it stands. The same folder without the second death
+    runs (min2022's bundled study: 18 persons in the registry)."""
+    folder = _registry(tmp_path)
+    death = folder / "death.csv"
+    death.write_text("person_id,death_date\n3,2021-01-15\n3,2021-02-01\n", encoding="utf-8")
+    err = _fails(monkeypatch, capsys, "cohort", "run", "jak-refractory-dm", "--data", folder)
+    assert f"{folder}: the registry breaks 1 integrity rule of the data model" in err
+    assert "death.csv (table death), person_id: 1 value(s) held by more than one row" in err
+    assert "person_id 3: 2 rows" in err and "keep one death per person" in err
+    death.write_text("person_id,death_date\n3,2021-01-15\n", encoding="utf-8")
+    code, out, err = _cli(
+        monkeypatch, capsys, "cohort", "run", "jak-refractory-dm", "--data", folder, "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["attrition"][0]["remaining"] == 18

@@ -60,7 +60,7 @@ def test_import_refusal_is_one_line(
     assert err.strip() == (
         "error: devices.json: PrimaryCriteria.CriteriaList[0].DeviceExposure: not supported: "
         "DeviceExposure is a Circe domain the cohort language does not read (supported: "
-        "ConditionOccurrence, DrugExposure, Measurement, Observation, ProcedureOccurrence, "
+        "ConditionOccurrence, Death, DrugExposure, Measurement, Observation, ProcedureOccurrence, "
         "VisitOccurrence)"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["devices.json"]

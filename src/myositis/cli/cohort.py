@@ -131,7 +131,8 @@ def run(
     from myositis.cohort.files import read_cohort_file
     from myositis.cohort.run import run_cohort
     from myositis.errors import MyositisError
-    from myositis.registry.connect import connect
+    from myositis.registry.checked import RegistryChecks
+    from myositis.registry.connect import connect, parse_location
 
     loaded = read_cohort_file(_cohort_path(cohort), any_record=any_record)
     definition = loaded.cohort
@@ -145,6 +146,13 @@ def run(
     con = connect(data)
     try:
         with progress_display(not quiet and not as_json) as progress:
+            location = parse_location(data)
+            if not location.omop:
+                # a registry of this project must keep the data model's rules (a repeated key
+                # or an orphan row would be counted as it stands); an OMOP CDM read live is
+                # taken as published (Eunomia itself has observation periods of no person)
+                progress("checking the registry's integrity")
+                RegistryChecks(con, location).integrity()
             result = run_cohort(con, definition, progress=progress)
     finally:
         con.disconnect()
