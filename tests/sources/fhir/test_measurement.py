@@ -549,3 +549,38 @@ def test_the_rows_that_do_not_round_trip_are_the_documented_ones() -> None:
     written = build.measurement(row, "p1", "measurement-1")
     assert written["valueCodeableConcept"] == _coded(LOCAL, "NEG")
     assert written["category"] == _category("laboratory")
+
+
+def test_a_laboratory_result_without_its_loinc_code_is_exported_with_its_tests(
+    tmp_path: Path,
+) -> None:
+    """A spreadsheet's CK with the optional loinc column left empty is exported coded by the
+    test's LOINC code, 2157-6 (as the OMOP export codes it), not a coding whose code is null
+    (invalid R4); both formats read back to the same laboratory row."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    sheets = tmp_path / "sheets"
+    sheets.mkdir()
+    (sheets / "person.csv").write_text(
+        "person_id,source_id,sex,birth_date\n1,p1,F,1971-02-03\n", encoding="utf-8"
+    )
+    (sheets / "laboratory.csv").write_text(
+        "person_id,test,loinc,result_date,value,unit,uln,uln_unit\n1,ck,,2021-03-04,300,U/L,200,\n",
+        encoding="utf-8",
+    )
+    registry = tmp_path / "r.duckdb"
+    assert write_import(reader_for("csv", sheets), registry).status == "stored"
+    lab = "SELECT test, loinc, result_date::VARCHAR, value, unit, uln FROM laboratory"
+    assert _rows(registry, lab) == [("ck", None, "2021-03-04", 300.0, "U/L", 200.0)]
+    export_registry(registry, tmp_path / "ndjson", "fhir-ndjson")
+    [line] = (tmp_path / "ndjson" / "Observation.ndjson").read_text(encoding="utf-8").splitlines()
+    written = json.loads(line)
+    assert written["code"] == {"coding": [{"system": LOINC, "code": "2157-6"}], "text": "ck"}
+    assert get_fhir_model_class("Observation").model_validate(written)
+    export_registry(registry, tmp_path / "bundles", "fhir")
+    for form in ("ndjson", "bundles"):
+        again = tmp_path / f"again-{form}.duckdb"
+        reread = write_import(Reader(tmp_path / form), again)
+        assert (reread.status, reread.records_in, reread.rejected) == ("stored", 2, 0)
+        assert reread.warnings == []
+        assert _rows(again, lab) == [("ck", "2157-6", "2021-03-04", 300.0, "U/L", 200.0)]

@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
-from myositis.codes.units import ucum
+from myositis.codes.units import lab_loinc, ucum
 from myositis.sources.fhir import systems as fs
 from myositis.sources.redcap.measures import COMPUTED, ITEMS
 
@@ -335,13 +335,16 @@ def _quantity(value: float | None, unit: str | None) -> Resource:
 
 
 def laboratory(row: dict[str, Any], pid: str, rid: str) -> Resource:
-    """A laboratory result as an Observation (the source's value and unit)."""
+    """A laboratory result as an Observation (the source's value and unit), coded by the row's
+    LOINC code, else its test's (a spreadsheet may leave ``loinc`` empty: CK 2157-6, ...), as
+    the OMOP export codes it and the FHIR import recognises it."""
+    loinc = row.get("loinc") or lab_loinc().get(row["test"])
     o: Resource = {
         "resourceType": "Observation",
         "id": rid,
         "status": "final",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory"}]}],
-        "code": {"coding": [{"system": fs.LOINC, "code": row["loinc"]}], "text": row["test"]},
+        "code": {"coding": [{"system": fs.LOINC, "code": loinc}], "text": row["test"]},
         "subject": _subject(pid),
         "effectiveDateTime": _iso(row["result_date"]),
         "valueQuantity": _quantity(row["source_value"], row["source_unit"]),
