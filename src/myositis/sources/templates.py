@@ -37,7 +37,7 @@ _ENZYMES: Final = ", ".join(f"{t}: {', '.join(accepted_units(t))}" for t in lab_
 NOTES: Final[dict[tuple[str, str], tuple[str, str, str, str]]] = {
     ("*", "person_id"): ("", "", "1", "the person: links the files; a registry person_id when "
                          "the person is not in person.csv"),
-    ("*", "source_record"): ("", "", "AE-2019-004", "optional: the record's own id in your "
+    ("*", "source_record"): ("", "", "REC-2019-004", "optional: the record's own id in your "
                              "data; without it the key columns identify the record"),
     ("*", "status"): ("entered-in-error, cancelled, or empty", "", "", "optional column: "
                       "records so marked are not imported and are reported as rejected"),
