@@ -1225,8 +1225,8 @@ class _Translator:
             windows.setdefault(on, []).append(window)
         occurrence = self.occurrence(data.get("Occurrence"), f"{path}.Occurrence")
         for on, listed in windows.items():
-            # one window alone, as before; a list of two for two on that date
-            values[f"{on}_window"] = listed[0] if len(listed) == 1 else listed
+            # a list of one is the window alone (Criterion), as before
+            values[f"{on}_window"] = listed
         if ignore:
             values["ignore_observation_period"] = True
         return self.model(Criterion, where, occurrence=occurrence, **values)

@@ -33,7 +33,7 @@ whose start is after its end or a count that cannot be met is refused naming the
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
 from pydantic import (
     Discriminator,
@@ -238,6 +238,36 @@ def _known_sexes(value: list[str] | None) -> list[str] | None:
     return value
 
 
+#: The fields of each domain's rows (:class:`Events`); the union of them all are the fields
+#: a domain may lack.
+_DOMAIN_FIELDS: Final[dict[str, frozenset[str]]] = {
+    "diagnosis": frozenset({"concept_set", "any_code"}),
+    "procedure": frozenset({"concept_set", "any_code"}),
+    "visit": frozenset({"concept_set", "any_code"}),
+    "observation": frozenset({"concept_set", "any_code", "value", "value_concept_set", "units"}),
+    "measurement": frozenset(
+        {
+            "concept_set",
+            "any_code",
+            "value",
+            "value_concept_set",
+            "range_low",
+            "range_high",
+            "times_lln",
+            "times_uln",
+            "units",
+        }
+    ),
+    "drug_exposure": frozenset(
+        {"concept_set", "any_code", "exclude_formulations", "exclude_routes"}
+    ),
+    "assessment": frozenset({"instrument", "measure", "value"}),
+    "laboratory": frozenset({"test", "value", "times_uln"}),
+    "adverse_event": frozenset({"terms", "grade", "serious"}),
+    "death": frozenset({"concept_set"}),
+}
+
+
 class Events(_Extended):
     """Events of one domain: which rows of the registry count.
 
@@ -354,47 +384,8 @@ class Events(_Extended):
 
     @model_validator(mode="after")
     def _fields_of_the_domain(self) -> Self:
-        allowed = {
-            "diagnosis": {"concept_set", "any_code"},
-            "procedure": {"concept_set", "any_code"},
-            "visit": {"concept_set", "any_code"},
-            "observation": {"concept_set", "any_code", "value", "value_concept_set", "units"},
-            "measurement": {
-                "concept_set",
-                "any_code",
-                "value",
-                "value_concept_set",
-                "range_low",
-                "range_high",
-                "times_lln",
-                "times_uln",
-                "units",
-            },
-            "drug_exposure": {"concept_set", "any_code", "exclude_formulations", "exclude_routes"},
-            "assessment": {"instrument", "measure", "value"},
-            "laboratory": {"test", "value", "times_uln"},
-            "adverse_event": {"terms", "grade", "serious"},
-            "death": {"concept_set"},
-        }[self.domain]
-        optional = {
-            "concept_set",
-            "value_concept_set",
-            "any_code",
-            "instrument",
-            "measure",
-            "test",
-            "terms",
-            "value",
-            "times_uln",
-            "times_lln",
-            "range_low",
-            "range_high",
-            "units",
-            "grade",
-            "serious",
-            "exclude_formulations",
-            "exclude_routes",
-        }
+        allowed = _DOMAIN_FIELDS[self.domain]
+        optional = frozenset().union(*_DOMAIN_FIELDS.values())
         given = {name for name in optional if name in self.model_fields_set}
         wrong = sorted(given - allowed)
         if wrong:

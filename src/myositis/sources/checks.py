@@ -216,12 +216,12 @@ def death_checks(db: object, source: str) -> Iterator[tuple[str, Found]]:
     import (every one after the first), a death of a person the registry holds a death of that
     this import does not replace (the same ``source`` and ``source_record``: an update), and a
     death before the person's birth (the import's person row, else the registry's)."""
-    for sql in _death_sql(source):
-        for found in db.execute(sql).fetchall():  # type: ignore[attr-defined]
+    for sql, parameters in _death_sql(source):
+        for found in db.execute(sql, parameters).fetchall():  # type: ignore[attr-defined]
             yield "death", found
 
 
-def _death_sql(source: str) -> Iterator[str]:
+def _death_sql(source: str) -> Iterator[tuple[str, list[str]]]:
     # the person as the source names the row's (as the writer names an unknown person)
     person = (
         "CASE WHEN s.person_source_id IS NULL THEN 'person_id' ELSE 'person_source_id' END, "
@@ -232,7 +232,8 @@ def _death_sql(source: str) -> Iterator[str]:
         "(first at ' || s.first_at || '): a person dies once; keep the one death row that is "
         "right' FROM (SELECT *, first(source_location) OVER (PARTITION BY pid ORDER BY _seq) "
         "AS first_at, row_number() OVER (PARTITION BY pid ORDER BY _seq) AS n FROM "
-        "stage_death WHERE pid IS NOT NULL) s WHERE s.n > 1"
+        "stage_death WHERE pid IS NOT NULL) s WHERE s.n > 1",
+        [],
     )
     yield (
         f"SELECT s.source_location, {person}, 'the registry holds a death of this person "
@@ -242,7 +243,8 @@ def _death_sql(source: str) -> Iterator[str]:
         "source only (a re-import of the same source and record updates it)' FROM stage_death "
         "s JOIN main.death d ON d.person_id = s.pid WHERE NOT coalesce(d.source_record = "
         "s.source_record AND d.import_id IN (SELECT import_id FROM main.import_log WHERE "
-        f"source = {_text(source)}), false)"
+        "source = ?), false)",
+        [source],
     )
     births = (
         "SELECT resolved AS pid, birth_date, birth_year FROM stage_person UNION ALL SELECT "
@@ -255,13 +257,9 @@ def _death_sql(source: str) -> Iterator[str]:
         "|| CAST(b.birth_year AS VARCHAR)) || '): correct the death date, or the birth date "
         f"of the person' FROM stage_death s JOIN ({births}) b ON b.pid = s.pid WHERE "
         "s.death_date < b.birth_date OR (b.birth_date IS NULL AND year(s.death_date) < "
-        "b.birth_year)"
+        "b.birth_year)",
+        [],
     )
-
-
-def _text(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 __all__ = [
