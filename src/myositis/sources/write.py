@@ -48,7 +48,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import ibis
 import pyarrow as pa
 from ibis import BaseBackend
 
@@ -696,13 +695,12 @@ class _Import:
         registry holds them once written (:mod:`myositis.registry.death`), one warning per
         table and date column."""
         pids = " UNION ALL ".join(f"SELECT pid FROM stage_{t}" for t in PERSON_TABLES)
-        dead = self.sql(
-            "SELECT person_id FROM main.death WHERE person_id IN (SELECT resolved FROM "
-            f"stage_person UNION ALL {pids})"
+        # the import's persons, in the engine (the staged tables are on this connection);
+        # records_after_death compares no one when none of them has died
+        persons = self.con.sql(
+            f"SELECT resolved AS person_id FROM stage_person UNION ALL {pids}",
+            schema={"person_id": "int64"},
         )
-        if not dead:  # no one of the import has died: nothing to compare
-            return []
-        persons = ibis.memtable(pa.table({"person_id": pa.array([r[0] for r in dead], pa.int64())}))
         return [late.describe() for late in records_after_death(self.con, persons)]
 
     def _log(self, import_id: int) -> None:
