@@ -322,11 +322,29 @@ def test_scores_follow_the_rule_and_never_exceed_100_and_32(visits: list[dict[st
         assert out["cdasi_total"] == activity + damage
 
 
-def test_activity_scores_gives_the_activity_of_scores_without_the_other_outputs() -> None:
-    """The cohort's scoring (``activity_scores``, activity items and papules only) and the
-    instrument's ``scores`` read the one rule: the hand-computed visit above (17), all zero
-    (0), all at their maxima (100), a blank activity item (missing), a blank papules item
-    (missing) and a blank damage item (activity still 2: damage is not read)."""
+def _activity_of_rows(visits: list[dict[str, Any]], drop: Sequence[str] = ()) -> list[Any]:
+    """``activity_of_rows`` of each visit written as long rows (one row per item, as the
+    registry's ``assessment`` table holds them); items named in ``drop`` have no row."""
+    rows = [
+        {"assessment_id": n, "measure": column, "value": value}
+        for n, visit in enumerate(visits)
+        for column, value in visit.items()
+        if column not in drop
+    ]
+    schema = pa.schema([("assessment_id", pa.int64()), ("measure", pa.string()),
+                        ("value", pa.float64())])  # fmt: skip
+    t = ibis.memtable(pa.Table.from_pylist(rows, schema=schema))
+    scored = t.group_by("assessment_id").aggregate(a=cdasi.activity_of_rows(t.measure, t.value))
+    by_id = {r["assessment_id"]: r["a"] for r in scored.to_pyarrow().to_pylist()}
+    return [by_id.get(n) for n in range(len(visits))]
+
+
+def test_activity_of_rows_gives_the_activity_of_scores_from_long_rows() -> None:
+    """The cohort's scoring (``activity_of_rows``, an administration's item rows) and the
+    instrument's ``scores`` (one column per item) read the one rule: the hand-computed visit
+    above (17), all zero (0), all at their maxima (100), a blank activity item (missing), a
+    blank papules item (missing) and a blank damage item (activity still 2: damage is not
+    read); an activity item without a row is blank too (missing)."""
     visits = [
         cdasi_visit(
             scalp_erythema=2, scalp_scale=1, malar_erythema=2, periorbital_erythema=2,
@@ -340,10 +358,34 @@ def test_activity_scores_gives_the_activity_of_scores_without_the_other_outputs(
         cdasi_visit(scalp_erythema=2, arm_calcinosis=None),
     ]  # fmt: skip
     schema = pa.schema([(f.column, pa.int64()) for f in cdasi.ITEMS])
-    table = ibis.memtable(pa.Table.from_pylist(visits, schema=schema))
-    fast = cdasi.activity_scores(table.select(*cdasi.ACTIVITY_INPUTS)).to_pyarrow()
-    full = cdasi.scores(table).to_pyarrow()
+    full = cdasi.scores(ibis.memtable(pa.Table.from_pylist(visits, schema=schema)))
     expected = [17, 0, 100, None, None, 2]
-    assert fast.column("cdasi_activity").to_pylist() == expected
-    assert full.column("cdasi_activity").to_pylist() == expected
-    assert fast.schema.field("cdasi_activity").type == pa.int32()
+    assert full.to_pyarrow().column("cdasi_activity").to_pylist() == expected
+    assert _activity_of_rows(visits) == expected
+    assert _activity_of_rows(visits[:3], drop=["alopecia"]) == [None, None, None]
+    assert _activity_of_rows(visits[:3], drop=["arm_poikiloderma"]) == [17, 0, 100]
+
+
+@st.composite
+def blank_or_item(draw: st.DrawFn) -> dict[str, Any]:
+    """A visit with every item valued, then none, one or two of them blank (None)."""
+    visit: dict[str, Any] = draw(items)
+    for column in draw(st.lists(st.sampled_from(sorted(visit)), max_size=2)):
+        visit[column] = None
+    return visit
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(blank_or_item(), min_size=1, max_size=12))
+def test_activity_of_rows_equals_the_rule_on_any_visit(visits: list[dict[str, Any]]) -> None:
+    """Property (Hypothesis): from long rows, the activity is the published formula (``_rule``)
+    when every activity item and papules has a value, else missing."""
+    needed = [c for c, (domain, _) in PUBLISHED.items() if domain == "activity"]
+    needed.append("gottron_hands_papules")
+    expected = [
+        _rule({c: v or 0 for c, v in visit.items()})[0]
+        if all(visit[c] is not None for c in needed)
+        else None
+        for visit in visits
+    ]
+    assert _activity_of_rows(visits) == expected
