@@ -237,10 +237,15 @@ def test_errors_report_stores_the_valid_records(tmp_path: Path) -> None:
         "2,ICD10CM,M33.10,2020-01-01\n"
     )
     result = _import(source, tmp_path / "r.duckdb", errors="report")
-    # person 2 is rejected for the date, and so is their diagnosis (no person to hold it)
+    # person 2 is rejected for the date, and so is their diagnosis, saying why
     assert (result.records_in, result.stored, result.rejected) == (4, 2, 2)
-    reasons = sorted(p.reason for p in result.problems)
-    assert reasons[0] == "no person with this person_id in the import or in the registry"
+    assert [p.describe() for p in result.problems] == [
+        "person.csv, line 3, field 'birth_date': value '1970-02-30': this date does not exist "
+        "(check the day and the month)",
+        "diagnosis.csv, line 3, field 'person_id': value '2': the person's own record "
+        "(person.csv:3) has a problem: correct it there, and this record is imported with the "
+        "person",
+    ]
     assert [r["source_id"] for r in _rows(tmp_path / "r.duckdb", "person")] == ["MRN-1"]
 
 
@@ -384,10 +389,11 @@ def test_a_death_is_one_per_person_after_the_birth_and_of_a_known_person(tmp_pat
     registry = tmp_path / "r.duckdb"
     result = _import(source, registry, errors="report")
     assert (result.records_in, result.stored, result.rejected) == (14, 8, 6)
-    assert sorted(p.describe() for p in result.problems) == [
+    problems = sorted(p.describe() for p in result.problems)
+    assert problems == [
         "death.csv:3, field 'death_date': value '1959-12-31': before the person's birth (born "
         "1960-01-01): correct the death date, or the birth date of the person",
-        "death.csv:5, field 'person_source_id': value 'MRN-3': a second death of this person "
+        "death.csv:5, field 'person_id': value '3': a second death of this person "
         "in the import (first at death.csv:4): a person dies once; keep the one death row "
         "that is right",
         "death.csv:6, field 'person_id': value '9': no person with this person_id in the "
@@ -407,10 +413,116 @@ def test_a_death_is_one_per_person_after_the_birth_and_of_a_known_person(tmp_pat
         (1, dt.date(2020, 3, 1), "ICD10CM", "J84.9", "death.csv:2"),
         (3, dt.date(2021, 1, 1), None, None, "death.csv:4"),
     ]  # fmt: skip
-    # by default the first problems refuse the import, nothing written
+    # by default the problems refuse the import, nothing written: the same ones, all at once
     refused = _import(source, tmp_path / "stop.duckdb")
     assert (refused.status, refused.stored, refused.rejected) == ("refused", 0, 14)
+    assert sorted(p.describe() for p in refused.problems) == problems
     assert not (tmp_path / "stop.duckdb").exists()
+
+
+def test_a_second_death_names_the_person_as_death_csv_does(tmp_path: Path) -> None:
+    """death.csv names its person by person_id, which person.csv links to the person's
+    source id: a second death of one person, in the files or in the registry, is refused
+    naming death.csv's line, its field person_id and its value as written (never the source
+    id the import links it to), and what to do."""
+    source = _person_files(tmp_path / "in", DEATH_PERSONS)
+    (source / "death.csv").write_text("person_id,death_date\n3,2021-01-01\n3,2021-02-01\n")
+    registry = tmp_path / "r.duckdb"
+    refused = _import(source, registry)
+    assert [p.as_dict() for p in refused.problems] == [
+        {"file": None, "record": "death.csv:3", "field": "person_id", "value": "3",
+         "reason": "a second death of this person in the import (first at death.csv:2): a "
+         "person dies once; keep the one death row that is right", "severity": "error"},
+    ]  # fmt: skip
+    (source / "death.csv").write_text("person_id,death_date\n3,2021-01-01\n")
+    assert _import(source, registry).status == "stored"
+    # another source (a source_record of its own) gives her (site a, MRN-3) person_id 7
+    other = _person_files(tmp_path / "other", "7,MRN-3,a,F,1970-01-01,,,\n")
+    (other / "death.csv").write_text("person_id,death_date,source_record\n7,2021-02-01,D-7\n")
+    again = _import(other, registry)
+    assert [p.describe() for p in again.problems] == [
+        "death.csv:2, field 'person_id': value '7': the registry holds a death of this person "
+        "already (death_date 2021-01-01, import 1): a person dies once; give the death in one "
+        "source only (a re-import of the same source and record updates it)"
+    ]
+
+
+def test_every_problem_is_reported_in_one_refusal(tmp_path: Path) -> None:
+    """With --errors stop, bad dates in diagnosis.csv (one that does not exist, one in the
+    future) and the death problems (a person neither in person.csv nor in the registry, a
+    second death) are reported in the one refusal, nothing written; once they are corrected
+    the same files import with no new problem. 6 persons + 4 diagnoses + 3 deaths read."""
+    source = _person_files(tmp_path / "in", DEATH_PERSONS)
+    diagnoses = "person_id,code_system,code,diagnosis_date\n{}3,ICD10CM,M33.10,2020-01-01\n"
+    (source / "diagnosis.csv").write_text(
+        diagnoses.format("1,ICD10CM,M33.10,2020-02-30\n2,ICD10CM,M33.10,2999-01-01\n")
+    )
+    (source / "death.csv").write_text(
+        "person_id,death_date\n9,2021-01-01\n5,2021-01-01\n5,2021-02-01\n"
+    )
+    registry = tmp_path / "r.duckdb"
+    refused = _import(source, registry)
+    assert refused.records_in == 12
+    assert _refused(refused, registry) == [
+        "diagnosis.csv, line 2, field 'diagnosis_date': value '2020-02-30': this date does not "
+        "exist (check the day and the month)",
+        "diagnosis.csv:3, field 'diagnosis_date': value '2999-01-01': a date in the future "
+        f"(after {dt.date.today().isoformat()}); correct the date",
+        "death.csv:2, field 'person_id': value '9': no person with this person_id in the "
+        "import or in the registry",
+        "death.csv:4, field 'person_id': value '5': a second death of this person in the "
+        "import (first at death.csv:3): a person dies once; keep the one death row that is "
+        "right",
+    ]
+    (source / "diagnosis.csv").write_text(
+        diagnoses.format("1,ICD10CM,M33.10,2020-02-28\n2,ICD10CM,M33.10,2020-01-01\n")
+    )
+    (source / "death.csv").write_text("person_id,death_date\n6,2021-01-01\n5,2021-01-01\n")
+    stored = _import(source, registry)
+    assert (stored.status, stored.records_in, stored.stored, stored.problems) == (
+        "stored", 11, 11, []
+    )  # fmt: skip
+
+
+def test_a_record_of_a_person_whose_own_row_is_bad_says_so(tmp_path: Path) -> None:
+    """A person's own row with a bad value (a date that does not exist, found at reading; one
+    in the future, found by the checks) takes the person's other records with it, each saying
+    so in the same refusal, none called a record of an unknown person. With --errors report
+    the others are stored, and person 2's diagnosis is not given to the registry's person 2
+    (another person, MRN-9)."""
+    registry = tmp_path / "r.duckdb"
+    first = _person_files(tmp_path / "first", "2,MRN-9,b,M,1940-01-01,,,\n")
+    assert _import(first, registry).status == "stored"
+    source = _person_files(
+        tmp_path / "in",
+        "1,MRN-1,a,F,1950-01-01,,,\n2,MRN-2,a,F,1970-02-30,,,\n3,MRN-3,a,F,2999-01-01,,,\n",
+    )
+    (source / "diagnosis.csv").write_text(
+        "person_id,code_system,code,diagnosis_date\n1,ICD10CM,M33.10,2020-01-01\n"
+        "2,ICD10CM,M33.10,2020-01-01\n3,ICD10CM,M33.10,2020-01-01\n"
+    )
+    (source / "death.csv").write_text("person_id,death_date\n3,2021-01-01\n")
+    own = "has a problem: correct it there, and this record is imported with the person"
+    expected = [
+        "person.csv, line 3, field 'birth_date': value '1970-02-30': this date does not exist "
+        "(check the day and the month)",
+        f"diagnosis.csv, line 3, field 'person_id': value '2': the person's own record "
+        f"(person.csv:3) {own}",
+        "person.csv:4, field 'birth_date': value '2999-01-01': a date in the future (after "
+        f"{dt.date.today().isoformat()}); correct the date",
+        f"diagnosis.csv:4, field 'person_id': value '3': the person's own record "
+        f"(person.csv:4) {own}",
+        f"death.csv:2, field 'person_id': value '3': the person's own record (person.csv:4) {own}",
+    ]
+    refused = _import(source, registry)
+    assert refused.status == "refused" and [p.describe() for p in refused.problems] == expected
+    reported = _import(source, registry, errors="report")
+    assert (reported.records_in, reported.stored, reported.rejected) == (7, 2, 5)
+    assert [p.describe() for p in reported.problems] == expected
+    assert [(r["person_id"], r["source_id"]) for r in _rows(registry, "person")] == [
+        (2, "MRN-9"), (1, "MRN-1")
+    ]  # fmt: skip
+    assert [r["person_id"] for r in _rows(registry, "diagnosis")] == [1]
 
 
 def test_a_death_again_updates_it_and_a_second_record_of_it_is_refused(tmp_path: Path) -> None:

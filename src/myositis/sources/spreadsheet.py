@@ -14,7 +14,9 @@ Rules (``docs/sources.md``):
   ``cancelled``, which are rejected with that reason;
 - persons: ``person_id`` links the files; a person's ``source_id`` (MRN, study number) is
   ``person_id`` when left empty. Rows naming a ``person_id`` that ``person`` does not list
-  belong to that person of the registry;
+  belong to that person of the registry; rows of a person whose own row has a bad value are
+  rejected with it (they are not taken for the registry's person of that ``person_id``).
+  Messages name a row's person by the ``person_id`` it gives;
 - laboratory: ``value``, ``unit`` and ``uln`` (in ``uln_unit``, default ``unit``) are the
   laboratory's; they are stored converted to the test's canonical unit with the value and unit
   as given kept (a registry exported to CSV carries ``source_value`` and ``source_unit``, which
@@ -29,6 +31,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,7 +40,7 @@ import pyarrow as pa
 from myositis.errors import SourceError
 from myositis.progress import Progress, silent
 from myositis.registry.schema import IMPORT_KEYS, PROVENANCE_COLUMNS, REGISTRY_TABLES, TABLES
-from myositis.sources.checks import REQUIRED
+from myositis.sources.checks import PERSON_FAILED, REQUIRED
 from myositis.sources.contract import (
     IMPORT_TABLES,
     Batch,
@@ -136,7 +139,7 @@ class Reader(SourceReader):
     def batches(self, intake: Intake, progress: Progress = silent) -> Iterator[Batch]:
         """Yield the rows of every table file of the folder or workbook."""
         sheets = self._sheets(intake)
-        persons: dict[int, str] = {}
+        persons = _Persons()
         done = 0
         for table in IMPORT_TABLES:
             sheet = sheets.get(table)
@@ -193,14 +196,23 @@ class Reader(SourceReader):
         return {table: open_sheet(path) for table, path in files.items()}
 
 
+@dataclass
+class _Persons:
+    """The persons of the person sheet by ``person_id``: the ``source_id`` of each one read,
+    and where the row of each one not read (a bad value) is."""
+
+    read: dict[int, str] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
 class _TableReader:
     """One sheet of one table, parsed row by row into staging batches."""
 
-    def __init__(self, table: str, sheet: Sheet, intake: Intake, persons: dict[int, str]) -> None:
+    def __init__(self, table: str, sheet: Sheet, intake: Intake, persons: _Persons) -> None:
         self.table = table
         self.sheet = sheet
         self.intake = intake
-        self.persons = persons  # person_id -> source_id, from the person sheet
+        self.persons = persons  # read first: the person sheet comes first (IMPORT_TABLES)
         self.schema = staging_schema(table)
         registry = TABLES[table].names
         self.columns = [
@@ -298,25 +310,36 @@ class _TableReader:
                     field=column, value=cell,
                 )  # fmt: skip
         if bad:
+            if self.table == "person" and row.get("person_id") is not None:
+                self.persons.failed.setdefault(row["person_id"], location)
+            return None
+        if not self._person(row):
+            self.intake.problem(
+                location, PERSON_FAILED.format(at=self.persons.failed[row["person_id"]]),
+                file=self.sheet.name, record=f"line {line}", field="person_id",
+                value=row["person_id"],
+            )  # fmt: skip
             return None
         row["source_location"] = location
-        self._person(row)
         if self.table == "laboratory":
             _laboratory(row)
         row["source_record"] = text.get("source_record") or self._record_key(row)
         return row
 
-    def _person(self, row: dict[str, Any]) -> None:
+    def _person(self, row: dict[str, Any]) -> bool:
+        """Link the row to its person: a person of the person sheet by their source id (the
+        ``person_id`` stays, as the file named the person, for messages). False: the row's
+        person is one whose own row could not be read."""
         if self.table == "person":
             if row.get("source_id") is None and row.get("person_id") is not None:
                 row["source_id"] = str(row["person_id"])
             if row.get("person_id") is not None and row.get("source_id") is not None:
-                self.persons.setdefault(row["person_id"], row["source_id"])
-            return
+                self.persons.read.setdefault(row["person_id"], row["source_id"])
+            return True
         pid = row.get("person_id")
-        if pid is not None and pid in self.persons:
-            row["person_source_id"] = self.persons[pid]
-            row["person_id"] = None
+        if pid is not None and pid in self.persons.read:
+            row["person_source_id"] = self.persons.read[pid]
+        return pid is None or pid in self.persons.read or pid not in self.persons.failed
 
     def _record_key(self, row: dict[str, Any]) -> str | None:
         if self.table not in IMPORT_KEYS or "source_record" not in self.schema.names:

@@ -8,9 +8,13 @@ location and runs, in this order:
    registry's own DuckDB connection (nothing touches the registry's tables yet);
 2. **check**: the shared checks (:mod:`myositis.sources.checks`) and the reader's problems.
    With ``errors="stop"`` (the default) any error refuses the whole import: nothing is written
-   and every problem is reported. With ``errors="report"`` each record with a problem is
-   rejected (with its reason) and the others are stored. Records the source marks entered in
-   error or cancelled are always rejected, never stored;
+   and every problem is reported in one round, not some only once others are corrected: the
+   records with a problem are set aside and step 3 still resolves and checks the others (a
+   problem with the source as a whole, such as a missing column, refuses the import at
+   once). With ``errors="report"`` each record with a problem is rejected (with its reason)
+   and the others are stored; a record of a person whose own record has a problem is rejected
+   with that reason. Records the source marks entered in error or cancelled are always
+   rejected, never stored;
 3. **resolve**: persons by (site, ``source_id``) — a person already in the registry keeps their
    ``person_id``, a new one keeps the source's proposed id when it is free, else gets the next
    free id — then every row's person; ``exposure_id`` and ``assessment_id`` the same way (one
@@ -64,7 +68,13 @@ from myositis.registry.schema import (
     TABLES,
     has_provenance,
 )
-from myositis.sources.checks import death_checks, duplicate_checks, row_checks
+from myositis.sources.checks import (
+    PERSON_FAILED,
+    death_checks,
+    duplicate_checks,
+    person_named,
+    row_checks,
+)
 from myositis.sources.contract import (
     IMPORT_TABLES,
     PERSON_TABLES,
@@ -276,8 +286,16 @@ class _Import:
             self.result.warnings = list(intake.warnings)
             self.progress("checking the records")
             problems = list(intake.problems) + self._check()
-            if self._refuse(problems):
+            # a problem with the source as a whole (a file or sheet that could not be read)
+            # stops here: each record it holds would be reported again below (a person sheet
+            # missing a column: every row of its persons as of an unknown person)
+            if any(p.severity == "error" and p.location is None for p in problems):
+                self._refuse(problems)
                 return
+            # the later checks see only the records that passed these, so every problem is
+            # reported in one round (with --errors stop too: the import is refused anyway)
+            # and none is only the echo of another
+            self._set_aside({p.location for p in problems if p.location})
             problems += self._resolve_persons()
             problems += [_problem(*row) for _, row in death_checks(self.db, self.reader.source)]
             if self._refuse(problems):
@@ -364,19 +382,33 @@ class _Import:
         return [_problem(*row) for _, row in found]
 
     def _refuse(self, problems: list[Problem]) -> bool:
-        """Whether the import stops here (recorded in the result with every problem)."""
+        """Whether the import is refused (recorded in the result with every problem): on any
+        error with ``--errors stop``, on one with the source as a whole with ``report``."""
         self.result.problems = problems
         errors = [p for p in problems if p.severity == "error"]
         whole = any(p.location is None for p in errors)
         if not errors or (self.errors == "report" and not whole):
-            if errors:  # rejected records leave the stage (with every row read with them)
-                self._drop_locations({p.location for p in errors if p.location})
             return False
         self.result.status = "refused"
         self.result.stored = 0
         self.result.rejected = self.result.records_in
         self.result.finished_at = _now()
         return True
+
+    def _set_aside(self, locations: set[str]) -> None:
+        """Take the records read at ``locations`` (each with a problem) out of the stage, with
+        every row read with them, keeping where each person among them was read
+        (``failed_person``: a record of that person is then not stored, for that reason)."""
+        self.db.register("__failed", pa.table({"loc": pa.array(sorted(locations), pa.string())}))
+        try:
+            self.sql(
+                "CREATE TEMP TABLE failed_person AS SELECT source_id, min(source_location) AS "
+                "at FROM stage_person WHERE source_id IS NOT NULL AND source_location IN "
+                "(SELECT loc FROM __failed) GROUP BY source_id"
+            )
+        finally:
+            self.db.unregister("__failed")
+        self._drop_locations(locations)
 
     def _drop_locations(self, locations: set[str]) -> None:
         if not locations:
@@ -427,16 +459,19 @@ class _Import:
                 "s.person_source_id IS NULL AND EXISTS (SELECT 1 FROM main.person p WHERE "
                 "p.person_id = s.person_id)"
             )
+            # the person as the source named them; a person whose own record has a problem is
+            # named with it, not as unknown
             unresolved = self.sql(
-                "SELECT source_location, CASE WHEN person_source_id IS NULL THEN 'person_id' "
-                "ELSE 'person_source_id' END, coalesce(person_source_id, CAST(person_id AS "
-                "VARCHAR)), CASE WHEN person_source_id IN (SELECT source_id FROM main.person "
-                "GROUP BY source_id HAVING count(*) > 1) THEN 'several persons of the registry "
-                "(at different sites) have this source id; import the rows with their person' "
-                "WHEN person_source_id IS NULL THEN 'no person with this person_id in the import "
-                "or in the registry' ELSE 'no person with this source id in the import or in "
-                f"the registry' END FROM {stage} WHERE pid IS NULL AND (person_source_id IS NOT "
-                "NULL OR person_id IS NOT NULL)"
+                f"SELECT s.source_location, {person_named('s')}, CASE WHEN f.at IS NOT NULL "
+                "THEN replace(?, '{at}', f.at) WHEN s.person_source_id IN (SELECT source_id "
+                "FROM main.person GROUP BY source_id HAVING count(*) > 1) THEN 'several persons "
+                "of the registry (at different sites) have this source id; import the rows "
+                "with their person' WHEN s.person_id IS NOT NULL THEN 'no person with this "
+                "person_id in the import or in the registry' ELSE 'no person with this source "
+                f"id in the import or in the registry' END FROM {stage} s LEFT JOIN "
+                "failed_person f ON f.source_id = s.person_source_id WHERE s.pid IS NULL AND "
+                "(s.person_source_id IS NOT NULL OR s.person_id IS NOT NULL)",
+                [PERSON_FAILED],
             )
             problems += [_problem(*row) for row in unresolved]
         return problems

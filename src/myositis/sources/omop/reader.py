@@ -6,11 +6,12 @@ One CDM row is one record (its ``source_location``: ``omop <table> <id column> <
 person's race and an observation period are records of their own), so the accounting is
 records in = CDM rows read = stored + rejected. A CDM row two views give is one record: a
 condition of a local subtype concept is a diagnosis and a subtype (the writer stores both
-rows, or rejects both, under its one location). Every other row names its person by the
-person's ``source_id`` (``person_source_value``, else the ``person_id``); a row of a person
-missing from ``person`` (Eunomia has 2,649 such observation periods) names the ``person_id``
-only, and the writer rejects it ("no person with this person_id"), as it rejects every other
-broken record, so ``--errors report`` imports the rest and lists each.
+rows, or rejects both, under its one location). Every other row keeps the CDM's ``person_id``
+(problems name the person by it, as the CDM does) and is linked to its person by the person's
+``source_id`` (``person_source_value``, else the ``person_id``); a row of a person missing from
+``person`` (Eunomia has 2,649 such observation periods) names the ``person_id`` only, and the
+writer rejects it ("no person with this person_id"), as it rejects every other broken record,
+so ``--errors report`` imports the rest and lists each.
 
 Rows that share their CDM row id (Eunomia as shipped holds 4,384 ``drug_exposure_id``, 6
 ``observation_id`` and 2,183 ``measurement_id`` values twice) are each rejected, named
@@ -145,12 +146,9 @@ class Reader(SourceReader):
                 .concat(" start ")
                 .concat(view.start_date.cast("string"))
             )
-        if table != "person":
+        if table != "person":  # the person_id stays: messages name the person by it
             joined = view.left_join(persons, view.person_id == persons._pid)
-            view = joined.mutate(
-                person_source_id=joined._psid,
-                person_id=ibis.ifelse(joined._psid.isnull(), joined.person_id, None),
-            )
+            view = joined.mutate(person_source_id=joined._psid)
         columns = [c for c in wanted.names if c in view.columns]
         return view.select(*[view[c].cast(wanted.field(c).type).name(c) for c in columns])
 
