@@ -108,6 +108,8 @@ def test_a_file_that_is_no_registry(tmp_path: Path) -> None:
     broken.write_bytes(b"not a database")
     with pytest.raises(RegistryError, match="could not be opened as a DuckDB database"):
         connect(broken)
+    with pytest.raises(RegistryError, match="could not be opened as a DuckDB database"):
+        connect(parse_location(broken))  # a location parsed already (cohort run) alike
 
 
 def test_unreachable_postgres_server_is_named() -> None:

@@ -143,10 +143,10 @@ def run(
     if out is not None and out.is_dir():
         raise MyositisError(f"-o {out}: is a folder; give a file name ending in .csv or .parquet")
     began = time.perf_counter()
-    con = connect(data)
+    location = parse_location(data)
+    con = connect(location)
     try:
         with progress_display(not quiet and not as_json) as progress:
-            location = parse_location(data)
             if not location.omop:
                 # a registry of this project must keep the data model's rules (a repeated key
                 # or an orphan row would be counted as it stands); an OMOP CDM read live is

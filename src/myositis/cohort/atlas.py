@@ -296,17 +296,20 @@ _MEASUREMENT_BOUNDS: Final = {
     "RangeHighRatio": "times_uln",
 }
 
-#: What each value option of an Observation or Measurement bounds (the refusal of ``First``
-#: with one of them names it).
+#: What each value option of an Observation or Measurement bounds, and when a row meets it
+#: (the refusal of ``First`` with one of them names both).
 _VALUE_OPTIONS: Final = {
-    "ValueAsNumber": "value",
-    "ValueAsConcept": "coded value",
-    "ValueAsConceptCS": "coded value",
-    "RangeLow": "lower limit of normal",
-    "RangeHigh": "upper limit of normal",
-    "RangeLowRatio": "value over the lower limit of normal",
-    "RangeHighRatio": "value over the upper limit of normal",
+    "ValueAsNumber": ("value", "is in range"),
+    "ValueAsConcept": ("coded value", "is in the set"),
+    "ValueAsConceptCS": ("coded value", "is in the set"),
+    "RangeLow": ("lower limit of normal", "is in range"),
+    "RangeHigh": ("upper limit of normal", "is in range"),
+    "RangeLowRatio": ("value over the lower limit of normal", "is in range"),
+    "RangeHighRatio": ("value over the upper limit of normal", "is in range"),
 }
+
+#: The unit options of an Observation or Measurement, as :data:`_VALUE_OPTIONS`.
+_UNIT_OPTIONS: Final = {"Unit": ("unit", "is listed"), "UnitCS": ("unit", "is listed")}
 
 #: How Circe's end of the index events stands to the cohort language's (:func:`_index_end`).
 IndexEnd = Literal["as_read", "day_after", "mixed"]
@@ -386,6 +389,9 @@ class _Translator:
         self.notes: list[str] = []
         self.names: dict[int, str] = {}
         self.sets: dict[str, ConceptSet] = {}
+        #: concept set id -> the JSON path and the items, as ATLAS wrote them, of the first
+        #: ConceptSets entry of that id (:meth:`concept_sets`)
+        self.written: dict[int, tuple[str, list[Any]]] = {}
         #: Circe's end of mixed entry events is read (an exit from it, a window from the index
         #: end): their observations and measurements then end the day after their date
         self.entry_end_read = False
@@ -468,6 +474,7 @@ class _Translator:
             expression = self.obj(data.get("expression") or {}, f"{path}.expression")
             self.check_keys(expression, f"{path}.expression", {"items"})
             items = self.array(expression.get("items"), f"{path}.expression.items")
+            self.written.setdefault(cid, (f"{path}.expression.items", items))
             pending.append((cid, name, path, items))
         used = self.used_codesets()
         taken: set[str] = set()
@@ -664,11 +671,13 @@ class _Translator:
     def laboratory(self, inner: Mapping[str, Any], where: str, test: str) -> dict[str, Any]:
         """A Circe ``Measurement`` of registry test ``test`` -> laboratory events (module
         docstring); the values are the registry's, in the test's canonical unit. ``First``
-        with a bound is refused (:meth:`first_with_values`)."""
+        with a bound on the values is refused (:meth:`first_with_bounds`)."""
         self.check_keys(
             inner, where, {"CodesetId", "First", "ValueAsNumber", "RangeHighRatio", "Unit"}
         )
-        self.first_with_values(inner, where, "measurement")
+        # a registry test's Unit converts the ValueAsNumber bound (unit_scale, with a note on
+        # the units read): First beside it is not refused
+        self.first_with_bounds(inner, where, "measurement", units=False)
         canonical = lab_tests()[test]
         values: dict[str, Any] = {"domain": "laboratory", "test": test}
         factor = self.unit_scale(inner.get("Unit"), f"{where}.Unit", test)
@@ -704,7 +713,7 @@ class _Translator:
         ``value_concept_set`` (:meth:`value_concept_set`); ``Unit``/``UnitCS`` -> ``units``
         (:meth:`units`). A row without the number or limit a bound reads never matches, in
         Circe (a comparison with null) as in the cohort language. ``First`` with any of these
-        is refused (:meth:`first_with_values`, :meth:`first_with_units`)."""
+        is refused (:meth:`first_with_bounds`)."""
         known = {
             "CodesetId",
             "First",
@@ -715,8 +724,7 @@ class _Translator:
             *_MEASUREMENT_BOUNDS,
         }
         self.check_keys(inner, where, known, _MEASUREMENT_REASONS)
-        self.first_with_values(inner, where, "measurement")
-        self.first_with_units(inner, where, "measurement")
+        self.first_with_bounds(inner, where, "measurement")
         values: dict[str, Any] = {"domain": "measurement"}
         if name is None:
             values["any_code"] = True
@@ -797,7 +805,7 @@ class _Translator:
                 selection, path, "a unit", "unit_concept_id", " (list the units in Unit)"
             )
             self.codeset(cid, f"{path}.CodesetId")  # a known, non-empty set
-            at, items = self.raw_items(self.integer(cid, f"{path}.CodesetId"))
+            at, items = self.written[self.integer(cid, f"{path}.CodesetId")]
             for j, raw in enumerate(items):
                 item = self.obj(raw, f"{at}[{j}]")
                 vocabulary = "the OMOP vocabulary's concepts, which unit codes cannot list"
@@ -858,15 +866,6 @@ class _Translator:
             )
         return code
 
-    def raw_items(self, cid: int) -> tuple[str, list[Any]]:
-        """The JSON path and the items, as ATLAS wrote them, of concept set ``cid``."""
-        for i, raw in enumerate(self.array(self.data.get("ConceptSets"), "ConceptSets")):
-            if isinstance(raw, Mapping) and raw.get("id") == cid:
-                path = f"ConceptSets[{i}].expression.items"
-                expression = self.obj(raw.get("expression") or {}, f"ConceptSets[{i}].expression")
-                return path, self.array(expression.get("items"), path)
-        raise self.bad("ConceptSets", f"concept set {cid} is not among ConceptSets")
-
     def four_places(self, raw: Any, path: str) -> Range:
         """A Circe ``NumericRange`` on a value as recorded -> :class:`Range`, each bound to 4
         decimals as Circe writes it (:func:`_four_places`)."""
@@ -878,36 +877,27 @@ class _Translator:
 
         return self.bounds(raw, path, Range, number, "a number")
 
-    def first_with_values(self, inner: Mapping[str, Any], where: str, noun: str) -> None:
+    def first_with_bounds(
+        self, inner: Mapping[str, Any], where: str, noun: str, *, units: bool = True
+    ) -> None:
         """Refuse ``First`` beside a bound on a row's values (``ValueAsNumber``,
-        ``ValueAsConcept``, ``RangeLow``, ...): Circe numbers a person's rows of the concept set
-        (the ``ordinal`` of the inner query, ``ObservationSqlBuilder.java``,
-        ``MeasurementSqlBuilder.java``) before the outer WHERE bounds the values, so it keeps
-        the first row if its value is in range, where the cohort language bounds the values
-        first and would take the first row in range. The refusal names the first bound."""
+        ``ValueAsConcept``, ``RangeLow``, ...) or, with ``units``, on its unit (``Unit``,
+        ``UnitCS``): Circe numbers a person's rows of the concept set (the ``ordinal`` of the
+        inner query, ``ObservationSqlBuilder.java``, ``MeasurementSqlBuilder.java``) before the
+        outer WHERE bounds the values and the unit (``unit_concept_id``), so it keeps the first
+        row if its value is in range, where the cohort language bounds the values first and
+        would take the first row in range. The refusal names the first bound, the values'
+        before the unit's."""
         if not inner.get("First"):
             return
-        for key, what in _VALUE_OPTIONS.items():
+        options = {**_VALUE_OPTIONS, **(_UNIT_OPTIONS if units else {})}
+        for key, (what, fits) in options.items():
             if not _empty(inner.get(key)):
-                fits = "is in the set" if key.startswith("ValueAsConcept") else "is in range"
                 raise self.refuse(
                     f"{where}.{key}",
                     f"with First: Circe bounds the {what} of the person's first {noun} of the "
                     f"concept set, where the cohort language would take the first {noun} whose "
                     f"{what} {fits} (drop one of the two)",
-                )
-
-    def first_with_units(self, inner: Mapping[str, Any], where: str, noun: str) -> None:
-        """Refuse ``First`` beside ``Unit`` or ``UnitCS``, as :meth:`first_with_values`: Circe
-        numbers the rows (``ordinal``) before it bounds the unit (``unit_concept_id`` in the
-        outer WHERE, ``ObservationSqlBuilder.java``, ``MeasurementSqlBuilder.java``)."""
-        for key in ("Unit", "UnitCS"):
-            if inner.get("First") and not _empty(inner.get(key)):
-                raise self.refuse(
-                    f"{where}.{key}",
-                    f"with First: Circe bounds the unit of the person's first {noun} of the "
-                    f"concept set, where the cohort language would take the first {noun} whose "
-                    "unit is listed (drop one of the two)",
                 )
 
     def observation(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -919,7 +909,7 @@ class _Translator:
         (``ordinal``) before it bounds the value: ``First`` with ``ValueAsNumber`` is the first
         observation if its value is in range, where the cohort language would take the first
         in range, so the two together are refused, as are ``First`` and a coded value
-        (:meth:`first_with_values`) and ``First`` and a unit (:meth:`first_with_units`).
+        and ``First`` and a unit (:meth:`first_with_bounds`).
         ``Unit``/``UnitCS`` -> ``units``, as on a Measurement (:meth:`units`)."""
         known = {
             "CodesetId",
@@ -942,8 +932,7 @@ class _Translator:
             )
         else:
             values["concept_set"] = self.codeset(inner["CodesetId"], f"{where}.CodesetId")
-        self.first_with_values(inner, where, "observation")
-        self.first_with_units(inner, where, "observation")
+        self.first_with_bounds(inner, where, "observation")
         if not _empty(inner.get("ValueAsNumber")):
             values["value"] = self.four_places(inner["ValueAsNumber"], f"{where}.ValueAsNumber")
         coded = self.value_concept_set(inner, where, "observation")

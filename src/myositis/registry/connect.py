@@ -248,14 +248,17 @@ def _spark(text: str) -> Location:
     )
 
 
-def connect(url: str | Path, *, read_only: bool = True, check: bool = True) -> BaseBackend:
-    """Open the registry at ``url`` as an Ibis backend.
+def connect(
+    url: str | Path | Location, *, read_only: bool = True, check: bool = True
+) -> BaseBackend:
+    """Open the registry at ``url`` (or at a location :func:`parse_location` gave) as an Ibis
+    backend.
 
     With ``check`` (the default) every table and column of the data model must be present
     with a usable type (:func:`myositis.registry.conformance.check_conformance`); a folder's
     values are checked as they load. ``read_only`` opens a DuckDB file for reading only.
     """
-    location = parse_location(url)
+    location = url if isinstance(url, Location) else parse_location(url)
     con = open_engine(location, read_only=read_only)
     if check:
         from myositis.registry.conformance import check_conformance

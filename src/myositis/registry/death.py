@@ -88,9 +88,6 @@ def records_after_death(con: BaseBackend, persons: ir.Table | None = None) -> li
         last = (joined._died + ibis.interval(days=GRACE_DAYS)).cast("timestamp").cast("date")
         late = joined.filter(joined[column].notnull() & (joined[column] > last))
         counts = late.aggregate(_rows=late.count(), _persons=late.person_id.nunique())
-        row = counts.to_pyarrow().to_pylist()[0]
-        if not row["_rows"]:
-            continue
         located = "source_location" in t.columns
         shown = late.select(
             person_id=late.person_id,
@@ -99,13 +96,18 @@ def records_after_death(con: BaseBackend, persons: ir.Table | None = None) -> li
             source_location=late.source_location if located else ibis.null().cast("string"),
         )
         first = shown.order_by(["person_id", "day", "source_location"]).limit(1)
+        # the counts beside the first row, in one query: no row when none is late
+        rows = counts.cross_join(first).to_pyarrow().to_pylist()
+        if not rows:
+            continue
+        row = rows[0]
         found.append(
             AfterDeath(
                 table,
                 column,
                 int(row["_rows"]),
                 int(row["_persons"]),
-                first.to_pyarrow().to_pylist()[0],
+                {key: row[key] for key in shown.columns},
             )
         )
     return found
