@@ -1,7 +1,8 @@
 """The checks of a study run before its cohort (myositis.registry.checked): the integrity rules,
-the data fingerprint and the coded values, made again except on a DuckDB file that passed them
-and has not changed since; any write to the file, even with its modification time put back,
-makes the next run check again, and a registry that breaks a rule is refused on every run."""
+the data fingerprint, the coded values and the records after a death, made again except on a
+DuckDB file that passed them and has not changed since; any write to the file, even with its
+modification time put back, makes the next run check again, and a registry that breaks a rule
+is refused on every run."""
 
 from __future__ import annotations
 
@@ -37,13 +38,14 @@ def _clean(path: Path) -> Path:
     return path
 
 
-def _run(path: Path | str) -> tuple[IntegrityStep, Fingerprint, list[str]]:
-    """The three checks, in a study run's order, on a new connection."""
+def _run(path: Path | str) -> tuple[IntegrityStep, Fingerprint, list[str], list[str]]:
+    """The four checks, in a study run's order, on a new connection."""
     con = connect(path)
     try:
         checks = RegistryChecks(con, parse_location(path))
         integrity = checks.integrity()
-        found = (integrity, checks.fingerprint(read_metadata(con)), checks.coded_values())
+        fingerprint = checks.fingerprint(read_metadata(con))
+        found = (integrity, fingerprint, checks.coded_values(), checks.after_death())
         checks.keep()
         return found
     finally:
@@ -58,7 +60,12 @@ def _no_check(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("checked again")
 
-    for name in ("check_integrity", "verified_fingerprint", "vocabulary_problems"):
+    for name in (
+        "check_integrity",
+        "verified_fingerprint",
+        "vocabulary_problems",
+        "records_after_death",
+    ):
         monkeypatch.setattr(checked, name, refuse)
 
 
@@ -72,19 +79,43 @@ def test_an_unchanged_file_that_passed_is_not_checked_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _own_cache: Path
 ) -> None:
     path = _clean(tmp_path / "r.duckdb")
-    first, fingerprint, unmatched = _run(path)
+    first, fingerprint, unmatched, late = _run(path)
     assert first.method == "checked" and first.checked_at
     assert fingerprint.method == "computed"  # made by hand: no fingerprint was recorded
     assert len(list((_own_cache / "checked").glob("*.json"))) == 1
     _no_check(monkeypatch)
-    again, same, notes = _run(path)
+    again, same, notes, late_again = _run(path)
     assert (again.method, again.checked_at) == ("unchanged", first.checked_at)
     assert "has not changed since" in again.detail
     assert again.as_dict()["method"] == "unchanged"
     assert (same.value, same.method, notes) == (fingerprint.value, "computed", unmatched)
+    assert late == late_again == []
     assert same.value == data_fingerprint(connect(path))
     assert same.detail.startswith(f"obtained by a run at {first.checked_at}: computed now")
     assert same.detail.endswith("the file has not changed since, so it was not computed again")
+
+
+def test_records_long_after_a_death_are_a_note_kept_with_the_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Person 1 died on 1 March 2020; a diagnosis of 1 June (92 days later, more than the 60
+    days OHDSI's DQD allows) is a note, found by the first run and reused by the next."""
+    death = {"person_id": 1, "death_date": D(2020, 3, 1)}
+    con = registry(
+        tmp_path / "r.duckdb",
+        person=[person(1), person(2)],
+        diagnosis=[dx(1, D(2020, 1, 1)), dx(1, D(2020, 6, 1)), dx(2, D(2020, 6, 1))],
+        death=[death],
+    )
+    con.disconnect()
+    *_, late = _run(tmp_path / "r.duckdb")
+    assert len(late) == 1
+    assert late[0].startswith(
+        "Records dated more than 60 days after the person's death: diagnosis.diagnosis_date: "
+        "1 row(s) of 1 person(s) (first: person_id 1, diagnosis_date 2020-06-01"
+    )
+    _no_check(monkeypatch)
+    assert _run(tmp_path / "r.duckdb")[3] == late
 
 
 def test_a_file_written_to_is_checked_again_and_refused_when_broken(tmp_path: Path) -> None:

@@ -232,6 +232,7 @@ def test_header_and_run_record(run: StudyRun, results: dict[str, Any]) -> None:
         "integrity",
         "fingerprint",
         "coded values",
+        "records after death",
         "cohort",
         "analysis: characteristics",
         "analysis: outcome cdasi_activity",

@@ -61,6 +61,7 @@ def test_every_step_is_timed_in_order(record: dict[str, Any]) -> None:
         "integrity",
         "fingerprint",
         "coded values",
+        "records after death",
         "cohort",
         *(f"analysis: {a}" for a in ANALYSES),
         "report",

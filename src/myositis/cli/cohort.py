@@ -147,16 +147,21 @@ def run(
     con = connect(location)
     try:
         with progress_display(not quiet and not as_json) as progress:
+            late: list[str] = []
             if not location.omop:
                 # a registry of this project must keep the data model's rules (a repeated key
                 # or an orphan row would be counted as it stands); an OMOP CDM read live is
                 # taken as published (Eunomia itself has observation periods of no person)
                 progress("checking the registry's integrity")
-                RegistryChecks(con, location).integrity()
+                checks = RegistryChecks(con, location)
+                checks.integrity()
+                late = checks.after_death()
             result = run_cohort(con, definition, progress=progress)
     finally:
         con.disconnect()
     seconds = time.perf_counter() - began
+    for note in late:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     if out is not None:
         _write_members(result.members, out)
     if as_json:

@@ -1,5 +1,6 @@
 """The checks a study run makes of its registry before the cohort (the integrity rules, the data
-fingerprint, the coded values no study can match), and what it reuses of them for a DuckDB file
+fingerprint, the coded values no study can match, the records dated well after a death), and
+what it reuses of them for a DuckDB file
 that has not changed since an earlier run made them.
 
 Why. The checks read every table. On a SYNTHETIC registry of 1,000,000 persons the integrity
@@ -20,12 +21,12 @@ checks, so a change made during them gives a state nothing was kept for.
 
 Kept: one small JSON file per file state in the ``checked`` folder of the cache folder
 (:mod:`myositis.cache`): when the rules were checked, the fingerprint and how it was obtained,
-the coded-value notes. Only a registry that passed the rules is kept (one that breaks a rule is
-checked, and refused, on every run). ``MYOSITIS_INTEGRITY_CACHE=off`` checks every run.
-PostgreSQL and Spark registries, folders of CSV or Parquet files and OMOP databases read live
-are checked on every run; ``myositis registry check`` always checks every rule and computes the
-fingerprint from every row. The run's results say which was done (``data_integrity``, and the
-fingerprint's ``detail``).
+the coded-value notes, the note on records dated after a death. Only a registry that passed
+the rules is kept (one that breaks a rule is checked, and refused, on every run).
+``MYOSITIS_INTEGRITY_CACHE=off`` checks every run. PostgreSQL and Spark registries, folders of
+CSV or Parquet files and OMOP databases read live are checked on every run; ``myositis
+registry check`` always checks every rule and computes the fingerprint from every row. The
+run's results say which was done (``data_integrity``, and the fingerprint's ``detail``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ibis import BaseBackend
 
 from myositis.cache import cache_root, keep_json, read_kept, software_digest
 from myositis.registry.connect import Location, engine_version
+from myositis.registry.death import described, records_after_death
 from myositis.registry.fingerprint import Fingerprint, verified_fingerprint
 from myositis.registry.integrity import check_integrity
 from myositis.registry.vocabulary import vocabulary_problems
@@ -105,14 +107,15 @@ def _usable(kept: Any) -> bool:
         and isinstance(kept.get("fingerprint"), dict)
         and {"value", "method", "detail"} <= kept["fingerprint"].keys()
         and isinstance(kept.get("unmatched"), list)
+        and isinstance(kept.get("after_death"), list)
     )
 
 
 class RegistryChecks:
     """The checks of one run on the registry ``con`` at ``location``, each reused when an
     earlier run made it on the same file in the same state (module docstring). Call
-    :meth:`integrity`, :meth:`fingerprint` and :meth:`coded_values` in that order, then
-    :meth:`keep`."""
+    :meth:`integrity`, :meth:`fingerprint`, :meth:`coded_values` and :meth:`after_death` in
+    that order, then :meth:`keep`."""
 
     def __init__(self, con: BaseBackend, location: Location) -> None:
         self._con = con
@@ -165,6 +168,16 @@ class RegistryChecks:
             return [str(note) for note in self._kept["unmatched"]]
         found = vocabulary_problems(self._con)
         self._found["unmatched"] = found
+        return found
+
+    def after_death(self) -> list[str]:
+        """The records dated more than 60 days after the person's death, as one note
+        (:func:`myositis.registry.death.records_after_death`; OHDSI DQD
+        ``plausibleBeforeDeath``: a warning, never a refusal), or none."""
+        if self._kept is not None:
+            return [str(note) for note in self._kept["after_death"]]
+        found = described(records_after_death(self._con))
+        self._found["after_death"] = found
         return found
 
     def keep(self) -> None:

@@ -50,18 +50,37 @@ class AfterDeath:
     persons: int
     first: dict[str, Any]
 
-    def describe(self) -> str:
+    def counted(self, what: str = "") -> str:
+        """How many rows of how many persons (then ``what`` they are), and the first."""
         f = self.first
         where = f" at {f['source_location']}" if f.get("source_location") else ""
         return (
-            f"{self.table}.{self.column}: {self.rows:,} row(s) of {self.persons:,} person(s) "
-            f"dated more than {GRACE_DAYS} days after the person's death (first: person_id "
-            f"{f['person_id']}, {self.column} {_iso(f['day'])}{where}, death_date "
-            f"{_iso(f['died'])}). Records shortly after a death are usual "
-            "(results reported, bills closed) and are not counted; these are later: check the "
-            "death date (the right person and day?) and these records, and correct whichever "
-            "is wrong (OHDSI DQD plausibleBeforeDeath; not refused)."
+            f"{self.table}.{self.column}: {self.rows:,} row(s) of {self.persons:,} person(s)"
+            f"{what} (first: person_id {f['person_id']}, {self.column} {_iso(f['day'])}{where}, "
+            f"death_date {_iso(f['died'])})"
         )
+
+    def describe(self) -> str:
+        """One table's warning (``myositis registry check``, an import)."""
+        return f"{self.counted(f' {_LATE}')}. {_ADVICE}"
+
+
+#: What the rows counted are, and what to do about them.
+_LATE: Final = f"dated more than {GRACE_DAYS} days after the person's death"
+_ADVICE: Final = (
+    "Records shortly after a death are usual (results reported, bills closed) and are not "
+    "counted; these are later: check the death date (the right person and day?) and these "
+    "records, and correct whichever is wrong (OHDSI DQD plausibleBeforeDeath; not refused)."
+)
+
+
+def described(found: list[AfterDeath]) -> list[str]:
+    """Every table's rows of :func:`records_after_death` in one note (a study's notes), or
+    none."""
+    if not found:
+        return []
+    counts = "; ".join(late.counted() for late in found)
+    return [f"Records {_LATE}: {counts}. {_ADVICE}"]
 
 
 def _iso(value: Any) -> str:
@@ -113,4 +132,4 @@ def records_after_death(con: BaseBackend, persons: ir.Table | None = None) -> li
     return found
 
 
-__all__ = ["GRACE_DAYS", "RECORDS", "AfterDeath", "records_after_death"]
+__all__ = ["GRACE_DAYS", "RECORDS", "AfterDeath", "described", "records_after_death"]

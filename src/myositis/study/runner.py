@@ -106,6 +106,9 @@ def run_study(
         say("checking coded values")
         with times.step("coded values"):
             unmatched = checks.coded_values()
+        say("checking records dated after a death")
+        with times.step("records after death"):
+            late = checks.after_death()
         checks.keep()
         try:
             with times.step("cohort"):
@@ -132,7 +135,7 @@ def run_study(
         results = header | analyse_cohort(run, members, spec.analysis, times)
     else:
         results = header | analyse(cohort, spec.analysis, times)
-    results["notes"] = [*unmatched, *results["notes"]]
+    results["notes"] = [*unmatched, *late, *results["notes"]]
     # the report shows every step but its own; results.json, written last, has all of them
     results["run"] = _run_record(engine, spec, times)
     say("writing the report")
