@@ -92,9 +92,10 @@ def synthetic_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_study_cohort_keeps_every_value_on_every_engine(
     engine: Engine, synthetic_registry: Path
 ) -> None:
-    """Every patient field of the study's cohort, days to response included, is the embedded
-    DuckDB's on each engine. Spark once returned no day to response for anyone: the whole
-    in-memory cohort table joined there lost its integer column with nulls."""
+    """Every patient field of the study's cohort, days to response and the recorded death
+    included, is the embedded DuckDB's on each engine. Spark once returned no day to response
+    for anyone: the whole in-memory cohort table joined there lost its integer column with
+    nulls."""
     from myositis.registry.connect import connect
     from myositis.study.runner import study_cohort
     from myositis.study.spec import load_spec
@@ -103,6 +104,9 @@ def test_study_cohort_keeps_every_value_on_every_engine(
     expected = study_cohort(connect(str(synthetic_registry)), spec).patients
     responses = [p.response_days for p in expected]
     assert None in responses and any(d is not None for d in responses)
+    # some members died (the generator's deaths), the others have none
+    deaths = [p.death for p in expected]
+    assert None in deaths and any(d is not None for d in deaths)
     url = engine.location("referral")
     run_cli("registry", "copy", str(synthetic_registry), url, "--replace", "--quiet")
     assert study_cohort(connect(url), spec).patients == expected

@@ -53,8 +53,7 @@ def test_same_seed_same_registry_other_seed_other(small_registry: Path, tmp_path
     assert _checksums(again) == first
     differing = {k for k, v in _checksums(other).items() if first[k] != v}
     # every table changes (metadata through its seed) but those the generator leaves empty
-    # (it writes no deaths)
-    empty = {"observation_period", "import_log", "death"}
+    empty = {"observation_period", "import_log"}
     assert differing == set(TABLES) - empty
 
 

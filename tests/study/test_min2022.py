@@ -187,6 +187,13 @@ def test_one_adverse_event(results: dict[str, Any]) -> None:
     assert (inc["ci_low"], inc["ci_high"]) == pytest.approx((0.1015297471, 22.3434645206), rel=1e-8)
 
 
+def test_no_death(results: dict[str, Any]) -> None:
+    """The series reports no death, and the folder records none (it has no death.csv)."""
+    d = results["deaths"]
+    assert (d["deaths"], d["patients_died"]["n"], d["outside_follow_up"]) == (0, 11, 0)
+    assert d["patients"] == [] and d["by_cause"] == []
+
+
 def test_pruritus_and_myositis(results: dict[str, Any]) -> None:
     """Pruritus improved in all; myositis resolved in the 2 with active muscle disease."""
     assert results["pruritus"]["improved"]["count"] == 11

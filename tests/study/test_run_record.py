@@ -28,6 +28,7 @@ ANALYSES = [
     "dosing",
     "treatment_duration",
     "adverse_events",
+    "deaths",
     "concomitant_therapy",
     "pruritus",
     "myositis",

@@ -18,7 +18,7 @@ from myositis.analysis.myositis_resolution import myositis_resolution
 from myositis.analysis.options import AnalysisOptions
 from myositis.analysis.pruritus import pruritus
 from myositis.analysis.response import response
-from myositis.analysis.safety import adverse_events, treatment_duration
+from myositis.analysis.safety import adverse_events, deaths, treatment_duration
 from myositis.analysis.therapy import concomitant_therapy
 from myositis.analysis.treatment import treatment_periods
 from myositis.codes import CODESET_VERSION, load_codeset
@@ -45,6 +45,7 @@ def analyse(
         ("dosing", dosing),
         ("treatment_duration", treatment_duration),
         ("adverse_events", adverse_events),
+        ("deaths", deaths),
         ("concomitant_therapy", concomitant_therapy),
         ("pruritus", pruritus),
         ("myositis", myositis_resolution),

@@ -46,7 +46,7 @@ from myositis.cohort.cdasi_activity import cdasi_activity
 from myositis.cohort.compile import CompiledCohort, compile_cohort, events_key
 from myositis.cohort.definition import CohortDefinition, ResponseRule
 from myositis.cohort.events import exposure_rows
-from myositis.cohort.members import age_in_years, with_characteristics
+from myositis.cohort.members import Death, age_in_years, death_of, with_characteristics
 from myositis.cohort.plans import planned
 from myositis.cohort.rows import Rows
 from myositis.cohort.staging import (
@@ -102,6 +102,8 @@ class Patient:
     #: the response rule (``instruments.cdasi.response``) at the follow-up used, in the engine
     responder: bool
     response_days: int | None
+    #: the person's recorded death, whenever it falls (``cohort.members``); None: none recorded
+    death: Death | None = None
 
     @property
     def improvement(self) -> float:
@@ -584,6 +586,7 @@ def _patient(r: dict[str, Any]) -> Patient:
         last_followup_days=int(r["last_followup_days"]),
         responder=bool(r["responder"]),
         response_days=None if r["response_days"] is None else int(r["response_days"]),
+        death=death_of(r),
     )
 
 

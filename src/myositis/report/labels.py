@@ -103,6 +103,14 @@ DOSE_STATUS: Final = {
     "no adult label dose comparison (child)": "Child: not compared",
 }
 
+#: Whether a patient was on the JAK inhibitor on the day of death (``analysis.safety``).
+TREATMENT_AT_DEATH: Final = {
+    "on": "On treatment",
+    "on_no_stop_recorded": "On treatment (no stop recorded)",
+    "off": "Off treatment",
+    "not_known": "Not known (no exposure recorded)",
+}
+
 TABLES: Final = {
     "sex": SEX,
     "subtype": SUBTYPE,
@@ -113,6 +121,7 @@ TABLES: Final = {
     "code_status": CODE_STATUS,
     "formulation": FORMULATION,
     "dose_status": DOSE_STATUS,
+    "treatment_at_death": TREATMENT_AT_DEATH,
 }
 
 

@@ -107,6 +107,8 @@ def tables(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         ],
         "dose_regimens": results["dosing"]["regimens"],
         "adverse_events": results["adverse_events"]["by_term"],
+        # an earlier version's results have no deaths: an empty table, as with no deaths
+        "deaths": results.get("deaths", {}).get("patients", []),
         "concomitant_therapies": results["concomitant_therapy"]["by_therapy"],
         "patients": results["patients"],
     }

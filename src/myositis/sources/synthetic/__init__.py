@@ -31,6 +31,7 @@ from myositis.sources.synthetic.background import (
     write_persons,
 )
 from myositis.sources.synthetic.context import DATA_TABLES, Batch, site_name
+from myositis.sources.synthetic.deaths import add_deaths
 from myositis.sources.synthetic.dermatomyositis import add_dm_patient
 from myositis.sources.synthetic.encounters import add_encounters
 from myositis.sources.synthetic.measurements import add_measurements
@@ -122,7 +123,9 @@ def generate_registry(
         encounters = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, 2)))
         # measurements: likewise a stream of their own, read after every other table is written
         measures = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, 3)))
-        _generate_batch(batch, first + 1, n, encounters, measures)
+        # deaths: last of all, on each person's latest record day, from a stream of their own
+        deaths = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, 4)))
+        _generate_batch(batch, first + 1, n, encounters, measures, deaths)
         for table in DATA_TABLES:
             append_arrow(con, table, batch.rows[table].to_arrow())
         exposure_id, assessment_id = batch.next_exposure_id, batch.next_assessment_id
@@ -137,7 +140,7 @@ def generate_registry(
 
 def _generate_batch(
     batch: Batch, first_id: int, n: int, encounters: np.random.Generator,
-    measures: np.random.Generator,
+    measures: np.random.Generator, deaths: np.random.Generator,
 ) -> None:  # fmt: skip
     people = persons(batch, first_id, n)
     is_dm = batch.rng.random(n) < batch.params.dm_per_1000 / 1000
@@ -153,6 +156,7 @@ def _generate_batch(
     write_persons(batch, people)
     add_encounters(batch, people, encounters)
     add_measurements(batch, people, measures)
+    add_deaths(batch, people, deaths)
 
 
 __all__ = [

@@ -373,3 +373,58 @@ CRP_RANGE: Final = (0.0, 5.0)
 #: normal or mildly raised).
 ACTIVE_HEMOGLOBIN_DROP: Final = 0.8
 ACTIVE_CRP_FACTOR: Final = 3.0
+
+#: Deaths (docs/synthetic.md, "Deaths"). Background mortality by age: a Gompertz hazard of
+#: 0.45% a year at age 50 that doubles every 8.5 years (0.2% at 40, 1.0% at 60, 2.3% at 70,
+#: 5.2% at 80, 11.7% at 90), about the average of men and women in the US period life table of
+#: 2019 (Social Security Administration, as used in the 2021 Trustees Report), read
+#: approximately; it leaves out infant mortality and the young adults' accident hump (0.11% of
+#: men at 20 in that table, 0.04% here) and the difference between the sexes.
+DEATH_HAZARD_AT_50: Final = 0.0045
+DEATH_HAZARD_DOUBLING_YEARS: Final = 8.5
+#: DM patients' mortality relative to the background, by subtype: the standardised mortality
+#: ratios of the EULAR/ACR-verified Olmsted County cohort, 3.1 (95% CI 1.1-6.8) for myopathic
+#: DM and 1.1 (0.2-3.3) for clinically amyopathic DM (Kronzer et al., Arthritis Care Res
+#: 2023;75:348-355, PMID 34549549; median follow-up 8.2 years). Clinically amyopathic DM is
+#: the amyopathic and hypomyopathic subtypes (Sontheimer's definition); the juvenile subtypes
+#: take the myopathic ratio (an assumption: the cohort was of adults). Other population-based
+#: cohorts agree on a two- to threefold excess: SMR 2.6 for DM in south-east Norway (Dobloug et
+#: al., Semin Arthritis Rheum 2015;45:301-308), 2.40 in biopsy-proven DM in South Australia
+#: (Limaye et al., Intern Med J 2012;42:191-198).
+DEATH_RATE_RATIO: Final = {
+    "amyopathic": 1.1,
+    "hypomyopathic": 1.1,
+    "classic_active_myositis": 3.1,
+    "classic_postmyopathic": 3.1,
+    "juvenile": 3.1,
+    "juvenile_postmyopathic": 3.1,
+}
+#: Causes of death of DM patients, ICD-10-CM, with relative weights: of the deaths in biopsy-
+#: proven inflammatory myositis in South Australia, cardiovascular disease 31%, infections 22%
+#: and malignancy 11% (Limaye et al. 2012); here myocardial infarction I21.9 for the
+#: cardiovascular deaths, sepsis A41.9 and pneumonia J18.9 half each for the infections,
+#: malignancy of unspecified site C80.1; and interstitial lung disease (pulmonary fibrosis,
+#: J84.10) 15, an assumption for DM's pulmonary deaths (pulmonary complications and
+#: infections were frequent DM-related causes of death in Norway, Dobloug et al. 2015; the
+#: other deaths of Limaye et al. are left out). Normalised: I21.9 39%, C80.1 14%, A41.9 14%,
+#: J18.9 14%, J84.10 19%.
+DEATH_CAUSES_DM: Final = (
+    ("I21.9", 31.0),
+    ("C80.1", 11.0),
+    ("A41.9", 11.0),
+    ("J18.9", 11.0),
+    ("J84.10", 15.0),
+)
+#: Causes of death of the other persons: the US leading causes of 2019 (Kochanek, Xu and
+#: Arias, Mortality in the United States, 2019, NCHS Data Brief 395, 2020), percentages of all
+#: deaths: heart disease 23.1 (I21.9), cancer 21.0 (C80.1), chronic lower respiratory disease
+#: 5.5 (COPD, J44.9), stroke 5.3 (cerebral infarction, I63.9), influenza and pneumonia 1.7
+#: (J18.9); the other causes are left out (the weights are normalised: I21.9 41%, C80.1 37%,
+#: J44.9 9.7%, I63.9 9.4%, J18.9 3.0%).
+DEATH_CAUSES_OTHER: Final = (
+    ("I21.9", 23.1),
+    ("C80.1", 21.0),
+    ("J44.9", 5.5),
+    ("I63.9", 5.3),
+    ("J18.9", 1.7),
+)
