@@ -401,6 +401,8 @@ DM_TWICE = {
     ],
 }
 BEFORE = {"start": -30, "end": 0}
+#: Hospital stays: inpatient visits, and emergency visits that became one.
+HOSPITAL_STAY = {"items": [{"system": "VISIT", "code": "IP"}, {"system": "VISIT", "code": "ERIP"}]}
 #: SARS-CoV-2 RNA (LOINC 94500-6) detected (SNOMED 260373001): 1, 3 and 8.
 SARS_SETS = {
     **CONCEPT_SETS,
@@ -555,12 +557,7 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         {
             "concept_sets": {
                 **CONCEPT_SETS,
-                "hospital_stay": {
-                    "items": [
-                        {"system": "VISIT", "code": "IP"},
-                        {"system": "VISIT", "code": "ERIP"},
-                    ]
-                },
+                "hospital_stay": HOSPITAL_STAY,
             },
             "entry": {"events": [JAK]},
             "inclusion": [
@@ -625,12 +622,7 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         {
             "concept_sets": {
                 **CONCEPT_SETS,
-                "hospital_stay": {
-                    "items": [
-                        {"system": "VISIT", "code": "IP"},
-                        {"system": "VISIT", "code": "ERIP"},
-                    ]
-                },
+                "hospital_stay": HOSPITAL_STAY,
             },
             "entry": {
                 "events": [{"domain": "laboratory", "test": "ck"}],
@@ -667,12 +659,7 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
         {
             "concept_sets": {
                 **CONCEPT_SETS,
-                "hospital_stay": {
-                    "items": [
-                        {"system": "VISIT", "code": "IP"},
-                        {"system": "VISIT", "code": "ERIP"},
-                    ]
-                },
+                "hospital_stay": HOSPITAL_STAY,
             },
             "entry": {
                 "events": [{"domain": "visit", "concept_set": "hospital_stay"}],
@@ -1232,17 +1219,7 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
     # period holding it (2022-06-30). No two periods of a person touch, so none merge.
     "ends_the_day_after": (
         {
-            "concept_sets": {
-                **CONCEPT_SETS,
-                "hospital_stay": {
-                    "items": [
-                        {"system": "VISIT", "code": "IP"},
-                        {"system": "VISIT", "code": "ERIP"},
-                    ]
-                },
-                "sars_cov_2_rna": {"items": [{"system": "LOINC", "code": "94500-6"}]},
-                "detected": {"items": [{"system": "SNOMED", "code": "260373001"}]},
-            },
+            "concept_sets": {**SARS_SETS, "hospital_stay": HOSPITAL_STAY},
             "entry": {
                 "events": [
                     {"domain": "visit", "concept_set": "hospital_stay"},

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from cohort.atlas_json import inclusion_rule
 from myositis.cohort.atlas import read_atlas, translate_atlas
 from myositis.cohort.files import cohort_yaml, read_cohort_file
 from myositis.cohort.language import DateRange, Range, RelativeWindow
@@ -213,15 +214,7 @@ def test_age_and_gender_of_a_criterion() -> None:
 
 
 def _rule(criteria: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": "r",
-        "expression": {
-            "Type": "ALL",
-            "CriteriaList": [criteria],
-            "DemographicCriteriaList": [],
-            "Groups": [],
-        },
-    }
+    return inclusion_rule("r", criteria)
 
 
 def _criterion(**extra: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from cohort.atlas_json import group
 from myositis.cohort.atlas import translate_atlas
 from myositis.cohort.language import RelativeWindow
 from myositis.cohort.run import run_cohort
@@ -31,21 +32,16 @@ HERE = Path(__file__).parent / "atlas"
 def _celecoxib_window(start: int, end: int, count: int, kind: int) -> dict[str, Any]:
     """A CorrelatedCriteria group: ``kind`` (0 exactly, 2 at least) ``count`` celecoxib
     exposures starting ``start`` to ``end`` days from the event (negative: before)."""
-    return {
-        "Type": "ALL",
-        "CriteriaList": [
-            {
-                "Criteria": {"DrugExposure": {"CodesetId": 1}},
-                "StartWindow": {
-                    "Start": {"Days": abs(start), "Coeff": -1 if start < 0 else 1},
-                    "End": {"Days": abs(end), "Coeff": -1 if end < 0 else 1},
-                },
-                "Occurrence": {"Type": kind, "Count": count},
-            }
-        ],
-        "DemographicCriteriaList": [],
-        "Groups": [],
-    }
+    return group(
+        {
+            "Criteria": {"DrugExposure": {"CodesetId": 1}},
+            "StartWindow": {
+                "Start": {"Days": abs(start), "Coeff": -1 if start < 0 else 1},
+                "End": {"Days": abs(end), "Coeff": -1 if end < 0 else 1},
+            },
+            "Occurrence": {"Type": kind, "Count": count},
+        }
+    )
 
 
 def expression(correlated: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import duckdb
 import pytest
 import yaml
 
+from cohort.atlas_json import inclusion_rule
 from cohort.test_atlas_circe import CIRCE, _build_cdm
 from myositis.cohort.atlas import read_atlas, translate_atlas
 from myositis.cohort.files import cohort_yaml
@@ -61,21 +62,14 @@ def _concept(cid: int, code: str, name: str) -> dict[str, Any]:
 
 def _rule(name: str, criterion: dict[str, Any], window: dict[str, Any]) -> dict[str, Any]:
     """An inclusion rule of one criterion with no such event in ``window`` (StartWindow)."""
-    return {
-        "name": name,
-        "expression": {
-            "Type": "ALL",
-            "CriteriaList": [
-                {
-                    "Criteria": {"Death": criterion},
-                    "StartWindow": window,
-                    "Occurrence": {"Type": 0, "Count": 0},
-                }
-            ],
-            "DemographicCriteriaList": [],
-            "Groups": [],
+    return inclusion_rule(
+        name,
+        {
+            "Criteria": {"Death": criterion},
+            "StartWindow": window,
+            "Occurrence": {"Type": 0, "Count": 0},
         },
-    }
+    )
 
 
 def _survivors() -> dict[str, Any]:

@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from cohort.atlas_json import inclusion_rule
 from cohort.test_atlas_circe import CIRCE, _build_cdm
 from conformance.engines import exported_cdm, run_cli
 from myositis.cohort.atlas import read_atlas, translate_atlas
@@ -94,24 +95,17 @@ def expression(
     }
     if rule is not None:
         data["InclusionRules"] = [
-            {
-                "name": "aldolase above the ULN on the index day",
-                "expression": {
-                    "Type": "ALL",
-                    "CriteriaList": [
-                        {
-                            "Criteria": {"Measurement": rule},
-                            "StartWindow": {
-                                "Start": {"Days": 0, "Coeff": -1},
-                                "End": {"Days": 0, "Coeff": 1},
-                            },
-                            "Occurrence": {"Type": 2, "Count": 1},
-                        }
-                    ],
-                    "DemographicCriteriaList": [],
-                    "Groups": [],
+            inclusion_rule(
+                "aldolase above the ULN on the index day",
+                {
+                    "Criteria": {"Measurement": rule},
+                    "StartWindow": {
+                        "Start": {"Days": 0, "Coeff": -1},
+                        "End": {"Days": 0, "Coeff": 1},
+                    },
+                    "Occurrence": {"Type": 2, "Count": 1},
                 },
-            }
+            )
         ]
     return data
 
@@ -515,15 +509,7 @@ def _window(start: int | None, end: int | None, **flags: bool) -> dict[str, Any]
 def _ruled(data: dict[str, Any], criterion: dict[str, Any]) -> dict[str, Any]:
     """``data`` with one inclusion rule: at least one event of ``criterion``."""
     data["InclusionRules"] = [
-        {
-            "name": "rule",
-            "expression": {
-                "Type": "ALL",
-                "CriteriaList": [{"Occurrence": {"Type": 2, "Count": 1}, **criterion}],
-                "DemographicCriteriaList": [],
-                "Groups": [],
-            },
-        }
+        inclusion_rule("rule", {"Occurrence": {"Type": 2, "Count": 1}, **criterion})
     ]
     return data
 

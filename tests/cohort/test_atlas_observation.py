@@ -41,6 +41,7 @@ import duckdb
 import pytest
 import yaml
 
+from cohort.atlas_json import inclusion_rule
 from cohort.test_atlas_circe import CIRCE, _build_cdm
 from cohort.test_atlas_measurement import _item, _set
 from cohort.test_measurement_units import _ucum, code_note, unit_note
@@ -134,22 +135,15 @@ def _window(start: int | None, end: int | None, **flags: bool) -> dict[str, Any]
 def _with_rule(data: dict[str, Any], criterion: dict[str, Any], name: str) -> dict[str, Any]:
     """``data`` with one inclusion rule ``name``: at least one event of ``criterion``."""
     data["InclusionRules"] = [
-        {
-            "name": name,
-            "expression": {
-                "Type": "ALL",
-                "CriteriaList": [
-                    {
-                        "RestrictVisit": False,
-                        "IgnoreObservationPeriod": False,
-                        "Occurrence": {"Type": 2, "Count": 1, "IsDistinct": False},
-                        **criterion,
-                    }
-                ],
-                "DemographicCriteriaList": [],
-                "Groups": [],
+        inclusion_rule(
+            name,
+            {
+                "RestrictVisit": False,
+                "IgnoreObservationPeriod": False,
+                "Occurrence": {"Type": 2, "Count": 1, "IsDistinct": False},
+                **criterion,
             },
-        }
+        )
     ]
     return data
 

@@ -34,6 +34,7 @@ import duckdb
 import pytest
 import yaml
 
+from cohort.atlas_json import inclusion_rule
 from cohort.test_atlas_circe import CIRCE, _build_cdm
 from conformance.engines import run_cli
 from myositis.cohort.atlas import read_atlas, translate_atlas
@@ -96,17 +97,7 @@ def _bleed_with_visit(
             "UseIndexEnd": False,
             "UseEventEnd": True,
         }
-    data["InclusionRules"] = [
-        {
-            "name": "inpatient visit",
-            "expression": {
-                "Type": "ALL",
-                "CriteriaList": [criterion],
-                "DemographicCriteriaList": [],
-                "Groups": [],
-            },
-        }
-    ]
+    data["InclusionRules"] = [inclusion_rule("inpatient visit", criterion)]
     return data
 
 
@@ -287,17 +278,7 @@ def _bleed_during_the_visit(*windows: str) -> dict[str, Any]:
     }
     for key in {"StartWindow", "EndWindow"} - set(windows or ("StartWindow", "EndWindow")):
         del criterion[key]
-    data["InclusionRules"] = [
-        {
-            "name": "bleed during the visit",
-            "expression": {
-                "Type": "ALL",
-                "CriteriaList": [criterion],
-                "DemographicCriteriaList": [],
-                "Groups": [],
-            },
-        }
-    ]
+    data["InclusionRules"] = [inclusion_rule("bleed during the visit", criterion)]
     return data
 
 
