@@ -130,3 +130,27 @@ def test_a_table_shadowed_by_a_temporary_table_is_a_miss(con: BaseBackend) -> No
     assert _run(con)[0] == "compiled"
     con.raw_sql("CREATE TEMPORARY TABLE diagnosis AS SELECT *, 1 AS extra FROM main.diagnosis")
     assert _run(con)[0] == "compiled"
+
+
+def test_a_plan_runs_on_another_registry_of_the_same_schemas_with_its_rows(
+    con: BaseBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key holds no catalog or schema of the connection (the SQL names the tables
+    unqualified): a plan compiled on one registry serves another whose tables have the same
+    schemas, and must read that registry's rows, as compiling afresh there does."""
+    _run(con)
+    other = create_registry(tmp_path / "other.duckdb")
+    for name, rows in ROWS.items():
+        if name != "diagnosis":  # no one has the diagnosis here
+            schema = arrow_schema(name)
+            full = [{f.name: row.get(f.name) for f in schema} for row in rows]
+            append_arrow(other, name, pa.Table.from_pylist(full, schema=schema))
+    cohort = Cohort.model_validate(CASES["rules"][0])
+    kept = run_cohort(other, cohort)
+    monkeypatch.setenv("MYOSITIS_PLAN_CACHE", "off")
+    afresh = run_cohort(other, cohort)
+    assert (kept.run["plan"], afresh.run["plan"]) == ("memory", "uncached")
+    assert [s.remaining for s in kept.attrition] == [s.remaining for s in afresh.attrition]
+    assert [s.remaining for s in kept.attrition][1:] != CASES["rules"][1][1:]
+    assert kept.members.to_pylist() == afresh.members.to_pylist()
+    other.disconnect()

@@ -345,9 +345,28 @@ def _duckdb_rows(con: BaseBackend, table: ir.Table) -> pa.Table:
         # study's one row, a cohort's members), small next to the tables the query reads
         warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
         _register_memtables(con, [table])
-        cursor = con.raw_sql(con.compile(table))
+        sql, schema = _statement(con, table)
+        cursor = con.raw_sql(sql)
         read = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table
-        return read().cast(table.schema().to_pyarrow())
+        return read().cast(schema)
+
+
+#: The last DuckDB statements of :func:`_statement`, by expression.
+_STATEMENTS: dict[Node, tuple[str, pa.Schema]] = {}
+
+
+def _statement(con: BaseBackend, table: ir.Table) -> tuple[str, pa.Schema]:
+    """``table``'s SQL and Arrow schema, kept for the next run of the same expression: a warm
+    cohort reads its plan's view again, and compiling that and converting its schema took 2 ms
+    of the study cohort's 77 ms on 100,000 persons. The text is the same on every DuckDB
+    connection (an in-memory table's name is the expression's own)."""
+    op = table.op()
+    found = _STATEMENTS.get(op)
+    if found is None:
+        if len(_STATEMENTS) >= plans.MEMORY_PLANS:
+            _STATEMENTS.clear()
+        found = _STATEMENTS[op] = (con.compile(table), table.schema().to_pyarrow())
+    return found
 
 
 def _renamed(con: BaseBackend, text: str, names: dict[str, str]) -> str:
