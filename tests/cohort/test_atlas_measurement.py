@@ -492,6 +492,91 @@ def test_first_with_a_bound_on_the_row_is_refused(
     )
 
 
+U_PER_L = _concept("U/L", 8645, "UCUM") | {"DOMAIN_ID": "Unit", "CONCEPT_CLASS_ID": "Unit"}
+UKAT_PER_L = _concept("ukat/L", 0, "UCUM") | {"DOMAIN_ID": "Unit", "CONCEPT_CLASS_ID": "Unit"}
+G_PER_DL = _concept("g/dL", 8713, "UCUM") | {"DOMAIN_ID": "Unit", "CONCEPT_CLASS_ID": "Unit"}
+#: the refusal of First beside a Unit, on every domain a Measurement is read as
+FIRST_WITH_UNIT = (
+    "Unit: not supported: with First: Circe bounds the unit of the person's first measurement "
+    "of the concept set, where the cohort language would take the first measurement whose unit "
+    "is listed (drop one of the two)"
+)
+FIRST_UNIT_CASES = [
+    # CK's LOINC code: the laboratory domain, whose results are read in any unit the registry
+    # converts (the Unit only scales a ValueAsNumber bound): a first CK recorded in ukat/L
+    # before one in U/L keeps the person out of Circe's cohort and was, until 7 December 2026,
+    # the index event here (laboratory ck, first: true, the unit dropped)
+    ("ck in U/L", expression({"CodesetId": 0, "First": True, "Unit": [U_PER_L]})),
+    ("ck in ukat/L", expression({"CodesetId": 0, "First": True, "Unit": [UKAT_PER_L]})),
+    ("other concepts", _other({"CodesetId": 0, "First": True, "Unit": [G_PER_DL]})),
+    ("every measurement", _other({"First": True, "Unit": [U_PER_L]})),
+]
+
+
+@pytest.mark.parametrize(
+    "data", [c[1] for c in FIRST_UNIT_CASES], ids=[c[0] for c in FIRST_UNIT_CASES]
+)
+def test_first_with_a_unit_is_refused_on_every_domain_a_measurement_is_read_as(
+    data: dict[str, Any],
+) -> None:
+    """Circe numbers the measurements of the concept set (``ordinal``, over every row, whatever
+    its unit) before the outer WHERE keeps the units listed (``unit_concept_id in (...)``):
+    the person's first measurement, kept only if its unit is listed. The cohort language
+    bounds the unit first (``measurement``) or has no unit to bound (``laboratory``: a
+    registry test's results in any unit the registry converts), so ``First`` beside ``Unit``
+    is refused with one message wherever the criterion stands: entry event, inclusion rule,
+    censoring event."""
+    with pytest.raises(SpecError) as caught:
+        translate_atlas(copy.deepcopy(data), where="c.json")
+    assert str(caught.value) == f"c.json: {M_ENTRY}.{FIRST_WITH_UNIT}"
+    criterion = data["PrimaryCriteria"]["CriteriaList"][0]["Measurement"]
+    unbounded = {k: v for k, v in criterion.items() if k != "First"}
+    ruled = copy.deepcopy(data)
+    ruled["PrimaryCriteria"]["CriteriaList"][0]["Measurement"] = unbounded
+    ruled["InclusionRules"] = [
+        inclusion_rule(
+            "first measurement in the unit",
+            {"Criteria": {"Measurement": criterion}, "Occurrence": {"Type": 2, "Count": 1}},
+        )
+    ]
+    with pytest.raises(SpecError) as caught:
+        translate_atlas(ruled, where="c.json")
+    rule = "InclusionRules[0].expression.CriteriaList[0].Criteria.Measurement"
+    assert str(caught.value) == f"c.json: {rule}.{FIRST_WITH_UNIT}"
+    censored = copy.deepcopy(data)
+    censored["PrimaryCriteria"]["CriteriaList"][0]["Measurement"] = unbounded
+    censored["CensoringCriteria"] = [{"Measurement": criterion}]
+    with pytest.raises(SpecError) as caught:
+        translate_atlas(censored, where="c.json")
+    assert str(caught.value) == f"c.json: CensoringCriteria[0].Measurement.{FIRST_WITH_UNIT}"
+
+
+def test_a_registry_test_keeps_first_or_a_unit_alone(tmp_path: Path) -> None:
+    """Either alone still imports on a registry test: ``First`` is the first result, a
+    ``Unit`` without ``ValueAsNumber`` reads the results in every unit the registry converts,
+    with its note (the YAML ``myositis cohort import`` writes); both together, the refusal,
+    the same through the command line."""
+    first = translate_atlas(expression({"CodesetId": 0, "First": True}))
+    unit = translate_atlas(expression({"CodesetId": 0, "Unit": [U_PER_L]}))
+    dumped = [
+        i.cohort.entry.events[0].model_dump(exclude_defaults=True, exclude={"end"})
+        for i in (first, unit)
+    ]
+    assert dumped == [
+        {"domain": "laboratory", "test": "ck", "first": True},
+        {"domain": "laboratory", "test": "ck"},
+    ]
+    assert not any(n.startswith("Unit:") for n in first.notes)
+    assert (
+        f"Unit: ck results recorded in any unit the registry converts are compared in U/L; "
+        f"Circe reads only the results recorded in the units listed (first at {M_ENTRY}.Unit)"
+    ) in unit.notes
+    source = tmp_path / "ck_first_in_u_per_l.json"
+    source.write_text(json.dumps(FIRST_UNIT_CASES[0][1]))
+    text = run_cli("cohort", "import", str(source), code=2)
+    assert f"{source.name}: {M_ENTRY}.{FIRST_WITH_UNIT}" in " ".join(text.split())
+
+
 # -- Circe's end of a measurement: the day after its date ------------------------------------
 
 

@@ -60,9 +60,12 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``Observation`` has no ``OccurrenceEndDate``);
   ``Measurement`` -> ``laboratory`` when its concept set is the LOINC code of one of the
   registry's tests (``codes/data/lab_units.csv``: CK 2157-6, ...),
-  with ``ValueAsNumber`` -> ``value`` (in the test's canonical unit; a ``Unit`` converts the
-  bound by the unit's factor) and ``RangeHighRatio`` -> ``times_uln`` (Circe:
-  ``value_as_number / NULLIF(range_high, 0)``, ``MeasurementSqlBuilder.java``); with any other
+  with ``First``, ``ValueAsNumber`` -> ``value`` (in the test's canonical unit; a ``Unit``
+  converts the bound by the unit's factor) and ``RangeHighRatio`` -> ``times_uln`` (Circe:
+  ``value_as_number / NULLIF(range_high, 0)``, ``MeasurementSqlBuilder.java``); ``First``
+  beside ``ValueAsNumber``, ``RangeHighRatio`` or ``Unit`` is refused, as on the
+  ``measurement`` domain beside any bound or unit (Circe numbers the rows before it bounds
+  them); with any other
   concept set (none of the registry's tests), or without a ``CodesetId`` (``any_code``), ->
   ``measurement`` (``First``, ``OccurrenceStartDate``; ``ValueAsNumber`` -> ``value``,
   ``value_as_number`` as recorded; ``ValueAsConcept``/``ValueAsConceptCS`` ->
@@ -296,9 +299,9 @@ _MEASUREMENT_BOUNDS: Final = {
     "RangeHighRatio": "times_uln",
 }
 
-#: What each value option of an Observation or Measurement bounds, and when a row meets it
-#: (the refusal of ``First`` with one of them names both).
-_VALUE_OPTIONS: Final = {
+#: What each value or unit option of an Observation or Measurement bounds, and when a row
+#: meets it (the refusal of ``First`` with one of them names both; the values' first).
+_ROW_BOUNDS: Final = {
     "ValueAsNumber": ("value", "is in range"),
     "ValueAsConcept": ("coded value", "is in the set"),
     "ValueAsConceptCS": ("coded value", "is in the set"),
@@ -306,10 +309,9 @@ _VALUE_OPTIONS: Final = {
     "RangeHigh": ("upper limit of normal", "is in range"),
     "RangeLowRatio": ("value over the lower limit of normal", "is in range"),
     "RangeHighRatio": ("value over the upper limit of normal", "is in range"),
+    "Unit": ("unit", "is listed"),
+    "UnitCS": ("unit", "is listed"),
 }
-
-#: The unit options of an Observation or Measurement, as :data:`_VALUE_OPTIONS`.
-_UNIT_OPTIONS: Final = {"Unit": ("unit", "is listed"), "UnitCS": ("unit", "is listed")}
 
 #: How Circe's end of the index events stands to the cohort language's (:func:`_index_end`).
 IndexEnd = Literal["as_read", "day_after", "mixed"]
@@ -671,13 +673,14 @@ class _Translator:
     def laboratory(self, inner: Mapping[str, Any], where: str, test: str) -> dict[str, Any]:
         """A Circe ``Measurement`` of registry test ``test`` -> laboratory events (module
         docstring); the values are the registry's, in the test's canonical unit. ``First``
-        with a bound on the values is refused (:meth:`first_with_bounds`)."""
+        beside a bound on the values or beside ``Unit`` is refused (:meth:`first_with_bounds`):
+        Circe keeps the person's first measurement of the test only if its unit is listed,
+        which the laboratory domain, reading the results in any unit the registry converts,
+        cannot say."""
         self.check_keys(
             inner, where, {"CodesetId", "First", "ValueAsNumber", "RangeHighRatio", "Unit"}
         )
-        # a registry test's Unit converts the ValueAsNumber bound (unit_scale, with a note on
-        # the units read): First beside it is not refused
-        self.first_with_bounds(inner, where, "measurement", units=False)
+        self.first_with_bounds(inner, where, "measurement")
         canonical = lab_tests()[test]
         values: dict[str, Any] = {"domain": "laboratory", "test": test}
         factor = self.unit_scale(inner.get("Unit"), f"{where}.Unit", test)
@@ -877,21 +880,20 @@ class _Translator:
 
         return self.bounds(raw, path, Range, number, "a number")
 
-    def first_with_bounds(
-        self, inner: Mapping[str, Any], where: str, noun: str, *, units: bool = True
-    ) -> None:
+    def first_with_bounds(self, inner: Mapping[str, Any], where: str, noun: str) -> None:
         """Refuse ``First`` beside a bound on a row's values (``ValueAsNumber``,
-        ``ValueAsConcept``, ``RangeLow``, ...) or, with ``units``, on its unit (``Unit``,
-        ``UnitCS``): Circe numbers a person's rows of the concept set (the ``ordinal`` of the
-        inner query, ``ObservationSqlBuilder.java``, ``MeasurementSqlBuilder.java``) before the
-        outer WHERE bounds the values and the unit (``unit_concept_id``), so it keeps the first
-        row if its value is in range, where the cohort language bounds the values first and
-        would take the first row in range. The refusal names the first bound, the values'
-        before the unit's."""
+        ``ValueAsConcept``, ``RangeLow``, ...) or on its unit (``Unit``, ``UnitCS``): Circe
+        numbers a person's rows of the concept set (the ``ordinal`` of the inner query,
+        ``ObservationSqlBuilder.java``, ``MeasurementSqlBuilder.java``) before the outer WHERE
+        bounds the values and the unit (``unit_concept_id``), so it keeps the first row if its
+        value is in range (its unit listed), where the cohort language bounds the values first
+        and would take the first row in range. A registry test's ``Unit`` too
+        (:meth:`laboratory`): the laboratory domain has no unit to bound, and its ``first``
+        would take the first result in any unit the registry converts. The refusal names the
+        first bound, the values' before the unit's."""
         if not inner.get("First"):
             return
-        options = {**_VALUE_OPTIONS, **(_UNIT_OPTIONS if units else {})}
-        for key, (what, fits) in options.items():
+        for key, (what, fits) in _ROW_BOUNDS.items():
             if not _empty(inner.get(key)):
                 raise self.refuse(
                     f"{where}.{key}",
