@@ -398,7 +398,10 @@ class _Import:
     def _set_aside(self, locations: set[str]) -> None:
         """Take the records read at ``locations`` (each with a problem) out of the stage, with
         every row read with them, keeping where each person among them was read
-        (``failed_person``: a record of that person is then not stored, for that reason)."""
+        (``failed_person``: a record of that person is then not stored, for that reason). A
+        reader that could not read a person's record but knows its source id stages a person
+        row of that id alone at the record's location, for this (the FHIR reader does, for a
+        Patient that is not valid)."""
         self.db.register("__failed", pa.table({"loc": pa.array(sorted(locations), pa.string())}))
         try:
             self.sql(

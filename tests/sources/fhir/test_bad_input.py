@@ -164,3 +164,120 @@ def test_an_ndjson_file_with_a_bom_and_windows_line_endings_imports(tmp_path: Pa
     (folder / "Condition.ndjson").write_bytes(json.dumps(_condition("c1")).encode() + b"\r\n\r\n")
     result = write_import(Reader(folder), tmp_path / "r.duckdb")
     assert (result.status, result.records_in, result.stored) == ("stored", 2, 2)
+
+
+#: The reason given to every other resource of a person whose Patient has a problem.
+OWN = "has a problem: correct it there, and this record is imported with the person"
+NOT_A_DATE = (
+    "not a valid FHIR Patient: Input should be a valid date or datetime, day value is outside "
+    "expected range"
+)
+
+
+def _statement(rid: str, subject: str = "Patient/p1") -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationStatement",
+        "id": rid,
+        "status": "active",
+        "medicationCodeableConcept": {"text": "prednisone 5 MG Oral Tablet"},
+        "subject": {"reference": subject},
+        "effectivePeriod": {"start": "2022-01-01"},
+    }
+
+
+def _bundle(path: Path, resources: list[dict[str, Any]]) -> Path:
+    bundle = {"resourceType": "Bundle", "type": "collection"}
+    path.write_text(json.dumps({**bundle, "entry": [{"resource": r} for r in resources]}))
+    return path
+
+
+def test_the_resources_of_a_patient_that_is_not_valid_fhir_are_named_with_it(
+    tmp_path: Path,
+) -> None:
+    """A Patient that fails validation is never staged, but its id is known: the other
+    resources of that person are rejected as the Patient's (checks.PERSON_FAILED, naming where
+    the Patient was read), not as of a person the import and the registry lack; with --errors
+    report the other persons are stored and every record is accounted for."""
+    path = _bundle(
+        tmp_path / "bundle.json",
+        [
+            _condition("c0"),  # before its Patient: the writer, not the read order, names it
+            {**PATIENT, "birthDate": "1970-02-30"},
+            _condition("c1"),
+            _statement("m1"),
+            {**PATIENT, "id": "p2"},
+            _condition("c2", "Patient/p2"),
+        ],
+    )
+    at = "bundle.json entry 2 Patient/p1"
+    expected = [
+        f"bundle.json, entry 2, Patient/p1, field 'birthDate': {NOT_A_DATE}",
+        f"bundle.json entry 1 Condition/c0, field 'person_source_id': value 'p1': the person's "
+        f"own record ({at}) {OWN}",
+        f"bundle.json entry 3 Condition/c1, field 'person_source_id': value 'p1': the person's "
+        f"own record ({at}) {OWN}",
+        f"bundle.json entry 4 MedicationStatement/m1, field 'person_source_id': value 'p1': the "
+        f"person's own record ({at}) {OWN}",
+    ]
+    registry = tmp_path / "r.duckdb"
+    refused = write_import(Reader(path), registry)
+    assert refused.status == "refused" and not registry.exists()
+    assert [p.describe() for p in refused.problems] == expected
+    reported = write_import(Reader(path), registry, errors="report")
+    assert [p.describe() for p in reported.problems] == expected
+    assert (reported.records_in, reported.stored, reported.rejected) == (6, 2, 4)
+    con = duckdb.connect(str(registry), read_only=True)
+    persons = con.execute("SELECT source_id FROM person").fetchall()
+    diagnoses = con.execute("SELECT source_record FROM diagnosis").fetchall()
+    con.close()
+    assert (persons, diagnoses) == ([("p2",)], [("Condition/c2",)])
+
+
+def test_the_resources_of_a_patient_in_another_ndjson_file_are_named_with_it(
+    tmp_path: Path,
+) -> None:
+    """Bulk data: the Patient that could not be imported (here its person-id identifier is no
+    whole number, which the converter refuses after validation) is named at its line."""
+    folder = tmp_path / "bulk"
+    person_id = {"system": "urn:myositis-outcomes:fhir:sid:person-id", "value": "A7"}
+    _ndjson(folder, "Patient.ndjson", [{**PATIENT, "identifier": [person_id]}])
+    _ndjson(folder, "Condition.ndjson", [_condition("c1")])
+    result, _ = _refused(folder, tmp_path, count=2)
+    assert [p.describe() for p in result.problems] == [
+        "Patient.ndjson, line 1, Patient/p1, field 'identifier': value 'A7': "
+        "urn:myositis-outcomes:fhir:sid:person-id must be a whole number",
+        "Condition.ndjson:1 Condition/c1, field 'person_source_id': value 'p1': the person's "
+        f"own record (Patient.ndjson:1 Patient/p1) {OWN}",
+    ]
+    assert (result.records_in, result.rejected) == (2, 2)
+
+
+def test_the_resources_of_a_patient_without_an_id_are_of_no_person(tmp_path: Path) -> None:
+    """A Patient that is not valid and has no id names no person: a resource referring to a
+    person the data does not hold is reported as such, as before."""
+    patient = {k: v for k, v in PATIENT.items() if k != "id"}
+    invalid = {**patient, "birthDate": "1970-02-30"}
+    path = _bundle(tmp_path / "bundle.json", [invalid, _condition("c1")])
+    result, _ = _refused(path, tmp_path, count=2)
+    assert [p.describe() for p in result.problems] == [
+        f"bundle.json, entry 1, Patient, field 'birthDate': {NOT_A_DATE}",
+        "bundle.json entry 2 Condition/c1, field 'person_source_id': value 'p1': no person "
+        "with this source id in the import or in the registry",
+    ]
+
+
+def test_a_patient_given_twice_once_not_valid_fhir_is_a_duplicate(tmp_path: Path) -> None:
+    """The id of a Patient that is not valid is staged as its person's source id, so a second
+    Patient of that id is the same person given twice, as it would be were both valid: every
+    problem in one round, and no record taken for a person whose data conflict."""
+    invalid = {**PATIENT, "birthDate": "1970-02-30"}
+    path = _bundle(tmp_path / "bundle.json", [invalid, PATIENT, _condition("c1")])
+    result, _ = _refused(path, tmp_path, count=3)
+    assert [p.describe() for p in result.problems] == [
+        f"bundle.json, entry 1, Patient/p1, field 'birthDate': {NOT_A_DATE}",
+        "bundle.json entry 2 Patient/p1, field 'source_id': value 'p1': the same person source "
+        "id appears more than once (first at bundle.json entry 1 Patient/p1); each record must "
+        "be given once",
+        "bundle.json entry 3 Condition/c1, field 'person_source_id': value 'p1': the person's "
+        f"own record (bundle.json entry 1 Patient/p1) {OWN}",
+    ]

@@ -16,6 +16,13 @@ and the component, ``Observation/bp1 component 8480-6``). Resources the registry
 (Medication, Claim, an Observation of no known code, ...) are not records: the import's
 warnings count them by kind, and the converter's notes (a laboratory result kept as an
 observation row for its value, a reference range in another unit, ...) by what happened.
+
+A Patient that is not imported (not valid FHIR, or refused by the converter) still gives the
+writer its id: a ``person`` row of that ``source_id`` alone, at the Patient's location, which
+the Patient's problem sets aside (:func:`_person_of`). The writer then rejects every other
+resource of that person as the Patient's ("the person's own record (``bundle.json entry 2
+Patient/p1``) has a problem", ``checks.PERSON_FAILED``), wherever it was read, rather than as
+of a person the import does not hold. A Patient without an id names no person.
 """
 
 from __future__ import annotations
@@ -110,7 +117,7 @@ class Reader(SourceReader):
                 record=where,
                 field=field,
             )
-            return []
+            return _person_of(raw)
         try:
             rows = converter.rows(resource)
         except Skipped as skip:
@@ -122,20 +129,33 @@ class Reader(SourceReader):
                 raw.location, rej.reason, file=raw.file, record=where, field=rej.field,
                 value=rej.value, severity="rejected",
             )  # fmt: skip
-            return []
+            return _person_of(raw)
         except Bad as bad:
             intake.read()
             intake.problem(
                 raw.location, bad.reason, file=raw.file, record=where, field=bad.field,
                 value=bad.value,
             )  # fmt: skip
-            return []
+            return _person_of(raw)
         intake.read()
         return rows
 
 
 def _kind(raw: Raw) -> str:
     return str(raw.data.get("resourceType"))
+
+
+def _person_of(raw: Raw) -> list[Row]:
+    """The rows of a resource that is not imported: for a Patient with an id, its person's
+    ``source_id`` (``Patient.id``, as :meth:`Converter._patient` takes it; a number as its
+    text, as a reference ``Patient/123`` names it) as a ``person`` row, which the writer sets
+    aside with the Patient's problem and keeps as where that person's own record was read
+    (``failed_person``); none for any other resource."""
+    rid = raw.data.get("id")
+    if _kind(raw) != "Patient" or isinstance(rid, bool) or not isinstance(rid, str | int):
+        return []
+    source_id = str(rid)
+    return [("person", {"source_id": source_id})] if source_id else []
 
 
 def _validation(exc: Exception) -> tuple[str | None, str]:
