@@ -27,16 +27,21 @@ of the two servers) and each cohort of ``--cohorts``:
 ``hand`` is the same text on DuckDB, PostgreSQL and Spark SQL (``cohort_sql.Dialect``);
 ``circe`` is not run on Spark (OHDSI's SqlRender turns its temp tables into real tables of a
 scratch database there; not written here). The methods must return the same rows (asserted;
-the run stops otherwise). Each measurement runs in a fresh child process (``--child``; the
-package byte-compiled first, as ``pip install`` leaves it: ``record.byte_compile_package``):
-its first run is kept as ``cold`` (imports, the engine's first queries and the builder's first
-compile: a compiled-plan cache cannot hide it), then ``--runs`` timed runs give the ``warm``
-median; the child's peak RSS (``ru_maxrss``). The builders' children run with the garbage
-collector's thresholds of the ``myositis`` program (``myositis.cli.GC_THRESHOLDS``). With
-``--study-size N`` (default 1,000,000; 0 skips it) the whole ``myositis study run``
-(``run_study``, report included) runs on the DuckDB registry of N persons, with the share of
-each of its steps (results.json ``run``), and the command ``myositis study run`` itself, timed
-from process start to exit, once with an empty plan cache and once again.
+the run stops otherwise). Each method runs in a child process of its own (``--child``; the
+package byte-compiled first, as ``pip install`` leaves it: ``record.byte_compile_package``),
+the methods of a cell started together and their runs taken in turn, one at a time, the order
+rotated each round (:func:`_alternate`; on Spark one method after the other, as its local
+metastore admits one process): each child's first run is kept as ``cold`` (imports, the
+engine's first queries and the builder's first compile: a compiled-plan cache cannot hide
+it), then ``--runs`` timed runs give the ``warm`` median; the child's peak RSS
+(``ru_maxrss``). Alternated, every method's runs fall in the same minutes, so a shared host
+that slows down or speeds up meanwhile moves them alike and the ratios measure the methods.
+The builders' children run with the garbage collector's thresholds of the ``myositis``
+program (``myositis.cli.GC_THRESHOLDS``). With ``--study-size N`` (default 1,000,000; 0
+skips it) the whole ``myositis study run`` (``run_study``, report included) runs on the DuckDB
+registry of N persons, with the share of each of its steps (results.json ``run``), and the
+command ``myositis study run`` itself, timed from process start to exit, once with an empty
+plan cache and once again.
 
 Prints a markdown section and writes it to docs/benchmarks.md ("Cohort at hospital scale").
 
@@ -60,8 +65,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -572,18 +576,22 @@ def _statements(kind: str, cohort: str, engine: str) -> tuple[list[str], tuple[s
     return ([hand(d)], ()) if kind == "hand" else (circe(d), CIRCE_RICH_TABLES)
 
 
-def _builder(
-    cohort: str, location: str, runs: int
-) -> tuple[list[dict[str, Any]], list[Any], list[Any] | None]:
+#: A method's three steps in its child: one timed run (its timing: ``seconds``, and
+#: ``steps`` for a builder), the rows compared and the check (after the last run), the closer.
+Method = tuple[
+    Callable[[], dict[str, Any]], Callable[[], tuple[list[Any], Any]], Callable[[], None]
+]
+
+
+def _builder(cohort: str, location: str) -> Method:
     """The project's cohort: ``study_cohort`` (the bundled study, steps from its progress
-    messages) or ``run_cohort(connect(url), cohort)`` (steps: compile, run). Run 0 is the
-    first of the process (its compile included): kept as ``cold``. Returns the timings, the
-    rows compared and, for the study, the check :func:`_same_rows` gives (None otherwise)."""
+    messages) or ``run_cohort(connect(url), cohort)`` (steps: compile, run). The first run of
+    the process includes the first compile (``cold``). The study's check is the one
+    :func:`_same_rows` gives (None otherwise)."""
     from myositis.registry.connect import connect
 
-    opened = time.perf_counter()
     con = connect(location)
-    timings: list[dict[str, Any]] = [{"open": time.perf_counter() - opened}]
+    last: list[Any] = [None]
     if cohort == "study":
         from myositis.study.runner import study_cohort
 
@@ -593,39 +601,46 @@ def _builder(
         def progress(message: str, done: int | None = None, total: int | None = None) -> None:
             marks.append((time.perf_counter(), message))
 
-        for _ in range(runs + 1):
+        def once() -> dict[str, Any]:
             marks.clear()
             began = time.perf_counter()
-            found = study_cohort(con, spec, progress)
+            last[0] = study_cohort(con, spec, progress)
             ended = time.perf_counter()
             steps: dict[str, float] = {}
             for (at, message), (until, _) in zip(marks, [*marks[1:], (ended, "")], strict=True):
                 steps[message] = steps.get(message, 0.0) + until - at
-            timings.append({"seconds": ended - began, "steps": steps})
-        rows = [_row(getattr(p, c) for c in COLUMNS) for p in found.patients]
-        check = _row(
-            [
-                *(s.remaining for s in found.attrition),
-                found.unscorable_cdasi,
-                found.data_cutoff,
-                *(len(getattr(found, kind)) for kind in RECORDS),
-                sum(len(v) for v in found.cdasi_series.values()),
-            ]
-        )
-    else:
-        from myositis.cohort.run import load_cohort, run_cohort
+            return {"seconds": ended - began, "steps": steps}
 
-        definition = load_cohort(RICH[cohort])
-        for _ in range(runs + 1):
-            began = time.perf_counter()
-            result = run_cohort(con, definition)
-            ended = time.perf_counter()
-            steps = {str(s["step"]): float(s["seconds"]) for s in result.run["steps"]}  # type: ignore[attr-defined]
-            timings.append({"seconds": ended - began, "steps": steps})
-        rows = [_row(r.values()) for r in result.members.to_pylist()]
-        check = None
-    con.disconnect()
-    return timings, rows, check
+        def result() -> tuple[list[Any], Any]:
+            found = last[0]
+            rows = [_row(getattr(p, c) for c in COLUMNS) for p in found.patients]
+            check = _row(
+                [
+                    *(s.remaining for s in found.attrition),
+                    found.unscorable_cdasi,
+                    found.data_cutoff,
+                    *(len(getattr(found, kind)) for kind in RECORDS),
+                    sum(len(v) for v in found.cdasi_series.values()),
+                ]
+            )
+            return rows, check
+
+        return once, result, con.disconnect
+    from myositis.cohort.run import load_cohort, run_cohort
+
+    definition = load_cohort(RICH[cohort])
+
+    def once_rich() -> dict[str, Any]:
+        began = time.perf_counter()
+        last[0] = run_cohort(con, definition)
+        ended = time.perf_counter()
+        steps = {str(s["step"]): float(s["seconds"]) for s in last[0].run["steps"]}
+        return {"seconds": ended - began, "steps": steps}
+
+    def result_rich() -> tuple[list[Any], Any]:
+        return [_row(r.values()) for r in last[0].members.to_pylist()], None
+
+    return once_rich, result_rich, con.disconnect
 
 
 def _same_rows(fetched: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -649,64 +664,100 @@ def _same_rows(fetched: list[Any]) -> tuple[list[Any], list[Any]]:
     return rows, _row([*steps, unscorable, max(cutoffs), *counts, len(series or [])])
 
 
-def _child(kind: str, cohort: str, engine: str, location: str, runs: int, rows_file: str) -> None:
-    rows: list[Any] = []
-    check = None
-    if kind == "builder":
-        timings, rows, check = _builder(cohort, location, runs)
-    elif kind == "study":
-        from myositis.study.runner import run_study
+def _statement_method(kind: str, cohort: str, engine: str, location: str) -> Method:
+    """hand, same or circe: its statements on the engine's own driver; circe's temporary
+    tables are dropped after each run, untimed."""
+    statements, tables = _statements(kind, cohort, engine)
+    run, close = _raw(engine, location)
+    fetched: list[Any] = []
 
-        timings = [{"open": 0.0}]
-        with tempfile.TemporaryDirectory() as out:
-            for _ in range(runs + 1):
-                began = time.perf_counter()
-                result = run_study(SPEC, location, Path(out) / "report")
-                timings.append(
-                    {"seconds": time.perf_counter() - began, "run": result.results["run"]}
-                )
-            rows = [[len(result.results["patients"])]]
+    def once() -> dict[str, Any]:
+        began = time.perf_counter()
+        for statement in statements:
+            fetched[:] = run(statement)
+        ended = time.perf_counter()
+        for table in tables:
+            run(f"DROP TABLE IF EXISTS {table}")
+        return {"seconds": ended - began}
+
+    def result() -> tuple[list[Any], Any]:
+        return _same_rows(fetched) if kind == "same" else ([_row(r) for r in fetched], None)
+
+    return once, result, close
+
+
+def _study_method(location: str) -> Method:
+    """The whole ``run_study`` of the bundled study, report included."""
+    from myositis.study.runner import run_study
+
+    out = tempfile.TemporaryDirectory()
+    last: list[Any] = [None]
+
+    def once() -> dict[str, Any]:
+        began = time.perf_counter()
+        last[0] = run_study(SPEC, location, Path(out.name) / "report")
+        return {"seconds": time.perf_counter() - began, "run": last[0].results["run"]}
+
+    return once, lambda: ([[len(last[0].results["patients"])]], None), out.cleanup
+
+
+def _child(kind: str, cohort: str, engine: str, location: str, rows_file: str) -> None:
+    """A measured method in a process of its own: it opens its connection (printing the
+    seconds as a JSON line), then runs once for each line read from standard input, printing
+    each run's timing as a JSON line, and at the end of its input writes the last run's rows
+    and check to ``rows_file``. The parent decides when each run starts (:func:`_alternate`)."""
+    opened = time.perf_counter()
+    if kind == "builder":
+        once, result, close = _builder(cohort, location)
+    elif kind == "study":
+        once, result, close = _study_method(location)
     else:
-        statements, tables = _statements(kind, cohort, engine)
-        opened = time.perf_counter()
-        run, close = _raw(engine, location)
-        timings = [{"open": time.perf_counter() - opened}]
-        fetched: list[Any] = []
-        for _ in range(runs + 1):
-            began = time.perf_counter()
-            for statement in statements:
-                fetched = run(statement)
-            ended = time.perf_counter()
-            for table in tables:
-                run(f"DROP TABLE IF EXISTS {table}")
-            timings.append({"seconds": ended - began})
-        rows, check = _same_rows(fetched) if kind == "same" else ([_row(r) for r in fetched], None)
-        close()
+        once, result, close = _statement_method(kind, cohort, engine, location)
+    print(json.dumps({"open": time.perf_counter() - opened}), flush=True)
+    for _ in sys.stdin:
+        print(json.dumps(once()), flush=True)
+    rows, check = result()
+    close()
     Path(rows_file).write_text(json.dumps({"rows": rows, "check": check}))
-    print(json.dumps(timings))
 
 
 def _measure(
-    kind: str, cohort: str, engine: str, location: str, runs: int, work: Path
-) -> dict[str, Any]:
-    """Run one child: ``cold`` (its first run: imports, connections' first queries and the
-    builder's first compile), ``median`` of the later runs, the seconds to open the
-    connection, the rows, the peak RSS (MiB). The project's builders get a plan cache folder
-    of their own, empty, so *cold* always compiles; a second child then runs once with the
-    plans the first left on disk: ``disk``, what a second ``myositis cohort run`` or ``study
-    run`` of the same cohort takes in a new process."""
-    if kind not in ("builder", "study"):
-        return _child_run(kind, cohort, engine, location, runs, work, None)
-    plans = work / f"plans-{kind}-{cohort}-{engine}-{os.getpid()}"
-    shutil.rmtree(plans, ignore_errors=True)
-    measured = _child_run(kind, cohort, engine, location, runs, work, plans)
-    measured["disk"] = _child_run(kind, cohort, engine, location, 0, work, plans)["cold"]
-    shutil.rmtree(plans, ignore_errors=True)
-    if kind == "study":
-        # the command as a user types it, process start to exit (interpreter, imports, the
-        # run): first with an empty plan cache (the first run on a machine), then again
-        measured["command"] = [_study_command(location, work, plans) for _ in range(2)]
-        shutil.rmtree(plans, ignore_errors=True)
+    kinds: Sequence[str],
+    cohort: str,
+    engine: str,
+    locations: dict[str, str],
+    runs: int,
+    work: Path,
+) -> dict[str, dict[str, Any]]:
+    """Measure ``kinds`` (methods) of ``cohort`` on ``engine``, each in a process of its own,
+    their runs alternated (:func:`_alternate`): ``cold`` (each child's first run: imports,
+    connections' first queries and the builder's first compile), ``median`` of the
+    ``runs`` later runs, the seconds to open the connection, the rows, the peak RSS (MiB).
+    The project's builders get a plan cache folder of their own, empty, so *cold* always
+    compiles; a second child then runs once with the plans the first left on disk: ``disk``,
+    what a second ``myositis cohort run`` or ``study run`` of the same cohort takes in a new
+    process. A method whose child fails is left out of the result, named in ``failed``."""
+    plans = {
+        k: work / f"plans-{k}-{cohort}-{engine}-{os.getpid()}"
+        for k in kinds
+        if k in ("builder", "study")
+    }
+    for folder in plans.values():
+        shutil.rmtree(folder, ignore_errors=True)
+    measured = _alternate(
+        {k: (locations[k], plans.get(k)) for k in kinds}, cohort, engine, runs, work
+    )
+    for kind, folder in plans.items():
+        if kind in measured:
+            again = _alternate({kind: (locations[kind], folder)}, cohort, engine, 0, work)
+            measured[kind]["disk"] = again[kind]["cold"] if kind in again else None
+        if kind == "study" and kind in measured:
+            # the command as a user types it, process start to exit (interpreter, imports, the
+            # run): first with an empty plan cache (the first run on a machine), then again
+            shutil.rmtree(folder, ignore_errors=True)
+            where = locations[kind]
+            measured[kind]["command"] = [_study_command(where, work, folder) for _ in (1, 2)]
+        shutil.rmtree(folder, ignore_errors=True)
     return measured
 
 
@@ -726,37 +777,80 @@ def _study_command(location: str, work: Path, plans: Path) -> float:
     return seconds
 
 
-def _child_run(
-    kind: str, cohort: str, engine: str, location: str, runs: int, work: Path, plans: Path | None
-) -> dict[str, Any]:
-    rows_file = work / f"rows-{kind}-{cohort}-{engine}-{os.getpid()}.json"
-    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
-    if plans is not None:
-        env["MYOSITIS_CACHE_DIR"] = str(plans)
-    args = [kind, cohort, engine, location, str(runs), str(rows_file)]
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, env=env
-    )
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{kind} of {cohort} on {engine} ({location}) failed")
-    opened, cold, *timings = json.loads(output.decode().strip().splitlines()[-1])
-    kept = json.loads(rows_file.read_text())
-    rows_file.unlink()
-    seconds = [t["seconds"] for t in timings]
-    return {
-        "open": opened["open"],
-        "cold": cold["seconds"],
-        "cold_timing": cold,
-        "median": statistics.median(seconds) if seconds else None,
-        "runs": seconds,
-        "timings": timings,
-        "rows": kept["rows"],
-        "check": kept["check"],
-        "rss": usage.ru_maxrss / 1024,
-    }
+def _alternate(
+    children: dict[str, tuple[str, Path | None]], cohort: str, engine: str, runs: int, work: Path
+) -> dict[str, dict[str, Any]]:
+    """Start a child (:func:`_child`) for each method of ``children`` (its location and its
+    plan cache folder, if any), then run them in turn, one run at a time, ``runs + 1`` rounds,
+    the order rotated each round: each method's runs are spread over the same minutes as the
+    others', so a host that slows down or speeds up meanwhile (these machines are shared)
+    moves every method alike, and the ratios of their medians measure the methods, not the
+    moment. While one child runs, the others wait for their turn, idle. A child that fails
+    is left out (its name and the cause printed, and in the result's ``failed``)."""
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    rows_files: dict[str, Path] = {}
+    for kind, (location, plans) in children.items():
+        rows_files[kind] = work / f"rows-{kind}-{cohort}-{engine}-{os.getpid()}.json"
+        env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+        if plans is not None:
+            env["MYOSITIS_CACHE_DIR"] = str(plans)
+        args = [kind, cohort, engine, location, str(rows_files[kind])]
+        procs[kind] = subprocess.Popen(
+            [sys.executable, __file__, "--child", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+    timings: dict[str, list[dict[str, Any]]] = {kind: [] for kind in procs}
+    failed: list[str] = []
+
+    def step(kind: str, command: bytes | None) -> None:
+        proc = procs[kind]
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            if command is not None:
+                proc.stdin.write(command)
+                proc.stdin.flush()
+            line = proc.stdout.readline()
+            timings[kind].append(json.loads(line))
+        except (BrokenPipeError, ValueError):
+            failed.append(kind)
+
+    for kind in list(procs):
+        step(kind, None)  # the line saying the connection is open
+    order = list(procs)
+    for round_ in range(runs + 1):
+        k = round_ % len(order)
+        for kind in order[k:] + order[:k]:
+            if kind not in failed:
+                step(kind, b"run\n")
+    measured: dict[str, dict[str, Any]] = {}
+    for kind, proc in procs.items():
+        assert proc.stdin is not None and proc.stdout is not None
+        if kind not in failed:
+            proc.stdin.close()
+        proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        if kind in failed or os.waitstatus_to_exitcode(status) != 0:
+            print(f"FAILED: {kind} of {cohort} on {engine} ({children[kind][0]})", flush=True)
+            rows_files[kind].unlink(missing_ok=True)
+            continue
+        opened, cold, *warm = timings[kind]
+        kept = json.loads(rows_files[kind].read_text())
+        rows_files[kind].unlink()
+        seconds = [t["seconds"] for t in warm]
+        measured[kind] = {
+            "open": opened["open"],
+            "cold": cold["seconds"],
+            "cold_timing": cold,
+            "median": statistics.median(seconds) if seconds else None,
+            "runs": seconds,
+            "timings": warm,
+            "rows": kept["rows"],
+            "check": kept["check"],
+            "rss": usage.ru_maxrss / 1024,
+        }
+    return measured
 
 
 # --- setup: registries on each engine --------------------------------------------------------
@@ -956,10 +1050,13 @@ def section(
             else "**NOT the same everywhere, or a measurement failed** (listed below the "
             "table; the figures of those cells time a different result)."
         )
-        + " Each cell: a fresh process (the package byte-compiled first, as `pip install` "
-        "leaves it); *cold* is "
-        "its first run (imports, the engine's first queries, the builder's first compile: what "
-        "a cache cannot hide: each builder's child starts with an empty plan cache), *2nd "
+        + " Each method of a cell runs in a process of its own (the package byte-compiled "
+        "first, as `pip install` leaves it), started together, their runs taken in turn, one "
+        "at a time, the order rotated each round, so that every method's runs fall in the "
+        "same minutes of a shared machine (on Spark one method after the other: its local "
+        "metastore admits one process); *cold* is each process's first run (imports, the "
+        "engine's first queries, the builder's first compile: what a cache cannot hide: "
+        "each builder's child starts with an empty plan cache), *2nd "
         "process* one run in a new process with the plans the first child left on disk (a "
         "second `myositis cohort run` or `study run`), *warm* the median of the "
         f"{args.runs} later runs ({args.spark_runs} on Spark); peak RSS of the builder's "
@@ -1167,13 +1264,13 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        kind, cohort, engine, location, runs, rows_file = sys.argv[2:8]
+        kind, cohort, engine, location, rows_file = sys.argv[2:7]
         if kind in ("builder", "study"):
             # as the `myositis` program runs them (cold: what a `cohort run` or `study run` pays)
             from myositis.cli import GC_THRESHOLDS
 
             gc.set_threshold(*GC_THRESHOLDS)
-        _child(kind, cohort, engine, location, int(runs), rows_file)
+        _child(kind, cohort, engine, location, rows_file)
         return
     args = _arguments()
     from myositis.registry.observation import RECORD_DATES as DERIVED_FROM
@@ -1208,29 +1305,33 @@ def main() -> None:
                     url = raw = _spark(size, registry, work, setup)
                 kinds = ("builder", "hand") if engine == "spark" else ("builder", "hand", "circe")
                 for cohort in args.cohorts:
+                    wanted = (*kinds, "same") if cohort == "study" else kinds
+                    where = {k: url if k == "builder" else raw for k in wanted}
+                    runs = args.spark_runs if engine == "spark" else args.runs
+                    # Spark: one method at a time (its local metastore, Derby, admits one
+                    # process); elsewhere every method's runs alternated (_alternate)
+                    groups = [(k,) for k in wanted] if engine == "spark" else [wanted]
                     measured: dict[str, Any] = {}
-                    for kind in (*kinds, "same") if cohort == "study" else kinds:
-                        try:
-                            measured[kind] = cached(
-                                work / f"measure-{cohort}-{size}-{engine}-{kind}.json",
-                                args.reuse,
-                                partial(
-                                    _measure,
-                                    kind,
-                                    cohort,
-                                    engine,
-                                    url if kind == "builder" else raw,
-                                    args.spark_runs if engine == "spark" else args.runs,
-                                    work,
-                                ),
-                            )
-                        except SystemExit as failed:  # listed in the section, run goes on
-                            print("FAILED:", failed, flush=True)
-                            differences.append(f"{failed} at {size:,} persons (no figure)")
-                            continue
-                        m = measured[kind]
-                        print(f"{cohort} {size} {engine} {kind}: cold {m['cold']:.2f} s, "
-                              f"runs {m['runs']}", flush=True)  # fmt: skip
+                    for group in groups:
+                        files = {
+                            k: work / f"measure-{cohort}-{size}-{engine}-{k}.json" for k in group
+                        }
+                        if args.reuse and all(f.exists() for f in files.values()):
+                            found = {k: json.loads(f.read_text()) for k, f in files.items()}
+                        else:
+                            found = _measure(group, cohort, engine, where, runs, work)
+                            for k, m in found.items():
+                                files[k].write_text(json.dumps(m))
+                        for k in group:
+                            if k not in found:  # listed in the section, the run goes on
+                                differences.append(
+                                    f"{k} of {cohort} on {engine} failed at {size:,} persons "
+                                    "(no figure)"
+                                )
+                                continue
+                            m = measured[k] = found[k]
+                            print(f"{cohort} {size} {engine} {k}: cold {m['cold']:.2f} s, "
+                                  f"runs {m['runs']}", flush=True)  # fmt: skip
                     if "builder" not in measured:
                         continue
                     for difference in _differences(measured, cohort, size, engine):
@@ -1242,7 +1343,9 @@ def main() -> None:
             study = cached(
                 work / f"measure-study-run-{args.study_size}.json",
                 args.reuse,
-                lambda: _measure("study", "study", "duckdb", str(registry), args.runs, work),
+                lambda: _measure(
+                    ["study"], "study", "duckdb", {"study": str(registry)}, args.runs, work
+                )["study"],
             )
             print("study run", study["runs"], flush=True)
     if args.drop and schemas:

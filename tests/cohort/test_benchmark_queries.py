@@ -30,7 +30,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_the_hand_written_study_queries_return_the_builders_values(registry: str) -> None:
-    _, rows, check = bench_cohort._builder("study", registry, 0)
+    once, result, close_builder = bench_cohort._builder("study", registry)
+    once()
+    rows, check = result()
+    close_builder()
     assert check is not None
     run, close = bench_cohort._raw("duckdb", registry)
     try:
@@ -55,3 +58,20 @@ def test_the_hand_written_observation_periods_read_the_registrys_record_dates() 
     benchmark refuses to run otherwise: version 3's diagnosis end and procedures were)."""
     assert RECORD_DATES == REGISTRY_DATES
     assert ("procedure", "procedure_date") in RECORD_DATES
+
+
+def test_the_methods_runs_alternate_in_their_own_processes(registry: str, tmp_path: Path) -> None:
+    """bench_cohort._measure: each method in a child process of its own, their runs taken in
+    turn; every child reports its cold run, the warm runs asked for and its rows (the builder's
+    and the hand-written query's the same), the builder a second process's run too."""
+    measured = bench_cohort._measure(
+        ("builder", "hand"), "study", "duckdb", {"builder": registry, "hand": registry}, 2,
+        tmp_path,
+    )  # fmt: skip
+    assert set(measured) == {"builder", "hand"}
+    for m in measured.values():
+        assert len(m["runs"]) == 2 and m["cold"] > 0 and m["rss"] > 0
+    assert measured["builder"]["rows"] == measured["hand"]["rows"]
+    assert len(measured["builder"]["rows"]) >= 10
+    assert measured["builder"]["disk"] > 0
+    assert list(tmp_path.iterdir()) == []  # rows files and plan folders removed
