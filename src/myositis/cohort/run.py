@@ -129,7 +129,8 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
         steps = [[s.label, s.criterion] for s in compiled.steps]
         return compiled.result, {"steps": steps}
 
-    parts = {"query": "cohort run", "cohort_sha256": cohort_sha256(cohort)}
+    sha256 = cohort_sha256(cohort)
+    parts = {"query": "cohort run", "cohort_sha256": sha256}
     if is_staged(con):
         # Staged engines write each line to a temporary table (cohort/staging.py); the plan
         # cache keeps the SQL of every stage, so a warm run only executes it.
@@ -156,7 +157,7 @@ def run_cohort(con: BaseBackend, cohort: Cohort, *, progress: Progress = silent)
     members = members.sort_by([("person_id", "ascending"), ("index_date", "ascending")])
     run: dict[str, object] = {
         **engine_of(con),
-        "cohort_sha256": cohort_sha256(cohort),
+        "cohort_sha256": sha256,
         "plan": source,
         "steps": times.as_list(),
     }
