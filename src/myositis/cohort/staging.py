@@ -351,16 +351,17 @@ def _duckdb_rows(con: BaseBackend, table: ir.Table) -> pa.Table:
         return read().cast(schema)
 
 
-#: The last DuckDB statements of :func:`_statement`, by expression.
-_STATEMENTS: dict[Node, tuple[str, pa.Schema]] = {}
+#: The statements of the plans' views read by :func:`_statement`.
+_STATEMENTS: dict[ops.DatabaseTable, tuple[str, pa.Schema]] = {}
 
 
 def _statement(con: BaseBackend, table: ir.Table) -> tuple[str, pa.Schema]:
-    """``table``'s SQL and Arrow schema, kept for the next run of the same expression: a warm
-    cohort reads its plan's view again, and compiling that and converting its schema took 2 ms
-    of the study cohort's 77 ms on 100,000 persons. The text is the same on every DuckDB
-    connection (an in-memory table's name is the expression's own)."""
+    """``table``'s SQL and Arrow schema; kept when ``table`` is a table of its own (a plan's
+    view, :func:`myositis.cohort.plans.planned`), which every warm run reads again: compiling
+    that and converting its schema took 2 ms of the study cohort's 77 ms on 100,000 persons."""
     op = table.op()
+    if not isinstance(op, ops.DatabaseTable):
+        return con.compile(table), table.schema().to_pyarrow()
     found = _STATEMENTS.get(op)
     if found is None:
         if len(_STATEMENTS) >= plans.MEMORY_PLANS:
