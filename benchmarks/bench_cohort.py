@@ -736,7 +736,7 @@ def _measure(
     The project's builders get a plan cache folder of their own, empty, so *cold* always
     compiles; a second child then runs once with the plans the first left on disk: ``disk``,
     what a second ``myositis cohort run`` or ``study run`` of the same cohort takes in a new
-    process. A method whose child fails is left out of the result, named in ``failed``."""
+    process. A method whose child fails is left out of the result (the failure printed)."""
     plans = {
         k: work / f"plans-{k}-{cohort}-{engine}-{os.getpid()}"
         for k in kinds
@@ -786,7 +786,7 @@ def _alternate(
     others', so a host that slows down or speeds up meanwhile (these machines are shared)
     moves every method alike, and the ratios of their medians measure the methods, not the
     moment. While one child runs, the others wait for their turn, idle. A child that fails
-    is left out (its name and the cause printed, and in the result's ``failed``)."""
+    is left out of the result (its method and location printed)."""
     procs: dict[str, subprocess.Popen[bytes]] = {}
     rows_files: dict[str, Path] = {}
     for kind, (location, plans) in children.items():
