@@ -79,6 +79,20 @@ def test_a_birth_date_in_the_future(tmp_path: Path) -> None:
     assert "a date in the future" in message
 
 
+def test_a_gender_outside_the_fhir_value_set_is_refused_never_stored_as_unknown(
+    tmp_path: Path,
+) -> None:
+    # Patient.gender is bound (required) to AdministrativeGender (FHIR R4); fhir.resources
+    # accepts any code, so the converter checks it
+    folder = tmp_path / "bulk"
+    _ndjson(folder, "Patient.ndjson", [{**PATIENT, "gender": "femme"}])
+    _, message = _refused(folder, tmp_path)
+    assert message == (
+        "Patient.ndjson, line 1, Patient/p1, field 'gender': value 'femme': not a FHIR "
+        "administrative gender (female, male, other, unknown); correct it in the source"
+    )
+
+
 def test_duplicate_resource_ids(tmp_path: Path) -> None:
     folder = tmp_path / "bulk"
     _ndjson(folder, "Patient.ndjson", [PATIENT])

@@ -243,7 +243,15 @@ class Converter:
         if not p.id:
             raise Bad("id", None, "a Patient needs an id (it is the person's source id)")
         row: dict[str, Any] = {"source_id": p.id, "person_id": _identifier(p, fs.PERSON_ID)}
-        row["sex"] = fs.SEXES.get(p.gender) if p.gender else None
+        if p.gender and p.gender not in fs.SEXES:
+            # fhir.resources types gender as a code, not the required value set: never None
+            raise Bad(
+                "gender",
+                p.gender,
+                "not a FHIR administrative gender (female, male, other, unknown); correct it "
+                "in the source",
+            )
+        row["sex"] = fs.SEXES[p.gender] if p.gender else None
         if isinstance(p.birthDate, _dt.date):
             row["birth_date"] = p.birthDate
             row["birth_year"] = p.birthDate.year
