@@ -46,7 +46,13 @@ from myositis.cohort.cdasi_activity import cdasi_activity
 from myositis.cohort.compile import CompiledCohort, compile_cohort, events_key
 from myositis.cohort.definition import CohortDefinition, ResponseRule
 from myositis.cohort.events import exposure_rows
-from myositis.cohort.members import Death, age_in_years, death_of, with_characteristics
+from myositis.cohort.members import (
+    Death,
+    age_in_years,
+    death_of,
+    drop_right,
+    with_characteristics,
+)
 from myositis.cohort.plans import planned
 from myositis.cohort.rows import Rows
 from myositis.cohort.staging import (
@@ -140,11 +146,6 @@ class CohortResult:
     #: CDASI administrations of the exposed persons whose activity could not be scored.
     unscorable_cdasi: int
     notes: list[str] = field(default_factory=list)
-
-
-def _drop_right(table: ir.Table) -> ir.Table:
-    """``table`` without the ``*_right`` columns its joins added."""
-    return table.select(*[c for c in table.columns if not c.endswith("_right")])
 
 
 def empty_step_error(steps: Sequence[AttritionStep], what_to_do: str) -> EmptyStepError:
@@ -404,7 +405,7 @@ def _cohort_query(
     dm_events = compiled.registry_events[events_key(language.persons_with[0].criteria[0])]
     events = dm_events.semi_join(members, "person_id")
     first = events.group_by("person_id").aggregate(first_diagnosis_date=events.start_date.min())
-    final = _drop_right(members.inner_join(index, "person_id").inner_join(first, "person_id"))
+    final = drop_right(members.inner_join(index, "person_id").inner_join(first, "person_id"))
 
     scored = scores.filter(scores.activity.notnull()).inner_join(
         final.select("person_id", "index_date"), "person_id"
@@ -425,7 +426,7 @@ def _cohort_query(
         baseline_days=in_base.days,
         baseline_activity=in_base.activity,
     )
-    with_baseline = _drop_right(final.view().inner_join(baseline, "person_id"))
+    with_baseline = drop_right(final.view().inner_join(baseline, "person_id"))
 
     fw = c.followup.window_days
     follow = scored.filter((scored.days >= fw.start) & (scored.days <= fw.end)).inner_join(
@@ -463,7 +464,7 @@ def _cohort_query(
         last_followup_days=follow.last_followup_days,
         response_days=follow.response_days,
     )
-    cohort = _drop_right(with_baseline.inner_join(chosen, "person_id"))
+    cohort = drop_right(with_baseline.inner_join(chosen, "person_id"))
     keys = cohort.select("person_id", "index_date")
     in_series = scored.semi_join(keys, "person_id")
     in_series = in_series.filter((in_series.days >= bw.start) & (in_series.days <= fw.end))
@@ -473,7 +474,7 @@ def _cohort_query(
         else ibis.literal(False)
     )
     lab = con.table("laboratory")
-    labs = _drop_right(lab.semi_join(keys, "person_id").inner_join(keys, "person_id"))
+    labs = drop_right(lab.semi_join(keys, "person_id").inner_join(keys, "person_id"))
     adverse = con.table("adverse_event")
     by_start = ["person_id", "start_date", "exposure_id"]
     # (kind, rows, order of the rows)
@@ -481,7 +482,7 @@ def _cohort_query(
         # cohort.view() (final.view() above too): joined as it is, a join chain would be
         # extended, and a staged engine could no longer swap in its materialised table
         # (PostgreSQL computed the members again: 5.6 s of a 9 s part at 100,000 persons)
-        ("patient", _drop_right(with_characteristics(con, cohort.view())), ["person_id"]),
+        ("patient", with_characteristics(con, cohort.view()), ["person_id"]),
         (
             "series",
             in_series.select("person_id", "days", "activity", "assessment_id"),

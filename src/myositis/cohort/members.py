@@ -107,10 +107,14 @@ def with_characteristics(con: BaseBackend, members: ir.Table) -> ir.Table:
     table = members.inner_join(con.table("person"), "person_id").left_join(
         subtype_at_index(con, members), ["person_id", "index_date"]
     )
-    table = table.drop(*[col for col in table.columns if col.endswith("_right")])
     # a left join keeps the right side's key as person_id_right: dropped after each join
-    table = table.left_join(recorded_deaths(con), "person_id")
-    return table.drop(*[col for col in table.columns if col.endswith("_right")])
+    return drop_right(drop_right(table).left_join(recorded_deaths(con), "person_id"))
+
+
+def drop_right(table: ir.Table) -> ir.Table:
+    """``table`` without the ``*_right`` columns its joins added (the right side's copies of
+    the join keys, as Ibis names them)."""
+    return table.select(*[c for c in table.columns if not c.endswith("_right")])
 
 
 def characteristics(con: BaseBackend, members: ir.Table) -> list[dict[str, Any]]:
@@ -140,6 +144,7 @@ __all__ = [
     "age_in_years",
     "characteristics",
     "death_of",
+    "drop_right",
     "recorded_deaths",
     "subtype_at_index",
     "with_characteristics",
