@@ -384,7 +384,9 @@ class _Compiler:
         if entry.additional is not None:
             flagged = self.group_flag(events, entry.additional, person_level=False)
             events = _without(flagged.filter(flagged._flag), "_flag")
-            events = _limit(events, entry.qualified_limit)
+            if entry.limit == "all":
+                # after a first or last limit each person holds one event: a limit keeps it
+                events = _limit(events, entry.qualified_limit)
         return events
 
     # -- exit ----------------------------------------------------------------------------
@@ -674,7 +676,9 @@ def compile_cohort(
         counts.append(_persons(events, len(counts)))
         lines.append(events)
 
-    limited = _limit(events, cohort.expression_limit)
+    # after the entry's first or last limit each person holds one event, which a limit keeps
+    # (a window less: on DuckDB a window costs about a millisecond however few its rows)
+    limited = events if cohort.entry.limit != "all" else _limit(events, cohort.expression_limit)
     members = compiler.exit(limited)
     if cohort.exit.censor_window is not None:
         counts.append(_persons(members, len(counts)))
