@@ -1323,6 +1323,92 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (8, D(2020, 2, 1), D(2022, 6, 30)),
         ],
     ),
+    # Observation periods as entry events: every period of every person (no observation
+    # window asked), each to the end of the period holding it, i.e. its own end. The recorded
+    # periods of 1, 2, 3 and 8; the derived ones (earliest to latest record) of 4
+    # (2019-01-01..2020-12-31), 5 (2018-01-01..2020-03-31), 6 (2019-06-01..2020-12-31) and
+    # 7 (M33.10 2019-01-01 to the end of her tofacitinib cream, 2020-03-01): the one
+    # definition of periods the entry window and the exit read.
+    "observation_periods": (
+        {"entry": {"events": [{"domain": "observation_period"}], "limit": "all"}},
+        [8, 8],
+        [
+            (1, D(2018, 1, 1), D(2022, 12, 31)),
+            (2, D(2020, 1, 1), D(2022, 12, 31)),
+            (3, D(2015, 1, 1), D(2023, 12, 31)),
+            (4, D(2019, 1, 1), D(2020, 12, 31)),
+            (5, D(2018, 1, 1), D(2020, 3, 31)),
+            (6, D(2019, 6, 1), D(2020, 12, 31)),
+            (7, D(2019, 1, 1), D(2020, 3, 1)),
+            (8, D(2010, 1, 1), D(2022, 6, 30)),
+        ],
+    ),
+    # Observed on 1 June 2020 (Circe's UserDefinedPeriod: a period holding the date, the event
+    # dated by it) in a period of 1,000 days or more (its own start to its end), with 365 days
+    # observed before that day. Periods holding 2020-06-01: 1, 2, 3, 4, 6, 8 (5's ends
+    # 2020-03-31, 7's 2020-03-01); of 1,000 days or more: 1 (1,825), 2 (1,095), 3 (3,286), 8
+    # (4,563), not 4 (730) or 6 (579); 365 days before 2020-06-01 inside the period: not 2
+    # (from 2020-01-01, 152 days). Exit 30 days after the event's start, 2020-07-01.
+    "observed_on_a_day": (
+        {
+            "entry": {
+                "events": [
+                    {
+                        "domain": "observation_period",
+                        "user_period": {"start": D(2020, 6, 1), "end": D(2020, 6, 1)},
+                        "length": {"gte": 1000},
+                    }
+                ],
+                "observation": {"prior_days": 365},
+            },
+            "exit": {"strategy": "fixed", "offset_days": 30},
+        },
+        [8, 3],
+        [
+            (1, D(2020, 6, 1), D(2020, 7, 1)),
+            (3, D(2020, 6, 1), D(2020, 7, 1)),
+            (8, D(2020, 6, 1), D(2020, 7, 1)),
+        ],
+    ),
+    # A systemic JAK start (1, 2, 3, 4, 5, 6, 8; each inside a period) in an observation period
+    # of at least 730 days that started at least 365 days before it (a criterion on the
+    # period, counted inside the index's period, Circe's rule): 1 (from 2018-01-01, 1,825
+    # days), 3 (2015-01-01), 4 (2019-01-01, exactly 365 days before 2020-01-01, and exactly
+    # 730 days long: both bounds met), 5 (2018-01-01, 820 days), 8 (2010-01-01); not 2 (from
+    # 2020-01-01) or 6 (from 2019-06-01). Follow-up to the end of observation, censored on
+    # 1 December 2020 where the period holds that day (a period with a user-defined start as
+    # the censoring event): 1, 3, 4, 8 on 2020-12-01; 5's period ends 2020-03-31.
+    "observed_before_a_jak": (
+        {
+            "concept_sets": CONCEPT_SETS,
+            "entry": {"events": [JAK], "observation": {}},
+            "inclusion": [
+                {
+                    "label": "Observed for 2 years, from a year before",
+                    "criteria": [
+                        {
+                            "domain": "observation_period",
+                            "length": {"gte": 730},
+                            "start_window": {"end": -365},
+                        }
+                    ],
+                }
+            ],
+            "exit": {
+                "censor": [
+                    {"domain": "observation_period", "user_period": {"start": D(2020, 12, 1)}}
+                ]
+            },
+        },
+        [8, 7, 5],
+        [
+            (1, D(2020, 3, 1), D(2020, 12, 1)),
+            (3, D(2020, 6, 1), D(2020, 12, 1)),
+            (4, D(2020, 1, 1), D(2020, 12, 1)),
+            (5, D(2020, 1, 1), D(2020, 3, 31)),
+            (8, D(2020, 2, 1), D(2020, 12, 1)),
+        ],
+    ),
 }
 
 

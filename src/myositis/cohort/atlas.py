@@ -79,7 +79,13 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   without a ``CodesetId``, any death, the death domain without a concept set;
   ``OccurrenceStartDate``, ``Age``, ``Gender``; Circe's ``Death`` has neither ``First`` nor
   ``OccurrenceEndDate``; ``DeathType``, ``DeathTypeCS``, ``DeathTypeExclude`` and
-  ``DeathSourceConcept`` are refused). Circe ends an observation, a measurement and a death
+  ``DeathSourceConcept`` are refused).
+  ``ObservationPeriod`` -> ``observation_period`` (the registry's observation periods, each
+  from its start to its end, ``observationPeriod.sql``; ``First``, ``PeriodStartDate``,
+  ``PeriodEndDate``, ``PeriodLength``, ``AgeAtStart``, ``UserDefinedPeriod``:
+  :meth:`_Translator.observation_period`; ``PeriodType``, ``PeriodTypeCS``, ``AgeAtEnd`` and
+  the other domains' dates and person are refused, :data:`_PERIOD_REASONS`).
+  Circe ends an observation, a measurement and a death
   the day after its date (``observation.sql``, ``MeasurementSqlBuilder.java``,
   ``DeathSqlBuilder.java``: ``DATEADD(day,1,...)``), the cohort language on
   its date: wherever Circe reads such an event's end, the translation reads its date one day
@@ -103,6 +109,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -130,6 +137,7 @@ from myositis.cohort.language import (
     PeriodBound,
     Range,
     RelativeWindow,
+    UserPeriod,
 )
 from myositis.errors import SpecError
 from myositis.registry.omop.views import VOCABULARIES
@@ -142,6 +150,7 @@ DOMAINS: Final = {
     # a registry test's concept set gives ``laboratory`` instead (_Translator.measurement)
     "Measurement": "measurement",
     "Observation": "observation",
+    "ObservationPeriod": "observation_period",
     "ProcedureOccurrence": "procedure",
     "VisitOccurrence": "visit",
 }
@@ -153,7 +162,6 @@ OTHER_DOMAINS: Final = (
     "DoseEra",
     "DrugEra",
     "LocationRegion",
-    "ObservationPeriod",
     "PayerPlanPeriod",
     "Specimen",
     "VisitDetail",
@@ -270,6 +278,36 @@ _MEASUREMENT_REASONS: Final = {
     "outside range_low to range_high, or value_as_concept_id 4155142 or 4155143); give "
     "RangeLowRatio or RangeHighRatio (the value over a limit of the normal range), or "
     "ValueAsConcept",
+}
+
+#: The keys of Circe's ``ObservationPeriod`` the cohort language reads (``ObservationPeriod.java``
+#: and the ``Criteria`` it extends), and why the others are refused: its own fields replace
+#: the other domains' dates and person (it has no ``OccurrenceStartDate``, ``Age`` or
+#: ``Gender``), which a key written there by hand would otherwise seem to bound.
+_PERIOD_KEYS: Final = frozenset(
+    {
+        "First",
+        "PeriodStartDate",
+        "PeriodEndDate",
+        "PeriodLength",
+        "UserDefinedPeriod",
+        "AgeAtStart",
+        "CorrelatedCriteria",
+    }
+)
+_PERIOD_REASONS: Final = {
+    **{
+        key: "the registry holds no observation period types (its periods are recorded or "
+        "derived from the records)"
+        for key in ("PeriodType", "PeriodTypeCS")
+    },
+    "AgeAtEnd": "the cohort language bounds the age on an event's start (AgeAtStart), not on "
+    "its end",
+    "OccurrenceStartDate": "Circe's ObservationPeriod has no OccurrenceStartDate; bound "
+    "PeriodStartDate",
+    "OccurrenceEndDate": "Circe's ObservationPeriod has no OccurrenceEndDate; bound PeriodEndDate",
+    "Age": "Circe's ObservationPeriod has no Age; bound AgeAtStart",
+    "Gender": "Circe's ObservationPeriod has no Gender; give it in a demographic criterion",
 }
 
 #: Circe domains without an ``OccurrenceEndDate``, each ending the day after its date: the
@@ -427,7 +465,7 @@ class _Translator:
         self,
         data: Mapping[str, Any],
         path: str,
-        known: set[str],
+        known: AbstractSet[str],
         reasons: Mapping[str, str] | None = None,
     ) -> None:
         """Refuse any key outside ``known`` that carries a value; ``reasons`` says why for the
@@ -584,6 +622,9 @@ class _Translator:
                 f"{', '.join(DOMAINS)})",
             )
         where = f"{path}.{name}"
+        if name == "ObservationPeriod":
+            # before the other domains' dates and person are read off (it has none)
+            self.check_keys(inner, where, _PERIOD_KEYS, _PERIOD_REASONS)
         correlated = inner.get("CorrelatedCriteria")
         inner = {k: v for k, v in inner.items() if k != "CorrelatedCriteria"}
         having = None
@@ -619,6 +660,8 @@ class _Translator:
             values = self.observation(inner, where)
         elif name == "Death":
             values = self.death(inner, where)
+        elif name == "ObservationPeriod":
+            values = self.observation_period(inner, where)
         else:
             reasons = _VISIT_REASONS if name == "VisitOccurrence" else None
             self.check_keys(inner, where, {"CodesetId", "First"}, reasons)
@@ -655,6 +698,31 @@ class _Translator:
         values: dict[str, Any] = {"domain": "death"}
         if inner.get("CodesetId") is not None:
             values["concept_set"] = self.codeset(inner["CodesetId"], f"{where}.CodesetId")
+        return values
+
+    def observation_period(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """A Circe ``ObservationPeriod`` -> observation period events
+        (``ObservationPeriodSqlBuilder.java``, ``observationPeriod.sql``; its keys checked by
+        :meth:`domain`): each period from its start to its end; ``First`` (the person's
+        earliest period) is read by :meth:`domain`; ``PeriodStartDate``/``PeriodEndDate`` ->
+        ``start_date``/``end_date`` and ``AgeAtStart`` -> ``age`` (Circe's age, noted), on the
+        period's own dates; ``PeriodLength`` -> ``length`` (whole days, Circe's ``%d``);
+        ``UserDefinedPeriod`` (``StartDate``, ``EndDate``) -> ``user_period``. No codes, and
+        the event's end is Circe's (not in :data:`_DAY_AFTER`)."""
+        values: dict[str, Any] = {"domain": "observation_period"}
+        for key, name in (("PeriodStartDate", "start_date"), ("PeriodEndDate", "end_date")):
+            if not _empty(inner.get(key)):
+                values[name] = self.date_range(inner[key], f"{where}.{key}")
+        if not _empty(inner.get("PeriodLength")):
+            values["length"] = self.numeric(inner["PeriodLength"], f"{where}.PeriodLength")
+        if not _empty(inner.get("AgeAtStart")):
+            values["age"] = self.age(inner["AgeAtStart"], f"{where}.AgeAtStart")
+        given = inner.get("UserDefinedPeriod")
+        if not _empty(given):
+            path = f"{where}.UserDefinedPeriod"
+            dates = self.period(given, path)
+            if dates:
+                values["user_period"] = self.model(UserPeriod, path, **dates)
         return values
 
     def measurement(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -1260,6 +1328,22 @@ class _Translator:
 
         return self.bounds(raw, path, Range, number, "a number")
 
+    def period(self, raw: Any, path: str) -> dict[str, dt.date]:
+        """A Circe ``Period`` (``StartDate``, ``EndDate``: ``CensorWindow``,
+        ``UserDefinedPeriod``; ``YYYY-MM-DD``, either may be left out) -> ``start`` and ``end``,
+        the dates given."""
+        data = self.obj(raw, path)
+        self.check_keys(data, path, {"StartDate", "EndDate"})
+        dates = {}
+        for key, name in (("StartDate", "start"), ("EndDate", "end")):
+            if not _empty(data.get(key)):
+                day = _as_date(data[key])
+                if day is None:
+                    got = json.dumps(data[key])
+                    raise self.bad(f"{path}.{key}", f"expected a date (YYYY-MM-DD), got {got}")
+                dates[name] = day
+        return dates
+
     def date_range(self, raw: Any, path: str) -> DateRange:
         """A Circe ``DateRange`` (dates ``YYYY-MM-DD``) -> :class:`DateRange` (Circe:
         ``BuilderUtils.buildDateRangeClause``)."""
@@ -1291,6 +1375,18 @@ class _Translator:
             raise self.bad(f"{path}.Op", f"expected lt, lte, eq, gt, gte or bt, got {op!r}")
         return self.model(kind, path, **{_OPS[op]: value})
 
+    def age(self, raw: Any, path: str) -> Range:
+        """A Circe age range (``Age``, ``AgeAtStart``) -> :class:`Range` in whole years, with
+        the note on how Circe's age differs from the language's."""
+        age = self.numeric(raw, path)
+        self.note(
+            "age: Circe's age is YEAR(date) - year of birth; the cohort language's is the "
+            "completed years on that date (the index date; a criterion's event's start): "
+            "persons whose birthday is later in the year than that date are one year "
+            f"younger (first at {path})"
+        )
+        return age
+
     def demographics(self, raw: Any, path: str) -> Demographics:
         data = self.obj(raw, path)
         for key in ("OccurrenceStartDate", "OccurrenceEndDate"):
@@ -1303,13 +1399,7 @@ class _Translator:
         self.check_keys(data, path, {"Age", "Gender"})
         values: dict[str, Any] = {}
         if not _empty(data.get("Age")):
-            values["age"] = self.numeric(data["Age"], f"{path}.Age")
-            self.note(
-                "age: Circe's age is YEAR(date) - year of birth; the cohort language's is the "
-                "completed years on that date (the index date; a criterion's event's start): "
-                "persons whose birthday is later in the year than that date are one year "
-                f"younger (first at {path}.Age)"
-            )
+            values["age"] = self.age(data["Age"], f"{path}.Age")
         if not _empty(data.get("Gender")):
             sexes = []
             for j, concept in enumerate(self.array(data["Gender"], f"{path}.Gender")):
@@ -1558,18 +1648,7 @@ class _Translator:
             values["era_pad_days"] = self.integer(data.get("EraPad", 0), "CollapseSettings.EraPad")
         window = self.data.get("CensorWindow")
         if not _empty(window):
-            data = self.obj(window, "CensorWindow")
-            self.check_keys(data, "CensorWindow", {"StartDate", "EndDate"})
-            dates = {}
-            for key, name in (("StartDate", "start"), ("EndDate", "end")):
-                if not _empty(data.get(key)):
-                    day = _as_date(data[key])
-                    if day is None:
-                        raise self.bad(
-                            f"CensorWindow.{key}",
-                            f"expected a date (YYYY-MM-DD), got {json.dumps(data[key])}",
-                        )
-                    dates[name] = day
+            dates = self.period(window, "CensorWindow")
             if dates:
                 values["censor_window"] = self.model(CensorWindow, "CensorWindow", **dates)
         return self.model(Exit, "EndStrategy", **values)

@@ -32,6 +32,10 @@ is read from its registry table:
 - ``death``: the person's death (at most one row), on its date; with a concept set, a death
   whose cause (``cause_code_system``, ``cause_code``) is in it (a death without a recorded
   cause is in none); without one, any death. No value.
+- ``observation_period``: the person's observation periods, recorded or else derived from the
+  records (:func:`myositis.registry.observation.observation_periods`, the one definition the
+  entry's observation window and the exit read), from the period's start to its end; no value.
+  ``length`` and ``user_period`` apply last (:func:`_period_bounds`).
 
 Any domain's events can be restricted to the person's age on the event's start date
 (:func:`completed_years`) and sex. The events of one date (observation, measurement,
@@ -63,6 +67,7 @@ from myositis.cohort.concepts import any_of, bare, compared, matches
 from myositis.cohort.language import ConceptItem, ConceptSet, DateRange, Events, Range
 from myositis.cohort.omop_concepts import resolvable, vocabulary_match
 from myositis.errors import InvalidInputError, SpecError
+from myositis.registry.observation import observation_periods
 
 #: End date of a drug exposure without one (still running): far after any observation, so the
 #: exposure lasts until the end of observation, which caps every exit.
@@ -195,7 +200,11 @@ def _lower_in(value: ir.StringValue, allowed: list[str]) -> ir.BooleanValue:
 
 def _rows_of(con: BaseBackend, domain: str, persons: ir.Table | None) -> ir.Table:
     """The rows of ``domain``'s table, of ``persons`` only when given (read first); of the
-    ``measurement`` domain, the registry tests' results too (:func:`_measurements`)."""
+    ``measurement`` domain, the registry tests' results too (:func:`_measurements`); of the
+    ``observation_period`` domain, the periods derived for persons without a recorded one too
+    (:func:`~myositis.registry.observation.observation_periods`)."""
+    if domain == "observation_period":
+        return observation_periods(con, persons=persons)
     table = _measurements(con) if domain == "measurement" else con.table(domain)
     return table if persons is None else table.semi_join(persons, "person_id")
 
@@ -379,6 +388,10 @@ def domain_events(
         events = rows.select(
             "person_id", start_date=rows.death_date, end_date=rows.death_date, value=null_value
         )
+    elif spec.domain == "observation_period":
+        # from the period's start to its end (observationPeriod.sql: op.observation_period_
+        # start_date as start_date, op.observation_period_end_date as end_date)
+        events = table.select("person_id", "start_date", "end_date", value=null_value)
     elif spec.domain == "laboratory":
         assert spec.test is not None
         rows = table.filter(
@@ -441,7 +454,33 @@ def domain_events(
         if spec.sex is not None:
             person_of = person_of & joined.sex.isin(spec.sex).fill_null(False)
         events = joined.filter(person_of).select(*events.columns)
+    if spec.domain == "observation_period":
+        events = _period_bounds(events, spec)
     return events
+
+
+def _period_bounds(events: ir.Table, spec: Events) -> ir.Table:
+    """Observation periods (``events``) bounded by ``spec``'s ``length`` and
+    ``user_period``, last, as circe-be's ``ObservationPeriodSqlBuilder.java`` does: its
+    ``WHERE`` reads the period's own dates (the person's first period, ``C.ordinal = 1``,
+    numbered over every period before any bound; ``PeriodLength`` on ``DATEDIFF(d,
+    C.start_date, C.end_date)``; with a ``UserDefinedPeriod`` only a period holding each date
+    given, ``C.start_date <= date and C.end_date >= date``), then the given dates replace the
+    period's as the event's start and end in its ``SELECT`` (``@startDateExpression``,
+    ``@endDateExpression``)."""
+    if spec.length is not None:
+        days = events.end_date.delta(events.start_date, unit="day")
+        events = events.filter(in_range(days, spec.length))
+    given = spec.user_period
+    if given is None:
+        return events
+    dates = {"start_date": given.start, "end_date": given.end}
+    for day in dates.values():
+        if day is not None:
+            events = events.filter((events.start_date <= day) & (events.end_date >= day))
+    return events.mutate(
+        **{name: ibis.literal(day, type="date") for name, day in dates.items() if day is not None}
+    )
 
 
 def completed_years(

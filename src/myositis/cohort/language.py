@@ -60,6 +60,9 @@ DOMAINS: dict[str, str] = {
     "laboratory": "laboratory",
     "adverse_event": "adverse_event",
     "death": "death",
+    # the registry's observation periods, derived where none is recorded
+    # (myositis.registry.observation.observation_periods)
+    "observation_period": "observation_period",
 }
 
 Domain = Literal[
@@ -73,6 +76,7 @@ Domain = Literal[
     "laboratory",
     "adverse_event",
     "death",
+    "observation_period",
 ]
 #: Which events of a person are kept: the earliest, every one, or the latest (Circe's limits).
 Limit = Literal["first", "all", "last"]
@@ -198,6 +202,43 @@ class DateRange(_Bounds):
         return " and ".join(f"{s} {v.isoformat()}" for s, v in zip(signs, values, strict=True) if v)
 
 
+class _DateSpan(Strict):
+    """A start date, an end date or both (YYYY-MM-DD), the start not after the end."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    #: what the dates are, in the refusal of a start after the end
+    WHAT: ClassVar[str] = "window"
+
+    @model_validator(mode="after")
+    def _some_date(self) -> Self:
+        if self.start is None and self.end is None:
+            raise ValueError("give start, end or both (dates as YYYY-MM-DD)")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(
+                f"impossible {self.WHAT}: start {self.start.isoformat()} is after end "
+                f"{self.end.isoformat()}"
+            )
+        return self
+
+
+class UserPeriod(_DateSpan):
+    """Dates given to an ``observation_period`` event (Circe's ``UserDefinedPeriod``, circe-be
+    ``ObservationPeriodSqlBuilder.java``): only a period holding each date given counts
+    (``start_date <= date and end_date >= date``), and the event starts on ``start`` and ends
+    on ``end`` instead of the period's own dates (a date left out keeps the period's). The
+    period's other bounds (``first``, ``start_date``, ``end_date``, ``length``, ``age``) are
+    on the period's own dates, as Circe's ``WHERE`` reads ``C.start_date`` and ``C.end_date``
+    before the given dates replace them in its ``SELECT``."""
+
+    WHAT: ClassVar[str] = "period"
+
+    def describe(self) -> str:
+        dates = [d.isoformat() if d else "its own" for d in (self.start, self.end)]
+        return f"dated {dates[0]} to {dates[1]} (a period holding them)"
+
+
 class _Extended(Strict):
     """A model with fields added after format 2 was published (``ADDED``): left out of the
     dump when at their default, so a cohort without them dumps, hashes (myositis.study.spec)
@@ -265,6 +306,7 @@ _DOMAIN_FIELDS: Final[dict[str, frozenset[str]]] = {
     "laboratory": frozenset({"test", "value", "times_uln"}),
     "adverse_event": frozenset({"terms", "grade", "serious"}),
     "death": frozenset({"concept_set"}),
+    "observation_period": frozenset({"user_period", "length"}),
 }
 
 
@@ -312,6 +354,15 @@ class Events(_Extended):
       codes; a death without a recorded cause never matches one); without it, any death,
       whatever its cause (Circe's ``Death`` without a ``CodesetId``: the domain names the
       event, the concept set only narrows its cause, so there is no ``any_code``). One date.
+    - ``observation_period``: the person's observation periods, the same periods the entry's
+      ``observation`` and the exit read (recorded, else derived from the records:
+      :func:`myositis.registry.observation.observation_periods`), from the period's start to
+      its end (Circe's ``ObservationPeriod``, ``observationPeriod.sql``); no codes.
+      ``length``: days from its start to its end (Circe's ``PeriodLength``,
+      ``DATEDIFF(d, start_date, end_date)``); ``user_period`` (:class:`UserPeriod`): only
+      periods holding the given dates, the event dated by them (Circe's
+      ``UserDefinedPeriod``), after every other bound, which reads the period's own dates.
+      ``first`` is the person's earliest period (Circe orders by its start).
 
     ``first``: only the person's first such event in the whole record (Circe's "first
     occurrence"), before any other restriction. ``start_date``/``end_date``: calendar bounds
@@ -364,6 +415,8 @@ class Events(_Extended):
     age: Range | None = None
     sex: list[str] | None = None
     having: Group | None = None
+    user_period: UserPeriod | None = None
+    length: Range | None = None
 
     ADDED = (
         "any_code",
@@ -378,6 +431,8 @@ class Events(_Extended):
         "sex",
         "having",
         "end",
+        "user_period",
+        "length",
     )
     _sexes = field_validator("sex")(_known_sexes)
     _units = field_validator("units")(_unit_codes)
@@ -389,10 +444,14 @@ class Events(_Extended):
         given = {name for name in optional if name in self.model_fields_set}
         wrong = sorted(given - allowed)
         if wrong:
-            # a death without a concept set is any death: no any_code to ask for it
+            # a death without a concept set is any death, and a period has no codes: no
+            # any_code to ask for every one
             hint = (
-                " (without concept_set, any death: leave any_code out)"
-                if self.domain == "death" and "any_code" in wrong
+                {
+                    "death": " (without concept_set, any death: leave any_code out)",
+                    "observation_period": " (a period has no codes: leave any_code out)",
+                }.get(self.domain, "")
+                if "any_code" in wrong
                 else ""
             )
             raise ValueError(
@@ -410,6 +469,7 @@ class Events(_Extended):
             "laboratory": ("test",),
             "adverse_event": (),
             "death": (),
+            "observation_period": (),
         }[self.domain]
         what = self.domain.replace("_", " ")
         if self.any_code and self.concept_set is not None:
@@ -450,9 +510,12 @@ class Events(_Extended):
             text = f"laboratory {self.test}"
         elif self.domain == "death":
             text = "death" + (f" caused by {self.concept_set}" if self.concept_set else "")
+        elif self.domain == "observation_period":
+            text = "observation period"
         else:
             text = f"adverse event {' / '.join(self.terms) or '(any)'}"
-        for name in ("value", "times_uln", "times_lln", "range_low", "range_high", "grade"):
+        bounded = ("value", "times_uln", "times_lln", "range_low", "range_high", "grade", "length")
+        for name in bounded:
             bound = getattr(self, name)
             if bound is not None:
                 text += f" {name if name != 'value' else ''} {bound.describe()}".replace("  ", " ")
@@ -469,6 +532,8 @@ class Events(_Extended):
             text += f" at age {self.age.describe()}"
         if self.sex is not None:
             text += f" sex {'/'.join(self.sex)}"
+        if self.user_period is not None:
+            text += f" {self.user_period.describe()}"
         if self.end == "day_after":
             text += " until the day after"
         if self.having is not None:
@@ -768,26 +833,12 @@ class Entry(Strict):
         return text
 
 
-class CensorWindow(Strict):
+class CensorWindow(_DateSpan):
     """Calendar dates outside which no cohort period runs (Circe's CensorWindow; dates as
     YYYY-MM-DD, either may be left out). Each period starts no earlier than ``start`` and ends
     no later than ``end``; a period left ending before it starts is dropped (Circe's
     ``getFinalCohortQuery``: ``CASE WHEN start_date > start ...``, ``WHERE start_date <=
     end_date``)."""
-
-    start: dt.date | None = None
-    end: dt.date | None = None
-
-    @model_validator(mode="after")
-    def _some_date(self) -> Self:
-        if self.start is None and self.end is None:
-            raise ValueError("give start, end or both (dates as YYYY-MM-DD)")
-        if self.start is not None and self.end is not None and self.start > self.end:
-            raise ValueError(
-                f"impossible window: start {self.start.isoformat()} is after end "
-                f"{self.end.isoformat()}"
-            )
-        return self
 
     def describe(self) -> str:
         dates = [
@@ -1054,4 +1105,5 @@ __all__ = [
     "PersonRule",
     "Range",
     "RelativeWindow",
+    "UserPeriod",
 ]
