@@ -31,7 +31,7 @@ def main() -> None:
             continue
         pacsv.write_csv(table, folder / f"{name}.csv")
     (folder / "registry_metadata.csv").write_text(
-        "key,value\nschema_version,4\nsynthetic,true\ngenerator,examples/cohorts/make_examples.py\n",
+        "key,value\nschema_version,5\nsynthetic,true\ngenerator,examples/cohorts/make_examples.py\n",
         encoding="utf-8",
     )
     for case, (mapping, _, _) in CASES.items():

@@ -369,7 +369,7 @@ def main() -> None:
         cohort_patient(t, p)
     non_qualifying(t)
     metadata = {
-        "schema_version": "4",
+        "schema_version": "5",
         "synthetic": "true",
         "generator": "examples/min2022/make_dataset.py (hand-built; myositis-outcomes)",
         "description": "SYNTHETIC patients invented to match the published summary numbers of "

@@ -128,8 +128,14 @@ def _canonical(value: Any, dtype: Any) -> str:
     return str(value)
 
 
-#: Columns added by schema version 3: in a row's text, at its end, only when they hold a value.
-ADDED = {"diagnosis": ("end_date",)}
+#: Columns added by schema versions 3 (a diagnosis's end) and 5 (the source codes): in a row's
+#: text, at its end, in this order, only where they hold a value.
+SOURCE_CODES = ("source_code_system", "source_code")
+ADDED = {
+    "diagnosis": ("end_date", *SOURCE_CODES),
+    **{t: SOURCE_CODES for t in ("procedure", "visit", "observation", "measurement",
+                                 "drug_exposure")},
+}  # fmt: skip
 #: Tables added by schema versions 3 and 4: counted only when they hold rows.
 ADDED_TABLES = ("procedure", "visit", "observation", "measurement", "death")
 
@@ -181,6 +187,26 @@ def test_a_column_added_later_counts_only_where_it_holds_a_value(tmp_path: Path)
     con = connect(path)
     assert data_fingerprint(con) == with_end
     con.disconnect()
+    # a source code (version 5) changes it where one is recorded: on a procedure, then on a
+    # diagnosis with an end too; without them, the fingerprint is version 4's (no such columns)
+    sourced = []
+    for change in (
+        "UPDATE procedure SET source_code_system = 'OMOP', source_code = '2002608'",
+        "UPDATE diagnosis SET source_code_system = 'ICD10CM', source_code = 'M33.10'",
+    ):
+        writable = duckdb.connect(str(path))
+        writable.execute(change)
+        writable.close()
+        con = connect(path)
+        sourced.append(data_fingerprint(con))
+        con.disconnect()
+        assert sourced[-1] == _python_fingerprint(path)
+        assert _python_fingerprint(path, without=SOURCE_CODES) == with_end
+    assert len({with_end, *sourced}) == 3
+    writable = duckdb.connect(str(path))
+    for table in ADDED:
+        writable.execute(f"UPDATE {table} SET source_code_system = NULL, source_code = NULL")
+    writable.close()
     found = [with_end]
     changes = (
         "UPDATE diagnosis SET end_date = NULL",

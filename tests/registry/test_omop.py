@@ -477,10 +477,12 @@ def test_a_measurement_reads_with_its_value_unit_range_and_coded_value(tmp_path:
     con = connect(f"omop+duckdb://{path}")
     m = con.table("measurement")
     found = m.filter(m.source_record.startswith("measurement/9000000")).order_by("source_record")
-    assert [tuple(r.values())[:10] for r in found.to_pyarrow().to_pylist()] == [
-        (6, "LOINC", "29463-7", dt.date(2015, 3, 1), 71.5, "kg", 50.0, 90.0, None, None),
-        (6, "LOINC", "94500-6", dt.date(2015, 3, 1), None, "{copies}/mL", None, None,
-         "SNOMED", "260373001"),
+    # the source concept 0 is OMOP's "No matching concept": OMOP 0 (data model version 5)
+    assert [tuple(r.values())[:12] for r in found.to_pyarrow().to_pylist()] == [
+        (6, "LOINC", "29463-7", "OMOP", "0", dt.date(2015, 3, 1), 71.5, "kg", 50.0, 90.0, None,
+         None),
+        (6, "LOINC", "94500-6", "OMOP", "0", dt.date(2015, 3, 1), None, "{copies}/mL", None,
+         None, "SNOMED", "260373001"),
     ]  # fmt: skip
     assert int(m.count().execute()) == 43983 + 2
     lab = con.table("laboratory")
@@ -546,3 +548,167 @@ def test_a_death_reads_with_its_cause(tmp_path: Path) -> None:
     problems = [p for p in integrity_problems(con) if p.table == "death"]
     assert [(p.rule, p.count) for p in problems] == [("repeated_key", 1)]
     assert "person_id 5: 2 rows" in problems[0].describe()
+
+
+#: The registry's code system of each vocabulary in a hand-written query (views.VOCABULARIES
+#: restated): the test's own SQL codes a CDM's source concepts, independently of the views.
+_SQL_SYSTEM = (
+    "CASE c.vocabulary_id WHEN 'SNOMED' THEN 'SNOMED' WHEN 'ICD10CM' THEN 'ICD10CM' "
+    "WHEN 'ICD9CM' THEN 'ICD9CM' WHEN 'RxNorm' THEN 'RXNORM' WHEN 'LOINC' THEN 'LOINC' "
+    "WHEN 'CPT4' THEN 'CPT4' WHEN 'Visit' THEN 'VISIT' END"
+)
+
+
+def _sql_source_codes(path: Path, table: str, domain: str) -> dict[str, tuple[str, str]]:
+    """``<table>/<id>`` -> (code system, code) of each row's ``<domain>_source_concept_id``,
+    by SQL on the CDM: the concept's vocabulary and code, ``OMOP`` and the id for a concept of
+    another vocabulary or absent from ``concept``, ``OMOP`` ``0`` for 0 or null."""
+    source = f"coalesce(o.{domain}_source_concept_id, 0)"
+    with duckdb.connect(str(path), read_only=True) as raw:
+        rows = raw.execute(
+            f"SELECT o.{table}_id, coalesce({_SQL_SYSTEM}, 'OMOP'), "
+            f"CASE WHEN {_SQL_SYSTEM} IS NULL THEN CAST({source} AS VARCHAR) "
+            f"ELSE c.concept_code END FROM {table} AS o "
+            f"LEFT JOIN concept AS c ON c.concept_id = {source}"
+        ).fetchall()
+    return {f"{table}/{row_id}": (system, code) for row_id, system, code in rows}
+
+
+def _view_source_codes(con, table: str) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
+    t = con.table(table).select("source_record", "source_code_system", "source_code")
+    return {r["source_record"]: (r["source_code_system"], r["source_code"])
+            for r in t.to_pyarrow().to_pylist()}  # fmt: skip
+
+
+def test_eunomia_rows_keep_their_source_concepts(con, cdm_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Data model version 5 on Eunomia read live: every condition's, procedure's and visit's
+    source code is its ``*_source_concept_id`` coded through ``concept`` as the hand-written
+    query codes it. Eunomia's conditions: 479 GI bleeds recorded as ICD-10-CM K92.2 (concept
+    35208414) mapped to SNOMED 74474003 (192671), 27 rows whose source concept 4166590 is absent
+    from ``concept`` (OMOP 4166590), the others SNOMED as their standard concept; its 1,037
+    visits have source concept 0: OMOP 0, never the standard VISIT IP."""
+    conditions = _view_source_codes(con, "diagnosis")
+    assert conditions == _sql_source_codes(cdm_path, "condition_occurrence", "condition")
+    assert len(conditions) == 65332
+    assert conditions["condition_occurrence/69"] == ("ICD10CM", "K92.2")
+    d = con.table("diagnosis")
+    gi = d.filter(d.source_record == "condition_occurrence/69").select("code_system", "code")
+    assert gi.to_pyarrow().to_pylist() == [{"code_system": "SNOMED", "code": "74474003"}]
+    systems = d.source_code_system.value_counts().to_pyarrow().to_pylist()
+    assert sorted((r["source_code_system"], r["source_code_system_count"]) for r in systems) == [
+        ("ICD10CM", 479), ("OMOP", 27), ("SNOMED", 64826)
+    ]  # fmt: skip
+    assert {v for k, v in conditions.items() if v[0] == "OMOP"} == {("OMOP", "4166590")}
+    procedures = _view_source_codes(con, "procedure")
+    assert procedures == _sql_source_codes(cdm_path, "procedure_occurrence", "procedure")
+    assert len(procedures) == 37409
+    visits = _view_source_codes(con, "visit")
+    assert visits == _sql_source_codes(cdm_path, "visit_occurrence", "visit")
+    assert set(visits.values()) == {("OMOP", "0")} and len(visits) == 1037
+    v = con.table("visit")
+    assert v.filter(v.code != "IP").count().execute() == 0  # the main code is the standard
+
+
+#: Rows added to a copy of Eunomia (person 6, 2015-03-01), each with a standard and a source
+#: concept: (CDM table, domain, row id, standard concept, source concept, the registry's code
+#: system and code, its source code system and code). 2108900 is CPT4 43255 and 2002608
+#: ICD9Proc 44.4 (OMOP, Athena; PhenotypeLibrary cohort 417 gives both); 900000201 is an
+#: ICD-9-CM 578.9 concept and 900000202 an NDC concept made for the test (NDC is not a
+#: registry code system); 900000203 is absent from ``concept``.
+SOURCE_ROWS = [
+    ("procedure_occurrence", "procedure", 900_000_001, 2108900, 2002608,
+     "CPT4", "43255", "OMOP", "2002608"),
+    ("procedure_occurrence", "procedure", 900_000_002, 2108900, None,
+     "CPT4", "43255", "OMOP", "0"),
+    ("condition_occurrence", "condition", 900_000_001, 192671, 900_000_201,
+     "SNOMED", "74474003", "ICD9CM", "578.9"),
+    # no standard concept: the main code is the source concept's, and so is the source code
+    ("condition_occurrence", "condition", 900_000_002, 0, 900_000_201,
+     "ICD9CM", "578.9", "ICD9CM", "578.9"),
+    ("drug_exposure", "drug", 900_000_001, 1118084, 900_000_202,
+     "RXNORM", "140587", "OMOP", "900000202"),
+    ("measurement", "measurement", 900_000_001, 3025315, 900_000_203,
+     "LOINC", "29463-7", "OMOP", "900000203"),
+    ("observation", "observation", 900_000_001, 4275495, 0,
+     "OMOP", "4275495", "OMOP", "0"),
+    ("visit_occurrence", "visit", 900_000_001, 9201, 9201, "VISIT", "IP", "VISIT", "IP"),
+]  # fmt: skip
+
+#: CDM table -> (registry table, the row's date column).
+_SOURCE_TABLES = {
+    "procedure_occurrence": ("procedure", "procedure_date"),
+    "condition_occurrence": ("diagnosis", "condition_start_date"),
+    "drug_exposure": ("drug_exposure", "drug_exposure_start_date"),
+    "measurement": ("measurement", "measurement_date"),
+    "observation": ("observation", "observation_date"),
+    "visit_occurrence": ("visit", "visit_start_date"),
+}
+
+
+def _with_source_rows(path: Path) -> None:
+    shutil.copyfile(eunomia_file(), path)
+    added = [
+        (2108900, "CPT4", "43255"), (2002608, "ICD9Proc", "44.4"),
+        (900_000_201, "ICD9CM", "578.9"), (900_000_202, "NDC", "00069015401"),
+        (3025315, "LOINC", "29463-7"),
+    ]  # fmt: skip
+    with duckdb.connect(str(path)) as raw:
+        for cid, vocabulary, code in added:
+            raw.execute(
+                "INSERT INTO concept VALUES (?, ?, 'Undefined', ?, 'Undefined', 'S', ?, "
+                "DATE '1970-01-01', DATE '2099-12-31', NULL)",
+                [cid, f"{vocabulary} {code}", vocabulary, code],
+            )
+        for table, domain, row_id, standard, source, *_ in SOURCE_ROWS:
+            day = _SOURCE_TABLES[table][1]
+            id_column = f"{table}_id"
+            extra, values = "", ""
+            if table == "drug_exposure":
+                extra, values = ", drug_exposure_end_date", ", DATE '2015-03-01'"
+            if table == "visit_occurrence":
+                extra, values = ", visit_end_date", ", DATE '2015-03-01'"
+            raw.execute(
+                f"INSERT INTO {table} ({id_column}, person_id, {domain}_concept_id, {day}, "
+                f"{domain}_type_concept_id, {domain}_source_concept_id{extra}) "
+                f"VALUES (?, 6, ?, DATE '2015-03-01', 32817, ?{values})",
+                [row_id, standard, source],
+            )
+
+
+def test_a_source_concept_other_than_the_standard_one_is_kept(tmp_path: Path) -> None:
+    """Each added row reads with its standard concept's code as ``code_system``/``code`` (the
+    source concept's where the standard is 0) and its source concept coded through ``concept``
+    as ``source_code_system``/``source_code``: a registry vocabulary's code, OMOP and the id for
+    another vocabulary (ICD9Proc, NDC) or a concept absent from ``concept``, OMOP 0 where the
+    source concept is 0 or null. Imported into a registry (``myositis import omop``), the same
+    source codes; without a ``concept`` table, every code is OMOP and the concept id."""
+    path = tmp_path / "cdm.duckdb"
+    _with_source_rows(path)
+    con = connect(f"omop+duckdb://{path}")
+
+    def found(con, table: str, row_id: int) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+        registry_table = _SOURCE_TABLES[table][0]
+        t = con.table(registry_table)
+        t = t.filter(t.source_record == f"{table}/{row_id}")
+        rows = t.select("code_system", "code", "source_code_system", "source_code").to_pyarrow()
+        assert rows.num_rows == 1, (table, row_id)
+        return tuple(rows.to_pylist()[0].values())
+
+    for table, _, row_id, *_, system, code, source_system, source_code in SOURCE_ROWS:
+        assert found(con, table, row_id) == (system, code, source_system, source_code)
+    registry = tmp_path / "registry.duckdb"
+    from conformance.engines import run_cli
+
+    run_cli("import", "omop", f"omop+duckdb://{path}", "--into", str(registry), "--errors",
+            "report", "--quiet")  # fmt: skip
+    imported = connect(registry)
+    for table, _, row_id, *_, system, code, source_system, source_code in SOURCE_ROWS:
+        assert found(imported, table, row_id) == (system, code, source_system, source_code)
+    con.disconnect()
+    with duckdb.connect(str(path)) as raw:
+        raw.execute("DROP TABLE concept")
+    bare = connect(f"omop+duckdb://{path}")
+    assert found(bare, "procedure_occurrence", 900_000_001) == (
+        "OMOP", "2108900", "OMOP", "2002608"
+    )  # fmt: skip
+    assert found(bare, "procedure_occurrence", 900_000_002) == ("OMOP", "2108900", "OMOP", "0")

@@ -16,7 +16,12 @@ import pytest
 
 from myositis.errors import InvalidInputError, RegistryError
 from myositis.registry.connect import connect
-from myositis.registry.schema import PROVENANCE_COLUMNS, SCHEMA_VERSION, TABLES
+from myositis.registry.schema import (
+    PROVENANCE_COLUMNS,
+    SCHEMA_VERSION,
+    SOURCE_CODE_COLUMNS,
+    TABLES,
+)
 from myositis.registry.store import (
     append_arrow,
     arrow_schema,
@@ -194,7 +199,9 @@ def test_bad_values_in_csv_are_all_reported(tmp_path: Path) -> None:
         "3,,b,F,2001-12-31,2001.5,,\n"  # not a whole number
         "4,,b,F,2001-12-31,2001,,\n"
     )
-    header = ",".join(c for c in TABLES["drug_exposure"].names if c not in PROVENANCE_COLUMNS)
+    # the provenance and source code columns left out, as a folder's file may
+    left_out = (*PROVENANCE_COLUMNS, *SOURCE_CODE_COLUMNS)
+    header = ",".join(c for c in TABLES["drug_exposure"].names if c not in left_out)
     (folder / "drug_exposure.csv").write_text(
         f"{header}\n"
         "1,1,prednisone,LOCAL,prednisone,2020-01-01,2020-02-01,ten,mg,QD,IR,oral\n"

@@ -646,3 +646,34 @@ def test_the_templates_hold_death_csv_and_a_filled_one_imports(tmp_path: Path) -
     assert [(r["death_date"], r["cause_code"]) for r in _rows(tmp_path / "r.duckdb", "death")] == [
         (dt.date(2023, 2, 14), "J84.9")
     ]
+
+
+def test_spreadsheet_rows_have_no_source_code_and_a_changed_one_updates_the_row(
+    sheets: Path, tmp_path: Path
+) -> None:
+    """A spreadsheet records its codes as they are: its coded rows are stored with null
+    ``source_code_system`` and ``source_code`` (data model version 5) and the same sheets
+    again are unchanged. A sheet that gives a source code (a registry exported from a CDM
+    keeps them) stores it, and a record whose source code changed is updated, not added."""
+    registry = tmp_path / "r.duckdb"
+    assert _import(sheets, registry).status == "stored"
+    for table, rows in (("diagnosis", 35), ("drug_exposure", 99)):
+        found = _rows(registry, table)
+        assert len(found) == rows
+        assert {(r["source_code_system"], r["source_code"]) for r in found} == {(None, None)}
+    again = _import(sheets, registry)
+    assert (again.rows("added"), again.rows("updated"), again.rows("unchanged")) == (0, 0, 270)
+    diagnoses = sheets / "diagnosis.csv"
+    lines = diagnoses.read_text().splitlines()
+    assert lines[:2] == ["person_id,code_system,code,diagnosis_date", "1,ICD10CM,M33.10,2014-09-18"]
+    lines[0] += ",source_code_system,source_code"
+    lines[1] += ",ICD9CM,710.3"
+    lines[2:] = [line + ",," for line in lines[2:]]
+    diagnoses.write_text("\n".join(lines) + "\n")
+    changed = _import(sheets, registry)
+    assert (changed.rows("added"), changed.rows("updated")) == (0, 1)
+    coded = [r for r in _rows(registry, "diagnosis") if r["source_code"] is not None]
+    assert [(r["person_id"], r["code"], r["source_code_system"], r["source_code"])
+            for r in coded] == [(1, "M33.10", "ICD9CM", "710.3")]  # fmt: skip
+    assert len(_rows(registry, "diagnosis")) == 35
+    assert _import(sheets, registry).rows("updated") == 0

@@ -1,7 +1,7 @@
-"""Data model v2 to v4: a registry of version 1, 2 or 3 is refused with what to do, and
+"""Data model v2 to v5: a registry of version 1, 2, 3 or 4 is refused with what to do, and
 migrated (laboratory values to the canonical unit, races listed; a diagnosis's end, the
-procedure and visit tables added, the data fingerprint kept); observation periods are derived
-by the documented rule; units convert by the UCUM factors."""
+procedure and visit tables, the source codes added, the data fingerprint kept); observation
+periods are derived by the documented rule; units convert by the UCUM factors."""
 
 from __future__ import annotations
 
@@ -15,13 +15,25 @@ import pytest
 from myositis.codes.units import ucum, unit_factor
 from myositis.errors import RegistryError
 from myositis.registry import connect
-from myositis.registry.fingerprint import check_fingerprint, record_fingerprint
+from myositis.registry.fingerprint import (
+    check_fingerprint,
+    data_fingerprint,
+    record_fingerprint,
+    verified_fingerprint,
+)
 from myositis.registry.keys import person_key_declared
 from myositis.registry.migrate import V1_TABLES, migrate
 from myositis.registry.observation import observation_periods
-from myositis.registry.schema import SCHEMA_VERSION, TABLES
+from myositis.registry.schema import (
+    SCHEMA_VERSION,
+    SOURCE_CODE_COLUMNS,
+    SOURCE_CODED_TABLES,
+    TABLES,
+)
 from myositis.registry.store import read_metadata
-from registry.broken import person, registry
+from registry.broken import dx, exposure, person, registry
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _v1(path: Path, lab_unit: str = "ukat/L") -> Path:
@@ -91,6 +103,13 @@ def test_an_unconvertible_unit_stops_the_migration_and_changes_nothing(tmp_path:
 DIAGNOSES = [(1, "ICD10CM", "M33.10", "2019-01-01"), (1, "ICD10CM", "M3310", "2019-06-01")]
 
 
+def _drop_source_codes(raw: object, tables: tuple[str, ...] = SOURCE_CODED_TABLES) -> None:
+    """Drop the columns version 5 added (``source_code_system``, ``source_code``)."""
+    for table in tables:
+        for column in SOURCE_CODE_COLUMNS:
+            raw.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # type: ignore[attr-defined]
+
+
 def _v2_duckdb(path: Path) -> str:
     """A version-2 DuckDB registry with its fingerprint recorded, as the version-2 software
     wrote it: made as the current version with no diagnosis end, then the column and the
@@ -101,6 +120,7 @@ def _v2_duckdb(path: Path) -> str:
                         "VALUES (?, ?, ?, ?)", list(row))  # fmt: skip
     recorded = record_fingerprint(con)
     con.con.execute("ALTER TABLE diagnosis DROP COLUMN end_date")
+    _drop_source_codes(con.con, ("diagnosis", "drug_exposure"))
     for table in ("procedure", "visit", "observation", "measurement", "death"):
         con.con.execute(f"DROP TABLE {table}")
     con.con.execute("UPDATE registry_metadata SET value = '2' WHERE key = 'schema_version'")
@@ -113,11 +133,11 @@ def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
 ) -> None:
     path = tmp_path / "v2.duckdb"
     recorded = _v2_duckdb(path)
-    with pytest.raises(RegistryError, match="schema_version '2', this software reads '4'; "
+    with pytest.raises(RegistryError, match="schema_version '2', this software reads '5'; "
                        "migrate it once with: myositis registry migrate"):  # fmt: skip
         connect(path)
     said = migrate(path)
-    assert said.startswith(f"migrated {path} from schema version 2 to 4")
+    assert said.startswith(f"migrated {path} from schema version 2 to 5")
     con = connect(path)
     assert con.table("diagnosis").columns == tuple(TABLES["diagnosis"].names)
     rows = con.table("diagnosis").select("code", "diagnosis_date", "end_date").to_pyarrow()
@@ -126,7 +146,7 @@ def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
         {"code": "M3310", "diagnosis_date": dt.date(2019, 6, 1), "end_date": None},
     ]
     meta = read_metadata(con)
-    assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("4", "2")
+    assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("5", "2")
     for table in ("procedure", "visit", "observation", "measurement", "death"):
         assert con.table(table).count().execute() == 0
     # the same rows, the same fingerprint: recorded again with the new column's aggregates
@@ -134,7 +154,7 @@ def test_a_version_2_file_is_refused_with_the_command_and_keeps_its_fingerprint(
     check = check_fingerprint(con, meta)
     assert check.value == recorded and "equals the one recorded" in check.message
     con.disconnect()
-    assert migrate(path).startswith(f"{path} is already at schema version 4")
+    assert migrate(path).startswith(f"{path} is already at schema version 5")
 
 
 def test_a_version_3_file_gets_the_new_tables_and_keeps_its_fingerprint(tmp_path: Path) -> None:
@@ -146,17 +166,18 @@ def test_a_version_3_file_gets_the_new_tables_and_keeps_its_fingerprint(tmp_path
     recorded = record_fingerprint(con)
     for table in ("visit", "observation", "measurement", "death"):
         con.con.execute(f"DROP TABLE {table}")
+    _drop_source_codes(con.con, ("diagnosis", "procedure", "drug_exposure"))
     con.con.execute("UPDATE registry_metadata SET value = '3' WHERE key = 'schema_version'")
     con.disconnect()
-    with pytest.raises(RegistryError, match="schema_version '3', this software reads '4'"):
+    with pytest.raises(RegistryError, match="schema_version '3', this software reads '5'"):
         connect(path)
-    assert migrate(path).startswith(f"migrated {path} from schema version 3 to 4")
+    assert migrate(path).startswith(f"migrated {path} from schema version 3 to 5")
     con = connect(path)
     for table in ("visit", "observation", "measurement", "death"):
         assert con.table(table).columns == tuple(TABLES[table].names)
         assert con.table(table).count().execute() == 0
     meta = read_metadata(con)
-    assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("4", "3")
+    assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("5", "3")
     assert meta["data_fingerprint"] == recorded
     assert "equals the one recorded" in check_fingerprint(con, meta).message
     con.disconnect()
@@ -170,7 +191,8 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     for name, schema in TABLES.items():
         if name in ("procedure", "visit", "observation", "measurement", "death"):
             continue  # added by versions 3 and 4
-        columns = [c for c in schema.names if not (name == "diagnosis" and c == "end_date")]
+        added = ("end_date", *SOURCE_CODE_COLUMNS) if name == "diagnosis" else SOURCE_CODE_COLUMNS
+        columns = [c for c in schema.names if c not in added]
         (folder / f"{name}.csv").write_text(",".join(columns) + "\n")
     (folder / "person.csv").write_text(
         "person_id,source_id,site,sex,birth_date,birth_year,race,ethnicity\n"
@@ -183,7 +205,7 @@ def test_a_version_2_folder_is_migrated_and_its_diagnosis_file_gets_the_end(
     (folder / "registry_metadata.csv").write_text("key,value\nschema_version,2\n")
     with pytest.raises(RegistryError, match="schema_version '2'.*myositis registry migrate"):
         connect(folder)
-    assert migrate(folder) == f"migrated {folder} from schema version 2 to 4"
+    assert migrate(folder) == f"migrated {folder} from schema version 2 to 5"
     for name in ("procedure", "visit", "observation", "measurement", "death"):  # written, empty
         header = (folder / f"{name}.csv").read_text().splitlines()
         assert [h.replace('"', "").split(",") for h in header] == [list(TABLES[name].names)]
@@ -248,11 +270,11 @@ def test_observation_periods_recorded_or_derived() -> None:
     ]  # person 3 has no dated record, so no period  # fmt: skip
 
 
-def test_a_version_4_file_without_a_table_version_4_added_gets_it(tmp_path: Path) -> None:
-    """A file written while version 4 was in development (before its observation,
-    measurement and death tables) is refused with the command, which creates the tables and
-    changes nothing else."""
-    path = tmp_path / "early-v4.duckdb"
+def test_a_current_file_without_a_table_version_4_added_gets_it(tmp_path: Path) -> None:
+    """A file of the current version that lacks the observation, measurement and death tables
+    (as one written while version 4 was in development did) is refused with the command,
+    which creates the tables and changes nothing else."""
+    path = tmp_path / "early.duckdb"
     con = registry(path, person=[person(1)])
     recorded = record_fingerprint(con)
     con.con.execute("DROP TABLE observation")
@@ -265,7 +287,7 @@ def test_a_version_4_file_without_a_table_version_4_added_gets_it(tmp_path: Path
         connect(path)
     said = migrate(path)
     assert said.startswith(
-        f"{path} is already at schema version 4; created the empty table(s) observation, "
+        f"{path} is already at schema version 5; created the empty table(s) observation, "
         "measurement, death; "
     )
     con = connect(path)
@@ -274,3 +296,96 @@ def test_a_version_4_file_without_a_table_version_4_added_gets_it(tmp_path: Path
     assert con.table("death").columns == tuple(TABLES["death"].names)
     assert con.table("death").count().execute() == 0
     assert check_fingerprint(con, read_metadata(con)).value == recorded
+
+
+#: The data fingerprint that the version-4 software (commit 2c4df0d) recorded for the rows of
+#: ``_v4_duckdb``: computed with that commit's code on the same rows.
+V4_FINGERPRINT = "714ca43b1089575749d07cd90ae48d0bd94895139876018793c3245fb332498c"
+
+
+def _v4_duckdb(path: Path) -> str:
+    """A version-4 DuckDB registry as the version-4 software wrote it, fingerprint recorded: a
+    row in each of the six coded tables (a diagnosis with its end), made as the current version
+    without source codes, then their columns dropped. Returns the recorded fingerprint."""
+    day = dt.date
+    con = registry(
+        path,
+        person=[person(1)],
+        diagnosis=[dx(1, day(2019, 1, 1)) | {"end_date": day(2019, 2, 1)}, dx(1, day(2019, 6, 1))],
+        procedure=[{"person_id": 1, "code_system": "CPT4", "code": "20206",
+                    "procedure_date": day(2019, 3, 9)}],
+        visit=[{"person_id": 1, "visit_id": "V1", "code_system": "VISIT", "code": "OP",
+                "visit_date": day(2019, 3, 9), "end_date": day(2019, 3, 9)}],
+        observation=[{"person_id": 1, "code_system": "SNOMED", "code": "161501007",
+                      "observation_date": day(2019, 3, 9)}],
+        measurement=[{"person_id": 1, "code_system": "LOINC", "code": "29463-7",
+                      "measurement_date": day(2019, 3, 9), "value": 71.5, "unit": "kg"}],
+        drug_exposure=[exposure(1, 1, day(2020, 1, 6), day(2020, 6, 30))],
+    )  # fmt: skip
+    recorded = record_fingerprint(con)
+    _drop_source_codes(con.con)
+    con.con.execute("UPDATE registry_metadata SET value = '4' WHERE key = 'schema_version'")
+    con.disconnect()
+    return recorded
+
+
+def test_a_version_4_file_gets_the_source_codes_null_and_keeps_its_fingerprint(
+    tmp_path: Path,
+) -> None:
+    """Version 4 -> 5: the six coded tables get source_code_system and source_code right after
+    code, null on every row; nothing else changes, so the fingerprint is the one the version-4
+    software recorded, recorded again with a stamp that study runs verify."""
+    path = tmp_path / "v4.duckdb"
+    assert _v4_duckdb(path) == V4_FINGERPRINT
+    with pytest.raises(RegistryError, match="schema_version '4', this software reads '5'; "
+                       "migrate it once with: myositis registry migrate"):  # fmt: skip
+        connect(path)
+    said = migrate(path)
+    assert said.startswith(f"migrated {path} from schema version 4 to 5")
+    con = connect(path)
+    counts = {"diagnosis": 2, "procedure": 1, "visit": 1, "observation": 1, "measurement": 1,
+              "drug_exposure": 1}  # fmt: skip
+    for table, rows in counts.items():
+        columns = list(con.table(table).columns)
+        assert columns == list(TABLES[table].names), table
+        at = columns.index("code")
+        assert columns[at + 1 : at + 3] == ["source_code_system", "source_code"], table
+        t = con.table(table)
+        found = t.aggregate(n=t.count(), system=t.source_code_system.count(),
+                            code=t.source_code.count()).to_pyarrow().to_pylist()  # fmt: skip
+        assert found == [{"n": rows, "system": 0, "code": 0}], table
+    ends = con.table("diagnosis").order_by("diagnosis_date").end_date.to_pyarrow().to_pylist()
+    assert ends == [dt.date(2019, 2, 1), None]
+    meta = read_metadata(con)
+    assert (meta["schema_version"], meta["migrated_from_schema_version"]) == ("5", "4")
+    assert meta["data_fingerprint"] == V4_FINGERPRINT
+    assert data_fingerprint(con) == V4_FINGERPRINT
+    assert verified_fingerprint(con, meta).method == "recorded"
+    assert "equals the one recorded" in check_fingerprint(con, meta).message
+    con.disconnect()
+    assert migrate(path).startswith(f"{path} is already at schema version 5")
+
+
+def test_a_version_4_folder_is_migrated_with_the_source_codes_and_its_fingerprint(
+    tmp_path: Path,
+) -> None:
+    """examples/min2022 as a version-4 folder (its files lack the source codes, which a folder
+    may leave out): refused with the command; migrated, its diagnosis and drug exposure files
+    get the two columns, empty, and the data fingerprint is that of the committed folder."""
+    import shutil
+
+    folder = tmp_path / "min2022"
+    shutil.copytree(ROOT / "examples" / "min2022", folder)
+    meta = folder / "registry_metadata.csv"
+    meta.write_bytes(meta.read_bytes().replace(b"schema_version,5", b"schema_version,4"))
+    with pytest.raises(RegistryError, match="schema_version '4', this software reads '5'; "
+                       "migrate it once with: myositis registry migrate"):  # fmt: skip
+        connect(folder)
+    assert migrate(folder) == f"migrated {folder} from schema version 4 to 5"
+    for name in ("diagnosis", "drug_exposure"):
+        header = (folder / f"{name}.csv").read_text().splitlines()[0]
+        assert header.replace('"', "").split(",") == list(TABLES[name].names)
+    con = connect(folder)
+    assert con.table("diagnosis").source_code.count().execute() == 0
+    assert read_metadata(con)["schema_version"] == "5"
+    assert data_fingerprint(con) == data_fingerprint(connect(ROOT / "examples" / "min2022"))

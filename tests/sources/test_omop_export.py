@@ -451,6 +451,41 @@ def test_procedures_read_back_with_circes_end(tmp_path: Path) -> None:
     assert _periods(after) == _periods(before) == _periods(connect(str(MIN2022)))
 
 
+#: PROCEDURES with source codes (data model version 5): the biopsy recorded by a source concept
+#: outside the registry's code systems (OMOP concept id 2003900, as a CDM read live gives one),
+#: the EMG by OMOP's concept 0 (no matching concept), the excision by its own code (none).
+SOURCED_PROCEDURES = """person_id,code_system,code,source_code_system,source_code,procedure_date
+1,CPT4,20206,OMOP,2003900,2014-09-14
+2,CPT4,95886,OMOP,0,2013-11-20
+2,ICD10PCS,0KBQ3ZX,,,2013-11-21
+"""
+
+
+def test_a_source_concept_id_is_written_where_the_source_code_is_one(tmp_path: Path) -> None:
+    """A procedure whose source code is an OMOP concept id is written with that
+    ``procedure_source_concept_id``, any other with 0; read back live, each has the source
+    code it had, and the one that had none reads as OMOP 0 (a CDM row always has a source
+    concept: views._source_coded)."""
+    registry = tmp_path / "min2022"
+    shutil.copytree(MIN2022, registry)
+    (registry / "procedure.csv").write_text(SOURCED_PROCEDURES, encoding="utf-8")
+    cdm, mapping = exported_cdm(registry, tmp_path)
+    with (tmp_path / "cdm" / "procedure_occurrence.csv").open(newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert [r["procedure_source_concept_id"] for r in written] == ["2003900", "0", "0"]
+    after = connect(f"omop+duckdb://{cdm}?mapping={mapping}")
+    found = (
+        after.table("procedure")
+        .order_by("procedure_date")
+        .select("code", "source_code_system", "source_code")
+    )
+    assert [tuple(r.values()) for r in found.to_pyarrow().to_pylist()] == [
+        ("95886", "OMOP", "0"),
+        ("0KBQ3ZX", "OMOP", "0"),
+        ("20206", "OMOP", "2003900"),
+    ]
+
+
 def test_a_procedure_cohort_finds_the_same_persons_in_the_export(tmp_path: Path) -> None:
     """The worked example biopsy_before (a muscle biopsy, CPT-4 20206, in the year before a
     systemic JAK start) on examples/cohorts/registry and on its export read as a CDM: the same

@@ -17,11 +17,13 @@ order joined by the character U+001F, each ``N`` when null, else ``V`` and its c
   ``0``, ``NaN``, ``Inf``, ``-Inf`` as such.
 
 A column a later schema version added (``schema.ADDED_COLUMNS``: ``diagnosis.end_date``,
-version 3) is not in that list: a row's text gets U+001F, ``V`` and its value's text at the end
-only when it holds one. A table a later version added (``schema.ADDED_TABLES``: ``procedure``,
-version 3; ``visit``, ``observation``, ``measurement`` and ``death``, version 4) contributes
-only when it holds rows. So a registry without any of them (every version-2 or version-3
-registry, migrated) keeps its fingerprint.
+version 3; ``source_code_system`` and ``source_code`` of the coded tables, version 5) is not
+in that list: a row's text gets U+001F, ``V`` and its value's text at the end, in that order,
+only for such a column that holds one. A table a later version added
+(``schema.ADDED_TABLES``: ``procedure``, version 3; ``visit``, ``observation``,
+``measurement`` and ``death``, version 4) contributes only when it holds rows. So a registry
+without any of them (every version-2, 3 or 4 registry, migrated; every registry of a source
+that records its codes itself) keeps its fingerprint.
 
 Each table contributes ``NAME NUL COUNT NUL SUM1 NUL SUM2 NUL`` (UTF-8): its row count and the
 exact sums of two 60-bit integers read from each row text's MD5 (hexadecimal digits 1-15 and

@@ -1,21 +1,25 @@
-"""Migration of a registry written with an older data model to the current one (version 4),
+"""Migration of a registry written with an older data model to the current one (version 5),
 in place and all or nothing (``myositis registry migrate REGISTRY``).
 
-Version 3 -> 4: the ``visit``, ``observation``, ``measurement`` and ``death`` tables are
-created, empty (and a file written at version 4 while it was in development gets those it
-lacks). Version 2 -> 4: besides, ``diagnosis`` gets ``end_date`` (null: a version-2
-registry recorded no diagnosis ends), in the data model's column order, and the ``procedure``
-table is created, empty.
+Version 4 -> 5: ``diagnosis``, ``procedure``, ``visit``, ``observation``, ``measurement`` and
+``drug_exposure`` get ``source_code_system`` and ``source_code`` (null: a version-4 registry
+kept one code per row, and a null source code means the row's own code is the source's,
+:data:`myositis.registry.schema.SOURCE_CODE_COLUMNS`), in the data model's column order.
+Version 3 -> 5: besides, the ``visit``, ``observation``, ``measurement`` and ``death`` tables
+are created, empty (and a version-4 file written while version 4 was in development gets
+those it lacks; a version-5 file lacking one gets it too). Version 2 -> 5: besides,
+``diagnosis`` gets ``end_date`` (null: a version-2 registry recorded no diagnosis ends), and
+the ``procedure`` table is created, empty.
 Nothing else changes, so the data fingerprint is the same after as before
 (:mod:`myositis.registry.fingerprint`); a DuckDB file that recorded one records it again,
-with the new column in its stamp, so study runs keep using the record.
+with the new columns in its stamp, so study runs keep using the record.
 
-Version 1 -> 4:
+Version 1 -> 5:
 
 - every table is rebuilt with the current columns in the data model's order; the new
   columns are null (``person.source_id``, ``assessment.visit_id``, the provenance columns:
-  version 1 kept no source ids or provenance; ``diagnosis.end_date``), and the tables it
-  lacked are created;
+  version 1 kept no source ids or provenance; ``diagnosis.end_date``; the source codes), and
+  the tables it lacked are created;
 - ``laboratory``: the version-1 ``value`` and ``unit`` become ``source_value`` and
   ``source_unit``; ``value`` and ``uln`` are converted to the test's canonical unit
   (:mod:`myositis.codes.units`; version 1 gave the ULN in the unit of the value) and
@@ -208,7 +212,7 @@ def _migrate_connection(con: BaseBackend, where: str, version: str) -> dict[str,
     raw = con.con
     if version == "1":
         _from_version_1(raw, where)
-    else:  # versions 2, 3: a new table is created empty; one that lacks a column is rebuilt
+    else:  # versions 2-4: a new table is created empty; one that lacks a column is rebuilt
         present = present_tables(con)
         for name, schema in TABLES.items():
             if name not in present:
@@ -356,7 +360,7 @@ def _migrate_folder(folder: Path) -> str:
         return f"{folder} is already at schema version {SCHEMA_VERSION}; nothing to do"
     if version not in MIGRATABLE:
         raise RegistryError(f"{folder}: cannot migrate from schema version {version!r}")
-    # a version-2 or 3 folder reads as the current model: a folder may leave out what 3 and 4
+    # a version-2 to 4 folder reads as the current model: a folder may leave out what 3 to 5
     # added
     con = open_folder(folder, tables=V1_TABLES if version == "1" else TABLES)
     # the folder's tables are views of its files: the metadata becomes a table to be updated

@@ -26,7 +26,18 @@ weight, a blood pressure, a creatinine, a test result given as a code, as OMOP's
 ``measurement`` or FHIR's laboratory and vital-sign ``Observation`` records them) and
 deaths (``death``: at most one per person, its date and cause, as OMOP's ``death`` table or
 FHIR's ``Patient.deceasedDateTime`` records them).
-A registry of versions 1 to 3 is migrated by ``myositis registry migrate``
+Version 5 (``SCHEMA_VERSION`` "5") keeps the code a source recorded beside the code it was
+mapped to: ``diagnosis``, ``procedure``, ``visit``, ``observation``, ``measurement`` and
+``drug_exposure`` get ``source_code_system`` and ``source_code`` (``SOURCE_CODE_COLUMNS``,
+right after ``code``), so a cohort can select rows by the code the hospital recorded, as an
+ATLAS ``ConditionSourceConcept`` criterion selects ``condition_source_concept_id`` (an ICD-10
+code mapped to a standard SNOMED concept). The rule for readers: a row's source code is
+(``source_code_system``, ``source_code``) where ``source_code_system`` is not null, else the
+row's own (``code_system``, ``code``). An OMOP CDM read live fills them on every row (the
+``*_source_concept_id``; ``OMOP`` ``0``, OMOP's "No matching concept", where the CDM gives 0
+or none: :mod:`myositis.registry.omop.views`); a source that records the code itself (FHIR,
+REDCap, spreadsheets, the synthetic generator) leaves both null.
+A registry of versions 1 to 4 is migrated by ``myositis registry migrate``
 (:mod:`myositis.registry.migrate`).
 """
 
@@ -38,10 +49,10 @@ import ibis
 import ibis.expr.schema as sch
 
 #: Schema version written to ``registry_metadata``; bump on any change of the tables below.
-SCHEMA_VERSION: Final = "4"
+SCHEMA_VERSION: Final = "5"
 
 #: Older schema versions that ``myositis registry migrate`` brings to ``SCHEMA_VERSION``.
-MIGRATABLE: Final = ("1", "2", "3")
+MIGRATABLE: Final = ("1", "2", "3", "4")
 
 #: DM subtypes (Bohan and Peter / Sontheimer clinical classification as used by Min 2022).
 DM_SUBTYPES: Final = (
@@ -104,20 +115,39 @@ _PROVENANCE: Final = {
 #: Tables about the registry itself rather than about persons (not in the data fingerprint).
 REGISTRY_TABLES: Final = ("import_log", "registry_metadata")
 
-#: What data model versions 3 and 4 added to version 2: columns of its tables, and tables. A
+#: The source code of a coded row (version 5), right after its ``code``: the code the source
+#: recorded, where the row's ``code_system``/``code`` is a mapping of it (an OMOP
+#: ``*_source_concept_id``); both null where the source recorded the code itself. A row's
+#: source code is (``source_code_system``, ``source_code``) where ``source_code_system`` is
+#: not null, else its own (``code_system``, ``code``).
+SOURCE_CODE_COLUMNS: Final = ("source_code_system", "source_code")
+_SOURCE_CODE: Final = {"source_code_system": "string", "source_code": "string"}
+#: The tables whose rows carry a source code.
+SOURCE_CODED_TABLES: Final = (
+    "diagnosis",
+    "procedure",
+    "visit",
+    "observation",
+    "measurement",
+    "drug_exposure",
+)
+
+#: What data model versions 3 to 5 added to version 2: columns of its tables, and tables. A
 #: registry migrated from an earlier version holds them empty, the data fingerprint counts them
 #: only where they hold values (:mod:`myositis.registry.fingerprint`), and a folder registry may
 #: leave them out.
-ADDED_COLUMNS: Final = {"diagnosis": ("end_date",)}
+ADDED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    table: (("end_date",) if table == "diagnosis" else ()) + SOURCE_CODE_COLUMNS
+    for table in SOURCE_CODED_TABLES
+}
 ADDED_TABLES: Final = ("procedure", "visit", "observation", "measurement", "death")
 
 #: Tables a CSV/Parquet folder registry may leave out (absent = an empty table).
 OPTIONAL_FOLDER_TABLES: Final = ("observation_period", "person_race", "import_log", *ADDED_TABLES)
 #: Columns of one table its folder file may leave out (absent = null), besides the provenance
-#: columns every table's may: the added columns, a procedure's end, a visit's end and id, an
-#: observation's or a measurement's values, a death's cause.
+#: columns and the added ones (``ADDED_COLUMNS``) every table's may: a procedure's end, a
+#: visit's end and id, an observation's or a measurement's values, a death's cause.
 _OPTIONAL_FOLDER_COLUMNS: Final = {
-    **ADDED_COLUMNS,
     "procedure": ("end_date",),
     "visit": ("visit_id", "end_date"),
     "observation": ("value", "unit", "value_code_system", "value_code", "value_text"),
@@ -128,7 +158,9 @@ _OPTIONAL_FOLDER_COLUMNS: Final = {
 
 def optional_folder_columns(table: str) -> tuple[str, ...]:
     """The columns a folder registry's file of ``table`` may leave out (absent = null)."""
-    return PROVENANCE_COLUMNS + _OPTIONAL_FOLDER_COLUMNS.get(table, ())
+    return (
+        PROVENANCE_COLUMNS + ADDED_COLUMNS.get(table, ()) + _OPTIONAL_FOLDER_COLUMNS.get(table, ())
+    )
 
 
 #: Registry-wide integer ids that writers assign (a source's own id is kept when it is free).
@@ -170,6 +202,9 @@ DERIVED_PERIOD: Final = "derived"
 #: value is in ``person_race``.
 SEVERAL_RACES: Final = "More than one race"
 
+# Every coded row of diagnosis, procedure, visit, observation, measurement and drug_exposure
+# carries, right after its code, the code its source recorded where its code is a mapping of
+# it (version 5: source_code_system, source_code; SOURCE_CODE_COLUMNS), else null.
 TABLES: Final[dict[str, sch.Schema]] = {
     # One row per person. birth_date may be null when only birth_year is known. source_id is
     # the person's identifier in the source (FHIR Patient.id, an MRN, a REDCap record_id such
@@ -198,6 +233,7 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "person_id": "int64",
             "code_system": "string",
             "code": "string",
+            **_SOURCE_CODE,
             "diagnosis_date": "date",
             "end_date": "date",
             **_PROVENANCE,
@@ -211,6 +247,7 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "person_id": "int64",
             "code_system": "string",
             "code": "string",
+            **_SOURCE_CODE,
             "procedure_date": "date",
             "end_date": "date",
             **_PROVENANCE,
@@ -227,6 +264,7 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "visit_id": "string",
             "code_system": "string",
             "code": "string",
+            **_SOURCE_CODE,
             "visit_date": "date",
             "end_date": "date",
             **_PROVENANCE,
@@ -242,6 +280,7 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "person_id": "int64",
             "code_system": "string",
             "code": "string",
+            **_SOURCE_CODE,
             "observation_date": "date",
             "value": "float64",
             "unit": "string",
@@ -262,6 +301,7 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "person_id": "int64",
             "code_system": "string",
             "code": "string",
+            **_SOURCE_CODE,
             "measurement_date": "date",
             "value": "float64",
             "unit": "string",
@@ -292,6 +332,7 @@ TABLES: Final[dict[str, sch.Schema]] = {
             "ingredient": "string",
             "code_system": "string",
             "code": "string",
+            **_SOURCE_CODE,
             "start_date": "date",
             "end_date": "date",
             "dose": "float64",
@@ -468,6 +509,8 @@ __all__ = [
     "SEVERAL_RACES",
     "SEXES",
     "SHARED",
+    "SOURCE_CODED_TABLES",
+    "SOURCE_CODE_COLUMNS",
     "TABLES",
     "has_provenance",
     "optional_folder_columns",

@@ -23,13 +23,22 @@ from myositis.registry.schema import (
     FORMULATIONS,
     INSTRUMENTS,
     SEXES,
+    SOURCE_CODE_COLUMNS,
     TABLES,
 )
 from myositis.sources.checks import REQUIRED
 from myositis.sources.contract import IMPORT_TABLES
 
-#: Columns of the registry that a spreadsheet does not fill (the import writes them).
-NOT_IN_TEMPLATES: Final = ("import_id", "source_location", "source_value", "source_unit")
+#: Columns of the registry that a spreadsheet does not fill (the import writes them; a
+#: spreadsheet records its codes as they are, so its rows' source codes are null,
+#: ``schema.SOURCE_CODE_COLUMNS``).
+NOT_IN_TEMPLATES: Final = (
+    "import_id",
+    "source_location",
+    "source_value",
+    "source_unit",
+    *SOURCE_CODE_COLUMNS,
+)
 
 _ENZYMES: Final = ", ".join(f"{t}: {', '.join(accepted_units(t))}" for t in lab_tests())
 

@@ -88,6 +88,14 @@ def test_procedures_are_stored_exported_and_read_back_the_same(tmp_path: Path) -
         ("Procedure/pr1", "site.json entry 2 Procedure/pr1"),
         ("Procedure/pr2", "site.json entry 3 Procedure/pr2"),
     ]
+    # FHIR records the code itself: no source code (data model version 5); the same bundle
+    # again changes nothing
+    assert _rows(into, "SELECT source_code_system, source_code FROM procedure") == [
+        (None, None),
+        (None, None),
+    ]
+    again = _import(tmp_path, [PATIENT, BIOPSY, EMG, NOT_DONE, SITE_CODE_ONLY], into)
+    assert (again.rows("added"), again.rows("updated"), again.rows("unchanged")) == (0, 0, 3)
 
     export_registry(into, tmp_path / "ndjson", "fhir-ndjson")
     lines = (tmp_path / "ndjson" / "Procedure.ndjson").read_text(encoding="utf-8").splitlines()

@@ -18,7 +18,13 @@ full table):
   another vocabulary (ICD9Proc, OPCS4, ...), or absent from ``concept``, is code system ``OMOP``
   with the concept id as its code (the code sets also list OMOP concept ids); ``end_date``
   the ``condition_end_date``, where a CDM leaves it empty the day after the start (Circe's
-  rule, as for drug exposures below).
+  rule, as for drug exposures below); the source code (registry version 5:
+  ``source_code_system``, ``source_code``) is the ``condition_source_concept_id`` coded the
+  same way, OMOP's concept 0 "No matching concept" (``OMOP`` ``0``) where it is 0 or null, so
+  every row has one and a source-concept criterion never falls back to the standard code
+  (Circe: ``condition_source_concept_id IN (codeset)``, circe-be conditionOccurrence.sql). The
+  ``procedure``, ``visit``, ``observation``, ``measurement`` and ``drug_exposure`` rows below
+  get theirs alike, from their table's ``*_source_concept_id``.
 - ``procedure``: ``procedure_occurrence``, one row each, coded as diagnoses; ``end_date`` the
   day after ``procedure_date`` (Circe's rule, whatever ``procedure_end_date`` says); empty
   where the CDM has no such table.
@@ -70,8 +76,8 @@ full table):
   null (``cause_source_value`` alone is not kept). Empty where the CDM has no such table, or
   one without ``person_id`` and ``death_date`` columns (Eunomia's: its header as a data row,
   columns ``column0`` to ``column6``).
-- ``import_log`` is empty; ``registry_metadata`` says ``schema_version`` 4, ``source`` omop and
-  the CDM version.
+- ``import_log`` is empty; ``registry_metadata`` says ``schema_version`` 5 (the registry's
+  ``SCHEMA_VERSION``), ``source`` omop and the CDM version.
 
 Provenance: ``import_id`` is null (nothing was imported), ``source_record`` is
 ``<cdm table>/<row id>`` and ``source_location`` ``omop <cdm table> <id column> <row id>``.
@@ -306,6 +312,31 @@ class RegistryViews:
         system, code = _registry_code(joined._vocab, joined._ccode, joined._concept)
         return joined.mutate(code_system=system, code=code).drop("_cid", "_vocab", "_ccode")
 
+    def _code_of(
+        self, t: ir.Table, concept: ir.IntegerValue, tag: str
+    ) -> tuple[ir.Table, ir.StringValue, ir.StringValue]:
+        """``t`` joined to the ``concept`` row of ``concept`` (its columns named ``_<tag>id``,
+        ``_<tag>vocab``, ``_<tag>code``), and that concept's registry code system and code
+        (:func:`_registry_code`; ``OMOP`` and the id where the CDM has no ``concept`` table)."""
+        if self.concept is None:
+            return t, ibis.literal("OMOP"), concept.cast("string")
+        c = self.concept
+        named = c.select(**{f"_{tag}id": c._cid, f"_{tag}vocab": c._vocab, f"_{tag}code": c._ccode})
+        t = t.left_join(named, concept == named[f"_{tag}id"])
+        system, code = _registry_code(t[f"_{tag}vocab"], t[f"_{tag}code"], concept)
+        return t, system, code
+
+    def _source_coded(self, t: ir.Table, source: str) -> ir.Table:
+        """``t`` with ``source_code_system`` and ``source_code`` (registry version 5): its
+        ``source`` concept id (``<domain>_source_concept_id``) coded as :meth:`_coded` codes a
+        concept; where it is 0 or null (or the CDM lacks the column), OMOP's concept 0 "No
+        matching concept", ``OMOP`` ``0``: every row of a CDM has a source code, so a
+        source-concept criterion matches the CDM's source concept only, never the standard one
+        (circe-be procedureOccurrence.sql: ``procedure_source_concept_id IN (codeset)``)."""
+        concept = _column(t, source, "int64").fill_null(0)
+        t, system, code = self._code_of(t, concept, "s")
+        return t.mutate(source_code_system=system, source_code=code)
+
     def _unit(self, t: ir.Table) -> tuple[ir.Table, ir.StringValue]:
         """``t`` joined to its unit's concept, and its unit: the UCUM code of
         ``unit_concept_id`` (its ``concept_code``), else ``unit_source_value``."""
@@ -416,12 +447,15 @@ class RegistryViews:
         t = self._coded(
             self.cdm.table("visit_occurrence"), "visit_concept_id", "visit_source_concept_id"
         )
+        t = self._source_coded(t, "visit_source_concept_id")
         row = t.visit_occurrence_id.cast("int64")
         out = t.select(
             person_id=t.person_id.cast("int64"),
             visit_id=row.cast("string"),
             code_system=t.code_system,
             code=t.code,
+            source_code_system=t.source_code_system,
+            source_code=t.source_code,
             visit_date=t.visit_start_date.cast("date"),
             end_date=_column(t, "visit_end_date", "date"),
             **_provenance("visit_occurrence", "visit_occurrence_id", row),
@@ -434,6 +468,7 @@ class RegistryViews:
         if local:
             o = o.filter(~o.observation_concept_id.cast("int64").isin(local))
         o = self._coded(o, "observation_concept_id", "observation_source_concept_id")
+        o = self._source_coded(o, "observation_source_concept_id")
         o, value_system, value_code = self._coded_value(o)
         o, unit = self._unit(o)
         row = o.observation_id.cast("int64")
@@ -441,6 +476,8 @@ class RegistryViews:
             person_id=o.person_id.cast("int64"),
             code_system=o.code_system,
             code=o.code,
+            source_code_system=o.source_code_system,
+            source_code=o.source_code,
             observation_date=o.observation_date.cast("date"),
             value=_column(o, "value_as_number", "float64"),
             unit=unit,
@@ -458,11 +495,8 @@ class RegistryViews:
         value_concept = _column(t, "value_as_concept_id", "int64")
         if self.concept is None:
             return t, _null("string"), _null("string")
-        c = self.concept
-        values = c.select(_vid=c._cid, _vvocab=c._vocab, _vcode=c._ccode)
-        t = t.left_join(values, value_concept == values._vid)
+        t, system, code = self._code_of(t, value_concept, "v")
         known = value_concept.notnull() & (value_concept != 0)
-        system, code = _registry_code(t._vvocab, t._vcode, value_concept)
         return (
             t,
             ibis.ifelse(known, system, _null("string")),
@@ -477,6 +511,7 @@ class RegistryViews:
         t = self._coded(
             self.cdm.table(f"{kind}_occurrence"), f"{kind}_concept_id", f"{kind}_source_concept_id"
         )
+        t = self._source_coded(t, f"{kind}_source_concept_id")
         row = t[f"{kind}_occurrence_id"].cast("int64")
         day = t[start].cast("date")
         next_day = _days_after(day, ibis.literal(1))
@@ -484,6 +519,8 @@ class RegistryViews:
             person_id=t.person_id.cast("int64"),
             code_system=t.code_system,
             code=t.code,
+            source_code_system=t.source_code_system,
+            source_code=t.source_code,
             **{f"{name}_date": day},
             end_date=next_day if end is None else _column(t, end, "date").coalesce(next_day),
             **_provenance(f"{kind}_occurrence", f"{kind}_occurrence_id", row),
@@ -494,6 +531,7 @@ class RegistryViews:
         de = self._coded(
             self.cdm.table("drug_exposure"), "drug_concept_id", "drug_source_concept_id"
         )
+        de = self._source_coded(de, "drug_source_concept_id")
         ingredients = self._ingredients()
         # without an ingredient ancestor (a vaccine of CVX, a drug outside RxNorm): the
         # concept's own name, else the source value (the registry requires an ingredient)
@@ -521,6 +559,8 @@ class RegistryViews:
             ingredient=ingredient,
             code_system=de.code_system,
             code=de.code,
+            source_code_system=de.source_code_system,
+            source_code=de.source_code,
             start_date=start,
             end_date=end,
             dose=_null("float64"),
@@ -619,6 +659,7 @@ class RegistryViews:
     def measurement(self) -> ir.Table:
         m = self._measurements()
         m = m.filter(m._test.isnull())
+        m = self._source_coded(m, "measurement_source_concept_id")
         m, value_system, value_code = self._coded_value(m)
         m, unit = self._unit(m)
         row = m.measurement_id.cast("int64")
@@ -626,6 +667,8 @@ class RegistryViews:
             person_id=m.person_id.cast("int64"),
             code_system=m.code_system,
             code=m.code,
+            source_code_system=m.source_code_system,
+            source_code=m.source_code,
             measurement_date=m.measurement_date.cast("date"),
             value=_column(m, "value_as_number", "float64"),
             unit=unit,

@@ -42,6 +42,10 @@ Rules (the inverse of the views; ``docs/omop.md``, "Export"):
   concepts made here start at 2,100,000,000 (OMOP's local range), in sorted order, so an export
   is the same every time (OMOP's own Visit concepts keep their ids, :data:`VISIT_CONCEPTS`).
   Each drug's ingredient is a concept of class ``Ingredient`` linked in ``concept_ancestor``;
+- source codes (data model version 5): a diagnosis's, procedure's, visit's, drug exposure's,
+  other observation's or other measurement's ``<domain>_source_concept_id`` is its source code
+  where that is an ``OMOP`` concept id (as a CDM read live gives them), else 0 (a source code
+  of another code system gets no concept; :func:`_source_concept_id`);
 - assessments and subtypes use the local concepts of the default mapping; an instrument
   measure it lacks (a CDASI item, ...) gets a new local concept, and the mapping the export
   used is written as ``local_concepts.yaml`` (open the CDM with ``?mapping=`` that file);
@@ -291,7 +295,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "condition_end_date": d["end_date"],
             "condition_type_concept_id": EHR,
             "condition_source_value": d["code"],
-            "condition_source_concept_id": 0,
+            "condition_source_concept_id": _source_concept_id(d),
         }
         for i, d in enumerate(diagnoses)
     ]
@@ -304,7 +308,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "procedure_end_date": r["end_date"],
             "procedure_type_concept_id": EHR,
             "procedure_source_value": r["code"],
-            "procedure_source_concept_id": 0,
+            "procedure_source_concept_id": _source_concept_id(r),
         }
         for i, r in enumerate(procedures)
     ]
@@ -319,7 +323,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "visit_end_date": v["end_date"] or v["visit_date"],
             "visit_type_concept_id": EHR,
             "visit_source_value": v["code"],
-            "visit_source_concept_id": 0,
+            "visit_source_concept_id": _source_concept_id(v),
         }
         for i, v in enumerate(visits)
     ]
@@ -335,7 +339,7 @@ def export(con: BaseBackend, folder: Path, *, overwrite: bool = False) -> list[P
             "route_concept_id": 0,
             "route_source_value": e["route"],
             "drug_source_value": e["ingredient"],
-            "drug_source_concept_id": 0,
+            "drug_source_concept_id": _source_concept_id(e),
         }
         for e in drugs
     ]
@@ -476,6 +480,16 @@ def _visit_concept_id(concepts: _Concepts, system: str, code: str) -> int:
     return concepts.id(system, code) if fixed is None else fixed
 
 
+def _source_concept_id(r: dict[str, Any]) -> int:
+    """A row's ``<domain>_source_concept_id``: its source code's concept id where that is an
+    OMOP concept id (``source_code_system`` ``OMOP``, as a CDM read live gives a source concept
+    outside the registry's code systems, or 0), else 0 ("No matching concept": a source code of
+    another code system gets no concept of its own, and a row without one recorded its code
+    itself, its ``<domain>_source_value``)."""
+    code = r["source_code"]
+    return int(code) if r["source_code_system"] == "OMOP" and code and code.isdigit() else 0
+
+
 def _valued(table: str, r: dict[str, Any], row: int, concepts: _Concepts) -> dict[str, Any]:
     """The columns an ``observation`` or ``measurement`` row (``table``) numbered ``row`` shares,
     from one of the registry's other observations or measurements ``r``: its code's concept,
@@ -497,7 +511,7 @@ def _valued(table: str, r: dict[str, Any], row: int, concepts: _Concepts) -> dic
         "unit_concept_id": None if r["unit"] is None else 0,
         "unit_source_value": r["unit"],
         f"{table}_source_value": r["code"],
-        f"{table}_source_concept_id": 0,
+        f"{table}_source_concept_id": _source_concept_id(r),
     }
 
 
