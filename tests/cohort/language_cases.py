@@ -30,8 +30,10 @@ Persons (F unless said; born 1970-06-15 unless said):
   tofacitinib 2020-01-01..2020-12-31; no recorded observation (derived: 2019-01-01..2020-12-31).
 - 5 (born 1980-01-01): M33.10 twice on 2018-01-01 (one date); tofacitinib 2020-01-01..
   2020-03-31; CDASI 25 on 2019-12-20; no recorded observation (derived 2018-01-01..2020-03-31).
-- 6: rheumatoid arthritis M06.9 2019-06-01; tofacitinib 2020-01-01..2020-12-31; derived
-  observation 2019-06-01..2020-12-31.
+- 6: rheumatoid arthritis M06.9 2019-06-01, and again 2019-09-01 as a mapped record: SNOMED
+  69896004 (rheumatoid arthritis) with the source code ICD10CM M06.9 (``source_code_system``/
+  ``source_code``, as an OMOP CDM's condition_source_concept_id gives it; data model version
+  5); tofacitinib 2020-01-01..2020-12-31; derived observation 2019-06-01..2020-12-31.
 - 7: M33.10 2019-01-01 and 2019-02-01; tofacitinib cream (route topical) 2020-02-01.
 - 8 (M, born 1950-01-01): M33.9 2019-01-01 and 2019-04-01; an EMG (CPT 95886) 2019-12-15;
   tofacitinib 2020-02-01..2020-04-01 and 2020-06-01..2020-09-01 (61 days apart); CDASI 12 on
@@ -255,6 +257,12 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         _dx(5, "M33.10", D(2018, 1, 1)),
         _dx(5, "M33.10", D(2018, 1, 1)),
         _dx(6, "M06.9", D(2019, 6, 1)),
+        {
+            **_dx(6, "69896004", D(2019, 9, 1)),
+            "code_system": "SNOMED",
+            "source_code_system": "ICD10CM",
+            "source_code": "M06.9",
+        },
         _dx(7, "M33.10", D(2019, 1, 1)),
         _dx(7, "M33.10", D(2019, 2, 1)),
         _dx(8, "M33.9", D(2019, 1, 1)),
@@ -1408,6 +1416,35 @@ CASES: dict[str, tuple[dict[str, Any], list[int], list[tuple[int, dt.date, dt.da
             (5, D(2020, 1, 1), D(2020, 3, 31)),
             (8, D(2020, 2, 1), D(2020, 12, 1)),
         ],
+    ),
+    # Rheumatoid arthritis recorded as ICD-10-CM M06.9 twice in the year before a systemic JAK
+    # start, by each record's SOURCE code (Circe's ConditionSourceConcept): 6's own M06.9
+    # (2019-06-01; its source recorded the code itself, so its source code is its code) and
+    # her SNOMED 69896004 recorded as M06.9 (2019-09-01): two. By their codes (concept_set),
+    # only one is M06.9 and 6 would not pass. To the end of her observation, 2020-12-31.
+    "recorded_as": (
+        {
+            "concept_sets": {
+                **CONCEPT_SETS,
+                "ra_icd10": {"items": [{"system": "ICD10CM", "code": "M06.9"}]},
+            },
+            "entry": {"events": [JAK]},
+            "inclusion": [
+                {
+                    "label": "Recorded as M06.9 twice in the year before",
+                    "criteria": [
+                        {
+                            "domain": "diagnosis",
+                            "source_concept_set": "ra_icd10",
+                            "start_window": {"start": -365, "end": 0},
+                            "occurrence": {"type": "at_least", "count": 2},
+                        }
+                    ],
+                }
+            ],
+        },
+        [8, 7, 1],
+        [(6, D(2020, 1, 1), D(2020, 12, 31))],
     ),
 }
 

@@ -400,7 +400,7 @@ REFUSALS: list[tuple[str, Any, str]] = [
     ("DeathType", [{"CONCEPT_ID": 38003569}], "the registry holds no death (record) types"),
     ("DeathTypeCS", {"CodesetId": 1}, "the registry holds no death (record) types"),
     ("DeathTypeExclude", True, "the registry holds no death (record) types"),
-    ("DeathSourceConcept", 1, "criteria on source concepts are not in the cohort language"),
+    ("DeathSourceConcept", 1, "the registry keeps a death's cause by one code, not its source"),
     ("GenderCS", {"CodesetId": 1}, "sex concept sets are not in the cohort language"),
     ("DateAdjustment", {"StartOffset": 0}, "date adjustments are not in the cohort language"),
     ("First", True, "Circe's Death has no First (a person has at most one death)"),

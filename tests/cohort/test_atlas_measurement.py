@@ -431,7 +431,6 @@ M_REFUSALS: list[tuple[str, Any, str]] = [
     ("MeasurementType", [{"CONCEPT_ID": 44818702}], "the registry holds no measurement (record)"),
     ("MeasurementTypeCS", {"CodesetId": 1}, "the registry holds no measurement (record) types"),
     ("MeasurementTypeExclude", True, "the registry holds no measurement (record) types"),
-    ("MeasurementSourceConcept", 1, "criteria on source concepts are not in the cohort language"),
     ("ProviderSpecialty", [{"CONCEPT_ID": 38004446}], "the registry holds no providers"),
     ("VisitType", [{"CONCEPT_ID": 9201}], "the registry does not link records to their visits"),
     ("GenderCS", {"CodesetId": 1}, "sex concept sets are not in the cohort language"),

@@ -571,7 +571,6 @@ REFUSALS: list[tuple[str, Any, str]] = [
     ("QualifierCS", {"CodesetId": 0}, "the registry holds no observation qualifiers"),
     # Unit and UnitCS are units (below), but a unit of any concept is not
     ("UnitCS", {"CodesetId": None}, "a unit of any concept (no CodesetId: unit_concept_id is"),
-    ("ObservationSourceConcept", 0, "criteria on source concepts are not in the cohort language"),
     ("ProviderSpecialty", [{"CONCEPT_ID": 38004446}], "the registry holds no providers"),
     ("ProviderSpecialtyCS", {"CodesetId": 0}, "the registry holds no providers"),
     ("VisitType", [{"CONCEPT_ID": 9201}], "the registry does not link records to their visits"),

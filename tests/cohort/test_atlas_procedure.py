@@ -117,7 +117,6 @@ REFUSALS: list[tuple[str, Any, str]] = [
     ("Modifier", [{"CONCEPT_ID": 42739577}], "the registry holds no procedure modifiers"),
     ("ModifierCS", {"CodesetId": 0}, "the registry holds no procedure modifiers"),
     ("Quantity", {"Value": 1, "Op": "gt"}, "quantities are not in the registry"),
-    ("ProcedureSourceConcept", 0, "criteria on source concepts are not in the cohort language"),
     ("VisitType", [{"CONCEPT_ID": 9201}], "the registry does not link records to their visits"),
     ("VisitTypeCS", {"CodesetId": 0}, "the registry does not link records to their visits"),
     ("ProviderSpecialty", [{"CONCEPT_ID": 38004446}], "the registry holds no providers"),

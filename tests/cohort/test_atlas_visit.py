@@ -181,7 +181,6 @@ REFUSALS: list[tuple[str, Any, str]] = [
     ("VisitType", [{"CONCEPT_ID": 32817}], "the registry holds no visit (record) types"),
     ("VisitTypeCS", {"CodesetId": 0}, "the registry holds no visit (record) types"),
     ("VisitTypeExclude", True, "the registry holds no visit (record) types"),
-    ("VisitSourceConcept", 0, "criteria on source concepts are not in the cohort language"),
     ("VisitLength", {"Value": 3, "Op": "gte"}, "visit lengths (the days from a visit's start"),
     ("ProviderSpecialty", [{"CONCEPT_ID": 38004446}], "the registry holds no providers"),
     ("ProviderSpecialtyCS", {"CodesetId": 0}, "the registry holds no providers"),

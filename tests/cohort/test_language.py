@@ -303,8 +303,8 @@ def test_the_json_form_of_a_run(con: BaseBackend) -> None:
         (
             {"entry": {"events": [{"domain": "measurement", "concept_set": "dm", "test": "ck"}]}},
             "test cannot be used with domain 'measurement'; its fields are: any_code, "
-            "concept_set, range_high, range_low, times_lln, times_uln, units, value, "
-            "value_concept_set",
+            "concept_set, range_high, range_low, source_concept_set, times_lln, times_uln, "
+            "units, value, value_concept_set",
         ),
         (
             {

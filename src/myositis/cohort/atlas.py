@@ -85,6 +85,12 @@ summarised in the Book of OHDSI, chapter 10. The translation, construct by const
   ``PeriodEndDate``, ``PeriodLength``, ``AgeAtStart``, ``UserDefinedPeriod``:
   :meth:`_Translator.observation_period`; ``PeriodType``, ``PeriodTypeCS``, ``AgeAtEnd`` and
   the other domains' dates and person are refused, :data:`_PERIOD_REASONS`).
+  Each coded domain's source-concept criterion (``ConditionSourceConcept``,
+  ``DrugSourceConcept``, ``MeasurementSourceConcept``, ``ObservationSourceConcept``,
+  ``ProcedureSourceConcept``, ``VisitSourceConcept``: :data:`SOURCE_CONCEPTS`) ->
+  ``source_concept_set``, beside the ``CodesetId`` or alone (Circe:
+  ``procedure_source_concept_id in (codeset)``); refused on a registry test's ``Measurement``
+  and on a set with ``includeMapped`` (:meth:`_Translator.source_concept_set`).
   Circe ends an observation, a measurement and a death
   the day after its date (``observation.sql``, ``MeasurementSqlBuilder.java``,
   ``DeathSqlBuilder.java``: ``DATEADD(day,1,...)``), the cohort language on
@@ -155,6 +161,17 @@ DOMAINS: Final = {
     "VisitOccurrence": "visit",
 }
 
+#: Each domain's criterion on the record's source concept (``*_source_concept_id``) ->
+#: ``source_concept_set`` (:meth:`_Translator.domain`).
+SOURCE_CONCEPTS: Final = {
+    "ConditionOccurrence": "ConditionSourceConcept",
+    "DrugExposure": "DrugSourceConcept",
+    "Measurement": "MeasurementSourceConcept",
+    "Observation": "ObservationSourceConcept",
+    "ProcedureOccurrence": "ProcedureSourceConcept",
+    "VisitOccurrence": "VisitSourceConcept",
+}
+
 #: Circe's other criteria domains (refused by name).
 OTHER_DOMAINS: Final = (
     "ConditionEra",
@@ -166,6 +183,9 @@ OTHER_DOMAINS: Final = (
     "Specimen",
     "VisitDetail",
 )
+
+#: The keys whose value is a concept set's id.
+_CODESET_KEYS: Final = frozenset({"CodesetId", "DrugCodesetId", *SOURCE_CONCEPTS.values()})
 
 #: Circe Occurrence.Type codes (``Occurrence.java``: EXACTLY 0, AT_MOST 1, AT_LEAST 2).
 OCCURRENCE_TYPES: Final = {0: "exactly", 1: "at_most", 2: "at_least"}
@@ -198,12 +218,7 @@ _REASONS: Final = {
     "ProcedureTypeExclude": "the registry holds no procedure (record) types",
     "Modifier": "the registry holds no procedure modifiers",
     "ModifierCS": "the registry holds no procedure modifiers",
-    "ConditionSourceConcept": "criteria on source concepts are not in the cohort language",
-    "DrugSourceConcept": "criteria on source concepts are not in the cohort language",
-    "ProcedureSourceConcept": "criteria on source concepts are not in the cohort language",
-    "VisitSourceConcept": "criteria on source concepts are not in the cohort language",
-    "ObservationSourceConcept": "criteria on source concepts are not in the cohort language",
-    "DeathSourceConcept": "criteria on source concepts are not in the cohort language",
+    "DeathSourceConcept": "the registry keeps a death's cause by one code, not its source concept",
     "DeathType": "the registry holds no death (record) types",
     "DeathTypeCS": "the registry holds no death (record) types",
     "DeathTypeExclude": "the registry holds no death (record) types",
@@ -229,7 +244,6 @@ _REASONS: Final = {
     "MeasurementType": "the registry holds no measurement (record) types",
     "MeasurementTypeCS": "the registry holds no measurement (record) types",
     "MeasurementTypeExclude": "the registry holds no measurement (record) types",
-    "MeasurementSourceConcept": "criteria on source concepts are not in the cohort language",
     "Operator": "result operators (<, >) are not in the registry",
     "OperatorCS": "result operators (<, >) are not in the registry",
     "ValueAsConcept": "categorical results are not in the registry's laboratory table",
@@ -547,7 +561,7 @@ class _Translator:
         def walk(value: Any) -> None:
             if isinstance(value, Mapping):
                 for key, inner in value.items():
-                    if key in ("CodesetId", "DrugCodesetId") and isinstance(inner, int):
+                    if key in _CODESET_KEYS and isinstance(inner, int):
                         found.add(inner)
                     else:
                         walk(inner)
@@ -582,8 +596,8 @@ class _Translator:
         if data.get("includeMapped"):
             self.note(
                 "includeMapped adds the non-standard concepts that map to an item; they match "
-                "only source-concept criteria, so on the standard concepts a conforming CDM "
-                "records the result is the same (first at "
+                "only source-concept criteria (refused on such a set), so on the standard "
+                "concepts a conforming CDM records the result is the same (first at "
                 f"{path})"
             )
         return self.model(
@@ -626,7 +640,9 @@ class _Translator:
             # before the other domains' dates and person are read off (it has none)
             self.check_keys(inner, where, _PERIOD_KEYS, _PERIOD_REASONS)
         correlated = inner.get("CorrelatedCriteria")
-        inner = {k: v for k, v in inner.items() if k != "CorrelatedCriteria"}
+        source_key = SOURCE_CONCEPTS.get(name, "")
+        source = inner.get(source_key)
+        inner = {k: v for k, v in inner.items() if k not in ("CorrelatedCriteria", source_key)}
         having = None
         if not _empty(correlated):
             at = f"{where}.CorrelatedCriteria"
@@ -681,11 +697,45 @@ class _Translator:
             # the person on the event's start date (Circe: YEAR(start) - year_of_birth)
             found = self.demographics(person, where)
             values.update(age=found.age, sex=found.sex)
+        if source is not None:
+            # Circe: the source concept beside the CodesetId, or alone (then no any_code)
+            values.pop("any_code", None)
+            at = f"{where}.{source_key}"
+            values["source_concept_set"] = self.source_concept_set(source, at, values["domain"])
         if inner.get("First"):
             values["first"] = True
         if having is not None:
             values["having"] = having
         return where, values
+
+    def source_concept_set(self, value: Any, path: str, domain: str) -> str:
+        """A criterion's ``<Domain>SourceConcept`` -> ``source_concept_set`` (Circe:
+        ``procedure_source_concept_id in (codeset)``, beside the ``CodesetId`` on the standard
+        concept; without a ``CodesetId`` the source concept alone, so no ``any_code``). A
+        registry test's results keep no source code, and a set's ``includeMapped`` (the
+        source concepts mapping to an item, through ``concept_relationship``) is not
+        resolved: both refused."""
+        if domain == "laboratory":
+            raise self.refuse(
+                path,
+                "a registry laboratory test's results keep no source concept (the registry's "
+                "laboratory table holds the test's code only); select them by CodesetId",
+            )
+        name = self.codeset(value, path)
+        at, items = self.written[self.integer(value, path)]
+        mapped = [
+            j
+            for j, item in enumerate(items)
+            if isinstance(item, Mapping) and item.get("includeMapped")
+        ]
+        if mapped:
+            raise self.refuse(
+                f"{at}[{mapped[0]}].includeMapped",
+                "on a source-concept criterion, includeMapped adds the source concepts that "
+                "map to the item (concept_relationship 'Maps to'), which the import does not "
+                "resolve; list those source concepts in the concept set instead",
+            )
+        return name
 
     def death(self, inner: Mapping[str, Any], where: str) -> dict[str, Any]:
         """A Circe ``Death`` -> death events (``DeathSqlBuilder.java``, ``death.sql``): its

@@ -174,10 +174,11 @@ def concept_filter(
     concept_set: ConceptSet,
     *,
     ingredient: ir.StringValue | None = None,
-    columns: tuple[str, str] = ("code_system", "code"),
+    columns: tuple[str, str] | tuple[ir.StringValue, ir.StringValue] = ("code_system", "code"),
 ) -> ir.BooleanValue:
-    """Rows of ``table`` whose ``columns`` (code system, code) are in the concept set."""
-    system, code = table[columns[0]], table[columns[1]]
+    """Rows of ``table`` whose ``columns`` (code system, code: names of its columns, or
+    expressions) are in the concept set."""
+    system, code = (table[c] if isinstance(c, str) else c for c in columns)
     included = [i for i in concept_set.items if not i.exclude]
     excluded = [i for i in concept_set.items if i.exclude]
     condition = _codes_match(con, system, code, included)
@@ -228,6 +229,9 @@ def _measurements(con: BaseBackend) -> ir.Table:
         person_id=lab.person_id,
         code_system=ibis.literal("LOINC"),
         code=loinc,
+        # a registry test's result keeps no source code: read by its own (source_code)
+        source_code_system=text,
+        source_code=text,
         measurement_date=lab.result_date,
         value=lab.value,
         unit=lab.unit,
@@ -248,11 +252,27 @@ def _coded(
     ingredient: ir.StringValue | None = None,
 ) -> ir.BooleanValue:
     """The rows of ``spec``'s concept set; every row with ``any_code`` (Circe: a criterion
-    without a ``CodesetId`` reads its whole domain table)."""
-    if spec.any_code:
-        return ibis.literal(True)
-    assert spec.concept_set is not None
-    return concept_filter(con, table, concept_sets[spec.concept_set], ingredient=ingredient)
+    without a ``CodesetId`` reads its whole domain table); of those, with
+    ``source_concept_set``, the rows whose source code is in it (:func:`source_code`; Circe:
+    ``procedure_source_concept_id in (codeset)``, never an ingredient)."""
+    wanted: ir.BooleanValue = ibis.literal(True)
+    if spec.concept_set is not None and not spec.any_code:
+        wanted = concept_filter(con, table, concept_sets[spec.concept_set], ingredient=ingredient)
+    if spec.source_concept_set is not None:
+        source = concept_sets[spec.source_concept_set]
+        wanted = wanted & concept_filter(con, table, source, columns=source_code(table))
+    return wanted
+
+
+def source_code(table: ir.Table) -> tuple[ir.StringValue, ir.StringValue]:
+    """A record's source code (code system, code): ``source_code_system``/``source_code``
+    where the registry holds one (an OMOP CDM's ``*_source_concept_id``), else its own code
+    (the data model's rule, :mod:`myositis.registry.schema`)."""
+    held = table.source_code_system.notnull()
+    return (
+        ibis.ifelse(held, table.source_code_system, table.code_system),
+        ibis.ifelse(held, table.source_code, table.code),
+    )
 
 
 def _valued(

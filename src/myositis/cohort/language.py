@@ -282,13 +282,16 @@ def _known_sexes(value: list[str] | None) -> list[str] | None:
 #: The fields of each domain's rows (:class:`Events`); the union of them all are the fields
 #: a domain may lack.
 _DOMAIN_FIELDS: Final[dict[str, frozenset[str]]] = {
-    "diagnosis": frozenset({"concept_set", "any_code"}),
-    "procedure": frozenset({"concept_set", "any_code"}),
-    "visit": frozenset({"concept_set", "any_code"}),
-    "observation": frozenset({"concept_set", "any_code", "value", "value_concept_set", "units"}),
+    "diagnosis": frozenset({"concept_set", "source_concept_set", "any_code"}),
+    "procedure": frozenset({"concept_set", "source_concept_set", "any_code"}),
+    "visit": frozenset({"concept_set", "source_concept_set", "any_code"}),
+    "observation": frozenset(
+        {"concept_set", "source_concept_set", "any_code", "value", "value_concept_set", "units"}
+    ),
     "measurement": frozenset(
         {
             "concept_set",
+            "source_concept_set",
             "any_code",
             "value",
             "value_concept_set",
@@ -300,7 +303,7 @@ _DOMAIN_FIELDS: Final[dict[str, frozenset[str]]] = {
         }
     ),
     "drug_exposure": frozenset(
-        {"concept_set", "any_code", "exclude_formulations", "exclude_routes"}
+        {"concept_set", "source_concept_set", "any_code", "exclude_formulations", "exclude_routes"}
     ),
     "assessment": frozenset({"instrument", "measure", "value"}),
     "laboratory": frozenset({"test", "value", "times_uln"}),
@@ -344,6 +347,15 @@ class Events(_Extended):
     - any of these six with ``any_code: true`` instead of a concept set: every record of the
       domain, whatever its code (Circe's criterion without a ``CodesetId``). Asked for by name,
       so a concept set left out by mistake is still an error.
+    - any of these six with ``source_concept_set``: only the records whose *source* code is in
+      that set, beside or instead of ``concept_set`` (Circe's ``ConditionSourceConcept``,
+      ``ProcedureSourceConcept``, ...: ``procedure_source_concept_id in (codeset)``,
+      circe-be ``procedureOccurrence.sql``). A record's source code is its
+      ``source_code_system``/``source_code`` where the registry holds one (an OMOP CDM's
+      ``*_source_concept_id``: the code the hospital recorded before it was mapped to the
+      standard concept), else its own code (a source that records the code itself: FHIR,
+      REDCap, a spreadsheet); a registry test's results in the ``measurement`` domain are
+      read by their own code. A drug's source code is matched as a code, never by ingredient.
     - ``assessment``: ``instrument`` and ``measure`` (CDASI ``activity`` is scored from the
       items when it was not recorded), with an optional ``value`` constraint; one date.
     - ``laboratory``: ``test`` (``ck``, ``aldolase``, ...), with ``value`` and ``times_uln``
@@ -392,6 +404,7 @@ class Events(_Extended):
 
     domain: Domain
     concept_set: str | None = None
+    source_concept_set: str | None = None
     value_concept_set: str | None = None
     instrument: str | None = None
     measure: str | None = None
@@ -433,6 +446,7 @@ class Events(_Extended):
         "end",
         "user_period",
         "length",
+        "source_concept_set",
     )
     _sexes = field_validator("sex")(_known_sexes)
     _units = field_validator("units")(_unit_codes)
@@ -476,7 +490,10 @@ class Events(_Extended):
             raise ValueError(
                 f"give either concept_set (these codes) or any_code: true (every {what}), not both"
             )
-        missing = [] if self.any_code else [n for n in required if getattr(self, n) is None]
+        # a source concept set alone selects the rows by their source code (Circe's
+        # ProcedureSourceConcept without a CodesetId)
+        chosen = self.any_code or self.source_concept_set is not None
+        missing = [] if chosen else [n for n in required if getattr(self, n) is None]
         if missing:
             # the domains that take any_code are those whose concept set it replaces
             hint = (
@@ -503,6 +520,9 @@ class Events(_Extended):
         coded = ("diagnosis", "procedure", "visit", "observation", "measurement", "drug_exposure")
         if self.domain in coded:
             codes = "of any code" if self.any_code else f"in {self.concept_set}"
+            if self.source_concept_set is not None:
+                source = f"with source code in {self.source_concept_set}"
+                codes = source if self.concept_set is None else f"{codes} {source}"
             text = f"{self.domain.replace('_', ' ')} {codes}"
         elif self.domain == "assessment":
             text = f"{self.instrument} {self.measure}"
@@ -1050,6 +1070,7 @@ class Cohort(Strict):
             )
         used += [(where, e.concept_set or "") for where, e in events]
         used += [(where, e.value_concept_set or "") for where, e in events]
+        used += [(where, e.source_concept_set or "") for where, e in events]
         used.append(("exit.concept_set", self.exit.concept_set or ""))
         for where, name in used:
             if name and name not in self.concept_sets:
