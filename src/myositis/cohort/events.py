@@ -253,18 +253,18 @@ def _coded(
 ) -> ir.BooleanValue:
     """The rows of ``spec``'s concept set; every row with ``any_code`` (Circe: a criterion
     without a ``CodesetId`` reads its whole domain table); of those, with
-    ``source_concept_set``, the rows whose source code is in it (:func:`source_code`; Circe:
+    ``source_concept_set``, the rows whose source code is in it (:func:`_source_code`; Circe:
     ``procedure_source_concept_id in (codeset)``, never an ingredient)."""
     wanted: ir.BooleanValue = ibis.literal(True)
     if spec.concept_set is not None and not spec.any_code:
         wanted = concept_filter(con, table, concept_sets[spec.concept_set], ingredient=ingredient)
     if spec.source_concept_set is not None:
         source = concept_sets[spec.source_concept_set]
-        wanted = wanted & concept_filter(con, table, source, columns=source_code(table))
+        wanted = wanted & concept_filter(con, table, source, columns=_source_code(table))
     return wanted
 
 
-def source_code(table: ir.Table) -> tuple[ir.StringValue, ir.StringValue]:
+def _source_code(table: ir.Table) -> tuple[ir.StringValue, ir.StringValue]:
     """A record's source code (code system, code): ``source_code_system``/``source_code``
     where the registry holds one (an OMOP CDM's ``*_source_concept_id``), else its own code
     (the data model's rule, :mod:`myositis.registry.schema`)."""
