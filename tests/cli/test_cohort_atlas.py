@@ -60,8 +60,8 @@ def test_import_refusal_is_one_line(
     assert err.strip() == (
         "error: devices.json: PrimaryCriteria.CriteriaList[0].DeviceExposure: not supported: "
         "DeviceExposure is a Circe domain the cohort language does not read (supported: "
-        "ConditionOccurrence, Death, DrugExposure, Measurement, Observation, ProcedureOccurrence, "
-        "VisitOccurrence)"
+        "ConditionOccurrence, Death, DrugExposure, Measurement, Observation, ObservationPeriod, "
+        "ProcedureOccurrence, VisitOccurrence)"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["devices.json"]
 
